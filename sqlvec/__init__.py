@@ -1,0 +1,1 @@
+"""sqlvec: a vector database that speaks PostgreSQL."""

@@ -1,0 +1,229 @@
+"""The SQL type system: each SQL type has a PostgreSQL name and OID and an Arrow type.
+
+A column's values live in Arrow arrays of `SqlType.arrow`; `typmod` carries the
+modifier PostgreSQL would (varchar(n) -> n + 4, numeric(p, s) -> ((p << 16) | s) + 4,
+vector(n) -> n; -1 when absent). Types are values: compare them with ==, build
+parametrised ones with `with_typmod`, arrays with `array_of`.
+
+    >>> INT4.name, INT4.oid, INT4.arrow
+    ('integer', 23, DataType(int32))
+    >>> array_of(INT4).oid
+    1007
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pyarrow as pa
+
+# Unconstrained numeric is stored as decimal128 with this precision and scale.
+NUMERIC_PRECISION = 38
+NUMERIC_DEFAULT_SCALE = 16
+
+
+@dataclass(frozen=True)
+class SqlType:
+    """A SQL type as clients see it (name, OID, typmod) and as storage holds it (arrow)."""
+
+    name: str  # format_type() spelling without modifier: 'integer', 'character varying'
+    oid: int
+    arrow: pa.DataType = field(compare=False)
+    category: str  # PostgreSQL typcategory: B bool, N numeric, S string, D datetime, ...
+    typlen: int = -1  # pg_type.typlen: fixed size in bytes, -1 varlena
+    typmod: int = -1
+    element: SqlType | None = None  # for arrays
+    array_oid: int = 0  # OID of this type's array type (0: none)
+    preferred: bool = False  # pg_type.typispreferred within its category
+    short: str = ""  # pg_type.typname: 'int4', 'varchar', '_int4'
+
+    @property
+    def is_array(self) -> bool:
+        return self.element is not None
+
+    def with_typmod(self, typmod: int) -> SqlType:
+        """The same type with a modifier, e.g. VARCHAR.with_typmod(10 + 4) is varchar(10)."""
+        return replace(self, typmod=typmod, arrow=_arrow_for_typmod(self, typmod))
+
+    def display(self) -> str:
+        """format_type(oid, typmod): 'character varying(10)', 'numeric(10,2)', 'integer[]'."""
+        if self.element is not None:
+            return self.element.display() + "[]"
+        mod = modifier_text(self)
+        if self.name.startswith(("timestamp", "time ")) or self.name in ("time",):
+            # PostgreSQL puts the precision before 'with/without time zone'
+            head, _, tail = self.name.partition(" with")
+            return f"{head}{mod}" + (f" with{tail}" if tail else "")
+        return self.name + mod
+
+    def __str__(self) -> str:
+        return self.display()
+
+
+def modifier_text(t: SqlType) -> str:
+    """The '(…)' part of a type name from its typmod."""
+    if t.typmod < 0:
+        return ""
+    if t.short in ("varchar", "bpchar", "bit", "varbit"):
+        return f"({t.typmod - 4})" if t.short in ("varchar", "bpchar") else f"({t.typmod})"
+    if t.short == "numeric":
+        mod = t.typmod - 4
+        return f"({(mod >> 16) & 0xFFFF},{mod & 0xFFFF})"
+    if t.short in ("timestamp", "timestamptz", "time", "timetz", "interval"):
+        return f"({t.typmod})"
+    return f"({t.typmod})"
+
+
+def numeric_precision_scale(t: SqlType) -> tuple[int, int] | None:
+    """(precision, scale) of numeric(p, s), None for unconstrained numeric."""
+    if t.short != "numeric" or t.typmod < 0:
+        return None
+    mod = t.typmod - 4
+    return (mod >> 16) & 0xFFFF, mod & 0xFFFF
+
+
+def numeric_typmod(precision: int, scale: int = 0) -> int:
+    return ((precision << 16) | scale) + 4
+
+
+def _arrow_for_typmod(t: SqlType, typmod: int) -> pa.DataType:
+    if t.short == "numeric" and typmod >= 0:
+        mod = typmod - 4
+        p, s = (mod >> 16) & 0xFFFF, mod & 0xFFFF
+        return pa.decimal128(max(p, 1), s)
+    return t.arrow
+
+
+def _t(name, oid, arrow, category, typlen, short, array_oid, preferred=False) -> SqlType:
+    return SqlType(
+        name=name, oid=oid, arrow=arrow, category=category, typlen=typlen,
+        short=short, array_oid=array_oid, preferred=preferred,
+    )
+
+
+BOOL = _t("boolean", 16, pa.bool_(), "B", 1, "bool", 1000, preferred=True)
+BYTEA = _t("bytea", 17, pa.binary(), "U", -1, "bytea", 1001)
+CHAR = _t('"char"', 18, pa.string(), "Z", 1, "char", 1002)
+NAME = _t("name", 19, pa.string(), "S", 64, "name", 1003)
+INT8 = _t("bigint", 20, pa.int64(), "N", 8, "int8", 1016)
+INT2 = _t("smallint", 21, pa.int16(), "N", 2, "int2", 1005)
+INT4 = _t("integer", 23, pa.int32(), "N", 4, "int4", 1007)
+REGPROC = _t("regproc", 24, pa.uint32(), "N", 4, "regproc", 1008)
+TEXT = _t("text", 25, pa.string(), "S", -1, "text", 1009, preferred=True)
+OID = _t("oid", 26, pa.uint32(), "N", 4, "oid", 1028, preferred=True)
+XID = _t("xid", 28, pa.uint32(), "U", 4, "xid", 1011)
+JSON = _t("json", 114, pa.string(), "U", -1, "json", 199)
+FLOAT4 = _t("real", 700, pa.float32(), "N", 4, "float4", 1021)
+FLOAT8 = _t("double precision", 701, pa.float64(), "N", 8, "float8", 1022, preferred=True)
+UNKNOWN = _t("unknown", 705, pa.string(), "X", -2, "unknown", 0)
+BPCHAR = _t("character", 1042, pa.string(), "S", -1, "bpchar", 1014)
+VARCHAR = _t("character varying", 1043, pa.string(), "S", -1, "varchar", 1015)
+DATE = _t("date", 1082, pa.date32(), "D", 4, "date", 1182)
+TIME = _t("time without time zone", 1083, pa.time64("us"), "D", 8, "time", 1183)
+TIMESTAMP = _t("timestamp without time zone", 1114, pa.timestamp("us"), "D", 8, "timestamp", 1115)
+TIMESTAMPTZ = _t(
+    "timestamp with time zone", 1184, pa.timestamp("us", tz="UTC"), "D", 8, "timestamptz", 1185,
+    preferred=True,
+)
+INTERVAL = _t("interval", 1186, pa.month_day_nano_interval(), "T", 16, "interval", 1187, preferred=True)
+TIMETZ = _t("time with time zone", 1266, pa.string(), "D", 12, "timetz", 1270)
+BIT = _t("bit", 1560, pa.binary(), "V", -1, "bit", 1561)
+VARBIT = _t("bit varying", 1562, pa.binary(), "V", -1, "varbit", 1563, preferred=True)
+NUMERIC = _t(
+    "numeric", 1700, pa.decimal128(NUMERIC_PRECISION, NUMERIC_DEFAULT_SCALE), "N", -1, "numeric", 1231
+)
+REGCLASS = _t("regclass", 2205, pa.uint32(), "N", 4, "regclass", 2210)
+REGTYPE = _t("regtype", 2206, pa.uint32(), "N", 4, "regtype", 2211)
+RECORD = _t("record", 2249, pa.string(), "P", -1, "record", 2287)
+VOID = _t("void", 2278, pa.null(), "P", 4, "void", 0)
+ANY = _t("any", 2276, pa.null(), "P", 4, "any", 0)
+ANYELEMENT = _t("anyelement", 2283, pa.null(), "P", 4, "anyelement", 0)
+ANYARRAY = _t("anyarray", 2277, pa.null(), "P", -1, "anyarray", 0)
+UUID = _t("uuid", 2950, pa.binary(16), "U", 16, "uuid", 2951)
+JSONB = _t("jsonb", 3802, pa.string(), "U", -1, "jsonb", 3807)
+REGNAMESPACE = _t("regnamespace", 4089, pa.uint32(), "N", 4, "regnamespace", 4090)
+REGROLE = _t("regrole", 4096, pa.uint32(), "N", 4, "regrole", 4097)
+INT2VECTOR = _t("int2vector", 22, pa.list_(pa.int16()), "A", -1, "int2vector", 1006)
+OIDVECTOR = _t("oidvector", 30, pa.list_(pa.uint32()), "A", -1, "oidvector", 1013)
+PG_NODE_TREE = _t("pg_node_tree", 194, pa.string(), "S", -1, "pg_node_tree", 0)
+ACLITEM = _t("aclitem", 1033, pa.string(), "U", 12, "aclitem", 1034)
+
+BASE_TYPES: tuple[SqlType, ...] = (
+    BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, XID, JSON, FLOAT4, FLOAT8,
+    UNKNOWN, BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, TIMETZ, BIT, VARBIT,
+    NUMERIC, REGCLASS, REGTYPE, RECORD, VOID, ANY, ANYELEMENT, ANYARRAY, UUID, JSONB,
+    REGNAMESPACE, REGROLE, INT2VECTOR, OIDVECTOR, PG_NODE_TREE, ACLITEM,
+)
+
+
+def array_of(elem: SqlType) -> SqlType:
+    """The one-dimensional array type of `elem` (Arrow list of the element's arrow type)."""
+    if not elem.array_oid:
+        raise ValueError(f"type {elem.name} has no array type")
+    return SqlType(
+        name=elem.name + "[]", oid=elem.array_oid, arrow=pa.list_(elem.arrow), category="A",
+        typlen=-1, typmod=elem.typmod, element=elem, short="_" + elem.short,
+    )
+
+
+class TypeRegistry:
+    """SQL types by OID and by every name PostgreSQL accepts for them. Owned by a Database."""
+
+    def __init__(self) -> None:
+        self._by_oid: dict[int, SqlType] = {}
+        self._by_name: dict[str, SqlType] = {}
+
+    def add(self, t: SqlType, *aliases: str) -> None:
+        self._by_oid[t.oid] = t
+        for n in (t.name, t.short, *aliases):
+            if n:
+                self._by_name[n.lower()] = t
+        if t.array_oid and t.category not in ("P", "X"):
+            arr = array_of(t)
+            self._by_oid[arr.oid] = arr
+            self._by_name[arr.short] = arr
+
+    def by_oid(self, oid: int) -> SqlType | None:
+        return self._by_oid.get(oid)
+
+    def by_name(self, name: str) -> SqlType | None:
+        """Look up a type name without modifier or array brackets ('int', 'varchar')."""
+        return self._by_name.get(name.lower().strip())
+
+    def all(self) -> list[SqlType]:
+        return list(self._by_oid.values())
+
+
+ALIASES: dict[str, tuple[str, ...]] = {
+    "boolean": ("bool",),
+    "bigint": ("int8", "bigserial", "serial8"),
+    "smallint": ("int2", "smallserial", "serial2"),
+    "integer": ("int", "int4", "serial", "serial4"),
+    "real": ("float4",),
+    "double precision": ("float8", "float", "double"),
+    "character varying": ("varchar",),
+    "character": ("char", "bpchar"),
+    "numeric": ("decimal",),
+    "timestamp without time zone": ("timestamp",),
+    "timestamp with time zone": ("timestamptz",),
+    "time without time zone": ("time",),
+    "time with time zone": ("timetz",),
+    "bit varying": ("varbit",),
+    '"char"': ("char",),
+}
+
+
+def register(types: TypeRegistry) -> None:
+    """Fill a registry with the built-in scalar types and their arrays."""
+    for t in BASE_TYPES:
+        aliases = ALIASES.get(t.name, ())
+        if t is CHAR:
+            aliases = ()  # bare 'char' means character(1); "char" is only reachable quoted
+        types.add(t, *aliases)
+    types.add(BPCHAR, "char", "character", "bpchar")  # keep 'char' -> bpchar
+
+
+def default_types() -> TypeRegistry:
+    reg = TypeRegistry()
+    register(reg)
+    return reg
