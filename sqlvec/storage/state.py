@@ -1,0 +1,195 @@
+"""Committed state as immutable versions, and the one function that moves it forward.
+
+A `Version` is everything committed up to a commit sequence number: every table's
+segments with their delete masks, and the catalog key/value space. Versions are never
+modified; a commit builds the next one with `apply(version, record)`, sharing all unchanged
+parts. The same `apply` replays WAL records at recovery, so live commits and recovery
+cannot disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.storage.segment import Segment, SegView
+
+# A growing segment is merged with its neighbours once this many rows or pieces collect.
+SEAL_ROWS = 65536
+MAX_GROWING = 16
+
+
+@dataclass(frozen=True, slots=True)
+class TableVersion:
+    """One table as committed at some sequence number."""
+
+    table_id: int
+    schema: pa.Schema  # stored schema: _rowid first
+    epoch: int  # seq of the create/truncate/alter that started the current contents
+    mod_seq: int  # seq of the last commit that changed this table
+    views: tuple[SegView, ...] = ()  # full segments first, then growing ones
+
+    @property
+    def live_rows(self) -> int:
+        return sum(v.live for v in self.views)
+
+
+@dataclass(frozen=True, slots=True)
+class Version:
+    """All committed state at commit sequence number `seq`."""
+
+    seq: int
+    tables: dict[int, TableVersion]
+    catalog: dict[str, str]  # key -> JSON text
+
+
+@dataclass(slots=True)
+class TableChange:
+    """What one commit did to one table (in this order: drop | reset, deletes, inserts)."""
+
+    table_id: int
+    drop: bool = False
+    reset_schema: pa.Schema | None = None  # create / truncate / alter: start empty with it
+    deletes: np.ndarray | None = None  # sorted row ids removed from the previous contents
+    inserts: list[pa.Table] = field(default_factory=list)  # stored schema, sorted row ids
+
+
+@dataclass(slots=True)
+class CommitRecord:
+    """One committed transaction: the unit written to the WAL and replayed at recovery."""
+
+    seq: int
+    tables: list[TableChange] = field(default_factory=list)
+    catalog_put: dict[str, str] = field(default_factory=dict)
+    catalog_del: list[str] = field(default_factory=list)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.tables or self.catalog_put or self.catalog_del)
+
+
+class Conflict(Exception):
+    """A row this commit deletes is already gone in the newest state (internal signal)."""
+
+
+_seg_ids = itertools.count(1)
+
+
+def next_segment_id() -> int:
+    """A process-wide fresh segment id (file names use them; the store may bump the base)."""
+    return next(_seg_ids)
+
+
+def bump_segment_ids(at_least: int) -> None:
+    """Make later segment ids greater than `at_least` (after loading a data directory)."""
+    global _seg_ids
+    cur = next(_seg_ids)
+    _seg_ids = itertools.count(max(cur, at_least + 1))
+
+
+def apply(base: Version, rec: CommitRecord, *, strict: bool = False) -> Version:
+    """The version after `rec`; strict: raise Conflict if a deleted row is already gone."""
+    tables = base.tables
+    if rec.tables:
+        tables = dict(tables)
+        for ch in rec.tables:
+            _apply_table(tables, ch, rec.seq, strict)
+    catalog = base.catalog
+    if rec.catalog_put or rec.catalog_del:
+        catalog = dict(catalog)
+        for k in rec.catalog_del:
+            catalog.pop(k, None)
+        catalog.update(rec.catalog_put)
+    return Version(rec.seq, tables, catalog)
+
+
+def _apply_table(tables: dict[int, TableVersion], ch: TableChange, seq: int, strict: bool) -> None:
+    tv = tables.get(ch.table_id)
+    if ch.drop:
+        if tv is None and strict:
+            raise Conflict(ch.table_id)
+        tables.pop(ch.table_id, None)
+        return
+    if ch.reset_schema is not None:
+        tv = TableVersion(ch.table_id, ch.reset_schema, seq, seq, ())
+    elif tv is None:
+        if strict:
+            raise Conflict(ch.table_id)
+        return
+    views = list(tv.views)
+    if ch.deletes is not None and len(ch.deletes):
+        views = delete_rows(views, ch.deletes, strict)
+    if ch.inserts:
+        views = add_rows(views, ch.inserts)
+    tables[ch.table_id] = replace(tv, mod_seq=seq, views=tuple(views))
+
+
+def delete_rows(views: list[SegView], rowids: np.ndarray, strict: bool) -> list[SegView]:
+    """Views with the given sorted row ids masked; strict: every one must be live."""
+    left = len(rowids)
+    out = []
+    for v in views:
+        if left and v.seg.num_rows and v.seg.max_rowid >= rowids[0] and v.seg.min_rowid <= rowids[-1]:
+            _, pos = v.seg.locate(rowids)
+            if len(pos):
+                if v.deleted is not None:
+                    alive = ~v.deleted[pos]
+                    if strict and not alive.all():
+                        raise Conflict()
+                    pos = pos[alive]
+                left -= len(pos)
+                if len(pos):
+                    v = v.with_deleted(pos)
+        out.append(v)
+    if strict and left:
+        raise Conflict()
+    return out
+
+
+def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
+    """Views with new rows appended as growing segments, merged when enough collect."""
+    full = [v for v in views if not v.seg.growing]
+    growing = [v for v in views if v.seg.growing]
+    for t in inserts:
+        if t.num_rows == 0:
+            continue
+        seg = Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS)
+        (growing if seg.growing else full).append(SegView(seg))
+    if len(growing) > MAX_GROWING or sum(v.live for v in growing) >= SEAL_ROWS:
+        merged = merge_views(growing)
+        growing = []
+        if merged is not None:
+            (growing if merged.seg.growing else full).append(merged)
+    return full + growing
+
+
+def merge_views(views: list[SegView]) -> SegView | None:
+    """One segment holding the live rows of `views`, sorted by row id (None if no rows)."""
+    parts = [v.table() for v in views if v.live]
+    if not parts:
+        return None
+    t = pa.concat_tables(parts).combine_chunks()
+    rowids = t.column(0).to_numpy()
+    if len(rowids) > 1 and not (rowids[1:] > rowids[:-1]).all():
+        t = t.take(pa.array(np.argsort(rowids, kind="stable")))
+        t = t.combine_chunks()
+    return SegView(Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS))
+
+
+def empty_version() -> Version:
+    return Version(0, {}, {})
+
+
+def dumps(value: dict) -> str:
+    """Catalog values are stored as JSON text: immutable, and what the WAL writes."""
+    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+
+
+def rowid_column(n: int, first: int) -> pa.Array:
+    return pa.array(np.arange(first, first + n, dtype=np.int64))
+
+

@@ -1,0 +1,305 @@
+"""In-memory Store: transactions, snapshot isolation, savepoints, catalog, lookups."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlvec.core.errors import OutOfMemory, SerializationFailure, UndefinedTable
+from sqlvec.storage import MemoryBudget, Store
+
+SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
+
+
+def rows(ids, names=None):
+    names = names if names is not None else [f"n{i}" for i in ids]
+    return pa.table({"id": pa.array(ids, pa.int64()), "name": pa.array(names, pa.string())})
+
+
+def read(txn, tid=1):
+    batches = list(txn.scan(tid))
+    if not batches:
+        return []
+    t = pa.Table.from_batches(batches)
+    return sorted(t.column("id").to_pylist())
+
+
+@pytest.fixture
+def store():
+    s = Store.open(None)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    return s
+
+
+def test_insert_scan_rowid_first(store):
+    t = store.begin()
+    ids = t.insert(1, rows([1, 2, 3]))
+    assert len(ids) == 3 and len(set(ids.tolist())) == 3
+    batch = next(t.scan(1))
+    assert batch.schema.names == ["_rowid", "id", "name"]
+    assert read(t) == [1, 2, 3]
+    assert t.row_count(1) == 3
+    t.commit()
+    assert read(store.begin()) == [1, 2, 3]
+
+
+def test_scan_columns_and_schema(store):
+    t = store.begin()
+    t.insert(1, rows([5]))
+    b = next(t.scan(1, ["name"]))
+    assert b.schema.names == ["_rowid", "name"]
+    assert t.table_schema(1).names == ["id", "name"]
+
+
+def test_snapshot_isolation(store):
+    a = store.begin()
+    b = store.begin()
+    a.insert(1, rows([1]))
+    assert read(b) == []
+    a.commit()
+    assert read(b) == []  # b keeps its snapshot
+    assert read(store.begin()) == [1]
+
+
+def test_rollback_drops_everything(store):
+    t = store.begin()
+    t.insert(1, rows([1, 2]))
+    t.catalog_put("k", {"a": 1})
+    t.rollback()
+    t2 = store.begin()
+    assert read(t2) == [] and t2.catalog_get("k") is None
+
+
+def test_delete_and_own_inserts(store):
+    t = store.begin()
+    t.insert(1, rows([1, 2, 3]))
+    t.commit()
+    t = store.begin()
+    new = t.insert(1, rows([4, 5]))
+    scanned = pa.Table.from_batches(list(t.scan(1)))
+    rid = dict(zip(scanned.column("id").to_pylist(), scanned.column("_rowid").to_pylist()))
+    t.delete(1, np.array([rid[2], new[0]]))
+    assert read(t) == [1, 3, 5]
+    assert t.row_count(1) == 3
+    t.commit()
+    assert read(store.begin()) == [1, 3, 5]
+
+
+def test_write_write_conflict(store):
+    t = store.begin()
+    ids = t.insert(1, rows([1, 2]))
+    t.commit()
+    a, b = store.begin(), store.begin()
+    a.delete(1, ids[:1])
+    b.delete(1, ids[:1])
+    a.commit()
+    with pytest.raises(SerializationFailure) as e:
+        b.commit()
+    assert e.value.code == "40001"
+    assert "could not serialize access due to concurrent update" in str(e.value)
+    assert read(store.begin()) == [2]
+
+
+def test_disjoint_deletes_both_commit(store):
+    t = store.begin()
+    ids = t.insert(1, rows([1, 2]))
+    t.commit()
+    a, b = store.begin(), store.begin()
+    a.delete(1, ids[:1])
+    b.delete(1, ids[1:])
+    b.insert(1, rows([3]))
+    a.commit()
+    b.commit()
+    assert read(store.begin()) == [3]
+
+
+def test_savepoints(store):
+    t = store.begin()
+    t.insert(1, rows([1]))
+    sp = t.savepoint()
+    t.insert(1, rows([2]))
+    t.catalog_put("x", {"v": 2})
+    t.truncate(1)
+    assert read(t) == []
+    t.rollback_to(sp)
+    assert read(t) == [1] and t.catalog_get("x") is None
+    t.insert(1, rows([3]))
+    t.rollback_to(sp)
+    t.commit()
+    assert read(store.begin()) == [1]
+
+
+def test_truncate_transactional(store):
+    t = store.begin()
+    t.insert(1, rows(list(range(100))))
+    t.commit()
+    t = store.begin()
+    t.truncate(1)
+    t.insert(1, rows([7]))
+    assert read(t) == [7]
+    assert read(store.begin()) == list(range(100))
+    t.rollback()
+    assert store.begin().row_count(1) == 100
+    t = store.begin()
+    t.truncate(1)
+    t.commit()
+    assert store.begin().row_count(1) == 0
+
+
+def test_truncate_conflicts_with_concurrent_write(store):
+    a, b = store.begin(), store.begin()
+    a.truncate(1)
+    b.insert(1, rows([1]))
+    b.commit()
+    with pytest.raises(SerializationFailure):
+        a.commit()
+
+
+def test_create_drop_and_catalog(store):
+    t = store.begin()
+    t.create_table(2, SCHEMA)
+    t.catalog_put("table/2", {"name": "t2"})
+    t.catalog_put("table/3", {"name": "t3"})
+    t.catalog_put("other", {"x": 1})
+    t.insert(2, rows([1]))
+    assert [k for k, _ in t.catalog_items("table/")] == ["table/2", "table/3"]
+    t.commit()
+    t = store.begin()
+    assert t.catalog_get("table/2") == {"name": "t2"}
+    t.catalog_delete("table/3")
+    assert [k for k, _ in t.catalog_items("table/")] == ["table/2"]
+    t.drop_table(2)
+    with pytest.raises(UndefinedTable):
+        list(t.scan(2))
+    assert read(store.begin(), 2) == [1]
+    t.commit()
+    with pytest.raises(UndefinedTable):
+        store.begin().row_count(2)
+
+
+def test_catalog_conflict(store):
+    a, b = store.begin(), store.begin()
+    a.catalog_put("k", {"v": 1})
+    b.catalog_put("k", {"v": 2})
+    a.commit()
+    with pytest.raises(SerializationFailure):
+        b.commit()
+
+
+def test_catalog_values_are_copies(store):
+    t = store.begin()
+    t.catalog_put("k", {"v": [1]})
+    t.commit()
+    t = store.begin()
+    t.catalog_get("k")["v"].append(2)
+    assert t.catalog_get("k") == {"v": [1]}
+
+
+def test_alter_table_keeps_rowids(store):
+    t = store.begin()
+    ids = t.insert(1, rows([1, 2]))
+    t.commit()
+    t = store.begin()
+    new_schema = pa.schema([("id", pa.int64()), ("name", pa.string()), ("x", pa.float64())])
+
+    def fill(old: pa.Table) -> pa.Table:
+        return old.append_column("x", pa.array([0.5] * old.num_rows))
+
+    t.alter_table(1, new_schema, fill)
+    got = pa.Table.from_batches(list(t.scan(1)))
+    assert got.schema.names == ["_rowid", "id", "name", "x"]
+    assert sorted(got.column("_rowid").to_pylist()) == sorted(ids.tolist())
+    t.commit()
+    t = store.begin()
+    t.insert(1, rows([3]).append_column("x", pa.array([1.0])))
+    assert t.row_count(1) == 3
+
+
+def test_lookup_int_and_string(store):
+    t = store.begin()
+    ids = t.insert(1, rows(list(range(1000))))
+    t.commit()
+    t = store.begin()
+    found, rid = t.lookup(1, "id", pa.array([5, 2000, None, 999], pa.int64()))
+    assert found.tolist() == [True, False, False, True]
+    assert rid[0] == ids[5] and rid[3] == ids[999] and rid[1] == -1
+    t.delete(1, ids[5:6])
+    new = t.insert(1, rows([5], ["again"]))
+    found, rid = t.lookup(1, "id", pa.array([5]))
+    assert found.tolist() == [True] and rid[0] == new[0]
+    found, rid = t.lookup(1, "name", pa.array(["n7", "zz", "n7", "again"]))
+    assert found.tolist() == [True, False, True, True]
+    assert rid[0] == ids[7] and rid[2] == ids[7] and rid[3] == new[0]
+    t.delete(1, new)
+    assert t.lookup(1, "id", pa.array([5]))[0].tolist() == [False]
+
+
+def test_growing_segments_merge(store):
+    for i in range(40):
+        t = store.begin()
+        t.insert(1, rows([i]))
+        t.commit()
+    tv = store.version.tables[1]
+    assert len(tv.views) <= 17
+    assert read(store.begin()) == list(range(40))
+
+
+def test_big_insert_zero_copy_scan(store):
+    n = 200_000
+    t = store.begin()
+    t.insert(1, rows(list(range(n)), ["x"] * n))
+    t.commit()
+    t = store.begin()
+    total = sum(b.num_rows for b in t.scan(1))
+    assert total == n
+    ids = pa.Table.from_batches(list(t.scan(1, []))).column(0).to_numpy()
+    t.delete(1, ids[::2])
+    assert sum(b.num_rows for b in t.scan(1)) == n // 2
+    t.commit()
+    assert store.begin().row_count(1) == n // 2
+
+
+def test_concurrent_commits_threads(store):
+    errors = []
+
+    def work(k):
+        try:
+            for i in range(50):
+                t = store.begin()
+                t.insert(1, rows([k * 1000 + i]))
+                t.commit()
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert not errors
+    assert store.begin().row_count(1) == 200
+
+
+def test_counters_and_rowids(store):
+    assert store.counter_next("oid") == 1
+    assert store.counter_next("oid") == 2
+    a = store.allocate_rowids(1, 10)
+    b = store.allocate_rowids(1, 1)
+    assert b == a + 10
+
+
+def test_memory_budget():
+    b = MemoryBudget(1000)
+    b.reserve(600)
+    with pytest.raises(OutOfMemory) as e:
+        b.reserve(600)
+    assert e.value.code == "53200" and e.value.message == "out of memory"
+    b.release(600)
+    with b.hold(1000):
+        assert b.used == 1000
+    assert b.used == 0
