@@ -1,0 +1,519 @@
+"""The server side of the PostgreSQL v3 protocol as a sans-IO state machine.
+
+`ServerConnection.receive(bytes)` buffers client data; `process(write)` handles every
+complete message, calling the session synchronously and `write(bytes)` with what to
+send, and returns an Action when the transport must act (start TLS, deliver a cancel,
+close). Phases: start-up (SSL/GSS/cancel requests, StartupMessage), authentication
+(trust, cleartext, md5, SCRAM-SHA-256), then simple and extended query with portals,
+row limits and skip-until-Sync after an error.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlvec.core.errors import (
+    DuplicateCursor,
+    DuplicatePreparedStatement,
+    FeatureNotSupported,
+    InternalError,
+    InvalidAuthorizationSpecification,
+    InvalidCursorName,
+    InvalidPassword,
+    InvalidSqlStatementName,
+    ProtocolViolation,
+    SqlError,
+)
+from sqlvec.core.passwords import parse_scram_verifier, verify_md5_response, verify_password
+from sqlvec.core.results import Command, Empty, Rows, command_tag
+from sqlvec.wire import backend as be
+from sqlvec.wire import messages as m
+from sqlvec.wire.auth import MECHANISM, ScramExchange
+from sqlvec.wire.codecs import decode_param, result_formats
+from sqlvec.wire.rows import data_rows
+
+log = logging.getLogger("sqlvec.wire")
+
+SERVER_VERSION = "15.0 (sqlvec 0.1.0)"
+FLUSH_AT = 256 * 1024
+
+
+def default_parameters(user: str, params: dict[str, str]) -> dict[str, str]:
+    """The ParameterStatus values PostgreSQL 15 reports at start-up (13 of them)."""
+    return {
+        "application_name": params.get("application_name", ""),
+        "client_encoding": "UTF8",
+        "DateStyle": "ISO, MDY",
+        "default_transaction_read_only": "off",
+        "in_hot_standby": "off",
+        "integer_datetimes": "on",
+        "IntervalStyle": "postgres",
+        "is_superuser": "on",
+        "server_encoding": "UTF8",
+        "server_version": SERVER_VERSION,
+        "session_authorization": user,
+        "standard_conforming_strings": "on",
+        "TimeZone": "UTC",
+    }
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    """What a connection needs to know about the server it belongs to."""
+
+    auth: str = "trust"  # trust | password | md5 | scram-sha-256
+    tls: bool = False
+    max_message_size: int = m.DEFAULT_MAX_MESSAGE_SIZE
+
+
+@dataclass(frozen=True)
+class StartTLS:
+    """The transport must wrap the socket in TLS now ('S' was already written)."""
+
+
+@dataclass(frozen=True)
+class DeliverCancel:
+    """Cancel the statement of the connection with these keys, then close this one."""
+
+    process_id: int
+    secret_key: int
+
+
+@dataclass(frozen=True)
+class CloseConnection:
+    """Flush what was written and close the socket."""
+
+
+Action = StartTLS | DeliverCancel | CloseConnection
+
+# open_session(user, database, startup params) -> a Session (raises SqlError, e.g. 3D000)
+OpenSession = Callable[[str, str, dict[str, str]], Any]
+# lookup_password(user) -> the stored verifier, or None when the role has none / is unknown
+LookupPassword = Callable[[str], "str | None"]
+
+
+@dataclass
+class _Portal:
+    handle: Any
+    columns: list | None
+    formats: list[int]
+    types: list = field(default_factory=list)
+
+
+class _Fatal(Exception):
+    def __init__(self, err: SqlError) -> None:
+        self.err = err
+
+
+class ServerConnection:
+    """One client connection's protocol state; knows the session, never the socket."""
+
+    def __init__(
+        self,
+        config: ServerConfig,
+        open_session: OpenSession,
+        lookup_password: LookupPassword | None = None,
+        process_id: int | None = None,
+        secret_key: int | None = None,
+    ) -> None:
+        self.config = config
+        self.open_session = open_session
+        self.lookup_password = lookup_password or (lambda user: None)
+        self.process_id = process_id if process_id is not None else os.getpid()
+        self.secret_key = secret_key if secret_key is not None else \
+            struct.unpack("!i", os.urandom(4))[0]
+        self.decoder = m.Decoder(config.max_message_size)
+        self.session: Any = None
+        self.user = ""
+        self.database = ""
+        self.startup_params: dict[str, str] = {}
+        self.phase = "startup"  # startup | auth | ready | closed
+        self._auth_step: Callable[[m.FrontendMessage], None] | None = None
+        self._statements: dict[str, Any] = {}
+        self._portals: dict[str, _Portal] = {}
+        self._skip_until_sync = False
+        self._reported: dict[str, str] = {}
+        self._out: list[bytes] = []
+        self._out_size = 0
+        self._write: Callable[[bytes], None] = lambda b: None
+        self.tls_active = False
+
+    # --- transport interface -------------------------------------------------------------
+
+    def receive(self, data: bytes) -> None:
+        self.decoder.feed(data)
+
+    def process(self, write: Callable[[bytes], None]) -> Action | None:
+        """Handle every complete buffered message; return an Action for the transport."""
+        self._write = write
+        try:
+            while self.phase != "closed":
+                try:
+                    msg = self.decoder.next()
+                except (ProtocolViolation, SqlError) as e:
+                    raise _Fatal(e) from None
+                if msg is m.NEED_DATA:
+                    break
+                action = self._dispatch(msg)
+                if action is not None:
+                    self._flush()
+                    return action
+        except _Fatal as f:
+            self._send(be.error_response(f.err, "FATAL"))
+            self.close()
+            self._flush()
+            return CloseConnection()
+        self._flush()
+        return CloseConnection() if self.phase == "closed" else None
+
+    def close(self) -> None:
+        """Release the session (rolling back an open transaction). Idempotent."""
+        self.phase = "closed"
+        session, self.session = self.session, None
+        if session is not None:
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001 - closing must not raise into the transport
+                log.exception("error closing session")
+
+    def cancel(self) -> None:
+        """Interrupt the running statement (thread-safe; called from the server loop)."""
+        session = self.session
+        if session is not None:
+            session.cancel()
+
+    # --- output --------------------------------------------------------------------------
+
+    def _send(self, data: bytes) -> None:
+        self._out.append(data)
+        self._out_size += len(data)
+        if self._out_size >= FLUSH_AT:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._out:
+            data = b"".join(self._out)
+            self._out.clear()
+            self._out_size = 0
+            self._write(data)
+
+    # --- dispatch ------------------------------------------------------------------------
+
+    def _dispatch(self, msg: m.FrontendMessage) -> Action | None:
+        if self.phase == "startup":
+            return self._startup(msg)
+        if self.phase == "auth":
+            assert self._auth_step is not None
+            if isinstance(msg, m.Terminate):
+                self.close()
+                return None
+            if not isinstance(msg, (m.PasswordMessage, m.SASLInitialResponse, m.SASLResponse)):
+                raise _Fatal(ProtocolViolation(
+                    f"expected password response, got message type {type(msg).__name__}"))
+            self._auth_step(msg)
+            return None
+        return self._ready(msg)
+
+    def _startup(self, msg: m.FrontendMessage) -> Action | None:
+        if isinstance(msg, m.SSLRequest):
+            if self.config.tls and not self.tls_active:
+                self._send(b"S")
+                self.tls_active = True
+                return StartTLS()
+            self._send(b"N")
+            return None
+        if isinstance(msg, m.GSSENCRequest):
+            self._send(b"N")
+            return None
+        if isinstance(msg, m.CancelRequest):
+            self.phase = "closed"
+            return DeliverCancel(msg.process_id, msg.secret_key)
+        if not isinstance(msg, m.StartupMessage):
+            raise _Fatal(ProtocolViolation("expected startup message"))
+        if msg.major != 3:
+            raise _Fatal(FeatureNotSupported(
+                f"unsupported frontend protocol {msg.major}.{msg.minor}: "
+                "server supports 3.0 to 3.0"))
+        params = dict(msg.params)
+        unsupported = [k for k in params if k.startswith("_pq_.")]
+        if msg.minor > 0 or unsupported:
+            self._send(be.negotiate_protocol_version(0, unsupported))
+        self.startup_params = {k: v for k, v in params.items() if not k.startswith("_pq_.")}
+        self.user = params.get("user", "")
+        if not self.user:
+            raise _Fatal(InvalidAuthorizationSpecification(
+                "no PostgreSQL user name specified in startup packet"))
+        self.database = params.get("database") or self.user
+        self._begin_auth()
+        return None
+
+    # --- authentication ------------------------------------------------------------------
+
+    def _begin_auth(self) -> None:
+        mode = self.config.auth
+        if mode == "trust":
+            self._finish_auth()
+            return
+        self.phase = "auth"
+        stored = self.lookup_password(self.user)
+        if mode == "password":
+            self.decoder.auth_mode = "password"
+            self._auth_step = lambda msg: self._check_cleartext(msg, stored)
+            self._send(be.auth_cleartext_password())
+        elif mode == "md5" and (stored is None or parse_scram_verifier(stored) is None):
+            salt = os.urandom(4)
+            self.decoder.auth_mode = "password"
+            self._auth_step = lambda msg: self._check_md5(msg, stored, salt)
+            self._send(be.auth_md5_password(salt))
+        else:  # scram-sha-256 (md5 with a SCRAM verifier upgrades, as PostgreSQL does)
+            exchange = ScramExchange(parse_scram_verifier(stored or ""), self.user)
+            self.decoder.auth_mode = "sasl_initial"
+            self._auth_step = lambda msg: self._scram_first(msg, exchange)
+            self._send(be.auth_sasl([MECHANISM]))
+
+    def _auth_failed(self) -> None:
+        raise _Fatal(InvalidPassword(f'password authentication failed for user "{self.user}"'))
+
+    def _check_cleartext(self, msg: m.FrontendMessage, stored: str | None) -> None:
+        assert isinstance(msg, m.PasswordMessage)
+        if not verify_password(stored, msg.password, self.user):
+            self._auth_failed()
+        self._finish_auth()
+
+    def _check_md5(self, msg: m.FrontendMessage, stored: str | None, salt: bytes) -> None:
+        assert isinstance(msg, m.PasswordMessage)
+        if not verify_md5_response(stored, msg.password, self.user, salt):
+            self._auth_failed()
+        self._finish_auth()
+
+    def _scram_first(self, msg: m.FrontendMessage, exchange: ScramExchange) -> None:
+        if not isinstance(msg, m.SASLInitialResponse) or msg.mechanism != MECHANISM:
+            raise _Fatal(ProtocolViolation(
+                "client selected an invalid SASL authentication mechanism"))
+        self._send(be.auth_sasl_continue(exchange.first(msg.data or b"")))
+        self.decoder.auth_mode = "sasl"
+        self._auth_step = lambda msg2: self._scram_final(msg2, exchange)
+
+    def _scram_final(self, msg: m.FrontendMessage, exchange: ScramExchange) -> None:
+        if not isinstance(msg, m.SASLResponse):
+            raise _Fatal(ProtocolViolation("expected SASL response"))
+        final = exchange.final(msg.data)
+        if final is None:
+            self._auth_failed()
+        self._send(be.auth_sasl_final(final))
+        self._finish_auth()
+
+    def _finish_auth(self) -> None:
+        self.decoder.auth_mode = "password"
+        self._auth_step = None
+        self._send(be.auth_ok())
+        try:
+            self.session = self.open_session(self.user, self.database, self.startup_params)
+        except SqlError as e:
+            raise _Fatal(e) from None
+        self.phase = "ready"
+        reported = default_parameters(self.user, self.startup_params)
+        reported.update(self._session_parameters())
+        for name, value in reported.items():
+            self._send(be.parameter_status(name, value))
+        self._reported = reported
+        self._send(be.backend_key_data(self.process_id, self.secret_key))
+        self._send(be.ready_for_query(self.session.txn_status))
+
+    def _session_parameters(self) -> dict[str, str]:
+        getter = getattr(self.session, "parameter_status", None)
+        return dict(getter()) if getter is not None else {}
+
+    def _report_changed_parameters(self) -> None:
+        current = self._session_parameters()
+        for name, value in current.items():
+            if self._reported.get(name) != value:
+                self._reported[name] = value
+                self._send(be.parameter_status(name, value))
+
+    # --- ready phase ---------------------------------------------------------------------
+
+    def _ready(self, msg: m.FrontendMessage) -> Action | None:
+        if isinstance(msg, m.Sync):
+            self._skip_until_sync = False
+            self._sync()
+            return None
+        if isinstance(msg, m.Terminate):
+            self.close()
+            return None
+        if self._skip_until_sync:
+            return None
+        if isinstance(msg, m.Query):
+            self._simple_query(msg.sql)
+            return None
+        if isinstance(msg, m.Invalid):
+            self._send_error(msg.error)
+            if msg.kind == "Q":
+                self._send(be.ready_for_query(self.session.txn_status))
+            else:
+                self._skip_until_sync = True
+            return None
+        if isinstance(msg, m.Flush):
+            self._flush()
+            return None
+        if isinstance(msg, (m.CopyData, m.CopyDone, m.CopyFail)):
+            return None  # PostgreSQL ignores stray COPY messages outside COPY mode
+        if isinstance(msg, (m.PasswordMessage, m.SASLInitialResponse, m.SASLResponse,
+                            m.StartupMessage, m.SSLRequest, m.CancelRequest,
+                            m.GSSENCRequest)):
+            raise _Fatal(ProtocolViolation("unexpected message during a session"))
+        try:
+            self._extended(msg)
+        except SqlError as e:
+            self._send_error(e)
+            self._skip_until_sync = True
+        except Exception as e:  # noqa: BLE001 - a bug must surface as XX000, not kill us
+            log.exception("internal error")
+            self._send_error(InternalError(str(e) or type(e).__name__))
+            self._skip_until_sync = True
+        return None
+
+    def _send_error(self, err: SqlError) -> None:
+        self._drain_notices()
+        self._send(be.error_response(err))
+
+    def _drain_notices(self) -> None:
+        getter = getattr(self.session, "notices", None)
+        if getter is None:
+            return
+        for notice in getter():
+            self._send(be.notice_response(notice))
+
+    def _sync(self) -> None:
+        sync = getattr(self.session, "sync", None)
+        if sync is not None:
+            try:
+                sync()
+            except SqlError as e:
+                self._send_error(e)
+        self._send(be.ready_for_query(self.session.txn_status))
+        self._flush()
+
+    def _simple_query(self, sql: str) -> None:
+        # a simple Query destroys the unnamed statement and portal
+        self._statements.pop("", None)
+        self._portals.pop("", None)
+        try:
+            for result in self.session.execute(sql):
+                self._send_result(result, None, 0)
+        except SqlError as e:
+            self._send_error(e)
+        except Exception as e:  # noqa: BLE001
+            log.exception("internal error")
+            self._send_error(InternalError(str(e) or type(e).__name__))
+        self._send(be.ready_for_query(self.session.txn_status))
+
+    def _send_result(self, result: Any, formats: list[int] | None, max_rows: int,
+                     suspended: bool = False, describe: bool = True) -> None:
+        """RowDescription (simple query), DataRows and the completion message."""
+        self._drain_notices()
+        if isinstance(result, Rows):
+            cols = result.columns
+            fmts = formats if formats is not None else [0] * len(cols)
+            if describe:
+                self._send(be.row_description(cols, fmts))
+            col_types = [c.type for c in cols]
+            count = 0
+            for batch in result.batches:
+                count += batch.num_rows
+                if batch.num_rows:
+                    self._send(data_rows(batch, col_types, fmts))
+            self._drain_notices()
+            if suspended:
+                self._send(be.PORTAL_SUSPENDED)
+            else:
+                self._send(be.command_complete(command_tag(result.tag, count)))
+        elif isinstance(result, Command):
+            self._send(be.command_complete(result.tag))
+            self._report_changed_parameters()
+        elif isinstance(result, Empty):
+            self._send(be.EMPTY_QUERY_RESPONSE)
+        else:
+            raise InternalError(f"unexpected result {type(result).__name__}")
+
+    def _extended(self, msg: m.FrontendMessage) -> None:
+        s = self.session
+        if isinstance(msg, m.Parse):
+            if msg.name and msg.name in self._statements:
+                raise DuplicatePreparedStatement(
+                    f'prepared statement "{msg.name}" already exists')
+            stmt = s.prepare(msg.sql, list(msg.param_oids), msg.name)
+            self._statements[msg.name] = stmt
+            self._send(be.PARSE_COMPLETE)
+        elif isinstance(msg, m.Bind):
+            self._bind(msg)
+        elif isinstance(msg, m.Describe):
+            self._describe(msg)
+        elif isinstance(msg, m.Execute):
+            portal = self._portals.get(msg.portal)
+            if portal is None:
+                raise InvalidCursorName(f'portal "{msg.portal}" does not exist')
+            result, suspended = s.execute_portal(portal.handle, msg.max_rows)
+            self._send_result(result, portal.formats, msg.max_rows, suspended, describe=False)
+        elif isinstance(msg, m.Close):
+            if msg.kind == "S":
+                if self._statements.pop(msg.name, None) is not None:
+                    s.close_statement(msg.name)
+            elif self._portals.pop(msg.name, None) is not None:
+                s.close_portal(msg.name)
+            self._send(be.CLOSE_COMPLETE)
+        elif isinstance(msg, m.FunctionCall):
+            raise FeatureNotSupported("fastpath function calls are not supported")
+        else:
+            raise ProtocolViolation(f"unexpected message {type(msg).__name__}")
+
+    def _bind(self, msg: m.Bind) -> None:
+        stmt = self._statements.get(msg.statement)
+        if stmt is None:
+            label = f'"{msg.statement}"' if msg.statement else "unnamed prepared statement"
+            raise InvalidSqlStatementName(
+                f"prepared statement {label} does not exist" if msg.statement
+                else f"{label} does not exist")
+        if msg.portal and msg.portal in self._portals:
+            raise DuplicateCursor(f'cursor "{msg.portal}" already exists')
+        ptypes = list(stmt.param_types)
+        if len(msg.params) != len(ptypes):
+            raise ProtocolViolation(
+                f"bind message supplies {len(msg.params)} parameters, but prepared "
+                f'statement "{msg.statement}" requires {len(ptypes)}')
+        nf = len(msg.param_formats)
+        if nf not in (0, 1, len(msg.params)):
+            raise ProtocolViolation(
+                f"bind message has {nf} parameter formats but {len(msg.params)} parameters")
+        values = []
+        for i, (raw, t) in enumerate(zip(msg.params, ptypes)):
+            fmt = 0 if nf == 0 else msg.param_formats[0 if nf == 1 else i]
+            values.append(decode_param(raw, t, fmt, i))
+        columns = stmt.columns
+        formats = result_formats(msg.result_formats, len(columns) if columns else 0)
+        handle = self.session.bind(stmt, values, formats, msg.portal)
+        self._portals[msg.portal] = _Portal(handle, columns, formats)
+        self._send(be.BIND_COMPLETE)
+
+    def _describe(self, msg: m.Describe) -> None:
+        if msg.kind == "S":
+            stmt = self._statements.get(msg.name)
+            if stmt is None:
+                raise InvalidSqlStatementName(f'prepared statement "{msg.name}" does not exist')
+            self._send(be.parameter_description([t.oid for t in stmt.param_types]))
+            cols = stmt.columns
+            self._send(be.row_description(cols, [0] * len(cols)) if cols else be.NO_DATA)
+            return
+        portal = self._portals.get(msg.name)
+        if portal is None:
+            raise InvalidCursorName(f'portal "{msg.name}" does not exist')
+        describe = getattr(self.session, "describe_portal", None)
+        cols = describe(portal.handle) if describe is not None else portal.columns
+        if cols and len(portal.formats) != len(cols):
+            portal.formats = result_formats(tuple(portal.formats[:1]), len(cols))
+        self._send(be.row_description(cols, portal.formats) if cols else be.NO_DATA)
