@@ -1,0 +1,345 @@
+"""PEP 249 Connection and Cursor over an in-process Session (no socket, same engine).
+
+Parameters use psycopg's 'pyformat' style (%s, %(name)s, %% for a literal %) and are
+bound server-side: the query becomes $1..$n, goes through prepare/bind/execute_portal
+like the extended protocol, so no value is ever spliced into SQL text. Rows arrive as
+Arrow batches and are converted to Python a batch at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from sqlvec.core.errors import SqlError
+from sqlvec.core.results import Column, Command, Rows
+from sqlvec.dbapi.exceptions import Error, InterfaceError, ProgrammingError, from_sql_error
+
+DEFAULT_USER = "postgres"
+DEFAULT_DATABASE = "postgres"
+
+_PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]+)\))?(?P<kind>[sbt%])|%")
+
+
+def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list]:
+    """'... %s ... %(x)s' -> ('... $1 ... $2', values in order); %% stays a single %."""
+    values: list[Any] = []
+    names: dict[str, int] = {}
+    positional = iter(params) if not isinstance(params, Mapping) else None
+
+    def repl(m: re.Match) -> str:
+        kind, name = m.group("kind"), m.group("name")
+        if kind == "%" and name is None:
+            return "%"
+        if kind is None:
+            raise ProgrammingError("only '%s', '%(name)s' and '%%' are allowed as placeholders")
+        if name is not None:
+            if not isinstance(params, Mapping):
+                raise ProgrammingError("named placeholders need a mapping of parameters")
+            if name not in names:
+                if name not in params:
+                    raise ProgrammingError(f"query parameter missing: {name}")
+                values.append(params[name])
+                names[name] = len(values)
+            return f"${names[name]}"
+        if positional is None:
+            raise ProgrammingError("positional placeholders need a sequence of parameters")
+        try:
+            values.append(next(positional))
+        except StopIteration:
+            raise ProgrammingError("the query has more placeholders than parameters") from None
+        return f"${len(values)}"
+
+    out = _PLACEHOLDER.sub(repl, sql)
+    if positional is not None and next(positional, _END) is not _END:
+        raise ProgrammingError("the query has fewer placeholders than parameters")
+    return out, values
+
+
+_END = object()
+
+
+def _column_values(arr: pa.Array, col: Column) -> list:
+    """Python values of one column per docs/CONTRACTS.md (uuid.UUID for uuid)."""
+    values = arr.to_pylist()
+    if col.type.short == "uuid":
+        return [None if v is None else uuid.UUID(bytes=v) for v in values]
+    return values
+
+
+def _rowcount(tag: str) -> int:
+    last = tag.rsplit(" ", 1)[-1]
+    return int(last) if last.isdigit() else -1
+
+
+class Cursor:
+    """A DB-API cursor; `execute` returns the cursor so calls can be chained."""
+
+    arraysize: int
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.arraysize = 1
+        self.description: list[tuple] | None = None
+        self.rowcount = -1
+        self.statusmessage: str | None = None
+        self._columns: list[Column] = []
+        self._batches: list[pa.RecordBatch] = []
+        self._rows: list[tuple] = []
+        self._closed = False
+
+    # --- execution ---------------------------------------------------------------------------
+
+    def execute(self, operation: str, parameters: Sequence[Any] | Mapping[str, Any] | None = None) -> Cursor:
+        self._check()
+        self._reset()
+        con = self.connection
+        con._begin_if_needed()
+        try:
+            if parameters is None:
+                self._run_simple(operation)
+            else:
+                sql, values = convert_placeholders(operation, parameters)
+                self._run_prepared(sql, [values])
+        except SqlError as e:
+            raise from_sql_error(e) from None
+        return self
+
+    def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any] | Mapping[str, Any]]) -> Cursor:
+        self._check()
+        self._reset()
+        self.connection._begin_if_needed()
+        rows = list(seq_of_parameters)
+        if not rows:
+            return self
+        sql, _ = convert_placeholders(operation, rows[0])
+        try:
+            self._run_prepared(sql, [convert_placeholders(operation, p)[1] for p in rows])
+        except SqlError as e:
+            raise from_sql_error(e) from None
+        return self
+
+    def _run_simple(self, sql: str) -> None:
+        session = self.connection._session
+        last: Any = None
+        for result in session.execute(sql):
+            if isinstance(last, Rows):
+                for _ in last.batches:  # finish the previous statement's rows first
+                    pass
+            last = result
+        self._take(last)
+        self._drain_notices()
+
+    def _run_prepared(self, sql: str, param_rows: list[list[Any]]) -> None:
+        session = self.connection._session
+        stmt = session.prepare(sql, [0] * len(param_rows[0]), "")
+        total = 0
+        try:
+            for values in param_rows:
+                if len(values) != len(stmt.param_types):
+                    raise ProgrammingError(
+                        f"the query has {len(stmt.param_types)} placeholders but "
+                        f"{len(values)} parameters were passed")
+                ncols = len(stmt.columns) if stmt.columns else 0
+                portal = session.bind(stmt, list(values), [0] * ncols, "")
+                result, _ = session.execute_portal(portal, 0)
+                self._take(result)
+                total += max(self.rowcount, 0)
+            if len(param_rows) > 1:
+                self.rowcount = total
+        finally:
+            session.close_portal("")
+            session.sync()
+            self._drain_notices()
+
+    def _take(self, result: Any) -> None:
+        if isinstance(result, Rows):
+            self._columns = list(result.columns)
+            self._batches = list(result.batches)
+            self.rowcount = sum(b.num_rows for b in self._batches)
+            self.description = [
+                (c.name, c.type.oid, None, c.type.typlen if c.type.typlen > 0 else None,
+                 None, None, None)
+                for c in self._columns
+            ]
+            self.statusmessage = f"{result.tag} {self.rowcount}"
+        elif isinstance(result, Command):
+            self.description = None
+            self.rowcount = _rowcount(result.tag)
+            self.statusmessage = result.tag
+        else:
+            self.description = None
+            self.rowcount = -1
+
+    def _drain_notices(self) -> None:
+        getter = getattr(self.connection._session, "notices", None)
+        if getter is not None:
+            self.connection.notices.extend(getter())
+
+    # --- fetching ----------------------------------------------------------------------------
+
+    def _fill(self, want: int | None) -> None:
+        while self._batches and (want is None or len(self._rows) < want):
+            batch = self._batches.pop(0)
+            cols = [_column_values(batch.column(i), c) for i, c in enumerate(self._columns)]
+            self._rows.extend(zip(*cols) if cols else [() for _ in range(batch.num_rows)])
+
+    def fetchone(self) -> tuple | None:
+        self._check_result()
+        self._fill(1)
+        return self._rows.pop(0) if self._rows else None
+
+    def fetchmany(self, size: int | None = None) -> list[tuple]:
+        self._check_result()
+        n = self.arraysize if size is None else size
+        self._fill(n)
+        out, self._rows = self._rows[:n], self._rows[n:]
+        return out
+
+    def fetchall(self) -> list[tuple]:
+        self._check_result()
+        self._fill(None)
+        out, self._rows = self._rows, []
+        return out
+
+    def __iter__(self) -> Iterator[tuple]:
+        while (row := self.fetchone()) is not None:
+            yield row
+
+    # --- housekeeping ------------------------------------------------------------------------
+
+    def setinputsizes(self, sizes: Any) -> None:
+        pass
+
+    def setoutputsize(self, size: Any, column: Any = None) -> None:
+        pass
+
+    def close(self) -> None:
+        self._closed = True
+        self._reset()
+
+    def __enter__(self) -> Cursor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _reset(self) -> None:
+        self.description = None
+        self.rowcount = -1
+        self._columns, self._batches, self._rows = [], [], []
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the cursor is closed")
+        self.connection._check()
+
+    def _check_result(self) -> None:
+        self._check()
+        if self.description is None:
+            raise ProgrammingError("the last operation didn't produce a result")
+
+
+class Connection:
+    """A DB-API connection owning an embedded Database and one Session on it."""
+
+    def __init__(self, database: Any, session: Any, *, owns_database: bool = True) -> None:
+        self._db = database
+        self._session = session
+        self._owns_db = owns_database
+        self.autocommit = False
+        self.notices: list = []
+        self._closed = False
+
+    def _check(self) -> None:
+        if self._closed:
+            raise InterfaceError("the connection is closed")
+
+    def _begin_if_needed(self) -> None:
+        if not self.autocommit and self._session.txn_status == "I":
+            try:
+                for _ in self._session.execute("BEGIN"):
+                    pass
+            except SqlError as e:
+                raise from_sql_error(e) from None
+
+    def _end(self, verb: str) -> None:
+        self._check()
+        if self._session.txn_status == "I":
+            return
+        try:
+            for _ in self._session.execute(verb):
+                pass
+        except SqlError as e:
+            raise from_sql_error(e) from None
+
+    def cursor(self) -> Cursor:
+        self._check()
+        return Cursor(self)
+
+    def execute(self, operation: str, parameters: Any = None) -> Cursor:
+        """Shortcut: a new cursor, executed (as psycopg and sqlite3 offer)."""
+        return self.cursor().execute(operation, parameters)
+
+    def commit(self) -> None:
+        self._end("COMMIT")
+
+    def rollback(self) -> None:
+        self._end("ROLLBACK")
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self._session.close()
+        finally:
+            if self._owns_db:
+                self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        """Commit on success, roll back on an exception, then close (like sqlite3+close)."""
+        try:
+            if not self._closed:
+                if exc_type is None:
+                    self.commit()
+                else:
+                    self.rollback()
+        finally:
+            self.close()
+
+    Error = Error
+    InterfaceError = InterfaceError
+    ProgrammingError = ProgrammingError
+
+
+def connect(path: str = ":memory:", *, user: str = DEFAULT_USER,
+            database: str = DEFAULT_DATABASE, **settings: Any) -> Connection:
+    """Open a database directory (created if missing) or ':memory:' in this process."""
+    from sqlvec.dbapi.exceptions import OperationalError
+    from sqlvec.session import Session
+    from sqlvec.session.database import Database
+
+    try:
+        db = Database.open(None if path == ":memory:" else str(path), **settings)
+    except SqlError as e:
+        raise from_sql_error(e) from None
+    except OSError as e:
+        raise OperationalError(f'could not open database "{path}": {e}') from None
+    try:
+        session = Session(db, user=user, database=database, params={})
+    except Exception:
+        db.close()
+        raise
+    return Connection(db, session)
