@@ -3,7 +3,6 @@ FROM python:3.11-slim
 WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY sqlvec ./sqlvec
-COPY grammar ./grammar
 RUN pip install --no-cache-dir . && useradd --system --home /data sqlvec \
     && mkdir -p /data && chown sqlvec /data
 USER sqlvec
