@@ -1,1 +1,44 @@
-"""functions."""
+"""functions: scalar functions, operators, casts, aggregates and window functions over Arrow.
+
+`register(regs)` fills `regs.functions` (a FunctionRegistry) and `regs.casts` (a
+CastRegistry), creating them when the registries object has none yet.
+`default_registries()` builds a standalone set (types, casts, functions) for tests and
+embedded use.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+from sqlvec.core.types import default_types
+from sqlvec.functions import arith, compare, textops
+from sqlvec.functions.casts import CastRegistry
+from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
+
+_MODULES = (arith, compare, textops)
+
+
+def register(regs: Any) -> None:
+    """Install the built-in casts, operators and functions into `regs`."""
+    casts = getattr(regs, "casts", None)
+    if casts is None:
+        casts = CastRegistry()
+        regs.casts = casts
+    functions = getattr(regs, "functions", None)
+    if functions is None:
+        functions = FunctionRegistry(casts)
+        regs.functions = functions
+    for module in _MODULES:
+        module.register(functions)
+
+
+def default_registries() -> SimpleNamespace:
+    """A fresh registries object with types, casts and functions filled in."""
+    regs = SimpleNamespace(types=default_types(), casts=None, functions=None)
+    register(regs)
+    return regs
+
+
+__all__ = ["BoundFunction", "CastRegistry", "EvalEnv", "FunctionRegistry", "default_registries",
+           "register"]

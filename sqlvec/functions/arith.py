@@ -1,0 +1,223 @@
+"""Arithmetic operators (+ - * / % and unary -) and abs() with PostgreSQL's errors.
+
+Integers: int2/int4 compute in int64 and check the range ('smallint out of range',
+'integer out of range'); int8 uses Arrow's checked kernels ('bigint out of range').
+Division truncates toward zero; a zero divisor raises 22012 'division by zero'.
+Floats report 'value out of range: overflow' when finite inputs give infinity.
+Numeric (decimal128) keeps PostgreSQL's result scales: + and - the larger input scale,
+* the sum of scales (at most 16 unless an input has more), / at least 16 digits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import textio
+from sqlvec.core import types as T
+from sqlvec.core.errors import DivisionByZero, NumericValueOutOfRange
+from sqlvec.core.types import SqlType
+from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
+
+INT_NAME = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
+INT_BOUNDS = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1)}
+
+
+def any_true(x: Arg) -> bool:
+    """Whether any value of a boolean array/scalar is true (nulls count as false)."""
+    if isinstance(x, pa.Scalar):
+        return bool(x.as_py())
+    return bool(pc.any(pc.fill_null(x, False)).as_py())
+
+
+def _valid(x: Arg) -> Arg:
+    return pc.is_valid(x)
+
+
+def check_zero(a: Arg, b: Arg) -> Arg:
+    """Raise 'division by zero' where b == 0 and a is not null; return b with zeros -> 1."""
+    zero = pc.equal(b, pa.scalar(0, b.type) if not pa.types.is_decimal(b.type) else
+                    pa.scalar(0).cast(b.type))
+    if any_true(pc.and_(zero, _valid(a))):
+        raise DivisionByZero("division by zero")
+    one = pa.scalar(1).cast(b.type)
+    return pc.if_else(pc.fill_null(zero, False), one, b)
+
+
+def _int_op(kernel: str, short: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    target = {"int2": pa.int16(), "int4": pa.int32(), "int8": pa.int64()}[short]
+
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = args
+        if kernel in ("divide", "mod"):
+            b = check_zero(a, b)
+        if short == "int8":
+            try:
+                if kernel == "mod":
+                    b1 = pc.if_else(pc.equal(b, -1), pa.scalar(1, pa.int64()), b)
+                    return pc.subtract(a, pc.multiply(pc.divide(a, b1), b1))
+                return getattr(pc, kernel + "_checked")(a, b)
+            except pa.ArrowInvalid:
+                raise NumericValueOutOfRange("bigint out of range") from None
+        a64, b64 = pc.cast(a, pa.int64()), pc.cast(b, pa.int64())
+        if kernel == "mod":
+            res = pc.subtract(a64, pc.multiply(pc.divide(a64, b64), b64))
+        else:
+            res = getattr(pc, kernel)(a64, b64)
+        lo, hi = INT_BOUNDS[short]
+        if any_true(pc.or_(pc.less(res, lo), pc.greater(res, hi))):
+            raise NumericValueOutOfRange(f"{INT_NAME[short]} out of range")
+        return pc.cast(res, target)
+
+    return impl
+
+
+def _float_op(kernel: str, short: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    target = pa.float32() if short == "float4" else pa.float64()
+
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = args
+        if kernel == "divide":
+            zero = pc.equal(b, 0.0)
+            if any_true(pc.and_(zero, _valid(a))):
+                raise DivisionByZero("division by zero")
+        res = getattr(pc, kernel)(a, b)
+        if res.type != target:
+            res = pc.cast(res, target)
+        inf_out = pc.is_inf(res)
+        finite_in = pc.and_(pc.is_finite(a), pc.is_finite(b))
+        if any_true(pc.and_(inf_out, finite_in)):
+            raise NumericValueOutOfRange("value out of range: overflow")
+        if kernel in ("multiply", "divide"):
+            under = pc.and_(pc.equal(res, 0.0), pc.and_(pc.not_equal(a, 0.0),
+                                                        pc.is_finite(b) if kernel == "divide"
+                                                        else pc.not_equal(b, 0.0)))
+            if any_true(under):
+                raise NumericValueOutOfRange("value out of range: underflow")
+        return res
+
+    return impl
+
+
+def numeric_type(scale: int, *, fixed_display: bool = False) -> pa.DataType:
+    """Arrow type of an unconstrained numeric result with this display scale.
+
+    decimal128(38, 16) is the storage form whose display trims trailing zeros, so a
+    result that must show all 16 digits (division, avg) uses precision 37 instead."""
+    scale = max(0, min(scale, 38))
+    if scale == T.NUMERIC_DEFAULT_SCALE and fixed_display:
+        return pa.decimal128(37, scale)
+    return pa.decimal128(T.NUMERIC_PRECISION, scale)
+
+
+def _dec(x: Arg) -> Arg:
+    if pa.types.is_integer(x.type):
+        return pc.cast(x, pa.decimal128(T.NUMERIC_PRECISION, 0))
+    return x
+
+
+def _wide(x: Arg, p: int) -> Arg:
+    t = x.type
+    return pc.cast(x, pa.decimal256(max(min(t.precision, p), t.scale + 1), t.scale)) \
+        if t.precision > p else pc.cast(x, pa.decimal256(t.precision, t.scale))
+
+
+def _finish_numeric(res: Arg, target: pa.DataType) -> Arg:
+    if isinstance(res, pa.Scalar):
+        res = pa.array([res.as_py()], res.type)
+        return _finish_numeric(res, target)[0]
+    try:
+        return textio.round_decimal(res, target)
+    except NumericValueOutOfRange:
+        raise NumericValueOutOfRange("value overflows numeric format") from None
+
+
+def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
+    """Exact decimal arithmetic through decimal256, result rounded to PostgreSQL's scale."""
+    a, b = _dec(a), _dec(b)
+    sa, sb = a.type.scale, b.type.scale
+    try:
+        if kernel in ("add", "subtract"):
+            res = getattr(pc, kernel)(_wide(a, 38), _wide(b, 38))
+            target = numeric_type(max(sa, sb))
+        elif kernel == "multiply":
+            res = pc.multiply(_wide(a, 37), _wide(b, 38))
+            target = numeric_type(min(sa + sb, max(16, sa, sb)))
+        elif kernel == "divide":
+            b = check_zero(a, b)
+            res = pc.divide(_wide(a, 37), _wide(b, 38))
+            target = numeric_type(max(16, sa, sb), fixed_display=True)
+        else:  # mod: a - trunc(a / b) * b, scale = max(sa, sb)
+            b = check_zero(a, b)
+            q = pc.divide(_wide(a, 37), _wide(b, 38))
+            q = pc.trunc(q) if hasattr(pc, "trunc") else q
+            q = pc.cast(pc.cast(q, pa.decimal256(76, q.type.scale), safe=False), pa.decimal256(38, 0),
+                        safe=False)
+            res = pc.subtract(_wide(a, 38), pc.multiply(q, _wide(b, 37)))
+            target = numeric_type(max(sa, sb))
+    except pa.ArrowInvalid:
+        raise NumericValueOutOfRange("value overflows numeric format") from None
+    return _finish_numeric(res, target)
+
+
+def _numeric_op(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        return numeric_binary(kernel, args[0], args[1])
+    return impl
+
+
+def _neg(short: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        (a,) = args
+        if short in INT_NAME:
+            try:
+                res = pc.negate_checked(a)
+            except pa.ArrowInvalid:
+                raise NumericValueOutOfRange(f"{INT_NAME[short]} out of range") from None
+            return res
+        return pc.negate(a)
+    return impl
+
+
+def _abs(short: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        try:
+            return pc.abs_checked(args[0])
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange(f"{INT_NAME.get(short, short)} out of range") from None
+    return impl
+
+
+def _ret_numeric_result(kernel: str) -> Callable[[list[SqlType]], SqlType]:
+    return lambda _a: T.NUMERIC
+
+
+NUM_TYPES: tuple[SqlType, ...] = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC)
+_OPS = {"+": "add", "-": "subtract", "*": "multiply", "/": "divide", "%": "mod"}
+
+
+def register(fr: FunctionRegistry) -> None:
+    """+ - * / % for int2/4/8, float4/8 and numeric; unary - and +; abs()."""
+    for sym, kernel in _OPS.items():
+        for t in NUM_TYPES:
+            if t.short in INT_NAME:
+                fr.add(sym, [t, t], t, _int_op(kernel, t.short))
+            elif t.short == "numeric":
+                fr.add(sym, [t, t], t, _numeric_op(kernel))
+            elif kernel != "mod":
+                fr.add(sym, [t, t], t, _float_op(kernel, t.short))
+    for t in NUM_TYPES:
+        fr.add("-", [t], t, _neg(t.short))
+        fr.add("+", [t], t, lambda ctx, args: args[0])
+        fr.add("abs", [t], t, _abs(t.short))
+        fr.add("@", [t], t, _abs(t.short))
+    fr.add("mod", [T.INT2, T.INT2], T.INT2, _int_op("mod", "int2"))
+    fr.add("mod", [T.INT4, T.INT4], T.INT4, _int_op("mod", "int4"))
+    fr.add("mod", [T.INT8, T.INT8], T.INT8, _int_op("mod", "int8"))
+    fr.add("mod", [T.NUMERIC, T.NUMERIC], T.NUMERIC, _numeric_op("mod"))
+
+
+__all__ = ["any_true", "check_zero", "numeric_binary", "numeric_type", "register", "np"]

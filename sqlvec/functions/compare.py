@@ -1,0 +1,96 @@
+"""Comparison operators (= <> < <= > >=) for every built-in type, and AND/OR/NOT.
+
+Comparisons return NULL when either side is NULL, as PostgreSQL's strict operators do.
+bpchar compares without trailing spaces; interval compares by PostgreSQL's total span
+(a month is 30 days); arrays and json compare equal by their text form.
+AND/OR use Kleene logic (NULL AND false = false), so the engine may call them as the
+functions 'and', 'or', 'not'.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import textio
+from sqlvec.core import types as T
+from sqlvec.core.textio_datetime import interval_fields
+from sqlvec.core.types import SqlType
+from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry, as_array
+
+CMP = {"=": "equal", "<>": "not_equal", "!=": "not_equal", "<": "less", "<=": "less_equal",
+       ">": "greater", ">=": "greater_equal"}
+
+US_PER_DAY = 86_400_000_000
+
+
+def interval_span(a: Arg, n: int) -> pa.Array:
+    """Interval values as comparable int64 microseconds (month = 30 days)."""
+    arr = as_array(a, n)
+    m, d, ns = interval_fields(arr)
+    span = (m * 30 + d) * US_PER_DAY + ns // 1000
+    return pa.array(span, pa.int64(), mask=np.asarray(pc.is_null(arr)) if arr.null_count else None)
+
+
+def _key(t: SqlType) -> Callable[[Arg, int], Arg]:
+    """The Arrow-comparable form of a value of type t."""
+    if t.short == "bpchar":
+        return lambda a, n: pc.utf8_rtrim(a, " ")
+    if t.short == "interval":
+        return interval_span
+    if t.short == "uuid":
+        return lambda a, n: pc.cast(a, pa.binary())
+    if t.short == "json":
+        return lambda a, n: textio.format_text(as_array(a, n), t)
+    return lambda a, n: a
+
+
+def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
+    key = _key(t)
+    fn = getattr(pc, kernel)
+
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = args
+        if t.short == "anyarray":  # arrays: equal when their text forms are equal
+            at = ctx.arg_types[0]
+            return fn(textio.format_text(as_array(a, ctx.n), at),
+                      textio.format_text(as_array(b, ctx.n), at))
+        return fn(key(a, ctx.n), key(b, ctx.n))
+
+    return impl
+
+
+def _bool_and(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.and_kleene(args[0], args[1])
+
+
+def _bool_or(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.or_kleene(args[0], args[1])
+
+
+def _bool_not(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.invert(args[0])
+
+
+COMPARABLE: tuple[SqlType, ...] = (
+    T.BOOL, T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC, T.TEXT, T.BPCHAR, T.NAME,
+    T.CHAR, T.BYTEA, T.DATE, T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL, T.UUID, T.OID,
+    T.JSONB, T.REGCLASS, T.REGTYPE, T.REGPROC, T.REGNAMESPACE, T.REGROLE, T.XID,
+)
+
+
+def register(fr: FunctionRegistry) -> None:
+    """Comparison operators per type plus the Kleene boolean connectives."""
+    for sym, kernel in CMP.items():
+        for t in COMPARABLE:
+            if t.short == "jsonb" and sym not in ("=", "<>", "!="):
+                continue
+            fr.add(sym, [t, t], T.BOOL, _cmp(kernel, t))
+        if sym in ("=", "<>", "!="):
+            fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))
+    fr.add("and", [T.BOOL, T.BOOL], T.BOOL, _bool_and, strict=False)
+    fr.add("or", [T.BOOL, T.BOOL], T.BOOL, _bool_or, strict=False)
+    fr.add("not", [T.BOOL], T.BOOL, _bool_not)

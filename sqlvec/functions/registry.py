@@ -1,0 +1,367 @@
+"""The function registry: definitions by name and PostgreSQL's overload resolution.
+
+Operators are functions named by their symbol ('+', '=', '~~', '->>'), so `a + b` and
+`int4pl(a, b)` resolve the same way. `resolve(name, arg_types)` follows PostgreSQL's
+func_select_candidate: exact match; a binary operator with one unknown input tries the
+other input's type; then candidates reachable by implicit casts, keeping those with the
+most exact matches, then the most preferred types, then resolving unknown-typed inputs
+by category (string category wins), then assuming unknowns are the known inputs' type.
+
+Every implementation is vectorised: `impl(ctx, args) -> pa.Array` receives whole Arrow
+arrays (or pa.Scalars for constants) already coerced to the declared argument types and
+returns an array of ctx.n rows.
+
+    >>> regs = default_registries()
+    >>> f = regs.functions.resolve('+', [INT4, UNKNOWN])
+    >>> f.return_type.name, f.call([pa.array([1, 2]), pa.scalar('40')], 2).to_pylist()
+    ('integer', [41, 42])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import AmbiguousFunction, UndefinedFunction
+from sqlvec.core.types import SqlType
+from sqlvec.functions.casts import CastRegistry
+
+
+def _pseudo(name: str, oid: int) -> SqlType:
+    return SqlType(name=name, oid=oid, arrow=pa.null(), category="P", typlen=-1, short=name)
+
+
+ANYNONARRAY = _pseudo("anynonarray", 2776)
+ANYCOMPATIBLE = _pseudo("anycompatible", 5077)
+ANYCOMPATIBLEARRAY = _pseudo("anycompatiblearray", 5078)
+_ELEM_POLY = ("anyelement", "anynonarray", "anycompatible")
+_ARRAY_POLY = ("anyarray", "anycompatiblearray")
+
+Arg = pa.Array | pa.Scalar
+
+
+@dataclass(frozen=True)
+class EvalEnv:
+    """Per-statement values functions may read: the transaction timestamp, settings."""
+
+    statement_time_us: int | None = None  # now() / current_timestamp, UTC microseconds
+    timezone: str = "UTC"
+    settings: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CallContext:
+    """What an implementation learns about its call besides the argument values."""
+
+    arg_types: tuple[SqlType, ...]
+    return_type: SqlType
+    n: int
+    env: EvalEnv | None = None
+
+
+class Impl(Protocol):
+    def __call__(self, ctx: CallContext, args: list[Arg]) -> pa.Array | pa.Scalar: ...
+
+
+ReturnSpec = SqlType | Callable[[list[SqlType]], SqlType]
+
+
+@dataclass(frozen=True)
+class FunctionDef:
+    """One overload: declared argument types (may be polymorphic), return type, impl."""
+
+    name: str
+    args: tuple[SqlType, ...]
+    ret: ReturnSpec
+    impl: Impl
+    variadic: bool = False  # the last declared argument repeats (VARIADIC)
+    min_args: int | None = None  # fewer arguments allowed (defaults), None = len(args)
+    strict: bool = True  # NULL in any argument gives NULL (the engine may short-cut)
+    volatile: bool = False
+    set_returning: bool = False
+
+    def arity_ok(self, n: int) -> bool:
+        lo = len(self.args) if self.min_args is None else self.min_args
+        if self.variadic:
+            return n >= len(self.args) - 1 and n >= (self.min_args or 0)
+        return lo <= n <= len(self.args)
+
+    def declared_for(self, n: int) -> list[SqlType]:
+        if self.variadic and n >= len(self.args):
+            return list(self.args[:-1]) + [self.args[-1]] * (n - len(self.args) + 1)
+        return list(self.args[:n])
+
+
+@dataclass(frozen=True)
+class BoundFunction:
+    """A resolved call: coerced argument types, return type and a vectorised `call`."""
+
+    name: str
+    arg_types: tuple[SqlType, ...]  # after coercion (what the implementation receives)
+    input_types: tuple[SqlType, ...]  # as the caller supplied them
+    return_type: SqlType
+    definition: FunctionDef
+    casts: CastRegistry
+
+    @property
+    def volatile(self) -> bool:
+        return self.definition.volatile
+
+    @property
+    def strict(self) -> bool:
+        return self.definition.strict
+
+    @property
+    def set_returning(self) -> bool:
+        return self.definition.set_returning
+
+    def coerce(self, args: Sequence[Arg]) -> list[Arg]:
+        """Cast arguments to the declared types where their Arrow type differs."""
+        out: list[Arg] = []
+        for a, src, dst in zip(args, self.input_types, self.arg_types):
+            out.append(coerce_value(self.casts, a, src, dst))
+        return out
+
+    def call(self, args: Sequence[Arg], n: int, env: EvalEnv | None = None) -> pa.Array:
+        """Evaluate over a batch of n rows; args are arrays of n rows or scalars."""
+        ctx = CallContext(self.arg_types, self.return_type, n, env)
+        res = self.definition.impl(ctx, self.coerce(args))
+        if isinstance(res, pa.Scalar):
+            return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
+        if isinstance(res, pa.ChunkedArray):
+            res = res.combine_chunks()
+        if len(res) != n and len(res) == 1:
+            return pa.repeat(res[0], n)
+        return res
+
+
+def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType) -> Arg:
+    """Implicit coercion of one argument (int -> numeric keeps scale 0 for display)."""
+    if pa.types.is_null(dst.arrow) or (src.oid == dst.oid and a.type == dst.arrow):
+        return a
+    if a.type == dst.arrow and src.category == dst.category and src.short != "unknown":
+        return a
+    if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_integer(a.type):
+        return pc.cast(a, pa.decimal128(T.NUMERIC_PRECISION, 0))
+    if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_decimal(a.type):
+        return a
+    return casts.cast(a, src, dst, explicit=False)
+
+
+def _type_list(types: Sequence[SqlType]) -> str:
+    return ", ".join(t.display() for t in types)
+
+
+def _is_operator(name: str) -> bool:
+    return not (name[:1].isalpha() or name[:1] == "_")
+
+
+class FunctionRegistry:
+    """Scalar functions and operators by name, with aggregates and window functions."""
+
+    def __init__(self, casts: CastRegistry | None = None) -> None:
+        self.casts = casts or CastRegistry()
+        self._scalars: dict[str, list[FunctionDef]] = {}
+        self.aggregates: dict[str, list[Any]] = {}
+        self.windows: dict[str, list[Any]] = {}
+
+    # ---- registration ----------------------------------------------------------
+
+    def add(self, name: str, args: Sequence[SqlType], ret: ReturnSpec, impl: Impl,
+            **flags: Any) -> FunctionDef:
+        """Register one overload; `flags` are FunctionDef's keyword fields."""
+        fdef = FunctionDef(name.lower(), tuple(args), ret, impl, **flags)
+        self._scalars.setdefault(fdef.name, []).append(fdef)
+        return fdef
+
+    def has(self, name: str) -> bool:
+        return name.lower() in self._scalars
+
+    def names(self) -> list[str]:
+        return sorted(self._scalars)
+
+    def overloads(self, name: str) -> list[FunctionDef]:
+        return list(self._scalars.get(name.lower(), ()))
+
+    # ---- resolution --------------------------------------------------------------
+
+    def resolve(self, name: str, arg_types: Sequence[SqlType]) -> BoundFunction:
+        """PostgreSQL's function/operator resolution; raises 42883 / 42725."""
+        key = name.lower()
+        args = list(arg_types)
+        fdef, declared = self.select(key, args, self._scalars.get(key, []))
+        ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
+        ret = _substitute_return(ret, fdef, declared, args)
+        return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
+
+    def select(self, name: str, args: list[SqlType], defs: Sequence[Any]
+               ) -> tuple[Any, list[SqlType]]:
+        """Pick one overload among `defs` (objects with .args/.arity_ok/.declared_for)."""
+        cands: list[tuple[Any, list[SqlType]]] = []
+        for d in defs:
+            if not d.arity_ok(len(args)):
+                continue
+            decl = self._instantiate(d.declared_for(len(args)), args)
+            if decl is not None:
+                cands.append((d, decl))
+        if not cands:
+            raise self._undefined(name, args)
+        # 1. exact match
+        exact = [c for c in cands if all(a.oid == p.oid for a, p in zip(args, c[1]))]
+        if exact:
+            return exact[0]
+        # 1b. binary operator with one unknown input: assume the other input's type
+        unknown = [a.short == "unknown" for a in args]
+        if len(args) == 2 and sum(unknown) == 1:
+            other = args[1] if unknown[0] else args[0]
+            same = [c for c in cands if all(p.oid == other.oid for p in c[1])]
+            if same:
+                return same[0]
+        # 2. implicit coercion possible
+        ok = [c for c in cands if all(self.casts.can_implicit(a, p) for a, p in zip(args, c[1]))]
+        if not ok:
+            raise self._undefined(name, args)
+        if len(ok) == 1:
+            return ok[0]
+        # 3. most exact matches
+        ok = _keep_best(ok, lambda c: sum(a.oid == p.oid for a, p in zip(args, c[1])))
+        if len(ok) == 1:
+            return ok[0]
+        # 4. most preferred types where coercion is needed
+        ok = _keep_best(ok, lambda c: sum(
+            a.oid != p.oid and p.preferred for a, p in zip(args, c[1])))
+        if len(ok) == 1:
+            return ok[0]
+        # 5. resolve unknown inputs by category
+        if any(unknown):
+            for i, is_unknown in enumerate(unknown):
+                if not is_unknown:
+                    continue
+                cats = {c[1][i].category for c in ok}
+                cat = "S" if "S" in cats else (cats.pop() if len(cats) == 1 else None)
+                if cat is None:
+                    continue
+                ok = [c for c in ok if c[1][i].category == cat] or ok
+                if any(c[1][i].preferred for c in ok):
+                    ok = [c for c in ok if c[1][i].preferred]
+            if len(ok) == 1:
+                return ok[0]
+            # 6. assume unknowns have the (single) type of the known inputs
+            known = {a.oid for a in args if a.short != "unknown"}
+            if len(known) == 1:
+                kt = next(a for a in args if a.short != "unknown")
+                fit = [c for c in ok if all(self.casts.can_implicit(kt, p) for a, p in
+                                            zip(args, c[1]) if a.short == "unknown")]
+                if len(fit) == 1:
+                    return fit[0]
+        if len({tuple(p.oid for p in c[1]) for c in ok}) == 1:
+            return ok[0]
+        raise self._ambiguous(name, args)
+
+    def _instantiate(self, decl: list[SqlType], args: list[SqlType]) -> list[SqlType] | None:
+        """Replace polymorphic parameters with concrete types deduced from the arguments."""
+        if not any(p.short in _ELEM_POLY or p.short in _ARRAY_POLY for p in decl):
+            return decl
+        elems: list[SqlType] = []
+        for a, p in zip(args, decl):
+            if a.short == "unknown":
+                continue
+            if p.short in _ARRAY_POLY:
+                if not a.is_array:
+                    return None
+                elems.append(a.element)  # type: ignore[arg-type]
+            elif p.short in _ELEM_POLY:
+                if p.short == "anynonarray" and a.is_array:
+                    return None
+                elems.append(a)
+        if not elems:
+            elem = T.TEXT
+        else:
+            try:
+                elem = self.casts.common_type(elems)
+            except Exception:
+                return None
+        out = []
+        for p in decl:
+            if p.short in _ELEM_POLY:
+                out.append(elem)
+            elif p.short in _ARRAY_POLY:
+                if not elem.array_oid:
+                    return None
+                out.append(T.array_of(elem))
+            else:
+                out.append(p)
+        return out
+
+    def _undefined(self, name: str, args: list[SqlType]) -> UndefinedFunction:
+        if _is_operator(name):
+            shown = f"{name} {args[0].display()}" if len(args) == 1 else \
+                f"{args[0].display()} {name} {args[1].display()}" if len(args) == 2 else name
+            hint = ("No operator matches the given name and argument type. "
+                    "You might need to add an explicit type cast.") if len(args) == 1 else (
+                "No operator matches the given name and argument types. "
+                "You might need to add explicit type casts.")
+            return UndefinedFunction(f"operator does not exist: {shown}", hint=hint)
+        return UndefinedFunction(
+            f"function {name}({_type_list(args)}) does not exist",
+            hint="No function matches the given name and argument types. "
+                 "You might need to add explicit type casts.")
+
+    def _ambiguous(self, name: str, args: list[SqlType]) -> AmbiguousFunction:
+        if _is_operator(name):
+            shown = f"{name} {args[0].display()}" if len(args) == 1 else \
+                f"{args[0].display()} {name} {args[1].display()}"
+            return AmbiguousFunction(
+                f"operator is not unique: {shown}",
+                hint="Could not choose a best candidate operator. "
+                     "You might need to add explicit type casts.")
+        return AmbiguousFunction(
+            f"function {name}({_type_list(args)}) is not unique",
+            hint="Could not choose a best candidate function. "
+                 "You might need to add explicit type casts.")
+
+
+def _keep_best(cands: list, score: Callable[[Any], int]) -> list:
+    best = max(score(c) for c in cands)
+    return [c for c in cands if score(c) == best]
+
+
+def _substitute_return(ret: SqlType, fdef: FunctionDef, declared: list[SqlType],
+                       args: list[SqlType]) -> SqlType:
+    """A polymorphic return type takes the element type deduced for the arguments."""
+    if ret.short not in _ELEM_POLY and ret.short not in _ARRAY_POLY:
+        return ret
+    elem = None
+    for p, d in zip(fdef.declared_for(len(args)), declared):
+        if p.short in _ELEM_POLY:
+            elem = d
+            break
+        if p.short in _ARRAY_POLY:
+            elem = d.element
+            break
+    elem = elem or T.TEXT
+    return T.array_of(elem) if ret.short in _ARRAY_POLY else elem
+
+
+def as_array(x: Arg, n: int) -> pa.Array:
+    """A scalar broadcast to n rows (arrays pass through)."""
+    if isinstance(x, pa.Scalar):
+        return pa.repeat(x, n) if x.is_valid else pa.nulls(n, x.type)
+    if isinstance(x, pa.ChunkedArray):
+        return x.combine_chunks()
+    return x
+
+
+def with_return(t: SqlType) -> Callable[[list[SqlType]], SqlType]:
+    return lambda _args: t
+
+
+__all__ = [
+    "ANYCOMPATIBLE", "ANYCOMPATIBLEARRAY", "ANYNONARRAY", "Arg", "BoundFunction", "CallContext",
+    "EvalEnv", "FunctionDef", "FunctionRegistry", "as_array", "coerce_value", "replace",
+]

@@ -1,0 +1,34 @@
+"""Shared fixtures: a fresh registry set and a helper that evaluates one call."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from sqlvec.functions import default_registries
+
+
+@pytest.fixture(scope="session")
+def regs():
+    return default_registries()
+
+
+@pytest.fixture(scope="session")
+def call(regs):
+    """call(name, [(value_or_array, SqlType), ...]) -> python list (or scalar for 1 row)."""
+
+    def run(name, typed_args, n=None):
+        types = [t for _v, t in typed_args]
+        vals = []
+        for v, t in typed_args:
+            if isinstance(v, pa.Array | pa.Scalar):
+                vals.append(v)
+            elif isinstance(v, list):
+                vals.append(pa.array(v, type=t.arrow))
+            else:
+                vals.append(pa.scalar(v, type=t.arrow))
+        rows = n or max((len(v) for v in vals if isinstance(v, pa.Array)), default=1)
+        f = regs.functions.resolve(name, types)
+        return f.call(vals, rows).to_pylist()
+
+    return run

@@ -1,0 +1,101 @@
+"""core.textio: PostgreSQL text output/input; expected strings taken from PostgreSQL 15."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pyarrow as pa
+import pytest
+
+from sqlvec.core import errors as E
+from sqlvec.core import types as T
+from sqlvec.core.textio import format_text, format_value, parse_text, parse_text_value
+
+
+def fmt(values, t, arrow=None):
+    return format_text(pa.array(values, type=arrow or t.arrow), t).to_pylist()
+
+
+def test_float8_output():
+    vals = [1.5, None, float("inf"), float("-inf"), float("nan"), 1e15, 1e14, 123456789012345.6,
+            1e-4, 1e-5, 1e16, -0.0, 0.1 + 0.2]
+    assert fmt(vals, T.FLOAT8) == ["1.5", None, "Infinity", "-Infinity", "NaN", "1e+15",
+                                   "100000000000000", "123456789012345.6", "0.0001", "1e-05",
+                                   "1e+16", "-0", "0.30000000000000004"]
+
+
+def test_float4_output():
+    assert fmt([1.1, 1e7, 3.4e38, 1234567.0, 12345678.0, 1e-5], T.FLOAT4) == [
+        "1.1", "1e+07", "3.4e+38", "1.234567e+06", "1.2345678e+07", "1e-05"]
+
+
+def test_scalar_types_output():
+    assert fmt([True, False, None], T.BOOL) == ["t", "f", None]
+    assert fmt([b"\x0a\x0b", b""], T.BYTEA) == ["\\x0a0b", "\\x"]
+    assert fmt([dt.date(2024, 1, 2)], T.DATE) == ["2024-01-02"]
+    assert fmt([dt.datetime(2024, 1, 2, 3, 4, 5, 123000)], T.TIMESTAMP) == ["2024-01-02 03:04:05.123"]
+    assert fmt([dt.datetime(2024, 1, 2, 3, 4, 5, tzinfo=dt.UTC)], T.TIMESTAMPTZ) == [
+        "2024-01-02 03:04:05+00"]
+    assert fmt([dt.time(1, 2, 3, 500000)], T.TIME) == ["01:02:03.5"]
+    n102 = T.NUMERIC.with_typmod(T.numeric_typmod(10, 2))
+    assert fmt([Decimal("1.5"), Decimal("0")], n102) == ["1.50", "0.00"]
+    assert fmt([Decimal("1.5"), Decimal("100"), Decimal("0")], T.NUMERIC) == ["1.5", "100", "0"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("1 day 02:00:00", "1 day 02:00:00"),
+    ("-1 day 2 hours", "-1 days +02:00:00"),
+    ("1 year -2 mons 3 days -04:05:06", "10 mons 3 days -04:05:06"),
+    ("1.5 days", "1 day 12:00:00"),
+    ("2 weeks", "14 days"),
+    ("-1 year", "-1 years"),
+    ("36 hours", "36:00:00"),
+    ("0", "00:00:00"),
+])
+def test_interval_round_trip(text, expected):
+    assert format_text(parse_text(pa.array([text]), T.INTERVAL), T.INTERVAL).to_pylist() == [expected]
+
+
+def test_arrays():
+    ia = T.array_of(T.INT4)
+    assert fmt([[1, None], None, []], ia) == ["{1,NULL}", None, "{}"]
+    ta = T.array_of(T.TEXT)
+    assert fmt([["a b", "c", None, "", "NULL", 'x"y', "a\\b"]], ta) == [
+        '{"a b",c,NULL,"","NULL","x\\"y","a\\\\b"}']
+    assert parse_text(pa.array(["{1,NULL}", "{}"]), ia).to_pylist() == [[1, None], []]
+    assert parse_text(pa.array(['{"a b",c,NULL,"NULL"}']), ta).to_pylist() == [["a b", "c", None, "NULL"]]
+    with pytest.raises(E.InvalidTextRepresentation, match="malformed array literal"):
+        parse_text(pa.array(["1,2"]), ia)
+
+
+def test_parse_scalars():
+    assert parse_text(pa.array(["1", " 42 ", None]), T.INT4).to_pylist() == [1, 42, None]
+    assert parse_text(pa.array(["yes", "off", "T"]), T.BOOL).to_pylist() == [True, False, True]
+    n42 = T.NUMERIC.with_typmod(T.numeric_typmod(4, 2))
+    assert parse_text(pa.array(["1.235"]), n42).to_pylist() == [Decimal("1.24")]
+    ts = parse_text(pa.array(["2024-01-02 03:04:05.5+02"]), T.TIMESTAMPTZ)
+    assert format_text(ts, T.TIMESTAMPTZ).to_pylist() == ["2024-01-02 01:04:05.5+00"]
+    assert parse_text_value("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", T.UUID) is not None
+    u = parse_text(pa.array(["A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11"]), T.UUID)
+    assert format_text(u, T.UUID).to_pylist() == ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]
+    assert parse_text_value('{"b":1, "a": [1.50, 1e2, "x"]}', T.JSONB) == \
+        '{"a": [1.50, 100, "x"], "b": 1}'
+    assert format_value(Decimal("1.50"), T.NUMERIC) == "1.50"
+
+
+@pytest.mark.parametrize("text,t,exc,msg", [
+    ("abc", T.INT4, E.InvalidTextRepresentation, 'invalid input syntax for type integer: "abc"'),
+    ("99999999999", T.INT4, E.NumericValueOutOfRange,
+     'value "99999999999" is out of range for type integer'),
+    ("x", T.BOOL, E.InvalidTextRepresentation, 'invalid input syntax for type boolean: "x"'),
+    ("1.2.3", T.FLOAT8, E.InvalidTextRepresentation,
+     'invalid input syntax for type double precision: "1.2.3"'),
+    ("xx", T.DATE, E.InvalidDatetimeFormat, 'invalid input syntax for type date: "xx"'),
+    ("2024-13-01", T.DATE, E.DatetimeFieldOverflow, 'date/time field value out of range: "2024-13-01"'),
+    ("zz", T.UUID, E.InvalidTextRepresentation, 'invalid input syntax for type uuid: "zz"'),
+])
+def test_parse_errors(text, t, exc, msg):
+    with pytest.raises(exc) as ei:
+        parse_text(pa.array([text]), t)
+    assert ei.value.message == msg
