@@ -55,6 +55,7 @@ class Segment:
         "growing",
         "path",
         "stats",
+        "file_info",
         "_data",
         "_rowids",
         "_loader",
@@ -80,6 +81,7 @@ class Segment:
         self.growing = growing
         self.path = path
         self.stats = stats
+        self.file_info: tuple[int, int] | None = None  # (size, crc) once written to `path`
         self._data = data
         self._loader = loader
         self._cache: dict[str, object] = {}
@@ -121,6 +123,22 @@ class Segment:
             r = col.chunk(0).to_numpy() if col.num_chunks == 1 else col.to_numpy()
             self._rowids = r
         return r
+
+    def attach_file(
+        self,
+        path: str,
+        size: int,
+        crc: int,
+        loader: Callable[[], pa.Table],
+        data: pa.Table | None = None,
+    ) -> None:
+        """Now that the rows are in `path`: serve them from there (memory-mapped)."""
+        with self._lock:
+            self.path = path
+            self.file_info = (size, crc)
+            self._loader = loader
+            self._data = data
+            self._rowids = None
 
     def unload(self) -> None:
         """Drop the in-memory view of a file-backed segment (it reopens on next use)."""

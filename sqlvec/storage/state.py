@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import dataclass, field, replace
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
@@ -23,15 +25,55 @@ SEAL_ROWS = 65536
 MAX_GROWING = 16
 
 
-@dataclass(frozen=True, slots=True)
-class TableVersion:
-    """One table as committed at some sequence number."""
+_load_lock = threading.RLock()
 
-    table_id: int
-    schema: pa.Schema  # stored schema: _rowid first
-    epoch: int  # seq of the create/truncate/alter that started the current contents
-    mod_seq: int  # seq of the last commit that changed this table
-    views: tuple[SegView, ...] = ()  # full segments first, then growing ones
+
+class TableVersion:
+    """One table as committed at some sequence number; its body may be read lazily."""
+
+    __slots__ = ("table_id", "epoch", "mod_seq", "_schema", "_views", "_loader")
+
+    def __init__(
+        self,
+        table_id: int,
+        schema: pa.Schema | None,
+        epoch: int,
+        mod_seq: int,
+        views: tuple[SegView, ...] | None = (),
+        *,
+        loader: Callable[[], tuple[pa.Schema, tuple[SegView, ...]]] | None = None,
+    ) -> None:
+        self.table_id = table_id
+        self.epoch = epoch  # seq of the create/truncate/alter that started the contents
+        self.mod_seq = mod_seq  # seq of the last commit that changed this table
+        self._schema = schema  # stored schema: _rowid first
+        self._views = views  # full segments first, then growing ones
+        self._loader = loader
+
+    def _load(self) -> None:
+        with _load_lock:
+            if self._loader is not None:
+                self._schema, self._views = self._loader()
+                self._loader = None
+
+    @property
+    def loaded(self) -> bool:
+        return self._loader is None
+
+    @property
+    def schema(self) -> pa.Schema:
+        if self._loader is not None:
+            self._load()
+        return self._schema  # type: ignore[return-value]
+
+    @property
+    def views(self) -> tuple[SegView, ...]:
+        if self._loader is not None:
+            self._load()
+        return self._views  # type: ignore[return-value]
+
+    def evolve(self, mod_seq: int, views: tuple[SegView, ...]) -> TableVersion:
+        return TableVersion(self.table_id, self.schema, self.epoch, mod_seq, views)
 
     @property
     def live_rows(self) -> int:
@@ -109,6 +151,8 @@ def apply(base: Version, rec: CommitRecord, *, strict: bool = False) -> Version:
 
 def _apply_table(tables: dict[int, TableVersion], ch: TableChange, seq: int, strict: bool) -> None:
     tv = tables.get(ch.table_id)
+    if tv is not None:
+        tv.views  # noqa: B018 - load it now: older snapshots may still read it
     if ch.drop:
         if tv is None and strict:
             raise Conflict(ch.table_id)
@@ -125,7 +169,7 @@ def _apply_table(tables: dict[int, TableVersion], ch: TableChange, seq: int, str
         views = delete_rows(views, ch.deletes, strict)
     if ch.inserts:
         views = add_rows(views, ch.inserts)
-    tables[ch.table_id] = replace(tv, mod_seq=seq, views=tuple(views))
+    tables[ch.table_id] = tv.evolve(seq, tuple(views))
 
 
 def delete_rows(views: list[SegView], rowids: np.ndarray, strict: bool) -> list[SegView]:

@@ -9,8 +9,9 @@ reader never sees a commit that could still be lost (unless it asked for sync=Fa
 from __future__ import annotations
 
 import threading
+from typing import Any
 
-from sqlvec.core.errors import SerializationFailure
+from sqlvec.core.errors import ObjectNotInPrerequisiteState, SerializationFailure
 from sqlvec.storage.memory import MemoryBudget
 from sqlvec.storage.state import CommitRecord, Conflict, Version, apply, empty_version
 from sqlvec.storage.txn import Transaction
@@ -38,13 +39,19 @@ class Store:
         self._closed = False
 
     @classmethod
-    def open(cls, path: str | None = None, *, sync: bool = True, memory_limit: int = 0) -> Store:
-        """A store in memory (path None) or in the data directory `path`."""
+    def open(
+        cls, path: str | None = None, *, sync: bool = True, memory_limit: int = 0, **options: Any
+    ) -> Store:
+        """A store in memory (path None) or in the data directory `path`.
+
+        Options of a data directory: checkpoint_bytes (WAL size that triggers a
+        checkpoint), write_fn (os.write replacement, for fault injection in tests).
+        """
         if path is None:
             return cls(sync=sync, memory_limit=memory_limit)
         from sqlvec.storage.durable import DurableStore
 
-        return DurableStore.open_dir(path, sync=sync, memory_limit=memory_limit)
+        return DurableStore.open_dir(path, sync=sync, memory_limit=memory_limit, **options)
 
     # -- ids --------------------------------------------------------------------------
 
@@ -79,25 +86,31 @@ class Store:
 
     def _commit(self, txn: Transaction, *, sync: bool) -> None:
         """Check `txn` against the head, log it, apply it and publish it."""
+        rec = txn.record()
+        if rec.empty:
+            return
+        prepared = self._prepare(rec)  # heavy serialisation, outside the lock
         with self._commit_lock:
+            self._check_open()
             head = self._head
             self._validate(txn, head)
-            rec = txn.record()
-            if rec.empty:
-                return
             rec.seq = head.seq + 1
             try:
                 new = apply(head, rec, strict=True)
             except Conflict:
                 raise _conflict() from None
-            ticket = self._log(rec)  # raises DiskFull / IoError: nothing applied
+            ticket = self._log(rec, prepared)  # raises DiskFull / IoError: nothing applied
             self._head = new
             for k in (*rec.catalog_put, *rec.catalog_del):
                 self._key_seq[k] = rec.seq
-            self._after_apply(rec, new)
         if sync and self.sync:
             self._wait_durable(ticket)
         self._publish(new)
+        self._after_commit()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ObjectNotInPrerequisiteState("the storage is closed")
 
     def _validate(self, txn: Transaction, head: Version) -> None:
         snap = txn.snapshot
@@ -127,15 +140,19 @@ class Store:
 
     # -- hooks for the durable store --------------------------------------------------
 
-    def _log(self, rec: CommitRecord) -> object:
+    def _prepare(self, rec: CommitRecord) -> object:
+        """Serialise what can be serialised before taking the commit lock."""
+        return None
+
+    def _log(self, rec: CommitRecord, prepared: object) -> object:
         """Append `rec` to the WAL (not yet synced); returns what `_wait_durable` needs."""
         return None
 
     def _wait_durable(self, ticket: object) -> None:
         """Block until the WAL holds everything up to `ticket` on stable storage."""
 
-    def _after_apply(self, rec: CommitRecord, new: Version) -> None:
-        """Runs under the commit lock after each commit (checkpoint triggers)."""
+    def _after_commit(self) -> None:
+        """Runs after each commit, outside the lock (checkpoint triggers)."""
 
     # -- maintenance ------------------------------------------------------------------
 

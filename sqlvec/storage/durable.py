@@ -1,0 +1,380 @@
+"""DurableStore: a Store kept in a data directory (WAL, segment files, manifests, checkpoints).
+
+Layout (format version 1):
+
+    VERSION                 "sqlvec-data 1"
+    LOCK                    flock()ed by the process that has the directory open
+    CHECKPOINT              checksummed JSON: seq, first WAL file to replay, catalog,
+                            counters, row id marks, and per table its current manifest
+    wal/<n>.wal             write-ahead log files (see wal.py)
+    manifests/<t>.<seq>.json  one per table version sealed by a checkpoint (manifest.py)
+    segments/<t>/<id>.seg   Arrow IPC segment files with a checksummed header
+    segments/<t>/<id>.<n>.del  delete bitmaps
+
+Opening reads VERSION, CHECKPOINT and the WAL after it; tables stay unread until used.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable
+
+from sqlvec.core.errors import FeatureNotSupported, ObjectInUse
+from sqlvec.storage import state
+from sqlvec.storage.fileio import (
+    dump_json_file,
+    fsync_dir,
+    load_json_file,
+    os_error,
+    write_atomic,
+)
+from sqlvec.storage.manifest import (
+    lazy_table,
+    manifest_files,
+    seal,
+    table_dir,
+    write_manifest,
+)
+from sqlvec.storage.segment import Segment
+from sqlvec.storage.state import CommitRecord, Version
+from sqlvec.storage.store import Store
+from sqlvec.storage.wal import (
+    REC_COMMIT,
+    REC_COUNTERS,
+    WalWriter,
+    WriteFn,
+    commit_pieces,
+    decode_commit,
+    encode_tables,
+    read_records,
+    wal_numbers,
+    wal_path,
+)
+
+log = logging.getLogger(__name__)
+
+LAYOUT = "sqlvec-data 1\n"
+CKPT_MAGIC = "SQLVCKP"
+COUNTER_BLOCK = 32
+DEFAULT_CHECKPOINT_BYTES = 64 << 20
+
+
+class DurableStore(Store):
+    """A Store whose commits are logged and fsynced, checkpointed into segment files."""
+
+    @classmethod
+    def open_dir(
+        cls,
+        path: str,
+        *,
+        sync: bool = True,
+        memory_limit: int = 0,
+        write_fn: WriteFn | None = None,
+        fsync_fn: Callable[[int], None] | None = None,
+        checkpoint_bytes: int = DEFAULT_CHECKPOINT_BYTES,
+    ) -> DurableStore:
+        store = cls(sync=sync, memory_limit=memory_limit)
+        store._open(os.path.abspath(path), write_fn, fsync_fn, checkpoint_bytes)
+        return store
+
+    # -- opening ----------------------------------------------------------------------
+
+    def _open(
+        self,
+        path: str,
+        write_fn: WriteFn | None,
+        fsync_fn: Callable[[int], None] | None,
+        checkpoint_bytes: int,
+    ) -> None:
+        self.path = path
+        self.checkpoint_bytes = checkpoint_bytes
+        self.describe_table: Callable[[int], str] | None = None
+        self._files: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
+        self._index: dict[int, dict] = {}
+        self._counter_limit: dict[str, int] = {}
+        self._ckpt_lock = threading.Lock()
+        self._ckpt_thread: threading.Thread | None = None
+        self._lock_fd = -1
+        try:
+            os.makedirs(path, exist_ok=True)
+            vfile = os.path.join(path, "VERSION")
+            if not os.path.exists(vfile):
+                if any(n for n in os.listdir(path) if not n.startswith(".")):
+                    raise FeatureNotSupported(
+                        f'directory "{path}" is not empty and is not a sqlvec data directory'
+                    )
+                for sub in ("wal", "manifests", "segments"):
+                    os.makedirs(os.path.join(path, sub), exist_ok=True)
+                write_atomic(vfile, LAYOUT.encode())
+            else:
+                with open(vfile) as f:
+                    layout = f.read()
+                if layout != LAYOUT:
+                    raise FeatureNotSupported(
+                        f'data directory "{path}" has layout {layout.strip()!r}, '
+                        f"this server supports {LAYOUT.strip()!r}"
+                    )
+        except OSError as e:
+            raise os_error(e, path) from e
+        self._lock_dir()
+        try:
+            first_wal = self._load_checkpoint()
+            self._sweep_dropped()
+            last = self._replay(first_wal)
+            self._wal = WalWriter(
+                os.path.join(path, "wal"), last + 1, write_fn=write_fn, fsync_fn=fsync_fn
+            )
+        except BaseException:
+            self._unlock_dir()
+            raise
+
+    def _lock_dir(self) -> None:
+        lock = os.path.join(self.path, "LOCK")  # type: ignore[arg-type]
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            raise ObjectInUse(
+                f'data directory "{self.path}" is in use by another process',
+                hint="Stop the other server or open another data directory.",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self._lock_fd = fd
+
+    def _unlock_dir(self) -> None:
+        if self._lock_fd >= 0:
+            fcntl.flock(self._lock_fd, fcntl.LOCK_UN)
+            os.close(self._lock_fd)
+            self._lock_fd = -1
+
+    def _what(self, table_id: int) -> str:
+        if self.describe_table is not None:
+            try:
+                return self.describe_table(table_id)
+            except Exception:  # naming must never hide the real error
+                pass
+        return f"table {table_id}"
+
+    def _register(self, seg: Segment) -> None:
+        if seg.path is not None:
+            self._files[seg.path] = seg
+
+    def _load_checkpoint(self) -> int:
+        """Load CHECKPOINT (if any) into the head version; returns the first WAL to replay."""
+        cpath = os.path.join(self.path, "CHECKPOINT")  # type: ignore[arg-type]
+        self._ckpt_seg_next = 0
+        if not os.path.exists(cpath):
+            return 1
+        c = load_json_file(cpath, CKPT_MAGIC, "the checkpoint")
+        self._index = {int(k): v for k, v in c["tables"].items()}
+        tables = {}
+        for tid, e in self._index.items():
+            tables[tid] = lazy_table(
+                self.path, tid, e["e"], e["m"], e["f"],  # type: ignore[arg-type]
+                lambda tid=tid: self._what(tid), self._register,
+            )
+        self._head = self._visible = Version(c["seq"], tables, c["catalog"])
+        self._counters = dict(c["counters"])
+        self._counter_limit = dict(c["counters"])
+        self._next_rowid = {int(k): v for k, v in c["rowids"].items()}
+        state.bump_segment_ids(c["seg_next"])
+        self._ckpt_seg_next = c["seg_next"]
+        return c["wal"]
+
+    def _sweep_dropped(self) -> None:
+        """Remove segment folders of tables the checkpoint no longer has (left by a crash)."""
+        sdir = os.path.join(self.path, "segments")  # type: ignore[arg-type]
+        for name in os.listdir(sdir):
+            if name.isdigit() and int(name) not in self._index:
+                self._collect({}, {}, [int(name)], self._ckpt_seg_next)
+
+    def _replay(self, first: int) -> int:
+        """Apply the WAL after the checkpoint; returns the number of the last WAL file."""
+        wdir = os.path.join(self.path, "wal")  # type: ignore[arg-type]
+        numbers = [n for n in wal_numbers(wdir) if n >= first]
+        head = self._head
+        for n in numbers:
+            for rtype, payload in read_records(wal_path(wdir, n)):
+                if rtype == REC_COUNTERS:
+                    for k, v in json.loads(payload.to_pybytes()).items():
+                        if v > self._counter_limit.get(k, 0):
+                            self._counter_limit[k] = self._counters[k] = v
+                    continue
+                rec, rowids = decode_commit(payload)
+                for tid, nxt in rowids.items():
+                    if nxt > self._next_rowid.get(tid, 1):
+                        self._next_rowid[tid] = nxt
+                if rec.seq <= head.seq:
+                    continue
+                head = state.apply(head, rec)
+                for k in (*rec.catalog_put, *rec.catalog_del):
+                    self._key_seq[k] = rec.seq
+        self._head = self._visible = head
+        return max(numbers, default=first - 1)
+
+    # -- committing -------------------------------------------------------------------
+
+    def _prepare(self, rec: CommitRecord) -> object:
+        return encode_tables(rec)
+
+    def _log(self, rec: CommitRecord, prepared: object) -> object:
+        tables, blobs = prepared  # type: ignore[misc]
+        rowids = {ch.table_id: self._next_rowid.get(ch.table_id, 1) for ch in rec.tables}
+        return self._wal.append(REC_COMMIT, commit_pieces(rec, tables, blobs, rowids))
+
+    def _wait_durable(self, ticket: object) -> None:
+        self._wal.sync_to(ticket)  # type: ignore[arg-type]
+
+    def _after_commit(self) -> None:
+        if self._wal.size > self.checkpoint_bytes:
+            self._checkpoint_in_background()
+
+    def counter_next(self, key: str) -> int:
+        """The next value of a durable counter; the WAL records blocks of 32 ahead."""
+        with self._id_lock:
+            v = self._counters.get(key, 0) + 1
+            if v > self._counter_limit.get(key, 0):
+                limit = v + COUNTER_BLOCK - 1
+                with self._commit_lock:
+                    self._wal.append(REC_COUNTERS, [json.dumps({key: limit}).encode()])
+                self._counter_limit[key] = limit
+            self._counters[key] = v
+            return v
+
+    # -- checkpoints ------------------------------------------------------------------
+
+    def _checkpoint_in_background(self) -> None:
+        t = self._ckpt_thread
+        if (t is not None and t.is_alive()) or self._closed:
+            return
+        t = threading.Thread(target=self._bg_checkpoint, name="sqlvec-checkpoint", daemon=True)
+        self._ckpt_thread = t
+        t.start()
+
+    def _bg_checkpoint(self) -> None:
+        try:
+            self.checkpoint()
+        except Exception:  # the WAL still holds everything; the next checkpoint retries
+            log.exception("background checkpoint failed")
+
+    def checkpoint(self) -> None:
+        """Seal data into segment files, write manifests and CHECKPOINT, trim the WAL."""
+        with self._ckpt_lock:
+            with self._commit_lock:
+                self._check_open()
+                version = self._head
+                cut = self._wal.rotate()
+                seg_cut = state.next_segment_id()
+                counters = dict(self._counter_limit)
+                rowids = dict(self._next_rowid)
+            self._write_checkpoint(version, cut, seg_cut, counters, rowids)
+
+    def _write_checkpoint(
+        self, version: Version, cut: int, seg_cut: int, counters: dict, rowids: dict
+    ) -> None:
+        root = self.path
+        assert root is not None
+        old_index = self._index
+        index = dict(old_index)
+        dirty: list[int] = []
+        for tid, tv in version.tables.items():
+            e = index.get(tid)
+            if e is not None and e["m"] == tv.mod_seq and e["e"] == tv.epoch:
+                continue
+            seal(root, tv, self._what(tid), self._register)
+            name = write_manifest(root, tv)
+            index[tid] = {"e": tv.epoch, "m": tv.mod_seq, "f": name}
+            dirty.append(tid)
+        dropped = [tid for tid in index if tid not in version.tables]
+        for tid in dropped:
+            del index[tid]
+        body = {
+            "seq": version.seq,
+            "wal": cut,
+            "seg_next": seg_cut,
+            "catalog": version.catalog,
+            "counters": counters,
+            "rowids": {str(k): v for k, v in rowids.items()},
+            "tables": {str(k): v for k, v in index.items()},
+        }
+        write_atomic(os.path.join(root, "CHECKPOINT"), dump_json_file(CKPT_MAGIC, body))
+        self._index = index
+        wdir = os.path.join(root, "wal")
+        for n in wal_numbers(wdir):
+            if n < cut:
+                os.unlink(wal_path(wdir, n))
+        self._collect(old_index, index, [*dirty, *dropped], seg_cut)
+        fsync_dir(wdir)
+
+    def _collect(self, old: dict, new: dict, tables: list[int], seg_cut: int) -> None:
+        """Remove files the new checkpoint no longer needs once no snapshot uses them."""
+        root = self.path
+        assert root is not None
+        mdir = os.path.join(root, "manifests")
+        for tid in tables:
+            keep: set[str] = set()
+            if tid in new:
+                keep = manifest_files(root, new[tid]["f"], self._what(tid))
+            if tid in old and (tid not in new or old[tid]["f"] != new[tid]["f"]):
+                _unlink(os.path.join(mdir, old[tid]["f"]))
+            tdir = table_dir(root, tid)
+            try:
+                names = os.listdir(tdir)
+            except FileNotFoundError:
+                continue
+            for name in names:
+                rel = os.path.join("segments", str(tid), name)
+                head = name.split(".", 1)[0]
+                if rel in keep or not head.isdigit() or int(head) >= seg_cut:
+                    continue
+                path = os.path.join(root, rel)
+                seg = self._files.get(path)
+                if seg is not None:
+                    weakref.finalize(seg, _unlink, path)
+                else:
+                    _unlink(path)
+            if tid not in new:
+                try:
+                    os.rmdir(tdir)
+                except OSError:
+                    pass
+
+    # -- closing ----------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Checkpoint, close the WAL and release the directory."""
+        if self._closed:
+            return
+        t = self._ckpt_thread
+        if t is not None:
+            t.join()
+        try:
+            self.checkpoint()
+        finally:
+            with self._commit_lock:
+                self._closed = True
+                self._wal.close()
+            self._unlock_dir()
+
+    def abandon(self) -> None:
+        """Close without a checkpoint (as a crash would, but releasing the lock): for tests."""
+        if self._closed:
+            return
+        with self._commit_lock:
+            self._closed = True
+            self._wal.close()
+        self._unlock_dir()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

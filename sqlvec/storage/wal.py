@@ -1,0 +1,290 @@
+"""The write-ahead log: checksummed records in numbered files, fsynced with group commit.
+
+File `wal/<number>.wal` = 32-byte header (magic, format version, file number), then
+records. A record is a 16-byte frame (payload length, CRC-32 of type + payload, type)
+and the payload padded to 8 bytes, so Arrow buffers read back from a memory map stay
+aligned. Recovery reads records until the first one that is short or fails its checksum:
+that is a torn tail from a crash and everything after it is ignored.
+
+Commit payload: u32 JSON length, JSON (seq, catalog writes, row id high-water marks,
+per-table lengths), then per table its reset schema, deleted row ids (int64) and one
+Arrow IPC stream per inserted piece.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import struct
+import threading
+from collections.abc import Callable, Iterator
+
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.core.errors import IoError
+from sqlvec.storage.fileio import FORMAT_VERSION, crc32, os_error
+from sqlvec.storage.state import CommitRecord, TableChange
+
+WAL_MAGIC = b"SQLVWAL\x01"
+FILE_HEADER = struct.Struct("<8sIIQ8x")
+FRAME = struct.Struct("<IIB7x")
+REC_COMMIT = 1
+REC_COUNTERS = 2
+_PAD = b"\0" * 8
+
+WriteFn = Callable[[int, memoryview], int]
+
+
+def _pad(n: int) -> int:
+    return (8 - n % 8) % 8
+
+
+def wal_path(directory: str, number: int) -> str:
+    return os.path.join(directory, f"{number:016d}.wal")
+
+
+def wal_numbers(directory: str) -> list[int]:
+    """The numbers of the WAL files present, ascending."""
+    out = []
+    for name in os.listdir(directory):
+        if name.endswith(".wal") and name[:-4].isdigit():
+            out.append(int(name[:-4]))
+    return sorted(out)
+
+
+# -- encoding -----------------------------------------------------------------------------
+
+
+def encode_tables(rec: CommitRecord) -> tuple[list[dict], list[object]]:
+    """The table part of a commit payload: per-table entries and the buffers they describe.
+
+    Done outside the commit lock: serialising big inserts must not block other commits.
+    """
+    blobs: list[object] = []
+    tables = []
+    for ch in rec.tables:
+        entry: dict = {"t": ch.table_id}
+        if ch.drop:
+            entry["drop"] = True
+        if ch.reset_schema is not None:
+            buf = ch.reset_schema.serialize()
+            entry["schema"] = buf.size
+            blobs.append(buf)
+        if ch.deletes is not None and len(ch.deletes):
+            d = np.ascontiguousarray(ch.deletes, dtype="<i8")
+            entry["deletes"] = d.nbytes
+            blobs.append(d)
+        lens = []
+        for t in ch.inserts:
+            sink = pa.BufferOutputStream()
+            with pa.ipc.new_stream(sink, t.schema) as w:
+                w.write_table(t)
+            buf = sink.getvalue()
+            lens.append(buf.size)
+            blobs.append(buf)
+        if lens:
+            entry["ipc"] = lens
+        tables.append(entry)
+    return tables, blobs
+
+
+def commit_pieces(
+    rec: CommitRecord, tables: list[dict], blobs: list[object], rowids: dict[int, int]
+) -> list[object]:
+    """The payload pieces of a commit record (buffers are not copied)."""
+    head: dict = {"seq": rec.seq, "tables": tables}
+    if rowids:
+        head["rowids"] = {str(k): v for k, v in rowids.items()}
+    if rec.catalog_put:
+        head["put"] = rec.catalog_put
+    if rec.catalog_del:
+        head["del"] = rec.catalog_del
+    text = json.dumps(head, separators=(",", ":")).encode()
+    pieces: list[object] = [struct.pack("<I", len(text)), text]
+    size = 4 + len(text)
+    for b in blobs:
+        if _pad(size):
+            pieces.append(_PAD[: _pad(size)])
+            size += _pad(size)
+        pieces.append(b)
+        size += memoryview(b).nbytes  # type: ignore[arg-type]
+    return pieces
+
+
+def decode_commit(payload: pa.Buffer) -> tuple[CommitRecord, dict[int, int]]:
+    """A commit record read back from the WAL (inserted rows stay in the WAL's memory map)."""
+    (n,) = struct.unpack("<I", payload[:4])
+    head = json.loads(payload[4 : 4 + n].to_pybytes())
+    pos = 4 + n
+    rec = CommitRecord(head["seq"], catalog_put=head.get("put", {}),
+                       catalog_del=head.get("del", []))
+
+    def take(size: int) -> pa.Buffer:
+        nonlocal pos
+        pos += _pad(pos)
+        b = payload.slice(pos, size)
+        pos += size
+        return b
+
+    for entry in head["tables"]:
+        ch = TableChange(entry["t"], drop=entry.get("drop", False))
+        if "schema" in entry:
+            ch.reset_schema = pa.ipc.read_schema(take(entry["schema"]))
+        if "deletes" in entry:
+            ch.deletes = np.frombuffer(take(entry["deletes"]), dtype="<i8")
+        for size in entry.get("ipc", []):
+            ch.inserts.append(pa.ipc.open_stream(take(size)).read_all())
+        rec.tables.append(ch)
+    rowids = {int(k): v for k, v in head.get("rowids", {}).items()}
+    return rec, rowids
+
+
+def read_records(path: str) -> Iterator[tuple[int, pa.Buffer]]:
+    """(type, payload) of each intact record of a WAL file; stops at a torn tail."""
+    mm = pa.memory_map(path)
+    buf = mm.read_buffer()
+    if buf.size < FILE_HEADER.size:
+        return
+    magic, version, _r, _num = FILE_HEADER.unpack(buf[: FILE_HEADER.size])
+    if magic != WAL_MAGIC or version != FORMAT_VERSION:
+        return
+    pos = FILE_HEADER.size
+    while pos + FRAME.size <= buf.size:
+        length, crc, rtype = FRAME.unpack(buf[pos : pos + FRAME.size])
+        start = pos + FRAME.size
+        end = start + length
+        if rtype not in (REC_COMMIT, REC_COUNTERS) or end > buf.size:
+            return
+        payload = buf.slice(start, length)
+        if crc32(payload, crc32(bytes([rtype]))) != crc:
+            return
+        yield rtype, payload
+        pos = end + _pad(length)
+
+
+# -- writing ------------------------------------------------------------------------------
+
+
+def _default_write(fd: int, data: memoryview) -> int:
+    return os.write(fd, data)
+
+
+class WalWriter:
+    """Appends records to the current WAL file; `sync_to` makes them durable (group commit)."""
+
+    def __init__(
+        self,
+        directory: str,
+        number: int,
+        *,
+        write_fn: WriteFn | None = None,
+        fsync_fn: Callable[[int], None] | None = None,
+    ) -> None:
+        self.directory = directory
+        self.write_fn: WriteFn = write_fn or _default_write
+        self.fsync_fn = fsync_fn or os.fsync
+        self._cond = threading.Condition()
+        self._written = 0  # bytes appended since open (all files): the LSN
+        self._synced = 0
+        self._syncing = False
+        self._broken: str | None = None
+        self.number = number
+        self.size = 0
+        self._fd = self._open(number)
+
+    def _open(self, number: int) -> int:
+        path = wal_path(self.directory, number)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            os.write(fd, FILE_HEADER.pack(WAL_MAGIC, FORMAT_VERSION, 0, number))
+            os.fsync(fd)
+        except OSError as e:
+            raise os_error(e, path) from e
+        self.size = FILE_HEADER.size
+        return fd
+
+    @property
+    def path(self) -> str:
+        return wal_path(self.directory, self.number)
+
+    def append(self, rtype: int, pieces: list[object]) -> int:
+        """Write one record (not synced); returns its LSN. The caller serialises appends.
+
+        A failed write is cut off again, so the log stays readable and the caller can
+        report the error (DiskFull 53100) without the commit being applied.
+        """
+        if self._broken:
+            raise IoError(f"could not write to the write-ahead log: {self._broken}")
+        views = [memoryview(p).cast("B") for p in pieces]  # type: ignore[arg-type]
+        length = sum(v.nbytes for v in views)
+        crc = crc32(bytes([rtype]))
+        for v in views:
+            crc = crc32(v, crc)
+        frame = FRAME.pack(length, crc, rtype)
+        chunks = [memoryview(frame), *views]
+        if _pad(length):
+            chunks.append(memoryview(_PAD[: _pad(length)]))
+        start = self.size
+        try:
+            for c in chunks:
+                while c.nbytes:
+                    n = self.write_fn(self._fd, c)
+                    c = c[n:]
+        except OSError as e:
+            try:
+                os.ftruncate(self._fd, start)
+                os.lseek(self._fd, start, os.SEEK_SET)
+            except OSError as e2:
+                self._broken = str(e2)
+            raise os_error(e, self.path) from e
+        total = FRAME.size + length + _pad(length)
+        self.size += total
+        with self._cond:
+            self._written += total
+            return self._written
+
+    def sync_to(self, lsn: int) -> None:
+        """Return once everything up to `lsn` is fsynced; one caller fsyncs for all waiting."""
+        with self._cond:
+            while self._synced < lsn:
+                if self._syncing:
+                    self._cond.wait()
+                    continue
+                self._syncing = True
+                target, fd = self._written, self._fd
+                self._cond.release()
+                err: OSError | None = None
+                try:
+                    self.fsync_fn(fd)
+                except OSError as e:
+                    err = e
+                finally:
+                    self._cond.acquire()
+                    self._syncing = False
+                    self._cond.notify_all()
+                if err is not None:
+                    self._broken = str(err)
+                    raise IoError(f"could not fsync the write-ahead log: {err}") from err
+                self._synced = max(self._synced, target)
+
+    def sync_all(self) -> None:
+        self.sync_to(self._written)
+
+    def rotate(self) -> int:
+        """Sync and close the current file and start the next one; returns its number."""
+        self.sync_all()
+        with self._cond:
+            while self._syncing:
+                self._cond.wait()
+            os.close(self._fd)
+            self.number += 1
+            self._fd = self._open(self.number)
+        return self.number
+
+    def close(self) -> None:
+        try:
+            if not self._broken:
+                self.sync_all()
+        finally:
+            os.close(self._fd)
