@@ -23,12 +23,64 @@ from sqlvec.core.types import SqlType
 from sqlvec.wire.codecs import encode_column
 from sqlvec.wire.segments import I32, Piece, concat_rows
 
+SMALL_BATCH = 8  # below this many rows numpy's per-call overhead beats its per-row gain
+
+_PACK_BIN = {"int2": struct.Struct("!h").pack, "int4": struct.Struct("!i").pack,
+             "int8": struct.Struct("!q").pack, "float4": struct.Struct("!f").pack,
+             "float8": struct.Struct("!d").pack, "oid": struct.Struct("!I").pack}
+_TEXTY = frozenset({"text", "varchar", "bpchar", "name", "json", "unknown"})
+_INT_LEN = struct.Struct("!i").pack
+
+
+def _float8_text(v: float) -> bytes:
+    """Shortest round-trip text of a float in [1e-4, 1e15) (repr is positional there)."""
+    r = repr(v)
+    return (r[:-2] if r.endswith(".0") else r).encode("ascii")
+
+
+def _small_column(arr: pa.Array, t: SqlType, fmt: int) -> list[bytes | None]:
+    """One column of a tiny batch as per-value bytes (None for NULL)."""
+    short = t.short
+    if short in _TEXTY or (fmt == 0 and short in ("int2", "int4", "int8", "oid")):
+        return [None if v is None else str(v).encode("utf-8") for v in arr.to_pylist()]
+    if fmt == 1 and short in _PACK_BIN:
+        pack = _PACK_BIN[short]
+        return [None if v is None else pack(v) for v in arr.to_pylist()]
+    if short == "float8" and fmt == 0:
+        values = arr.to_pylist()
+        if all(v is None or v == 0 or 1e-4 <= abs(v) < 1e15 for v in values):
+            return [None if v is None else _float8_text(v) for v in values]
+    if short == "bool":
+        on, off = (b"\x01", b"\x00") if fmt == 1 else (b"t", b"f")
+        return [None if v is None else on if v else off for v in arr.to_pylist()]
+    seg, valid = encode_column(arr, t, fmt)
+    values = seg.to_list()
+    if valid is None:
+        return values
+    return [v if ok else None for v, ok in zip(values, valid.tolist())]
+
+
+def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
+    cols = [_small_column(batch.column(i), col_types[i], formats[i])
+            for i in range(batch.num_columns)]
+    head = struct.pack("!h", batch.num_columns)
+    out = []
+    for row in zip(*cols):
+        parts = [head]
+        for v in row:
+            parts.append(b"\xff\xff\xff\xff" if v is None else _INT_LEN(len(v)) + v)
+        body = b"".join(parts)
+        out.append(b"D" + _INT_LEN(len(body) + 4) + body)
+    return b"".join(out)
+
 
 def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
     """All DataRow messages of a batch, concatenated."""
     n = batch.num_rows
     if n == 0:
         return b""
+    if n < SMALL_BATCH:
+        return _small_rows(batch, col_types, formats)
     ncols = batch.num_columns
     body = np.full(n, 4 + 2 + 4 * ncols, dtype=np.int64)  # length word, count, col lengths
     col_pieces: list[Piece] = []

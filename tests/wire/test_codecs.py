@@ -124,3 +124,22 @@ def test_scram_verifier_format():
     v = make_scram_verifier("pw", salt=b"s" * 16, iterations=4096)
     assert v.startswith("SCRAM-SHA-256$4096:") and v.count("$") == 2
     assert verify_password(v, "pw", "u") and not verify_password(v, "pX", "u")
+
+
+def test_small_batch_path_matches_vectorised_path():
+    import datetime as dt
+
+    cols = [
+        (pa.array([1, None, -3, 4, 5, 6, 7, 8, 9, 10], pa.int32()), types.INT4),
+        (pa.array([0.5, None, 1e20, -0.0, 1234.5, 1e-5, 3.0, 2.5, 0.1, 7.0]), types.FLOAT8),
+        (pa.array(["a", None, "", "é", "x", "y", "z", "w", "v", "u"]), types.TEXT),
+        (pa.array([True, None, False] + [True] * 7), types.BOOL),
+        (pa.array([dt.date(2020, 1, i + 1) for i in range(10)]), types.DATE),
+    ]
+    batch = pa.record_batch([a for a, _ in cols], names=[str(i) for i in range(len(cols))])
+    ts = [t for _, t in cols]
+    for fmt in (0, 1):
+        fmts = [fmt] * len(cols)
+        whole = data_rows(batch, ts, fmts)
+        pieces = b"".join(data_rows(batch.slice(i, 1), ts, fmts) for i in range(10))
+        assert pieces == whole
