@@ -57,6 +57,7 @@ class SqlState(StrEnum):
     IN_FAILED_SQL_TRANSACTION = "25P02"
     READ_ONLY_SQL_TRANSACTION = "25006"
     INVALID_SQL_STATEMENT_NAME = "26000"
+    INVALID_SAVEPOINT_SPECIFICATION = "3B001"
     INVALID_AUTHORIZATION_SPECIFICATION = "28000"
     INVALID_PASSWORD = "28P01"
     INVALID_CURSOR_NAME = "34000"
@@ -212,6 +213,9 @@ NoActiveSqlTransaction = _error("NoActiveSqlTransaction", SqlState.NO_ACTIVE_SQL
 InFailedSqlTransaction = _error("InFailedSqlTransaction", SqlState.IN_FAILED_SQL_TRANSACTION)
 ReadOnlySqlTransaction = _error("ReadOnlySqlTransaction", SqlState.READ_ONLY_SQL_TRANSACTION)
 InvalidSqlStatementName = _error("InvalidSqlStatementName", SqlState.INVALID_SQL_STATEMENT_NAME)
+InvalidSavepointSpecification = _error(
+    "InvalidSavepointSpecification", SqlState.INVALID_SAVEPOINT_SPECIFICATION
+)
 InvalidAuthorizationSpecification = _error(
     "InvalidAuthorizationSpecification", SqlState.INVALID_AUTHORIZATION_SPECIFICATION
 )

@@ -1,0 +1,218 @@
+"""The catalog as seen inside one storage transaction: lookup and DDL on catalog objects.
+
+Everything is persisted in the transaction's catalog key/value space, so DDL is
+transactional; OIDs come from the Store's durable counter.
+
+Keys: schema/<name>, rel/<schema>/<name> (tables and views), index/<schema>/<name>,
+seq/<schema>/<name>, role/<name>, db/<name>.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlvec.catalog.objects import IndexDef, RoleDef, SchemaDef, SequenceDef, TableDef, ViewDef
+from sqlvec.core.errors import (
+    DuplicateObject,
+    DuplicateSchema,
+    DuplicateTable,
+    InvalidSchemaName,
+    UndefinedObject,
+    UndefinedTable,
+)
+
+FIRST_USER_OID = 16384
+BUILTIN_SCHEMAS = {"pg_catalog": 11, "public": 2200, "information_schema": 13000}
+DEFAULT_DATABASE = "sqlvec"
+
+
+class Catalog:
+    """Catalog operations bound to one storage transaction."""
+
+    def __init__(self, txn: Any, store: Any) -> None:
+        self.txn = txn
+        self.store = store
+
+    # -- oids / bootstrap ---------------------------------------------------------
+    def new_oid(self) -> int:
+        return FIRST_USER_OID + self.store.counter_next("oid")
+
+    def bootstrap(self, superuser: str = "sqlvec") -> None:
+        """Create the built-in schemas, the default database and the bootstrap role once."""
+        if self.txn.catalog_get("schema/public") is not None:
+            return
+        for name, oid in BUILTIN_SCHEMAS.items():
+            self.txn.catalog_put(f"schema/{name}", SchemaDef(oid, name).to_dict())
+        self.txn.catalog_put(f"db/{DEFAULT_DATABASE}", {"name": DEFAULT_DATABASE, "oid": 16384})
+        self.txn.catalog_put(f"role/{superuser}", RoleDef(10, superuser, superuser=True).to_dict())
+
+    # -- schemas ------------------------------------------------------------------
+    def schema(self, name: str) -> SchemaDef | None:
+        d = self.txn.catalog_get(f"schema/{name}")
+        return SchemaDef(**d) if d else None
+
+    def schemas(self) -> list[SchemaDef]:
+        return [SchemaDef(**v) for _, v in self.txn.catalog_items("schema/")]
+
+    def create_schema(self, name: str, if_not_exists: bool = False) -> bool:
+        if self.schema(name):
+            if if_not_exists:
+                return False
+            raise DuplicateSchema(f'schema "{name}" already exists')
+        self.txn.catalog_put(f"schema/{name}", SchemaDef(self.new_oid(), name).to_dict())
+        return True
+
+    def drop_schema(self, name: str, if_exists: bool = False, cascade: bool = False) -> None:
+        if not self.schema(name):
+            if if_exists:
+                return
+            raise InvalidSchemaName(f'schema "{name}" does not exist')
+        for key, _ in self.txn.catalog_items(f"rel/{name}/"):
+            if not cascade:
+                from sqlvec.core.errors import DependentObjectsStillExist
+
+                raise DependentObjectsStillExist(
+                    f"cannot drop schema {name} because other objects depend on it"
+                )
+            self.txn.catalog_delete(key)
+        self.txn.catalog_delete(f"schema/{name}")
+
+    def require_schema(self, name: str) -> None:
+        if not self.schema(name):
+            raise InvalidSchemaName(f'schema "{name}" does not exist')
+
+    # -- relations ----------------------------------------------------------------
+    def relation(self, schema: str, name: str) -> TableDef | ViewDef | None:
+        d = self.txn.catalog_get(f"rel/{schema}/{name}")
+        if d is None:
+            return None
+        return ViewDef.from_dict(d) if d.get("kind") == "view" else TableDef.from_dict(d)
+
+    def find_relation(self, name: str, search_path: list[str]) -> TableDef | ViewDef | None:
+        for s in search_path:
+            r = self.relation(s, name)
+            if r is not None:
+                return r
+        return None
+
+    def relations(self, schema: str | None = None) -> list[TableDef | ViewDef]:
+        prefix = f"rel/{schema}/" if schema else "rel/"
+        out: list[TableDef | ViewDef] = []
+        for _, d in self.txn.catalog_items(prefix):
+            out.append(ViewDef.from_dict(d) if d.get("kind") == "view" else TableDef.from_dict(d))
+        return out
+
+    def relation_by_oid(self, oid: int) -> TableDef | ViewDef | None:
+        for r in self.relations():
+            if r.oid == oid:
+                return r
+        return None
+
+    def _check_free(self, schema: str, name: str) -> None:
+        self.require_schema(schema)
+        if self.relation(schema, name) is not None or self.index(schema, name) is not None:
+            raise DuplicateTable(f'relation "{name}" already exists')
+
+    def put_table(self, t: TableDef) -> None:
+        self.txn.catalog_put(f"rel/{t.schema}/{t.name}", t.to_dict())
+
+    def create_table(self, t: TableDef, arrow_schema: Any) -> None:
+        self._check_free(t.schema, t.name)
+        self.put_table(t)
+        self.txn.create_table(t.oid, arrow_schema)
+
+    def create_view(self, v: ViewDef, replace: bool = False) -> None:
+        old = self.relation(v.schema, v.name)
+        if old is not None and not (replace and isinstance(old, ViewDef)):
+            raise DuplicateTable(f'relation "{v.name}" already exists')
+        self.require_schema(v.schema)
+        self.txn.catalog_put(f"rel/{v.schema}/{v.name}", v.to_dict())
+
+    def drop_relation(self, r: TableDef | ViewDef) -> None:
+        self.txn.catalog_delete(f"rel/{r.schema}/{r.name}")
+        if isinstance(r, TableDef):
+            for idx in self.indexes_of(r.oid):
+                self.txn.catalog_delete(f"index/{idx.schema}/{idx.name}")
+            for s in self.sequences():
+                if s.owned_by and s.owned_by.split(".")[0] == f"{r.schema}:{r.name}":
+                    self.txn.catalog_delete(f"seq/{s.schema}/{s.name}")
+            self.txn.drop_table(r.oid)
+
+    def rename_relation(self, r: TableDef | ViewDef, new_name: str) -> None:
+        from dataclasses import replace
+
+        self._check_free(r.schema, new_name)
+        self.txn.catalog_delete(f"rel/{r.schema}/{r.name}")
+        nr = replace(r, name=new_name)
+        self.txn.catalog_put(f"rel/{r.schema}/{new_name}", nr.to_dict())
+
+    # -- indexes ------------------------------------------------------------------
+    def index(self, schema: str, name: str) -> IndexDef | None:
+        d = self.txn.catalog_get(f"index/{schema}/{name}")
+        return IndexDef.from_dict(d) if d else None
+
+    def indexes(self) -> list[IndexDef]:
+        return [IndexDef.from_dict(v) for _, v in self.txn.catalog_items("index/")]
+
+    def indexes_of(self, table_oid: int) -> list[IndexDef]:
+        return [i for i in self.indexes() if i.table_oid == table_oid]
+
+    def create_index(self, idx: IndexDef) -> None:
+        self._check_free(idx.schema, idx.name)
+        self.txn.catalog_put(f"index/{idx.schema}/{idx.name}", idx.to_dict())
+
+    def drop_index(self, idx: IndexDef) -> None:
+        self.txn.catalog_delete(f"index/{idx.schema}/{idx.name}")
+
+    # -- sequences ----------------------------------------------------------------
+    def sequence(self, schema: str, name: str) -> SequenceDef | None:
+        d = self.txn.catalog_get(f"seq/{schema}/{name}")
+        return SequenceDef.from_dict(d) if d else None
+
+    def sequences(self) -> list[SequenceDef]:
+        return [SequenceDef.from_dict(v) for _, v in self.txn.catalog_items("seq/")]
+
+    def create_sequence(self, s: SequenceDef, if_not_exists: bool = False) -> None:
+        if self.sequence(s.schema, s.name) is not None:
+            if if_not_exists:
+                return
+            raise DuplicateTable(f'relation "{s.name}" already exists')
+        self.txn.catalog_put(f"seq/{s.schema}/{s.name}", s.to_dict())
+
+    def drop_sequence(self, s: SequenceDef) -> None:
+        self.txn.catalog_delete(f"seq/{s.schema}/{s.name}")
+
+    def nextval(self, s: SequenceDef) -> int:
+        """Sequences are non-transactional, as in PostgreSQL: the Store's durable counter."""
+        n = self.store.counter_next(f"seq:{s.oid}")
+        return s.start + (n - 1) * s.increment
+
+    # -- roles / databases --------------------------------------------------------
+    def role(self, name: str) -> RoleDef | None:
+        d = self.txn.catalog_get(f"role/{name}")
+        return RoleDef.from_dict(d) if d else None
+
+    def roles(self) -> list[RoleDef]:
+        return [RoleDef.from_dict(v) for _, v in self.txn.catalog_items("role/")]
+
+    def put_role(self, r: RoleDef, create: bool = False) -> None:
+        if create and self.role(r.name) is not None:
+            raise DuplicateObject(f'role "{r.name}" already exists')
+        self.txn.catalog_put(f"role/{r.name}", r.to_dict())
+
+    def drop_role(self, name: str, if_exists: bool = False) -> None:
+        if self.role(name) is None:
+            if if_exists:
+                return
+            raise UndefinedObject(f'role "{name}" does not exist')
+        self.txn.catalog_delete(f"role/{name}")
+
+    def has_database(self, name: str) -> bool:
+        return self.txn.catalog_get(f"db/{name}") is not None
+
+    def databases(self) -> list[str]:
+        return [v["name"] for _, v in self.txn.catalog_items("db/")]
+
+
+def undefined_table(name: str, position: int | None = None) -> UndefinedTable:
+    return UndefinedTable(f'relation "{name}" does not exist', position=position)

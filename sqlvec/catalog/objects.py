@@ -1,0 +1,160 @@
+"""Catalog objects (tables, columns, views, indexes, sequences, roles) as frozen dataclasses.
+
+Each serialises to a JSON-able dict for the storage catalog key/value space and back.
+Column types are stored as (type OID, typmod) and resolved through the TypeRegistry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from sqlvec.core.types import SqlType, TypeRegistry
+
+
+@dataclass(frozen=True)
+class ColumnDef:
+    """One table column."""
+
+    name: str
+    type_oid: int
+    typmod: int = -1
+    not_null: bool = False
+    default: str | None = None  # SQL text of the DEFAULT expression
+    identity: str | None = None  # 'always' | 'by default' | 'serial' (sequence-backed)
+    sequence: str | None = None  # name of the backing sequence for serial/identity
+
+    def sql_type(self, types: TypeRegistry) -> SqlType:
+        t = types.by_oid(self.type_oid)
+        if t is None:
+            raise KeyError(self.type_oid)
+        return t.with_typmod(self.typmod) if self.typmod >= 0 else t
+
+
+@dataclass(frozen=True)
+class CheckDef:
+    name: str
+    expr: str  # SQL text
+
+
+@dataclass(frozen=True)
+class TableDef:
+    """A base table; its OID is also its storage table id."""
+
+    oid: int
+    schema: str
+    name: str
+    columns: tuple[ColumnDef, ...]
+    primary_key: tuple[str, ...] = ()
+    pk_name: str | None = None
+    uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (constraint name, columns)
+    checks: tuple[CheckDef, ...] = ()
+    kind: str = "table"
+
+    def column_index(self, name: str) -> int | None:
+        for i, c in enumerate(self.columns):
+            if c.name == name:
+                return i
+        return None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> TableDef:
+        return TableDef(
+            oid=d["oid"], schema=d["schema"], name=d["name"],
+            columns=tuple(ColumnDef(**c) for c in d["columns"]),
+            primary_key=tuple(d.get("primary_key") or ()), pk_name=d.get("pk_name"),
+            uniques=tuple((u[0], tuple(u[1])) for u in d.get("uniques") or ()),
+            checks=tuple(CheckDef(**c) for c in d.get("checks") or ()),
+            kind=d.get("kind", "table"),
+        )
+
+
+@dataclass(frozen=True)
+class ViewDef:
+    oid: int
+    schema: str
+    name: str
+    sql: str  # the SELECT text
+    column_names: tuple[str, ...] = ()
+    kind: str = "view"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> ViewDef:
+        return ViewDef(d["oid"], d["schema"], d["name"], d["sql"], tuple(d.get("column_names") or ()))
+
+
+@dataclass(frozen=True)
+class IndexDef:
+    oid: int
+    schema: str
+    name: str
+    table_oid: int
+    columns: tuple[str, ...]  # column names or expression SQL text
+    method: str = "btree"
+    unique: bool = False
+    options: dict = field(default_factory=dict)
+    primary: bool = False
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> IndexDef:
+        d = dict(d)
+        d["columns"] = tuple(d["columns"])
+        return IndexDef(**d)
+
+
+@dataclass(frozen=True)
+class SequenceDef:
+    oid: int
+    schema: str
+    name: str
+    start: int = 1
+    increment: int = 1
+    min_value: int = 1
+    max_value: int = 2**63 - 1
+    owned_by: str | None = None  # "table.column"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> SequenceDef:
+        return SequenceDef(**d)
+
+
+@dataclass(frozen=True)
+class RoleDef:
+    oid: int
+    name: str
+    superuser: bool = False
+    login: bool = True
+    createdb: bool = False
+    createrole: bool = False
+    password: str | None = None  # verifier as PostgreSQL stores it (SCRAM-SHA-256$...)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict) -> RoleDef:
+        return RoleDef(**d)
+
+
+@dataclass(frozen=True)
+class SchemaDef:
+    oid: int
+    name: str
+    owner: str = "sqlvec"
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+Relation = TableDef | ViewDef

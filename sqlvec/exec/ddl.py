@@ -1,0 +1,300 @@
+"""DDL execution: CREATE/DROP TABLE, VIEW, INDEX, SCHEMA, SEQUENCE; TRUNCATE; ALTER TABLE."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlvec.catalog.catalog import Catalog
+from sqlvec.catalog.objects import CheckDef, ColumnDef, IndexDef, SequenceDef, TableDef, ViewDef
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    DuplicateColumn,
+    FeatureNotSupported,
+    InvalidTableDefinition,
+    UndefinedColumn,
+    UndefinedObject,
+    UndefinedTable,
+    WrongObjectType,
+)
+from sqlvec.sql.bind_expr import type_from_ast
+
+_SERIAL = {exp.DType.SERIAL: T.INT4, exp.DType.BIGSERIAL: T.INT8, exp.DType.SMALLSERIAL: T.INT2}
+
+
+class DdlRunner:
+    """Runs DDL statements against a Catalog; returns the command tag."""
+
+    def __init__(self, catalog: Catalog, regs: Any, search_path: list[str]) -> None:
+        self.cat = catalog
+        self.regs = regs
+        self.search_path = search_path
+
+    def schema_for(self, tbl: exp.Table) -> str:
+        if tbl.db:
+            return tbl.db
+        for s in self.search_path:
+            if s not in ("pg_catalog", "information_schema", "$user") and self.cat.schema(s):
+                return s
+        return "public"
+
+    def _find(self, tbl: exp.Table) -> Any:
+        if tbl.db:
+            return self.cat.relation(tbl.db, tbl.name)
+        return self.cat.find_relation(tbl.name, self.search_path)
+
+    # -- CREATE ---------------------------------------------------------------------
+    def create(self, node: exp.Create) -> str:
+        kind = (node.args.get("kind") or "").upper()
+        if kind == "TABLE":
+            return self.create_table(node)
+        if kind == "VIEW":
+            return self.create_view(node)
+        if kind == "INDEX":
+            return self.create_index(node)
+        if kind == "SCHEMA":
+            name = node.this.db or node.this.name
+            self.cat.create_schema(name, bool(node.args.get("exists")))
+            return "CREATE SCHEMA"
+        if kind == "SEQUENCE":
+            tbl = node.this
+            props = {}
+            self.cat.create_sequence(SequenceDef(self.cat.new_oid(), self.schema_for(tbl), tbl.name, **props),
+                                     bool(node.args.get("exists")))
+            return "CREATE SEQUENCE"
+        if kind == "EXTENSION":
+            return "CREATE EXTENSION"
+        raise FeatureNotSupported(f"CREATE {kind} is not supported")
+
+    def create_table(self, node: exp.Create) -> str:
+        schema_node = node.this
+        if not isinstance(schema_node, exp.Schema):
+            if node.expression is not None:
+                return self._create_table_as(node)
+            raise FeatureNotSupported("CREATE TABLE without columns is not supported")
+        tbl = schema_node.this
+        schema = self.schema_for(tbl)
+        if node.args.get("exists") and (self.cat.relation(schema, tbl.name) is not None):
+            return "CREATE TABLE"
+        if node.expression is not None:
+            return self._create_table_as(node)
+        oid = self.cat.new_oid()
+        cols: list[ColumnDef] = []
+        pk: list[str] = []
+        uniques: list[tuple[str, tuple[str, ...]]] = []
+        checks: list[CheckDef] = []
+        seqs: list[SequenceDef] = []
+        for item in schema_node.expressions:
+            if isinstance(item, exp.ColumnDef):
+                col, cpk, cuniq, cchecks, seq = self._column(item, tbl.name, schema)
+                if any(c.name == col.name for c in cols):
+                    raise DuplicateColumn(f'column "{col.name}" specified more than once')
+                cols.append(col)
+                if cpk:
+                    if pk:
+                        raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
+                    pk = [col.name]
+                if cuniq:
+                    uniques.append((f"{tbl.name}_{col.name}_key", (col.name,)))
+                checks.extend(cchecks)
+                if seq:
+                    seqs.append(seq)
+            elif isinstance(item, exp.PrimaryKey):
+                if pk:
+                    raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
+                pk = [_ident_name(e) for e in item.expressions]
+            elif isinstance(item, exp.UniqueColumnConstraint):
+                names = [_ident_name(e) for e in (item.this.expressions if item.this is not None else [])]
+                uniques.append((f"{tbl.name}_{'_'.join(names)}_key", tuple(names)))
+            elif isinstance(item, exp.Constraint):
+                cname = item.name
+                for sub in item.expressions:
+                    if isinstance(sub, exp.CheckColumnConstraint):
+                        checks.append(CheckDef(cname, sub.this.sql(dialect="postgres")))
+                    elif isinstance(sub, exp.PrimaryKey):
+                        pk = [_ident_name(e) for e in sub.expressions]
+                    elif isinstance(sub, exp.UniqueColumnConstraint):
+                        names = [_ident_name(e) for e in (sub.this.expressions if sub.this is not None else [])]
+                        uniques.append((cname, tuple(names)))
+            elif isinstance(item, exp.CheckColumnConstraint):
+                checks.append(CheckDef(f"{tbl.name}_check", item.this.sql(dialect="postgres")))
+            elif isinstance(item, exp.ForeignKey):
+                continue
+            else:
+                raise FeatureNotSupported(f"unsupported table element: {item.sql()[:40]}")
+        names = {c.name for c in cols}
+        for k in pk:
+            if k not in names:
+                raise UndefinedColumn(f'column "{k}" named in key does not exist')
+        cols = [ColumnDef(c.name, c.type_oid, c.typmod, c.not_null or c.name in pk, c.default, c.identity, c.sequence)
+                for c in cols]
+        for s in seqs:
+            self.cat.create_sequence(s)
+        t = TableDef(oid, schema, tbl.name, tuple(cols), tuple(pk), f"{tbl.name}_pkey" if pk else None,
+                     tuple(uniques), tuple(checks))
+        self.cat.create_table(t, arrow_schema(t, self.regs))
+        if pk:
+            self.cat.create_index(IndexDef(self.cat.new_oid(), schema, f"{tbl.name}_pkey", oid, tuple(pk),
+                                           unique=True, primary=True))
+        for uname, ucols in uniques:
+            if self.cat.index(schema, uname) is None:
+                self.cat.create_index(IndexDef(self.cat.new_oid(), schema, uname, oid, ucols, unique=True))
+        return "CREATE TABLE"
+
+    def _column(self, item: exp.ColumnDef, table: str, schema: str):
+        name = item.name
+        kind = item.args.get("kind")
+        seq = None
+        default = None
+        identity = None
+        if kind is not None and kind.this in _SERIAL:
+            t = _SERIAL[kind.this]
+            seqname = f"{table}_{name}_seq"
+            seq = SequenceDef(self.cat.new_oid(), schema, seqname, owned_by=f"{schema}:{table}.{name}")
+            default = f"nextval('{seqname}')"
+            identity = "serial"
+        elif kind is None:
+            raise FeatureNotSupported("column without a type")
+        else:
+            t = type_from_ast(kind, self.regs.types)
+        not_null = identity is not None
+        pk = uniq = False
+        checks: list[CheckDef] = []
+        for c in item.args.get("constraints") or []:
+            k = c.args.get("kind")
+            if isinstance(k, exp.NotNullColumnConstraint):
+                not_null = not k.args.get("allow_null")
+            elif isinstance(k, exp.PrimaryKeyColumnConstraint):
+                pk = True
+                not_null = True
+            elif isinstance(k, exp.UniqueColumnConstraint):
+                uniq = True
+            elif isinstance(k, exp.DefaultColumnConstraint):
+                default = k.this.sql(dialect="postgres")
+            elif isinstance(k, exp.CheckColumnConstraint):
+                checks.append(CheckDef(f"{table}_{name}_check", k.this.sql(dialect="postgres")))
+            elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
+                seqname = f"{table}_{name}_seq"
+                seq = SequenceDef(self.cat.new_oid(), schema, seqname, owned_by=f"{schema}:{table}.{name}")
+                default = f"nextval('{seqname}')"
+                identity = "always" if k.this else "by default"
+                not_null = True
+        return (ColumnDef(name, t.oid, t.typmod, not_null, default, identity, seq.name if seq else None),
+                pk, uniq, checks, seq)
+
+    def _create_table_as(self, node: exp.Create) -> str:
+        raise FeatureNotSupported("CREATE TABLE AS is handled by the session")
+
+    def create_view(self, node: exp.Create) -> str:
+        target = node.this
+        cols: tuple[str, ...] = ()
+        if isinstance(target, exp.Schema):
+            cols = tuple(_ident_name(e) for e in target.expressions)
+            target = target.this
+        sql = node.expression.sql(dialect="postgres")
+        self.cat.create_view(ViewDef(self.cat.new_oid(), self.schema_for(target), target.name, sql, cols),
+                             replace=bool(node.args.get("replace")))
+        return "CREATE VIEW"
+
+    def create_index(self, node: exp.Create) -> str:
+        idx = node.this
+        params = idx.args.get("params")
+        tbl = idx.args.get("table")
+        rel = self._find(tbl)
+        if rel is None:
+            raise UndefinedTable(f'relation "{tbl.name}" does not exist')
+        if not isinstance(rel, TableDef):
+            raise WrongObjectType(f'"{tbl.name}" is not a table')
+        cols = []
+        for o in params.args.get("columns") or []:
+            e = o.this if isinstance(o, exp.Ordered) else o
+            if isinstance(e, exp.Column):
+                if rel.column_index(e.name) is None:
+                    raise UndefinedColumn(f'column "{e.name}" does not exist')
+                cols.append(e.name)
+            else:
+                cols.append(e.sql(dialect="postgres"))
+        using = params.args.get("using")
+        method = using.name.lower() if using is not None else "btree"
+        name = idx.name or f"{rel.name}_{'_'.join(c for c in cols if c.isidentifier())}_idx"
+        if node.args.get("exists") and self.cat.index(rel.schema, name) is not None:
+            return "CREATE INDEX"
+        opts = {}
+        for w in params.args.get("with_storage") or []:
+            if isinstance(w, exp.Property) or isinstance(w, exp.EQ):
+                opts[w.this.name if hasattr(w.this, "name") else str(w.this)] = w.expression.name if hasattr(w.expression, "name") else str(w.expression)
+        unique = bool(node.args.get("unique"))
+        d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts)
+        self.cat.create_index(d)
+        if unique and all(rel.column_index(c) is not None for c in cols):
+            from dataclasses import replace
+
+            self.cat.put_table(replace(rel, uniques=rel.uniques + ((name, tuple(cols)),)))
+        return "CREATE INDEX"
+
+    # -- DROP -----------------------------------------------------------------------
+    def drop(self, node: exp.Drop) -> str:
+        kind = (node.args.get("kind") or "").upper()
+        if_exists = bool(node.args.get("exists"))
+        targets = node.args.get("tables") or ([node.this] if node.this is not None else [])
+        if kind in ("TABLE", "VIEW"):
+            for tbl in targets:
+                rel = self._find(tbl)
+                if rel is None or (kind == "TABLE") != isinstance(rel, TableDef):
+                    if rel is not None:
+                        raise WrongObjectType(f'"{tbl.name}" is not a {kind.lower()}')
+                    if if_exists:
+                        continue
+                    word = "table" if kind == "TABLE" else "view"
+                    raise UndefinedTable(f'{word} "{tbl.name}" does not exist')
+                self.cat.drop_relation(rel)
+            return f"DROP {kind}"
+        if kind == "INDEX":
+            for tbl in targets:
+                idx = None
+                for s in ([tbl.db] if tbl.db else self.search_path):
+                    idx = self.cat.index(s, tbl.name)
+                    if idx:
+                        break
+                if idx is None:
+                    if if_exists:
+                        continue
+                    raise UndefinedObject(f'index "{tbl.name}" does not exist')
+                self.cat.drop_index(idx)
+            return "DROP INDEX"
+        if kind == "SCHEMA":
+            for tbl in targets:
+                self.cat.drop_schema(tbl.db or tbl.name, if_exists, bool(node.args.get("cascade")))
+            return "DROP SCHEMA"
+        if kind == "SEQUENCE":
+            for tbl in targets:
+                s = self.cat.sequence(self.schema_for(tbl), tbl.name)
+                if s is None:
+                    if if_exists:
+                        continue
+                    raise UndefinedTable(f'sequence "{tbl.name}" does not exist')
+                self.cat.drop_sequence(s)
+            return "DROP SEQUENCE"
+        if kind == "EXTENSION":
+            return "DROP EXTENSION"
+        raise FeatureNotSupported(f"DROP {kind} is not supported")
+
+    def truncate(self, node: exp.TruncateTable) -> str:
+        for tbl in node.expressions:
+            rel = self._find(tbl)
+            if not isinstance(rel, TableDef):
+                raise UndefinedTable(f'relation "{tbl.name}" does not exist')
+            self.cat.txn.truncate(rel.oid)
+        return "TRUNCATE TABLE"
+
+
+def _ident_name(e: exp.Expr) -> str:
+    if isinstance(e, exp.Ordered):
+        e = e.this
+    return e.name
+
+
+def arrow_schema(t: TableDef, regs: Any) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in t.columns])

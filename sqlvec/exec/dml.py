@@ -1,0 +1,234 @@
+"""INSERT / UPDATE / DELETE execution with NOT NULL, CHECK and PRIMARY KEY/UNIQUE checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.catalog.objects import TableDef
+from sqlvec.core.errors import NotNullViolation, UniqueViolation
+from sqlvec.exec.evaluate import group_ids
+from sqlvec.exec.operators import Executor, to_table
+from sqlvec.plan import logical as L
+
+
+def table_schema(table: TableDef, regs: Any) -> pa.Schema:
+    return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in table.columns])
+
+
+def _as_table_rows(table: TableDef, t: pa.Table, regs: Any) -> pa.Table:
+    schema = table_schema(table, regs)
+    cols = [t.column(i).cast(f.type) if t.column(i).type != f.type else t.column(i) for i, f in enumerate(schema)]
+    return pa.Table.from_arrays(cols, schema=schema)
+
+
+def check_rows(table: TableDef, rows: pa.Table, ex: Executor) -> None:
+    """NOT NULL and CHECK constraints over new rows (vectorised)."""
+    pk = set(table.primary_key)
+    for i, c in enumerate(table.columns):
+        if (c.not_null or c.name in pk) and rows.column(i).null_count:
+            raise NotNullViolation(
+                f'null value in column "{c.name}" of relation "{table.name}" violates not-null constraint',
+                table=table.name, column=c.name,
+            )
+    if table.checks:
+        from sqlvec.core.errors import CheckViolation
+        from sqlvec.sql.bind_dml import table_scope
+        from sqlvec.sql.binder import BindContext, Binder
+        from sqlvec.sql.parse import parse_one_sql
+
+        b = Binder(BindContext(None, ex.ctx.regs, []))
+        batch = rows.combine_chunks().to_batches()
+        if not batch:
+            return
+        for chk in table.checks:
+            node = parse_one_sql("select " + chk.expr).expressions[0]
+            e = b.bind_expr(node, table_scope(b, table))
+            ok = ex.ev.eval(e, batch[0])
+            if pc.any(pc.equal(ok, False)).as_py():
+                raise CheckViolation(
+                    f'new row for relation "{table.name}" violates check constraint "{chk.name}"',
+                    table=table.name, constraint=chk.name,
+                )
+
+
+def unique_keys(table: TableDef) -> list[tuple[str, tuple[str, ...]]]:
+    out = []
+    if table.primary_key:
+        out.append((table.pk_name or f"{table.name}_pkey", table.primary_key))
+    out.extend(table.uniques)
+    return out
+
+
+def find_conflicts(ex: Executor, table: TableDef, rows: pa.Table, cols: tuple[str, ...],
+                   exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For unique key cols: (existing rowid per new row or -1, dup-within-batch mask, existing table)."""
+    existing = to_table_scan(ex, table, list(cols))
+    if exclude is not None and len(exclude) and existing.num_rows:
+        keep = ~np.isin(np.asarray(existing.column(0).to_numpy()), exclude)
+        existing = existing.filter(pa.array(keep))
+    new_keys = rows.select(list(cols))
+    old_keys = existing.select(list(cols)).cast(new_keys.schema) if existing.num_rows else new_keys.slice(0, 0)
+    both = pa.concat_tables([new_keys, old_keys])
+    valid = np.ones(both.num_rows, bool)
+    for c in both.columns:
+        if c.null_count:
+            valid &= np.asarray(pc.is_valid(c).to_numpy(zero_copy_only=False))
+    gid, _ = group_ids(both)
+    nn = rows.num_rows
+    ng, og = gid[:nn], gid[nn:]
+    nvalid, ovalid = valid[:nn], valid[nn:]
+    owner = np.full(int(gid.max(initial=-1)) + 1, -1, dtype=np.int64)
+    old_ids = np.asarray(existing.column(0).to_numpy()) if existing.num_rows else np.zeros(0, np.int64)
+    owner[og[ovalid]] = old_ids[ovalid]
+    hit = np.where(nvalid, owner[ng], -1)
+    # duplicates inside the new rows themselves
+    dup = np.zeros(nn, bool)
+    if nn:
+        order = np.argsort(ng, kind="stable")
+        sg = ng[order]
+        same = np.zeros(nn, bool)
+        same[1:] = sg[1:] == sg[:-1]
+        dup[order] = same
+        dup &= nvalid
+    return hit, dup, existing
+
+
+def to_table_scan(ex: Executor, table: TableDef, cols: list[str]) -> pa.Table:
+    bs = list(ex.ctx.txn.scan(table.oid, cols))
+    if not bs:
+        return pa.table({"_rowid": pa.array([], pa.int64())})
+    return pa.Table.from_batches(bs)
+
+
+def _key_text(rows: pa.Table, cols: tuple[str, ...], i: int) -> str:
+    vals = [rows.column(c)[i].as_py() for c in cols]
+    return f"Key ({', '.join(cols)})=({', '.join(str(v) for v in vals)}) already exists."
+
+
+def check_unique(ex: Executor, table: TableDef, rows: pa.Table, exclude: np.ndarray | None = None) -> None:
+    for name, cols in unique_keys(table):
+        hit, dup, _ = find_conflicts(ex, table, rows, cols, exclude)
+        bad = np.nonzero((hit >= 0) | dup)[0]
+        if len(bad):
+            raise UniqueViolation(
+                f'duplicate key value violates unique constraint "{name}"',
+                detail=_key_text(rows, cols, int(bad[0])), table=table.name, constraint=name,
+            )
+
+
+def run_insert(ex: Executor, p: L.Insert) -> tuple[int, pa.Table | None]:
+    table = p.table
+    rows = _as_table_rows(table, to_table(p.source, ex.run(p.source)), ex.ctx.regs)
+    check_rows(table, rows, ex)
+    if p.on_conflict is not None:
+        rows, updated = _on_conflict(ex, p, rows)
+    else:
+        updated = None
+        check_unique(ex, table, rows)
+    if rows.num_rows:
+        ex.ctx.txn.insert(table.oid, rows)
+    count = rows.num_rows
+    out_rows = rows
+    if updated is not None and updated.num_rows:
+        count += updated.num_rows
+        out_rows = pa.concat_tables([rows, updated])
+    return count, _returning(ex, p.returning, p.fields, out_rows)
+
+
+def _on_conflict(ex: Executor, p: L.Insert, rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
+    table = p.table
+    oc = p.on_conflict
+    keys = oc.target or (unique_keys(table)[0][1] if unique_keys(table) else ())
+    if not keys:
+        return rows, None
+    hit, dup, _ = find_conflicts(ex, table, rows, tuple(keys))
+    if oc.action == "nothing":
+        keep = (hit < 0) & ~dup
+        rows = rows.filter(pa.array(keep))
+        check_unique(ex, table, rows)
+        return rows, None
+    if dup.any():
+        from sqlvec.core.errors import CardinalityViolation
+
+        raise CardinalityViolation("ON CONFLICT DO UPDATE command cannot affect row a second time",
+                                   hint="Ensure that no rows proposed for insertion within the same command have duplicate constrained values.")
+    conflict = np.nonzero(hit >= 0)[0]
+    fresh = rows.filter(pa.array(hit < 0))
+    if not len(conflict):
+        check_unique(ex, table, fresh)
+        return fresh, None
+    rowids = hit[conflict]
+    cols = [c.name for c in table.columns]
+    existing = to_table_scan(ex, table, cols)
+    pos = {int(r): i for i, r in enumerate(np.asarray(existing.column(0).to_numpy()))}
+    old = existing.take(pa.array([pos[int(r)] for r in rowids])).drop(["_rowid"])
+    excluded = rows.take(pa.array(conflict))
+    combo = pa.Table.from_arrays(list(old.columns) + list(excluded.columns),
+                                 names=[f"c{i}" for i in range(2 * len(cols))]).combine_chunks()
+    batch = combo.to_batches()[0]
+    if oc.where is not None:
+        m = pc.fill_null(ex.ev.eval(oc.where, batch), False)
+        batch = batch.filter(m)
+        rowids = rowids[np.asarray(m.to_numpy(zero_copy_only=False), bool)]
+        old = old.filter(m)
+    new_cols = list(old.columns)
+    for i, e in oc.assignments:
+        new_cols[i] = ex.ev.eval(e, batch)
+    new = _as_table_rows(table, pa.Table.from_arrays(new_cols, names=cols), ex.ctx.regs)
+    check_rows(table, new, ex)
+    ex.ctx.txn.delete(table.oid, np.asarray(rowids, np.int64))
+    check_unique(ex, table, pa.concat_tables([fresh, new]))
+    if new.num_rows:
+        ex.ctx.txn.insert(table.oid, new)
+    return fresh, new
+
+
+def _returning(ex: Executor, exprs: tuple | None, fields: tuple, rows: pa.Table) -> pa.Table | None:
+    if exprs is None:
+        return None
+    t = rows.combine_chunks()
+    bs = t.to_batches()
+    if not bs:
+        return pa.table([pa.array([], type=f.type.arrow) for f in fields], names=[f"c{i}" for i in range(len(fields))])
+    b = pa.RecordBatch.from_arrays(bs[0].columns, names=[f"c{i}" for i in range(t.num_columns)])
+    arrays = [ex.ev.eval(e, b) for e in exprs]
+    return pa.table(arrays, names=[f"c{i}" for i in range(len(arrays))])
+
+
+def run_update(ex: Executor, p: L.Update) -> tuple[int, pa.Table | None]:
+    table = p.table
+    src = to_table(p.source, ex.run(p.source)).combine_chunks()
+    n = src.num_rows
+    if n == 0:
+        return 0, _returning(ex, p.returning, p.fields, _as_table_rows(table, _empty(table, ex), ex.ctx.regs))
+    batch = src.to_batches()[0]
+    ncol = len(table.columns)
+    cols = [batch.column(i + 1) for i in range(ncol)]
+    for i, e in p.assignments:
+        cols[i] = ex.ev.eval(e, batch)
+    new = _as_table_rows(table, pa.Table.from_arrays(cols, names=[c.name for c in table.columns]), ex.ctx.regs)
+    rowids = np.asarray(batch.column(0).to_numpy(zero_copy_only=False), np.int64)
+    check_rows(table, new, ex)
+    touched = {i for i, _ in p.assignments}
+    if any(table.column_index(c) in touched for _, key in unique_keys(table) for c in key):
+        check_unique(ex, table, new, exclude=rowids)
+    ex.ctx.txn.delete(table.oid, rowids)
+    ex.ctx.txn.insert(table.oid, new)
+    return n, _returning(ex, p.returning, p.fields, new)
+
+
+def _empty(table: TableDef, ex: Executor) -> pa.Table:
+    return table_schema(table, ex.ctx.regs).empty_table()
+
+
+def run_delete(ex: Executor, p: L.Delete) -> tuple[int, pa.Table | None]:
+    src = to_table(p.source, ex.run(p.source)).combine_chunks()
+    n = src.num_rows
+    if n:
+        ex.ctx.txn.delete(p.table.oid, np.asarray(src.column(0).to_numpy(zero_copy_only=False), np.int64))
+    old = src.drop([src.column_names[0]]) if n else _empty(p.table, ex)
+    return n, _returning(ex, p.returning, p.fields, old)

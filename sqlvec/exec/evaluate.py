@@ -1,0 +1,236 @@
+"""Vectorised evaluation of bound expressions over one Arrow record batch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core.errors import CardinalityViolation, FeatureNotSupported
+from sqlvec.plan import expr as E
+
+
+def full(value: Any, t: pa.DataType, n: int) -> pa.Array:
+    """An array of n copies of value."""
+    if value is None:
+        return pa.nulls(n, t)
+    return pa.repeat(pa.scalar(value, type=t), n)
+
+
+def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+class Evaluator:
+    """Evaluates expressions; `ctx` gives params, outer rows, subquery execution, casts."""
+
+    def __init__(self, ctx: Any) -> None:
+        self.ctx = ctx
+
+    def eval(self, e: E.Expr, batch: pa.RecordBatch) -> pa.Array:
+        n = batch.num_rows
+        m = getattr(self, "_e_" + type(e).__name__)
+        out = m(e, batch, n)
+        out = _arr(out)
+        if out.type != e.type.arrow and not pa.types.is_null(e.type.arrow):
+            try:
+                out = out.cast(e.type.arrow)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                pass
+        return out
+
+    def _e_Const(self, e: E.Const, b: pa.RecordBatch, n: int) -> pa.Array:
+        t = e.type.arrow if e.type.short != "unknown" else pa.string()
+        return full(e.value, t, n)
+
+    def _e_ColRef(self, e: E.ColRef, b: pa.RecordBatch, n: int) -> pa.Array:
+        return b.column(e.index)
+
+    def _e_OuterRef(self, e: E.OuterRef, b: pa.RecordBatch, n: int) -> pa.Array:
+        row = self.ctx.outer[-e.level]
+        return full(row[e.index], e.type.arrow, n)
+
+    def _e_Param(self, e: E.Param, b: pa.RecordBatch, n: int) -> pa.Array:
+        v = self.ctx.params[e.index]
+        return full(v, e.type.arrow, n)
+
+    def _e_Func(self, e: E.Func, b: pa.RecordBatch, n: int) -> pa.Array:
+        args = [self.eval(a, b) for a in e.args]
+        return e.fn.call(args, n)
+
+    def _e_Cast(self, e: E.Cast, b: pa.RecordBatch, n: int) -> pa.Array:
+        a = self.eval(e.arg, b)
+        src = e.arg.type
+        if src.short == "unknown":
+            from sqlvec.core import types as T
+
+            src = T.TEXT
+        return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit)
+
+    def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:
+        f = pc.and_kleene if e.op == "and" else pc.or_kleene
+        acc = self.eval(e.args[0], b)
+        for a in e.args[1:]:
+            acc = f(acc, self.eval(a, b))
+        return acc
+
+    def _e_Not(self, e: E.Not, b: pa.RecordBatch, n: int) -> pa.Array:
+        return pc.invert(self.eval(e.arg, b))
+
+    def _e_IsNull(self, e: E.IsNull, b: pa.RecordBatch, n: int) -> pa.Array:
+        a = self.eval(e.arg, b)
+        return pc.is_valid(a) if e.negate else pc.is_null(a)
+
+    def _e_IsBool(self, e: E.IsBool, b: pa.RecordBatch, n: int) -> pa.Array:
+        a = self.eval(e.arg, b)
+        if e.value is None:
+            r = pc.is_null(a)
+        else:
+            r = pc.fill_null(pc.equal(a, e.value), False)
+        return pc.invert(r) if e.negate else r
+
+    def _e_Distinct(self, e: E.Distinct, b: pa.RecordBatch, n: int) -> pa.Array:
+        x, y = self.eval(e.left, b), self.eval(e.right, b)
+        eq = pc.equal(x, y)
+        both_null = pc.and_(pc.is_null(x), pc.is_null(y))
+        same = pc.if_else(pc.is_null(eq), both_null, eq)
+        return same if e.negate else pc.invert(same)
+
+    def _e_Case(self, e: E.Case, b: pa.RecordBatch, n: int) -> pa.Array:
+        t = e.type.arrow
+        result = self.eval(e.default, b) if e.default is not None else pa.nulls(n, t)
+        for cond, val in reversed(e.whens):
+            c = pc.fill_null(self.eval(cond, b), False)
+            if not pc.any(c).as_py():
+                continue
+            # evaluate the branch only on rows that take it (keeps 1/0 in untaken branches safe)
+            idx = pc.indices_nonzero(c)
+            sub = b.take(idx)
+            v = self.eval(val, sub)
+            scattered = _scatter(v, idx, n, t)
+            result = pc.if_else(c, scattered, result)
+        return result
+
+    def _e_Coalesce(self, e: E.Coalesce, b: pa.RecordBatch, n: int) -> pa.Array:
+        return pc.coalesce(*[self.eval(a, b) for a in e.args])
+
+    def _e_InList(self, e: E.InList, b: pa.RecordBatch, n: int) -> pa.Array:
+        x = self.eval(e.arg, b)
+        consts = all(isinstance(v, E.Const) for v in e.values)
+        if consts:
+            vals = [v.value for v in e.values]
+            non_null = [v for v in vals if v is not None]
+            hit = pc.is_in(x, value_set=pa.array(non_null, type=x.type)) if non_null else full(False, pa.bool_(), n)
+            has_null = len(non_null) != len(vals)
+            return _in_result(x, hit, has_null, e.negate, n)
+        acc = None
+        for v in e.values:
+            eq = pc.equal(x, self.eval(v, b))
+            acc = eq if acc is None else pc.or_kleene(acc, eq)
+        return pc.invert(acc) if e.negate else acc
+
+    def _e_Subquery(self, e: E.Subquery, b: pa.RecordBatch, n: int) -> pa.Array:
+        if not e.correlated:
+            table = self.ctx.subquery_result(e, None)
+            return self._subq_apply(e, table, b, n)
+        # correlated: run once per distinct outer key (level-1 columns of this batch)
+        if not e.outer_cols:
+            table = self.ctx.subquery_result(e, {})
+            return self._subq_apply(e, table, b, n)
+        keys = pa.table([b.column(i) for i in e.outer_cols], names=[f"k{i}" for i in range(len(e.outer_cols))])
+        gid, uniq = group_ids(keys)
+        pieces: list[pa.Array] = [None] * len(uniq)  # type: ignore[list-item]
+        rows = uniq.to_pylist()
+        out_type = e.type.arrow
+        result_by_group = []
+        for g, row in enumerate(rows):
+            frame = dict(zip(e.outer_cols, row.values()))
+            table = self.ctx.subquery_result(e, frame)
+            sel = np.nonzero(gid == g)[0]
+            sub = b.take(pa.array(sel))
+            result_by_group.append((sel, self._subq_apply(e, table, sub, len(sel))))
+        del pieces
+        out = [None] * n
+        values = np.empty(n, dtype=object)
+        for sel, arr in result_by_group:
+            values[sel] = np.array(arr.to_pylist() + [None], dtype=object)[:-1]
+        out = pa.array(values.tolist(), type=out_type)
+        return out
+
+    def _subq_apply(self, e: E.Subquery, table: pa.Table, b: pa.RecordBatch, n: int) -> pa.Array:
+        if e.kind == "exists":
+            return full(table.num_rows > 0, pa.bool_(), n)
+        if e.kind == "scalar":
+            if table.num_rows > 1:
+                raise CardinalityViolation("more than one row returned by a subquery used as an expression")
+            v = table.column(0)[0].as_py() if table.num_rows else None
+            return full(v, e.type.arrow if e.type.arrow != pa.null() else table.schema.field(0).type, n)
+        if e.kind == "in":
+            x = self.eval(e.arg, b)
+            col = _arr(table.column(0)) if table.num_rows else pa.array([], type=x.type)
+            has_null = col.null_count > 0
+            non_null = col.drop_null().cast(x.type) if len(col) else pa.array([], type=x.type)
+            hit = pc.is_in(x, value_set=non_null) if len(non_null) else full(False, pa.bool_(), n)
+            return _in_result(x, hit, has_null, e.negate, n)
+        raise FeatureNotSupported(f"subquery kind {e.kind}")
+
+    def _e_AggCall(self, e: E.AggCall, b: pa.RecordBatch, n: int) -> pa.Array:
+        raise FeatureNotSupported("aggregate in unexpected position")
+
+
+def _in_result(x: pa.Array, hit: pa.Array, has_null: bool, negate: bool, n: int) -> pa.Array:
+    """SQL IN semantics: true on a match; else NULL if x is NULL or the set has a NULL; else false."""
+    hit = pc.fill_null(hit, False)
+    unknown = pc.is_null(x)
+    if has_null:
+        unknown = pc.or_(unknown, pc.invert(hit))
+    unknown = pc.and_(unknown, pc.invert(hit))
+    res = pc.invert(hit) if negate else hit
+    return pc.if_else(unknown, pa.nulls(n, pa.bool_()), res)
+
+
+def _scatter(values: pa.Array, idx: pa.Array, n: int, t: pa.DataType) -> pa.Array:
+    """An n-long array with values at idx, nulls elsewhere."""
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[np.asarray(idx)] = np.arange(len(idx))
+    take = pa.array(pos, mask=pos < 0)
+    if values.type != t:
+        try:
+            values = values.cast(t)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            pass
+    return values.take(take)
+
+
+def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
+    """Dense group id per row (first-appearance order) and the unique key rows (nulls group together)."""
+    n = keys.num_rows
+    if keys.num_columns == 0:
+        return np.zeros(n, dtype=np.int64), pa.table({})
+    codes = []
+    for col in keys.columns:
+        col = _arr(col)
+        if pa.types.is_dictionary(col.type):
+            col = col.cast(col.type.value_type)
+        enc = pc.dictionary_encode(col, null_encoding="encode") if n else None
+        if enc is None:
+            codes.append(np.zeros(0, dtype=np.int64))
+            continue
+        codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
+    if len(codes) == 1:
+        combo = codes[0]
+    else:
+        combo = np.stack(codes, axis=1)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64), keys.slice(0, 0)
+    _, first, inv = np.unique(combo, axis=0 if combo.ndim > 1 else None, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1)
+    # renumber groups in order of first appearance
+    order = np.argsort(first, kind="stable")
+    rank = np.empty_like(order)
+    rank[order] = np.arange(len(order))
+    gid = rank[inv]
+    uniq = keys.take(pa.array(np.sort(first)))
+    return gid.astype(np.int64), uniq

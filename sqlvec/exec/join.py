@@ -1,0 +1,167 @@
+"""Joins: hash-style equi-joins via dense key ids, nested loops for other conditions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.exec.evaluate import group_ids
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+
+_CHUNK = 1 << 20
+
+
+def _split_equi(cond: E.Expr | None, lw: int) -> tuple[list[tuple[E.Expr, E.Expr]], list[E.Expr]]:
+    """Equality pairs (left expr, right expr) and the residual conjuncts."""
+    if cond is None:
+        return [], []
+    conj = list(cond.args) if isinstance(cond, E.BoolOp) and cond.op == "and" else [cond]
+    pairs, rest = [], []
+    for c in conj:
+        if isinstance(c, E.Func) and c.name == "=" and len(c.args) == 2:
+            a, b = c.args
+            sa, sb = _side(a, lw), _side(b, lw)
+            if sa == "l" and sb == "r":
+                pairs.append((a, _shift(b, lw)))
+                continue
+            if sa == "r" and sb == "l":
+                pairs.append((b, _shift(a, lw)))
+                continue
+        rest.append(c)
+    return pairs, rest
+
+
+def _side(e: E.Expr, lw: int) -> str | None:
+    cols = [x.index for x in E.walk(e) if isinstance(x, E.ColRef)]
+    if any(isinstance(x, E.Subquery | E.AggCall) for x in E.walk(e)) or not cols:
+        return None
+    if all(i < lw for i in cols):
+        return "l"
+    if all(i >= lw for i in cols):
+        return "r"
+    return None
+
+
+def _shift(e: E.Expr, lw: int) -> E.Expr:
+    from sqlvec.sql.binder import _map_children
+
+    if isinstance(e, E.ColRef):
+        return E.ColRef(e.index - lw, e.type, e.name)
+    return _map_children(e, lambda c: _shift(c, lw))
+
+
+def _one_batch(t: pa.Table) -> pa.RecordBatch:
+    t = t.combine_chunks()
+    bs = t.to_batches()
+    if bs:
+        return bs[0]
+    return pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in t.schema], schema=t.schema)
+
+
+def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
+    left = ex.table(p.left)
+    right = ex.table(p.right)
+    lw = left.num_columns
+    nl, nr = left.num_rows, right.num_rows
+    pairs, rest = _split_equi(p.condition, lw)
+    kind = p.kind
+    lb, rb = _one_batch(left), _one_batch(right)
+    if pairs:
+        lkeys = [ex.ev.eval(a, lb) for a, _ in pairs]
+        rkeys = [ex.ev.eval(b, rb) for _, b in pairs]
+        li, ri = _equi_pairs(lkeys, rkeys, ex)
+    else:
+        li = np.repeat(np.arange(nl, dtype=np.int64), nr)
+        ri = np.tile(np.arange(nr, dtype=np.int64), nl)
+    residual = rest if pairs else ([p.condition] if p.condition is not None else [])
+    out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(left.schema) + list(right.schema))])
+    matched_l: list[np.ndarray] = []
+    matched_r: list[np.ndarray] = []
+    for s in range(0, max(len(li), 1), _CHUNK):
+        ex.ctx.check_cancel()
+        cl, cr = li[s : s + _CHUNK], ri[s : s + _CHUNK]
+        if len(cl) == 0:
+            break
+        batch = _combine(lb, rb, cl, cr, out_schema)
+        if residual:
+            mask = None
+            for c in residual:
+                m = ex.ev.eval(c, batch)
+                mask = m if mask is None else pc.and_kleene(mask, m)
+            mask = pc.fill_null(mask, False)
+            keep = np.asarray(mask.to_numpy(zero_copy_only=False), dtype=bool)
+            cl, cr = cl[keep], cr[keep]
+            batch = batch.filter(mask)
+        matched_l.append(cl)
+        matched_r.append(cr)
+        if kind in ("inner", "cross"):
+            if batch.num_rows:
+                yield batch
+        elif kind in ("semi", "anti"):
+            pass
+    if kind in ("inner", "cross"):
+        yield pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in out_schema], schema=out_schema)
+        return
+    all_l = np.concatenate(matched_l) if matched_l else np.zeros(0, np.int64)
+    all_r = np.concatenate(matched_r) if matched_r else np.zeros(0, np.int64)
+    if kind in ("left", "full", "right"):
+        yield _combine(lb, rb, all_l, all_r, out_schema)
+    if kind in ("left", "full"):
+        un = np.setdiff1d(np.arange(nl), all_l)
+        if len(un):
+            yield _combine(lb, rb, un, np.full(len(un), -1), out_schema)
+    if kind in ("right", "full"):
+        un = np.setdiff1d(np.arange(nr), all_r)
+        if len(un):
+            yield _combine(lb, rb, np.full(len(un), -1), un, out_schema)
+
+
+def _take(b: pa.RecordBatch, idx: np.ndarray) -> list[pa.Array]:
+    mask = idx < 0
+    ind = pa.array(np.where(mask, 0, idx), mask=mask) if mask.any() else pa.array(idx)
+    if b.num_rows == 0:
+        return [pa.nulls(len(idx), f.type) for f in b.schema]
+    return [c.take(ind) for c in b.columns]
+
+
+def _combine(lb: pa.RecordBatch, rb: pa.RecordBatch, li: np.ndarray, ri: np.ndarray,
+             schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_arrays(_take(lb, li) + _take(rb, ri), schema=schema)
+
+
+def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(left row, right row) index pairs whose keys are equal and not NULL."""
+    nl = len(lkeys[0])
+    cols = []
+    for a, b in zip(lkeys, rkeys):
+        if a.type != b.type:
+            try:
+                b = b.cast(a.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                a, b = a.cast(pa.float64()), b.cast(pa.float64())
+        cols.append(pa.concat_arrays([a, b]))
+    keys = pa.table(cols, names=[f"k{i}" for i in range(len(cols))])
+    valid = np.ones(keys.num_rows, bool)
+    for c in cols:
+        if c.null_count:
+            valid &= np.asarray(pc.is_valid(c).to_numpy(zero_copy_only=False))
+    gid, _ = group_ids(keys)
+    lg, rg = gid[:nl], gid[nl:]
+    lvalid, rvalid = valid[:nl], valid[nl:]
+    r_idx = np.nonzero(rvalid)[0]
+    r_sorted = r_idx[np.argsort(rg[r_idx], kind="stable")]
+    rg_sorted = rg[r_sorted]
+    l_idx = np.nonzero(lvalid)[0]
+    lo = np.searchsorted(rg_sorted, lg[l_idx], side="left")
+    hi = np.searchsorted(rg_sorted, lg[l_idx], side="right")
+    counts = hi - lo
+    li = np.repeat(l_idx, counts)
+    starts = np.repeat(lo, counts)
+    offs = np.arange(len(li)) - np.repeat(np.cumsum(counts) - counts, counts)
+    ri = r_sorted[starts + offs]
+    return li.astype(np.int64), ri.astype(np.int64)

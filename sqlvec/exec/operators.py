@@ -1,0 +1,356 @@
+"""Physical execution of logical plans over Arrow record batches.
+
+`Executor.run(plan)` yields RecordBatches whose column i is plan.fields[i]. Streaming
+operators (scan, filter, project, limit) go batch by batch; blocking ones (sort,
+aggregate, join, distinct, set ops) materialise their input as one Arrow table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core.errors import (
+    FeatureNotSupported,
+    InvalidRowCountInLimitClause,
+    InvalidRowCountInResultOffsetClause,
+    QueryCanceled,
+)
+from sqlvec.exec.evaluate import Evaluator, group_ids
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+
+
+def names(n: int) -> list[str]:
+    return [f"c{i}" for i in range(n)]
+
+
+def schema_of(plan: L.Plan) -> pa.Schema:
+    return pa.schema([pa.field(f"c{i}", f.type.arrow if f.type.short != "unknown" else pa.string())
+                      for i, f in enumerate(plan.fields)])
+
+
+def empty_batch(plan: L.Plan) -> pa.RecordBatch:
+    return schema_of(plan).empty_table().to_batches() and schema_of(plan).empty_table().to_batches()[0] or \
+        pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema_of(plan)], schema=schema_of(plan))
+
+
+def to_table(plan: L.Plan, batches: Iterator[pa.RecordBatch]) -> pa.Table:
+    bs = list(batches)
+    schema = schema_of(plan)
+    if not bs:
+        return schema.empty_table()
+    fixed = [_conform(b, schema) for b in bs]
+    return pa.Table.from_batches(fixed, schema=schema)
+
+
+def _conform(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    if b.schema.equals(schema):
+        return b
+    cols = []
+    for i, f in enumerate(schema):
+        c = b.column(i)
+        if c.type != f.type:
+            c = c.cast(f.type)
+        cols.append(c)
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+
+class ExecContext:
+    """Per-execution state: transaction, registries, params, outer-row stack, CTE results."""
+
+    def __init__(self, txn: Any, regs: Any, params: list[Any] | None = None,
+                 cancel: Any = None, session: Any = None) -> None:
+        self.txn = txn
+        self.regs = regs
+        self.params = params or []
+        self.outer: list[dict[int, Any]] = []
+        self.cte_results: dict[int, pa.Table] = {}
+        self.subq_cache: dict[int, pa.Table] = {}
+        self.cancel = cancel
+        self.session = session
+        self.evaluator = Evaluator(self)
+        self.executor = Executor(self)
+
+    def check_cancel(self) -> None:
+        if self.cancel is not None and self.cancel.is_set():
+            self.cancel.clear()
+            raise QueryCanceled("canceling statement due to user request")
+
+    def subquery_result(self, e: E.Subquery, frame: dict[int, Any] | None) -> pa.Table:
+        if frame is None:
+            if e.uid not in self.subq_cache:
+                self.subq_cache[e.uid] = to_table(e.plan, self.executor.run(e.plan))
+            return self.subq_cache[e.uid]
+        self.outer.append(frame)
+        try:
+            return to_table(e.plan, self.executor.run(e.plan))
+        finally:
+            self.outer.pop()
+
+
+class Executor:
+    """Runs plan nodes; one method per node type."""
+
+    def __init__(self, ctx: ExecContext) -> None:
+        self.ctx = ctx
+        self.ev = ctx.evaluator
+
+    def run(self, plan: L.Plan) -> Iterator[pa.RecordBatch]:
+        m = getattr(self, "_r_" + type(plan).__name__, None)
+        if m is None:
+            raise FeatureNotSupported(f"plan node {type(plan).__name__} is not supported")
+        return m(plan)
+
+    def table(self, plan: L.Plan) -> pa.Table:
+        return to_table(plan, self.run(plan))
+
+    def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
+        schema = schema_of(plan)
+        cols = []
+        for a, f in zip(arrays, schema):
+            if isinstance(a, pa.ChunkedArray):
+                a = a.combine_chunks()
+            if a.type != f.type:
+                a = a.cast(f.type)
+            cols.append(a)
+        return pa.RecordBatch.from_arrays(cols, schema=schema)
+
+    # -- leaves -------------------------------------------------------------------
+    def _r_Scan(self, p: L.Scan) -> Iterator[pa.RecordBatch]:
+        fields = p.fields[1:] if p.with_rowid else p.fields
+        cols = [f.name for f in fields]
+        first = 0 if p.with_rowid else 1
+        for b in self.ctx.txn.scan(p.table.oid, cols):
+            self.ctx.check_cancel()
+            out = self._batch(p, [b.column(i) for i in range(first, len(cols) + 1)])
+            if p.filter is not None:
+                mask = pc.fill_null(self.ev.eval(p.filter, out), False)
+                out = out.filter(mask)
+            yield out
+
+    def _r_Values(self, p: L.Values) -> Iterator[pa.RecordBatch]:
+        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+        if not p.fields:
+            yield pa.RecordBatch.from_arrays([], schema=pa.schema([])) if len(p.rows) == 0 else \
+                pa.RecordBatch.from_pydict({}).__class__.from_struct_array(pa.array([{}] * len(p.rows), type=pa.struct([])))
+            return
+        cols: list[list[pa.Array]] = [[] for _ in p.fields]
+        for row in p.rows:
+            for i, e in enumerate(row):
+                cols[i].append(self.ev.eval(e, one))
+        arrays = [pa.concat_arrays([a.cast(f.type.arrow) if a.type != f.type.arrow else a for a in c])
+                  for c, f in zip(cols, p.fields)]
+        yield self._batch(p, arrays)
+
+    def _r_CteRef(self, p: L.CteRef) -> Iterator[pa.RecordBatch]:
+        t = self.ctx.cte_results[p.cte_id]
+        yield from t.to_batches() or [empty_batch(p)]
+
+    def _r_WithCtes(self, p: L.WithCtes) -> Iterator[pa.RecordBatch]:
+        for cid, plan, rec, union_all in p.ctes:
+            base = self.table(plan)
+            if rec is None:
+                self.ctx.cte_results[cid] = base
+                continue
+            total = base
+            work = base
+            n = 0
+            while work.num_rows:
+                self.ctx.check_cancel()
+                self.ctx.cte_results[cid] = work
+                new = self.table(rec).cast(total.schema)
+                if not union_all:
+                    new = _table_except(_distinct_table(new), total)
+                total = pa.concat_tables([total, new])
+                work = new
+                n += 1
+                if n > 100000:
+                    break
+            self.ctx.cte_results[cid] = total
+        yield from self.run(p.body)
+
+    def _r_FunctionScan(self, p: L.FunctionScan) -> Iterator[pa.RecordBatch]:
+        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+        args = [self.ev.eval(a, one) for a in p.args]
+        out = p.fn.call(args, 1)
+        if isinstance(out, pa.ListArray | pa.LargeListArray):
+            out = out.flatten()
+        yield self._batch(p, [out])
+
+    # -- streaming ----------------------------------------------------------------
+    def _r_Filter(self, p: L.Filter) -> Iterator[pa.RecordBatch]:
+        for b in self.run(p.input):
+            self.ctx.check_cancel()
+            if b.num_rows == 0:
+                continue
+            mask = pc.fill_null(self.ev.eval(p.predicate, b), False)
+            yield b.filter(mask)
+
+    def _r_Project(self, p: L.Project) -> Iterator[pa.RecordBatch]:
+        produced = False
+        for b in self.run(p.input):
+            self.ctx.check_cancel()
+            if b.num_rows == 0 and produced:
+                continue
+            produced = True
+            yield self._batch(p, [self.ev.eval(e, b) for e in p.exprs])
+
+    def _r_Limit(self, p: L.Limit) -> Iterator[pa.RecordBatch]:
+        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+        limit = self.ev.eval(p.limit, one)[0].as_py() if p.limit is not None else None
+        offset = self.ev.eval(p.offset, one)[0].as_py() if p.offset is not None else 0
+        offset = offset or 0
+        if limit is not None and limit < 0:
+            raise InvalidRowCountInLimitClause("LIMIT must not be negative")
+        if offset < 0:
+            raise InvalidRowCountInResultOffsetClause("OFFSET must not be negative")
+        if limit == 0:
+            return
+        for b in self.run(p.input):
+            if offset:
+                if b.num_rows <= offset:
+                    offset -= b.num_rows
+                    continue
+                b = b.slice(offset)
+                offset = 0
+            if limit is not None:
+                if b.num_rows >= limit:
+                    yield b.slice(0, limit)
+                    return
+                limit -= b.num_rows
+            yield b
+
+    # -- blocking -----------------------------------------------------------------
+    def _r_Sort(self, p: L.Sort) -> Iterator[pa.RecordBatch]:
+        t = self.table(p.input)
+        if t.num_rows <= 1:
+            yield from t.to_batches() or [empty_batch(p)]
+            return
+        idx = sort_indices(self.ev, t, p.keys)
+        yield from t.take(idx).combine_chunks().to_batches() or [empty_batch(p)]
+
+    def _r_DistinctNode(self, p: L.DistinctNode) -> Iterator[pa.RecordBatch]:
+        t = self.table(p.input)
+        if p.on is None:
+            out = _distinct_table(t)
+        else:
+            b = t.combine_chunks().to_batches()
+            if not b:
+                yield empty_batch(p)
+                return
+            keys = pa.table([self.ev.eval(k, b[0]) for k in p.on], names=names(len(p.on)))
+            _, uniq_first = _first_rows(keys)
+            out = t.take(pa.array(uniq_first))
+        yield from out.to_batches() or [empty_batch(p)]
+
+    def _r_SetOp(self, p: L.SetOp) -> Iterator[pa.RecordBatch]:
+        left = self.table(p.left)
+        right = self.table(p.right).cast(left.schema)
+        if p.kind == "union":
+            t = pa.concat_tables([left, right])
+            out = t if p.all else _distinct_table(t)
+        elif p.kind == "intersect":
+            out = _intersect(left, right, p.all)
+        else:
+            out = _except(left, right, p.all)
+        yield from out.combine_chunks().to_batches() or [empty_batch(p)]
+
+    def _r_Join(self, p: L.Join) -> Iterator[pa.RecordBatch]:
+        from sqlvec.exec.join import run_join
+
+        yield from run_join(self, p)
+
+    def _r_Aggregate(self, p: L.Aggregate) -> Iterator[pa.RecordBatch]:
+        from sqlvec.exec.aggregate import run_aggregate
+
+        yield from run_aggregate(self, p)
+
+
+def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.Array:
+    """Row order for ORDER BY keys with PostgreSQL NULL placement (NULLS LAST for ASC)."""
+    b = t.combine_chunks().to_batches()
+    if not b:
+        return pa.array([], pa.int64())
+    batch = b[0] if len(b) == 1 else pa.Table.from_batches(b).combine_chunks().to_batches()[0]
+    n = batch.num_rows
+    idx = np.arange(n)
+    # stable sort by keys from last to first
+    for k in reversed(keys):
+        col = ev.eval(k.expr, batch).take(pa.array(idx))
+        order = "descending" if k.desc else "ascending"
+        nulls_first = k.effective_nulls_first()
+        if pa.types.is_boolean(col.type):
+            col = col.cast(pa.int8())
+        sub = pc.sort_indices(pa.table({"k": col}),
+                              sort_keys=[("k", order, "at_start" if nulls_first else "at_end")])
+        idx = idx[np.asarray(sub)]
+    return pa.array(idx)
+
+
+def _first_rows(keys: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    gid, _ = group_ids(keys)
+    _, first = np.unique(gid, return_index=True)
+    return gid, np.sort(first)
+
+
+def _distinct_table(t: pa.Table) -> pa.Table:
+    if t.num_rows == 0 or t.num_columns == 0:
+        return t.slice(0, min(t.num_rows, 1)) if t.num_columns == 0 else t
+    _, first = _first_rows(t)
+    return t.take(pa.array(first))
+
+
+def _row_keys(left: pa.Table, right: pa.Table) -> tuple[np.ndarray, np.ndarray]:
+    both = pa.concat_tables([left, right.cast(left.schema)])
+    gid, _ = group_ids(both)
+    return gid[: left.num_rows], gid[left.num_rows :]
+
+
+def _intersect(left: pa.Table, right: pa.Table, all_: bool) -> pa.Table:
+    lk, rk = _row_keys(left, right)
+    if not all_:
+        keep = np.isin(lk, rk)
+        _, first = np.unique(lk, return_index=True)
+        mask = np.zeros(len(lk), bool)
+        mask[first] = True
+        return left.filter(pa.array(keep & mask))
+    rc = np.bincount(rk, minlength=(max(lk.max(initial=-1), rk.max(initial=-1)) + 1))
+    seen: dict[int, int] = {}
+    keep = np.zeros(len(lk), bool)
+    for i, g in enumerate(lk):
+        c = seen.get(int(g), 0)
+        if c < rc[g]:
+            keep[i] = True
+        seen[int(g)] = c + 1
+    return left.filter(pa.array(keep))
+
+
+def _except(left: pa.Table, right: pa.Table, all_: bool) -> pa.Table:
+    lk, rk = _row_keys(left, right)
+    if not all_:
+        keep = ~np.isin(lk, rk)
+        _, first = np.unique(lk, return_index=True)
+        mask = np.zeros(len(lk), bool)
+        mask[first] = True
+        return left.filter(pa.array(keep & mask))
+    rc = np.bincount(rk, minlength=(max(lk.max(initial=-1), rk.max(initial=-1)) + 1))
+    seen: dict[int, int] = {}
+    keep = np.zeros(len(lk), bool)
+    for i, g in enumerate(lk):
+        c = seen.get(int(g), 0)
+        if c >= rc[g]:
+            keep[i] = True
+        seen[int(g)] = c + 1
+    return left.filter(pa.array(keep))
+
+
+def _table_except(new: pa.Table, total: pa.Table) -> pa.Table:
+    if new.num_rows == 0 or total.num_rows == 0:
+        return new
+    nk, tk = _row_keys(new, total)
+    return new.filter(pa.array(~np.isin(nk, tk)))

@@ -1,0 +1,286 @@
+"""Bound scalar expressions: frozen dataclasses the binder emits and exec evaluates.
+
+Structural equality matters: GROUP BY matching compares bound expressions with ==.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlvec.core.types import SqlType
+
+
+class Expr:
+    """Base of bound expressions; every one has a SQL type."""
+
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return ()
+
+
+@dataclass(frozen=True)
+class Const(Expr):
+    value: Any
+    type: SqlType
+
+    def __str__(self) -> str:
+        if self.value is None:
+            return "NULL"
+        if isinstance(self.value, str):
+            return "'" + self.value.replace("'", "''") + "'"
+        return str(self.value)
+
+
+@dataclass(frozen=True)
+class ColRef(Expr):
+    """Column `index` of the operator's input."""
+
+    index: int
+    type: SqlType
+    name: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.name or f"${self.index}"
+
+
+@dataclass(frozen=True)
+class OuterRef(Expr):
+    """Column `index` of the enclosing query `level` steps out (correlated subqueries)."""
+
+    level: int
+    index: int
+    type: SqlType
+    name: str = field(default="", compare=False)
+
+    def __str__(self) -> str:
+        return self.name or f"outer{self.level}.${self.index}"
+
+
+@dataclass(frozen=True)
+class Param(Expr):
+    """Statement parameter $n (0-based index); its type is fixed at prepare."""
+
+    index: int
+    type: SqlType
+
+    def __str__(self) -> str:
+        return f"${self.index + 1}"
+
+
+@dataclass(frozen=True)
+class Func(Expr):
+    """A resolved function or operator call; `fn` is the BoundFunction (compared by name)."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: SqlType
+    fn: Any = field(compare=False, hash=False, default=None)
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        if not self.name[:1].isalpha() and len(self.args) == 2:
+            return f"({self.args[0]} {self.name} {self.args[1]})"
+        if not self.name[:1].isalpha() and len(self.args) == 1:
+            return f"({self.name}{self.args[0]})"
+        return f"{self.name}({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
+class Cast(Expr):
+    arg: Expr
+    type: SqlType
+    explicit: bool = True
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def __str__(self) -> str:
+        return f"({self.arg})::{self.type.display()}"
+
+
+@dataclass(frozen=True)
+class BoolOp(Expr):
+    """AND / OR with three-valued logic."""
+
+    op: str
+    args: tuple[Expr, ...]
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        return "(" + f" {self.op.upper()} ".join(map(str, self.args)) + ")"
+
+
+@dataclass(frozen=True)
+class Not(Expr):
+    arg: Expr
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def __str__(self) -> str:
+        return f"(NOT {self.arg})"
+
+
+@dataclass(frozen=True)
+class IsNull(Expr):
+    arg: Expr
+    negate: bool
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+    def __str__(self) -> str:
+        return f"({self.arg} IS {'NOT ' if self.negate else ''}NULL)"
+
+
+@dataclass(frozen=True)
+class IsBool(Expr):
+    """x IS [NOT] TRUE / FALSE / UNKNOWN."""
+
+    arg: Expr
+    value: bool | None
+    negate: bool
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,)
+
+
+@dataclass(frozen=True)
+class Distinct(Expr):
+    """a IS [NOT] DISTINCT FROM b."""
+
+    left: Expr
+    right: Expr
+    negate: bool
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.left, self.right)
+
+
+@dataclass(frozen=True)
+class Case(Expr):
+    whens: tuple[tuple[Expr, Expr], ...]
+    default: Expr | None
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        out: list[Expr] = []
+        for c, v in self.whens:
+            out += [c, v]
+        return (*out, *([self.default] if self.default is not None else []))
+
+    def __str__(self) -> str:
+        w = " ".join(f"WHEN {c} THEN {v}" for c, v in self.whens)
+        e = f" ELSE {self.default}" if self.default is not None else ""
+        return f"CASE {w}{e} END"
+
+
+@dataclass(frozen=True)
+class Coalesce(Expr):
+    args: tuple[Expr, ...]
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        return f"COALESCE({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
+class InList(Expr):
+    arg: Expr
+    values: tuple[Expr, ...]
+    negate: bool
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg, *self.values)
+
+    def __str__(self) -> str:
+        return f"({self.arg} {'NOT ' if self.negate else ''}IN ({', '.join(map(str, self.values))}))"
+
+
+@dataclass(frozen=True)
+class Subquery(Expr):
+    """A subquery used as a value: kind scalar | exists | in | array; `arg` for IN."""
+
+    kind: str
+    plan: Any = field(compare=False, hash=False)
+    type: SqlType = field(default=None)  # type: ignore[assignment]
+    arg: Expr | None = None
+    negate: bool = False
+    correlated: bool = False
+    outer_cols: tuple[int, ...] = ()  # level-1 outer column indexes it reads
+    uid: int = 0  # identity for caching uncorrelated results
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg,) if self.arg is not None else ()
+
+    def __str__(self) -> str:
+        return f"({self.kind.upper()} subquery)"
+
+
+@dataclass(frozen=True)
+class AggCall(Expr):
+    """An aggregate call inside an Aggregate node; replaced by a ColRef above it."""
+
+    name: str
+    args: tuple[Expr, ...]
+    distinct: bool
+    type: SqlType
+    star: bool = False
+    filter: Expr | None = None
+    fn: Any = field(compare=False, hash=False, default=None)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (*self.args, *([self.filter] if self.filter is not None else []))
+
+    def __str__(self) -> str:
+        inner = "*" if self.star else ("DISTINCT " if self.distinct else "") + ", ".join(
+            map(str, self.args)
+        )
+        return f"{self.name}({inner})"
+
+
+@dataclass(frozen=True)
+class WindowCall(Expr):
+    """A window function call inside a Window node; replaced by a ColRef above it."""
+
+    name: str
+    args: tuple[Expr, ...]
+    partition: tuple[Expr, ...]
+    order: tuple[tuple[Expr, bool, bool], ...]  # (expr, desc, nulls_first)
+    frame: tuple | None
+    type: SqlType
+    distinct: bool = False
+    star: bool = False
+    fn: Any = field(compare=False, hash=False, default=None)
+
+    def children(self) -> tuple[Expr, ...]:
+        return (*self.args, *self.partition, *(o[0] for o in self.order))
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))}) OVER (...)"
+
+
+def walk(e: Expr):
+    """Pre-order traversal of an expression tree."""
+    yield e
+    for c in e.children():
+        yield from walk(c)
+
+
+def contains(e: Expr, cls: type) -> bool:
+    return any(isinstance(x, cls) for x in walk(e))

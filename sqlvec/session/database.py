@@ -1,0 +1,132 @@
+"""The Database: owns the Store, the registries and the catalog bootstrap."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlvec.catalog.catalog import Catalog
+from sqlvec.catalog.objects import RoleDef
+from sqlvec.core.types import TypeRegistry, default_types
+
+
+@dataclass
+class Registries:
+    """Extension registries owned by one Database."""
+
+    types: TypeRegistry
+    functions: Any
+    casts: Any
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _open_store(path: str | None) -> Any:
+    try:
+        from sqlvec.storage import Store  # type: ignore[attr-defined]
+    except ImportError:
+        Store = None  # noqa: N806
+    if Store is None:
+        from sqlvec.session.memstore import MemStore
+
+        return MemStore.open(path)
+    return Store.open(path)
+
+
+class FunctionsWithFallback:
+    """The functions layer's registry, with the engine's small fallback for what it lacks yet."""
+
+    def __init__(self, primary: Any, fallback: Any) -> None:
+        self.primary = primary
+        self.fallback = fallback
+
+    def resolve(self, name: str, arg_types: list) -> Any:
+        from sqlvec.core.errors import UndefinedFunction
+
+        try:
+            return self.primary.resolve(name, arg_types)
+        except UndefinedFunction:
+            try:
+                return self.fallback.resolve(name, arg_types)
+            except UndefinedFunction:
+                pass
+            raise
+
+    def aggregate(self, name: str, arg_types: list, distinct: bool = False) -> Any:
+        from sqlvec.core.errors import UndefinedFunction
+
+        try:
+            return self.primary.aggregate(name, arg_types, distinct)
+        except UndefinedFunction:
+            try:
+                return self.fallback.aggregate(name, arg_types, distinct)
+            except UndefinedFunction:
+                pass
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.primary, name)
+
+
+def build_registries() -> Registries:
+    """Types from core; functions/casts from sqlvec.functions when present, else the fallback."""
+    types = default_types()
+    try:
+        import sqlvec.functions as F
+
+        register = getattr(F, "register", None)
+    except ImportError:
+        register = None
+    regs = Registries(types, None, None)
+    if register is not None:
+        register(regs)
+    from sqlvec.exec.fallback import make_fallback
+
+    fn, casts = make_fallback()
+    if regs.functions is None or regs.casts is None:
+        regs.functions = regs.functions or fn
+        regs.casts = regs.casts or casts
+    else:
+        regs.functions = FunctionsWithFallback(regs.functions, fn)
+    return regs
+
+
+class Database:
+    """One database: its storage, registries and catalog. Sessions run statements against it."""
+
+    def __init__(self, store: Any, regs: Registries, superuser: str = "sqlvec") -> None:
+        self.store = store
+        self.regs = regs
+        self.superuser = superuser
+        self.lock = threading.RLock()
+        self.name = "sqlvec"
+        txn = store.begin()
+        Catalog(txn, store).bootstrap(superuser)
+        txn.commit()
+
+    @classmethod
+    def open(cls, path: str | None = None, **settings: Any) -> Database:
+        """path None or ':memory:' is a throw-away in-memory database."""
+        p = None if path in (None, ":memory:") else path
+        return cls(_open_store(p), build_registries(), settings.get("superuser", "sqlvec"))
+
+    def catalog(self, txn: Any) -> Catalog:
+        return Catalog(txn, self.store)
+
+    def authenticate(self, user: str) -> RoleDef | None:
+        """The role (with its password verifier) or None when it does not exist."""
+        txn = self.store.begin()
+        try:
+            return Catalog(txn, self.store).role(user)
+        finally:
+            txn.rollback()
+
+    def has_database(self, name: str) -> bool:
+        txn = self.store.begin()
+        try:
+            return Catalog(txn, self.store).has_database(name)
+        finally:
+            txn.rollback()
+
+    def close(self) -> None:
+        self.store.close()

@@ -1,0 +1,349 @@
+"""One client's session: statements, transactions, prepared statements, portals, settings."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    ActiveSqlTransaction,
+    DuplicatePreparedStatement,
+    FeatureNotSupported,
+    InFailedSqlTransaction,
+    InvalidCursorName,
+    InvalidSqlStatementName,
+    NoActiveSqlTransaction,
+    SqlError,
+    SyntaxError_,
+)
+from sqlvec.core.results import Column, Command, Empty, Notice, Result, Rows
+from sqlvec.core.types import SqlType
+from sqlvec.session import utility_exec as U
+from sqlvec.session.database import Database
+from sqlvec.session.settings import Settings
+from sqlvec.sql import utility as UT
+from sqlvec.sql.parse import parse_statement, split_statements
+
+
+@dataclass
+class PreparedStatement:
+    """A parsed statement with its parameter types and result columns (plan cached)."""
+
+    name: str
+    sql: str
+    ast: Any
+    param_types: list[SqlType]
+    columns: list[Column] | None
+    plan_cache: dict = field(default_factory=dict)
+
+
+@dataclass
+class Portal:
+    name: str
+    stmt: PreparedStatement
+    params: list[Any]
+    result_formats: list[int]
+    rows: Rows | None = None
+    pending: list[pa.RecordBatch] = field(default_factory=list)
+    started: bool = False
+    done: bool = False
+    sent: int = 0
+    columns: list[Column] | None = None
+
+
+class Session:
+    """Runs statements for one client as docs/CONTRACTS.md describes."""
+
+    def __init__(self, db: Database, user: str = "sqlvec", database: str = "sqlvec",
+                 params: dict[str, str] | None = None) -> None:
+        self.db = db
+        self.user = user
+        self.database = database
+        self.settings = Settings(params)
+        self.settings.values["session_authorization"] = user
+        self.txn: Any = None  # the open storage transaction of an explicit block
+        self.failed = False
+        self.savepoints: list[tuple[str, Any]] = []
+        self.prepared: dict[str, PreparedStatement] = {}
+        self.portals: dict[str, Portal] = {}
+        self._notices: list[Notice] = []
+        self.cancel_event = threading.Event()
+        self.closed = False
+
+    # -- status -------------------------------------------------------------------
+    def parameter_status(self) -> dict[str, str]:
+        return self.settings.reported()
+
+    @property
+    def txn_status(self) -> str:
+        if self.txn is None:
+            return "I"
+        return "E" if self.failed else "T"
+
+    def notices(self) -> list[Notice]:
+        out, self._notices = self._notices, []
+        return out
+
+    def notice(self, message: str, severity: str = "NOTICE", code: str = "00000") -> None:
+        self._notices.append(Notice(message, severity, code))
+
+    def cancel(self) -> None:
+        self.cancel_event.set()
+
+    # -- simple query -------------------------------------------------------------
+    def execute(self, sql: str) -> Iterator[Result]:
+        """Run every statement in sql; one Result each; raise at the first failure."""
+        try:
+            stmts = split_statements(sql)
+        except SqlError:
+            self._fail_block()
+            raise
+        if not stmts:
+            yield Empty()
+            return
+        for text, offset in stmts:
+            try:
+                node = parse_statement(text, offset)
+                result = self.run(node, [], text)
+            except SqlError:
+                self._fail_block()
+                raise
+            yield result
+
+    def _fail_block(self) -> None:
+        if self.txn is not None:
+            self.failed = True
+
+    def run(self, node: Any, params: list[Any], text: str = "", stmt: PreparedStatement | None = None) -> Result:
+        """Run one parsed statement with parameter values."""
+        self.cancel_event.clear()
+        if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in ("rollback", "commit", "rollback_to")):
+            raise InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if isinstance(node, UT.TransactionStmt):
+            return self._transaction(node)
+        if isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
+                             UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
+            return U.run_session_utility(self, node)
+        return self._in_txn(lambda txn: U.run_in_txn(self, txn, node, params, stmt))
+
+    def _in_txn(self, fn: Any) -> Result:
+        """Run fn(txn): autocommit in its own transaction, or under a savepoint in a block."""
+        if self.txn is None:
+            txn = self.db.store.begin()
+            try:
+                result = fn(txn)
+            except BaseException:
+                txn.rollback()
+                raise
+            sync = self.settings.values.get("synchronous_commit", "on") != "off"
+            txn.commit(sync=sync)
+            return result
+        sp = self.txn.savepoint()
+        try:
+            return fn(self.txn)
+        except BaseException:
+            self.txn.rollback_to(sp)
+            self.failed = True
+            raise
+
+    def _transaction(self, node: UT.TransactionStmt) -> Result:
+        k = node.kind
+        if k == "begin":
+            if self.txn is not None:
+                self.notice("there is already a transaction in progress", "WARNING", "25001")
+                return Command("BEGIN")
+            self.txn = self.db.store.begin()
+            self.failed = False
+            self.savepoints = []
+            return Command("BEGIN")
+        if k == "commit":
+            if self.txn is None:
+                self.notice("there is no transaction in progress", "WARNING", "25P01")
+                return Command("COMMIT")
+            txn, failed = self.txn, self.failed
+            self._end_block()
+            if failed:
+                txn.rollback()
+                return Command("ROLLBACK")
+            sync = self.settings.values.get("synchronous_commit", "on") != "off"
+            txn.commit(sync=sync)
+            return Command("COMMIT")
+        if k == "rollback":
+            if self.txn is None:
+                self.notice("there is no transaction in progress", "WARNING", "25P01")
+                return Command("ROLLBACK")
+            txn = self.txn
+            self._end_block()
+            txn.rollback()
+            return Command("ROLLBACK")
+        if self.txn is None:
+            raise NoActiveSqlTransaction(f"{k.upper().replace('_', ' ')} can only be used in transaction blocks")
+        if k == "savepoint":
+            self.savepoints.append((node.name, self.txn.savepoint()))
+            return Command("SAVEPOINT")
+        names = [n for n, _ in self.savepoints]
+        if node.name not in names:
+            from sqlvec.core.errors import InvalidSavepointSpecification
+
+            raise InvalidSavepointSpecification(f'savepoint "{node.name}" does not exist')
+        i = len(names) - 1 - names[::-1].index(node.name)
+        if k == "release":
+            del self.savepoints[i:]
+            return Command("RELEASE")
+        self.txn.rollback_to(self.savepoints[i][1])
+        del self.savepoints[i + 1 :]
+        self.failed = False
+        return Command("ROLLBACK")
+
+    def _end_block(self) -> None:
+        self.txn = None
+        self.failed = False
+        self.savepoints = []
+        # portals do not survive the end of their transaction
+        self.portals = {k: v for k, v in self.portals.items() if False}
+
+    # -- extended protocol ----------------------------------------------------------
+    def prepare(self, sql: str, param_oids: list[int] | None = None, name: str = "") -> PreparedStatement:
+        if name and name in self.prepared:
+            raise DuplicatePreparedStatement(f'prepared statement "{name}" already exists')
+        if self.failed:
+            raise InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        stmts = split_statements(sql)
+        if len(stmts) > 1:
+            raise SyntaxError_("cannot insert multiple commands into a prepared statement")
+        types: list[SqlType | None] = []
+        for oid in param_oids or []:
+            t = self.db.regs.types.by_oid(oid) if oid else None
+            types.append(t)
+        if not stmts:
+            ps = PreparedStatement(name, sql, None, [], None)
+        else:
+            text, off = stmts[0]
+            node = parse_statement(text, off)
+            param_types, columns = self._in_describe(lambda txn: U.describe(self, txn, node, types))
+            ps = PreparedStatement(name, sql, node, param_types, columns)
+        self.prepared[name] = ps
+        return ps
+
+    def _in_describe(self, fn: Any) -> Any:
+        txn = self.txn if self.txn is not None else self.db.store.begin()
+        sp = txn.savepoint() if self.txn is not None else None
+        try:
+            return fn(txn)
+        except SqlError:
+            if self.txn is not None:
+                self.failed = True
+            raise
+        finally:
+            if self.txn is None:
+                txn.rollback()
+            elif sp is not None:
+                self.txn.rollback_to(sp)
+
+    def bind(self, stmt: PreparedStatement | str, params: list[Any], result_formats: list[int] | None = None,
+             name: str = "") -> Portal:
+        if isinstance(stmt, str):
+            if stmt not in self.prepared:
+                raise InvalidSqlStatementName(f'prepared statement "{stmt}" does not exist')
+            stmt = self.prepared[stmt]
+        if self.failed:
+            raise InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if len(params) != len(stmt.param_types):
+            from sqlvec.core.errors import ProtocolViolation
+
+            raise ProtocolViolation(
+                f"bind message supplies {len(params)} parameters, but prepared statement "
+                f"\"{stmt.name}\" requires {len(stmt.param_types)}"
+            )
+        p = Portal(name, stmt, list(params), list(result_formats or []))
+        p.columns = stmt.columns
+        self.portals[name] = p
+        return p
+
+    def describe_portal(self, portal: Portal | str) -> list[Column] | None:
+        if isinstance(portal, str):
+            portal = self._portal(portal)
+        return portal.columns
+
+    def _portal(self, name: str) -> Portal:
+        if name not in self.portals:
+            raise InvalidCursorName(f'portal "{name}" does not exist')
+        return self.portals[name]
+
+    def execute_portal(self, portal: Portal | str, max_rows: int = 0) -> tuple[Result, bool]:
+        if isinstance(portal, str):
+            portal = self._portal(portal)
+        if not portal.started:
+            portal.started = True
+            if portal.stmt.ast is None:
+                portal.done = True
+                return Empty(), False
+            try:
+                res = self.run(portal.stmt.ast, portal.params, portal.stmt.sql, portal.stmt)
+            except SqlError:
+                self._fail_block()
+                raise
+            if not isinstance(res, Rows):
+                portal.done = True
+                return res, False
+            portal.rows = res
+            portal.pending = list(res.batches)
+        assert portal.rows is not None or portal.done
+        if portal.done:
+            return Rows(portal.columns or [], iter(()), portal.rows.tag if portal.rows else "SELECT"), False
+        rows = portal.rows
+        if max_rows <= 0:
+            out, portal.pending = portal.pending, []
+            portal.done = True
+            return Rows(rows.columns, iter(out), rows.tag), False
+        out: list[pa.RecordBatch] = []
+        need = max_rows
+        while need > 0 and portal.pending:
+            b = portal.pending[0]
+            if b.num_rows <= need:
+                out.append(b)
+                need -= b.num_rows
+                portal.pending.pop(0)
+            else:
+                out.append(b.slice(0, need))
+                portal.pending[0] = b.slice(need)
+                need = 0
+        remaining = sum(b.num_rows for b in portal.pending)
+        if remaining == 0:
+            portal.done = True
+        return Rows(rows.columns, iter(out), rows.tag), remaining > 0
+
+    def close_statement(self, name: str) -> None:
+        self.prepared.pop(name, None)
+
+    def close_portal(self, name: str) -> None:
+        self.portals.pop(name, None)
+
+    def sync(self) -> None:
+        """End of an extended-protocol cycle: drop the unnamed portal outside a block."""
+        if self.txn is None:
+            self.portals.pop("", None)
+
+    def close(self) -> None:
+        if self.txn is not None:
+            try:
+                self.txn.rollback()
+            finally:
+                self.txn = None
+        self.closed = True
+
+
+__all__ = ["Session", "Database", "PreparedStatement", "Portal", "ActiveSqlTransaction",
+           "FeatureNotSupported", "T", "exp"]

@@ -1,0 +1,155 @@
+"""Run-time settings (SET/SHOW/RESET) with PostgreSQL's names and defaults."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlvec.core.errors import InvalidParameterValue, UndefinedObject
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    name: str  # canonical spelling as SHOW prints the column name
+    default: str
+    report: bool = False  # sent in ParameterStatus
+    choices: tuple[str, ...] = ()
+
+
+SPECS: tuple[SettingSpec, ...] = (
+    SettingSpec("DateStyle", "ISO, MDY", True),
+    SettingSpec("TimeZone", "UTC", True),
+    SettingSpec("client_encoding", "UTF8", True),
+    SettingSpec("server_encoding", "UTF8", True),
+    SettingSpec("server_version", "15.0", True),
+    SettingSpec("server_version_num", "150000"),
+    SettingSpec("integer_datetimes", "on", True),
+    SettingSpec("standard_conforming_strings", "on", True),
+    SettingSpec("IntervalStyle", "postgres", True),
+    SettingSpec("application_name", "", True),
+    SettingSpec("is_superuser", "on", True),
+    SettingSpec("session_authorization", "sqlvec", True),
+    SettingSpec("search_path", '"$user", public'),
+    SettingSpec("statement_timeout", "0"),
+    SettingSpec("lock_timeout", "0"),
+    SettingSpec("idle_in_transaction_session_timeout", "0"),
+    SettingSpec("synchronous_commit", "on", choices=("on", "off", "local", "remote_write", "remote_apply")),
+    SettingSpec("extra_float_digits", "1"),
+    SettingSpec("transaction_isolation", "read committed"),
+    SettingSpec("default_transaction_isolation", "read committed"),
+    SettingSpec("transaction_read_only", "off"),
+    SettingSpec("default_transaction_read_only", "off"),
+    SettingSpec("bytea_output", "hex"),
+    SettingSpec("client_min_messages", "notice"),
+    SettingSpec("max_identifier_length", "63"),
+    SettingSpec("work_mem", "4MB"),
+    SettingSpec("max_connections", "100"),
+    SettingSpec("lc_messages", "C"),
+    SettingSpec("lc_monetary", "C"),
+    SettingSpec("lc_numeric", "C"),
+    SettingSpec("lc_time", "C"),
+    SettingSpec("row_security", "on"),
+    SettingSpec("enable_seqscan", "on"),
+    SettingSpec("jit", "off"),
+    SettingSpec("hnsw.ef_search", "40"),
+    SettingSpec("hnsw.iterative_scan", "off"),
+    SettingSpec("ivfflat.probes", "1"),
+    SettingSpec("sqlvec.disabled_rules", ""),
+)
+_BY_LOWER = {s.name.lower(): s for s in SPECS}
+
+
+class Settings:
+    """One session's settings: values keyed by lower-case name."""
+
+    def __init__(self, initial: dict[str, str] | None = None) -> None:
+        self.values: dict[str, str] = {k: s.default for k, s in _BY_LOWER.items()}
+        self.defaults = dict(self.values)
+        for k, v in (initial or {}).items():
+            if k.lower() in ("user", "database", "options", "replication"):
+                continue
+            self.values[k.lower()] = v
+            self.defaults[k.lower()] = v
+
+    def spec(self, name: str) -> SettingSpec | None:
+        return _BY_LOWER.get(name.lower())
+
+    def get(self, name: str) -> str:
+        key = name.lower()
+        if key not in self.values:
+            raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        return self.values[key]
+
+    def set(self, name: str, value: str | None) -> str:
+        """Set (None: back to default); returns the canonical name."""
+        key = name.lower()
+        spec = _BY_LOWER.get(key)
+        if spec is None and "." not in key:
+            raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        if value is None:
+            self.values[key] = self.defaults.get(key, spec.default if spec else "")
+            return spec.name if spec else key
+        if spec is not None and spec.choices and value.lower() not in spec.choices:
+            raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
+        if key == "timezone" and value.upper() in ("UTC", "GMT", "Z"):
+            value = "UTC" if value.upper() != "GMT" else "GMT"
+        if key == "datestyle":
+            value = _datestyle(value, self.values[key])
+        if key in ("statement_timeout",) and not value.strip().lstrip("-").isdigit():
+            value = _duration_ms(value)
+        self.values[key] = value
+        return spec.name if spec else key
+
+    def reset_all(self) -> None:
+        self.values = dict(self.defaults)
+
+    def reported(self) -> dict[str, str]:
+        return {s.name: self.values[s.name.lower()] for s in SPECS if s.report}
+
+    def is_reported(self, name: str) -> bool:
+        s = _BY_LOWER.get(name.lower())
+        return bool(s and s.report)
+
+    def all(self) -> list[tuple[str, str]]:
+        return sorted(((s.name, self.values[k]) for k, s in _BY_LOWER.items()), key=lambda x: x[0].lower())
+
+    def search_path(self, user: str) -> list[str]:
+        out = []
+        for part in self.values["search_path"].split(","):
+            p = part.strip().strip('"')
+            if p == "$user":
+                p = user
+            if p:
+                out.append(p)
+        if "pg_catalog" not in out:
+            out.insert(0, "pg_catalog")
+        return out
+
+
+def _datestyle(value: str, current: str) -> str:
+    fmt, order = [x.strip() for x in current.split(",")]
+    for part in value.replace(" ", ",").split(","):
+        p = part.strip().upper()
+        if p in ("ISO", "SQL", "POSTGRES", "GERMAN"):
+            fmt = {"POSTGRES": "Postgres", "GERMAN": "German"}.get(p, p)
+        elif p in ("MDY", "DMY", "YMD"):
+            order = p
+        elif p in ("US", "NONEURO", "NONEUROPEAN"):
+            order = "MDY"
+        elif p in ("EURO", "EUROPEAN"):
+            order = "DMY"
+        elif p:
+            raise InvalidParameterValue(f'invalid value for parameter "DateStyle": "{value}"')
+    return f"{fmt}, {order}"
+
+
+def _duration_ms(value: str) -> str:
+    v = value.strip().lower()
+    units = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000}
+    for u, mult in sorted(units.items(), key=lambda x: -len(x[0])):
+        if v.endswith(u):
+            num = v[: -len(u)].strip()
+            try:
+                return str(int(float(num) * mult))
+            except ValueError:
+                break
+    raise InvalidParameterValue(f'invalid value for parameter "statement_timeout": "{value}"')

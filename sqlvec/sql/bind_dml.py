@@ -1,0 +1,207 @@
+"""Binding INSERT / UPDATE / DELETE into DML plan nodes."""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from sqlvec.catalog.objects import TableDef
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    DuplicateColumn,
+    FeatureNotSupported,
+    SyntaxError_,
+    UndefinedColumn,
+    WrongObjectType,
+)
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+from sqlvec.sql.binder import Binder, _Default, _output_name, relation_fields
+from sqlvec.sql.scope import Scope
+
+
+def default_expr(b: Binder, table: TableDef, i: int) -> E.Expr:
+    """The bound DEFAULT of column i (NULL when none)."""
+    col = table.columns[i]
+    t = col.sql_type(b.regs.types)
+    if col.default is None:
+        return E.Const(None, t)
+    from sqlvec.sql.parse import parse_one_sql
+
+    node = parse_one_sql("select " + col.default).expressions[0]
+    return b.coerce(b.bind_expr(node, Scope()), t)
+
+
+def _target(b: Binder, node: exp.Expr) -> TableDef:
+    tbl = node.this if isinstance(node, exp.Schema) else node
+    rel = b._lookup_relation(tbl.name, tbl.db or None)
+    if not isinstance(rel, TableDef):
+        raise WrongObjectType(f'cannot change relation "{tbl.name}"' if True else "")
+    return rel
+
+
+def _returning(b: Binder, node: exp.Expr, table: TableDef, scope: Scope) -> tuple[tuple[E.Expr, ...] | None, tuple[L.Field, ...]]:
+    ret = node.args.get("returning")
+    if ret is None:
+        return None, ()
+    exprs: list[E.Expr] = []
+    fields: list[L.Field] = []
+    for proj in ret.expressions:
+        if isinstance(proj, exp.Star):
+            for i, c in enumerate(table.columns):
+                t = c.sql_type(b.regs.types)
+                exprs.append(E.ColRef(i, t, c.name))
+                fields.append(L.Field(c.name, t, table.oid, i + 1))
+            continue
+        e = b.bind_expr(proj, scope)
+        exprs.append(e)
+        fields.append(L.Field(_output_name(proj), e.type if e.type.short != "unknown" else T.TEXT))
+    return tuple(exprs), tuple(fields)
+
+
+def table_scope(b: Binder, table: TableDef, alias: str | None = None, offset: int = 0) -> Scope:
+    s = Scope()
+    s.width = offset
+    s.add(alias or table.name, [(c.name, c.sql_type(b.regs.types), table.oid, i + 1)
+                                for i, c in enumerate(table.columns)])
+    return s
+
+
+def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
+    table = _target(b, node.this)
+    types = [c.sql_type(b.regs.types) for c in table.columns]
+    target = node.this
+    if isinstance(target, exp.Schema) and target.expressions:
+        names = [i.name for i in target.expressions]
+    else:
+        names = [c.name for c in table.columns]
+    idx = []
+    for n in names:
+        i = table.column_index(n)
+        if i is None:
+            raise UndefinedColumn(f'column "{n}" of relation "{table.name}" does not exist')
+        if i in idx:
+            raise DuplicateColumn(f'column "{n}" specified more than once')
+        idx.append(i)
+    src_node = node.expression
+    if isinstance(src_node, exp.Values) or (isinstance(src_node, exp.Tuple)):
+        rows_ast = src_node.expressions
+        rows: list[list[E.Expr]] = []
+        for r in rows_ast:
+            vals = r.expressions if isinstance(r, exp.Tuple) else [r]
+            if len(vals) > len(idx):
+                raise SyntaxError_("INSERT has more expressions than target columns")
+            if len(vals) < len(idx) and not (isinstance(target, exp.Schema) and target.expressions):
+                pass
+            elif len(vals) < len(idx):
+                raise SyntaxError_("INSERT has more target columns than expressions")
+            row: list[E.Expr] = []
+            for j, i in enumerate(idx):
+                if j >= len(vals):
+                    row.append(default_expr(b, table, i))
+                    continue
+                v = vals[j]
+                if isinstance(v, exp.Var) and v.name.upper() == "DEFAULT" or isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table:
+                    row.append(default_expr(b, table, i))
+                else:
+                    row.append(b.coerce(b.bind_expr(v, Scope()), types[i]))
+            rows.append(row)
+        ncols = len(idx)
+        src: L.Plan = L.Values(tuple(tuple(r) for r in rows), tuple(L.Field(names[j], types[idx[j]]) for j in range(ncols)))
+    elif src_node is None:
+        src = L.Values(((),), ())
+        idx = []
+    else:
+        src = b.bind_query(src_node)
+        if len(src.fields) > len(idx):
+            raise SyntaxError_("INSERT has more expressions than target columns")
+        idx = idx[: len(src.fields)]
+        src = b._coerce_plan(src, [types[i] for i in idx])
+    # project the source onto the full column list, filling defaults
+    exprs: list[E.Expr] = []
+    for i in range(len(table.columns)):
+        if i in idx:
+            exprs.append(E.ColRef(idx.index(i), types[i]))
+        else:
+            exprs.append(default_expr(b, table, i))
+    full_src = L.Project(src, tuple(exprs), relation_fields(table, b.regs.types))
+    ret, fields = _returning(b, node, table, table_scope(b, table))
+    conflict = node.args.get("conflict")
+    oc = None
+    if conflict is not None:
+        oc = _bind_on_conflict(b, conflict, table)
+    return L.Insert(table, full_src, ret, fields, oc)
+
+
+def _bind_on_conflict(b: Binder, c: exp.OnConflict, table: TableDef) -> L.OnConflict:
+    keys = tuple(k.this.name if isinstance(k, exp.Ordered) else k.name for k in c.args.get("conflict_keys") or [])
+    action = (c.args.get("action").name if c.args.get("action") is not None else "").upper()
+    if "NOTHING" in action or c.args.get("duplicate") is None and not c.expressions:
+        return L.OnConflict(keys, "nothing")
+    scope = table_scope(b, table)
+    scope.add("excluded", [(col.name, col.sql_type(b.regs.types), 0, 0) for col in table.columns])
+    assigns = []
+    for eq in c.expressions:
+        col = eq.this.name
+        i = table.column_index(col)
+        if i is None:
+            raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
+        assigns.append((i, b.coerce(b.bind_expr(eq.expression, scope), table.columns[i].sql_type(b.regs.types))))
+    where = c.args.get("where")
+    w = b.as_bool(b.bind_expr(where.this, scope)) if where is not None else None
+    return L.OnConflict(keys, "update", tuple(assigns), w)
+
+
+def _dml_source(b: Binder, node: exp.Expr, table: TableDef, extra_from: exp.Expr | None) -> tuple[L.Plan, Scope]:
+    tbl = node.this
+    alias = tbl.alias if isinstance(tbl, exp.Table) and tbl.alias else None
+    fields = (L.Field("_rowid", T.INT8),) + relation_fields(table, b.regs.types)
+    plan: L.Plan = L.Scan(table, fields, None, True)
+    scope = table_scope(b, table, alias, offset=1)
+    if extra_from is not None:
+        from_items = [extra_from.this] + list(extra_from.expressions or [])
+        for item in from_items:
+            rs = Scope()
+            rp = b._bind_from_item(item, rs, None)
+            scope.merge(rs)
+            plan = L.Join(plan, rp, "cross", None, tuple(plan.fields) + tuple(rp.fields))
+    where = node.args.get("where")
+    if where is not None:
+        plan = L.Filter(plan, b.as_bool(b.bind_expr(where.this, scope)))
+    return plan, scope
+
+
+def bind_update(b: Binder, node: exp.Update) -> L.Update:
+    table = _target(b, node.this)
+    frm = node.args.get("from_") or node.args.get("from")
+    src, scope = _dml_source(b, node, table, frm)
+    assigns = []
+    for eq in node.expressions:
+        col = eq.this.name
+        i = table.column_index(col)
+        if i is None:
+            raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
+        t = table.columns[i].sql_type(b.regs.types)
+        v = eq.expression
+        if isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table:
+            e = default_expr(b, table, i)
+        else:
+            e = b.coerce(b.bind_expr(v, scope), t)
+        assigns.append((i, e))
+    if frm is not None:
+        # one update per target row: keep the first joined match
+        src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
+    ret, fields = _returning(b, node, table, table_scope(b, table))
+    return L.Update(table, src, tuple(assigns), ret, fields)
+
+
+def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
+    table = _target(b, node.this)
+    using = node.args.get("using")
+    if using:
+        raise FeatureNotSupported("DELETE ... USING is not supported yet")
+    src, _ = _dml_source(b, node, table, None)
+    ret, fields = _returning(b, node, table, table_scope(b, table))
+    return L.Delete(table, src, ret, fields)
+
+
+__all__ = ["bind_insert", "bind_update", "bind_delete", "default_expr", "_Default"]

@@ -1,0 +1,524 @@
+"""Binding scalar expressions: sqlglot AST -> sqlvec.plan.expr nodes with types and functions."""
+
+from __future__ import annotations
+
+import decimal
+import itertools
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    FeatureNotSupported,
+    GroupingError,
+    SqlError,
+    SyntaxError_,
+    UndefinedObject,
+    UndefinedParameter,
+    WindowingError,
+)
+from sqlvec.core.types import SqlType
+from sqlvec.plan import expr as E
+from sqlvec.sql.dialect import VecOp
+from sqlvec.sql.scope import Scope, undefined_column
+
+_uid = itertools.count(1)
+
+BINARY_OPS: dict[type, str] = {
+    exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Mod: "%",
+    exp.EQ: "=", exp.NEQ: "<>", exp.LT: "<", exp.LTE: "<=", exp.GT: ">", exp.GTE: ">=",
+    exp.DPipe: "||", exp.Like: "~~", exp.ILike: "~~*", exp.BitwiseAnd: "&",
+    exp.BitwiseOr: "|", exp.BitwiseXor: "#", exp.BitwiseLeftShift: "<<",
+    exp.BitwiseRightShift: ">>", exp.Pow: "^", exp.ArrayContainsAll: "@>",
+    exp.ArrayContainedBy: "<@", exp.ArrayOverlaps: "&&", exp.JSONExtract: "->",
+    exp.JSONExtractScalar: "->>", exp.JSONBExtract: "#>", exp.JSONBExtractScalar: "#>>",
+    exp.RegexpLike: "~", exp.RegexpILike: "~*", exp.MatchAgainst: "@@",
+}
+AGG_NAMES = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+    "array_agg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+    "json_agg", "jsonb_agg", "bit_and", "bit_or", "percentile_cont", "percentile_disc",
+    "mode", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "group_concat",
+})
+WINDOW_ONLY = frozenset({
+    "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag",
+    "lead", "first_value", "last_value", "nth_value",
+})
+_FUNC_NAME_FIX = {"stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
+                  "array_agg": "array_agg", "arrayagg": "array_agg", "groupconcat": "string_agg",
+                  "ln": "ln", "pow": "power", "stringagg": "string_agg", "currenttimestamp": "now",
+                  "length": "length", "substring": "substring", "strposition": "strpos",
+                  "currentdate": "current_date", "rownumber": "row_number", "denserank": "dense_rank",
+                  "percentrank": "percent_rank", "cumedist": "cume_dist", "firstvalue": "first_value",
+                  "lastvalue": "last_value", "nthvalue": "nth_value", "currentuser": "current_user",
+                  "jsonbagg": "jsonb_agg", "jsonagg": "json_agg", "explodinggenerateseries": "generate_series",
+                  "generateseries": "generate_series", "unnest": "unnest", "stddevsamp": "stddev_samp",
+                  "stddevpop": "stddev_pop", "varsamp": "var_samp", "varpop": "var_pop",
+                  "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
+                  "currentschema": "current_schema", "md5digest": "md5", "lower": "lower", "upper": "upper",
+                  "trim": "btrim", "chr": "chr", "bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or",
+                  "currenttime": "current_time", "currentdatabase": "current_database",
+                  "arraysize": "array_length", "arraylength": "array_length", "todate": "to_date",
+                  "timestamptrunc": "date_trunc", "datetrunc": "date_trunc", "extract": "date_part",
+                  "levenshtein": "levenshtein", "regexpreplace": "regexp_replace", "concat": "concat",
+                  "concatws": "concat_ws", "splitpart": "split_part", "initcap": "initcap",
+                  "startswith": "starts_with", "tochar": "to_char", "mod": "mod", "log": "log",
+                  "sqrt": "sqrt", "round": "round", "ceil": "ceil", "floor": "floor", "sign": "sign",
+                  "left": "left", "right": "right", "repeat": "repeat", "reverse": "reverse",
+                  "variancepop": "var_pop", "approxdistinct": "count", "unicode": "ascii",
+                  "lastday": "last_day", "toarray": "array", "rand": "random", "random": "random"}
+
+
+def literal_type(value: Any) -> SqlType:
+    if isinstance(value, bool):
+        return T.BOOL
+    if isinstance(value, int):
+        if -(2**31) <= value < 2**31:
+            return T.INT4
+        if -(2**63) <= value < 2**63:
+            return T.INT8
+        return T.NUMERIC
+    if isinstance(value, float):
+        return T.FLOAT8
+    if isinstance(value, decimal.Decimal):
+        return T.NUMERIC
+    return T.UNKNOWN
+
+
+def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
+    """A sqlglot DataType -> SqlType (with typmod), via the type registry."""
+    if dt.this == exp.DType.ARRAY or (dt.args.get("nested") and dt.expressions and dt.this == exp.DType.ARRAY):
+        elem = type_from_ast(dt.expressions[0], types)
+        return T.array_of(elem)
+    if dt.this == exp.DType.USERDEFINED:
+        name = dt.args.get("kind") or dt.sql()
+    else:
+        name = dt.sql(dialect="postgres")
+    name = str(name).lower()
+    params = [p for p in dt.expressions if not isinstance(p, exp.DataType)]
+    base = name.split("(")[0].strip()
+    array = False
+    if base.endswith("[]"):
+        base, array = base[:-2].strip(), True
+    fixes = {"int": "integer", "double precision": "double precision", "timestamptz": "timestamptz",
+             "timestamp": "timestamp", "decimal": "numeric", "char": "bpchar", "character": "bpchar",
+             "varchar": "varchar", "character varying": "varchar", "boolean": "bool"}
+    t = types.by_name(fixes.get(base, base))
+    if t is None:
+        t = types.by_name(base.replace(" ", ""))
+    if t is None:
+        raise UndefinedObject(f'type "{base}" does not exist')
+    vals = []
+    for p in params:
+        node = p.this if isinstance(p, exp.DataTypeParam) else p
+        try:
+            vals.append(int(node.name if hasattr(node, "name") else str(node)))
+        except (TypeError, ValueError):
+            pass
+    if vals:
+        if t.short in ("varchar", "bpchar"):
+            t = t.with_typmod(vals[0] + 4)
+        elif t.short == "numeric":
+            t = t.with_typmod(T.numeric_typmod(vals[0], vals[1] if len(vals) > 1 else 0))
+        elif t.short in ("timestamp", "timestamptz", "time", "interval"):
+            pass
+        else:
+            t = t.with_typmod(vals[0])
+    elif t.short == "bpchar" and base in ("char", "character"):
+        t = t.with_typmod(1 + 4)
+    if array or dt.this == exp.DType.ARRAY:
+        t = T.array_of(t)
+    return t
+
+
+class ExprBinder:
+    """Mixin: expression binding. Needs self.regs, self.params, self.bind_subquery()."""
+
+    regs: Any
+    params: list[SqlType | None]
+
+    # -- helpers ------------------------------------------------------------------
+    def const(self, value: Any, t: SqlType | None = None) -> E.Const:
+        return E.Const(value, t or literal_type(value))
+
+    def coerce(self, e: E.Expr, to: SqlType, explicit: bool = False) -> E.Expr:
+        """e as type `to`: constants folded now, others wrapped in a Cast."""
+        if e.type == to and e.type.typmod == to.typmod:
+            return e
+        if isinstance(e, E.Param) and e.type.short == "unknown":
+            self.params[e.index] = to
+            return E.Param(e.index, to)
+        if isinstance(e, E.Const):
+            if e.value is None:
+                return E.Const(None, to)
+            arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
+            src = e.type if e.type.short != "unknown" else T.TEXT
+            if src.oid == to.oid and src.typmod == to.typmod:
+                return E.Const(e.value, to)
+            out = self.regs.casts.cast(arr, src, to, explicit=explicit)
+            return E.Const(out[0].as_py(), to)
+        if e.type.oid == to.oid and e.type.typmod == to.typmod:
+            return e
+        return E.Cast(e, to, explicit)
+
+    def call(self, name: str, args: list[E.Expr]) -> E.Expr:
+        """Resolve a function/operator by name and argument types; coerce args to its signature."""
+        types = [a.type for a in args]
+        # untyped parameters take the other operand's type, as PostgreSQL infers them
+        if len(args) == 2:
+            a, b = args
+            if isinstance(a, E.Param) and a.type.short == "unknown" and b.type.short != "unknown":
+                args[0] = self.coerce(a, b.type)
+            elif isinstance(b, E.Param) and b.type.short == "unknown" and a.type.short != "unknown":
+                args[1] = self.coerce(b, a.type)
+            types = [x.type for x in args]
+        fn = self.regs.functions.resolve(name, types)
+        want = list(getattr(fn, "arg_types", types) or types)
+        if len(want) == len(args):
+            args = [self.coerce(x, t) if t.category != "P" and t.short != "any" else x
+                    for x, t in zip(args, want)]
+        return E.Func(name, tuple(args), fn.return_type, fn)
+
+    def as_bool(self, e: E.Expr) -> E.Expr:
+        if e.type.short == "bool":
+            return e
+        if e.type.short == "unknown":
+            return self.coerce(e, T.BOOL)
+        from sqlvec.core.errors import DatatypeMismatch
+
+        raise DatatypeMismatch(f"argument of WHERE must be type boolean, not type {e.type.display()}")
+
+    # -- main dispatch ------------------------------------------------------------
+    def bind_expr(self, node: exp.Expr, scope: Scope, *, agg_ok: bool = False) -> E.Expr:
+        m = getattr(self, "_b_" + type(node).__name__, None)
+        if m is not None:
+            return m(node, scope)
+        if isinstance(node, exp.Binary) and type(node) in BINARY_OPS:
+            left = self.bind_expr(node.this, scope)
+            right = self.bind_expr(node.expression, scope)
+            return self.call(BINARY_OPS[type(node)], [left, right])
+        if isinstance(node, exp.Func):
+            return self._bind_func(node, scope)
+        raise FeatureNotSupported(f"unsupported expression: {node.sql(dialect='postgres')[:60]}")
+
+    def _b_Paren(self, n: exp.Paren, scope: Scope) -> E.Expr:
+        return self.bind_expr(n.this, scope)
+
+    def _b_Alias(self, n: exp.Alias, scope: Scope) -> E.Expr:
+        return self.bind_expr(n.this, scope)
+
+    def _b_Literal(self, n: exp.Literal, scope: Scope) -> E.Expr:
+        if n.is_string:
+            return E.Const(n.this, T.UNKNOWN)
+        text = n.this
+        try:
+            v: Any = int(text)
+        except ValueError:
+            if "e" in text.lower():
+                return E.Const(float(text), T.FLOAT8)
+            v = decimal.Decimal(text)
+        return self.const(v)
+
+    def _b_Boolean(self, n: exp.Boolean, scope: Scope) -> E.Expr:
+        return E.Const(bool(n.this), T.BOOL)
+
+    def _b_Null(self, n: exp.Null, scope: Scope) -> E.Expr:
+        return E.Const(None, T.UNKNOWN)
+
+    def _b_Parameter(self, n: exp.Parameter, scope: Scope) -> E.Expr:
+        try:
+            idx = int(n.name) - 1
+        except ValueError:
+            raise SyntaxError_(f"syntax error at or near \"${n.name}\"") from None
+        if idx < 0:
+            raise UndefinedParameter(f"there is no parameter ${idx + 1}")
+        while len(self.params) <= idx:
+            if not getattr(self, "params_open", True):
+                raise UndefinedParameter(f"there is no parameter ${idx + 1}")
+            self.params.append(None)
+        t = self.params[idx]
+        return E.Param(idx, t or T.UNKNOWN)
+
+    _b_Placeholder = _b_Parameter
+
+    def _b_Column(self, n: exp.Column, scope: Scope) -> E.Expr:
+        name = n.name
+        table = n.table or None
+        if isinstance(n.this, exp.Star):
+            raise FeatureNotSupported("row expansion is not supported here")
+        level = 0
+        s: Scope | None = scope
+        while s is not None:
+            c = s.find(name, table)
+            if c is not None:
+                if level == 0:
+                    return E.ColRef(c.index, c.type, name)
+                self.note_outer(level, c.index)
+                return E.OuterRef(level, c.index, c.type, name)
+            s, level = s.outer, level + 1
+        if table and not any(x.has_table(table) for x in _chain(scope)):
+            from sqlvec.core.errors import UndefinedTable
+
+            raise UndefinedTable(f'missing FROM-clause entry for table "{table}"')
+        raise undefined_column(name, table)
+
+    def note_outer(self, level: int, index: int) -> None:
+        """Record an outer reference (overridden by the query binder)."""
+
+    def _b_Neg(self, n: exp.Neg, scope: Scope) -> E.Expr:
+        inner = n.this
+        if isinstance(inner, exp.Literal) and not inner.is_string:
+            c = self._b_Literal(inner, scope)
+            v = -c.value
+            return self.const(v) if not isinstance(v, float) else E.Const(v, T.FLOAT8)
+        return self.call("-", [self.bind_expr(inner, scope)])
+
+    def _b_Not(self, n: exp.Not, scope: Scope) -> E.Expr:
+        return E.Not(self.as_bool(self.bind_expr(n.this, scope)), T.BOOL)
+
+    def _b_And(self, n: exp.And, scope: Scope) -> E.Expr:
+        return self._boolop("and", n, scope)
+
+    def _b_Or(self, n: exp.Or, scope: Scope) -> E.Expr:
+        return self._boolop("or", n, scope)
+
+    def _boolop(self, op: str, n: exp.Expr, scope: Scope) -> E.Expr:
+        args: list[E.Expr] = []
+        for side in (n.this, n.expression):
+            b = self.as_bool(self.bind_expr(side, scope))
+            if isinstance(b, E.BoolOp) and b.op == op:
+                args.extend(b.args)
+            else:
+                args.append(b)
+        return E.BoolOp(op, tuple(args), T.BOOL)
+
+    def _b_Is(self, n: exp.Is, scope: Scope) -> E.Expr:
+        arg = self.bind_expr(n.this, scope)
+        neg = bool(n.args.get("negate"))
+        rhs = n.expression
+        if isinstance(rhs, exp.Null):
+            if arg.type.short == "unknown" and isinstance(arg, E.Const):
+                arg = E.Const(arg.value, T.TEXT)
+            return E.IsNull(arg, neg, T.BOOL)
+        if isinstance(rhs, exp.Boolean):
+            return E.IsBool(self.as_bool(arg), bool(rhs.this), neg, T.BOOL)
+        if isinstance(rhs, exp.Var) and rhs.name.lower() == "unknown":
+            return E.IsNull(self.as_bool(arg), neg, T.BOOL)
+        raise FeatureNotSupported("unsupported IS expression")
+
+    def _b_NullSafeEQ(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self._distinct(n, scope, True)
+
+    def _b_NullSafeNEQ(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self._distinct(n, scope, False)
+
+    def _distinct(self, n: exp.Expr, scope: Scope, negate: bool) -> E.Expr:
+        eq = self.call("=", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+        assert isinstance(eq, E.Func)
+        return E.Distinct(eq.args[0], eq.args[1], negate, T.BOOL)
+
+    def _b_VecOp(self, n: VecOp, scope: Scope) -> E.Expr:
+        return self.call(n.symbol, [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+
+    def _b_Distance(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self.call("<->", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+
+    def _b_Between(self, n: exp.Between, scope: Scope) -> E.Expr:
+        a = self.bind_expr(n.this, scope)
+        lo = self.call(">=", [a, self.bind_expr(n.args["low"], scope)])
+        hi = self.call("<=", [a, self.bind_expr(n.args["high"], scope)])
+        if n.args.get("symmetric"):
+            lo2 = self.call("<=", [a, self.bind_expr(n.args["low"], scope)])
+            hi2 = self.call(">=", [a, self.bind_expr(n.args["high"], scope)])
+            return E.BoolOp("or", (E.BoolOp("and", (lo, hi), T.BOOL), E.BoolOp("and", (lo2, hi2), T.BOOL)), T.BOOL)
+        return E.BoolOp("and", (lo, hi), T.BOOL)
+
+    def _b_In(self, n: exp.In, scope: Scope) -> E.Expr:
+        arg = self.bind_expr(n.this, scope)
+        q = n.args.get("query")
+        if q is not None:
+            sub = q.this if isinstance(q, exp.Subquery) else q
+            return self.bind_subquery(sub, scope, "in", arg)
+        if n.args.get("unnest"):
+            raise FeatureNotSupported("IN UNNEST is not supported")
+        vals = [self.bind_expr(v, scope) for v in n.expressions]
+        if len(vals) == 1 and isinstance(n.expressions[0], (exp.Subquery, exp.Select)):
+            sub = n.expressions[0]
+            return self.bind_subquery(sub.this if isinstance(sub, exp.Subquery) else sub, scope, "in", arg)
+        t = self.regs.casts.common_type([arg.type, *(v.type for v in vals)])
+        return E.InList(self.coerce(arg, t), tuple(self.coerce(v, t) for v in vals), False, T.BOOL)
+
+    def _b_Exists(self, n: exp.Exists, scope: Scope) -> E.Expr:
+        return self.bind_subquery(n.this, scope, "exists", None)
+
+    def _b_Subquery(self, n: exp.Subquery, scope: Scope) -> E.Expr:
+        return self.bind_subquery(n.this, scope, "scalar", None)
+
+    def _b_Select(self, n: exp.Select, scope: Scope) -> E.Expr:
+        return self.bind_subquery(n, scope, "scalar", None)
+
+    def _b_Any(self, n: exp.Any, scope: Scope) -> E.Expr:
+        raise FeatureNotSupported("ANY/ALL must follow a comparison operator")
+
+    def _b_Case(self, n: exp.Case, scope: Scope) -> E.Expr:
+        base = n.this
+        b_base = self.bind_expr(base, scope) if base is not None else None
+        conds, vals = [], []
+        for w in n.args.get("ifs") or []:
+            if b_base is not None:
+                conds.append(self.call("=", [b_base, self.bind_expr(w.this, scope)]))
+            else:
+                conds.append(self.as_bool(self.bind_expr(w.this, scope)))
+            vals.append(self.bind_expr(w.args["true"], scope))
+        default = n.args.get("default")
+        d = self.bind_expr(default, scope) if default is not None else None
+        rt = self.regs.casts.common_type([v.type for v in vals] + ([d.type] if d is not None else []))
+        return E.Case(
+            tuple((c, self.coerce(v, rt)) for c, v in zip(conds, vals)),
+            self.coerce(d, rt) if d is not None else None, rt,
+        )
+
+    def _b_If(self, n: exp.If, scope: Scope) -> E.Expr:
+        c = self.as_bool(self.bind_expr(n.this, scope))
+        v = self.bind_expr(n.args["true"], scope)
+        f = n.args.get("false")
+        d = self.bind_expr(f, scope) if f is not None else None
+        rt = self.regs.casts.common_type([v.type] + ([d.type] if d is not None else []))
+        return E.Case(((c, self.coerce(v, rt)),), self.coerce(d, rt) if d is not None else None, rt)
+
+    def _b_Coalesce(self, n: exp.Coalesce, scope: Scope) -> E.Expr:
+        args = [self.bind_expr(n.this, scope)] + [self.bind_expr(x, scope) for x in n.expressions]
+        rt = self.regs.casts.common_type([a.type for a in args])
+        return E.Coalesce(tuple(self.coerce(a, rt) for a in args), rt)
+
+    def _b_Nullif(self, n: exp.Nullif, scope: Scope) -> E.Expr:
+        a = self.bind_expr(n.this, scope)
+        b = self.bind_expr(n.expression, scope)
+        eq = self.call("=", [a, b])
+        rt = a.type if a.type.short != "unknown" else T.TEXT
+        return E.Case(((eq, E.Const(None, rt)),), self.coerce(a, rt), rt)
+
+    def _b_Greatest(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self._minmax(n, scope, ">")
+
+    def _b_Least(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self._minmax(n, scope, "<")
+
+    def _minmax(self, n: exp.Expr, scope: Scope, op: str) -> E.Expr:
+        args = [self.bind_expr(n.this, scope)] + [self.bind_expr(x, scope) for x in n.expressions]
+        rt = self.regs.casts.common_type([a.type for a in args])
+        args = [self.coerce(a, rt) for a in args]
+        acc = args[0]
+        for a in args[1:]:
+            # NULLs are ignored, as in PostgreSQL's GREATEST/LEAST
+            better = self.call(op, [a, acc])
+            acc = E.Case(((E.IsNull(acc, False, T.BOOL), a), (better, a)), acc, rt)
+        return acc
+
+    def _b_Cast(self, n: exp.Cast, scope: Scope) -> E.Expr:
+        to = type_from_ast(n.args["to"], self.regs.types)
+        return self.coerce(self.bind_expr(n.this, scope), to, explicit=True)
+
+    _b_TryCast = _b_Cast
+
+    def _b_Interval(self, n: exp.Interval, scope: Scope) -> E.Expr:
+        unit = n.args.get("unit")
+        text = n.this.name if isinstance(n.this, exp.Literal) else n.this.sql()
+        if unit is not None:
+            text = f"{text} {unit.name}"
+        return self.coerce(E.Const(text, T.UNKNOWN), T.INTERVAL, explicit=True)
+
+    def _b_Array(self, n: exp.Array, scope: Scope) -> E.Expr:
+        elems = [self.bind_expr(x, scope) for x in n.expressions]
+        return self.call("array", elems) if elems else E.Const([], T.array_of(T.TEXT))
+
+    def _b_Tuple(self, n: exp.Tuple, scope: Scope) -> E.Expr:
+        if len(n.expressions) == 1:
+            return self.bind_expr(n.expressions[0], scope)
+        raise FeatureNotSupported("row constructors are not supported")
+
+    def _b_Star(self, n: exp.Star, scope: Scope) -> E.Expr:
+        raise SyntaxError_('syntax error at or near "*"')
+
+    def _b_CurrentTimestamp(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self.call("now", [])
+
+    def _b_Window(self, n: exp.Window, scope: Scope) -> E.Expr:
+        return self.bind_window(n, scope)
+
+    def _b_Filter(self, n: exp.Filter, scope: Scope) -> E.Expr:
+        agg = self.bind_expr(n.this, scope)
+        if not isinstance(agg, E.AggCall):
+            raise SyntaxError_("FILTER specified, but not an aggregate function")
+        cond = self.as_bool(self.bind_expr(n.expression.this, scope))
+        return E.AggCall(agg.name, agg.args, agg.distinct, agg.type, agg.star, cond, agg.fn)
+
+    # -- functions ------------------------------------------------------------------
+    def func_name_args(self, n: exp.Func) -> tuple[str, list[exp.Expr]]:
+        if isinstance(n, exp.Anonymous):
+            return n.name.lower(), list(n.expressions)
+        name = type(n).__name__.lower()
+        name = _FUNC_NAME_FIX.get(name, n.sql_name().lower() if hasattr(n, "sql_name") else name)
+        args: list[exp.Expr] = []
+        for key in n.arg_types:
+            v = n.args.get(key)
+            if v is None or isinstance(v, bool | str):
+                continue
+            if isinstance(v, list):
+                args.extend(v)
+            elif isinstance(v, exp.Expr):
+                args.append(v)
+        return name, args
+
+    def _bind_func(self, n: exp.Func, scope: Scope) -> E.Expr:
+        name, args = self.func_name_args(n)
+        if name in AGG_NAMES or (name == "count"):
+            return self.bind_agg(name, n, args, scope)
+        if name in WINDOW_ONLY:
+            raise WindowingError(f"window function {name} requires an OVER clause")
+        bound = [self.bind_expr(a, scope) for a in args]
+        return self.call(name, bound)
+
+    def bind_agg(self, name: str, n: exp.Expr, args: list[exp.Expr], scope: Scope) -> E.Expr:
+        if getattr(self, "agg_forbidden", None):
+            raise GroupingError(self.agg_forbidden)
+        distinct = False
+        star = False
+        if len(args) == 1 and isinstance(args[0], exp.Distinct):
+            distinct = True
+            args = list(args[0].expressions)
+        if len(args) == 1 and isinstance(args[0], exp.Star):
+            star, args = True, []
+        saved = getattr(self, "agg_forbidden", None)
+        self.agg_forbidden = "aggregate function calls cannot be nested"
+        try:
+            bound = [self.bind_expr(a, scope) for a in args]
+        finally:
+            self.agg_forbidden = saved
+        bound = [E.Const(b.value, T.TEXT) if isinstance(b, E.Const) and b.type.short == "unknown" else b
+                 for b in bound]
+        agg = self.regs.functions.aggregate(name, [b.type for b in bound], distinct)
+        want = list(getattr(agg, "arg_types", None) or [])
+        if len(want) == len(bound):
+            bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
+        self.saw_agg = True
+        return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg)
+
+    def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
+        raise FeatureNotSupported("window functions are not supported yet")
+
+    def bind_subquery(self, q: exp.Expr, scope: Scope, kind: str, arg: E.Expr | None) -> E.Expr:
+        raise NotImplementedError
+
+
+def _chain(scope: Scope):
+    s: Scope | None = scope
+    while s is not None:
+        yield s
+        s = s.outer
+
+
+def is_sql_error(e: BaseException) -> bool:
+    return isinstance(e, SqlError)

@@ -1,0 +1,327 @@
+"""Utility statements (transactions, SET/SHOW, PREPARE, EXPLAIN, roles, ...) and their parsers.
+
+sqlglot returns many of these as opaque Command nodes or misreads them (`start
+transaction` as an alias), so statements whose first word is a utility keyword are parsed
+here from their tokens instead.
+
+    >>> parse_utility("set search_path to public, x")
+    SetStmt(name='search_path', value='public, x', local=False)
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlvec.core.errors import SyntaxError_
+
+
+@dataclass(frozen=True)
+class TransactionStmt:
+    """BEGIN / COMMIT / ROLLBACK / SAVEPOINT / RELEASE / ROLLBACK TO."""
+
+    kind: str  # begin commit rollback savepoint release rollback_to
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SetStmt:
+    name: str
+    value: str | None  # None: DEFAULT
+    local: bool = False
+
+
+@dataclass(frozen=True)
+class ResetStmt:
+    name: str | None  # None: RESET ALL
+
+
+@dataclass(frozen=True)
+class ShowStmt:
+    name: str  # 'all' for SHOW ALL
+
+
+@dataclass(frozen=True)
+class PrepareStmt:
+    name: str
+    type_names: tuple[str, ...]
+    query: str
+
+
+@dataclass(frozen=True)
+class ExecuteStmt:
+    name: str
+    args: tuple[str, ...]  # SQL text of each argument expression
+
+
+@dataclass(frozen=True)
+class DeallocateStmt:
+    name: str | None  # None: ALL
+
+
+@dataclass(frozen=True)
+class DiscardStmt:
+    what: str
+
+
+@dataclass(frozen=True)
+class ExplainStmt:
+    query: str
+    analyze: bool = False
+    verbose: bool = False
+
+
+@dataclass(frozen=True)
+class RoleStmt:
+    """CREATE/ALTER/DROP ROLE|USER with options (password, login, superuser)."""
+
+    action: str  # create alter drop
+    name: str
+    options: tuple[tuple[str, object], ...] = ()
+    if_exists: bool = False
+
+
+@dataclass(frozen=True)
+class NoopStmt:
+    """A statement accepted for compatibility that changes nothing here (VACUUM, ANALYZE...)."""
+
+    tag: str
+
+
+Utility = (
+    TransactionStmt | SetStmt | ResetStmt | ShowStmt | PrepareStmt | ExecuteStmt
+    | DeallocateStmt | DiscardStmt | ExplainStmt | RoleStmt | NoopStmt
+)
+
+_WORD = re.compile(r'"(?:[^"]|"")*"|\'(?:[^\']|\'\')*\'|[A-Za-z_][A-Za-z0-9_$.]*|\S')
+
+UTILITY_FIRST_WORDS = frozenset(
+    {
+        "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release",
+        "set", "show", "reset", "prepare", "execute", "deallocate", "discard", "explain",
+        "vacuum", "analyze", "checkpoint", "listen", "unlisten", "notify", "load",
+    }
+)
+_ROLE_WORDS = ("role", "user")
+
+
+def first_words(sql: str, n: int = 2) -> list[str]:
+    return [w.lower() for w in _WORD.findall(sql)[:n]]
+
+
+def is_utility(sql: str) -> bool:
+    """Whether sql is parsed by this module rather than by sqlglot."""
+    w = first_words(sql, 3)
+    if not w:
+        return False
+    if w[0] in UTILITY_FIRST_WORDS:
+        return True
+    if w[0] in ("create", "alter", "drop") and len(w) > 1 and w[1] in _ROLE_WORDS:
+        return True
+    return False
+
+
+def _ident(tok: str) -> str:
+    if tok.startswith('"'):
+        return tok[1:-1].replace('""', '"')
+    return tok.lower()
+
+
+def _literal(tok: str) -> str:
+    if tok.startswith("'"):
+        return tok[1:-1].replace("''", "'")
+    return tok
+
+
+def _tx_name(words: list[str]) -> str | None:
+    rest = [w for w in words if w.lower() not in ("savepoint", "work", "transaction")]
+    return _ident(rest[0]) if rest else None
+
+
+def _value_text(rest: str) -> str:
+    """SET value list as SHOW prints it: quotes removed, items joined by ', '."""
+    toks = _WORD.findall(rest)
+    items: list[str] = []
+    cur = ""
+    for t in toks:
+        if t == ",":
+            items.append(cur)
+            cur = ""
+        else:
+            cur += _literal(t) if t.startswith("'") else (t[1:-1] if t.startswith('"') else t)
+    items.append(cur)
+    return ", ".join(items)
+
+
+def parse_utility(sql: str) -> Utility:
+    """Parse one utility statement (sql without the trailing semicolon)."""
+    text = sql.strip().rstrip(";").strip()
+    words = _WORD.findall(text)
+    low = [w.lower() for w in words]
+    head = low[0]
+    if head in ("begin", "start"):
+        return TransactionStmt("begin")
+    if head in ("commit", "end"):
+        return TransactionStmt("commit")
+    if head in ("rollback", "abort"):
+        if "to" in low:
+            return TransactionStmt("rollback_to", _tx_name(words[low.index("to") + 1 :]))
+        return TransactionStmt("rollback")
+    if head == "savepoint":
+        if len(words) < 2:
+            raise SyntaxError_("syntax error at end of input", position=len(sql) + 1)
+        return TransactionStmt("savepoint", _ident(words[1]))
+    if head == "release":
+        return TransactionStmt("release", _tx_name(words[1:]))
+    if head == "set":
+        return _parse_set(text, words, low)
+    if head == "reset":
+        if len(low) < 2:
+            raise SyntaxError_("syntax error at end of input", position=len(sql) + 1)
+        return ResetStmt(None if low[1] == "all" else _setting_name(words[1:]))
+    if head == "show":
+        if len(low) < 2:
+            raise SyntaxError_("syntax error at end of input", position=len(sql) + 1)
+        return ShowStmt(_setting_name(words[1:]))
+    if head == "prepare":
+        return _parse_prepare(text)
+    if head == "execute":
+        m = re.match(r"(?is)execute\s+(\"[^\"]+\"|\w+)\s*(?:\((.*)\))?\s*$", text)
+        if not m:
+            raise SyntaxError_("syntax error at or near \"execute\"", position=1)
+        args = tuple(a.strip() for a in _split_top(m.group(2))) if m.group(2) else ()
+        return ExecuteStmt(_ident(m.group(1)), args)
+    if head == "deallocate":
+        rest = [w for w in words[1:] if w.lower() != "prepare"]
+        if not rest or rest[0].lower() == "all":
+            return DeallocateStmt(None)
+        return DeallocateStmt(_ident(rest[0]))
+    if head == "discard":
+        return DiscardStmt(low[1] if len(low) > 1 else "all")
+    if head == "explain":
+        return _parse_explain(text)
+    if head in ("create", "alter", "drop"):
+        return _parse_role(head, words, low)
+    return NoopStmt(head.upper())
+
+
+def _setting_name(words: list[str]) -> str:
+    name = "".join(words)
+    if name.lower() in ("timezone", "time"):
+        return "timezone"
+    if [w.lower() for w in words[:3]] == ["transaction", "isolation", "level"]:
+        return "transaction_isolation"
+    return _ident(name) if name.startswith('"') else name.lower()
+
+
+def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
+    i = 1
+    local = False
+    if i < len(low) and low[i] in ("session", "local"):
+        local = low[i] == "local"
+        i += 1
+    if low[i : i + 2] == ["time", "zone"]:
+        rest = text.split(None, i + 2)[-1] if len(words) > i + 2 else ""
+        val = _value_text(rest)
+        return SetStmt("timezone", None if val.lower() in ("default", "local") else val, local)
+    if low[i : i + 1] == ["transaction"] or low[i : i + 3] == ["session", "characteristics", "as"]:
+        return SetStmt("transaction_isolation", " ".join(low[i + 3 :]) or None, local)
+    if low[i : i + 1] == ["names"]:
+        return SetStmt("client_encoding", _literal(words[i + 1]) if i + 1 < len(words) else None)
+    m = re.match(r"(?is)set\s+(?:session\s+|local\s+)?(\"[^\"]+\"|[\w.]+)\s*(?:=|\bto\b)\s*(.*)$", text)
+    if not m:
+        raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+    name = _ident(m.group(1))
+    val = m.group(2).strip()
+    if not val:
+        raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+    if val.lower() == "default":
+        return SetStmt(name, None, local)
+    return SetStmt(name, _value_text(val), local)
+
+
+def _split_top(s: str) -> list[str]:
+    """Split on commas outside parentheses and quotes."""
+    out, depth, cur, q = [], 0, "", None
+    for ch in s:
+        if q:
+            cur += ch
+            if ch == q:
+                q = None
+            continue
+        if ch in "'\"":
+            q = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(cur)
+            cur = ""
+            continue
+        cur += ch
+    if cur.strip():
+        out.append(cur)
+    return out
+
+
+def _parse_prepare(text: str) -> PrepareStmt:
+    m = re.match(r"(?is)prepare\s+(\"[^\"]+\"|\w+)\s*(?:\((.*?)\))?\s+as\s+(.*)$", text)
+    if not m:
+        raise SyntaxError_("syntax error at or near \"prepare\"", position=1)
+    types = tuple(t.strip() for t in _split_top(m.group(2))) if m.group(2) else ()
+    return PrepareStmt(_ident(m.group(1)), types, m.group(3))
+
+
+def _parse_explain(text: str) -> ExplainStmt:
+    rest = text[len("explain") :].strip()
+    analyze = verbose = False
+    if rest.startswith("("):
+        close = rest.index(")")
+        for opt in rest[1:close].split(","):
+            parts = opt.strip().lower().split()
+            if not parts:
+                continue
+            on = len(parts) < 2 or parts[1] in ("true", "on", "1")
+            if parts[0] == "analyze":
+                analyze = on
+            elif parts[0] == "verbose":
+                verbose = on
+        rest = rest[close + 1 :].strip()
+    while True:
+        w = rest.split(None, 1)
+        if w and w[0].lower() in ("analyze", "analyse"):
+            analyze, rest = True, (w[1] if len(w) > 1 else "")
+        elif w and w[0].lower() == "verbose":
+            verbose, rest = True, (w[1] if len(w) > 1 else "")
+        else:
+            break
+    return ExplainStmt(rest, analyze, verbose)
+
+
+def _parse_role(action: str, words: list[str], low: list[str]) -> RoleStmt:
+    i = 2
+    if_exists = False
+    if action == "drop" and low[i : i + 2] == ["if", "exists"]:
+        if_exists, i = True, i + 2
+    if i >= len(words):
+        raise SyntaxError_("syntax error at end of input", position=1)
+    name = _ident(words[i])
+    opts: list[tuple[str, object]] = []
+    j = i + 1
+    if action == "create" and low[1] == "user":
+        opts.append(("login", True))
+    while j < len(low):
+        w = low[j]
+        if w == "with":
+            pass
+        elif w == "password":
+            j += 1
+            val = words[j] if j < len(words) else "null"
+            opts.append(("password", None if val.lower() == "null" else _literal(val)))
+        elif w in ("login", "superuser", "createdb", "createrole", "inherit", "replication"):
+            opts.append((w, True))
+        elif w.startswith("no") and w[2:] in ("login", "superuser", "createdb", "createrole"):
+            opts.append((w[2:], False))
+        j += 1
+    return RoleStmt(action, name, tuple(opts), if_exists)
