@@ -27,6 +27,7 @@ from collections.abc import Callable
 from sqlvec.core.errors import FeatureNotSupported, ObjectInUse
 from sqlvec.storage import state
 from sqlvec.storage.fileio import (
+    SyncBatch,
     dump_json_file,
     fsync_dir,
     load_json_file,
@@ -284,14 +285,16 @@ class DurableStore(Store):
         old_index = self._index
         index = dict(old_index)
         dirty: list[int] = []
+        batch = SyncBatch()
         for tid, tv in version.tables.items():
             e = index.get(tid)
             if e is not None and e["m"] == tv.mod_seq and e["e"] == tv.epoch:
                 continue
-            seal(root, tv, self._what(tid), self._register)
-            name = write_manifest(root, tv)
+            seal(root, tv, self._what(tid), self._register, batch)
+            name = write_manifest(root, tv, batch)
             index[tid] = {"e": tv.epoch, "m": tv.mod_seq, "f": name}
             dirty.append(tid)
+        batch.flush()  # everything CHECKPOINT will name is durable before it names it
         dropped = [tid for tid in index if tid not in version.tables]
         for tid in dropped:
             del index[tid]

@@ -50,16 +50,57 @@ def fsync_dir(path: str) -> None:
         os.close(fd)
 
 
-def write_atomic(path: str, data: bytes) -> None:
-    """Replace `path` with `data`: write a temporary file, fsync, rename, fsync the directory."""
+class SyncBatch:
+    """Files written without their own fsync, made durable together before they are used.
+
+    A checkpoint writes many files; syncing each one costs a journal commit. They are
+    only referenced once CHECKPOINT is replaced, so they can be synced in one pass first.
+    """
+
+    def __init__(self) -> None:
+        self.files: list[str] = []
+        self.dirs: set[str] = set()
+
+    def add(self, path: str) -> None:
+        self.files.append(path)
+        self.dirs.add(os.path.dirname(path) or ".")
+
+    def flush(self) -> None:
+        try:
+            if len(self.files) > 64:
+                os.sync()
+            else:
+                for p in self.files:
+                    fd = os.open(p, os.O_RDONLY)
+                    try:
+                        os.fsync(fd)
+                    finally:
+                        os.close(fd)
+            for d in self.dirs:
+                fsync_dir(d)
+        except OSError as e:
+            raise os_error(e, self.files[0] if self.files else ".") from e
+        self.files.clear()
+        self.dirs.clear()
+
+
+def write_atomic(path: str, data: bytes, batch: SyncBatch | None = None) -> None:
+    """Replace `path` with `data`: write a temporary file, fsync, rename, fsync the directory.
+
+    With a batch the fsyncs are left to `batch.flush()`.
+    """
     tmp = path + ".tmp"
     try:
         with open(tmp, "wb") as f:
             f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
+            if batch is None:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
-        fsync_dir(os.path.dirname(path) or ".")
+        if batch is None:
+            fsync_dir(os.path.dirname(path) or ".")
+        else:
+            batch.add(path)
     except OSError as e:
         raise os_error(e, path) from e
 
@@ -90,7 +131,9 @@ def load_json_file(path: str, magic: str, what: str) -> dict:
 # -- segment files ------------------------------------------------------------------------
 
 
-def write_segment(path: str, table: pa.Table, table_id: int, seg_id: int) -> tuple[int, int]:
+def write_segment(
+    path: str, table: pa.Table, table_id: int, seg_id: int, batch: SyncBatch | None = None
+) -> tuple[int, int]:
     """Write a segment file (header + Arrow IPC stream), fsynced; returns (size, crc)."""
     tmp = path + ".tmp"
     try:
@@ -106,9 +149,12 @@ def write_segment(path: str, table: pa.Table, table_id: int, seg_id: int) -> tup
         )
         with open(tmp, "r+b") as f:
             f.write(head)
-            f.flush()
-            os.fsync(f.fileno())
+            if batch is None:
+                f.flush()
+                os.fsync(f.fileno())
         os.replace(tmp, path)
+        if batch is not None:
+            batch.add(path)
     except OSError as e:
         raise os_error(e, path) from e
     return length + HEADER.size, crc
@@ -142,7 +188,9 @@ def read_segment(path: str, what: str, *, verify: bool = True) -> pa.Table:
     return table
 
 
-def write_deletes(path: str, mask: np.ndarray, table_id: int, seg_id: int) -> tuple[int, int]:
+def write_deletes(
+    path: str, mask: np.ndarray, table_id: int, seg_id: int, batch: SyncBatch | None = None
+) -> tuple[int, int]:
     """Write a delete file (header + packed bits), fsynced; returns (size, crc)."""
     body = np.packbits(mask).tobytes()
     crc = crc32(body)
@@ -150,8 +198,11 @@ def write_deletes(path: str, mask: np.ndarray, table_id: int, seg_id: int) -> tu
     try:
         with open(path, "wb") as f:
             f.write(head + body)
-            f.flush()
-            os.fsync(f.fileno())
+            if batch is None:
+                f.flush()
+                os.fsync(f.fileno())
+        if batch is not None:
+            batch.add(path)
     except OSError as e:
         raise os_error(e, path) from e
     return len(head) + len(body), crc

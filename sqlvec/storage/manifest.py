@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.storage.fileio import (
+    SyncBatch,
     dump_json_file,
     load_json_file,
     read_deletes,
@@ -42,24 +43,29 @@ def manifest_name(table_id: int, mod_seq: int) -> str:
     return f"{table_id}.{mod_seq}.json"
 
 
-def seal(root: str, tv: TableVersion, what: str, register: Register) -> None:
+def seal(
+    root: str, tv: TableVersion, what: str, register: Register, batch: SyncBatch | None = None
+) -> None:
     """Write every segment of `tv` that has no file yet and serve it from the file."""
     tdir = table_dir(root, tv.table_id)
     for v in tv.views:
         seg = v.seg
         if seg.path is not None or seg.num_rows == 0:
             continue
-        os.makedirs(tdir, exist_ok=True)
+        if not os.path.isdir(tdir):
+            os.makedirs(tdir, exist_ok=True)
+            if batch is not None:
+                batch.dirs.add(os.path.dirname(tdir))
         path = os.path.join(tdir, f"{seg.seg_id}.seg")
         if seg.stats is None:
             seg.stats = column_stats(seg.data)
-        size, crc = write_segment(path, seg.data, tv.table_id, seg.seg_id)
+        size, crc = write_segment(path, seg.data, tv.table_id, seg.seg_id, batch)
         data = read_segment(path, what, verify=False)
         seg.attach_file(path, size, crc, _loader(path, what), data)
         register(seg)
 
 
-def write_manifest(root: str, tv: TableVersion) -> str:
+def write_manifest(root: str, tv: TableVersion, batch: SyncBatch | None = None) -> str:
     """Write the manifest of a sealed table version (and its delete files); returns its name."""
     tdir = table_dir(root, tv.table_id)
     segs = []
@@ -84,7 +90,7 @@ def write_manifest(root: str, tv: TableVersion) -> str:
             assert v.deleted is not None
             dpath = os.path.join(tdir, f"{seg.seg_id}.{v.n_deleted}.del")
             if not os.path.exists(dpath):
-                write_deletes(dpath, v.deleted, tv.table_id, seg.seg_id)
+                write_deletes(dpath, v.deleted, tv.table_id, seg.seg_id, batch)
             entry["del"] = os.path.relpath(dpath, root)
             entry["deleted"] = v.n_deleted
         segs.append(entry)
@@ -96,7 +102,8 @@ def write_manifest(root: str, tv: TableVersion) -> str:
         "segments": segs,
     }
     name = manifest_name(tv.table_id, tv.mod_seq)
-    write_atomic(os.path.join(root, "manifests", name), dump_json_file(MANIFEST_MAGIC, body))
+    data = dump_json_file(MANIFEST_MAGIC, body)
+    write_atomic(os.path.join(root, "manifests", name), data, batch)
     return name
 
 
