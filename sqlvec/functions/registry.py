@@ -179,6 +179,44 @@ class FunctionRegistry:
         self._scalars.setdefault(fdef.name, []).append(fdef)
         return fdef
 
+    def add_aggregate(self, name: str, args: Sequence[SqlType], ret: ReturnSpec, impl: Any,
+                      **flags: Any) -> Any:
+        """Register one aggregate overload (see functions/aggregates.py for the impl shape)."""
+        from sqlvec.functions.aggregates import AggregateDef
+        adef = AggregateDef(name.lower(), tuple(args), ret, impl, **flags)
+        self.aggregates.setdefault(adef.name, []).append(adef)
+        return adef
+
+    def add_window(self, name: str, args: Sequence[SqlType], ret: ReturnSpec, impl: Any,
+                   **flags: Any) -> Any:
+        """Register one window-only function (see functions/windows.py for the impl shape)."""
+        from sqlvec.functions.windows import WindowDef
+        wdef = WindowDef(name.lower(), tuple(args), ret, impl, **flags)
+        self.windows.setdefault(wdef.name, []).append(wdef)
+        return wdef
+
+    def is_aggregate(self, name: str) -> bool:
+        return name.lower() in self.aggregates
+
+    def is_window(self, name: str) -> bool:
+        """True for window-only functions (row_number, rank, lag, ...), not aggregates."""
+        return name.lower() in self.windows
+
+    def aggregate(self, name: str, arg_types: Sequence[SqlType], distinct: bool = False) -> Any:
+        """Resolve an aggregate call to a BoundAggregate (42883 when none matches)."""
+        from sqlvec.functions.aggregates import BoundAggregate
+        key = name.lower()
+        args = list(arg_types)
+        adef, declared = self.select(key, args, self.aggregates.get(key, []))
+        ret = adef.ret(declared) if callable(adef.ret) else adef.ret
+        ret = _substitute_return(ret, adef, declared, args)
+        return BoundAggregate(key, tuple(declared), tuple(args), ret, distinct, adef, self.casts)
+
+    def window(self, name: str, arg_types: Sequence[SqlType]) -> Any:
+        """Resolve a window function (window-only or any aggregate) to a BoundWindow."""
+        from sqlvec.functions.windows import bind_window
+        return bind_window(self, name.lower(), list(arg_types))
+
     def has(self, name: str) -> bool:
         return name.lower() in self._scalars
 
@@ -331,7 +369,7 @@ def _keep_best(cands: list, score: Callable[[Any], int]) -> list:
     return [c for c in cands if score(c) == best]
 
 
-def _substitute_return(ret: SqlType, fdef: FunctionDef, declared: list[SqlType],
+def _substitute_return(ret: SqlType, fdef: Any, declared: list[SqlType],
                        args: list[SqlType]) -> SqlType:
     """A polymorphic return type takes the element type deduced for the arguments."""
     if ret.short not in _ELEM_POLY and ret.short not in _ARRAY_POLY:

@@ -1,0 +1,337 @@
+"""Aggregate functions, vectorised over dense group ids (numpy bincount / pyarrow hash aggs).
+
+Contract (see docs/CONTRACTS.md): `regs.functions.aggregate(name, arg_types, distinct)`
+returns a BoundAggregate whose
+
+    evaluate(args: list[pa.Array], group_ids: np.ndarray | pa.Array (int64, 0..n_groups-1),
+             n_groups: int, distinct: bool | None = None, filter_mask=None) -> pa.Array
+
+gives one value per group (length n_groups). Rows are in input order; ORDER BY inside
+an aggregate is the caller's job (sort the rows stably first). Result types follow
+PostgreSQL: sum(int2/int4) -> bigint, sum(int8) -> numeric, avg(int) -> numeric,
+count -> bigint; an empty group gives NULL (count gives 0).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, localcontext
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import textio
+from sqlvec.core import types as T
+from sqlvec.core.errors import NumericValueOutOfRange
+from sqlvec.core.types import SqlType
+from sqlvec.functions.arith import numeric_binary, numeric_type
+from sqlvec.functions.casts import CastRegistry
+from sqlvec.functions.registry import FunctionRegistry, ReturnSpec, coerce_value
+
+AggImpl = Callable[["AggContext", list[pa.Array], np.ndarray, int], pa.Array]
+
+
+@dataclass(frozen=True)
+class AggContext:
+    arg_types: tuple[SqlType, ...]
+    return_type: SqlType
+
+
+@dataclass(frozen=True)
+class AggregateDef:
+    """One aggregate overload: declared argument types, return type and implementation."""
+
+    name: str
+    args: tuple[SqlType, ...]
+    ret: ReturnSpec
+    impl: AggImpl
+    variadic: bool = False
+    min_args: int | None = None
+
+    def arity_ok(self, n: int) -> bool:
+        lo = len(self.args) if self.min_args is None else self.min_args
+        return lo <= n <= len(self.args)
+
+    def declared_for(self, n: int) -> list[SqlType]:
+        return list(self.args[:n])
+
+
+@dataclass(frozen=True)
+class BoundAggregate:
+    """A resolved aggregate call; `evaluate` computes all groups of a batch at once."""
+
+    name: str
+    arg_types: tuple[SqlType, ...]
+    input_types: tuple[SqlType, ...]
+    return_type: SqlType
+    distinct: bool
+    definition: AggregateDef
+    casts: CastRegistry
+
+    def evaluate(self, args: Sequence[pa.Array], group_ids: np.ndarray | pa.Array, n_groups: int,
+                 distinct: bool | None = None, filter_mask: pa.Array | np.ndarray | None = None,
+                 ) -> pa.Array:
+        """One result per group; rows where filter_mask is false/null are skipped."""
+        gid = np.asarray(group_ids.to_numpy(zero_copy_only=False)
+                         if isinstance(group_ids, pa.Array | pa.ChunkedArray) else group_ids,
+                         dtype=np.int64)
+        vals = [_arr(coerce_value(self.casts, a, s, d), len(gid))
+                for a, s, d in zip(args, self.input_types, self.arg_types)]
+        if filter_mask is not None:
+            keep = np.asarray(pc.fill_null(filter_mask, False) if isinstance(
+                filter_mask, pa.Array | pa.ChunkedArray) else filter_mask, dtype=bool)
+            idx = np.flatnonzero(keep)
+            gid = gid[idx]
+            vals = [v.take(pa.array(idx)) for v in vals]
+        if (self.distinct if distinct is None else distinct) and vals:
+            gid, vals = _distinct_rows(gid, vals, self.arg_types)
+        ctx = AggContext(self.arg_types, self.return_type)
+        return self.definition.impl(ctx, vals, gid, n_groups)
+
+
+def _arr(a: pa.Array | pa.Scalar | pa.ChunkedArray, n: int) -> pa.Array:
+    if isinstance(a, pa.Scalar):
+        return pa.repeat(a, n) if a.is_valid else pa.nulls(n, a.type)
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
+    if pa.types.is_nested(v.type) or v.type == pa.month_day_nano_interval():
+        return textio.format_text(v, t)
+    return v
+
+
+def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlType]
+                   ) -> tuple[np.ndarray, list[pa.Array]]:
+    """Keep the first row of each distinct (group, args...) combination, in input order."""
+    cols = {"g": pa.array(gid), "i": pa.array(np.arange(len(gid), dtype=np.int64))}
+    for k, (v, t) in enumerate(zip(vals, types)):
+        cols[f"v{k}"] = _hashable(v, t)
+    tbl = pa.table(cols)
+    keys = ["g"] + [f"v{k}" for k in range(len(vals))]
+    first = tbl.group_by(keys, use_threads=False).aggregate([("i", "min")])
+    idx = np.sort(first.column("i_min").to_numpy())
+    return gid[idx], [v.take(pa.array(idx)) for v in vals]
+
+
+def hash_agg(values: pa.Array, gid: np.ndarray, n_groups: int, fn: str,
+             options: pc.FunctionOptions | None = None) -> pa.Array:
+    """pyarrow hash aggregate `fn` per group id, aligned to 0..n_groups-1 (missing: null)."""
+    tbl = pa.table({"g": pa.array(gid, pa.int64()), "v": values})
+    res = tbl.group_by("g", use_threads=False).aggregate([("v", fn, options) if options else ("v", fn)])
+    out = res.column(res.num_columns - 1 if res.column_names[-1] != "g" else 0).combine_chunks()
+    gs = res.column("g").to_numpy()
+    pos = np.full(n_groups, -1, dtype=np.int64)
+    pos[gs] = np.arange(len(gs))
+    missing = pos < 0
+    return out.take(pa.array(np.where(missing, 0, pos), mask=missing if missing.any() else None)) \
+        if len(out) else pa.nulls(n_groups, out.type)
+
+
+def count_valid(v: pa.Array | None, gid: np.ndarray, n_groups: int) -> np.ndarray:
+    if v is None:
+        return np.bincount(gid, minlength=n_groups).astype(np.int64)
+    valid = np.asarray(pc.is_valid(v))
+    return np.bincount(gid[valid], minlength=n_groups).astype(np.int64)
+
+
+def _count(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    return pa.array(count_valid(args[0] if args else None, gid, n), pa.int64())
+
+
+def _sum(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    (v,) = args
+    rt = ctx.return_type
+    if pa.types.is_integer(v.type) and rt.short == "int8":
+        out = hash_agg(pc.cast(v, pa.int64()), gid, n, "sum")
+        # detect int64 overflow: compare with an exact float sum of magnitudes
+        approx = np.bincount(gid, weights=np.nan_to_num(v.to_numpy(zero_copy_only=False).astype(float)),
+                             minlength=n)
+        if (np.abs(approx) > 9.2e18).any():
+            raise NumericValueOutOfRange("bigint out of range")
+        return out
+    if pa.types.is_integer(v.type):  # int8 -> numeric
+        return pc.cast(hash_agg(pc.cast(v, pa.decimal128(38, 0)), gid, n, "sum"), pa.decimal128(38, 0))
+    if pa.types.is_decimal(v.type):
+        wide = pc.cast(v, pa.decimal128(38, v.type.scale))
+        try:
+            return hash_agg(wide, gid, n, "sum")
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange("value overflows numeric format") from None
+    if rt.short == "interval":
+        from sqlvec.core.textio_datetime import interval_fields, make_intervals
+        m, d, ns = interval_fields(v)
+        valid = np.asarray(pc.is_valid(v))
+        cnt = count_valid(v, gid, n)
+        sums = [np.bincount(gid[valid], weights=x[valid], minlength=n).astype(np.int64) for x in (m, d, ns)]
+        return make_intervals(*sums, mask=cnt == 0)
+    return pc.cast(hash_agg(v, gid, n, "sum"), rt.arrow)
+
+
+def _avg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    (v,) = args
+    if pa.types.is_floating(v.type):
+        return pc.cast(hash_agg(pc.cast(v, pa.float64()), gid, n, "mean"), pa.float64())
+    if ctx.return_type.short == "interval":
+        from sqlvec.core.textio_datetime import interval_fields, make_intervals
+        m, d, ns = interval_fields(v)
+        valid = np.asarray(pc.is_valid(v))
+        cnt = count_valid(v, gid, n)
+        span = (m * 30 + d) * 86_400_000_000_000 + ns
+        tot = np.bincount(gid[valid], weights=span[valid].astype(float), minlength=n)
+        mean = np.where(cnt > 0, tot / np.maximum(cnt, 1), 0)
+        days = np.fix(mean / 86_400_000_000_000)
+        return make_intervals(np.zeros(n, np.int64), days.astype(np.int64),
+                              np.round(mean - days * 86_400_000_000_000).astype(np.int64), mask=cnt == 0)
+    dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
+    total = hash_agg(pc.cast(dec, pa.decimal128(38, dec.type.scale)), gid, n, "sum")
+    cnt = pa.array(count_valid(v, gid, n), pa.int64())
+    cnt = pc.if_else(pc.equal(cnt, 0), pa.scalar(None, pa.int64()), cnt)
+    res = numeric_binary("divide", total, cnt)
+    return pc.cast(res, numeric_type(max(16, dec.type.scale), fixed_display=True))
+
+
+def _minmax(fn: str) -> AggImpl:
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        (v,) = args
+        t = ctx.arg_types[0]
+        if t.short == "interval":
+            from sqlvec.functions.compare import interval_span
+            key = interval_span(v, len(v))
+            return _arg_extreme(v, key, gid, n, fn)
+        if pa.types.is_nested(v.type) or pa.types.is_fixed_size_binary(v.type):
+            key = textio.format_text(v, t) if pa.types.is_nested(v.type) else pc.cast(v, pa.binary())
+            return _arg_extreme(v, key, gid, n, fn)
+        if t.short == "bpchar":
+            return hash_agg(v, gid, n, fn)
+        if pa.types.is_boolean(v.type):
+            return hash_agg(v, gid, n, "all" if fn == "min" else "any")
+        return hash_agg(v, gid, n, fn)
+    return impl
+
+
+def _arg_extreme(v: pa.Array, key: pa.Array, gid: np.ndarray, n: int, fn: str) -> pa.Array:
+    """min/max of values whose order is given by a sortable key (sort once, pick per group)."""
+    order = pc.sort_indices(pa.table({"g": pa.array(gid), "k": key}),
+                            sort_keys=[("g", "ascending"), ("k", "ascending" if fn == "min" else "descending")],
+                            ).to_numpy()
+    valid = np.asarray(pc.is_valid(key))[order]
+    order = order[valid]
+    g_sorted = gid[order]
+    first = np.flatnonzero(np.r_[True, g_sorted[1:] != g_sorted[:-1]]) if len(order) else np.array([], int)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[g_sorted[first]] = order[first]
+    missing = pos < 0
+    return v.take(pa.array(np.where(missing, 0, pos), mask=missing if missing.any() else None)) \
+        if len(v) else pa.nulls(n, v.type)
+
+
+def _bool(fn: str) -> AggImpl:
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        (v,) = args
+        out = hash_agg(v, gid, n, fn, pc.ScalarAggregateOptions(skip_nulls=True, min_count=1))
+        return out
+    return impl
+
+
+def _string_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    v, delim = args
+    valid = np.asarray(pc.is_valid(v))
+    idx = np.flatnonzero(valid)
+    vv, gg, dd = v.take(pa.array(idx)), gid[idx], delim.take(pa.array(idx))
+    if pa.types.is_binary(v.type):
+        vv, dd = pc.cast(vv, pa.string()), pc.cast(dd, pa.string())
+    # each value but the group's first is preceded by its own row's delimiter
+    order = np.argsort(gg, kind="stable")
+    g_sorted = gg[order]
+    is_first = np.r_[True, g_sorted[1:] != g_sorted[:-1]] if len(order) else np.array([], bool)
+    first_mask = np.empty(len(order), dtype=bool)
+    first_mask[order] = is_first
+    pieces = pc.if_else(pa.array(first_mask), vv, pc.binary_join_element_wise(
+        pc.fill_null(dd, ""), vv, ""))
+    lists = hash_agg(pieces, gg, n, "list")
+    out = pc.binary_join(lists, "")
+    return pc.cast(out, ctx.return_type.arrow)
+
+
+def _array_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    (v,) = args
+    out = hash_agg(v, gid, n, "list")
+    return pc.cast(out, ctx.return_type.arrow) if out.type != ctx.return_type.arrow and \
+        not pa.types.is_null(ctx.return_type.arrow) else out
+
+
+def _stat(fn: str, ddof: int) -> AggImpl:
+    """variance/stddev: float inputs via pyarrow; int/numeric exactly in decimal like
+    PostgreSQL (sums of x and x^2 vectorised, the final division and sqrt per group)."""
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        (v,) = args
+        if ctx.return_type.short != "numeric":
+            x = pc.cast(v, pa.float64())
+            return hash_agg(x, gid, n, fn, pc.VarianceOptions(ddof=ddof, min_count=ddof + 1))
+        dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
+        wide = pc.cast(dec, pa.decimal256(37, dec.type.scale))
+        sq = pc.multiply(wide, wide)
+        sums = hash_agg(wide, gid, n, "sum").to_pylist()
+        sqs = hash_agg(sq, gid, n, "sum").to_pylist()
+        cnt = count_valid(v, gid, n)
+        out: list[Decimal | None] = []
+        with localcontext() as c:
+            c.prec = 60
+            for k in range(n):
+                m = int(cnt[k])
+                if m <= ddof or sums[k] is None:
+                    out.append(None)
+                    continue
+                var = (m * sqs[k] - sums[k] * sums[k]) / (m * (m - ddof))
+                val = var.sqrt() if fn == "stddev" else var
+                out.append(val.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP))
+        return pa.array(out, numeric_type(16, fixed_display=True))
+    return impl
+
+
+def _sum_type(args: list[SqlType]) -> SqlType:
+    s = args[0].short
+    return {"int2": T.INT8, "int4": T.INT8, "int8": T.NUMERIC, "float4": T.FLOAT4,
+            "float8": T.FLOAT8, "numeric": T.NUMERIC, "interval": T.INTERVAL}[s]
+
+
+def _avg_type(args: list[SqlType]) -> SqlType:
+    s = args[0].short
+    return T.FLOAT8 if s in ("float4", "float8") else (T.INTERVAL if s == "interval" else T.NUMERIC)
+
+
+def _stat_type(args: list[SqlType]) -> SqlType:
+    return T.FLOAT8 if args[0].short in ("float4", "float8") else T.NUMERIC
+
+
+NUMS = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC)
+ORDERABLE = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC, T.TEXT, T.BPCHAR, T.DATE,
+             T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL, T.OID, T.BOOL, T.UUID, T.BYTEA,
+             T.ANYARRAY)
+
+
+def register(fr: FunctionRegistry) -> None:
+    """count, sum, avg, min, max, bool_and/or, every, string_agg, array_agg, stddev/variance."""
+    add = fr.add_aggregate
+    add("count", [], T.INT8, _count)
+    add("count", [T.ANY], T.INT8, _count)
+    for t in (*NUMS, T.INTERVAL):
+        add("sum", [t], _sum_type, _sum)
+        add("avg", [t], _avg_type, _avg)
+    for t in ORDERABLE:
+        add("min", [t], t, _minmax("min"))
+        add("max", [t], t, _minmax("max"))
+    add("bool_and", [T.BOOL], T.BOOL, _bool("all"))
+    add("every", [T.BOOL], T.BOOL, _bool("all"))
+    add("bool_or", [T.BOOL], T.BOOL, _bool("any"))
+    add("string_agg", [T.TEXT, T.TEXT], T.TEXT, _string_agg)
+    add("string_agg", [T.BYTEA, T.BYTEA], T.BYTEA, _string_agg)
+    add("array_agg", [T.ANYELEMENT], T.ANYARRAY, _array_agg)
+    for name, fn, ddof in (("stddev", "stddev", 1), ("stddev_samp", "stddev", 1),
+                           ("stddev_pop", "stddev", 0), ("variance", "variance", 1),
+                           ("var_samp", "variance", 1), ("var_pop", "variance", 0)):
+        for t in NUMS:
+            add(name, [t], _stat_type, _stat(fn, ddof))
