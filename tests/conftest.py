@@ -33,8 +33,8 @@ class ServerProcess:
     data: str
     proc: subprocess.Popen
     log: Path
-    user: str = "postgres"
-    database: str = "postgres"
+    user: str = "sqlvec"  # the engine's bootstrap superuser
+    database: str = "sqlvec"  # the engine's default database
     extra: dict = field(default_factory=dict)
 
     @property

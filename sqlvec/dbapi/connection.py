@@ -19,8 +19,8 @@ from sqlvec.core.errors import SqlError
 from sqlvec.core.results import Column, Command, Rows
 from sqlvec.dbapi.exceptions import Error, InterfaceError, ProgrammingError, from_sql_error
 
-DEFAULT_USER = "postgres"
-DEFAULT_DATABASE = "postgres"
+DEFAULT_USER = "sqlvec"
+DEFAULT_DATABASE = "sqlvec"
 
 _PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]+)\))?(?P<kind>[sbt%])|%")
 

@@ -50,12 +50,14 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def open_database(data: str, memory_limit: int | None) -> Any:
+def open_database(data: str, memory_limit: int | None, superuser: str | None = None) -> Any:
     """Open the engine's Database on a directory (or in memory for ':memory:')."""
     from sqlvec.session.database import Database
 
     path = None if data == ":memory:" else os.path.abspath(data)
-    kwargs = {"memory_limit": memory_limit} if memory_limit else {}
+    kwargs: dict[str, Any] = {"memory_limit": memory_limit} if memory_limit else {}
+    if superuser:
+        kwargs["superuser"] = superuser  # the role created when the directory is new
     return Database.open(path, **kwargs)
 
 
@@ -103,7 +105,7 @@ def tls_context(cert: str | None, key: str | None) -> ssl.SSLContext | None:
 async def serve(args: argparse.Namespace) -> int:
     from sqlvec.server.app import Server
 
-    db = open_database(args.data, args.memory_limit)
+    db = open_database(args.data, args.memory_limit, args.user)
     ensure = getattr(db, "ensure_superuser", None)
     if args.user and ensure is not None:
         ensure(args.user, make_scram_verifier(args.password) if args.password else None)

@@ -1,0 +1,111 @@
+"""A real `sqlvec serve` process driven by psycopg, asyncpg and psql."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import shutil
+import subprocess
+import uuid
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+asyncpg = pytest.importorskip("asyncpg")
+
+
+def test_psycopg_text_binary_and_prepared(server):
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE pc_items (id integer PRIMARY KEY, name text, score float8, "
+                    "flag boolean, amount numeric(10,2), born date, ts timestamp, u uuid, b bytea)")
+        rows = [
+            (1, "one", 1.5, True, Decimal("1.25"), dt.date(2020, 1, 2),
+             dt.datetime(2020, 1, 2, 3, 4, 5), uuid.UUID(int=1), b"\x00\x01"),
+            (2, None, None, None, None, None, None, None, None),
+        ]
+        with con.cursor() as cur:
+            cur.executemany("INSERT INTO pc_items VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", rows)
+        for binary in (False, True):
+            with con.cursor(binary=binary) as cur:
+                got = cur.execute("SELECT * FROM pc_items ORDER BY id").fetchall()
+                assert got == rows, binary
+                cur.execute("SELECT name FROM pc_items WHERE id = %s", (1,), prepare=True)
+                assert cur.fetchone() == ("one",)
+        assert con.execute("SELECT 1 AS a, 'x' AS b").fetchone() == (1, "x")
+        cur = con.execute("UPDATE pc_items SET name = 'uno' WHERE id = 1")
+        assert cur.statusmessage == "UPDATE 1"
+
+
+def test_psycopg_transactions_and_errors(server):
+    with psycopg.connect(server.dsn) as con:
+        con.execute("CREATE TABLE pc_tx (id integer PRIMARY KEY)")
+        con.commit()
+        con.execute("INSERT INTO pc_tx VALUES (1)")
+        with pytest.raises(psycopg.errors.UndefinedTable):
+            con.execute("SELECT * FROM no_such_table")
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            con.execute("SELECT 1")
+        con.rollback()
+        assert con.execute("SELECT count(*) FROM pc_tx").fetchone() == (0,)
+        with pytest.raises(psycopg.errors.SyntaxError):
+            con.execute("SELEC 1")
+        con.rollback()
+        assert con.execute("SELECT 2").fetchone() == (2,)
+
+
+def test_asyncpg_prepared_binary(server):
+    async def go():
+        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
+                                    database=server.database, ssl=False)
+        try:
+            await con.execute("CREATE TABLE ap_items (id bigint PRIMARY KEY, name text, "
+                              "score double precision, tags text[], at timestamptz)")
+            at = dt.datetime(2021, 5, 6, 7, 8, 9, tzinfo=dt.UTC)
+            await con.executemany("INSERT INTO ap_items VALUES ($1, $2, $3, $4, $5)",
+                                  [(i, f"n{i}", i / 2, ["a", str(i)], at) for i in range(50)])
+            stmt = await con.prepare("SELECT id, name, score, tags, at FROM ap_items WHERE id = $1")
+            row = await stmt.fetchrow(7)
+            assert tuple(row) == (7, "n7", 3.5, ["a", "7"], at)
+            assert await con.fetchval("SELECT count(*) FROM ap_items") == 50
+            async with con.transaction():
+                n = 0
+                async for _r in con.cursor("SELECT id FROM ap_items ORDER BY id", prefetch=7):
+                    n += 1
+                assert n == 50
+            with pytest.raises(asyncpg.exceptions.UndefinedTableError):
+                await con.fetch("SELECT * FROM nope")
+            assert await con.fetchval("SELECT $1::int + 1", 41) == 42
+        finally:
+            await con.close()
+
+    asyncio.run(go())
+
+
+psql = shutil.which("psql")
+
+
+def run_psql(server, *args, input=None):
+    return subprocess.run([psql, "-X", "-v", "ON_ERROR_STOP=1", "-h", server.host,
+                           "-p", str(server.port), "-U", server.user, "-d", server.database,
+                           *args], input=input, capture_output=True, text=True, timeout=60,
+                          env={"PGSSLMODE": "prefer", "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.skipif(psql is None, reason="psql not installed")
+def test_psql_c_f_and_interactive(server, tmp_path):
+    r = run_psql(server, "-At", "-c", "SELECT 40 + 2")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "42"
+    script = tmp_path / "s.sql"
+    script.write_text("CREATE TABLE ps_t (id integer, v text);\n"
+                      "INSERT INTO ps_t VALUES (1, 'a'), (2, 'b');\n"
+                      "SELECT v FROM ps_t ORDER BY id;\n")
+    r = run_psql(server, "-At", "-f", str(script))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["CREATE", "TABLE", "INSERT", "0", "2", "a", "b"]
+    r = run_psql(server, "-At", input="SELECT count(*) FROM ps_t;\n\\q\n")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "2"
+    r = run_psql(server, "-c", "SELECT * FROM missing_tbl")
+    assert r.returncode != 0 and 'relation "missing_tbl" does not exist' in r.stderr
