@@ -13,7 +13,7 @@ PostgreSQL's select_common_type.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -155,8 +155,19 @@ def _char_length_check(a: pa.Array, to_t: SqlType, explicit: bool) -> pa.Array:
     return a
 
 
+ExtraCast = Callable[[pa.Array, SqlType, SqlType, bool], pa.Array]
+
+
 class CastRegistry:
     """Cast functions and implicit-cast rules; owned by the Database's registries."""
+
+    def __init__(self) -> None:
+        # extension casts by (source typname, target typname): (fn, context 'i'/'a'/'e')
+        self.extra: dict[tuple[str, str], tuple[ExtraCast, str]] = {}
+
+    def add_cast(self, from_short: str, to_short: str, fn: ExtraCast, context: str) -> None:
+        """Register an extension type's cast, as CREATE CAST ... [AS IMPLICIT|AS ASSIGNMENT]."""
+        self.extra[(from_short, to_short)] = (fn, context)
 
     def can_implicit(self, from_t: SqlType, to_t: SqlType) -> bool:
         """True when PostgreSQL would apply this cast without being asked (pg_cast 'i')."""
@@ -168,6 +179,9 @@ class CastRegistry:
             return True
         if to_t.short in ("anyarray", "anycompatiblearray"):
             return from_t.is_array
+        ext = self.extra.get((from_t.short, to_t.short))
+        if ext is not None:
+            return ext[1] == "i"
         if from_t.is_array and to_t.is_array:
             return self.can_implicit(from_t.element, to_t.element)  # type: ignore[arg-type]
         return to_t.short in _IMPLICIT.get(from_t.short, ())
@@ -176,6 +190,9 @@ class CastRegistry:
         """True for implicit or assignment casts (INSERT/UPDATE targets)."""
         if self.can_implicit(from_t, to_t):
             return True
+        ext = self.extra.get((from_t.short, to_t.short))
+        if ext is not None:
+            return ext[1] in ("i", "a")
         if _is_string(to_t) or _is_string(from_t) and to_t.short in STRING_TYPES:
             return True  # any type -> text is an assignment cast (I/O conversion)
         if from_t.is_array and to_t.is_array:
@@ -185,6 +202,8 @@ class CastRegistry:
     def can_explicit(self, from_t: SqlType, to_t: SqlType) -> bool:
         """True when `CAST(x AS to_t)` is allowed at all."""
         if self.can_assign(from_t, to_t) or _is_string(from_t) or _is_string(to_t):
+            return True
+        if (from_t.short, to_t.short) in self.extra:
             return True
         nums = (*INT_TYPES, *FLOAT_TYPES, "numeric", *OID_TYPES)
         if from_t.short in nums and to_t.short in nums:
@@ -244,6 +263,9 @@ class CastRegistry:
         if t in ("any", "anyelement", "anynonarray", "anycompatible", "anyarray",
                  "anycompatiblearray", "unknown") or pa.types.is_null(to_t.arrow):
             return a
+        ext = self.extra.get((f, t))
+        if ext is not None:
+            return ext[0](a, from_t, to_t, explicit)
         # text-like source: PostgreSQL's input function (or a plain string relabel)
         if _is_string(from_t) and not to_t.is_array:
             if t in STRING_TYPES:

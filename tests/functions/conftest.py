@@ -32,3 +32,18 @@ def call(regs):
         return f.call(vals, rows).to_pylist()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def text1(regs):
+    """text1(name, (value, SqlType), ...) -> the PostgreSQL text output of one call (or None)."""
+    from sqlvec.core.textio import format_text
+
+    def run(name, *typed_args):
+        types = [t for _v, t in typed_args]
+        vals = [pa.scalar(v, type=t.arrow if t.short != "unknown" else pa.string())
+                for v, t in typed_args]
+        f = regs.functions.resolve(name, types)
+        return format_text(f.call(vals, 1), f.return_type)[0].as_py()
+
+    return run

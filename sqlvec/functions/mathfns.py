@@ -1,0 +1,271 @@
+"""Math functions: round, trunc, ceil, floor, power, sqrt, cbrt, exp, ln, log, sign, pi,
+random, trigonometry, div, gcd/lcm, greatest/least and the bitwise integer operators.
+
+float8 variants follow C's libm (round(float8) is rint: half to even); numeric variants
+round half away from zero and keep PostgreSQL's result scale.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    InvalidArgumentForLogarithm,
+    InvalidArgumentForPowerFunction,
+    NumericValueOutOfRange,
+)
+from sqlvec.functions.arith import check_zero, numeric_binary, numeric_type
+from sqlvec.functions.registry import ANYCOMPATIBLE, Arg, CallContext, FunctionRegistry
+from sqlvec.functions.vec import any_true, arr, map_distinct
+
+F8, NUM = T.FLOAT8, T.NUMERIC
+Impl = Callable[[CallContext, list[Arg]], Arg]
+
+
+def _float_to_numeric(x: Arg, scale: int = 16) -> Arg:
+    """float64 -> numeric through its shortest text (as PostgreSQL's float8 -> numeric)."""
+    from sqlvec.core import textio
+    a = arr(x, 1) if isinstance(x, pa.Scalar) else x
+    txt = textio.format_text(a, T.FLOAT8)
+    out = textio.round_decimal(pc.cast(txt, pa.decimal256(76, 30)), numeric_type(scale, fixed_display=True))
+    return out[0] if isinstance(x, pa.Scalar) else out
+
+
+def _scalar_int(x: Arg, default: int = 0) -> int | None:
+    if isinstance(x, pa.Scalar):
+        return x.as_py()
+    if len(x) and pc.min_max(x)["min"].as_py() == pc.min_max(x)["max"].as_py():
+        return x[0].as_py()
+    return None
+
+
+def _round_numeric(mode: str) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        v = args[0]
+        if pa.types.is_integer(v.type):
+            v = pc.cast(v, pa.decimal128(38, 0))
+        digits = 0 if len(args) == 1 else _scalar_int(args[1])
+        if digits is None:
+            raise NumericValueOutOfRange("round() with a per-row scale is not supported")
+        scale = max(0, min(digits, 38))
+        wide = pc.cast(v, pa.decimal256(76, max(v.type.scale, scale)))
+        if mode == "round":
+            r = pc.round(wide, ndigits=digits, round_mode="half_towards_infinity")
+        elif mode == "trunc":
+            r = pc.round(wide, ndigits=digits, round_mode="towards_zero")
+        elif mode == "ceil":
+            r = pc.ceil(wide) if hasattr(pc, "ceil") else pc.round(wide, 0, round_mode="up")
+        else:
+            r = pc.floor(wide)
+        try:
+            return pc.cast(r, pa.decimal128(38, scale))
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange("value overflows numeric format") from None
+    return impl
+
+
+def _float_unary(fn: Callable[[Arg], Arg], check: Callable[[Arg], None] | None = None) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        x = pc.cast(args[0], pa.float64())
+        if check:
+            check(x)
+        return fn(x)
+    return impl
+
+
+def _sqrt_check(x: Arg) -> None:
+    if any_true(pc.less(x, 0.0)):
+        raise InvalidArgumentForPowerFunction("cannot take square root of a negative number")
+
+
+def _ln_check(x: Arg) -> None:
+    if any_true(pc.equal(x, 0.0)):
+        raise InvalidArgumentForLogarithm("cannot take logarithm of zero")
+    if any_true(pc.less(x, 0.0)):
+        raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
+
+
+def _exp(x: Arg) -> Arg:
+    r = pc.exp(x)
+    if any_true(pc.and_(pc.is_inf(r), pc.is_finite(x))):
+        raise NumericValueOutOfRange("value out of range: overflow")
+    return r
+
+
+def _power(ctx: CallContext, args: list[Arg]) -> Arg:
+    a, b = (pc.cast(x, pa.float64()) for x in args)
+    if any_true(pc.and_(pc.equal(a, 0.0), pc.less(b, 0.0))):
+        raise InvalidArgumentForPowerFunction("zero raised to a negative power is undefined")
+    frac = pc.not_equal(pc.floor(b), b)
+    if any_true(pc.and_(pc.less(a, 0.0), frac)):
+        raise InvalidArgumentForPowerFunction(
+            "a negative number raised to a non-integer power yields a complex result")
+    r = pc.power(a, b)
+    if any_true(pc.and_(pc.is_inf(r), pc.and_(pc.is_finite(a), pc.is_finite(b)))):
+        raise NumericValueOutOfRange("value out of range: overflow")
+    return r
+
+
+def _numeric_via_float(fn: Impl) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        return _float_to_numeric(fn(ctx, [pc.cast(a, pa.float64()) for a in args]))
+    return impl
+
+
+def _numeric_power(ctx: CallContext, args: list[Arg]) -> Arg:
+    a, b = args
+    # exact when the exponent is a small non-negative integer, else through float8
+    bi = _scalar_int(b) if pa.types.is_decimal(b.type) or pa.types.is_integer(b.type) else None
+    if bi is not None and isinstance(bi, int | float) and float(bi).is_integer() and 0 <= bi <= 64:
+        k = int(bi)
+        res: Arg = pc.cast(pa.scalar(1), pa.decimal128(38, 0)) if isinstance(a, pa.Scalar) else \
+            pc.cast(pa.repeat(pa.scalar(1), ctx.n), pa.decimal128(38, 0))
+        base = a
+        for _ in range(k):
+            res = numeric_binary("multiply", res, base)
+        return res
+    return _float_to_numeric(_power(ctx, args))
+
+
+def _sign(ctx: CallContext, args: list[Arg]) -> Arg:
+    x = args[0]
+    s = pc.sign(pc.cast(x, pa.float64()))
+    return pc.cast(s, ctx.return_type.arrow if pa.types.is_floating(ctx.return_type.arrow)
+                   else pa.decimal128(38, 0))
+
+
+def _pi(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pa.scalar(math.pi, pa.float64())
+
+
+def _random(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pa.array(np.random.default_rng().random(ctx.n), pa.float64())
+
+
+def _div(ctx: CallContext, args: list[Arg]) -> Arg:
+    a, b = args
+    q = numeric_binary("divide", a, b)
+    return pc.cast(pc.round(pc.cast(q, pa.decimal256(76, q.type.scale)), 0, round_mode="towards_zero"),
+                   pa.decimal128(38, 0))
+
+
+def _gcd(lcm: bool) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = (arr(x, ctx.n) for x in args)
+        x = np.abs(a.to_numpy(zero_copy_only=False).astype(np.int64))
+        y = np.abs(b.to_numpy(zero_copy_only=False).astype(np.int64))
+        g = np.gcd(x, y)
+        out = np.where(g == 0, 0, x // np.where(g == 0, 1, g) * y) if lcm else g
+        mask = np.asarray(pc.or_(pc.is_null(a), pc.is_null(b)))
+        return pc.cast(pa.array(out, mask=mask if mask.any() else None), ctx.return_type.arrow)
+    return impl
+
+
+def _greatest(fn: str) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        f = pc.max_element_wise if fn == "max" else pc.min_element_wise
+        if len(args) == 1:
+            return args[0]
+        return f(*args, skip_nulls=True)
+    return impl
+
+
+def _bitwise(kernel: str) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        if kernel in ("shift_left", "shift_right"):
+            a, b = args
+            return pc.cast(getattr(pc, kernel)(a, pc.cast(b, a.type)), ctx.return_type.arrow)
+        return getattr(pc, kernel)(*args)
+    return impl
+
+
+def _degrees(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.multiply(pc.cast(args[0], pa.float64()), 180.0 / math.pi)
+
+
+def _radians(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.multiply(pc.cast(args[0], pa.float64()), math.pi / 180.0)
+
+
+def _cbrt(ctx: CallContext, args: list[Arg]) -> Arg:
+    x = arr(pc.cast(args[0], pa.float64()), ctx.n)
+    return pa.array(np.cbrt(x.to_numpy(zero_copy_only=False)), pa.float64(),
+                    mask=np.asarray(pc.is_null(x)) if x.null_count else None)
+
+
+def _width_bucket(ctx: CallContext, args: list[Arg]) -> Arg:
+    def one(x: float, lo: float, hi: float, count: int) -> int:
+        if count <= 0:
+            raise InvalidArgumentForPowerFunction("count must be greater than zero")
+        if x < lo:
+            return 0
+        if x >= hi:
+            return count + 1
+        return int((x - lo) / (hi - lo) * count) + 1
+    return map_distinct(one, args, ctx.n, pa.int32())
+
+
+def register(fr: FunctionRegistry) -> None:
+    """Math functions for float8 and numeric (ints resolve through implicit casts)."""
+    for name in ("round", "trunc"):
+        fr.add(name, [F8], F8, _float_unary(
+            (lambda x: pc.round(x, round_mode="half_to_even")) if name == "round" else pc.trunc))
+        fr.add(name, [NUM], NUM, _round_numeric(name))
+        fr.add(name, [NUM, T.INT4], NUM, _round_numeric(name))
+    for name in ("ceil", "ceiling"):
+        fr.add(name, [F8], F8, _float_unary(pc.ceil))
+        fr.add(name, [NUM], NUM, _round_numeric("ceil"))
+    fr.add("floor", [F8], F8, _float_unary(pc.floor))
+    fr.add("floor", [NUM], NUM, _round_numeric("floor"))
+    fr.add("sqrt", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
+    fr.add("sqrt", [NUM], NUM, _numeric_via_float(_float_unary(pc.sqrt, _sqrt_check)))
+    fr.add("|/", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
+    fr.add("cbrt", [F8], F8, _cbrt)
+    fr.add("||/", [F8], F8, _cbrt)
+    fr.add("exp", [F8], F8, _float_unary(_exp))
+    fr.add("exp", [NUM], NUM, _numeric_via_float(_float_unary(_exp)))
+    fr.add("ln", [F8], F8, _float_unary(pc.ln, _ln_check))
+    fr.add("ln", [NUM], NUM, _numeric_via_float(_float_unary(pc.ln, _ln_check)))
+    fr.add("log", [F8], F8, _float_unary(pc.log10, _ln_check))
+    fr.add("log10", [F8], F8, _float_unary(pc.log10, _ln_check))
+    fr.add("log", [NUM], NUM, _numeric_via_float(_float_unary(pc.log10, _ln_check)))
+    fr.add("log", [NUM, NUM], NUM, _numeric_via_float(
+        lambda ctx, a: (_ln_check(a[0]), _ln_check(a[1]),
+                        pc.divide(pc.ln(a[1]), pc.ln(a[0])))[2]))
+    for name in ("power", "pow", "^"):
+        fr.add(name, [F8, F8], F8, _power)
+        fr.add(name, [NUM, NUM], NUM, _numeric_power)
+    fr.add("sign", [F8], F8, _sign)
+    fr.add("sign", [NUM], NUM, _sign)
+    fr.add("pi", [], F8, _pi)
+    fr.add("random", [], F8, _random, volatile=True)
+    for name, fn in (("sin", pc.sin), ("cos", pc.cos), ("tan", pc.tan), ("asin", pc.asin),
+                     ("acos", pc.acos), ("atan", pc.atan)):
+        fr.add(name, [F8], F8, _float_unary(fn))
+    fr.add("atan2", [F8, F8], F8, lambda ctx, a: pc.atan2(*a))
+    fr.add("cot", [F8], F8, _float_unary(lambda x: pc.divide(1.0, pc.tan(x))))
+    fr.add("degrees", [F8], F8, _degrees)
+    fr.add("radians", [F8], F8, _radians)
+    fr.add("div", [NUM, NUM], NUM, _div)
+    for t in (T.INT4, T.INT8):
+        fr.add("gcd", [t, t], t, _gcd(False))
+        fr.add("lcm", [t, t], t, _gcd(True))
+    fr.add("greatest", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("max"), variadic=True, strict=False)
+    fr.add("least", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("min"), variadic=True, strict=False)
+    fr.add("width_bucket", [F8, F8, F8, T.INT4], T.INT4, _width_bucket)
+    for t in (T.INT2, T.INT4, T.INT8):
+        fr.add("&", [t, t], t, _bitwise("bit_wise_and"))
+        fr.add("|", [t, t], t, _bitwise("bit_wise_or"))
+        fr.add("#", [t, t], t, _bitwise("bit_wise_xor"))
+        fr.add("~", [t], t, _bitwise("bit_wise_not"))
+        fr.add("<<", [t, T.INT4], t, _bitwise("shift_left"))
+        fr.add(">>", [t, T.INT4], t, _bitwise("shift_right"))
+
+
+__all__ = ["check_zero", "register"]
