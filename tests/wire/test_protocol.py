@@ -303,3 +303,16 @@ def test_protocol_minor_version_negotiation():
     assert out[0][0] == "v"
     assert out[0][1] == struct.pack("!ii", 0, 1) + b"_pq_.x\x00"
     assert out[-1] == ("Z", b"I")
+
+
+def test_startup_options_and_encoding_are_normalised():
+    from sqlvec.wire.protocol import normalize_startup_params
+
+    got = normalize_startup_params({"client_encoding": "'utf-8'", "DateStyle": "ISO",
+                                    "options": r"-c search_path=public --work-mem=8MB -cx=a\ b"})
+    assert got == {"client_encoding": "UTF8", "DateStyle": "ISO, MDY", "search_path": "public",
+                   "work_mem": "8MB", "x": "a b"}
+    h = Harness()
+    out = c.split(h.start(client_encoding="LATIN1"))
+    f = c.error_fields(out[-1][1])
+    assert f["C"] == "22023" and f["S"] == "FATAL"
