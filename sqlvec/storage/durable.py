@@ -24,6 +24,8 @@ import threading
 import weakref
 from collections.abc import Callable
 
+import pyarrow as pa
+
 from sqlvec.core.errors import FeatureNotSupported, ObjectInUse
 from sqlvec.storage import state
 from sqlvec.storage.fileio import (
@@ -41,8 +43,8 @@ from sqlvec.storage.manifest import (
     table_dir,
     write_manifest,
 )
-from sqlvec.storage.segment import Segment
-from sqlvec.storage.state import CommitRecord, Version
+from sqlvec.storage.segment import Segment, SegView
+from sqlvec.storage.state import CommitRecord, TableVersion, Version
 from sqlvec.storage.store import Store
 from sqlvec.storage.wal import (
     REC_COMMIT,
@@ -178,7 +180,7 @@ class DurableStore(Store):
         tables = {}
         for tid, e in self._index.items():
             tables[tid] = lazy_table(
-                self.path, tid, e["e"], e["m"], e["f"],  # type: ignore[arg-type]
+                self.path, tid, e["e"], e["m"], e["p"], e["f"],  # type: ignore[arg-type]
                 lambda tid=tid: self._what(tid), self._register,
             )
         self._head = self._visible = Version(c["seq"], tables, c["catalog"])
@@ -233,9 +235,30 @@ class DurableStore(Store):
     def _wait_durable(self, ticket: object) -> None:
         self._wal.sync_to(ticket)  # type: ignore[arg-type]
 
-    def _after_commit(self) -> None:
+    def _after_commit(self, rec: CommitRecord) -> None:
+        super()._after_commit(rec)
         if self._wal.size > self.checkpoint_bytes:
             self._checkpoint_in_background()
+
+    def _sync_wal(self) -> None:
+        self._wal.sync_all()
+
+    def _swap(self, tv: TableVersion, old: list[SegView], tables: list[pa.Table]) -> bool:
+        # not while a checkpoint collects files: it could take the new files for orphans
+        with self._ckpt_lock:
+            return super()._swap(tv, old, tables)
+
+    def _materialize(self, table_id: int, tables: list[pa.Table]) -> list[Segment]:
+        """Rewritten rows go straight to fsynced segment files, served memory-mapped."""
+        root = self.path
+        assert root is not None
+        what = self._what(table_id)
+        segs = super()._materialize(table_id, tables)
+        tv = TableVersion(table_id, None, 0, 0, tuple(SegView(s) for s in segs), phys=0)
+        batch = SyncBatch()
+        seal(root, tv, what, self._register, batch)
+        batch.flush()
+        return segs
 
     def counter_next(self, key: str) -> int:
         """The next value of a durable counter; the WAL records blocks of 32 ahead."""
@@ -288,11 +311,11 @@ class DurableStore(Store):
         batch = SyncBatch()
         for tid, tv in version.tables.items():
             e = index.get(tid)
-            if e is not None and e["m"] == tv.mod_seq and e["e"] == tv.epoch:
+            if e is not None and e["p"] == tv.phys:
                 continue
             seal(root, tv, self._what(tid), self._register, batch)
             name = write_manifest(root, tv, batch)
-            index[tid] = {"e": tv.epoch, "m": tv.mod_seq, "f": name}
+            index[tid] = {"e": tv.epoch, "m": tv.mod_seq, "p": tv.phys, "f": name}
             dirty.append(tid)
         batch.flush()  # everything CHECKPOINT will name is durable before it names it
         dropped = [tid for tid in index if tid not in version.tables]
@@ -355,6 +378,7 @@ class DurableStore(Store):
         """Checkpoint, close the WAL and release the directory."""
         if self._closed:
             return
+        self.wait_background()
         t = self._ckpt_thread
         if t is not None:
             t.join()

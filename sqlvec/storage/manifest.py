@@ -1,6 +1,6 @@
 """Per-table manifests: which segment and delete files make up a table at a version.
 
-`manifests/<table>.<mod_seq>.json` lists the table's schema and, per segment, its file,
+`manifests/<table>.<phys>.json` lists the table's schema and, per segment, its file,
 row count, row id range, size, CRC, delete file and min/max statistics. A manifest is
 written once (atomically) and never changed; the checkpoint file names the current one
 of every table, so a crash between writing manifests and the checkpoint leaves the old
@@ -15,7 +15,6 @@ import os
 from collections.abc import Callable
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from sqlvec.storage.fileio import (
     SyncBatch,
@@ -27,7 +26,7 @@ from sqlvec.storage.fileio import (
     write_deletes,
     write_segment,
 )
-from sqlvec.storage.segment import Segment, SegView
+from sqlvec.storage.segment import Segment, SegView, column_stats
 from sqlvec.storage.state import TableVersion
 
 MANIFEST_MAGIC = "SQLVMAN"
@@ -39,8 +38,8 @@ def table_dir(root: str, table_id: int) -> str:
     return os.path.join(root, "segments", str(table_id))
 
 
-def manifest_name(table_id: int, mod_seq: int) -> str:
-    return f"{table_id}.{mod_seq}.json"
+def manifest_name(table_id: int, phys: int) -> str:
+    return f"{table_id}.{phys}.json"
 
 
 def seal(
@@ -101,14 +100,15 @@ def write_manifest(root: str, tv: TableVersion, batch: SyncBatch | None = None) 
         "schema": base64.b64encode(tv.schema.serialize().to_pybytes()).decode(),
         "segments": segs,
     }
-    name = manifest_name(tv.table_id, tv.mod_seq)
+    name = manifest_name(tv.table_id, tv.phys)
     data = dump_json_file(MANIFEST_MAGIC, body)
     write_atomic(os.path.join(root, "manifests", name), data, batch)
     return name
 
 
 def lazy_table(
-    root: str, table_id: int, epoch: int, mod_seq: int, name: str, what: Callable[[], str],
+    root: str, table_id: int, epoch: int, mod_seq: int, phys: int, name: str,
+    what: Callable[[], str],
     register: Register,
 ) -> TableVersion:
     """A TableVersion whose manifest is read on first use (segments later still)."""
@@ -135,7 +135,7 @@ def lazy_table(
                 views.append(SegView(seg))
         return schema, tuple(views)
 
-    return TableVersion(table_id, None, epoch, mod_seq, None, loader=load)
+    return TableVersion(table_id, None, epoch, mod_seq, None, phys=phys, loader=load)
 
 
 def manifest_files(root: str, name: str, what: str) -> set[str]:
@@ -154,32 +154,6 @@ def _loader(path: str, what: str) -> Callable[[], pa.Table]:
 
 
 # -- statistics ---------------------------------------------------------------------------
-
-_TEMPORAL = (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
-
-
-def column_stats(table: pa.Table) -> dict[str, tuple[object, object]]:
-    """Min/max per orderable column (numbers, strings, dates and times), nulls ignored."""
-    out: dict[str, tuple[object, object]] = {}
-    for f in table.schema:
-        if f.name == "_rowid":
-            continue
-        t = f.type
-        if not (
-            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
-            or pa.types.is_large_string(t) or any(p(t) for p in _TEMPORAL)
-        ):
-            continue
-        col = table.column(f.name)
-        if col.null_count == len(col):
-            continue
-        mm = pc.min_max(col)
-        lo, hi = mm["min"].as_py(), mm["max"].as_py()
-        if lo is None or (isinstance(lo, float) and lo != lo):
-            continue
-        out[f.name] = (lo, hi)
-    return out
-
 
 def _stats_to_json(stats: dict[str, tuple[object, object]]) -> dict:
     out = {}

@@ -299,3 +299,29 @@ def _hash_probe(
     sel[sel] = row_of_first[first[sel]] >= 0
     out[sel] = row_of_first[first[sel]]
     found[sel] = True
+
+
+_TEMPORAL = (pa.types.is_date, pa.types.is_timestamp, pa.types.is_time)
+
+
+def column_stats(table: pa.Table) -> dict[str, tuple[object, object]]:
+    """Min/max per orderable column (numbers, strings, dates and times), nulls ignored."""
+    out: dict[str, tuple[object, object]] = {}
+    for f in table.schema:
+        if f.name == "_rowid":
+            continue
+        t = f.type
+        if not (
+            pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_string(t)
+            or pa.types.is_large_string(t) or any(p(t) for p in _TEMPORAL)
+        ):
+            continue
+        col = table.column(f.name)
+        if col.null_count == len(col):
+            continue
+        mm = pc.min_max(col)
+        lo, hi = mm["min"].as_py(), mm["max"].as_py()
+        if lo is None or (isinstance(lo, float) and lo != lo):
+            continue
+        out[f.name] = (lo, hi)
+    return out

@@ -31,7 +31,7 @@ _load_lock = threading.RLock()
 class TableVersion:
     """One table as committed at some sequence number; its body may be read lazily."""
 
-    __slots__ = ("table_id", "epoch", "mod_seq", "_schema", "_views", "_loader")
+    __slots__ = ("table_id", "epoch", "mod_seq", "phys", "_schema", "_views", "_loader")
 
     def __init__(
         self,
@@ -41,9 +41,13 @@ class TableVersion:
         mod_seq: int,
         views: tuple[SegView, ...] | None = (),
         *,
+        phys: int | None = None,
         loader: Callable[[], tuple[pa.Schema, tuple[SegView, ...]]] | None = None,
     ) -> None:
         self.table_id = table_id
+        # tag of the physical layout (new on every change, compaction included): the
+        # checkpoint rewrites a table's manifest when it differs from the one it wrote
+        self.phys = next_segment_id() if phys is None else phys
         self.epoch = epoch  # seq of the create/truncate/alter that started the contents
         self.mod_seq = mod_seq  # seq of the last commit that changed this table
         self._schema = schema  # stored schema: _rowid first
@@ -73,6 +77,7 @@ class TableVersion:
         return self._views  # type: ignore[return-value]
 
     def evolve(self, mod_seq: int, views: tuple[SegView, ...]) -> TableVersion:
+        """The next version of this table (same epoch)."""
         return TableVersion(self.table_id, self.schema, self.epoch, mod_seq, views)
 
     @property

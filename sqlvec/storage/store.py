@@ -8,13 +8,40 @@ reader never sees a commit that could still be lost (unless it asked for sync=Fa
 
 from __future__ import annotations
 
+import logging
 import threading
 from typing import Any
 
-from sqlvec.core.errors import ObjectNotInPrerequisiteState, SerializationFailure
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.core.errors import ObjectNotInPrerequisiteState, SerializationFailure, UndefinedTable
+from sqlvec.storage import compact
 from sqlvec.storage.memory import MemoryBudget
-from sqlvec.storage.state import CommitRecord, Conflict, Version, apply, empty_version
+from sqlvec.storage.segment import Segment, SegView, column_stats
+from sqlvec.storage.state import (
+    SEAL_ROWS,
+    CommitRecord,
+    Conflict,
+    TableVersion,
+    Version,
+    apply,
+    delete_rows,
+    empty_version,
+    next_segment_id,
+)
 from sqlvec.storage.txn import Transaction
+
+log = logging.getLogger(__name__)
+
+
+def _bytes_of(views: list[SegView]) -> int:
+    """Heap bytes a rewrite of these views needs (live share of each segment's data)."""
+    total = 0
+    for v in views:
+        if v.seg.num_rows:
+            total += v.seg.data.nbytes * v.live // v.seg.num_rows
+    return total
 
 
 def _conflict() -> SerializationFailure:
@@ -37,6 +64,11 @@ class Store:
         self._next_rowid: dict[int, int] = {}
         self._counters: dict[str, int] = {}
         self._closed = False
+        self._maint_lock = threading.Lock()
+        self._bg_lock = threading.Lock()
+        self._compact_pending: set[int] = set()
+        self._compact_thread: threading.Thread | None = None
+        self.auto_compact = True
 
     @classmethod
     def open(
@@ -106,7 +138,7 @@ class Store:
         if sync and self.sync:
             self._wait_durable(ticket)
         self._publish(new)
-        self._after_commit()
+        self._after_commit(rec)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -151,15 +183,135 @@ class Store:
     def _wait_durable(self, ticket: object) -> None:
         """Block until the WAL holds everything up to `ticket` on stable storage."""
 
-    def _after_commit(self) -> None:
-        """Runs after each commit, outside the lock (checkpoint triggers)."""
+    def _after_commit(self, rec: CommitRecord) -> None:
+        """Runs after each commit, outside the lock: automatic compaction (and checkpoints)."""
+        if not self.auto_compact:
+            return
+        head = self._head
+        for ch in rec.tables:
+            tv = head.tables.get(ch.table_id)
+            if tv is not None and compact.needs_compaction(tv):
+                self._compact_in_background(ch.table_id)
+
+    def _sync_wal(self) -> None:
+        """Wait until every logged commit is durable (before publishing a compaction)."""
+
+    def _materialize(self, table_id: int, tables: list[pa.Table]) -> list[Segment]:
+        """Segments holding rewritten rows (the durable store writes them to files)."""
+        return [
+            Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS, stats=column_stats(t))
+            for t in tables
+        ]
 
     # -- maintenance ------------------------------------------------------------------
+
+    def vacuum(self, table_id: int, full: bool = False) -> int:
+        """Merge small segments and drop deleted rows (every segment with full); rows dropped.
+
+        Row ids and query results are unchanged; snapshots taken before keep the old
+        segments (their files go once nothing uses them).
+        """
+        with self._maint_lock:
+            tv = self._table(table_id)
+            views = compact.pick(tv, full=full)
+            if not views or (len(views) == 1 and not views[0].n_deleted and not full):
+                return 0
+            with self.memory.hold(_bytes_of(views), "vacuum"):
+                tables = compact.rewrite(views)
+                dropped = sum(v.n_deleted for v in views)
+                return dropped if self._swap(tv, views, tables) else 0
+
+    def cluster(self, table_id: int, key: list[str]) -> None:
+        """Rewrite a table ordered by `key` so equal or near keys share segments."""
+        with self._maint_lock:
+            tv = self._table(table_id)
+            views = [v for v in tv.views if v.seg.num_rows]
+            if not views:
+                return
+            with self.memory.hold(2 * _bytes_of(views), "cluster"):
+                tables = compact.rewrite(views, key=key, target_rows=SEAL_ROWS)
+                if not self._swap(tv, views, tables):
+                    raise _conflict()
+
+    def _table(self, table_id: int) -> TableVersion:
+        tv = self._head.tables.get(table_id)
+        if tv is None:
+            raise UndefinedTable(f"table with oid {table_id} does not exist in storage")
+        return tv
+
+    def _swap(self, tv: TableVersion, old: list[SegView], tables: list[pa.Table]) -> bool:
+        """Replace `old` views of a table by segments of `tables` (same live rows).
+
+        Rows deleted by commits since `tv` are deleted in the new segments too; if the
+        table was reset or the old segments replaced meanwhile, nothing happens (False).
+        """
+        segs = self._materialize(tv.table_id, tables)
+        with self._commit_lock:
+            self._check_open()
+            head = self._head
+            htv = head.tables.get(tv.table_id)
+            if htv is None or htv.epoch != tv.epoch:
+                return False
+            by_id = {v.seg.seg_id: v for v in htv.views}
+            extra = []
+            for ov in old:
+                hv = by_id.get(ov.seg.seg_id)
+                if hv is None:
+                    return False
+                if hv.n_deleted != ov.n_deleted:
+                    assert hv.deleted is not None
+                    mask = hv.deleted if ov.deleted is None else hv.deleted & ~ov.deleted
+                    extra.append(hv.seg.rowids[mask])
+            gone = {ov.seg.seg_id for ov in old}
+            new_views = [SegView(s) for s in segs]
+            if extra:
+                new_views = delete_rows(new_views, np.sort(np.concatenate(extra)), False)
+            views = [v for v in htv.views if v.seg.seg_id not in gone] + new_views
+            views = [v for v in views if not v.seg.growing] + [v for v in views if v.seg.growing]
+            ntv = TableVersion(htv.table_id, htv.schema, htv.epoch, htv.mod_seq, tuple(views))
+            tables_ = dict(head.tables)
+            tables_[tv.table_id] = ntv
+            new = Version(head.seq + 1, tables_, head.catalog)
+            self._head = new
+        self._sync_wal()
+        self._publish(new)
+        return True
+
+    def _compact_in_background(self, table_id: int) -> None:
+        with self._bg_lock:
+            self._compact_pending.add(table_id)
+            t = self._compact_thread
+            if (t is not None and t.is_alive()) or self._closed:
+                return
+            t = threading.Thread(target=self._bg_compact, name="sqlvec-compact", daemon=True)
+            self._compact_thread = t
+            t.start()
+
+    def _bg_compact(self) -> None:
+        while True:
+            with self._bg_lock:
+                if not self._compact_pending or self._closed:
+                    self._compact_thread = None
+                    return
+                tid = self._compact_pending.pop()
+            try:
+                tv = self._head.tables.get(tid)
+                if tv is not None and compact.needs_compaction(tv):
+                    self.vacuum(tid)
+            except Exception:  # compaction is an optimisation; the next trigger retries
+                log.exception("background compaction of table %s failed", tid)
+
+    def wait_background(self) -> None:
+        """Wait for background compaction to finish (tests, close)."""
+        t = self._compact_thread
+        if t is not None:
+            t.join()
 
     def checkpoint(self) -> None:
         """Seal growing data into segment files and trim the WAL (nothing in memory)."""
 
     def close(self) -> None:
+        self.wait_background()
         self._closed = True
 
     def __enter__(self) -> Store:

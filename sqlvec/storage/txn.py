@@ -21,6 +21,7 @@ from sqlvec.storage.segment import (
     ROWID,
     Segment,
     SegView,
+    column_stats,
     key_lookup,
     with_rowid,
     without_rowid,
@@ -130,8 +131,12 @@ class Transaction:
         for v in views:
             if v.live == 0:
                 continue
-            if prune is not None and v.seg.stats is not None and prune(v.seg.stats):
-                continue
+            if prune is not None:
+                seg = v.seg
+                if seg.stats is None and not seg.growing and seg.loaded:
+                    seg.stats = column_stats(seg.data)
+                if seg.stats is not None and prune(seg.stats):
+                    continue
             yield from v.table(columns).to_batches()
 
     def scan_table(self, table_id: int, columns: list[str] | None = None) -> pa.Table:

@@ -1,0 +1,73 @@
+"""Compaction: choose segments worth rewriting and rewrite them (live rows only, row ids kept).
+
+Pure functions over table versions; the store swaps the result in (see Store._swap).
+A rewrite never changes what a query sees, only how rows are laid out: small segments
+merge, deleted rows disappear, and CLUSTER orders rows by a key so a segment's min/max
+statistics become tight enough to skip it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.storage.segment import ROWID, SegView
+from sqlvec.storage.state import SEAL_ROWS, TableVersion
+
+TARGET_ROWS = 4 * SEAL_ROWS  # rows per segment written by compaction
+SMALL_ROWS = TARGET_ROWS // 2  # full segments below this are merged with their neighbours
+DEAD_FRACTION = 0.2  # a segment with this share of deleted rows is rewritten
+MAX_SMALL = 8  # automatic compaction starts at this many small full segments
+
+
+def pick(tv: TableVersion, *, full: bool = False) -> list[SegView]:
+    """The views VACUUM rewrites: everything (full), else small or mostly-deleted ones."""
+    views = [v for v in tv.views if v.seg.num_rows]
+    if full:
+        return views
+    dead = [v for v in views if v.n_deleted > DEAD_FRACTION * v.seg.num_rows or v.live == 0]
+    small = [v for v in views if v.live < SMALL_ROWS and v not in dead]
+    chosen = dead + (small if len(small) > 1 else [])
+    return chosen
+
+
+def needs_compaction(tv: TableVersion) -> bool:
+    """Whether automatic compaction should run on this table (cheap: no data touched)."""
+    if not tv.loaded:
+        return False
+    # growing segments are merged (dropping deleted rows) by every commit already
+    full = [v for v in tv.views if not v.seg.growing]
+    small = sum(1 for v in full if v.live < SMALL_ROWS)
+    dead = sum(1 for v in full if v.n_deleted > DEAD_FRACTION * v.seg.num_rows)
+    return small >= MAX_SMALL or dead >= 1
+
+
+def rewrite(
+    views: list[SegView], *, key: list[str] | None = None, target_rows: int = TARGET_ROWS
+) -> list[pa.Table]:
+    """Live rows of `views` cut into segments of about `target_rows`, each sorted by row id.
+
+    With `key`, rows are first ordered by the key columns, so each output segment holds a
+    narrow key range (then re-sorted by row id inside, as every segment is).
+    """
+    parts = [v.table() for v in views if v.live]
+    if not parts:
+        return []
+    t = pa.concat_tables(parts)
+    if key:
+        order = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key])
+    else:
+        order = pc.sort_indices(t, sort_keys=[(ROWID, "ascending")])
+    order = order.to_numpy()
+    out = []
+    n = len(order)
+    pieces = max(1, -(-n // target_rows))
+    size = -(-n // pieces)
+    for start in range(0, n, size):
+        idx = order[start : start + size]
+        if key:  # rows stay sorted by row id inside a segment
+            rowids = t.column(0).take(pa.array(idx)).to_numpy()
+            idx = idx[np.argsort(rowids, kind="stable")]
+        out.append(t.take(pa.array(idx)).combine_chunks())
+    return out

@@ -1,0 +1,178 @@
+"""VACUUM, automatic compaction, CLUSTER, min/max pruning, memory budget on rewrites."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlvec.core.errors import OutOfMemory, SerializationFailure
+from sqlvec.storage import Store
+from sqlvec.storage.state import SEAL_ROWS
+
+SCHEMA = pa.schema([("id", pa.int64()), ("g", pa.int64())])
+
+
+def fill(s, n_commits, per, tid=1):
+    for i in range(n_commits):
+        t = s.begin()
+        ids = np.arange(i * per, (i + 1) * per)
+        t.insert(tid, pa.table({"id": ids, "g": ids % 7}))
+        t.commit()
+
+
+def content(txn, tid=1):
+    t = txn.scan_table(tid)
+    return sorted(zip(t.column("_rowid").to_pylist(), t.column("id").to_pylist()))
+
+
+@pytest.fixture(params=["memory", "disk"])
+def store(request, tmp_path):
+    s = Store.open(None if request.param == "memory" else str(tmp_path))
+    s.auto_compact = False
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    yield s
+    s.close()
+
+
+def test_vacuum_drops_deleted_rows_and_keeps_rowids(store):
+    fill(store, 3, SEAL_ROWS)  # three full segments
+    t = store.begin()
+    ids = t.scan_table(1, []).column(0).to_numpy()
+    t.delete(1, ids[ids % 2 == 0])
+    t.commit()
+    before = content(store.begin())
+    reader = store.begin()
+    dropped = store.vacuum(1)
+    assert dropped == len(ids) // 2
+    tv = store.version.tables[1]
+    assert sum(v.n_deleted for v in tv.views) == 0
+    assert content(store.begin()) == before
+    assert content(reader) == before  # an older snapshot still reads its segments
+    # deletes by row id still work after the rewrite, and conflicts are still found
+    a, b = store.begin(), store.begin()
+    a.delete(1, np.array([before[0][0]]))
+    b.delete(1, np.array([before[0][0]]))
+    a.commit()
+    with pytest.raises(SerializationFailure):
+        b.commit()
+
+
+def test_vacuum_merges_small_segments(store):
+    fill(store, 12, SEAL_ROWS // 4 + 1)
+    t = store.begin()
+    before = content(t)
+    t.rollback()
+    n_before = len(store.version.tables[1].views)
+    store.vacuum(1)
+    assert len(store.version.tables[1].views) < n_before
+    assert content(store.begin()) == before
+
+
+def test_vacuum_keeps_concurrent_deletes(store):
+    fill(store, 2, SEAL_ROWS)
+    t = store.begin()
+    ids = t.scan_table(1, []).column(0).to_numpy()
+    t.delete(1, ids[:1000])
+    t.commit()
+    tv = store.version.tables[1]
+    from sqlvec.storage import compact
+
+    views = compact.pick(tv, full=True)
+    tables = compact.rewrite(views)
+    t = store.begin()  # a delete that lands between the rewrite and the swap
+    t.delete(1, ids[5000:5010])
+    t.commit()
+    assert store._swap(tv, views, tables)
+    assert store.begin().row_count(1) == len(ids) - 1010
+
+
+def test_vacuum_full_survives_reopen(tmp_path):
+    s = Store.open(str(tmp_path))
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 4, 1000)
+    s.checkpoint()
+    t = s.begin()
+    ids = t.scan_table(1, []).column(0).to_numpy()
+    t.delete(1, ids[::3])
+    t.commit()
+    s.vacuum(1, full=True)
+    before = content(s.begin())
+    s.abandon()  # the rewrite was never checkpointed: the old files must still be there
+    s = Store.open(str(tmp_path))
+    assert content(s.begin()) == before
+    s.vacuum(1, full=True)
+    s.close()
+    s = Store.open(str(tmp_path))
+    assert content(s.begin()) == before
+    files = os.listdir(tmp_path / "segments" / "1")
+    assert len([f for f in files if f.endswith(".seg")]) == 1
+    s.close()
+
+
+def test_automatic_compaction_bounds_segment_count(tmp_path):
+    s = Store.open(None)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 40, SEAL_ROWS // 8 + 1)  # many small full segments as they seal
+    for _ in range(40):
+        t = s.begin()
+        t.insert(1, pa.table({"id": np.arange(SEAL_ROWS), "g": np.zeros(SEAL_ROWS, np.int64)}))
+        t.commit()
+    s.wait_background()
+    assert len(s.version.tables[1].views) <= 30
+    assert s.begin().row_count(1) == 40 * (SEAL_ROWS // 8 + 1) + 40 * SEAL_ROWS
+    s.close()
+
+
+def test_cluster_and_prune(store):
+    rng = np.random.default_rng(0)
+    n = 4 * SEAL_ROWS
+    t = store.begin()
+    vals = rng.permutation(n)
+    t.insert(1, pa.table({"id": vals, "g": vals % 7}))
+    t.commit()
+    before = content(store.begin())
+    store.cluster(1, ["id"])
+    assert content(store.begin()) == before
+    seen = []
+
+    def prune(stats):
+        lo, hi = stats["id"]
+        seen.append((lo, hi))
+        return not (lo <= 123 <= hi)
+
+    t = store.begin()
+    batches = list(t.scan(1, ["id"], prune=prune))
+    got = pa.Table.from_batches(batches).column("id").to_numpy()
+    assert 123 in got
+    assert len(got) <= SEAL_ROWS  # every other segment was skipped
+    assert len(seen) >= 4
+
+
+def test_rewrites_respect_memory_budget():
+    s = Store.open(None, memory_limit=1000)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.insert(1, pa.table({"id": np.arange(10_000), "g": np.zeros(10_000, np.int64)}))
+    t.commit()
+    with pytest.raises(OutOfMemory) as e:
+        s.cluster(1, ["id"])
+    assert e.value.code == "53200" and "cluster" in e.value.detail
+    assert s.memory.used == 0
+
+
+def test_truncate_is_constant_time(store):
+    fill(store, 2, SEAL_ROWS)
+    t = store.begin()
+    t.truncate(1)
+    assert t.row_count(1) == 0
+    t.rollback()
+    assert store.begin().row_count(1) == 2 * SEAL_ROWS
