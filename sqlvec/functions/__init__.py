@@ -12,11 +12,23 @@ from types import SimpleNamespace
 from typing import Any
 
 from sqlvec.core.types import default_types
-from sqlvec.functions import aggregates, arith, compare, mathfns, regex, strings, textops, windows
+from sqlvec.functions import (
+    aggregates,
+    arith,
+    compare,
+    datefmt,
+    datetimefns,
+    mathfns,
+    regex,
+    strings,
+    textops,
+    windows,
+)
 from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
-_MODULES = (arith, compare, textops, mathfns, strings, regex, aggregates, windows)
+_MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, aggregates,
+            windows)
 
 
 def register(regs: Any) -> None:

@@ -113,7 +113,8 @@ def _np(values: pa.Array) -> np.ndarray:
     return values.to_numpy(zero_copy_only=False)
 
 
-def matrix(a: pa.Array, dtype: type | None = np.float32) -> tuple[np.ndarray, np.ndarray]:
+def matrix(a: pa.Array, dtype: type | None = None, tname: str = "vector"
+           ) -> tuple[np.ndarray, np.ndarray]:
     """(rows x dim matrix, valid mask) of a dense vector array with one dimension.
 
     NULL rows are zero-filled; rows of different dimensions raise 22000.
@@ -131,7 +132,7 @@ def matrix(a: pa.Array, dtype: type | None = np.float32) -> tuple[np.ndarray, np
         d = int(dims[valid][0]) if valid.any() else 0
         if (dims[valid] != d).any():
             other = int(dims[valid][dims[valid] != d][0])
-            raise DataException(f"different vector dimensions {d} and {other}")
+            raise DataException(f"different {tname} dimensions {d} and {other}")
         offs = a.offsets.to_numpy(zero_copy_only=False)
         if valid.all() and (np.diff(offs) == d).all():
             m = _np(element_values(a)).reshape(n, d)

@@ -1,0 +1,334 @@
+"""to_char / to_date / to_timestamp with PostgreSQL template patterns.
+
+to_char(timestamp, fmt) tokenises the (constant) template once and builds each piece as a
+vectorised string column from numpy calendar fields. to_char(number, fmt) and the parsing
+functions run once per distinct value. Supported: YYYY YYY YY Y MM DD DDD D HH HH12 HH24
+MI SS MS US AM PM A.M. P.M. Month MONTH month Mon MON mon Day DAY day Dy DY dy Q WW IW
+IYYY J TZ, the FM and TH modifiers and "quoted text"; numbers: 9 0 . , D G S MI PR FM.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from decimal import ROUND_HALF_UP, Decimal
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import FeatureNotSupported, InvalidDatetimeFormat
+from sqlvec.core.textio_datetime import US_PER_DAY, US_PER_SEC, days_from_civil
+from sqlvec.functions.datetimefns import _iso_week, fields, from_us, to_us
+from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
+from sqlvec.functions.vec import any_null_mask, arr, map_distinct
+
+MONTHS = ["January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December"]
+DAYS = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"]
+_TOKENS = sorted([
+    "HH24", "HH12", "HH", "MI", "SS", "MS", "US", "YYYY", "YYY", "YY", "Y", "IYYY", "MONTH",
+    "Month", "month", "MON", "Mon", "mon", "MM", "DAY", "Day", "day", "DY", "Dy", "dy", "DDD",
+    "DD", "D", "AM", "PM", "am", "pm", "A.M.", "P.M.", "a.m.", "p.m.", "Q", "WW", "IW", "J",
+    "TZ", "tz", "OF",
+], key=len, reverse=True)
+
+
+def tokenize(fmt: str) -> list[tuple[str, str, bool, bool]]:
+    """Template to [(kind, text, fill_mode, th_suffix)]; kind 'lit' or a pattern name."""
+    out: list[tuple[str, str, bool, bool]] = []
+    i = 0
+    while i < len(fmt):
+        if fmt[i] == '"':
+            j = fmt.find('"', i + 1)
+            j = len(fmt) if j < 0 else j
+            out.append(("lit", fmt[i + 1:j], False, False))
+            i = j + 1
+            continue
+        fm = False
+        if fmt.startswith("FM", i):
+            fm, i = True, i + 2
+        for tok in _TOKENS:
+            if fmt.startswith(tok, i):
+                i += len(tok)
+                th = fmt.startswith(("TH", "th"), i)
+                if th:
+                    i += 2
+                out.append((tok, tok, fm, th))
+                break
+        else:
+            if fm:
+                continue
+            out.append(("lit", fmt[i], False, False))
+            i += 1
+    return out
+
+
+def _num(v: np.ndarray, width: int, fm: bool) -> pa.Array:
+    s = pc.cast(pa.array(v.astype(np.int64)), pa.string())
+    return s if fm else pc.utf8_lpad(s, width, "0")
+
+
+def _name(v: np.ndarray, names: list[str], style: str, fm: bool, short: bool) -> pa.Array:
+    table = [n[:3] if short else n for n in names]
+    if style.isupper():
+        table = [n.upper() for n in table]
+    elif style.islower():
+        table = [n.lower() for n in table]
+    if not short and not fm:
+        table = [n.ljust(9) for n in table]
+    return pa.array(np.array(table, dtype=object)[v])
+
+
+def _ordinal(s: pa.Array, v: np.ndarray, upper: bool) -> pa.Array:
+    suf = np.where((v % 100 >= 11) & (v % 100 <= 13), "th",
+                   np.choose(np.clip(v % 10, 0, 4), ["th", "st", "nd", "rd", "th"]))
+    suf = np.where(v % 10 > 3, "th", suf)
+    if upper:
+        suf = np.char.upper(suf.astype(str))
+    return pc.binary_join_element_wise(s, pa.array(suf.astype(str)), "")
+
+
+def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool) -> pa.Array:
+    f = fields(us)
+    pieces: list[pa.Array | str] = []
+    hour12 = np.where(f["hour"] % 12 == 0, 12, f["hour"] % 12)
+    for kind, text, fm, th in tokenize(fmt):
+        if kind == "lit":
+            pieces.append(text)
+            continue
+        val: np.ndarray | None = None
+        if kind == "YYYY":
+            val, piece = f["year"], _num(f["year"], 4, fm)
+        elif kind in ("YYY", "YY", "Y"):
+            k = len(kind)
+            val = f["year"] % (10 ** k)
+            piece = _num(val, k, fm)
+        elif kind == "IYYY":
+            val = _iso_week(f["days"])[0]
+            piece = _num(val, 4, fm)
+        elif kind == "MM":
+            val, piece = f["month"], _num(f["month"], 2, fm)
+        elif kind == "DD":
+            val, piece = f["day"], _num(f["day"], 2, fm)
+        elif kind == "DDD":
+            jan1 = days_from_civil(f["year"], np.ones_like(f["year"]), np.ones_like(f["year"]))
+            val = f["days"] - jan1 + 1
+            piece = _num(val, 3, fm)
+        elif kind == "D":
+            val = f["dow"] + 1
+            piece = _num(val, 1, True)
+        elif kind in ("HH", "HH12"):
+            val, piece = hour12, _num(hour12, 2, fm)
+        elif kind == "HH24":
+            val, piece = f["hour"], _num(f["hour"], 2, fm)
+        elif kind == "MI":
+            val, piece = f["minute"], _num(f["minute"], 2, fm)
+        elif kind == "SS":
+            val, piece = f["second"], _num(f["second"], 2, fm)
+        elif kind == "MS":
+            piece = _num(f["us"] // 1000, 3, fm)
+        elif kind == "US":
+            piece = _num(f["us"], 6, fm)
+        elif kind in ("AM", "PM", "am", "pm", "A.M.", "P.M.", "a.m.", "p.m."):
+            pm = f["hour"] >= 12
+            dotted = "." in kind
+            a, p = ("A.M.", "P.M.") if dotted else ("AM", "PM")
+            if kind.islower() or kind[0].islower():
+                a, p = a.lower(), p.lower()
+            piece = pa.array(np.where(pm, p, a))
+        elif kind.lower() == "month":
+            piece = _name(f["month"] - 1, MONTHS, kind if kind != "Month" else "Xx", fm, False)
+        elif kind.lower() == "mon":
+            piece = _name(f["month"] - 1, MONTHS, kind if kind != "Mon" else "Xx", fm, True)
+        elif kind.lower() == "day":
+            piece = _name(f["dow"], DAYS, kind if kind != "Day" else "Xx", fm, False)
+        elif kind.lower() == "dy":
+            piece = _name(f["dow"], DAYS, kind if kind != "Dy" else "Xx", fm, True)
+        elif kind == "Q":
+            val = (f["month"] - 1) // 3 + 1
+            piece = _num(val, 1, True)
+        elif kind == "WW":
+            jan1 = days_from_civil(f["year"], np.ones_like(f["year"]), np.ones_like(f["year"]))
+            val = (f["days"] - jan1) // 7 + 1
+            piece = _num(val, 2, fm)
+        elif kind == "IW":
+            val = _iso_week(f["days"])[1]
+            piece = _num(val, 2, fm)
+        elif kind == "J":
+            val = f["days"] + 2440588
+            piece = _num(val, 1, True)
+        elif kind in ("TZ", "tz"):
+            piece = "UTC" if is_tz and kind == "TZ" else ("utc" if is_tz else "")
+        elif kind == "OF":
+            piece = "+00" if is_tz else ""
+        else:
+            raise FeatureNotSupported(f'template pattern "{kind}" is not supported')
+        if th and val is not None and not isinstance(piece, str):
+            piece = _ordinal(piece, val, text.isupper())
+        pieces.append(piece)
+    if not pieces:
+        return pa.array([""] * len(us))
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _to_char_ts(ctx: CallContext, args: list[Arg]) -> Arg:
+    fmt = args[1]
+    if not isinstance(fmt, pa.Scalar):
+        raise FeatureNotSupported("to_char with a per-row template is not supported")
+    if not fmt.is_valid:
+        return pa.nulls(ctx.n, pa.string())
+    t = ctx.arg_types[0]
+    us, mask = to_us(args[0], t, ctx.n)
+    out = format_timestamps(us, fmt.as_py(), t.short == "timestamptz")
+    return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), out) if mask.any() else out
+
+
+def to_char_number(v: Decimal | float | int, fmt: str) -> str:
+    """One number through a numeric template ('999.99', 'FM9,999', '000', 'S999')."""
+    fm = "FM" in fmt
+    f = fmt.replace("FM", "")
+    pr = f.endswith("PR")
+    f = f.replace("PR", "")
+    sign_lead = f.startswith("S")
+    mi = f.endswith("MI")
+    f = f.replace("S", "").replace("MI", "")
+    f = f.replace("D", ".").replace("G", ",")
+    int_part, _, frac_part = f.partition(".")
+    n_int = sum(c in "90" for c in int_part)
+    n_frac = sum(c in "90" for c in frac_part)
+    d = Decimal(str(v)) if not isinstance(v, Decimal) else v
+    neg = d < 0
+    q = abs(d).quantize(Decimal(1).scaleb(-n_frac), rounding=ROUND_HALF_UP)
+    ip, _, fp = format(q, "f").partition(".")
+    if len(ip.lstrip("0")) > n_int:
+        body = "#" * len(int_part.replace(",", "")) + ("." + "#" * n_frac if "." in f else "")
+        return (" " if not fm else "") + body
+    digits = ip.rjust(n_int, " ")
+    out_int = []
+    k = 0
+    zero_from = int_part.find("0") if "0" in int_part else len(int_part)
+    started = False
+    for i, c in enumerate(int_part):
+        if c in "90":
+            ch = digits[k]
+            k += 1
+            if ch == " " or (ch == "0" and not started and i < zero_from and k < n_int):
+                ch = "0" if i >= zero_from else " "
+            else:
+                started = True
+            if ch == "0" and i >= zero_from:
+                started = True
+            out_int.append(ch)
+        elif c == ",":
+            out_int.append("," if started else " ")
+        else:
+            out_int.append(c)
+    text = "".join(out_int)
+    if n_int and not text.strip() and not n_frac:
+        text = text[:-1] + "0"
+    if "." in f:
+        frac = (fp + "0" * n_frac)[:n_frac]
+        if fm:
+            frac = frac.rstrip("0")
+        text += "." + frac
+    if fm:
+        text = text.strip()
+    if pr:
+        return f"<{text.strip()}>" if neg else f" {text} "
+    if mi:
+        return text + ("-" if neg else " ")
+    if sign_lead:
+        stripped = text.lstrip()
+        return (" " * (len(text) - len(stripped))) + ("-" if neg else "+") + stripped
+    stripped = text.lstrip()
+    lead = len(text) - len(stripped)
+    if fm:
+        return ("-" if neg else "") + stripped
+    return " " * lead + ("-" if neg else " ") + stripped
+
+
+def _to_char_num(ctx: CallContext, args: list[Arg]) -> Arg:
+    return map_distinct(to_char_number, args, ctx.n, pa.string())
+
+
+_PARSE = {
+    "YYYY": r"(?P<year>\d{4})", "YYY": r"(?P<year>\d{3})", "YY": r"(?P<yy>\d{2})",
+    "MM": r"(?P<month>\d{1,2})", "DD": r"(?P<day>\d{1,2})", "HH24": r"(?P<hour>\d{1,2})",
+    "HH12": r"(?P<h12>\d{1,2})", "HH": r"(?P<h12>\d{1,2})", "MI": r"(?P<minute>\d{1,2})",
+    "SS": r"(?P<second>\d{1,2})", "MS": r"(?P<ms>\d{1,3})", "US": r"(?P<us>\d{1,6})",
+    "AM": r"(?P<ampm>[AaPp][Mm])", "PM": r"(?P<ampm>[AaPp][Mm])",
+    "Mon": r"(?P<monname>[A-Za-z]{3})", "MON": r"(?P<monname>[A-Za-z]{3})",
+    "mon": r"(?P<monname>[A-Za-z]{3})", "Month": r"(?P<monname>[A-Za-z]+)",
+    "MONTH": r"(?P<monname>[A-Za-z]+)", "month": r"(?P<monname>[A-Za-z]+)",
+    "DDD": r"(?P<doy>\d{1,3})", "Dy": r"[A-Za-z]{3}", "DY": r"[A-Za-z]{3}", "dy": r"[A-Za-z]{3}",
+    "Day": r"[A-Za-z]+", "DAY": r"[A-Za-z]+", "day": r"[A-Za-z]+", "TZ": r"[A-Za-z]+",
+}
+
+
+def parse_with_template(s: str, fmt: str, kind: str) -> int:
+    """One string through a template to microseconds since the epoch (UTC)."""
+    parts = []
+    for tok, text, _fm, _th in tokenize(fmt):
+        if tok == "lit":
+            parts.append(r"\s*" if text.isspace() else re.escape(text))
+        elif tok in _PARSE:
+            parts.append(r"\s*" + _PARSE[tok])
+        else:
+            raise FeatureNotSupported(f'template pattern "{tok}" is not supported in {kind}')
+    m = re.match("".join(parts), s.strip())
+    if not m:
+        raise InvalidDatetimeFormat(f'invalid value "{s}" for "{fmt}"')
+    g = {k: v for k, v in m.groupdict().items() if v is not None}
+    year = int(g.get("year", 1))
+    if "yy" in g:
+        yy = int(g["yy"])
+        year = 2000 + yy if yy < 70 else 1900 + yy
+    month = int(g.get("month", 1))
+    if "monname" in g:
+        names = [mn.lower() for mn in MONTHS]
+        key = g["monname"].lower()
+        idx = [i for i, mn in enumerate(names) if mn.startswith(key[:3])]
+        if not idx:
+            raise InvalidDatetimeFormat(f'invalid value "{g["monname"]}" for "Mon"')
+        month = idx[0] + 1
+    day = int(g.get("day", 1))
+    hour = int(g.get("hour", 0))
+    if "h12" in g:
+        hour = int(g["h12"]) % 12
+        if g.get("ampm", "am").lower() == "pm":
+            hour += 12
+    frac = int(g.get("us", "0").ljust(6, "0")) if "us" in g else int(g.get("ms", "0").ljust(3, "0")) * 1000
+    from sqlvec.functions.datetimefns import days_in_month
+    if not (1 <= month <= 12) or not (1 <= day <= int(days_in_month(np.array([year]), np.array([month]))[0])):
+        raise InvalidDatetimeFormat(f'date/time field value out of range: "{s}"')
+    days = int(days_from_civil(np.array([year]), np.array([month]), np.array([day]))[0])
+    if "doy" in g:
+        days = int(days_from_civil(np.array([year]), np.array([1]), np.array([1]))[0]) + int(g["doy"]) - 1
+    return days * US_PER_DAY + ((hour * 60 + int(g.get("minute", 0))) * 60 + int(g.get("second", 0))) \
+        * US_PER_SEC + frac
+
+
+def _parser(kind: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        us = map_distinct(lambda s, f: parse_with_template(s, f, kind), args, ctx.n, pa.int64())
+        vals = us.fill_null(0).to_numpy(zero_copy_only=False)
+        mask = any_null_mask(args, ctx.n) | np.asarray(pc.is_null(us))
+        if kind == "to_date":
+            return from_us(vals, T.DATE, mask)
+        return from_us(vals, T.TIMESTAMPTZ, mask)
+    return impl
+
+
+def register(fr: FunctionRegistry) -> None:
+    """to_char for timestamps/dates/intervals-free numbers, to_date, to_timestamp(text, text)."""
+    for t in (T.TIMESTAMP, T.TIMESTAMPTZ):
+        fr.add("to_char", [t, T.TEXT], T.TEXT, _to_char_ts)
+    for t in (T.INT4, T.INT8, T.NUMERIC, T.FLOAT8):
+        fr.add("to_char", [t, T.TEXT], T.TEXT, _to_char_num)
+    fr.add("to_date", [T.TEXT, T.TEXT], T.DATE, _parser("to_date"))
+    fr.add("to_timestamp", [T.TEXT, T.TEXT], T.TIMESTAMPTZ, _parser("to_timestamp"))
+
+
+__all__ = ["arr", "format_timestamps", "register", "to_char_number"]

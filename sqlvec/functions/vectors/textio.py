@@ -1,0 +1,489 @@
+"""Text input/output of pgvector's types, vectorised: '[1,2,3]', '{1:0.5,3:2}/5', '0101'.
+
+The fast paths split and cast whole columns with pyarrow; any failure reruns the value
+through a scalar parser that mirrors pgvector's (so messages match word for word).
+
+    >>> VECTOR_CODEC.format_text(pa.array([[1.0, 2.5]], pa.list_(pa.float32())), VECTOR).to_pylist()
+    ['[1,2.5]']
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import textio as core_textio
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    DataException,
+    InvalidTextRepresentation,
+    NumericValueOutOfRange,
+    ProgramLimitExceeded,
+    StringDataLengthMismatch,
+    StringDataRightTruncation,
+)
+from sqlvec.core.types import SqlType
+from sqlvec.functions.vectors import types as V
+
+_FLOAT_RE = re.compile(r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|inf(?:inity)?|nan)", re.I)
+_INT_RE = re.compile(r"[+-]?\d+")
+_WS = " \t\n\r\v\f"
+
+
+def _combine(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+# ---- dense vectors ---------------------------------------------------------------------
+
+def _element_text(values: pa.Array, short: str) -> pa.Array:
+    if short == "int8vec":
+        return pc.cast(values, pa.string())
+    x = V.to_float32(V._np(values), short)
+    return core_textio.format_text(pa.array(x, pa.float32()), T.FLOAT4)
+
+
+def format_dense(a: pa.Array, t: SqlType) -> pa.Array:
+    """'[1,2,3]' per row (float4 shortest form), NULL rows stay NULL."""
+    a = _combine(a)
+    if pa.types.is_null(a.type):
+        return pa.nulls(len(a), pa.string())
+    inner = _element_text(V.element_values(a), t.short)
+    if pa.types.is_fixed_size_list(a.type):
+        d = a.type.list_size
+        offsets = pa.array(np.arange(len(a) + 1, dtype=np.int32) * d)
+    else:
+        offsets = pc.subtract(a.offsets, a.offsets[0])
+    mask = a.is_null() if a.null_count else None
+    lists = pa.ListArray.from_arrays(offsets, inner, mask=mask)
+    return pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
+
+
+def _malformed(t: str, s: str, detail: str | None = None) -> InvalidTextRepresentation:
+    return InvalidTextRepresentation(f'malformed {t} literal: "{s}"', detail=detail)
+
+
+def _syntax(t: str, s: str) -> InvalidTextRepresentation:
+    return InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"')
+
+
+def _check_element(v: float, tname: str) -> None:
+    if v != v:
+        raise DataException(f"NaN not allowed in {tname}")
+    if v in (float("inf"), float("-inf")):
+        raise DataException(f"infinite value not allowed in {tname}")
+
+
+def _convert(tok: str, v: float, short: str) -> float | int:
+    """One parsed element in the type's precision, with pgvector's range errors."""
+    if short == "int8vec":
+        if not -128 <= v <= 127:
+            raise NumericValueOutOfRange(f'"{tok}" is out of range for type {short}')
+        return int(v)
+    with np.errstate(over="ignore"):
+        f = float(np.float32(v)) if short != "halfvec" else float(np.float16(np.float32(v)))
+    _check_element(v, short)
+    if f in (float("inf"), float("-inf")):
+        if short == "halfvec":
+            raise NumericValueOutOfRange(f'"{tok}" is out of range for type {short}')
+        raise DataException(f"infinite value not allowed in {short}")
+    return f
+
+
+def parse_dense_value(s: str, short: str) -> list:
+    """pgvector's vector_in for one value: '[1, 2,3]' -> [1.0, 2.0, 3.0]."""
+    rx = _INT_RE if short == "int8vec" else _FLOAT_RE
+    i, n = 0, len(s)
+    while i < n and s[i] in _WS:
+        i += 1
+    if i >= n or s[i] != "[":
+        raise _malformed(short, s, 'Vector contents must start with "[".')
+    i += 1
+    while i < n and s[i] in _WS:
+        i += 1
+    if i < n and s[i] == "]":
+        raise DataException(f"{short} must have at least 1 dimension")
+    out: list = []
+    while True:
+        if len(out) == V.MAX_DIM:
+            raise ProgramLimitExceeded(f"{short} cannot have more than {V.MAX_DIM} dimensions")
+        j = i
+        while i < n and s[i] in _WS:
+            i += 1
+        if i >= n or (s[i] == "," and i + 1 >= n):
+            raise _malformed(short, s, "Unexpected end of input.")
+        if s[i] == "," and i == j:
+            raise _malformed(short, s)
+        m = rx.match(s, i)
+        if m is None:
+            raise _syntax(short, s)
+        tok = m.group(0)
+        out.append(_convert(tok, float(tok) if short != "int8vec" else int(tok), short))
+        i = m.end()
+        while i < n and s[i] in _WS:
+            i += 1
+        if i < n and s[i] == ",":
+            i += 1
+        elif i < n and s[i] == "]":
+            i += 1
+            break
+        elif i >= n:
+            raise _malformed(short, s, "Unexpected end of input.")
+        else:
+            raise _syntax(short, s)
+    while i < n and s[i] in _WS:
+        i += 1
+    if i < n:
+        raise _malformed(short, s, "Junk after closing right brace.")
+    return out
+
+
+def _fast_dense(a: pa.Array, t: SqlType) -> pa.Array | None:
+    """Whole-column parse; None when anything is unusual (the scalar parser decides)."""
+    s = pc.utf8_trim(a, _WS)
+    ok = pc.and_(pc.starts_with(s, "["), pc.ends_with(s, "]"))
+    if not pc.all(pc.fill_null(ok, True)).as_py():
+        return None
+    parts = pc.split_pattern(pc.utf8_slice_codeunits(s, 1, -1), ",")
+    toks = pc.utf8_trim(pc.list_flatten(parts), _WS)
+    target = pa.int8() if t.short == "int8vec" else pa.float32()
+    try:
+        vals = pc.cast(toks, pa.float64() if target == pa.float32() else pa.int64())
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+    x = vals.to_numpy(zero_copy_only=False)
+    if t.short == "int8vec":
+        if len(x) and ((x < -128) | (x > 127)).any():
+            return None
+        elems = x.astype(np.int8)
+    else:
+        with np.errstate(over="ignore"):
+            elems = x.astype(np.float32)
+        if not np.isfinite(elems).all():
+            return None
+        if t.short == "halfvec":
+            with np.errstate(over="ignore"):
+                h = elems.astype(np.float16)
+            if not np.isfinite(h).all():
+                return None
+        if t.short == "bf16vec":
+            elems = V.f32_to_bf16(elems)
+    lens = pc.fill_null(pc.list_value_length(parts), 1).to_numpy(zero_copy_only=False)
+    if len(lens) and (lens.max() > V.MAX_DIM):
+        return None
+    offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    valid = V.valid_mask(a)
+    if a.null_count:  # split of NULL is NULL: no tokens for those rows
+        lens = np.where(valid, lens, 0)
+        offsets = np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
+    elem_t = V.DENSE_ELEMENT[t.short]
+    values = pa.array(elems, elem_t) if elem_t != pa.float16() else pa.array(elems.astype(np.float16))
+    out = pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(~valid) if a.null_count else None)
+    return _fit_typmod(out, t, lens[valid])
+
+
+def _fit_typmod(out: pa.Array, t: SqlType, dims: np.ndarray) -> pa.Array:
+    if t.typmod > 0:
+        V.check_dims(t.typmod, dims)
+        return pc.cast(out, t.arrow) if len(out) else pa.array([], t.arrow)
+    return out
+
+
+def parse_dense(a: pa.Array, t: SqlType) -> pa.Array:
+    """'[1,2,3]' strings to a dense vector array of t (typmod checked)."""
+    a = _combine(a)
+    fast = _fast_dense(a, t) if len(a) else pa.array([], t.arrow)
+    if fast is not None:
+        return fast
+    vals = [None if s is None else parse_dense_value(s, t.short) for s in a.to_pylist()]
+    elem = V.DENSE_ELEMENT[t.short]
+    if t.short == "bf16vec":
+        vals = [None if v is None else V.f32_to_bf16(np.asarray(v, np.float32)).tolist() for v in vals]
+    if elem == pa.float16():
+        vals = [None if v is None else np.asarray(v, np.float16) for v in vals]
+    out = pa.array(vals, pa.list_(elem))
+    dims = np.array([len(v) for v in vals if v is not None], dtype=np.int64)
+    return _fit_typmod(out, t, dims)
+
+
+# ---- sparsevec ------------------------------------------------------------------------
+
+def format_sparse(a: pa.Array, t: SqlType) -> pa.Array:
+    """'{1:0.5,3:2}/5' per row (1-based indices)."""
+    a = _combine(a)
+    if pa.types.is_null(a.type):
+        return pa.nulls(len(a), pa.string())
+    idx = a.field("indices")
+    vals = a.field("values")
+    flat_i = pc.cast(pc.add(V.element_values(idx), 1), pa.string())
+    flat_v = _element_text(V.element_values(vals), "vector")
+    pairs = pc.binary_join_element_wise(flat_i, flat_v, ":")
+    offsets = pc.subtract(idx.offsets, idx.offsets[0])
+    body = pc.binary_join(pa.ListArray.from_arrays(offsets, pairs), ",")
+    dim = pc.cast(a.field("dim"), pa.string())
+    out = pc.binary_join_element_wise("{", body, "}/", dim, "")
+    return pc.if_else(a.is_valid(), out, pa.nulls(len(a), pa.string())) if a.null_count else out
+
+
+def parse_sparse_value(s: str, typmod: int = -1) -> dict:
+    """pgvector's sparsevec_in: '{1:0.5,3:2}/5' -> {'dim': 5, 'indices': [0, 2], 'values': [...]}."""
+    t = "sparsevec"
+    i, n = 0, len(s)
+
+    def ws() -> None:
+        nonlocal i
+        while i < n and s[i] in _WS:
+            i += 1
+
+    ws()
+    if i >= n or s[i] != "{":
+        raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
+                                        detail='Vector contents must start with "{".')
+    i += 1
+    idx: list[int] = []
+    vals: list[float] = []
+    ws()
+    if i < n and s[i] == ",":  # '{,}/1' is accepted by pgvector
+        i += 1
+        ws()
+    while True:
+        ws()
+        if i >= n:
+            raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
+                                            detail="Unexpected end of input.")
+        if s[i] == "}":
+            if idx and s[i - 1] == ",":
+                raise _syntax(t, s)
+            i += 1
+            break
+        m = _INT_RE.match(s, i)
+        if m is None:
+            raise _syntax(t, s)
+        k = int(m.group(0))
+        i = m.end()
+        ws()
+        if i >= n or s[i] != ":":
+            raise _syntax(t, s)
+        i += 1
+        ws()
+        m = _FLOAT_RE.match(s, i)
+        if m is None:
+            raise _syntax(t, s)
+        v = float(m.group(0))
+        _check_element(v, t)
+        with np.errstate(over="ignore"):
+            f = float(np.float32(v))
+        if f in (float("inf"), float("-inf")):
+            raise DataException(f"infinite value not allowed in {t}")
+        i = m.end()
+        if k < 1 or k > 2**31 - 1:
+            raise NumericValueOutOfRange(f'index "{k}" is out of range for type {t}')
+        if f != 0:
+            if idx and k - 1 <= idx[-1]:
+                raise DataException("indexes must be in ascending order")
+            idx.append(k - 1)
+            vals.append(f)
+        elif idx and k - 1 <= idx[-1]:
+            raise DataException("indexes must be in ascending order")
+        if len(idx) > V.SPARSE_MAX_NNZ:
+            raise ProgramLimitExceeded(
+                f"sparsevec cannot have more than {V.SPARSE_MAX_NNZ} non-zero elements")
+        ws()
+        if i < n and s[i] == ",":
+            i += 1
+            ws()
+            if i < n and s[i] == "}":
+                raise _syntax(t, s)
+        elif i < n and s[i] == "}":
+            continue
+        elif i >= n:
+            raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
+                                            detail="Unexpected end of input.")
+        else:
+            raise _syntax(t, s)
+    ws()
+    if i >= n or s[i] != "/":
+        raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
+                                        detail="Unexpected end of input.")
+    i += 1
+    ws()
+    m = _INT_RE.match(s, i)
+    if m is None:
+        raise _syntax(t, s)
+    dim = int(m.group(0))
+    i = m.end()
+    ws()
+    if i < n:
+        raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
+                                        detail="Junk after closing.")
+    check_sparse(dim, idx, typmod)
+    return {"dim": dim, "indices": idx, "values": vals}
+
+
+def check_sparse(dim: int, idx: list[int] | np.ndarray, typmod: int) -> None:
+    """Dimension limits and bounds of a sparse vector, with pgvector's messages."""
+    if dim < 1:
+        raise DataException("sparsevec must have at least 1 dimension")
+    if dim > V.SPARSE_MAX_DIM:
+        raise ProgramLimitExceeded(f"sparsevec cannot have more than {V.SPARSE_MAX_DIM} dimensions")
+    if len(idx) and int(idx[-1]) >= dim:
+        raise DataException("index must be less than or equal to dimensions")
+    if typmod > 0 and dim != typmod:
+        raise DataException(f"expected {typmod} dimensions, not {dim}")
+
+
+def parse_sparse(a: pa.Array, t: SqlType) -> pa.Array:
+    a = _combine(a)
+    vals = [None if s is None else parse_sparse_value(s, t.typmod) for s in a.to_pylist()]
+    return pa.array(vals, V.SPARSE_ARROW)
+
+
+# ---- bit --------------------------------------------------------------------------------
+
+def bit_lengths(a: pa.Array) -> np.ndarray:
+    """Bit length of each bit value (0 for NULL) from its 4-byte big-endian header."""
+    raw = pc.binary_slice(a, 0, 4) if len(a) else a
+    heads = pc.fill_null(raw, b"\0\0\0\0")
+    buf = b"".join(heads.to_pylist()) if len(a) < 64 else None
+    if buf is None:
+        data = np.frombuffer(heads.buffers()[2], np.uint8)
+        offs = heads.offsets.to_numpy(zero_copy_only=False)
+        idx = offs[:-1, None] + np.arange(4)
+        buf = data[idx].tobytes()
+    return np.frombuffer(buf, dtype=">i4").astype(np.int64)
+
+
+def bit_matrix(a: pa.Array) -> tuple[np.ndarray, int, np.ndarray]:
+    """(rows x bytes packed-bit matrix, bit length, valid) for bit values of one length."""
+    a = _combine(a)
+    valid = V.valid_mask(a)
+    lens = bit_lengths(a)
+    nbits = int(lens[valid][0]) if valid.any() else 0
+    if (lens[valid] != nbits).any():
+        other = int(lens[valid][lens[valid] != nbits][0])
+        raise DataException(f"different bit lengths {nbits} and {other}")
+    nbytes = (nbits + 7) // 8
+    m = np.zeros((len(a), nbytes), dtype=np.uint8)
+    if valid.any():
+        body = pc.binary_slice(a.filter(pa.array(valid)), 4, 4 + nbytes)
+        data = np.frombuffer(body.buffers()[2], np.uint8) if len(body) else np.zeros(0, np.uint8)
+        offs = body.offsets.to_numpy(zero_copy_only=False)
+        m[valid] = data[offs[0]:offs[-1]].reshape(-1, nbytes)
+    return m, nbits, valid
+
+
+def bits_from_matrix(m: np.ndarray, nbits: int, valid: np.ndarray | None = None) -> pa.Array:
+    """Bit values (binary with a length header) from a packed-bit matrix."""
+    n = len(m)
+    head = np.frombuffer(np.int32(nbits).astype(">i4").tobytes(), np.uint8)
+    rows = np.hstack([np.broadcast_to(head, (n, 4)), m.astype(np.uint8)])
+    w = rows.shape[1]
+    offsets = pa.array(np.arange(n + 1, dtype=np.int32) * w)
+    out = pa.BinaryArray.from_buffers(pa.binary(), n, [None, offsets.buffers()[1],
+                                                         pa.py_buffer(rows.tobytes())])
+    if valid is not None and not valid.all():
+        out = pc.if_else(pa.array(valid), out, pa.nulls(n, pa.binary()))
+    return out
+
+
+def format_bit(a: pa.Array, t: SqlType) -> pa.Array:
+    """'0101' per row."""
+    a = _combine(a)
+    if pa.types.is_null(a.type) or len(a) == 0:
+        return pa.nulls(len(a), pa.string())
+    lens = bit_lengths(a)
+    valid = V.valid_mask(a)
+    groups = np.unique(lens[valid])
+    out = np.empty(len(a), dtype=object)
+    for nbits in groups:  # one vectorised pass per distinct length (usually one)
+        rows = valid & (lens == nbits)
+        m, _, _ = bit_matrix(a.filter(pa.array(rows)))
+        chars = np.ascontiguousarray(np.unpackbits(m, axis=1)[:, :nbits]) + np.uint8(ord("0"))
+        offsets = pa.array(np.arange(len(chars) + 1, dtype=np.int32) * int(nbits))
+        strs = pa.StringArray.from_buffers(len(chars), offsets.buffers()[1],
+                                           pa.py_buffer(chars.tobytes()))
+        if len(groups) == 1 and valid.all():
+            return strs
+        out[rows] = strs.to_pylist()
+    return pa.array(out.tolist(), pa.string())
+
+
+def parse_bit_value(s: str, typmod: int, short: str = "bit") -> bytes:
+    """'0101' (or B'..'/X'..' forms) to the stored bit value."""
+    txt = s
+    if txt[:1] in ("b", "B"):
+        txt = txt[1:]
+    if txt[:1] in ("x", "X"):
+        try:
+            bits = "".join(f"{int(c, 16):04b}" for c in txt[1:])
+        except ValueError:
+            bad = next(c for c in txt[1:] if c not in "0123456789abcdefABCDEF")
+            raise InvalidTextRepresentation(f'"{bad}" is not a valid hexadecimal digit') from None
+    else:
+        bad = next((c for c in txt if c not in "01"), None)
+        if bad is not None:
+            raise InvalidTextRepresentation(f'"{bad}" is not a valid binary digit')
+        bits = txt
+    if typmod > 0 and short == "bit" and len(bits) != typmod:
+        raise StringDataLengthMismatch(
+            f"bit string length {len(bits)} does not match type bit({typmod})")
+    if typmod > 0 and short == "varbit" and len(bits) > typmod:
+        raise StringDataRightTruncation(f"bit string too long for type bit varying({typmod})")
+    packed = np.packbits(np.frombuffer(bits.encode(), np.uint8) - ord("0")) if bits else b""
+    return len(bits).to_bytes(4, "big") + bytes(packed)
+
+
+def parse_bit(a: pa.Array, t: SqlType) -> pa.Array:
+    a = _combine(a)
+    vals = {s: parse_bit_value(s, t.typmod, t.short) for s in set(a.drop_null().to_pylist())}
+    return pa.array([None if s is None else vals[s] for s in a.to_pylist()], pa.binary())
+
+
+# ---- codecs carried by the types ------------------------------------------------------
+
+@dataclass(frozen=True)
+class DenseCodec(V.DenseStorage):
+    """Text I/O + storage of vector, halfvec, bf16vec and int8vec."""
+
+    def format_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return format_dense(a, t)
+
+    def parse_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return parse_dense(a, t)
+
+
+@dataclass(frozen=True)
+class SparseCodec(V.FixedStorage):
+    """Text I/O + storage of sparsevec."""
+
+    def format_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return format_sparse(a, t)
+
+    def parse_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return parse_sparse(a, t)
+
+
+@dataclass(frozen=True)
+class BitCodec(V.FixedStorage):
+    """Text I/O of PostgreSQL's bit and bit varying ('0101')."""
+
+    def format_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return format_bit(a, t)
+
+    def parse_text(self, a: pa.Array, t: SqlType) -> pa.Array:
+        return parse_bit(a, t)
+
+
+VECTOR_CODEC = DenseCodec(pa.float32())
+VECTOR = V.with_codec(V.VECTOR, VECTOR_CODEC)
+HALFVEC = V.with_codec(V.HALFVEC, DenseCodec(pa.float16()))
+BF16VEC = V.with_codec(V.BF16VEC, DenseCodec(pa.uint16()))
+INT8VEC = V.with_codec(V.INT8VEC, DenseCodec(pa.int8()))
+SPARSEVEC = V.with_codec(V.SPARSEVEC, SparseCodec(V.SPARSE_ARROW))
+BIT = V.with_codec(T.BIT, BitCodec(pa.binary()))
+VARBIT = V.with_codec(T.VARBIT, BitCodec(pa.binary()))
+ALL_TYPES = (VECTOR, HALFVEC, BF16VEC, INT8VEC, SPARSEVEC)
