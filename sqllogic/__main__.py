@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
@@ -79,7 +80,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     failed = 0
     with target_factory(args) as factory:
         for name in args.files:
-            rep = run_file(name, factory, complete=args.complete)
+            shown = os.path.relpath(name) if os.path.isabs(name) else name
+            rep = run_file(name, factory, complete=args.complete, display_path=shown)
             print(corpus._line(rep))
             _print_failures(rep, args.verbose or (0 if args.complete else 1))
             failed += rep.failed

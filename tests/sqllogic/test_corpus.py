@@ -1,0 +1,47 @@
+"""The corpus gate: every record PostgreSQL 15 passes must pass on sqlvec over the wire,
+except the records in sqllogic/known_failures.json (regenerate with
+`python -m sqllogic corpus --update-known-failures`). A new failure is a regression."""
+
+from __future__ import annotations
+
+import pytest
+
+from sqllogic import corpus
+from sqllogic.backends import wire_factory
+from sqllogic.servers import sqlvec_server
+from tests.support.engine import ENGINE_MISSING, engine_available
+
+pytestmark = [
+    pytest.mark.skipif(not engine_available(), reason=ENGINE_MISSING),
+    pytest.mark.skipif(not corpus.corpus_dir().exists(), reason="corpus not present"),
+]
+
+
+def _report(section: str, result: corpus.GateResult) -> str:
+    pg, ok, known = result.totals()
+    lines = [f"{section}: records PostgreSQL passes {pg}, sqlvec passes {ok}, known failures {known}"]
+    for rep in result.reports:
+        lines.append(f"  {rep.path}: {rep.passed}/{rep.passed + rep.failed}  ({rep.seconds:.1f}s)")
+    if result.fixed:
+        lines.append("  now passing (update known failures): "
+                     + ", ".join(f"{k}: {len(v)}" for k, v in result.fixed.items()))
+    return "\n".join(lines)
+
+
+def _regressions(result: corpus.GateResult) -> str:
+    out = []
+    for rep in result.reports:
+        bad = set(result.regressions.get(rep.path, ()))
+        for f in rep.failures:
+            if f.line in bad:
+                out.append(f"{rep.path}:{f.line}: {f.sql[:120]!r}\n    {f.reason[:300]}")
+    return "\n".join(out[:30])
+
+
+def test_corpus_gate_wire():
+    files, exclude = corpus.corpus_gate_files()
+    with sqlvec_server() as dsn:
+        result = corpus.run_gate(wire_factory(dsn, "schema", timeout=30), files, exclude=exclude,
+                                 known=corpus.load_known("corpus"), log=lambda _l: None)
+    print("\n" + _report("corpus (wire)", result))
+    assert not result.regressions, "regressions:\n" + _regressions(result)
