@@ -1,10 +1,13 @@
-"""The asyncio transport around the sans-IO protocol: accept loop, one task per connection.
+"""The asyncio transport around the sans-IO protocol: accept loop, one protocol per connection.
 
-Statements run on a thread pool (the engine is synchronous); while one runs, the
-connection keeps reading so that a client that vanishes gets its statement cancelled
-and its session closed. CancelRequests find their target through BackendKeyData.
-Shutdown stops accepting, lets running statements finish for a grace period, cancels
-the rest, tells idle clients 57P01 and closes the Database so data is flushed.
+Each connection is an `asyncio.Protocol`: bytes in go to the ServerConnection, which
+runs on a thread pool (the engine is synchronous) while the loop keeps reading, so
+that a client that vanishes gets its statement cancelled and its session closed.
+Output up to 256 kB is written when the statement's batch of messages is done;
+bigger results stream through the loop with flow control. CancelRequests find their
+target through BackendKeyData. Shutdown stops accepting, lets running statements
+finish for a grace period, cancels the rest, tells idle clients 57P01 and closes the
+Database so data is flushed.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ import logging
 import os
 import secrets
 import ssl
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from sqlvec.core.errors import AdminShutdown
@@ -32,15 +35,180 @@ from sqlvec.wire.protocol import (
 
 log = logging.getLogger("sqlvec.server")
 
+BYE = be.error_response(
+    AdminShutdown("terminating connection due to administrator command"), "FATAL")
 WRITE_THROUGH = 256 * 1024  # a worker hands output to the loop (and waits) past this size
+INBOX_LIMIT = 8 * 1024 * 1024  # stop reading a client that sends this much ahead
 
 
-@dataclass
-class _Client:
-    conn: ServerConnection
-    writer: asyncio.StreamWriter
-    busy: bool = False
-    lost: bool = False
+class _PgConnection(asyncio.Protocol):
+    """One client socket: feeds the protocol, runs it on the pool, writes what it says."""
+
+    def __init__(self, server: Server) -> None:
+        self.server = server
+        self.loop = asyncio.get_running_loop()
+        self.transport: asyncio.Transport | None = None
+        self.conn: ServerConnection | None = None
+        self.busy = False  # the protocol is running on a worker thread
+        self.upgrading = False  # TLS handshake in progress
+        self.lost = False
+        self.inbox: list[bytes] = []
+        self.inbox_size = 0
+        self.reading_paused = False
+        self.out: list[bytes] = []  # written by the worker, flushed by the loop
+        self.out_size = 0
+        self.can_write = threading.Event()
+        self.can_write.set()
+        self.finished = self.loop.create_future()
+
+    # --- asyncio callbacks -------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+        srv = self.server
+        pid = next(srv._pids)
+        self.conn = ServerConnection(srv.config, srv.open_session, srv.lookup_password,
+                                     process_id=pid, secret_key=secrets.randbits(31))
+        srv._clients[pid] = self
+        if srv._stopping:
+            transport.close()
+
+    def data_received(self, data: bytes) -> None:
+        if self.busy or self.upgrading:
+            self.inbox.append(data)
+            self.inbox_size += len(data)
+            if self.inbox_size > INBOX_LIMIT and not self.reading_paused:
+                self.transport.pause_reading()
+                self.reading_paused = True
+            return
+        self.conn.receive(data)
+        self._run()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.lost = True
+        self.can_write.set()
+        self.server._clients.pop(self.conn.process_id, None)
+        if self.busy:
+            self.conn.cancel()  # _done closes the session when the worker returns
+        else:
+            self._close_session()
+
+    def pause_writing(self) -> None:
+        self.can_write.clear()
+
+    def resume_writing(self) -> None:
+        self.can_write.set()
+
+    # --- running the protocol ---------------------------------------------------------------
+
+    def _run(self) -> None:
+        self.busy = True
+        fut = self.loop.run_in_executor(self.server.pool, self.conn.process, self._write)
+        fut.add_done_callback(self._done)
+
+    def _write(self, data: bytes) -> None:
+        """Called on the worker thread with protocol output."""
+        if self.lost:
+            self.conn.cancel()
+            return
+        self.out.append(data)
+        self.out_size += len(data)
+        if self.out_size >= WRITE_THROUGH:
+            chunk = b"".join(self.out)
+            self.out.clear()
+            self.out_size = 0
+            self.loop.call_soon_threadsafe(self._send, chunk)
+            while not self.can_write.wait(1.0):
+                if self.lost:
+                    break
+
+    def _send(self, data: bytes) -> None:
+        if not self.lost and self.transport is not None:
+            self.transport.write(data)
+
+    def _flush_out(self) -> None:
+        if self.out:
+            data = b"".join(self.out)
+            self.out.clear()
+            self.out_size = 0
+            self._send(data)
+
+    def _done(self, fut: asyncio.Future) -> None:
+        self.busy = False
+        try:
+            action = fut.result()
+        except Exception:  # noqa: BLE001 - one connection's failure never stops the server
+            log.exception("connection %s failed", self.conn.process_id)
+            action = CloseConnection()
+        self._flush_out()
+        if self.lost:
+            self._close_session()
+            return
+        if isinstance(action, StartTLS):
+            self.upgrading = True
+            self.loop.create_task(self._start_tls())
+            return
+        if isinstance(action, DeliverCancel):
+            self.server._deliver_cancel(action)
+            action = CloseConnection()
+        if isinstance(action, CloseConnection):
+            self._close_session()
+            self.transport.close()
+            return
+        if self.server._stopping:
+            self.shutdown()
+            return
+        self._drain_inbox()
+
+    def _drain_inbox(self) -> None:
+        if self.inbox and not self.lost:
+            data = b"".join(self.inbox)
+            self.inbox.clear()
+            self.inbox_size = 0
+            if self.reading_paused:
+                self.reading_paused = False
+                self.transport.resume_reading()
+            self.conn.receive(data)
+            self._run()
+
+    async def _start_tls(self) -> None:
+        try:
+            self.transport = await self.loop.start_tls(
+                self.transport, self, self.server.ssl_context, server_side=True)
+        except (OSError, ssl.SSLError, ConnectionError) as e:
+            log.info("TLS handshake failed: %s", e)
+            self.lost = True
+            self._close_session()
+            return
+        finally:
+            self.upgrading = False
+        self._drain_inbox()
+
+    def _close_session(self) -> None:
+        conn = self.conn
+        if conn.session is None:
+            conn.close()
+            self._set_finished()
+            return
+        fut = self.loop.run_in_executor(self.server.pool, conn.close)
+        fut.add_done_callback(lambda _f: self._set_finished())
+
+    def _set_finished(self) -> None:
+        if not self.finished.done():
+            self.finished.set_result(None)
+
+    def shutdown(self, message: bytes = BYE) -> None:
+        """Server shutdown: cancel a running statement, or say goodbye and hang up."""
+        if self.busy:
+            self.conn.cancel()
+            return
+        if self.transport is not None and not self.lost:
+            if self.conn.phase == "ready":
+                self.transport.write(message)
+            self.transport.close()
 
 
 class Server:
@@ -69,8 +237,7 @@ class Server:
             thread_name_prefix="sqlvec-query")
         self.on_close = on_close
         self.grace_seconds = grace_seconds
-        self._clients: dict[int, _Client] = {}
-        self._tasks: set[asyncio.Task] = set()
+        self._clients: dict[int, _PgConnection] = {}
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
@@ -78,131 +245,19 @@ class Server:
 
     async def start(self) -> tuple[str, int]:
         """Bind and listen; returns the actual (host, port)."""
-        self._server = await asyncio.start_server(
-            self._on_connect, self.host, self.port, limit=1 << 20, backlog=1024)
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: _PgConnection(self), self.host, self.port, backlog=1024)
         sock = self._server.sockets[0].getsockname()
         return sock[0], sock[1]
 
     async def wait_closed(self) -> None:
         await self._stopped.wait()
 
-    # --- connections -----------------------------------------------------------------------
-
-    async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        pid = next(self._pids)
-        conn = ServerConnection(self.config, self.open_session, self.lookup_password,
-                                process_id=pid, secret_key=secrets.randbits(31))
-        client = _Client(conn, writer)
-        self._clients[pid] = client
-        loop = asyncio.get_running_loop()
-        pending: list[bytes] = []
-        try:
-            if self._stopping:
-                return
-            while True:
-                data = b"".join(pending) if pending else await self._read(reader)
-                pending.clear()
-                if not data:
-                    break
-                conn.receive(data)
-                action = await self._process(client, reader, pending, loop)
-                if client.lost:
-                    break
-                if isinstance(action, StartTLS):
-                    await writer.drain()
-                    await writer.start_tls(self.ssl_context)
-                elif isinstance(action, DeliverCancel):
-                    self._deliver_cancel(action)
-                    break
-                elif isinstance(action, CloseConnection):
-                    break
-        except Exception:  # noqa: BLE001 - one connection's failure never stops the server
-            log.exception("connection %s failed", pid)
-        finally:
-            self._clients.pop(pid, None)
-            if conn.session is not None:
-                await loop.run_in_executor(self.pool, conn.close)
-            conn.close()
-            try:
-                writer.close()
-                await asyncio.wait_for(writer.wait_closed(), 2)
-            except Exception:  # noqa: BLE001
-                pass
-            if task is not None:
-                self._tasks.discard(task)
-
-    @staticmethod
-    async def _read(reader: asyncio.StreamReader) -> bytes:
-        try:
-            return await reader.read(1 << 16)
-        except (ConnectionError, OSError):
-            return b""
-
-    async def _process(self, client: _Client, reader: asyncio.StreamReader,
-                       pending: list[bytes], loop: asyncio.AbstractEventLoop) -> Any:
-        """Run the protocol on a worker thread, writing its output; watch for a lost client."""
-        out: list[bytes] = []
-        size = [0]
-        writer = client.writer
-
-        async def write_through(data: bytes) -> None:
-            try:
-                writer.write(data)
-                await writer.drain()
-            except (ConnectionError, OSError):
-                client.lost = True
-
-        def write(data: bytes) -> None:
-            if client.lost:
-                client.conn.cancel()
-                return
-            out.append(data)
-            size[0] += len(data)
-            if size[0] >= WRITE_THROUGH:
-                chunk = b"".join(out)
-                out.clear()
-                size[0] = 0
-                asyncio.run_coroutine_threadsafe(write_through(chunk), loop).result()
-                if client.lost:
-                    client.conn.cancel()
-
-        client.busy = True
-        try:
-            work = loop.run_in_executor(self.pool, client.conn.process, write)
-            if client.conn.phase == "ready":
-                read = asyncio.ensure_future(self._read(reader))
-                done, _ = await asyncio.wait({work, read}, return_when=asyncio.FIRST_COMPLETED)
-                if read in done:
-                    data = read.result()
-                    if not data:  # the client went away mid-statement
-                        client.lost = True
-                        client.conn.cancel()
-                    else:
-                        pending.append(data)
-                else:
-                    read.cancel()
-                    try:
-                        data = await read
-                        if data:
-                            pending.append(data)
-                    except asyncio.CancelledError:
-                        pass
-            action = await work
-        finally:
-            client.busy = False
-        if out and not client.lost:
-            await write_through(b"".join(out))
-        return action
-
     def _deliver_cancel(self, action: DeliverCancel) -> None:
         target = self._clients.get(action.process_id)
         if target is not None and target.conn.secret_key == action.secret_key:
             target.conn.cancel()
-
-    # --- shutdown ----------------------------------------------------------------------------
 
     async def shutdown(self) -> None:
         """Stop accepting, finish or cancel running statements, close sessions and the DB."""
@@ -215,21 +270,13 @@ class Server:
         deadline = loop.time() + self.grace_seconds
         while any(c.busy for c in self._clients.values()) and loop.time() < deadline:
             await asyncio.sleep(0.05)
-        bye = be.error_response(AdminShutdown(
-            "terminating connection due to administrator command"), "FATAL")
+        pending = []
         for client in list(self._clients.values()):
-            if client.busy:
-                client.conn.cancel()
-            else:
-                try:
-                    if client.conn.phase == "ready":
-                        client.writer.write(bye)
-                    client.writer.close()
-                except Exception:  # noqa: BLE001
-                    pass
-        if self._tasks:
-            await asyncio.wait(set(self._tasks), timeout=self.grace_seconds + 5)
+            client.shutdown()  # busy ones are cancelled and hang up when their statement ends
+            pending.append(client.finished)
+        if pending:
+            await asyncio.wait(pending, timeout=self.grace_seconds + 5)
         self.pool.shutdown(wait=True, cancel_futures=True)
         if self.on_close is not None:
-            await asyncio.get_running_loop().run_in_executor(None, self.on_close)
+            await loop.run_in_executor(None, self.on_close)
         self._stopped.set()
