@@ -16,7 +16,7 @@ from sqlvec.storage.segment import ROWID, SegView
 from sqlvec.storage.state import SEAL_ROWS, TableVersion
 
 TARGET_ROWS = 4 * SEAL_ROWS  # rows per segment written by compaction
-SMALL_ROWS = TARGET_ROWS // 2  # full segments below this are merged with their neighbours
+SMALL_ROWS = SEAL_ROWS // 2  # full segments below this are merged with their neighbours
 DEAD_FRACTION = 0.2  # a segment with this share of deleted rows is rewritten
 MAX_SMALL = 8  # automatic compaction starts at this many small full segments
 
@@ -55,15 +55,17 @@ def rewrite(
     if not parts:
         return []
     t = pa.concat_tables(parts)
-    if key:
-        order = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key])
-    else:
-        order = pc.sort_indices(t, sort_keys=[(ROWID, "ascending")])
-    order = order.to_numpy()
-    out = []
-    n = len(order)
+    n = t.num_rows
     pieces = max(1, -(-n // target_rows))
     size = -(-n // pieces)
+    if not key:
+        rowids = t.column(0).to_numpy()
+        if (rowids[1:] > rowids[:-1]).all():  # already in row id order: slice, no copy
+            return [_compact_chunks(t.slice(s, size)) for s in range(0, n, size)]
+        order = pc.sort_indices(t, sort_keys=[(ROWID, "ascending")]).to_numpy()
+    else:
+        order = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in key]).to_numpy()
+    out = []
     for start in range(0, n, size):
         idx = order[start : start + size]
         if key:  # rows stay sorted by row id inside a segment
@@ -71,3 +73,8 @@ def rewrite(
             idx = idx[np.argsort(rowids, kind="stable")]
         out.append(t.take(pa.array(idx)).combine_chunks())
     return out
+
+
+def _compact_chunks(t: pa.Table) -> pa.Table:
+    """Combine a table's chunks when they are many and small (cheap scans later)."""
+    return t.combine_chunks() if t.num_rows < 4096 * t.column(0).num_chunks else t

@@ -394,8 +394,12 @@ class DurableStore(Store):
         """Close without a checkpoint (as a crash would, but releasing the lock): for tests."""
         if self._closed:
             return
+        self._closed = True  # background work stops starting new rounds
+        self.wait_background()
+        t = self._ckpt_thread
+        if t is not None:
+            t.join()
         with self._commit_lock:
-            self._closed = True
             self._wal.close()
         self._unlock_dir()
 

@@ -200,7 +200,11 @@ def delete_rows(views: list[SegView], rowids: np.ndarray, strict: bool) -> list[
 
 
 def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
-    """Views with new rows appended as growing segments, merged when enough collect."""
+    """Views with new rows appended as growing segments, merged as they collect.
+
+    Growing pieces merge newest-first in halves (each row is copied O(log n) times even
+    for one-row commits); once they hold SEAL_ROWS rows they become one full segment.
+    """
     full = [v for v in views if not v.seg.growing]
     growing = [v for v in views if v.seg.growing]
     for t in inserts:
@@ -208,25 +212,36 @@ def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
             continue
         seg = Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS)
         (growing if seg.growing else full).append(SegView(seg))
-    if len(growing) > MAX_GROWING or sum(v.live for v in growing) >= SEAL_ROWS:
-        merged = merge_views(growing)
+    if sum(v.live for v in growing) >= SEAL_ROWS:
+        merged = merge_views(growing, growing=False)
         growing = []
         if merged is not None:
-            (growing if merged.seg.growing else full).append(merged)
+            full.append(merged)
+    elif len(growing) > MAX_GROWING:
+        k = MAX_GROWING // 2
+        merged = merge_views(growing[-k:], growing=True)
+        growing = growing[:-k] + ([merged] if merged is not None else [])
     return full + growing
 
 
-def merge_views(views: list[SegView]) -> SegView | None:
-    """One segment holding the live rows of `views`, sorted by row id (None if no rows)."""
+def merge_views(views: list[SegView], growing: bool | None = None) -> SegView | None:
+    """One segment holding the live rows of `views`, sorted by row id (None if no rows).
+
+    Big pieces are not copied (the segment keeps them as chunks); many small pieces are
+    combined into one contiguous chunk.
+    """
     parts = [v.table() for v in views if v.live]
     if not parts:
         return None
-    t = pa.concat_tables(parts).combine_chunks()
+    t = pa.concat_tables(parts)
     rowids = t.column(0).to_numpy()
     if len(rowids) > 1 and not (rowids[1:] > rowids[:-1]).all():
         t = t.take(pa.array(np.argsort(rowids, kind="stable")))
+    if t.num_rows < 4096 * t.column(0).num_chunks:
         t = t.combine_chunks()
-    return SegView(Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS))
+    if growing is None:
+        growing = t.num_rows < SEAL_ROWS
+    return SegView(Segment(next_segment_id(), t, growing=growing))
 
 
 def empty_version() -> Version:
