@@ -109,3 +109,68 @@ def test_psql_c_f_and_interactive(server, tmp_path):
     assert r.stdout.strip() == "2"
     r = run_psql(server, "-c", "SELECT * FROM missing_tbl")
     assert r.returncode != 0 and 'relation "missing_tbl" does not exist' in r.stderr
+
+
+def test_psycopg_pipeline_and_error_recovery(server):
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE pl (id integer PRIMARY KEY, v text)")
+        with con.pipeline():
+            with con.cursor() as cur:
+                for i in range(20):
+                    cur.execute("INSERT INTO pl VALUES (%s, %s)", (i, f"v{i}"))
+        assert con.execute("SELECT count(*) FROM pl").fetchone() == (20,)
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            with con.pipeline():
+                con.execute("INSERT INTO pl VALUES (%s, 'dup')", (1,))
+                con.execute("INSERT INTO pl VALUES (%s, 'skipped')", (100,))
+        assert con.execute("SELECT count(*) FROM pl WHERE id = 100").fetchone() == (0,)
+
+
+def test_simple_query_stops_at_first_error(server):
+    """Statements after the error are skipped (the wire's job, always checked)."""
+    from tests.server.test_robustness import raw, read_until
+    from tests.wire import pgclient as c
+
+    s = raw(server)
+    s.sendall(c.query("CREATE TABLE sq (id integer); INSERT INTO sq VALUES (1); "
+                      "SELECT * FROM nope; INSERT INTO sq VALUES (2)"))
+    out = c.split(read_until(s, b"Z\x00\x00\x00\x05"))
+    assert [k for k, _ in out] == ["C", "C", "E", "Z"]
+    s.sendall(c.query("SELECT count(*) FROM sq WHERE id = 2"))
+    out = c.split(read_until(s, b"Z\x00\x00\x00\x05"))
+    assert out[0][0] == "E" or c.data_row_values(out[1][1]) == [b"0"]
+    s.close()
+
+
+@pytest.mark.xfail(reason="engine: a multi-statement Query is not yet one implicit transaction")
+def test_simple_query_error_rolls_back_the_whole_string(server):
+    from tests.server.test_robustness import raw, read_until
+    from tests.wire import pgclient as c
+
+    s = raw(server)
+    s.sendall(c.query("CREATE TABLE sq2 (id integer); SELECT * FROM nope"))
+    read_until(s, b"Z\x00\x00\x00\x05")
+    s.sendall(c.query("SELECT count(*) FROM sq2"))
+    out = c.split(read_until(s, b"Z\x00\x00\x00\x05"))
+    s.close()
+    assert c.error_fields(out[0][1])["C"] == "42P01"  # as in PostgreSQL: nothing was kept
+
+
+def test_extended_begin_without_sync_and_row_limits(server):
+    from tests.server.test_robustness import raw, read_until
+    from tests.wire import pgclient as c
+
+    s = raw(server)
+    s.sendall(c.query("CREATE TABLE ex (id integer)"))
+    read_until(s, b"Z\x00\x00\x00\x05")
+    s.sendall(c.parse("BEGIN") + c.bind() + c.execute() +
+              c.parse("INSERT INTO ex VALUES ($1)", oids=(23,)) + c.bind([b"1"]) + c.execute() +
+              c.bind([b"2"]) + c.execute() + c.SYNC)
+    out = read_until(s, b"Z\x00\x00\x00\x05")
+    assert c.kinds(out) == "12C12C2CZ" and out.endswith(b"T")
+    s.sendall(c.parse("SELECT id FROM ex ORDER BY id") + c.bind(portal="p") +
+              c.describe("P", "p") + c.execute("p", 1) + c.execute("p", 1) + c.execute("p", 1) +
+              c.close("P", "p") + c.parse("COMMIT") + c.bind() + c.execute() + c.SYNC)
+    out = read_until(s, b"Z\x00\x00\x00\x05I")
+    assert c.kinds(out) in ("12TDsDsC3" "12CZ", "12TDsDCC3" "12CZ")  # PG: s; sqlvec may finish early
+    s.close()
