@@ -169,7 +169,9 @@ class Evaluator:
             return full(v, e.type.arrow if e.type.arrow != pa.null() else table.schema.field(0).type, n)
         if e.kind == "in":
             x = self.eval(e.arg, b)
-            col = _arr(table.column(0)) if table.num_rows else pa.array([], type=x.type)
+            if table.num_rows == 0:
+                return full(e.negate, pa.bool_(), n)  # nothing IN an empty set, even NULL
+            col = _arr(table.column(0))
             has_null = col.null_count > 0
             non_null = col.drop_null().cast(x.type) if len(col) else pa.array([], type=x.type)
             hit = pc.is_in(x, value_set=non_null) if len(non_null) else full(False, pa.bool_(), n)

@@ -265,6 +265,11 @@ class Executor:
 
         yield from run_join(self, p)
 
+    def _r_Window(self, p: L.Window) -> Iterator[pa.RecordBatch]:
+        from sqlvec.exec.window import run_window
+
+        yield from run_window(self, p)
+
     def _r_Aggregate(self, p: L.Aggregate) -> Iterator[pa.RecordBatch]:
         from sqlvec.exec.aggregate import run_aggregate
 

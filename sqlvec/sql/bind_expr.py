@@ -174,12 +174,21 @@ class ExprBinder:
             elif isinstance(b, E.Param) and b.type.short == "unknown" and a.type.short != "unknown":
                 args[1] = self.coerce(b, a.type)
             types = [x.type for x in args]
-        fn = self.regs.functions.resolve(name, types)
+        fn = self.engine_function(name, types) or self.regs.functions.resolve(name, types)
         want = list(getattr(fn, "arg_types", types) or types)
         if len(want) == len(args):
             args = [self.coerce(x, t) if t.category != "P" and t.short != "any" else x
                     for x, t in zip(args, want)]
         return E.Func(name, tuple(args), fn.return_type, fn)
+
+    def engine_function(self, name: str, types: list[SqlType]) -> Any:
+        """Functions the engine implements itself (catalog access, set-returning)."""
+        if name not in ("nextval", "generate_series", "unnest"):
+            return None
+        from sqlvec.exec.builtins import engine_function
+
+        ctx = getattr(self, "ctx", None)
+        return engine_function(name, types, getattr(ctx, "catalog", None), getattr(ctx, "search_path", []))
 
     def as_bool(self, e: E.Expr) -> E.Expr:
         if e.type.short == "bool":
@@ -507,7 +516,37 @@ class ExprBinder:
         return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg)
 
     def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
-        raise FeatureNotSupported("window functions are not supported yet")
+        f = n.this
+        if isinstance(f, exp.Filter):
+            raise FeatureNotSupported("FILTER in window functions is not supported yet")
+        name, args = self.func_name_args(f)
+        star = len(args) == 1 and isinstance(args[0], exp.Star)
+        if star:
+            args = []
+        distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
+        if distinct:
+            raise FeatureNotSupported("DISTINCT is not implemented for window functions")
+        bound = [self.bind_expr(a, scope) for a in args]
+        part = tuple(self.bind_expr(p, scope) for p in n.args.get("partition_by") or [])
+        order = []
+        o = n.args.get("order")
+        for k in (o.expressions if o is not None else []):
+            nf = k.args.get("nulls_first")
+            desc = bool(k.args.get("desc"))
+            order.append((self.bind_expr(k.this, scope), desc, None if bool(nf) == desc else bool(nf)))
+        if name in ("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"):
+            rt = T.INT8 if name in ("row_number", "rank", "dense_rank") else (T.INT4 if name == "ntile" else T.FLOAT8)
+            fn = None
+        elif name in ("lag", "lead", "first_value", "last_value", "nth_value"):
+            rt = bound[0].type if bound else T.TEXT
+            if len(bound) > 2:
+                bound[2] = self.coerce(bound[2], rt)
+            fn = None
+        else:
+            fn = self.regs.functions.aggregate(name, [b.type for b in bound], False)
+            rt = fn.return_type
+        self.saw_window = True
+        return E.WindowCall(name, tuple(bound), part, tuple(order), None, rt, False, star, fn)
 
     def bind_subquery(self, q: exp.Expr, scope: Scope, kind: str, arg: E.Expr | None) -> E.Expr:
         raise NotImplementedError

@@ -296,7 +296,8 @@ class Binder(ExprBinder):
             name, args = self.func_name_args(fn)  # type: ignore[arg-type]
         empty = Scope(outer=scope.outer)
         bound = [self.bind_expr(a, empty) for a in args]
-        bf = self.regs.functions.resolve(name, [b.type for b in bound])
+        bf = self.engine_function(name, [b.type for b in bound]) or \
+            self.regs.functions.resolve(name, [b.type for b in bound])
         want = list(getattr(bf, "arg_types", []) or [])
         if len(want) == len(bound):
             bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
@@ -472,6 +473,24 @@ class Binder(ExprBinder):
         elif having_e is not None:
             raise GroupingError("HAVING requires GROUP BY or an aggregate")
 
+        # window functions: computed over the (grouped) rows, then referenced as columns
+        wcalls: list[E.WindowCall] = []
+        for e in [e for _, e in items] + [t for t, _, _ in order_exprs if isinstance(t, E.Expr)]:
+            for x in E.walk(e):
+                if isinstance(x, E.WindowCall) and x not in wcalls:
+                    wcalls.append(x)
+        if wcalls:
+            base = len(plan.fields)
+            plan = L.Window(plan, tuple(wcalls), tuple(plan.fields) + tuple(L.Field(w.name, w.type) for w in wcalls))
+
+            def wpost(e: E.Expr) -> E.Expr:
+                if isinstance(e, E.WindowCall):
+                    return E.ColRef(base + wcalls.index(e), e.type, e.name)
+                return _map_children(e, wpost)
+
+            items = [(n, wpost(e)) for n, e in items]
+            order_exprs = [(wpost(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
+
         # projection (with hidden sort columns)
         exprs = [e for _, e in items]
         out_fields = [_field_for(n, e, plan) for n, e in items]
@@ -613,6 +632,12 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
         return E.ColRef(i, e.type, getattr(e, "name", ""))
     if isinstance(e, E.AggCall):
         return E.ColRef(ng + aggs.index(e), e.type, e.name)
+    if isinstance(e, E.WindowCall):
+        import dataclasses
+
+        f = lambda x: _rewrite_post_agg(x, groups, aggs, ng)  # noqa: E731
+        return dataclasses.replace(e, args=tuple(map(f, e.args)), partition=tuple(map(f, e.partition)),
+                                   order=tuple((f(o), d, nf) for o, d, nf in e.order))
     if isinstance(e, E.ColRef):
         raise GroupingError(
             f'column "{e.name}" must appear in the GROUP BY clause or be used in an aggregate function'

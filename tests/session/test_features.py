@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import pytest
+
+from sqlvec.core.errors import SqlError
+
+
+def test_windows(q):
+    q("create table t (a int, b text)")
+    q("insert into t values (1,'x'),(2,'x'),(3,'y'),(4,'y'),(4,'y')")
+    assert q("select a, row_number() over (partition by b order by a desc), rank() over (order by a) "
+             "from t order by a, 2") == [(1, 2, 1), (2, 1, 2), (3, 3, 3), (4, 1, 4), (4, 2, 4)]
+    assert q("select a, sum(a) over (order by a), lag(a) over (order by a) from t order by a, 3") == [
+        (1, 1, None), (2, 3, 1), (3, 6, 2), (4, 14, 3), (4, 14, 4)]
+
+
+def test_on_conflict_and_returning(q):
+    q("create table t (a int primary key, b text)")
+    assert q("insert into t values (1,'x'),(2,'y') returning a") == [(1,), (2,)]
+    assert q("insert into t values (1,'q') on conflict (a) do update set b = excluded.b returning *") == [(1, "q")]
+    assert q("insert into t values (1,'r') on conflict do nothing") == "INSERT 0 0"
+    assert q("select b from t order by a") == [("q",), ("y",)]
+
+
+def test_serial_and_defaults(q):
+    q("create table s (id serial primary key, v text default 'd')")
+    q("insert into s (v) values ('a'), (default)")
+    q("insert into s default values")
+    assert q("select * from s order by id") == [(1, "a"), (2, "d"), (3, "d")]
+
+
+def test_set_ops_cte_distinct_on(q):
+    assert q("with recursive r(n) as (select 1 union all select n+1 from r where n < 5) "
+             "select sum(n) from r") == [(15,)]
+    assert q("select 1 union select 2 union select 1 order by 1") == [(1,), (2,)]
+    assert q("select * from generate_series(1, 10, 3)") == [(1,), (4,), (7,), (10,)]
+    q("create table t (a int, b text)")
+    q("insert into t values (1,'x'),(2,'x'),(3,'y')")
+    assert q("select distinct on (b) b, a from t order by b, a desc") == [("x", 2), ("y", 3)]
+
+
+def test_transaction_block_failure(q):
+    q("create table t (a int)")
+    assert q("begin") == "BEGIN"
+    q("insert into t values (1)")
+    with pytest.raises(SqlError):
+        q("select 1/0")
+    assert q.s.txn_status == "E"
+    with pytest.raises(SqlError) as ei:
+        q("select 1")
+    assert ei.value.code == "25P02"
+    assert q("commit") == "ROLLBACK"
+    assert q("select count(*) from t") == [(0,)]
+
+
+def test_prepare_bind_execute_with_row_limit(q):
+    q("create table t (a int, b text)")
+    q("insert into t select g, 'v' from generate_series(1, 10) g")
+    stmt = q.s.prepare("select a from t where a > $1 order by a", [])
+    assert [t.short for t in stmt.param_types] == ["int4"]
+    portal = q.s.bind(stmt, [5], [])
+    res, suspended = q.s.execute_portal(portal, 3)
+    rows = [r for b in res.batches for r in b.column(0).to_pylist()]
+    assert rows == [6, 7, 8] and suspended
+    res, suspended = q.s.execute_portal(portal, 0)
+    assert [r for b in res.batches for r in b.column(0).to_pylist()] == [9, 10] and not suspended
+
+
+def test_set_show_explain(q):
+    assert q("set application_name = 'abc'") == "SET"
+    assert q("show application_name") == [("abc",)]
+    assert q("show DateStyle") == [("ISO, MDY",)]
+    q("create table t (a int)")
+    plan = [r[0] for r in q("explain select * from t where a = 1")]
+    assert plan[0] == "Seq Scan on t" and "Filter" in plan[1]
