@@ -185,6 +185,8 @@ def _format_vector(a: pa.Array) -> pa.Array:
 def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     """Arrow values of type t to PostgreSQL's text output (a string array, nulls kept)."""
     a = _arr(array)
+    if t.codec is not None:  # extension types (pgvector's) bring their own text I/O
+        return t.codec.format_text(a, t)
     at = a.type
     if t.is_array or (pa.types.is_list(at) and t.category == "A"):
         return _format_array(a, t)
@@ -242,7 +244,7 @@ def _parse_int(a: pa.Array, t: SqlType) -> pa.Array:
     name = _INT_NAMES.get(t.short, t.name)
     s = _trimmed(a)
     ok = pc.fill_null(pc.match_substring_regex(s, r"^[+-]?\d+$"), True)
-    if not pc.all(ok).as_py():
+    if pc.all(ok).as_py() is False:
         raise InvalidTextRepresentation(
             f'invalid input syntax for type {name}: "{_first_bad(a, pc.invert(ok))}"')
     s = pc.replace_substring_regex(s, r"^\+", "")
@@ -281,7 +283,7 @@ def _parse_float(a: pa.Array, t: SqlType) -> pa.Array:
     low = pc.utf8_lower(s)
     special = pc.is_in(low, pa.array(list(_SPECIAL_F)))
     ok = pc.fill_null(pc.or_(special, pc.match_substring_regex(s, _FLOAT_RE)), True)
-    if not pc.all(ok).as_py():
+    if pc.all(ok).as_py() is False:
         raise InvalidTextRepresentation(
             f'invalid input syntax for type {name}: "{_first_bad(a, pc.invert(ok))}"')
     for k, v in _SPECIAL_F.items():
@@ -321,7 +323,7 @@ def round_decimal(a: pa.Array, target: pa.DataType, p_s: tuple[int, int] | None 
 def _parse_numeric(a: pa.Array, t: SqlType) -> pa.Array:
     s = _trimmed(a)
     ok = pc.fill_null(pc.match_substring_regex(s, _FLOAT_RE), True)
-    if not pc.all(ok).as_py():
+    if pc.all(ok).as_py() is False:
         low = pc.utf8_lower(s)
         if pc.any(pc.is_in(low, pa.array(["nan", "infinity", "-infinity", "inf", "-inf"]))).as_py():
             raise InvalidTextRepresentation("numeric NaN and infinity are not supported")
@@ -541,6 +543,8 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
         a = pc.cast(a, pa.string())
     if pa.types.is_large_string(a.type):
         a = pc.cast(a, pa.string())
+    if t.codec is not None:  # extension types (pgvector's) bring their own text I/O
+        return t.codec.parse_text(a, t)
     if t.is_array:
         return _parse_array(a, t)
     short, at = t.short, t.arrow

@@ -15,10 +15,13 @@ from sqlvec.core.types import default_types
 from sqlvec.functions import (
     aggregates,
     arith,
+    arrays,
     compare,
     datefmt,
     datetimefns,
+    jsonfns,
     mathfns,
+    misc,
     regex,
     strings,
     textops,
@@ -27,8 +30,8 @@ from sqlvec.functions import (
 from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
-_MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, aggregates,
-            windows)
+_MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, jsonfns,
+            arrays, misc, aggregates, windows)
 
 
 def register(regs: Any) -> None:
@@ -43,6 +46,8 @@ def register(regs: Any) -> None:
         regs.functions = functions
     for module in _MODULES:
         module.register(functions)
+    from sqlvec.functions import vectors  # pgvector's types and operators (vector engineer)
+    vectors.register(regs)
 
 
 def default_registries() -> SimpleNamespace:

@@ -208,6 +208,7 @@ class FunctionRegistry:
         key = name.lower()
         args = list(arg_types)
         adef, declared = self.select(key, args, self.aggregates.get(key, []))
+        declared = _concrete_any(declared, args)
         ret = adef.ret(declared) if callable(adef.ret) else adef.ret
         ret = _substitute_return(ret, adef, declared, args)
         return BoundAggregate(key, tuple(declared), tuple(args), ret, distinct, adef, self.casts)
@@ -233,6 +234,7 @@ class FunctionRegistry:
         key = name.lower()
         args = list(arg_types)
         fdef, declared = self.select(key, args, self._scalars.get(key, []))
+        declared = _concrete_any(declared, args)
         ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
         ret = _substitute_return(ret, fdef, declared, args)
         return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
@@ -362,6 +364,12 @@ class FunctionRegistry:
             f"function {name}({_type_list(args)}) is not unique",
             hint="Could not choose a best candidate function. "
                  "You might need to add explicit type casts.")
+
+
+def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:
+    """A parameter declared 'any' takes the argument's own type (unknown becomes text)."""
+    return [(T.TEXT if a.short == "unknown" else a) if p.short == "any" else p
+            for p, a in zip(declared, args)]
 
 
 def _keep_best(cands: list, score: Callable[[Any], int]) -> list:

@@ -254,7 +254,7 @@ def sparse_distance(metric: str) -> Callable[[CallContext, list[Arg]], pa.Array]
             sq = a.row_sum((a.vals.astype(np.float64) - bv) ** 2, rows_n)
             only_b = b.row_sum(b.vals.astype(np.float64) ** 2, rows_n) - \
                 a.row_sum(bv.astype(np.float64) ** 2, rows_n)
-            out = np.sqrt((sq + only_b).astype(np.float32).astype(np.float64))
+            out = np.sqrt(np.maximum(sq + only_b, 0.0).astype(np.float32).astype(np.float64))
         else:  # l1
             s = a.row_sum(np.abs(a.vals.astype(np.float64) - bv), rows_n)
             only_b = b.row_sum(np.abs(b.vals.astype(np.float64)), rows_n) - \

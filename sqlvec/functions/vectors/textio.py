@@ -344,17 +344,25 @@ def parse_sparse(a: pa.Array, t: SqlType) -> pa.Array:
 
 # ---- bit --------------------------------------------------------------------------------
 
+def _binary_parts(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 offsets, uint8 data) of a binary array, slicing respected."""
+    offs = np.frombuffer(a.buffers()[1], np.int32, count=a.offset + len(a) + 1)[a.offset:]
+    data = a.buffers()[2]
+    return offs.astype(np.int64), (np.frombuffer(data, np.uint8) if data is not None
+                                   else np.zeros(0, np.uint8))
+
+
 def bit_lengths(a: pa.Array) -> np.ndarray:
     """Bit length of each bit value (0 for NULL) from its 4-byte big-endian header."""
-    raw = pc.binary_slice(a, 0, 4) if len(a) else a
-    heads = pc.fill_null(raw, b"\0\0\0\0")
-    buf = b"".join(heads.to_pylist()) if len(a) < 64 else None
-    if buf is None:
-        data = np.frombuffer(heads.buffers()[2], np.uint8)
-        offs = heads.offsets.to_numpy(zero_copy_only=False)
-        idx = offs[:-1, None] + np.arange(4)
-        buf = data[idx].tobytes()
-    return np.frombuffer(buf, dtype=">i4").astype(np.int64)
+    a = _combine(a)
+    valid = V.valid_mask(a)
+    offs, data = _binary_parts(a)
+    out = np.zeros(len(a), np.int64)
+    if valid.any():
+        starts = offs[:-1][valid]
+        head = data[starts[:, None] + np.arange(4)]
+        out[valid] = head.astype(np.int64) @ np.array([1 << 24, 1 << 16, 1 << 8, 1], np.int64)
+    return out
 
 
 def bit_matrix(a: pa.Array) -> tuple[np.ndarray, int, np.ndarray]:
@@ -368,18 +376,17 @@ def bit_matrix(a: pa.Array) -> tuple[np.ndarray, int, np.ndarray]:
         raise DataException(f"different bit lengths {nbits} and {other}")
     nbytes = (nbits + 7) // 8
     m = np.zeros((len(a), nbytes), dtype=np.uint8)
-    if valid.any():
-        body = pc.binary_slice(a.filter(pa.array(valid)), 4, 4 + nbytes)
-        data = np.frombuffer(body.buffers()[2], np.uint8) if len(body) else np.zeros(0, np.uint8)
-        offs = body.offsets.to_numpy(zero_copy_only=False)
-        m[valid] = data[offs[0]:offs[-1]].reshape(-1, nbytes)
+    if valid.any() and nbytes:
+        offs, data = _binary_parts(a)
+        starts = offs[:-1][valid] + 4
+        m[valid] = data[starts[:, None] + np.arange(nbytes)]
     return m, nbits, valid
 
 
 def bits_from_matrix(m: np.ndarray, nbits: int, valid: np.ndarray | None = None) -> pa.Array:
     """Bit values (binary with a length header) from a packed-bit matrix."""
     n = len(m)
-    head = np.frombuffer(np.int32(nbits).astype(">i4").tobytes(), np.uint8)
+    head = np.frombuffer(int(nbits).to_bytes(4, "big"), np.uint8)
     rows = np.hstack([np.broadcast_to(head, (n, 4)), m.astype(np.uint8)])
     w = rows.shape[1]
     offsets = pa.array(np.arange(n + 1, dtype=np.int32) * w)

@@ -1,0 +1,344 @@
+"""Array operators and functions over Arrow list arrays (one-dimensional, 1-based).
+
+@> <@ && use hash semi-joins on (row, element) pairs; || / array_append / array_cat
+rebuild offsets with numpy; array_position / array_to_string / string_to_array work on
+the flattened values. `quantified_compare` evaluates `x op ANY/ALL (array)` for the
+engine, and `subscript` / `slice_lists` serve `a[i]` and `a[i:j]`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import textio
+from sqlvec.core import types as T
+from sqlvec.core.errors import ArraySubscriptError, FeatureNotSupported
+from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
+from sqlvec.functions.vec import any_null_mask, arr
+
+AA, AE, I4, TXT = T.ANYARRAY, T.ANYELEMENT, T.INT4, T.TEXT
+Impl = Callable[[CallContext, list[Arg]], Arg]
+
+
+def _lists(x: Arg, n: int) -> pa.ListArray:
+    a = arr(x, n)
+    if pa.types.is_large_list(a.type):
+        a = pc.cast(a, pa.list_(a.type.value_type))
+    return a
+
+
+def _flat(a: pa.ListArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """(values, parent row of each value, offsets rebased to 0)."""
+    off = a.offsets.to_numpy()
+    base = off[0] if len(off) else 0
+    off = off - base
+    values = a.values.slice(base, off[-1] if len(off) else 0)
+    parents = np.repeat(np.arange(len(a), dtype=np.int64), np.diff(off))
+    return values, parents, off
+
+
+def _hashable(v: pa.Array) -> pa.Array:
+    if pa.types.is_nested(v.type) or v.type == pa.month_day_nano_interval() \
+            or pa.types.is_fixed_size_binary(v.type):
+        return pc.cast(v, pa.binary()) if pa.types.is_fixed_size_binary(v.type) else \
+            pa.array([str(x) for x in v.to_pylist()])
+    return v
+
+
+def _pairs(a: pa.ListArray) -> tuple[pa.Table, np.ndarray]:
+    values, parents, _ = _flat(a)
+    tbl = pa.table({"row": pa.array(parents), "v": _hashable(values)})
+    has_null = np.zeros(len(a), bool)
+    if values.null_count:
+        nulls = np.asarray(pc.is_null(values))
+        has_null[parents[nulls]] = True
+        tbl = tbl.filter(pc.invert(pa.array(nulls)))
+    return tbl.group_by(["row", "v"], use_threads=False).aggregate([]), has_null
+
+
+def _count_rows(rows: pa.Array, n: int) -> np.ndarray:
+    return np.bincount(rows.to_numpy(zero_copy_only=False).astype(np.int64), minlength=n)
+
+
+def _contains(swap: bool) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = (_lists(x, ctx.n) for x in args)
+        if swap:
+            a, b = b, a
+        pa_, _ = _pairs(a)
+        pb, b_null = _pairs(b)
+        matched = pb.join(pa_, keys=["row", "v"], join_type="left semi", use_threads=False)
+        ok = (_count_rows(matched.column("row"), ctx.n) == _count_rows(pb.column("row"), ctx.n)) & ~b_null
+        mask = any_null_mask(args, ctx.n)
+        return pa.array(ok, pa.bool_(), mask=mask if mask.any() else None)
+    return impl
+
+
+def _overlap(ctx: CallContext, args: list[Arg]) -> Arg:
+    a, b = (_lists(x, ctx.n) for x in args)
+    pa_, _ = _pairs(a)
+    pb, _ = _pairs(b)
+    matched = pb.join(pa_, keys=["row", "v"], join_type="left semi", use_threads=False)
+    mask = any_null_mask(args, ctx.n)
+    return pa.array(_count_rows(matched.column("row"), ctx.n) > 0, pa.bool_(),
+                    mask=mask if mask.any() else None)
+
+
+def concat_lists(a: pa.ListArray, b: pa.ListArray, out_type: pa.DataType) -> pa.ListArray:
+    """Row-wise concatenation of two list arrays (a NULL side counts as empty)."""
+    va, _pa, oa = _flat(a)
+    vb, _pb, ob = _flat(b)
+    la = np.where(np.asarray(pc.is_valid(a)), np.diff(oa), 0)
+    lb = np.where(np.asarray(pc.is_valid(b)), np.diff(ob), 0)
+    both_null = np.asarray(pc.is_null(a)) & np.asarray(pc.is_null(b))
+    new_off = np.concatenate([[0], np.cumsum(la + lb)]).astype(np.int32)
+    n = len(a)
+    rows_a = np.repeat(np.arange(n), la)
+    rows_b = np.repeat(np.arange(n), lb)
+    pos_a = np.arange(len(rows_a)) - np.repeat(np.r_[0, np.cumsum(la)[:-1]], la) if n else np.zeros(0, int)
+    pos_b = np.arange(len(rows_b)) - np.repeat(np.r_[0, np.cumsum(lb)[:-1]], lb) if n else np.zeros(0, int)
+    src_a = oa[:-1][rows_a] + pos_a
+    src_b = ob[:-1][rows_b] + pos_b + len(va)
+    dest = np.empty(int(new_off[-1]), dtype=np.int64)
+    dest[new_off[:-1][rows_a] + pos_a] = src_a
+    dest[new_off[:-1][rows_b] + la[rows_b] + pos_b] = src_b
+    elem_t = out_type.value_type
+    allv = pa.concat_arrays([pc.cast(va, elem_t), pc.cast(vb, elem_t)])
+    values = allv.take(pa.array(dest))
+    return pa.ListArray.from_arrays(pa.array(new_off), values, type=out_type,
+                                    mask=pa.array(both_null) if both_null.any() else None)
+
+
+def _single(x: Arg, n: int, out_type: pa.DataType) -> pa.ListArray:
+    v = pc.cast(arr(x, n), out_type.value_type)
+    return pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)), v, type=out_type)
+
+
+def _cat(kind: str) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        out_t = ctx.return_type.arrow
+        if kind == "cat":
+            a, b = _lists(args[0], ctx.n), _lists(args[1], ctx.n)
+        elif kind == "append":
+            a, b = _lists(args[0], ctx.n), _single(args[1], ctx.n, out_t)
+        else:
+            a, b = _single(args[0], ctx.n, out_t), _lists(args[1], ctx.n)
+        return concat_lists(pc.cast(a, out_t), pc.cast(b, out_t), out_t)
+    return impl
+
+
+def _length(kind: str) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a = _lists(args[0], ctx.n)
+        ln = pc.list_value_length(a).to_numpy(zero_copy_only=False)
+        ln = np.nan_to_num(ln.astype(float)).astype(np.int64)
+        mask = any_null_mask(args, ctx.n)
+        if kind == "cardinality":
+            return pa.array(ln, pa.int32(), mask=mask if mask.any() else None)
+        dim = pc.cast(arr(args[1], ctx.n), pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+        bad = mask | (dim != 1) | (ln == 0)
+        val = {"length": ln, "upper": ln, "lower": np.ones_like(ln)}[kind]
+        return pa.array(val, pa.int32(), mask=bad if bad.any() else None)
+    return impl
+
+
+def _ndims(ctx: CallContext, args: list[Arg]) -> Arg:
+    a = _lists(args[0], ctx.n)
+    ln = pc.list_value_length(a)
+    return pc.if_else(pc.greater(ln, 0), pa.scalar(1, pa.int32()), pa.scalar(None, pa.int32()))
+
+
+def _dims(ctx: CallContext, args: list[Arg]) -> Arg:
+    a = _lists(args[0], ctx.n)
+    ln = pc.list_value_length(a)
+    txt = pc.binary_join_element_wise("[1:", pc.cast(ln, pa.string()), "]", "")
+    return pc.if_else(pc.greater(ln, 0), txt, pa.scalar(None, pa.string()))
+
+
+def _positions(first: bool) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a = _lists(args[0], ctx.n)
+        values, parents, off = _flat(a)
+        x = arr(args[1], ctx.n)
+        target = x.take(pa.array(parents)) if len(parents) else x.slice(0, 0)
+        eq = pc.equal(values, pc.cast(target, values.type))
+        if isinstance(args[1], pa.Scalar) and not args[1].is_valid or x.null_count:
+            eq = pc.or_kleene(eq, pc.and_(pc.is_null(values), pc.is_null(target)))
+        eq = np.asarray(pc.fill_null(eq, False))
+        pos = np.arange(len(values)) - off[:-1][parents] + 1 if len(values) else np.zeros(0, int)
+        if len(args) > 2:
+            start_arr = pc.cast(arr(args[2], ctx.n), pa.int64()).fill_null(1).to_numpy(zero_copy_only=False)
+            eq &= pos >= start_arr[parents]
+        list_null = np.asarray(pc.is_null(a))
+        if first:
+            best = np.full(ctx.n, np.iinfo(np.int64).max)
+            np.minimum.at(best, parents[eq], pos[eq])
+            miss = (best == np.iinfo(np.int64).max) | list_null
+            return pa.array(np.where(miss, 0, best), pa.int32(), mask=miss if miss.any() else None)
+        counts = np.bincount(parents[eq], minlength=ctx.n)
+        offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offs), pa.array(pos[eq], pa.int32()),
+                                        mask=pa.array(list_null) if list_null.any() else None)
+    return impl
+
+
+def _remove(replace: bool) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a = _lists(args[0], ctx.n)
+        values, parents, off = _flat(a)
+        x = arr(args[1], ctx.n)
+        target = pc.cast(x.take(pa.array(parents)), values.type) if len(parents) else values.slice(0, 0)
+        eq = pc.equal(values, target)
+        eq = pc.or_kleene(eq, pc.and_(pc.is_null(values), pc.is_null(target)))
+        eq = np.asarray(pc.fill_null(eq, False))
+        if replace:
+            new = pc.cast(arr(args[2], ctx.n), values.type).take(pa.array(parents))
+            vals = pc.if_else(pa.array(eq), new, values)
+            return pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), vals,
+                                            mask=pc.is_null(a) if a.null_count else None)
+        keep = ~eq
+        counts = np.bincount(parents[keep], minlength=ctx.n)
+        offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offs), values.filter(pa.array(keep)),
+                                        mask=pc.is_null(a) if a.null_count else None)
+    return impl
+
+
+def _to_string(ctx: CallContext, args: list[Arg]) -> Arg:
+    a = _lists(args[0], ctx.n)
+    elem_t = ctx.arg_types[0].element or T.TEXT
+    values, parents, off = _flat(a)
+    txt = textio.format_text(values, elem_t)
+    if len(args) > 2 and not (isinstance(args[2], pa.Scalar) and not args[2].is_valid):
+        null_s = arr(args[2], ctx.n).take(pa.array(parents))
+        txt = pc.if_else(pc.is_null(txt), null_s, txt)
+    keep = np.asarray(pc.is_valid(txt))
+    counts = np.bincount(parents[keep], minlength=ctx.n)
+    offs = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offs), txt.filter(pa.array(keep)))
+    delim = args[1]
+    if isinstance(delim, pa.Scalar):
+        out = pc.binary_join(lists, delim)
+    else:
+        out = pc.binary_join(lists, arr(delim, ctx.n))
+    return pc.if_else(pc.is_valid(a), out, pa.scalar(None, pa.string())) if a.null_count else out
+
+
+def _string_to_array(ctx: CallContext, args: list[Arg]) -> Arg:
+    s = arr(args[0], ctx.n)
+    d = args[1]
+    if not isinstance(d, pa.Scalar):
+        raise FeatureNotSupported("string_to_array with a per-row delimiter is not supported")
+    if not d.is_valid:
+        out = pa.array([None if v is None else list(v) for v in s.to_pylist()],
+                       pa.list_(pa.string()))  # NULL delimiter: one element per character
+    elif d.as_py() == "":
+        out = pa.array([None if v is None else [v] for v in s.to_pylist()], pa.list_(pa.string()))
+    else:
+        out = pc.split_pattern(s, d.as_py())
+    # PostgreSQL: an empty input string gives an empty array
+    lens = pc.binary_length(s)
+    empty = np.asarray(pc.fill_null(pc.equal(lens, 0), False))
+    if empty.any():
+        vals = out.to_pylist()
+        out = pa.array([[] if e else v for v, e in zip(vals, empty)], pa.list_(pa.string()))
+    if len(args) > 2 and isinstance(args[2], pa.Scalar) and args[2].is_valid:
+        values, parents, off = _flat(out)
+        values = pc.if_else(pc.equal(values, args[2].as_py()), pa.scalar(None, pa.string()), values)
+        out = pa.ListArray.from_arrays(pa.array(off.astype(np.int32)), values,
+                                       mask=pc.is_null(s) if s.null_count else None)
+    return out
+
+
+def subscript(lists: pa.Array, idx: Arg, n: int) -> pa.Array:
+    """a[i] (1-based): the element, or NULL when out of range."""
+    a = _lists(lists, n)
+    values, parents, off = _flat(a)
+    i = pc.cast(arr(idx, n), pa.int64())
+    iv = i.fill_null(0).to_numpy(zero_copy_only=False)
+    ln = np.diff(off)
+    ok = (iv >= 1) & (iv <= ln) & np.asarray(pc.is_valid(a)) & np.asarray(pc.is_valid(i))
+    pos = np.where(ok, off[:-1] + iv - 1, 0)
+    if not len(values):
+        return pa.nulls(n, a.type.value_type)
+    return values.take(pa.array(pos, mask=~ok))
+
+
+def slice_lists(lists: pa.Array, lo: Arg | None, hi: Arg | None, n: int) -> pa.Array:
+    """a[lo:hi] (1-based, inclusive; None = open end)."""
+    a = _lists(lists, n)
+    values, parents, off = _flat(a)
+    ln = np.diff(off)
+    lo_v = np.ones(n, np.int64) if lo is None else pc.cast(arr(lo, n), pa.int64()).fill_null(1).to_numpy(zero_copy_only=False)
+    hi_v = ln if hi is None else pc.cast(arr(hi, n), pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    lo_c = np.clip(lo_v, 1, None)
+    hi_c = np.minimum(hi_v, ln)
+    cnt = np.maximum(hi_c - lo_c + 1, 0)
+    starts = off[:-1] + lo_c - 1
+    owner = np.repeat(np.arange(n), cnt)
+    within = np.arange(int(cnt.sum())) - np.repeat(np.r_[0, np.cumsum(cnt)[:-1]], cnt) if n else np.zeros(0, int)
+    take = starts[owner] + within
+    offs = np.concatenate([[0], np.cumsum(cnt)]).astype(np.int32)
+    vals = values.take(pa.array(take)) if len(take) else values.slice(0, 0)
+    return pa.ListArray.from_arrays(pa.array(offs), vals, mask=pc.is_null(a) if a.null_count else None)
+
+
+def quantified_compare(regs: Any, op: str, left: Arg, left_t: T.SqlType, right: Arg,
+                       right_t: T.SqlType, n: int, *, all_: bool = False) -> pa.Array:
+    """`left op ANY(right)` / `op ALL(...)` with SQL three-valued logic, vectorised."""
+    if not right_t.is_array:
+        raise ArraySubscriptError("op ANY/ALL (array) requires array on right side")
+    a = _lists(right, n)
+    values, parents, off = _flat(a)
+    assert right_t.element is not None
+    f = regs.functions.resolve(op, [left_t, right_t.element])
+    lv = arr(left, n).take(pa.array(parents)) if len(parents) else arr(left, n).slice(0, 0)
+    res = f.call([lv, values], len(values)) if len(values) else pa.array([], pa.bool_())
+    t = np.asarray(pc.fill_null(res, False))
+    nul = np.asarray(pc.is_null(res))
+    cnt_t = np.bincount(parents[t], minlength=n)
+    cnt_n = np.bincount(parents[nul], minlength=n)
+    ln = np.diff(off)
+    if all_:
+        cnt_f = ln - cnt_t - cnt_n
+        out = np.where(cnt_f > 0, False, True)
+        unknown = (cnt_f == 0) & (cnt_n > 0)
+    else:
+        out = cnt_t > 0
+        unknown = (cnt_t == 0) & (cnt_n > 0)
+    mask = unknown | np.asarray(pc.is_null(a))
+    left_null = np.asarray(pc.is_null(arr(left, n))) & (ln > 0)
+    mask |= left_null
+    return pa.array(out, pa.bool_(), mask=mask if mask.any() else None)
+
+
+def register(fr: FunctionRegistry) -> None:
+    """Array operators and functions."""
+    add = fr.add
+    add("@>", [AA, AA], T.BOOL, _contains(False))
+    add("<@", [AA, AA], T.BOOL, _contains(True))
+    add("&&", [AA, AA], T.BOOL, _overlap)
+    add("||", [AA, AA], AA, _cat("cat"), strict=False)
+    add("||", [AA, AE], AA, _cat("append"), strict=False)
+    add("||", [AE, AA], AA, _cat("prepend"), strict=False)
+    add("array_cat", [AA, AA], AA, _cat("cat"), strict=False)
+    add("array_append", [AA, AE], AA, _cat("append"), strict=False)
+    add("array_prepend", [AE, AA], AA, _cat("prepend"), strict=False)
+    add("array_length", [AA, I4], I4, _length("length"))
+    add("array_upper", [AA, I4], I4, _length("upper"))
+    add("array_lower", [AA, I4], I4, _length("lower"))
+    add("cardinality", [AA], I4, _length("cardinality"))
+    add("array_ndims", [AA], I4, _ndims)
+    add("array_dims", [AA], TXT, _dims)
+    add("array_position", [AA, AE, I4], I4, _positions(True), min_args=2, strict=False)
+    add("array_positions", [AA, AE], T.array_of(I4), _positions(False), strict=False)
+    add("array_remove", [AA, AE], AA, _remove(False), strict=False)
+    add("array_replace", [AA, AE, AE], AA, _remove(True), strict=False)
+    add("array_to_string", [AA, TXT, TXT], TXT, _to_string, min_args=2)
+    add("string_to_array", [TXT, TXT, TXT], T.array_of(TXT), _string_to_array, min_args=2,
+        strict=False)
