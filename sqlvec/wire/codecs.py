@@ -98,6 +98,9 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
     short = t.short
     if t.element is not None:
         return _encode_array(arr, t.element)
+    codec_out = getattr(t.codec, "format_binary", None)
+    if codec_out is not None:  # an extension type's own binary send function
+        return binary_seg(codec_out(arr, t))
     if short in INTS:
         np_t = INTS[short]
         return fixed_seg(be_bytes(arr.to_numpy(zero_copy_only=False), np_t))
@@ -302,6 +305,9 @@ def decode_binary(raw: bytes, t: SqlType) -> object:
     short = t.short
     if t.element is not None:
         return _decode_array(raw, t)
+    codec_in = getattr(t.codec, "parse_binary", None)
+    if codec_in is not None:  # an extension type's own binary receive function
+        return codec_in(raw, t)
     if short in INTS:
         return int.from_bytes(_exact(int(INTS[short][-1]))(raw), "big", signed=short[0] == "i")
     if short in FLOATS:

@@ -143,3 +143,25 @@ def test_small_batch_path_matches_vectorised_path():
         whole = data_rows(batch, ts, fmts)
         pieces = b"".join(data_rows(batch.slice(i, 1), ts, fmts) for i in range(10))
         assert pieces == whole
+
+
+def test_vector_binary_and_extension_codec_hook():
+    from dataclasses import replace
+
+    vec = replace(types.FLOAT4, name="vector", oid=90001, short="vector",
+                  arrow=pa.list_(pa.float32(), 3))
+    seg, _ = encode_column(pa.array([[1, 2, 3]], pa.list_(pa.float32(), 3)), vec, 1)
+    assert seg.to_list() == [struct.pack("!hh3f", 3, 0, 1, 2, 3)]
+    assert decode_binary(struct.pack("!hh2f", 2, 0, 0.5, 1.5), vec) == [0.5, 1.5]
+
+    class Codec:
+        def format_binary(self, arr, t):
+            return pa.array([b"<" + v.encode() + b">" for v in arr.to_pylist()], pa.binary())
+
+        def parse_binary(self, raw, t):
+            return raw.decode()[1:-1]
+
+    ext = replace(types.TEXT, name="ext", oid=90002, short="ext", codec=Codec())
+    seg, _ = encode_column(pa.array(["a", None]), ext, 1)
+    assert seg.to_list() == [b"<a>", b""]
+    assert decode_binary(b"<z>", ext) == "z"
