@@ -107,14 +107,44 @@ class Session:
         if not stmts:
             yield Empty()
             return
-        for text, offset in stmts:
-            try:
-                node = parse_statement(text, offset)
-                result = self.run(node, [], text)
-            except SqlError:
-                self._fail_block()
-                raise
-            yield result
+        # several statements in one Query run as one implicit transaction, as in PostgreSQL
+        implicit = len(stmts) > 1 and self.txn is None
+        if implicit:
+            self.txn = self.db.store.begin()
+        finished = False
+        try:
+            for text, offset in stmts:
+                try:
+                    node = parse_statement(text, offset)
+                    if implicit and isinstance(node, UT.TransactionStmt):
+                        implicit = False  # an explicit BEGIN/COMMIT takes over the block
+                        txn, self.txn = self.txn, None
+                        txn.commit()
+                    result = self.run(node, [], text)
+                except SqlError:
+                    if implicit:
+                        self._abort_implicit()
+                        implicit = False
+                    else:
+                        self._fail_block()
+                    raise
+                yield result
+            finished = True
+        finally:
+            if implicit:
+                if finished and not self.failed:
+                    txn, self.txn = self.txn, None
+                    sync = self.settings.values.get("synchronous_commit", "on") != "off"
+                    txn.commit(sync=sync)
+                else:
+                    self._abort_implicit()
+
+    def _abort_implicit(self) -> None:
+        txn, self.txn = self.txn, None
+        self.failed = False
+        self.savepoints = []
+        if txn is not None:
+            txn.rollback()
 
     def _fail_block(self) -> None:
         if self.txn is not None:

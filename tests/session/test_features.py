@@ -73,3 +73,17 @@ def test_set_show_explain(q):
     q("create table t (a int)")
     plan = [r[0] for r in q("explain select * from t where a = 1")]
     assert plan[0] == "Seq Scan on t" and "Filter" in plan[1]
+
+
+def test_multi_statement_query_is_one_implicit_transaction(q):
+    with pytest.raises(SqlError):
+        q("create table sq2 (id int); insert into sq2 values (1); select * from nope")
+    with pytest.raises(SqlError) as ei:
+        q("select count(*) from sq2")
+    assert ei.value.code == "42P01"
+    assert q("create table t (a int); insert into t values (1); select count(*) from t") == [(1,)]
+    assert q.s.txn_status == "I"
+    q("begin; insert into t values (2)")
+    assert q.s.txn_status == "T"
+    q("commit")
+    assert q("select count(*) from t") == [(2,)]
