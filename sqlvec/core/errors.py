@@ -27,6 +27,7 @@ class SqlState(StrEnum):
     CARDINALITY_VIOLATION = "21000"
     DATA_EXCEPTION = "22000"
     STRING_DATA_RIGHT_TRUNCATION = "22001"
+    STRING_DATA_LENGTH_MISMATCH = "22026"
     NULL_VALUE_NOT_ALLOWED = "22004"
     INVALID_DATETIME_FORMAT = "22007"
     DATETIME_FIELD_OVERFLOW = "22008"
@@ -167,6 +168,7 @@ FeatureNotSupported = _error("FeatureNotSupported", SqlState.FEATURE_NOT_SUPPORT
 CardinalityViolation = _error("CardinalityViolation", SqlState.CARDINALITY_VIOLATION)
 DataException = _error("DataException", SqlState.DATA_EXCEPTION)
 StringDataRightTruncation = _error("StringDataRightTruncation", SqlState.STRING_DATA_RIGHT_TRUNCATION)
+StringDataLengthMismatch = _error("StringDataLengthMismatch", SqlState.STRING_DATA_LENGTH_MISMATCH)
 NullValueNotAllowed = _error("NullValueNotAllowed", SqlState.NULL_VALUE_NOT_ALLOWED)
 InvalidDatetimeFormat = _error("InvalidDatetimeFormat", SqlState.INVALID_DATETIME_FORMAT)
 DatetimeFieldOverflow = _error("DatetimeFieldOverflow", SqlState.DATETIME_FIELD_OVERFLOW)

@@ -14,12 +14,23 @@ parametrised ones with `with_typmod`, arrays with `array_of`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any, Protocol
 
 import pyarrow as pa
 
 # Unconstrained numeric is stored as decimal128 with this precision and scale.
 NUMERIC_PRECISION = 38
 NUMERIC_DEFAULT_SCALE = 16
+
+
+class TypeCodec(Protocol):
+    """Text I/O and typmod-dependent storage an extension type brings (e.g. pgvector's)."""
+
+    def arrow_for_typmod(self, typmod: int) -> pa.DataType: ...
+
+    def format_text(self, a: pa.Array, t: SqlType) -> pa.Array: ...
+
+    def parse_text(self, a: pa.Array, t: SqlType) -> pa.Array: ...
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,9 @@ class SqlType:
     array_oid: int = 0  # OID of this type's array type (0: none)
     preferred: bool = False  # pg_type.typispreferred within its category
     short: str = ""  # pg_type.typname: 'int4', 'varchar', '_int4'
+    # extension types (vector, halfvec, ...): text I/O and Arrow type per typmod; None for
+    # built-ins, which core/textio handles itself
+    codec: Any = field(default=None, compare=False, repr=False)
 
     @property
     def is_array(self) -> bool:
@@ -87,6 +101,8 @@ def numeric_typmod(precision: int, scale: int = 0) -> int:
 
 
 def _arrow_for_typmod(t: SqlType, typmod: int) -> pa.DataType:
+    if t.codec is not None:
+        return t.codec.arrow_for_typmod(typmod)
     if t.short == "numeric" and typmod >= 0:
         mod = typmod - 4
         p, s = (mod >> 16) & 0xFFFF, mod & 0xFFFF

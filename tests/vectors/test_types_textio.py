@@ -1,0 +1,144 @@
+"""Vector types: OIDs, Arrow storage per typmod, text I/O as pgvector prints and parses it."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from sqlvec.core import errors as E
+from sqlvec.core import types as T
+from sqlvec.core.textio import format_text, parse_text
+from sqlvec.functions.vectors import BIT, HALFVEC, SPARSEVEC, VECTOR
+
+
+def test_types_registered_with_stable_oids(regs):
+    assert regs.types.by_name("vector").oid == 16385
+    assert regs.types.by_oid(16386).element.short == "vector"
+    assert regs.types.by_name("halfvec").oid == 16387
+    assert regs.types.by_name("sparsevec").oid == 16389
+    assert regs.types.by_name("bf16vec").oid == 16391
+    assert regs.types.by_name("int8vec").oid == 16393
+    assert regs.types.by_name("bit").codec is not None
+
+
+def test_arrow_storage_follows_typmod():
+    assert VECTOR.with_typmod(3).arrow == pa.list_(pa.float32(), 3)
+    assert VECTOR.arrow == pa.list_(pa.float32())
+    assert HALFVEC.with_typmod(2).arrow == pa.list_(pa.float16(), 2)
+    assert VECTOR.with_typmod(3).display() == "vector(3)"
+
+
+@pytest.mark.parametrize("text,out", [
+    ("[1,2,3]", "[1,2,3]"), ("[-1,-2,-3]", "[-1,-2,-3]"), ("[1.,2.,3.]", "[1,2,3]"),
+    (" [ 1,  2 ,    3  ] ", "[1,2,3]"), ("[1.23456]", "[1.23456]"),
+    ("[1.5e38,-1.5e38]", "[1.5e+38,-1.5e+38]"), ("[1.5e-38,-1.5e-38]", "[1.5e-38,-1.5e-38]"),
+    ("[0.1,1e-05,123456789]", "[0.1,1e-05,1.2345679e+08]"),
+])
+def test_vector_text_roundtrip(text, out):
+    v = parse_text(pa.array([text]), VECTOR)
+    assert format_text(v, VECTOR).to_pylist() == [out]
+
+
+@pytest.mark.parametrize("text,cls,msg", [
+    ("[hello,1]", E.InvalidTextRepresentation, 'invalid input syntax for type vector: "[hello,1]"'),
+    ("[NaN,1]", E.DataException, "NaN not allowed in vector"),
+    ("[Infinity,1]", E.DataException, "infinite value not allowed in vector"),
+    ("[4e38,1]", E.DataException, "infinite value not allowed in vector"),
+    ("[1,2,3", E.InvalidTextRepresentation, 'malformed vector literal: "[1,2,3"'),
+    ("[1,2,3]9", E.InvalidTextRepresentation, 'malformed vector literal: "[1,2,3]9"'),
+    ("1,2,3", E.InvalidTextRepresentation, 'malformed vector literal: "1,2,3"'),
+    ("[]", E.DataException, "vector must have at least 1 dimension"),
+    ("[1,]", E.InvalidTextRepresentation, 'invalid input syntax for type vector: "[1,]"'),
+    ("[1,,3]", E.InvalidTextRepresentation, 'malformed vector literal: "[1,,3]"'),
+    ("[1, ,3]", E.InvalidTextRepresentation, 'invalid input syntax for type vector: "[1, ,3]"'),
+])
+def test_vector_input_errors(text, cls, msg):
+    with pytest.raises(cls) as ei:
+        parse_text(pa.array(["[1]", text]), VECTOR)
+    assert ei.value.message == msg
+
+
+def test_sqlstates_of_input_errors():
+    with pytest.raises(E.SqlError) as ei:
+        parse_text(pa.array(["[1,2]"]), VECTOR.with_typmod(3))
+    assert (ei.value.code, ei.value.message) == ("22000", "expected 3 dimensions, not 2")
+    with pytest.raises(E.SqlError) as ei:
+        parse_text(pa.array(["[" + ",".join(["1"] * 16001) + "]"]), VECTOR)
+    assert (ei.value.code, ei.value.message) == ("54000", "vector cannot have more than 16000 dimensions")
+    with pytest.raises(E.SqlError) as ei:
+        parse_text(pa.array(["[hello]"]), VECTOR)
+    assert ei.value.code == "22P02"
+
+
+def test_dimensions_above_pgvector_index_cap_are_fine():
+    v = parse_text(pa.array(["[" + ",".join(["0.5"] * 4096) + "]"]), VECTOR.with_typmod(4096))
+    assert v.type == pa.list_(pa.float32(), 4096)
+
+
+def test_nulls_kept_and_column_parse_vectorised():
+    arr = pa.array(["[1,2]", None, "[3,4]"] * 1000)
+    v = parse_text(arr, VECTOR.with_typmod(2))
+    assert v.null_count == 1000
+    assert format_text(v, VECTOR)[:3].to_pylist() == ["[1,2]", None, "[3,4]"]
+
+
+def test_halfvec_and_bf16_int8_text():
+    h = parse_text(pa.array(["[1.5,2,65504]"]), HALFVEC)
+    assert format_text(h, HALFVEC).to_pylist() == ["[1.5,2,65504]"]
+    with pytest.raises(E.NumericValueOutOfRange):
+        parse_text(pa.array(["[65520]"]), HALFVEC)
+    from sqlvec.functions.vectors import BF16VEC, INT8VEC
+    b = parse_text(pa.array(["[1,0.5,-3]"]), BF16VEC)
+    assert format_text(b, BF16VEC).to_pylist() == ["[1,0.5,-3]"]
+    i = parse_text(pa.array(["[1,-128,127]"]), INT8VEC)
+    assert format_text(i, INT8VEC).to_pylist() == ["[1,-128,127]"]
+    with pytest.raises(E.NumericValueOutOfRange):
+        parse_text(pa.array(["[128]"]), INT8VEC)
+
+
+@pytest.mark.parametrize("text,out", [
+    ("{1:1.5,3:3.5}/5", "{1:1.5,3:3.5}/5"), (" { 1 : 1.5 ,  3  :  3.5  } / 5 ", "{1:1.5,3:3.5}/5"),
+    (" { } / 5", "{}/5"), ("{1:0,2:1,3:0}/3", "{2:1}/3"), ("{,}/1", "{}/1"),
+])
+def test_sparsevec_text(text, out):
+    assert format_text(parse_text(pa.array([text]), SPARSEVEC), SPARSEVEC).to_pylist() == [out]
+
+
+@pytest.mark.parametrize("text,msg", [
+    ("", 'invalid input syntax for type sparsevec: ""'),
+    ("{}/1a", 'invalid input syntax for type sparsevec: "{}/1a"'),
+    ("{1:1,}/1", 'invalid input syntax for type sparsevec: "{1:1,}/1"'),
+    ("{2:1,1:1}/2", "indexes must be in ascending order"),
+    ("{}/-1", "sparsevec must have at least 1 dimension"),
+    ("{0:1}/1", 'index "0" is out of range for type sparsevec'),
+    ("{2:1}/1", "index must be less than or equal to dimensions"),
+])
+def test_sparsevec_errors(text, msg):
+    with pytest.raises(E.SqlError) as ei:
+        parse_text(pa.array([text]), SPARSEVEC)
+    assert ei.value.message == msg
+    with pytest.raises(E.DataException, match="expected 2 dimensions, not 1"):
+        parse_text(pa.array(["{}/1"]), SPARSEVEC.with_typmod(2))
+
+
+def test_bit_text_and_length_check():
+    b = parse_text(pa.array(["0101", None, "1"]), BIT)
+    assert format_text(b, BIT).to_pylist() == ["0101", None, "1"]
+    assert b[0].as_py() == b"\x00\x00\x00\x04\x50"
+    with pytest.raises(E.SqlError) as ei:
+        parse_text(pa.array(["012"]), BIT)
+    assert (ei.value.code, ei.value.message) == ("22P02", '"2" is not a valid binary digit')
+    with pytest.raises(E.StringDataLengthMismatch):
+        parse_text(pa.array(["01"]), BIT.with_typmod(3))
+
+
+def test_bit_format_many_rows_one_length():
+    rng = np.random.default_rng(0)
+    bits = ["".join(map(str, rng.integers(0, 2, 13))) for _ in range(200)]
+    assert format_text(parse_text(pa.array(bits), BIT), BIT).to_pylist() == bits
+
+
+def test_cast_text_both_ways(regs):
+    v = regs.casts.cast(pa.array(["[1,2]"]), T.TEXT, VECTOR)
+    assert regs.casts.cast(v, VECTOR, T.TEXT).to_pylist() == ["[1,2]"]
