@@ -23,7 +23,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from sqlvec.core.errors import AdminShutdown
+from sqlvec.core.errors import AdminShutdown, ProtocolViolation, TooManyConnections
 from sqlvec.wire import backend as be
 from sqlvec.wire.protocol import (
     CloseConnection,
@@ -37,6 +37,9 @@ log = logging.getLogger("sqlvec.server")
 
 BYE = be.error_response(
     AdminShutdown("terminating connection due to administrator command"), "FATAL")
+TOO_MANY = be.error_response(TooManyConnections("sorry, too many clients already"), "FATAL")
+AUTH_TIMEOUT = be.error_response(ProtocolViolation("canceling authentication due to timeout"),
+                                 "FATAL")
 WRITE_THROUGH = 256 * 1024  # a worker hands output to the loop (and waits) past this size
 INBOX_LIMIT = 8 * 1024 * 1024  # stop reading a client that sends this much ahead
 
@@ -60,6 +63,7 @@ class _PgConnection(asyncio.Protocol):
         self.can_write = threading.Event()
         self.can_write.set()
         self.finished = self.loop.create_future()
+        self.auth_timer: asyncio.TimerHandle | None = None
 
     # --- asyncio callbacks -------------------------------------------------------------------
 
@@ -69,9 +73,21 @@ class _PgConnection(asyncio.Protocol):
         pid = next(srv._pids)
         self.conn = ServerConnection(srv.config, srv.open_session, srv.lookup_password,
                                      process_id=pid, secret_key=secrets.randbits(31))
-        srv._clients[pid] = self
         if srv._stopping:
             transport.close()
+            return
+        if len(srv._clients) >= srv.max_connections:
+            transport.write(TOO_MANY)
+            transport.close()
+            return
+        srv._clients[pid] = self
+        self.auth_timer = self.loop.call_later(srv.authentication_timeout, self._auth_timeout)
+
+    def _auth_timeout(self) -> None:
+        """Like authentication_timeout: a client must finish start-up in time."""
+        if self.conn.phase != "ready" and not self.lost and not self.busy:
+            self.transport.write(AUTH_TIMEOUT)
+            self.transport.close()
 
     def data_received(self, data: bytes) -> None:
         if self.busy or self.upgrading:
@@ -89,6 +105,8 @@ class _PgConnection(asyncio.Protocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
+        if self.auth_timer is not None:
+            self.auth_timer.cancel()
         self.can_write.set()
         self.server._clients.pop(self.conn.process_id, None)
         if self.busy:
@@ -226,6 +244,8 @@ class Server:
         workers: int | None = None,
         on_close: Callable[[], None] | None = None,
         grace_seconds: float = 5.0,
+        max_connections: int = 1000,
+        authentication_timeout: float = 60.0,
     ) -> None:
         self.open_session = open_session
         self.lookup_password = lookup_password
@@ -237,6 +257,8 @@ class Server:
             thread_name_prefix="sqlvec-query")
         self.on_close = on_close
         self.grace_seconds = grace_seconds
+        self.max_connections = max_connections
+        self.authentication_timeout = authentication_timeout
         self._clients: dict[int, _PgConnection] = {}
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None

@@ -46,6 +46,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--memory-limit", type=parse_size, default=None,
                    help="query memory budget, e.g. 4GB (53200 when exceeded)")
     s.add_argument("--workers", type=int, default=None, help="query threads")
+    s.add_argument("--max-connections", type=int, default=1000,
+                   help="concurrent client connections (53300 beyond; default 1000)")
     s.add_argument("--log-level", default="WARNING")
     return p
 
@@ -114,7 +116,8 @@ async def serve(args: argparse.Namespace) -> int:
                           max_message_size=args.max_message_size)
     server = Server(session_factory(db), password_lookup(db, args.user, args.password),
                     config=config, host=args.host, port=args.port, ssl_context=ctx,
-                    workers=args.workers, on_close=db.close)
+                    workers=args.workers, on_close=db.close,
+                    max_connections=args.max_connections)
     host, port = await server.start()
     where = ":memory:" if args.data == ":memory:" else os.path.abspath(args.data)
     print(f"sqlvec listening on {host}:{port}, data in {where}", file=sys.stderr, flush=True)

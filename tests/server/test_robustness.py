@@ -222,9 +222,10 @@ def test_kill9_during_writes_keeps_acknowledged_rows(server_factory, tmp_path):
 
 def test_directory_in_use_gives_clear_error(server_factory, tmp_path):
     import sqlvec
+    import sqlvec.dbapi
 
     data = str(tmp_path / "locked")
     server_factory(data=data)
-    with pytest.raises(Exception) as info:
+    with pytest.raises(sqlvec.dbapi.OperationalError) as info:
         sqlvec.connect(data)
-    assert "lock" in str(info.value).lower() or "in use" in str(info.value).lower()
+    assert "in use" in str(info.value) and info.value.sqlstate == "55006"

@@ -38,7 +38,8 @@ class SlowSession(FakeSession):
 
 
 @pytest.fixture
-def fake_server():
+def fake_server(request):
+    opts = getattr(request, "param", {})
     sessions: list[FakeSession] = []
 
     def open_session(user, database, params):
@@ -48,7 +49,7 @@ def fake_server():
 
     loop = asyncio.new_event_loop()
     server = Server(open_session, lambda u: None, config=ServerConfig(), port=0,
-                    grace_seconds=0.5)
+                    grace_seconds=0.5, **opts)
     host, port = loop.run_until_complete(server.start())
     t = threading.Thread(target=loop.run_forever, daemon=True)
     t.start()
@@ -159,3 +160,28 @@ def test_large_result_streams(fake_server):
     with psycopg.connect(host=host, port=port, user="alice", dbname="db") as con:
         rows = con.execute("SELECT 200000").fetchall()
     assert len(rows) == 200000 and rows[-1][0] == 200000
+
+
+@pytest.mark.parametrize("fake_server", [{"max_connections": 3}], indirect=True)
+def test_too_many_connections_53300(fake_server):
+    host, port, _, _ = fake_server
+    socks = [raw_connect(host, port) for _ in range(3)]
+    extra = socket.create_connection((host, port), timeout=5)
+    out = read_until(extra, b"\x00\x00")
+    assert c.error_fields(c.split(out)[0][1])["C"] == "53300"
+    for s in socks:
+        s.close()
+
+
+@pytest.mark.parametrize("fake_server", [{"authentication_timeout": 0.3}], indirect=True)
+def test_startup_must_finish_in_time(fake_server):
+    host, port, _, _ = fake_server
+    s = socket.create_connection((host, port), timeout=5)
+    s.sendall(c.startup()[:5])  # a partial startup packet, then silence
+    out = read_until(s, b"\x00\x00")
+    assert c.error_fields(c.split(out)[0][1])["C"] == "08P01"
+    assert s.recv(10) == b""
+    ok = raw_connect(host, port)  # finished start-ups are not affected
+    time.sleep(0.5)
+    ok.sendall(c.query("SELECT 1"))
+    assert c.kinds(read_until(ok, b"Z\x00\x00\x00\x05")) == "TDCZ"
