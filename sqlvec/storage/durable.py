@@ -34,6 +34,7 @@ from sqlvec.storage.fileio import (
     fsync_dir,
     load_json_file,
     os_error,
+    read_segment,
     write_atomic,
 )
 from sqlvec.storage.manifest import (
@@ -100,6 +101,7 @@ class DurableStore(Store):
         self._files: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
         self._index: dict[int, dict] = {}
         self._counter_limit: dict[str, int] = {}
+        self._pinned: set[int] = set()  # bulk-loaded segment ids no checkpoint lists yet
         self._ckpt_lock = threading.Lock()
         self._ckpt_thread: threading.Thread | None = None
         self._lock_fd = -1
@@ -127,8 +129,8 @@ class DurableStore(Store):
         self._lock_dir()
         try:
             first_wal = self._load_checkpoint()
-            self._sweep_dropped()
             last = self._replay(first_wal)
+            self._sweep_dropped()
             self._wal = WalWriter(
                 os.path.join(path, "wal"), last + 1, write_fn=write_fn, fsync_fn=fsync_fn
             )
@@ -195,7 +197,7 @@ class DurableStore(Store):
         """Remove segment folders of tables the checkpoint no longer has (left by a crash)."""
         sdir = os.path.join(self.path, "segments")  # type: ignore[arg-type]
         for name in os.listdir(sdir):
-            if name.isdigit() and int(name) not in self._index:
+            if name.isdigit() and int(name) not in self._head.tables:
                 self._collect({}, {}, [int(name)], self._ckpt_seg_next)
 
     def _replay(self, first: int) -> int:
@@ -211,6 +213,9 @@ class DurableStore(Store):
                             self._counter_limit[k] = self._counters[k] = v
                     continue
                 rec, rowids = decode_commit(payload)
+                for ch in rec.tables:
+                    for f in ch.files:
+                        ch.segments.append(self._file_segment(ch.table_id, f))
                 for tid, nxt in rowids.items():
                     if nxt > self._next_rowid.get(tid, 1):
                         self._next_rowid[tid] = nxt
@@ -221,6 +226,17 @@ class DurableStore(Store):
                     self._key_seq[k] = rec.seq
         self._head = self._visible = head
         return max(numbers, default=first - 1)
+
+    def _file_segment(self, table_id: int, f: dict) -> Segment:
+        """The Segment of a bulk-loaded file named by a WAL record (opened on first use)."""
+        path = os.path.join(table_dir(self.path, table_id), f["name"])  # type: ignore[arg-type]
+        seg = Segment(
+            f["id"], None, num_rows=f["rows"], min_rowid=f["min"], max_rowid=f["max"],
+            path=path, loader=lambda: read_segment(path, self._what(table_id)),
+        )
+        seg.file_info = (f["size"], f["crc"])
+        self._register(seg)
+        return seg
 
     # -- committing -------------------------------------------------------------------
 
@@ -248,17 +264,36 @@ class DurableStore(Store):
         with self._ckpt_lock:
             return super()._swap(tv, old, tables)
 
-    def _materialize(self, table_id: int, tables: list[pa.Table]) -> list[Segment]:
-        """Rewritten rows go straight to fsynced segment files, served memory-mapped."""
+    def _materialize(
+        self, table_id: int, tables: list[pa.Table], bulk: bool = False
+    ) -> list[Segment]:
+        """Rewritten or bulk-loaded rows go straight to fsynced segment files (mmapped)."""
         root = self.path
         assert root is not None
         what = self._what(table_id)
         segs = super()._materialize(table_id, tables)
+        if bulk:  # no checkpoint may collect them before their transaction ends
+            self._pinned.update(s.seg_id for s in segs)
         tv = TableVersion(table_id, None, 0, 0, tuple(SegView(s) for s in segs), phys=0)
         batch = SyncBatch()
         seal(root, tv, what, self._register, batch)
         batch.flush()
         return segs
+
+    def _release_bulk(self, segs: list[Segment], committed: bool) -> None:
+        """Bulk files that did not make it into the table are removed; the rest stay pinned
+        until a checkpoint lists them."""
+        live: set[int] = set()
+        if committed:
+            for s in segs:
+                tv = self._head.tables.get(_table_of(s))
+                if tv is not None:
+                    live.update(v.seg.seg_id for v in tv.views)
+        for s in segs:
+            if s.seg_id not in live:
+                self._pinned.discard(s.seg_id)
+                if s.path is not None:
+                    _unlink(s.path)
 
     def counter_next(self, key: str) -> int:
         """The next value of a durable counter; the WAL records blocks of 32 ahead."""
@@ -315,6 +350,7 @@ class DurableStore(Store):
                 continue
             seal(root, tv, self._what(tid), self._register, batch)
             name = write_manifest(root, tv, batch)
+            self._pinned.difference_update(v.seg.seg_id for v in tv.views)
             index[tid] = {"e": tv.epoch, "m": tv.mod_seq, "p": tv.phys, "f": name}
             dirty.append(tid)
         batch.flush()  # everything CHECKPOINT will name is durable before it names it
@@ -359,6 +395,8 @@ class DurableStore(Store):
                 rel = os.path.join("segments", str(tid), name)
                 head = name.split(".", 1)[0]
                 if rel in keep or not head.isdigit() or int(head) >= seg_cut:
+                    continue
+                if int(head) in self._pinned:
                     continue
                 path = os.path.join(root, rel)
                 seg = self._files.get(path)
@@ -409,3 +447,8 @@ def _unlink(path: str) -> None:
         os.unlink(path)
     except FileNotFoundError:
         pass
+
+
+def _table_of(seg: Segment) -> int:
+    """The table id of a file-backed segment (from its folder name)."""
+    return int(os.path.basename(os.path.dirname(seg.path or "/0/x")))

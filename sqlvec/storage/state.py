@@ -96,13 +96,18 @@ class Version:
 
 @dataclass(slots=True)
 class TableChange:
-    """What one commit did to one table (in this order: drop | reset, deletes, inserts)."""
+    """What one commit did to one table.
+
+    Applied in this order: drop | reset, bulk segments, deletes, inserts.
+    """
 
     table_id: int
     drop: bool = False
     reset_schema: pa.Schema | None = None  # create / truncate / alter: start empty with it
     deletes: np.ndarray | None = None  # sorted row ids removed from the previous contents
     inserts: list[pa.Table] = field(default_factory=list)  # stored schema, sorted row ids
+    segments: list[Segment] = field(default_factory=list)  # bulk-loaded, already in files
+    files: list[dict] = field(default_factory=list)  # the same as read back from the WAL
 
 
 @dataclass(slots=True)
@@ -170,6 +175,10 @@ def _apply_table(tables: dict[int, TableVersion], ch: TableChange, seq: int, str
             raise Conflict(ch.table_id)
         return
     views = list(tv.views)
+    if ch.segments:
+        views = [v for v in views if not v.seg.growing] + [SegView(g) for g in ch.segments] + [
+            v for v in views if v.seg.growing
+        ]
     if ch.deletes is not None and len(ch.deletes):
         views = delete_rows(views, ch.deletes, strict)
     if ch.inserts:

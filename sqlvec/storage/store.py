@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from sqlvec.storage.state import (
     empty_version,
     next_segment_id,
 )
-from sqlvec.storage.txn import Transaction
+from sqlvec.storage.txn import Transaction, conform
 
 log = logging.getLogger(__name__)
 
@@ -196,7 +197,39 @@ class Store:
     def _sync_wal(self) -> None:
         """Wait until every logged commit is durable (before publishing a compaction)."""
 
-    def _materialize(self, table_id: int, tables: list[pa.Table]) -> list[Segment]:
+    def _bulk_segments(
+        self, table_id: int, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table]
+    ) -> list[Segment]:
+        """Segments of about TARGET_ROWS rows each, with fresh row ids, from a batch stream."""
+        out: list[Segment] = []
+        pending: list[pa.Table] = []
+        n = 0
+
+        def flush() -> None:
+            nonlocal pending, n
+            if n:
+                t = conform(pa.concat_tables(pending), schema)
+                first = self.allocate_rowids(table_id, n)
+                rowids = pa.array(np.arange(first, first + n, dtype=np.int64))
+                t = t.add_column(0, schema.field(0), rowids)
+                out.extend(self._materialize(table_id, [t], bulk=True))
+            pending, n = [], 0
+
+        for b in batches:
+            t = pa.Table.from_batches([b]) if isinstance(b, pa.RecordBatch) else b
+            pending.append(conform(t, schema))
+            n += t.num_rows
+            if n >= compact.TARGET_ROWS:
+                flush()
+        flush()
+        return out
+
+    def _release_bulk(self, segs: list[Segment], committed: bool) -> None:
+        """After a transaction with bulk-loaded files ends (the durable store unpins them)."""
+
+    def _materialize(
+        self, table_id: int, tables: list[pa.Table], bulk: bool = False
+    ) -> list[Segment]:
         """Segments holding rewritten rows (the durable store writes them to files)."""
         return [
             Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS, stats=column_stats(t))

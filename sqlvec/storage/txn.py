@@ -9,7 +9,7 @@ to the store, which checks it against the newest state and publishes it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -75,6 +75,7 @@ class Transaction:
         self.snapshot = snapshot
         self._tables: dict[int, LocalTable] = {}
         self._catalog: dict[str, str | None] = {}
+        self._bulk: list[Segment] = []  # segment files written by bulk_load
         self._active = True
 
     # -- state ------------------------------------------------------------------------
@@ -181,7 +182,7 @@ class Transaction:
         """Add rows (columns matched by name to the table's); returns their row ids."""
         self._check()
         lt = self._local(table_id)
-        t = _conform(batch, lt.schema)
+        t = conform(batch, lt.schema)
         n = t.num_rows
         if n == 0:
             return np.zeros(0, dtype=np.int64)
@@ -216,6 +217,21 @@ class Transaction:
         self._tables[table_id] = replace(
             lt, views=views, inserts=inserts, deleted=deleted, changed=True
         )
+
+    def bulk_load(self, table_id: int, batches: Iterable[pa.RecordBatch | pa.Table]) -> int:
+        """Insert a stream of batches straight into segment files (COPY, Parquet import).
+
+        On disk the rows are written once, to fsynced segment files, and the WAL records
+        only their names; in memory this is `insert`. Returns the number of rows.
+        """
+        self._check()
+        lt = self._local(table_id)
+        segs = self.store._bulk_segments(table_id, lt.schema, batches)
+        self._bulk.extend(s for s in segs if s.path is not None)
+        self._tables[table_id] = replace(
+            lt, inserts=(*lt.inserts, *[SegView(s) for s in segs]), changed=True
+        )
+        return sum(s.num_rows for s in segs)
 
     def truncate(self, table_id: int) -> None:
         """Remove every row; instant, and undone by rollback."""
@@ -262,7 +278,7 @@ class Transaction:
             if not v.live:
                 continue
             old = v.table()
-            new = _conform(fill(old.drop_columns([ROWID])), new_schema)
+            new = conform(fill(old.drop_columns([ROWID])), new_schema)
             if new.num_rows != old.num_rows:
                 raise DataException("table rewrite changed the number of rows")
             new = new.add_column(0, new_schema.field(0), old.column(0))
@@ -321,13 +337,24 @@ class Transaction:
         """Make the writes durable and visible; 40001 if they conflict with a newer commit."""
         self._check()
         self._active = False
-        if self.has_writes:
-            self.store._commit(self, sync=sync)
+        try:
+            if self.has_writes:
+                self.store._commit(self, sync=sync)
+        except BaseException:
+            self._release_bulk(committed=False)
+            raise
+        self._release_bulk(committed=True)
 
     def rollback(self) -> None:
         self._active = False
         self._tables.clear()
         self._catalog.clear()
+        self._release_bulk(committed=False)
+
+    def _release_bulk(self, committed: bool) -> None:
+        if self._bulk:
+            self.store._release_bulk(self._bulk, committed)
+            self._bulk = []
 
     # -- for the store ----------------------------------------------------------------
 
@@ -346,12 +373,22 @@ class Transaction:
                     rec.tables.append(TableChange(lt.table_id, drop=True))
                 continue
             ch = TableChange(lt.table_id)
+            deletes = []
             if lt.reset:
                 ch.reset_schema = lt.schema
             elif lt.deleted:
-                ch.deletes = np.sort(np.concatenate(lt.deleted))
-            ch.inserts = [v.table() for v in lt.inserts if v.live]
-            if ch.reset_schema is not None or ch.deletes is not None or ch.inserts:
+                deletes.extend(lt.deleted)
+            for v in lt.inserts:
+                if v.seg.path is not None:
+                    ch.segments.append(v.seg)  # bulk-loaded: the WAL logs the file only
+                    if v.n_deleted:
+                        assert v.deleted is not None
+                        deletes.append(v.seg.rowids[v.deleted])
+                elif v.live:
+                    ch.inserts.append(v.table())
+            if deletes:
+                ch.deletes = np.sort(np.concatenate(deletes))
+            if ch.reset_schema is not None or ch.deletes is not None or ch.inserts or ch.segments:
                 rec.tables.append(ch)
         for k, v in self._catalog.items():
             if v is None:
@@ -367,7 +404,7 @@ def _newly_deleted(old: SegView, new: SegView) -> np.ndarray:
     return new.seg.rowids[mask]
 
 
-def _conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
+def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
     """`batch` as a table with `schema`'s columns (minus _rowid), matched by name."""
     t = pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
     names = [f.name for f in schema if f.name != ROWID]

@@ -75,6 +75,19 @@ def encode_tables(rec: CommitRecord) -> tuple[list[dict], list[object]]:
             d = np.ascontiguousarray(ch.deletes, dtype="<i8")
             entry["deletes"] = d.nbytes
             blobs.append(d)
+        if ch.segments:
+            entry["files"] = [
+                {
+                    "id": g.seg_id,
+                    "name": os.path.basename(g.path or ""),
+                    "rows": g.num_rows,
+                    "min": g.min_rowid,
+                    "max": g.max_rowid,
+                    "size": g.file_info[0] if g.file_info else 0,
+                    "crc": g.file_info[1] if g.file_info else 0,
+                }
+                for g in ch.segments
+            ]
         lens = []
         for t in ch.inserts:
             sink = pa.BufferOutputStream()
@@ -128,7 +141,7 @@ def decode_commit(payload: pa.Buffer) -> tuple[CommitRecord, dict[int, int]]:
         return b
 
     for entry in head["tables"]:
-        ch = TableChange(entry["t"], drop=entry.get("drop", False))
+        ch = TableChange(entry["t"], drop=entry.get("drop", False), files=entry.get("files", []))
         if "schema" in entry:
             ch.reset_schema = pa.ipc.read_schema(take(entry["schema"]))
         if "deletes" in entry:
