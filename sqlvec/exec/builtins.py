@@ -104,3 +104,25 @@ def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_pa
     if name == "unnest" and len(arg_types) == 1 and arg_types[0].element is not None:
         return Unnest(arg_types, arg_types[0].element)
     return None
+
+
+@dataclass
+class ArrayBuild:
+    """ARRAY[a, b, ...]: one list per row from k element arrays (vectorised interleave)."""
+
+    arg_types: list[SqlType]
+    return_type: SqlType
+    volatile: bool = False
+    strict: bool = False
+    set_returning: bool = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        k = len(args)
+        elem = self.return_type.arrow.value_type
+        cols = [a.cast(elem) if a.type != elem else a for a in args]
+        values = pa.concat_arrays(cols)
+        # row i, element j sits at j * n + i in `values`
+        order = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).reshape(-1)
+        flat = values.take(pa.array(order))
+        offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
+        return pa.ListArray.from_arrays(offsets, flat, type=self.return_type.arrow)

@@ -178,6 +178,39 @@ class Evaluator:
             return _in_result(x, hit, has_null, e.negate, n)
         raise FeatureNotSupported(f"subquery kind {e.kind}")
 
+    def _e_Quantified(self, e: E.Quantified, b: pa.RecordBatch, n: int) -> pa.Array:
+        x = self.eval(e.arg, b)
+        if isinstance(e.source, E.Subquery):
+            sq = e.source
+            if sq.correlated:
+                raise FeatureNotSupported("correlated ANY/ALL subqueries are not supported yet")
+            table = self.ctx.subquery_result(sq, None)
+            col = _arr(table.column(0)) if table.num_rows else pa.array([], type=sq.plan.fields[0].type.arrow)
+            m = len(col)
+            parents = np.repeat(np.arange(n), m)
+            elems = col.take(pa.array(np.tile(np.arange(m), n))) if m else col
+        else:
+            arrs = self.eval(e.source, b)
+            parents = np.asarray(pc.list_parent_indices(arrs).to_numpy(zero_copy_only=False), dtype=np.int64)
+            elems = pc.list_flatten(arrs)
+        pair = pa.RecordBatch.from_arrays([x.take(pa.array(parents)), elems], names=["x", "e"])
+        res = self.eval(e.cmp, pair) if len(parents) else pa.array([], pa.bool_())
+        tv = np.asarray(pc.fill_null(res, False).to_numpy(zero_copy_only=False), bool)
+        fv = np.asarray(pc.fill_null(pc.invert(res), False).to_numpy(zero_copy_only=False), bool) if len(res) else tv
+        nv = np.asarray(pc.is_null(res).to_numpy(zero_copy_only=False), bool) if len(res) else tv
+        n_true = np.bincount(parents[tv], minlength=n)
+        n_false = np.bincount(parents[fv], minlength=n)
+        n_null = np.bincount(parents[nv], minlength=n)
+        if e.all:
+            out = np.where(n_false > 0, 0, np.where(n_null > 0, 2, 1))
+        else:
+            out = np.where(n_true > 0, 1, np.where(n_null > 0, 2, 0))
+        arr_null = pc.is_null(self.eval(e.source, b)) if not isinstance(e.source, E.Subquery) else None
+        mask = out == 2
+        if arr_null is not None:
+            mask = mask | np.asarray(arr_null.to_numpy(zero_copy_only=False), bool)
+        return pa.array(out == 1, mask=mask)
+
     def _e_AggCall(self, e: E.AggCall, b: pa.RecordBatch, n: int) -> pa.Array:
         raise FeatureNotSupported("aggregate in unexpected position")
 

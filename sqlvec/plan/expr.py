@@ -233,6 +233,24 @@ class Subquery(Expr):
 
 
 @dataclass(frozen=True)
+class Quantified(Expr):
+    """arg op ANY|ALL (source): source is an array expression or a Subquery; cmp compares
+    ColRef(0) (the arg) with ColRef(1) (an element)."""
+
+    arg: Expr
+    source: Expr
+    cmp: Expr
+    all: bool
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return (self.arg, self.source)
+
+    def __str__(self) -> str:
+        return f"({self.arg} {getattr(self.cmp, 'name', '?')} {'ALL' if self.all else 'ANY'} ({self.source}))"
+
+
+@dataclass(frozen=True)
 class AggCall(Expr):
     """An aggregate call inside an Aggregate node; replaced by a ColRef above it."""
 

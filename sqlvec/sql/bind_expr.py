@@ -205,6 +205,10 @@ class ExprBinder:
         if m is not None:
             return m(node, scope)
         if isinstance(node, exp.Binary) and type(node) in BINARY_OPS:
+            rhs = node.expression
+            if isinstance(rhs, exp.Any | exp.All) or (
+                    isinstance(rhs, exp.Anonymous) and rhs.name.lower() in ("some", "any", "all")):
+                return self.quantified(BINARY_OPS[type(node)], node.this, rhs, scope)
             left = self.bind_expr(node.this, scope)
             right = self.bind_expr(node.expression, scope)
             return self.call(BINARY_OPS[type(node)], [left, right])
@@ -371,6 +375,52 @@ class ExprBinder:
     def _b_Any(self, n: exp.Any, scope: Scope) -> E.Expr:
         raise FeatureNotSupported("ANY/ALL must follow a comparison operator")
 
+    def _b_JSONPath(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        steps = [x for x in n.expressions if not isinstance(x, exp.JSONPathRoot)]
+        if len(steps) == 1 and isinstance(steps[0], exp.JSONPathKey):
+            return E.Const(str(steps[0].this), T.UNKNOWN)
+        if len(steps) == 1 and isinstance(steps[0], exp.JSONPathSubscript):
+            return E.Const(int(steps[0].this), T.INT4)
+        raise FeatureNotSupported("unsupported JSON path")
+
+    def _b_SimilarTo(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        arg = self.bind_expr(n.this, scope)
+        pat = self.bind_expr(n.expression, scope)
+        if not isinstance(pat, E.Const):
+            raise FeatureNotSupported("SIMILAR TO needs a constant pattern")
+        rx = None if pat.value is None else similar_to_regex(str(pat.value))
+        return self.call("~", [arg, E.Const(rx, T.UNKNOWN)])
+
+    def quantified(self, op: str, left: exp.Expr, q: exp.Expr, scope: Scope) -> E.Expr:
+        """x op ANY|ALL (array or subquery)."""
+        is_all = isinstance(q, exp.All) or (isinstance(q, exp.Anonymous) and q.name.lower() == "all")
+        inner = q.this
+        if isinstance(q, exp.Anonymous):  # SOME(...)
+            inner = q.expressions[0]
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        x = self.bind_expr(left, scope)
+        if isinstance(inner, exp.Subquery | exp.Select):
+            sub = self.bind_subquery(inner.this if isinstance(inner, exp.Subquery) else inner, scope, "in", x)
+            assert isinstance(sub, E.Subquery)
+            elem_t = sub.plan.fields[0].type
+            x = sub.arg
+            cmp = self.call(op, [E.ColRef(0, x.type), E.ColRef(1, elem_t)])
+            return E.Quantified(x, sub, cmp, is_all, T.BOOL)
+        arr = self.bind_expr(inner, scope)
+        if arr.type.element is None:
+            if arr.type.short == "unknown" or isinstance(arr, E.Param):
+                arr = self.coerce(arr, T.array_of(x.type if x.type.short != "unknown" else T.TEXT))
+            else:
+                from sqlvec.core.errors import DatatypeMismatch
+
+                raise DatatypeMismatch("op ANY/ALL (array) requires array on right side")
+        elem = arr.type.element
+        if isinstance(x, E.Param) and x.type.short == "unknown":
+            x = self.coerce(x, elem)
+        cmp = self.call(op, [E.ColRef(0, x.type), E.ColRef(1, elem)])
+        return E.Quantified(x, arr, cmp, is_all, T.BOOL)
+
     def _b_Case(self, n: exp.Case, scope: Scope) -> E.Expr:
         base = n.this
         b_base = self.bind_expr(base, scope) if base is not None else None
@@ -441,7 +491,15 @@ class ExprBinder:
 
     def _b_Array(self, n: exp.Array, scope: Scope) -> E.Expr:
         elems = [self.bind_expr(x, scope) for x in n.expressions]
-        return self.call("array", elems) if elems else E.Const([], T.array_of(T.TEXT))
+        if not elems:
+            return E.Const([], T.array_of(T.TEXT))
+        et = self.regs.casts.common_type([e.type for e in elems])
+        if et.short == "unknown":
+            et = T.TEXT
+        from sqlvec.exec.builtins import ArrayBuild
+
+        at = T.array_of(et)
+        return E.Func("array", tuple(self.coerce(e, et) for e in elems), at, ArrayBuild([et] * len(elems), at))
 
     def _b_Tuple(self, n: exp.Tuple, scope: Scope) -> E.Expr:
         if len(n.expressions) == 1:
@@ -550,6 +608,28 @@ class ExprBinder:
 
     def bind_subquery(self, q: exp.Expr, scope: Scope, kind: str, arg: E.Expr | None) -> E.Expr:
         raise NotImplementedError
+
+
+def similar_to_regex(pat: str) -> str:
+    """PostgreSQL's SIMILAR TO pattern as an anchored POSIX regex."""
+    out = []
+    i = 0
+    while i < len(pat):
+        ch = pat[i]
+        if ch == "\\" and i + 1 < len(pat):
+            out.append("\\" + pat[i + 1])
+            i += 2
+            continue
+        if ch == "%":
+            out.append(".*")
+        elif ch == "_":
+            out.append(".")
+        elif ch in ".^$":
+            out.append("\\" + ch)
+        else:
+            out.append(ch)
+        i += 1
+    return "^(?:" + "".join(out) + ")$"
 
 
 def _chain(scope: Scope):

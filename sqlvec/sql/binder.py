@@ -179,7 +179,8 @@ class Binder(ExprBinder):
             node = lim.args.get("expression") or lim.this
             if isinstance(lim, exp.Fetch):
                 node = lim.args.get("count") or exp.Literal.number(1)
-            if node is not None and not isinstance(node, exp.Null):
+            if node is not None and not isinstance(node, exp.Null) and not (
+                    isinstance(node, exp.Var) and node.name.upper() == "ALL"):
                 le = self.coerce(self.bind_expr(node, empty), T.INT8)
         if off is not None:
             node = off.args.get("expression") or off.this
@@ -565,8 +566,12 @@ def _nulls_first(o: exp.Ordered) -> bool | None:
 
 
 def _output_name(proj: exp.Expr) -> str:
+    from sqlvec.sql.bind_expr import BINARY_OPS
+
     if isinstance(proj, exp.Alias):
         return proj.alias
+    if type(proj) in BINARY_OPS:
+        return "?column?"
     if isinstance(proj, exp.Column):
         return proj.name
     if isinstance(proj, exp.Cast):

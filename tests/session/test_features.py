@@ -87,3 +87,14 @@ def test_multi_statement_query_is_one_implicit_transaction(q):
     assert q.s.txn_status == "T"
     q("commit")
     assert q("select count(*) from t") == [(2,)]
+
+
+def test_any_all_arrays_json_similar(q):
+    q("create table t (a int, arr int[])")
+    q("insert into t values (1, '{1,2}'), (3, null), (null, '{}')")
+    assert q("select a = any(array[1,2]), a = any(arr), 2 = all(arr) from t order by a") == [
+        (True, True, False), (False, None, None), (None, False, True)]
+    assert q("select 'hello' similar to 'h%', 'x' similar to 'h%'") == [(True, False)]
+    assert q("select array[1, 2]") == [([1, 2],)]
+    assert q("select * from unnest(array['a','b'])") == [("a",), ("b",)]
+    assert q("select a from t order by a limit all") == [(1,), (3,), (None,)]
