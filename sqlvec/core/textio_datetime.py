@@ -206,8 +206,8 @@ def _restore_nulls(out: pa.Array, arr: pa.Array) -> pa.Array:
 
 
 def format_date(arr: pa.Array) -> pa.Array:
-    days = pc.cast(arr, pa.int32()).to_numpy(zero_copy_only=False).astype(np.int64)
-    return _restore_nulls(_date_text(np.nan_to_num(days)), arr)
+    days = pc.cast(arr, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    return _restore_nulls(_date_text(days), arr)
 
 
 def format_time(arr: pa.Array) -> pa.Array:

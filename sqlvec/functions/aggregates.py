@@ -26,7 +26,7 @@ from sqlvec.core import textio
 from sqlvec.core import types as T
 from sqlvec.core.errors import NumericValueOutOfRange
 from sqlvec.core.types import SqlType
-from sqlvec.functions.arith import numeric_binary, numeric_type
+from sqlvec.functions.arith import numeric_binary, numeric_type, numeric_with
 from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import FunctionRegistry, ReturnSpec, coerce_value
 
@@ -157,7 +157,7 @@ def _sum(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.A
     if pa.types.is_decimal(v.type):
         wide = pc.cast(v, pa.decimal128(38, v.type.scale))
         try:
-            return hash_agg(wide, gid, n, "sum")
+            return pc.cast(hash_agg(wide, gid, n, "sum"), rt.arrow)
         except pa.ArrowInvalid:
             raise NumericValueOutOfRange("value overflows numeric format") from None
     if rt.short == "interval":
@@ -190,7 +190,7 @@ def _avg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.A
     cnt = pa.array(count_valid(v, gid, n), pa.int64())
     cnt = pc.if_else(pc.equal(cnt, 0), pa.scalar(None, pa.int64()), cnt)
     res = numeric_binary("divide", total, cnt)
-    return pc.cast(res, numeric_type(max(16, dec.type.scale), fixed_display=True))
+    return pc.cast(res, ctx.return_type.arrow)
 
 
 def _minmax(fn: str) -> AggImpl:
@@ -292,19 +292,33 @@ def _stat(fn: str, ddof: int) -> AggImpl:
     return impl
 
 
+def _scale(t: SqlType) -> int:
+    return t.arrow.scale if pa.types.is_decimal(t.arrow) else 0
+
+
 def _sum_type(args: list[SqlType]) -> SqlType:
     s = args[0].short
-    return {"int2": T.INT8, "int4": T.INT8, "int8": T.NUMERIC, "float4": T.FLOAT4,
-            "float8": T.FLOAT8, "numeric": T.NUMERIC, "interval": T.INTERVAL}[s]
+    if s == "int8":
+        return numeric_with(pa.decimal128(38, 0))
+    if s == "numeric":
+        return numeric_with(pa.decimal128(38, _scale(args[0])))
+    return {"int2": T.INT8, "int4": T.INT8, "float4": T.FLOAT4, "float8": T.FLOAT8,
+            "interval": T.INTERVAL}[s]
 
 
 def _avg_type(args: list[SqlType]) -> SqlType:
     s = args[0].short
-    return T.FLOAT8 if s in ("float4", "float8") else (T.INTERVAL if s == "interval" else T.NUMERIC)
+    if s in ("float4", "float8"):
+        return T.FLOAT8
+    if s == "interval":
+        return T.INTERVAL
+    return numeric_with(numeric_type(max(16, _scale(args[0])), fixed_display=True))
 
 
 def _stat_type(args: list[SqlType]) -> SqlType:
-    return T.FLOAT8 if args[0].short in ("float4", "float8") else T.NUMERIC
+    if args[0].short in ("float4", "float8"):
+        return T.FLOAT8
+    return numeric_with(numeric_type(16, fixed_display=True))
 
 
 NUMS = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC)

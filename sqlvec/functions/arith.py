@@ -11,6 +11,7 @@ Numeric (decimal128) keeps PostgreSQL's result scales: + and - the larger input 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -135,21 +136,28 @@ def _finish_numeric(res: Arg, target: pa.DataType) -> Arg:
         raise NumericValueOutOfRange("value overflows numeric format") from None
 
 
+def numeric_result_arrow(kernel: str, sa: int, sb: int) -> pa.DataType:
+    """The Arrow type (display scale) of a numeric operation on inputs of scales sa, sb."""
+    if kernel in ("add", "subtract", "mod"):
+        return numeric_type(max(sa, sb))
+    if kernel == "multiply":
+        return numeric_type(min(sa + sb, max(16, sa, sb)))
+    return numeric_type(max(16, sa, sb), fixed_display=True)
+
+
 def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
     """Exact decimal arithmetic through decimal256, result rounded to PostgreSQL's scale."""
     a, b = _dec(a), _dec(b)
     sa, sb = a.type.scale, b.type.scale
+    target = numeric_result_arrow(kernel, sa, sb)
     try:
         if kernel in ("add", "subtract"):
             res = getattr(pc, kernel)(_wide(a, 38), _wide(b, 38))
-            target = numeric_type(max(sa, sb))
         elif kernel == "multiply":
             res = pc.multiply(_wide(a, 37), _wide(b, 38))
-            target = numeric_type(min(sa + sb, max(16, sa, sb)))
         elif kernel == "divide":
             b = check_zero(a, b)
             res = pc.divide(_wide(a, 37), _wide(b, 38))
-            target = numeric_type(max(16, sa, sb), fixed_display=True)
         else:  # mod: a - trunc(a / b) * b, scale = max(sa, sb)
             b = check_zero(a, b)
             q = pc.divide(_wide(a, 37), _wide(b, 38))
@@ -157,7 +165,6 @@ def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
             q = pc.cast(pc.cast(q, pa.decimal256(76, q.type.scale), safe=False), pa.decimal256(38, 0),
                         safe=False)
             res = pc.subtract(_wide(a, 38), pc.multiply(q, _wide(b, 37)))
-            target = numeric_type(max(sa, sb))
     except pa.ArrowInvalid:
         raise NumericValueOutOfRange("value overflows numeric format") from None
     return _finish_numeric(res, target)
@@ -191,8 +198,17 @@ def _abs(short: str) -> Callable[[CallContext, list[Arg]], Arg]:
     return impl
 
 
-def _ret_numeric_result(kernel: str) -> Callable[[list[SqlType]], SqlType]:
-    return lambda _a: T.NUMERIC
+def numeric_with(arrow: pa.DataType) -> SqlType:
+    """Unconstrained numeric whose Arrow type carries a display scale (SqlType equality
+    ignores .arrow, so this is still `numeric` to clients)."""
+    return replace(T.NUMERIC, arrow=arrow)
+
+
+def _ret_numeric(kernel: str) -> Callable[[list[SqlType]], SqlType]:
+    def ret(args: list[SqlType]) -> SqlType:
+        sa, sb = (t.arrow.scale if pa.types.is_decimal(t.arrow) else 0 for t in args)
+        return numeric_with(numeric_result_arrow(kernel, sa, sb))
+    return ret
 
 
 NUM_TYPES: tuple[SqlType, ...] = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC)
@@ -206,18 +222,19 @@ def register(fr: FunctionRegistry) -> None:
             if t.short in INT_NAME:
                 fr.add(sym, [t, t], t, _int_op(kernel, t.short))
             elif t.short == "numeric":
-                fr.add(sym, [t, t], t, _numeric_op(kernel))
+                fr.add(sym, [t, t], _ret_numeric(kernel), _numeric_op(kernel))
             elif kernel != "mod":
                 fr.add(sym, [t, t], t, _float_op(kernel, t.short))
     for t in NUM_TYPES:
-        fr.add("-", [t], t, _neg(t.short))
-        fr.add("+", [t], t, lambda ctx, args: args[0])
-        fr.add("abs", [t], t, _abs(t.short))
-        fr.add("@", [t], t, _abs(t.short))
+        same = (lambda a: a[0]) if t.short == "numeric" else t  # numeric keeps its scale
+        fr.add("-", [t], same, _neg(t.short))
+        fr.add("+", [t], same, lambda ctx, args: args[0])
+        fr.add("abs", [t], same, _abs(t.short))
+        fr.add("@", [t], same, _abs(t.short))
     fr.add("mod", [T.INT2, T.INT2], T.INT2, _int_op("mod", "int2"))
     fr.add("mod", [T.INT4, T.INT4], T.INT4, _int_op("mod", "int4"))
     fr.add("mod", [T.INT8, T.INT8], T.INT8, _int_op("mod", "int8"))
-    fr.add("mod", [T.NUMERIC, T.NUMERIC], T.NUMERIC, _numeric_op("mod"))
+    fr.add("mod", [T.NUMERIC, T.NUMERIC], _ret_numeric("mod"), _numeric_op("mod"))
 
 
 __all__ = ["any_true", "check_zero", "numeric_binary", "numeric_type", "register", "np"]

@@ -282,6 +282,8 @@ class CastRegistry:
         # anything to text: PostgreSQL's output function
         if t in STRING_TYPES:
             out = textio.format_text(a, from_t)
+            if f == "bool":  # booltext(): the cast spells it out, the output function does not
+                out = pc.if_else(a, "true", "false")
             if f in ("json", "jsonb"):
                 out = pc.cast(a, pa.string())
             return _char_length_check(out, to_t, explicit)
@@ -309,8 +311,13 @@ class CastRegistry:
             if f in ("json", "jsonb"):
                 return _to_int(textio.parse_text(pc.cast(a, pa.string()), T.NUMERIC), T.NUMERIC, to_t)
         if t in FLOAT_TYPES:
-            if f in (*INT_TYPES, *FLOAT_TYPES, "numeric", *OID_TYPES):
+            if f == "numeric":  # through text: Arrow's decimal -> float is not correctly rounded
+                out = pc.cast(pc.cast(a, pa.string()), pa.float64())
+            elif f in (*INT_TYPES, *FLOAT_TYPES, *OID_TYPES):
                 out = pc.cast(a, pa.float64(), safe=False)
+            else:
+                out = None
+            if out is not None:
                 if t == "float4":
                     x = out.to_numpy(zero_copy_only=False)
                     big = np.isfinite(x) & (np.abs(x) > np.finfo(np.float32).max)

@@ -54,6 +54,8 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
 
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         a, b = args
+        if t.short == "anyarray" and kernel not in ("equal", "not_equal"):
+            return _array_order(kernel, ctx, a, b)
         if t.short == "anyarray":  # arrays: equal when their text forms are equal
             at = ctx.arg_types[0]
             return fn(textio.format_text(as_array(a, ctx.n), at),
@@ -61,6 +63,19 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
         return fn(key(a, ctx.n), key(b, ctx.n))
 
     return impl
+
+
+def _array_key(v: list | None) -> tuple:
+    """Sort key of a one-dimensional array: element-wise, NULL elements last, shorter first."""
+    return tuple((1, 0) if x is None else (0, x) for x in v)  # type: ignore[union-attr]
+
+
+def _array_order(kernel: str, ctx: CallContext, a: Arg, b: Arg) -> Arg:
+    """Array < <= > >= (per row: element-wise comparison as PostgreSQL's array_cmp)."""
+    from sqlvec.functions.vec import map_distinct
+    op = {"less": lambda x, y: x < y, "less_equal": lambda x, y: x <= y,
+          "greater": lambda x, y: x > y, "greater_equal": lambda x, y: x >= y}[kernel]
+    return map_distinct(lambda x, y: op(_array_key(x), _array_key(y)), [a, b], ctx.n, pa.bool_())
 
 
 def _bool_and(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -90,6 +105,8 @@ def register(fr: FunctionRegistry) -> None:
                 continue
             fr.add(sym, [t, t], T.BOOL, _cmp(kernel, t))
         if sym in ("=", "<>", "!="):
+            fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))
+        else:
             fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))
     fr.add("and", [T.BOOL, T.BOOL], T.BOOL, _bool_and, strict=False)
     fr.add("or", [T.BOOL, T.BOOL], T.BOOL, _bool_or, strict=False)

@@ -487,6 +487,7 @@ def register(fr: FunctionRegistry) -> None:
     add("justify_days", [IV], IV, _justify("days"))
     add("justify_interval", [IV], IV, _justify("interval"))
     add("to_timestamp", [F8], TSTZ, _to_timestamp_epoch)
+    register_timezone(fr)
     for t in (DATE, TS, TSTZ, IV):
         add("isfinite", [t], T.BOOL, _isfinite)
     # operators
@@ -512,3 +513,50 @@ def register(fr: FunctionRegistry) -> None:
     add("*", [IV, F8], IV, _iv_mul(False))
     add("*", [F8, IV], IV, _iv_mul(False, swap=True))
     add("/", [IV, F8], IV, _iv_mul(True))
+
+
+def _timezone(ctx: CallContext, args: list[Arg]) -> Arg:
+    """AT TIME ZONE: timestamptz -> local timestamp in the zone, timestamp -> timestamptz."""
+    zone = args[0]
+    if not isinstance(zone, pa.Scalar):
+        raise FeatureNotSupported("AT TIME ZONE with a per-row zone is not supported")
+    name = zone.as_py()
+    t = ctx.arg_types[1]
+    us, mask = to_us(args[1], t, ctx.n)
+    off = _zone_offsets(name, us, local=t.short == "timestamp")
+    out = us + off if t.short == "timestamptz" else us - off
+    return from_us(out, ctx.return_type, mask)
+
+
+def _zone_offsets(name: str, us: np.ndarray, *, local: bool) -> np.ndarray:
+    """UTC offsets in microseconds of a named zone or '+05' style offset (per distinct day)."""
+    import datetime as dt
+    import re
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    m = re.fullmatch(r"\s*(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?\s*", name or "")
+    if m:  # POSIX sign convention: 'UTC+5' / '+5' means 5 hours WEST of Greenwich
+        sec = (int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60) * (1 if m.group(1) == "-" else -1)
+        return np.full(len(us), sec * US_PER_SEC, np.int64)
+    if (name or "").upper() in ("UTC", "GMT", "Z", "ZULU"):
+        return np.zeros(len(us), np.int64)
+    try:
+        tz = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameterValue(f'time zone "{name}" not recognized') from None
+    hours = np.floor_divide(us, 3600 * US_PER_SEC)
+    uniq, inv = np.unique(hours, return_inverse=True)
+    offs = []
+    for h in uniq.tolist():  # once per distinct hour
+        when = dt.datetime(1970, 1, 1) + dt.timedelta(hours=h)
+        if local:
+            off = when.replace(tzinfo=tz).utcoffset()
+        else:
+            off = when.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset()
+        offs.append(int(off.total_seconds()) * US_PER_SEC if off else 0)
+    return np.array(offs, np.int64)[inv]
+
+
+def register_timezone(fr: FunctionRegistry) -> None:
+    fr.add("timezone", [TXT, TSTZ], TS, _timezone)
+    fr.add("timezone", [TXT, TS], TSTZ, _timezone)

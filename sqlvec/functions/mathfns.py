@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -25,6 +26,7 @@ from sqlvec.functions.registry import ANYCOMPATIBLE, Arg, CallContext, FunctionR
 from sqlvec.functions.vec import any_true, arr, map_distinct
 
 F8, NUM = T.FLOAT8, T.NUMERIC
+NUM16 = replace(T.NUMERIC, arrow=numeric_type(16, fixed_display=True))  # shows 16 digits
 Impl = Callable[[CallContext, list[Arg]], Arg]
 
 
@@ -129,7 +131,7 @@ def _numeric_power(ctx: CallContext, args: list[Arg]) -> Arg:
         base = a
         for _ in range(k):
             res = numeric_binary("multiply", res, base)
-        return res
+        return pc.cast(res, ctx.return_type.arrow)
     return _float_to_numeric(_power(ctx, args))
 
 
@@ -224,23 +226,23 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("floor", [F8], F8, _float_unary(pc.floor))
     fr.add("floor", [NUM], NUM, _round_numeric("floor"))
     fr.add("sqrt", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
-    fr.add("sqrt", [NUM], NUM, _numeric_via_float(_float_unary(pc.sqrt, _sqrt_check)))
+    fr.add("sqrt", [NUM], NUM16, _numeric_via_float(_float_unary(pc.sqrt, _sqrt_check)))
     fr.add("|/", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
     fr.add("cbrt", [F8], F8, _cbrt)
     fr.add("||/", [F8], F8, _cbrt)
     fr.add("exp", [F8], F8, _float_unary(_exp))
-    fr.add("exp", [NUM], NUM, _numeric_via_float(_float_unary(_exp)))
+    fr.add("exp", [NUM], NUM16, _numeric_via_float(_float_unary(_exp)))
     fr.add("ln", [F8], F8, _float_unary(pc.ln, _ln_check))
-    fr.add("ln", [NUM], NUM, _numeric_via_float(_float_unary(pc.ln, _ln_check)))
+    fr.add("ln", [NUM], NUM16, _numeric_via_float(_float_unary(pc.ln, _ln_check)))
     fr.add("log", [F8], F8, _float_unary(pc.log10, _ln_check))
     fr.add("log10", [F8], F8, _float_unary(pc.log10, _ln_check))
-    fr.add("log", [NUM], NUM, _numeric_via_float(_float_unary(pc.log10, _ln_check)))
-    fr.add("log", [NUM, NUM], NUM, _numeric_via_float(
+    fr.add("log", [NUM], NUM16, _numeric_via_float(_float_unary(pc.log10, _ln_check)))
+    fr.add("log", [NUM, NUM], NUM16, _numeric_via_float(
         lambda ctx, a: (_ln_check(a[0]), _ln_check(a[1]),
                         pc.divide(pc.ln(a[1]), pc.ln(a[0])))[2]))
     for name in ("power", "pow", "^"):
         fr.add(name, [F8, F8], F8, _power)
-        fr.add(name, [NUM, NUM], NUM, _numeric_power)
+        fr.add(name, [NUM, NUM], NUM16, _numeric_power)
     fr.add("sign", [F8], F8, _sign)
     fr.add("sign", [NUM], NUM, _sign)
     fr.add("pi", [], F8, _pi)
@@ -252,7 +254,7 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("cot", [F8], F8, _float_unary(lambda x: pc.divide(1.0, pc.tan(x))))
     fr.add("degrees", [F8], F8, _degrees)
     fr.add("radians", [F8], F8, _radians)
-    fr.add("div", [NUM, NUM], NUM, _div)
+    fr.add("div", [NUM, NUM], replace(T.NUMERIC, arrow=pa.decimal128(38, 0)), _div)
     for t in (T.INT4, T.INT8):
         fr.add("gcd", [t, t], t, _gcd(False))
         fr.add("lcm", [t, t], t, _gcd(True))

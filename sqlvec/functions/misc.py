@@ -32,7 +32,13 @@ def _num_nulls(count_nulls: bool):
     return impl
 
 
+def _pg_typeof(ctx: CallContext, args: list[Arg]) -> Arg:
+    """The argument's type name (as text: the regtype OID would need the catalog to print)."""
+    return pa.scalar(ctx.arg_types[0].display(), pa.string())
+
+
 def register(fr: FunctionRegistry) -> None:
+    fr.add("pg_typeof", [T.ANY], T.TEXT, _pg_typeof, strict=False)
     fr.add("gen_random_uuid", [], T.UUID, _gen_uuid, volatile=True)
     fr.add("uuid_generate_v4", [], T.UUID, _gen_uuid, volatile=True)
     fr.add("num_nulls", [T.ANY], T.INT4, _num_nulls(True), variadic=True, strict=False)

@@ -144,8 +144,9 @@ def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType) -> Arg
     """Implicit coercion of one argument (int -> numeric keeps scale 0 for display)."""
     if pa.types.is_null(dst.arrow) or (src.oid == dst.oid and a.type == dst.arrow):
         return a
-    if a.type == dst.arrow and src.category == dst.category and src.short != "unknown":
-        return a
+    if a.type == dst.arrow and not (src.short == "unknown" and dst.short in ("json", "jsonb")) \
+            and (src.category == dst.category or not pa.types.is_string(a.type)):
+        return a  # already coerced by the caller
     if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_integer(a.type):
         return pc.cast(a, pa.decimal128(T.NUMERIC_PRECISION, 0))
     if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_decimal(a.type):
@@ -208,7 +209,7 @@ class FunctionRegistry:
         key = name.lower()
         args = list(arg_types)
         adef, declared = self.select(key, args, self.aggregates.get(key, []))
-        declared = _concrete_any(declared, args)
+        declared = _effective_numeric(_concrete_any(declared, args), args)
         ret = adef.ret(declared) if callable(adef.ret) else adef.ret
         ret = _substitute_return(ret, adef, declared, args)
         return BoundAggregate(key, tuple(declared), tuple(args), ret, distinct, adef, self.casts)
@@ -234,7 +235,7 @@ class FunctionRegistry:
         key = name.lower()
         args = list(arg_types)
         fdef, declared = self.select(key, args, self._scalars.get(key, []))
-        declared = _concrete_any(declared, args)
+        declared = _effective_numeric(_concrete_any(declared, args), args)
         ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
         ret = _substitute_return(ret, fdef, declared, args)
         return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
@@ -370,6 +371,20 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
     """A parameter declared 'any' takes the argument's own type (unknown becomes text)."""
     return [(T.TEXT if a.short == "unknown" else a) if p.short == "any" else p
             for p, a in zip(declared, args)]
+
+
+def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:
+    """An unconstrained numeric parameter takes the argument's decimal Arrow type (its
+    display scale); integers become decimal128(38, 0), as coerce_value makes them."""
+    out = []
+    for p, a in zip(declared, args):
+        if p.short == "numeric" and p.typmod < 0:
+            if pa.types.is_decimal(a.arrow) and a.short == "numeric":
+                p = replace(p, arrow=a.arrow)
+            elif a.short in ("int2", "int4", "int8"):
+                p = replace(p, arrow=pa.decimal128(T.NUMERIC_PRECISION, 0))
+        out.append(p)
+    return out
 
 
 def _keep_best(cands: list, score: Callable[[Any], int]) -> list:

@@ -28,6 +28,8 @@ def _to_text(x: Arg, t: T.SqlType, n: int) -> Arg:
         return x
     if t.short == "bpchar":
         return pc.utf8_rtrim(x, " ")
+    if t.short == "bool":  # || casts to text: 'true' / 'false'
+        return pc.if_else(x, "true", "false")
     if isinstance(x, pa.Scalar):
         return textio.format_text(pa.array([x.as_py()], x.type), t)[0]
     return textio.format_text(x, t)

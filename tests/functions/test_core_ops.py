@@ -121,7 +121,7 @@ def test_casts(regs):
         c.cast(pa.array(["123.456"]), T.TEXT, n42)
     assert ei.value.detail.endswith("less than 10^2.")
     assert format_text(c.cast(pa.array([1, None]), T.INT4, T.TEXT), T.TEXT).to_pylist() == ["1", None]
-    assert c.cast(pa.array([True, False]), T.BOOL, T.TEXT).to_pylist() == ["t", "f"]
+    assert c.cast(pa.array([True, False]), T.BOOL, T.TEXT).to_pylist() == ["true", "false"]
 
 
 def test_cast_rules(regs):

@@ -92,3 +92,13 @@ def test_now_uses_statement_time(regs):
 def test_bad_unit(q):
     with pytest.raises(E.InvalidParameterValue, match='unit "fortnight" not recognized'):
         q("date_trunc", ("fortnight", U), ("2024-03-15", TS))
+
+
+@pytest.mark.parametrize("zone,value,t,expected", [
+    ("UTC", "2024-06-01 12:00:00+05", TSTZ, "2024-06-01 07:00:00"),
+    ("Europe/Paris", "2024-06-01 12:00:00+00", TSTZ, "2024-06-01 14:00:00"),
+    ("Europe/Paris", "2024-06-01 12:00:00", TS, "2024-06-01 10:00:00+00"),
+    ("+05", "2024-06-01 12:00:00", TS, "2024-06-01 17:00:00+00"),
+])
+def test_at_time_zone(q, zone, value, t, expected):
+    assert q("timezone", (zone, U), (value, t)) == expected

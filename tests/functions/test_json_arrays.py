@@ -124,3 +124,16 @@ def test_gen_random_uuid(regs):
     out = regs.functions.resolve("gen_random_uuid", []).call([], 3)
     txt = format_text(out, T.UUID).to_pylist()
     assert len(set(txt)) == 3 and all(t[14] == "4" for t in txt)
+
+
+def test_array_ordering_and_typeof(q):
+    assert q("<", ("{1,2}", IA), ("{1,3}", IA)) == "t"
+    assert q(">", ("{1,NULL}", IA), ("{1,2}", IA)) == "t"
+    assert q("pg_typeof", ("{1}", IA)) == "integer[]"
+
+
+def test_already_coerced_arguments_pass_through(regs):
+    f = regs.functions.resolve("#>", [JB, U])
+    path = parse_text(pa.array(["{a,b}"]), T.array_of(TXT))
+    out = f.call([pa.array(['{"a":{"b":7}}']), path], 1)
+    assert out.to_pylist() == ["7"]
