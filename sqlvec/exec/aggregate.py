@@ -21,6 +21,9 @@ def run_aggregate(ex: Any, p: L.Aggregate) -> Iterator[pa.RecordBatch]:
         [pa.array([], type=f.type) for f in t.schema], schema=t.schema)
     n = batch.num_rows
     gcols = [ex.ev.eval(g, batch) for g in p.groups]
+    if p.grouping_sets is not None:
+        yield from _grouping_sets(ex, p, batch, gcols)
+        return
     if p.groups:
         keys = pa.table(gcols, names=[f"g{i}" for i in range(len(gcols))])
         gid, uniq = group_ids(keys)
@@ -79,3 +82,24 @@ def _aggregate(ex: Any, a: E.AggCall, batch: pa.RecordBatch, gid: np.ndarray, ng
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             r = pc.round(r, 16).cast(rt, safe=False) if pa.types.is_decimal(rt) else r
     return r
+
+
+def _grouping_sets(ex: Any, p: L.Aggregate, batch: pa.RecordBatch, gcols: list[pa.Array]) -> Iterator[pa.RecordBatch]:
+    """One aggregation per grouping set; keys outside the set are NULL."""
+    n = batch.num_rows
+    for gset in p.grouping_sets or ():
+        if gset:
+            keys = pa.table([gcols[i] for i in gset], names=[f"g{i}" for i in gset])
+            gid, uniq = group_ids(keys)
+            ngroups = uniq.num_rows
+        else:
+            gid, uniq, ngroups = np.zeros(n, dtype=np.int64), None, 1
+        cols: list[pa.Array] = []
+        for i, g in enumerate(p.groups):
+            if i in gset and uniq is not None:
+                cols.append(uniq.column(f"g{i}").combine_chunks())
+            else:
+                cols.append(pa.nulls(ngroups, g.type.arrow))
+        for a in p.aggs:
+            cols.append(_aggregate(ex, a, batch, gid, ngroups))
+        yield ex._batch(p, cols)

@@ -65,6 +65,9 @@ def _one_batch(t: pa.Table) -> pa.RecordBatch:
 
 def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
     left = ex.table(p.left)
+    if p.lateral_cols:
+        yield from _lateral(ex, p, left)
+        return
     right = ex.table(p.right)
     lw = left.num_columns
     nl, nr = left.num_rows, right.num_rows
@@ -165,3 +168,46 @@ def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[
     offs = np.arange(len(li)) - np.repeat(np.cumsum(counts) - counts, counts)
     ri = r_sorted[starts + offs]
     return li.astype(np.int64), ri.astype(np.int64)
+
+
+def _lateral(ex: Any, p: L.Join, left: pa.Table) -> Iterator[pa.RecordBatch]:
+    """Run the right side once per distinct value of the left columns it reads."""
+    from sqlvec.exec.operators import schema_of, to_table
+
+    lb = _one_batch(left)
+    nl = lb.num_rows
+    keys = pa.table([lb.column(i) for i in p.lateral_cols], names=[f"k{i}" for i in p.lateral_cols])
+    gid, uniq = group_ids(keys) if nl else (np.zeros(0, np.int64), keys)
+    rtables, lis, ris = [], [], []
+    offset = 0
+    for g, row in enumerate(uniq.to_pylist() if nl else []):
+        ex.ctx.check_cancel()
+        ex.ctx.outer.append(dict(zip(p.lateral_cols, row.values())))
+        try:
+            rt = to_table(p.right, ex.run(p.right))
+        finally:
+            ex.ctx.outer.pop()
+        members = np.nonzero(gid == g)[0]
+        m = rt.num_rows
+        if m:
+            rtables.append(rt)
+            lis.append(np.repeat(members, m))
+            ris.append(np.tile(np.arange(offset, offset + m), len(members)))
+            offset += m
+    rschema = schema_of(p.right)
+    right = pa.concat_tables([t.cast(rschema) for t in rtables]) if rtables else rschema.empty_table()
+    rb = _one_batch(right)
+    li = np.concatenate(lis) if lis else np.zeros(0, np.int64)
+    ri = np.concatenate(ris) if ris else np.zeros(0, np.int64)
+    out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(left.schema) + list(right.schema))])
+    batch = _combine(lb, rb, li, ri, out_schema)
+    if p.condition is not None and len(li):
+        mask = pc.fill_null(ex.ev.eval(p.condition, batch), False)
+        keep = np.asarray(mask.to_numpy(zero_copy_only=False), bool)
+        li = li[keep]
+        batch = batch.filter(mask)
+    yield batch
+    if p.kind in ("left", "full"):
+        un = np.setdiff1d(np.arange(nl), li)
+        if len(un):
+            yield _combine(lb, rb, un, np.full(len(un), -1), out_schema)

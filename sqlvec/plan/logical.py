@@ -73,6 +73,7 @@ class Join(Plan):
     condition: Expr | None
     fields: tuple[Field, ...]
     lateral: bool = False
+    lateral_cols: tuple[int, ...] = ()  # left columns the right side reads (LATERAL)
 
     def inputs(self) -> tuple[Plan, ...]:
         return (self.left, self.right)

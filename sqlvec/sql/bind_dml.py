@@ -8,7 +8,6 @@ from sqlvec.catalog.objects import TableDef
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
     DuplicateColumn,
-    FeatureNotSupported,
     SyntaxError_,
     UndefinedColumn,
     WrongObjectType,
@@ -46,7 +45,7 @@ def _returning(b: Binder, node: exp.Expr, table: TableDef, scope: Scope) -> tupl
     exprs: list[E.Expr] = []
     fields: list[L.Field] = []
     for proj in ret.expressions:
-        if isinstance(proj, exp.Star):
+        if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
             for i, c in enumerate(table.columns):
                 t = c.sql_type(b.regs.types)
                 exprs.append(E.ColRef(i, t, c.name))
@@ -158,7 +157,14 @@ def _dml_source(b: Binder, node: exp.Expr, table: TableDef, extra_from: exp.Expr
     plan: L.Plan = L.Scan(table, fields, None, True)
     scope = table_scope(b, table, alias, offset=1)
     if extra_from is not None:
-        from_items = [extra_from.this] + list(extra_from.expressions or [])
+        if isinstance(extra_from, list):
+            from_items = []
+            for it in extra_from:
+                from_items.append(it)
+                from_items.extend(j.this for j in it.args.get("joins") or [])
+        else:
+            from_items = [extra_from.this] + list(extra_from.expressions or [])
+            from_items.extend(j.this for j in extra_from.this.args.get("joins") or [])
         for item in from_items:
             rs = Scope()
             rp = b._bind_from_item(item, rs, None)
@@ -196,10 +202,10 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
 
 def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
     table = _target(b, node.this)
-    using = node.args.get("using")
+    using = node.args.get("using") or None
+    src, _ = _dml_source(b, node, table, using)
     if using:
-        raise FeatureNotSupported("DELETE ... USING is not supported yet")
-    src, _ = _dml_source(b, node, table, None)
+        src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
     ret, fields = _returning(b, node, table, table_scope(b, table))
     return L.Delete(table, src, ret, fields)
 

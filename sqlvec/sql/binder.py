@@ -224,10 +224,20 @@ class Binder(ExprBinder):
             return None, scope
         plan = self._bind_from_item(frm.this, scope, outer)
         for j in sel.args.get("joins") or []:
-            right_scope = Scope(outer=outer)
-            lateral = isinstance(j.this, exp.Lateral)
-            rplan = self._bind_from_item(j.this, right_scope, scope if lateral else outer)
+            # every later FROM item may read earlier ones (LATERAL; functions are implicitly so)
+            right_scope = Scope(outer=scope)
+            lb = Binder(self.ctx, self.params)
+            lb.cte_plans = self.cte_plans
+            rplan = lb._bind_from_item(j.this, right_scope, scope)
+            right_scope.outer = outer
+            lateral_cols = tuple(sorted({i for lvl, i in lb.outer_refs if lvl == 1}))
+            for lvl, i in lb.outer_refs:
+                if lvl > 1:
+                    self.note_outer(lvl - 1, i)
             plan = self._bind_join(plan, scope, rplan, right_scope, j)
+            if lateral_cols:
+                assert isinstance(plan, L.Join)
+                plan = L.Join(plan.left, plan.right, plan.kind, plan.condition, plan.fields, True, lateral_cols)
         return plan, scope
 
     def _bind_from_item(self, item: exp.Expr, scope: Scope, outer: Scope | None) -> L.Plan:
@@ -283,8 +293,8 @@ class Binder(ExprBinder):
             a = item.args.get("alias")
             self._add_scope(scope, a.name if a is not None else "", plan.fields,
                             [c.name for c in a.columns] if a is not None else [])
-            if sub.outer_refs:
-                raise FeatureNotSupported("correlated LATERAL subqueries are not supported yet")
+            for lvl, i in sub.outer_refs:
+                self.note_outer(lvl, i)
             return plan
         if isinstance(item, exp.Unnest):
             return self._bind_table_function(item, alias or "unnest", colnames, scope)
@@ -297,6 +307,7 @@ class Binder(ExprBinder):
             name, args = self.func_name_args(fn)  # type: ignore[arg-type]
         empty = Scope(outer=scope.outer)
         bound = [self.bind_expr(a, empty) for a in args]
+        bound = [_outer_down(b) for b in bound]
         bf = self.engine_function(name, [b.type for b in bound]) or \
             self.regs.functions.resolve(name, [b.type for b in bound])
         want = list(getattr(bf, "arg_types", []) or [])
@@ -436,17 +447,57 @@ class Binder(ExprBinder):
         having_e = self.as_bool(self.bind_expr(having.this, scope)) if having is not None else None
 
         group_exprs: list[E.Expr] = []
+        grouping_sets: list[tuple[int, ...]] | None = None
+
+        def bind_group_item(g: exp.Expr) -> int:
+            if isinstance(g, exp.Literal) and not g.is_string:
+                pos = int(g.this)
+                if not 1 <= pos <= len(items):
+                    raise InvalidColumnReference(f"GROUP BY position {pos} is not in select list")
+                e = items[pos - 1][1]
+            elif isinstance(g, exp.Column) and not g.table and scope.find(g.name, None) is None and g.name in names:
+                e = items[names.index(g.name)][1]
+            else:
+                e = self.bind_expr(g, scope)
+            if e not in group_exprs:
+                group_exprs.append(e)
+            return group_exprs.index(e)
+
+        def elems(g: exp.Expr) -> list[exp.Expr]:
+            if isinstance(g, exp.Tuple):
+                return list(g.expressions)
+            if isinstance(g, exp.Paren):
+                return elems(g.this) if isinstance(g.this, exp.Tuple) else [g.this]
+            return [g]
+
         if group is not None:
-            for g in group.expressions:
-                if isinstance(g, exp.Literal) and not g.is_string:
-                    pos = int(g.this)
-                    if not 1 <= pos <= len(items):
-                        raise InvalidColumnReference(f"GROUP BY position {pos} is not in select list")
-                    group_exprs.append(items[pos - 1][1])
-                elif isinstance(g, exp.Column) and not g.table and scope.find(g.name, None) is None and g.name in names:
-                    group_exprs.append(items[names.index(g.name)][1])
+            sets: list[tuple[int, ...]] = [()]
+            special = False
+            parts = list(group.expressions)
+            for key in ("grouping_sets", "rollup", "cube"):
+                for extra in group.args.get(key) or []:
+                    parts.append(extra)
+            for g in parts:
+                if isinstance(g, exp.GroupingSets | exp.Rollup | exp.Cube):
+                    special = True
+                    comps = [tuple(bind_group_item(x) for x in elems(c)) for c in g.expressions]
+                    if isinstance(g, exp.GroupingSets):
+                        options = comps
+                    elif isinstance(g, exp.Rollup):
+                        options = [tuple(i for c in comps[:k] for i in c) for k in range(len(comps), -1, -1)]
+                    else:
+                        import itertools as it
+
+                        options = []
+                        for r in range(len(comps), -1, -1):
+                            for combo in it.combinations(range(len(comps)), r):
+                                options.append(tuple(i for k in combo for i in comps[k]))
+                    sets = [a + b for a in sets for b in options]
                 else:
-                    group_exprs.append(self.bind_expr(g, scope))
+                    i = bind_group_item(g)
+                    sets = [a + (i,) for a in sets]
+            if special:
+                grouping_sets = [tuple(dict.fromkeys(x)) for x in sets]
 
         all_exprs = [e for _, e in items] + [t for t, _, _ in order_exprs if isinstance(t, E.Expr)]
         if having_e is not None:
@@ -462,7 +513,8 @@ class Binder(ExprBinder):
             fields = tuple(L.Field(f"g{i}", g.type) for i, g in enumerate(group_exprs)) + tuple(
                 L.Field(a.name, a.type) for a in aggs
             )
-            plan = L.Aggregate(plan, tuple(group_exprs), tuple(aggs), fields)
+            plan = L.Aggregate(plan, tuple(group_exprs), tuple(aggs), fields,
+                               tuple(grouping_sets) if grouping_sets is not None else None)
 
             def post(e: E.Expr) -> E.Expr:
                 return _rewrite_post_agg(e, group_exprs, aggs, ng)
@@ -679,6 +731,11 @@ def _map_children(e: E.Expr, f) -> E.Expr:
         elif isinstance(v, tuple) and v and all(isinstance(x, tuple) for x in v) and fld.name == "whens":
             changes[fld.name] = tuple((f(c), f(r)) for c, r in v)
     return dataclasses.replace(e, **changes) if changes else e
+
+
+def _outer_down(e: E.Expr) -> E.Expr:
+    """Table-function arguments are bound one scope out; their level-1 refs stay level 1."""
+    return e
 
 
 def _references(node: exp.Expr, name: str) -> bool:

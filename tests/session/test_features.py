@@ -98,3 +98,26 @@ def test_any_all_arrays_json_similar(q):
     assert q("select array[1, 2]") == [([1, 2],)]
     assert q("select * from unnest(array['a','b'])") == [("a",), ("b",)]
     assert q("select a from t order by a limit all") == [(1,), (3,), (None,)]
+
+
+def test_grouping_sets_rollup_cube(q):
+    q("create table t (a int, b text, c int)")
+    q("insert into t values (1,'x',10),(1,'y',20),(2,'x',30)")
+    assert q("select a, b, sum(c) from t group by rollup(a, b) order by a, b") == [
+        (1, "x", 10), (1, "y", 20), (1, None, 30), (2, "x", 30), (2, None, 30), (None, None, 60)]
+    assert len(q("select a, b, count(*) from t group by cube(a, b)")) == 8
+    assert q("select b, sum(c) from t group by grouping sets ((b), ()) order by 1") == [
+        ("x", 40), ("y", 20), (None, 60)]
+
+
+def test_lateral_and_dml_joins(q):
+    q("create table t (a int, b text)")
+    q("create table u (a int)")
+    q("insert into t values (1,'x'),(2,'y'),(3,'z')")
+    q("insert into u values (1),(1),(3)")
+    assert q("select t.a, g from t, generate_series(1, t.a) g order by 1, 2") == [
+        (1, 1), (2, 1), (2, 2), (3, 1), (3, 2), (3, 3)]
+    assert q("select t.a, s.m from t left join lateral (select max(u.a) m from u where u.a < t.a) s "
+             "on true order by 1") == [(1, None), (2, 1), (3, 1)]
+    assert q("delete from t using u where t.a = u.a returning t.*") == [(1, "x"), (3, "z")]
+    assert q("update t set b = 'q' from u where u.a + 1 = t.a returning *") == [(2, "q")]
