@@ -4,6 +4,7 @@ Run as a subprocess: `python crash_writer.py DIR`. After each commit returns it 
 "ack <tag>" on stdout; the test kills it with SIGKILL at random moments.
 Each transaction with tag i: inserts 3 rows (tag i) into table 1, 1 row into table 2,
 updates key i % 10 of table 3 to value i (delete + insert), sets catalog "last" = i.
+Checkpoints and VACUUM FULL run in between, so kills land in them too.
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def main(path: str) -> None:
         print(f"ack {i}", flush=True)
         if i % 7 == 0:
             store.checkpoint()
+        if i % 13 == 0:
+            store.vacuum(3, full=True)
+        if i % 17 == 0:
+            store.vacuum(1, full=True)
         if i % 11 == 0:
             t = store.begin()
             ids = pa.Table.from_batches(list(t.scan(2, []))).column(0).to_numpy()

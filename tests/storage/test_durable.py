@@ -294,3 +294,24 @@ def test_vector_column_roundtrip(tmp_path):
     got = s.begin().scan_table(1).column("v").combine_chunks()
     assert np.array_equal(got.values.to_numpy(), vals)
     s.close()
+
+
+def test_sealed_segments_are_served_from_mmap(tmp_path):
+    s = Store.open(str(tmp_path))
+    t = s.begin()
+    t.create_table(1, pa.schema([("v", pa.list_(pa.float32(), 64))]))
+    n = 100_000
+    vals = pa.array(np.zeros(n * 64, dtype=np.float32))
+    t.insert(1, pa.table({"v": pa.FixedSizeListArray.from_arrays(vals, 64)}))
+    t.commit()
+    del vals, t
+    s.close()
+    s = Store.open(str(tmp_path))
+    before = pa.total_allocated_bytes()
+    t = s.begin()
+    total = 0
+    for b in t.scan(1):
+        total += b.num_rows
+    assert total == n
+    assert pa.total_allocated_bytes() - before < 1 << 20  # 25 MB of vectors, none on the heap
+    s.close()
