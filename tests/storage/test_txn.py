@@ -303,3 +303,45 @@ def test_memory_budget():
     with b.hold(1000):
         assert b.used == 1000
     assert b.used == 0
+
+
+def test_snapshot_isolation_bank_invariant():
+    """Concurrent transfers (delete + insert) with retries on 40001 never lose money."""
+    s = Store.open(None)
+    schema = pa.schema([("acct", pa.int64()), ("bal", pa.int64())])
+    t = s.begin()
+    t.create_table(1, schema)
+    t.insert(1, pa.table({"acct": list(range(5)), "bal": [100] * 5}, schema=schema))
+    t.commit()
+    conflicts = []
+    bad = []
+
+    def worker(seed):
+        rng = np.random.default_rng(seed)
+        for _ in range(60):
+            while True:
+                t = s.begin()
+                a, b = (int(x) for x in rng.choice(5, 2, replace=False))
+                found, rid = t.lookup(1, "acct", pa.array([a, b]))
+                rows = t.scan_table(1)
+                bal = dict(zip(rows.column("acct").to_pylist(), rows.column("bal").to_pylist()))
+                if sum(bal.values()) != 500:
+                    bad.append(bal)
+                t.delete(1, rid)
+                amt = int(rng.integers(1, 10))
+                t.insert(1, pa.table({"acct": [a, b], "bal": [bal[a] - amt, bal[b] + amt]}))
+                try:
+                    t.commit()
+                    break
+                except SerializationFailure:
+                    conflicts.append(1)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    rows = s.begin().scan_table(1)
+    assert sorted(rows.column("acct").to_pylist()) == list(range(5))
+    assert sum(rows.column("bal").to_pylist()) == 500
+    assert not bad
