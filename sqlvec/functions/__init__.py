@@ -23,6 +23,7 @@ from sqlvec.functions import (
     mathfns,
     misc,
     regex,
+    srf,
     strings,
     textops,
     windows,
@@ -31,7 +32,7 @@ from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
 _MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, jsonfns,
-            arrays, misc, aggregates, windows)
+            arrays, misc, srf, aggregates, windows)
 
 
 def register(regs: Any) -> None:
