@@ -44,6 +44,8 @@ class Catalog:
         for name, oid in BUILTIN_SCHEMAS.items():
             self.txn.catalog_put(f"schema/{name}", SchemaDef(oid, name).to_dict())
         self.txn.catalog_put(f"db/{DEFAULT_DATABASE}", {"name": DEFAULT_DATABASE, "oid": 16384})
+        # every PostgreSQL cluster has "postgres"; clients and tools connect to it by default
+        self.txn.catalog_put("db/postgres", {"name": "postgres", "oid": 5})
         self.txn.catalog_put(f"role/{superuser}", RoleDef(10, superuser, superuser=True).to_dict())
 
     # -- schemas ------------------------------------------------------------------
@@ -185,7 +187,17 @@ class Catalog:
     def nextval(self, s: SequenceDef) -> int:
         """Sequences are non-transactional, as in PostgreSQL: the Store's durable counter."""
         n = self.store.counter_next(f"seq:{s.oid}")
-        return s.start + (n - 1) * s.increment
+        cur = self.sequence(s.schema, s.name) or s
+        return cur.start + (n - cur.base - 1) * cur.increment
+
+    def restart_sequence(self, s: SequenceDef, value: int | None = None) -> None:
+        """Make the next nextval() return `value` (default: the start value)."""
+        from dataclasses import replace
+
+        c = self.store.counter_next(f"seq:{s.oid}")
+        target = s.start if value is None else value
+        base = c - (target - s.start) // s.increment
+        self.txn.catalog_put(f"seq/{s.schema}/{s.name}", replace(s, base=base).to_dict())
 
     # -- roles / databases --------------------------------------------------------
     def role(self, name: str) -> RoleDef | None:

@@ -119,7 +119,8 @@ class SequenceDef:
     increment: int = 1
     min_value: int = 1
     max_value: int = 2**63 - 1
-    owned_by: str | None = None  # "table.column"
+    owned_by: str | None = None  # "schema:table.column"
+    base: int = 0  # counter value at the last restart (RESTART IDENTITY, setval)
 
     def to_dict(self) -> dict:
         return asdict(self)

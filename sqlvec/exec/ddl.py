@@ -282,12 +282,186 @@ class DdlRunner:
         raise FeatureNotSupported(f"DROP {kind} is not supported")
 
     def truncate(self, node: exp.TruncateTable) -> str:
+        restart = str(node.args.get("identity") or "").upper() == "RESTART"
         for tbl in node.expressions:
             rel = self._find(tbl)
             if not isinstance(rel, TableDef):
                 raise UndefinedTable(f'relation "{tbl.name}" does not exist')
             self.cat.txn.truncate(rel.oid)
+            if restart:
+                for c in rel.columns:
+                    if c.sequence:
+                        seq = self.cat.sequence(rel.schema, c.sequence)
+                        if seq is not None:
+                            self.cat.restart_sequence(seq)
         return "TRUNCATE TABLE"
+
+    # -- ALTER TABLE ------------------------------------------------------------------
+    def alter(self, node: exp.Alter) -> str:
+        kind = (node.args.get("kind") or "").upper()
+        if kind != "TABLE":
+            raise FeatureNotSupported(f"ALTER {kind} is not supported")
+        tbl = node.this
+        rel = self._find(tbl)
+        if rel is None:
+            if node.args.get("exists"):
+                return "ALTER TABLE"
+            raise UndefinedTable(f'relation "{tbl.name}" does not exist')
+        if not isinstance(rel, TableDef):
+            if all(isinstance(a, exp.AlterRename) for a in node.args.get("actions") or []):
+                self.cat.rename_relation(rel, node.args["actions"][0].this.name)
+                return "ALTER TABLE"
+            raise WrongObjectType(f'"{tbl.name}" is not a table')
+        for action in node.args.get("actions") or []:
+            rel = self._alter_one(rel, action)
+        return "ALTER TABLE"
+
+    def _alter_one(self, rel: TableDef, a: exp.Expr) -> TableDef:
+        from dataclasses import replace
+
+        if isinstance(a, exp.ColumnDef):
+            if rel.column_index(a.name) is not None:
+                if a.args.get("exists"):
+                    return rel
+                raise DuplicateColumn(f'column "{a.name}" of relation "{rel.name}" already exists')
+            col, pk, uniq, checks, seq = self._column(a, rel.name, rel.schema)
+            if seq:
+                self.cat.create_sequence(seq)
+            new = replace(rel, columns=rel.columns + (col,), checks=rel.checks + tuple(checks),
+                          uniques=rel.uniques + (((f"{rel.name}_{col.name}_key", (col.name,)),) if uniq else ()))
+            fill_value = self._default_array(col)
+
+            def fill(t: pa.Table) -> pa.Table:
+                return t.append_column(col.name, fill_value(t.num_rows))
+
+            if col.not_null and col.default is None and self.cat.txn.row_count(rel.oid):
+                from sqlvec.core.errors import NotNullViolation
+
+                raise NotNullViolation(f'column "{col.name}" of relation "{rel.name}" contains null values')
+            self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), fill)
+            self.cat.put_table(new)
+            return new
+        if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "COLUMN":
+            for target in a.args.get("tables") or [a.this]:
+                i = rel.column_index(target.name)
+                if i is None:
+                    if a.args.get("exists"):
+                        continue
+                    raise UndefinedColumn(f'column "{target.name}" of relation "{rel.name}" does not exist')
+                name = target.name
+                new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name),
+                              primary_key=() if name in rel.primary_key else rel.primary_key,
+                              uniques=tuple(u for u in rel.uniques if name not in u[1]))
+                self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t, n=name: t.drop([n]))
+                self.cat.put_table(new)
+                for idx in self.cat.indexes_of(rel.oid):
+                    if name in idx.columns:
+                        self.cat.drop_index(idx)
+                rel = new
+            return rel
+        if isinstance(a, exp.RenameColumn):
+            old, to = a.this.name, a.args["to"].name
+            i = rel.column_index(old)
+            if i is None:
+                raise UndefinedColumn(f'column "{old}" does not exist')
+            if rel.column_index(to) is not None:
+                raise DuplicateColumn(f'column "{to}" of relation "{rel.name}" already exists')
+            cols = list(rel.columns)
+            cols[i] = replace(cols[i], name=to)
+            ren = lambda names: tuple(to if x == old else x for x in names)  # noqa: E731
+            new = replace(rel, columns=tuple(cols), primary_key=ren(rel.primary_key),
+                          uniques=tuple((n, ren(c)) for n, c in rel.uniques))
+            self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
+                                     lambda t: t.rename_columns([to if x == old else x for x in t.column_names]))
+            self.cat.put_table(new)
+            for idx in self.cat.indexes_of(rel.oid):
+                if old in idx.columns:
+                    self.cat.drop_index(idx)
+                    self.cat.create_index(replace(idx, columns=ren(idx.columns)))
+            return new
+        if isinstance(a, exp.AlterRename):
+            self.cat.rename_relation(rel, a.this.name)
+            return replace(rel, name=a.this.name)
+        if isinstance(a, exp.AlterColumn):
+            name = a.this.name
+            i = rel.column_index(name)
+            if i is None:
+                raise UndefinedColumn(f'column "{name}" of relation "{rel.name}" does not exist')
+            col = rel.columns[i]
+            cols = list(rel.columns)
+            if a.args.get("dtype") is not None:
+                t = type_from_ast(a.args["dtype"], self.regs.types)
+                src_t = col.sql_type(self.regs.types)
+                cols[i] = replace(col, type_oid=t.oid, typmod=t.typmod)
+                new = replace(rel, columns=tuple(cols))
+                casts = self.regs.casts
+
+                def fill(tb: pa.Table, i=i, src_t=src_t, t=t) -> pa.Table:
+                    arr = tb.column(i).combine_chunks()
+                    return tb.set_column(i, name, casts.cast(arr, src_t, t, explicit=False))
+
+                self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), fill)
+                self.cat.put_table(new)
+                return new
+            if a.args.get("allow_null") is not None:
+                not_null = not a.args["allow_null"]
+                if not_null:
+                    for b in self.cat.txn.scan(rel.oid, [name]):
+                        if b.column(1).null_count:
+                            from sqlvec.core.errors import NotNullViolation
+
+                            raise NotNullViolation(f'column "{name}" of relation "{rel.name}" contains null values')
+                cols[i] = replace(col, not_null=not_null)
+            elif a.args.get("drop"):
+                cols[i] = replace(col, default=None)
+            elif a.args.get("default") is not None:
+                cols[i] = replace(col, default=a.args["default"].sql(dialect="postgres"))
+            else:
+                raise FeatureNotSupported("unsupported ALTER COLUMN action")
+            new = replace(rel, columns=tuple(cols))
+            self.cat.put_table(new)
+            return new
+        if isinstance(a, exp.AddConstraint):
+            for c in a.expressions:
+                cname = c.name if isinstance(c, exp.Constraint) else None
+                subs = c.expressions if isinstance(c, exp.Constraint) else [c]
+                for sub in subs:
+                    if isinstance(sub, exp.PrimaryKey):
+                        keys = tuple(_ident_name(e) for e in sub.expressions)
+                        rel = replace(rel, primary_key=keys, pk_name=cname or f"{rel.name}_pkey",
+                                      columns=tuple(replace(c2, not_null=True) if c2.name in keys else c2
+                                                    for c2 in rel.columns))
+                    elif isinstance(sub, exp.UniqueColumnConstraint):
+                        keys = tuple(_ident_name(e) for e in (sub.this.expressions if sub.this is not None else []))
+                        rel = replace(rel, uniques=rel.uniques + ((cname or f"{rel.name}_{'_'.join(keys)}_key", keys),))
+                    elif isinstance(sub, exp.CheckColumnConstraint):
+                        rel = replace(rel, checks=rel.checks + (CheckDef(cname or f"{rel.name}_check",
+                                                                         sub.this.sql(dialect="postgres")),))
+                    else:
+                        raise FeatureNotSupported("unsupported constraint")
+            self.cat.put_table(rel)
+            return rel
+        raise FeatureNotSupported(f"unsupported ALTER TABLE action: {a.sql(dialect='postgres')[:40]}")
+
+    def _default_array(self, col: ColumnDef):
+        """A function n -> array of the column's default for existing rows."""
+        t = col.sql_type(self.regs.types)
+        if col.default is None:
+            return lambda n: pa.nulls(n, t.arrow)
+        from sqlvec.exec.operators import ExecContext
+        from sqlvec.sql.binder import BindContext, Binder
+        from sqlvec.sql.parse import parse_one_sql
+        from sqlvec.sql.scope import Scope
+
+        b = Binder(BindContext(self.cat, self.regs, self.search_path))
+        e = b.coerce(b.bind_expr(parse_one_sql("select " + col.default).expressions[0], Scope()), t)
+        ctx = ExecContext(self.cat.txn, self.regs)
+
+        def make(n: int) -> pa.Array:
+            dummy = pa.RecordBatch.from_arrays([pa.nulls(n, pa.int8())], names=["_"])
+            return ctx.evaluator.eval(e, dummy)
+
+        return make
 
 
 def _ident_name(e: exp.Expr) -> str:

@@ -160,7 +160,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _explain(s, txn, node, params)
     if isinstance(node, UT.RoleStmt):
         return _role(s, txn, node)
-    if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable):
+    if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
         return _ddl(s, txn, node)
     if isinstance(node, exp.Command):
         raise FeatureNotSupported(f'syntax not supported: "{node.name}"')
@@ -199,6 +199,8 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
         return Command(runner.create(node))
     if isinstance(node, exp.Drop):
         return Command(runner.drop(node))
+    if isinstance(node, exp.Alter):
+        return Command(runner.alter(node))
     return Command(runner.truncate(node))
 
 
