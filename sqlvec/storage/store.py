@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import ObjectNotInPrerequisiteState, SerializationFailure, UndefinedTable
-from sqlvec.storage import compact
+from sqlvec.storage import compact, unique
 from sqlvec.storage.memory import MemoryBudget
 from sqlvec.storage.segment import Segment, SegView, column_stats
 from sqlvec.storage.state import (
@@ -127,6 +127,10 @@ class Store:
             self._check_open()
             head = self._head
             self._validate(txn, head)
+            for ch in rec.tables:
+                latest = head.tables.get(ch.table_id)
+                if latest is not None and (ch.inserts or ch.segments):
+                    unique.check(latest, ch, latest.schema)
             rec.seq = head.seq + 1
             try:
                 new = apply(head, rec, strict=True)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import numpy as np
 import pyarrow as pa
 import pytest
 
-from sqlvec.core.errors import OutOfMemory, SerializationFailure, UndefinedTable
+from sqlvec.core.errors import OutOfMemory, SerializationFailure, UndefinedTable, UniqueViolation
 from sqlvec.storage import MemoryBudget, Store
 
 SCHEMA = pa.schema([("id", pa.int64()), ("name", pa.string())])
@@ -345,3 +346,53 @@ def test_snapshot_isolation_bank_invariant():
     assert sorted(rows.column("acct").to_pylist()) == list(range(5))
     assert sum(rows.column("bal").to_pylist()) == 500
     assert not bad
+
+
+def _unique_store(keys):
+    s = Store.open(None)
+    schema = pa.schema(
+        [("id", pa.int64()), ("name", pa.string())],
+        metadata={b"sqlvec.unique": json.dumps(keys).encode()},
+    )
+    t = s.begin()
+    t.create_table(1, schema)
+    t.insert(1, rows([1, 2]))
+    t.commit()
+    return s
+
+
+@pytest.mark.parametrize(
+    "keys", [{"t_pkey": ["id"]}, {"t_name_key": ["name"]}, {"t_id_name_key": ["id", "name"]}]
+)
+def test_concurrent_inserts_of_one_key_are_unique_violation(keys):
+    s = _unique_store(keys)
+    a, b = s.begin(), s.begin()
+    a.insert(1, rows([3]))
+    b.insert(1, rows([3]))
+    a.commit()
+    with pytest.raises(UniqueViolation) as e:
+        b.commit()
+    name = next(iter(keys))
+    assert e.value.code == "23505"
+    assert e.value.message == f'duplicate key value violates unique constraint "{name}"'
+    assert "already exists" in e.value.detail
+    assert s.begin().row_count(1) == 3
+
+
+def test_update_of_own_key_is_not_a_violation():
+    s = _unique_store({"t_pkey": ["id"]})
+    t = s.begin()
+    found, rid = t.lookup(1, "id", pa.array([1]))
+    t.delete(1, rid)
+    t.insert(1, rows([1], ["new"]))
+    t.commit()
+    # a key deleted by another transaction since can be inserted again
+    a, b = s.begin(), s.begin()
+    _, rid = a.lookup(1, "id", pa.array([2]))
+    a.delete(1, rid)
+    a.commit()
+    b2 = s.begin()
+    b2.insert(1, rows([2]))
+    b2.commit()
+    b.rollback()
+    assert sorted(s.begin().scan_table(1).column("id").to_pylist()) == [1, 2]
