@@ -349,3 +349,120 @@ def register(fr: FunctionRegistry) -> None:
                            ("var_samp", "variance", 1), ("var_pop", "variance", 0)):
         for t in NUMS:
             add(name, [t], _stat_type, _stat(fn, ddof))
+    register_more(fr)
+
+
+# ---- bitwise, statistics over pairs, ordered-set aggregates ----------------------------
+
+
+def _bitwise(fn: str) -> AggImpl:
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        (v,) = args
+        valid = np.asarray(pc.is_valid(v))
+        x = v.to_numpy(zero_copy_only=False)[valid].astype(np.int64)
+        g = gid[valid]
+        ufunc = {"and": np.bitwise_and, "or": np.bitwise_or, "xor": np.bitwise_xor}[fn]
+        init = -1 if fn == "and" else 0
+        out = np.full(n, init, np.int64)
+        ufunc.at(out, g, x)
+        cnt = np.bincount(g, minlength=n)
+        return pa.array(out, pa.int64(), mask=cnt == 0).cast(ctx.return_type.arrow)
+    return impl
+
+
+def _pair_stat(kind: str) -> AggImpl:
+    """corr / covar_* / regr_* over (y, x) pairs where both are non-null (float8)."""
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        y, x = (pc.cast(a, pa.float64()) for a in args)
+        ok = np.asarray(pc.and_(pc.is_valid(y), pc.is_valid(x)))
+        yv = y.to_numpy(zero_copy_only=False)[ok]
+        xv = x.to_numpy(zero_copy_only=False)[ok]
+        g = gid[ok]
+        cnt = np.bincount(g, minlength=n).astype(float)
+        sx, sy = np.bincount(g, xv, n), np.bincount(g, yv, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            mx, my = sx / cnt, sy / cnt
+            sxx = np.bincount(g, (xv - mx[g]) ** 2, n)
+            syy = np.bincount(g, (yv - my[g]) ** 2, n)
+            sxy = np.bincount(g, (xv - mx[g]) * (yv - my[g]), n)
+            res = {"corr": sxy / np.sqrt(sxx * syy), "covar_pop": sxy / cnt,
+                   "covar_samp": sxy / (cnt - 1), "regr_slope": sxy / sxx,
+                   "regr_intercept": my - (sxy / sxx) * mx, "regr_count": cnt,
+                   "regr_avgx": mx, "regr_avgy": my, "regr_sxx": sxx, "regr_syy": syy,
+                   "regr_sxy": sxy, "regr_r2": (sxy * sxy) / (sxx * syy)}[kind]
+        need = 2 if kind in ("covar_samp", "corr", "regr_slope", "regr_intercept", "regr_r2") else 1
+        bad = (cnt < need) | ~np.isfinite(res)
+        if kind == "regr_count":
+            return pa.array(cnt.astype(np.int64), pa.int64())
+        return pa.array(np.where(bad, 0, res), pa.float64(), mask=bad)
+    return impl
+
+
+def _percentile(disc: bool) -> AggImpl:
+    """percentile_cont / percentile_disc(fraction) WITHIN GROUP (ORDER BY value): args are
+    [fraction, value]; values are sorted per group here (input order does not matter)."""
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        frac, v = args
+        fr = pc.cast(frac, pa.float64()).to_numpy(zero_copy_only=False)
+        if ((fr < 0) | (fr > 1)).any():
+            from sqlvec.core.errors import NumericValueOutOfRange as Out
+            raise Out(f"percentile value {fr[(fr < 0) | (fr > 1)][0]:g} is not between 0 and 1")
+        valid = np.asarray(pc.is_valid(v))
+        idx = np.flatnonzero(valid)
+        order = pc.sort_indices(pa.table({"g": pa.array(gid[idx]), "v": v.take(pa.array(idx))}),
+                                sort_keys=[("g", "ascending"), ("v", "ascending")]).to_numpy()
+        rows = idx[order]
+        g_sorted = gid[rows]
+        cnt = np.bincount(g_sorted, minlength=n)
+        start = np.concatenate([[0], np.cumsum(cnt)[:-1]])
+        f_g = np.zeros(n)
+        if len(fr):
+            f_g[gid] = fr  # the fraction is constant per group (usually a literal)
+        empty = cnt == 0
+        if disc:
+            k = np.maximum(np.ceil(f_g * cnt).astype(np.int64) - 1, 0)
+            pos = rows[np.minimum(start + k, max(len(rows) - 1, 0))] if len(rows) else np.zeros(n, int)
+            return v.take(pa.array(np.where(empty, 0, pos), mask=empty)) if len(v) else pa.nulls(n, v.type)
+        vals = pc.cast(v, pa.float64()).to_numpy(zero_copy_only=False)[rows] if len(rows) else np.zeros(0)
+        pos = f_g * np.maximum(cnt - 1, 0)
+        lo = np.floor(pos).astype(np.int64)
+        hi = np.ceil(pos).astype(np.int64)
+        safe = np.maximum(len(vals) - 1, 0)
+        a = vals[np.minimum(start + lo, safe)] if len(vals) else np.zeros(n)
+        b = vals[np.minimum(start + hi, safe)] if len(vals) else np.zeros(n)
+        res = a + (b - a) * (pos - lo)
+        return pa.array(np.where(empty, 0, res), pa.float64(), mask=empty)
+    return impl
+
+
+def _mode(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    """The most frequent non-null value per group (ties: the smallest, as PostgreSQL)."""
+    (v,) = args
+    valid = np.asarray(pc.is_valid(v))
+    idx = np.flatnonzero(valid)
+    tbl = pa.table({"g": pa.array(gid[idx]), "v": v.take(pa.array(idx)),
+                    "i": pa.array(idx)})
+    counts = tbl.group_by(["g", "v"], use_threads=False).aggregate([("i", "count"), ("i", "min")])
+    ordered = counts.sort_by([("g", "ascending"), ("i_count", "descending"), ("v", "ascending")])
+    g = ordered.column("g").to_numpy()
+    first = np.r_[True, g[1:] != g[:-1]] if len(g) else np.zeros(0, bool)
+    pos = np.full(n, -1, np.int64)
+    pos[g[first]] = ordered.column("i_min").to_numpy()[first]
+    missing = pos < 0
+    return v.take(pa.array(np.where(missing, 0, pos), mask=missing)) if len(v) else pa.nulls(n, v.type)
+
+
+def register_more(fr: FunctionRegistry) -> None:
+    """bit_and/or/xor, corr/covar/regr_*, percentile_cont/disc, mode."""
+    add = fr.add_aggregate
+    for t in (T.INT2, T.INT4, T.INT8):
+        add("bit_and", [t], t, _bitwise("and"))
+        add("bit_or", [t], t, _bitwise("or"))
+        add("bit_xor", [t], t, _bitwise("xor"))
+    for k in ("corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "regr_avgx",
+              "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_r2"):
+        add(k, [T.FLOAT8, T.FLOAT8], T.FLOAT8, _pair_stat(k))
+    add("regr_count", [T.FLOAT8, T.FLOAT8], T.INT8, _pair_stat("regr_count"))
+    add("percentile_cont", [T.FLOAT8, T.FLOAT8], T.FLOAT8, _percentile(False))
+    add("percentile_disc", [T.FLOAT8, T.ANYELEMENT], T.ANYELEMENT, _percentile(True))
+    add("mode", [T.ANYELEMENT], T.ANYELEMENT, _mode)

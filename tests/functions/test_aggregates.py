@@ -78,3 +78,21 @@ def test_string_and_array_agg(regs):
 def test_unknown_aggregate(regs):
     with pytest.raises(E.UndefinedFunction, match=r"function sum\(text\) does not exist"):
         regs.functions.aggregate("sum", [T.TEXT], False)
+
+
+def test_more_aggregates(regs):
+    """PostgreSQL: (values (1,2.0),(3,4.0),(6,4.0),(7,9.0)) t(x, y)."""
+    x = pa.array([1, 3, 6, 7], pa.int32())
+    y = pa.array([2.0, 4.0, 4.0, 9.0])
+    g = np.zeros(4, np.int64)
+    half = pa.array([0.5] * 4)
+    cases = [("bit_and", [T.INT4], [x], [0]), ("bit_or", [T.INT4], [x], [7]),
+             ("corr", [T.INT4, T.FLOAT8], [x, y], [0.8208663140836068]),
+             ("covar_samp", [T.INT4, T.FLOAT8], [x, y], [6.75]),
+             ("regr_slope", [T.FLOAT8, T.INT4], [y, x], [0.8901098901098901]),
+             ("percentile_cont", [T.FLOAT8, T.INT4], [half, x], [4.5]),
+             ("percentile_disc", [T.FLOAT8, T.INT4], [half, x], [3]),
+             ("mode", [T.FLOAT8], [y], [4.0])]
+    for name, types, args, expected in cases:
+        out = regs.functions.aggregate(name, types, False).evaluate(args, g, 1).to_pylist()
+        assert out == pytest.approx(expected), name
