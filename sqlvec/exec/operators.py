@@ -79,7 +79,8 @@ class ExecContext:
     def check_cancel(self) -> None:
         if self.cancel is not None and self.cancel.is_set():
             self.cancel.clear()
-            raise QueryCanceled("canceling statement due to user request")
+            reason = getattr(self.session, "cancel_reason", None) or "user request"
+            raise QueryCanceled(f"canceling statement due to {reason}")
 
     def subquery_result(self, e: E.Subquery, frame: dict[int, Any] | None) -> pa.Table:
         if frame is None:

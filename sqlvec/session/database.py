@@ -100,6 +100,7 @@ class Database:
         self.superuser = superuser
         self.lock = threading.RLock()
         self.name = "sqlvec"
+        self.ddl_gen = 0  # bumped by every DDL statement; prepared plans check it
         txn = store.begin()
         Catalog(txn, store).bootstrap(superuser)
         txn.commit()

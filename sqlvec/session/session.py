@@ -74,6 +74,7 @@ class Session:
         self.portals: dict[str, Portal] = {}
         self._notices: list[Notice] = []
         self.cancel_event = threading.Event()
+        self.cancel_reason: str | None = None
         self.closed = False
 
     # -- status -------------------------------------------------------------------
@@ -94,6 +95,8 @@ class Session:
         self._notices.append(Notice(message, severity, code))
 
     def cancel(self) -> None:
+        """Ask the running statement to stop (thread-safe); it raises QueryCanceled (57014)."""
+        self.cancel_reason = "user request"
         self.cancel_event.set()
 
     # -- simple query -------------------------------------------------------------
@@ -162,7 +165,23 @@ class Session:
         if isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
                              UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
             return U.run_session_utility(self, node)
-        return self._in_txn(lambda txn: U.run_in_txn(self, txn, node, params, stmt))
+        timeout_ms = _int_setting(self.settings.values.get("statement_timeout", "0"))
+        timer = None
+        self.cancel_reason = None
+        if timeout_ms > 0:
+            def expire() -> None:
+                self.cancel_reason = "statement timeout"
+                self.cancel_event.set()
+
+            timer = threading.Timer(timeout_ms / 1000.0, expire)
+            timer.daemon = True
+            timer.start()
+        try:
+            return self._in_txn(lambda txn: U.run_in_txn(self, txn, node, params, stmt))
+        finally:
+            if timer is not None:
+                timer.cancel()
+            self.cancel_reason = None
 
     def _in_txn(self, fn: Any) -> Result:
         """Run fn(txn): autocommit in its own transaction, or under a savepoint in a block."""
@@ -373,6 +392,13 @@ class Session:
             finally:
                 self.txn = None
         self.closed = True
+
+
+def _int_setting(v: str) -> int:
+    try:
+        return int(v)
+    except ValueError:
+        return 0
 
 
 __all__ = ["Session", "Database", "PreparedStatement", "Portal", "ActiveSqlTransaction",

@@ -165,12 +165,20 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     if isinstance(node, exp.Command):
         raise FeatureNotSupported(f'syntax not supported: "{node.name}"')
     param_types = list(stmt.param_types) if stmt is not None else [None] * len(params)
-    plan, _ = bind_statement(s, txn, node, param_types)
-    if plan is None:
-        raise FeatureNotSupported(f"statement not supported: {node.key.upper()}")
-    from sqlvec.plan.optimizer import optimize
+    disabled = s.settings.values.get("sqlvec.disabled_rules", "")
+    key = (s.db.ddl_gen, s.settings.values.get("search_path"), disabled)
+    cache = stmt.plan_cache if stmt is not None else None
+    if cache is not None and cache.get("key") == key:
+        plan = cache["plan"]
+    else:
+        plan, _ = bind_statement(s, txn, node, param_types)
+        if plan is None:
+            raise FeatureNotSupported(f"statement not supported: {node.key.upper()}")
+        from sqlvec.plan.optimizer import optimize
 
-    plan = optimize(plan, s.settings.values.get("sqlvec.disabled_rules", ""))
+        plan = optimize(plan, disabled)
+        if cache is not None and cacheable(plan):
+            cache["key"], cache["plan"] = key, plan
     ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
     return execute_plan(ctx, plan)
 
@@ -190,7 +198,18 @@ def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
     return Rows(plan_columns(plan) or [], iter(batches), "SELECT")
 
 
+def cacheable(plan: L.Plan) -> bool:
+    """Plans of prepared queries are reused unless they hold transaction-bound functions."""
+    from sqlvec.exec.builtins import NextvalFunction
+    from sqlvec.plan.walk import plan_exprs
+
+    if isinstance(plan, L.Insert | L.Update | L.Delete):
+        return False
+    return not any(isinstance(getattr(e, "fn", None), NextvalFunction) for e in plan_exprs(plan))
+
+
 def _ddl(s: Any, txn: Any, node: Any) -> Result:
+    s.db.ddl_gen += 1
     runner = D.DdlRunner(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
     if isinstance(node, exp.Create):
         kind = (node.args.get("kind") or "").upper()

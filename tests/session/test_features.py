@@ -121,3 +121,30 @@ def test_lateral_and_dml_joins(q):
              "on true order by 1") == [(1, None), (2, 1), (3, 1)]
     assert q("delete from t using u where t.a = u.a returning t.*") == [(1, "x"), (3, "z")]
     assert q("update t set b = 'q' from u where u.a + 1 = t.a returning *") == [(2, "q")]
+
+
+def test_prepared_plan_is_cached_until_ddl(q):
+    q("create table t (a int)")
+    q("insert into t values (1), (2)")
+    stmt = q.s.prepare("select count(*) from t where a >= $1", [], "p")
+    res, _ = q.s.execute_portal(q.s.bind(stmt, [1], []))
+    assert [r for b in res.batches for r in b.column(0).to_pylist()] == [2]
+    assert "plan" in stmt.plan_cache
+    cached = stmt.plan_cache["plan"]
+    q.s.execute_portal(q.s.bind(stmt, [2], []))
+    assert stmt.plan_cache["plan"] is cached
+    q("alter table t add column b int")
+    q.s.execute_portal(q.s.bind(stmt, [2], []))
+    assert stmt.plan_cache["plan"] is not cached
+    assert q("execute p(2)") == [(1,)]
+
+
+def test_statement_timeout(q):
+    q("set statement_timeout = 1")
+    with pytest.raises(SqlError) as ei:
+        q("with recursive r(n) as (select 1 union all select n + 1 from r where n < 100000000) "
+          "select count(*) from r")
+    assert ei.value.code == "57014"
+    assert "statement timeout" in ei.value.message
+    q("reset statement_timeout")
+    assert q("select 1") == [(1,)]
