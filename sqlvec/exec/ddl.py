@@ -231,7 +231,10 @@ class DdlRunner:
         if unique and all(rel.column_index(c) is not None for c in cols):
             from dataclasses import replace
 
-            self.cat.put_table(replace(rel, uniques=rel.uniques + ((name, tuple(cols)),)))
+            new = replace(rel, uniques=rel.uniques + ((name, tuple(cols)),))
+            self._check_existing(new)
+            self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t)
+            self.cat.put_table(new)
         return "CREATE INDEX"
 
     # -- DROP -----------------------------------------------------------------------
@@ -439,9 +442,25 @@ class DdlRunner:
                                                                          sub.this.sql(dialect="postgres")),))
                     else:
                         raise FeatureNotSupported("unsupported constraint")
+            self._check_existing(rel)
+            self.cat.txn.alter_table(rel.oid, arrow_schema(rel, self.regs), lambda t: t)
             self.cat.put_table(rel)
             return rel
         raise FeatureNotSupported(f"unsupported ALTER TABLE action: {a.sql(dialect='postgres')[:40]}")
+
+    def _check_existing(self, rel: TableDef) -> None:
+        """Existing rows must satisfy a newly added unique key or check."""
+        from sqlvec.exec.dml import check_rows, check_unique_within
+        from sqlvec.exec.operators import ExecContext
+
+        cols = [c.name for c in rel.columns]
+        bs = list(self.cat.txn.scan(rel.oid, cols))
+        if not bs:
+            return
+        data = pa.Table.from_batches(bs).drop([bs[0].schema.names[0]])
+        ctx = ExecContext(self.cat.txn, self.regs)
+        check_rows(rel, data, ctx.executor)
+        check_unique_within(rel, data)
 
     def _default_array(self, col: ColumnDef):
         """A function n -> array of the column's default for existing rows."""
@@ -471,4 +490,13 @@ def _ident_name(e: exp.Expr) -> str:
 
 
 def arrow_schema(t: TableDef, regs: Any) -> pa.Schema:
-    return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in t.columns])
+    """The storage schema; unique keys ride in metadata for storage's commit-time check."""
+    import json
+
+    keys: dict[str, list[str]] = {}
+    if t.primary_key:
+        keys[t.pk_name or f"{t.name}_pkey"] = list(t.primary_key)
+    for name, cols in t.uniques:
+        keys[name] = list(cols)
+    meta = {b"sqlvec.unique": json.dumps(keys).encode()} if keys else None
+    return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in t.columns], metadata=meta)

@@ -63,9 +63,45 @@ def unique_keys(table: TableDef) -> list[tuple[str, tuple[str, ...]]]:
     return out
 
 
+def _dups_within(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
+    """Mask of rows whose non-NULL key repeats an earlier row's key."""
+    nn = rows.num_rows
+    keys = rows.select(list(cols))
+    valid = np.ones(nn, bool)
+    for c in keys.columns:
+        if c.null_count:
+            valid &= np.asarray(pc.is_valid(c).to_numpy(zero_copy_only=False))
+    gid, _ = group_ids(keys)
+    dup = np.zeros(nn, bool)
+    if nn:
+        order = np.argsort(gid, kind="stable")
+        sg = gid[order]
+        same = np.zeros(nn, bool)
+        same[1:] = sg[1:] == sg[:-1]
+        dup[order] = same
+    return dup & valid
+
+
+def check_unique_within(table: TableDef, rows: pa.Table) -> None:
+    for name, cols in unique_keys(table):
+        bad = np.nonzero(_dups_within(rows, cols))[0]
+        if len(bad):
+            raise UniqueViolation(
+                f'could not create unique index "{name}"',
+                detail=_key_text(rows, cols, int(bad[0])).replace(" already exists.", " is duplicated."),
+            )
+
+
 def find_conflicts(ex: Executor, table: TableDef, rows: pa.Table, cols: tuple[str, ...],
-                   exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                   exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """For unique key cols: (existing rowid per new row or -1, dup-within-batch mask, existing table)."""
+    lookup = getattr(ex.ctx.txn, "lookup", None)
+    if lookup is not None and len(cols) == 1:
+        found, rowids = lookup(table.oid, cols[0], rows.column(cols[0]))
+        hit = np.where(np.asarray(found, bool), np.asarray(rowids, np.int64), -1)
+        if exclude is not None and len(exclude):
+            hit = np.where(np.isin(hit, exclude), -1, hit)
+        return hit, _dups_within(rows, cols), None
     existing = to_table_scan(ex, table, list(cols))
     if exclude is not None and len(exclude) and existing.num_rows:
         keep = ~np.isin(np.asarray(existing.column(0).to_numpy()), exclude)
