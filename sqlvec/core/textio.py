@@ -511,7 +511,7 @@ def jsonb_dumps(v: Any) -> str:
         return "false"
     if isinstance(v, Decimal):
         txt = format(v, "f")
-        return txt
+        return txt[1:] if v == 0 and txt.startswith("-") else txt
     if isinstance(v, int | float):
         return jsonb_dumps(Decimal(repr(v)) if isinstance(v, float) else Decimal(v))
     if isinstance(v, str):

@@ -370,23 +370,28 @@ def _unit_text(v: np.ndarray, unit: str) -> pa.Array:
 
 
 def format_interval(arr: pa.Array) -> pa.Array:
-    """Interval to PostgreSQL 'postgres' style: '1 year 2 mons 3 days 04:05:06.5'."""
+    """Interval to PostgreSQL 'postgres' style: '1 year 2 mons 3 days 04:05:06.5'.
+
+    As EncodeInterval: a positive field right after a negative one gets a '+' sign."""
     months, days, ns = interval_fields(arr)
     us = ns // 1000
-    years, mons = np.fix(months / 12).astype(np.int64), months - np.fix(months / 12).astype(np.int64) * 12
+    years = np.fix(months / 12).astype(np.int64)
+    mons = months - years * 12
+    before_mons = years < 0
+    before_days = np.where(mons != 0, mons < 0, before_mons)
+    before_time = np.where(days != 0, days < 0, before_days)
     y_txt = _unit_text(years, "year")
     m_txt = pc.if_else(pa.array(mons != 0), pc.binary_join_element_wise(
+        pa.array(np.where(before_mons & (mons > 0), "+", "")),
         pc.cast(pa.array(mons), pa.string()), pa.array(np.where(mons == 1, " mon", " mons")), ""), "")
-    d_txt = _unit_text(days, "day")
+    d_txt = pc.binary_join_element_wise(pa.array(np.where(before_days & (days > 0), "+", "")),
+                                        _unit_text(days, "day"), "")
     neg = us < 0
     t_txt = _hms_text(np.abs(us))
-    t_txt = pc.if_else(pa.array(neg), pc.binary_join_element_wise("-", t_txt, ""), t_txt)
+    sign = np.where(neg, "-", np.where(before_time, "+", ""))
+    t_txt = pc.binary_join_element_wise(pa.array(sign), t_txt, "")
     has_date = (years != 0) | (mons != 0) | (days != 0)
     t_txt = pc.if_else(pa.array((us == 0) & has_date), "", t_txt)
     out = pc.binary_join_element_wise(y_txt, m_txt, d_txt, t_txt, " ")
     out = pc.utf8_trim(pc.replace_substring_regex(out, r" +", " "), " ")
-    # PostgreSQL prints '+' on time when an earlier field is negative and time positive
-    plus = (~neg) & (us != 0) & ((years < 0) | (mons < 0) | (days < 0))
-    if plus.any():
-        out = pc.if_else(pa.array(plus), pc.replace_substring_regex(out, r"(\d+:\d+:\d+(?:\.\d+)?)$", r"+\1"), out)
     return _restore_nulls(out, arr)

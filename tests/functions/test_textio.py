@@ -52,6 +52,12 @@ def test_scalar_types_output():
     ("-1 year", "-1 years"),
     ("36 hours", "36:00:00"),
     ("0", "00:00:00"),
+    ("-18 years 18 days", "-18 years +18 days"),
+    ("-16 years -23 mons 48 days 20 hours -6 minutes -43 seconds",
+     "-17 years -11 mons +48 days 19:53:17"),
+    ("-33 mons 17 days -4 hours 2 minutes 23 seconds", "-2 years -9 mons +17 days -03:57:37"),
+    ("@ 1 hour ago", "-01:00:00"),
+    ("P1Y2M", "1 year 2 mons"),
 ])
 def test_interval_round_trip(text, expected):
     assert format_text(parse_text(pa.array([text]), T.INTERVAL), T.INTERVAL).to_pylist() == [expected]
@@ -81,6 +87,7 @@ def test_parse_scalars():
     assert format_text(u, T.UUID).to_pylist() == ["a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11"]
     assert parse_text_value('{"b":1, "a": [1.50, 1e2, "x"]}', T.JSONB) == \
         '{"a": [1.50, 100, "x"], "b": 1}'
+    assert parse_text_value("[1e2, 1.0E-2, -0, 0.0]", T.JSONB) == "[100, 0.010, 0, 0.0]"
     assert format_value(Decimal("1.50"), T.NUMERIC) == "1.50"
 
 
