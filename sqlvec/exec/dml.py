@@ -268,3 +268,61 @@ def run_delete(ex: Executor, p: L.Delete) -> tuple[int, pa.Table | None]:
         ex.ctx.txn.delete(p.table.oid, np.asarray(src.column(0).to_numpy(zero_copy_only=False), np.int64))
     old = src.drop([src.column_names[0]]) if n else _empty(p.table, ex)
     return n, _returning(ex, p.returning, p.fields, old)
+
+
+def run_merge(ex: Executor, p: L.Merge) -> tuple[int, pa.Table | None]:
+    """MERGE: each joined row takes the first WHEN clause whose condition holds."""
+    from sqlvec.core.errors import CardinalityViolation
+
+    table = p.table
+    src = to_table(p.source, ex.run(p.source)).combine_chunks()
+    n = src.num_rows
+    if n == 0:
+        return 0, None
+    batch = src.to_batches()[0]
+    rowid = batch.column(0)
+    matched = np.asarray(pc.is_valid(rowid).to_numpy(zero_copy_only=False), bool)
+    rid = np.asarray(pc.fill_null(rowid, -1).to_numpy(zero_copy_only=False), np.int64)
+    m_ids = rid[matched]
+    if len(m_ids) != len(np.unique(m_ids)):
+        raise CardinalityViolation("MERGE command cannot affect row a second time",
+                                   hint="Ensure that not more than one source row matches any one target row.")
+    taken = np.zeros(n, bool)
+    deletes: list[np.ndarray] = []
+    new_rows: list[pa.Table] = []
+    count = 0
+    ncol = len(table.columns)
+    names = [c.name for c in table.columns]
+    for cl in p.clauses:
+        sel = (~taken) & (matched if cl.matched else ~matched)
+        if cl.condition is not None and sel.any():
+            ok = np.asarray(pc.fill_null(ex.ev.eval(cl.condition, batch), False).to_numpy(zero_copy_only=False), bool)
+            sel &= ok
+        if not sel.any():
+            continue
+        taken |= sel
+        if cl.action == "nothing":
+            continue
+        count += int(sel.sum())
+        sub = batch.filter(pa.array(sel))
+        if cl.action == "delete":
+            deletes.append(rid[sel])
+        elif cl.action == "update":
+            cols = [sub.column(i + 1) for i in range(ncol)]
+            for i, e in cl.assignments:
+                cols[i] = ex.ev.eval(e, sub)
+            deletes.append(rid[sel])
+            new_rows.append(_as_table_rows(table, pa.Table.from_arrays(cols, names=names), ex.ctx.regs))
+        else:
+            cols = [ex.ev.eval(e, sub) for e in cl.values]
+            new_rows.append(_as_table_rows(table, pa.Table.from_arrays(cols, names=names), ex.ctx.regs))
+    gone = np.concatenate(deletes) if deletes else np.zeros(0, np.int64)
+    if new_rows:
+        rows = pa.concat_tables(new_rows)
+        check_rows(table, rows, ex)
+        check_unique(ex, table, rows, exclude=gone)
+    if len(gone):
+        ex.ctx.txn.delete(table.oid, gone)
+    if new_rows:
+        ex.ctx.txn.insert(table.oid, rows)
+    return count, None

@@ -243,3 +243,25 @@ class Delete(Plan):
 
 def output_types(p: Plan) -> list[SqlType]:
     return [f.type for f in p.fields]
+
+
+@dataclass(frozen=True)
+class MergeClause:
+    """One WHEN clause: action update | delete | insert | nothing, over the joined row."""
+
+    matched: bool
+    condition: Expr | None
+    action: str
+    assignments: tuple[tuple[int, Expr], ...] = ()  # update: column index -> expr
+    values: tuple[Expr, ...] = ()  # insert: one expr per table column
+
+
+@dataclass(frozen=True)
+class Merge(Plan):
+    """source yields target _rowid + target columns (NULL when unmatched), then source columns."""
+
+    table: Any
+    source: Plan
+    clauses: tuple[MergeClause, ...]
+    fields: tuple[Field, ...] = ()
+    returning: tuple[Expr, ...] | None = None

@@ -128,11 +128,15 @@ def bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Pl
         return bind_update(b, node), b
     if isinstance(node, exp.Delete):
         return bind_delete(b, node), b
+    if isinstance(node, exp.Merge):
+        from sqlvec.sql.bind_dml import bind_merge
+
+        return bind_merge(b, node), b
     return None, b
 
 
 def plan_columns(plan: L.Plan) -> list[Column] | None:
-    if isinstance(plan, L.Insert | L.Update | L.Delete):
+    if isinstance(plan, L.Insert | L.Update | L.Delete | L.Merge):
         if plan.returning is None:
             return None
     return [Column(f.name, f.type if f.type.short != "unknown" else T.TEXT, f.table_oid, f.attnum)
@@ -185,6 +189,9 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
 
 def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
     ex = ctx.executor
+    if isinstance(plan, L.Merge):
+        count, _ = M.run_merge(ex, plan)
+        return Command(f"MERGE {count}")
     if isinstance(plan, L.Insert | L.Update | L.Delete):
         runner = {L.Insert: M.run_insert, L.Update: M.run_update, L.Delete: M.run_delete}[type(plan)]
         count, ret = runner(ex, plan)
@@ -203,7 +210,7 @@ def cacheable(plan: L.Plan) -> bool:
     from sqlvec.exec.builtins import NextvalFunction
     from sqlvec.plan.walk import plan_exprs
 
-    if isinstance(plan, L.Insert | L.Update | L.Delete):
+    if isinstance(plan, L.Insert | L.Update | L.Delete | L.Merge):
         return False
     return not any(isinstance(getattr(e, "fn", None), NextvalFunction) for e in plan_exprs(plan))
 

@@ -210,4 +210,52 @@ def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
     return L.Delete(table, src, ret, fields)
 
 
-__all__ = ["bind_insert", "bind_update", "bind_delete", "default_expr", "_Default"]
+__all__ = ["bind_insert", "bind_update", "bind_delete", "bind_merge", "default_expr", "_Default"]
+
+
+def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
+    table = _target(b, node.this)
+    tbl = node.this
+    alias = tbl.alias if isinstance(tbl, exp.Table) and tbl.alias else None
+    types = [c.sql_type(b.regs.types) for c in table.columns]
+    fields = (L.Field("_rowid", T.INT8),) + relation_fields(table, b.regs.types)
+    target_plan: L.Plan = L.Scan(table, fields, None, True)
+    scope = table_scope(b, table, alias, offset=1)
+    rs = Scope()
+    src_plan = b._bind_from_item(node.args["using"], rs, None)
+    scope.merge(rs)
+    cond = b.as_bool(b.bind_expr(node.args["on"], scope))
+    joined = L.Join(target_plan, src_plan, "right", cond, tuple(fields) + tuple(src_plan.fields))
+    clauses = []
+    for w in node.args["whens"].expressions:
+        if w.args.get("source"):
+            raise FeatureNotSupported("WHEN NOT MATCHED BY SOURCE is not supported")
+        matched = bool(w.args.get("matched"))
+        c = w.args.get("condition")
+        ce = b.as_bool(b.bind_expr(c, scope)) if c is not None else None
+        then = w.args.get("then")
+        if isinstance(then, exp.Var):
+            action = "delete" if then.name.lower() == "delete" else "nothing"
+            clauses.append(L.MergeClause(matched, ce, action))
+        elif isinstance(then, exp.Update):
+            assigns = []
+            for eq in then.expressions:
+                i = table.column_index(eq.this.name)
+                if i is None:
+                    raise UndefinedColumn(f'column "{eq.this.name}" of relation "{table.name}" does not exist')
+                assigns.append((i, b.coerce(b.bind_expr(eq.expression, scope), types[i])))
+            clauses.append(L.MergeClause(matched, ce, "update", tuple(assigns)))
+        elif isinstance(then, exp.Insert):
+            cols = [x.name for x in then.this.expressions] if then.this is not None else [c.name for c in table.columns]
+            vals = then.expression.expressions if then.expression is not None else []
+            exprs: list[E.Expr] = []
+            for i, col in enumerate(table.columns):
+                if col.name in cols and cols.index(col.name) < len(vals):
+                    v = vals[cols.index(col.name)]
+                    exprs.append(b.coerce(b.bind_expr(v, scope), types[i]))
+                else:
+                    exprs.append(default_expr(b, table, i))
+            clauses.append(L.MergeClause(matched, ce, "insert", (), tuple(exprs)))
+        else:
+            raise FeatureNotSupported("unsupported MERGE action")
+    return L.Merge(table, joined, tuple(clauses))

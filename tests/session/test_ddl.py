@@ -40,3 +40,20 @@ def test_create_table_as_and_errors(q):
     assert q("drop table if exists nosuch") == "DROP TABLE"
     q("create index i on t (a)")
     assert q("drop index i") == "DROP INDEX"
+
+
+def test_merge(q):
+    q("create table t (a int primary key, b text)")
+    q("create table s (a int, b text)")
+    q("insert into t values (1,'x'),(2,'y'),(3,'z')")
+    q("insert into s values (1,null),(2,'new'),(4,'ins'),(-5,'neg')")
+    assert q("merge into t using s on t.a = s.a "
+             "when matched and s.b is null then delete "
+             "when matched then update set b = s.b "
+             "when not matched and s.a > 0 then insert (a, b) values (s.a, s.b) "
+             "when not matched then do nothing") == "MERGE 3"
+    assert q("select * from t order by a") == [(2, "new"), (3, "z"), (4, "ins")]
+    q("insert into s values (2, 'again')")
+    with pytest.raises(SqlError) as ei:
+        q("merge into t using s on t.a = s.a when matched then update set b = s.b")
+    assert ei.value.code == "21000"
