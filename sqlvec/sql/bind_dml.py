@@ -8,6 +8,7 @@ from sqlvec.catalog.objects import TableDef
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
     DuplicateColumn,
+    FeatureNotSupported,
     SyntaxError_,
     UndefinedColumn,
     WrongObjectType,
