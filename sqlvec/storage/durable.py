@@ -216,6 +216,7 @@ class DurableStore(Store):
                 for ch in rec.tables:
                     for f in ch.files:
                         ch.segments.append(self._file_segment(ch.table_id, f))
+                        state.bump_segment_ids(f["id"])  # never reuse a logged file's name
                 for tid, nxt in rowids.items():
                     if nxt > self._next_rowid.get(tid, 1):
                         self._next_rowid[tid] = nxt

@@ -128,6 +128,8 @@ class Transaction:
         """
         self._check()
         lt = self._local(table_id)
+        if columns is not None and ROWID in columns:
+            columns = [c for c in columns if c != ROWID]
         views = [*lt.views, *lt.inserts]
         for v in views:
             if v.live == 0:

@@ -40,14 +40,19 @@ def make(n: int, start: int = 0) -> pa.Table:
 SCHEMA = make(1).schema
 
 
-def run(path: str | None, data: list[pa.Table], label: str) -> None:
+def run(path: str | None, data: list[pa.Table], label: str, bulk: bool = False) -> None:
     s = Store.open(path)
     t = s.begin()
     t.create_table(1, SCHEMA)
     t.commit()
     n = sum(d.num_rows for d in data)
     t0 = time.perf_counter()
-    for d in data:
+    if bulk:
+        t = s.begin()
+        t.bulk_load(1, data)
+        t.commit()
+        data = [pa.concat_tables(data)]
+    for d in [] if bulk else data:
         t = s.begin()
         t.insert(1, d)
         t.commit()
@@ -76,6 +81,7 @@ def main() -> None:
     try:
         run(os.path.join(base, "a"), [whole], f"disk, 1 txn of {n:,}")
         run(os.path.join(base, "b"), pieces, f"disk, commits of {batch:,}")
+        run(os.path.join(base, "c"), pieces, f"disk, bulk_load of {batch:,}-row batches", True)
     finally:
         shutil.rmtree(base)
 
