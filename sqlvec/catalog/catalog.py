@@ -69,14 +69,19 @@ class Catalog:
             if if_exists:
                 return
             raise InvalidSchemaName(f'schema "{name}" does not exist')
-        for key, _ in self.txn.catalog_items(f"rel/{name}/"):
+        for rel in self.relations(name):
             if not cascade:
                 from sqlvec.core.errors import DependentObjectsStillExist
 
                 raise DependentObjectsStillExist(
-                    f"cannot drop schema {name} because other objects depend on it"
+                    f"cannot drop schema {name} because other objects depend on it",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.",
                 )
-            self.txn.catalog_delete(key)
+            if self.relation(rel.schema, rel.name) is not None:
+                self.drop_relation(rel)
+        for s in self.sequences():
+            if s.schema == name:
+                self.drop_sequence(s)
         self.txn.catalog_delete(f"schema/{name}")
 
     def require_schema(self, name: str) -> None:
@@ -96,6 +101,12 @@ class Catalog:
             if r is not None:
                 return r
         return None
+
+    def virtual_relation(self, schema: str | None, name: str) -> TableDef | None:
+        """A pg_catalog / information_schema relation (binder hook; see catalog/system)."""
+        from sqlvec.catalog.system import system_relation
+
+        return system_relation(schema, name)
 
     def relations(self, schema: str | None = None) -> list[TableDef | ViewDef]:
         prefix = f"rel/{schema}/" if schema else "rel/"

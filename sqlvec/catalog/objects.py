@@ -79,13 +79,15 @@ class ViewDef:
     sql: str  # the SELECT text
     column_names: tuple[str, ...] = ()
     kind: str = "view"
+    depends: tuple[int, ...] = ()  # OIDs of the relations it reads
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     @staticmethod
     def from_dict(d: dict) -> ViewDef:
-        return ViewDef(d["oid"], d["schema"], d["name"], d["sql"], tuple(d.get("column_names") or ()))
+        return ViewDef(d["oid"], d["schema"], d["name"], d["sql"], tuple(d.get("column_names") or ()),
+                       "view", tuple(d.get("depends") or ()))
 
 
 @dataclass(frozen=True)

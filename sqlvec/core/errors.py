@@ -47,6 +47,7 @@ class SqlState(StrEnum):
     INVALID_BINARY_REPRESENTATION = "22P03"
     INVALID_JSON_TEXT = "22032"
     INTEGRITY_CONSTRAINT_VIOLATION = "23000"
+    GENERATED_ALWAYS = "428C9"
     NOT_NULL_VIOLATION = "23502"
     FOREIGN_KEY_VIOLATION = "23503"
     UNIQUE_VIOLATION = "23505"
@@ -205,6 +206,7 @@ IntegrityConstraintViolation = _error(
     "IntegrityConstraintViolation", SqlState.INTEGRITY_CONSTRAINT_VIOLATION
 )
 NotNullViolation = _error("NotNullViolation", SqlState.NOT_NULL_VIOLATION)
+GeneratedAlways = _error("GeneratedAlways", SqlState.GENERATED_ALWAYS)
 ForeignKeyViolation = _error("ForeignKeyViolation", SqlState.FOREIGN_KEY_VIOLATION)
 UniqueViolation = _error("UniqueViolation", SqlState.UNIQUE_VIOLATION)
 CheckViolation = _error("CheckViolation", SqlState.CHECK_VIOLATION)

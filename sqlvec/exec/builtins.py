@@ -15,32 +15,50 @@ from sqlvec.core.types import SqlType
 
 @dataclass
 class NextvalFunction:
-    """nextval('seq'): one fresh value per row from the sequence's durable counter."""
+    """nextval/currval/setval('seq'): sequence values from the durable counter; the
+    session remembers the last value per sequence for currval."""
 
     catalog: Any
     search_path: list[str]
+    last: dict[int, int] = field(default_factory=dict)
+    kind: str = "nextval"
     arg_types: list[SqlType] = field(default_factory=lambda: [T.TEXT])
     return_type: SqlType = T.INT8
     volatile: bool = True
     strict: bool = True
     set_returning: bool = False
 
+    def _seq(self, name: str) -> Any:
+        schema, _, rel = name.rpartition(".")
+        for s in ([schema] if schema else self.search_path):
+            seq = self.catalog.sequence(s, rel)
+            if seq:
+                return seq
+        raise UndefinedTable(f'relation "{name}" does not exist')
+
     def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.core.errors import ObjectNotInPrerequisiteState
+
         names = args[0].to_pylist()
-        out = []
-        for name in names:
+        out: list[int | None] = []
+        for i, name in enumerate(names):
             if name is None:
                 out.append(None)
                 continue
-            schema, _, rel = name.rpartition(".")
-            seq = None
-            for s in ([schema] if schema else self.search_path):
-                seq = self.catalog.sequence(s, rel)
-                if seq:
-                    break
-            if seq is None:
-                raise UndefinedTable(f'relation "{name}" does not exist')
-            out.append(self.catalog.nextval(seq))
+            seq = self._seq(name)
+            if self.kind == "nextval":
+                v = self.catalog.nextval(seq)
+                self.last[seq.oid] = v
+            elif self.kind == "currval":
+                if seq.oid not in self.last:
+                    raise ObjectNotInPrerequisiteState(
+                        f'currval of sequence "{seq.name}" is not yet defined in this session')
+                v = self.last[seq.oid]
+            else:
+                v = args[1][i].as_py()
+                self.catalog.restart_sequence(seq, v + seq.increment)
+                self.last[seq.oid] = v
+            out.append(v)
         return pa.array(out, pa.int64())
 
 
@@ -90,10 +108,14 @@ class Unnest:
         return a.flatten()
 
 
-def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_path: list[str]) -> Any | None:
+def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_path: list[str],
+                    seq_values: dict[int, int] | None = None) -> Any | None:
     """The engine's own implementation of `name`, or None."""
-    if name == "nextval" and len(arg_types) == 1:
-        return NextvalFunction(catalog, search_path)
+    last = seq_values if seq_values is not None else {}
+    if name in ("nextval", "currval") and len(arg_types) == 1:
+        return NextvalFunction(catalog, search_path, last, name)
+    if name == "setval" and len(arg_types) in (2, 3):
+        return NextvalFunction(catalog, search_path, last, name, [T.TEXT, T.INT8][: len(arg_types)] + [T.BOOL] * (len(arg_types) - 2))
     if name == "generate_series" and len(arg_types) in (2, 3):
         ints = [t.short for t in arg_types]
         if all(s in ("int2", "int4", "int8", "unknown") for s in ints):

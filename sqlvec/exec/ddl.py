@@ -60,7 +60,17 @@ class DdlRunner:
             return "CREATE SCHEMA"
         if kind == "SEQUENCE":
             tbl = node.this
-            props = {}
+            props: dict[str, int] = {}
+            for prop in (node.args.get("properties").expressions if node.args.get("properties") else []):
+                for key, field in (("start", "start"), ("increment", "increment"),
+                                   ("minvalue", "min_value"), ("maxvalue", "max_value")):
+                    v = prop.args.get(key)
+                    if isinstance(v, exp.Expr) and v.is_int:
+                        props[field] = int(v.name)
+                    elif isinstance(v, exp.Neg):
+                        props[field] = -int(v.this.name)
+            if "start" not in props and props.get("increment", 1) < 0:
+                props["start"] = props.get("max_value", -1)
             self.cat.create_sequence(SequenceDef(self.cat.new_oid(), self.schema_for(tbl), tbl.name, **props),
                                      bool(node.args.get("exists")))
             return "CREATE SEQUENCE"
@@ -194,8 +204,16 @@ class DdlRunner:
             cols = tuple(_ident_name(e) for e in target.expressions)
             target = target.this
         sql = node.expression.sql(dialect="postgres")
-        self.cat.create_view(ViewDef(self.cat.new_oid(), self.schema_for(target), target.name, sql, cols),
-                             replace=bool(node.args.get("replace")))
+        ctes = {c.alias_or_name for c in node.expression.find_all(exp.CTE)}
+        deps = []
+        for t in node.expression.find_all(exp.Table):
+            if not t.name or (not t.db and t.name in ctes):
+                continue
+            rel = self._find(t)
+            if rel is not None and rel.oid not in deps:
+                deps.append(rel.oid)
+        self.cat.create_view(ViewDef(self.cat.new_oid(), self.schema_for(target), target.name, sql, cols,
+                                     "view", tuple(deps)), replace=bool(node.args.get("replace")))
         return "CREATE VIEW"
 
     def create_index(self, node: exp.Create) -> str:
@@ -252,6 +270,7 @@ class DdlRunner:
                         continue
                     word = "table" if kind == "TABLE" else "view"
                     raise UndefinedTable(f'{word} "{tbl.name}" does not exist')
+                self._drop_dependents(rel, bool(node.args.get("cascade")))
                 self.cat.drop_relation(rel)
             return f"DROP {kind}"
         if kind == "INDEX":
@@ -283,6 +302,22 @@ class DdlRunner:
         if kind == "EXTENSION":
             return "DROP EXTENSION"
         raise FeatureNotSupported(f"DROP {kind} is not supported")
+
+    def _drop_dependents(self, rel: Any, cascade: bool) -> None:
+        """Views reading rel: an error (2BP01) unless CASCADE, which drops them too."""
+        from sqlvec.core.errors import DependentObjectsStillExist
+
+        for v in self.cat.relations():
+            if isinstance(v, ViewDef) and rel.oid in v.depends and v.oid != rel.oid:
+                if not cascade:
+                    kind = "table" if isinstance(rel, TableDef) else "view"
+                    raise DependentObjectsStillExist(
+                        f"cannot drop {kind} {rel.name} because other objects depend on it",
+                        detail=f"view {v.name} depends on {kind} {rel.name}",
+                        hint="Use DROP ... CASCADE to drop the dependent objects too.",
+                    )
+                self._drop_dependents(v, cascade)
+                self.cat.drop_relation(v)
 
     def truncate(self, node: exp.TruncateTable) -> str:
         restart = str(node.args.get("identity") or "").upper() == "RESTART"

@@ -126,6 +126,15 @@ class Executor:
         fields = p.fields[1:] if p.with_rowid else p.fields
         cols = [f.name for f in fields]
         first = 0 if p.with_rowid else 1
+        if getattr(p.table, "system", False):  # pg_catalog / information_schema (catalog/system)
+            from sqlvec.catalog.system import scan_system
+
+            t = scan_system(p.table, self.ctx).select(cols)
+            out = self._batch(p, [t.column(i) for i in range(len(cols))])
+            if p.filter is not None:
+                out = out.filter(pc.fill_null(self.ev.eval(p.filter, out), False))
+            yield out
+            return
         for b in self.ctx.txn.scan(p.table.oid, cols):
             self.ctx.check_cancel()
             out = self._batch(p, [b.column(i) for i in range(first, len(cols) + 1)])

@@ -76,6 +76,7 @@ class Session:
         self.cancel_event = threading.Event()
         self.cancel_reason: str | None = None
         self.closed = False
+        self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
 
     # -- status -------------------------------------------------------------------
     def parameter_status(self) -> dict[str, str]:

@@ -118,7 +118,8 @@ def _eval_args(s: Any, args: tuple[str, ...], types: list) -> list[Any]:
 
 
 def bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Plan | None, Binder]:
-    ctx = BindContext(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
+    ctx = BindContext(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user),
+                      seq_values=s.seq_values)
     b = Binder(ctx, param_types)
     if isinstance(node, QUERY_NODES):
         return b.bind_query(node), b

@@ -19,6 +19,21 @@ from sqlvec.sql.binder import Binder, _Default, _output_name, relation_fields
 from sqlvec.sql.scope import Scope
 
 
+def assign(b: Binder, e: E.Expr, t: T.SqlType, column: str) -> E.Expr:
+    """Coerce a value for storing into a column (PostgreSQL assignment cast rules)."""
+    src = e.type
+    if src.short != "unknown" and not isinstance(e, E.Param) and src.oid != t.oid:
+        can = getattr(b.regs.casts, "can_assign", None) or b.regs.casts.can_implicit
+        if not can(src, t):
+            from sqlvec.core.errors import DatatypeMismatch
+
+            raise DatatypeMismatch(
+                f'column "{column}" is of type {t.display()} but expression is of type {src.display()}',
+                hint="You will need to rewrite or cast the expression.",
+            )
+    return b.coerce(e, t)
+
+
 def default_expr(b: Binder, table: TableDef, i: int) -> E.Expr:
     """The bound DEFAULT of column i (NULL when none)."""
     col = table.columns[i]
@@ -82,6 +97,23 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
         if i in idx:
             raise DuplicateColumn(f'column "{n}" specified more than once')
         idx.append(i)
+    overriding = str(node.args.get("overriding") or "").upper()
+    for i in idx:
+        col = table.columns[i]
+        if col.identity == "always" and "SYSTEM" not in overriding:
+            from sqlvec.core.errors import GeneratedAlways
+
+            vals = node.expression
+            all_default = isinstance(vals, exp.Values) and all(
+                isinstance(r.expressions[idx.index(i)], exp.Var | exp.Column)
+                and r.expressions[idx.index(i)].name.upper() == "DEFAULT"
+                for r in vals.expressions if isinstance(r, exp.Tuple) and len(r.expressions) > idx.index(i))
+            if not all_default:
+                raise GeneratedAlways(
+                    f'cannot insert a non-DEFAULT value into column "{col.name}"',
+                    detail=f'Column "{col.name}" is an identity column defined as GENERATED ALWAYS.',
+                    hint="Use OVERRIDING SYSTEM VALUE to override.",
+                )
     src_node = node.expression
     if isinstance(src_node, exp.Values) or (isinstance(src_node, exp.Tuple)):
         rows_ast = src_node.expressions
@@ -103,7 +135,7 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
                 if isinstance(v, exp.Var) and v.name.upper() == "DEFAULT" or isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table:
                     row.append(default_expr(b, table, i))
                 else:
-                    row.append(b.coerce(b.bind_expr(v, Scope()), types[i]))
+                    row.append(assign(b, b.bind_expr(v, Scope()), types[i], table.columns[i].name))
             rows.append(row)
         ncols = len(idx)
         src: L.Plan = L.Values(tuple(tuple(r) for r in rows), tuple(L.Field(names[j], types[idx[j]]) for j in range(ncols)))
@@ -115,6 +147,8 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
         if len(src.fields) > len(idx):
             raise SyntaxError_("INSERT has more expressions than target columns")
         idx = idx[: len(src.fields)]
+        for j, i in enumerate(idx):
+            assign(b, E.ColRef(j, src.fields[j].type), types[i], table.columns[i].name)
         src = b._coerce_plan(src, [types[i] for i in idx])
     # project the source onto the full column list, filling defaults
     exprs: list[E.Expr] = []
@@ -134,6 +168,13 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
 
 def _bind_on_conflict(b: Binder, c: exp.OnConflict, table: TableDef) -> L.OnConflict:
     keys = tuple(k.this.name if isinstance(k, exp.Ordered) else k.name for k in c.args.get("conflict_keys") or [])
+    if keys:
+        known = [set(table.primary_key)] + [set(cols) for _, cols in table.uniques]
+        if set(keys) not in known:
+            from sqlvec.core.errors import InvalidColumnReference
+
+            raise InvalidColumnReference(
+                "there is no unique or exclusion constraint matching the ON CONFLICT specification")
     action = (c.args.get("action").name if c.args.get("action") is not None else "").upper()
     if "NOTHING" in action or c.args.get("duplicate") is None and not c.expressions:
         return L.OnConflict(keys, "nothing")

@@ -183,12 +183,13 @@ class ExprBinder:
 
     def engine_function(self, name: str, types: list[SqlType]) -> Any:
         """Functions the engine implements itself (catalog access, set-returning)."""
-        if name not in ("nextval", "generate_series", "unnest"):
+        if name not in ("nextval", "currval", "setval", "generate_series", "unnest"):
             return None
         from sqlvec.exec.builtins import engine_function
 
         ctx = getattr(self, "ctx", None)
-        return engine_function(name, types, getattr(ctx, "catalog", None), getattr(ctx, "search_path", []))
+        return engine_function(name, types, getattr(ctx, "catalog", None), getattr(ctx, "search_path", []),
+                               getattr(ctx, "seq_values", None))
 
     def as_bool(self, e: E.Expr) -> E.Expr:
         if e.type.short == "bool":

@@ -36,6 +36,7 @@ class BindContext:
     regs: Any
     search_path: list[str]
     ctes: dict[str, tuple[int, tuple[L.Field, ...]]] = field(default_factory=dict)
+    seq_values: dict[int, int] | None = None  # the session's last value per sequence (currval)
 
 
 class Binder(ExprBinder):

@@ -53,11 +53,14 @@ def tokenize(sql: str) -> list:
 
 def parse_sql(sql: str) -> list[exp.Expr]:
     """All statements in sql (empty statements dropped)."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
     try:
         stmts = _DIALECT.parse(sql)
     except (ParseError, TokenError) as e:
         raise _syntax_error(sql, e) from None
-    return [s for s in stmts if s is not None]
+    # PostgreSQL folds unquoted identifiers to lower case
+    return [normalize_identifiers(s, dialect=_DIALECT) for s in stmts if s is not None]
 
 
 def parse_one_sql(sql: str) -> exp.Expr | None:

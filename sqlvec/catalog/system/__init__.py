@@ -1,0 +1,59 @@
+"""The virtual pg_catalog and information_schema relations clients query, always current.
+
+Hooks the engine calls:
+
+    system_relation(schema, name)   # binder (via Catalog.virtual_relation): a SystemTable
+    scan_system(table, exec_ctx)     # executor: its rows as one pa.Table for this statement
+    snapshot_for(exec_ctx)           # system functions: the catalog seen by this statement
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import pyarrow as pa
+
+from sqlvec.catalog.catalog import Catalog
+from sqlvec.catalog.system.registry import SystemTable, system_relation, system_relation_by_oid
+from sqlvec.catalog.system.snapshot import Snapshot
+
+
+def snapshot_for(ctx: Any) -> Snapshot:
+    """The Snapshot of the executing statement (built once per ExecContext)."""
+    snap = getattr(ctx, "_system_snapshot", None)
+    if snap is not None:
+        return snap
+    session = getattr(ctx, "session", None)
+    db = getattr(session, "db", None)
+    catalog = Catalog(ctx.txn, getattr(db, "store", None))
+    kw: dict[str, Any] = {}
+    if session is not None:
+        settings = session.settings
+        kw = {"user": session.user, "database": session.database,
+              "settings": dict(settings.all()), "search_path": settings.search_path(session.user),
+              "backend_pid": int(getattr(session, "backend_pid", 0) or os.getpid()),
+              "query_text": getattr(session, "current_query", "") or ""}
+    snap = Snapshot(catalog, ctx.regs, **kw)
+    try:
+        ctx._system_snapshot = snap
+    except AttributeError:
+        pass
+    return snap
+
+
+def scan_system(table: SystemTable, ctx: Any) -> pa.Table:
+    """All rows of a system relation as seen by the executing statement."""
+    cache: dict[tuple[str, str], pa.Table] = getattr(ctx, "_system_tables", None) or {}
+    key = (table.schema, table.name)
+    if key not in cache:
+        cache[key] = table.generate(snapshot_for(ctx))
+        try:
+            ctx._system_tables = cache
+        except AttributeError:
+            pass
+    return cache[key]
+
+
+__all__ = ["Snapshot", "SystemTable", "scan_system", "snapshot_for", "system_relation",
+           "system_relation_by_oid"]

@@ -1,0 +1,447 @@
+"""Row generators for the pg_catalog relations, each `gen(snapshot) -> {column: values}`.
+
+Columns a generator leaves out are NULL. Values follow PostgreSQL 15 for the same
+objects: relkind 'r'/'v'/'i'/'S', attnum from 1, typmod -1 when absent, owner the
+bootstrap superuser (OID 10), pg_catalog OID 11 and public OID 2200.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlvec.catalog.objects import IndexDef, SequenceDef, TableDef, ViewDef
+from sqlvec.catalog.system.snapshot import (
+    EXTENSION_BASE,
+    PG_CATALOG_OID,
+    SUPERUSER_OID,
+    TEMPLATE_DBS,
+    Snapshot,
+    quote_ident,
+)
+from sqlvec.core import types as T
+
+Gen = Callable[[Snapshot], dict[str, list]]
+GENERATORS: dict[tuple[str, str], Gen] = {}
+VERSION = "15.0"
+
+
+def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, list]:
+    """[{col: v}, ...] -> {col: [v, ...]} (missing keys become None)."""
+    keys: dict[str, None] = {}
+    for r in rows:
+        keys.update(dict.fromkeys(r))
+    return {k: [r.get(k) for r in rows] for k in keys}
+
+
+def pg(name: str, schema: str = "pg_catalog") -> Callable[[Callable[[Snapshot], list[dict]]], Gen]:
+    def deco(fn: Callable[[Snapshot], list[dict]]) -> Gen:
+        def gen(snap: Snapshot) -> dict[str, list]:
+            return rows_to_columns(fn(snap))
+        GENERATORS[(schema, name)] = gen
+        return gen
+    return deco
+
+
+def _align(t: Any) -> str:
+    return {1: "c", 2: "s", 4: "i", 8: "d"}.get(t.typlen, "i" if t.typlen == -1 else "c")
+
+
+# -- namespaces, classes, attributes -----------------------------------------------------
+@pg("pg_namespace")
+def _namespace(s: Snapshot) -> list[dict]:
+    return [{"oid": n.oid, "nspname": n.name, "nspowner": SUPERUSER_OID} for n in s.schemas]
+
+
+def _class_row(s: Snapshot, rel: Any) -> dict:
+    ns = s.nsp_oid.get(rel.schema, 2200)
+    row = {"oid": rel.oid, "relname": rel.name, "relnamespace": ns, "reltype": 0, "reloftype": 0,
+           "relowner": SUPERUSER_OID, "relam": 0, "relfilenode": rel.oid, "reltablespace": 0,
+           "relpages": 0, "reltuples": -1.0, "relallvisible": 0, "reltoastrelid": 0,
+           "relhasindex": False, "relisshared": False, "relpersistence": "p", "relnatts": 0,
+           "relchecks": 0, "relhasrules": False, "relhastriggers": False,
+           "relhassubclass": False, "relrowsecurity": False, "relforcerowsecurity": False,
+           "relispopulated": True, "relreplident": "n", "relispartition": False,
+           "relrewrite": 0, "relfrozenxid": 0, "relminmxid": 0}
+    if isinstance(rel, TableDef):
+        row.update(relkind="r", relam=2, relnatts=len(rel.columns), relchecks=len(rel.checks),
+                   relreplident="d", relhasindex=bool(s.indexes_by_table.get(rel.oid)))
+        if getattr(rel, "system", False) and rel.oid >= 12000:
+            row.update(relkind="v", relam=0, relreplident="n")
+    elif isinstance(rel, ViewDef):
+        row.update(relkind="v", relnatts=len(rel.column_names), relhasrules=True)
+    elif isinstance(rel, IndexDef):
+        row.update(relkind="i", relam=s.am_oid.get(rel.method, 403), relnatts=len(rel.columns))
+    elif isinstance(rel, SequenceDef):
+        row.update(relkind="S", relnatts=3)
+    return row
+
+
+@pg("pg_class")
+def _class(s: Snapshot) -> list[dict]:
+    from sqlvec.catalog.system.registry import all_system_relations
+
+    rels = [*s.relations, *s.indexes, *s.sequences, *all_system_relations()]
+    return [_class_row(s, r) for r in rels]
+
+
+def _attr_row(rel_oid: int, num: int, name: str, t: Any, not_null: bool, has_def: bool,
+              identity: str = "") -> dict:
+    return {"attrelid": rel_oid, "attname": name, "atttypid": t.oid if t else 0,
+            "attstattarget": -1, "attlen": t.typlen if t else -1, "attnum": num,
+            "attndims": 1 if t is not None and t.is_array else 0, "attcacheoff": -1,
+            "atttypmod": t.typmod if t else -1, "attbyval": bool(t and 0 < t.typlen <= 8),
+            "attalign": _align(t) if t else "i", "attstorage": "p" if t and t.typlen > 0 else "x",
+            "attcompression": "", "attnotnull": not_null, "atthasdef": has_def,
+            "atthasmissing": False, "attidentity": identity, "attgenerated": "",
+            "attisdropped": False, "attislocal": True, "attinhcount": 0,
+            "attcollation": 100 if t is not None and t.category == "S" else 0}
+
+
+@pg("pg_attribute")
+def _attribute(s: Snapshot) -> list[dict]:
+    from sqlvec.catalog.system.registry import all_system_relations
+
+    out = []
+    defs = {(d.table_oid, d.attnum) for d in s.attrdefs}
+    for rel in [*s.tables, *all_system_relations()]:
+        for i, c in enumerate(rel.columns):
+            ident = {"always": "a", "by default": "d"}.get(c.identity or "", "")
+            out.append(_attr_row(rel.oid, i + 1, c.name, s.column_type(c), c.not_null,
+                                 (rel.oid, i + 1) in defs, ident))
+    for v in s.views:
+        for i, name in enumerate(v.column_names):
+            out.append(_attr_row(v.oid, i + 1, name, s.view_types(v).get(i), False, False))
+    for idx in s.indexes:
+        table = s.rel_by_oid.get(idx.table_oid)
+        for i, col in enumerate(idx.columns):
+            base = col.split()[0] if col else col
+            ci = table.column_index(base) if isinstance(table, TableDef) else None
+            t = s.column_type(table.columns[ci]) if ci is not None else None
+            out.append(_attr_row(idx.oid, i + 1, base if ci is not None else "expr", t, False, False))
+    return out
+
+
+@pg("pg_attrdef")
+def _attrdef(s: Snapshot) -> list[dict]:
+    return [{"oid": d.oid, "adrelid": d.table_oid, "adnum": d.attnum, "adbin": d.expr}
+            for d in s.attrdefs]
+
+
+@pg("pg_index")
+def _index(s: Snapshot) -> list[dict]:
+    out = []
+    for idx in s.indexes:
+        table = s.rel_by_oid.get(idx.table_oid)
+        keys = []
+        for col in idx.columns:
+            ci = table.column_index(col.split()[0]) if isinstance(table, TableDef) and col else None
+            keys.append(ci + 1 if ci is not None else 0)
+        n = len(keys)
+        out.append({"indexrelid": idx.oid, "indrelid": idx.table_oid, "indnatts": n,
+                    "indnkeyatts": n, "indisunique": idx.unique, "indnullsnotdistinct": False,
+                    "indisprimary": idx.primary, "indisexclusion": False, "indimmediate": True,
+                    "indisclustered": False, "indisvalid": True, "indcheckxmin": False,
+                    "indisready": True, "indislive": True, "indisreplident": False,
+                    "indkey": keys, "indcollation": [0] * n, "indclass": [0] * n,
+                    "indoption": [0] * n,
+                    "indexprs": None if all(keys) else "expr"})
+    return out
+
+
+@pg("pg_constraint")
+def _constraint(s: Snapshot) -> list[dict]:
+    out = []
+    for c in s.constraints:
+        t = c.table
+        keys = [t.column_index(n) + 1 for n in c.columns if t.column_index(n) is not None]
+        out.append({"oid": c.oid, "conname": c.name, "connamespace": s.nsp_oid.get(t.schema, 2200),
+                    "contype": c.kind, "condeferrable": False, "condeferred": False,
+                    "convalidated": True, "conrelid": t.oid, "contypid": 0,
+                    "conindid": c.index_oid, "conparentid": 0, "confrelid": 0,
+                    "confupdtype": " ", "confdeltype": " ", "confmatchtype": " ",
+                    "conislocal": True, "coninhcount": 0, "connoinherit": c.kind == "c" and False,
+                    "conkey": keys or None, "conbin": c.expr or None})
+    return out
+
+
+@pg("pg_sequence")
+def _sequence(s: Snapshot) -> list[dict]:
+    return [{"seqrelid": q.oid, "seqtypid": T.INT8.oid, "seqstart": q.start,
+             "seqincrement": q.increment, "seqmax": q.max_value, "seqmin": q.min_value,
+             "seqcache": 1, "seqcycle": False} for q in s.sequences]
+
+
+# -- types, functions, operators -------------------------------------------------------
+@pg("pg_type")
+def _type(s: Snapshot) -> list[dict]:
+    out = []
+    for t in s.types:
+        pseudo = t.category in ("P", "X")
+        out.append({"oid": t.oid, "typname": t.short or t.name, "typnamespace": s.type_namespace(t),
+                    "typowner": SUPERUSER_OID, "typlen": t.typlen,
+                    "typbyval": 0 < t.typlen <= 8, "typtype": "p" if pseudo else "b",
+                    "typcategory": t.category, "typispreferred": t.preferred,
+                    "typisdefined": True, "typdelim": ",", "typrelid": 0, "typsubscript": 0,
+                    "typelem": t.element.oid if t.element is not None else 0,
+                    "typarray": t.array_oid if not pseudo else 0,
+                    "typinput": 0, "typoutput": 0, "typreceive": 0, "typsend": 0,
+                    "typmodin": 0, "typmodout": 0, "typanalyze": 0, "typalign": _align(t),
+                    "typstorage": "p" if t.typlen > 0 else "x", "typnotnull": False,
+                    "typbasetype": 0, "typtypmod": -1, "typndims": 0,
+                    "typcollation": 100 if t.category == "S" else 0})
+    return out
+
+
+def _functions(s: Snapshot) -> list[tuple[str, Any, str]]:
+    """(name, definition, kind) for every function, aggregate and window function."""
+    fns = s.regs.functions
+    primary = getattr(fns, "primary", fns)
+    out: list[tuple[str, Any, str]] = []
+    names = primary.names() if hasattr(primary, "names") else []
+    for name in names:
+        for d in primary.overloads(name):
+            out.append((name, d, "f"))
+    for kind, table in (("a", getattr(primary, "aggregates", {})), ("w", getattr(primary, "windows", {}))):
+        for name, defs in table.items():
+            for d in defs:
+                out.append((name, d, kind))
+    return out
+
+
+def _ret_oid(d: Any) -> int:
+    ret = getattr(d, "ret", None)
+    return ret.oid if isinstance(ret, T.SqlType) else T.ANYELEMENT.oid
+
+
+@pg("pg_proc")
+def _proc(s: Snapshot) -> list[dict]:
+    out = []
+    for i, (name, d, kind) in enumerate(_functions(s)):
+        if not (name[:1].isalpha() or name[:1] == "_"):
+            continue
+        args = [a.oid for a in getattr(d, "args", ())]
+        out.append({"oid": EXTENSION_BASE + 0x10000 + i, "proname": name,
+                    "pronamespace": PG_CATALOG_OID, "proowner": SUPERUSER_OID, "prolang": 12,
+                    "procost": 1.0, "prorows": 1000.0 if getattr(d, "set_returning", False) else 0.0,
+                    "provariadic": args[-1] if getattr(d, "variadic", False) and args else 0,
+                    "prosupport": 0, "prokind": kind, "prosecdef": False, "proleakproof": False,
+                    "proisstrict": bool(getattr(d, "strict", True)),
+                    "proretset": bool(getattr(d, "set_returning", False)),
+                    "provolatile": "v" if getattr(d, "volatile", False) else "i",
+                    "proparallel": "s", "pronargs": len(args), "pronargdefaults": 0,
+                    "prorettype": _ret_oid(d), "proargtypes": args, "prosrc": name})
+    return out
+
+
+@pg("pg_operator")
+def _operator(s: Snapshot) -> list[dict]:
+    out = []
+    for i, (name, d, kind) in enumerate(_functions(s)):
+        if kind != "f" or name[:1].isalpha() or name[:1] == "_":
+            continue
+        args = list(getattr(d, "args", ()))
+        left, right = (args[0].oid, args[1].oid) if len(args) == 2 else (0, args[0].oid if args else 0)
+        out.append({"oid": EXTENSION_BASE + 0x20000 + i, "oprname": name,
+                    "oprnamespace": PG_CATALOG_OID, "oprowner": SUPERUSER_OID,
+                    "oprkind": "b" if len(args) == 2 else "l", "oprcanmerge": False,
+                    "oprcanhash": False, "oprleft": left, "oprright": right,
+                    "oprresult": _ret_oid(d), "oprcom": 0, "oprnegate": 0, "oprcode": 0,
+                    "oprrest": 0, "oprjoin": 0})
+    return out
+
+
+@pg("pg_am")
+def _am(s: Snapshot) -> list[dict]:
+    return [{"oid": o, "amname": n, "amhandler": 0, "amtype": k} for n, o, k in s.ams]
+
+
+OPCLASSES = (("hnsw", "vector_l2_ops", "vector"), ("hnsw", "vector_ip_ops", "vector"),
+             ("hnsw", "vector_cosine_ops", "vector"), ("hnsw", "vector_l1_ops", "vector"),
+             ("hnsw", "halfvec_l2_ops", "halfvec"), ("hnsw", "halfvec_cosine_ops", "halfvec"),
+             ("hnsw", "halfvec_ip_ops", "halfvec"), ("hnsw", "sparsevec_l2_ops", "sparsevec"),
+             ("hnsw", "bit_hamming_ops", "bit"), ("hnsw", "bit_jaccard_ops", "bit"),
+             ("ivfflat", "vector_l2_ops", "vector"), ("ivfflat", "vector_ip_ops", "vector"),
+             ("ivfflat", "vector_cosine_ops", "vector"))
+
+
+@pg("pg_opclass")
+def _opclass(s: Snapshot) -> list[dict]:
+    out = []
+    for i, (am, name, typ) in enumerate(OPCLASSES):
+        t = s.regs.types.by_name(typ)
+        out.append({"oid": EXTENSION_BASE + 0x100 + i, "opcmethod": s.am_oid[am], "opcname": name,
+                    "opcnamespace": 2200, "opcowner": SUPERUSER_OID, "opcfamily": 0,
+                    "opcintype": t.oid if t else 0, "opcdefault": name.endswith("l2_ops"),
+                    "opckeytype": 0})
+    return out
+
+
+@pg("pg_collation")
+def _collation(s: Snapshot) -> list[dict]:
+    return [{"oid": oid, "collname": name, "collnamespace": PG_CATALOG_OID,
+             "collowner": SUPERUSER_OID, "collprovider": prov, "collisdeterministic": True,
+             "collencoding": enc, "collcollate": cc, "collctype": cc}
+            for oid, name, prov, enc, cc in ((100, "default", "d", -1, None),
+                                             (950, "C", "c", -1, "C"),
+                                             (951, "POSIX", "c", -1, "POSIX"))]
+
+
+# -- databases, roles, extensions, settings -------------------------------------------
+@pg("pg_database")
+def _database(s: Snapshot) -> list[dict]:
+    dbs = [*s.databases, *TEMPLATE_DBS]
+    return [{"oid": oid, "datname": name, "datdba": SUPERUSER_OID, "encoding": 6,
+             "datlocprovider": "c", "datistemplate": name.startswith("template"),
+             "datallowconn": name != "template0", "datconnlimit": -1, "dattablespace": 1663,
+             "datcollate": "C.UTF-8", "datctype": "C.UTF-8", "datfrozenxid": 0, "datminmxid": 1}
+            for name, oid in dbs]
+
+
+def _role_rows(s: Snapshot, secret: bool) -> list[dict]:
+    return [{"oid": r.oid, "rolname": r.name, "rolsuper": r.superuser, "rolinherit": True,
+             "rolcreaterole": r.createrole or r.superuser, "rolcreatedb": r.createdb or r.superuser,
+             "rolcanlogin": r.login, "rolreplication": r.superuser, "rolbypassrls": r.superuser,
+             "rolconnlimit": -1, "rolpassword": (r.password if secret else "********") if r.password else None}
+            for r in s.roles]
+
+
+@pg("pg_roles")
+def _roles(s: Snapshot) -> list[dict]:
+    return _role_rows(s, False)
+
+
+@pg("pg_authid")
+def _authid(s: Snapshot) -> list[dict]:
+    return _role_rows(s, True)
+
+
+@pg("pg_user")
+def _user(s: Snapshot) -> list[dict]:
+    return [{"usename": r.name, "usesysid": r.oid, "usecreatedb": r.createdb or r.superuser,
+             "usesuper": r.superuser, "userepl": r.superuser, "usebypassrls": r.superuser,
+             "passwd": "********"} for r in s.roles if r.login]
+
+
+@pg("pg_tablespace")
+def _tablespace(s: Snapshot) -> list[dict]:
+    return [{"oid": 1663, "spcname": "pg_default", "spcowner": SUPERUSER_OID},
+            {"oid": 1664, "spcname": "pg_global", "spcowner": SUPERUSER_OID}]
+
+
+@pg("pg_extension")
+def _extension(s: Snapshot) -> list[dict]:
+    return [{"oid": e["oid"], "extname": e["name"], "extowner": SUPERUSER_OID,
+             "extnamespace": s.nsp_oid.get(e.get("schema", "public"), 2200),
+             "extrelocatable": e["name"] != "plpgsql", "extversion": e.get("version", "1.0")}
+            for e in s.extensions]
+
+
+@pg("pg_available_extensions")
+def _available_extensions(s: Snapshot) -> list[dict]:
+    installed = {e["name"]: e.get("version") for e in s.extensions}
+    return [{"name": n, "default_version": v, "installed_version": installed.get(n), "comment": c}
+            for n, v, c in (("plpgsql", "1.0", "PL/pgSQL procedural language"),
+                            ("vector", VECTOR_EXTENSION_VERSION,
+                             "vector data type and ivfflat and hnsw access methods"))]
+
+
+VECTOR_EXTENSION_VERSION = "0.8.0"
+
+
+@pg("pg_settings")
+def _settings(s: Snapshot) -> list[dict]:
+    return [{"name": k, "setting": v, "category": "Customized Options" if "." in k else "Ungrouped",
+             "short_desc": "", "context": "user", "vartype": "string", "source": "default",
+             "boot_val": v, "reset_val": v, "pending_restart": False}
+            for k, v in sorted(s.settings.items())]
+
+
+@pg("pg_description")
+def _description(s: Snapshot) -> list[dict]:
+    return [{"objoid": o, "classoid": 1259 if sub or o in s.rel_by_oid else 3079, "objsubid": sub,
+             "description": d} for (o, sub), d in s.comments.items()]
+
+
+# -- statistics and activity -------------------------------------------------------------
+@pg("pg_stat_activity")
+def _stat_activity(s: Snapshot) -> list[dict]:
+    return [{"datid": s.database_oid, "datname": s.database, "pid": s.backend_pid,
+             "usesysid": s.role_oid.get(s.user), "usename": s.user,
+             "application_name": s.settings.get("application_name", ""), "state": "active",
+             "query": s.query_text, "backend_type": "client backend"}]
+
+
+def _table_stats(s: Snapshot) -> list[dict]:
+    out = []
+    for t in s.tables:
+        try:
+            n = s.catalog.txn.row_count(t.oid)
+        except Exception:  # noqa: BLE001 - statistics are best effort
+            n = None
+        out.append({"relid": t.oid, "schemaname": t.schema, "relname": t.name, "seq_scan": 0,
+                    "n_live_tup": n, "n_dead_tup": 0, "n_tup_ins": n, "n_tup_upd": 0,
+                    "n_tup_del": 0, "n_mod_since_analyze": 0, "n_ins_since_vacuum": 0,
+                    "vacuum_count": 0, "autovacuum_count": 0, "analyze_count": 0,
+                    "autoanalyze_count": 0})
+    return out
+
+
+@pg("pg_stat_user_tables")
+def _stat_user_tables(s: Snapshot) -> list[dict]:
+    return _table_stats(s)
+
+
+@pg("pg_stat_all_tables")
+def _stat_all_tables(s: Snapshot) -> list[dict]:
+    return _table_stats(s)
+
+
+@pg("pg_stat_user_indexes")
+def _stat_user_indexes(s: Snapshot) -> list[dict]:
+    return [{"relid": i.table_oid, "indexrelid": i.oid, "schemaname": i.schema,
+             "relname": getattr(s.rel_by_oid.get(i.table_oid), "name", None),
+             "indexrelname": i.name, "idx_scan": 0, "idx_tup_read": 0, "idx_tup_fetch": 0}
+            for i in s.indexes]
+
+
+# -- convenience views -----------------------------------------------------------------
+@pg("pg_tables")
+def _tables(s: Snapshot) -> list[dict]:
+    return [{"schemaname": t.schema, "tablename": t.name, "tableowner": s.role_name.get(SUPERUSER_OID),
+             "hasindexes": bool(s.indexes_by_table.get(t.oid)), "hasrules": False,
+             "hastriggers": False, "rowsecurity": False} for t in s.tables]
+
+
+@pg("pg_views")
+def _views(s: Snapshot) -> list[dict]:
+    return [{"schemaname": v.schema, "viewname": v.name, "viewowner": s.role_name.get(SUPERUSER_OID),
+             "definition": " " + v.sql.strip() + ";"} for v in s.views]
+
+
+@pg("pg_indexes")
+def _indexes(s: Snapshot) -> list[dict]:
+    return [{"schemaname": i.schema, "tablename": getattr(s.rel_by_oid.get(i.table_oid), "name", None),
+             "indexname": i.name, "indexdef": s.index_definition(i)} for i in s.indexes]
+
+
+@pg("pg_sequences")
+def _sequences(s: Snapshot) -> list[dict]:
+    return [{"schemaname": q.schema, "sequencename": q.name,
+             "sequenceowner": s.role_name.get(SUPERUSER_OID), "data_type": T.INT8.oid,
+             "start_value": q.start, "min_value": q.min_value, "max_value": q.max_value,
+             "increment_by": q.increment, "cycle": False, "cache_size": 1} for q in s.sequences]
+
+
+@pg("pg_timezone_names")
+def _timezone_names(s: Snapshot) -> list[dict]:
+    return [{"name": "UTC", "abbrev": "UTC", "utc_offset": None, "is_dst": False}]
+
+
+def quoted(name: str) -> str:
+    return quote_ident(name)
+
+
+from sqlvec.catalog.system import information_schema as _info  # noqa: E402  (registers)
+
+_info.register(GENERATORS, rows_to_columns)

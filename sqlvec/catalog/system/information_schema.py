@@ -1,0 +1,167 @@
+"""Row generators for the information_schema views (SQL standard metadata).
+
+Same shape as PostgreSQL 15's views for the objects sqlvec has; `register` adds them to
+the generator table of generators.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlvec.catalog.system.snapshot import Snapshot, default_text
+from sqlvec.core.types import numeric_precision_scale
+
+_NUMERIC_PRECISION = {"int2": 16, "int4": 32, "int8": 64, "float4": 24, "float8": 53}
+
+
+def _data_type(t: Any) -> str:
+    """information_schema's data_type: 'integer', 'ARRAY', 'USER-DEFINED' for extension types."""
+    if t is None:
+        return "USER-DEFINED"
+    if t.is_array:
+        return "ARRAY"
+    if t.codec is not None:
+        return "USER-DEFINED"
+    return t.name.strip('"')
+
+
+def _schemata(s: Snapshot) -> list[dict]:
+    return [{"catalog_name": s.database, "schema_name": n.name,
+             "schema_owner": s.role_name.get(10)} for n in s.schemas]
+
+
+def _tables(s: Snapshot) -> list[dict]:
+    from sqlvec.catalog.system.registry import all_system_relations
+
+    out = []
+    for r in [*s.relations, *all_system_relations()]:
+        is_view = r.__class__.__name__ == "ViewDef" or (getattr(r, "system", False) and r.oid >= 12000)
+        out.append({"table_catalog": s.database, "table_schema": r.schema, "table_name": r.name,
+                    "table_type": "VIEW" if is_view else "BASE TABLE",
+                    "is_insertable_into": "NO" if is_view or getattr(r, "system", False) else "YES",
+                    "is_typed": "NO"})
+    return out
+
+
+def _columns(s: Snapshot) -> list[dict]:
+    out = []
+    for r in s.tables:
+        for i, c in enumerate(r.columns):
+            t = s.column_type(c)
+            short = t.short if t is not None else ""
+            prec = scale = radix = None
+            if short in _NUMERIC_PRECISION:
+                prec, radix, scale = _NUMERIC_PRECISION[short], 2, (0 if short.startswith("int") else None)
+            elif short == "numeric":
+                ps = numeric_precision_scale(t)
+                radix = 10
+                if ps:
+                    prec, scale = ps
+            char_len = t.typmod - 4 if t is not None and short in ("varchar", "bpchar") and t.typmod > 4 else None
+            udt = (t.element.short if t is not None and t.element is not None else short)
+            out.append({"table_catalog": s.database, "table_schema": r.schema, "table_name": r.name,
+                        "column_name": c.name, "ordinal_position": i + 1,
+                        "column_default": default_text(c),
+                        "is_nullable": "NO" if c.not_null else "YES", "data_type": _data_type(t),
+                        "character_maximum_length": char_len,
+                        "character_octet_length": char_len * 4 if char_len else (
+                            1073741824 if short in ("text", "varchar", "bpchar") else None),
+                        "numeric_precision": prec, "numeric_precision_radix": radix,
+                        "numeric_scale": scale, "udt_catalog": s.database,
+                        "udt_schema": "pg_catalog" if t is None or t.codec is None else "public",
+                        "udt_name": ("_" + udt) if t is not None and t.is_array else udt,
+                        "dtd_identifier": str(i + 1), "is_self_referencing": "NO",
+                        "is_identity": "YES" if c.identity in ("always", "by default") else "NO",
+                        "identity_generation": c.identity.upper() if c.identity in ("always", "by default") else None,
+                        "is_generated": "NEVER", "is_updatable": "YES"})
+    return out
+
+
+def _views(s: Snapshot) -> list[dict]:
+    return [{"table_catalog": s.database, "table_schema": v.schema, "table_name": v.name,
+             "view_definition": " " + v.sql.strip() + ";", "check_option": "NONE",
+             "is_updatable": "NO", "is_insertable_into": "NO", "is_trigger_updatable": "NO",
+             "is_trigger_deletable": "NO", "is_trigger_insertable_into": "NO"} for v in s.views]
+
+
+_CTYPE = {"p": "PRIMARY KEY", "u": "UNIQUE", "c": "CHECK", "f": "FOREIGN KEY"}
+
+
+def _table_constraints(s: Snapshot) -> list[dict]:
+    out = []
+    for c in s.constraints:
+        out.append({"constraint_catalog": s.database, "constraint_schema": c.table.schema,
+                    "constraint_name": c.name, "table_catalog": s.database,
+                    "table_schema": c.table.schema, "table_name": c.table.name,
+                    "constraint_type": _CTYPE[c.kind], "is_deferrable": "NO",
+                    "initially_deferred": "NO", "enforced": "YES",
+                    "nulls_distinct": "YES" if c.kind == "u" else None})
+    return out
+
+
+def _key_column_usage(s: Snapshot) -> list[dict]:
+    out = []
+    for c in s.constraints:
+        for i, col in enumerate(c.columns):
+            out.append({"constraint_catalog": s.database, "constraint_schema": c.table.schema,
+                        "constraint_name": c.name, "table_catalog": s.database,
+                        "table_schema": c.table.schema, "table_name": c.table.name,
+                        "column_name": col, "ordinal_position": i + 1})
+    return out
+
+
+def _check_constraints(s: Snapshot) -> list[dict]:
+    return [{"constraint_catalog": s.database, "constraint_schema": c.table.schema,
+             "constraint_name": c.name, "check_clause": c.definition()[len("CHECK "):]}
+            for c in s.constraints if c.kind == "c"]
+
+
+def _routines(s: Snapshot) -> list[dict]:
+    from sqlvec.catalog.system.generators import GENERATORS
+
+    procs = GENERATORS[("pg_catalog", "pg_proc")](s)
+    out = []
+    for oid, name, kind in zip(procs.get("oid", []), procs.get("proname", []), procs.get("prokind", [])):
+        out.append({"specific_catalog": s.database, "specific_schema": "pg_catalog",
+                    "specific_name": f"{name}_{oid}", "routine_catalog": s.database,
+                    "routine_schema": "pg_catalog", "routine_name": name,
+                    "routine_type": "FUNCTION" if kind != "p" else "PROCEDURE",
+                    "routine_body": "EXTERNAL", "external_language": "INTERNAL",
+                    "parameter_style": "GENERAL", "is_deterministic": "NO",
+                    "sql_data_access": "MODIFIES", "is_null_call": "NO",
+                    "schema_level_routine": "YES", "is_user_defined_cast": "NO",
+                    "is_implicitly_invocable": "NO", "security_type": "INVOKER",
+                    "as_locator": "NO", "is_udt_dependent": "NO"})
+    return out
+
+
+def _sequences(s: Snapshot) -> list[dict]:
+    return [{"sequence_catalog": s.database, "sequence_schema": q.schema, "sequence_name": q.name,
+             "data_type": "bigint", "numeric_precision": 64, "numeric_precision_radix": 2,
+             "numeric_scale": 0, "start_value": str(q.start), "minimum_value": str(q.min_value),
+             "maximum_value": str(q.max_value), "increment": str(q.increment),
+             "cycle_option": "NO"} for q in s.sequences]
+
+
+def _referential_constraints(s: Snapshot) -> list[dict]:
+    return []  # sqlvec has no foreign keys yet
+
+
+def _character_sets(s: Snapshot) -> list[dict]:
+    return [{"character_set_name": "UTF8", "character_repertoire": "UCS",
+             "form_of_use": "UTF8", "default_collate_catalog": s.database,
+             "default_collate_name": "C.UTF-8"}]
+
+
+_ALL = {"schemata": _schemata, "tables": _tables, "columns": _columns, "views": _views,
+        "table_constraints": _table_constraints, "key_column_usage": _key_column_usage,
+        "check_constraints": _check_constraints, "routines": _routines,
+        "sequences": _sequences, "referential_constraints": _referential_constraints,
+        "character_sets": _character_sets}
+
+
+def register(generators: dict, to_columns: Callable[[list[dict]], dict[str, list]]) -> None:
+    """Add the information_schema generators to `generators`."""
+    for name, fn in _ALL.items():
+        generators[("information_schema", name)] = (lambda f: lambda snap: to_columns(f(snap)))(fn)

@@ -1,0 +1,348 @@
+"""One consistent view of sqlvec's live catalog with the OIDs PostgreSQL clients expect.
+
+Built once per statement from the executing transaction (so pg_catalog is always current)
+and shared by every system relation and system function the statement touches. Objects
+PostgreSQL has but sqlvec stores implicitly (constraints, column defaults, access methods,
+operator classes) get stable OIDs derived from their owner's OID.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+
+from sqlvec.catalog.catalog import BUILTIN_SCHEMAS, Catalog
+from sqlvec.catalog.objects import IndexDef, RoleDef, SchemaDef, SequenceDef, TableDef, ViewDef
+from sqlvec.core.types import SqlType
+
+PG_CATALOG_OID = 11
+PUBLIC_OID = 2200
+SUPERUSER_OID = 10
+DATABASE_OID = 16384
+TEMPLATE_DBS = (("template1", 1), ("template0", 4))
+
+# access methods: PostgreSQL's fixed OIDs; extension methods (pgvector's) above user OIDs
+BUILTIN_AMS = {"heap": (2, "t"), "btree": (403, "i"), "hash": (405, "i"), "gist": (783, "i"),
+               "gin": (2742, "i"), "spgist": (4000, "i"), "brin": (3580, "i")}
+EXTENSION_BASE = 0x7F000000
+CONSTRAINT_BASE = 0x40000000
+ATTRDEF_BASE = 0x60000000
+EXTENSION_AMS = ("hnsw", "ivfflat")
+VECTOR_TYPES = ("vector", "halfvec", "sparsevec", "bf16vec", "int8vec")
+
+
+def synthetic_oid(base: int, owner: int, k: int) -> int:
+    """A stable OID for the k-th implicit object of catalog object `owner` (k < 64)."""
+    return base + ((owner - 16384) % 0x400000) * 64 + k
+
+
+@dataclass(frozen=True)
+class Constraint:
+    """A pg_constraint row: p(rimary), u(nique), c(heck) of one table."""
+
+    oid: int
+    name: str
+    kind: str
+    table: TableDef
+    columns: tuple[str, ...] = ()
+    index_oid: int = 0
+    expr: str = ""
+
+    def definition(self) -> str:
+        """pg_get_constraintdef: 'PRIMARY KEY (id)', 'UNIQUE (a, b)', 'CHECK ((x > 0))'."""
+        if self.kind == "c":
+            e = self.expr.strip()
+            return f"CHECK ({e})" if e.startswith("(") else f"CHECK (({e}))"
+        cols = ", ".join(quote_ident(c) for c in self.columns)
+        return f"{'PRIMARY KEY' if self.kind == 'p' else 'UNIQUE'} ({cols})"
+
+
+@dataclass(frozen=True)
+class AttrDef:
+    oid: int
+    table_oid: int
+    attnum: int
+    expr: str
+
+
+def quote_ident(name: str) -> str:
+    """Quote an identifier the way PostgreSQL's quote_ident does."""
+    from sqlvec.catalog.system.keywords import RESERVED
+
+    if name and (name[0].isalpha() and name[0].islower() or name[0] == "_") and \
+            all(c.islower() or c.isdigit() or c == "_" for c in name) and name not in RESERVED:
+        return name
+    return '"' + name.replace('"', '""') + '"'
+
+
+def default_text(c: Any) -> str | None:
+    """A column's DEFAULT as pg_get_expr shows it (serial columns: nextval(...))."""
+    if c.default is not None:
+        return c.default
+    if c.identity == "serial" and c.sequence:
+        return f"nextval('{c.sequence}'::regclass)"
+    return None
+
+
+@dataclass
+class Snapshot:
+    """Catalog objects of one transaction, indexed by OID and name."""
+
+    catalog: Catalog
+    regs: Any
+    user: str = "sqlvec"
+    database: str = "sqlvec"
+    settings: dict[str, str] = field(default_factory=dict)
+    search_path: list[str] = field(default_factory=lambda: ["pg_catalog", "public"])
+    backend_pid: int = 0
+    query_text: str = ""
+
+    @cached_property
+    def schemas(self) -> list[SchemaDef]:
+        have = {s.name: s for s in self.catalog.schemas()}
+        for name, oid in BUILTIN_SCHEMAS.items():
+            have.setdefault(name, SchemaDef(oid, name))
+        return sorted(have.values(), key=lambda s: s.oid)
+
+    @cached_property
+    def nsp_oid(self) -> dict[str, int]:
+        return {s.name: s.oid for s in self.schemas}
+
+    @cached_property
+    def relations(self) -> list[TableDef | ViewDef]:
+        return self.catalog.relations()
+
+    @cached_property
+    def tables(self) -> list[TableDef]:
+        return [r for r in self.relations if isinstance(r, TableDef)]
+
+    @cached_property
+    def views(self) -> list[ViewDef]:
+        return [r for r in self.relations if isinstance(r, ViewDef)]
+
+    @cached_property
+    def indexes(self) -> list[IndexDef]:
+        return self.catalog.indexes()
+
+    @cached_property
+    def indexes_by_table(self) -> dict[int, list[IndexDef]]:
+        out: dict[int, list[IndexDef]] = {}
+        for i in self.indexes:
+            out.setdefault(i.table_oid, []).append(i)
+        return out
+
+    def index_definition(self, idx: IndexDef) -> str:
+        """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
+        table = self.rel_by_oid.get(idx.table_oid)
+        tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
+        cols = ", ".join(quote_ident(c) if c.isidentifier() else c for c in idx.columns)
+        head = "CREATE UNIQUE INDEX" if idx.unique else "CREATE INDEX"
+        text = f"{head} {quote_ident(idx.name)} ON {tname} USING {idx.method} ({cols})"
+        if idx.options:
+            text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
+        return text
+
+    def view_types(self, v: ViewDef) -> dict[int, SqlType]:
+        """Column types of a view when the engine recorded them (else unknown)."""
+        return {}
+
+    @cached_property
+    def database_oid(self) -> int:
+        return dict(self.databases).get(self.database, DATABASE_OID)
+
+    @cached_property
+    def sequences(self) -> list[SequenceDef]:
+        return self.catalog.sequences()
+
+    @cached_property
+    def roles(self) -> list[RoleDef]:
+        return sorted(self.catalog.roles(), key=lambda r: r.oid)
+
+    @cached_property
+    def role_oid(self) -> dict[str, int]:
+        return {r.name: r.oid for r in self.roles}
+
+    @cached_property
+    def role_name(self) -> dict[int, str]:
+        return {r.oid: r.name for r in self.roles}
+
+    @cached_property
+    def owner_oid(self) -> int:
+        return SUPERUSER_OID
+
+    @cached_property
+    def databases(self) -> list[tuple[str, int]]:
+        out = []
+        for _, d in self.catalog.txn.catalog_items("db/"):
+            out.append((d["name"], int(d.get("oid") or DATABASE_OID)))
+        return out
+
+    @cached_property
+    def extensions(self) -> list[dict]:
+        """Installed extensions (plpgsql always, as in PostgreSQL)."""
+        out = [{"name": "plpgsql", "oid": 13500, "version": "1.0", "schema": "pg_catalog",
+                "comment": "PL/pgSQL procedural language"}]
+        for _, d in self.catalog.txn.catalog_items("ext/"):
+            out.append(dict(d))
+        return out
+
+    @cached_property
+    def types(self) -> list[SqlType]:
+        seen: dict[int, SqlType] = {}
+        for t in self.regs.types.all():
+            seen.setdefault(t.oid, t)
+        return sorted(seen.values(), key=lambda t: t.oid)
+
+    def type_namespace(self, t: SqlType) -> int:
+        base = t.element if t.element is not None else t
+        return PUBLIC_OID if base.short in VECTOR_TYPES else PG_CATALOG_OID
+
+    @cached_property
+    def ams(self) -> list[tuple[str, int, str]]:
+        out = [(n, o, k) for n, (o, k) in BUILTIN_AMS.items()]
+        out += [(n, EXTENSION_BASE + i, "i") for i, n in enumerate(EXTENSION_AMS)]
+        return out
+
+    @cached_property
+    def am_oid(self) -> dict[str, int]:
+        return {n: o for n, o, _ in self.ams}
+
+    @cached_property
+    def rel_by_oid(self) -> dict[int, Any]:
+        out: dict[int, Any] = {r.oid: r for r in self.relations}
+        out.update({i.oid: i for i in self.indexes})
+        out.update({s.oid: s for s in self.sequences})
+        return out
+
+    @cached_property
+    def rel_by_name(self) -> dict[tuple[str, str], Any]:
+        return {(r.schema, r.name): r for r in self.rel_by_oid.values()}
+
+    @cached_property
+    def constraints(self) -> list[Constraint]:
+        by_name = {(i.schema, i.name): i for i in self.indexes}
+        out: list[Constraint] = []
+        for t in self.tables:
+            k = 0
+            if t.primary_key:
+                name = t.pk_name or f"{t.name}_pkey"
+                idx = by_name.get((t.schema, name))
+                out.append(Constraint(synthetic_oid(CONSTRAINT_BASE, t.oid, k), name, "p", t,
+                                      t.primary_key, idx.oid if idx else 0))
+                k += 1
+            for uname, cols in t.uniques:
+                idx = by_name.get((t.schema, uname))
+                out.append(Constraint(synthetic_oid(CONSTRAINT_BASE, t.oid, k), uname, "u", t,
+                                      cols, idx.oid if idx else 0))
+                k += 1
+            for chk in t.checks:
+                out.append(Constraint(synthetic_oid(CONSTRAINT_BASE, t.oid, k), chk.name, "c", t,
+                                      expr=chk.expr))
+                k += 1
+        return out
+
+    @cached_property
+    def constraint_by_oid(self) -> dict[int, Constraint]:
+        return {c.oid: c for c in self.constraints}
+
+    @cached_property
+    def attrdefs(self) -> list[AttrDef]:
+        out = []
+        for t in self.tables:
+            for i, c in enumerate(t.columns):
+                d = default_text(c)
+                if d is not None:
+                    out.append(AttrDef(synthetic_oid(ATTRDEF_BASE, t.oid, i), t.oid, i + 1, d))
+        return out
+
+    @cached_property
+    def comments(self) -> dict[tuple[int, int], str]:
+        """(objoid, objsubid) -> description, from COMMENT ON when the engine records it."""
+        out: dict[tuple[int, int], str] = {}
+        for _, d in self.catalog.txn.catalog_items("comment/"):
+            out[(int(d["objoid"]), int(d.get("objsubid", 0)))] = d["description"]
+        for e in self.extensions:
+            if e.get("comment"):
+                out[(int(e["oid"]), 0)] = e["comment"]
+        return out
+
+    def column_type(self, c: Any) -> SqlType | None:
+        try:
+            return c.sql_type(self.regs.types)
+        except KeyError:
+            return None
+
+    def visible_schemas(self) -> list[str]:
+        path = list(self.search_path)
+        if "pg_catalog" not in path:
+            path.insert(0, "pg_catalog")
+        return [s for s in path if s in self.nsp_oid]
+
+    def relation_visible(self, oid: int) -> bool:
+        """pg_table_is_visible: the first relation of its name on the search path is this one."""
+        rel = self.rel_by_oid.get(oid)
+        if rel is None:
+            from sqlvec.catalog.system.registry import system_relation_by_oid
+
+            return system_relation_by_oid(oid) is not None
+        for s in self.visible_schemas():
+            other = self.rel_by_name.get((s, rel.name))
+            if other is not None:
+                return other.oid == oid
+        return False
+
+    def lookup_relation(self, name: str) -> int | None:
+        """Resolve a possibly qualified relation name to an OID (regclass input)."""
+        from sqlvec.catalog.system.registry import system_relation
+
+        schema, _, rel = split_qualified(name)
+        for s in ([schema] if schema else self.visible_schemas()):
+            r = self.rel_by_name.get((s, rel))
+            if r is not None:
+                return r.oid
+            sys_rel = system_relation(s, rel)
+            if sys_rel is not None:
+                return sys_rel.oid
+        return None
+
+    def relation_name(self, oid: int) -> str | None:
+        """regclass output: the name, schema-qualified when not visible."""
+        from sqlvec.catalog.system.registry import system_relation_by_oid
+
+        rel = self.rel_by_oid.get(oid) or system_relation_by_oid(oid)
+        if rel is None:
+            return None
+        if rel.schema == "pg_catalog" or self.relation_visible(oid):
+            return quote_ident(rel.name)
+        return f"{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
+
+    def type_by_oid(self, oid: int) -> SqlType | None:
+        return self.regs.types.by_oid(oid)
+
+
+def split_qualified(name: str) -> tuple[str | None, str, str]:
+    """'s.t' -> ('s', '.', 't'); '"A".b' -> ('A', '.', 'b'); 't' -> (None, '', 't')."""
+    parts: list[str] = []
+    cur = ""
+    quoted = False
+    i = 0
+    s = name.strip()
+    while i < len(s):
+        ch = s[i]
+        if ch == '"':
+            if quoted and i + 1 < len(s) and s[i + 1] == '"':
+                cur += '"'
+                i += 2
+                continue
+            quoted = not quoted
+        elif ch == "." and not quoted:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch if quoted else ch.lower()
+        i += 1
+    parts.append(cur)
+    if len(parts) >= 2:
+        return parts[-2], ".", parts[-1]
+    return None, "", parts[0]
