@@ -48,8 +48,22 @@ def _key(t: SqlType) -> Callable[[Arg, int], Arg]:
     return lambda a, n: a
 
 
+def _wide_decimal(a: Arg, scale: int) -> Arg:
+    return pc.cast(a, pa.decimal256(76, scale))
+
+
 def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
     key = _key(t)
+    if t.short == "numeric":  # different scales: compare in one wide decimal type
+        fn0 = getattr(pc, kernel)
+
+        def num_impl(ctx: CallContext, args: list[Arg]) -> Arg:
+            a, b = args
+            if a.type == b.type:
+                return fn0(a, b)
+            s = max(a.type.scale, b.type.scale)
+            return fn0(_wide_decimal(a, s), _wide_decimal(b, s))
+        return num_impl
     fn = getattr(pc, kernel)
 
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 import numpy as np
 import pyarrow as pa
@@ -120,19 +121,49 @@ def _numeric_via_float(fn: Impl) -> Impl:
     return impl
 
 
+def _decimal_fn(fn: Callable[..., Decimal], check: Callable[..., None] | None = None) -> Impl:
+    """numeric math in exact decimal arithmetic (once per distinct argument tuple), rounded
+    half away from zero to the 16-digit display scale."""
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        def one(*vals: Decimal) -> Decimal:
+            if check:
+                check(*vals)
+            with localcontext() as c:
+                c.prec = 60
+                r = fn(*(Decimal(v) for v in vals))
+            return r.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP)
+        args = [pc.cast(x, pa.decimal128(38, 0)) if pa.types.is_integer(x.type) else x for x in args]
+        out = map_distinct(one, args, ctx.n, pa.decimal128(38, 16))
+        try:
+            return pc.cast(out, ctx.return_type.arrow)
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange("value overflows numeric format") from None
+    return impl
+
+
+def _pow_check(a: Decimal, b: Decimal) -> None:
+    if a == 0 and b < 0:
+        raise InvalidArgumentForPowerFunction("zero raised to a negative power is undefined")
+    if a < 0 and b != b.to_integral_value():
+        raise InvalidArgumentForPowerFunction(
+            "a negative number raised to a non-integer power yields a complex result")
+
+
+def _sqrt_check_d(a: Decimal) -> None:
+    if a < 0:
+        raise InvalidArgumentForPowerFunction("cannot take square root of a negative number")
+
+
+def _ln_check_d(*vals: Decimal) -> None:
+    for a in vals:
+        if a == 0:
+            raise InvalidArgumentForLogarithm("cannot take logarithm of zero")
+        if a < 0:
+            raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
+
+
 def _numeric_power(ctx: CallContext, args: list[Arg]) -> Arg:
-    a, b = args
-    # exact when the exponent is a small non-negative integer, else through float8
-    bi = _scalar_int(b) if pa.types.is_decimal(b.type) or pa.types.is_integer(b.type) else None
-    if bi is not None and isinstance(bi, int | float) and float(bi).is_integer() and 0 <= bi <= 64:
-        k = int(bi)
-        res: Arg = pc.cast(pa.scalar(1), pa.decimal128(38, 0)) if isinstance(a, pa.Scalar) else \
-            pc.cast(pa.repeat(pa.scalar(1), ctx.n), pa.decimal128(38, 0))
-        base = a
-        for _ in range(k):
-            res = numeric_binary("multiply", res, base)
-        return pc.cast(res, ctx.return_type.arrow)
-    return _float_to_numeric(_power(ctx, args))
+    return _decimal_fn(lambda a, b: a ** b, _pow_check)(ctx, args)
 
 
 def _sign(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -226,20 +257,18 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("floor", [F8], F8, _float_unary(pc.floor))
     fr.add("floor", [NUM], NUM, _round_numeric("floor"))
     fr.add("sqrt", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
-    fr.add("sqrt", [NUM], NUM16, _numeric_via_float(_float_unary(pc.sqrt, _sqrt_check)))
+    fr.add("sqrt", [NUM], NUM16, _decimal_fn(lambda a: a.sqrt(), _sqrt_check_d))
     fr.add("|/", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
     fr.add("cbrt", [F8], F8, _cbrt)
     fr.add("||/", [F8], F8, _cbrt)
     fr.add("exp", [F8], F8, _float_unary(_exp))
-    fr.add("exp", [NUM], NUM16, _numeric_via_float(_float_unary(_exp)))
+    fr.add("exp", [NUM], NUM16, _decimal_fn(lambda a: a.exp()))
     fr.add("ln", [F8], F8, _float_unary(pc.ln, _ln_check))
-    fr.add("ln", [NUM], NUM16, _numeric_via_float(_float_unary(pc.ln, _ln_check)))
+    fr.add("ln", [NUM], NUM16, _decimal_fn(lambda a: a.ln(), _ln_check_d))
     fr.add("log", [F8], F8, _float_unary(pc.log10, _ln_check))
     fr.add("log10", [F8], F8, _float_unary(pc.log10, _ln_check))
-    fr.add("log", [NUM], NUM16, _numeric_via_float(_float_unary(pc.log10, _ln_check)))
-    fr.add("log", [NUM, NUM], NUM16, _numeric_via_float(
-        lambda ctx, a: (_ln_check(a[0]), _ln_check(a[1]),
-                        pc.divide(pc.ln(a[1]), pc.ln(a[0])))[2]))
+    fr.add("log", [NUM], NUM16, _decimal_fn(lambda a: a.log10(), _ln_check_d))
+    fr.add("log", [NUM, NUM], NUM16, _decimal_fn(lambda b, x: x.ln() / b.ln(), _ln_check_d))
     for name in ("power", "pow", "^"):
         fr.add(name, [F8, F8], F8, _power)
         fr.add(name, [NUM, NUM], NUM16, _numeric_power)

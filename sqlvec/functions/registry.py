@@ -130,7 +130,7 @@ class BoundFunction:
     def call(self, args: Sequence[Arg], n: int, env: EvalEnv | None = None) -> pa.Array:
         """Evaluate over a batch of n rows; args are arrays of n rows or scalars."""
         ctx = CallContext(self.arg_types, self.return_type, n, env)
-        res = self.definition.impl(ctx, self.coerce(args))
+        res = self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args)])
         if isinstance(res, pa.Scalar):
             return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
         if isinstance(res, pa.ChunkedArray):
@@ -138,6 +138,31 @@ class BoundFunction:
         if len(res) != n and len(res) == 1:
             return pa.repeat(res[0], n)
         return res
+
+
+_CONST_TYPES = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,
+                pa.types.is_boolean, pa.types.is_temporal, pa.types.is_binary)
+
+
+def constant_or_array(a: Arg) -> Arg:
+    """An array whose values are all the same (a constant the caller broadcast) becomes a
+    pa.Scalar, so implementations take their constant-argument fast paths."""
+    if isinstance(a, pa.Scalar) or len(a) == 0:
+        return a
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if len(a) == 1:
+        return a[0]
+    if a.null_count == len(a):
+        return pa.scalar(None, a.type)
+    if a.null_count or not any(f(a.type) for f in _CONST_TYPES) or \
+            a.type == pa.month_day_nano_interval():
+        return a
+    first = a[0]
+    if a[len(a) - 1] != first or a[len(a) // 2] != first:
+        return a
+    same = pc.all(pc.equal(a, first)).as_py()
+    return first if same else a
 
 
 def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType) -> Arg:

@@ -107,3 +107,22 @@ def test_string_errors(text1):
         text1("substr", ("abc", U), (1, I4), (-1, I4))
     with pytest.raises(E.InvalidRegularExpression):
         text1("~", ("abc", U), ("(", U))
+
+
+@pytest.mark.parametrize("name,args,expected", [
+    ("^", [(Decimal("2.0"), N), (Decimal("0.5"), N)], "1.4142135623730950"),
+    ("power", [(Decimal("2"), N), (Decimal("10"), N)], "1024.0000000000000000"),
+    ("ln", [(Decimal("10"), N)], "2.3025850929940457"),
+    ("exp", [(Decimal("1"), N)], "2.7182818284590452"),
+    ("log", [(Decimal("2"), N), (Decimal("8"), N)], "3.0000000000000000"),
+    ("<", [(1, I4), (Decimal("2.5"), N)], "t"),
+])
+def test_numeric_exact_math(text1, name, args, expected):
+    assert text1(name, *args) == expected
+
+
+def test_constant_arrays_take_scalar_paths(regs):
+    import pyarrow as pa
+    f = regs.functions.resolve("string_to_array", [TXT, TXT])
+    out = f.call([pa.array(["a-b", "c"]), pa.array(["-", "-"])], 2)
+    assert out.to_pylist() == [["a", "b"], ["c"]]
