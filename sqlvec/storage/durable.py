@@ -102,6 +102,7 @@ class DurableStore(Store):
         self._index: dict[int, dict] = {}
         self._counter_limit: dict[str, int] = {}
         self._pinned: set[int] = set()  # bulk-loaded segment ids no checkpoint lists yet
+        self._ckpt_retry_at = 0  # WAL size before a failed background checkpoint retries
         self._ckpt_lock = threading.Lock()
         self._ckpt_thread: threading.Thread | None = None
         self._lock_fd = -1
@@ -254,7 +255,7 @@ class DurableStore(Store):
 
     def _after_commit(self, rec: CommitRecord) -> None:
         super()._after_commit(rec)
-        if self._wal.size > self.checkpoint_bytes:
+        if self._wal.size > max(self.checkpoint_bytes, self._ckpt_retry_at):
             self._checkpoint_in_background()
 
     def _sync_wal(self) -> None:
@@ -321,7 +322,9 @@ class DurableStore(Store):
     def _bg_checkpoint(self) -> None:
         try:
             self.checkpoint()
-        except Exception:  # the WAL still holds everything; the next checkpoint retries
+            self._ckpt_retry_at = 0
+        except Exception:  # the WAL still holds everything; retry once it grew further
+            self._ckpt_retry_at = self._wal.size + self.checkpoint_bytes
             log.exception("background checkpoint failed")
 
     def checkpoint(self) -> None:

@@ -418,7 +418,13 @@ def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
         col = t.column(i)
         typ = schema.field(name).type
         if col.type != typ:
-            col = col.cast(typ)
+            try:
+                col = col.cast(typ)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+                raise DataException(
+                    f'cannot store a value of type {col.type} in column "{name}" of type {typ}',
+                    detail=str(e),
+                ) from None
         cols.append(col)
     fields = [schema.field(n) for n in names]
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))

@@ -315,3 +315,31 @@ def test_sealed_segments_are_served_from_mmap(tmp_path):
     assert total == n
     assert pa.total_allocated_bytes() - before < 1 << 20  # 25 MB of vectors, none on the heap
     s.close()
+
+
+def test_disk_full_during_checkpoint_loses_nothing(tmp_path, monkeypatch):
+    from sqlvec.storage import manifest
+
+    s = make(tmp_path)
+    t = s.begin()
+    t.insert(1, rows([1, 2]))
+    t.commit()
+
+    def full(*a, **k):
+        raise DiskFull("could not write to file: No space left on device")
+
+    monkeypatch.setattr(manifest, "write_segment", full)
+    with pytest.raises(DiskFull):
+        s.checkpoint()
+    t = s.begin()
+    t.insert(1, rows([3]))
+    t.commit()
+    monkeypatch.undo()
+    s.abandon()
+    s = Store.open(str(tmp_path))
+    assert ids_of(s) == [1, 2, 3]
+    s.checkpoint()
+    s.close()
+    s = Store.open(str(tmp_path))
+    assert ids_of(s) == [1, 2, 3]
+    s.close()

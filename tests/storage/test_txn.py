@@ -396,3 +396,12 @@ def test_update_of_own_key_is_not_a_violation():
     b2.commit()
     b.rollback()
     assert sorted(s.begin().scan_table(1).column("id").to_pylist()) == [1, 2]
+
+
+def test_insert_with_uncastable_value_is_data_exception(store):
+    from sqlvec.core.errors import DataException
+
+    t = store.begin()
+    with pytest.raises(DataException) as e:
+        t.insert(1, pa.table({"id": pa.array(["x"]), "name": ["a"]}))
+    assert e.value.code == "22000" and '"id"' in e.value.message
