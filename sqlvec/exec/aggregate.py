@@ -40,6 +40,15 @@ def run_aggregate(ex: Any, p: L.Aggregate) -> Iterator[pa.RecordBatch]:
 
 def _aggregate(ex: Any, a: E.AggCall, batch: pa.RecordBatch, gid: np.ndarray, ngroups: int) -> pa.Array:
     rt = a.type.arrow
+    if a.name == "grouping" and a.fn is None:
+        return pa.array(np.zeros(ngroups, dtype=np.int32))
+    if a.order and batch.num_rows > 1:
+        from sqlvec.exec.operators import sort_indices
+
+        keys = tuple(L.SortKey(e, d, nf) for e, d, nf in a.order)
+        perm = sort_indices(ex.ev, pa.Table.from_batches([batch]), keys)
+        batch = batch.take(perm)
+        gid = gid[np.asarray(perm)]
     mask = None
     if a.filter is not None:
         mask = np.asarray(pc.fill_null(ex.ev.eval(a.filter, batch), False).to_numpy(zero_copy_only=False), bool)
@@ -101,5 +110,11 @@ def _grouping_sets(ex: Any, p: L.Aggregate, batch: pa.RecordBatch, gcols: list[p
             else:
                 cols.append(pa.nulls(ngroups, g.type.arrow))
         for a in p.aggs:
-            cols.append(_aggregate(ex, a, batch, gid, ngroups))
+            if a.name == "grouping":
+                bits = 0
+                for arg in a.args:
+                    bits = (bits << 1) | (0 if p.groups.index(arg) in gset else 1)
+                cols.append(pa.array(np.full(ngroups, bits, dtype=np.int32)))
+            else:
+                cols.append(_aggregate(ex, a, batch, gid, ngroups))
         yield ex._batch(p, cols)

@@ -11,6 +11,8 @@ import pyarrow.compute as pc
 from sqlvec.core.errors import CardinalityViolation, FeatureNotSupported
 from sqlvec.plan import expr as E
 
+REG_OIDS = frozenset({24, 2205, 2206, 4089, 4096})  # regproc regclass regtype regnamespace regrole
+
 
 def full(value: Any, t: pa.DataType, n: int) -> pa.Array:
     """An array of n copies of value."""
@@ -58,7 +60,19 @@ class Evaluator:
 
     def _e_Func(self, e: E.Func, b: pa.RecordBatch, n: int) -> pa.Array:
         args = [self.eval(a, b) for a in e.args]
+        if hasattr(e.fn, "definition"):  # registry functions see the statement's environment
+            return e.fn.call(args, n, self.env)
         return e.fn.call(args, n)
+
+    @property
+    def env(self) -> Any:
+        """The per-statement EvalEnv (session, settings, live catalog: catalog/system)."""
+        env = getattr(self, "_env", None)
+        if env is None:
+            from sqlvec.catalog.system import statement_env
+
+            env = self._env = statement_env(self.ctx)
+        return env
 
     def _e_Cast(self, e: E.Cast, b: pa.RecordBatch, n: int) -> pa.Array:
         a = self.eval(e.arg, b)
@@ -67,6 +81,12 @@ class Evaluator:
             from sqlvec.core import types as T
 
             src = T.TEXT
+        if e.type.oid in REG_OIDS or src.oid in REG_OIDS:  # names <-> OIDs need the catalog
+            from sqlvec.catalog.system.regcast import reg_cast
+
+            out = reg_cast(self.ctx, a, src, e.type)
+            if out is not None:
+                return out
         return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit)
 
     def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:

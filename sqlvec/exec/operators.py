@@ -162,7 +162,20 @@ class Executor:
         yield from t.to_batches() or [empty_batch(p)]
 
     def _r_WithCtes(self, p: L.WithCtes) -> Iterator[pa.RecordBatch]:
+        self.materialize_ctes(p)
+        yield from self.run(p.body)
+
+    def materialize_ctes(self, p: L.WithCtes) -> None:
+        """Run every WITH query once (data-modifying ones included) and keep its rows."""
         for cid, plan, rec, union_all in p.ctes:
+            if isinstance(plan, L.Insert | L.Update | L.Delete):
+                from sqlvec.exec import dml
+
+                runner = {L.Insert: dml.run_insert, L.Update: dml.run_update, L.Delete: dml.run_delete}[type(plan)]
+                _, ret = runner(self, plan)
+                schema = pa.schema([pa.field(f"c{i}", f.type.arrow) for i, f in enumerate(plan.fields)])
+                self.ctx.cte_results[cid] = ret.cast(schema) if ret is not None else schema.empty_table()
+                continue
             base = self.table(plan)
             if rec is None:
                 self.ctx.cte_results[cid] = base
@@ -182,7 +195,6 @@ class Executor:
                 if n > 100000:
                     break
             self.ctx.cte_results[cid] = total
-        yield from self.run(p.body)
 
     def _r_FunctionScan(self, p: L.FunctionScan) -> Iterator[pa.RecordBatch]:
         one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])

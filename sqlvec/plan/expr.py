@@ -261,9 +261,10 @@ class AggCall(Expr):
     star: bool = False
     filter: Expr | None = None
     fn: Any = field(compare=False, hash=False, default=None)
+    order: tuple[tuple[Expr, bool, bool | None], ...] = ()  # ORDER BY inside the call
 
     def children(self) -> tuple[Expr, ...]:
-        return (*self.args, *([self.filter] if self.filter is not None else []))
+        return (*self.args, *([self.filter] if self.filter is not None else []), *(o[0] for o in self.order))
 
     def __str__(self) -> str:
         inner = "*" if self.star else ("DISTINCT " if self.distinct else "") + ", ".join(

@@ -123,6 +123,12 @@ def bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Pl
     b = Binder(ctx, param_types)
     if isinstance(node, QUERY_NODES):
         return b.bind_query(node), b
+    if isinstance(node, exp.Insert | exp.Update | exp.Delete | exp.Merge) and node.args.get("with_"):
+        b._bind_with(node.args["with_"], None)
+        inner = node.copy()
+        inner.set("with_", None)
+        plan, _ = bind_statement_with(b, inner)
+        return L.WithCtes(tuple(b.cte_plans), plan), b
     if isinstance(node, exp.Insert):
         return bind_insert(b, node), b
     if isinstance(node, exp.Update):
@@ -136,7 +142,26 @@ def bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Pl
     return None, b
 
 
+def bind_statement_with(b: Binder, node: Any) -> tuple[L.Plan, Binder]:
+    """Bind a DML statement with an existing binder (its CTEs already in scope)."""
+    from sqlvec.sql.bind_dml import bind_merge
+
+    f = {exp.Insert: bind_insert, exp.Update: bind_update, exp.Delete: bind_delete,
+         exp.Merge: bind_merge}[type(node)]
+    return f(b, node), b
+
+
 def plan_columns(plan: L.Plan) -> list[Column] | None:
+    if isinstance(plan, L.WithCtes) and _is_dml(plan.body):
+        return _cols(plan.body)
+    return _cols(plan)
+
+
+def _is_dml(plan: L.Plan) -> bool:
+    return isinstance(plan, L.Insert | L.Update | L.Delete | L.Merge)
+
+
+def _cols(plan: L.Plan) -> list[Column] | None:
     if isinstance(plan, L.Insert | L.Update | L.Delete | L.Merge):
         if plan.returning is None:
             return None
@@ -190,6 +215,9 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
 
 def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
     ex = ctx.executor
+    if isinstance(plan, L.WithCtes) and _is_dml(plan.body):
+        ex.materialize_ctes(plan)
+        plan = plan.body
     if isinstance(plan, L.Merge):
         count, _ = M.run_merge(ex, plan)
         return Command(f"MERGE {count}")
@@ -211,7 +239,7 @@ def cacheable(plan: L.Plan) -> bool:
     from sqlvec.exec.builtins import NextvalFunction
     from sqlvec.plan.walk import plan_exprs
 
-    if isinstance(plan, L.Insert | L.Update | L.Delete | L.Merge):
+    if _is_dml(plan) or (isinstance(plan, L.WithCtes) and any(_is_dml(c[1]) for c in plan.ctes)):
         return False
     return not any(isinstance(getattr(e, "fn", None), NextvalFunction) for e in plan_exprs(plan))
 

@@ -521,7 +521,7 @@ class ExprBinder:
         if not isinstance(agg, E.AggCall):
             raise SyntaxError_("FILTER specified, but not an aggregate function")
         cond = self.as_bool(self.bind_expr(n.expression.this, scope))
-        return E.AggCall(agg.name, agg.args, agg.distinct, agg.type, agg.star, cond, agg.fn)
+        return E.AggCall(agg.name, agg.args, agg.distinct, agg.type, agg.star, cond, agg.fn, agg.order)
 
     # -- functions ------------------------------------------------------------------
     def func_name_args(self, n: exp.Func) -> tuple[str, list[exp.Expr]]:
@@ -542,6 +542,10 @@ class ExprBinder:
 
     def _bind_func(self, n: exp.Func, scope: Scope) -> E.Expr:
         name, args = self.func_name_args(n)
+        if name == "grouping":
+            bound = [self.bind_expr(a, scope) for a in args]
+            self.saw_agg = True
+            return E.AggCall("grouping", tuple(bound), False, T.INT4)
         if name in AGG_NAMES or (name == "count"):
             return self.bind_agg(name, n, args, scope)
         if name in WINDOW_ONLY:
@@ -559,10 +563,23 @@ class ExprBinder:
             args = list(args[0].expressions)
         if len(args) == 1 and isinstance(args[0], exp.Star):
             star, args = True, []
+        order_nodes: list[exp.Expr] = []
+        for i, a in enumerate(args):
+            if isinstance(a, exp.Order):
+                order_nodes = list(a.expressions)
+                args[i] = a.this
+        if args and isinstance(args[0], exp.Distinct):
+            distinct = True
+            args = list(args[0].expressions) + args[1:]
         saved = getattr(self, "agg_forbidden", None)
         self.agg_forbidden = "aggregate function calls cannot be nested"
         try:
             bound = [self.bind_expr(a, scope) for a in args]
+            order = []
+            for k in order_nodes:
+                nf = k.args.get("nulls_first")
+                desc = bool(k.args.get("desc"))
+                order.append((self.bind_expr(k.this, scope), desc, None if bool(nf) == desc else bool(nf)))
         finally:
             self.agg_forbidden = saved
         bound = [E.Const(b.value, T.TEXT) if isinstance(b, E.Const) and b.type.short == "unknown" else b
@@ -572,7 +589,7 @@ class ExprBinder:
         if len(want) == len(bound):
             bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
         self.saw_agg = True
-        return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg)
+        return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg, tuple(order))
 
     def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
         f = n.this

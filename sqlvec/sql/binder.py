@@ -106,6 +106,19 @@ class Binder(ExprBinder):
             body = cte.this
             colnames = [c.name for c in (cte.args.get("alias").columns if cte.args.get("alias") else [])]
             cid = next(_uid)
+            if isinstance(body, exp.Insert | exp.Update | exp.Delete):
+                from sqlvec.sql import bind_dml
+
+                binder = {exp.Insert: bind_dml.bind_insert, exp.Update: bind_dml.bind_update,
+                          exp.Delete: bind_dml.bind_delete}[type(body)]
+                dml = binder(self, body)
+                fields = tuple(
+                    L.Field(colnames[i] if i < len(colnames) else f.name, f.type)
+                    for i, f in enumerate(dml.fields)
+                )
+                self.ctx.ctes[name] = (cid, fields)
+                self.cte_plans.append((cid, dml, None, False))
+                continue
             if recursive and isinstance(body, exp.Union) and _references(body.expression, name):
                 base = self.bind_query(body.this, outer)
                 fields = tuple(
@@ -628,11 +641,8 @@ def _output_name(proj: exp.Expr) -> str:
     if isinstance(proj, exp.Column):
         return proj.name
     if isinstance(proj, exp.Cast):
-        inner = proj.this
-        if isinstance(inner, exp.Column):
-            return inner.name
-        dt = proj.args["to"]
-        return _type_colname(dt)
+        name = _output_name(proj.this)
+        return name if name != "?column?" else _type_colname(proj.args["to"])
     if isinstance(proj, exp.Paren):
         return _output_name(proj.this)
     if isinstance(proj, exp.Case):
@@ -689,6 +699,8 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
         i = groups.index(e)
         return E.ColRef(i, e.type, getattr(e, "name", ""))
     if isinstance(e, E.AggCall):
+        if e.name == "grouping" and any(a not in groups for a in e.args):
+            raise GroupingError("arguments to GROUPING must be grouping expressions of the associated query level")
         return E.ColRef(ng + aggs.index(e), e.type, e.name)
     if isinstance(e, E.WindowCall):
         import dataclasses

@@ -148,3 +148,16 @@ def test_statement_timeout(q):
     assert "statement timeout" in ei.value.message
     q("reset statement_timeout")
     assert q("select 1") == [(1,)]
+
+
+def test_aggregate_order_grouping_and_dml_ctes(q):
+    q("create table s (g text, v int, k int)")
+    q("insert into s values ('a', 3, null), ('a', 1, 2), ('b', 2, 1)")
+    assert q("select g, string_agg(v::text, ',' order by v desc) from s group by g order by g") == [
+        ("a", "3,1"), ("b", "2")]
+    assert q("select g, grouping(g), count(*) from s group by rollup(g) order by 1") == [
+        ("a", 0, 2), ("b", 0, 1), (None, 1, 3)]
+    q("create table log (id int)")
+    assert q("with ins as (insert into log values (1), (2) returning id) select sum(id) from ins") == [(3,)]
+    assert q("with x as (select 5 as v) insert into log select v from x") == "INSERT 0 1"
+    assert q("select count(*) from log") == [(3,)]
