@@ -9,6 +9,7 @@ cannot disagree.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import json
 import threading
@@ -92,6 +93,17 @@ class Version:
     seq: int
     tables: dict[int, TableVersion]
     catalog: dict[str, str]  # key -> JSON text
+    keys: list[str] | None = field(default=None, compare=False)  # sorted catalog keys, lazily
+
+    def catalog_range(self, prefix: str) -> list[str]:
+        """The catalog keys starting with `prefix`, sorted (binary search, not a scan)."""
+        keys = self.keys
+        if keys is None:
+            keys = sorted(self.catalog)
+            object.__setattr__(self, "keys", keys)
+        i = bisect.bisect_left(keys, prefix)
+        j = bisect.bisect_left(keys, prefix + "\U0010ffff") if prefix else len(keys)
+        return keys[i:j]
 
 
 @dataclass(slots=True)
@@ -150,13 +162,14 @@ def apply(base: Version, rec: CommitRecord, *, strict: bool = False) -> Version:
         tables = dict(tables)
         for ch in rec.tables:
             _apply_table(tables, ch, rec.seq, strict)
-    catalog = base.catalog
+    catalog, keys = base.catalog, base.keys
     if rec.catalog_put or rec.catalog_del:
         catalog = dict(catalog)
         for k in rec.catalog_del:
             catalog.pop(k, None)
         catalog.update(rec.catalog_put)
-    return Version(rec.seq, tables, catalog)
+        keys = None
+    return Version(rec.seq, tables, catalog, keys)
 
 
 def _apply_table(tables: dict[int, TableVersion], ch: TableChange, seq: int, strict: bool) -> None:

@@ -308,7 +308,7 @@ class Store:
             ntv = TableVersion(htv.table_id, htv.schema, htv.epoch, htv.mod_seq, tuple(views))
             tables_ = dict(head.tables)
             tables_[tv.table_id] = ntv
-            new = Version(head.seq + 1, tables_, head.catalog)
+            new = Version(head.seq + 1, tables_, head.catalog, head.keys)
             self._head = new
         self._sync_wal()
         self._publish(new)

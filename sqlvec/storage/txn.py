@@ -311,7 +311,8 @@ class Transaction:
     def catalog_items(self, prefix: str = "") -> list[tuple[str, dict]]:
         """All (key, value) pairs whose key starts with `prefix`, sorted by key."""
         self._check()
-        merged = {k: v for k, v in self.snapshot.catalog.items() if k.startswith(prefix)}
+        cat = self.snapshot.catalog
+        merged = {k: cat[k] for k in self.snapshot.catalog_range(prefix)}
         for k, v in self._catalog.items():
             if k.startswith(prefix):
                 if v is None:
