@@ -1,0 +1,97 @@
+"""Start/kill real `sqlvec serve` processes (through serve_hooked.py) for the durability tests."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SERVE_HOOKED = Path(__file__).with_name("serve_hooked.py")
+_LISTENING = re.compile(r"sqlvec listening on (\S+):(\d+), data in (.*)")
+
+
+@dataclass
+class Hooked:
+    """A running hooked server: its process, port, log and maintenance-event file."""
+
+    proc: subprocess.Popen
+    port: int
+    log: Path
+    events: Path
+    started_s: float  # seconds from spawn to the listening line (start-up + WAL recovery)
+
+    @property
+    def dsn(self) -> str:
+        return f"host=127.0.0.1 port={self.port} user=sqlvec dbname=sqlvec sslmode=disable"
+
+    def kill(self) -> None:
+        """SIGKILL: no checkpoint, no flush, no goodbye."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+
+    def stop(self) -> int:
+        """SIGTERM (clean shutdown with a checkpoint); kill after 30 s."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        return self.proc.returncode
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def start_hooked(
+    data: Path,
+    log: Path,
+    events: Path,
+    *args: str,
+    checkpoint_bytes: int | None = None,
+    timeout: float = 60,
+) -> Hooked:
+    """Start serve_hooked.py on `data`; return once it listens (raises with its log if not)."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), SQLVEC_TEST_EVENTS=str(events))
+    if checkpoint_bytes is not None:
+        env["SQLVEC_TEST_CHECKPOINT_BYTES"] = str(checkpoint_bytes)
+    start = log.stat().st_size if log.exists() else 0
+    t0 = time.monotonic()
+    with open(log, "a") as logf:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(SERVE_HOOKED),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--data",
+                str(data),
+                *args,
+            ],
+            cwd=REPO,
+            stdout=logf,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
+    deadline = t0 + timeout
+    while time.monotonic() < deadline:
+        text = log.read_text(errors="replace")
+        m = _LISTENING.search(text, start)
+        if m and proc.poll() is None:
+            return Hooked(proc, int(m.group(2)), log, events, time.monotonic() - t0)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.02)
+    proc.kill()
+    proc.wait()
+    raise RuntimeError(f"sqlvec server did not start:\n{log.read_text(errors='replace')[-3000:]}")

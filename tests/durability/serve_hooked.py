@@ -1,0 +1,82 @@
+"""`python -m sqlvec serve` with crash-test hooks: a small checkpoint threshold and forced maintenance.
+
+The server has no option for its WAL checkpoint threshold and its `CHECKPOINT` / `VACUUM`
+statements change nothing yet, so this launcher (test-only) opens the same server with:
+
+- SQLVEC_TEST_CHECKPOINT_BYTES: checkpoint_bytes of the data directory (default 64 MiB);
+- SQLVEC_TEST_EVENTS: a file where checkpoint/vacuum begin and end are appended unbuffered
+  (`ckpt+`, `ckpt-`, `vac+`, `vac-`), so the test knows what a SIGKILL interrupted;
+- SIGUSR1: run a checkpoint and then a VACUUM of every table in a background thread.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from typing import Any
+
+from sqlvec.storage.durable import DurableStore
+from sqlvec.storage.store import Store
+
+_STORES: list[DurableStore] = []
+_EVENTS_FD = -1
+
+
+def _event(word: str) -> None:
+    if _EVENTS_FD >= 0:
+        os.write(_EVENTS_FD, f"{word}\n".encode())
+
+
+def _install() -> None:
+    global _EVENTS_FD
+    events = os.environ.get("SQLVEC_TEST_EVENTS")
+    if events:
+        _EVENTS_FD = os.open(events, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    ckpt_bytes = os.environ.get("SQLVEC_TEST_CHECKPOINT_BYTES")
+    orig_open = DurableStore.open_dir.__func__  # type: ignore[attr-defined]
+
+    def open_dir(cls: type, path: str, **kw: Any) -> DurableStore:
+        if ckpt_bytes:
+            kw.setdefault("checkpoint_bytes", int(ckpt_bytes))
+        store = orig_open(cls, path, **kw)
+        _STORES.append(store)
+        return store
+
+    DurableStore.open_dir = classmethod(open_dir)  # type: ignore[assignment,method-assign]
+    orig_ckpt = DurableStore.checkpoint
+    orig_vacuum = Store.vacuum
+
+    def checkpoint(self: DurableStore) -> None:
+        _event("ckpt+")
+        try:
+            orig_ckpt(self)
+        finally:
+            _event("ckpt-")
+
+    def vacuum(self: Store, table_id: int, full: bool = False) -> int:
+        _event("vac+")
+        try:
+            return orig_vacuum(self, table_id, full)
+        finally:
+            _event("vac-")
+
+    DurableStore.checkpoint = checkpoint  # type: ignore[method-assign]
+    Store.vacuum = vacuum  # type: ignore[method-assign]
+    signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=_maintain).start())
+
+
+def _maintain() -> None:
+    """Checkpoint, then vacuum (full every other table) everything the server has open."""
+    for store in list(_STORES):
+        store.checkpoint()
+        for i, tid in enumerate(sorted(store.version.tables)):
+            store.vacuum(tid, full=bool(i % 2))
+
+
+if __name__ == "__main__":
+    _install()
+    from sqlvec.server.cli import main
+
+    sys.exit(main(sys.argv[1:]))
