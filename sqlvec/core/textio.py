@@ -286,8 +286,9 @@ def _parse_float(a: pa.Array, t: SqlType) -> pa.Array:
     if pc.all(ok).as_py() is False:
         raise InvalidTextRepresentation(
             f'invalid input syntax for type {name}: "{_first_bad(a, pc.invert(ok))}"')
-    for k, v in _SPECIAL_F.items():
-        s = pc.if_else(pc.equal(low, k), v, s)
+    if pc.any(special).as_py():
+        for k, v in _SPECIAL_F.items():
+            s = pc.if_else(pc.equal(low, k), v, s)
     v = pc.cast(s, pa.float64())
     x = v.to_numpy(zero_copy_only=False)
     lim = np.finfo(np.float32).max if t.short == "float4" else np.finfo(np.float64).max

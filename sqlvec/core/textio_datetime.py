@@ -150,8 +150,24 @@ def parse_date(arr: pa.Array) -> pa.Array:
     return _with_nulls(_date_days(parts, arr, "date").astype(np.int32), arr, pa.date32())
 
 
+def _fast_iso(arr: pa.Array, tz: bool) -> pa.Array | None:
+    """Arrow's ISO-8601 parser for the common canonical forms (None when it declines)."""
+    try:
+        if not tz:
+            return pc.cast(arr, pa.timestamp("us"))
+        try:
+            return pc.cast(arr, pa.timestamp("us", tz="UTC"))
+        except pa.ArrowInvalid:
+            return pc.cast(pc.cast(arr, pa.timestamp("us")), pa.timestamp("us", tz="UTC"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def parse_timestamp(arr: pa.Array, *, tz: bool) -> pa.Array:
     """Text to timestamp[us] (tz=False: a zone is ignored) or timestamp[us, UTC] (tz=True)."""
+    fast = _fast_iso(arr, tz)
+    if fast is not None:
+        return fast
     kind = "timestamp with time zone" if tz else "timestamp without time zone"
     parts, _ = _split_ts(arr, kind)
     us = _date_days(parts, arr, kind) * US_PER_DAY + _time_us(parts, arr)
@@ -215,9 +231,23 @@ def format_time(arr: pa.Array) -> pa.Array:
     return _restore_nulls(_hms_text(us), arr)
 
 
+_MIN_FAST_US = -62135596800000000  # 0001-01-01
+_MAX_FAST_US = 253402300799999999  # 9999-12-31 23:59:59.999999
+
+
 def format_timestamp(arr: pa.Array) -> pa.Array:
     """timestamp[unit, tz?] to PostgreSQL text; timestamptz gets '+00' (TimeZone UTC)."""
     tz = arr.type.tz is not None
+    us_arr = pc.cast(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), pa.int64())
+    mm = pc.min_max(us_arr)
+    lo, hi = mm["min"].as_py(), mm["max"].as_py()
+    if lo is None or (lo >= _MIN_FAST_US and hi <= _MAX_FAST_US):
+        # years 1..9999: Arrow's strftime, then trim the fraction's trailing zeros
+        txt = pc.strftime(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), "%Y-%m-%d %H:%M:%S")
+        txt = pc.replace_substring_regex(txt, r"\.?0+$", "")
+        if tz:
+            txt = pc.binary_join_element_wise(txt, "+00", "")
+        return txt
     us = pc.cast(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), pa.int64())
     us = us.fill_null(0).to_numpy(zero_copy_only=False)
     days = np.floor_divide(us, US_PER_DAY)
