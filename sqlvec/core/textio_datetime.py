@@ -243,7 +243,7 @@ def format_timestamp(arr: pa.Array) -> pa.Array:
     lo, hi = mm["min"].as_py(), mm["max"].as_py()
     if lo is None or (lo >= _MIN_FAST_US and hi <= _MAX_FAST_US):
         # years 1..9999: Arrow's strftime, then trim the fraction's trailing zeros
-        txt = pc.strftime(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), "%Y-%m-%d %H:%M:%S")
+        txt = pc.cast(pc.cast(arr, pa.timestamp("us")), pa.string())  # 'YYYY-MM-DD HH:MM:SS.ffffff'
         txt = pc.replace_substring_regex(txt, r"\.?0+$", "")
         if tz:
             txt = pc.binary_join_element_wise(txt, "+00", "")
