@@ -25,6 +25,7 @@ from sqlvec.functions import (
     regex,
     srf,
     strings,
+    sysfns,
     textops,
     windows,
 )
@@ -32,7 +33,7 @@ from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
 _MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, jsonfns,
-            arrays, misc, srf, aggregates, windows)
+            arrays, misc, srf, aggregates, windows, sysfns)
 
 
 def register(regs: Any) -> None:

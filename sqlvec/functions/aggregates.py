@@ -103,16 +103,33 @@ def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
     return v
 
 
+def _codes(v: pa.Array, t: SqlType) -> tuple[np.ndarray, int]:
+    """Dense int64 codes of a column's values (NULL gets its own code) and the code count."""
+    enc = pc.dictionary_encode(_hashable(v, t))
+    idx = enc.indices.to_numpy(zero_copy_only=False)
+    if enc.indices.null_count:
+        idx = np.where(np.asarray(pc.is_null(enc.indices)), -1, idx)
+    return idx.astype(np.int64) + 1, len(enc.dictionary) + 1
+
+
 def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlType]
                    ) -> tuple[np.ndarray, list[pa.Array]]:
     """Keep the first row of each distinct (group, args...) combination, in input order."""
-    cols = {"g": pa.array(gid), "i": pa.array(np.arange(len(gid), dtype=np.int64))}
-    for k, (v, t) in enumerate(zip(vals, types)):
-        cols[f"v{k}"] = _hashable(v, t)
-    tbl = pa.table(cols)
-    keys = ["g"] + [f"v{k}" for k in range(len(vals))]
-    first = tbl.group_by(keys, use_threads=False).aggregate([("i", "min")])
-    idx = np.sort(first.column("i_min").to_numpy())
+    key = gid.astype(np.int64)
+    width = int(key.max()) + 1 if len(key) else 1
+    cols = [key]
+    for v, t in zip(vals, types):
+        code, card = _codes(v, t)
+        if width * card < 2**62:
+            key = key * card + code
+            width *= card
+        else:
+            cols.append(code)
+    if len(cols) == 1:
+        _u, first = np.unique(key, return_index=True)
+    else:
+        _u, first = np.unique(np.stack([key, *cols[1:]], axis=1), axis=0, return_index=True)
+    idx = np.sort(first)
     return gid[idx], [v.take(pa.array(idx)) for v in vals]
 
 
