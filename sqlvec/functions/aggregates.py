@@ -106,10 +106,23 @@ def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
 def _codes(v: pa.Array, t: SqlType) -> tuple[np.ndarray, int]:
     """Dense int64 codes of a column's values (NULL gets its own code) and the code count."""
     enc = pc.dictionary_encode(_hashable(v, t))
-    idx = enc.indices.to_numpy(zero_copy_only=False)
+    idx = enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    # codes follow the values' sort order (NULL last), so DISTINCT output is sorted as in
+    # PostgreSQL, which sorts to find duplicates
+    order = pc.sort_indices(_sortable(enc.dictionary, t)).to_numpy()
+    rank = np.empty(len(order), np.int64)
+    rank[order] = np.arange(len(order))
+    codes = rank[idx] if len(order) else np.zeros(len(idx), np.int64)
     if enc.indices.null_count:
-        idx = np.where(np.asarray(pc.is_null(enc.indices)), -1, idx)
-    return idx.astype(np.int64) + 1, len(enc.dictionary) + 1
+        codes = np.where(np.asarray(pc.is_null(enc.indices)), len(order), codes)
+    return codes.astype(np.int64), len(enc.dictionary) + 1
+
+
+def _sortable(d: pa.Array, t: SqlType) -> pa.Array:
+    if t.short == "interval":
+        from sqlvec.functions.compare import interval_span
+        return interval_span(d, len(d))
+    return d
 
 
 def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlType]
@@ -129,7 +142,7 @@ def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlTyp
         _u, first = np.unique(key, return_index=True)
     else:
         _u, first = np.unique(np.stack([key, *cols[1:]], axis=1), axis=0, return_index=True)
-    idx = np.sort(first)
+    idx = first  # in (group, value) order
     return gid[idx], [v.take(pa.array(idx)) for v in vals]
 
 

@@ -96,3 +96,14 @@ def test_more_aggregates(regs):
     for name, types, args, expected in cases:
         out = regs.functions.aggregate(name, types, False).evaluate(args, g, 1).to_pylist()
         assert out == pytest.approx(expected), name
+
+
+def test_distinct_aggregates_sort_like_postgres(regs):
+    """PostgreSQL: array_agg(DISTINCT v) over ('b','a','b') is {a,b}; NULL sorts last."""
+    g = np.array([0, 0, 0, 1, 1])
+    v = pa.array(["b", "a", "b", None, "c"])
+    out = regs.functions.aggregate("array_agg", [T.TEXT], True).evaluate([v], g, 2)
+    assert out.to_pylist() == [["a", "b"], ["c", None]]
+    out = regs.functions.aggregate("string_agg", [T.TEXT, T.TEXT], True).evaluate(
+        [v, pa.array([","] * 5)], g, 2)
+    assert out.to_pylist() == ["a,b", "c"]
