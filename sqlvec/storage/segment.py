@@ -8,6 +8,7 @@ and is then opened on first use.
 
 from __future__ import annotations
 
+import bisect
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -140,6 +141,19 @@ class Segment:
             self._data = data
             self._rowids = None
 
+    def sorted_values(self, column: str) -> tuple[pa.Array, np.ndarray]:
+        """A cached sorted copy of a column's non-null values and their row positions."""
+        key = "asorted:" + column
+        hit = self._cache.get(key)
+        if hit is None:
+            col = self.data.column(column)
+            arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+            order = pc.sort_indices(arr)  # nulls sort last
+            order = order.slice(0, len(arr) - arr.null_count)
+            hit = (arr.take(order), order.to_numpy(zero_copy_only=False))
+            self._cache[key] = hit
+        return hit  # type: ignore[return-value]
+
     def unload(self) -> None:
         """Drop the in-memory view of a file-backed segment (it reopens on next use)."""
         if self._loader is not None:
@@ -217,21 +231,71 @@ class SegView:
         return data
 
 
+# Up to this many values, variable-width keys are found by binary search in a sorted
+# copy of the segment's column; more are hash-probed against the whole column.
+_FEW_VALUES = 64
+
+
 def key_lookup(
     views: list[SegView], column: str, values: pa.Array, found: np.ndarray, out: np.ndarray
 ) -> None:
     """Mark each value found in a live row of `views` (setting its row id in `out`)."""
     if len(values) == 0:
         return
+    few = values.to_pylist() if len(values) <= _FEW_VALUES else None
+    keys: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
     for view in views:
         if view.live == 0:
             continue
         seg = view.seg
         idx = seg.key_index(column)
         if idx is not None:
-            _sorted_probe(view, idx, values, found, out)
+            if idx[0].dtype not in keys:
+                keys[idx[0].dtype] = _as_keys(values, idx[0])
+            _sorted_probe(view, idx, keys[idx[0].dtype], found, out)
+        elif few is not None:
+            _bisect_probe(view, seg.sorted_values(column), few, found, out)
         else:
             _hash_probe(view, column, values, found, out)
+
+
+class _AsPy:
+    """A sorted Arrow array as a Python sequence, for `bisect` (one value read per step)."""
+
+    __slots__ = ("arr",)
+
+    def __init__(self, arr: pa.Array) -> None:
+        self.arr = arr
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def __getitem__(self, i: int) -> object:
+        return self.arr[i].as_py()
+
+
+def _bisect_probe(
+    view: SegView,
+    idx: tuple[pa.Array, np.ndarray],
+    few: list[object],
+    found: np.ndarray,
+    out: np.ndarray,
+) -> None:
+    svals, spos = idx
+    seq = _AsPy(svals)
+    n = len(seq)
+    rowids = view.seg.rowids
+    for i, v in enumerate(few):
+        if v is None or found[i]:
+            continue
+        j = bisect.bisect_left(seq, v)
+        while j < n and seq[j] == v:
+            p = spos[j]
+            if view.deleted is None or not view.deleted[p]:
+                found[i] = True
+                out[i] = rowids[p]
+                break
+            j += 1
 
 
 def _as_keys(values: pa.Array, like: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -251,17 +315,20 @@ def _as_keys(values: pa.Array, like: np.ndarray) -> tuple[np.ndarray, np.ndarray
 def _sorted_probe(
     view: SegView,
     idx: tuple[np.ndarray, np.ndarray],
-    values: pa.Array,
+    probe: tuple[np.ndarray, np.ndarray],
     found: np.ndarray,
     out: np.ndarray,
 ) -> None:
     skeys, spos = idx
     if len(skeys) == 0:
         return
-    keys, valid = _as_keys(values, skeys)
+    keys, valid = probe
+    want = valid & ~found & (keys >= skeys[0]) & (keys <= skeys[-1])
+    if not want.any():  # cheap skip of segments whose key range misses every value
+        return
     left = np.searchsorted(skeys, keys, "left")
     right = np.searchsorted(skeys, keys, "right")
-    counts = np.where(valid & ~found, right - left, 0)
+    counts = np.where(want, right - left, 0)
     total = int(counts.sum())
     if total == 0:
         return
