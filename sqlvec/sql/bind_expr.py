@@ -57,7 +57,7 @@ _FUNC_NAME_FIX = {"stddev": "stddev", "variance": "variance", "group_concat": "s
                   "generateseries": "generate_series", "unnest": "unnest", "stddevsamp": "stddev_samp",
                   "stddevpop": "stddev_pop", "varsamp": "var_samp", "varpop": "var_pop",
                   "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
-                  "currentschema": "current_schema", "md5digest": "md5", "lower": "lower", "upper": "upper",
+                  "currentschema": "current_schema", "currentversion": "version", "md5digest": "md5", "lower": "lower", "upper": "upper",
                   "trim": "btrim", "chr": "chr", "bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or",
                   "currenttime": "current_time", "currentdatabase": "current_database",
                   "arraysize": "array_length", "arraylength": "array_length", "todate": "to_date",
@@ -96,7 +96,11 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
         name = dt.args.get("kind") or dt.sql()
     else:
         name = dt.sql(dialect="postgres")
+    if isinstance(name, exp.Dot):  # pg_catalog.regclass
+        name = name.expression.name
     name = str(name).lower()
+    if name.startswith("pg_catalog."):
+        name = name[len("pg_catalog."):]
     params = [p for p in dt.expressions if not isinstance(p, exp.DataType)]
     base = name.split("(")[0].strip()
     array = False
@@ -133,6 +137,9 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
     return t
 
 
+_REG = (24, 2205, 2206, 4089, 4096)  # regproc regclass regtype regnamespace regrole
+
+
 class ExprBinder:
     """Mixin: expression binding. Needs self.regs, self.params, self.bind_subquery()."""
 
@@ -153,6 +160,8 @@ class ExprBinder:
         if isinstance(e, E.Const):
             if e.value is None:
                 return E.Const(None, to)
+            if (to.oid in _REG and e.type.category in ("S", "X")) or (e.type.oid in _REG and to.category == "S"):
+                return E.Cast(e, to, explicit)  # name lookup at run time (catalog/system/regcast)
             arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
             src = e.type if e.type.short != "unknown" else T.TEXT
             if src.oid == to.oid and src.typmod == to.typmod:
@@ -256,6 +265,21 @@ class ExprBinder:
         return E.Param(idx, t or T.UNKNOWN)
 
     _b_Placeholder = _b_Parameter
+
+    def _b_Dot(self, n: exp.Dot, scope: Scope) -> E.Expr:
+        """pg_catalog.f(...): a schema-qualified call (functions live in pg_catalog)."""
+        if isinstance(n.expression, exp.Func) and n.this.name.lower() in ("pg_catalog", "information_schema"):
+            return self.bind_expr(n.expression, scope)
+        raise FeatureNotSupported(f"unsupported expression: {n.sql(dialect='postgres')[:60]}")
+
+    def _b_Operator(self, n: exp.Operator, scope: Scope) -> E.Expr:
+        """a OPERATOR(pg_catalog.~) b."""
+        op = str(n.args.get("operator") or "").split(".")[-1].strip()
+        return self.call(op, [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+
+    def _b_Collate(self, n: exp.Collate, scope: Scope) -> E.Expr:
+        """x COLLATE "C" / pg_catalog.default: sqlvec compares by code point (C collation)."""
+        return self.bind_expr(n.this, scope)
 
     def _b_Column(self, n: exp.Column, scope: Scope) -> E.Expr:
         name = n.name

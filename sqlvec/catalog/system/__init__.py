@@ -55,5 +55,17 @@ def scan_system(table: SystemTable, ctx: Any) -> pa.Table:
     return cache[key]
 
 
-__all__ = ["Snapshot", "SystemTable", "scan_system", "snapshot_for", "system_relation",
+__all__ = ["Snapshot", "SystemTable", "scan_system", "snapshot_for", "statement_env", "system_relation",
            "system_relation_by_oid"]
+
+
+def statement_env(ctx: Any) -> Any:
+    """The EvalEnv of one statement: settings, time zone, session and a lazy catalog Snapshot."""
+    from sqlvec.functions.sysfns import SessionEnv
+
+    session = getattr(ctx, "session", None)
+    settings: dict[str, str] = {}
+    if session is not None:
+        settings = dict(session.settings.values)
+    return SessionEnv(timezone=settings.get("timezone", "UTC"), settings=settings,
+                      system=lambda: snapshot_for(ctx), session=session)

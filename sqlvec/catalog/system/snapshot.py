@@ -317,6 +317,12 @@ class Snapshot:
             return quote_ident(rel.name)
         return f"{quote_ident(rel.schema)}.{quote_ident(rel.name)}"
 
+    def generate_rows(self, name: str, schema: str = "pg_catalog") -> dict[str, list]:
+        """The rows of one system relation as {column: values} (for system functions)."""
+        from sqlvec.catalog.system.generators import GENERATORS
+
+        return GENERATORS[(schema, name)](self)
+
     def type_by_oid(self, oid: int) -> SqlType | None:
         return self.regs.types.by_oid(oid)
 

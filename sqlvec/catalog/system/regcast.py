@@ -1,0 +1,103 @@
+"""Casts between names and OIDs: 'items'::regclass, oid::regtype::text, 'public'::regnamespace.
+
+PostgreSQL's reg* input and output functions look names up in the catalog, so they run
+here (with the statement's Snapshot) rather than in the static cast registry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.catalog.system.snapshot import Snapshot, quote_ident
+from sqlvec.core.errors import UndefinedFunction, UndefinedObject, UndefinedTable
+
+REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE = 2205, 2206, 24, 4089, 4096
+STRING_SHORTS = ("text", "varchar", "bpchar", "name", "unknown")
+
+
+def _lookup(snap: Snapshot, target: int, name: str) -> int:
+    from sqlvec.functions.sysfns import lookup_type
+
+    s = name.strip()
+    if s.isdigit():
+        return int(s)
+    if s == "-":
+        return 0
+    if target == REGCLASS:
+        oid = snap.lookup_relation(s)
+        if oid is None:
+            raise UndefinedTable(f'relation "{s}" does not exist')
+        return oid
+    if target == REGTYPE:
+        oid = lookup_type(snap, s)
+        if oid is None:
+            raise UndefinedObject(f'type "{s}" does not exist')
+        return oid
+    if target == REGNAMESPACE:
+        oid = snap.nsp_oid.get(s.strip('"'))
+        if oid is None:
+            raise UndefinedObject(f'schema "{s}" does not exist')
+        return oid
+    if target == REGROLE:
+        oid = snap.role_oid.get(s.strip('"'))
+        if oid is None:
+            raise UndefinedObject(f'role "{s}" does not exist')
+        return oid
+    procs = snap.generate_rows("pg_proc")
+    bare = s.split(".")[-1].split("(")[0].strip('"')
+    for o, n in zip(procs["oid"], procs["proname"]):
+        if n == bare:
+            return o
+    raise UndefinedFunction(f'function "{s}" does not exist')
+
+
+def _name(snap: Snapshot, source: int, oid: int) -> str:
+    from sqlvec.functions.sysfns import regtype_name
+
+    if oid == 0:
+        return "-"
+    if source == REGCLASS:
+        return snap.relation_name(oid) or str(oid)
+    if source == REGTYPE:
+        return regtype_name(snap, oid) or str(oid)
+    if source == REGNAMESPACE:
+        return next((quote_ident(n) for n, o in snap.nsp_oid.items() if o == oid), str(oid))
+    if source == REGROLE:
+        return snap.role_name.get(oid, str(oid))
+    rows = snap.generate_rows("pg_proc")
+    return next((n for o, n in zip(rows["oid"], rows["proname"]) if o == oid), str(oid))
+
+
+def reg_cast(ctx: Any, a: pa.Array, src: Any, dst: Any) -> pa.Array | None:
+    """string -> reg* (lookup) and reg* -> string (names); None when not such a cast."""
+    from sqlvec.catalog.system import snapshot_for
+
+    if dst.oid in (REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE) and src.short in STRING_SHORTS:
+        snap = snapshot_for(ctx)
+        vals = pc.cast(a, pa.string()).to_pylist()
+        memo: dict[str, int] = {}
+        out = []
+        for v in vals:
+            if v is None:
+                out.append(None)
+                continue
+            if v not in memo:
+                memo[v] = _lookup(snap, dst.oid, v)
+            out.append(memo[v])
+        return pa.array(out, pa.uint32())
+    if src.oid in (REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE) and dst.short in STRING_SHORTS:
+        snap = snapshot_for(ctx)
+        names: dict[int, str] = {}
+        res = []
+        for v in pc.cast(a, pa.int64()).to_pylist():
+            if v is None:
+                res.append(None)
+                continue
+            if v not in names:
+                names[v] = _name(snap, src.oid, v)
+            res.append(names[v])
+        return pa.array(res, pa.string())
+    return None
