@@ -23,7 +23,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import IoError
-from sqlvec.storage.fileio import FORMAT_VERSION, crc32, os_error
+from sqlvec.storage.fileio import FORMAT_VERSION, crc32, fsync_dir, os_error
 from sqlvec.storage.state import CommitRecord, TableChange
 
 WAL_MAGIC = b"SQLVWAL\x01"
@@ -212,6 +212,7 @@ class WalWriter:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
             os.write(fd, FILE_HEADER.pack(WAL_MAGIC, FORMAT_VERSION, 0, number))
             os.fsync(fd)
+            fsync_dir(self.directory)  # the new file itself must survive a crash
         except OSError as e:
             raise os_error(e, path) from e
         self.size = FILE_HEADER.size
