@@ -88,12 +88,58 @@ def _special(arr: pa.Array, kind: str) -> pa.Array:
     return pc.if_else(pc.equal(low, "epoch"), epoch, arr)
 
 
-def _split_ts(arr: pa.Array, kind: str) -> tuple[pa.StructArray, np.ndarray]:
+_FALLBACK_FORMATS = (
+    "%m/%d/%Y", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%Y%m%d", "%Y%m%d %H%M%S", "%Y%m%dT%H%M%S",
+    "%b %d %Y", "%b %d, %Y", "%B %d %Y", "%B %d, %Y", "%d %b %Y", "%d %B %Y", "%Y/%m/%d",
+    "%Y/%m/%d %H:%M:%S", "%b %d %Y %H:%M:%S", "%a %b %d %H:%M:%S %Y", "%d-%b-%Y", "%Y-%b-%d",
+    "%Y.%m.%d", "%b %d %H:%M:%S %Y",
+)
+
+
+def _fallback_iso(text: str, kind: str) -> str | None:
+    """Other spellings PostgreSQL accepts (DateStyle ISO, MDY; 'today', 'now', 'Jan 2 2024')
+    rewritten to ISO text, or None."""
+    import datetime as dt
+    import time as _time
+    t = " ".join(text.strip().split())
+    low = t.lower()
+    if low in ("now", "today", "tomorrow", "yesterday"):
+        now = dt.datetime.fromtimestamp(_time.time(), dt.UTC).replace(tzinfo=None)
+        if low != "now":
+            now = now.replace(hour=0, minute=0, second=0, microsecond=0)
+            now += dt.timedelta(days={"today": 0, "tomorrow": 1, "yesterday": -1}[low])
+        return now.isoformat(sep=" ")
+    zone = ""
+    m = re.search(r"\s*(Z|UTC|GMT|[+-]\d{1,2}(?::?\d{2})?)$", t)
+    if m and kind != "date":
+        zone, t = m.group(1), t[:m.start()]
+    for fmt in _FALLBACK_FORMATS:
+        try:
+            v = dt.datetime.strptime(t, fmt)
+        except ValueError:
+            continue
+        return v.isoformat(sep=" ") + zone
+    return None
+
+
+def _split_ts(arr: pa.Array, kind: str) -> tuple[pa.StructArray, pa.Array]:
+    """Regex fields of ISO date/timestamp text; other accepted spellings are rewritten to
+    ISO first (once per distinct value). Returns the fields and the (rewritten) input."""
     arr = _special(arr, kind)
     parts = pc.extract_regex(arr, _TS_RE)
     ok = ~(np.asarray(pc.is_null(parts)) & np.asarray(pc.is_valid(arr)))
+    if not ok.all():
+        bad = np.flatnonzero(~ok)
+        texts = arr.take(pa.array(bad)).to_pylist()
+        fixed = {x: _fallback_iso(x, kind) for x in set(texts)}
+        if all(v is not None for v in fixed.values()):
+            vals = np.array(arr.to_pylist(), dtype=object)
+            vals[bad] = [fixed[x] for x in texts]
+            arr = pa.array(vals, pa.string())
+            parts = pc.extract_regex(arr, _TS_RE)
+            ok = ~(np.asarray(pc.is_null(parts)) & np.asarray(pc.is_valid(arr)))
     _raise_first_bad(arr, ok, kind)
-    return parts, ok
+    return parts, arr
 
 
 def _date_days(parts: pa.StructArray, arr: pa.Array, kind: str) -> np.ndarray:
@@ -146,7 +192,7 @@ def _with_nulls(values: np.ndarray, arr: pa.Array, typ: pa.DataType) -> pa.Array
 
 def parse_date(arr: pa.Array) -> pa.Array:
     """Text to date32: 'YYYY-MM-DD' (a time part is accepted and dropped, as PostgreSQL)."""
-    parts, _ = _split_ts(arr, "date")
+    parts, arr = _split_ts(arr, "date")
     return _with_nulls(_date_days(parts, arr, "date").astype(np.int32), arr, pa.date32())
 
 
@@ -169,7 +215,7 @@ def parse_timestamp(arr: pa.Array, *, tz: bool) -> pa.Array:
     if fast is not None:
         return fast
     kind = "timestamp with time zone" if tz else "timestamp without time zone"
-    parts, _ = _split_ts(arr, kind)
+    parts, arr = _split_ts(arr, kind)
     us = _date_days(parts, arr, kind) * US_PER_DAY + _time_us(parts, arr)
     if tz:
         off, _given = _tz_offset_us(parts)

@@ -106,3 +106,11 @@ def test_parse_errors(text, t, exc, msg):
     with pytest.raises(exc) as ei:
         parse_text(pa.array([text]), t)
     assert ei.value.message == msg
+
+
+def test_other_date_spellings():
+    """PostgreSQL (DateStyle ISO, MDY) reads all of these as 2024-01-02."""
+    texts = ["01/02/2024", "20240102", "Jan 2 2024", "January 2, 2024", "2 Jan 2024"]
+    assert format_text(parse_text(pa.array(texts), T.DATE), T.DATE).to_pylist() == ["2024-01-02"] * 5
+    ts = parse_text(pa.array(["Jan 2 2024 10:00:00"]), T.TIMESTAMP)
+    assert format_text(ts, T.TIMESTAMP).to_pylist() == ["2024-01-02 10:00:00"]
