@@ -18,6 +18,8 @@ def full(value: Any, t: pa.DataType, n: int) -> pa.Array:
     """An array of n copies of value."""
     if value is None:
         return pa.nulls(n, t)
+    if n == 0:  # pa.repeat of a list scalar cannot build an empty array
+        return pa.array([], t)
     return pa.repeat(pa.scalar(value, type=t), n)
 
 
@@ -187,6 +189,24 @@ class Evaluator:
                 raise CardinalityViolation("more than one row returned by a subquery used as an expression")
             v = table.column(0)[0].as_py() if table.num_rows else None
             return full(v, e.type.arrow if e.type.arrow != pa.null() else table.schema.field(0).type, n)
+        if e.kind == "in" and isinstance(e.arg, E.Row):
+            if table.num_rows == 0:
+                return full(e.negate, pa.bool_(), n)
+            left = [self.eval(a, b) for a in e.arg.args]
+            names = [f"k{i}" for i in range(len(left))]
+            lt = pa.table(left, names=names)
+            rt = pa.table([_arr(c).cast(lt.schema.field(i).type) for i, c in enumerate(table.columns)], names=names)
+            gid, _ = group_ids(pa.concat_tables([lt, rt]))
+            lhit = np.isin(gid[:n], gid[n:])
+            lnull = np.zeros(n, bool)
+            for c in left:
+                if c.null_count:
+                    lnull |= np.asarray(pc.is_null(c).to_numpy(zero_copy_only=False), bool)
+            hit = pa.array(lhit & ~lnull)
+            rnull = any(c.null_count for c in table.columns)
+            res = _in_result(pa.array(np.where(lnull, None, 0), type=pa.int8()) if lnull.any() else full(0, pa.int8(), n),
+                             hit, rnull, e.negate, n)
+            return res
         if e.kind == "in":
             x = self.eval(e.arg, b)
             if table.num_rows == 0:

@@ -233,6 +233,20 @@ class Subquery(Expr):
 
 
 @dataclass(frozen=True)
+class Row(Expr):
+    """A row constructor (a, b, ...) used on the left of IN (subquery)."""
+
+    args: tuple[Expr, ...]
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        return f"ROW({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
 class Quantified(Expr):
     """arg op ANY|ALL (source): source is an array expression or a Subquery; cmp compares
     ColRef(0) (the arg) with ColRef(1) (an element)."""

@@ -214,6 +214,14 @@ class ExprBinder:
         m = getattr(self, "_b_" + type(node).__name__, None)
         if m is not None:
             return m(node, scope)
+        if isinstance(node, exp.EQ | exp.NEQ) and isinstance(node.this, exp.Tuple) and \
+                isinstance(node.expression, exp.Tuple) and len(node.this.expressions) > 1:
+            ls, rs = node.this.expressions, node.expression.expressions
+            if len(ls) != len(rs):
+                raise SyntaxError_("unequal number of entries in row expressions")
+            op = "=" if isinstance(node, exp.EQ) else "<>"
+            parts = tuple(self.call(op, [self.bind_expr(a, scope), self.bind_expr(b, scope)]) for a, b in zip(ls, rs))
+            return E.BoolOp("and" if op == "=" else "or", parts, T.BOOL)
         if isinstance(node, exp.Binary) and type(node) in BINARY_OPS:
             rhs = node.expression
             if isinstance(rhs, exp.Any | exp.All) or (
@@ -373,7 +381,43 @@ class ExprBinder:
             return E.BoolOp("or", (E.BoolOp("and", (lo, hi), T.BOOL), E.BoolOp("and", (lo2, hi2), T.BOOL)), T.BOOL)
         return E.BoolOp("and", (lo, hi), T.BOOL)
 
+    def _row_in(self, n: exp.In, scope: Scope) -> E.Expr:
+        """(a, b) IN (subquery) / IN ((1, 2), (3, 4))."""
+        left = [self.bind_expr(x, scope) for x in n.this.expressions]
+        q = n.args.get("query")
+        if q is None and len(n.expressions) == 1 and isinstance(n.expressions[0], exp.Subquery | exp.Select):
+            q = n.expressions[0]
+        if q is not None:
+            sub_q = q.this if isinstance(q, exp.Subquery) else q
+            from sqlvec.sql.binder import Binder
+
+            sub = Binder(self.ctx, self.params)  # type: ignore[attr-defined]
+            sub.cte_plans = self.cte_plans  # type: ignore[attr-defined]
+            plan = sub.bind_query(sub_q, outer=scope)
+            if sub.outer_refs:
+                raise FeatureNotSupported("correlated row IN subqueries are not supported yet")
+            if len(plan.fields) != len(left):
+                raise SyntaxError_("subquery has too many columns" if len(plan.fields) > len(left)
+                                   else "subquery has too few columns")
+            types = [self.regs.casts.common_type([a.type, f.type]) for a, f in zip(left, plan.fields)]
+            from sqlvec.plan import logical as L
+
+            plan = L.Project(plan, tuple(self.coerce(E.ColRef(i, f.type), t) for i, (f, t) in enumerate(zip(plan.fields, types))),
+                             tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))
+            row = E.Row(tuple(self.coerce(a, t) for a, t in zip(left, types)), T.RECORD)
+            return E.Subquery("in", plan, T.BOOL, row, False, False, (), next(_uid))
+        alts = []
+        for tup in n.expressions:
+            vals = tup.expressions if isinstance(tup, exp.Tuple) else [tup]
+            if len(vals) != len(left):
+                raise SyntaxError_("IN list rows must have the same number of columns")
+            eqs = [self.call("=", [a, self.bind_expr(v, scope)]) for a, v in zip(left, vals)]
+            alts.append(E.BoolOp("and", tuple(eqs), T.BOOL))
+        return alts[0] if len(alts) == 1 else E.BoolOp("or", tuple(alts), T.BOOL)
+
     def _b_In(self, n: exp.In, scope: Scope) -> E.Expr:
+        if isinstance(n.this, exp.Tuple) and len(n.this.expressions) > 1:
+            return self._row_in(n, scope)
         arg = self.bind_expr(n.this, scope)
         q = n.args.get("query")
         if q is not None:

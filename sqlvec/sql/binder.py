@@ -250,7 +250,8 @@ class Binder(ExprBinder):
                     self.note_outer(lvl - 1, i)
             plan = self._bind_join(plan, scope, rplan, right_scope, j)
             if lateral_cols:
-                assert isinstance(plan, L.Join)
+                if not isinstance(plan, L.Join):
+                    raise FeatureNotSupported("LATERAL with FULL/RIGHT JOIN USING is not supported")
                 plan = L.Join(plan.left, plan.right, plan.kind, plan.condition, plan.fields, True, lateral_cols)
         return plan, scope
 
@@ -372,6 +373,7 @@ class Binder(ExprBinder):
         scope.merge(rscope)
         fields = tuple(left.fields) + tuple(right.fields)
         cond: E.Expr | None = None
+        merged: list = []
         if using:
             conds = []
             for name in using:
@@ -386,6 +388,8 @@ class Binder(ExprBinder):
 
                     raise UndefinedColumn(f'column "{name}" specified in USING clause does not exist in {"left" if lc is None else "right"} table')
                 rc.hidden = True
+                lc.hidden = True
+                merged.append((name, lc, rc))
                 conds.append(self.call("=", [E.ColRef(lc.index, lc.type, name), E.ColRef(rc.index, rc.type, name)]))
             cond = conds[0] if len(conds) == 1 else E.BoolOp("and", tuple(conds), T.BOOL)
         elif j.args.get("on") is not None:
@@ -394,7 +398,28 @@ class Binder(ExprBinder):
             jkind = "inner"
         if cond is None and jkind == "inner":
             jkind = "cross"
-        return L.Join(left, right, jkind, cond, fields)
+        plan: L.Plan = L.Join(left, right, jkind, cond, fields)
+        if merged:
+            # USING columns come first in SELECT *; FULL/RIGHT joins merge them with COALESCE
+            from sqlvec.sql.scope import ScopeColumn, ScopeItem
+
+            item = ScopeItem("", [])
+            if jkind in ("full", "right"):
+                exprs = [E.ColRef(i, f.type, f.name) for i, f in enumerate(fields)]
+                extra = []
+                for name, lc, rc in merged:
+                    t = self.regs.casts.common_type([lc.type, rc.type])
+                    exprs.append(E.Coalesce((self.coerce(E.ColRef(lc.index, lc.type), t),
+                                             self.coerce(E.ColRef(rc.index, rc.type), t)), t))
+                    extra.append(L.Field(name, t))
+                    item.columns.append(ScopeColumn(name, t, scope.width))
+                    scope.width += 1
+                plan = L.Project(plan, tuple(exprs), fields + tuple(extra))
+            else:
+                for name, lc, _ in merged:
+                    item.columns.append(ScopeColumn(name, lc.type, lc.index, lc.table_oid, lc.attnum))
+            scope.items.insert(0, item)
+        return plan
 
     # -- SELECT ---------------------------------------------------------------------
     def bind_select(self, sel: exp.Select, outer: Scope | None) -> L.Plan:

@@ -161,3 +161,15 @@ def test_aggregate_order_grouping_and_dml_ctes(q):
     assert q("with ins as (insert into log values (1), (2) returning id) select sum(id) from ins") == [(3,)]
     assert q("with x as (select 5 as v) insert into log select v from x") == "INSERT 0 1"
     assert q("select count(*) from log") == [(3,)]
+
+
+def test_join_using_merged_columns_and_row_in(q):
+    q("create table a (id int, x text)")
+    q("create table b (y text, id int)")
+    q("insert into a values (1,'a1'),(2,'a2')")
+    q("insert into b values ('b2',2),('b4',4)")
+    assert q("select * from a full join b using (id) order by id") == [
+        (1, "a1", None), (2, "a2", "b2"), (4, None, "b4")]
+    assert q("select * from a join b using (id)") == [(2, "a2", "b2")]
+    assert q("select x from a where (id, x) in (select id, 'a' || id from a) order by 1") == [("a1",), ("a2",)]
+    assert q("select id from a where (id, x) in ((2, 'a2'), (3, 'z'))") == [(2,)]
