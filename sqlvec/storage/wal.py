@@ -90,12 +90,11 @@ def encode_tables(rec: CommitRecord) -> tuple[list[dict], list[object]]:
             ]
         lens = []
         for t in ch.inserts:
-            sink = pa.BufferOutputStream()
-            with pa.ipc.new_stream(sink, t.schema) as w:
+            sink = _Collect()
+            with pa.ipc.new_stream(pa.PythonFile(sink, mode="w"), t.schema) as w:
                 w.write_table(t)
-            buf = sink.getvalue()
-            lens.append(buf.size)
-            blobs.append(buf)
+            lens.append(sink.size)
+            blobs.append(sink.parts)
         if lens:
             entry["ipc"] = lens
         tables.append(entry)
@@ -120,9 +119,32 @@ def commit_pieces(
         if _pad(size):
             pieces.append(_PAD[: _pad(size)])
             size += _pad(size)
-        pieces.append(b)
-        size += memoryview(b).nbytes  # type: ignore[arg-type]
+        for p in b if isinstance(b, list) else [b]:
+            pieces.append(p)
+            size += memoryview(p).nbytes  # type: ignore[arg-type]
     return pieces
+
+
+class _Collect:
+    """A write-only file that keeps what the Arrow IPC writer hands it (no copy of bodies)."""
+
+    closed = False
+
+    def __init__(self) -> None:
+        self.parts: list[object] = []
+        self.size = 0
+
+    def write(self, data: object) -> int:
+        n = memoryview(data).nbytes  # type: ignore[arg-type]
+        self.parts.append(data)
+        self.size += n
+        return n
+
+    def flush(self) -> None:
+        pass
+
+    def tell(self) -> int:
+        return self.size
 
 
 def decode_commit(payload: pa.Buffer) -> tuple[CommitRecord, dict[int, int]]:
