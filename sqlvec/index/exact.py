@@ -1,0 +1,198 @@
+"""Exact (brute-force) k-nearest-neighbour search, written once against an array module.
+
+Candidates come from matrix products on numpy or CuPy (`xp`); the best k + margin per
+query are re-scored on the host with the operators' own formulas (float32 sums), then
+ordered by (distance, key). So the numpy and CuPy paths return identical rows.
+
+    >>> X = np.eye(3, dtype=np.float32); keys = np.array([10, 11, 12])
+    >>> exact_search(np, X, keys, X[:1], 2, "l2")[0].tolist()
+    [[10, 11]]
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from sqlvec.index import base
+from sqlvec.index.xp import array_module, to_host
+
+_CHUNK_ELEMS = 1 << 25  # query-chunk x data rows per distance block
+
+
+def _is_bits(metric: str) -> bool:
+    return metric in ("hamming", "jaccard")
+
+
+def pair_distances(xp: ModuleType, q: Any, x: Any, metric: str, x_sq: Any = None) -> Any:
+    """Ranking distances (nq, n) on xp; NaN mapped to inf (PostgreSQL sorts NaN last)."""
+    if _is_bits(metric):
+        qb = xp.unpackbits(q, axis=1).astype(xp.float32)
+        xb = xp.unpackbits(x, axis=1).astype(xp.float32)
+        ab = qb @ xb.T
+        aa = qb.sum(axis=1)[:, None]
+        bb = xb.sum(axis=1)[None, :]
+        if metric == "hamming":
+            d = aa + bb - 2 * ab
+        else:
+            union = aa + bb - ab
+            d = xp.where(ab == 0, 1.0, 1.0 - ab / xp.maximum(union, 1))
+        return d.astype(xp.float64)
+    q = q.astype(xp.float32)
+    x = x.astype(xp.float32)
+    if metric == "l1":
+        return xp.abs(q[:, None, :] - x[None, :, :]).sum(axis=2, dtype=xp.float32)
+    dots = q @ x.T
+    if metric == "ip":
+        return -dots
+    if x_sq is None:
+        x_sq = (x * x).sum(axis=1)
+    q_sq = (q * q).sum(axis=1)
+    if metric == "l2":
+        return xp.maximum(q_sq[:, None] + x_sq[None, :] - 2 * dots, 0)
+    denom = xp.sqrt(q_sq[:, None].astype(xp.float64) * x_sq[None, :].astype(xp.float64))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        d = 1.0 - xp.clip(dots / denom, -1.0, 1.0)
+    return xp.where(xp.isnan(d), xp.inf, d)
+
+
+def rescore(q: np.ndarray, x: np.ndarray, metric: str) -> np.ndarray:
+    """The SQL operator's value for each (query, candidate) row pair, on the host.
+
+    q: (nq, d), x: (nq, c, d) candidates per query.
+    """
+    if _is_bits(metric):
+        qb = q[:, None, :]
+        if metric == "hamming":
+            return np.bitwise_count(qb ^ x).sum(axis=2, dtype=np.int64).astype(np.float64)
+        ab = np.bitwise_count(qb & x).sum(axis=2, dtype=np.int64)
+        aa = np.bitwise_count(qb).sum(axis=2, dtype=np.int64)
+        bb = np.bitwise_count(x).sum(axis=2, dtype=np.int64)
+        return np.where(ab == 0, 1.0, 1.0 - ab / np.maximum(aa + bb - ab, 1))
+    q32 = q.astype(np.float32)[:, None, :]
+    x32 = x.astype(np.float32)
+    if metric == "l2":
+        diff = x32 - q32
+        return np.sqrt(np.einsum("qcd,qcd->qc", diff, diff).astype(np.float64))
+    if metric == "l1":
+        return np.abs(x32 - q32).sum(axis=2, dtype=np.float32).astype(np.float64)
+    dots = np.einsum("qcd,qcd->qc", x32, np.broadcast_to(q32, x32.shape)).astype(np.float64)
+    if metric == "ip":
+        return -dots
+    qn = np.einsum("qcd,qcd->qc", q32, q32).astype(np.float64)
+    xn = np.einsum("qcd,qcd->qc", x32, x32).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return 1.0 - np.clip(dots / np.sqrt(qn * xn), -1.0, 1.0)
+
+
+def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarray, k: int,
+                 metric: str, *, live: np.ndarray | None = None, x_sq: Any = None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k keys and operator distances per query over all live rows of `data`."""
+    nq = len(queries)
+    n = len(keys)
+    if n == 0 or k <= 0:
+        return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
+    host = np.asarray(to_host(data)) if xp is not np else data
+    xd = xp.asarray(data)
+    keep = min(n, k + max(8, k))  # margin so near-ties survive the re-score
+    step = max(1, _CHUNK_ELEMS // max(n * (data.shape[1] if metric == "l1" else 1), 1))
+    cand = np.empty((nq, keep), np.int64)
+    tied: dict[int, np.ndarray] = {}  # queries whose k-th distance is shared beyond `keep`
+    dead = None if live is None or live.all() else xp.asarray(~live)
+    for s in range(0, nq, step):
+        qd = xp.asarray(queries[s:s + step])
+        d = pair_distances(xp, qd, xd, metric, x_sq)
+        if dead is not None:
+            d = xp.where(dead[None, :], xp.inf, d)
+        if keep < n:
+            part = xp.argpartition(d, keep - 1, axis=1)[:, :keep]
+            kth = xp.take_along_axis(d, part, axis=1).max(axis=1)
+            over = to_host((d <= kth[:, None]).sum(axis=1) > keep)
+            for i in np.flatnonzero(over & np.isfinite(to_host(kth))):
+                tied[s + int(i)] = to_host(xp.nonzero(d[i] <= kth[i])[0])
+        else:
+            part = xp.broadcast_to(xp.arange(n), (len(qd), n))
+        cand[s:s + step] = to_host(part)
+    out_k, out_d = _finish(queries, host, keys, cand, metric, live, k)
+    for i, rows in tied.items():  # rare: rank every tied row, keys decide
+        ok, od = _finish(queries[i:i + 1], host, keys, rows[None, :], metric, live, k)
+        out_k[i], out_d[i] = ok[0], od[0]
+    return out_k, out_d
+
+
+def _finish(queries: np.ndarray, host: np.ndarray, keys: np.ndarray, cand: np.ndarray,
+            metric: str, live: np.ndarray | None, k: int) -> tuple[np.ndarray, np.ndarray]:
+    dist = rescore(np.asarray(queries), host[cand], metric)
+    cand_keys = keys[cand]
+    if live is not None and not live.all():
+        cand_keys = np.where(live[cand], cand_keys, -1)
+    return base.order_by_distance_then_key(cand_keys, dist, k)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactOptions:
+    """Exact search has no build options."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ExactParams:
+    gpu: bool | None = None
+
+
+class ExactIndex:
+    """All vectors in one matrix; search is a full scan (on the GPU when there is one)."""
+
+    kind = "exact"
+
+    def __init__(self, vectors: np.ndarray, keys: np.ndarray, metric: str) -> None:
+        self.metric = metric
+        self.vectors = np.asarray(vectors)
+        self.keys = np.asarray(keys, np.int64)
+        self.live = np.ones(len(self.keys), dtype=bool)
+
+    def __len__(self) -> int:
+        return int(self.live.sum())
+
+    def add(self, vectors: np.ndarray, keys: np.ndarray) -> None:
+        self.vectors = np.concatenate([self.vectors, np.asarray(vectors, self.vectors.dtype)])
+        self.keys = np.concatenate([self.keys, np.asarray(keys, np.int64)])
+        self.live = np.concatenate([self.live, np.ones(len(keys), dtype=bool)])
+
+    def remove(self, keys: np.ndarray) -> None:
+        self.live &= ~np.isin(self.keys, np.asarray(keys, np.int64))
+
+    def search(self, queries: np.ndarray, k: int, params: Any = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        xp = array_module(getattr(params, "gpu", None) if params is not None else False)
+        return exact_search(xp, self.vectors, self.keys, np.atleast_2d(queries), k, self.metric,
+                            live=self.live)
+
+    def save(self, path: str) -> None:
+        np.save(path + ".vectors.npy", self.vectors)
+        np.save(path + ".keys.npy", self.keys[self.live] if not self.live.all() else self.keys)
+        if not self.live.all():
+            np.save(path + ".vectors.npy", self.vectors[self.live])
+        base.write_meta(path, self.kind, {"metric": self.metric},
+                        [path + ".vectors.npy", path + ".keys.npy"])
+
+
+class ExactKind:
+    """The `exact` access method: no approximation, the oracle the others are tested against."""
+
+    name = "exact"
+    options = ExactOptions
+    params = ExactParams
+
+    def build(self, vectors: np.ndarray, keys: np.ndarray, options: Any = None, *,
+              metric: str = "l2", dtype: str = "f32") -> ExactIndex:
+        return ExactIndex(vectors, keys, metric)
+
+    def load(self, path: str, view: bool = True) -> ExactIndex:
+        meta = base.read_meta(path, self.name, verify=not view)
+        mode = "r" if view else None
+        return ExactIndex(np.load(path + ".vectors.npy", mmap_mode=mode),
+                          np.load(path + ".keys.npy"), meta["metric"])

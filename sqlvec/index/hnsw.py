@@ -1,0 +1,216 @@
+"""HNSW on usearch: pgvector's options (m, ef_construction, ef_search) plus a quantizer.
+
+The graph stores vectors in the column's precision (f32 for vector, f16 for halfvec,
+b1 for bit, bf16/i8 for bf16vec/int8vec) or in a smaller `quantizer` type; when the
+graph holds less than the full vectors (a quantizer, or L1 which usearch lacks and which
+searches an L2 graph), candidates are over-fetched and re-ranked exactly on the full
+vectors kept beside the graph. Distances are returned as the SQL operator's values.
+
+    >>> HnswOptions(m=8).ef_construction
+    64
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sqlvec.core.errors import InvalidParameterValue
+from sqlvec.index import base
+from sqlvec.index.exact import rescore
+
+_USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hamming": "hamming",
+                   "jaccard": "tanimoto"}
+QUANTIZERS = ("f32", "f16", "bf16", "i8")
+
+
+@dataclass(frozen=True, kw_only=True)
+class HnswOptions:
+    """WITH (m = 16, ef_construction = 64, quantizer = 'f16')."""
+
+    m: int = 16
+    ef_construction: int = 64
+    quantizer: str | None = None
+    rerank: int = 4  # over-fetch factor when re-ranking on full vectors
+
+    def __post_init__(self) -> None:
+        base.check_range("m", self.m, 2, 100)
+        base.check_range("ef_construction", self.ef_construction, 4, 1000)
+        if self.ef_construction < 2 * self.m:
+            raise InvalidParameterValue("ef_construction must be greater than or equal to 2 * m")
+        if self.quantizer is not None and self.quantizer not in QUANTIZERS:
+            raise InvalidParameterValue(
+                f'invalid value for option "quantizer": {self.quantizer}',
+                hint="Valid values are f32, f16, bf16 and i8.")
+        base.check_range("rerank", self.rerank, 1, 100)
+
+
+@dataclass(frozen=True, kw_only=True)
+class HnswParams:
+    """SET hnsw.ef_search (pgvector's default 40)."""
+
+    ef_search: int = 40
+
+    def __post_init__(self) -> None:
+        base.check_range("ef_search", self.ef_search, 1, 1000)
+
+
+def _graph_dtype(dtype: str, options: HnswOptions, metric: str) -> str:
+    if metric in ("hamming", "jaccard"):
+        return "b1"
+    return options.quantizer or dtype
+
+
+def _to_host_float(v: np.ndarray, dtype: str) -> np.ndarray:
+    """Vectors as usearch takes them for the column dtype (bf16 bit patterns widened)."""
+    if dtype == "bf16" and v.dtype == np.uint16:
+        return (v.astype(np.uint32) << 16).view(np.float32)
+    return v
+
+
+class HnswIndex:
+    """One usearch graph plus, when needed, the full vectors for exact re-ranking."""
+
+    kind = "hnsw"
+
+    def __init__(self, graph: Any, metric: str, dtype: str, options: HnswOptions,
+                 full: np.ndarray | None, full_keys: np.ndarray | None) -> None:
+        self.graph = graph
+        self.metric = metric
+        self.dtype = dtype
+        self.options = options
+        self.full = full  # sorted by full_keys
+        self.full_keys = full_keys
+
+    @property
+    def reranks(self) -> bool:
+        return self.full is not None
+
+    def __len__(self) -> int:
+        return len(self.graph)
+
+    @classmethod
+    def create(cls, ndim: int, metric: str, dtype: str, options: HnswOptions) -> HnswIndex:
+        from usearch.index import Index
+
+        gdt = _graph_dtype(dtype, options, metric)
+        graph = Index(ndim=ndim, metric=_USEARCH_METRIC[metric], dtype=gdt,
+                      connectivity=options.m, expansion_add=options.ef_construction,
+                      expansion_search=40)
+        bits = metric in ("hamming", "jaccard")
+        # full vectors beside the graph: for exact re-ranking (quantized graph, L1 on an L2
+        # graph) and for jaccard, whose float32 graph distances round differently
+        needs_full = metric in ("l1", "jaccard") or (
+            options.quantizer is not None and options.quantizer != dtype and not bits)
+        full = (np.zeros((0, ndim // 8), np.uint8) if bits else np.zeros((0, ndim), np.float32)) \
+            if needs_full else None
+        return cls(graph, metric, dtype, options, full,
+                   np.zeros(0, np.int64) if needs_full else None)
+
+    def add(self, vectors: np.ndarray, keys: np.ndarray,
+            progress: Callable[[int, int], bool] | None = None) -> None:
+        keys = np.asarray(keys, np.uint64)
+        if len(keys) == 0:
+            return
+        v = _to_host_float(np.asarray(vectors), self.dtype)
+        if self.dtype == "f32" and self.options.quantizer in (None, "f32"):
+            v = np.ascontiguousarray(v, np.float32)
+        self.graph.add(keys, v, progress=progress) if progress else self.graph.add(keys, v)
+        if self.full is not None and self.full_keys is not None:
+            allk = np.concatenate([self.full_keys, keys.astype(np.int64)])
+            allv = np.concatenate([self.full, np.asarray(v, self.full.dtype)])
+            order = np.argsort(allk, kind="stable")
+            self.full_keys, self.full = allk[order], allv[order]
+
+    def remove(self, keys: np.ndarray) -> None:
+        keys = np.asarray(keys, np.int64)
+        present = keys[[bool(self.graph.contains(int(k))) for k in keys]] if len(keys) < 64 else keys
+        if len(present):
+            self.graph.remove(np.asarray(present, np.uint64))
+        if self.full is not None and self.full_keys is not None:
+            keep = ~np.isin(self.full_keys, keys)
+            self.full_keys, self.full = self.full_keys[keep], self.full[keep]
+
+    def _convert(self, d: np.ndarray) -> np.ndarray:
+        if self.metric == "l2":
+            return np.sqrt(np.maximum(d, 0).astype(np.float64))
+        if self.metric == "ip":
+            return d.astype(np.float64) - 1.0
+        return d.astype(np.float64)
+
+    def search(self, queries: np.ndarray, k: int, params: HnswParams | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        params = params or HnswParams()
+        q = np.atleast_2d(_to_host_float(np.asarray(queries), self.dtype))
+        nq = len(q)
+        if len(self.graph) == 0 or k <= 0:
+            return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
+        # over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more
+        factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
+        count = min(len(self.graph), k * factor)
+        self.graph.expansion_search = max(params.ef_search, count)
+        res = self.graph.search(q if self.dtype != "f32" else np.ascontiguousarray(q, np.float32),
+                                count)
+        keys = np.asarray(res.keys, dtype=np.int64).reshape(nq, -1)
+        dists = np.asarray(res.distances).reshape(nq, -1)
+        counts = np.asarray(res.counts).reshape(nq) if hasattr(res, "counts") else \
+            np.full(nq, keys.shape[1])
+        missing = np.arange(keys.shape[1])[None, :] >= counts[:, None]
+        keys = np.where(missing, -1, keys)
+        if self.reranks and self.full is not None and self.full_keys is not None:
+            pos = np.searchsorted(self.full_keys, np.maximum(keys, 0))
+            pos = np.minimum(pos, len(self.full_keys) - 1)
+            out = rescore(np.asarray(q, self.full.dtype), self.full[pos], self.metric)
+            return base.order_by_distance_then_key(keys, np.where(missing, np.inf, out), k)
+        return base.order_by_distance_then_key(keys, np.where(missing, np.inf, self._convert(dists)), k)
+
+    def save(self, path: str) -> None:
+        self.graph.save(path + ".usearch")
+        files = [path + ".usearch"]
+        if self.full is not None and self.full_keys is not None:
+            np.save(path + ".full.npy", self.full)
+            np.save(path + ".full_keys.npy", self.full_keys)
+            files += [path + ".full.npy", path + ".full_keys.npy"]
+        opts = {"m": self.options.m, "ef_construction": self.options.ef_construction,
+                "quantizer": self.options.quantizer, "rerank": self.options.rerank}
+        base.write_meta(path, self.kind, {"metric": self.metric, "dtype": self.dtype,
+                                          "options": opts}, files)
+
+    @classmethod
+    def load(cls, path: str, view: bool = True) -> HnswIndex:
+        from usearch.index import Index
+
+        meta = base.read_meta(path, cls.kind, verify=not view)
+        graph = Index.restore(path + ".usearch", view=view)
+        full = full_keys = None
+        if meta["options"].get("quantizer") is not None or meta["metric"] in ("l1", "jaccard"):
+            import os
+            if os.path.exists(path + ".full.npy"):
+                full = np.load(path + ".full.npy", mmap_mode="r" if view else None)
+                full_keys = np.load(path + ".full_keys.npy")
+        return cls(graph, meta["metric"], meta["dtype"], HnswOptions(**meta["options"]), full,
+                   full_keys)
+
+
+class HnswKind:
+    """The `hnsw` access method."""
+
+    name = "hnsw"
+    options = HnswOptions
+    params = HnswParams
+
+    def build(self, vectors: np.ndarray, keys: np.ndarray, options: Any = None, *,
+              metric: str = "l2", dtype: str = "f32",
+              progress: Callable[[int, int], bool] | None = None) -> HnswIndex:
+        """dtype: the column's element type ('f32', 'f16', 'bf16', 'i8', 'b1')."""
+        vectors = np.asarray(vectors)
+        ndim = vectors.shape[1] * (8 if metric in ("hamming", "jaccard") else 1)
+        idx = HnswIndex.create(ndim, metric, dtype, options or HnswOptions())
+        idx.add(vectors, keys, progress)
+        return idx
+
+    def load(self, path: str, view: bool = True) -> HnswIndex:
+        return HnswIndex.load(path, view)

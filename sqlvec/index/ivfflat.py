@@ -1,0 +1,209 @@
+"""IVFFlat: k-means lists over the vectors, search probes the nearest lists exactly.
+
+Written once against the array module `xp` (numpy or CuPy): centroids are trained with
+Lloyd iterations on a seeded sample, vectors are stored grouped by list, and a query
+scans the `probes` lists nearest to it with the exact kernel, so results on the GPU equal
+the numpy ones.
+
+    >>> IvfflatOptions().lists, IvfflatParams().probes
+    (100, 1)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sqlvec.index import base
+from sqlvec.index.exact import pair_distances, rescore
+from sqlvec.index.xp import array_module, to_host
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvfflatOptions:
+    """WITH (lists = 100) as pgvector; lists is capped by the number of rows at build."""
+
+    lists: int = 100
+
+    def __post_init__(self) -> None:
+        base.check_range("lists", self.lists, 1, 32768)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IvfflatParams:
+    """SET ivfflat.probes (pgvector's default 1); gpu None picks CuPy when present."""
+
+    probes: int = 1
+    gpu: bool | None = None
+
+
+def _train_metric(metric: str) -> str:
+    return "cos" if metric == "cos" else ("ip" if metric == "ip" else "l2")
+
+
+def _train_view(v: np.ndarray, metric: str) -> np.ndarray:
+    """What centroids live in: float32 vectors, bits unpacked to 0/1 floats."""
+    if metric in ("hamming", "jaccard"):
+        return np.unpackbits(np.asarray(v, np.uint8), axis=1).astype(np.float32)
+    return np.asarray(v, np.float32)
+
+
+def kmeans(xp: Any, x: Any, k: int, metric: str, iters: int = 15, seed: int = 0) -> Any:
+    """Lloyd's k-means on xp (spherical for cosine); empty clusters reseeded from far points."""
+    n = x.shape[0]
+    rng = np.random.default_rng(seed)
+    cent = x[xp.asarray(rng.choice(n, size=k, replace=False))].astype(xp.float32)
+    tm = _train_metric(metric)
+    if tm == "cos":
+        x = x / xp.maximum(xp.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+    for _ in range(iters):
+        if tm == "cos":
+            cent = cent / xp.maximum(xp.linalg.norm(cent, axis=1, keepdims=True), 1e-12)
+        d = pair_distances(xp, x, cent, "l2" if tm == "ip" else tm)
+        assign = xp.argmin(d, axis=1)
+        sums = xp.zeros_like(cent)
+        if xp is np:
+            np.add.at(sums, assign, x)
+        else:  # pragma: no cover - CuPy
+            xp.add.at(sums, assign, x)
+        counts = xp.bincount(assign, minlength=k).astype(xp.float32)
+        empty = counts == 0
+        cent = xp.where(empty[:, None], cent, sums / xp.maximum(counts, 1)[:, None])
+        if bool(to_host(empty.any())):
+            far = xp.argsort(d.min(axis=1))[::-1][: int(to_host(empty.sum()))]
+            cent[xp.nonzero(empty)[0]] = x[far]
+    return cent
+
+
+class IvfflatIndex:
+    """Vectors grouped by nearest centroid (CSR layout: order + offsets per list)."""
+
+    kind = "ivfflat"
+
+    def __init__(self, centroids: np.ndarray, vectors: np.ndarray, keys: np.ndarray,
+                 offsets: np.ndarray, metric: str) -> None:
+        self.metric = metric
+        self.centroids = np.asarray(centroids, np.float32)
+        self.vectors = vectors
+        self.keys = np.asarray(keys, np.int64)
+        self.offsets = np.asarray(offsets, np.int64)
+        self.dead: set[int] = set()
+        self._dead_arr = np.zeros(0, np.int64)
+
+    def __len__(self) -> int:
+        return len(self.keys) - len(self.dead)
+
+    @classmethod
+    def build(cls, vectors: np.ndarray, keys: np.ndarray, options: IvfflatOptions, metric: str,
+              gpu: bool | None = None) -> IvfflatIndex:
+        xp = array_module(gpu if gpu else False)
+        n = len(keys)
+        lists = max(1, min(options.lists, n))
+        sample_n = min(n, max(lists * 50, 10000))
+        rng = np.random.default_rng(1234)
+        sample = vectors[np.sort(rng.choice(n, size=sample_n, replace=False))] if n else vectors
+        train = _train_view(sample, metric)
+        cent = to_host(kmeans(xp, xp.asarray(train), lists, metric)) if n else \
+            np.zeros((1, train.shape[1]), np.float32)
+        idx = cls(cent, vectors[:0], np.zeros(0, np.int64), np.zeros(len(cent) + 1, np.int64), metric)
+        idx.add(vectors, keys)
+        return idx
+
+    def _assign(self, vectors: np.ndarray) -> np.ndarray:
+        tm = _train_metric(self.metric)
+        out = np.empty(len(vectors), np.int64)
+        step = 8192
+        for s in range(0, len(vectors), step):
+            d = pair_distances(np, _train_view(vectors[s:s + step], self.metric), self.centroids,
+                               "l2" if tm == "ip" else tm)
+            out[s:s + step] = np.argmin(d, axis=1)
+        return out
+
+    def add(self, vectors: np.ndarray, keys: np.ndarray) -> None:
+        """Assign new vectors to their lists and regroup (one stable sort)."""
+        if len(keys) == 0:
+            return
+        lists = len(self.centroids)
+        old_list = np.repeat(np.arange(lists), np.diff(self.offsets))
+        assign = np.concatenate([old_list, self._assign(vectors)])
+        allv = np.concatenate([np.asarray(self.vectors), np.asarray(vectors, dtype=self.vectors.dtype
+                                                                     if len(self.vectors) else None)])
+        allk = np.concatenate([self.keys, np.asarray(keys, np.int64)])
+        order = np.argsort(assign, kind="stable")
+        self.vectors, self.keys = allv[order], allk[order]
+        self.offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=lists))])
+
+    def remove(self, keys: np.ndarray) -> None:
+        self.dead.update(int(k) for k in np.asarray(keys).tolist())
+        self._dead_arr = np.fromiter(self.dead, np.int64, len(self.dead))
+
+    def search(self, queries: np.ndarray, k: int, params: IvfflatParams | None = None
+               ) -> tuple[np.ndarray, np.ndarray]:
+        params = params or IvfflatParams()
+        q = np.atleast_2d(queries)
+        probes = max(1, min(params.probes, len(self.centroids)))
+        tm = _train_metric(self.metric)
+        # lists are l2 cells (cosine: on the sphere); a query probes by its own metric
+        cd = pair_distances(np, _train_view(q, self.metric), self.centroids, tm)
+        near = np.argsort(cd, axis=1, kind="stable")[:, :probes]
+        xp = array_module(params.gpu if params.gpu else False)
+        rows: list[np.ndarray] = []
+        for i in range(len(q)):  # per query: its own candidate lists
+            segs = [np.arange(self.offsets[c], self.offsets[c + 1]) for c in near[i]]
+            rows.append(np.concatenate(segs) if segs else np.zeros(0, np.int64))
+        width = max((len(r) for r in rows), default=0)
+        keep = min(width, k + max(8, k))
+        cand = np.full((len(q), max(keep, 1)), -1, np.int64)
+        for i, r in enumerate(rows):
+            if not len(r):
+                continue
+            d = to_host(pair_distances(xp, xp.asarray(q[i:i + 1]), xp.asarray(self.vectors[r]),
+                                       self.metric))[0]
+            if len(self._dead_arr):
+                d = np.where(np.isin(self.keys[r], self._dead_arr), np.inf, d)
+            top = np.argpartition(d, keep - 1)[:keep] if keep < len(r) else np.arange(len(r))
+            cand[i, :len(top)] = r[top]
+        safe = np.maximum(cand, 0)
+        dist = rescore(q, np.asarray(self.vectors)[safe], self.metric)
+        ck = np.where(cand >= 0, self.keys[safe], -1)
+        if len(self._dead_arr):
+            ck = np.where(np.isin(ck, self._dead_arr), -1, ck)
+        return base.order_by_distance_then_key(ck, dist, k)
+
+    def save(self, path: str) -> None:
+        live = ~np.isin(self.keys, self._dead_arr) if len(self._dead_arr) else None
+        vec, keys, offs = self.vectors, self.keys, self.offsets
+        if live is not None:
+            lists = np.repeat(np.arange(len(self.centroids)), np.diff(offs))[live]
+            vec, keys = np.asarray(vec)[live], keys[live]
+            offs = np.concatenate([[0], np.cumsum(np.bincount(lists, minlength=len(self.centroids)))])
+        files = {"centroids": self.centroids, "vectors": np.asarray(vec), "keys": keys, "offsets": offs}
+        for name, arr in files.items():
+            np.save(f"{path}.{name}.npy", arr)
+        base.write_meta(path, self.kind, {"metric": self.metric},
+                        [f"{path}.{n}.npy" for n in files])
+
+    @classmethod
+    def load(cls, path: str, view: bool = True) -> IvfflatIndex:
+        meta = base.read_meta(path, cls.kind, verify=not view)
+        ld = {n: np.load(f"{path}.{n}.npy", mmap_mode="r" if view and n == "vectors" else None)
+              for n in ("centroids", "vectors", "keys", "offsets")}
+        return cls(ld["centroids"], ld["vectors"], ld["keys"], ld["offsets"], meta["metric"])
+
+
+class IvfflatKind:
+    """The `ivfflat` access method."""
+
+    name = "ivfflat"
+    options = IvfflatOptions
+    params = IvfflatParams
+
+    def build(self, vectors: np.ndarray, keys: np.ndarray, options: Any = None, *,
+              metric: str = "l2", dtype: str = "f32") -> IvfflatIndex:
+        return IvfflatIndex.build(np.asarray(vectors), np.asarray(keys), options or IvfflatOptions(),
+                                  metric)
+
+    def load(self, path: str, view: bool = True) -> IvfflatIndex:
+        return IvfflatIndex.load(path, view)

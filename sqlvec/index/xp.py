@@ -1,0 +1,59 @@
+"""The array module behind exact and IVF search: numpy, or CuPy when a GPU is there.
+
+Kernels take `xp` as their first argument and use only the numpy API subset CuPy shares,
+so one code path serves both; CuPy is imported here, inside the function, never at
+module import (no GPU is needed to install, run or test sqlvec).
+
+    >>> array_module(False).__name__
+    'numpy'
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+from sqlvec.core.errors import FeatureNotSupported
+
+
+def gpu_available() -> bool:
+    """True when CuPy imports and sees at least one CUDA device."""
+    try:
+        import cupy  # type: ignore[import-not-found]
+
+        return int(cupy.cuda.runtime.getDeviceCount()) > 0
+    except Exception:
+        return False
+
+
+def array_module(gpu: bool | None = None) -> ModuleType:
+    """numpy (gpu False), CuPy (gpu True: required, 0A000 without it), or the best there
+    is (gpu None)."""
+    if gpu is False:
+        return np
+    if gpu_available():
+        import cupy  # type: ignore[import-not-found]
+
+        return cupy
+    if gpu:
+        raise FeatureNotSupported("GPU search requires CuPy and a CUDA device",
+                                  hint="SET sqlvec.gpu = off")
+    return np
+
+
+def to_host(a: Any) -> np.ndarray:
+    """A device (CuPy) or host array as a numpy array."""
+    get = getattr(a, "get", None)
+    return get() if callable(get) else np.asarray(a)
+
+
+def parse_gpu_setting(value: str | None) -> bool | None:
+    """SET sqlvec.gpu = on | off | auto -> True | False | None."""
+    v = (value or "auto").strip().lower()
+    if v in ("on", "true", "1", "yes"):
+        return True
+    if v in ("off", "false", "0", "no"):
+        return False
+    return None
