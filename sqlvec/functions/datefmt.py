@@ -321,6 +321,25 @@ def _parser(kind: str) -> Callable[[CallContext, list[Arg]], Arg]:
     return impl
 
 
+def to_number_value(s: str, fmt: str) -> Decimal:
+    """to_number(text, template): the digits, decimal point and sign the template allows."""
+    dec_pos = fmt.upper().replace("FM", "").find("D")
+    if dec_pos < 0:
+        dec_pos = fmt.find(".")
+    digits = "".join(ch for ch in s if ch.isdigit() or ch == ".")
+    if dec_pos < 0:
+        digits = digits.replace(".", "")
+    neg = "-" in s or ("PR" in fmt.upper() and s.strip().startswith("<"))
+    if not digits.strip("."):
+        raise InvalidDatetimeFormat('invalid input syntax for type numeric: " "')
+    v = Decimal(digits)
+    return -v if neg else v
+
+
+def _to_number(ctx: CallContext, args: list[Arg]) -> Arg:
+    return map_distinct(to_number_value, args, ctx.n, pa.decimal128(38, 16))
+
+
 def register(fr: FunctionRegistry) -> None:
     """to_char for timestamps/dates/intervals-free numbers, to_date, to_timestamp(text, text)."""
     for t in (T.TIMESTAMP, T.TIMESTAMPTZ):
@@ -328,6 +347,7 @@ def register(fr: FunctionRegistry) -> None:
     for t in (T.INT4, T.INT8, T.NUMERIC, T.FLOAT8):
         fr.add("to_char", [t, T.TEXT], T.TEXT, _to_char_num)
     fr.add("to_date", [T.TEXT, T.TEXT], T.DATE, _parser("to_date"))
+    fr.add("to_number", [T.TEXT, T.TEXT], T.NUMERIC, _to_number)
     fr.add("to_timestamp", [T.TEXT, T.TEXT], T.TIMESTAMPTZ, _parser("to_timestamp"))
 
 

@@ -557,6 +557,36 @@ def _zone_offsets(name: str, us: np.ndarray, *, local: bool) -> np.ndarray:
     return np.array(offs, np.int64)[inv]
 
 
+def _date_bin(ctx: CallContext, args: list[Arg]) -> Arg:
+    """date_bin(stride, ts, origin): ts rounded down to the stride grid anchored at origin."""
+    m, d, ns = interval_fields(arr(args[0], ctx.n))
+    if (m != 0).any():
+        raise FeatureNotSupported("timestamps cannot be binned into intervals containing months or years")
+    stride = d * US_PER_DAY + ns // 1000
+    if (stride <= 0).any():
+        raise InvalidParameterValue("stride must be greater than zero")
+    t = ctx.arg_types[1]
+    us, mask = to_us(args[1], t, ctx.n)
+    origin, mo = to_us(args[2], ctx.arg_types[2], ctx.n)
+    out = origin + np.floor_divide(us - origin, stride) * stride
+    return from_us(out, ctx.return_type, mask | mo)
+
+
+def _current_time(local: bool) -> Impl:
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        now = _now("stmt")(ctx, []).value  # microseconds since the epoch
+        tod = int(now) % US_PER_DAY
+        if local:
+            return pa.scalar(tod, pa.time64("us"))
+        from sqlvec.core.textio_datetime import _hms_text
+        return pa.scalar(_hms_text(np.array([tod]))[0].as_py() + "+00", pa.string())
+    return impl
+
+
 def register_timezone(fr: FunctionRegistry) -> None:
+    for t in (TS, TSTZ):
+        fr.add("date_bin", [IV, t, t], t, _date_bin)
+    fr.add("current_time", [], T.TIMETZ, _current_time(False), volatile=True)
+    fr.add("localtime", [], TIME, _current_time(True), volatile=True)
     fr.add("timezone", [TXT, TSTZ], TS, _timezone)
     fr.add("timezone", [TXT, TS], TSTZ, _timezone)

@@ -244,6 +244,33 @@ def _width_bucket(ctx: CallContext, args: list[Arg]) -> Arg:
     return map_distinct(one, args, ctx.n, pa.int32())
 
 
+def _scale_fn(kind: str) -> Impl:
+    """scale / min_scale / trim_scale of numeric values (per distinct value)."""
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        from sqlvec.core import textio
+        txt = textio.format_text(arr(args[0], ctx.n), ctx.arg_types[0])
+
+        def one(t: str) -> object:
+            frac = t.partition(".")[2]
+            if kind == "scale":
+                return len(frac)
+            trimmed = frac.rstrip("0")
+            if kind == "min_scale":
+                return len(trimmed)
+            return Decimal(t).quantize(Decimal(1).scaleb(-len(trimmed)))
+        out_t = pa.int32() if kind != "trim_scale" else pa.decimal128(38, 16)
+        return map_distinct(one, [txt], ctx.n, out_t)
+    return impl
+
+
+def _factorial(ctx: CallContext, args: list[Arg]) -> Arg:
+    def one(k: int) -> Decimal:
+        if k < 0:
+            raise NumericValueOutOfRange("factorial of a negative number is undefined")
+        return Decimal(math.factorial(k))
+    return map_distinct(one, args, ctx.n, pa.decimal128(38, 0))
+
+
 def register(fr: FunctionRegistry) -> None:
     """Math functions for float8 and numeric (ints resolve through implicit casts)."""
     for name in ("round", "trunc"):
@@ -289,6 +316,10 @@ def register(fr: FunctionRegistry) -> None:
         fr.add("lcm", [t, t], t, _gcd(True))
     fr.add("greatest", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("max"), variadic=True, strict=False)
     fr.add("least", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("min"), variadic=True, strict=False)
+    fr.add("scale", [NUM], T.INT4, _scale_fn("scale"))
+    fr.add("min_scale", [NUM], T.INT4, _scale_fn("min_scale"))
+    fr.add("trim_scale", [NUM], NUM, _scale_fn("trim_scale"))
+    fr.add("factorial", [T.INT8], replace(T.NUMERIC, arrow=pa.decimal128(38, 0)), _factorial)
     fr.add("width_bucket", [F8, F8, F8, T.INT4], T.INT4, _width_bucket)
     for t in (T.INT2, T.INT4, T.INT8):
         fr.add("&", [t, t], t, _bitwise("bit_wise_and"))

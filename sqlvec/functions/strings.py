@@ -400,6 +400,29 @@ def _decode(ctx: CallContext, args: list[Arg]) -> Arg:
     return map_distinct(one, args, ctx.n, pa.binary())
 
 
+def _substring_regex(ctx: CallContext, args: list[Arg]) -> Arg:
+    """substring(s FROM pattern): the first parenthesised group's match, else the match."""
+    from sqlvec.functions.regex import compile_re
+
+    def one(s: str, p: str) -> str | None:
+        m = compile_re(p).search(s)
+        if m is None:
+            return None
+        return m.group(1) if m.re.groups else m.group(0)
+    return map_distinct(one, args, ctx.n, pa.string())
+
+
+def _overlay(ctx: CallContext, args: list[Arg]) -> Arg:
+    def one(s: str, r: str, start: int, count: int | None = None) -> str:
+        n = len(r) if count is None else count
+        return s[:max(start - 1, 0)] + r + s[max(start - 1 + n, 0):]
+    return map_distinct(one, args, ctx.n, pa.string())
+
+
+def _bytea_concat(ctx: CallContext, args: list[Arg]) -> Arg:
+    return pc.binary_join_element_wise(*args, pa.scalar(b"", pa.binary()))
+
+
 def register(fr: FunctionRegistry) -> None:
     """The PostgreSQL string function catalogue (text in, text out unless noted)."""
     add = fr.add
@@ -415,6 +438,9 @@ def register(fr: FunctionRegistry) -> None:
     for name in ("substr", "substring"):
         add(name, [TXT, I4, I4], TXT, _substr, min_args=2)
     add("strpos", [TXT, TXT], I4, _strpos)
+    add("substring", [TXT, TXT], TXT, _substring_regex)
+    add("overlay", [TXT, TXT, I4, I4], TXT, _overlay, min_args=3)
+    add("||", [T.BYTEA, T.BYTEA], T.BYTEA, _bytea_concat)
     add("position", [TXT, TXT], I4, _strpos)
     add("replace", [TXT, TXT, TXT], TXT, _replace)
     add("btrim", [TXT, TXT], TXT, _trim("both"), min_args=1)

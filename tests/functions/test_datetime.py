@@ -102,3 +102,8 @@ def test_bad_unit(q):
 ])
 def test_at_time_zone(q, zone, value, t, expected):
     assert q("timezone", (zone, U), (value, t)) == expected
+
+
+def test_date_bin(q):
+    assert q("date_bin", ("15 minutes", IV), ("2024-01-01 10:17:00", TS), ("2000-01-01", TS)) == \
+        "2024-01-01 10:15:00"

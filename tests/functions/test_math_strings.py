@@ -126,3 +126,17 @@ def test_constant_arrays_take_scalar_paths(regs):
     f = regs.functions.resolve("string_to_array", [TXT, TXT])
     out = f.call([pa.array(["a-b", "c"]), pa.array(["-", "-"])], 2)
     assert out.to_pylist() == [["a", "b"], ["c"]]
+
+
+@pytest.mark.parametrize("name,args,expected", [
+    ("substring", [("foobar", U), ("o(.)b", U)], "o"),
+    ("substring", [("foobar", U), ("o.b", U)], "oob"),
+    ("overlay", [("Txxxxas", U), ("hom", U), (2, I4), (4, I4)], "Thomas"),
+    ("to_number", [("12,454.8-", U), ("99G999D9S", U)], "-12454.8"),
+    ("scale", [(Decimal("1.50"), T.NUMERIC.with_typmod(T.numeric_typmod(3, 2)))], "2"),
+    ("trim_scale", [(Decimal("1.500"), T.NUMERIC.with_typmod(T.numeric_typmod(4, 3)))], "1.5"),
+    ("||", [(b"\x01", T.BYTEA), (b"\x02", T.BYTEA)], "\\x0102"),
+    ("factorial", [(5, I4)], "120"),
+])
+def test_more_functions(text1, name, args, expected):
+    assert text1(name, *args) == expected
