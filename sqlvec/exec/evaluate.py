@@ -251,6 +251,11 @@ class Evaluator:
             mask = mask | np.asarray(arr_null.to_numpy(zero_copy_only=False), bool)
         return pa.array(out == 1, mask=mask)
 
+    def _e_WindowCall(self, e: E.WindowCall, b: pa.RecordBatch, n: int) -> pa.Array:
+        from sqlvec.core.errors import WindowingError
+
+        raise WindowingError("window functions are not allowed here")
+
     def _e_AggCall(self, e: E.AggCall, b: pa.RecordBatch, n: int) -> pa.Array:
         raise FeatureNotSupported("aggregate in unexpected position")
 

@@ -1,4 +1,5 @@
-"""Window functions: partition by dense group ids, order within partitions, then per-function math."""
+"""Window functions: partition by dense group ids, order within partitions, frames as
+per-row [lo, hi] index ranges over the sorted rows, then per-function math."""
 
 from __future__ import annotations
 
@@ -36,75 +37,152 @@ def _keys_gid(ex: Any, exprs: list[E.Expr], batch: pa.RecordBatch) -> np.ndarray
     return gid
 
 
-def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:
-    from sqlvec.exec.operators import sort_indices
+class _Layout:
+    """Sorted-row geometry of one window: partitions, peers, frames."""
 
-    n = batch.num_rows
-    part = _keys_gid(ex, list(c.partition), batch)
-    # order rows by (partition, order keys), stable
-    keys = tuple(L.SortKey(e, d, nf) for e, d, nf in c.order)
-    order = np.asarray(sort_indices(ex.ev, pa.Table.from_batches([batch]), keys)) if keys else np.arange(n)
-    order = order[np.argsort(part[order], kind="stable")]
-    sp = part[order]
-    starts_mask = np.ones(n, bool)
-    starts_mask[1:] = sp[1:] != sp[:-1]
-    seg_start = np.maximum.accumulate(np.where(starts_mask, np.arange(n), 0))
-    pos = np.arange(n) - seg_start  # 0-based position within partition
-    # peers: same partition and same order-key values
-    if keys:
-        okeys = _keys_gid(ex, [k.expr for k in keys], batch)[order]
-        peer_start_mask = starts_mask.copy()
-        peer_start_mask[1:] |= okeys[1:] != okeys[:-1]
-    else:
-        peer_start_mask = starts_mask.copy()
-    peer_id = np.cumsum(peer_start_mask) - 1
-    peer_first = np.maximum.accumulate(np.where(peer_start_mask, np.arange(n), 0))
-    # last index of each peer group
-    peer_last_by_id = np.zeros(peer_id.max() + 1 if n else 0, dtype=np.int64)
-    peer_last_by_id[peer_id] = np.arange(n)
-    peer_last = peer_last_by_id[peer_id]
+    def __init__(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> None:
+        from sqlvec.exec.operators import sort_indices
+
+        n = batch.num_rows
+        self.n = n
+        part = _keys_gid(ex, list(c.partition), batch)
+        keys = tuple(L.SortKey(e, d, nf) for e, d, nf in c.order)
+        self.keys = keys
+        order = np.asarray(sort_indices(ex.ev, pa.Table.from_batches([batch]), keys)) if keys else np.arange(n)
+        order = order[np.argsort(part[order], kind="stable")]
+        self.order = order
+        sp = part[order]
+        self.sp = sp
+        starts = np.ones(n, bool)
+        starts[1:] = sp[1:] != sp[:-1]
+        self.starts = starts
+        idx = np.arange(n)
+        self.seg_start = np.maximum.accumulate(np.where(starts, idx, 0))
+        ends = np.ones(n, bool)
+        ends[:-1] = starts[1:]
+        self.seg_end = np.minimum.accumulate(np.where(ends, idx, n)[::-1])[::-1]
+        peer_start = starts.copy()
+        if keys:
+            okeys = _keys_gid(ex, [k.expr for k in keys], batch)[order]
+            peer_start[1:] |= okeys[1:] != okeys[:-1]
+        self.peer_start = peer_start
+        self.peer_first = np.maximum.accumulate(np.where(peer_start, idx, 0))
+        peer_end = np.ones(n, bool)
+        peer_end[:-1] = peer_start[1:]
+        self.peer_last = np.minimum.accumulate(np.where(peer_end, idx, n)[::-1])[::-1]
+        self.lo, self.hi = self._frame(ex, c, batch)
+
+    def _frame(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        i = np.arange(self.n)
+        if c.frame is None:
+            if self.keys:
+                return self.seg_start.copy(), self.peer_last.copy()
+            return self.seg_start.copy(), self.seg_end.copy()
+        mode, start, end = c.frame
+        return self._bound(ex, c, batch, mode, start, i, True), self._bound(ex, c, batch, mode, end, i, False)
+
+    def _bound(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch, mode: str, b: tuple,
+               i: np.ndarray, is_start: bool) -> np.ndarray:
+        kind, off = b
+        if kind == "unbounded":
+            return self.seg_start.copy() if off == "preceding" else self.seg_end.copy()
+        if kind == "current":
+            if mode == "rows":
+                return i.copy()
+            return self.peer_first.copy() if is_start else self.peer_last.copy()
+        k = int(off) if mode == "rows" else off
+        if mode == "rows":
+            pos = i - k if kind == "preceding" else i + k
+            return pos
+        if mode == "groups":
+            raise FeatureNotSupported("GROUPS frames are not supported")
+        # RANGE with an offset: compare the single ORDER BY key's values within the partition
+        if len(self.keys) != 1:
+            from sqlvec.core.errors import WindowingError
+
+            raise WindowingError("RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column")
+        key = self.keys[0]
+        vals = ex.ev.eval(key.expr, batch).take(pa.array(self.order))
+        v = np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        sign = -1.0 if key.desc else 1.0
+        sv = v * sign
+        delta = float(k) * (-1.0 if kind == "preceding" else 1.0)
+        out = np.empty(self.n, dtype=np.int64)
+        for s in np.nonzero(self.starts)[0]:
+            e = self.seg_end[s] + 1
+            seg = sv[s:e]
+            target = seg + delta
+            if is_start:
+                out[s:e] = s + np.searchsorted(seg, target, side="left")
+            else:
+                out[s:e] = s + np.searchsorted(seg, target, side="right") - 1
+        nulls = np.isnan(v)
+        if nulls.any():  # NULL keys frame their peers only
+            out[nulls] = self.peer_first[nulls] if is_start else self.peer_last[nulls]
+        return out
+
+
+def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:
+    lay = _Layout(ex, c, batch)
+    n = lay.n
+    order = lay.order
+    i = np.arange(n)
+    pos = i - lay.seg_start
+    size = lay.seg_end - lay.seg_start + 1
     name = c.name
-    out_sorted: np.ndarray | pa.Array
     if name == "row_number":
-        out_sorted = pos + 1
-    elif name == "rank":
-        out_sorted = peer_first - seg_start + 1
-    elif name == "dense_rank":
-        dense = np.cumsum(peer_start_mask)
-        out_sorted = dense - dense[seg_start] + 1
-    elif name in ("lag", "lead"):
+        return _unsort(pa.array((pos + 1).astype(np.int64)), order)
+    if name == "rank":
+        return _unsort(pa.array((lay.peer_first - lay.seg_start + 1).astype(np.int64)), order)
+    if name == "dense_rank":
+        dense = np.cumsum(lay.peer_start)
+        return _unsort(pa.array((dense - dense[lay.seg_start] + 1).astype(np.int64)), order)
+    if name == "percent_rank":
+        rank = lay.peer_first - lay.seg_start
+        out = np.where(size > 1, rank / np.maximum(size - 1, 1), 0.0)
+        return _unsort(pa.array(out.astype(np.float64)), order)
+    if name == "cume_dist":
+        return _unsort(pa.array(((lay.peer_last - lay.seg_start + 1) / size).astype(np.float64)), order)
+    if name == "ntile":
+        buckets = int(ex.ev.eval(c.args[0], batch)[0].as_py())
+        if buckets <= 0:
+            from sqlvec.core.errors import InvalidParameterValue
+
+            raise InvalidParameterValue("argument of ntile must be greater than zero")
+        q, r = np.divmod(size, buckets)
+        big = r * (q + 1)
+        out = np.where(pos < big, pos // np.maximum(q + 1, 1), (pos - big) // np.maximum(q, 1) + r) + 1
+        return _unsort(pa.array(out.astype(np.int32)), order)
+    if name in ("lag", "lead"):
         vals = ex.ev.eval(c.args[0], batch).take(pa.array(order))
         off = 1
         if len(c.args) > 1:
             off = ex.ev.eval(c.args[1], batch)[0].as_py()
         default = ex.ev.eval(c.args[2], batch).take(pa.array(order)) if len(c.args) > 2 else None
-        shift = -off if name == "lag" else off
-        src = np.arange(n) + shift
-        seg_end = _seg_end(starts_mask)
-        ok = (src >= seg_start) & (src <= seg_end) if n else np.zeros(0, bool)
-        take = pa.array(np.where(ok, src, 0), mask=~ok)
-        res = vals.take(take)
+        src = i + (-off if name == "lag" else off)
+        ok = (src >= lay.seg_start) & (src <= lay.seg_end)
+        res = vals.take(pa.array(np.where(ok, src, 0), mask=~ok))
         if default is not None:
             res = pc.if_else(pa.array(ok), res, default.cast(res.type))
         return _unsort(res, order)
-    elif name in ("first_value", "last_value"):
+    lo = np.maximum(lay.lo, lay.seg_start)
+    hi = np.minimum(lay.hi, lay.seg_end)
+    empty = hi < lo
+    if name in ("first_value", "last_value", "nth_value"):
         vals = ex.ev.eval(c.args[0], batch).take(pa.array(order))
-        idx = seg_start if name == "first_value" else (peer_last if keys else _seg_end(starts_mask))
-        return _unsort(vals.take(pa.array(idx)), order)
-    elif name in ("count", "sum", "avg", "min", "max"):
-        return _agg_window(ex, c, batch, order, sp, seg_start, peer_last, bool(keys))
-    else:
+        if name == "first_value":
+            at = lo
+        elif name == "last_value":
+            at = hi
+        else:
+            k = int(ex.ev.eval(c.args[1], batch)[0].as_py())
+            at = lo + k - 1
+            empty = empty | (at > hi)
+        res = vals.take(pa.array(np.where(empty, 0, at), mask=empty))
+        return _unsort(res, order)
+    if c.fn is None:
         raise FeatureNotSupported(f"window function {name} is not supported")
-    arr = pa.array(np.asarray(out_sorted, dtype=np.int64))
-    return _unsort(arr, order)
-
-
-def _seg_end(starts_mask: np.ndarray) -> np.ndarray:
-    n = len(starts_mask)
-    ends_mask = np.ones(n, bool)
-    ends_mask[:-1] = starts_mask[1:]
-    idx = np.where(ends_mask, np.arange(n), n)
-    return np.minimum.accumulate(idx[::-1])[::-1]
+    return _agg_window(ex, c, batch, lay, lo, hi, empty)
 
 
 def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
@@ -113,59 +191,51 @@ def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
     return sorted_vals.take(pa.array(inv))
 
 
-def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, order: np.ndarray, sp: np.ndarray,
-                seg_start: np.ndarray, peer_last: np.ndarray, ordered: bool) -> pa.Array:
-    n = batch.num_rows
-    if c.star or not c.args:
-        vals = np.ones(n, dtype=np.float64)
-        valid = np.ones(n, bool)
-        arrow_vals = None
-    else:
-        arrow_vals = ex.ev.eval(c.args[0], batch).take(pa.array(order))
-        valid = np.asarray(pc.is_valid(arrow_vals).to_numpy(zero_copy_only=False), bool)
-        vals = None
-    rt = c.type.arrow
-    if not ordered:
-        # whole partition: aggregate per partition and broadcast
-        from sqlvec.exec.aggregate import _aggregate
+def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
+                lo: np.ndarray, hi: np.ndarray, empty: np.ndarray) -> pa.Array:
+    from sqlvec.exec.aggregate import _aggregate
 
-        sorted_batch = batch.take(pa.array(order))
-        agg = E.AggCall(c.name, c.args, c.distinct, c.type, c.star, None, c.fn)
-        per = _aggregate(ex, agg, sorted_batch, sp, int(sp.max()) + 1 if n else 0)
-        return _unsort(per.take(pa.array(sp)), order)
-    if c.name in ("count", "sum", "avg"):
-        if vals is None:
-            v = arrow_vals
-            if pa.types.is_decimal(v.type):
-                v = v.cast(pa.float64())
-            vals = np.where(valid, np.asarray(pc.fill_null(v, 0).to_numpy(zero_copy_only=False), dtype=np.float64), 0.0)
-        cs = np.cumsum(vals)
-        cn = np.cumsum(valid.astype(np.int64))
-        base_s = np.where(seg_start > 0, cs[seg_start - 1], 0.0)
-        base_n = np.where(seg_start > 0, cn[seg_start - 1], 0)
-        run_s = cs[peer_last] - base_s
-        run_n = cn[peer_last] - base_n
+    n = lay.n
+    order = lay.order
+    rt = c.type.arrow
+    sorted_batch = batch.take(pa.array(order))
+    agg = E.AggCall(c.name, c.args, c.distinct, c.type, c.star, None, c.fn)
+    whole = bool(np.all(lo == lay.seg_start) & np.all(hi == lay.seg_end))
+    if whole:
+        ngroups = int(lay.sp.max()) + 1 if n else 0
+        per = _aggregate(ex, agg, sorted_batch, lay.sp, ngroups)
+        return _unsort(per.take(pa.array(lay.sp)), order)
+    if c.name in ("count", "sum", "avg") and not c.distinct:
+        if c.star or not c.args:
+            vals = np.ones(n, dtype=np.float64)
+            valid = np.ones(n, bool)
+        else:
+            arr = ex.ev.eval(c.args[0], sorted_batch)
+            valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
+            num = arr.cast(pa.float64()) if not pa.types.is_floating(arr.type) else arr
+            vals = np.where(valid, np.asarray(pc.fill_null(num, 0).to_numpy(zero_copy_only=False), np.float64), 0.0)
+        cs = np.concatenate([[0.0], np.cumsum(vals)])
+        cn = np.concatenate([[0], np.cumsum(valid.astype(np.int64))])
+        hi1 = np.where(empty, lo, hi + 1)
+        run_s = cs[hi1] - cs[lo]
+        run_n = cn[hi1] - cn[lo]
         if c.name == "count":
             res = pa.array(run_n.astype(np.int64))
         elif c.name == "sum":
             res = pa.array(run_s, mask=run_n == 0)
         else:
-            res = pa.array(np.divide(run_s, np.maximum(run_n, 1)), mask=run_n == 0)
+            res = pa.array(run_s / np.maximum(run_n, 1), mask=run_n == 0)
         try:
             res = res.cast(rt)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             res = res.cast(rt, safe=False)
         return _unsort(res, order)
-    # running min/max: per partition accumulate
-    v = arrow_vals.to_pylist()
-    out = [None] * n
-    cur = None
-    for i in range(n):
-        if i == seg_start[i]:
-            cur = None
-        x = v[i]
-        if x is not None:
-            cur = x if cur is None else (min(cur, x) if c.name == "min" else max(cur, x))
-        out[i] = cur
-    res = [out[peer_last[i]] for i in range(n)]
-    return _unsort(pa.array(res, type=arrow_vals.type).cast(rt), order)
+    # general frame: expand each row's frame into (row, member) pairs and aggregate by row
+    counts = np.where(empty, 0, hi - lo + 1)
+    owner = np.repeat(np.arange(n), counts)
+    starts = np.repeat(lo, counts)
+    offs = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
+    members = starts + offs
+    expanded = sorted_batch.take(pa.array(members))
+    res = _aggregate(ex, agg, expanded, owner.astype(np.int64), n)
+    return _unsort(res, order)

@@ -140,6 +140,25 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
 _REG = (24, 2205, 2206, 4089, 4096)  # regproc regclass regtype regnamespace regrole
 
 
+class _Subscript:
+    """a[i] over a batch: element type, index shift (1 for 0-based int2vector/oidvector)."""
+
+    def __init__(self, elem: SqlType, shift: int) -> None:
+        self.return_type = elem
+        self.shift = shift
+        self.volatile = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.functions.arrays import subscript
+
+        idx = args[1]
+        if self.shift:
+            import pyarrow.compute as pc
+
+            idx = pc.add(idx, self.shift)
+        return subscript(args[0], idx, n).cast(self.return_type.arrow)
+
+
 class ExprBinder:
     """Mixin: expression binding. Needs self.regs, self.params, self.bind_subquery()."""
 
@@ -279,6 +298,30 @@ class ExprBinder:
         if isinstance(n.expression, exp.Func) and n.this.name.lower() in ("pg_catalog", "information_schema"):
             return self.bind_expr(n.expression, scope)
         raise FeatureNotSupported(f"unsupported expression: {n.sql(dialect='postgres')[:60]}")
+
+    def _b_ByteString(self, n: exp.ByteString, scope: Scope) -> E.Expr:
+        """E'a\\nb': an escape string constant (sqlglot has already processed the escapes)."""
+        return E.Const(n.this, T.UNKNOWN)
+
+    def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
+        """a[i] on arrays (1-based) and int2vector/oidvector (0-based, as in PostgreSQL)."""
+        if len(n.expressions) != 1 or isinstance(n.expressions[0], exp.Slice):
+            raise FeatureNotSupported(f"unsupported expression: {n.sql(dialect='postgres')[:60]}")
+        base = self.bind_expr(n.this, scope)
+        node = n.expressions[0]
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
+            node = exp.Literal.number(-int(node.this.this))
+        if isinstance(node, exp.Literal) and not node.is_string:  # sqlglot made literals 0-based
+            node = exp.Literal.number(int(node.this) + 1)
+        idx = self.coerce(self.bind_expr(node, scope), T.INT4)
+        elem = base.type.element or (T.INT2 if base.type.short == "int2vector" else
+                                     T.OID if base.type.short == "oidvector" else None)
+        if elem is None:
+            from sqlvec.core.errors import DatatypeMismatch
+
+            raise DatatypeMismatch(f"cannot subscript type {base.type.display()} because it does not support subscripting")
+        fn = _Subscript(elem, 1 if base.type.short in ("int2vector", "oidvector") else 0)
+        return E.Func("[]", (base, idx), elem, fn)
 
     def _b_Operator(self, n: exp.Operator, scope: Scope) -> E.Expr:
         """a OPERATOR(pg_catalog.~) b."""
@@ -670,10 +713,25 @@ class ExprBinder:
         distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
         if distinct:
             raise FeatureNotSupported("DISTINCT is not implemented for window functions")
+        if getattr(self, "agg_forbidden", None) and "WHERE" in (self.agg_forbidden or ""):
+            raise WindowingError("window functions are not allowed in WHERE")
         bound = [self.bind_expr(a, scope) for a in args]
-        part = tuple(self.bind_expr(p, scope) for p in n.args.get("partition_by") or [])
+        spec_src: exp.Expr = n
+        ref = n.args.get("alias")
+        ref_name = ref.name if isinstance(ref, exp.Expr) else ref
+        named = getattr(self, "named_windows", {}) or {}
+        if ref_name:
+            if ref_name not in named:
+                raise UndefinedObject(f'window "{ref_name}" does not exist')
+            base = named[ref_name]
+        else:
+            base = None
+        part_nodes = n.args.get("partition_by") or (base.args.get("partition_by") if base is not None else []) or []
+        o = n.args.get("order") or (base.args.get("order") if base is not None else None)
+        spec_node = n.args.get("spec") or (base.args.get("spec") if base is not None else None)
+        del spec_src
+        part = tuple(self.bind_expr(p, scope) for p in part_nodes)
         order = []
-        o = n.args.get("order")
         for k in (o.expressions if o is not None else []):
             nf = k.args.get("nulls_first")
             desc = bool(k.args.get("desc"))
@@ -690,10 +748,36 @@ class ExprBinder:
             fn = self.regs.functions.aggregate(name, [b.type for b in bound], False)
             rt = fn.return_type
         self.saw_window = True
-        return E.WindowCall(name, tuple(bound), part, tuple(order), None, rt, False, star, fn)
+        frame = _frame(spec_node, self, scope) if spec_node is not None else None
+        if name in ("percent_rank", "cume_dist"):
+            rt = T.FLOAT8
+        return E.WindowCall(name, tuple(bound), part, tuple(order), frame, rt, False, star, fn)
 
     def bind_subquery(self, q: exp.Expr, scope: Scope, kind: str, arg: E.Expr | None) -> E.Expr:
         raise NotImplementedError
+
+
+def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
+    """(mode, start, end) with bounds ('unbounded'|'current'|'preceding'|'following', offset)."""
+    mode = str(spec.args.get("kind") or "range").lower()
+
+    def bound(v: Any, side: Any) -> tuple[str, Any]:
+        side = str(side or "").lower()
+        if v is None:
+            return ("current", None)
+        text = v if isinstance(v, str) else (v.name if isinstance(v, exp.Var) else None)
+        if isinstance(text, str) and text.upper() == "UNBOUNDED":
+            return ("unbounded", "preceding" if side == "preceding" else "following")
+        if isinstance(text, str) and text.upper() == "CURRENT ROW":
+            return ("current", None)
+        off = b.bind_expr(v, scope) if isinstance(v, exp.Expr) else E.Const(int(v), T.INT8)
+        if not isinstance(off, E.Const):
+            raise FeatureNotSupported("frame offsets must be constants")
+        return (side, off.value)
+
+    start = bound(spec.args.get("start"), spec.args.get("start_side"))
+    end = bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else ("current", None)
+    return (mode, start, end)
 
 
 def similar_to_regex(pat: str) -> str:

@@ -440,6 +440,7 @@ class Binder(ExprBinder):
                     raise DatatypeMismatch(f"argument of WHERE must be type boolean, not type {pred.type.display()}")
             plan = L.Filter(plan, pred)
 
+        self.named_windows = {w.name: w for w in sel.args.get("windows") or []}
         # select list (expand stars)
         items: list[tuple[str, E.Expr]] = []
         for proj in sel.expressions:

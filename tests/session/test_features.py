@@ -173,3 +173,18 @@ def test_join_using_merged_columns_and_row_in(q):
     assert q("select * from a join b using (id)") == [(2, "a2", "b2")]
     assert q("select x from a where (id, x) in (select id, 'a' || id from a) order by 1") == [("a1",), ("a2",)]
     assert q("select id from a where (id, x) in ((2, 'a2'), (3, 'z'))") == [(2,)]
+
+
+def test_window_frames_and_named_windows(q):
+    q("create table w (emp text, sal int)")
+    q("insert into w values ('a', 10), ('b', 20), ('c', 30), ('d', 40)")
+    assert q("select emp, sum(sal) over (order by emp rows between 1 preceding and 1 following) "
+             "from w order by emp") == [("a", 30), ("b", 60), ("c", 90), ("d", 70)]
+    assert q("select emp, sum(sal) over (order by sal range between 10 preceding and current row) "
+             "from w order by emp") == [("a", 10), ("b", 30), ("c", 50), ("d", 70)]
+    assert q("select emp, ntile(2) over win, last_value(emp) over (win rows between unbounded preceding "
+             "and unbounded following) from w window win as (order by emp) order by emp") == [
+        ("a", 1, "d"), ("b", 1, "d"), ("c", 2, "d"), ("d", 2, "d")]
+    with pytest.raises(SqlError) as ei:
+        q("select emp from w where row_number() over () > 1")
+    assert ei.value.code == "42P20"
