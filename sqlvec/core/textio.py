@@ -17,8 +17,6 @@ prints with its Arrow scale (numeric(10,2) -> '1.50').
 
 from __future__ import annotations
 
-import json
-import uuid
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -32,6 +30,16 @@ from sqlvec.core.errors import (
     InvalidTextRepresentation,
     NumericValueOutOfRange,
     SqlError,
+)
+from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of textio
+    json_check,
+    jsonb_dumps,
+    jsonb_normalize,
+    jsonb_normalize,
+    parse_array_literal,
+    parse_bytea_value,
+    parse_uuid_value,
+    unparse_array,
 )
 from sqlvec.core.types import (
     NUMERIC_DEFAULT_SCALE,
@@ -338,42 +346,6 @@ def _parse_numeric(a: pa.Array, t: SqlType) -> pa.Array:
     return round_decimal(wide, target, numeric_precision_scale(t))
 
 
-def _parse_bytea_value(s: str) -> bytes:
-    if s.startswith("\\x"):
-        try:
-            return bytes.fromhex(s[2:])
-        except ValueError:
-            raise InvalidTextRepresentation(f'invalid hexadecimal data: "{s}"') from None
-    out = bytearray()
-    i = 0
-    while i < len(s):
-        c = s[i]
-        if c != "\\":
-            out += c.encode()
-            i += 1
-        elif s[i + 1:i + 2] == "\\":
-            out.append(0x5C)
-            i += 2
-        elif len(s) >= i + 4 and all(ch in "01234567" for ch in s[i + 1:i + 4]):
-            out.append(int(s[i + 1:i + 4], 8))
-            i += 4
-        else:
-            raise InvalidTextRepresentation("invalid input syntax for type bytea")
-    return bytes(out)
-
-
-def _parse_uuid_value(s: str) -> bytes:
-    try:
-        txt = s.strip()
-        if txt.startswith("{") and txt.endswith("}"):
-            txt = txt[1:-1]
-        if len(txt.replace("-", "")) != 32:
-            raise ValueError
-        return uuid.UUID(txt).bytes
-    except ValueError:
-        raise InvalidTextRepresentation(f'invalid input syntax for type uuid: "{s}"') from None
-
-
 def _per_distinct(a: pa.Array, fn: Callable[[str], Any], typ: pa.DataType) -> pa.Array:
     """Apply a Python parser once per distinct value (for irregular grammars)."""
     enc = pc.dictionary_encode(a)
@@ -381,82 +353,11 @@ def _per_distinct(a: pa.Array, fn: Callable[[str], Any], typ: pa.DataType) -> pa
     return values.take(enc.indices)
 
 
-def _parse_array_literal(s: str, typname: str) -> list:
-    """'{1,2,"a b",NULL}' to nested lists of str | None (element text still unparsed)."""
-    bad = InvalidTextRepresentation(f'malformed array literal: "{s}"')
-    txt = s.strip()
-    if txt.startswith("[") and "=" in txt:  # dimension decoration '[1:2]={...}'
-        txt = txt.split("=", 1)[1].strip()
-    if not txt.startswith("{"):
-        raise InvalidTextRepresentation(
-            f'malformed array literal: "{s}"', detail='Array value must start with "{" or dimension information.')
-    pos = 0
-
-    def parse_list() -> list:
-        nonlocal pos
-        assert txt[pos] == "{"
-        pos += 1
-        items: list = []
-        while True:
-            while pos < len(txt) and txt[pos].isspace():
-                pos += 1
-            if pos >= len(txt):
-                raise bad
-            c = txt[pos]
-            if c == "}" and not items:
-                pos += 1
-                return items
-            if c == "{":
-                items.append(parse_list())
-            elif c == '"':
-                pos += 1
-                buf = []
-                while pos < len(txt) and txt[pos] != '"':
-                    if txt[pos] == "\\":
-                        pos += 1
-                    if pos < len(txt):
-                        buf.append(txt[pos])
-                    pos += 1
-                if pos >= len(txt):
-                    raise bad
-                pos += 1
-                items.append("".join(buf))
-            else:
-                buf = []
-                while pos < len(txt) and txt[pos] not in ",}":
-                    if txt[pos] == "\\":
-                        pos += 1
-                    if pos < len(txt):
-                        buf.append(txt[pos])
-                    pos += 1
-                word = "".join(buf).strip()
-                if word == "" or word in "{":
-                    raise bad
-                items.append(None if word.upper() == "NULL" else word)
-            while pos < len(txt) and txt[pos].isspace():
-                pos += 1
-            if pos >= len(txt):
-                raise bad
-            if txt[pos] == ",":
-                pos += 1
-                continue
-            if txt[pos] == "}":
-                pos += 1
-                return items
-            raise bad
-
-    result = parse_list()
-    if txt[pos:].strip():
-        raise InvalidTextRepresentation(
-            f'malformed array literal: "{s}"', detail="Junk after closing right brace.")
-    return result
-
-
 def _parse_array(a: pa.Array, t: SqlType) -> pa.Array:
     elem_t = t.element
     assert elem_t is not None
     enc = pc.dictionary_encode(a)
-    parsed = [_parse_array_literal(v, t.display()) for v in enc.dictionary.to_pylist()]
+    parsed = [parse_array_literal(v, t.display()) for v in enc.dictionary.to_pylist()]
     nested = any(isinstance(x, list) for lst in parsed for x in lst)
     if nested and not elem_t.is_array:
         # multi-dimensional input into a one-dimensional Arrow list: flatten row-major
@@ -466,63 +367,13 @@ def _parse_array(a: pa.Array, t: SqlType) -> pa.Array:
     lengths = np.array([len(p) for p in parsed], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     if elem_t.is_array:
-        flat_text = pa.array([_unparse(x) for p in parsed for x in p], pa.string())
+        flat_text = pa.array([unparse_array(x) for p in parsed for x in p], pa.string())
     else:
         flat_text = pa.array([x for p in parsed for x in p], pa.string())
     values = parse_text(flat_text, elem_t)
     dict_lists = pa.ListArray.from_arrays(pa.array(offsets), values, type=pa.list_(values.type))
     out = dict_lists.take(enc.indices)
     return out if out.type == t.arrow or pa.types.is_null(t.arrow) else pc.cast(out, t.arrow)
-
-
-def _unparse(x: list | str | None) -> str | None:
-    if x is None:
-        return None
-    if isinstance(x, list):
-        return "{" + ",".join("NULL" if y is None else '"' + _unparse(y).replace("\\", "\\\\").replace('"', '\\"') + '"'
-                              if not isinstance(y, list) else _unparse(y) for y in x) + "}"
-    return x
-
-
-def _json_check(s: str) -> str:
-    try:
-        json.loads(s)
-    except ValueError as e:
-        raise InvalidTextRepresentation("invalid input syntax for type json", detail=str(e)) from None
-    return s
-
-
-def jsonb_normalize(s: str) -> str:
-    """One json text to PostgreSQL's jsonb output form (sorted keys, ', ' and ': ')."""
-    try:
-        v = json.loads(s, parse_float=Decimal, parse_int=Decimal,
-                       parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
-    except ValueError as e:
-        raise InvalidTextRepresentation("invalid input syntax for type json", detail=str(e)) from None
-    return jsonb_dumps(v)
-
-
-def jsonb_dumps(v: Any) -> str:
-    """Serialise a Python json value as PostgreSQL prints jsonb."""
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, Decimal):
-        txt = format(v, "f")
-        return txt[1:] if v == 0 and txt.startswith("-") else txt
-    if isinstance(v, int | float):
-        return jsonb_dumps(Decimal(repr(v)) if isinstance(v, float) else Decimal(v))
-    if isinstance(v, str):
-        return json.dumps(v, ensure_ascii=False)
-    if isinstance(v, list):
-        return "[" + ", ".join(jsonb_dumps(x) for x in v) + "]"
-    if isinstance(v, dict):
-        keys = sorted(v, key=lambda k: (len(k.encode()), k.encode()))
-        return "{" + ", ".join(f"{json.dumps(k, ensure_ascii=False)}: {jsonb_dumps(v[k])}" for k in keys) + "}"
-    raise TypeError(f"not a json value: {v!r}")
 
 
 def _parse_vector(a: pa.Array, t: SqlType) -> pa.Array:
@@ -558,9 +409,9 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if short == "numeric":
         return _parse_numeric(a, t)
     if short == "bytea":
-        return _per_distinct(a, _parse_bytea_value, pa.binary())
+        return _per_distinct(a, parse_bytea_value, pa.binary())
     if short == "uuid":
-        return _per_distinct(a, _parse_uuid_value, pa.binary(16))
+        return _per_distinct(a, parse_uuid_value, pa.binary(16))
     if short == "date":
         return dt.parse_date(a)
     if short == "timestamp":
@@ -572,7 +423,7 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if short == "interval":
         return dt.parse_interval(a)
     if short == "json":
-        return _per_distinct(a, _json_check, pa.string())
+        return _per_distinct(a, json_check, pa.string())
     if short == "jsonb":
         return _per_distinct(a, jsonb_normalize, pa.string())
     if short == "name":
@@ -598,3 +449,9 @@ def format_value(v: Any, t: SqlType) -> str | None:
     if t.short == "numeric" and isinstance(v, Decimal | int):
         return format(Decimal(v), "f")
     return format_text(pa.array([v], type=t.arrow), t)[0].as_py()
+
+
+__all__ = [
+    "format_text", "format_value", "hex_encode", "jsonb_dumps", "jsonb_normalize",
+    "numeric_overflow", "parse_text", "parse_text_value", "round_decimal",
+]

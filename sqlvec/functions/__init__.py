@@ -18,6 +18,7 @@ from sqlvec.functions import (
     arrays,
     compare,
     datefmt,
+    datetime_ops,
     datetimefns,
     jsonfns,
     mathfns,
@@ -32,8 +33,8 @@ from sqlvec.functions import (
 from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
-_MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datefmt, jsonfns,
-            arrays, misc, srf, aggregates, windows, sysfns)
+_MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datetime_ops, datefmt,
+            jsonfns, arrays, misc, srf, aggregates, windows, sysfns)
 
 
 def register(regs: Any) -> None:
