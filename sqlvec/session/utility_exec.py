@@ -193,6 +193,11 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
         return _ddl(s, txn, node)
     if isinstance(node, exp.Command):
+        from sqlvec.catalog.system.extensions import extension_command
+
+        tag = extension_command(s.db.catalog(txn), f"{node.this} {node.expression}")
+        if tag is not None:
+            return Command(tag)
         raise FeatureNotSupported(f'syntax not supported: "{node.name}"')
     param_types = list(stmt.param_types) if stmt is not None else [None] * len(params)
     disabled = s.settings.values.get("sqlvec.disabled_rules", "")
