@@ -35,7 +35,6 @@ from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of 
     json_check,
     jsonb_dumps,
     jsonb_normalize,
-    jsonb_normalize,
     parse_array_literal,
     parse_bytea_value,
     parse_uuid_value,
