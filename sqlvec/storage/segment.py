@@ -200,6 +200,10 @@ class Segment:
         return hit  # type: ignore[return-value]
 
 
+# A segment with at most this many deleted rows is read as slices around them (no copy).
+_FEW_DELETED = 32
+
+
 @dataclass(frozen=True, slots=True)
 class SegView:
     """A segment as one snapshot sees it: the segment plus its delete mask (None: no deletes)."""
@@ -222,13 +226,21 @@ class SegView:
         return SegView(self.seg, mask, self.n_deleted + len(positions))
 
     def table(self, columns: list[str] | None = None) -> pa.Table:
-        """The live rows (zero-copy when nothing is deleted)."""
+        """The live rows: zero-copy when nothing or little is deleted, else filtered."""
         data = self.seg.data
         if columns is not None:
             data = data.select([ROWID, *columns])
-        if self.n_deleted:
-            data = data.filter(pa.array(~self.deleted))
-        return data
+        if not self.n_deleted:
+            return data
+        assert self.deleted is not None
+        if self.n_deleted <= _FEW_DELETED and self.live:
+            # a few holes: the runs of live rows between them, as zero-copy slices
+            gone = np.flatnonzero(self.deleted)
+            starts = np.concatenate(([0], gone + 1))
+            ends = np.concatenate((gone, [len(self.deleted)]))
+            parts = [data.slice(a, b - a) for a, b in zip(starts, ends) if b > a]
+            return pa.concat_tables(parts)
+        return data.filter(pa.array(~self.deleted))
 
 
 # Up to this many values, variable-width keys are found by binary search in a sorted

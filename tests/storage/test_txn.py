@@ -405,3 +405,20 @@ def test_insert_with_uncastable_value_is_data_exception(store):
     with pytest.raises(DataException) as e:
         t.insert(1, pa.table({"id": pa.array(["x"]), "name": ["a"]}))
     assert e.value.code == "22000" and '"id"' in e.value.message
+
+
+@pytest.mark.parametrize("n_del", [1, 2, 31, 32, 33, 500])
+def test_scan_with_deletes_matches_filter(store, n_del):
+    rng = np.random.default_rng(n_del)
+    t = store.begin()
+    ids = t.insert(1, rows(list(range(2000))))
+    t.commit()
+    gone = rng.choice(ids, n_del, replace=False)
+    gone[: min(2, n_del)] = ids[[0, -1]][: min(2, n_del)]  # the ends too
+    t = store.begin()
+    t.delete(1, gone)
+    t.commit()
+    got = pa.Table.from_batches(list(store.begin().scan(1, ["id"])))
+    expect = sorted(set(range(2000)) - {int(ids.tolist().index(g)) for g in gone})
+    assert got.column("id").to_pylist() == expect
+    assert got.column("_rowid").to_pylist() == [int(ids[i]) for i in expect]
