@@ -181,3 +181,35 @@ def test_truncate_is_constant_time(store):
     assert t.row_count(1) == 0
     t.rollback()
     assert store.begin().row_count(1) == 2 * SEAL_ROWS
+
+
+def test_old_files_go_when_no_snapshot_uses_them(tmp_path):
+    import gc
+
+    s = Store.open(str(tmp_path))
+    s.auto_compact = False
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 3, 1000)
+    s.checkpoint()
+    segdir = tmp_path / "segments" / "1"
+    old = {p.name for p in segdir.iterdir() if p.suffix == ".seg"}
+    reader = s.begin()
+    assert reader.row_count(1) == 3000
+    t = s.begin()
+    t.delete(1, t.scan_table(1, []).column(0).to_numpy()[:10])
+    t.commit()
+    del t
+    s.vacuum(1, full=True)
+    s.checkpoint()
+    now = {p.name for p in segdir.iterdir() if p.suffix == ".seg"}
+    assert old <= now  # the reader's snapshot still needs them
+    assert reader.scan_table(1).num_rows == 3000
+    reader.rollback()
+    del reader
+    gc.collect()
+    now = {p.name for p in segdir.iterdir() if p.suffix == ".seg"}
+    assert not (old & now)
+    assert s.begin().row_count(1) == 2990
+    s.close()
