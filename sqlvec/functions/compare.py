@@ -48,6 +48,21 @@ def _key(t: SqlType) -> Callable[[Arg, int], Arg]:
     return lambda a, n: a
 
 
+def sort_key(a: pa.Array, t: SqlType) -> pa.Array:
+    """An Arrow-sortable/hashable array ordering like PostgreSQL's btree for type t: interval
+    by total span, uuid as bytes, bpchar without trailing spaces, arrays and json by their
+    text (an approximation for arrays of numbers). For ORDER BY / DISTINCT / GROUP BY."""
+    if t.short == "interval":
+        return interval_span(a, len(a))
+    if t.short == "uuid" or pa.types.is_fixed_size_binary(a.type):
+        return pc.cast(a, pa.binary())
+    if t.short == "bpchar":
+        return pc.utf8_rtrim(a, " ")
+    if t.is_array or pa.types.is_nested(a.type) or t.short in ("json",):
+        return textio.format_text(a, t)
+    return a
+
+
 def _wide_decimal(a: Arg, scale: int) -> Arg:
     return pc.cast(a, pa.decimal256(76, scale))
 

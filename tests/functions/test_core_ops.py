@@ -134,3 +134,12 @@ def test_cast_rules(regs):
     assert c.common_type([T.UNKNOWN, T.UNKNOWN]) == T.TEXT
     with pytest.raises(E.DatatypeMismatch, match="^UNION types integer and text cannot be matched$"):
         c.common_type([T.INT4, T.TEXT])
+
+
+def test_sort_key_orders_intervals_by_span():
+    from sqlvec.core.textio import parse_text
+    from sqlvec.functions.compare import sort_key
+
+    iv = parse_text(pa.array(["1 mon", "29 days", "1 day 01:00:00", "25 hours"]), T.INTERVAL)
+    order = pa.compute.sort_indices(sort_key(iv, T.INTERVAL)).to_pylist()
+    assert order == [2, 3, 1, 0] or order == [3, 2, 1, 0]
