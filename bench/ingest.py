@@ -1,0 +1,273 @@
+"""Ingest into sqlvec vs PostgreSQL 15: COPY binary and batched INSERT of 128-dim vector rows.
+
+    .venv/bin/python bench/ingest.py [--rows 1000000] [--max-seconds 60] [--wal-rows 200000]
+
+Rows: id int8, a int4, b float8, label text, emb float4[128] (the type both databases have;
+sqlvec's vector(128) is measured too). Methods, each into a fresh table with no index:
+COPY FROM STDIN (FORMAT BINARY) from one pre-built payload (psycopg), executemany (psycopg
+pipelines it; one transaction per 10,000 rows) and multi-row VALUES (1,000 rows per
+statement and transaction). Each method loads --rows rows or stops at the first batch
+boundary after --max-seconds and reports the rows/s it reached (so a slow method still
+finishes; the row count is printed). Both servers are durable (fsync on, synchronous
+commit). Then recovery: a sqlvec server whose WAL holds --wal-rows vector rows (no
+checkpoint since: tests/durability/serve_hooked.py sets a huge threshold) is SIGKILLed and
+restarted; the time to listen and to answer the first query is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import common  # noqa: F401  first: it pins BLAS threads before numpy loads
+import numpy as np
+import psycopg
+from common import (
+    PG_DURABLE,
+    machine_note,
+    pg_settings,
+    postgres,
+    postmaster_pid,
+    print_table,
+    ratio,
+    self_cpu,
+    sqlvec_server,
+    tree_cpu,
+)
+
+DIM = 128
+LABEL_LEN = 14  # 'label_%08d'
+ROW = np.dtype([
+    ("nf", ">i2"), ("l_id", ">i4"), ("id", ">i8"), ("l_a", ">i4"), ("a", ">i4"),
+    ("l_b", ">i4"), ("b", ">f8"), ("l_label", ">i4"), ("label", f"S{LABEL_LEN}"),
+    ("l_emb", ">i4"), ("ndim", ">i4"), ("flags", ">i4"), ("oid", ">i4"), ("dim", ">i4"),
+    ("lbound", ">i4"), ("emb", [("l", ">i4"), ("v", ">f4")], (DIM,)),
+])  # fmt: skip
+COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+COPY_TRAILER = b"\xff\xff"
+
+
+def batch(first: int, n: int) -> dict[str, np.ndarray]:
+    """Rows first .. first+n-1, deterministic (seeded by `first`)."""
+    rng = np.random.default_rng(first)
+    ids = np.arange(first, first + n, dtype=np.int64)
+    return {
+        "id": ids,
+        "a": (ids % 100).astype(np.int32),
+        "b": ids * 0.25,
+        "label": np.char.mod("label_%08d", ids).astype(f"S{LABEL_LEN}"),
+        "emb": rng.standard_normal((n, DIM), dtype=np.float32),
+    }
+
+
+def copy_payload(b: dict[str, np.ndarray]) -> bytes:
+    """The rows of `b` as PostgreSQL binary COPY tuples, built with numpy in one pass."""
+    n = len(b["id"])
+    rec = np.zeros(n, ROW)
+    rec["nf"], rec["l_id"], rec["id"] = 5, 8, b["id"]
+    rec["l_a"], rec["a"], rec["l_b"], rec["b"] = 4, b["a"], 8, b["b"]
+    rec["l_label"], rec["label"] = LABEL_LEN, b["label"]
+    rec["l_emb"], rec["ndim"], rec["oid"], rec["dim"], rec["lbound"] = 20 + 8 * DIM, 1, 700, DIM, 1
+    rec["emb"]["l"], rec["emb"]["v"] = 4, b["emb"]
+    return rec.tobytes()
+
+
+def rows_of(b: dict[str, np.ndarray], vector_text: bool) -> list[tuple]:
+    """Python rows for INSERT parameters; the embedding as a list or as vector text."""
+    embs = b["emb"].tolist()
+    if vector_text:
+        embs = ["[" + ",".join(map(repr, e)) + "]" for e in embs]
+    return list(
+        zip(
+            b["id"].tolist(),
+            b["a"].tolist(),
+            b["b"].tolist(),
+            b["label"].astype(str).tolist(),
+            embs,
+        )
+    )
+
+
+def table_ddl(name: str, emb_type: str) -> str:
+    return f"CREATE TABLE {name} (id int8, a int4, b float8, label text, emb {emb_type})"
+
+
+def batches(total: int, size: int) -> Iterator[tuple[int, int]]:
+    for first in range(0, total, size):
+        yield first, min(size, total - first)
+
+
+def timed_load(
+    load_batch: Callable[[int, int], None],
+    total: int,
+    size: int,
+    max_s: float,
+    server_cpu: Callable[[], float],
+) -> tuple[int, float, float]:
+    """Load batches until `total` rows or `max_s` seconds; rows, seconds, CPU seconds."""
+    done, c0, s0, t0 = 0, self_cpu(), server_cpu(), time.perf_counter()
+    for first, n in batches(total, size):
+        load_batch(first, n)
+        done += n
+        if time.perf_counter() - t0 > max_s:
+            break
+    return done, time.perf_counter() - t0, self_cpu() - c0 + server_cpu() - s0
+
+
+def run_methods(
+    conn: psycopg.Connection, server_cpu: Callable[[], float], args, emb_types, out: dict
+) -> None:
+    """Every method into `conn`'s database; results keyed by (method, emb type)."""
+    for emb_type in emb_types:
+        vt = emb_type.startswith("vector")
+        tag = emb_type.split("(")[0]
+        # COPY binary (float4[] only: the payload's array format)
+        if not vt:
+            conn.execute(table_ddl("t_copy", emb_type))
+            payload = copy_payload(batch(0, args.copy_batch))
+
+            def copy_batch(first: int, n: int, payload: bytes = payload) -> None:
+                body = payload if n == args.copy_batch else copy_payload(batch(first, n))
+                with conn.cursor().copy("COPY t_copy FROM STDIN (FORMAT BINARY)") as cp:
+                    cp.write(COPY_HEADER)
+                    cp.write(body)
+                    cp.write(COPY_TRAILER)
+
+            try:
+                out[("COPY binary", tag)] = timed_load(
+                    copy_batch, args.rows, args.copy_batch, args.max_seconds, server_cpu
+                )
+            except psycopg.Error as e:
+                out[("COPY binary", tag)] = f"{e.sqlstate}: {str(e).splitlines()[0]}"
+        # executemany, pipelined by psycopg, one transaction per batch
+        conn.execute(table_ddl("t_many", emb_type))
+
+        def many_batch(first: int, n: int, vt: bool = vt) -> None:
+            with conn.transaction():
+                conn.cursor().executemany(
+                    "INSERT INTO t_many VALUES (%s, %s, %s, %s, %s)", rows_of(batch(first, n), vt)
+                )
+
+        out[("executemany", tag)] = timed_load(
+            many_batch, args.rows, 10_000, args.max_seconds, server_cpu
+        )
+        # multi-row VALUES, values inlined client-side (ClientCursor)
+        conn.execute(table_ddl("t_values", emb_type))
+        ccur = psycopg.ClientCursor(conn)
+
+        def values_batch(first: int, n: int, vt: bool = vt, ccur=ccur) -> None:
+            rows = rows_of(batch(first, n), vt)
+            sql = "INSERT INTO t_values VALUES " + ",".join(["(%s, %s, %s, %s, %s)"] * n)
+            with conn.transaction():
+                ccur.execute(sql, [v for r in rows for v in r])
+
+        out[("multi-row VALUES", tag)] = timed_load(
+            values_batch, args.rows, 1000, args.max_seconds, server_cpu
+        )
+        for t in ("t_copy", "t_many", "t_values"):
+            conn.execute(f"DROP TABLE IF EXISTS {t}")
+
+
+def recovery(args) -> list[list[object]]:
+    """SIGKILL a sqlvec server with --wal-rows rows in its WAL; time restart + first query."""
+    from tests.durability.harness import start_hooked
+
+    root = tempfile.mkdtemp(prefix="sqlvec-recovery-")
+    data, log, ev = (Path(root) / x for x in ("data", "log", "events"))
+    srv = start_hooked(data, log, ev, checkpoint_bytes=1 << 50)
+    try:
+        with psycopg.connect(srv.dsn, autocommit=True) as c:
+            c.execute(table_ddl("items", "float4[]"))
+            ccur = psycopg.ClientCursor(c)
+            t0 = time.perf_counter()
+            for first, n in batches(args.wal_rows, 1000):
+                rows = rows_of(batch(first, n), False)
+                ccur.execute(
+                    "INSERT INTO items VALUES " + ",".join(["(%s,%s,%s,%s,%s)"] * n),
+                    [v for r in rows for v in r],
+                )
+                if time.perf_counter() - t0 > args.max_seconds:
+                    break
+            (loaded,) = c.execute("SELECT count(*) FROM items").fetchone()
+        wal = sum(e.stat().st_size for e in os.scandir(data / "wal"))
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        t0 = time.perf_counter()
+        srv = start_hooked(data, log, ev, checkpoint_bytes=1 << 50, timeout=600)
+        listen = time.perf_counter() - t0
+        with psycopg.connect(srv.dsn, autocommit=True) as c:
+            (n,) = c.execute("SELECT count(*) FROM items").fetchone()
+        first = time.perf_counter() - t0
+        assert n == loaded, f"recovered {n} rows of {loaded}"
+        return [["sqlvec, SIGKILL", loaded, wal / 2**20, listen, first]]
+    finally:
+        srv.kill()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--max-seconds", type=float, default=60.0)
+    ap.add_argument("--copy-batch", type=int, default=50_000)
+    ap.add_argument("--wal-rows", type=int, default=200_000)
+    args = ap.parse_args()
+    print(
+        f"# bench/ingest.py: up to {args.rows:,} rows x {DIM}-dim float4, at most "
+        f"{args.max_seconds:.0f} s per method; {machine_note()}"
+    )
+    results: dict[str, dict] = {"pg": {}, "sv": {}}
+    with postgres(pg_settings(PG_DURABLE, {"max_wal_size": "4GB"})) as pg_dsn:
+        with psycopg.connect(pg_dsn, autocommit=True) as pg:
+            pm = postmaster_pid(pg)
+            run_methods(pg, lambda: tree_cpu(pm), args, ["float4[]"], results["pg"])
+    with sqlvec_server() as sv, psycopg.connect(sv.dsn, autocommit=True) as svc:
+        run_methods(svc, lambda: tree_cpu(sv.pid), args, ["float4[]", "vector(128)"], results["sv"])
+    table = []
+    for key in sorted(set(results["pg"]) | set(results["sv"]), key=str):
+        cells: list[object] = [f"{key[0]} ({key[1]})"]
+        rates = []
+        for who in ("pg", "sv"):
+            r = results[who].get(key)
+            if r is None:
+                cells += ["-", "-"]
+                rates.append(None)
+            elif isinstance(r, str):
+                cells += [r[:40], "-"]
+                rates.append(None)
+            else:
+                rows, secs, cpu = r
+                cells += [f"{rows / secs:,.0f} ({rows:,} rows)", f"{cpu / rows * 1e6:,.0f}"]
+                rates.append((rows / secs, cpu / rows))
+        pg_r, sv_r = rates
+        cells.append(ratio(sv_r[0], pg_r[0]) if pg_r and sv_r else "-")
+        cells.append(ratio(pg_r[1], sv_r[1]) if pg_r and sv_r else "-")
+        table.append(cells)
+    print()
+    print_table(
+        [
+            "method (emb type)",
+            "PG15 rows/s",
+            "PG cpu us/row",
+            "sqlvec rows/s",
+            "sqlvec cpu us/row",
+            "sqlvec/PG rows/s",
+            "PG/sqlvec cpu",
+        ],
+        table,
+    )
+    print("\n# ratios > 1: sqlvec faster; cpu = server process tree + client per row")
+    print()
+    print_table(
+        ["recovery", "rows in WAL", "WAL MiB", "s to listen", "s to first answer"], recovery(args)
+    )
+
+
+if __name__ == "__main__":
+    main()
