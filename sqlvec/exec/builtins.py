@@ -148,3 +148,87 @@ class ArrayBuild:
         flat = values.take(pa.array(order))
         offsets = pa.array(np.arange(0, n * k + 1, k, dtype=np.int32))
         return pa.ListArray.from_arrays(offsets, flat, type=self.return_type.arrow)
+
+
+@dataclass
+class ArrayIndex:
+    """arr[i] with PostgreSQL's 1-based subscripts; out of range or NULL gives NULL."""
+
+    arg_types: list[SqlType]
+    return_type: SqlType
+    volatile: bool = False
+    strict: bool = True
+    set_returning: bool = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import pyarrow.compute as pc
+
+        arr, idx = args
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False), np.int64)
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), np.int64)[:-1] if n else np.zeros(0, np.int64)
+        i = np.asarray(pc.fill_null(idx.cast(pa.int64()), 0).to_numpy(zero_copy_only=False), np.int64)
+        ok = (i >= 1) & (i <= lengths) & np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool) \
+            & np.asarray(pc.is_valid(idx).to_numpy(zero_copy_only=False), bool)
+        pos = np.where(ok, offsets + i - 1, 0)
+        values = arr.values
+        if len(values) == 0:
+            return pa.nulls(n, self.return_type.arrow)
+        return values.take(pa.array(pos, mask=~ok))
+
+
+@dataclass
+class ArraySlice:
+    """arr[lo:hi] (1-based, inclusive; either bound may be omitted)."""
+
+    arg_types: list[SqlType]
+    return_type: SqlType
+    volatile: bool = False
+    strict: bool = False
+    set_returning: bool = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import pyarrow.compute as pc
+
+        arr = args[0]
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False), np.int64)
+        lo = np.asarray(pc.fill_null(args[1].cast(pa.int64()), 1).to_numpy(zero_copy_only=False), np.int64) \
+            if args[1] is not None else np.ones(n, np.int64)
+        hi = np.asarray(pc.fill_null(args[2].cast(pa.int64()), 2**62).to_numpy(zero_copy_only=False), np.int64) \
+            if args[2] is not None else lengths
+        lo = np.maximum(lo, 1)
+        hi = np.minimum(hi, lengths)
+        counts = np.maximum(hi - lo + 1, 0)
+        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), np.int64)[:-1] if n else np.zeros(0, np.int64)
+        starts = offsets + lo - 1
+        take = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+        new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        values = arr.values.take(pa.array(take, pa.int64())) if len(take) else arr.values.slice(0, 0)
+        out = pa.ListArray.from_arrays(pa.array(new_offsets), values,
+                                       mask=pc.is_null(arr) if arr.null_count else None)
+        return out.cast(self.return_type.arrow)
+
+
+def srf_lists(name: str, args: list[pa.Array], return_type: SqlType) -> pa.Array:
+    """Per-row results of a set-returning call as a list array (one list per input row)."""
+    import pyarrow.compute as pc
+
+    if name == "unnest":
+        a = args[0]
+        return a if a.null_count == 0 else pc.if_else(pc.is_null(a), pa.scalar([], a.type), a)
+    # generate_series(start, stop[, step]) per row, integers
+    n = len(args[0])
+    start = np.asarray(pc.fill_null(args[0].cast(pa.int64()), 0).to_numpy(zero_copy_only=False), np.int64)
+    stop = np.asarray(pc.fill_null(args[1].cast(pa.int64()), -1).to_numpy(zero_copy_only=False), np.int64)
+    step = np.asarray(pc.fill_null(args[2].cast(pa.int64()), 1).to_numpy(zero_copy_only=False), np.int64) \
+        if len(args) > 2 else np.ones(n, np.int64)
+    if (step == 0).any():
+        raise InvalidParameterValue("step size cannot equal zero")
+    valid = np.ones(n, bool)
+    for a in args:
+        if a.null_count:
+            valid &= np.asarray(pc.is_valid(a).to_numpy(zero_copy_only=False), bool)
+    counts = np.where(valid, np.maximum((stop - start) // step + 1, 0), 0)
+    offs = np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts)
+    values = np.repeat(start, counts) + offs * np.repeat(step, counts)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values).cast(return_type.arrow))

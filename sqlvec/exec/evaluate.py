@@ -284,6 +284,20 @@ def _scatter(values: pa.Array, idx: pa.Array, n: int, t: pa.DataType) -> pa.Arra
     return values.take(take)
 
 
+def _nested_codes(col: pa.Array) -> np.ndarray:
+    """Equality codes for list/struct values (no Arrow hash kernel for them): via Python tuples."""
+    def freeze(v: Any) -> Any:
+        if isinstance(v, list):
+            return tuple(freeze(x) for x in v)
+        if isinstance(v, dict):
+            return tuple(sorted((k, freeze(x)) for k, x in v.items()))
+        return v
+
+    seen: dict[Any, int] = {}
+    return np.fromiter((seen.setdefault(freeze(v), len(seen)) for v in col.to_pylist()), dtype=np.int64,
+                       count=len(col))
+
+
 def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
     """Dense group id per row (first-appearance order) and the unique key rows (nulls group together)."""
     n = keys.num_rows
@@ -294,10 +308,13 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
         col = _arr(col)
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
-        enc = pc.dictionary_encode(col, null_encoding="encode") if n else None
-        if enc is None:
+        if not n:
             codes.append(np.zeros(0, dtype=np.int64))
             continue
+        if pa.types.is_nested(col.type):
+            codes.append(_nested_codes(col))
+            continue
+        enc = pc.dictionary_encode(col, null_encoding="encode")
         codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
     if len(codes) == 1:
         combo = codes[0]

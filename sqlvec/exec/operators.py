@@ -287,6 +287,26 @@ class Executor:
 
         yield from run_join(self, p)
 
+    def _r_ProjectSet(self, p: L.ProjectSet) -> Iterator[pa.RecordBatch]:
+        from sqlvec.exec.builtins import srf_lists
+
+        for b in self.run(p.input):
+            self.ctx.check_cancel()
+            lists = [srf_lists(x.name, [self.ev.eval(a, b) for a in x.args], x.type) for x in p.srfs]
+            lens = [np.asarray(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False), np.int64)
+                    for lst in lists]
+            rows = np.max(np.stack(lens), axis=0) if lens else np.zeros(b.num_rows, np.int64)
+            owner = np.repeat(np.arange(b.num_rows), rows)
+            j = np.arange(len(owner)) - np.repeat(np.cumsum(rows) - rows, rows)
+            cols = [c.take(pa.array(owner)) for c in b.columns]
+            for lst, ln in zip(lists, lens):
+                ok = j < ln[owner]
+                offs = np.asarray(lst.offsets.to_numpy(zero_copy_only=False), np.int64)[:-1]
+                pos = np.where(ok, offs[owner] + j, 0)
+                vals = lst.values
+                cols.append(vals.take(pa.array(pos, mask=~ok)) if len(vals) else pa.nulls(len(owner), vals.type))
+            yield self._batch(p, cols)
+
     def _r_Window(self, p: L.Window) -> Iterator[pa.RecordBatch]:
         from sqlvec.exec.window import run_window
 

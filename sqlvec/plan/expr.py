@@ -233,6 +233,22 @@ class Subquery(Expr):
 
 
 @dataclass(frozen=True)
+class SrfCall(Expr):
+    """A set-returning function in the select list (unnest, generate_series); its rows
+    are produced by a ProjectSet node and it is replaced by a column reference."""
+
+    name: str
+    args: tuple[Expr, ...]
+    type: SqlType
+
+    def children(self) -> tuple[Expr, ...]:
+        return self.args
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(map(str, self.args))})"
+
+
+@dataclass(frozen=True)
 class Row(Expr):
     """A row constructor (a, b, ...) used on the left of IN (subquery)."""
 

@@ -106,6 +106,18 @@ class Window(Plan):
 
 
 @dataclass(frozen=True)
+class ProjectSet(Plan):
+    """Output: the input columns, then one column per set-returning call (rows multiplied)."""
+
+    input: Plan
+    srfs: tuple[Any, ...]  # SrfCall
+    fields: tuple[Field, ...]
+
+    def inputs(self) -> tuple[Plan, ...]:
+        return (self.input,)
+
+
+@dataclass(frozen=True)
 class SortKey:
     expr: Expr
     desc: bool = False

@@ -77,7 +77,9 @@ def push_filter_into_join(plan: L.Plan) -> L.Plan | None:
         return None
     cond = _and(cond_parts) if cond_parts else None
     kind = "inner" if cond is not None else "cross"
-    return L.Join(new_left, new_right, kind, cond, j.fields, j.lateral)
+    if j.lateral_cols:
+        kind = j.kind if j.kind != "cross" or cond is None else "inner"
+    return dataclasses.replace(j, left=new_left, right=new_right, kind=kind, condition=cond)
 
 
 RULES: tuple[Callable[[L.Plan], L.Plan | None], ...] = (

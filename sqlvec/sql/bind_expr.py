@@ -54,7 +54,7 @@ _FUNC_NAME_FIX = {"stddev": "stddev", "variance": "variance", "group_concat": "s
                   "percentrank": "percent_rank", "cumedist": "cume_dist", "firstvalue": "first_value",
                   "lastvalue": "last_value", "nthvalue": "nth_value", "currentuser": "current_user",
                   "jsonbagg": "jsonb_agg", "jsonagg": "json_agg", "explodinggenerateseries": "generate_series",
-                  "generateseries": "generate_series", "unnest": "unnest", "stddevsamp": "stddev_samp",
+                  "generateseries": "generate_series", "unnest": "unnest", "explode": "unnest", "stddevsamp": "stddev_samp",
                   "stddevpop": "stddev_pop", "varsamp": "var_samp", "varpop": "var_pop",
                   "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
                   "currentschema": "current_schema", "currentversion": "version", "md5digest": "md5", "lower": "lower", "upper": "upper",
@@ -303,17 +303,19 @@ class ExprBinder:
         """E'a\\nb': an escape string constant (sqlglot has already processed the escapes)."""
         return E.Const(n.this, T.UNKNOWN)
 
-    def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
-        """a[i] on arrays (1-based) and int2vector/oidvector (0-based, as in PostgreSQL)."""
+    def _bracket_oidvector(self, n: exp.Bracket, scope: Scope) -> E.Expr:
+        """a[i] on int2vector/oidvector: 0-based, as in PostgreSQL (pg_index.indkey[0])."""
         if len(n.expressions) != 1 or isinstance(n.expressions[0], exp.Slice):
             raise FeatureNotSupported(f"unsupported expression: {n.sql(dialect='postgres')[:60]}")
         base = self.bind_expr(n.this, scope)
         node = n.expressions[0]
-        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal):
-            node = exp.Literal.number(-int(node.this.this))
-        if isinstance(node, exp.Literal) and not node.is_string:  # sqlglot made literals 0-based
-            node = exp.Literal.number(int(node.this) + 1)
-        idx = self.coerce(self.bind_expr(node, scope), T.INT4)
+        lit = None  # sqlglot made integer literals 0-based: -1 is Neg(1), 0 is Literal 0
+        if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+            lit = -int(node.this.this)
+        elif isinstance(node, exp.Literal) and not node.is_string:
+            lit = int(node.this)
+        idx = E.Const(lit + 1, T.INT4) if lit is not None else \
+            self.coerce(self.bind_expr(node, scope), T.INT4)
         elem = base.type.element or (T.INT2 if base.type.short == "int2vector" else
                                      T.OID if base.type.short == "oidvector" else None)
         if elem is None:
@@ -613,6 +615,29 @@ class ExprBinder:
         at = T.array_of(et)
         return E.Func("array", tuple(self.coerce(e, et) for e in elems), at, ArrayBuild([et] * len(elems), at))
 
+    def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
+        from sqlvec.exec.builtins import ArrayIndex, ArraySlice
+
+        arr = self.bind_expr(n.this, scope)
+        if arr.type.short in ("int2vector", "oidvector"):
+            return self._bracket_oidvector(n, scope)
+        for sub in n.expressions:
+            if arr.type.element is None:
+                from sqlvec.core.errors import DatatypeMismatch
+
+                raise DatatypeMismatch(f"cannot subscript type {arr.type.display()} because it does not support subscripting")
+            if isinstance(sub, exp.Slice):
+                lo = self.coerce(self.bind_expr(sub.this, scope), T.INT8) if sub.this is not None else E.Const(None, T.INT8)
+                hi = self.coerce(self.bind_expr(sub.expression, scope), T.INT8) if sub.expression is not None else E.Const(None, T.INT8)
+                arr = E.Func("array_slice", (arr, lo, hi), arr.type, ArraySlice([arr.type, T.INT8, T.INT8], arr.type))
+                continue
+            if isinstance(sub, exp.Literal) and not sub.is_string:
+                idx: E.Expr = E.Const(int(sub.this) + 1, T.INT8)  # sqlglot stores literal subscripts 0-based
+            else:
+                idx = self.coerce(self.bind_expr(sub, scope), T.INT8)
+            arr = E.Func("array_subscript", (arr, idx), arr.type.element, ArrayIndex([arr.type, T.INT8], arr.type.element))
+        return arr
+
     def _b_Tuple(self, n: exp.Tuple, scope: Scope) -> E.Expr:
         if len(n.expressions) == 1:
             return self.bind_expr(n.expressions[0], scope)
@@ -662,6 +687,13 @@ class ExprBinder:
         if name in WINDOW_ONLY:
             raise WindowingError(f"window function {name} requires an OVER clause")
         bound = [self.bind_expr(a, scope) for a in args]
+        if name in ("unnest", "generate_series") and getattr(self, "srf_ok", False):
+            fn = self.engine_function(name, [b.type for b in bound])
+            if fn is not None:
+                want = list(fn.arg_types)
+                if len(want) == len(bound):
+                    bound = [self.coerce(b, t) for b, t in zip(bound, want)]
+                return E.SrfCall(name, tuple(bound), fn.return_type)
         return self.call(name, bound)
 
     def bind_agg(self, name: str, n: exp.Expr, args: list[exp.Expr], scope: Scope) -> E.Expr:

@@ -457,7 +457,11 @@ class Binder(ExprBinder):
                 for c in it.columns:
                     items.append((c.name, E.ColRef(c.index, c.type, c.name)))
                 continue
-            e = self.bind_expr(proj, scope)
+            self.srf_ok = True
+            try:
+                e = self.bind_expr(proj, scope)
+            finally:
+                self.srf_ok = False
             items.append((_output_name(proj), e))
 
         group = sel.args.get("group")
@@ -584,6 +588,24 @@ class Binder(ExprBinder):
             items = [(n, wpost(e)) for n, e in items]
             order_exprs = [(wpost(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
 
+        # set-returning functions in the select list multiply the rows (ProjectSet)
+        srfs: list[E.SrfCall] = []
+        for _, e in items:
+            for x in E.walk(e):
+                if isinstance(x, E.SrfCall) and x not in srfs:
+                    srfs.append(x)
+        if srfs:
+            base = len(plan.fields)
+            plan = L.ProjectSet(plan, tuple(srfs), tuple(plan.fields) + tuple(L.Field(x.name, x.type) for x in srfs))
+
+            def spost(e: E.Expr) -> E.Expr:
+                if isinstance(e, E.SrfCall):
+                    return E.ColRef(base + srfs.index(e), e.type, e.name)
+                return _map_children(e, spost)
+
+            items = [(n, spost(e)) for n, e in items]
+            order_exprs = [(spost(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
+
         # projection (with hidden sort columns)
         exprs = [e for _, e in items]
         out_fields = [_field_for(n, e, plan) for n, e in items]
@@ -669,7 +691,7 @@ def _output_name(proj: exp.Expr) -> str:
     if isinstance(proj, exp.Cast):
         name = _output_name(proj.this)
         return name if name != "?column?" else _type_colname(proj.args["to"])
-    if isinstance(proj, exp.Paren):
+    if isinstance(proj, exp.Paren | exp.Bracket):
         return _output_name(proj.this)
     if isinstance(proj, exp.Case):
         return "case"
@@ -698,6 +720,8 @@ def _output_name(proj: exp.Expr) -> str:
             return proj.name.lower()
         from sqlvec.sql.bind_expr import _FUNC_NAME_FIX
 
+        if isinstance(proj, exp.Explode):
+            return "unnest"
         n = type(proj).__name__.lower()
         return _FUNC_NAME_FIX.get(n, proj.sql_name().lower())
     return "?column?"

@@ -188,3 +188,15 @@ def test_window_frames_and_named_windows(q):
     with pytest.raises(SqlError) as ei:
         q("select emp from w where row_number() over () > 1")
     assert ei.value.code == "42P20"
+
+
+def test_array_subscripts_and_srfs_in_select_list(q):
+    q("create table a (id int, xs int[])")
+    q("insert into a values (1, '{1,2,3}'), (2, null), (3, '{}')")
+    assert q("select id, xs[1], xs[2:3], xs[10] from a order by id") == [
+        (1, 1, [2, 3], None), (2, None, None, None), (3, None, [], None)]
+    assert q("select id, unnest(xs) from a order by 1, 2") == [(1, 1), (1, 2), (1, 3)]
+    assert q("select count(*) from a, unnest(xs) as u(v) where v is not null") == [(3,)]
+    assert q("select id, generate_series(1, id) from a where id < 3 order by 1, 2") == [
+        (1, 1), (2, 1), (2, 2)]
+    assert len(q("select distinct xs from a")) == 3
