@@ -107,7 +107,8 @@ def _float_text(v: float, bits: int) -> str:
 
 def _format_numeric(a: pa.Array) -> pa.Array:
     s = pc.cast(a, pa.string())
-    s = pc.replace_substring_regex(s, r"^-?0E-(\d+)$", "0")  # arrow prints zero as 0E-n
+    zero = "0" if a.type.scale <= 0 else "0." + "0" * a.type.scale
+    s = pc.replace_substring_regex(s, r"^-?0E-(\d+)$", zero)  # arrow prints zero as 0E-n
     if a.type.precision == NUMERIC_PRECISION and a.type.scale == NUMERIC_DEFAULT_SCALE:
         s = pc.replace_substring_regex(s, r"\.?0+$", "")
         s = pc.if_else(pc.equal(s, "-0"), "0", s)

@@ -23,7 +23,11 @@ def parse_bytea_value(s: str) -> bytes:
         try:
             return bytes.fromhex(s[2:])
         except ValueError:
-            raise InvalidTextRepresentation(f'invalid hexadecimal data: "{s}"') from None
+            body = s[2:]
+            bad = next((c for c in body if c not in "0123456789abcdefABCDEF" and not c.isspace()), None)
+            if bad is None:
+                raise InvalidTextRepresentation("invalid hexadecimal data: odd number of digits") from None
+            raise InvalidTextRepresentation(f'invalid hexadecimal digit: "{bad}"') from None
     out = bytearray()
     i = 0
     while i < len(s):

@@ -81,6 +81,8 @@ def _float_op(kernel: str, short: str) -> Callable[[CallContext, list[Arg]], Arg
 
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         a, b = args
+        if short == "float8":
+            a, b = pc.cast(a, pa.float64()), pc.cast(b, pa.float64())
         if kernel == "divide":
             zero = pc.equal(b, 0.0)
             if any_true(pc.and_(zero, _valid(a))):
@@ -161,10 +163,11 @@ def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
         else:  # mod: a - trunc(a / b) * b, scale = max(sa, sb)
             b = check_zero(a, b)
             q = pc.divide(_wide(a, 37), _wide(b, 38))
-            q = pc.trunc(q) if hasattr(pc, "trunc") else q
-            q = pc.cast(pc.cast(q, pa.decimal256(76, q.type.scale), safe=False), pa.decimal256(38, 0),
-                        safe=False)
-            res = pc.subtract(_wide(a, 38), pc.multiply(q, _wide(b, 37)))
+            q = pc.round(q, 0, round_mode="towards_zero")
+            q = pc.cast(q, pa.decimal256(38, 0))
+            prod = pc.multiply(q, _wide(b, 37))  # |q * b| <= |a|: narrow it again
+            prod = pc.cast(prod, pa.decimal256(50, prod.type.scale))
+            res = pc.subtract(_wide(a, 38), prod)
     except pa.ArrowInvalid:
         raise NumericValueOutOfRange("value overflows numeric format") from None
     return _finish_numeric(res, target)
@@ -225,6 +228,11 @@ def register(fr: FunctionRegistry) -> None:
                 fr.add(sym, [t, t], _ret_numeric(kernel), _numeric_op(kernel))
             elif kernel != "mod":
                 fr.add(sym, [t, t], t, _float_op(kernel, t.short))
+    for kernel_sym, kernel in _OPS.items():  # float48 / float84 operators return float8
+        if kernel == "mod":
+            continue
+        fr.add(kernel_sym, [T.FLOAT4, T.FLOAT8], T.FLOAT8, _float_op(kernel, "float8"))
+        fr.add(kernel_sym, [T.FLOAT8, T.FLOAT4], T.FLOAT8, _float_op(kernel, "float8"))
     for t in NUM_TYPES:
         same = (lambda a: a[0]) if t.short == "numeric" else t  # numeric keeps its scale
         fr.add("-", [t], same, _neg(t.short))

@@ -67,8 +67,37 @@ def _wide_decimal(a: Arg, scale: int) -> Arg:
     return pc.cast(a, pa.decimal256(76, scale))
 
 
+def _float_cmp(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
+    """Float comparisons as PostgreSQL: NaN equals NaN and sorts above every other value."""
+    fn = getattr(pc, kernel)
+
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = args
+        na, nb = pc.is_nan(a), pc.is_nan(b)
+        if not (_any(na) or _any(nb)):
+            return fn(a, b)
+        # rank: 0 for numbers, 1 for NaN; compare (rank, value with NaN -> 0)
+        ra, rb = pc.cast(na, pa.int8()), pc.cast(nb, pa.int8())
+        va = pc.if_else(na, 0.0, a)
+        vb = pc.if_else(nb, 0.0, b)
+        lt = pc.or_(pc.less(ra, rb), pc.and_(pc.equal(ra, rb), pc.less(va, vb)))
+        eq = pc.and_(pc.equal(ra, rb), pc.equal(va, vb))
+        return {"equal": eq, "not_equal": pc.invert(eq), "less": lt,
+                "less_equal": pc.or_(lt, eq), "greater": pc.invert(pc.or_(lt, eq)),
+                "greater_equal": pc.invert(lt)}[kernel]
+    return impl
+
+
+def _any(x: Arg) -> bool:
+    if isinstance(x, pa.Scalar):
+        return bool(x.as_py())
+    return bool(pc.any(x).as_py())
+
+
 def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
     key = _key(t)
+    if t.short in ("float4", "float8"):
+        return _float_cmp(kernel)
     if t.short == "numeric":  # different scales: compare in one wide decimal type
         fn0 = getattr(pc, kernel)
 

@@ -143,3 +143,21 @@ def test_sort_key_orders_intervals_by_span():
     iv = parse_text(pa.array(["1 mon", "29 days", "1 day 01:00:00", "25 hours"]), T.INTERVAL)
     order = pa.compute.sort_indices(sort_key(iv, T.INTERVAL)).to_pylist()
     assert order == [2, 3, 1, 0] or order == [3, 2, 1, 0]
+
+
+def test_more_postgres_arithmetic(text1):
+    from decimal import Decimal as D
+    n = T.NUMERIC
+    assert text1("%", (D("5.5"), n), (2, T.INT4)) == "1.5"
+    assert text1("%", (D("-5.5"), n), (2, T.INT4)) == "-1.5"
+    assert text1("*", (1.1, T.FLOAT4), (2, T.INT4)) == "2.200000047683716"  # float48mul
+    assert text1("/", (10.0, T.FLOAT4), (3, T.INT4)) == "3.3333333333333335"
+    assert text1("=", (float("nan"), T.FLOAT8), (float("nan"), T.FLOAT8)) == "t"
+    assert text1(">", (float("nan"), T.FLOAT8), (float("inf"), T.FLOAT8)) == "t"
+    assert text1("/", (D("0.0"), n), (1, T.INT4)) == "0.0000000000000000"
+
+
+def test_bytea_hex_error():
+    from sqlvec.core.textio import parse_text
+    with pytest.raises(E.InvalidTextRepresentation, match='^invalid hexadecimal digit: "Z"$'):
+        parse_text(pa.array(["\\xZZ"]), T.BYTEA)
