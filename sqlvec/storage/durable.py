@@ -98,7 +98,9 @@ class DurableStore(Store):
         self.path = path
         self.checkpoint_bytes = checkpoint_bytes
         self.describe_table: Callable[[int], str] | None = None
-        self._files: weakref.WeakValueDictionary[str, Segment] = weakref.WeakValueDictionary()
+        # file path -> the Segment objects serving it (a file goes once none is alive)
+        self._files: dict[str, list[weakref.ref[Segment]]] = {}
+        self._files_lock = threading.Lock()
         self._index: dict[int, dict] = {}
         self._counter_limit: dict[str, int] = {}
         self._pinned: set[int] = set()  # bulk-loaded segment ids no checkpoint lists yet
@@ -170,7 +172,18 @@ class DurableStore(Store):
 
     def _register(self, seg: Segment) -> None:
         if seg.path is not None:
-            self._files[seg.path] = seg
+            with self._files_lock:
+                refs = [r for r in self._files.get(seg.path, []) if r() is not None]
+                refs.append(weakref.ref(seg))
+                self._files[seg.path] = refs
+
+    def _users(self, path: str) -> list[Segment]:
+        """The live Segment objects that may still read `path`."""
+        with self._files_lock:
+            segs = [s for r in self._files.get(path, []) if (s := r()) is not None]
+            if not segs:
+                self._files.pop(path, None)
+            return segs
 
     def _load_checkpoint(self) -> int:
         """Load CHECKPOINT (if any) into the head version; returns the first WAL to replay."""
@@ -214,15 +227,16 @@ class DurableStore(Store):
                             self._counter_limit[k] = self._counters[k] = v
                     continue
                 rec, rowids = decode_commit(payload)
-                for ch in rec.tables:
-                    for f in ch.files:
-                        ch.segments.append(self._file_segment(ch.table_id, f))
-                        state.bump_segment_ids(f["id"])  # never reuse a logged file's name
                 for tid, nxt in rowids.items():
                     if nxt > self._next_rowid.get(tid, 1):
                         self._next_rowid[tid] = nxt
+                for ch in rec.tables:
+                    for f in ch.files:
+                        state.bump_segment_ids(f["id"])  # never reuse a logged file's name
                 if rec.seq <= head.seq:
                     continue
+                for ch in rec.tables:
+                    ch.segments.extend(self._file_segment(ch.table_id, f) for f in ch.files)
                 head = state.apply(head, rec)
                 for k in (*rec.catalog_put, *rec.catalog_del):
                     self._key_seq[k] = rec.seq
@@ -403,9 +417,9 @@ class DurableStore(Store):
                 if int(head) in self._pinned:
                     continue
                 path = os.path.join(root, rel)
-                seg = self._files.get(path)
-                if seg is not None:
-                    weakref.finalize(seg, _unlink, path)
+                users = self._users(path)
+                if users:
+                    _unlink_after(users, path)
                 else:
                     _unlink(path)
             if tid not in new:
@@ -456,3 +470,18 @@ def _unlink(path: str) -> None:
 def _table_of(seg: Segment) -> int:
     """The table id of a file-backed segment (from its folder name)."""
     return int(os.path.basename(os.path.dirname(seg.path or "/0/x")))
+
+
+def _unlink_after(users: list[Segment], path: str) -> None:
+    """Remove `path` once every one of `users` is gone."""
+    left = [len(users)]
+    lock = threading.Lock()
+
+    def one_gone() -> None:
+        with lock:
+            left[0] -= 1
+            if left[0] == 0:
+                _unlink(path)
+
+    for seg in users:
+        weakref.finalize(seg, one_gone)
