@@ -184,6 +184,10 @@ class Evaluator:
     def _subq_apply(self, e: E.Subquery, table: pa.Table, b: pa.RecordBatch, n: int) -> pa.Array:
         if e.kind == "exists":
             return full(table.num_rows > 0, pa.bool_(), n)
+        if e.kind == "array":
+            col = _arr(table.column(0)) if table.num_rows else pa.array([], type=e.type.arrow.value_type)
+            one = pa.ListArray.from_arrays(pa.array([0, len(col)], pa.int32()), col.cast(e.type.arrow.value_type))
+            return one.take(pa.array(np.zeros(n, dtype=np.int64)))
         if e.kind == "scalar":
             if table.num_rows > 1:
                 raise CardinalityViolation("more than one row returned by a subquery used as an expression")

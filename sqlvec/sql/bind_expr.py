@@ -247,8 +247,13 @@ class ExprBinder:
                     isinstance(rhs, exp.Anonymous) and rhs.name.lower() in ("some", "any", "all")):
                 return self.quantified(BINARY_OPS[type(node)], node.this, rhs, scope)
             left = self.bind_expr(node.this, scope)
+            if isinstance(node, exp.Like | exp.ILike) and node.args.get("escape") is not None:
+                raise FeatureNotSupported("LIKE ... ESCAPE is not supported")
             right = self.bind_expr(node.expression, scope)
-            return self.call(BINARY_OPS[type(node)], [left, right])
+            out = self.call(BINARY_OPS[type(node)], [left, right])
+            if node.args.get("negate"):
+                return E.Not(out, T.BOOL)
+            return out
         if isinstance(node, exp.Func):
             return self._bind_func(node, scope)
         raise FeatureNotSupported(f"unsupported expression: {node.sql(dialect='postgres')[:60]}")
@@ -604,6 +609,12 @@ class ExprBinder:
         return self.coerce(E.Const(text, T.UNKNOWN), T.INTERVAL, explicit=True)
 
     def _b_Array(self, n: exp.Array, scope: Scope) -> E.Expr:
+        if len(n.expressions) == 1 and isinstance(n.expressions[0], exp.Select | exp.Subquery | exp.Union):
+            q = n.expressions[0]
+            sub = self.bind_subquery(q.this if isinstance(q, exp.Subquery) else q, scope, "scalar", None)
+            assert isinstance(sub, E.Subquery)
+            return E.Subquery("array", sub.plan, T.array_of(sub.type), None, False, sub.correlated,
+                              sub.outer_cols, sub.uid)
         elems = [self.bind_expr(x, scope) for x in n.expressions]
         if not elems:
             return E.Const([], T.array_of(T.TEXT))
@@ -614,6 +625,9 @@ class ExprBinder:
 
         at = T.array_of(et)
         return E.Func("array", tuple(self.coerce(e, et) for e in elems), at, ArrayBuild([et] * len(elems), at))
+
+    def _b_AtTimeZone(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self.call("timezone", [self.bind_expr(n.args["zone"], scope), self.bind_expr(n.this, scope)])
 
     def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
         from sqlvec.exec.builtins import ArrayIndex, ArraySlice
@@ -652,6 +666,17 @@ class ExprBinder:
     def _b_Window(self, n: exp.Window, scope: Scope) -> E.Expr:
         return self.bind_window(n, scope)
 
+    def _b_WithinGroup(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """percentile_cont(f) WITHIN GROUP (ORDER BY x): aggregate over [f, x], rows ordered by x."""
+        f = n.this
+        name, args = self.func_name_args(f)
+        order = n.expression
+        keys = list(order.expressions) if isinstance(order, exp.Order) else []
+        if len(keys) != 1:
+            raise FeatureNotSupported("WITHIN GROUP needs exactly one ORDER BY expression")
+        agg_node = exp.Anonymous(this=name, expressions=[*args, exp.Order(this=keys[0].this, expressions=keys)])
+        return self.bind_agg(name, agg_node, [*args, exp.Order(this=keys[0].this, expressions=keys)], scope)
+
     def _b_Filter(self, n: exp.Filter, scope: Scope) -> E.Expr:
         agg = self.bind_expr(n.this, scope)
         if not isinstance(agg, E.AggCall):
@@ -677,7 +702,14 @@ class ExprBinder:
         return name, args
 
     def _bind_func(self, n: exp.Func, scope: Scope) -> E.Expr:
-        name, args = self.func_name_args(n)
+        special = _pg_call(n)
+        if special is not None:
+            name, args = special
+            if name in ("?", "?|", "?&", "timezone") or name.startswith("="):
+                bound = [self.bind_expr(a, scope) for a in args]
+                return self.call(name, bound)
+        else:
+            name, args = self.func_name_args(n)
         if name == "grouping":
             bound = [self.bind_expr(a, scope) for a in args]
             self.saw_agg = True
@@ -787,6 +819,61 @@ class ExprBinder:
 
     def bind_subquery(self, q: exp.Expr, scope: Scope, kind: str, arg: E.Expr | None) -> E.Expr:
         raise NotImplementedError
+
+
+def _pg_format(fmt: exp.Expr) -> exp.Expr:
+    """sqlglot turns PostgreSQL format strings into strftime ones; turn them back."""
+    from sqlglot.dialects.postgres import Postgres
+    from sqlglot.time import format_time
+
+    if isinstance(fmt, exp.Literal) and fmt.is_string:
+        return exp.Literal.string(format_time(fmt.name, Postgres.INVERSE_TIME_MAPPING, Postgres.INVERSE_TIME_TRIE))
+    return fmt
+
+
+def _pg_call(n: exp.Func) -> tuple[str, list[exp.Expr]] | None:
+    """PostgreSQL name and argument order for sqlglot nodes whose shape differs from the call."""
+    a = n.args
+    if isinstance(n, exp.Extract):
+        unit = n.this.name if isinstance(n.this, exp.Var | exp.Literal | exp.Column) else n.this.sql()
+        return "date_part", [exp.Literal.string(unit.lower()), a["expression"]]
+    if isinstance(n, exp.TimestampTrunc | exp.DateTrunc):
+        unit = a.get("unit")
+        return "date_trunc", [exp.Literal.string(unit.name.lower()), n.this] + ([a["zone"]] if a.get("zone") else [])
+    if isinstance(n, exp.TimeToStr):
+        return "to_char", [n.this, _pg_format(a["format"])]
+    if isinstance(n, exp.StrToDate):
+        return "to_date", [n.this, _pg_format(a["format"])]
+    if isinstance(n, exp.StrToTime):
+        return "to_timestamp", [n.this, _pg_format(a["format"])]
+    if isinstance(n, exp.UnixToTime):
+        return "to_timestamp", [n.this]
+    if isinstance(n, exp.Pad):
+        return ("lpad" if a.get("is_left") else "rpad"), [n.this, a["expression"]] + (
+            [a["fill_pattern"]] if a.get("fill_pattern") is not None else [])
+    if isinstance(n, exp.Initcap):
+        return "initcap", [n.this]
+    if isinstance(n, exp.Hex):
+        return "to_hex", [n.this]
+    if isinstance(n, exp.Trim):
+        pos = str(a.get("position") or "").upper()
+        name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(pos, "btrim")
+        return name, [n.this] + ([a["expression"]] if a.get("expression") is not None else [])
+    if isinstance(n, exp.AtTimeZone):
+        return "timezone", [a["zone"], n.this]
+    if isinstance(n, exp.JSONBContainsTopKey):
+        return "?", [n.this, a["expression"]]
+    if isinstance(n, exp.JSONBContainsAnyTopKeys):
+        return "?|", [n.this, a["expression"]]
+    if isinstance(n, exp.JSONBContainsAllTopKeys):
+        return "?&", [n.this, a["expression"]]
+    if isinstance(n, exp.CurrentDate):
+        return "current_date", []
+    if isinstance(n, exp.CurrentTime):
+        return "current_time", []
+    if isinstance(n, exp.Localtimestamp):
+        return "localtimestamp", []
+    return None
 
 
 def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:

@@ -715,9 +715,20 @@ def _output_name(proj: exp.Expr) -> str:
         return _output_name(proj.this)
     if isinstance(proj, exp.Array):
         return "array"
+    if isinstance(proj, exp.WithinGroup):
+        return _output_name(proj.this)
+    if isinstance(proj, exp.Extract):
+        return "extract"
+    if isinstance(proj, exp.AtTimeZone):
+        return "timezone"
     if isinstance(proj, exp.Func):
+        from sqlvec.sql.bind_expr import _pg_call
+
         if isinstance(proj, exp.Anonymous):
             return proj.name.lower()
+        special = _pg_call(proj)
+        if special is not None and special[0][:1].isalpha():
+            return special[0] if not isinstance(proj, exp.Trim) else "btrim" if special[0] == "btrim" else special[0]
         from sqlvec.sql.bind_expr import _FUNC_NAME_FIX
 
         if isinstance(proj, exp.Explode):

@@ -200,3 +200,14 @@ def test_array_subscripts_and_srfs_in_select_list(q):
     assert q("select id, generate_series(1, id) from a where id < 3 order by 1, 2") == [
         (1, 1), (2, 1), (2, 2)]
     assert len(q("select distinct xs from a")) == 3
+
+
+def test_function_shapes_from_sqlglot_nodes(q):
+    assert q("select trim('  x  ') || '|' || ltrim('  x  ') || '|' || rtrim('  x  ')") == [("x|x  |  x",)]
+    assert q("select 'abc' not like '%b%', 'abc' not ilike '%B%'") == [(False, False)]
+    r = q.result("select lpad('7', 3, '0'), extract(year from date '2024-05-07')")
+    assert [c.name for c in r.columns] == ["lpad", "extract"]
+    assert q("select to_char(timestamp '2024-05-07 13:04:05', 'YYYY-MM-DD HH24:MI:SS')") == [
+        ("2024-05-07 13:04:05",)]
+    assert q("select array(select x from (values (2), (1)) v(x) order by x)") == [([1, 2],)]
+    assert q("select percentile_disc(0.5) within group (order by x) from (values (1),(2),(3)) v(x)") == [(2,)]
