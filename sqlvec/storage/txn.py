@@ -42,6 +42,8 @@ if TYPE_CHECKING:
 
 # Own inserted pieces are merged when this many collect (keeps savepoints cheap).
 _MAX_LOCAL_PIECES = 64
+# An insert of at least this many rows into a data directory is written like bulk_load.
+_BULK_ROWS = 1 << 18
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,6 +190,14 @@ class Transaction:
         n = t.num_rows
         if n == 0:
             return np.zeros(0, dtype=np.int64)
+        if n >= _BULK_ROWS and self.store.path is not None:
+            # big enough to go straight to segment files rather than through the WAL
+            segs = self.store._bulk_segments(table_id, lt.schema, [t])
+            self._bulk.extend(s for s in segs if s.path is not None)
+            self._tables[table_id] = replace(
+                lt, inserts=(*lt.inserts, *[SegView(s) for s in segs]), changed=True
+            )
+            return np.concatenate([s.rowids for s in segs])
         first = self.store.allocate_rowids(table_id, n)
         rowids = np.arange(first, first + n, dtype=np.int64)
         t = t.add_column(0, lt.schema.field(0), pa.chunked_array([pa.array(rowids)]))

@@ -96,3 +96,25 @@ def test_bulk_load_survives_concurrent_checkpoint(tmp_path):
     s = Store.open(path)
     assert s.begin().row_count(1) == 100_002
     s.close()
+
+
+def test_huge_insert_goes_to_segment_files(tmp_path):
+    path = str(tmp_path)
+    s = Store.open(path)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    wal_before = s._wal.size
+    data = pa.Table.from_batches(list(batches(300_000)))
+    t = s.begin()
+    rowids = t.insert(1, data)
+    t.delete(1, rowids[:5])
+    t.commit()
+    assert s._wal.size - wal_before < 100_000
+    s.abandon()
+    s = Store.open(path)
+    got = s.begin().scan_table(1)
+    assert got.num_rows == 300_000 - 5
+    assert got.column("_rowid").to_pylist()[:3] == rowids[5:8].tolist()
+    assert got.column("id").to_pylist()[:3] == [5, 6, 7]
+    s.close()
