@@ -103,6 +103,10 @@ class Executor:
 
     def run(self, plan: L.Plan) -> Iterator[pa.RecordBatch]:
         m = getattr(self, "_r_" + type(plan).__name__, None)
+        if m is None and type(plan).__name__ == "VectorSearch":  # ANN top-k (vector engineer)
+            from sqlvec.exec.vector_search import run_vector_search
+
+            return run_vector_search(self.ctx, plan)
         if m is None:
             raise FeatureNotSupported(f"plan node {type(plan).__name__} is not supported")
         return m(plan)
@@ -292,7 +296,8 @@ class Executor:
 
         for b in self.run(p.input):
             self.ctx.check_cancel()
-            lists = [srf_lists(x.name, [self.ev.eval(a, b) for a in x.args], x.type) for x in p.srfs]
+            lists = [x.fn.call([self.ev.eval(a, b) for a in x.args], b.num_rows) if x.fn is not None
+                     else srf_lists(x.name, [self.ev.eval(a, b) for a in x.args], x.type) for x in p.srfs]
             lens = [np.asarray(pc.fill_null(pc.list_value_length(lst), 0).to_numpy(zero_copy_only=False), np.int64)
                     for lst in lists]
             rows = np.max(np.stack(lens), axis=0) if lens else np.zeros(b.num_rows, np.int64)

@@ -240,6 +240,7 @@ class SrfCall(Expr):
     name: str
     args: tuple[Expr, ...]
     type: SqlType
+    fn: Any = field(compare=False, hash=False, default=None)  # registry SRF: call -> list per row
 
     def children(self) -> tuple[Expr, ...]:
         return self.args

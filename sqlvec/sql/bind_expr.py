@@ -726,7 +726,12 @@ class ExprBinder:
                 if len(want) == len(bound):
                     bound = [self.coerce(b, t) for b, t in zip(bound, want)]
                 return E.SrfCall(name, tuple(bound), fn.return_type)
-        return self.call(name, bound)
+        out = self.call(name, bound)
+        if isinstance(out, E.Func) and getattr(out.fn, "set_returning", False):
+            if not getattr(self, "srf_ok", False):
+                raise FeatureNotSupported(f"set-returning function {name}() is not supported here")
+            return E.SrfCall(name, out.args, out.type, out.fn)
+        return out
 
     def bind_agg(self, name: str, n: exp.Expr, args: list[exp.Expr], scope: Scope) -> E.Expr:
         if getattr(self, "agg_forbidden", None):

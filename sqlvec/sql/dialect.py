@@ -44,6 +44,8 @@ class SqlvecDialect(Postgres):
         EQUALITY = {
             k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
         }
+        # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
+        LAMBDAS: ClassVar[dict] = {}
 
         def _parse_bitwise(self) -> exp.Expr | None:
             this = super()._parse_bitwise()
