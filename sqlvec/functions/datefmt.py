@@ -53,9 +53,11 @@ def tokenize(fmt: str) -> list[tuple[str, str, bool, bool]]:
             if fmt.startswith(tok, i):
                 i += len(tok)
                 th = fmt.startswith(("TH", "th"), i)
+                text = tok
                 if th:
+                    text = fmt[i:i + 2]  # the suffix's case decides 'TH' / 'th'
                     i += 2
-                out.append((tok, tok, fm, th))
+                out.append((tok, text, fm, th))
                 break
         else:
             if fm:
@@ -166,7 +168,7 @@ def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool) -> pa.Array:
         else:
             raise FeatureNotSupported(f'template pattern "{kind}" is not supported')
         if th and val is not None and not isinstance(piece, str):
-            piece = _ordinal(piece, val, text.isupper())
+            piece = _ordinal(piece, val, text == "TH")
         pieces.append(piece)
     if not pieces:
         return pa.array([""] * len(us))

@@ -347,7 +347,11 @@ def _justify(kind: str) -> Impl:
         if kind in ("days", "interval"):
             extra = np.fix(d / 30).astype(np.int64)
             m, d = m + extra, d - extra * 30
-        if kind == "interval":  # make signs agree
+        if kind == "interval":  # make signs agree, as interval_justify_interval
+            fix = (m > 0) & ((d < 0) | ((d == 0) & (us < 0)))
+            d, m = d + 30 * fix, m - fix
+            fix = (m < 0) & ((d > 0) | ((d == 0) & (us > 0)))
+            d, m = d - 30 * fix, m + fix
             fix = (d > 0) & (us < 0)
             d, us = d - fix, us + fix * US_PER_DAY
             fix = (d < 0) & (us > 0)

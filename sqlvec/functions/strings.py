@@ -423,6 +423,15 @@ def _bytea_concat(ctx: CallContext, args: list[Arg]) -> Arg:
     return pc.binary_join_element_wise(*args, pa.scalar(b"", pa.binary()))
 
 
+def _py_encoding(name: str) -> str:
+    enc = {"utf8": "utf-8", "utf-8": "utf-8", "latin1": "latin-1", "sql_ascii": "ascii",
+           "win1252": "cp1252"}.get(name.lower().replace("_", "") if name.lower() != "sql_ascii"
+                                    else "sql_ascii")
+    if enc is None:
+        raise InvalidParameterValue(f'invalid source encoding name "{name}"')
+    return enc
+
+
 def register(fr: FunctionRegistry) -> None:
     """The PostgreSQL string function catalogue (text in, text out unless noted)."""
     add = fr.add
@@ -477,4 +486,8 @@ def register(fr: FunctionRegistry) -> None:
         strict=False)
     add("encode", [T.BYTEA, TXT], TXT, _encode)
     add("decode", [TXT, TXT], T.BYTEA, _decode)
+    add("convert_to", [TXT, TXT], T.BYTEA, lambda c, a: map_distinct(
+        lambda s, enc: s.encode(_py_encoding(enc)), a, c.n, pa.binary()))
+    add("convert_from", [T.BYTEA, TXT], TXT, lambda c, a: map_distinct(
+        lambda b, enc: b.decode(_py_encoding(enc)), a, c.n, pa.string()))
     add("get_byte", [T.BYTEA, I4], I4, lambda c, a: map_distinct(lambda b, i: b[i], a, c.n, pa.int32()))

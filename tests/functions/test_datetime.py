@@ -107,3 +107,14 @@ def test_at_time_zone(q, zone, value, t, expected):
 def test_date_bin(q):
     assert q("date_bin", ("15 minutes", IV), ("2024-01-01 10:17:00", TS), ("2000-01-01", TS)) == \
         "2024-01-01 10:15:00"
+
+
+@pytest.mark.parametrize("name,args,expected", [
+    ("to_char", [("2024-01-05 00:00", TS), ("Day, DDth Month YYYY", U)], "Friday   , 05th January   2024"),
+    ("to_char", [("2024-01-05 00:00", TS), ("FMDay, FMDDTH FMMonth YYYY", U)], "Friday, 5TH January 2024"),
+    ("justify_interval", [("1 mon -1 hour", IV)], "29 days 23:00:00"),
+    ("age", [("2024-03-01", TS), ("2024-01-31", TS)], "1 mon 1 day"),
+    ("+", [("2024-02-29", D), ("1 year", IV)], "2025-02-28 00:00:00"),
+])
+def test_datetime_edge_cases(q, name, args, expected):
+    assert q(name, *args) == expected
