@@ -1,0 +1,44 @@
+"""Every snippet of the README's "Connect with ..." section runs against a real server."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _snippets(lang: str) -> list[str]:
+    text = README.read_text()
+    section = text[text.index("## Connect with ..."):]
+    return re.findall(rf"```{lang}\n(.*?)```", section, re.S)
+
+
+def _fill(code: str, server) -> str:
+    return code.replace("HOST", server.host).replace("PORT", str(server.port))
+
+
+def test_readme_has_connect_sections():
+    assert len(_snippets("python")) == 3 and len(_snippets("sh")) == 1
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
+def test_psql_snippet(server):
+    out = subprocess.run(_fill(_snippets("sh")[0], server), shell=True, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "vector" in out.stdout
+
+
+def test_python_snippets(server):
+    for code in _snippets("python"):
+        r = subprocess.run([sys.executable, "-c", _fill(code, server)], capture_output=True,
+                           text=True, timeout=120, env=dict(os.environ))
+        assert r.returncode == 0, r.stderr[-2000:]
+    assert "readme_frame" in r.stdout or "k" in r.stdout
