@@ -214,7 +214,7 @@ def parse_timestamp(arr: pa.Array, *, tz: bool) -> pa.Array:
     fast = _fast_iso(arr, tz)
     if fast is not None:
         return fast
-    kind = "timestamp with time zone" if tz else "timestamp without time zone"
+    kind = "timestamp with time zone" if tz else "timestamp"
     parts, arr = _split_ts(arr, kind)
     us = _date_days(parts, arr, kind) * US_PER_DAY + _time_us(parts, arr)
     if tz:

@@ -265,7 +265,9 @@ def _ascii(ctx: CallContext, args: list[Arg]) -> Arg:
 def _chr_py(code: int) -> str:
     if code == 0:
         raise ProgramLimitExceeded("null character not permitted")
-    if code < 0 or code > 0x10FFFF:
+    if code < 0:
+        raise ProgramLimitExceeded("character number must be positive")
+    if code > 0x10FFFF:
         raise ProgramLimitExceeded(f"requested character too large for encoding: {code}")
     return chr(code)
 
