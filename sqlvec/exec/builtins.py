@@ -232,3 +232,31 @@ def srf_lists(name: str, args: list[pa.Array], return_type: SqlType) -> pa.Array
     values = np.repeat(start, counts) + offs * np.repeat(step, counts)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values).cast(return_type.arrow))
+
+
+@dataclass
+class MultiUnnest:
+    """unnest(a, b, ...) in FROM: one row per position, shorter arrays padded with NULLs."""
+
+    arg_types: list[SqlType]
+    volatile: bool = False
+    strict: bool = False
+    set_returning: bool = True
+
+    @property
+    def return_type(self) -> SqlType:
+        return T.RECORD
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import pyarrow.compute as pc
+
+        lens = [int(pc.fill_null(pc.list_value_length(a), 0)[0].as_py()) for a in args]
+        m = max(lens) if lens else 0
+        cols = []
+        for a, ln in zip(args, lens):
+            vals = a[0].values if a[0].is_valid else pa.array([], a.type.value_type)
+            idx = np.arange(m)
+            cols.append(vals.take(pa.array(np.where(idx < ln, idx, 0), mask=idx >= ln)) if len(vals)
+                        else pa.nulls(m, a.type.value_type))
+        struct = pa.StructArray.from_arrays(cols, names=[f"f{i}" for i in range(len(cols))])
+        return pa.ListArray.from_arrays(pa.array([0, m], pa.int32()), struct)

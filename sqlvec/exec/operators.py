@@ -206,6 +206,9 @@ class Executor:
         out = p.fn.call(args, 1)
         if isinstance(out, pa.ListArray | pa.LargeListArray):
             out = out.flatten()
+        if pa.types.is_struct(out.type) and len(p.fields) == out.type.num_fields:
+            yield self._batch(p, [out.field(i) for i in range(out.type.num_fields)])
+            return
         yield self._batch(p, [out])
 
     # -- streaming ----------------------------------------------------------------

@@ -202,7 +202,14 @@ class ExprBinder:
             elif isinstance(b, E.Param) and b.type.short == "unknown" and a.type.short != "unknown":
                 args[1] = self.coerce(b, a.type)
             types = [x.type for x in args]
-        fn = self.engine_function(name, types) or self.regs.functions.resolve(name, types)
+        fn = self.engine_function(name, types) if name in ("nextval", "currval", "setval") else None
+        if fn is None:
+            try:
+                fn = self.regs.functions.resolve(name, types)
+            except SqlError:
+                fn = self.engine_function(name, types)
+                if fn is None:
+                    raise
         want = list(getattr(fn, "arg_types", types) or types)
         if len(want) == len(args):
             args = [self.coerce(x, t) if t.category != "P" and t.short != "any" else x
@@ -719,13 +726,6 @@ class ExprBinder:
         if name in WINDOW_ONLY:
             raise WindowingError(f"window function {name} requires an OVER clause")
         bound = [self.bind_expr(a, scope) for a in args]
-        if name in ("unnest", "generate_series") and getattr(self, "srf_ok", False):
-            fn = self.engine_function(name, [b.type for b in bound])
-            if fn is not None:
-                want = list(fn.arg_types)
-                if len(want) == len(bound):
-                    bound = [self.coerce(b, t) for b, t in zip(bound, want)]
-                return E.SrfCall(name, tuple(bound), fn.return_type)
         out = self.call(name, bound)
         if isinstance(out, E.Func) and getattr(out.fn, "set_returning", False):
             if not getattr(self, "srf_ok", False):

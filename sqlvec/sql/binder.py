@@ -322,17 +322,47 @@ class Binder(ExprBinder):
             name, args = self.func_name_args(fn)  # type: ignore[arg-type]
         empty = Scope(outer=scope.outer)
         bound = [self.bind_expr(a, empty) for a in args]
-        bound = [_outer_down(b) for b in bound]
-        bf = self.engine_function(name, [b.type for b in bound]) or \
-            self.regs.functions.resolve(name, [b.type for b in bound])
+        if name == "unnest" and len(bound) > 1:
+            from sqlvec.exec.builtins import MultiUnnest
+
+            parts = []
+            for b in bound:
+                if b.type.element is None:
+                    b = self.coerce(b, T.array_of(T.TEXT))
+                parts.append(b)
+            mu = MultiUnnest([b.type for b in parts])
+            fields = tuple(L.Field(colnames[i] if i < len(colnames) else "unnest", b.type.element)
+                           for i, b in enumerate(parts))
+            self._add_scope(scope, alias or name, fields, [])
+            return L.FunctionScan(name, tuple(parts), fields, mu)
+        bf = self.srf_function(name, bound)
         want = list(getattr(bf, "arg_types", []) or [])
         if len(want) == len(bound):
             bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
-        cname = colnames[0] if colnames else (alias or name)
-        fields = (L.Field(cname, bf.return_type),)
+        record = RECORD_COLUMNS.get(name)
+        if record is not None:
+            fields = tuple(L.Field(colnames[i] if i < len(colnames) else c, t) for i, (c, t) in enumerate(record))
+        else:
+            cname = colnames[0] if colnames else (alias or name)
+            fields = (L.Field(cname, bf.return_type),)
         plan = L.FunctionScan(name, tuple(bound), fields, bf)
         self._add_scope(scope, alias or name, fields, [])
         return plan
+
+    def srf_function(self, name: str, bound: list[E.Expr]) -> Any:
+        """A function usable in FROM: the registry's (set-returning or scalar), else the engine's."""
+        from sqlvec.core.errors import UndefinedFunction
+
+        types = [b.type for b in bound]
+        if name in ("nextval", "currval", "setval"):
+            return self.engine_function(name, types)
+        try:
+            return self.regs.functions.resolve(name, types)
+        except UndefinedFunction:
+            fn = self.engine_function(name, types)
+            if fn is None:
+                raise
+            return fn
 
     def _add_scope(self, scope: Scope, alias: str, fields: tuple[L.Field, ...], colnames: list[str]) -> None:
         if alias and scope.has_table(alias):
@@ -658,6 +688,14 @@ class Binder(ExprBinder):
         if len(exprs) > nvis:
             plan = L.Project(plan, tuple(E.ColRef(i, exprs[i].type) for i in range(nvis)), tuple(out_fields[:nvis]))
         return plan
+
+
+RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "jsonb_each": (("key", T.TEXT), ("value", T.JSONB)),
+    "jsonb_each_text": (("key", T.TEXT), ("value", T.TEXT)),
+    "json_each": (("key", T.TEXT), ("value", T.JSON)),
+    "json_each_text": (("key", T.TEXT), ("value", T.TEXT)),
+}
 
 
 class _Default(E.Expr):

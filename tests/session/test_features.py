@@ -211,3 +211,9 @@ def test_function_shapes_from_sqlglot_nodes(q):
         ("2024-05-07 13:04:05",)]
     assert q("select array(select x from (values (2), (1)) v(x) order by x)") == [([1, 2],)]
     assert q("select percentile_disc(0.5) within group (order by x) from (values (1),(2),(3)) v(x)") == [(2,)]
+
+
+def test_table_functions_records_and_multi_unnest(q):
+    assert q("select u.v, u.n from unnest(array[10, 20], array['p', 'q', 'r']) as u(v, n)") == [
+        (10, "p"), (20, "q"), (None, "r")]
+    assert q("""select key, value::text from jsonb_each('{"a":1,"b":[2]}')""") == [("a", "1"), ("b", "[2]")]
