@@ -34,11 +34,15 @@ def _label(p: L.Plan) -> str:
         return f"Update on {p.table.name}"
     if isinstance(p, L.Delete):
         return f"Delete on {p.table.name}"
-    return type(p).__name__
+    label = getattr(p, "explain_label", None)  # extension nodes (VectorSearch) name themselves
+    return label() if callable(label) else type(p).__name__
 
 
 def _details(p: L.Plan) -> list[str]:
     out = []
+    more = getattr(p, "explain_details", None)
+    if callable(more):
+        out += more()
     if isinstance(p, L.Scan) and p.filter is not None:
         out.append(f"Filter: {p.filter}")
     if isinstance(p, L.Filter):

@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
+from sqlvec.plan.vector_search import top_n_to_vector_search
 
 
 def _conjuncts(e: E.Expr) -> list[E.Expr]:
@@ -85,6 +86,7 @@ def push_filter_into_join(plan: L.Plan) -> L.Plan | None:
 RULES: tuple[Callable[[L.Plan], L.Plan | None], ...] = (
     push_filter_into_join,
     push_filter_into_scan,
+    top_n_to_vector_search,
 )
 
 

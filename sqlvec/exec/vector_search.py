@@ -1,0 +1,315 @@
+"""The VectorSearch operator: top-k rows by distance, through an index or an exact scan.
+
+Per execution it reads the scan's columns once (zero-copy Arrow batches), evaluates the
+WHERE clause over every row to get the passing row ids, then either
+
+- ranks the passing rows exactly with the distance operator (no index, or few passing
+  rows: fewer than `sqlvec.exact_scan_threshold`, default 20,000), or
+- searches the matching hnsw/ivfflat/sparse index for k x (rows / passing rows) x 1.5
+  candidates and widens the search 4x at a time until k of them pass (bounded by
+  `sqlvec.max_overfetch`, after which the passing rows are ranked exactly),
+
+so k rows come back whenever k rows match. Index structures are built on first use
+from the visible rows and kept per Database (one per CREATE INDEX); rows visible to a
+query but missing from the index (new or own writes) are added before searching, rows
+it holds that a query cannot see (deleted, or newer) are skipped by the row-id check.
+NULL vectors sort last, ties break by row id.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import weakref
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core.errors import InvalidParameterValue
+from sqlvec.index import default_index_kinds, opclass, parse_options
+from sqlvec.plan import expr as E
+from sqlvec.plan.vector_search import VectorSearch
+
+EXACT_THRESHOLD = 20_000
+MAX_OVERFETCH = 100_000
+_KINDS = default_index_kinds()
+
+
+@dataclass
+class _Built:
+    """An index structure for one CREATE INDEX, with the row ids it holds (sorted)."""
+
+    index: Any
+    keys: np.ndarray
+    kind: str
+    signature: tuple
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+_CACHE: weakref.WeakKeyDictionary[Any, dict[int, _Built]] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
+# what the last VectorSearch on this thread did ('exact', 'hnsw items_idx', ...): diagnostics
+LAST = threading.local()
+
+
+def _setting(ctx: Any, name: str, default: str) -> str:
+    s = getattr(ctx, "session", None)
+    vals = getattr(getattr(s, "settings", None), "values", None) or {}
+    return str(vals.get(name, default) or default)
+
+
+def _int_setting(ctx: Any, name: str, default: int) -> int:
+    try:
+        return int(_setting(ctx, name, str(default)))
+    except ValueError:
+        raise InvalidParameterValue(f'invalid value for parameter "{name}"') from None
+
+
+def _eval_scalar(ctx: Any, e: E.Expr | None) -> Any:
+    if e is None:
+        return None
+    one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+    out = ctx.evaluator.eval(e, one)
+    return out[0]
+
+
+# ---- the table's rows ------------------------------------------------------------------
+
+@dataclass
+class _Rows:
+    table: pa.Table  # _rowid + the scan's columns
+    rowids: np.ndarray
+    passing: np.ndarray  # WHERE true and vector not NULL
+    null_vec: np.ndarray  # WHERE true and vector NULL
+    valid: np.ndarray  # vector not NULL (whatever the WHERE says)
+
+
+def _read(ctx: Any, p: VectorSearch) -> _Rows:
+    names = [f.name for f in p.scan.fields]
+    batches: list[pa.RecordBatch] = []
+    masks: list[np.ndarray] = []
+    for b in ctx.txn.scan(p.scan.table.oid, names):
+        ctx.check_cancel()
+        batches.append(b)
+        if p.scan.filter is not None:
+            data = pa.RecordBatch.from_arrays([b.column(i) for i in range(1, b.num_columns)],
+                                              names=names)
+            m = pc.fill_null(ctx.evaluator.eval(p.scan.filter, data), False)
+            masks.append(np.asarray(m.to_numpy(zero_copy_only=False), dtype=bool))
+    schema = pa.schema([pa.field("_rowid", pa.int64())] +
+                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+    table = pa.Table.from_batches([b.cast(schema) if b.schema != schema else b for b in batches],
+                                  schema=schema) if batches else schema.empty_table()
+    rowids = table.column(0).to_numpy()
+    where = np.concatenate(masks) if masks else np.ones(len(rowids), dtype=bool)
+    vec = table.column(p.column + 1)
+    valid = np.asarray(vec.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if vec.null_count \
+        else np.ones(len(rowids), dtype=bool)
+    return _Rows(table, rowids, where & valid, where & ~valid, valid)
+
+
+# ---- exact ranking -------------------------------------------------------------------------
+
+def _rank(d: np.ndarray, valid_d: np.ndarray, rowids: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the k best by (distance, row id); NaN after numbers, NULL last."""
+    key = np.where(valid_d, np.where(np.isnan(d), np.inf, d), np.inf)
+    cls = np.where(valid_d, np.where(np.isnan(d), 1, 0), 2)
+    if k < len(d):
+        kth = np.partition(key, k - 1)[k - 1]
+        cand = np.flatnonzero(key <= kth)
+    else:
+        cand = np.arange(len(d))
+    order = np.lexsort((rowids[cand], key[cand], cls[cand]))
+    return cand[order][:k]
+
+
+def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray:
+    pos = np.flatnonzero(rows.passing)
+    if not len(pos):
+        return pos
+    col = rows.table.column(p.column + 1)
+    vec = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    if len(pos) != len(rows.rowids):
+        vec = vec.take(pa.array(pos))
+    fn = p.distance.fn
+    args: list[Any] = [vec, q] if isinstance(_strip(p.distance.args[0]), E.ColRef) else [q, vec]
+    d = fn.call(args, len(vec))
+    valid_d = np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool) if d.null_count \
+        else np.ones(len(d), bool)
+    dn = np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64)
+    return pos[_rank(dn, valid_d, rows.rowids[pos], k)]
+
+
+def _strip(e: E.Expr) -> E.Expr:
+    while isinstance(e, E.Cast):
+        e = e.arg
+    return e
+
+
+# ---- index structures ------------------------------------------------------------------------
+
+def _index_defs(ctx: Any, p: VectorSearch) -> list[tuple[Any, Any]]:
+    """(IndexDef, OpClass) of the table's vector indexes that serve this column and operator."""
+    db = getattr(getattr(ctx, "session", None), "db", None)
+    if db is None:
+        return []
+    from sqlvec.catalog.catalog import Catalog
+
+    col = p.scan.fields[p.column]
+    out = []
+    for idx in Catalog(ctx.txn, db.store).indexes_of(p.scan.table.oid):
+        if idx.method not in ("hnsw", "ivfflat") or len(idx.columns) != 1:
+            continue
+        parts = str(idx.columns[0]).replace('"', "").split()
+        if not parts or parts[0] != col.name:
+            continue
+        try:
+            oc = opclass(parts[1] if len(parts) > 1 else None, col.type.short)
+        except Exception:
+            continue
+        if oc.metric == p.metric:
+            out.append((idx, oc))
+    return out
+
+
+def _matrix(col: pa.ChunkedArray | pa.Array, short: str) -> Any:
+    """Column values as what index kinds take (dense matrix, packed bits, CSR parts)."""
+    from sqlvec.functions.vectors import textio as VT
+    from sqlvec.functions.vectors import types as V
+
+    a = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if short in ("bit", "varbit"):
+        return VT.bit_matrix(a)[0]
+    if short == "sparsevec":
+        idx_l, val_l = a.field("indices"), a.field("values")
+        offs = idx_l.offsets.to_numpy(zero_copy_only=False).astype(np.int64)
+        return (offs - offs[0], V._np(V.element_values(idx_l)).astype(np.int64),
+                V._np(V.element_values(val_l)).astype(np.float32))
+    m, _ = V.matrix(a, tname=short)
+    return m
+
+
+_DTYPE = {"vector": "f32", "halfvec": "f16", "bf16vec": "bf16", "int8vec": "i8", "bit": "b1",
+          "varbit": "b1"}
+
+
+def _build(idx: Any, oc: Any, short: str, vectors: Any, keys: np.ndarray) -> tuple[Any, str]:
+    if short == "sparsevec":
+        kind = _KINDS.get("sparse")
+        return kind.build(vectors, keys, metric=oc.metric), "sparse"
+    kind = _KINDS.get(idx.method)
+    raw = {k: v for k, v in (idx.options or {}).items() if v not in (None, "None", "")}
+    options = parse_options(kind.options, raw)
+    return kind.build(vectors, keys, options, metric=oc.metric, dtype=_DTYPE[short]), idx.method
+
+
+def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
+    """The index structure for `idx`, holding every row this query can see."""
+    store = ctx.session.db.store
+    short = p.scan.fields[p.column].type.short
+    sig = (idx.oid, idx.method, tuple(sorted((idx.options or {}).items())), oc.name)
+    with _CACHE_LOCK:
+        per_db = _CACHE.setdefault(store, {})
+        built = per_db.get(idx.oid)
+    vis = np.flatnonzero(rows.valid)  # every visible row with a vector, filter or not
+    if built is None or built.signature != sig:
+        keys = rows.rowids[vis]
+        index, kind = _build(idx, oc, short, _matrix(rows.table.column(p.column + 1).take(
+            pa.array(vis)), short), keys)
+        built = _Built(index, np.sort(keys), kind, sig)
+        with _CACHE_LOCK:
+            per_db[idx.oid] = built
+        return built
+    with built.lock:
+        keys = rows.rowids[vis]
+        if len(keys) != len(built.keys) or not np.array_equal(np.sort(keys), built.keys):
+            new = ~np.isin(keys, built.keys, assume_unique=True)
+            if new.any():
+                pos = vis[new]
+                vecs = _matrix(rows.table.column(p.column + 1).take(pa.array(pos)), short)
+                built.index.add(vecs, rows.rowids[pos])
+                built.keys = np.union1d(built.keys, rows.rowids[pos])
+    return built
+
+
+def _search_params(ctx: Any, kind: str) -> Any:
+    if kind == "hnsw":
+        return _KINDS.get("hnsw").params(ef_search=_int_setting(ctx, "hnsw.ef_search", 40))
+    if kind == "ivfflat":
+        from sqlvec.index.xp import parse_gpu_setting
+        return _KINDS.get("ivfflat").params(probes=_int_setting(ctx, "ivfflat.probes", 1),
+                                            gpu=parse_gpu_setting(_setting(ctx, "sqlvec.gpu", "auto")))
+    return None
+
+
+def _query_vector(q: Any, short: str) -> Any:
+    arr = pa.array([q.as_py()], q.type) if isinstance(q, pa.Scalar) else q
+    m = _matrix(arr, short)
+    return m
+
+
+def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) -> np.ndarray | None:
+    """Positions of k passing rows through the index, widening the over-fetch; None to give up."""
+    short = p.scan.fields[p.column].type.short
+    qv = _query_vector(q, short)
+    n_pass = int(rows.passing.sum())
+    total = max(len(built.keys), 1)
+    allowed = np.sort(rows.rowids[rows.passing])
+    fetch = max(k, int(math.ceil(k * 1.5 * total / max(n_pass, 1))))
+    limit = _int_setting(ctx, "sqlvec.max_overfetch", MAX_OVERFETCH)
+    params = _search_params(ctx, built.kind)
+    while True:
+        want = min(fetch, total)
+        with built.lock:
+            keys, _d = built.index.search(qv, want, params)
+        keys = keys[0]
+        keys = keys[keys >= 0]
+        ok = keys[np.isin(keys, allowed, assume_unique=False)]
+        if len(ok) >= k or want >= total:
+            break
+        if fetch >= limit:
+            return None  # too selective for the index: rank the passing rows exactly
+        fetch = min(fetch * 4, limit)
+    ok = ok[:k]
+    order = np.argsort(rows.rowids, kind="stable")
+    return order[np.searchsorted(rows.rowids, ok, sorter=order)]
+
+
+def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
+    """Execute a VectorSearch node: one batch of at most k rows in (distance, row id) order."""
+    limit = _eval_scalar(ctx, p.limit)
+    offset = _eval_scalar(ctx, p.offset)
+    k = (0 if limit is None or not limit.is_valid else int(limit.as_py())) + \
+        (0 if offset is None or not offset.is_valid else int(offset.as_py()))
+    if limit is None or not limit.is_valid:
+        k = 2**62  # LIMIT NULL / ALL: every row
+    rows = _read(ctx, p)
+    q = _eval_scalar(ctx, p.query)
+    k = min(k, len(rows.rowids))
+    if k <= 0:
+        pos = np.zeros(0, np.int64)
+    elif q is None or not q.is_valid:
+        pos = np.flatnonzero(rows.passing | rows.null_vec)[:k]  # NULL distances: any order
+    else:
+        pos = None
+        n_pass = int(rows.passing.sum())
+        threshold = _int_setting(ctx, "sqlvec.exact_scan_threshold", EXACT_THRESHOLD)
+        defs = _index_defs(ctx, p) if n_pass > threshold else []
+        LAST.strategy = "exact"
+        if defs:
+            built = _entry(ctx, p, rows, *defs[0])
+            pos = _ann(ctx, p, rows, q, k, built)
+            LAST.strategy = f"{built.kind} {defs[0][0].name}" if pos is not None else \
+                "exact (index over-fetch exhausted)"
+        if pos is None:
+            pos = _exact(ctx, p, rows, q, k)
+        if len(pos) < k:  # NULL vectors come last
+            extra = np.flatnonzero(rows.null_vec)[: k - len(pos)]
+            pos = np.concatenate([pos, extra])
+    out = rows.table.take(pa.array(pos, pa.int64())).drop_columns(["_rowid"])
+    batch = out.combine_chunks().to_batches()
+    yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)

@@ -1,0 +1,145 @@
+"""ORDER BY distance LIMIT k through the VectorSearch operator: exact, indexed, filtered."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sqlvec.exec.vector_search import LAST
+
+N, D = 4000, 16
+
+
+def _vec(v) -> str:
+    return "[" + ",".join(f"{x:.4f}" for x in v) + "]"
+
+
+@pytest.fixture(scope="module")
+def loaded():
+    """A table of N seeded clustered vectors with selectivity columns; run(sql) -> rows."""
+    import sqlvec
+
+    rng = np.random.default_rng(11)
+    centres = rng.standard_normal((40, D)).astype(np.float32)
+    x = (centres[rng.integers(0, 40, N)] + 0.3 * rng.standard_normal((N, D))).astype(np.float32)
+    x = np.round(x, 4).astype(np.float32)
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("create table items (id int, c int, emb vector(16))")
+    for s in range(0, N, 1000):
+        rows = ",".join(f"({i}, {i % 1000}, '{_vec(x[i])}')" for i in range(s, min(N, s + 1000)))
+        cur.execute(f"insert into items values {rows}")
+
+    def run(sql, params=None):
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+    yield run, x
+    con.close()
+
+
+def exact_ids(x, q, k, mask=None, metric="l2"):
+    ids = np.arange(len(x)) if mask is None else np.flatnonzero(mask)
+    if metric == "l2":
+        d = np.sqrt(((x[ids] - q) ** 2).sum(1))
+    else:
+        d = 1 - (x[ids] @ q) / np.linalg.norm(x[ids], axis=1) / np.linalg.norm(q)
+    return ids[np.lexsort((ids, d))][:k].tolist()
+
+
+def test_rule_fires_and_explain_names_it(loaded):
+    run, x = loaded
+    lines = [r[0] for r in run(f"explain select id from items order by emb <-> '{_vec(x[0])}' limit 5")]
+    assert any("Vector Search on items" in ln for ln in lines)
+    lines = [r[0] for r in run("explain select id from items order by id limit 5")]
+    assert not any("Vector Search" in ln for ln in lines)
+
+
+def test_exact_path_equals_numpy_and_rule_off(loaded):
+    run, x = loaded
+    q = x[17] + 0.01
+    sql = f"select id from items order by emb <-> '{_vec(q)}' limit 10"
+    got = [r[0] for r in run(sql)]
+    assert got == exact_ids(x, q, 10)
+    run("set sqlvec.disabled_rules = 'top_n_to_vector_search'")
+    try:
+        assert [r[0] for r in run(sql)] == got
+    finally:
+        run("reset sqlvec.disabled_rules")
+
+
+def test_offset_distance_column_and_params(loaded):
+    run, x = loaded
+    q = x[5]
+    want = exact_ids(x, q, 8)
+    rows = run(f"select id, emb <-> '{_vec(q)}' as d from items order by d limit 3 offset 5")
+    assert [r[0] for r in rows] == want[5:8]
+    assert rows == sorted(rows, key=lambda r: r[1])
+    got = run("select id from items order by emb <=> %s limit 4", ([float(v) for v in q],))
+    assert [r[0] for r in got] == exact_ids(x, q, 4, metric="cos")
+
+
+@pytest.mark.parametrize("index", ["hnsw", "ivfflat"])
+def test_index_path_recall_and_filters(loaded, index):
+    run, x = loaded
+    opts = "with (lists = 20)" if index == "ivfflat" else "with (m = 16, ef_construction = 64)"
+    run(f"create index items_{index} on items using {index} (emb vector_l2_ops) {opts}")
+    run("set sqlvec.exact_scan_threshold = 100")
+    run("set ivfflat.probes = 10")
+    try:
+        rng = np.random.default_rng(2)
+        hits = total = 0
+        for qi in rng.integers(0, N, 20):
+            q = x[qi] + 0.05
+            got = [r[0] for r in run(f"select id from items order by emb <-> '{_vec(q)}' limit 10")]
+            assert LAST.strategy == f"{index} items_{index}"
+            want = exact_ids(x, q, 10)
+            hits += len(set(got) & set(want))
+            total += 10
+        assert hits / total >= 0.95
+        # filtered: 50%, 10%, 1%, 0.1% selectivity -> always k rows, recall as exact
+        for frac, where in ((0.5, "c < 500"), (0.1, "c < 100"), (0.01, "c < 10"), (0.001, "c = 7")):
+            q = x[123] + 0.05
+            mask = (np.arange(N) % 1000) < int(frac * 1000) if frac > 0.001 else np.arange(N) % 1000 == 7
+            k = 10
+            got = [r[0] for r in run(
+                f"select id from items where {where} order by emb <-> '{_vec(q)}' limit {k}")]
+            want = exact_ids(x, q, k, mask)
+            assert len(got) == min(k, int(mask.sum())), (frac, got)
+            assert len(set(got) & set(want)) / len(want) >= 0.9, frac
+    finally:
+        run(f"drop index items_{index}")
+        run("reset sqlvec.exact_scan_threshold")
+
+
+def test_index_sees_inserts_and_deletes(loaded):
+    run, x = loaded
+    run("create table small (id int, emb vector(16))")
+    rows = ",".join(f"({i}, '{_vec(x[i])}')" for i in range(500))
+    run(f"insert into small values {rows}")
+    run("create index on small using hnsw (emb vector_l2_ops)")
+    run("set sqlvec.exact_scan_threshold = 0")
+    try:
+        q = x[600]
+        run(f"insert into small values (9999, '{_vec(q)}')")
+        assert run(f"select id from small order by emb <-> '{_vec(q)}' limit 1") == [(9999,)]
+        run("delete from small where id = 9999")
+        got = run(f"select id from small order by emb <-> '{_vec(q)}' limit 3")
+        assert 9999 not in [r[0] for r in got] and len(got) == 3
+        run("begin")
+        run(f"insert into small values (8888, '{_vec(q)}')")
+        assert run(f"select id from small order by emb <-> '{_vec(q)}' limit 1") == [(8888,)]
+        run("rollback")
+        assert run(f"select id from small order by emb <-> '{_vec(q)}' limit 1") != [(8888,)]
+    finally:
+        run("reset sqlvec.exact_scan_threshold")
+
+
+def test_nulls_last_and_limit_beyond_rows(loaded):
+    run, _x = loaded
+    run("create table nv (id int, emb vector(2))")
+    run("insert into nv values (1, '[1,1]'), (2, null), (3, '[0,0]'), (4, '[5,5]')")
+    assert run("select id from nv order by emb <-> '[0,0]' limit 10") == [(3,), (1,), (4,), (2,)]
+    assert run("select id from nv order by emb <=> '[1,1]' limit 10") == [(1,), (4,), (3,), (2,)]
+    assert run("select id from nv where id > 100 order by emb <-> '[0,0]' limit 3") == []
