@@ -44,6 +44,8 @@ if TYPE_CHECKING:
 _MAX_LOCAL_PIECES = 64
 # An insert of at least this many rows into a data directory is written like bulk_load.
 _BULK_ROWS = 1 << 18
+# ... and a transaction's own inserted rows are written out once they take this much memory.
+_SPILL_BYTES = 64 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,6 +204,8 @@ class Transaction:
         rowids = np.arange(first, first + n, dtype=np.int64)
         t = t.add_column(0, lt.schema.field(0), pa.chunked_array([pa.array(rowids)]))
         inserts = (*lt.inserts, SegView(Segment(next_segment_id(), t)))
+        if self.store.path is not None:
+            inserts = self._spill(table_id, inserts)
         if len(inserts) > _MAX_LOCAL_PIECES:
             small = [v for v in inserts if v.seg.num_rows < 8192]
             big = [v for v in inserts if v.seg.num_rows >= 8192]
@@ -209,6 +213,21 @@ class Transaction:
             inserts = (*big, *([merged] if merged is not None else []))
         self._tables[table_id] = replace(lt, inserts=inserts, changed=True)
         return rowids
+
+    def _spill(self, table_id: int, inserts: tuple[SegView, ...]) -> tuple[SegView, ...]:
+        """Write this transaction's in-memory rows of a table to segment files once they
+        are many (a long COPY stays within memory; the WAL then logs file names only)."""
+        mem = [v for v in inserts if v.seg.path is None]
+        rows = sum(v.seg.num_rows for v in mem)
+        if rows < _BULK_ROWS and sum(v.seg.data.nbytes for v in mem) < _SPILL_BYTES:
+            return inserts
+        merged = merge_views(mem)
+        kept = tuple(v for v in inserts if v.seg.path is not None)
+        if merged is None:
+            return kept
+        segs = self.store._materialize(table_id, [merged.seg.data], bulk=True)
+        self._bulk.extend(segs)
+        return (*kept, *(SegView(s) for s in segs))
 
     def delete(self, table_id: int, rowids: np.ndarray) -> None:
         """Delete visible rows by row id (ids not visible are ignored)."""

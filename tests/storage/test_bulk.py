@@ -118,3 +118,24 @@ def test_huge_insert_goes_to_segment_files(tmp_path):
     assert got.column("_rowid").to_pylist()[:3] == rowids[5:8].tolist()
     assert got.column("id").to_pylist()[:3] == [5, 6, 7]
     s.close()
+
+
+def test_many_inserts_in_one_transaction_spill_to_files(tmp_path):
+    path = str(tmp_path)
+    s = Store.open(path)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    t = s.begin()
+    for b in batches(400_000, step=20_000):
+        t.insert(1, b)
+    assert seg_files(path)  # spilled before commit
+    assert t.row_count(1) == 400_000
+    found, _ = t.lookup(1, "id", pa.array([0, 399_999, 400_000]))
+    assert found.tolist() == [True, True, False]
+    t.commit()
+    s.abandon()
+    s = Store.open(path)
+    got = s.begin().scan_table(1, ["id"]).column("id").to_numpy()
+    assert np.array_equal(np.sort(got), np.arange(400_000))
+    s.close()
