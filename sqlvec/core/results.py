@@ -64,6 +64,6 @@ def command_tag(verb: str, count: int) -> str:
     """The CommandComplete tag for a row-returning verb: 'INSERT 0 n', 'SELECT n', ..."""
     if verb == "INSERT":
         return f"INSERT 0 {count}"
-    if verb in ("SHOW",):
+    if verb in ("SHOW", "EXPLAIN"):
         return verb
     return f"{verb} {count}"

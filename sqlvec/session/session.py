@@ -118,14 +118,18 @@ class Session:
         finished = False
         try:
             for text, offset in stmts:
+                parsed = False
                 try:
                     node = parse_statement(text, offset)
+                    parsed = True
                     if implicit and isinstance(node, UT.TransactionStmt):
                         implicit = False  # an explicit BEGIN/COMMIT takes over the block
                         txn, self.txn = self.txn, None
                         txn.commit()
                     result = self.run(node, [], text)
-                except SqlError:
+                except SqlError as e:
+                    if parsed and e.position is not None and offset:
+                        e.position += offset  # binder positions are relative to the statement
                     if implicit:
                         self._abort_implicit()
                         implicit = False

@@ -361,11 +361,14 @@ class ExprBinder:
                 self.note_outer(level, c.index)
                 return E.OuterRef(level, c.index, c.type, name)
             s, level = s.outer, level + 1
+        pos = _position(n)
         if table and not any(x.has_table(table) for x in _chain(scope)):
             from sqlvec.core.errors import UndefinedTable
 
-            raise UndefinedTable(f'missing FROM-clause entry for table "{table}"')
-        raise undefined_column(name, table)
+            raise UndefinedTable(f'missing FROM-clause entry for table "{table}"', position=pos)
+        err = undefined_column(name, table)
+        err.position = pos
+        raise err
 
     def note_outer(self, level: int, index: int) -> None:
         """Record an outer reference (overridden by the query binder)."""
@@ -924,6 +927,15 @@ def similar_to_regex(pat: str) -> str:
             out.append(ch)
         i += 1
     return "^(?:" + "".join(out) + ")$"
+
+
+def _position(n: exp.Expr) -> int | None:
+    """1-based offset of a node in its statement text (from the token sqlglot kept)."""
+    for node in (n, n.args.get("table"), n.this if isinstance(n.this, exp.Expr) else None):
+        meta = getattr(node, "meta", None) if isinstance(node, exp.Expr) else None
+        if meta and "start" in meta:
+            return int(meta["start"]) + 1
+    return None
 
 
 def _chain(scope: Scope):

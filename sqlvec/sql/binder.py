@@ -264,6 +264,9 @@ class Binder(ExprBinder):
         if isinstance(item, exp.Table):
             name = item.name
             schema = item.db or None
+            from sqlvec.sql.bind_expr import _position
+
+            self._table_pos = _position(item)
             if schema is None and name in self.ctx.ctes:
                 cid, fields = self.ctx.ctes[name]
                 plan: L.Plan = L.CteRef(name, cid, fields)
@@ -384,7 +387,8 @@ class Binder(ExprBinder):
             if virtual is not None:
                 rel = virtual(schema, name)
         if rel is None:
-            raise UndefinedTable(f'relation "{name if schema is None else schema + "." + name}" does not exist')
+            raise UndefinedTable(f'relation "{name if schema is None else schema + "." + name}" does not exist',
+                                 position=getattr(self, "_table_pos", None))
         return rel
 
     def _bind_join(self, left: L.Plan, scope: Scope, right: L.Plan, rscope: Scope, j: exp.Join) -> L.Plan:

@@ -75,3 +75,12 @@ def test_views(q):
     assert q("drop view v") == "DROP VIEW"
     with pytest.raises(SqlError):
         q("select * from v")
+
+
+def test_error_positions_for_names(q):
+    q("create table t (a int)")
+    for sql, pos in [("select nosuch from t", 8), ("select 1; select t.b from t", 18),
+                     ("select * from nosuch", 15)]:
+        with pytest.raises(SqlError) as ei:
+            q(sql)
+        assert ei.value.position == pos, sql
