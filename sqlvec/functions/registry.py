@@ -294,29 +294,36 @@ class FunctionRegistry:
             raise self._undefined(name, args)
         if len(ok) == 1:
             return ok[0]
-        # 3. most exact matches
-        ok = _keep_best(ok, lambda c: sum(a.oid == p.oid for a, p in zip(args, c[1])))
+        # 3. most exact matches (unknown inputs do not count)
+        ok = _keep_best(ok, lambda c: sum(a.oid == p.oid for a, p in zip(args, c[1])
+                                          if a.short != "unknown"))
         if len(ok) == 1:
             return ok[0]
-        # 4. most preferred types where coercion is needed
+        # 4. most exact-or-preferred matches, preferred only within the input's category
         ok = _keep_best(ok, lambda c: sum(
-            a.oid != p.oid and p.preferred for a, p in zip(args, c[1])))
+            a.oid == p.oid or (p.preferred and p.category == a.category)
+            for a, p in zip(args, c[1]) if a.short != "unknown"))
         if len(ok) == 1:
             return ok[0]
         # 5. resolve unknown inputs by category
         if any(unknown):
+            chosen: dict[int, str] = {}
             for i, is_unknown in enumerate(unknown):
                 if not is_unknown:
                     continue
                 cats = {c[1][i].category for c in ok}
                 cat = "S" if "S" in cats else (cats.pop() if len(cats) == 1 else None)
-                if cat is None:
-                    continue
-                ok = [c for c in ok if c[1][i].category == cat] or ok
-                if any(c[1][i].preferred for c in ok):
-                    ok = [c for c in ok if c[1][i].preferred]
-            if len(ok) == 1:
-                return ok[0]
+                if cat is None:  # category conflict: PostgreSQL gives up on this step
+                    chosen = {}
+                    break
+                chosen[i] = cat
+            if chosen:
+                for i, cat in chosen.items():
+                    ok = [c for c in ok if c[1][i].category == cat] or ok
+                    if any(c[1][i].preferred for c in ok):
+                        ok = [c for c in ok if c[1][i].preferred]
+                if len(ok) == 1:
+                    return ok[0]
             # 6. assume unknowns have the (single) type of the known inputs
             known = {a.oid for a in args if a.short != "unknown"}
             if len(known) == 1:

@@ -161,3 +161,13 @@ def test_bytea_hex_error():
     from sqlvec.core.textio import parse_text
     with pytest.raises(E.InvalidTextRepresentation, match='^invalid hexadecimal digit: "Z"$'):
         parse_text(pa.array(["\\xZZ"]), T.BYTEA)
+
+
+def test_unknown_resolution_like_postgres(regs):
+    with pytest.raises(E.AmbiguousFunction, match=r"^operator is not unique: date \+ unknown$"):
+        regs.functions.resolve("+", [T.DATE, T.UNKNOWN])
+    with pytest.raises(E.AmbiguousFunction, match=r"^operator is not unique: unknown \+ unknown$"):
+        regs.functions.resolve("+", [T.UNKNOWN, T.UNKNOWN])
+    assert regs.functions.resolve("-", [T.TIMESTAMPTZ, T.UNKNOWN]).return_type == T.INTERVAL
+    assert regs.functions.resolve("+", [T.INTERVAL, T.UNKNOWN]).return_type == T.INTERVAL
+    assert regs.functions.resolve("substr", [T.UNKNOWN, T.UNKNOWN]).arg_types[1] == T.INT4
