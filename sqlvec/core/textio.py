@@ -196,6 +196,8 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if t.codec is not None:  # extension types (pgvector's) bring their own text I/O
         return t.codec.format_text(a, t)
     at = a.type
+    if t.short in ("int2vector", "oidvector"):  # pg_index.indkey: '1 3', space-separated
+        return _null_like(pc.binary_join(pc.cast(a, pa.list_(pa.string())), " "), a)
     if t.is_array or (pa.types.is_list(at) and t.category == "A"):
         return _format_array(a, t)
     short = t.short

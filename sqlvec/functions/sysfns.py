@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sqlvec.core import types as T
 from sqlvec.core.types import SqlType, array_of
@@ -364,6 +365,28 @@ def register(fns: FunctionRegistry) -> None:
     add("pg_tablespace_location", [oid], text, _per_row(lambda s, c, o: "", need_snap=False))
     add("pg_size_pretty", [T.INT8], text, _per_row(lambda s, c, v: size_pretty(v), need_snap=False))
     add("pg_advisory_unlock_all", [], T.VOID, _const(lambda c: None), volatile=True)
+    add("unnest", [T.INT2VECTOR], T.INT2, _unnest_vector, set_returning=True)
+    add("unnest", [T.OIDVECTOR], T.OID, _unnest_vector, set_returning=True)
+    for t in (T.INT2VECTOR, T.OIDVECTOR, T.ANYARRAY):
+        add("generate_subscripts", [t, i4], i4, _subscripts, set_returning=True)
+
+
+def _unnest_vector(ctx: CallContext, args: list) -> pa.Array:
+    """unnest(int2vector / oidvector): each row's elements (the set as a list per row)."""
+    a = args[0] if not isinstance(args[0], pa.Scalar) else pa.array([args[0].as_py()] * ctx.n, args[0].type)
+    return a.cast(pa.list_(ctx.return_type.arrow))
+
+
+def _subscripts(ctx: CallContext, args: list) -> pa.Array:
+    """generate_subscripts(a, 1): 1..n for arrays, 0..n-1 for int2vector/oidvector."""
+    import numpy as np
+
+    a = args[0] if not isinstance(args[0], pa.Scalar) else pa.array([args[0].as_py()] * ctx.n, args[0].type)
+    lengths = pc.list_value_length(a).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    first = 0 if ctx.arg_types[0].short in ("int2vector", "oidvector") else 1
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    values = np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths) + first
+    return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.astype(np.int32)))
 
 
 def size_pretty(v: int) -> str:

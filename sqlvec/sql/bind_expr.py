@@ -173,6 +173,9 @@ class ExprBinder:
         """e as type `to`: constants folded now, others wrapped in a Cast."""
         if e.type == to and e.type.typmod == to.typmod:
             return e
+        if isinstance(e, E.Param) and e.type.short == "unknown" and to.oid in _REG:
+            self.params[e.index] = T.TEXT  # a name; looked up at run time (catalog/system/regcast)
+            return E.Cast(E.Param(e.index, T.TEXT), to, explicit)
         if isinstance(e, E.Param) and e.type.short == "unknown":
             self.params[e.index] = to
             return E.Param(e.index, to)

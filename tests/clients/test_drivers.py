@@ -46,17 +46,12 @@ def _reflect(url: str, what: str) -> object:
         eng.dispose()
 
 
-SRF_IN_SELECT = pytest.mark.xfail(
-    reason="engine: set-returning functions in the select list (unnest(indkey), "
-           "generate_subscripts) are not supported yet", strict=True)
-
-
 LIKE_ESCAPE = pytest.mark.xfail(reason="engine: LIKE ... ESCAPE is not supported yet", strict=True)
 
 
 @pytest.mark.parametrize("what", ["tables", "columns", pytest.param("schemas", marks=LIKE_ESCAPE),
-                                  pytest.param("pk", marks=SRF_IN_SELECT),
-                                  pytest.param("indexes", marks=SRF_IN_SELECT)])
+                                  "pk",
+                                  "indexes"])
 @pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "pg8000"])
 def test_sqlalchemy_inspect_matches_postgresql(driver, what, server, pg):
     pytest.importorskip(driver)
