@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 from sqlvec.core import types
 from sqlvec.core.errors import InvalidBinaryRepresentation, InvalidTextRepresentation, SqlError
 from sqlvec.core.types import SqlType
+from sqlvec.wire import vector_codecs
 from sqlvec.wire.messages import decode_utf8
 from sqlvec.wire.segments import (
     I32,
@@ -134,6 +135,8 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
     if short == "numeric":
         vals = [encode_numeric(v) for v in arr.to_pylist()]
         return binary_seg(pa.array(vals, pa.binary()))
+    if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...
+        return vector_codecs.encode(arr, short)
     if short in ("vector", "halfvec"):
         return _encode_vector(arr, ">f4" if short == "vector" else ">f2")
     raise SqlError(f"no binary output function available for type {t.name}")
@@ -337,6 +340,8 @@ def decode_binary(raw: bytes, t: SqlType) -> object:
         return uuid.UUID(bytes=_exact(16)(raw))
     if short == "numeric":
         return decode_numeric(raw)
+    if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...
+        return vector_codecs.decode(raw, short)
     if short in ("vector", "halfvec"):
         dim, _ = struct.unpack_from("!hh", raw)
         vals = np.frombuffer(raw, dtype=">f4" if short == "vector" else ">f2", count=dim, offset=4)
