@@ -27,6 +27,7 @@ def _run_until_killed(path: str, rng: random.Random) -> list[int]:
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = None
+    started = time.monotonic()
     buf = b""
     try:
         while True:
@@ -40,12 +41,12 @@ def _run_until_killed(path: str, rng: random.Random) -> list[int]:
                 buf += chunk
                 *lines, buf = buf.split(b"\n")
                 for line in lines:
-                    if line == b"ready":
-                        deadline = time.monotonic() + rng.uniform(0.05, 0.6)
-                    elif line.startswith(b"ack "):
+                    if line.startswith(b"ack "):
                         acked.append(int(line[4:]))
-            if now > (deadline or now) + 30:
-                raise AssertionError("writer did not start")
+                        if deadline is None:  # kill at a random moment after the first ack
+                            deadline = time.monotonic() + rng.uniform(0.0, 0.6)
+            if deadline is None and now - started > 60:
+                raise AssertionError("writer made no progress")
     finally:
         proc.send_signal(signal.SIGKILL)
         proc.wait()
@@ -94,5 +95,5 @@ def test_kill_9_loses_no_acknowledged_commit(tmp_path):
         acked = _run_until_killed(path, rng)
         all_acked.update(acked)
         _check(path, all_acked)
-    assert len(all_acked) > ROUNDS
-    assert time.monotonic() - start < 120
+    assert len(all_acked) >= ROUNDS
+    assert time.monotonic() - start < 180
