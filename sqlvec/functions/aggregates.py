@@ -322,6 +322,10 @@ def _stat(fn: str, ddof: int) -> AggImpl:
     return impl
 
 
+def _same_type(args: list[SqlType]) -> SqlType:
+    return args[0]
+
+
 def _scale(t: SqlType) -> int:
     return t.arrow.scale if pa.types.is_decimal(t.arrow) else 0
 
@@ -365,9 +369,9 @@ def register(fr: FunctionRegistry) -> None:
     for t in (*NUMS, T.INTERVAL):
         add("sum", [t], _sum_type, _sum)
         add("avg", [t], _avg_type, _avg)
-    for t in ORDERABLE:
-        add("min", [t], t, _minmax("min"))
-        add("max", [t], t, _minmax("max"))
+    for t in ORDERABLE:  # the result is the (effective) argument type: numeric keeps its scale
+        add("min", [t], _same_type, _minmax("min"))
+        add("max", [t], _same_type, _minmax("max"))
     add("bool_and", [T.BOOL], T.BOOL, _bool("all"))
     add("every", [T.BOOL], T.BOOL, _bool("all"))
     add("bool_or", [T.BOOL], T.BOOL, _bool("any"))

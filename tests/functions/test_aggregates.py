@@ -107,3 +107,11 @@ def test_distinct_aggregates_sort_like_postgres(regs):
     out = regs.functions.aggregate("string_agg", [T.TEXT, T.TEXT], True).evaluate(
         [v, pa.array([","] * 5)], g, 2)
     assert out.to_pylist() == ["a,b", "c"]
+
+
+def test_min_max_keep_numeric_scale(regs):
+    from decimal import Decimal
+    n102 = T.NUMERIC.with_typmod(T.numeric_typmod(10, 2))
+    vals = pa.array([Decimal("1.25"), Decimal("2.50")], pa.decimal128(10, 2))
+    a = regs.functions.aggregate("max", [n102], False)
+    assert format_text(a.evaluate([vals], np.zeros(2, np.int64), 1), a.return_type).to_pylist() == ["2.50"]
