@@ -369,6 +369,8 @@ def register(fns: FunctionRegistry) -> None:
     add("unnest", [T.OIDVECTOR], T.OID, _unnest_vector, set_returning=True)
     for t in (T.INT2VECTOR, T.OIDVECTOR, T.ANYARRAY):
         add("generate_subscripts", [t, i4], i4, _subscripts, set_returning=True)
+    add("_pg_expandarray", [T.INT2VECTOR], expandarray_type(T.INT2), _expandarray, set_returning=True)
+    add("_pg_expandarray", [T.OIDVECTOR], expandarray_type(T.OID), _expandarray, set_returning=True)
 
 
 def _unnest_vector(ctx: CallContext, args: list) -> pa.Array:
@@ -387,6 +389,26 @@ def _subscripts(ctx: CallContext, args: list) -> pa.Array:
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     values = np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths) + first
     return pa.ListArray.from_arrays(pa.array(offsets), pa.array(values.astype(np.int32)))
+
+
+def expandarray_type(elem: SqlType) -> SqlType:
+    """The record (x elem, n int4) information_schema._pg_expandarray returns."""
+    from dataclasses import replace
+
+    return replace(T.RECORD, arrow=pa.struct([("x", elem.arrow), ("n", pa.int32())]))
+
+
+def _expandarray(ctx: CallContext, args: list) -> pa.Array:
+    """_pg_expandarray(int2vector): one (x, n) record per element, n from 1 (pgJDBC keys)."""
+    import numpy as np
+
+    a = args[0] if not isinstance(args[0], pa.Scalar) else pa.array([args[0].as_py()] * ctx.n, args[0].type)
+    lengths = pc.list_value_length(a).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    n = np.arange(int(offsets[-1]), dtype=np.int64) - np.repeat(offsets[:-1], lengths) + 1
+    x = pc.list_flatten(a).cast(ctx.return_type.arrow.field("x").type)
+    rec = pa.StructArray.from_arrays([x, pa.array(n.astype(np.int32))], ["x", "n"])
+    return pa.ListArray.from_arrays(pa.array(offsets), rec)
 
 
 def size_pretty(v: int) -> str:

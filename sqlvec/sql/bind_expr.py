@@ -140,6 +140,20 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
 _REG = (24, 2205, 2206, 4089, 4096)  # regproc regclass regtype regnamespace regrole
 
 
+class _FieldGet:
+    """(record).name over a struct array."""
+
+    def __init__(self, name: str, t: SqlType) -> None:
+        self.name = name
+        self.return_type = t
+        self.volatile = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import pyarrow.compute as pc
+
+        return pc.struct_field(args[0], self.name)
+
+
 class _Subscript:
     """a[i] over a batch: element type, index shift (1 for 0-based int2vector/oidvector)."""
 
@@ -312,6 +326,8 @@ class ExprBinder:
         """pg_catalog.f(...): a schema-qualified call (functions live in pg_catalog)."""
         if isinstance(n.expression, exp.Func) and n.this.name.lower() in ("pg_catalog", "information_schema"):
             return self.bind_expr(n.expression, scope)
+        if isinstance(n.this, exp.Paren) and isinstance(n.expression, exp.Identifier):
+            return self._field_select(self.bind_expr(n.this, scope), n.expression.name)
         raise FeatureNotSupported(f"unsupported expression: {n.sql(dialect='postgres')[:60]}")
 
     def _b_ByteString(self, n: exp.ByteString, scope: Scope) -> E.Expr:
@@ -339,6 +355,17 @@ class ExprBinder:
             raise DatatypeMismatch(f"cannot subscript type {base.type.display()} because it does not support subscripting")
         fn = _Subscript(elem, 1 if base.type.short in ("int2vector", "oidvector") else 0)
         return E.Func("[]", (base, idx), elem, fn)
+
+    def _field_select(self, rec: E.Expr, name: str) -> E.Expr:
+        """(record).field on a struct-valued expression (e.g. _pg_expandarray(...)).n."""
+        st = rec.type.arrow
+        if not pa.types.is_struct(st) or st.get_field_index(name) < 0:
+            from sqlvec.core.errors import UndefinedColumn
+
+            raise UndefinedColumn(f'column "{name}" not found in data type {rec.type.display()}')
+        ft = st.field(name).type
+        t = next((x for x in (T.INT2, T.INT4, T.INT8, T.OID, T.TEXT, T.FLOAT8, T.BOOL) if x.arrow == ft), T.TEXT)
+        return E.Func(f".{name}", (rec,), t, _FieldGet(name, t))
 
     def _b_Operator(self, n: exp.Operator, scope: Scope) -> E.Expr:
         """a OPERATOR(pg_catalog.~) b."""
