@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -101,6 +102,7 @@ class Database:
         self.lock = threading.RLock()
         self.name = "sqlvec"
         self.ddl_gen = 0  # bumped by every DDL statement; prepared plans check it
+        self._simple_plans: OrderedDict[int, dict] = OrderedDict()
         txn = store.begin()
         Catalog(txn, store).bootstrap(superuser)
         txn.commit()
@@ -110,6 +112,20 @@ class Database:
         """path None or ':memory:' is a throw-away in-memory database."""
         p = None if path in (None, ":memory:") else path
         return cls(_open_store(p), build_registries(), settings.get("superuser", "sqlvec"))
+
+    def simple_plan_slot(self, node: Any) -> dict:
+        """The plan-cache slot of a parsed simple-query statement (parsed ASTs are shared by text)."""
+        with self.lock:
+            key = id(node)
+            slot = self._simple_plans.get(key)
+            if slot is None or slot.get("node") is not node:
+                slot = {"node": node}
+                self._simple_plans[key] = slot
+                if len(self._simple_plans) > 512:
+                    self._simple_plans.popitem(last=False)
+            else:
+                self._simple_plans.move_to_end(key)
+            return slot
 
     def catalog(self, txn: Any) -> Catalog:
         return Catalog(txn, self.store)

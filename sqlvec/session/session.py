@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -77,6 +78,7 @@ class Session:
         self.cancel_reason: str | None = None
         self.closed = False
         self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
+        self.did_ddl = False  # this transaction changed the catalog
 
     # -- status -------------------------------------------------------------------
     def parameter_status(self) -> dict[str, str]:
@@ -120,12 +122,18 @@ class Session:
             for text, offset in stmts:
                 parsed = False
                 try:
-                    node = parse_statement(text, offset)
+                    try:
+                        node = _parse_cached(text)
+                    except SqlError as e:
+                        if e.position is not None:
+                            e.position += offset
+                        raise
                     parsed = True
                     if implicit and isinstance(node, UT.TransactionStmt):
                         implicit = False  # an explicit BEGIN/COMMIT takes over the block
                         txn, self.txn = self.txn, None
                         txn.commit()
+                        self._ddl_settled()
                     result = self.run(node, [], text)
                 except SqlError as e:
                     if parsed and e.position is not None and offset:
@@ -143,7 +151,10 @@ class Session:
                 if finished and not self.failed:
                     txn, self.txn = self.txn, None
                     sync = self.settings.values.get("synchronous_commit", "on") != "off"
-                    txn.commit(sync=sync)
+                    try:
+                        txn.commit(sync=sync)
+                    finally:
+                        self._ddl_settled()
                 else:
                     self._abort_implicit()
 
@@ -153,6 +164,7 @@ class Session:
         self.savepoints = []
         if txn is not None:
             txn.rollback()
+        self._ddl_settled()
 
     def _fail_block(self) -> None:
         if self.txn is not None:
@@ -196,9 +208,13 @@ class Session:
                 result = fn(txn)
             except BaseException:
                 txn.rollback()
+                self._ddl_settled()
                 raise
             sync = self.settings.values.get("synchronous_commit", "on") != "off"
-            txn.commit(sync=sync)
+            try:
+                txn.commit(sync=sync)
+            finally:
+                self._ddl_settled()
             return result
         sp = self.txn.savepoint()
         try:
@@ -224,12 +240,15 @@ class Session:
                 return Command("COMMIT")
             txn, failed = self.txn, self.failed
             self._end_block()
-            if failed:
-                txn.rollback()
-                return Command("ROLLBACK")
-            sync = self.settings.values.get("synchronous_commit", "on") != "off"
-            txn.commit(sync=sync)
-            return Command("COMMIT")
+            try:
+                if failed:
+                    txn.rollback()
+                    return Command("ROLLBACK")
+                sync = self.settings.values.get("synchronous_commit", "on") != "off"
+                txn.commit(sync=sync)
+                return Command("COMMIT")
+            finally:
+                self._ddl_settled()
         if k == "rollback":
             if self.txn is None:
                 self.notice("there is no transaction in progress", "WARNING", "25P01")
@@ -237,6 +256,7 @@ class Session:
             txn = self.txn
             self._end_block()
             txn.rollback()
+            self._ddl_settled()
             return Command("ROLLBACK")
         if self.txn is None:
             raise NoActiveSqlTransaction(f"{k.upper().replace('_', ' ')} can only be used in transaction blocks")
@@ -256,6 +276,12 @@ class Session:
         del self.savepoints[i + 1 :]
         self.failed = False
         return Command("ROLLBACK")
+
+    def _ddl_settled(self) -> None:
+        """DDL became visible (or was undone): plans cached meanwhile may be stale."""
+        if self.did_ddl:
+            self.did_ddl = False
+            self.db.ddl_gen += 1
 
     def _end_block(self) -> None:
         self.txn = None
@@ -396,7 +422,14 @@ class Session:
                 self.txn.rollback()
             finally:
                 self.txn = None
+                self._ddl_settled()
         self.closed = True
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str) -> Any:
+    """Parsed statements by text: the binder never mutates them, so they can be shared."""
+    return parse_statement(text, 0)
 
 
 def _int_setting(v: str) -> int:

@@ -202,7 +202,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     param_types = list(stmt.param_types) if stmt is not None else [None] * len(params)
     disabled = s.settings.values.get("sqlvec.disabled_rules", "")
     key = (s.db.ddl_gen, s.settings.values.get("search_path"), disabled)
-    cache = stmt.plan_cache if stmt is not None else None
+    cache = stmt.plan_cache if stmt is not None else s.db.simple_plan_slot(node)
     if cache is not None and cache.get("key") == key:
         plan = cache["plan"]
     else:
@@ -251,6 +251,7 @@ def cacheable(plan: L.Plan) -> bool:
 
 def _ddl(s: Any, txn: Any, node: Any) -> Result:
     s.db.ddl_gen += 1
+    s.did_ddl = True
     runner = D.DdlRunner(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
     if isinstance(node, exp.Create):
         kind = (node.args.get("kind") or "").upper()

@@ -217,3 +217,17 @@ def test_table_functions_records_and_multi_unnest(q):
     assert q("select u.v, u.n from unnest(array[10, 20], array['p', 'q', 'r']) as u(v, n)") == [
         (10, "p"), (20, "q"), (None, "r")]
     assert q("""select key, value::text from jsonb_each('{"a":1,"b":[2]}')""") == [("a", "1"), ("b", "[2]")]
+
+
+def test_cached_plans_see_ddl_committed_by_another_session(q):
+    from sqlvec.session import Session
+
+    q("create table t (a int)")
+    q("insert into t values (1)")
+    other = Session(q.db)
+    assert q("select * from t") == [(1,)]
+    list(other.execute("begin"))
+    list(other.execute("alter table t add column b int"))
+    assert q("select * from t") == [(1,)]  # not committed yet: old shape
+    list(other.execute("commit"))
+    assert q("select * from t") == [(1, None)]
