@@ -201,7 +201,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         raise FeatureNotSupported(f'syntax not supported: "{node.name}"')
     param_types = list(stmt.param_types) if stmt is not None else [None] * len(params)
     disabled = s.settings.values.get("sqlvec.disabled_rules", "")
-    key = (s.db.ddl_gen, s.settings.values.get("search_path"), disabled)
+    key = (s.db.ddl_gen, s.settings.values.get("search_path"), s.user, disabled)
     cache = stmt.plan_cache if stmt is not None else s.db.simple_plan_slot(node)
     if cache is not None and cache.get("key") == key:
         plan = cache["plan"]
