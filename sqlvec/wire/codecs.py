@@ -137,8 +137,6 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
         return binary_seg(pa.array(vals, pa.binary()))
     if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...
         return vector_codecs.encode(arr, short)
-    if short in ("vector", "halfvec"):
-        return _encode_vector(arr, ">f4" if short == "vector" else ">f2")
     raise SqlError(f"no binary output function available for type {t.name}")
 
 
@@ -151,22 +149,6 @@ def _encode_interval(arr: pa.Array) -> Seg:
     out["days"] = vals["days"]
     out["months"] = vals["months"]
     return fixed_seg(out.view(np.uint8).reshape(n, 16))
-
-
-def _encode_vector(arr: pa.Array, np_t: str) -> Seg:
-    """pgvector binary: int16 dim, int16 unused, dim floats (big-endian)."""
-    n = len(arr)
-    dim = arr.type.list_size if pa.types.is_fixed_size_list(arr.type) else None
-    if dim is None:
-        return binary_seg(pa.array([_vector_bytes(v, np_t) for v in arr.to_pylist()], pa.binary()))
-    flat = arr.flatten().to_numpy(zero_copy_only=False).reshape(n, dim)
-    head = np.frombuffer(struct.pack("!hh", dim, 0), dtype=np.uint8)
-    body = be_bytes(flat.reshape(-1), np_t).reshape(n, -1)
-    return fixed_seg(np.hstack([np.broadcast_to(head, (n, 4)), body]))
-
-
-def _vector_bytes(v: list[float], np_t: str) -> bytes:
-    return struct.pack("!hh", len(v), 0) + np.asarray(v, dtype=np_t).tobytes()
 
 
 def _encode_array(arr: pa.Array, elem: SqlType) -> Seg:
@@ -342,10 +324,6 @@ def decode_binary(raw: bytes, t: SqlType) -> object:
         return decode_numeric(raw)
     if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...
         return vector_codecs.decode(raw, short)
-    if short in ("vector", "halfvec"):
-        dim, _ = struct.unpack_from("!hh", raw)
-        vals = np.frombuffer(raw, dtype=">f4" if short == "vector" else ">f2", count=dim, offset=4)
-        return vals.astype(np.float32).tolist()
     raise InvalidBinaryRepresentation(f"no binary input function available for type {t.name}")
 
 
