@@ -306,7 +306,7 @@ def test_protocol_minor_version_negotiation():
 
 
 def test_startup_options_and_encoding_are_normalised():
-    from sqlvec.wire.protocol import normalize_startup_params
+    from sqlvec.wire.startup import normalize_startup_params
 
     got = normalize_startup_params({"client_encoding": "'utf-8'", "DateStyle": "ISO",
                                     "options": r"-c search_path=public --work-mem=8MB -cx=a\ b"})
