@@ -240,6 +240,20 @@ class Executor:
             raise InvalidRowCountInResultOffsetClause("OFFSET must not be negative")
         if limit == 0:
             return
+        if p.with_ties and limit is not None:
+            t = self.table(p.input).combine_chunks()
+            t = t.slice(offset)
+            if t.num_rows > limit:
+                bs = t.to_batches()
+                keys = pa.table([self.ev.eval(k.expr, bs[0]) for k in p.with_ties],
+                                names=[f"k{i}" for i in range(len(p.with_ties))])
+                gid, _ = group_ids(keys)
+                end = limit
+                while end < t.num_rows and gid[end] == gid[limit - 1]:
+                    end += 1
+                t = t.slice(0, end)
+            yield from t.to_batches() or [empty_batch(p)]
+            return
         for b in self.run(p.input):
             if offset:
                 if b.num_rows <= offset:

@@ -206,9 +206,15 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     if cache is not None and cache.get("key") == key:
         plan = cache["plan"]
     else:
-        plan, _ = bind_statement(s, txn, node, param_types)
+        plan, binder = bind_statement(s, txn, node, param_types)
         if plan is None:
+            if isinstance(node, exp.Comment):
+                return Command("COMMENT")
             raise FeatureNotSupported(f"statement not supported: {node.key.upper()}")
+        if len(binder.params) > len(params):
+            from sqlvec.core.errors import UndefinedParameter
+
+            raise UndefinedParameter(f"there is no parameter ${len(params) + 1}")
         from sqlvec.plan.optimizer import optimize
 
         plan = optimize(plan, disabled)

@@ -182,7 +182,8 @@ class Binder(ExprBinder):
             plan = L.Sort(plan, tuple(keys))
         return self._limit(plan, q, outer)
 
-    def _limit(self, plan: L.Plan, q: exp.Expr, outer: Scope | None) -> L.Plan:
+    def _limit(self, plan: L.Plan, q: exp.Expr, outer: Scope | None,
+               sort_keys: tuple[L.SortKey, ...] = ()) -> L.Plan:
         lim = q.args.get("limit")
         off = q.args.get("offset")
         if lim is None and off is None:
@@ -199,7 +200,15 @@ class Binder(ExprBinder):
         if off is not None:
             node = off.args.get("expression") or off.this
             oe = self.coerce(self.bind_expr(node, empty), T.INT8)
-        return L.Limit(plan, le, oe)
+        ties = None
+        opts = lim.args.get("limit_options") if isinstance(lim, exp.Fetch) else None
+        if opts is not None and opts.args.get("with_ties"):
+            if not sort_keys:
+                from sqlvec.core.errors import SyntaxError_ as _SE
+
+                raise _SE("WITH TIES cannot be specified without ORDER BY clause")
+            ties = sort_keys
+        return L.Limit(plan, le, oe, ties)
 
     def _order_target(self, node: exp.Expr, fields: tuple[L.Field, ...], scope: Scope) -> E.Expr:
         if isinstance(node, exp.Literal) and not node.is_string:
@@ -688,7 +697,7 @@ class Binder(ExprBinder):
                 plan = L.Sort(plan, tuple(sort_keys))
         elif sort_keys:
             plan = L.Sort(plan, tuple(sort_keys))
-        plan = self._limit(plan, sel, outer)
+        plan = self._limit(plan, sel, outer, tuple(sort_keys))
         if len(exprs) > nvis:
             plan = L.Project(plan, tuple(E.ColRef(i, exprs[i].type) for i in range(nvis)), tuple(out_fields[:nvis]))
         return plan

@@ -231,3 +231,14 @@ def test_cached_plans_see_ddl_committed_by_another_session(q):
     assert q("select * from t") == [(1,)]  # not committed yet: old shape
     list(other.execute("commit"))
     assert q("select * from t") == [(1, None)]
+
+
+def test_with_ties_comment_lock_missing_param(q):
+    q("create table t (a int)")
+    q("insert into t values (1), (2), (2), (3)")
+    assert q("select a from t order by a fetch first 2 rows with ties") == [(1,), (2,), (2,)]
+    assert q("comment on table t is 'x'") == "COMMENT"
+    assert q("lock table t") == "LOCK TABLE"
+    with pytest.raises(SqlError) as ei:
+        q("select * from t where a = $1")
+    assert ei.value.code == "42P02"
