@@ -192,6 +192,8 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _role(s, txn, node)
     if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
         return _ddl(s, txn, node)
+    if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
+        return Command("LOCK TABLE")  # single-writer storage: table locks have nothing to add
     if isinstance(node, exp.Command):
         from sqlvec.catalog.system.extensions import extension_command
 
