@@ -212,7 +212,8 @@ class ExprBinder:
         """Resolve a function/operator by name and argument types; coerce args to its signature."""
         types = [a.type for a in args]
         # untyped parameters take the other operand's type, as PostgreSQL infers them
-        if len(args) == 2:
+        # (operators only: a function's unknown arguments are resolved by its signatures)
+        if len(args) == 2 and not (name[:1].isalpha() or name[:1] == "_"):
             a, b = args
             if isinstance(a, E.Param) and a.type.short == "unknown" and b.type.short != "unknown":
                 args[0] = self.coerce(a, b.type)

@@ -38,6 +38,11 @@ class SqlvecDialect(Postgres):
             # all vector operators ride on one token type; the parser tells them by text
             **{op: TokenType.LR_ARROW for op in VECTOR_OPERATORS},
         }
+        # oid / regclass / regtype ... are ordinary type names (so `x::oid[]` is an array
+        # type and `c.oid` a column), not sqlglot's ObjectIdentifier token
+        for _k in [k for k, v in KEYWORDS.items() if v == TokenType.OBJECT_IDENTIFIER]:
+            del KEYWORDS[_k]
+        del _k
 
     class Parser(Postgres.Parser):
         FACTOR = {k: v for k, v in Postgres.Parser.FACTOR.items() if k != TokenType.LR_ARROW}

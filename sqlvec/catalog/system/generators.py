@@ -21,6 +21,8 @@ from sqlvec.catalog.system.snapshot import (
 )
 from sqlvec.core import types as T
 
+CSTRING_OID = 2275
+
 Gen = Callable[[Snapshot], dict[str, list]]
 GENERATORS: dict[tuple[str, str], Gen] = {}
 VERSION = "15.0"
@@ -185,7 +187,8 @@ def _type(s: Snapshot) -> list[dict]:
                     "typisdefined": True, "typdelim": ",", "typrelid": 0, "typsubscript": 0,
                     "typelem": t.element.oid if t.element is not None else 0,
                     "typarray": t.array_oid if not pseudo else 0,
-                    "typinput": 0, "typoutput": 0, "typreceive": 0, "typsend": 0,
+                    "typinput": 750 if t.element is not None else 0,
+                    "typoutput": 751 if t.element is not None else 0, "typreceive": 0, "typsend": 0,
                     "typmodin": 0, "typmodout": 0, "typanalyze": 0, "typalign": _align(t),
                     "typstorage": "p" if t.typlen > 0 else "x", "typnotnull": False,
                     "typbasetype": 0, "typtypmod": -1, "typndims": 0,
@@ -214,9 +217,19 @@ def _ret_oid(d: Any) -> int:
     return ret.oid if isinstance(ret, T.SqlType) else T.ANYELEMENT.oid
 
 
+# PostgreSQL's I/O functions clients compare with (pgJDBC: typinput = 'array_in'::regproc)
+IO_PROCS = {"array_in": (750, 2277, CSTRING_OID), "array_out": (751, CSTRING_OID, 2277),
+            "record_in": (2290, 2249, CSTRING_OID), "record_out": (2291, CSTRING_OID, 2249)}
+
+
 @pg("pg_proc")
 def _proc(s: Snapshot) -> list[dict]:
-    out = []
+    out = [{"oid": oid, "proname": name, "pronamespace": PG_CATALOG_OID, "proowner": SUPERUSER_OID,
+            "prolang": 12, "procost": 1.0, "prorows": 0.0, "provariadic": 0, "prosupport": 0,
+            "prokind": "f", "prosecdef": False, "proleakproof": False, "proisstrict": True,
+            "proretset": False, "provolatile": "s", "proparallel": "s", "pronargs": 1,
+            "pronargdefaults": 0, "prorettype": ret, "proargtypes": [arg], "prosrc": name}
+           for name, (oid, ret, arg) in IO_PROCS.items()]
     for i, (name, d, kind) in enumerate(_functions(s)):
         if not (name[:1].isalpha() or name[:1] == "_"):
             continue
