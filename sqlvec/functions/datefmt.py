@@ -201,6 +201,8 @@ def to_char_number(v: Decimal | float | int, fmt: str) -> str:
     n_int = sum(c in "90" for c in int_part)
     n_frac = sum(c in "90" for c in frac_part)
     d = Decimal(str(v)) if not isinstance(v, Decimal) else v
+    if not d.is_finite():  # NaN / Infinity fill the field with '#'
+        return " " + "#" * len(f.replace(",", "").replace(".", "")) + ("." if "." in f else "")
     neg = d < 0
     q = abs(d).quantize(Decimal(1).scaleb(-n_frac), rounding=ROUND_HALF_UP)
     ip, _, fp = format(q, "f").partition(".")

@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types as T
-from sqlvec.core.errors import FeatureNotSupported, InvalidParameterValue
+from sqlvec.core.errors import DatetimeFieldOverflow, FeatureNotSupported, InvalidParameterValue
 from sqlvec.core.textio_datetime import US_PER_DAY, US_PER_SEC, interval_fields, make_intervals
 from sqlvec.functions.datetimefns import _now, add_interval, from_us, to_us
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
@@ -42,6 +42,9 @@ def _date_plus_int(sign: int, swap: bool = False) -> Impl:
         d, k = (args[1], args[0]) if swap else (args[0], args[1])
         days = pc.cast(pc.cast(d, pa.int32()), pa.int64())
         out = pc.add(days, pc.multiply(pc.cast(k, pa.int64()), sign))
+        bad = pc.or_(pc.less(out, -2_451_545 - 2_000_000), pc.greater(out, 2_147_483_647 - 2_451_545))
+        if pc.any(pc.fill_null(bad, False)).as_py() if not isinstance(bad, pa.Scalar) else bad.as_py():
+            raise DatetimeFieldOverflow("date out of range")
         return pc.cast(pc.cast(out, pa.int32()), pa.date32())
     return impl
 
@@ -123,6 +126,8 @@ def _timezone(ctx: CallContext, args: list[Arg]) -> Arg:
     zone = args[0]
     if not isinstance(zone, pa.Scalar):
         raise FeatureNotSupported("AT TIME ZONE with a per-row zone is not supported")
+    if not zone.is_valid:
+        return pa.nulls(ctx.n, ctx.return_type.arrow)
     name = zone.as_py()
     t = ctx.arg_types[1]
     us, mask = to_us(args[1], t, ctx.n)

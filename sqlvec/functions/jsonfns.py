@@ -324,7 +324,11 @@ def _jsonb_set(ctx: CallContext, args: list[Arg]) -> Arg:
                     return {**node, k: setp(node[k], i + 1)}
                 return node
             if isinstance(node, list):
-                idx = int(k)
+                try:
+                    idx = int(k)
+                except ValueError:
+                    raise InvalidTextRepresentation(
+                        f'path element at position {i + 1} is not an integer: "{k}"') from None
                 if idx < 0:
                     idx += len(node)
                 if 0 <= idx < len(node):

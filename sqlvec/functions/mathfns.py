@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import replace
-from decimal import ROUND_HALF_UP, Decimal, localcontext
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, Overflow, localcontext
 
 import numpy as np
 import pyarrow as pa
@@ -130,8 +130,16 @@ def _decimal_fn(fn: Callable[..., Decimal], check: Callable[..., None] | None = 
                 check(*vals)
             with localcontext() as c:
                 c.prec = 60
-                r = fn(*(Decimal(v) for v in vals))
-            return r.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP)
+                try:
+                    r = fn(*(Decimal(v) for v in vals))
+                except (InvalidOperation, Overflow):
+                    raise NumericValueOutOfRange("value overflows numeric format") from None
+                if r.is_finite() and r.adjusted() >= 21:  # beyond decimal128(37, 16)
+                    raise NumericValueOutOfRange("value overflows numeric format")
+                try:
+                    return r.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP)
+                except InvalidOperation:
+                    raise NumericValueOutOfRange("value overflows numeric format") from None
         args = [pc.cast(x, pa.decimal128(38, 0)) if pa.types.is_integer(x.type) else x for x in args]
         out = map_distinct(one, args, ctx.n, pa.decimal128(38, 16))
         try:
@@ -162,8 +170,14 @@ def _ln_check_d(*vals: Decimal) -> None:
             raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
 
 
+def _decimal_pow(a: Decimal, b: Decimal) -> Decimal:
+    if b == 0:
+        return Decimal(1)  # PostgreSQL: 0 ^ 0 = 1
+    return a ** b
+
+
 def _numeric_power(ctx: CallContext, args: list[Arg]) -> Arg:
-    return _decimal_fn(lambda a, b: a ** b, _pow_check)(ctx, args)
+    return _decimal_fn(_decimal_pow, _pow_check)(ctx, args)
 
 
 def _sign(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -196,24 +210,63 @@ def _gcd(lcm: bool) -> Impl:
         g = np.gcd(x, y)
         out = np.where(g == 0, 0, x // np.where(g == 0, 1, g) * y) if lcm else g
         mask = np.asarray(pc.or_(pc.is_null(a), pc.is_null(b)))
-        return pc.cast(pa.array(out, mask=mask if mask.any() else None), ctx.return_type.arrow)
+        try:
+            return pc.cast(pa.array(out, mask=mask if mask.any() else None), ctx.return_type.arrow)
+        except pa.ArrowInvalid:
+            name = "integer" if ctx.return_type.short == "int4" else "bigint"
+            raise NumericValueOutOfRange(f"{name} out of range") from None
     return impl
 
 
 def _greatest(fn: str) -> Impl:
+    """greatest/least ignore NULLs; temporal types compare on their integer storage and
+    intervals on their total span (Arrow has no element-wise kernels for them)."""
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         f = pc.max_element_wise if fn == "max" else pc.min_element_wise
         if len(args) == 1:
             return args[0]
+        t = ctx.return_type.arrow
+        if any(pa.types.is_decimal(a.type) for a in args):  # one common decimal type
+            scale = max(a.type.scale for a in args if pa.types.is_decimal(a.type))
+            common = pa.decimal128(38, scale)
+            out = f(*(pc.cast(a, common) for a in args), skip_nulls=True)
+            return out
+        if pa.types.is_temporal(t) and t != pa.month_day_nano_interval():
+            store = pa.int32() if pa.types.is_date32(t) else pa.int64()
+            return pc.cast(f(*(pc.cast(a, store) for a in args), skip_nulls=True), t)
+        if t == pa.month_day_nano_interval() or pa.types.is_nested(t) or pa.types.is_fixed_size_binary(t):
+            from sqlvec.functions.compare import sort_key
+            cols = [arr(a, ctx.n) for a in args]
+            keys = [sort_key(c, ctx.return_type) for c in cols]
+            best, best_key = cols[0], keys[0]
+            for c, k in zip(cols[1:], keys[1:]):
+                better = pc.greater(k, best_key) if fn == "max" else pc.less(k, best_key)
+                take = pc.or_kleene(pc.fill_null(better, False), pc.is_null(best_key))
+                take = pc.and_(pc.fill_null(take, False), pc.is_valid(k))
+                best = pc.if_else(take, c, best)
+                best_key = pc.if_else(take, k, best_key)
+            return best
         return f(*args, skip_nulls=True)
     return impl
+
+
+def _greatest_type(args: list) -> object:
+    """The common type; numeric arguments keep the largest display scale."""
+    t = args[0]
+    if t.short == "numeric" and t.typmod < 0:
+        scale = max(a.arrow.scale for a in args if pa.types.is_decimal(a.arrow))
+        return replace(t, arrow=pa.decimal128(38, scale))
+    return t
 
 
 def _bitwise(kernel: str) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         if kernel in ("shift_left", "shift_right"):
             a, b = args
-            return pc.cast(getattr(pc, kernel)(a, pc.cast(b, a.type)), ctx.return_type.arrow)
+            # C semantics as PostgreSQL's int2shl etc.: bits shifted out are lost
+            wide = pc.cast(a, pa.int64())
+            res = getattr(pc, kernel)(wide, pc.cast(b, pa.int64()))
+            return pc.cast(res, ctx.return_type.arrow, safe=False)
         return getattr(pc, kernel)(*args)
     return impl
 
@@ -239,6 +292,8 @@ def _width_bucket(ctx: CallContext, args: list[Arg]) -> Arg:
         if x < lo:
             return 0
         if x >= hi:
+            if count + 1 > 2**31 - 1:
+                raise NumericValueOutOfRange("integer out of range")
             return count + 1
         return int((x - lo) / (hi - lo) * count) + 1
     return map_distinct(one, args, ctx.n, pa.int32())
@@ -314,8 +369,8 @@ def register(fr: FunctionRegistry) -> None:
     for t in (T.INT4, T.INT8):
         fr.add("gcd", [t, t], t, _gcd(False))
         fr.add("lcm", [t, t], t, _gcd(True))
-    fr.add("greatest", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("max"), variadic=True, strict=False)
-    fr.add("least", [ANYCOMPATIBLE], ANYCOMPATIBLE, _greatest("min"), variadic=True, strict=False)
+    fr.add("greatest", [ANYCOMPATIBLE], _greatest_type, _greatest("max"), variadic=True, strict=False)
+    fr.add("least", [ANYCOMPATIBLE], _greatest_type, _greatest("min"), variadic=True, strict=False)
     fr.add("scale", [NUM], T.INT4, _scale_fn("scale"))
     fr.add("min_scale", [NUM], T.INT4, _scale_fn("min_scale"))
     fr.add("trim_scale", [NUM], NUM, _scale_fn("trim_scale"))

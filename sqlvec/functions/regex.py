@@ -168,8 +168,8 @@ def _similar(negate: bool) -> Impl:
             compile_re(rx)
             res = pc.match_substring_regex(s, rx)
         else:
-            res = map_distinct(lambda v, q: re.match(similar_to_regex(q, esc), v, re.S) is not None,
-                               [s, p], ctx.n, pa.bool_())
+            res = map_distinct(lambda v, q: compile_re(similar_to_regex(q, esc), re.S).match(v)
+                               is not None, [s, p], ctx.n, pa.bool_())
         return pc.invert(res) if negate else res
     return impl
 

@@ -16,7 +16,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types as T
-from sqlvec.core.errors import InvalidParameterValue
+from sqlvec.core.errors import InvalidParameterValue, ProgramLimitExceeded
 from sqlvec.core.textio_datetime import interval_fields
 from sqlvec.functions.datetimefns import add_interval, to_us
 from sqlvec.functions.jsonfns import as_text, dumps, loads
@@ -43,6 +43,8 @@ def _series_int(ctx: CallContext, args: list[Arg]) -> Arg:
         raise InvalidParameterValue("step size cannot equal zero")
     null = any_null_mask(args, n)
     counts = np.where(null, 0, np.maximum((stop - start) // step + 1, 0))
+    if counts.sum() > 100_000_000:
+        raise ProgramLimitExceeded("generate_series would return more than 100000000 rows")
     owner = np.repeat(np.arange(n), counts)
     within = np.arange(int(counts.sum())) - np.repeat(np.r_[0, np.cumsum(counts)[:-1]], counts)
     values = start[owner] + within * step[owner]
@@ -153,7 +155,9 @@ def _regexp_matches(ctx: CallContext, args: list[Arg]) -> Arg:
 
 def _split_table(regex: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        def one(s: str, d: str | None, null_s: str | None = None) -> list[str | None]:
+        def one(s: str | None, d: str | None, null_s: str | None = None) -> list[str | None]:
+            if s is None:
+                return []
             if regex:
                 parts = list(s) if d == "" else compile_re(d).split(s)
             elif d is None:

@@ -130,6 +130,7 @@ def _trim(side: str) -> Impl:
 
 def _pad_py(left: bool) -> Callable[..., str]:
     def one(s: str, n: int, fill: str = " ") -> str:
+        _check_length(n)
         if n <= 0:
             return ""
         if len(s) >= n:
@@ -149,6 +150,7 @@ def _pad(left: bool) -> Impl:
         if is_scalar(n) and is_scalar(fill) and n.is_valid and fill.is_valid \
                 and len(fill.as_py()) == 1 and n.as_py() > 0:
             width = n.as_py()
+            _check_length(width * max(ctx.n, 1))
             cut = pc.utf8_slice_codeunits(s, 0, width)
             return (pc.utf8_lpad if left else pc.utf8_rpad)(cut, width, fill.as_py())
         return map_distinct(_pad_py(left), [s, n, fill], ctx.n, pa.string())
@@ -174,9 +176,23 @@ def _right(ctx: CallContext, args: list[Arg]) -> Arg:
                         pa.string())
 
 
+_MAX_LEN = (1 << 30) - 1  # PostgreSQL's 1 GB varlena limit
+
+
+def _check_length(total: int) -> None:
+    if total > _MAX_LEN:
+        raise ProgramLimitExceeded("requested length too large")
+
+
 def _repeat(ctx: CallContext, args: list[Arg]) -> Arg:
     s, n = args
     n = pc.max_element_wise(pc.cast(n, pa.int64()), 0)
+    lens = pc.multiply(pc.cast(pc.binary_length(s), pa.int64()), n)
+    biggest = pc.max(lens).as_py() if not isinstance(lens, pa.Scalar) else lens.as_py()
+    _check_length(biggest or 0)
+    total = pc.sum(lens).as_py() if not isinstance(lens, pa.Scalar) else (biggest or 0) * ctx.n
+    if (total or 0) > _MAX_LEN:
+        raise ProgramLimitExceeded("requested length too large")
     return pc.binary_repeat(s, n)
 
 
@@ -234,7 +250,17 @@ def _concat_ws(ctx: CallContext, args: list[Arg]) -> Arg:
     parts = [_as_text(a, t, ctx.n) for a, t in zip(args[1:], ctx.arg_types[1:])]
     if not parts:
         return pc.if_else(pc.is_valid(arr(sep, ctx.n)), "", pa.scalar(None, pa.string()))
-    return pc.binary_join_element_wise(*parts, sep, null_handling="skip")
+    # built without null_handling="skip", which mis-sizes its output in pyarrow
+    sep_arr = pc.fill_null(arr(sep, ctx.n), "")
+    out = pa.repeat(pa.scalar(""), ctx.n)
+    started = pa.repeat(pa.scalar(False), ctx.n)
+    for p in parts:
+        valid = pc.is_valid(p)
+        txt = pc.fill_null(p, "")
+        piece = pc.if_else(started, pc.binary_join_element_wise(sep_arr, txt, ""), txt)
+        out = pc.binary_join_element_wise(out, pc.if_else(valid, piece, ""), "")
+        started = pc.or_(started, valid)
+    return pc.if_else(pc.is_valid(arr(sep, ctx.n)), out, pa.scalar(None, pa.string()))
 
 
 def _initcap_py(s: str) -> str:
@@ -425,6 +451,13 @@ def _bytea_concat(ctx: CallContext, args: list[Arg]) -> Arg:
     return pc.binary_join_element_wise(*args, pa.scalar(b"", pa.binary()))
 
 
+def _get_byte(b: bytes, i: int) -> int:
+    if not 0 <= i < len(b):
+        from sqlvec.core.errors import ArraySubscriptError
+        raise ArraySubscriptError(f"index {i} out of valid range, 0..{len(b) - 1}")
+    return b[i]
+
+
 def _py_encoding(name: str) -> str:
     enc = {"utf8": "utf-8", "utf-8": "utf-8", "latin1": "latin-1", "sql_ascii": "ascii",
            "win1252": "cp1252"}.get(name.lower().replace("_", "") if name.lower() != "sql_ascii"
@@ -492,4 +525,4 @@ def register(fr: FunctionRegistry) -> None:
         lambda s, enc: s.encode(_py_encoding(enc)), a, c.n, pa.binary()))
     add("convert_from", [T.BYTEA, TXT], TXT, lambda c, a: map_distinct(
         lambda b, enc: b.decode(_py_encoding(enc)), a, c.n, pa.string()))
-    add("get_byte", [T.BYTEA, I4], I4, lambda c, a: map_distinct(lambda b, i: b[i], a, c.n, pa.int32()))
+    add("get_byte", [T.BYTEA, I4], I4, lambda c, a: map_distinct(_get_byte, a, c.n, pa.int32()))
