@@ -86,6 +86,18 @@ class _Rows:
     passing: np.ndarray  # WHERE true and vector not NULL
     null_vec: np.ndarray  # WHERE true and vector NULL
     valid: np.ndarray  # vector not NULL (whatever the WHERE says)
+    order: np.ndarray | None = None  # argsort of rowids, None when already ascending
+
+    def positions(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in the scan, found) of each row id: O(log n) each, no per-query sort."""
+        if not len(self.rowids):
+            return np.zeros(len(keys), np.int64), np.zeros(len(keys), dtype=bool)
+        if self.order is None:
+            pos = np.minimum(np.searchsorted(self.rowids, keys), len(self.rowids) - 1)
+        else:
+            pos = self.order[np.minimum(np.searchsorted(self.rowids, keys, sorter=self.order),
+                                        len(self.rowids) - 1)]
+        return pos, self.rowids[pos] == keys
 
 
 def _read(ctx: Any, p: VectorSearch) -> _Rows:
@@ -102,14 +114,22 @@ def _read(ctx: Any, p: VectorSearch) -> _Rows:
             masks.append(np.asarray(m.to_numpy(zero_copy_only=False), dtype=bool))
     schema = pa.schema([pa.field("_rowid", pa.int64())] +
                        [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
-    table = pa.Table.from_batches([b.cast(schema) if b.schema != schema else b for b in batches],
-                                  schema=schema) if batches else schema.empty_table()
+    table = pa.Table.from_batches([_conform(b, schema) for b in batches], schema=schema) \
+        if batches else schema.empty_table()
     rowids = table.column(0).to_numpy()
     where = np.concatenate(masks) if masks else np.ones(len(rowids), dtype=bool)
     vec = table.column(p.column + 1)
     valid = np.asarray(vec.is_valid().to_numpy(zero_copy_only=False), dtype=bool) if vec.null_count \
         else np.ones(len(rowids), dtype=bool)
-    return _Rows(table, rowids, where & valid, where & ~valid, valid)
+    ascending = len(rowids) < 2 or bool((rowids[1:] > rowids[:-1]).all())
+    return _Rows(table, rowids, where & valid, where & ~valid, valid,
+                 None if ascending else np.argsort(rowids, kind="stable"))
+
+
+def _conform(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch under our schema: relabel when only names/nullability differ (no copy)."""
+    cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(b.columns, schema)]
+    return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
 # ---- exact ranking -------------------------------------------------------------------------
@@ -226,10 +246,12 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
         return built
     with built.lock:
         keys = rows.rowids[vis]
-        if len(keys) != len(built.keys) or not np.array_equal(np.sort(keys), built.keys):
+        if rows.order is not None:
+            keys = np.sort(keys)
+        if len(keys) != len(built.keys) or not np.array_equal(keys, built.keys):
             new = ~np.isin(keys, built.keys, assume_unique=True)
             if new.any():
-                pos = vis[new]
+                pos = np.flatnonzero(rows.valid)[np.isin(rows.rowids[vis], keys[new])]
                 vecs = _matrix(rows.table.column(p.column + 1).take(pa.array(pos)), short)
                 built.index.add(vecs, rows.rowids[pos])
                 built.keys = np.union1d(built.keys, rows.rowids[pos])
@@ -258,7 +280,6 @@ def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) 
     qv = _query_vector(q, short)
     n_pass = int(rows.passing.sum())
     total = max(len(built.keys), 1)
-    allowed = np.sort(rows.rowids[rows.passing])
     fetch = max(k, int(math.ceil(k * 1.5 * total / max(n_pass, 1))))
     limit = _int_setting(ctx, "sqlvec.max_overfetch", MAX_OVERFETCH)
     params = _search_params(ctx, built.kind)
@@ -268,15 +289,14 @@ def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) 
             keys, _d = built.index.search(qv, want, params)
         keys = keys[0]
         keys = keys[keys >= 0]
-        ok = keys[np.isin(keys, allowed, assume_unique=False)]
+        pos, found = rows.positions(keys)
+        ok = pos[found & rows.passing[pos]]  # visible to this query and passing its WHERE
         if len(ok) >= k or want >= total:
             break
         if fetch >= limit:
             return None  # too selective for the index: rank the passing rows exactly
         fetch = min(fetch * 4, limit)
-    ok = ok[:k]
-    order = np.argsort(rows.rowids, kind="stable")
-    return order[np.searchsorted(rows.rowids, ok, sorter=order)]
+    return ok[:k]
 
 
 def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
