@@ -29,7 +29,7 @@ from pathlib import Path  # noqa: E402
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from tests.support.pg import FAST_SETTINGS, pg_available, postgres_server  # noqa: E402
+from tests.support.pg import FAST_SETTINGS, pg_available, pg_bindir, postgres_server  # noqa: E402,F401
 
 _TICK = os.sysconf("SC_CLK_TCK")
 _LISTENING = re.compile(r"sqlvec listening on (\S+):(\d+), data in (.*)")

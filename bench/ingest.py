@@ -21,6 +21,7 @@ import argparse
 import os
 import shutil
 import signal
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +33,7 @@ import psycopg
 from common import (
     PG_DURABLE,
     machine_note,
+    pg_bindir,
     pg_settings,
     postgres,
     postmaster_pid,
@@ -214,10 +216,46 @@ def recovery(args) -> list[list[object]]:
             (n,) = c.execute("SELECT count(*) FROM items").fetchone()
         first = time.perf_counter() - t0
         assert n == loaded, f"recovered {n} rows of {loaded}"
-        return [["sqlvec, SIGKILL", loaded, wal / 2**20, listen, first]]
+        return [["sqlvec, SIGKILL", loaded, wal / 2**20, listen, first]] + pg_recovery(args, loaded)
     finally:
         srv.kill()
         shutil.rmtree(root, ignore_errors=True)
+
+
+def pg_recovery(args, rows: int) -> list[list[object]]:
+    """The same WAL in PostgreSQL 15 (no checkpoint since), immediate stop, timed restart."""
+    settings = pg_settings(PG_DURABLE, {"max_wal_size": "16GB", "checkpoint_timeout": "1h"})
+    user = "postgres" if os.geteuid() == 0 else None
+    bindir = pg_bindir()
+    with postgres(settings) as dsn:
+        with psycopg.connect(dsn, autocommit=True) as c:
+            c.execute(table_ddl("items", "float4[]"))
+            c.execute("CHECKPOINT")
+            (lsn0,) = c.execute("SELECT pg_current_wal_lsn()").fetchone()
+            for first, n in batches(rows, 20_000):
+                c.execute(WAL_FILL, (first, first + n - 1))
+            (wal,) = c.execute(
+                "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), %s)", (lsn0,)
+            ).fetchone()
+            (pgdata,) = c.execute("SHOW data_directory").fetchone()
+        ctl = [str(bindir / "pg_ctl"), "-D", pgdata]
+        subprocess.run(
+            [*ctl, "-m", "immediate", "-w", "stop"], user=user, check=True, capture_output=True
+        )
+        t0 = time.perf_counter()
+        log = str(Path(pgdata).parent / "server.log")
+        subprocess.run(
+            [*ctl, "-l", log, "-w", "-t", "600", "start"],
+            user=user,
+            check=True,
+            capture_output=True,
+        )
+        listen = time.perf_counter() - t0
+        with psycopg.connect(dsn, autocommit=True) as c:
+            (n,) = c.execute("SELECT count(*) FROM items").fetchone()
+        first = time.perf_counter() - t0
+        assert n == rows, f"PostgreSQL recovered {n} rows of {rows}"
+    return [["PG15, immediate stop", rows, float(wal) / 2**20, listen, first]]
 
 
 def main() -> None:
