@@ -1,0 +1,282 @@
+"""ANN benchmark: recall@10 and QPS of sqlvec's HNSW vs usearch called directly, and via SQL.
+
+    .venv/bin/python bench/ann.py [--n 100000] [--dim 128] [--queries 1000] [--ef 10,20,40,80,160]
+                                  [--no-sql] [--wire] [--filtered]
+
+Data: a seeded Gaussian mixture (1,000 centres; each cluster spreads along a 16-dim
+random subspace, plus small isotropic noise, as text embeddings do) and 1,000 queries from
+the same mixture. Exact ground truth (numpy) is cached under bench/.cache (gitignored).
+
+For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
+  - sqlvec's hnsw index kind (sqlvec.index), batched and one query per call,
+  - usearch called directly with the same M / ef_construction / ef (the ceiling),
+  - SQL through the embedded API (`ORDER BY emb <-> $1 LIMIT 10`, one client),
+  - SQL over the wire with psycopg against `sqlvec serve` (--wire),
+and filtered SQL queries at 10% and 1% selectivity (--filtered): rows returned, recall
+against the exact filtered answer, QPS. Build times and load time are printed too.
+BLAS threads are pinned to 1; searches run single-threaded; builds use all cores.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+CACHE = REPO / "bench" / ".cache"
+
+from sqlvec.index.exact import exact_search  # noqa: E402
+from sqlvec.index.hnsw import HnswKind, HnswOptions, HnswParams  # noqa: E402
+
+
+def dataset(
+    n: int, dim: int, centres: int, nq: int, seed: int = 42
+) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded Gaussian mixture: points and queries (queries drawn like the points)."""
+    rng = np.random.default_rng(seed)
+    c = rng.standard_normal((centres, dim)).astype(np.float32)
+    basis = rng.standard_normal((centres, 16, dim)).astype(np.float32) / 4.0
+
+    def draw(m: int) -> np.ndarray:
+        lab = rng.integers(0, centres, m)
+        z = rng.standard_normal((m, 16)).astype(np.float32)
+        pts = c[lab] + np.einsum("mk,mkd->md", z, basis[lab])
+        return (pts + 0.05 * rng.standard_normal((m, dim))).astype(np.float32)
+
+    return draw(n), draw(nq)
+
+
+def ground_truth(x: np.ndarray, q: np.ndarray, k: int, tag: str) -> np.ndarray:
+    CACHE.mkdir(parents=True, exist_ok=True)
+    path = CACHE / f"gt_{tag}_k{k}.npy"
+    if path.exists():
+        return np.load(path)
+    keys, _ = exact_search(np, x, np.arange(len(x)), q, k, "l2")
+    np.save(path, keys)
+    return keys
+
+
+def recall(got: np.ndarray, want: np.ndarray) -> float:
+    k = want.shape[1]
+    hits = sum(len(set(g[:k].tolist()) & set(w.tolist())) for g, w in zip(got, want))
+    return hits / want.size
+
+
+def timed(fn) -> tuple[object, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def print_table(headers: list[str], rows: list[list[object]]) -> None:
+    cells = [[str(h) for h in headers]] + [
+        [
+            f"{c:.4f}"
+            if isinstance(c, float) and c < 10
+            else (f"{c:,.0f}" if isinstance(c, float) else str(c))
+            for c in r
+        ]
+        for r in rows
+    ]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    for i, r in enumerate(cells):
+        print("  ".join(c.rjust(w) for c, w in zip(r, widths)))
+        if i == 0:
+            print("  ".join("-" * w for w in widths))
+
+
+def bench_index(x, q, gt, args, rows) -> None:
+    from usearch.index import Index
+
+    opts = HnswOptions(m=args.m, ef_construction=args.efc)
+    ours, t_ours = timed(lambda: HnswKind().build(x, np.arange(len(x)), opts, metric="l2"))
+    direct = Index(ndim=x.shape[1], metric="l2sq", dtype="f32", connectivity=args.m,
+                   expansion_add=args.efc)
+    _, t_direct = timed(lambda: direct.add(np.arange(len(x)), x))
+    print(f"build: sqlvec hnsw {t_ours:.1f}s, usearch direct {t_direct:.1f}s "
+          f"({len(x):,} x {x.shape[1]}, m={args.m}, ef_construction={args.efc})")
+    one = np.empty((len(q), 10), np.int64)
+    for ef in args.ef:
+        params = HnswParams(ef_search=ef)
+        t0 = time.perf_counter()
+        keys, _ = ours.search(q, 10, params)
+        rows.append(["sqlvec index, batched", ef, recall(keys, gt),
+                     len(q) / (time.perf_counter() - t0)])
+        t0 = time.perf_counter()
+        for i in range(len(q)):
+            one[i] = ours.search(q[i:i + 1], 10, params)[0][0]
+        rows.append(["sqlvec index, 1 query/call", ef, recall(one, gt),
+                     len(q) / (time.perf_counter() - t0)])
+        direct.expansion_search = ef
+        t0 = time.perf_counter()
+        res = direct.search(q, 10, threads=1)
+        rows.append(["usearch direct, batched", ef, recall(np.asarray(res.keys, np.int64), gt),
+                     len(q) / (time.perf_counter() - t0)])
+        t0 = time.perf_counter()
+        for i in range(len(q)):
+            one[i] = np.asarray(direct.search(q[i], 10, threads=1).keys, np.int64)[:10]
+        rows.append(["usearch direct, 1 query/call", ef, recall(one, gt),
+                     len(q) / (time.perf_counter() - t0)])
+
+
+def load_sql(x: np.ndarray, path: str | None):
+    """An embedded database with table items(id, cat, emb vector(dim))."""
+    import sqlvec
+    from sqlvec.catalog.catalog import Catalog
+
+    con = sqlvec.connect(path or ":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
+    db = con._session.db
+    n = len(x)
+    t0 = time.perf_counter()
+    txn = db.store.begin()
+    oid = Catalog(txn, db.store).relation("public", "items").oid
+    for s in range(0, n, 50_000):
+        e = min(n, s + 50_000)
+        txn.insert(oid, pa.record_batch([
+            pa.array(np.arange(s, e, dtype=np.int32)),
+            pa.array((np.arange(s, e) % 1000).astype(np.int32)),
+            pa.FixedSizeListArray.from_arrays(pa.array(x[s:e].reshape(-1)), x.shape[1]),
+        ], names=["id", "cat", "emb"]))
+    txn.commit()
+    print(f"load (Arrow batches through one transaction, like COPY): {time.perf_counter() - t0:.2f}s")
+    return con, cur
+
+
+def sql_sweep(execute, ql, gt, label, efs, rows) -> None:
+    """One client: every query through `execute(vector) -> ids`, per ef_search."""
+    got = np.full((len(ql), 10), -1, np.int64)
+    for ef in efs:
+        execute(None, ef)
+        t0 = time.perf_counter()
+        for i, v in enumerate(ql):
+            ids = execute(v, ef)
+            got[i, :len(ids)] = ids
+        rows.append([label, ef, recall(got, gt), len(ql) / (time.perf_counter() - t0)])
+
+
+def bench_sql(x, q, gt, args, rows) -> None:
+    con, cur = load_sql(x, None)
+    cur.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                f"with (m = {args.m}, ef_construction = {args.efc})")
+    ql = [[float(v) for v in qq] for qq in q]
+    sql = "select id from items order by emb <-> %s limit 10"
+    t0 = time.perf_counter()
+    cur.execute(sql, (ql[0],))
+    cur.fetchall()
+    print(f"SQL first query (builds the index): {time.perf_counter() - t0:.1f}s")
+
+    def execute(v, ef):
+        if v is None:
+            cur.execute(f"set hnsw.ef_search = {ef}")
+            return []
+        cur.execute(sql, (v,))
+        return [r[0] for r in cur.fetchall()]
+    sql_sweep(execute, ql, gt, "SQL embedded, 1 client", args.ef, rows)
+    if args.filtered:
+        bench_filtered(cur, x, q, ql, rows)
+    con.close()
+    if args.wire:
+        bench_wire(x, q, gt, args, rows)
+
+
+def bench_filtered(cur, x, q, ql, rows) -> None:
+    cur.execute("set hnsw.ef_search = 40")
+    cats = np.arange(len(x)) % 1000
+    nq = min(len(q), 200)
+    for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
+        ids = np.flatnonzero(cats < int(frac * 1000))
+        want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
+        got = np.full((nq, 10), -1, np.int64)
+        short = 0
+        t0 = time.perf_counter()
+        for i in range(nq):
+            cur.execute(f"select id from items where {where} order by emb <-> %s limit 10",
+                        (ql[i],))
+            r = [row[0] for row in cur.fetchall()]
+            short += len(r) < 10
+            got[i, :len(r)] = r
+        rows.append([f"SQL filtered {frac:.0%} (short of k: {short})", 40, recall(got, want),
+                     nq / (time.perf_counter() - t0)])
+
+
+def bench_wire(x, q, gt, args, rows) -> None:
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    from tests.conftest import start_server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "data")
+        con, cur = load_sql(x, data)
+        cur.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                    f"with (m = {args.m}, ef_construction = {args.efc})")
+        con.close()
+        srv = start_server(data, Path(tmp) / "server.log")
+        try:
+            with psycopg.connect(srv.dsn, autocommit=True) as pc:
+                register_vector(pc)
+                sql = "select id from items order by emb <-> %s limit 10"
+                t0 = time.perf_counter()
+                pc.execute(sql, (q[0],)).fetchall()
+                print(f"wire first query (the server builds the index): {time.perf_counter() - t0:.1f}s")
+                cur2 = pc.cursor(binary=True)
+
+                def execute(v, ef):
+                    if v is None:
+                        pc.execute(f"set hnsw.ef_search = {ef}")
+                        return []
+                    return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+                sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows)
+        finally:
+            srv.stop()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--centres", type=int, default=1000)
+    ap.add_argument("--queries", type=int, default=1000)
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--efc", type=int, default=64)
+    ap.add_argument(
+        "--ef", type=lambda s: [int(v) for v in s.split(",")], default=[10, 20, 40, 80, 160]
+    )
+    ap.add_argument("--no-sql", action="store_true")
+    ap.add_argument("--wire", action="store_true")
+    ap.add_argument("--filtered", action="store_true")
+    args = ap.parse_args()
+    from threadpoolctl import threadpool_limits
+
+    x, q = dataset(args.n, args.dim, args.centres, args.queries)
+    tag = f"{args.n}x{args.dim}_c{args.centres}_q{args.queries}"
+    gt, t = timed(lambda: ground_truth(x, q, 10, tag))
+    print(
+        f"data {args.n:,} x {args.dim}, {args.queries} queries; ground truth {t:.1f}s "
+        f"(cached in {CACHE.relative_to(REPO)})"
+    )
+    rows: list[list[object]] = []
+    with threadpool_limits(limits=1):
+        bench_index(x, q, gt, args, rows)
+        if not args.no_sql:
+            bench_sql(x, q, gt, args, rows)
+    print_table(["path", "ef_search", "recall@10", "QPS"], rows)
+
+
+if __name__ == "__main__":
+    main()
