@@ -417,8 +417,14 @@ def parse_interval(arr: pa.Array) -> pa.Array:
 def interval_fields(arr: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(months int32, days int32, nanoseconds int64) numpy views of an interval array."""
     arr = arr.combine_chunks() if isinstance(arr, pa.ChunkedArray) else arr
-    buf = arr.buffers()[1]
     dt = np.dtype([("m", "<i4"), ("d", "<i4"), ("ns", "<i8")])
+    buf = arr.buffers()[1] if len(arr) else None
+    if buf is None or buf.size < (len(arr) + arr.offset) * 16:
+        z = np.zeros(len(arr), np.int64)
+        if not len(arr) or arr.null_count == len(arr):
+            return z, z.copy(), z.copy()
+        arr = pa.concat_arrays([arr])  # a fresh, fully materialised copy
+        buf = arr.buffers()[1]
     rec = np.frombuffer(buf, dtype=dt, count=len(arr) + arr.offset)[arr.offset:]
     return rec["m"].astype(np.int64), rec["d"].astype(np.int64), rec["ns"].astype(np.int64)
 

@@ -80,8 +80,12 @@ class BoundAggregate:
         vals = [_arr(coerce_value(self.casts, a, s, d), len(gid))
                 for a, s, d in zip(args, self.input_types, self.arg_types)]
         if filter_mask is not None:
-            keep = np.asarray(pc.fill_null(filter_mask, False) if isinstance(
-                filter_mask, pa.Array | pa.ChunkedArray) else filter_mask, dtype=bool)
+            if isinstance(filter_mask, pa.Array | pa.ChunkedArray):
+                fm = pc.cast(filter_mask, pa.bool_()) if not pa.types.is_boolean(filter_mask.type) \
+                    else filter_mask
+                keep = np.asarray(pc.fill_null(fm, False), dtype=bool)
+            else:
+                keep = np.asarray(filter_mask, dtype=bool)
             idx = np.flatnonzero(keep)
             gid = gid[idx]
             vals = [v.take(pa.array(idx)) for v in vals]
@@ -98,7 +102,12 @@ def _arr(a: pa.Array | pa.Scalar | pa.ChunkedArray, n: int) -> pa.Array:
 
 
 def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
-    if pa.types.is_nested(v.type) or v.type == pa.month_day_nano_interval():
+    """A hashable, sortable stand-in: intervals by total span (so '1 day' = '24 hours', as
+    PostgreSQL compares them), arrays and other nested values by their text."""
+    if v.type == pa.month_day_nano_interval():
+        from sqlvec.functions.compare import interval_span
+        return interval_span(v, len(v))
+    if pa.types.is_nested(v.type):
         return textio.format_text(v, t)
     return v
 
@@ -109,20 +118,13 @@ def _codes(v: pa.Array, t: SqlType) -> tuple[np.ndarray, int]:
     idx = enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     # codes follow the values' sort order (NULL last), so DISTINCT output is sorted as in
     # PostgreSQL, which sorts to find duplicates
-    order = pc.sort_indices(_sortable(enc.dictionary, t)).to_numpy()
+    order = pc.sort_indices(enc.dictionary).to_numpy()
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     codes = rank[idx] if len(order) else np.zeros(len(idx), np.int64)
     if enc.indices.null_count:
         codes = np.where(np.asarray(pc.is_null(enc.indices)), len(order), codes)
     return codes.astype(np.int64), len(enc.dictionary) + 1
-
-
-def _sortable(d: pa.Array, t: SqlType) -> pa.Array:
-    if t.short == "interval":
-        from sqlvec.functions.compare import interval_span
-        return interval_span(d, len(d))
-    return d
 
 
 def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlType]
@@ -271,8 +273,7 @@ def _string_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) 
     valid = np.asarray(pc.is_valid(v))
     idx = np.flatnonzero(valid)
     vv, gg, dd = v.take(pa.array(idx)), gid[idx], delim.take(pa.array(idx))
-    if pa.types.is_binary(v.type):
-        vv, dd = pc.cast(vv, pa.string()), pc.cast(dd, pa.string())
+    empty = pa.scalar(b"", pa.binary()) if pa.types.is_binary(v.type) else ""
     # each value but the group's first is preceded by its own row's delimiter
     order = np.argsort(gg, kind="stable")
     g_sorted = gg[order]
@@ -280,17 +281,23 @@ def _string_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) 
     first_mask = np.empty(len(order), dtype=bool)
     first_mask[order] = is_first
     pieces = pc.if_else(pa.array(first_mask), vv, pc.binary_join_element_wise(
-        pc.fill_null(dd, ""), vv, ""))
+        pc.fill_null(dd, empty), vv, empty))
     lists = hash_agg(pieces, gg, n, "list")
-    out = pc.binary_join(lists, "")
+    out = pc.binary_join(lists, empty)
     return pc.cast(out, ctx.return_type.arrow)
 
 
 def _array_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+    """Values (NULLs included) per group in input order: a stable sort by group id and
+    offsets from the group sizes (works for every Arrow type)."""
     (v,) = args
-    out = hash_agg(v, gid, n, "list")
-    return pc.cast(out, ctx.return_type.arrow) if out.type != ctx.return_type.arrow and \
-        not pa.types.is_null(ctx.return_type.arrow) else out
+    order = np.argsort(gid, kind="stable")
+    counts = np.bincount(gid, minlength=n)
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+    values = v.take(pa.array(order)) if len(v) else v
+    out = pa.ListArray.from_arrays(pa.array(offsets), values, mask=pa.array(counts == 0))
+    want = ctx.return_type.arrow
+    return pc.cast(out, want) if out.type != want and not pa.types.is_null(want) else out
 
 
 def _stat(fn: str, ddof: int) -> AggImpl:
@@ -318,7 +325,10 @@ def _stat(fn: str, ddof: int) -> AggImpl:
                 var = (m * sqs[k] - sums[k] * sums[k]) / (m * (m - ddof))
                 val = var.sqrt() if fn == "stddev" else var
                 out.append(val.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP))
-        return pa.array(out, numeric_type(16, fixed_display=True))
+        try:
+            return pa.array(out, numeric_type(16, fixed_display=True))
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange("value overflows numeric format") from None
     return impl
 
 
@@ -437,7 +447,7 @@ def _percentile(disc: bool) -> AggImpl:
     [fraction, value]; values are sorted per group here (input order does not matter)."""
     def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
         frac, v = args
-        fr = pc.cast(frac, pa.float64()).to_numpy(zero_copy_only=False)
+        fr = pc.cast(frac, pa.float64()).fill_null(np.nan).to_numpy(zero_copy_only=False)
         if ((fr < 0) | (fr > 1)).any():
             from sqlvec.core.errors import NumericValueOutOfRange as Out
             raise Out(f"percentile value {fr[(fr < 0) | (fr > 1)][0]:g} is not between 0 and 1")
@@ -452,7 +462,9 @@ def _percentile(disc: bool) -> AggImpl:
         f_g = np.zeros(n)
         if len(fr):
             f_g[gid] = fr  # the fraction is constant per group (usually a literal)
-        empty = cnt == 0
+        nan_frac = np.isnan(f_g)
+        f_g = np.where(nan_frac, 0.0, f_g)
+        empty = (cnt == 0) | nan_frac
         if disc:
             k = np.maximum(np.ceil(f_g * cnt).astype(np.int64) - 1, 0)
             pos = rows[np.minimum(start + k, max(len(rows) - 1, 0))] if len(rows) else np.zeros(n, int)
@@ -474,7 +486,9 @@ def _mode(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.
     (v,) = args
     valid = np.asarray(pc.is_valid(v))
     idx = np.flatnonzero(valid)
-    tbl = pa.table({"g": pa.array(gid[idx]), "v": v.take(pa.array(idx)),
+    from sqlvec.functions.compare import sort_key
+    key = sort_key(v, ctx.arg_types[0])
+    tbl = pa.table({"g": pa.array(gid[idx]), "v": key.take(pa.array(idx)),
                     "i": pa.array(idx)})
     counts = tbl.group_by(["g", "v"], use_threads=False).aggregate([("i", "count"), ("i", "min")])
     ordered = counts.sort_by([("g", "ascending"), ("i_count", "descending"), ("v", "ascending")])

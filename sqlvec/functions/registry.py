@@ -438,7 +438,12 @@ def _substitute_return(ret: SqlType, fdef: Any, declared: list[SqlType],
             elem = d.element
             break
     elem = elem or T.TEXT
-    return T.array_of(elem) if ret.short in _ARRAY_POLY else elem
+    if ret.short in _ARRAY_POLY:
+        if not elem.array_oid or elem.is_array:
+            from sqlvec.core.errors import UndefinedObject
+            raise UndefinedObject(f"could not find array type for data type {elem.display()}")
+        return T.array_of(elem)
+    return elem
 
 
 def as_array(x: Arg, n: int) -> pa.Array:

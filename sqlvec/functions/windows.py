@@ -224,8 +224,8 @@ def _shift(sign: int) -> WinImpl:
     def impl(c: WinCall) -> pa.Array:
         v = c.args[0]
         n = c.lay.n
-        off = pc.cast(c.args[1], pa.int64()).to_numpy(zero_copy_only=False) if len(c.args) > 1 \
-            else np.ones(n, np.int64)
+        off = pc.cast(c.args[1], pa.int64()).fill_null(0).to_numpy(zero_copy_only=False) \
+            if len(c.args) > 1 else np.ones(n, np.int64)
         off_null = np.asarray(pc.is_null(c.args[1])) if len(c.args) > 1 else np.zeros(n, bool)
         target = np.arange(n) + sign * np.where(off_null, 0, off)
         inside = (target >= c.lay.part_start) & (target < c.lay.part_end) & ~off_null
@@ -244,7 +244,7 @@ def _frame_value(kind: str) -> WinImpl:
         elif kind == "last":
             pos, ok = end - 1, end > start
         else:
-            nth = pc.cast(c.args[1], pa.int64()).to_numpy(zero_copy_only=False)
+            nth = pc.cast(c.args[1], pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
             if (nth[np.asarray(pc.is_valid(c.args[1]))] <= 0).any():
                 raise InvalidParameterValue("argument of nth_value must be greater than zero")
             pos = start + nth - 1

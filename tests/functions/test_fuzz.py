@@ -76,3 +76,43 @@ def test_no_bare_exceptions(regs, seed):
             except Exception as e:  # noqa: BLE001 - the point of the test
                 failures.append(f"{name}{[t.display() for t in types]}: {type(e).__name__}: {e}")
     assert not failures, "\n".join(failures[:20])
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_aggregates_and_windows_no_bare_exceptions(regs, seed):
+    import numpy as np
+
+    from sqlvec.functions.windows import WindowFrame
+
+    rng = random.Random(seed)
+    fr = regs.functions
+    failures = []
+    for name, defs in sorted(fr.aggregates.items()):
+        for d in defs:
+            types = [rng.choice(CONCRETE) if p.category == "P" else p
+                     for p in d.declared_for(len(d.args))]
+            for distinct in (False, True):
+                try:
+                    agg = fr.aggregate(name, types, distinct)
+                except SqlError:
+                    continue
+                n = rng.choice([0, 1, 5])
+                args = [_batch(rng, t, n) for t in types]
+                if any(a is None for a in args):
+                    continue
+                gid = np.array([rng.randrange(3) for _ in range(n)], np.int64)
+                try:
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore")
+                        out = agg.evaluate(args, gid, 3)
+                        assert len(out) == 3
+                        if not distinct:
+                            w = fr.window(name, types).evaluate(
+                                args, np.sort(gid), np.arange(n),
+                                WindowFrame("rows", "preceding", 1, "following", 1))
+                            assert len(w) == n
+                except SqlError:
+                    pass
+                except Exception as e:  # noqa: BLE001
+                    failures.append(f"{name}{[t.display() for t in types]}: {type(e).__name__}: {e}")
+    assert not failures, "\n".join(failures[:20])
