@@ -29,6 +29,7 @@ from sqlvec.session import utility_exec as U
 from sqlvec.session.database import Database
 from sqlvec.session.settings import Settings
 from sqlvec.sql import utility as UT
+from sqlvec.sql.cursor_stmt import CloseStmt, DeclareStmt, FetchStmt
 from sqlvec.sql.parse import parse_statement, split_statements
 
 
@@ -179,6 +180,10 @@ class Session:
             )
         if isinstance(node, UT.TransactionStmt):
             return self._transaction(node)
+        if isinstance(node, (DeclareStmt, FetchStmt, CloseStmt)):
+            from sqlvec.session.cursors import run_cursor_stmt
+
+            return run_cursor_stmt(self, node)
         if isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
                              UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
             return U.run_session_utility(self, node)
@@ -288,7 +293,9 @@ class Session:
         self.failed = False
         self.savepoints = []
         # portals do not survive the end of their transaction
-        self.portals = {k: v for k, v in self.portals.items() if False}
+        from sqlvec.session.cursors import held_after_commit  # WITH HOLD cursors stay
+
+        self.portals = held_after_commit(self.portals)
 
     # -- extended protocol ----------------------------------------------------------
     def prepare(self, sql: str, param_oids: list[int] | None = None, name: str = "") -> PreparedStatement:

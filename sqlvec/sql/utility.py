@@ -104,6 +104,8 @@ UTILITY_FIRST_WORDS = frozenset(
 )
 _ROLE_WORDS = ("role", "user")
 
+from sqlvec.sql.cursor_stmt import CURSOR_WORDS, parse_cursor  # noqa: E402
+
 
 def first_words(sql: str, n: int = 2) -> list[str]:
     return [w.lower() for w in _WORD.findall(sql)[:n]]
@@ -115,6 +117,8 @@ def is_utility(sql: str) -> bool:
     if not w:
         return False
     if w[0] in UTILITY_FIRST_WORDS:
+        return True
+    if w[0] in CURSOR_WORDS:  # DECLARE / FETCH / MOVE / CLOSE (sql/cursor_stmt.py)
         return True
     if w[0] in ("create", "alter", "drop") and len(w) > 1 and w[1] in _ROLE_WORDS:
         return True
@@ -159,6 +163,8 @@ def parse_utility(sql: str) -> Utility:
     words = _WORD.findall(text)
     low = [w.lower() for w in words]
     head = low[0]
+    if head in CURSOR_WORDS:
+        return parse_cursor(text)
     if head in ("begin", "start"):
         return TransactionStmt("begin")
     if head in ("commit", "end"):
