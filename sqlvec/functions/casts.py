@@ -362,7 +362,7 @@ class CastRegistry:
         if f in ("timestamp", "timestamptz") and t in ("timestamp", "timestamptz"):
             return pc.cast(pc.cast(a, pa.int64()), to_t.arrow)
         if f in ("timestamp", "timestamptz") and t == "time":
-            us = pc.cast(a, pa.int64()).to_numpy(zero_copy_only=False)
+            us = pc.cast(a, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
             tod = np.mod(us, 86_400_000_000)
             return pa.array(tod, pa.time64("us"), mask=np.asarray(pc.is_null(a)))
         if f == "time" and t == "interval":
