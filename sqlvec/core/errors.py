@@ -45,6 +45,7 @@ class SqlState(StrEnum):
     ARRAY_SUBSCRIPT_ERROR = "2202E"
     INVALID_TEXT_REPRESENTATION = "22P02"
     INVALID_BINARY_REPRESENTATION = "22P03"
+    BAD_COPY_FILE_FORMAT = "22P04"
     INVALID_JSON_TEXT = "22032"
     INTEGRITY_CONSTRAINT_VIOLATION = "23000"
     GENERATED_ALWAYS = "428C9"
@@ -201,6 +202,7 @@ InvalidTextRepresentation = _error(
 InvalidBinaryRepresentation = _error(
     "InvalidBinaryRepresentation", SqlState.INVALID_BINARY_REPRESENTATION
 )
+BadCopyFileFormat = _error("BadCopyFileFormat", SqlState.BAD_COPY_FILE_FORMAT)
 InvalidJsonText = _error("InvalidJsonText", SqlState.INVALID_JSON_TEXT)
 IntegrityConstraintViolation = _error(
     "IntegrityConstraintViolation", SqlState.INTEGRITY_CONSTRAINT_VIOLATION

@@ -27,11 +27,13 @@ from sqlvec.core.errors import (
     InvalidPassword,
     InvalidSqlStatementName,
     ProtocolViolation,
+    QueryCanceled,
     SqlError,
 )
 from sqlvec.core.passwords import parse_scram_verifier, verify_md5_response, verify_password
 from sqlvec.core.results import Command, Empty, Rows, command_tag
 from sqlvec.wire import backend as be
+from sqlvec.wire import copy as cp
 from sqlvec.wire import messages as m
 from sqlvec.wire.auth import MECHANISM, ScramExchange
 from sqlvec.wire.codecs import decode_param, result_formats
@@ -118,6 +120,7 @@ class ServerConnection:
         self._statements: dict[str, Any] = {}
         self._portals: dict[str, _Portal] = {}
         self._skip_until_sync = False
+        self._copy: tuple[cp.CopyCommand, list, list[bytes]] | None = None
         self._reported: dict[str, str] = {}
         self._out: list[bytes] = []
         self._out_size = 0
@@ -324,6 +327,8 @@ class ServerConnection:
     # --- ready phase ---------------------------------------------------------------------
 
     def _ready(self, msg: m.FrontendMessage) -> Action | None:
+        if self._copy is not None:
+            return self._copy_in_message(msg)
         if isinstance(msg, m.Sync):
             self._skip_until_sync = False
             self._sync()
@@ -388,6 +393,16 @@ class ServerConnection:
         # a simple Query destroys the unnamed statement and portal
         self._statements.pop("", None)
         self._portals.pop("", None)
+        if "copy" in sql[:200].lower():
+            try:
+                cmd = cp.parse_copy(sql)
+                if cmd is not None:
+                    self._copy_start(cmd)
+                    return
+            except SqlError as e:
+                self._send_error(e)
+                self._send(be.ready_for_query(self.session.txn_status))
+                return
         try:
             for result in self.session.execute(sql):
                 self._send_result(result, None, 0)
@@ -495,6 +510,10 @@ class ServerConnection:
             self._send(be.row_description(cols, [0] * len(cols)) if cols else be.NO_DATA)
             return
         portal = self._portals.get(msg.name)
+        if portal is None and msg.name in getattr(self.session, "portals", {}):
+            cols = self.session.describe_portal(msg.name)  # a SQL cursor (DECLARE, session/cursors.py)
+            self._send(be.row_description(cols, [0] * len(cols)) if cols else be.NO_DATA)
+            return
         if portal is None:
             raise InvalidCursorName(f'portal "{msg.name}" does not exist')
         describe = getattr(self.session, "describe_portal", None)
@@ -502,3 +521,74 @@ class ServerConnection:
         if cols and len(portal.formats) != len(cols):
             portal.formats = result_formats(tuple(portal.formats[:1]), len(cols))
         self._send(be.row_description(cols, portal.formats) if cols else be.NO_DATA)
+
+    # --- COPY ----------------------------------------------------------------------------
+
+    def _copy_start(self, cmd: cp.CopyCommand) -> None:
+        """COPY TO STDOUT streams now; COPY FROM STDIN enters copy-in mode."""
+        s = self.session
+        binary = cmd.format == "binary"
+        if cmd.direction == "out":
+            results = s.execute(cp.out_query(cmd))
+            try:
+                rows = next(results)
+                if not isinstance(rows, Rows):
+                    raise FeatureNotSupported("COPY query must return rows")
+                self._send(be.copy_response(b"H", binary, len(rows.columns)))
+                counter = [0]
+                for messages in cp.copy_out_messages(rows, cmd, counter):
+                    self._send(messages)
+                for _ in results:
+                    pass
+                self._send(be.COPY_DONE)
+                self._send(be.command_complete(f"COPY {counter[0]}"))
+            except SqlError as e:
+                self._send_error(e)
+            self._send(be.ready_for_query(s.txn_status))
+            return
+        cols = ", ".join(cmd.columns) if cmd.columns else "*"
+        stmt = s.prepare(f"SELECT {cols} FROM {cmd.target}", [], "")
+        s.close_statement("")
+        columns = cp.check_columns(stmt.columns)
+        self._copy = (cmd, columns, [])
+        self._send(be.copy_response(b"G", binary, len(columns)))
+
+    def _copy_in_message(self, msg: m.FrontendMessage) -> Action | None:
+        assert self._copy is not None
+        cmd, columns, chunks = self._copy
+        if isinstance(msg, m.CopyData):
+            chunks.append(msg.data)
+            return None
+        if isinstance(msg, (m.Flush, m.Sync)):
+            return None
+        self._copy = None
+        if isinstance(msg, m.Terminate):
+            self.close()
+            return None
+        if isinstance(msg, m.CopyFail):
+            self._send_error(QueryCanceled(f"COPY from stdin failed: {msg.message}"))
+        elif isinstance(msg, m.CopyDone):
+            self._copy_in_finish(cmd, columns, b"".join(chunks))
+        else:
+            raise _Fatal(ProtocolViolation(
+                f"unexpected message type {type(msg).__name__} during COPY from stdin"))
+        self._send(be.ready_for_query(self.session.txn_status))
+        return None
+
+    def _copy_in_finish(self, cmd: cp.CopyCommand, columns: list, data: bytes) -> None:
+        s = self.session
+        own_txn = s.txn_status == "I"
+        try:
+            if own_txn:
+                for _ in s.execute("BEGIN"):
+                    pass
+            count = cp.run_copy_in(s, cmd, columns, data)
+            if own_txn:
+                for _ in s.execute("COMMIT"):
+                    pass
+            self._send(be.command_complete(f"COPY {count}"))
+        except SqlError as e:
+            if own_txn and s.txn_status != "I":
+                for _ in s.execute("ROLLBACK"):
+                    pass
+            self._send_error(e)

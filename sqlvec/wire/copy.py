@@ -1,0 +1,412 @@
+"""COPY ... FROM STDIN / TO STDOUT: the statement, and the text, csv and binary data formats.
+
+COPY TO STDOUT runs the table or query through the session and formats whole batches
+(text: the type's output with backslash escapes; csv: quoting where needed; binary:
+PGCOPY header, per-field binary send). COPY FROM STDIN reads the client's data with
+Arrow's CSV reader (both text and csv formats) and inserts it in chunks as
+`INSERT INTO t (cols) SELECT u.c1::type, ... FROM unnest($1::text[], ...)`, so the
+engine's own input functions convert the values, vectorised.
+
+    >>> parse_copy("COPY t (a, b) FROM STDIN WITH (FORMAT csv, HEADER)").header
+    True
+    >>> parse_copy("copy (select 1) to stdout").target
+    '(select 1)'
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from sqlvec.core.errors import BadCopyFileFormat, FeatureNotSupported, SqlError, SyntaxError_
+from sqlvec.core.results import Column, Rows
+from sqlvec.wire import backend as be
+from sqlvec.wire.codecs import decode_binary, encode_column, format_text
+from sqlvec.wire.segments import I16, I32, Seg, binary_seg, concat_rows
+
+BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+CHUNK_ROWS = 50_000
+
+_TOKEN = re.compile(r"""
+    (?P<ws>\s+|--[^\n]*|/\*.*?\*/)
+  | (?P<ident>"(?:[^"]|"")*")
+  | (?P<string>[Ee]?'(?:[^']|'')*')
+  | (?P<word>[A-Za-z_][A-Za-z0-9_$]*|[0-9]+)
+  | (?P<punct>[().,;])
+""", re.S | re.X)
+
+
+@dataclass(frozen=True)
+class CopyCommand:
+    """A COPY between a table (or query) and the client."""
+
+    direction: str  # 'in' (FROM STDIN) or 'out' (TO STDOUT)
+    target: str  # SQL text of the table name, or '(query)'
+    columns: tuple[str, ...] | None  # SQL text of the column identifiers
+    format: str = "text"  # text | csv | binary
+    delimiter: str = "\t"
+    null: str = "\\N"
+    header: bool = False
+    quote: str = '"'
+    escape: str = '"'
+
+    @property
+    def is_query(self) -> bool:
+        return self.target.startswith("(")
+
+
+def _tokens(sql: str) -> list[tuple[str, str, int, int]]:
+    out, pos = [], 0
+    while pos < len(sql):
+        m = _TOKEN.match(sql, pos)
+        if m is None:
+            out.append(("other", sql[pos], pos, pos + 1))
+            pos += 1
+            continue
+        if m.lastgroup != "ws":
+            out.append((m.lastgroup, m.group(), m.start(), m.end()))
+        pos = m.end()
+    return out
+
+
+def _string_value(tok: str) -> str:
+    body = tok[2:-1] if tok[0] in "Ee" else tok[1:-1]
+    body = body.replace("''", "'")
+    if tok[0] in "Ee":
+        body = body.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    return body
+
+
+def parse_copy(sql: str) -> CopyCommand | None:
+    """The COPY statement when `sql` is one COPY FROM STDIN / TO STDOUT; otherwise None."""
+    toks = _tokens(sql)
+    while toks and toks[-1][1] == ";":
+        toks.pop()
+    if len(toks) < 4 or toks[0][1].upper() != "COPY" or any(t[1] == ";" for t in toks):
+        return None
+    i = 1
+    if toks[i][1] == "(":  # COPY (query) TO STDOUT
+        depth, j = 0, i
+        while j < len(toks):
+            depth += {"(": 1, ")": -1}.get(toks[j][1], 0)
+            if depth == 0:
+                break
+            j += 1
+        if j >= len(toks):
+            return None
+        target = sql[toks[i][2]:toks[j][3]]
+        i = j + 1
+    else:
+        start = i
+        while i < len(toks) and (toks[i][0] in ("word", "ident") or toks[i][1] == "."):
+            if toks[i][0] == "word" and toks[i][1].upper() in ("FROM", "TO") and i > start:
+                break
+            i += 1
+        target = sql[toks[start][2]:toks[i - 1][3]] if i > start else ""
+    columns = None
+    if i < len(toks) and toks[i][1] == "(" and not target.startswith("("):
+        cols, i = [], i + 1
+        while i < len(toks) and toks[i][1] != ")":
+            if toks[i][1] != ",":
+                cols.append(toks[i][1])
+            i += 1
+        columns, i = tuple(cols), i + 1
+    if not target or i + 1 >= len(toks):
+        return None
+    verb, where = toks[i][1].upper(), toks[i + 1][1].upper()
+    if (verb, where) == ("FROM", "STDIN"):
+        direction = "in"
+    elif (verb, where) == ("TO", "STDOUT"):
+        direction = "out"
+    else:
+        return None  # files and programs are the session's business (and refused there)
+    cmd = CopyCommand(direction, target, columns)
+    return _options(cmd, toks[i + 2:])
+
+
+def _options(cmd: CopyCommand, toks: list) -> CopyCommand:
+    words = [t for t in toks if t[1] not in (",",)]
+    if words and words[0][1].upper() == "WITH":
+        words = words[1:]
+    if words and words[0][1] == "(":
+        words = [t for t in words[1:] if t[1] != ")"]
+        modern = True
+    else:
+        modern = False
+    opts: dict[str, Any] = {}
+    k = 0
+    while k < len(words):
+        name = words[k][1].upper()
+        k += 1
+        nxt = words[k] if k < len(words) else None
+        if name in ("BINARY", "CSV") and not modern:
+            opts["format"] = name.lower()
+            continue
+        if name == "HEADER" and (nxt is None or nxt[0] == "word" and nxt[1].upper() not in
+                                 ("TRUE", "FALSE", "ON", "OFF", "0", "1", "MATCH")):
+            opts["header"] = True
+            continue
+        if nxt is not None and nxt[1].upper() == "AS" and not modern:
+            k += 1
+            nxt = words[k] if k < len(words) else None
+        if nxt is None:
+            raise SyntaxError_(f'option "{name.lower()}" requires a value')
+        value = _string_value(nxt[1]) if nxt[0] == "string" else nxt[1]
+        k += 1
+        if name == "FORMAT":
+            opts["format"] = value.lower()
+        elif name == "HEADER":
+            opts["header"] = value.lower() in ("true", "on", "1", "match")
+        elif name in ("DELIMITER", "NULL", "QUOTE", "ESCAPE"):
+            opts[name.lower()] = value
+        elif name in ("ENCODING",):
+            if value.upper().replace("-", "") not in ("UTF8", "UNICODE"):
+                raise FeatureNotSupported("COPY supports only the UTF8 encoding")
+        elif name in ("FORCE", "FREEZE", "FORCE_QUOTE", "FORCE_NOT_NULL", "FORCE_NULL"):
+            continue
+        else:
+            raise SyntaxError_(f'option "{name.lower()}" not recognized')
+    fmt = opts.get("format", "text")
+    if fmt not in ("text", "csv", "binary"):
+        raise SyntaxError_(f'COPY format "{fmt}" not recognized')
+    if fmt == "csv":
+        cmd = replace(cmd, delimiter=",", null="")
+    cmd = replace(cmd, format=fmt, **{k: v for k, v in opts.items() if k != "format"})
+    if len(cmd.delimiter) != 1:
+        raise FeatureNotSupported("COPY delimiter must be a single one-byte character")
+    return cmd
+
+
+# --- TO STDOUT -------------------------------------------------------------------------------
+
+def out_query(cmd: CopyCommand) -> str:
+    if cmd.is_query:
+        return cmd.target[1:-1]
+    cols = ", ".join(cmd.columns) if cmd.columns else "*"
+    return f"SELECT {cols} FROM {cmd.target}"
+
+
+def _text_escape(col: pa.Array, delimiter: str) -> pa.Array:
+    out = pc.replace_substring(col, "\\", "\\\\")
+    for ch, esc in (("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        out = pc.replace_substring(out, ch, esc)
+    if delimiter not in "\n\r\t\\":
+        out = pc.replace_substring(out, delimiter, "\\" + delimiter)
+    return out
+
+
+def _csv_quote(col: pa.Array, cmd: CopyCommand) -> pa.Array:
+    specials = "[" + re.escape(cmd.delimiter + cmd.quote) + "\r\n]"
+    needs = pc.or_(pc.match_substring_regex(col, specials), pc.equal(col, cmd.null))
+    esc = cmd.escape if cmd.escape else cmd.quote
+    quoted = pc.binary_join_element_wise(
+        cmd.quote, pc.replace_substring(col, cmd.quote, esc + cmd.quote), cmd.quote, "")
+    return pc.if_else(needs, quoted, col)
+
+
+def format_rows(batch: pa.RecordBatch, columns: list[Column], cmd: CopyCommand) -> Seg:
+    """Each row of a batch in the COPY format (text/csv lines end with a newline)."""
+    n = batch.num_rows
+    if cmd.format == "binary":
+        pieces: list = [I16(np.full(n, len(columns), dtype=np.int16))]
+        for i, col in enumerate(columns):
+            seg, valid = encode_column(batch.column(i), col.type, 1)
+            lengths = seg.lengths if valid is None else np.where(valid, seg.lengths, -1)
+            pieces += [I32(lengths), seg]
+        return concat_rows(n, pieces)
+    texts = []
+    for i, col in enumerate(columns):
+        arr = batch.column(i)
+        txt = format_text(arr, col.type)
+        txt = _text_escape(txt, cmd.delimiter) if cmd.format == "text" else _csv_quote(txt, cmd)
+        texts.append(pc.fill_null(txt, cmd.null) if arr.null_count else txt)
+    line = pc.binary_join_element_wise(*texts, cmd.delimiter) if len(texts) > 1 else texts[0]
+    line = pc.binary_join_element_wise(line, pa.array([""] * n, pa.string()), "\n")
+    return binary_seg(line)
+
+
+def copy_data_messages(rows: Seg, prefix: bytes = b"") -> bytes:
+    """One CopyData message per row (as PostgreSQL sends them); `prefix` joins the first."""
+    if prefix:
+        rows = Seg(rows.lengths.copy(), np.concatenate([np.frombuffer(prefix, np.uint8), rows.data]))
+        rows.lengths[0] += len(prefix)
+    return concat_rows(rows.n, [b"d", I32(rows.lengths + 4), rows]).data.tobytes()
+
+
+def copy_out_messages(rows: Rows, cmd: CopyCommand, counter: list[int]) -> Iterator[bytes]:
+    """Framed CopyData messages for a result; counter[0] ends as the row count."""
+    prefix = BINARY_SIGNATURE + struct.pack("!ii", 0, 0) if cmd.format == "binary" else b""
+    if cmd.header and cmd.format != "binary":
+        names = [c.name for c in rows.columns]
+        yield be.copy_data((cmd.delimiter.join(names) + "\n").encode("utf-8"))
+    for batch in rows.batches:
+        counter[0] += batch.num_rows
+        if batch.num_rows:
+            yield copy_data_messages(format_rows(batch, rows.columns, cmd), prefix)
+            prefix = b""
+    if cmd.format == "binary":
+        yield be.copy_data(prefix + struct.pack("!h", -1))
+
+
+# --- FROM STDIN ------------------------------------------------------------------------------
+
+def _unescape_text(value: str) -> str:
+    return re.sub(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", _unescape_one, value, flags=re.S)
+
+
+def _unescape_one(m: re.Match) -> str:
+    s = m.group(1)
+    if s[0] == "x" and len(s) > 1:
+        return chr(int(s[1:], 16))
+    if s[0] in "01234567":
+        return chr(int(s, 8))
+    return {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}.get(s, s)
+
+
+def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[list[str | None]]:
+    """Columns of strings (None for NULL) from text or csv COPY data."""
+    if cmd.format == "text":
+        lines = data.split(b"\n")
+        if lines and lines[-1] == b"":
+            lines.pop()
+        if lines and lines[-1].rstrip(b"\r") == b"\\.":
+            lines.pop()
+        data = b"\n".join(lines) + (b"\n" if lines else b"")
+    if not data.strip(b"\r\n"):
+        return [[] for _ in range(ncols)]
+    names = [f"f{i}" for i in range(ncols)]
+    csv_mode = cmd.format == "csv"
+    parse = pacsv.ParseOptions(
+        delimiter=cmd.delimiter,
+        quote_char=cmd.quote if csv_mode else False,
+        double_quote=csv_mode and cmd.escape == cmd.quote,
+        escape_char=cmd.escape if csv_mode and cmd.escape != cmd.quote else False,
+        newlines_in_values=csv_mode, ignore_empty_lines=False)
+    conv = pacsv.ConvertOptions(
+        column_types={n: pa.string() for n in names}, null_values=[cmd.null],
+        strings_can_be_null=True, quoted_strings_can_be_null=False)
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1 if cmd.header else 0,
+                             block_size=1 << 24)
+    try:
+        table = pacsv.read_csv(io.BytesIO(data), read_options=read, parse_options=parse,
+                               convert_options=conv)
+    except pa.ArrowInvalid as e:
+        text = str(e)
+        if "Expected" in text and "columns" in text:
+            raise BadCopyFileFormat("extra data after last expected column" if
+                                    _got_more(text, ncols) else
+                                    "missing data for column") from None
+        raise BadCopyFileFormat(f"invalid COPY data: {text}") from None
+    out = []
+    for name in names:
+        col = table.column(name).combine_chunks()
+        values = col.to_pylist()
+        if cmd.format == "text" and len(col) and pc.any(pc.match_substring(col, "\\")).as_py():
+            values = [v if v is None or "\\" not in v else _unescape_text(v) for v in values]
+        out.append(values)
+    return out
+
+
+def _got_more(message: str, ncols: int) -> bool:
+    m = re.search(r"got (\d+)", message)
+    return bool(m) and int(m.group(1)) > ncols
+
+
+def parse_binary_data(data: bytes, columns: list[Column]) -> list[list[Any]]:
+    """Columns of Python values from binary COPY data (PGCOPY signature, tuples, trailer)."""
+    if not data.startswith(BINARY_SIGNATURE):
+        raise BadCopyFileFormat("COPY file signature not recognized")
+    try:
+        _flags, ext = struct.unpack_from("!ii", data, len(BINARY_SIGNATURE))
+        pos = len(BINARY_SIGNATURE) + 8 + ext
+        out: list[list[Any]] = [[] for _ in columns]
+        while pos < len(data):
+            (nfields,) = struct.unpack_from("!h", data, pos)
+            pos += 2
+            if nfields == -1:
+                break
+            if nfields != len(columns):
+                raise BadCopyFileFormat(
+                    f"row field count is {nfields}, expected {len(columns)}")
+            for i, col in enumerate(columns):
+                (ln,) = struct.unpack_from("!i", data, pos)
+                pos += 4
+                if ln == -1:
+                    out[i].append(None)
+                    continue
+                out[i].append(decode_binary(data[pos:pos + ln], col.type))
+                pos += ln
+        return out
+    except struct.error:
+        raise BadCopyFileFormat("unexpected EOF in COPY data") from None
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def insert_sql(cmd: CopyCommand, columns: list[Column], typed: bool) -> tuple[str, list[int]]:
+    """The chunk INSERT and its parameter OIDs (text[] each, or the typed arrays)."""
+    names = list(cmd.columns) if cmd.columns else [quote_ident(c.name) for c in columns]
+    exprs, params, oids = [], [], []
+    for k, col in enumerate(columns, start=1):
+        t = col.type
+        use_typed = typed and t.array_oid > 0 and t.element is None
+        exprs.append(f"u.c{k}::{t.display()}")
+        params.append(f"${k}::{t.display()}[]" if use_typed else f"${k}::text[]")
+        oids.append(t.array_oid if use_typed else 1009)
+    alias = ", ".join(f"c{k}" for k in range(1, len(columns) + 1))
+    sql = (f"INSERT INTO {cmd.target} ({', '.join(names)}) SELECT {', '.join(exprs)} "
+           f"FROM unnest({', '.join(params)}) AS u({alias})")
+    return sql, oids
+
+
+def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: bytes) -> int:
+    """Insert the client's COPY data through the session; the number of rows."""
+    typed = cmd.format == "binary"
+    if typed:
+        values = parse_binary_data(data, columns)
+        values = [v if c.type.array_oid > 0 and c.type.element is None else
+                  _as_text(v, c) for v, c in zip(values, columns)]
+    else:
+        values = parse_text_data(data, cmd, len(columns))
+    nrows = len(values[0]) if values else 0
+    if nrows == 0:
+        return 0
+    sql, oids = insert_sql(cmd, columns, typed)
+    stmt = session.prepare(sql, oids, "")
+    total = 0
+    try:
+        for start in range(0, nrows, CHUNK_ROWS):
+            chunk = [v[start:start + CHUNK_ROWS] for v in values]
+            portal = session.bind(stmt, chunk, [], "")
+            result, _ = session.execute_portal(portal, 0)
+            total += int(str(getattr(result, "tag", "0")).rsplit(" ", 1)[-1] or 0)
+    finally:
+        session.close_statement("")
+        session.close_portal("")
+    return total
+
+
+def _as_text(values: list[Any], col: Column) -> list[str | None]:
+    from sqlvec.core import textio
+
+    return [None if v is None else textio.format_value(v, col.type) for v in values]
+
+
+def check_columns(columns: list[Column] | None) -> list[Column]:
+    if not columns:
+        raise SqlError("COPY target has no columns")
+    return columns
+
+
+__all__ = ["CopyCommand", "parse_copy", "copy_out_messages", "run_copy_in", "out_query"]
