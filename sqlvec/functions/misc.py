@@ -5,6 +5,7 @@ pg_typeof-free helpers that need no catalog (the catalog's functions live with t
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -34,7 +35,8 @@ def _num_nulls(count_nulls: bool):
 
 def _pg_typeof(ctx: CallContext, args: list[Arg]) -> Arg:
     """The argument's type name (as text: the regtype OID would need the catalog to print)."""
-    return pa.scalar(ctx.arg_types[0].display(), pa.string())
+    t = (ctx.input_types or ctx.arg_types)[0]
+    return pa.scalar(replace(t, typmod=-1).display(), pa.string())  # regtype: no modifier
 
 
 def register(fr: FunctionRegistry) -> None:

@@ -62,6 +62,7 @@ class CallContext:
     return_type: SqlType
     n: int
     env: EvalEnv | None = None
+    input_types: tuple[SqlType, ...] = ()  # as the caller supplied them (before coercion)
 
 
 class Impl(Protocol):
@@ -129,7 +130,7 @@ class BoundFunction:
 
     def call(self, args: Sequence[Arg], n: int, env: EvalEnv | None = None) -> pa.Array:
         """Evaluate over a batch of n rows; args are arrays of n rows or scalars."""
-        ctx = CallContext(self.arg_types, self.return_type, n, env)
+        ctx = CallContext(self.arg_types, self.return_type, n, env, self.input_types)
         res = self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args)])
         if isinstance(res, pa.Scalar):
             return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)

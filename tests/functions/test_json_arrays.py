@@ -130,6 +130,7 @@ def test_array_ordering_and_typeof(q):
     assert q("<", ("{1,2}", IA), ("{1,3}", IA)) == "t"
     assert q(">", ("{1,NULL}", IA), ("{1,2}", IA)) == "t"
     assert q("pg_typeof", ("{1}", IA)) == "integer[]"
+    assert q("pg_typeof", ("x", U)) == "unknown"
 
 
 def test_already_coerced_arguments_pass_through(regs):
