@@ -236,13 +236,26 @@ class DdlRunner:
                 cols.append(e.sql(dialect="postgres"))
         using = params.args.get("using")
         method = using.name.lower() if using is not None else "btree"
-        name = idx.name or f"{rel.name}_{'_'.join(c for c in cols if c.isidentifier())}_idx"
+        heads = [c.split()[0].strip('"') for c in cols if c.split()]
+        name = idx.name or f"{rel.name}_{'_'.join(h for h in heads if h.isidentifier())}_idx"
+        if not idx.name:  # PostgreSQL's choice for an unnamed index: t_col_idx, t_col_idx1, ...
+            base, i = name, 0
+            while self.cat.index(rel.schema, name) is not None or self.cat.relation(rel.schema, name) is not None:
+                i += 1
+                name = f"{base}{i}"
         if node.args.get("exists") and self.cat.index(rel.schema, name) is not None:
             return "CREATE INDEX"
         opts = {}
         for w in params.args.get("with_storage") or []:
             if isinstance(w, exp.Property) or isinstance(w, exp.EQ):
-                opts[w.this.name if hasattr(w.this, "name") else str(w.this)] = w.expression.name if hasattr(w.expression, "name") else str(w.expression)
+                val = w.args.get("value") or w.expression  # Property keeps it in 'value'
+                opts[w.this.name if hasattr(w.this, "name") else str(w.this)] = val.name if hasattr(val, "name") else str(val)
+        if method in ("hnsw", "ivfflat") and len(cols) == 1:  # vector indexes: opclass + WITH checks
+            from sqlvec.index import check_index_definition
+
+            vcol = rel.columns[rel.column_index(cols[0].split()[0].strip('"')) or 0]
+            vtype = self.regs.types.by_oid(vcol.type_oid)
+            check_index_definition(method, cols[0], vtype.short if vtype else "", opts)
         unique = bool(node.args.get("unique"))
         d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts)
         self.cat.create_index(d)

@@ -45,6 +45,16 @@ class IndexKinds:
         return sorted(self._kinds)
 
 
+def check_index_definition(method: str, column: str, type_short: str,
+                           options: dict[str, Any]) -> None:
+    """CREATE INDEX ... USING hnsw|ivfflat (col opclass) WITH (...) validated up front:
+    unknown opclass / type -> 42704, unknown or out-of-range option -> 22023."""
+    kind = default_index_kinds().get(method)
+    parts = column.replace('"', "").split()
+    opclass(parts[1] if len(parts) > 1 else None, type_short)
+    parse_options(kind.options, {k: v for k, v in options.items() if v not in (None, "None", "")})
+
+
 def default_index_kinds() -> IndexKinds:
     kinds = IndexKinds()
     for k in (HnswKind(), IvfflatKind(), ExactKind(), SparseKind()):
@@ -62,6 +72,6 @@ def register(regs: Any) -> None:
         regs.index_kinds = kinds
 
 
-__all__ = ["OPCLASSES", "IndexKind", "IndexKinds", "OpClass", "VectorIndex", "default_index_kinds",
+__all__ = ["OPCLASSES", "check_index_definition", "IndexKind", "IndexKinds", "OpClass", "VectorIndex", "default_index_kinds",
            "opclass", "opclass_for_operator", "order_by_distance_then_key", "parse_options",
            "register"]

@@ -143,3 +143,50 @@ def test_nulls_last_and_limit_beyond_rows(loaded):
     assert run("select id from nv order by emb <-> '[0,0]' limit 10") == [(3,), (1,), (4,), (2,)]
     assert run("select id from nv order by emb <=> '[1,1]' limit 10") == [(1,), (4,), (3,), (2,)]
     assert run("select id from nv where id > 100 order by emb <-> '[0,0]' limit 3") == []
+
+
+def test_create_index_validates_opclass_and_options(loaded):
+    run, _x = loaded
+    run("create table ddl_t (id int, v vector(3), h halfvec(3), s sparsevec(5), b bit(8))")
+    for sql, code in (
+        ("create index on ddl_t using hnsw (v vector_l2_ops) with (foo = 1)", "22023"),
+        ("create index on ddl_t using hnsw (v vector_l2_ops) with (m = 1)", "22023"),
+        ("create index on ddl_t using hnsw (v vector_l2_ops) with (m = 40, ef_construction = 40)", "22023"),
+        ("create index on ddl_t using ivfflat (v vector_l2_ops) with (lists = 0)", "22023"),
+        ("create index on ddl_t using hnsw (v halfvec_l2_ops)", "42704"),
+        ("create index on ddl_t using hnsw (v no_such_ops)", "42704"),
+    ):
+        with pytest.raises(Exception) as ei:
+            run(sql)
+        assert getattr(ei.value, "sqlstate", None) == code, sql
+    run("create index on ddl_t using hnsw (v vector_cosine_ops) with (m = 8, ef_construction = 32)")
+    run("create index on ddl_t using hnsw (v vector_ip_ops)")
+    names = {r[0] for r in run("select indexname from pg_indexes where tablename = 'ddl_t'")}
+    assert names == {"ddl_t_v_idx", "ddl_t_v_idx1"}
+
+
+@pytest.mark.parametrize("col,typ,opclass,op,values,query", [
+    ("h", "halfvec(3)", "halfvec_l2_ops", "<->", ["[1,1,1]", "[2,2,2]", "[9,9,9]"], "[2,2,2.1]"),
+    ("b", "bit(8)", "bit_hamming_ops", "<~>", ["00000000", "11110000", "11111111"], "11110001"),
+    ("b", "bit(8)", "bit_jaccard_ops", "<%>", ["00000011", "11110000", "11111111"], "11110001"),
+    ("s", "sparsevec(5)", "sparsevec_l2_ops", "<->", ["{1:1}/5", "{2:2,3:2}/5", "{5:9}/5"], "{2:2,3:2.5}/5"),
+    ("s", "sparsevec(5)", "sparsevec_ip_ops", "<#>", ["{1:1}/5", "{2:2,3:2}/5", "{5:9}/5"], "{5:1}/5"),
+    ("v", "vector(3)", "vector_cosine_ops", "<=>", ["[1,0,0]", "[0,1,0]", "[1,1,0.1]"], "[1,1,0]"),
+    ("v", "vector(3)", "vector_l1_ops", "<+>", ["[1,0,0]", "[0,1,0]", "[5,5,5]"], "[0,1.2,0]"),
+])
+def test_every_opclass_through_sql(loaded, col, typ, opclass, op, values, query):
+    run, _x = loaded
+    tbl = f"oc_{opclass}"
+    run(f"create table {tbl} (id int, {col} {typ})")
+    run(f"insert into {tbl} values " + ",".join(f"({i}, '{v}')" for i, v in enumerate(values)))
+    run(f"insert into {tbl} values (99, null)")
+    sql = f"select id from {tbl} order by {col} {op} '{query}' limit 4"
+    exact = run(sql)
+    run(f"create index on {tbl} using hnsw ({col} {opclass})")
+    run("set sqlvec.exact_scan_threshold = 0")
+    try:
+        assert run(sql) == exact
+        assert LAST.strategy.split()[0] in ("hnsw", "sparse")
+        assert exact[-1] == (99,)  # NULL last
+    finally:
+        run("reset sqlvec.exact_scan_threshold")
