@@ -11,6 +11,7 @@ from typing import Any
 import pyarrow as pa
 from sqlglot import exp
 
+from sqlvec.catalog.system.regcast import reg_output  # reg* columns print names
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
     ActiveSqlTransaction,
@@ -135,7 +136,7 @@ class Session:
                         txn, self.txn = self.txn, None
                         txn.commit()
                         self._ddl_settled()
-                    result = self.run(node, [], text)
+                    result = reg_output(self, self.run(node, [], text), [])
                 except SqlError as e:
                     if parsed and e.position is not None and offset:
                         e.position += offset  # binder positions are relative to the statement
@@ -378,7 +379,8 @@ class Session:
                 portal.done = True
                 return Empty(), False
             try:
-                res = self.run(portal.stmt.ast, portal.params, portal.stmt.sql, portal.stmt)
+                res = reg_output(self, self.run(portal.stmt.ast, portal.params, portal.stmt.sql, portal.stmt),
+                                 portal.result_formats)
             except SqlError:
                 self._fail_block()
                 raise

@@ -127,3 +127,10 @@ def test_pg_database_roles_settings(q):
     assert q("select usename from pg_stat_activity") == [("sqlvec",)]
     assert q("select pg_size_pretty(10240::bigint), pg_size_pretty(123456789::bigint)") == \
         [("10 kB", "118 MB")]
+
+
+def test_reg_columns_print_names(q):
+    assert q("select 'items'::regclass, 23::regtype, 'pg_class'::regclass, "
+             "'public'::regnamespace, 10::regrole") == [("items", "integer", "pg_class", "public", "sqlvec")]
+    assert q("select c.oid::regclass from pg_class c where c.relname = 't2'") == [("other.t2",)]
+    assert q("select 'array_in'::regproc::oid") == [(750,)]

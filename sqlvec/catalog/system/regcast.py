@@ -101,3 +101,50 @@ def reg_cast(ctx: Any, a: pa.Array, src: Any, dst: Any) -> pa.Array | None:
             res.append(names[v])
         return pa.array(res, pa.string())
     return None
+
+
+def reg_output(session: Any, result: Any, formats: list[int]) -> Any:
+    """Rows with reg* columns in text format get the names clients see ('items', 'integer')."""
+    from sqlvec.catalog.system import snapshot_for
+    from sqlvec.core.results import Rows
+
+    cols = getattr(result, "columns", None) or []
+
+    def text_format(i: int) -> bool:
+        if not formats:
+            return True
+        return (formats[i] if len(formats) > 1 and i < len(formats) else formats[0]) == 0
+
+    regs = [i for i, c in enumerate(cols)
+            if c.type.oid in (REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE) and text_format(i)]
+    if not isinstance(result, Rows) or not regs:
+        return result
+    txn = session.txn if session.txn is not None else session.db.store.begin()
+    try:
+        ctx = _Ctx(txn, session.db.regs, session)
+        snap = snapshot_for(ctx)
+        out = []
+        for b in result.batches:
+            arrays = list(b.columns)
+            for i in regs:
+                names: dict[int, str] = {}
+                vals = []
+                for v in pc.cast(arrays[i], pa.int64()).to_pylist():
+                    if v is not None and v not in names:
+                        names[v] = _name(snap, cols[i].type.oid, v)
+                    vals.append(None if v is None else names[v])
+                arrays[i] = pa.array(vals, pa.string())
+            out.append(pa.RecordBatch.from_arrays(arrays, names=b.schema.names))
+    finally:
+        if session.txn is None:
+            txn.rollback()
+    return Rows(result.columns, iter(out), result.tag)
+
+
+class _Ctx:
+    """The parts of an execution context a Snapshot needs."""
+
+    def __init__(self, txn: Any, regs: Any, session: Any) -> None:
+        self.txn = txn
+        self.regs = regs
+        self.session = session
