@@ -82,11 +82,19 @@ def _format_float(a: pa.Array, bits: int) -> pa.Array:
     plain &= ~np.asarray(pc.fill_null(pc.match_substring(s, "e"), False))
     slow = np.flatnonzero(~plain & np.asarray(pc.is_valid(a)))
     if slow.size:  # exponent form or specials: per value (rare in practice)
-        fixed = [_float_text(float(x[i]), bits) for i in slow]
-        out = np.array(s.to_pylist(), dtype=object)
-        out[slow] = fixed
-        s = pa.array(out, type=pa.string())
+        if bits == 64:  # repr() is PostgreSQL's format here except 1e15 <= |x| < 1e16
+            fixed = [_SPECIAL_OUT.get(r, r[:-2] if r.endswith(".0") else r)
+                     if not 1e15 <= abs(v) < 1e16 else _float_text(v, 64)
+                     for v, r in ((v, repr(v)) for v in x[slow].tolist())]
+        else:
+            fixed = [_float_text(float(x[i]), bits) for i in slow]
+        mask = np.zeros(len(s), dtype=bool)
+        mask[slow] = True
+        s = pc.replace_with_mask(s, pa.array(mask), pa.array(fixed, pa.string()))
     return s
+
+
+_SPECIAL_OUT = {"inf": "Infinity", "-inf": "-Infinity", "nan": "NaN"}
 
 
 def _float_text(v: float, bits: int) -> str:
