@@ -93,3 +93,44 @@ def test_list_roles_schemas_databases(sqlvec_psql):
     assert " public |" in dn and " s2     |" in dn
     assert " sqlvec " in sqlvec_psql(r"\l")
     assert "lower" in sqlvec_psql(r"\df lower")
+
+
+def _complete(host: str, port: int, user: str, db: str, typed: bytes) -> str:
+    """What an interactive psql shows after `typed` + TAB (through a pseudo-terminal)."""
+    import pty
+    import select
+    import time
+
+    pid, fd = pty.fork()
+    if pid == 0:  # the child becomes psql
+        os.environ["PGCLIENTENCODING"] = "UTF8"
+        os.execvp("psql", ["psql", "-X", "-h", host, "-p", str(port), "-U", user, "-d", db])
+
+    def drain(seconds: float) -> bytes:
+        out, end = b"", time.time() + seconds
+        while time.time() < end:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if ready:
+                try:
+                    out += os.read(fd, 4096)
+                except OSError:
+                    break
+        return out
+    try:
+        drain(1.0)
+        os.write(fd, typed + b"\t\t")
+        shown = drain(1.5).decode(errors="replace")
+        os.write(fd, b"\x15\\q\n")
+        drain(0.3)
+    finally:
+        os.close(fd)
+        os.waitpid(pid, 0)
+    return shown
+
+
+def test_tab_completion_of_tables_and_columns(sqlvec_psql, server):
+    assert "items" in _complete(server.host, server.port, server.user, server.database,
+                                b"select * from ite")
+    assert "name" in _complete(server.host, server.port, server.user, server.database,
+                               b"select * from items where na")
+    assert "ms" in _complete(server.host, server.port, server.user, server.database, b"\\d ite")
