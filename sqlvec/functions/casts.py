@@ -14,6 +14,7 @@ PostgreSQL's select_common_type.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -216,6 +217,17 @@ class CastRegistry:
         return from_t.short in dates and to_t.short in dates
 
     def common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:
+        """PostgreSQL's select_common_type; an unconstrained numeric result keeps the largest
+        display scale of its numeric inputs in its Arrow type (numeric(10,2) -> scale 2)."""
+        t = self._common_type(types, context)
+        if t.short == "numeric" and t.typmod < 0:
+            scales = [x.arrow.scale for x in types
+                      if x.short == "numeric" and pa.types.is_decimal(x.arrow)]
+            if scales and max(scales) != T.NUMERIC_DEFAULT_SCALE:
+                return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, max(scales)))
+        return t
+
+    def _common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:
         """PostgreSQL's select_common_type: all unknown -> text; else the first known type's
         category must be shared; the preferred type or the one others convert to wins."""
         known = [t for t in types if t.short != "unknown"]
@@ -242,7 +254,8 @@ class CastRegistry:
             if not self.can_implicit(t, result):
                 raise DatatypeMismatch(
                     f"{context} types {result.display()} and {t.display()} cannot be matched")
-        if result.typmod >= 0 and any(t.oid == result.oid and t.typmod != result.typmod for t in known):
+        if result.typmod >= 0 and any(t.oid != result.oid or t.typmod != result.typmod
+                                      for t in known):  # select_common_typmod
             return {"numeric": T.NUMERIC, "varchar": T.VARCHAR, "bpchar": T.BPCHAR}.get(
                 result.short, result)
         return result

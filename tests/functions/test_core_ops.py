@@ -171,3 +171,13 @@ def test_unknown_resolution_like_postgres(regs):
     assert regs.functions.resolve("-", [T.TIMESTAMPTZ, T.UNKNOWN]).return_type == T.INTERVAL
     assert regs.functions.resolve("+", [T.INTERVAL, T.UNKNOWN]).return_type == T.INTERVAL
     assert regs.functions.resolve("substr", [T.UNKNOWN, T.UNKNOWN]).arg_types[1] == T.INT4
+
+
+def test_common_type_typmods(regs):
+    c = regs.casts
+    n102 = T.NUMERIC.with_typmod(T.numeric_typmod(10, 2))
+    t = c.common_type([n102, T.INT4])
+    assert t == T.NUMERIC and t.typmod == -1 and t.arrow == pa.decimal128(38, 2)
+    v7 = T.VARCHAR.with_typmod(7 + 4)
+    assert c.common_type([v7, v7]).typmod == 11
+    assert c.common_type([v7, T.VARCHAR]).typmod == -1
