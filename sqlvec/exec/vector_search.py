@@ -307,7 +307,11 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         (0 if offset is None or not offset.is_valid else int(offset.as_py()))
     if limit is None or not limit.is_valid:
         k = 2**62  # LIMIT NULL / ALL: every row
-    rows = _read(ctx, p)
+    cache = ctx.__dict__.setdefault("_vector_search_rows", {})
+    rows = cache.get(id(p))
+    if rows is None or rows[0] is not p:  # read once per statement (LATERAL: per outer row)
+        cache[id(p)] = rows = (p, _read(ctx, p))
+    rows = rows[1]
     q = _eval_scalar(ctx, p.query)
     k = min(k, len(rows.rowids))
     if k <= 0:

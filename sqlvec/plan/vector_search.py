@@ -80,13 +80,16 @@ def _strip_casts(e: E.Expr) -> E.Expr:
 
 
 def _is_constant(e: E.Expr) -> bool:
-    """No column, outer reference, subquery or volatile call inside."""
+    """Constant for one execution of the scan: no column of it, subquery or volatile call.
+
+    Outer references are fine (a LATERAL query vector: one search per outer row, the
+    table read once per statement)."""
     for x in E.walk(e):
-        if isinstance(x, E.ColRef | E.OuterRef | E.Subquery | E.AggCall):
+        if isinstance(x, E.ColRef | E.Subquery | E.AggCall):
             return False
         if isinstance(x, E.Func) and getattr(x.fn, "volatile", False):
             return False
-    return isinstance(e, E.Const | E.Param | E.Cast | E.Func)
+    return isinstance(e, E.Const | E.Param | E.Cast | E.Func | E.OuterRef)
 
 
 def _distance_expr(e: E.Expr) -> tuple[int, E.Expr, str] | None:

@@ -190,3 +190,16 @@ def test_every_opclass_through_sql(loaded, col, typ, opclass, op, values, query)
         assert exact[-1] == (99,)  # NULL last
     finally:
         run("reset sqlvec.exact_scan_threshold")
+
+
+def test_lateral_multi_target_search(loaded):
+    run, x = loaded
+    run("create table qs (qid int, q vector(16))")
+    run("insert into qs values " + ",".join(f"({i}, '{_vec(x[i * 100] + 0.01)}')" for i in range(5)))
+    sql = ("select qs.qid, r.id from qs cross join lateral "
+           "(select id from items order by emb <-> qs.q limit 3) r order by 1, 2")
+    lines = [r[0] for r in run("explain " + sql)]
+    assert any("Vector Search on items" in ln for ln in lines)
+    got = run(sql)
+    want = sorted((i, j) for i in range(5) for j in exact_ids(x, x[i * 100] + 0.01, 3))
+    assert got == want
