@@ -298,6 +298,10 @@ class Session:
 
         self.portals = held_after_commit(self.portals)
 
+    def describe_view(self, txn: Any, sql: str) -> list[Column]:
+        """Output columns of a view's query (for pg_attribute / \\d view, catalog/system)."""
+        return U.describe(self, txn, parse_statement(sql, 0), [])[1] or []
+
     # -- extended protocol ----------------------------------------------------------
     def prepare(self, sql: str, param_oids: list[int] | None = None, name: str = "") -> PreparedStatement:
         if name and name in self.prepared:

@@ -134,3 +134,14 @@ def test_reg_columns_print_names(q):
              "'public'::regnamespace, 10::regrole") == [("items", "integer", "pg_class", "public", "sqlvec")]
     assert q("select c.oid::regclass from pg_class c where c.relname = 't2'") == [("other.t2",)]
     assert q("select 'array_in'::regproc::oid") == [(750,)]
+
+
+def test_view_columns_are_bound(q):
+    q("create view v_items as select id, name as label, price * 2 as double_price from items")
+    assert q("select attname, format_type(atttypid, atttypmod) from pg_attribute "
+             "where attrelid = 'v_items'::regclass order by attnum") == \
+        [("id", "integer"), ("label", "character varying(20)"), ("double_price", "numeric")]
+    assert q("select column_name, data_type from information_schema.columns "
+             "where table_name = 'v_items' order by ordinal_position") == \
+        [("id", "integer"), ("label", "character varying"), ("double_price", "numeric")]
+    assert q("select table_type from information_schema.tables where table_name = 'v_items'") == [("VIEW",)]

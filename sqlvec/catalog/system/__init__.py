@@ -33,7 +33,8 @@ def snapshot_for(ctx: Any) -> Snapshot:
         kw = {"user": session.user, "database": session.database,
               "settings": dict(settings.all()), "search_path": settings.search_path(session.user),
               "backend_pid": int(getattr(session, "backend_pid", 0) or os.getpid()),
-              "query_text": getattr(session, "current_query", "") or ""}
+              "query_text": getattr(session, "current_query", "") or "",
+              "describe_view": getattr(session, "describe_view", None)}
     snap = Snapshot(catalog, ctx.regs, **kw)
     try:
         ctx._system_snapshot = snap

@@ -71,7 +71,7 @@ def _class_row(s: Snapshot, rel: Any) -> dict:
         if getattr(rel, "system", False) and rel.oid >= 12000:
             row.update(relkind="v", relam=0, relreplident="n")
     elif isinstance(rel, ViewDef):
-        row.update(relkind="v", relnatts=len(rel.column_names), relhasrules=True)
+        row.update(relkind="v", relnatts=len(s.view_columns(rel)), relhasrules=True)
     elif isinstance(rel, IndexDef):
         row.update(relkind="i", relam=s.am_oid.get(rel.method, 403), relnatts=len(rel.columns))
     elif isinstance(rel, SequenceDef):
@@ -112,8 +112,8 @@ def _attribute(s: Snapshot) -> list[dict]:
             out.append(_attr_row(rel.oid, i + 1, c.name, s.column_type(c), c.not_null,
                                  (rel.oid, i + 1) in defs, ident))
     for v in s.views:
-        for i, name in enumerate(v.column_names):
-            out.append(_attr_row(v.oid, i + 1, name, s.view_types(v).get(i), False, False))
+        for i, (name, t) in enumerate(s.view_columns(v)):
+            out.append(_attr_row(v.oid, i + 1, name, t, False, False))
     for idx in s.indexes:
         table = s.rel_by_oid.get(idx.table_oid)
         for i, col in enumerate(idx.columns):

@@ -44,11 +44,21 @@ def _tables(s: Snapshot) -> list[dict]:
     return out
 
 
+class _ViewColumn:
+    """A view's output column seen as a table column (no default, nullable)."""
+
+    def __init__(self, name: str, t: Any) -> None:
+        self.name, self.type = name, t
+        self.not_null, self.default, self.identity, self.sequence = False, None, None, None
+
+
 def _columns(s: Snapshot) -> list[dict]:
     out = []
-    for r in s.tables:
-        for i, c in enumerate(r.columns):
-            t = s.column_type(c)
+    rels: list[tuple[Any, list]] = [(r, list(r.columns)) for r in s.tables]
+    rels += [(v, [_ViewColumn(n, t) for n, t in s.view_columns(v)]) for v in s.views]
+    for r, columns in rels:
+        for i, c in enumerate(columns):
+            t = c.type if isinstance(c, _ViewColumn) else s.column_type(c)
             short = t.short if t is not None else ""
             prec = scale = radix = None
             if short in _NUMERIC_PRECISION:
@@ -74,7 +84,8 @@ def _columns(s: Snapshot) -> list[dict]:
                         "dtd_identifier": str(i + 1), "is_self_referencing": "NO",
                         "is_identity": "YES" if c.identity in ("always", "by default") else "NO",
                         "identity_generation": c.identity.upper() if c.identity in ("always", "by default") else None,
-                        "is_generated": "NEVER", "is_updatable": "YES"})
+                        "is_generated": "NEVER",
+                        "is_updatable": "NO" if isinstance(c, _ViewColumn) else "YES"})
     return out
 
 

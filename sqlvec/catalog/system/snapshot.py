@@ -97,6 +97,7 @@ class Snapshot:
     search_path: list[str] = field(default_factory=lambda: ["pg_catalog", "public"])
     backend_pid: int = 0
     query_text: str = ""
+    describe_view: Any = None  # (txn, sql) -> list[Column]: the session binds view queries
 
     @cached_property
     def schemas(self) -> list[SchemaDef]:
@@ -143,9 +144,20 @@ class Snapshot:
             text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
         return text
 
-    def view_types(self, v: ViewDef) -> dict[int, SqlType]:
-        """Column types of a view when the engine recorded them (else unknown)."""
-        return {}
+    def view_columns(self, v: ViewDef) -> list[tuple[str, SqlType | None]]:
+        """A view's output columns (names, types) by binding its query through the session."""
+        cache = self.__dict__.setdefault("_view_cols", {})
+        if v.oid not in cache:
+            cols: list[tuple[str, SqlType | None]] = [(n, None) for n in v.column_names]
+            if self.describe_view is not None:
+                try:
+                    bound = self.describe_view(self.catalog.txn, v.sql)
+                    names = list(v.column_names) + [c.name for c in bound[len(v.column_names):]]
+                    cols = [(n, c.type) for n, c in zip(names, bound)]
+                except Exception:  # noqa: BLE001 - a broken view lists its recorded names only
+                    pass
+            cache[v.oid] = cols
+        return cache[v.oid]
 
     @cached_property
     def database_oid(self) -> int:
