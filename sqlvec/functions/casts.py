@@ -159,6 +159,24 @@ def _char_length_check(a: pa.Array, to_t: SqlType, explicit: bool) -> pa.Array:
 ExtraCast = Callable[[pa.Array, SqlType, SqlType, bool], pa.Array]
 
 
+def numeric_literal_type(value: object) -> SqlType:
+    """The type of a numeric literal such as 1.50: unconstrained numeric whose Arrow type
+    keeps the literal's scale, so it prints as written (PostgreSQL keeps dscale per value).
+
+    >>> numeric_literal_type(Decimal("1.50")).arrow
+    Decimal128Type(decimal128(38, 2))
+    """
+    from decimal import Decimal
+
+    d = value if isinstance(value, Decimal) else Decimal(str(value))
+    exp = d.as_tuple().exponent
+    scale = max(0, -exp) if isinstance(exp, int) else T.NUMERIC_DEFAULT_SCALE
+    digits = len(d.as_tuple().digits)
+    if scale > T.NUMERIC_PRECISION or digits - scale > T.NUMERIC_PRECISION - scale:
+        return T.NUMERIC
+    return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, scale))
+
+
 class CastRegistry:
     """Cast functions and implicit-cast rules; owned by the Database's registries."""
 
