@@ -181,3 +181,14 @@ def test_common_type_typmods(regs):
     v7 = T.VARCHAR.with_typmod(7 + 4)
     assert c.common_type([v7, v7]).typmod == 11
     assert c.common_type([v7, T.VARCHAR]).typmod == -1
+
+
+def test_numeric_literal_type_keeps_scale():
+    from decimal import Decimal
+
+    from sqlvec.core.textio import format_text
+    from sqlvec.functions.casts import numeric_literal_type
+
+    t = numeric_literal_type(Decimal("1.50"))
+    assert t == T.NUMERIC and t.arrow == pa.decimal128(38, 2)
+    assert format_text(pa.array([Decimal("1.50")], t.arrow), t).to_pylist() == ["1.50"]
