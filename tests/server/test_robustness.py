@@ -229,3 +229,16 @@ def test_directory_in_use_gives_clear_error(server_factory, tmp_path):
     with pytest.raises(sqlvec.dbapi.OperationalError) as info:
         sqlvec.connect(data)
     assert "in use" in str(info.value) and info.value.sqlstate == "55006"
+
+
+def test_created_role_logs_in_with_scram(server_factory):
+    srv = server_factory("--auth", "scram-sha-256", "--user", "admin", "--password", "root",
+                         data=":memory:")
+    base = f"host={srv.host} port={srv.port} dbname=sqlvec sslmode=disable"
+    with psycopg.connect(f"{base} user=admin password=root", autocommit=True) as con:
+        con.execute("CREATE ROLE bob LOGIN PASSWORD 'b0b'")
+    with psycopg.connect(f"{base} user=bob password=b0b") as con:
+        assert con.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(psycopg.OperationalError) as info:
+        psycopg.connect(f"{base} user=bob password=nope")
+    assert 'password authentication failed for user "bob"' in str(info.value)
