@@ -11,7 +11,7 @@ import ssl
 import sys
 from typing import Any
 
-from sqlvec.core.errors import InvalidCatalogName
+from sqlvec.core.errors import InvalidCatalogName, SqlError
 from sqlvec.core.passwords import make_scram_verifier
 from sqlvec.wire.messages import DEFAULT_MAX_MESSAGE_SIZE
 from sqlvec.wire.protocol import ServerConfig
@@ -138,4 +138,7 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(serve(args))
         except KeyboardInterrupt:
             return 0
+        except (SqlError, OSError, ssl.SSLError) as e:  # e.g. directory in use, port taken
+            print(f"sqlvec: {getattr(e, 'message', None) or e}", file=sys.stderr)
+            return 1
     return 2

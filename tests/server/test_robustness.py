@@ -242,3 +242,14 @@ def test_created_role_logs_in_with_scram(server_factory):
     with pytest.raises(psycopg.OperationalError) as info:
         psycopg.connect(f"{base} user=bob password=nope")
     assert 'password authentication failed for user "bob"' in str(info.value)
+
+
+def test_serve_on_a_directory_in_use_fails_cleanly(server_factory, tmp_path):
+    import sys
+
+    data = str(tmp_path / "busy")
+    server_factory(data=data)
+    r = subprocess.run([sys.executable, "-m", "sqlvec", "serve", "--port", "0", "--data", data],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "is in use by another process" in r.stderr and "Traceback" not in r.stderr
