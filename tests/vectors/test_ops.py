@@ -166,3 +166,13 @@ def test_cosine_operator_is_not_null_safe_equality():
     assert tree.find(VecOp) is not None
     assert tree.find(exp.NullSafeEQ) is None
     assert "<=>" in tree.sql(dialect=SqlvecDialect)
+
+
+def test_comparison_operators(db):
+    assert db("select '[1,2,3]'::vector = '[1,2,3]', '[1,2,3]'::vector < '[1,2,4]', "
+              "'[1,2]'::vector < '[1,2,0]', '[2]'::vector > '[1,9]', '[1,2]'::vector <> '[1,2]'") == \
+        [(True, True, True, True, False)]
+    db("create table cmp (id int, v vector)")
+    db("insert into cmp values (1, '[3,1]'), (2, '[1,2,3]'), (3, '[1,2]'), (4, null), (5, '[1,2]')")
+    assert db("select id from cmp where v = '[1,2]' order by id") == [(3,), (5,)]
+    assert db("select id from cmp where v >= '[1,2,3]' order by id") == [(1,), (2,)]

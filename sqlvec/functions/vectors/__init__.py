@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlvec.functions.vectors import aggregates, arith, casts, ops
+from sqlvec.functions.vectors import aggregates, arith, casts, compare, ops
 from sqlvec.functions.vectors.textio import (
     ALL_TYPES,
     BF16VEC,
@@ -34,6 +34,7 @@ def register(regs: Any) -> None:
     ops.register(regs.functions, DENSE, SPARSEVEC, BIT)
     arith.register(regs.functions, DENSE, SPARSEVEC, BIT)
     aggregates.register(regs.functions, DENSE)
+    compare.register(regs.functions, DENSE)
     casts.register(regs.casts)
 
 

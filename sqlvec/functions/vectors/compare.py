@@ -1,0 +1,82 @@
+"""Comparison operators on dense vectors (pgvector's btree opclass): = <> < <= > >=.
+
+Order is element-wise lexicographic, then by dimension, as pgvector's vector_cmp; one
+vectorised pass finds each row's first differing element.
+
+    >>> _cmp_rows(np.array([[1, 2], [1, 3]], np.float32), np.array([1, 3], np.float32)).tolist()
+    [-1, 0]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.core import types as T
+from sqlvec.core.types import SqlType
+from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
+from sqlvec.functions.vectors import types as V
+
+
+def _cmp_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """-1 / 0 / 1 per row for equal-width float matrices (b may be one row)."""
+    a2, b2 = np.broadcast_arrays(np.atleast_2d(a), np.atleast_2d(b))
+    diff = a2 != b2
+    first = np.argmax(diff, axis=1)
+    rows = np.arange(len(a2))
+    any_diff = diff.any(axis=1)
+    sign = np.where(a2[rows, first] < b2[rows, first], -1, 1)
+    return np.where(any_diff, sign, 0)
+
+
+def _operand(x: Arg, short: str, n: int) -> tuple[list[tuple[np.ndarray, np.ndarray]], np.ndarray]:
+    """Row groups of one dimension each: [(row positions, float32 matrix)], valid mask."""
+    if isinstance(x, pa.Scalar):
+        v = V.scalar_vector(x)
+        if v is None:
+            return [], np.zeros(n, dtype=bool)
+        return [(np.arange(n), V.to_float32(np.asarray(v), short)[None, :])], np.ones(n, dtype=bool)
+    valid = V.valid_mask(x)
+    dims = V.dims_of(x)
+    out = []
+    for d in np.unique(dims[valid]):
+        rows = np.flatnonzero(valid & (dims == d))
+        m, _ = V.matrix(x.take(pa.array(rows)), tname=short)
+        out.append((rows, V.to_float32(m, short)))
+    return out, valid
+
+
+def compare(op: Callable[[np.ndarray], np.ndarray], short: str
+            ) -> Callable[[CallContext, list[Arg]], pa.Array]:
+    def impl(ctx: CallContext, args: list[Arg]) -> pa.Array:
+        n = 1 if all(isinstance(x, pa.Scalar) for x in args) else ctx.n
+        ga, va = _operand(args[0], short, n)
+        gb, vb = _operand(args[1], short, n)
+        valid = va & vb
+        res = np.zeros(n, dtype=np.int64)
+        # compare the common prefix per (dim a, dim b) group, then the dimensions
+        for rows_a, ma in ga:
+            for rows_b, mb in gb:
+                rows = np.intersect1d(rows_a, rows_b)
+                if not len(rows):
+                    continue
+                w = min(ma.shape[1], mb.shape[1])
+                xa = ma[np.searchsorted(rows_a, rows)] if len(ma) == len(rows_a) else ma
+                xb = mb[np.searchsorted(rows_b, rows)] if len(mb) == len(rows_b) else mb
+                c = _cmp_rows(xa[:, :w], xb[:, :w])
+                res[rows] = np.where(c != 0, c, np.sign(ma.shape[1] - mb.shape[1]))
+        out = op(res)
+        return pa.array(out, pa.bool_(), mask=~valid if not valid.all() else None)
+    return impl
+
+
+OPS = {"=": lambda c: c == 0, "<>": lambda c: c != 0, "<": lambda c: c < 0,
+       "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0}
+
+
+def register(fr: FunctionRegistry, dense: tuple[SqlType, ...]) -> None:
+    for t in dense:
+        for name, fn in OPS.items():
+            fr.add(name, [t, t], T.BOOL, compare(fn, t.short))
