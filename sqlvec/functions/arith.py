@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -41,10 +42,10 @@ def _valid(x: Arg) -> Arg:
 def check_zero(a: Arg, b: Arg) -> Arg:
     """Raise 'division by zero' where b == 0 and a is not null; return b with zeros -> 1."""
     zero = pc.equal(b, pa.scalar(0, b.type) if not pa.types.is_decimal(b.type) else
-                    pa.scalar(0).cast(b.type))
+                    pa.scalar(Decimal(0), b.type))
     if any_true(pc.and_(zero, _valid(a))):
         raise DivisionByZero("division by zero")
-    one = pa.scalar(1).cast(b.type)
+    one = pa.scalar(Decimal(1), b.type) if pa.types.is_decimal(b.type) else pa.scalar(1, b.type)
     return pc.if_else(pc.fill_null(zero, False), one, b)
 
 

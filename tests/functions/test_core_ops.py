@@ -192,3 +192,19 @@ def test_numeric_literal_type_keeps_scale():
     t = numeric_literal_type(Decimal("1.50"))
     assert t == T.NUMERIC and t.arrow == pa.decimal128(38, 2)
     assert format_text(pa.array([Decimal("1.50")], t.arrow), t).to_pylist() == ["1.50"]
+
+
+def test_numeric_division_with_small_precision_inputs(regs):
+    """numeric(20,1) / numeric(20,2): PostgreSQL gives -4625.9548278935264532."""
+    from decimal import Decimal
+
+    from sqlvec.core.textio import format_text
+
+    ta = T.NUMERIC.with_typmod(T.numeric_typmod(20, 1))
+    tb = T.NUMERIC.with_typmod(T.numeric_typmod(20, 2))
+    f = regs.functions.resolve("/", [ta, tb])
+    out = f.call([pa.array([Decimal("-7422483.3")], ta.arrow), pa.array([Decimal("1604.53")], tb.arrow)], 1)
+    assert format_text(out, f.return_type).to_pylist() == ["-4625.9548278935264532"]
+    g = regs.functions.resolve("%", [ta, tb])
+    out = g.call([pa.array([Decimal("3913563.4")], ta.arrow), pa.array([Decimal("8796.55")], tb.arrow)], 1)
+    assert format_text(out, g.return_type).to_pylist() == ["7895.20"]
