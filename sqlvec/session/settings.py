@@ -54,6 +54,13 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("hnsw.iterative_scan", "off"),
     SettingSpec("ivfflat.probes", "1"),
     SettingSpec("sqlvec.disabled_rules", ""),
+    # read by client libraries' introspection (SQLAlchemy, pgAdmin, DBeaver)
+    SettingSpec("default_table_access_method", "heap"),
+    SettingSpec("default_tablespace", ""),
+    SettingSpec("block_size", "8192"),
+    SettingSpec("max_index_keys", "32"),
+    SettingSpec("lc_collate", "C.UTF-8"),
+    SettingSpec("lc_ctype", "C.UTF-8"),
 )
 _BY_LOWER = {s.name.lower(): s for s in SPECS}
 
