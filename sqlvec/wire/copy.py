@@ -397,6 +397,76 @@ def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: byt
     return total
 
 
+class CopyIn:
+    """One COPY FROM STDIN in progress: buffers, loads complete lines every 16 MB, commits.
+
+    Runs in its own transaction unless the client has a block open; the first error is
+    kept and reported at CopyDone (the rest of the data is discarded), as libpq expects.
+    """
+
+    FLUSH_BYTES = 16 * 1024 * 1024
+
+    def __init__(self, session: Any, cmd: CopyCommand, columns: list[Column]) -> None:
+        self.session, self.cmd, self.columns = session, cmd, columns
+        self.chunks: list[bytes] = []
+        self.size = 0
+        self.count = 0
+        self.error: SqlError | None = None
+        self.own_txn = session.txn_status == "I"
+        if self.own_txn:
+            for _ in session.execute("BEGIN"):
+                pass
+
+    def feed(self, data: bytes) -> None:
+        if self.error is not None:
+            return
+        self.chunks.append(data)
+        self.size += len(data)
+        if self.size >= self.FLUSH_BYTES and self.cmd.format != "binary":
+            buf = b"".join(self.chunks)
+            cut = self._cut(buf)
+            if cut > 0:
+                self.chunks, self.size = [buf[cut:]], len(buf) - cut
+                self._load(buf[:cut])
+            else:
+                self.chunks = [buf]
+
+    def _cut(self, buf: bytes) -> int:
+        """End of the last complete line (csv: outside quotes, when quotes pair up)."""
+        cut = buf.rfind(b"\n") + 1
+        if self.cmd.format == "csv":
+            quote = self.cmd.quote.encode()
+            if self.cmd.escape != self.cmd.quote or buf.count(quote, 0, cut) % 2:
+                return 0
+        return cut
+
+    def _load(self, data: bytes) -> None:
+        try:
+            self.count += run_copy_in(self.session, self.cmd, self.columns, data)
+        except SqlError as e:
+            self.error = e
+            self.chunks, self.size = [], 0
+        self.cmd = replace(self.cmd, header=False)  # only the first piece has it
+
+    def finish(self) -> int:
+        """Load the rest and commit; the row count (raises the first error)."""
+        if self.error is None:
+            self._load(b"".join(self.chunks))
+        self.chunks = []
+        if self.error is not None:
+            self.abort()
+            raise self.error
+        if self.own_txn:
+            for _ in self.session.execute("COMMIT"):
+                pass
+        return self.count
+
+    def abort(self) -> None:
+        if self.own_txn and self.session.txn_status != "I":
+            for _ in self.session.execute("ROLLBACK"):
+                pass
+
+
 def _as_text(values: list[Any], col: Column) -> list[str | None]:
     from sqlvec.core import textio
 
@@ -409,4 +479,5 @@ def check_columns(columns: list[Column] | None) -> list[Column]:
     return columns
 
 
-__all__ = ["CopyCommand", "parse_copy", "copy_out_messages", "run_copy_in", "out_query"]
+__all__ = ["CopyCommand", "CopyIn", "parse_copy", "copy_out_messages", "run_copy_in",
+           "out_query"]

@@ -120,7 +120,7 @@ class ServerConnection:
         self._statements: dict[str, Any] = {}
         self._portals: dict[str, _Portal] = {}
         self._skip_until_sync = False
-        self._copy: tuple[cp.CopyCommand, list, list[bytes]] | None = None
+        self._copy: cp.CopyIn | None = None
         self._reported: dict[str, str] = {}
         self._out: list[bytes] = []
         self._out_size = 0
@@ -550,14 +550,14 @@ class ServerConnection:
         stmt = s.prepare(f"SELECT {cols} FROM {cmd.target}", [], "")
         s.close_statement("")
         columns = cp.check_columns(stmt.columns)
-        self._copy = (cmd, columns, [])
+        self._copy = cp.CopyIn(s, cmd, columns)
         self._send(be.copy_response(b"G", binary, len(columns)))
 
     def _copy_in_message(self, msg: m.FrontendMessage) -> Action | None:
-        assert self._copy is not None
-        cmd, columns, chunks = self._copy
+        copy = self._copy
+        assert copy is not None
         if isinstance(msg, m.CopyData):
-            chunks.append(msg.data)
+            copy.feed(msg.data)
             return None
         if isinstance(msg, (m.Flush, m.Sync)):
             return None
@@ -566,29 +566,16 @@ class ServerConnection:
             self.close()
             return None
         if isinstance(msg, m.CopyFail):
+            copy.abort()
             self._send_error(QueryCanceled(f"COPY from stdin failed: {msg.message}"))
         elif isinstance(msg, m.CopyDone):
-            self._copy_in_finish(cmd, columns, b"".join(chunks))
+            try:
+                self._send(be.command_complete(f"COPY {copy.finish()}"))
+            except SqlError as e:
+                self._send_error(e)
         else:
+            copy.abort()
             raise _Fatal(ProtocolViolation(
                 f"unexpected message type {type(msg).__name__} during COPY from stdin"))
         self._send(be.ready_for_query(self.session.txn_status))
         return None
-
-    def _copy_in_finish(self, cmd: cp.CopyCommand, columns: list, data: bytes) -> None:
-        s = self.session
-        own_txn = s.txn_status == "I"
-        try:
-            if own_txn:
-                for _ in s.execute("BEGIN"):
-                    pass
-            count = cp.run_copy_in(s, cmd, columns, data)
-            if own_txn:
-                for _ in s.execute("COMMIT"):
-                    pass
-            self._send(be.command_complete(f"COPY {count}"))
-        except SqlError as e:
-            if own_txn and s.txn_status != "I":
-                for _ in s.execute("ROLLBACK"):
-                    pass
-            self._send_error(e)
