@@ -129,6 +129,15 @@ def _wide(x: Arg, p: int) -> Arg:
         if t.precision > p else pc.cast(x, pa.decimal256(t.precision, t.scale))
 
 
+def _exact(x: Arg, p: int) -> Arg:
+    """decimal256 of exactly precision p: Arrow sizes a quotient's scale from the divisor's
+    precision, so a full-width divisor gives at least 17 fractional digits."""
+    try:
+        return pc.cast(x, pa.decimal256(p, x.type.scale))
+    except pa.ArrowInvalid:
+        raise NumericValueOutOfRange("value overflows numeric format") from None
+
+
 def _finish_numeric(res: Arg, target: pa.DataType) -> Arg:
     if isinstance(res, pa.Scalar):
         res = pa.array([res.as_py()], res.type)
@@ -160,10 +169,10 @@ def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
             res = pc.multiply(_wide(a, 37), _wide(b, 38))
         elif kernel == "divide":
             b = check_zero(a, b)
-            res = pc.divide(_wide(a, 37), _wide(b, 38))
+            res = pc.divide(_exact(a, 37), _exact(b, 38))
         else:  # mod: a - trunc(a / b) * b, scale = max(sa, sb)
             b = check_zero(a, b)
-            q = pc.divide(_wide(a, 37), _wide(b, 38))
+            q = pc.divide(_exact(a, 37), _exact(b, 38))
             q = pc.round(q, 0, round_mode="towards_zero")
             q = pc.cast(q, pa.decimal256(38, 0))
             prod = pc.multiply(q, _wide(b, 37))  # |q * b| <= |a|: narrow it again

@@ -208,3 +208,16 @@ def test_numeric_division_with_small_precision_inputs(regs):
     g = regs.functions.resolve("%", [ta, tb])
     out = g.call([pa.array([Decimal("3913563.4")], ta.arrow), pa.array([Decimal("8796.55")], tb.arrow)], 1)
     assert format_text(out, g.return_type).to_pylist() == ["7895.20"]
+
+
+def test_numeric_division_keeps_sixteen_digits_for_narrow_divisors(regs):
+    """24337.781::numeric(12,3) / 9607.57::numeric(9,2) = 2.5331879965485549 in PostgreSQL."""
+    from decimal import Decimal
+
+    from sqlvec.core.textio import format_text
+
+    ta = T.NUMERIC.with_typmod(T.numeric_typmod(12, 3))
+    tb = T.NUMERIC.with_typmod(T.numeric_typmod(9, 2))
+    f = regs.functions.resolve("/", [ta, tb])
+    out = f.call([pa.array([Decimal("24337.781")], ta.arrow), pa.array([Decimal("9607.57")], tb.arrow)], 1)
+    assert format_text(out, f.return_type).to_pylist() == ["2.5331879965485549"]
