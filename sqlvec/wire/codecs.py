@@ -133,8 +133,10 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
         raw = np.frombuffer(arr.buffers()[1], dtype=np.uint8, count=(arr.offset + n) * 16)
         return fixed_seg(raw[arr.offset * 16:].reshape(n, 16))
     if short == "numeric":
-        vals = [encode_numeric(v) for v in arr.to_pylist()]
-        return binary_seg(pa.array(vals, pa.binary()))
+        values = arr.to_pylist()
+        if _unconstrained(arr.type):  # display scale as the text output shows it (1.50 -> 1.5)
+            values = [_trim(v) for v in values]
+        return binary_seg(pa.array([encode_numeric(v) for v in values], pa.binary()))
     if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...
         return vector_codecs.encode(arr, short)
     raise SqlError(f"no binary output function available for type {t.name}")
@@ -176,6 +178,19 @@ def _encode_array(arr: pa.Array, elem: SqlType) -> Seg:
         I32(nonempty.astype(np.int32)), I32((nulls > 0).astype(np.int32)),
         struct.pack("!I", elem.oid), dim_seg, per_row,
     ])
+
+
+def _unconstrained(t: pa.DataType) -> bool:
+    return (pa.types.is_decimal(t) and t.precision == types.NUMERIC_PRECISION
+            and t.scale == types.NUMERIC_DEFAULT_SCALE)
+
+
+def _trim(v: Decimal) -> Decimal:
+    """Drop trailing fractional zeros of an unconstrained numeric (never below scale 0)."""
+    if v.is_zero():
+        return Decimal(0)
+    v = v.normalize()
+    return v.quantize(Decimal(1)) if v.as_tuple().exponent > 0 else v
 
 
 def encode_numeric(v: Decimal) -> bytes:

@@ -165,3 +165,15 @@ def test_vector_binary_and_extension_codec_hook():
     seg, _ = encode_column(pa.array(["a", None]), ext, 1)
     assert seg.to_list() == [b"<a>", b""]
     assert decode_binary(b"<z>", ext) == "z"
+
+
+def test_unconstrained_numeric_binary_uses_display_scale():
+    seg, _ = encode_column(pa.array([Decimal("1.25"), Decimal("100"), Decimal("0")],
+                                    types.NUMERIC.arrow), types.NUMERIC, 1)
+    assert [decode_numeric(b) for b in seg.to_list()] == [Decimal("1.25"), Decimal("100"),
+                                                          Decimal("0")]
+    assert str(decode_numeric(seg.to_list()[0])) == "1.25"
+    assert str(decode_numeric(seg.to_list()[1])) == "100"
+    t = types.NUMERIC.with_typmod(types.numeric_typmod(6, 2))
+    seg, _ = encode_column(pa.array([Decimal("1.50")], t.arrow), t, 1)
+    assert str(decode_numeric(seg.to_list()[0])) == "1.50"
