@@ -6,11 +6,14 @@ statements change nothing yet, so this launcher (test-only) opens the same serve
 - SQLVEC_TEST_CHECKPOINT_BYTES: checkpoint_bytes of the data directory (default 64 MiB);
 - SQLVEC_TEST_EVENTS: a file where checkpoint/vacuum begin and end are appended unbuffered
   (`ckpt+`, `ckpt-`, `vac+`, `vac-`), so the test knows what a SIGKILL interrupted;
-- SIGUSR1: run a checkpoint and then a VACUUM of every table in a background thread.
+- SIGUSR1: run a checkpoint and then a VACUUM of every table in a background thread;
+- SIGUSR2: toggle a full disk for WAL writes (a short write, then ENOSPC), like the
+  storage tests' write_fn fault injection, but in a real server.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import signal
 import sys
@@ -22,6 +25,24 @@ from sqlvec.storage.store import Store
 
 _STORES: list[DurableStore] = []
 _EVENTS_FD = -1
+_DISK_FULL = threading.Event()
+
+
+def _wal_write(fd: int, data: memoryview) -> int:
+    """os.write, or while the disk is "full" a partial write and then ENOSPC."""
+    if _DISK_FULL.is_set():
+        if os.write(fd, data[: min(len(data), 10)]):
+            raise OSError(errno.ENOSPC, "No space left on device")
+    return os.write(fd, data)
+
+
+def _toggle_disk_full() -> None:
+    if _DISK_FULL.is_set():
+        _DISK_FULL.clear()
+        _event("disk-ok")
+    else:
+        _DISK_FULL.set()
+        _event("disk-full")
 
 
 def _event(word: str) -> None:
@@ -40,6 +61,7 @@ def _install() -> None:
     def open_dir(cls: type, path: str, **kw: Any) -> DurableStore:
         if ckpt_bytes:
             kw.setdefault("checkpoint_bytes", int(ckpt_bytes))
+        kw.setdefault("write_fn", _wal_write)
         store = orig_open(cls, path, **kw)
         _STORES.append(store)
         return store
@@ -65,6 +87,7 @@ def _install() -> None:
     DurableStore.checkpoint = checkpoint  # type: ignore[method-assign]
     Store.vacuum = vacuum  # type: ignore[method-assign]
     signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=_maintain).start())
+    signal.signal(signal.SIGUSR2, lambda *_: _toggle_disk_full())
 
 
 def _maintain() -> None:
