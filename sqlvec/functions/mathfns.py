@@ -56,7 +56,8 @@ def _round_numeric(mode: str) -> Impl:
         digits = 0 if len(args) == 1 else _scalar_int(args[1])
         if digits is None:
             raise NumericValueOutOfRange("round() with a per-row scale is not supported")
-        scale = max(0, min(digits, 38))
+        digits = max(-38, min(digits, 38))  # beyond +-38 digits nothing changes
+        scale = max(0, digits)
         wide = pc.cast(v, pa.decimal256(76, max(v.type.scale, scale)))
         if mode == "round":
             r = pc.round(wide, ndigits=digits, round_mode="half_towards_infinity")
