@@ -18,7 +18,9 @@ NULL vectors sort last, ties break by row id.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import threading
 import weakref
 from collections.abc import Iterator
@@ -48,6 +50,8 @@ class _Built:
     kind: str
     signature: tuple
     lock: threading.Lock = field(default_factory=threading.Lock)
+    view: bool = False  # opened as a read-only memory-mapped view (reopened to add rows)
+    unsaved: int = 0  # rows added since the files were written
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[int, _Built]] = weakref.WeakKeyDictionary()
@@ -227,23 +231,69 @@ def _build(idx: Any, oc: Any, short: str, vectors: Any, keys: np.ndarray) -> tup
     return kind.build(vectors, keys, options, metric=oc.metric, dtype=_DTYPE[short]), idx.method
 
 
+def _index_path(store: Any, idx: Any) -> str | None:
+    """Where an index of a durable database lives: <data dir>/indexes/<index oid>."""
+    root = getattr(store, "path", None)
+    if not root or not os.path.isdir(root):
+        return None
+    d = os.path.join(root, "indexes")
+    os.makedirs(d, exist_ok=True)
+    return os.path.join(d, str(idx.oid))
+
+
+def _save(built: _Built, path: str | None) -> None:
+    """Write the index, the row ids it covers and its signature (atomically last)."""
+    if path is None or built.view:
+        return
+    built.index.save(path)
+    np.save(path + ".rowids.npy", built.keys)
+    with open(path + ".sig.tmp", "w") as f:
+        json.dump({"signature": repr(built.signature), "kind": built.kind}, f)
+    os.replace(path + ".sig.tmp", path + ".sig")
+    built.unsaved = 0
+
+
+def _open_saved(path: str | None, sig: tuple) -> _Built | None:
+    """The persisted index as a memory-mapped view when its signature still matches."""
+    if path is None or not os.path.exists(path + ".sig"):
+        return None
+    try:
+        with open(path + ".sig") as f:
+            doc = json.load(f)
+        if doc.get("signature") != repr(sig):
+            return None
+        index = _KINDS.get(doc["kind"]).load(path, view=True)
+        keys = np.load(path + ".rowids.npy")
+    except Exception:  # damaged or foreign files: rebuild from the table (never trusted)
+        return None
+    return _Built(index, keys, doc["kind"], sig, view=True)
+
+
 def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
-    """The index structure for `idx`, holding every row this query can see."""
+    """The index structure for `idx`, holding every row this query can see.
+
+    Built on first use (or opened from <data dir>/indexes as an mmap view), kept per
+    Database; rows the query sees but the index lacks are added first.
+    """
     store = ctx.session.db.store
     short = p.scan.fields[p.column].type.short
     sig = (idx.oid, idx.method, tuple(sorted((idx.options or {}).items())), oc.name)
+    path = _index_path(store, idx)
     with _CACHE_LOCK:
         per_db = _CACHE.setdefault(store, {})
-        built = per_db.get(idx.oid)
+        build_lock = per_db.setdefault(("build", idx.oid), threading.Lock())
     vis = np.flatnonzero(rows.valid)  # every visible row with a vector, filter or not
-    if built is None or built.signature != sig:
-        keys = rows.rowids[vis]
-        index, kind = _build(idx, oc, short, _matrix(rows.table.column(p.column + 1).take(
-            pa.array(vis)), short), keys)
-        built = _Built(index, np.sort(keys), kind, sig)
-        with _CACHE_LOCK:
+    with build_lock:  # one builder per index; others wait for it
+        built = per_db.get(idx.oid)
+        if built is None or built.signature != sig:
+            built = _open_saved(path, sig)
+            if built is None:
+                keys = rows.rowids[vis]
+                index, kind = _build(idx, oc, short, _matrix(
+                    rows.table.column(p.column + 1).take(pa.array(vis)), short), keys)
+                built = _Built(index, np.sort(keys), kind, sig)
+                _save(built, path)
             per_db[idx.oid] = built
-        return built
     with built.lock:
         keys = rows.rowids[vis]
         if rows.order is not None:
@@ -251,10 +301,16 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
         if len(keys) != len(built.keys) or not np.array_equal(keys, built.keys):
             new = ~np.isin(keys, built.keys, assume_unique=True)
             if new.any():
-                pos = np.flatnonzero(rows.valid)[np.isin(rows.rowids[vis], keys[new])]
+                if built.view:  # a read-only mapping: reopen in memory to grow it
+                    built.index = _KINDS.get(built.kind).load(path, view=False)
+                    built.view = False
+                pos = vis[np.isin(rows.rowids[vis], keys[new])]
                 vecs = _matrix(rows.table.column(p.column + 1).take(pa.array(pos)), short)
                 built.index.add(vecs, rows.rowids[pos])
                 built.keys = np.union1d(built.keys, rows.rowids[pos])
+                built.unsaved += len(pos)
+                if built.unsaved > max(1000, len(built.keys) // 10):
+                    _save(built, path)
     return built
 
 

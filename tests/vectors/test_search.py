@@ -203,3 +203,44 @@ def test_lateral_multi_target_search(loaded):
     got = run(sql)
     want = sorted((i, j) for i in range(5) for j in exact_ids(x, x[i * 100] + 0.01, 3))
     assert got == want
+
+
+def test_index_persisted_and_reopened_as_view(tmp_path):
+    import os
+
+    import sqlvec
+    from sqlvec.exec import vector_search as VS
+
+    rng = np.random.default_rng(4)
+    x = np.round(rng.standard_normal((300, 8)), 3).astype(np.float32)
+    path = str(tmp_path / "db")
+
+    def session():
+        con = sqlvec.connect(path)
+        con.autocommit = True
+        return con, con.cursor()
+
+    con, cur = session()
+    cur.execute("create table p (id int, emb vector(8))")
+    cur.execute("insert into p values " + ",".join(f"({i}, '{_vec(v)}')" for i, v in enumerate(x)))
+    cur.execute("create index p_idx on p using hnsw (emb vector_l2_ops)")
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    sql = f"select id from p order by emb <-> '{_vec(x[7])}' limit 5"
+    cur.execute(sql)
+    first = cur.fetchall()
+    assert first[0] == (7,) and VS.LAST.strategy == "hnsw p_idx"
+    files = os.listdir(os.path.join(path, "indexes"))
+    assert any(f.endswith(".usearch") for f in files) and any(f.endswith(".sig") for f in files)
+    con.close()
+
+    con, cur = session()
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    cur.execute(sql)
+    assert cur.fetchall() == first
+    per_db = VS._CACHE[con._session.db.store]
+    built = next(b for k, b in per_db.items() if not isinstance(k, tuple))
+    assert built.view  # opened from disk, memory-mapped, not rebuilt
+    cur.execute(f"insert into p values (1000, '{_vec(x[7])}')")
+    cur.execute(sql)
+    assert {r[0] for r in cur.fetchall()[:2]} == {7, 1000}
+    con.close()
