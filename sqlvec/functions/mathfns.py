@@ -54,8 +54,17 @@ def _round_numeric(mode: str) -> Impl:
         if pa.types.is_integer(v.type):
             v = pc.cast(v, pa.decimal128(38, 0))
         digits = 0 if len(args) == 1 else _scalar_int(args[1])
-        if digits is None:
-            raise NumericValueOutOfRange("round() with a per-row scale is not supported")
+        if digits is None:  # a per-row digit count: once per distinct (value, digits)
+            from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR
+            rounding = {"round": ROUND_HALF_UP, "trunc": ROUND_DOWN, "ceil": ROUND_CEILING,
+                        "floor": ROUND_FLOOR}[mode]
+
+            def one(x: Decimal, k: int) -> Decimal:
+                k = max(-38, min(k, 16))
+                return x.quantize(Decimal(1).scaleb(-k), rounding=rounding).quantize(
+                    Decimal(1).scaleb(-16))
+            out = map_distinct(one, [v, args[1]], ctx.n, pa.decimal128(38, 16))
+            return out
         digits = max(-38, min(digits, 38))  # beyond +-38 digits nothing changes
         scale = max(0, digits)
         wide = pc.cast(v, pa.decimal256(76, max(v.type.scale, scale)))
