@@ -61,8 +61,10 @@ def _round_numeric(mode: str) -> Impl:
 
             def one(x: Decimal, k: int) -> Decimal:
                 k = max(-38, min(k, 16))
-                return x.quantize(Decimal(1).scaleb(-k), rounding=rounding).quantize(
-                    Decimal(1).scaleb(-16))
+                with localcontext() as c:
+                    c.prec = 80
+                    return x.quantize(Decimal(1).scaleb(-k), rounding=rounding).quantize(
+                        Decimal(1).scaleb(-16))
             out = map_distinct(one, [v, args[1]], ctx.n, pa.decimal128(38, 16))
             return out
         digits = max(-38, min(digits, 38))  # beyond +-38 digits nothing changes
