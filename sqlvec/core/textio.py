@@ -40,12 +40,14 @@ from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of 
     parse_uuid_value,
     unparse_array,
 )
+from sqlvec.core.types import INT2 as T_INT2
 from sqlvec.core.types import (
     NUMERIC_DEFAULT_SCALE,
     NUMERIC_PRECISION,
     SqlType,
     numeric_precision_scale,
 )
+from sqlvec.core.types import OID as T_OID
 
 _INT_NAMES = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
 _INT_RANGE = {"int2": (-(2**15), 2**15 - 1), "int4": (-(2**31), 2**31 - 1),
@@ -206,6 +208,11 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     at = a.type
     if t.short in ("int2vector", "oidvector"):  # pg_index.indkey: '1 3', space-separated
         return _null_like(pc.binary_join(pc.cast(a, pa.list_(pa.string())), " "), a)
+    if t.short in ("int2vector", "oidvector"):  # space-separated, as PostgreSQL prints them
+        flat = pc.cast(a.flatten(), pa.string()) if len(a) else pa.array([], pa.string())
+        lists = pa.ListArray.from_arrays(pc.subtract(a.offsets, a.offsets[0]), flat) if len(a) \
+            else pa.array([], pa.list_(pa.string()))
+        return _null_like(pc.binary_join(lists, " "), a)
     if t.is_array or (pa.types.is_list(at) and t.category == "A"):
         return _format_array(a, t)
     short = t.short
@@ -410,6 +417,18 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if t.is_array:
         return _parse_array(a, t)
     short, at = t.short, t.arrow
+    if short in ("int2vector", "oidvector"):
+        parts = pc.split_pattern_regex(pc.utf8_trim_whitespace(a), r"\s+")
+        flat = parts.flatten()
+        flat = pc.if_else(pc.equal(flat, ""), pa.scalar(None, pa.string()), flat)
+        elem = T_INT2 if short == "int2vector" else T_OID
+        vals = parse_text(flat, elem).drop_null() if len(flat) else pa.array([], elem.arrow)
+        counts = pc.list_value_length(parts).fill_null(0).to_numpy(zero_copy_only=False)
+        empty = np.asarray(pc.fill_null(pc.equal(pc.utf8_trim_whitespace(a), ""), False))
+        counts = np.where(empty, 0, counts)
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
+        return pa.ListArray.from_arrays(pa.array(offsets), pc.cast(vals, at.value_type),
+                                        mask=pc.is_null(a) if a.null_count else None)
     if short == "bool":
         return _parse_bool(a)
     if short in _INT_NAMES or short in _UNSIGNED:

@@ -114,3 +114,12 @@ def test_other_date_spellings():
     assert format_text(parse_text(pa.array(texts), T.DATE), T.DATE).to_pylist() == ["2024-01-02"] * 5
     ts = parse_text(pa.array(["Jan 2 2024 10:00:00"]), T.TIMESTAMP)
     assert format_text(ts, T.TIMESTAMP).to_pylist() == ["2024-01-02 10:00:00"]
+
+
+def test_int2vector_and_oidvector():
+    """pg_index.indkey style: space-separated, as PostgreSQL prints '1 2'."""
+    a = pa.array([[1, 2], [], None, [3]], pa.list_(pa.int16()))
+    assert format_text(a, T.INT2VECTOR).to_pylist() == ["1 2", "", None, "3"]
+    assert parse_text(pa.array(["1 2", "", None, " 3 "]), T.INT2VECTOR).to_pylist() == \
+        [[1, 2], [], None, [3]]
+    assert parse_text(pa.array(["7 8"]), T.OIDVECTOR).to_pylist() == [[7, 8]]
