@@ -155,6 +155,9 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
     pos = np.flatnonzero(rows.passing)
     if not len(pos):
         return pos
+    on_gpu = _exact_on_gpu(ctx, p, rows, pos, q, k)
+    if on_gpu is not None:
+        return on_gpu
     col = rows.table.column(p.column + 1)
     vec = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
     if len(pos) != len(rows.rowids):
@@ -166,6 +169,34 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
         else np.ones(len(d), bool)
     dn = np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64)
     return pos[_rank(dn, valid_d, rows.rowids[pos], k)]
+
+
+def _exact_on_gpu(ctx: Any, p: VectorSearch, rows: _Rows, pos: np.ndarray, q: Any,
+                  k: int) -> np.ndarray | None:
+    """SET sqlvec.gpu = on (or auto with CuPy and a device): the xp exact kernel on the GPU.
+
+    None when the numpy path should run (no GPU, sparse vectors, few rows under auto).
+    """
+    from sqlvec.index.xp import array_module, gpu_available, parse_gpu_setting
+
+    gpu = parse_gpu_setting(_setting(ctx, "sqlvec.gpu", "auto"))
+    short = p.scan.fields[p.column].type.short
+    if gpu is False or short == "sparsevec" or (gpu is None and (len(pos) < 50_000
+                                                                 or not gpu_available())):
+        return None
+    xp = array_module(True)  # 0A000 when asked for and absent
+    from sqlvec.index.exact import exact_search
+
+    col = rows.table.column(p.column + 1).take(pa.array(pos))
+    data = _matrix(col, short)
+    qv = _query_vector(q, short)
+    if short == "bf16vec":
+        from sqlvec.functions.vectors.types import bf16_to_f32
+        data, qv = bf16_to_f32(data), bf16_to_f32(qv)
+    keys, _d = exact_search(xp, data, rows.rowids[pos], qv, k, p.metric)
+    found = keys[0][keys[0] >= 0]
+    at, _ok = rows.positions(found)
+    return at
 
 
 def _strip(e: E.Expr) -> E.Expr:

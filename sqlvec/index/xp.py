@@ -10,6 +10,7 @@ module import (no GPU is needed to install, run or test sqlvec).
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 from typing import Any
 
@@ -18,8 +19,9 @@ import numpy as np
 from sqlvec.core.errors import FeatureNotSupported
 
 
+@functools.lru_cache(maxsize=1)
 def gpu_available() -> bool:
-    """True when CuPy imports and sees at least one CUDA device."""
+    """True when CuPy imports and sees at least one CUDA device (checked once)."""
     try:
         import cupy  # type: ignore[import-not-found]
 

@@ -244,3 +244,24 @@ def test_index_persisted_and_reopened_as_view(tmp_path):
     cur.execute(sql)
     assert {r[0] for r in cur.fetchall()[:2]} == {7, 1000}
     con.close()
+
+
+def test_gpu_setting_path_runs_the_xp_kernel(loaded, monkeypatch):
+    """SET sqlvec.gpu = on routes exact scans through the xp kernel (numpy stands in here);
+    without CuPy it answers 0A000."""
+    import sqlvec.index.xp as XP
+
+    run, x = loaded
+    q = x[42] + 0.02
+    sql = f"select id from items where c < 500 order by emb <=> '{_vec(q)}' limit 7"
+    cpu = run(sql)
+    run("set sqlvec.gpu = on")
+    try:
+        if not XP.gpu_available():
+            with pytest.raises(Exception) as ei:
+                run(sql)
+            assert getattr(ei.value, "sqlstate", None) == "0A000"
+        monkeypatch.setattr(XP, "array_module", lambda gpu=None: np)
+        assert run(sql) == cpu
+    finally:
+        run("set sqlvec.gpu = off")
