@@ -157,7 +157,13 @@ class Evaluator:
         if not e.correlated:
             table = self.ctx.subquery_result(e, None)
             return self._subq_apply(e, table, b, n)
-        # correlated: run once per distinct outer key (level-1 columns of this batch)
+        # correlated: answered by one run joined on the correlation keys when the shape allows
+        dec = self.ctx.decorrelated(e)
+        if dec is not None:
+            from sqlvec.exec.decorrelate import evaluate as dec_evaluate
+
+            return dec_evaluate(self, e, dec, b)
+        # otherwise run once per distinct outer key (level-1 columns of this batch)
         if not e.outer_cols:
             table = self.ctx.subquery_result(e, {})
             return self._subq_apply(e, table, b, n)

@@ -70,7 +70,8 @@ class ExecContext:
         self.params = params or []
         self.outer: list[dict[int, Any]] = []
         self.cte_results: dict[int, pa.Table] = {}
-        self.subq_cache: dict[int, pa.Table] = {}
+        self.subq_cache: dict[Any, Any] = {}
+        self.decorrelate = True  # off with SET sqlvec.disabled_rules = 'decorrelate_subqueries'
         self.cancel = cancel
         self.session = session
         self.evaluator = Evaluator(self)
@@ -81,6 +82,15 @@ class ExecContext:
             self.cancel.clear()
             reason = getattr(self.session, "cancel_reason", None) or "user request"
             raise QueryCanceled(f"canceling statement due to {reason}")
+
+    def decorrelated(self, e: E.Subquery) -> Any:
+        """The join form of a correlated subquery (cached per statement), or None."""
+        key = ("analysis", e.uid)
+        if key not in self.subq_cache:
+            from sqlvec.exec.decorrelate import analyse
+
+            self.subq_cache[key] = analyse(e) if self.decorrelate else None
+        return self.subq_cache[key]
 
     def subquery_result(self, e: E.Subquery, frame: dict[int, Any] | None) -> pa.Table:
         if frame is None:

@@ -223,6 +223,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         if cache is not None and cacheable(plan):
             cache["key"], cache["plan"] = key, plan
     ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
+    ctx.decorrelate = "decorrelate_subqueries" not in disabled
     return execute_plan(ctx, plan)
 
 
