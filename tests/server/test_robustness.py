@@ -253,3 +253,28 @@ def test_serve_on_a_directory_in_use_fails_cleanly(server_factory, tmp_path):
                        capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert "is in use by another process" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_sigterm_cancels_a_running_statement(server_factory, tmp_path):
+    srv = server_factory(data=str(tmp_path / "busy_stop"))
+    errors = []
+    with psycopg.connect(srv.dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE cx (id integer)")
+        con.execute("INSERT INTO cx VALUES " + ",".join(f"({i})" for i in range(3000)))
+
+    def run():
+        try:
+            with psycopg.connect(srv.dsn, autocommit=True) as con:
+                con.execute("; ".join([HEAVY] * 400))
+        except psycopg.Error as e:
+            errors.append(e)
+
+    t = threading.Thread(target=run)
+    t.start()
+    time.sleep(1.0)
+    t0 = time.monotonic()
+    assert srv.stop(signal.SIGTERM, timeout=60) == 0
+    assert time.monotonic() - t0 < 30  # grace period, then the statement is cancelled
+    t.join(30)
+    assert errors  # the client saw its statement end with an error, not a hang
+    assert "sqlvec stopped" in srv.log_text()
