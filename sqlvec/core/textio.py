@@ -200,8 +200,10 @@ def _format_vector(a: pa.Array) -> pa.Array:
     return _null_like(pc.binary_join_element_wise("[", body, "]", ""), a)
 
 
-def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
-    """Arrow values of type t to PostgreSQL's text output (a string array, nulls kept)."""
+def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str = "UTC"
+                ) -> pa.Array:
+    """Arrow values of type t to PostgreSQL's text output (a string array, nulls kept);
+    timestamptz values print in `timezone` (the session's TimeZone setting)."""
     a = _arr(array)
     if t.codec is not None:  # extension types (pgvector's) bring their own text I/O
         return t.codec.format_text(a, t)
@@ -233,7 +235,7 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if pa.types.is_date(at):
         return dt.format_date(a)
     if pa.types.is_timestamp(at):
-        return dt.format_timestamp(a)
+        return dt.format_timestamp(a, timezone)
     if pa.types.is_time(at):
         return dt.format_time(pc.cast(a, pa.time64("us")))
     if at == pa.month_day_nano_interval():
@@ -405,8 +407,10 @@ def _parse_vector(a: pa.Array, t: SqlType) -> pa.Array:
     return pc.cast(_per_distinct(a, one, pa.list_(pa.float64())), t.arrow)
 
 
-def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
-    """PostgreSQL text input of type t: a string array to an array of t's Arrow type."""
+def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str = "UTC"
+               ) -> pa.Array:
+    """PostgreSQL text input of type t: a string array to an array of t's Arrow type
+    (timestamptz text without an offset is read in `timezone`)."""
     a = _arr(array)
     if not (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
         a = pc.cast(a, pa.string())
@@ -446,7 +450,7 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType) -> pa.Array:
     if short == "timestamp":
         return dt.parse_timestamp(a, tz=False)
     if short == "timestamptz":
-        return dt.parse_timestamp(a, tz=True)
+        return dt.parse_timestamp(a, tz=True, timezone=timezone)
     if short == "time":
         return dt.parse_time(a)
     if short == "interval":

@@ -209,17 +209,21 @@ def _fast_iso(arr: pa.Array, tz: bool) -> pa.Array | None:
         return None
 
 
-def parse_timestamp(arr: pa.Array, *, tz: bool) -> pa.Array:
-    """Text to timestamp[us] (tz=False: a zone is ignored) or timestamp[us, UTC] (tz=True)."""
-    fast = _fast_iso(arr, tz)
+def parse_timestamp(arr: pa.Array, *, tz: bool, timezone: str = "UTC") -> pa.Array:
+    """Text to timestamp[us] (tz=False: a zone is ignored) or timestamp[us, UTC] (tz=True;
+    text without a zone is local time in the session's TimeZone)."""
+    fast = _fast_iso(arr, tz) if _is_utc(timezone) or not tz else None
     if fast is not None:
         return fast
     kind = "timestamp with time zone" if tz else "timestamp"
     parts, arr = _split_ts(arr, kind)
     us = _date_days(parts, arr, kind) * US_PER_DAY + _time_us(parts, arr)
     if tz:
-        off, _given = _tz_offset_us(parts)
-        us = us - off  # session TimeZone is UTC: an absent zone means UTC
+        off, given = _tz_offset_us(parts)
+        if not _is_utc(timezone) and not given.all():  # no zone written: session TimeZone
+            local_off = zone_offsets(timezone, us, local=True)
+            off = np.where(given, off, local_off)
+        us = us - off
     return _with_nulls(us, arr, pa.timestamp("us", tz="UTC") if tz else pa.timestamp("us"))
 
 
@@ -281,9 +285,66 @@ _MIN_FAST_US = -62135596800000000  # 0001-01-01
 _MAX_FAST_US = 253402300799999999  # 9999-12-31 23:59:59.999999
 
 
-def format_timestamp(arr: pa.Array) -> pa.Array:
-    """timestamp[unit, tz?] to PostgreSQL text; timestamptz gets '+00' (TimeZone UTC)."""
+def zone_offsets(name: str, us: np.ndarray, *, local: bool) -> np.ndarray:
+    """UTC offsets (microseconds east) of a time zone name or '+05'-style POSIX offset at each
+    instant (local=False) or local wall time (local=True); looked up once per distinct hour."""
+    import datetime as _dt
+    import re as _re
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from sqlvec.core.errors import InvalidParameterValue
+
+    m = _re.fullmatch(r"\s*(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?\s*", name or "")
+    if m:  # POSIX sign convention: 'UTC+5' / '+5' means 5 hours WEST of Greenwich
+        sec = (int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60) * (1 if m.group(1) == "-" else -1)
+        return np.full(len(us), sec * US_PER_SEC, np.int64)
+    if (name or "").upper() in ("UTC", "GMT", "Z", "ZULU", "ETC/UTC", "UCT"):
+        return np.zeros(len(us), np.int64)
+    try:
+        tz = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidParameterValue(f'time zone "{name}" not recognized') from None
+    hours = np.floor_divide(us, 3600 * US_PER_SEC)
+    uniq, inv = np.unique(hours, return_inverse=True)
+    offs = []
+    for h in uniq.tolist():  # once per distinct hour
+        when = _dt.datetime(1970, 1, 1) + _dt.timedelta(hours=h)
+        if local:
+            off = when.replace(tzinfo=tz).utcoffset()
+        else:
+            off = when.replace(tzinfo=_dt.UTC).astimezone(tz).utcoffset()
+        offs.append(int(off.total_seconds()) * US_PER_SEC if off else 0)
+    return np.array(offs, np.int64)[inv]
+
+
+def _is_utc(timezone: str | None) -> bool:
+    return not timezone or timezone.upper() in ("UTC", "GMT", "ETC/UTC", "Z", "ZULU", "UCT")
+
+
+def _offset_text(off_us: np.ndarray) -> pa.Array:
+    """'+01', '-05', '+05:30', '+00:09:21' as PostgreSQL prints UTC offsets."""
+    secs = off_us // US_PER_SEC
+    sign = np.where(secs < 0, "-", "+")
+    a = np.abs(secs)
+    hh, mm, ss = a // 3600, a // 60 % 60, a % 60
+    txt = pc.binary_join_element_wise(pa.array(sign), _pad(hh, 2), "")
+    with_m = pc.binary_join_element_wise(txt, ":", _pad(mm, 2), "")
+    with_s = pc.binary_join_element_wise(with_m, ":", _pad(ss, 2), "")
+    return pc.if_else(pa.array(ss != 0), with_s, pc.if_else(pa.array(mm != 0), with_m, txt))
+
+
+def format_timestamp(arr: pa.Array, timezone: str = "UTC") -> pa.Array:
+    """timestamp[unit, tz?] to PostgreSQL text; timestamptz is shown in the session's
+    TimeZone with its offset ('+00' for UTC, '+02' for Europe/Paris in summer)."""
     tz = arr.type.tz is not None
+    if tz and not _is_utc(timezone):
+        us = pc.cast(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), pa.int64())
+        us = us.fill_null(0).to_numpy(zero_copy_only=False)
+        off = zone_offsets(timezone, us, local=False)
+        local = pa.array(us + off, pa.timestamp("us"),
+                         mask=np.asarray(pc.is_null(arr)) if arr.null_count else None)
+        out = pc.binary_join_element_wise(format_timestamp(local), _offset_text(off), "")
+        return _restore_nulls(out, arr)
     us_arr = pc.cast(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), pa.int64())
     mm = pc.min_max(us_arr)
     lo, hi = mm["min"].as_py(), mm["max"].as_py()

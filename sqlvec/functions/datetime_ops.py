@@ -15,7 +15,12 @@ import pyarrow.compute as pc
 
 from sqlvec.core import types as T
 from sqlvec.core.errors import DatetimeFieldOverflow, FeatureNotSupported, InvalidParameterValue
-from sqlvec.core.textio_datetime import US_PER_DAY, US_PER_SEC, interval_fields, make_intervals
+from sqlvec.core.textio_datetime import (
+    US_PER_DAY,
+    interval_fields,
+    make_intervals,
+    zone_offsets,
+)
 from sqlvec.functions.datetimefns import _now, add_interval, from_us, to_us
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_null_mask, arr
@@ -137,32 +142,7 @@ def _timezone(ctx: CallContext, args: list[Arg]) -> Arg:
 
 
 def _zone_offsets(name: str, us: np.ndarray, *, local: bool) -> np.ndarray:
-    """UTC offsets in microseconds of a named zone or '+05' style offset (per distinct day)."""
-    import datetime as dt
-    import re
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    m = re.fullmatch(r"\s*(?:UTC|GMT)?([+-])(\d{1,2})(?::?(\d{2}))?\s*", name or "")
-    if m:  # POSIX sign convention: 'UTC+5' / '+5' means 5 hours WEST of Greenwich
-        sec = (int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60) * (1 if m.group(1) == "-" else -1)
-        return np.full(len(us), sec * US_PER_SEC, np.int64)
-    if (name or "").upper() in ("UTC", "GMT", "Z", "ZULU"):
-        return np.zeros(len(us), np.int64)
-    try:
-        tz = ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise InvalidParameterValue(f'time zone "{name}" not recognized') from None
-    hours = np.floor_divide(us, 3600 * US_PER_SEC)
-    uniq, inv = np.unique(hours, return_inverse=True)
-    offs = []
-    for h in uniq.tolist():  # once per distinct hour
-        when = dt.datetime(1970, 1, 1) + dt.timedelta(hours=h)
-        if local:
-            off = when.replace(tzinfo=tz).utcoffset()
-        else:
-            off = when.replace(tzinfo=dt.UTC).astimezone(tz).utcoffset()
-        offs.append(int(off.total_seconds()) * US_PER_SEC if off else 0)
-    return np.array(offs, np.int64)[inv]
+    return zone_offsets(name, us, local=local)
 
 
 def _date_bin(ctx: CallContext, args: list[Arg]) -> Arg:

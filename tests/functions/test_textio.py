@@ -123,3 +123,26 @@ def test_int2vector_and_oidvector():
     assert parse_text(pa.array(["1 2", "", None, " 3 "]), T.INT2VECTOR).to_pylist() == \
         [[1, 2], [], None, [3]]
     assert parse_text(pa.array(["7 8"]), T.OIDVECTOR).to_pylist() == [[7, 8]]
+
+
+@pytest.mark.parametrize("tz,expected", [
+    ("UTC", ["2024-06-01 12:00:00+00", "2024-01-01 12:00:00.5+00", None, "1900-01-01 00:00:00+00"]),
+    ("Europe/Paris", ["2024-06-01 14:00:00+02", "2024-01-01 13:00:00.5+01", None,
+                      "1900-01-01 00:09:21+00:09:21"]),
+    ("America/New_York", ["2024-06-01 08:00:00-04", "2024-01-01 07:00:00.5-05", None,
+                          "1899-12-31 19:00:00-05"]),
+    ("Asia/Kolkata", ["2024-06-01 17:30:00+05:30", "2024-01-01 17:30:00.5+05:30", None,
+                      "1900-01-01 05:21:10+05:21:10"]),
+])
+def test_timestamptz_in_session_timezone(tz, expected):
+    """PostgreSQL 15 with SET TimeZone = tz prints exactly these."""
+    a = parse_text(pa.array(["2024-06-01 12:00:00+00", "2024-01-01 12:00:00.5+00", None,
+                             "1900-01-01 00:00+00"]), T.TIMESTAMPTZ)
+    assert format_text(a, T.TIMESTAMPTZ, timezone=tz).to_pylist() == expected
+
+
+def test_timestamptz_input_without_zone_uses_session_timezone():
+    b = parse_text(pa.array(["2024-06-01 12:00:00", "2024-06-01 12:00:00+00"]), T.TIMESTAMPTZ,
+                   timezone="Europe/Paris")
+    assert format_text(b, T.TIMESTAMPTZ).to_pylist() == ["2024-06-01 10:00:00+00",
+                                                          "2024-06-01 12:00:00+00"]
