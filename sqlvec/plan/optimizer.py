@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
+from sqlvec.plan.fold import fold_constants
 from sqlvec.plan.vector_search import top_n_to_vector_search
 
 
@@ -84,6 +85,7 @@ def push_filter_into_join(plan: L.Plan) -> L.Plan | None:
 
 
 RULES: tuple[Callable[[L.Plan], L.Plan | None], ...] = (
+    fold_constants,
     push_filter_into_join,
     push_filter_into_scan,
     top_n_to_vector_search,
