@@ -22,6 +22,7 @@ import json
 import math
 import os
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -262,6 +263,12 @@ def _build(idx: Any, oc: Any, short: str, vectors: Any, keys: np.ndarray) -> tup
     return kind.build(vectors, keys, options, metric=oc.metric, dtype=_DTYPE[short]), idx.method
 
 
+def _notice(ctx: Any, message: str) -> None:
+    notice = getattr(getattr(ctx, "session", None), "notice", None)
+    if callable(notice):
+        notice(message)
+
+
 def _index_path(store: Any, idx: Any) -> str | None:
     """Where an index of a durable database lives: <data dir>/indexes/<index oid>."""
     root = getattr(store, "path", None)
@@ -320,10 +327,13 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
             built = _open_saved(path, sig)
             if built is None:
                 keys = rows.rowids[vis]
+                t0 = time.perf_counter()
                 index, kind = _build(idx, oc, short, _matrix(
                     rows.table.column(p.column + 1).take(pa.array(vis)), short), keys)
                 built = _Built(index, np.sort(keys), kind, sig)
                 _save(built, path)
+                _notice(ctx, f'built {kind} index "{idx.name}" on {len(keys)} rows in '
+                             f"{time.perf_counter() - t0:.1f} s")
             per_db[idx.oid] = built
     with built.lock:
         keys = rows.rowids[vis]
