@@ -297,6 +297,16 @@ def _proc(snap: Any, oid: int) -> tuple[str, list[int], int, bool] | None:
     return procs.get(oid)
 
 
+def _pg_notify(ctx: CallContext, args: list) -> pa.Array:
+    """pg_notify(channel, payload): NOTIFY through the session (sent at commit in a block)."""
+    s = _session(ctx)
+    cols = [_py(a, ctx.n) for a in args]
+    for channel, payload in zip(*cols):
+        if s is not None and hasattr(s, "pg_notify"):
+            s.pg_notify(channel or "", payload or "")
+    return pa.nulls(ctx.n, pa.null())
+
+
 def _privilege(ctx: CallContext, args: list) -> pa.Array:
     """has_*_privilege: superusers have every privilege; others too until GRANT exists."""
     return pa.array([True] * ctx.n, pa.bool_())
@@ -365,6 +375,7 @@ def register(fns: FunctionRegistry) -> None:
     add("pg_tablespace_location", [oid], text, _per_row(lambda s, c, o: "", need_snap=False))
     add("pg_size_pretty", [T.INT8], text, _per_row(lambda s, c, v: size_pretty(v), need_snap=False))
     add("pg_advisory_unlock_all", [], T.VOID, _const(lambda c: None), volatile=True)
+    add("pg_notify", [text, text], T.VOID, _pg_notify, volatile=True, strict=False)
     add("unnest", [T.INT2VECTOR], T.INT2, _unnest_vector, set_returning=True)
     add("unnest", [T.OIDVECTOR], T.OID, _unnest_vector, set_returning=True)
     for t in (T.INT2VECTOR, T.OIDVECTOR, T.ANYARRAY):

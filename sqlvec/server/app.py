@@ -162,6 +162,7 @@ class _PgConnection(asyncio.Protocol):
             log.exception("connection %s failed", self.conn.process_id)
             action = CloseConnection()
         self._flush_out()
+        self._watch_notifications()
         if self.lost:
             self._close_session()
             return
@@ -180,6 +181,23 @@ class _PgConnection(asyncio.Protocol):
             self.shutdown()
             return
         self._drain_inbox()
+
+    def _watch_notifications(self) -> None:
+        """LISTEN delivery to an idle client: the session wakes us (session/notify.py)."""
+        session = getattr(self.conn, "session", None)
+        if session is None or self.lost:
+            return
+        if getattr(session, "notify_waker", None) is None:
+            session.backend_pid = self.conn.process_id
+            session.notify_waker = lambda: self.loop.call_soon_threadsafe(self._push_notifications)
+        self._push_notifications()
+
+    def _push_notifications(self) -> None:
+        if self.busy or self.lost or self.conn.phase != "ready":
+            return  # a running statement sends them before its ReadyForQuery
+        data = self.conn.notifications()
+        if data:
+            self._send(data)
 
     def _drain_inbox(self) -> None:
         if self.inbox and not self.lost:

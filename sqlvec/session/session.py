@@ -180,7 +180,16 @@ class Session:
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
         if isinstance(node, UT.TransactionStmt):
-            return self._transaction(node)
+            res = self._transaction(node)
+            if node.kind in ("commit", "rollback"):  # NOTIFYs of the block: sent or dropped
+                from sqlvec.session.notify import end_of_block
+
+                end_of_block(self, res.tag == "COMMIT")
+            return res
+        if isinstance(node, UT.NoopStmt) and node.tag in ("LISTEN", "UNLISTEN", "NOTIFY"):
+            from sqlvec.session.notify import run_listen_stmt
+
+            return run_listen_stmt(self, text) or U.run_session_utility(self, node)
         if isinstance(node, (DeclareStmt, FetchStmt, CloseStmt)):
             from sqlvec.session.cursors import run_cursor_stmt
 
@@ -429,7 +438,16 @@ class Session:
         if self.txn is None:
             self.portals.pop("", None)
 
+    def pg_notify(self, channel: str, payload: str) -> None:
+        """pg_notify(channel, payload) (functions/sysfns.py), same as NOTIFY."""
+        from sqlvec.session.notify import notify
+
+        notify(self, channel, payload)
+
     def close(self) -> None:
+        from sqlvec.session.notify import close_session
+
+        close_session(self)
         if self.txn is not None:
             try:
                 self.txn.rollback()

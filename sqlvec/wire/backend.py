@@ -72,6 +72,11 @@ def ready_for_query(status: str) -> bytes:
     return message(b"Z", status.encode("ascii"))
 
 
+def notification_response(pid: int, channel: str, payload: str) -> bytes:
+    """NotificationResponse ('A'): LISTEN/NOTIFY delivery (session/notify.py)."""
+    return message(b"A", struct.pack("!i", pid) + cstr(channel) + cstr(payload))
+
+
 # --- query results ---------------------------------------------------------------------------
 
 _FIELD = struct.Struct("!ihihih")

@@ -171,9 +171,20 @@ class ServerConnection:
         if session is not None:
             session.cancel()
 
+    def notifications(self) -> bytes:
+        """NotificationResponse messages for the session's pending LISTEN deliveries."""
+        from sqlvec.session.notify import take_notifications
+
+        return b"".join(be.notification_response(pid, ch, payload)
+                        for pid, ch, payload in take_notifications(self.session))
+
     # --- output --------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
+        if data[:1] == b"Z" and self.session is not None:  # notifications go out before ReadyForQuery
+            pending = self.notifications()
+            if pending:
+                self._out.append(pending)
         self._out.append(data)
         self._out_size += len(data)
         if self._out_size >= FLUSH_AT:
