@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 from sqlvec.core import types as T
 from sqlvec.core.errors import FeatureNotSupported, InvalidDatetimeFormat
 from sqlvec.core.textio_datetime import US_PER_DAY, US_PER_SEC, days_from_civil
-from sqlvec.functions.datetimefns import _iso_week, fields, from_us, to_us
+from sqlvec.functions.datetimefns import _iso_week, fields, from_us, session_tz, to_local, to_us
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_null_mask, arr, map_distinct
 
@@ -92,7 +92,8 @@ def _ordinal(s: pa.Array, v: np.ndarray, upper: bool) -> pa.Array:
     return pc.binary_join_element_wise(s, pa.array(suf.astype(str)), "")
 
 
-def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool) -> pa.Array:
+def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool, offsets: np.ndarray | None = None,
+                      zone: str = "UTC") -> pa.Array:
     f = fields(us)
     pieces: list[pa.Array | str] = []
     hour12 = np.where(f["hour"] % 12 == 0, 12, f["hour"] % 12)
@@ -162,9 +163,14 @@ def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool) -> pa.Array:
             val = f["days"] + 2440588
             piece = _num(val, 1, True)
         elif kind in ("TZ", "tz"):
-            piece = "UTC" if is_tz and kind == "TZ" else ("utc" if is_tz else "")
+            name = _zone_abbrev(zone, us, offsets) if is_tz else pa.array([""] * len(us))
+            piece = name if kind == "TZ" else pc.utf8_lower(name)
         elif kind == "OF":
-            piece = "+00" if is_tz else ""
+            if is_tz:
+                from sqlvec.core.textio_datetime import _offset_text
+                piece = _offset_text(offsets if offsets is not None else np.zeros(len(us), np.int64))
+            else:
+                piece = ""
         else:
             raise FeatureNotSupported(f'template pattern "{kind}" is not supported')
         if th and val is not None and not isinstance(piece, str):
@@ -175,6 +181,25 @@ def format_timestamps(us: np.ndarray, fmt: str, is_tz: bool) -> pa.Array:
     return pc.binary_join_element_wise(*pieces, "")
 
 
+def _zone_abbrev(zone: str, local_us: np.ndarray, offsets: np.ndarray | None) -> pa.Array:
+    """Zone abbreviations ('UTC', 'CEST', 'EST') per row, looked up once per distinct hour."""
+    import datetime as _dt
+    from zoneinfo import ZoneInfo
+
+    if zone.upper() in ("UTC", "GMT", "ETC/UTC"):
+        return pa.array(["UTC"] * len(local_us))
+    try:
+        tz = ZoneInfo(zone)
+    except (ValueError, KeyError, OSError):
+        return pa.array([""] * len(local_us))
+    utc = local_us - (offsets if offsets is not None else 0)
+    hours = np.floor_divide(utc, 3600 * US_PER_SEC)
+    uniq, inv = np.unique(hours, return_inverse=True)
+    names = [(_dt.datetime(1970, 1, 1, tzinfo=_dt.UTC) + _dt.timedelta(hours=h)).astimezone(tz).tzname()
+             or "" for h in uniq.tolist()]
+    return pa.array(np.array(names, dtype=object)[inv] if len(names) else [], pa.string())
+
+
 def _to_char_ts(ctx: CallContext, args: list[Arg]) -> Arg:
     fmt = args[1]
     if not isinstance(fmt, pa.Scalar):
@@ -183,7 +208,8 @@ def _to_char_ts(ctx: CallContext, args: list[Arg]) -> Arg:
         return pa.nulls(ctx.n, pa.string())
     t = ctx.arg_types[0]
     us, mask = to_us(args[0], t, ctx.n)
-    out = format_timestamps(us, fmt.as_py(), t.short == "timestamptz")
+    local, off = to_local(us, t, ctx)
+    out = format_timestamps(local, fmt.as_py(), t.short == "timestamptz", off, session_tz(ctx))
     return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), out) if mask.any() else out
 
 

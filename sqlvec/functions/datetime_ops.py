@@ -21,7 +21,7 @@ from sqlvec.core.textio_datetime import (
     make_intervals,
     zone_offsets,
 )
-from sqlvec.functions.datetimefns import _now, add_interval, from_us, to_us
+from sqlvec.functions.datetimefns import _now, add_interval, from_local, from_us, to_local, to_us
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_null_mask, arr
 
@@ -37,6 +37,11 @@ def _ts_plus_iv(sign: int, swap: bool = False) -> Impl:
         us, mask = to_us(args[ts_i], t, ctx.n)
         m, d, ns = interval_fields(arr(args[iv_i], ctx.n))
         mask = mask | any_null_mask([args[iv_i]], ctx.n)
+        if t.short == "timestamptz" and (m.any() or d.any()):
+            # months and days move the session's wall clock (DST-aware), the rest is absolute
+            local, _off = to_local(us, t, ctx)
+            moved = from_local(add_interval(local, sign * m, sign * d, 0 * ns), ctx)
+            return from_us(moved + sign * ns // 1000, ctx.return_type, mask)
         out = add_interval(us, sign * m, sign * d, sign * ns)
         return from_us(out, ctx.return_type, mask)
     return impl

@@ -24,6 +24,7 @@ from sqlvec.core.textio_datetime import (
     days_from_civil,
     interval_fields,
     make_intervals,
+    zone_offsets,
 )
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_null_mask, arr
@@ -57,6 +58,31 @@ def from_us(us: np.ndarray, t: T.SqlType, mask: np.ndarray | None) -> pa.Array:
     if t.short == "time":
         return pa.array(np.mod(us, US_PER_DAY), pa.time64("us"), mask=m)
     return pa.array(us, t.arrow, mask=m)
+
+
+def session_tz(ctx: CallContext) -> str:
+    """The statement's TimeZone setting (UTC without an environment)."""
+    tz = getattr(ctx.env, "timezone", None) if ctx.env is not None else None
+    return tz or "UTC"
+
+
+def to_local(us: np.ndarray, t: T.SqlType, ctx: CallContext) -> tuple[np.ndarray, np.ndarray]:
+    """(wall-clock microseconds, UTC offsets) of timestamptz values in the session TimeZone;
+    other types are returned unchanged with zero offsets."""
+    zero = np.zeros(len(us), np.int64)
+    tz = session_tz(ctx)
+    if t.short != "timestamptz" or tz.upper() in ("UTC", "GMT", "ETC/UTC"):
+        return us, zero
+    off = zone_offsets(tz, us, local=False)
+    return us + off, off
+
+
+def from_local(local_us: np.ndarray, ctx: CallContext) -> np.ndarray:
+    """Wall-clock microseconds in the session TimeZone back to UTC instants."""
+    tz = session_tz(ctx)
+    if tz.upper() in ("UTC", "GMT", "ETC/UTC"):
+        return local_us
+    return local_us - zone_offsets(tz, local_us, local=True)
 
 
 def fields(us: np.ndarray) -> dict[str, np.ndarray]:
@@ -172,6 +198,9 @@ def _date_trunc(ctx: CallContext, args: list[Arg]) -> Arg:
         return make_intervals(m, d, (np.fix(us / step).astype(np.int64) * step) * 1000, mask)
     us, mask = to_us(args[1], t, ctx.n)
     out_t = TS if t.short == "date" else t
+    if t.short == "timestamptz" and unit not in ("microseconds", "milliseconds", "second"):
+        local, _off = to_local(us, t, ctx)  # truncate the session's wall-clock time
+        return from_us(from_local(truncate_us(local, unit), ctx), out_t, mask)
     return from_us(truncate_us(us, unit), out_t, mask)
 
 
@@ -253,7 +282,14 @@ def _part(numeric: bool) -> Impl:
                                                   "minute", "hour", "epoch"):
                 raise InvalidParameterValue(f'unit "{unit}" not supported for type {t.display()}')
             us, _ = to_us(args[1], t, ctx.n)
-            vals, scale = part_values(us, unit, t.short == "date")
+            local, off = to_local(us, t, ctx)
+            if unit in ("timezone", "timezone_hour", "timezone_minute") and t.short == "timestamptz":
+                secs = off // US_PER_SEC
+                vals = {"timezone": secs, "timezone_hour": np.fix(secs / 3600),
+                        "timezone_minute": np.fix(secs / 60) % 60}[unit].astype(float)
+                scale = 0
+            else:
+                vals, scale = part_values(us if unit == "epoch" else local, unit, t.short == "date")
         m_ = mask if mask.any() else None
         if not numeric:
             return pa.array(vals, pa.float64(), mask=m_)

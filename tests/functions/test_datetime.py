@@ -118,3 +118,26 @@ def test_date_bin(q):
 ])
 def test_datetime_edge_cases(q, name, args, expected):
     assert q(name, *args) == expected
+
+
+def test_timestamptz_functions_follow_session_timezone(regs):
+    """SET TimeZone = 'Europe/Paris' on PostgreSQL 15, x = '2024-03-30 23:30:00+00' (the night
+    before the DST switch)."""
+    from sqlvec.functions.registry import EvalEnv
+
+    env = EvalEnv(timezone="Europe/Paris")
+    x = parse_text(pa.array(["2024-03-30 23:30:00+00"]), TSTZ)
+
+    def run(name, types, args):
+        f = regs.functions.resolve(name, types)
+        return format_text(f.call(args, 1, env), f.return_type, timezone="Europe/Paris")[0].as_py()
+
+    day = parse_text(pa.array(["1 day"]), IV)[0]
+    assert run("date_trunc", [T.TEXT, TSTZ], [pa.scalar("day"), x]) == "2024-03-31 00:00:00+01"
+    assert run("date_part", [T.TEXT, TSTZ], [pa.scalar("hour"), x]) == "0"
+    assert run("extract", [T.TEXT, TSTZ], [pa.scalar("timezone"), x]) == "3600"
+    assert run("to_char", [TSTZ, T.TEXT], [x, pa.scalar("YYYY-MM-DD HH24:MI TZ OF")]) == \
+        "2024-03-31 00:30 CET +01"
+    assert run("+", [TSTZ, IV], [x, day]) == "2024-04-01 00:30:00+02"
+    assert run("+", [TSTZ, IV], [x, parse_text(pa.array(["24 hours"]), IV)[0]]) == \
+        "2024-04-01 01:30:00+02"
