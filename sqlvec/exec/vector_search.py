@@ -350,8 +350,16 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                 built.index.add(vecs, rows.rowids[pos])
                 built.keys = np.union1d(built.keys, rows.rowids[pos])
                 built.unsaved += len(pos)
-                if built.unsaved > max(1000, len(built.keys) // 10):
-                    _save(built, path)
+            stale = np.setdiff1d(built.keys, keys, assume_unique=True)
+            if len(stale) > max(1000, len(built.keys) // 5):  # deleted rows pile up: drop them
+                if built.view:
+                    built.index = _KINDS.get(built.kind).load(path, view=False)
+                    built.view = False
+                built.index.remove(stale)  # (a query that still sees them re-adds them)
+                built.keys = np.setdiff1d(built.keys, stale, assume_unique=True)
+                built.unsaved += len(stale)
+            if built.unsaved > max(1000, len(built.keys) // 10):
+                _save(built, path)
     return built
 
 

@@ -127,9 +127,8 @@ class HnswIndex:
 
     def remove(self, keys: np.ndarray) -> None:
         keys = np.asarray(keys, np.int64)
-        present = keys[[bool(self.graph.contains(int(k))) for k in keys]] if len(keys) < 64 else keys
-        if len(present):
-            self.graph.remove(np.asarray(present, np.uint64))
+        if len(keys):
+            self.graph.remove(np.asarray(keys, np.uint64))  # absent keys are ignored
         if self.full is not None and self.full_keys is not None:
             keep = ~np.isin(self.full_keys, keys)
             self.full_keys, self.full = self.full_keys[keep], self.full[keep]

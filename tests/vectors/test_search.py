@@ -265,3 +265,24 @@ def test_gpu_setting_path_runs_the_xp_kernel(loaded, monkeypatch):
         assert run(sql) == cpu
     finally:
         run("set sqlvec.gpu = off")
+
+
+def test_deleted_rows_are_dropped_from_the_index(loaded):
+    from sqlvec.exec import vector_search as VS
+
+    run, x = loaded
+    run("create table churn (id int, emb vector(16))")
+    run("insert into churn values " + ",".join(f"({i}, '{_vec(x[i])}')" for i in range(3000)))
+    run("create index churn_idx on churn using hnsw (emb vector_l2_ops)")
+    run("set sqlvec.exact_scan_threshold = 0")
+    try:
+        q = _vec(x[2500])
+        assert run(f"select id from churn order by emb <-> '{q}' limit 1") == [(2500,)]
+        run("delete from churn where id >= 1500")
+        got = run(f"select id from churn order by emb <-> '{q}' limit 5")
+        assert len(got) == 5 and all(r[0] < 1500 for r in got)
+        built = next(b for d in VS._CACHE.values() for k, b in d.items()
+                     if not isinstance(k, tuple) and b.signature[0] is not None and len(b.keys) == 1500)
+        assert len(built.index) == 1500
+    finally:
+        run("reset sqlvec.exact_scan_threshold")
