@@ -278,3 +278,22 @@ def test_sigterm_cancels_a_running_statement(server_factory, tmp_path):
     t.join(30)
     assert errors  # the client saw its statement end with an error, not a hang
     assert "sqlvec stopped" in srv.log_text()
+
+
+def test_client_vanishing_mid_statement_rolls_back(server):
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE IF NOT EXISTS cx (id integer)")
+        if con.execute("SELECT count(*) FROM cx").fetchone()[0] < 3000:
+            con.execute("INSERT INTO cx VALUES " + ",".join(f"({i})" for i in range(3000)))
+        con.execute("CREATE TABLE gone (id integer)")
+    s = raw(server)
+    s.sendall(c.query("BEGIN; INSERT INTO gone VALUES (1), (2)"))
+    read_until(s, b"Z\x00\x00\x00\x05")
+    s.sendall(c.query("; ".join([HEAVY] * 200)))
+    time.sleep(0.5)
+    s.close()  # vanish mid-statement, inside an open transaction
+    time.sleep(1.0)
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        assert con.execute("SELECT count(*) FROM gone").fetchone() == (0,)
+        con.execute("INSERT INTO gone VALUES (3)")  # nothing left locked either
+        assert con.execute("SELECT count(*) FROM gone").fetchone() == (1,)
