@@ -43,6 +43,22 @@ def needs_compaction(tv: TableVersion) -> bool:
     return small >= MAX_SMALL or dead >= 1
 
 
+def groups(views: list[SegView], target_rows: int = TARGET_ROWS) -> list[list[SegView]]:
+    """Consecutive views in groups of about `target_rows` live rows, rewritten one by one."""
+    out: list[list[SegView]] = []
+    cur: list[SegView] = []
+    rows = 0
+    for v in views:
+        cur.append(v)
+        rows += v.live
+        if rows >= target_rows:
+            out.append(cur)
+            cur, rows = [], 0
+    if cur:
+        out.append(cur)
+    return out
+
+
 def rewrite(
     views: list[SegView], *, key: list[str] | None = None, target_rows: int = TARGET_ROWS
 ) -> list[pa.Table]:

@@ -275,10 +275,14 @@ class DurableStore(Store):
     def _sync_wal(self) -> None:
         self._wal.sync_all()
 
-    def _swap(self, tv: TableVersion, old: list[SegView], tables: list[pa.Table]) -> bool:
-        # not while a checkpoint collects files: it could take the new files for orphans
-        with self._ckpt_lock:
-            return super()._swap(tv, old, tables)
+    def _rewritten(self, segs: list[Segment], swapped: bool) -> None:
+        """Files of a rewrite that was not swapped in are removed; the others stay pinned
+        until a checkpoint lists them."""
+        if not swapped:
+            for s in segs:
+                self._pinned.discard(s.seg_id)
+                if s.path is not None:
+                    _unlink(s.path)
 
     def _materialize(
         self, table_id: int, tables: list[pa.Table], bulk: bool = False

@@ -246,29 +246,49 @@ class Store:
         """Merge small segments and drop deleted rows (every segment with full); rows dropped.
 
         Row ids and query results are unchanged; snapshots taken before keep the old
-        segments (their files go once nothing uses them).
+        segments (their files go once nothing uses them). Works a group of segments at a
+        time, so a table larger than memory can be vacuumed.
         """
         with self._maint_lock:
             tv = self._table(table_id)
             views = compact.pick(tv, full=full)
             if not views or (len(views) == 1 and not views[0].n_deleted and not full):
                 return 0
-            with self.memory.hold(_bytes_of(views), "vacuum"):
-                tables = compact.rewrite(views)
-                dropped = sum(v.n_deleted for v in views)
-                return dropped if self._swap(tv, views, tables) else 0
+            segs: list[Segment] = []
+            done = False
+            try:
+                for group in compact.groups(views):
+                    with self.memory.hold(_bytes_of(group), "vacuum"):
+                        segs += self._materialize(table_id, compact.rewrite(group), bulk=True)
+                done = self._swap(tv, views, segs)
+            finally:
+                self._rewritten(segs, done)
+            return sum(v.n_deleted for v in views) if done else 0
 
     def cluster(self, table_id: int, key: list[str]) -> None:
-        """Rewrite a table ordered by `key` so equal or near keys share segments."""
+        """Rewrite a table ordered by `key` so equal or near keys share segments.
+
+        The whole table is sorted in memory: it reserves twice its size from the budget.
+        """
         with self._maint_lock:
             tv = self._table(table_id)
             views = [v for v in tv.views if v.seg.num_rows]
             if not views:
                 return
-            with self.memory.hold(2 * _bytes_of(views), "cluster"):
-                tables = compact.rewrite(views, key=key, target_rows=SEAL_ROWS)
-                if not self._swap(tv, views, tables):
-                    raise _conflict()
+            segs: list[Segment] = []
+            done = False
+            try:
+                with self.memory.hold(2 * _bytes_of(views), "cluster"):
+                    tables = compact.rewrite(views, key=key, target_rows=SEAL_ROWS)
+                    segs = self._materialize(table_id, tables, bulk=True)
+                done = self._swap(tv, views, segs)
+            finally:
+                self._rewritten(segs, done)
+            if not done:
+                raise _conflict()
+
+    def _rewritten(self, segs: list[Segment], swapped: bool) -> None:
+        """After a rewrite: the durable store forgets or removes the files it wrote."""
 
     def _table(self, table_id: int) -> TableVersion:
         tv = self._head.tables.get(table_id)
@@ -276,13 +296,12 @@ class Store:
             raise UndefinedTable(f"table with oid {table_id} does not exist in storage")
         return tv
 
-    def _swap(self, tv: TableVersion, old: list[SegView], tables: list[pa.Table]) -> bool:
-        """Replace `old` views of a table by segments of `tables` (same live rows).
+    def _swap(self, tv: TableVersion, old: list[SegView], segs: list[Segment]) -> bool:
+        """Replace `old` views of a table by `segs` (the same live rows, rewritten).
 
         Rows deleted by commits since `tv` are deleted in the new segments too; if the
         table was reset or the old segments replaced meanwhile, nothing happens (False).
         """
-        segs = self._materialize(tv.table_id, tables)
         with self._commit_lock:
             self._check_open()
             head = self._head

@@ -87,11 +87,11 @@ def test_vacuum_keeps_concurrent_deletes(store):
     from sqlvec.storage import compact
 
     views = compact.pick(tv, full=True)
-    tables = compact.rewrite(views)
+    segs = store._materialize(1, compact.rewrite(views), bulk=True)
     t = store.begin()  # a delete that lands between the rewrite and the swap
     t.delete(1, ids[5000:5010])
     t.commit()
-    assert store._swap(tv, views, tables)
+    assert store._swap(tv, views, segs)
     assert store.begin().row_count(1) == len(ids) - 1010
 
 
