@@ -127,15 +127,15 @@ class Store:
             self._check_open()
             head = self._head
             self._validate(txn, head)
+            rec.seq = head.seq + 1
+            try:  # conflicts first: a row updated by both is 40001, not a 23505 on its key
+                new = apply(head, rec, strict=True)
+            except Conflict:
+                raise _conflict() from None
             for ch in rec.tables:
                 latest = head.tables.get(ch.table_id)
                 if latest is not None and (ch.inserts or ch.segments):
                     unique.check(latest, ch, latest.schema)
-            rec.seq = head.seq + 1
-            try:
-                new = apply(head, rec, strict=True)
-            except Conflict:
-                raise _conflict() from None
             ticket = self._log(rec, prepared)  # raises DiskFull / IoError: nothing applied
             self._head = new
             for k in (*rec.catalog_put, *rec.catalog_del):

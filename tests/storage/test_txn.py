@@ -398,6 +398,25 @@ def test_update_of_own_key_is_not_a_violation():
     assert sorted(s.begin().scan_table(1).column("id").to_pylist()) == [1, 2]
 
 
+def test_concurrent_updates_of_one_keyed_row_are_40001_not_23505():
+    """Two transactions UPDATE the same row (delete + reinsert its key): the second is 40001."""
+    s = _unique_store({"t_pkey": ["id"]})
+    a, b = s.begin(), s.begin()
+    for t, name in ((a, "a"), (b, "b")):
+        _, rid = t.lookup(1, "id", pa.array([1]))
+        t.delete(1, rid)
+        t.insert(1, rows([1], [name]))
+    a.commit()
+    with pytest.raises(SerializationFailure) as e:
+        b.commit()
+    assert e.value.code == "40001"
+    got = s.begin().scan_table(1)
+    assert sorted(zip(got.column("id").to_pylist(), got.column("name").to_pylist())) == [
+        (1, "a"),
+        (2, "n2"),
+    ]
+
+
 def test_insert_with_uncastable_value_is_data_exception(store):
     from sqlvec.core.errors import DataException
 
