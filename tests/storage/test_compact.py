@@ -213,3 +213,22 @@ def test_old_files_go_when_no_snapshot_uses_them(tmp_path):
     assert not (old & now)
     assert s.begin().row_count(1) == 2990
     s.close()
+
+
+def test_vacuum_full_of_table_larger_than_budget(tmp_path):
+    s = Store.open(str(tmp_path))
+    s.auto_compact = False
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 8, SEAL_ROWS)  # 8 segments x 1.5 MiB
+    s.checkpoint()
+    before = content(s.begin())
+    s.memory.limit = 7 << 20  # less than the 12 MiB table; a group of 4 segments fits
+    with pytest.raises(OutOfMemory):
+        s.cluster(1, ["id"])  # needs the whole table at once
+    s.vacuum(1, full=True)
+    assert s.memory.used == 0
+    assert len(s.version.tables[1].views) == 2
+    assert content(s.begin()) == before
+    s.close()
