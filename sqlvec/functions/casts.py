@@ -279,11 +279,43 @@ class CastRegistry:
         return result
 
     def cast(self, array: pa.Array | pa.Scalar | pa.ChunkedArray, from_t: SqlType,
-             to_t: SqlType, *, explicit: bool = True) -> pa.Array | pa.Scalar:
-        """Convert values of from_t to to_t (a Scalar in gives a Scalar out)."""
+             to_t: SqlType, *, explicit: bool = True, timezone: str = "UTC"
+             ) -> pa.Array | pa.Scalar:
+        """Convert values of from_t to to_t (a Scalar in gives a Scalar out); `timezone`
+        (the session's TimeZone) governs timestamptz <-> text / timestamp / date / time."""
         a, scalar = _as_array(array)
-        out = self._cast_array(a, from_t, to_t, explicit)
+        out = None
+        if timezone and timezone.upper() not in ("UTC", "GMT", "ETC/UTC"):
+            out = self._cast_zoned(a, from_t, to_t, explicit, timezone)
+        if out is None:
+            out = self._cast_array(a, from_t, to_t, explicit)
         return out[0] if scalar else out
+
+    def _cast_zoned(self, a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool,
+                    tz: str) -> pa.Array | None:
+        """The casts whose result depends on the session time zone (None: not one of them)."""
+        from sqlvec.core.textio_datetime import zone_offsets
+        f, t = from_t.short, to_t.short
+        if f == "timestamptz" and t in STRING_TYPES and t != "unknown":
+            return _char_length_check(textio.format_text(a, from_t, timezone=tz), to_t, explicit)
+        if _is_string(from_t) and t == "timestamptz":
+            return textio.parse_text(a, to_t, timezone=tz)
+        if f == "timestamptz" and t in ("timestamp", "date", "time"):
+            us = pc.cast(a, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+            local = us + zone_offsets(tz, us, local=False)
+            mask = np.asarray(pc.is_null(a)) if a.null_count else None
+            return self._cast_array(pa.array(local, pa.timestamp("us"), mask=mask), T.TIMESTAMP,
+                                    to_t, explicit)
+        if f in ("timestamp", "date") and t == "timestamptz":
+            if f == "date":
+                us = pc.cast(pc.cast(a, pa.int32()), pa.int64()).fill_null(0).to_numpy(
+                    zero_copy_only=False) * 86_400_000_000
+            else:
+                us = pc.cast(a, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+            utc = us - zone_offsets(tz, us, local=True)
+            mask = np.asarray(pc.is_null(a)) if a.null_count else None
+            return pa.array(utc, to_t.arrow, mask=mask)
+        return None
 
     def _cast_array(self, a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
         f, t = from_t.short, to_t.short

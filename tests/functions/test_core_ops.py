@@ -221,3 +221,17 @@ def test_numeric_division_keeps_sixteen_digits_for_narrow_divisors(regs):
     f = regs.functions.resolve("/", [ta, tb])
     out = f.call([pa.array([Decimal("24337.781")], ta.arrow), pa.array([Decimal("9607.57")], tb.arrow)], 1)
     assert format_text(out, f.return_type).to_pylist() == ["2.5331879965485549"]
+
+
+def test_casts_in_session_timezone(regs):
+    """SET TimeZone = 'Europe/Paris' on PostgreSQL 15."""
+    from sqlvec.core.textio import format_text, parse_text
+
+    c, tz = regs.casts, "Europe/Paris"
+    x = parse_text(pa.array(["2024-03-30 23:30:00+00", None]), T.TIMESTAMPTZ)
+    assert c.cast(x, T.TIMESTAMPTZ, T.TEXT, timezone=tz).to_pylist() == ["2024-03-31 00:30:00+01", None]
+    assert format_text(c.cast(x, T.TIMESTAMPTZ, T.DATE, timezone=tz), T.DATE).to_pylist() == \
+        ["2024-03-31", None]
+    d = parse_text(pa.array(["2024-06-01"]), T.DATE)
+    assert format_text(c.cast(d, T.DATE, T.TIMESTAMPTZ, timezone=tz), T.TIMESTAMPTZ).to_pylist() == \
+        ["2024-05-31 22:00:00+00"]
