@@ -14,15 +14,9 @@ from tests.support.engine import ENGINE_MISSING, engine_available
 pytestmark = pytest.mark.skipif(not engine_available(), reason=ENGINE_MISSING)
 
 ACCOUNTS, START = 20, 1000
-# A write-write conflict on a primary-key row should be 40001; the storage currently runs its
-# unique check before its delete-conflict check (sqlvec/storage/store.py Store._commit), so an
-# UPDATE racing another UPDATE of the same row fails with 23505 instead. Either way the commit
-# fails and nothing is lost: the lost-update tests retry both, test_..._is_40001 pins the code.
-RETRYABLE = (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation)
-WW_23505 = pytest.mark.xfail(
-    strict=True,
-    reason="storage reports a concurrent update of the same row as 23505, not 40001",
-)
+# A write-write conflict on a primary-key row is 40001 (the storage checks conflicts before
+# unique keys); the retry loops only ever need to retry serialization failures.
+RETRYABLE = (psycopg.errors.SerializationFailure,)
 
 
 def _retrying(conn: psycopg.Connection, body, attempts: int = 200) -> int:
@@ -57,7 +51,6 @@ def test_write_write_conflict_first_committer_wins(server) -> None:
         b.close()
 
 
-@WW_23505
 def test_write_write_conflict_is_40001(server) -> None:
     with psycopg.connect(server.dsn, autocommit=True) as c:
         c.execute("CREATE TABLE ww (k int PRIMARY KEY, v int)")
