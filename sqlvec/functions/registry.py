@@ -121,17 +121,18 @@ class BoundFunction:
     def set_returning(self) -> bool:
         return self.definition.set_returning
 
-    def coerce(self, args: Sequence[Arg]) -> list[Arg]:
+    def coerce(self, args: Sequence[Arg], env: EvalEnv | None = None) -> list[Arg]:
         """Cast arguments to the declared types where their Arrow type differs."""
+        tz = getattr(env, "timezone", None) or "UTC"
         out: list[Arg] = []
         for a, src, dst in zip(args, self.input_types, self.arg_types):
-            out.append(coerce_value(self.casts, a, src, dst))
+            out.append(coerce_value(self.casts, a, src, dst, timezone=tz))
         return out
 
     def call(self, args: Sequence[Arg], n: int, env: EvalEnv | None = None) -> pa.Array:
         """Evaluate over a batch of n rows; args are arrays of n rows or scalars."""
         ctx = CallContext(self.arg_types, self.return_type, n, env, self.input_types)
-        res = self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args)])
+        res = self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args, env)])
         if isinstance(res, pa.Scalar):
             return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
         if isinstance(res, pa.ChunkedArray):
@@ -166,7 +167,8 @@ def constant_or_array(a: Arg) -> Arg:
     return first if same else a
 
 
-def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType) -> Arg:
+def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType, *,
+                 timezone: str = "UTC") -> Arg:
     """Implicit coercion of one argument (int -> numeric keeps scale 0 for display)."""
     if pa.types.is_null(dst.arrow) or (src.oid == dst.oid and a.type == dst.arrow):
         return a
@@ -177,6 +179,8 @@ def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType) -> Arg
         return pc.cast(a, pa.decimal128(T.NUMERIC_PRECISION, 0))
     if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_decimal(a.type):
         return a
+    if timezone != "UTC" and "timestamptz" in (src.short, dst.short):
+        return casts.cast(a, src, dst, explicit=False, timezone=timezone)
     return casts.cast(a, src, dst, explicit=False)
 
 
