@@ -118,7 +118,13 @@ class HnswIndex:
         v = _to_host_float(np.asarray(vectors), self.dtype)
         if self.dtype == "f32" and self.options.quantizer in (None, "f32"):
             v = np.ascontiguousarray(v, np.float32)
-        self.graph.add(keys, v, progress=progress) if progress else self.graph.add(keys, v)
+        # small batches build single-threaded: the same graph every time (deterministic
+        # results); large builds use every core
+        threads = 1 if len(keys) < 20_000 else 0
+        if progress:
+            self.graph.add(keys, v, progress=progress, threads=threads)
+        else:
+            self.graph.add(keys, v, threads=threads)
         if self.full is not None and self.full_keys is not None:
             allk = np.concatenate([self.full_keys, keys.astype(np.int64)])
             allv = np.concatenate([self.full, np.asarray(v, self.full.dtype)])

@@ -133,7 +133,7 @@ def test_hnsw_bits_hamming_and_jaccard():
         # integer distances tie a lot: a hit is any row as close as the true 10th
         assert (dist <= want_d[:, -1:] + 1e-12).mean() >= 0.9
         found_self = got[:, 0] == np.arange(50)
-        assert found_self.mean() >= 0.95
+        assert found_self.mean() >= 0.95  # single-threaded small build: deterministic
         assert (dist[found_self, 0] == 0).all()
 
 
