@@ -243,6 +243,8 @@ def _greatest(fn: str) -> Impl:
             common = pa.decimal128(38, scale)
             out = f(*(pc.cast(a, common) for a in args), skip_nulls=True)
             return out
+        if pa.types.is_boolean(t):  # false < true
+            return pc.cast(f(*(pc.cast(a, pa.int8()) for a in args), skip_nulls=True), t)
         if pa.types.is_temporal(t) and t != pa.month_day_nano_interval():
             store = pa.int32() if pa.types.is_date32(t) else pa.int64()
             return pc.cast(f(*(pc.cast(a, store) for a in args), skip_nulls=True), t)

@@ -36,6 +36,8 @@ def _lists(counts: np.ndarray, values: pa.Array, mask: np.ndarray | None = None)
 
 def _series_int(ctx: CallContext, args: list[Arg]) -> Arg:
     n = ctx.n
+    if n == 0:
+        return pa.array([], pa.list_(ctx.return_type.arrow))
     start, stop = (pc.cast(arr(a, n), pa.int64()).fill_null(0).to_numpy(zero_copy_only=False) for a in args[:2])
     step = pc.cast(arr(args[2], n), pa.int64()).fill_null(1).to_numpy(zero_copy_only=False) \
         if len(args) > 2 else np.ones(n, np.int64)
