@@ -7,6 +7,7 @@ form, so the printing rules live in one place (values.py) for all of them.
 
 from __future__ import annotations
 
+import functools
 import secrets
 import threading
 from collections.abc import Callable, Iterator
@@ -209,16 +210,30 @@ def pg_text(value: object, oid: int) -> str | None:
     """A Python value as PostgreSQL prints it (the embedded mode's stand-in for the wire)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        return value
+    fmt = _engine_formatter()
+    if fmt is not None:
+        types, format_value = fmt
+        t = types.by_oid(oid)
+        if t is not None:
+            try:
+                return format_value(value, t)
+            except Exception:  # noqa: BLE001 - fall back to the generic printing below
+                pass
+    return _fallback_text(value)
+
+
+@functools.cache
+def _engine_formatter():
+    """(type registry, textio.format_value) of the engine, or None before they exist."""
     try:
-        from sqlvec.core import textio  # the engine's own output functions, when present
+        from sqlvec.core.textio import format_value
         from sqlvec.core.types import default_types
 
-        t = default_types().by_oid(oid) if hasattr(default_types(), "by_oid") else None
-        if t is not None:
-            return textio.format_value(value, t)
-    except Exception:  # noqa: BLE001 - fall back to the generic printing below
-        pass
-    return _fallback_text(value)
+        return default_types(), format_value
+    except Exception:  # noqa: BLE001
+        return None
 
 
 def _fallback_text(value: object) -> str:

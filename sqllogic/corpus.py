@@ -135,8 +135,11 @@ def run_gate(
     exclude: dict[str, list[int]] | None = None,
     known: dict[str, list[int]] | None = None,
     log=print,
+    sample: int = 1,
 ) -> GateResult:
     """Run `files` ((path, display name)) on sqlvec; failures not in `known` are regressions.
+
+    With `sample` N only every Nth query runs (statements always do); see run_records.
 
     `exclude` maps a display name to lines PostgreSQL itself fails (they run, uncounted).
     """
@@ -144,15 +147,18 @@ def run_gate(
     known = known or {}
     result = GateResult()
     for path, name in files:
-        rep = run_file(path, factory, display_path=name, exclude_lines=exclude.get(name, ()))
+        rep = run_file(
+            path, factory, display_path=name, exclude_lines=exclude.get(name, ()), sample=sample
+        )
         result.reports.append(rep)
         failed = set(rep.failed_lines)
         allowed = set(known.get(name, ()))
         result.failing[name] = sorted(failed)
         if failed - allowed:
             result.regressions[name] = sorted(failed - allowed)
-        if allowed - failed:
-            result.fixed[name] = sorted(allowed - failed)
+        fixed = allowed & set(rep.passed_lines)
+        if fixed:
+            result.fixed[name] = sorted(fixed)
         log(_line(rep) + (f"  REGRESSIONS {len(failed - allowed)}" if failed - allowed else ""))
     return result
 

@@ -74,6 +74,7 @@ class QueryGen:
     def __init__(self, seed: int) -> None:
         self.rnd = random.Random(seed)
         self.classes: set[str] = set()
+        self.in_select = False
 
     # -- expressions ------------------------------------------------------------------
     def _cols(self, tables: list[str], typ: str) -> list[str]:
@@ -89,8 +90,23 @@ class QueryGen:
         cols = self._cols(tables, "int")
         if depth >= 2 or r.random() < 0.45:
             return r.choice(cols) if r.random() < 0.8 else str(r.randint(-3, 20))
-        k = r.randrange(8)
+        k = r.randrange(11)
         x, y = self.int_expr(tables, depth + 1), self.int_expr(tables, depth + 1)
+        if k == 8:
+            # PostgreSQL evaluates CASE lazily: the division never sees a zero divisor
+            self.classes.add("expr:case_guarded_division")
+            return f"CASE WHEN {y} <> 0 THEN {x} / {y} ELSE -1 END"
+        if k == 9 and not self.in_select:
+            return f"abs({x})"
+        if k == 9:
+            # sometimes overflows int4 (22003), which must surface as the same SQLSTATE; only in
+            # select lists, where no engine may evaluate it for rows the WHERE clause dropped
+            self.classes.add("error:overflow")
+            col = r.choice(cols)
+            return f"({col} * {col} * {col} * {col} * {col})"
+        if k == 10:
+            self.classes.add("expr:is_distinct")
+            return f"CASE WHEN {x} IS DISTINCT FROM {y} THEN 1 ELSE 0 END"
         if k == 0:
             return f"({x} + {y})"
         if k == 1:
@@ -197,7 +213,8 @@ class QueryGen:
         """One random query; `classes` names the features it exercises."""
         self.classes = set()
         shape = self.rnd.choice(
-            ["filter", "filter", "aggregate", "aggregate", "join", "join", "distinct", "setop", "subquery"]
+            ["filter", "filter", "aggregate", "aggregate", "join", "join", "distinct", "setop",
+             "subquery", "window"]
         )
         self.classes.add(f"shape:{shape}")
         sql, ncols = getattr(self, f"_q_{shape}")()
@@ -216,7 +233,11 @@ class QueryGen:
         return Query(sql, ordered, set(self.classes))
 
     def _select_list(self, tables: list[str], n: int) -> str:
-        return ", ".join(f"{self.any_expr(tables)} AS c{i + 1}" for i in range(n))
+        self.in_select = True
+        try:
+            return ", ".join(f"{self.any_expr(tables)} AS c{i + 1}" for i in range(n))
+        finally:
+            self.in_select = False
 
     def _q_filter(self) -> tuple[str, int]:
         n = self.rnd.randint(1, 3)
@@ -288,6 +309,23 @@ class QueryGen:
         left = f"SELECT {self.int_expr(['t1'])} FROM t1 WHERE {self.bool_expr(['t1'])}"
         right = f"SELECT {self.int_expr(['t2'])} FROM t2 WHERE {self.bool_expr(['t2'])}"
         return f"({left}) {op} ({right})", 1
+
+    def _q_window(self) -> tuple[str, int]:
+        r = self.rnd
+        part = r.choice(["", "PARTITION BY a ", "PARTITION BY d ", "PARTITION BY b % 3 "])
+        order = "ORDER BY id"  # id is unique: every window function is deterministic
+        fn = r.choice([
+            "row_number()", "rank()", "dense_rank()", f"sum({self.int_expr(['t1'], 1)})",
+            "count(*)", f"lag(b, {r.randint(1, 2)})", "lead(d)", "min(c)", "max(d)",
+            "first_value(b)",
+        ])
+        self.classes.add("window:" + fn.split("(")[0])
+        frame = ""
+        if fn.startswith(("sum", "count", "min", "max")) and r.random() < 0.4:
+            frame = f" ROWS BETWEEN {r.randint(1, 3)} PRECEDING AND CURRENT ROW"
+            self.classes.add("window:frame_rows")
+        where = f" WHERE {self.bool_expr(['t1'])}" if r.random() < 0.5 else ""
+        return f"SELECT id AS c1, {fn} OVER ({part}{order}{frame}) AS c2 FROM t1{where}", 2
 
     def _q_subquery(self) -> tuple[str, int]:
         r = self.rnd
