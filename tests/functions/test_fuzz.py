@@ -60,7 +60,7 @@ def test_no_bare_exceptions(regs, seed):
                 bf = fr.resolve(name, types)
             except SqlError:
                 continue
-            n = rng.choice([1, 3])
+            n = rng.choice([0, 1, 3])
             args = [_batch(rng, t, n) for t in types]
             if any(a is None for a in args):
                 continue
