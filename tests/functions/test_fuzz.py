@@ -64,7 +64,7 @@ def test_no_bare_exceptions(regs, seed):
             args = [_batch(rng, t, n) for t in types]
             if any(a is None for a in args):
                 continue
-            args = [a[0] if rng.random() < 0.3 else a for a in args]
+            args = [a[0] if n and rng.random() < 0.3 else a for a in args]
             try:
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
