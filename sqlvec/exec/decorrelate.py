@@ -77,6 +77,8 @@ def _outer_side(e: E.Expr) -> E.Expr | None:
 
 def analyse(e: E.Subquery) -> Decorrelated | None:
     """The decorrelated form of e, or None when its shape is not handled."""
+    if e.kind not in ("exists", "in", "scalar"):  # ARRAY(subquery) keeps every row per key
+        return None
     p = e.plan
     proj: L.Project | None = None
     if isinstance(p, L.Project):
