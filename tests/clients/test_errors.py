@@ -1,0 +1,53 @@
+"""Error fields clients display (psycopg's diag), compared with PostgreSQL 15."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.pg import pg_available, postgres_server
+
+psycopg = pytest.importorskip("psycopg")
+
+STATEMENTS = [
+    "select * from nope",
+    "select nope from ev",
+    "insert into ev values (1, 'b', 1)",
+    "insert into ev values (2, null, 1)",
+    "insert into ev values (3, 'c', -1)",
+    "select 1/0",
+    "select 'abc'::int",
+]
+FIELDS = ("severity", "sqlstate", "message_primary", "table_name", "column_name", "constraint_name")
+ENGINE_FIELDS = ("schema_name", "message_detail", "statement_position")
+
+
+def _errors(dsn: str, fields: tuple[str, ...]) -> list[tuple]:
+    out = []
+    with psycopg.connect(dsn, autocommit=True) as con:
+        con.execute("drop table if exists ev")
+        con.execute("create table ev (id int primary key, name text not null, qty int check (qty > 0))")
+        con.execute("insert into ev values (1, 'a', 1)")
+        for sql in STATEMENTS:
+            with pytest.raises(psycopg.Error) as info:
+                con.execute(sql)
+            out.append(tuple(getattr(info.value.diag, f) for f in fields))
+        assert con.execute("select count(*) from ev").fetchone() == (1,)  # nothing half-applied
+    return out
+
+
+@pytest.fixture(scope="module")
+def pg_dsn():
+    if not pg_available():
+        pytest.skip("PostgreSQL 15 is not available to compare with")
+    with postgres_server() as dsn:
+        yield dsn
+
+
+def test_error_fields_match_postgresql(server, pg_dsn):
+    assert _errors(server.dsn, FIELDS) == _errors(pg_dsn, FIELDS)
+
+
+@pytest.mark.xfail(reason="engine: constraint errors lack schema_name and 'Failing row contains' detail; "
+                          "cast errors lack the position", strict=True)
+def test_error_detail_fields_match_postgresql(server, pg_dsn):
+    assert _errors(server.dsn, ENGINE_FIELDS) == _errors(pg_dsn, ENGINE_FIELDS)
