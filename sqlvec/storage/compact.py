@@ -36,7 +36,7 @@ def needs_compaction(tv: TableVersion) -> bool:
     """Whether automatic compaction should run on this table (cheap: no data touched)."""
     if not tv.loaded:
         return False
-    # growing segments are merged (dropping deleted rows) by every commit already
+    # growing segments are merged (dropping deleted rows) by the commits themselves
     full = [v for v in tv.views if not v.seg.growing]
     small = sum(1 for v in full if v.live < SMALL_ROWS)
     dead = sum(1 for v in full if v.n_deleted > DEAD_FRACTION * v.seg.num_rows)

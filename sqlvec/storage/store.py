@@ -100,11 +100,7 @@ class Store:
         with self._id_lock:
             v = self._counters.get(key, 0) + 1
             self._counters[key] = v
-            self._counter_advanced(key, v)
             return v
-
-    def _counter_advanced(self, key: str, value: int) -> None:
-        """Hook: the durable store logs counters."""
 
     # -- transactions -----------------------------------------------------------------
 

@@ -33,7 +33,6 @@ def main(path: str) -> None:
         t = store.begin()
     i = t.catalog_get("last")["i"]
     t.rollback()
-    print("ready", flush=True)
     while True:
         i += 1
         t = store.begin()
