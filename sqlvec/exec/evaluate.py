@@ -136,7 +136,16 @@ class Evaluator:
         return result
 
     def _e_Coalesce(self, e: E.Coalesce, b: pa.RecordBatch, n: int) -> pa.Array:
-        return pc.coalesce(*[self.eval(a, b) for a in e.args])
+        # lazy, as in PostgreSQL: a later argument is evaluated only on rows still NULL
+        result = self.eval(e.args[0], b)
+        for a in e.args[1:]:
+            missing = pc.is_null(result)
+            if not pc.any(missing).as_py():
+                break
+            idx = pc.indices_nonzero(missing)
+            v = self.eval(a, b.take(idx))
+            result = pc.coalesce(result, _scatter(v, idx, n, result.type))
+        return result
 
     def _e_InList(self, e: E.InList, b: pa.RecordBatch, n: int) -> pa.Array:
         x = self.eval(e.arg, b)

@@ -84,3 +84,9 @@ def test_error_positions_for_names(q):
         with pytest.raises(SqlError) as ei:
             q(sql)
         assert ei.value.position == pos, sql
+
+
+def test_coalesce_is_lazy(q):
+    q("create table t (a int, b int)")
+    q("insert into t values (1, 2147483647), (null, 2)")
+    assert q("select coalesce(a, b * 2) from t order by 1") == [(1,), (4,)]
