@@ -21,6 +21,9 @@ from sqlvec.core.errors import DatetimeFieldOverflow, InvalidDatetimeFormat
 
 US_PER_DAY = 86_400_000_000
 US_PER_SEC = 1_000_000
+# 'infinity' / '-infinity' are stored as the extreme values, as PostgreSQL does
+TS_INFINITY, TS_NEG_INFINITY = 2**63 - 1, -(2**63)
+DATE_INFINITY, DATE_NEG_INFINITY = 2**31 - 1, -(2**31)
 
 _TS_RE = (
     r"^\s*(?P<y>\d{4,})-(?P<m>\d{1,2})-(?P<d>\d{1,2})"
@@ -190,10 +193,36 @@ def _with_nulls(values: np.ndarray, arr: pa.Array, typ: pa.DataType) -> pa.Array
     return pa.array(values, type=typ, mask=mask if mask.any() else None)
 
 
+def _infinities(arr: pa.Array) -> tuple[np.ndarray, np.ndarray] | None:
+    """Masks of 'infinity' / '-infinity' inputs (None when there are none)."""
+    low = pc.utf8_lower(pc.utf8_trim_whitespace(arr))
+    pos = np.asarray(pc.fill_null(pc.is_in(low, pa.array(["infinity", "+infinity"])), False))
+    neg = np.asarray(pc.fill_null(pc.equal(low, "-infinity"), False))
+    return (pos, neg) if pos.any() or neg.any() else None
+
+
+def _with_infinities(parse, arr: pa.Array, hi: int, lo: int, typ: pa.DataType) -> pa.Array:
+    inf = _infinities(arr)
+    if inf is None:
+        return parse(arr)
+    pos, neg = inf
+    rest = pc.if_else(pa.array(pos | neg), pa.scalar(None, pa.string()), arr)
+    parsed = parse(rest)
+    storage = pa.int32() if pa.types.is_date32(typ) else pa.int64()
+    base = pc.cast(parsed.view(storage) if pa.types.is_date32(typ) else parsed, storage)
+    vals = np.where(pos, hi, np.where(neg, lo, base.fill_null(0).to_numpy(zero_copy_only=False)))
+    mask = np.asarray(pc.is_null(arr))
+    out = pa.array(vals.astype(np.int32 if storage == pa.int32() else np.int64), storage,
+                   mask=mask if mask.any() else None)
+    return out.view(typ) if pa.types.is_date32(typ) else pc.cast(out, typ)
+
+
 def parse_date(arr: pa.Array) -> pa.Array:
     """Text to date32: 'YYYY-MM-DD' (a time part is accepted and dropped, as PostgreSQL)."""
-    parts, arr = _split_ts(arr, "date")
-    return _with_nulls(_date_days(parts, arr, "date").astype(np.int32), arr, pa.date32())
+    def parse(a: pa.Array) -> pa.Array:
+        parts, a = _split_ts(a, "date")
+        return _with_nulls(_date_days(parts, a, "date").astype(np.int32), a, pa.date32())
+    return _with_infinities(parse, arr, DATE_INFINITY, DATE_NEG_INFINITY, pa.date32())
 
 
 def _fast_iso(arr: pa.Array, tz: bool) -> pa.Array | None:
@@ -212,6 +241,14 @@ def _fast_iso(arr: pa.Array, tz: bool) -> pa.Array | None:
 def parse_timestamp(arr: pa.Array, *, tz: bool, timezone: str = "UTC") -> pa.Array:
     """Text to timestamp[us] (tz=False: a zone is ignored) or timestamp[us, UTC] (tz=True;
     text without a zone is local time in the session's TimeZone)."""
+    typ = pa.timestamp("us", tz="UTC") if tz else pa.timestamp("us")
+    if _infinities(arr) is not None:
+        return _with_infinities(lambda a: _parse_timestamp(a, tz=tz, timezone=timezone), arr,
+                                TS_INFINITY, TS_NEG_INFINITY, typ)
+    return _parse_timestamp(arr, tz=tz, timezone=timezone)
+
+
+def _parse_timestamp(arr: pa.Array, *, tz: bool, timezone: str = "UTC") -> pa.Array:
     fast = _fast_iso(arr, tz) if _is_utc(timezone) or not tz else None
     if fast is not None:
         return fast
@@ -271,9 +308,18 @@ def _restore_nulls(out: pa.Array, arr: pa.Array) -> pa.Array:
     return out
 
 
+def _mark_infinities(out: pa.Array, raw: np.ndarray, hi: int, lo: int) -> pa.Array:
+    if (raw == hi).any() or (raw == lo).any():
+        out = pc.if_else(pa.array(raw == hi), "infinity", out)
+        out = pc.if_else(pa.array(raw == lo), "-infinity", out)
+    return out
+
+
 def format_date(arr: pa.Array) -> pa.Array:
-    days = pc.cast(arr, pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
-    return _restore_nulls(_date_text(days), arr)
+    days = arr.view(pa.int32()).fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
+    special = (days == DATE_INFINITY) | (days == DATE_NEG_INFINITY)
+    out = _date_text(np.where(special, 0, days))
+    return _restore_nulls(_mark_infinities(out, days, DATE_INFINITY, DATE_NEG_INFINITY), arr)
 
 
 def format_time(arr: pa.Array) -> pa.Array:
@@ -336,6 +382,14 @@ def _offset_text(off_us: np.ndarray) -> pa.Array:
 def format_timestamp(arr: pa.Array, timezone: str = "UTC") -> pa.Array:
     """timestamp[unit, tz?] to PostgreSQL text; timestamptz is shown in the session's
     TimeZone with its offset ('+00' for UTC, '+02' for Europe/Paris in summer)."""
+    raw = pc.cast(arr, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False) \
+        if arr.type.unit == "us" else None
+    if raw is not None and ((raw == TS_INFINITY) | (raw == TS_NEG_INFINITY)).any():
+        special = (raw == TS_INFINITY) | (raw == TS_NEG_INFINITY)
+        finite = pa.array(np.where(special, 0, raw), arr.type,
+                          mask=np.asarray(pc.is_null(arr)) if arr.null_count else None)
+        out = _mark_infinities(format_timestamp(finite, timezone), raw, TS_INFINITY, TS_NEG_INFINITY)
+        return _restore_nulls(out, arr)
     tz = arr.type.tz is not None
     if tz and not _is_utc(timezone):
         us = pc.cast(pc.cast(arr, pa.timestamp("us", tz=arr.type.tz)), pa.int64())

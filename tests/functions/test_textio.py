@@ -146,3 +146,9 @@ def test_timestamptz_input_without_zone_uses_session_timezone():
                    timezone="Europe/Paris")
     assert format_text(b, T.TIMESTAMPTZ).to_pylist() == ["2024-06-01 10:00:00+00",
                                                           "2024-06-01 12:00:00+00"]
+
+
+@pytest.mark.parametrize("t", [T.DATE, T.TIMESTAMP, T.TIMESTAMPTZ])
+def test_infinity_dates_and_timestamps(t):
+    a = parse_text(pa.array(["infinity", "-infinity", None, " Infinity "]), t)
+    assert format_text(a, t).to_pylist() == ["infinity", "-infinity", None, "infinity"]
