@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 U8 = np.uint8
 
@@ -88,58 +89,90 @@ def binary_seg(arr: pa.Array) -> Seg:
     return Seg(lengths, data)
 
 
-def _piece_lengths(piece: Piece, n: int) -> np.ndarray | int:
+def _fixed_width(piece: Piece) -> int | None:
+    """The width of a piece that is equally wide in every row, else None."""
     if isinstance(piece, bytes):
         return len(piece)
     if isinstance(piece, I32):
         return 4
     if isinstance(piece, I16):
         return 2
-    return piece.lengths
+    lengths = piece.lengths
+    if len(lengths) and len(piece.data) == int(lengths[0]) * len(lengths) \
+            and (lengths == lengths[0]).all():
+        return int(lengths[0])
+    return None
 
 
-def _scatter_fixed(out: np.ndarray, pos: np.ndarray, mat: np.ndarray) -> None:
-    w = mat.shape[1]
-    if w == 0:
-        return
-    out[pos[:, None] + np.arange(w)] = mat
+def _fill_run(run: list[tuple[Piece, int]], n: int) -> np.ndarray:
+    """One (n, total width) matrix holding a run of fixed-width pieces side by side."""
+    width = sum(w for _, w in run)
+    mat = np.empty((n, width), dtype=U8)
+    off = 0
+    for piece, w in run:
+        if w == 0:
+            continue
+        if isinstance(piece, bytes):
+            mat[:, off:off + w] = np.frombuffer(piece, dtype=U8)
+        elif isinstance(piece, I32):
+            mat[:, off:off + w] = be_bytes(piece.values, ">i4")
+        elif isinstance(piece, I16):
+            mat[:, off:off + w] = be_bytes(piece.values, ">i2")
+        else:
+            mat[:, off:off + w] = piece.data.reshape(n, w)
+        off += w
+    return mat
 
 
-def _scatter_seg(out: np.ndarray, pos: np.ndarray, seg: Seg) -> None:
-    lengths = seg.lengths
-    n = len(lengths)
-    if n == 0 or len(seg.data) == 0:
-        return
-    first = int(lengths[0])
-    if first > 0 and len(seg.data) == first * n and (lengths == first).all():
-        _scatter_fixed(out, pos, seg.data.reshape(n, first))
-        return
-    src_start = np.cumsum(lengths) - lengths
-    idx = np.repeat(pos - src_start, lengths) + np.arange(len(seg.data))
-    out[idx] = seg.data
+def _large_binary(lengths: np.ndarray, data: np.ndarray) -> pa.Array:
+    offsets = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return pa.LargeBinaryArray.from_buffers(
+        pa.large_binary(), len(lengths), [None, pa.py_buffer(offsets), pa.py_buffer(data)])
 
 
 def concat_rows(n: int, pieces: list[Piece]) -> Seg:
-    """Row i of the result is the concatenation of row i of every piece."""
-    sizes = [_piece_lengths(p, n) for p in pieces]
+    """Row i of the result is the concatenation of row i of every piece.
+
+    Runs of fixed-width pieces become one matrix each (block copies); the runs and the
+    variable-width Segs are then joined row by row by Arrow's binary_join_element_wise,
+    in C++, never a Python loop per row.
+    """
+    parts: list[np.ndarray | Seg] = []
+    run: list[tuple[Piece, int]] = []
+    for piece in pieces:
+        w = _fixed_width(piece)
+        if w is not None:
+            run.append((piece, w))
+            continue
+        if run:
+            parts.append(_fill_run(run, n))
+            run = []
+        parts.append(piece)  # type: ignore[arg-type]
+    if run:
+        parts.append(_fill_run(run, n))
+    if len(parts) == 1 and isinstance(parts[0], np.ndarray):
+        mat = parts[0]
+        return Seg(np.full(n, mat.shape[1], dtype=np.int64), mat.reshape(-1))
     total = np.zeros(n, dtype=np.int64)
-    for s in sizes:
-        total += s
-    out = np.empty(int(total.sum()), dtype=U8)
-    pos = np.cumsum(total) - total
-    for piece, size in zip(pieces, sizes):
-        if isinstance(piece, bytes):
-            if piece:
-                const = np.frombuffer(piece, dtype=U8)
-                out[pos[:, None] + np.arange(len(piece))] = const
-        elif isinstance(piece, I32):
-            _scatter_fixed(out, pos, be_bytes(piece.values, ">i4"))
-        elif isinstance(piece, I16):
-            _scatter_fixed(out, pos, be_bytes(piece.values, ">i2"))
+    arrays = []
+    for part in parts:
+        if isinstance(part, np.ndarray):
+            w = part.shape[1]
+            total += w
+            arrays.append(_large_binary(np.full(n, w, dtype=np.int64), part.reshape(-1)))
         else:
-            _scatter_seg(out, pos, piece)
-        pos = pos + size
-    return Seg(total, out)
+            total += part.lengths
+            arrays.append(_large_binary(part.lengths, np.ascontiguousarray(part.data)))
+    if len(arrays) == 1:
+        joined = arrays[0]
+    else:
+        joined = pc.binary_join_element_wise(*arrays, pa.scalar(b"", pa.large_binary()))
+    bufs = joined.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=np.int64, count=joined.offset + n + 1)[joined.offset:]
+    start, end = int(offsets[0]), int(offsets[-1])
+    data = np.frombuffer(bufs[2], dtype=U8, count=end)[start:end] if end else np.zeros(0, U8)
+    return Seg(total, data)
 
 
 def expand(seg: Seg, valid: np.ndarray) -> Seg:
