@@ -19,7 +19,7 @@ SCHEMA = [
     "create schema s2",
     "create table s2.t (a bigint)",
 ]
-COMPARED = [r"\dt", r"\d items", r"\di", r"\dv", r"\d", r"\dt s2.*", r"\d s2.t", r"\d v_items"]
+COMPARED = [r"\dt", r"\d items", r"\di", r"\dv", r"\d", r"\dt s2.*", r"\d s2.t", r"\d v_items", r"\dn"]
 
 
 def psql(host: str, port: int, user: str, db: str, *commands: str) -> str:

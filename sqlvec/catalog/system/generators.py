@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlvec.catalog.objects import IndexDef, SequenceDef, TableDef, ViewDef
 from sqlvec.catalog.system.snapshot import (
+    DATABASE_OWNER,
     EXTENSION_BASE,
     PG_CATALOG_OID,
     SUPERUSER_OID,
@@ -52,7 +53,9 @@ def _align(t: Any) -> str:
 # -- namespaces, classes, attributes -----------------------------------------------------
 @pg("pg_namespace")
 def _namespace(s: Snapshot) -> list[dict]:
-    return [{"oid": n.oid, "nspname": n.name, "nspowner": SUPERUSER_OID} for n in s.schemas]
+    return [{"oid": n.oid, "nspname": n.name,
+             "nspowner": DATABASE_OWNER[0] if n.name == "public" else s.role_oid.get(n.owner, SUPERUSER_OID)}
+            for n in s.schemas]
 
 
 def _class_row(s: Snapshot, rel: Any) -> dict:

@@ -21,6 +21,7 @@ PUBLIC_OID = 2200
 SUPERUSER_OID = 10
 DATABASE_OID = 16384
 TEMPLATE_DBS = (("template1", 1), ("template0", 4))
+DATABASE_OWNER = (6171, "pg_database_owner")  # PostgreSQL 15: owns schema public
 
 # access methods: PostgreSQL's fixed OIDs; extension methods (pgvector's) above user OIDs
 BUILTIN_AMS = {"heap": (2, "t"), "btree": (403, "i"), "hash": (405, "i"), "gist": (783, "i"),
@@ -169,7 +170,10 @@ class Snapshot:
 
     @cached_property
     def roles(self) -> list[RoleDef]:
-        return sorted(self.catalog.roles(), key=lambda r: r.oid)
+        """sqlvec's roles plus PostgreSQL's predefined pg_database_owner (owner of public)."""
+        have = {r.name: r for r in self.catalog.roles()}
+        have.setdefault(DATABASE_OWNER[1], RoleDef(DATABASE_OWNER[0], DATABASE_OWNER[1], login=False))
+        return sorted(have.values(), key=lambda r: r.oid)
 
     @cached_property
     def role_oid(self) -> dict[str, int]:
