@@ -274,7 +274,9 @@ class Session:
             self._ddl_settled()
             return Command("ROLLBACK")
         if self.txn is None:
-            raise NoActiveSqlTransaction(f"{k.upper().replace('_', ' ')} can only be used in transaction blocks")
+            verb = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT",
+                    "rollback_to": "ROLLBACK TO SAVEPOINT"}[k]
+            raise NoActiveSqlTransaction(f"{verb} can only be used in transaction blocks")
         if k == "savepoint":
             self.savepoints.append((node.name, self.txn.savepoint()))
             return Command("SAVEPOINT")

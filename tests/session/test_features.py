@@ -242,3 +242,22 @@ def test_with_ties_comment_lock_missing_param(q):
     with pytest.raises(SqlError) as ei:
         q("select * from t where a = $1")
     assert ei.value.code == "42P02"
+
+
+def test_savepoints(q):
+    q("create table t (a int)")
+    q("begin")
+    q("insert into t values (1)")
+    assert q("savepoint s1") == "SAVEPOINT"
+    q("insert into t values (2)")
+    with pytest.raises(SqlError):
+        q("select 1/0")
+    assert q("rollback to savepoint s1") == "ROLLBACK"
+    assert q.s.txn_status == "T"
+    q("insert into t values (3)")
+    assert q("release savepoint s1") == "RELEASE"
+    assert q("commit") == "COMMIT"
+    assert q("select a from t order by a") == [(1,), (3,)]
+    with pytest.raises(SqlError) as ei:
+        q("savepoint x")
+    assert ei.value.code == "25P01"
