@@ -149,7 +149,12 @@ class Executor:
                 out = out.filter(pc.fill_null(self.ev.eval(p.filter, out), False))
             yield out
             return
-        for b in self.ctx.txn.scan(p.table.oid, cols):
+        from sqlvec.exec.prune import pruner
+
+        prune = pruner(p.filter, [f.name for f in p.fields])
+        batches = self.ctx.txn.scan(p.table.oid, cols, prune=prune) if prune is not None \
+            else self.ctx.txn.scan(p.table.oid, cols)
+        for b in batches:
             self.ctx.check_cancel()
             out = self._batch(p, [b.column(i) for i in range(first, len(cols) + 1)])
             if p.filter is not None:

@@ -58,7 +58,7 @@ class MemTransaction:
         self.tables = tables
         self.catalog = catalog
 
-    def scan(self, table_id: int, columns: list[str] | None = None) -> Iterator[pa.RecordBatch]:
+    def scan(self, table_id: int, columns: list[str] | None = None, **_: object) -> Iterator[pa.RecordBatch]:
         t = self.tables[table_id]
         if columns is not None:
             t = t.select(["_rowid", *columns])
