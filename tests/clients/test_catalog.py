@@ -55,7 +55,7 @@ def test_pg_attribute_types_and_defaults(q):
     assert rows == [("id", "integer", True, False), ("name", "character varying(20)", True, True),
                     ("price", "numeric(10,2)", False, False), ("tags", "text[]", False, False),
                     ("created", "timestamp with time zone", False, False)]
-    assert q("select adbin from pg_attrdef where adrelid = 'items'::regclass") == [("'x'",)]
+    assert q("select adbin from pg_attrdef where adrelid = 'items'::regclass") == [("'x'::character varying",)]
 
 
 def test_constraints_and_indexes(q):

@@ -18,8 +18,10 @@ SCHEMA = [
     "create view v_items as select id, name from items",
     "create schema s2",
     "create table s2.t (a bigint)",
+    "create table defaults (id serial primary key, label varchar(20) default 'none', "
+    "note text default 'it''s', n int default 42, ok boolean default true)",
 ]
-COMPARED = [r"\dt", r"\d items", r"\di", r"\dv", r"\d", r"\dt s2.*", r"\d s2.t", r"\d v_items", r"\dn"]
+COMPARED = [r"\dt", r"\d items", r"\di", r"\dv", r"\d", r"\dt s2.*", r"\d s2.t", r"\d v_items", r"\dn", r"\d defaults"]
 
 
 def psql(host: str, port: int, user: str, db: str, *commands: str) -> str:

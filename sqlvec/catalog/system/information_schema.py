@@ -72,7 +72,7 @@ def _columns(s: Snapshot) -> list[dict]:
             udt = (t.element.short if t is not None and t.element is not None else short)
             out.append({"table_catalog": s.database, "table_schema": r.schema, "table_name": r.name,
                         "column_name": c.name, "ordinal_position": i + 1,
-                        "column_default": default_text(c),
+                        "column_default": default_text(c, t),
                         "is_nullable": "NO" if c.not_null else "YES", "data_type": _data_type(t),
                         "character_maximum_length": char_len,
                         "character_octet_length": char_len * 4 if char_len else (

@@ -8,6 +8,7 @@ operator classes) get stable OIDs derived from their owner's OID.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -77,13 +78,25 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def default_text(c: Any) -> str | None:
-    """A column's DEFAULT as pg_get_expr shows it (serial columns: nextval(...))."""
-    if c.default is not None:
-        return c.default
-    if c.identity == "serial" and c.sequence:
-        return f"nextval('{c.sequence}'::regclass)"
-    return None
+_STRING_LITERAL = re.compile(r"^'(?:[^']|'')*'$")
+_NEXTVAL = re.compile(r"^nextval\('((?:[^']|'')*)'\)$", re.I)
+
+
+def default_text(c: Any, t: SqlType | None = None) -> str | None:
+    """A column's DEFAULT as pg_get_expr deparses it: 'x'::text, nextval('s'::regclass)."""
+    d = c.default
+    if d is None:
+        return f"nextval('{c.sequence}'::regclass)" if c.identity == "serial" and c.sequence else None
+    d = d.strip()
+    if d.upper() in ("TRUE", "FALSE", "NULL"):
+        return d.lower()
+    m = _NEXTVAL.match(d)
+    if m:
+        return f"nextval('{m.group(1)}'::regclass)"
+    if _STRING_LITERAL.match(d) and t is not None and t.category != "X":
+        name = t.element.name + "[]" if t.element is not None else t.name
+        return f"{d}::{name}"
+    return d
 
 
 @dataclass
@@ -267,7 +280,7 @@ class Snapshot:
         out = []
         for t in self.tables:
             for i, c in enumerate(t.columns):
-                d = default_text(c)
+                d = default_text(c, self.column_type(c))
                 if d is not None:
                     out.append(AttrDef(synthetic_oid(ATTRDEF_BASE, t.oid, i), t.oid, i + 1, d))
         return out
