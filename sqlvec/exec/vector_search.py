@@ -59,6 +59,8 @@ _CACHE: weakref.WeakKeyDictionary[Any, dict[int, _Built]] = weakref.WeakKeyDicti
 _CACHE_LOCK = threading.Lock()
 # what the last VectorSearch on this thread did ('exact', 'hnsw items_idx', ...): diagnostics
 LAST = threading.local()
+# what each recently executed VectorSearch node did, by id(node): EXPLAIN ANALYZE prints it
+STRATEGY: dict[int, str] = {}
 
 
 def _setting(ctx: Any, name: str, default: str) -> str:
@@ -436,6 +438,12 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
                 "exact (index over-fetch exhausted)"
         if pos is None:
             pos = _exact(ctx, p, rows, q, k)
+        if len(STRATEGY) > 256:
+            STRATEGY.clear()
+        STRATEGY[id(p)] = (f"{LAST.strategy}; {n_pass} of {len(rows.rowids)} rows pass"
+                           if defs or LAST.strategy != "exact" else
+                           f"exact top-k scan of {n_pass} passing rows" +
+                           (" (no matching index)" if n_pass > threshold else ""))
         if len(pos) < k:  # NULL vectors come last
             extra = np.flatnonzero(rows.null_vec)[: k - len(pos)]
             pos = np.concatenate([pos, extra])

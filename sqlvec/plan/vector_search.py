@@ -68,8 +68,12 @@ class VectorSearch(L.Plan):
                f"Limit: {self.limit}" + (f" Offset: {self.offset}" if self.offset else "")]
         if self.scan.filter is not None:
             out.append(f"Filter: {self.scan.filter}")
-        out.append("Strategy: matching hnsw/ivfflat index with filter over-fetch, else exact "
-                   "top-k scan (decided per execution)")
+        from sqlvec.exec.vector_search import STRATEGY  # filled when it ran (EXPLAIN ANALYZE)
+
+        done = STRATEGY.get(id(self))
+        out.append(f"Strategy: {done}" if done else
+                   "Strategy: matching hnsw/ivfflat index with filter over-fetch when many rows "
+                   "pass, else exact top-k scan (decided per execution)")
         return out
 
 

@@ -54,6 +54,9 @@ def test_rule_fires_and_explain_names_it(loaded):
     assert any("Vector Search on items" in ln for ln in lines)
     lines = [r[0] for r in run("explain select id from items order by id limit 5")]
     assert not any("Vector Search" in ln for ln in lines)
+    lines = [r[0] for r in run(f"explain analyze select id from items where c < 3 "
+                               f"order by emb <-> '{_vec(x[0])}' limit 5")]
+    assert any("Strategy: exact top-k scan of 12 passing rows" in ln for ln in lines), lines
 
 
 def test_exact_path_equals_numpy_and_rule_off(loaded):
@@ -98,6 +101,9 @@ def test_index_path_recall_and_filters(loaded, index):
             hits += len(set(got) & set(want))
             total += 10
         assert hits / total >= 0.95
+        plan = [r[0] for r in run(f"explain analyze select id from items order by emb <-> "
+                                  f"'{_vec(x[1])}' limit 10")]
+        assert any(f"Strategy: {index} items_{index}; 4000 of 4000 rows pass" in ln for ln in plan)
         # filtered: 50%, 10%, 1%, 0.1% selectivity -> always k rows, recall as exact
         for frac, where in ((0.5, "c < 500"), (0.1, "c < 100"), (0.01, "c < 10"), (0.001, "c = 7")):
             q = x[123] + 0.05
