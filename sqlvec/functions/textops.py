@@ -80,6 +80,34 @@ def _like(ignore_case: bool, negate: bool) -> Callable[[CallContext, list[Arg]],
     return impl
 
 
+def like_escape_pattern(pattern: str, escape: str) -> str:
+    """Rewrite a LIKE pattern written with ESCAPE e into the backslash-escaped form
+    (PostgreSQL's like_escape(); an empty escape disables escaping)."""
+    if escape == "\\":
+        return pattern
+    if len(escape) > 1:
+        from sqlvec.core.errors import InvalidEscapeSequence
+        raise InvalidEscapeSequence("invalid escape string",
+                                    hint="Escape string must be empty or one character.")
+    out = []
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if escape and ch == escape and i + 1 < len(pattern):
+            nxt = pattern[i + 1]
+            out.append("\\" + nxt if nxt in "%_\\" else nxt)
+            i += 2
+            continue
+        out.append("\\\\" if ch == "\\" else ch)
+        i += 1
+    return "".join(out)
+
+
+def _like_escape(ctx: CallContext, args: list[Arg]) -> Arg:
+    from sqlvec.functions.vec import map_distinct
+    return map_distinct(like_escape_pattern, args, ctx.n, pa.string())
+
+
 def register(fr: FunctionRegistry) -> None:
     """|| for text (and text with any non-array type), LIKE/ILIKE and their negations."""
     fr.add("||", [T.TEXT, T.TEXT], T.TEXT, _concat)
@@ -90,5 +118,6 @@ def register(fr: FunctionRegistry) -> None:
         fr.add(sym, [T.TEXT, T.TEXT], T.BOOL, _like(ic, neg))
         fr.add(sym, [T.BPCHAR, T.TEXT], T.BOOL, _like(ic, neg))
         fr.add(sym, [T.NAME, T.TEXT], T.BOOL, _like(ic, neg))
+    fr.add("like_escape", [T.TEXT, T.TEXT], T.TEXT, _like_escape)
     fr.add("like", [T.TEXT, T.TEXT], T.BOOL, _like(False, False))
     fr.add("ilike", [T.TEXT, T.TEXT], T.BOOL, _like(True, False))

@@ -235,3 +235,9 @@ def test_casts_in_session_timezone(regs):
     d = parse_text(pa.array(["2024-06-01"]), T.DATE)
     assert format_text(c.cast(d, T.DATE, T.TIMESTAMPTZ, timezone=tz), T.TIMESTAMPTZ).to_pylist() == \
         ["2024-05-31 22:00:00+00"]
+
+
+def test_like_escape(call):
+    """'a%b\\c' LIKE 'a!%b\\c' ESCAPE '!' is true in PostgreSQL; like_escape gives a\\%b\\\\c."""
+    assert call("like_escape", [("a!%b\\c", T.TEXT), ("!", T.TEXT)]) == ["a\\%b\\\\c"]
+    assert call("~~", [(["a%b\\c", "axb\\c"], T.TEXT), ("a\\%b\\\\c", T.TEXT)]) == [True, False]
