@@ -162,6 +162,8 @@ class FileRun:
                 else f"query error pgcode {out.sqlstate}"
             )
             return cond + [head] + rec.sql.split("\n")
+        if out is not None and out.oids is None:  # the statement returns no rows at all
+            return cond + ["statement ok"] + rec.sql.split("\n")
         types = rec.types
         oids = (out.oids if out else None) or []
         if len(types) != len(oids) or rec.error is not None:
