@@ -9,6 +9,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.exec.budget import admit
 from sqlvec.exec.evaluate import group_ids
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
@@ -73,6 +74,8 @@ def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
     nl, nr = left.num_rows, right.num_rows
     pairs, rest = _split_equi(p.condition, lw)
     kind = p.kind
+    if not pairs:  # a nested loop materialises an index pair per row pair: 53200, not a crash
+        admit(ex.ctx, 16 * nl * nr, "nested loop join")
     lb, rb = _one_batch(left), _one_batch(right)
     if pairs:
         lkeys = [ex.ev.eval(a, lb) for a, _ in pairs]

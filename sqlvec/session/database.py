@@ -22,7 +22,7 @@ class Registries:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def _open_store(path: str | None) -> Any:
+def _open_store(path: str | None, memory_limit: int = 0) -> Any:
     try:
         from sqlvec.storage import Store  # type: ignore[attr-defined]
     except ImportError:
@@ -31,7 +31,7 @@ def _open_store(path: str | None) -> Any:
         from sqlvec.session.memstore import MemStore
 
         return MemStore.open(path)
-    return Store.open(path)
+    return Store.open(path, memory_limit=memory_limit)
 
 
 class FunctionsWithFallback:
@@ -103,15 +103,42 @@ class Database:
         self.name = "sqlvec"
         self.ddl_gen = 0  # bumped by every DDL statement; prepared plans check it
         self._simple_plans: OrderedDict[int, dict] = OrderedDict()
+        self._rel_names: tuple[Any, dict[int, str]] | None = None  # (catalog, oid -> name)
+        # the budget's start-up size (`--memory-limit`); RESET sqlvec.memory_limit returns to it
+        self.memory_limit_default = getattr(getattr(store, "memory", None), "limit", 0)
         txn = store.begin()
         Catalog(txn, store).bootstrap(superuser)
         txn.commit()
+        if hasattr(store, "describe_table"):  # storage errors (XX001) name the relation
+            store.describe_table = self.describe_table
+
+    def describe_table(self, table_id: int) -> str:
+        """How storage messages name a table: 'relation "t"', from the newest catalog.
+
+        The oid -> name map is rebuilt only when the catalog changed (a checkpoint asks
+        once per table, so a lookup must not scan every relation).
+        """
+        cached = self._rel_names
+        txn = self.store.begin()
+        try:
+            cat = txn.snapshot.catalog
+            if cached is None or cached[0] is not cat:
+                names = {
+                    r.oid: r.name if r.schema == "public" else f"{r.schema}.{r.name}"
+                    for r in Catalog(txn, self.store).relations()
+                }
+                cached = self._rel_names = (cat, names)
+        finally:
+            txn.rollback()
+        name = cached[1].get(table_id)
+        return f'relation "{name}"' if name is not None else f"table {table_id}"
 
     @classmethod
     def open(cls, path: str | None = None, **settings: Any) -> Database:
         """path None or ':memory:' is a throw-away in-memory database."""
         p = None if path in (None, ":memory:") else path
-        return cls(_open_store(p), build_registries(), settings.get("superuser", "sqlvec"))
+        store = _open_store(p, int(settings.get("memory_limit") or 0))
+        return cls(store, build_registries(), settings.get("superuser", "sqlvec"))
 
     def simple_plan_slot(self, node: Any) -> dict:
         """The plan-cache slot of a parsed simple-query statement (parsed ASTs are shared by text)."""

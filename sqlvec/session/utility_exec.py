@@ -17,8 +17,10 @@ from sqlvec.core.errors import (
 from sqlvec.core.results import Column, Command, Result, Rows
 from sqlvec.exec import ddl as D
 from sqlvec.exec import dml as M
+from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext, schema_of
 from sqlvec.plan import logical as L
+from sqlvec.session import memory_setting as MS
 from sqlvec.sql import utility as UT
 from sqlvec.sql.bind_dml import bind_delete, bind_insert, bind_update
 from sqlvec.sql.binder import BindContext, Binder
@@ -32,7 +34,16 @@ def _text_rows(name: str, values: list[str]) -> Rows:
     return Rows([col], iter([batch]), "SHOW")
 
 
+def _memory_limit(s: Any, node: Any) -> Result:
+    if isinstance(node, UT.ShowStmt):
+        return _text_rows(MS.NAME, [MS.show(s.db)])
+    MS.set_limit(s.db, s.user, node.value if isinstance(node, UT.SetStmt) else None)
+    return Command("SET" if isinstance(node, UT.SetStmt) else "RESET")
+
+
 def run_session_utility(s: Any, node: Any) -> Result:
+    if isinstance(node, UT.SetStmt | UT.ResetStmt | UT.ShowStmt) and (node.name or "").lower() == MS.NAME:
+        return _memory_limit(s, node)  # database-wide, not per session
     if isinstance(node, UT.SetStmt):
         if node.name == "transaction_isolation":
             return Command("SET")
@@ -244,8 +255,8 @@ def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
         cols = plan_columns(plan) or []
         batches = ret.combine_chunks().to_batches() or [schema_of(plan).empty_table().to_batches()]
         return Rows(cols, iter([b for b in batches if isinstance(b, pa.RecordBatch)]), verb)
-    batches = [b for b in ex.run(plan) if b.num_rows]
-    return Rows(plan_columns(plan) or [], iter(batches), "SELECT")
+    _, batches = collect_result(ctx, ex.run(plan))  # 53200 when over sqlvec.memory_limit
+    return Rows(plan_columns(plan) or [], batches, "SELECT")
 
 
 def cacheable(plan: L.Plan) -> bool:

@@ -2,9 +2,9 @@
 
 The server is started with an 8 MB budget and given a ~20 MB table; after a clean
 restart its data is in segment files. Scans, filters, aggregates, a join and point
-lookups must answer. A statement that must hold more than the budget at once should fail
-with 53200 and leave the server running: that part is a strict xfail while
-`--memory-limit` is not passed on to the storage (see the reason).
+lookups must answer. A statement that must hold more than the budget at once fails
+with 53200 and leaves the server running; `SHOW sqlvec.memory_limit` reports the budget
+and a superuser may change it with SET.
 """
 
 from __future__ import annotations
@@ -60,17 +60,38 @@ def test_queries_over_a_table_larger_than_the_budget_answer(big_server) -> None:
         assert n == ROWS // 100
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,  # DID NOT RAISE; any other failure is a real one
-    reason="--memory-limit is parsed by the server but Database.open drops it "
-    "(sqlvec/session/database.py passes only superuser to Store.open) and no executor "
-    "operator reserves from store.memory, so nothing ever fails with 53200",
-)
 def test_a_statement_over_the_budget_fails_with_53200_and_the_server_survives(
     big_server,
 ) -> None:
     with psycopg.connect(big_server.dsn, autocommit=True) as c:
-        with pytest.raises(psycopg.errors.OutOfMemory):
+        assert c.execute("SHOW sqlvec.memory_limit").fetchone() == (LIMIT,)
+        with pytest.raises(psycopg.errors.OutOfMemory) as e:
             c.execute("SELECT string_agg(pad, ',') FROM big").fetchall()
+        assert e.value.diag.message_primary == "out of memory"
+        assert "8.0 MB memory limit" in (e.value.diag.message_detail or "")
+        with pytest.raises(psycopg.errors.OutOfMemory):  # a nested loop over 150k x 150k rows
+            c.execute("SELECT count(*) FROM big a, big b WHERE a.pad < b.pad").fetchall()
         assert c.execute("SELECT count(*) FROM big").fetchone() == (ROWS,)
+    with psycopg.connect(big_server.dsn, autocommit=True) as c:  # nothing stayed reserved
+        assert c.execute("SELECT grp, count(*) FROM big GROUP BY grp").fetchall()
+
+
+def test_a_superuser_sets_the_memory_limit_for_the_whole_server(big_server) -> None:
+    with psycopg.connect(big_server.dsn, autocommit=True) as c:
+        c.execute("SET sqlvec.memory_limit = '64MB'")
+        try:
+            with psycopg.connect(big_server.dsn, autocommit=True) as other:
+                assert other.execute("SHOW sqlvec.memory_limit").fetchone() == ("64MB",)
+                (s,) = other.execute("SELECT string_agg(pad, ',') FROM big").fetchone()
+                assert len(s) == ROWS * 129 - 1
+        finally:
+            c.execute("RESET sqlvec.memory_limit")
+        assert c.execute("SHOW sqlvec.memory_limit").fetchone() == (LIMIT,)
+        with pytest.raises(psycopg.errors.InvalidParameterValue):
+            c.execute("SET sqlvec.memory_limit = 'lots'")
+        c.execute("CREATE ROLE plain LOGIN")
+    with psycopg.connect(big_server.dsn.replace("user=sqlvec", "user=plain")) as p:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            p.execute("SET sqlvec.memory_limit = '1GB'")
+        p.rollback()
+        assert p.execute("SHOW sqlvec.memory_limit").fetchone() == (LIMIT,)
