@@ -253,8 +253,45 @@ def bench_wire(data, q, gt, args, rows) -> None:
                         return []
                     return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
                 sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows)
+            if args.clients > 1:
+                wire_concurrent(srv.dsn, q, gt, args, rows)
         finally:
             srv.stop()
+
+
+def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows) -> None:
+    """`--clients` psycopg connections in threads, the queries split between them."""
+    import threading
+
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    sql = "select id from items order by emb <-> %s limit 10"
+    for ef in args.ef:
+        got = np.full((len(q), 10), -1, np.int64)
+        conns = []
+        for _ in range(args.clients):
+            c = psycopg.connect(dsn, autocommit=True)
+            register_vector(c)
+            c.execute(f"set hnsw.ef_search = {ef}")
+            conns.append(c)
+
+        def work(c, part, got=got) -> None:
+            with c.cursor(binary=True) as cur:
+                for i in part:
+                    ids = [r[0] for r in cur.execute(sql, (q[i],), prepare=True)]
+                    got[i, :len(ids)] = ids
+        parts = np.array_split(np.arange(len(q)), args.clients)
+        threads = [threading.Thread(target=work, args=(c, part)) for c, part in zip(conns, parts)]
+        t0 = time.perf_counter()
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows.append([f"SQL wire psycopg binary, {args.clients} clients", ef, recall(got, gt),
+                     len(q) / (time.perf_counter() - t0)])
+        for c in conns:
+            c.close()
 
 
 def main() -> None:
@@ -271,6 +308,7 @@ def main() -> None:
     ap.add_argument("--no-sql", action="store_true")
     ap.add_argument("--wire", action="store_true")
     ap.add_argument("--filtered", action="store_true")
+    ap.add_argument("--clients", type=int, default=8, help="concurrent wire clients (with --wire)")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
