@@ -184,6 +184,12 @@ def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType, *,
     return casts.cast(a, src, dst, explicit=False)
 
 
+def _type_key(t: SqlType) -> tuple:
+    """Everything about a type that can change a resolution (the Arrow type carries the
+    numeric display scale; extension codecs are identified by their OID)."""
+    return (t.oid, t.typmod, str(t.arrow), _type_key(t.element) if t.element is not None else None)
+
+
 def _type_list(types: Sequence[SqlType]) -> str:
     return ", ".join(t.display() for t in types)
 
@@ -200,6 +206,9 @@ class FunctionRegistry:
         self._scalars: dict[str, list[FunctionDef]] = {}
         self.aggregates: dict[str, list[Any]] = {}
         self.windows: dict[str, list[Any]] = {}
+        # resolve() results by (name, argument type keys): binding is pure, and operator
+        # resolution walks dozens of overloads (~150 us) each time otherwise
+        self._resolved: dict[tuple, BoundFunction] = {}
 
     # ---- registration ----------------------------------------------------------
 
@@ -208,6 +217,7 @@ class FunctionRegistry:
         """Register one overload; `flags` are FunctionDef's keyword fields."""
         fdef = FunctionDef(name.lower(), tuple(args), ret, impl, **flags)
         self._scalars.setdefault(fdef.name, []).append(fdef)
+        self._resolved.clear()
         return fdef
 
     def add_aggregate(self, name: str, args: Sequence[SqlType], ret: ReturnSpec, impl: Any,
@@ -262,6 +272,16 @@ class FunctionRegistry:
 
     def resolve(self, name: str, arg_types: Sequence[SqlType]) -> BoundFunction:
         """PostgreSQL's function/operator resolution; raises 42883 / 42725."""
+        cache_key = (name.lower(), *(_type_key(t) for t in arg_types))
+        hit = self._resolved.get(cache_key)
+        if hit is not None:
+            return hit
+        bound = self._resolve(name, arg_types)
+        if len(self._resolved) < 10_000:
+            self._resolved[cache_key] = bound
+        return bound
+
+    def _resolve(self, name: str, arg_types: Sequence[SqlType]) -> BoundFunction:
         key = name.lower()
         args = list(arg_types)
         fdef, declared = self.select(key, args, self._scalars.get(key, []))

@@ -241,3 +241,13 @@ def test_like_escape(call):
     """'a%b\\c' LIKE 'a!%b\\c' ESCAPE '!' is true in PostgreSQL; like_escape gives a\\%b\\\\c."""
     assert call("like_escape", [("a!%b\\c", T.TEXT), ("!", T.TEXT)]) == ["a\\%b\\\\c"]
     assert call("~~", [(["a%b\\c", "axb\\c"], T.TEXT), ("a\\%b\\\\c", T.TEXT)]) == [True, False]
+
+
+def test_resolution_is_cached_and_invalidated(regs):
+    from sqlvec.functions import default_registries
+
+    r = default_registries()
+    a = r.functions.resolve("+", [T.INT4, T.INT4])
+    assert r.functions.resolve("+", [T.INT4, T.INT4]) is a
+    r.functions.add("zz_test_fn", [T.INT4], T.INT4, lambda ctx, args: args[0])
+    assert r.functions.resolve("+", [T.INT4, T.INT4]) is not a
