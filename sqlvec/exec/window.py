@@ -94,8 +94,12 @@ class _Layout:
         if mode == "rows":
             pos = i - k if kind == "preceding" else i + k
             return pos
-        if mode == "groups":
-            raise FeatureNotSupported("GROUPS frames are not supported")
+        if mode == "groups":  # offsets count peer groups
+            pid = np.cumsum(self.peer_start) - 1
+            first_of = np.flatnonzero(self.peer_start)
+            last_of = np.concatenate([first_of[1:] - 1, [self.n - 1]])
+            target = np.clip(pid - k if kind == "preceding" else pid + k, 0, len(first_of) - 1)
+            return first_of[target] if is_start else last_of[target]
         # RANGE with an offset: compare the single ORDER BY key's values within the partition
         if len(self.keys) != 1:
             from sqlvec.core.errors import WindowingError

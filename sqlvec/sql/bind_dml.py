@@ -223,17 +223,28 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
     frm = node.args.get("from_") or node.args.get("from")
     src, scope = _dml_source(b, node, table, frm)
     assigns = []
+    pairs: list[tuple[exp.Expr, exp.Expr]] = []
     for eq in node.expressions:
-        col = eq.this.name
+        if isinstance(eq.this, exp.Tuple):  # SET (a, b) = (x, y)
+            targets = eq.this.expressions
+            values = eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else [eq.expression]
+            if len(targets) != len(values):
+                from sqlvec.core.errors import SyntaxError_
+
+                raise SyntaxError_("number of columns does not match number of values")
+            pairs.extend(zip(targets, values))
+        else:
+            pairs.append((eq.this, eq.expression))
+    for target, v in pairs:
+        col = target.name
         i = table.column_index(col)
         if i is None:
             raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
         t = table.columns[i].sql_type(b.regs.types)
-        v = eq.expression
         if isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table:
             e = default_expr(b, table, i)
         else:
-            e = b.coerce(b.bind_expr(v, scope), t)
+            e = assign(b, b.bind_expr(v, scope), t, col)
         assigns.append((i, e))
     if frm is not None:
         # one update per target row: keep the first joined match

@@ -53,7 +53,7 @@ _FUNC_NAME_FIX = {"stddev": "stddev", "variance": "variance", "group_concat": "s
                   "currentdate": "current_date", "rownumber": "row_number", "denserank": "dense_rank",
                   "percentrank": "percent_rank", "cumedist": "cume_dist", "firstvalue": "first_value",
                   "lastvalue": "last_value", "nthvalue": "nth_value", "currentuser": "current_user",
-                  "jsonbagg": "jsonb_agg", "jsonagg": "json_agg", "explodinggenerateseries": "generate_series",
+                  "jsonbagg": "jsonb_agg", "jsonagg": "json_agg", "jsonarrayagg": "json_agg", "explodinggenerateseries": "generate_series",
                   "generateseries": "generate_series", "unnest": "unnest", "explode": "unnest", "stddevsamp": "stddev_samp",
                   "stddevpop": "stddev_pop", "varsamp": "var_samp", "varpop": "var_pop",
                   "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
@@ -667,6 +667,9 @@ class ExprBinder:
         at = T.array_of(et)
         return E.Func("array", tuple(self.coerce(e, et) for e in elems), at, ArrayBuild([et] * len(elems), at))
 
+    def _b_IntDiv(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        return self.call("div", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+
     def _b_AtTimeZone(self, n: exp.Expr, scope: Scope) -> E.Expr:
         return self.call("timezone", [self.bind_expr(n.args["zone"], scope), self.bind_expr(n.this, scope)])
 
@@ -782,6 +785,7 @@ class ExprBinder:
             if isinstance(a, exp.Order):
                 order_nodes = list(a.expressions)
                 args[i] = a.this
+        args = [a for a in args if a is not None]
         if args and isinstance(args[0], exp.Distinct):
             distinct = True
             args = list(args[0].expressions) + args[1:]

@@ -565,6 +565,8 @@ class Binder(ExprBinder):
                 for extra in group.args.get(key) or []:
                     parts.append(extra)
             for g in parts:
+                if isinstance(g, exp.Tuple) and not g.expressions:
+                    continue  # GROUP BY (): one group over all rows
                 if isinstance(g, exp.GroupingSets | exp.Rollup | exp.Cube):
                     special = True
                     comps = [tuple(bind_group_item(x) for x in elems(c)) for c in g.expressions]
@@ -772,6 +774,8 @@ def _output_name(proj: exp.Expr) -> str:
         return "extract"
     if isinstance(proj, exp.AtTimeZone):
         return "timezone"
+    if isinstance(proj, exp.IntDiv):
+        return "div"
     if isinstance(proj, exp.Func):
         from sqlvec.sql.bind_expr import _pg_call
 

@@ -261,3 +261,13 @@ def test_savepoints(q):
     with pytest.raises(SqlError) as ei:
         q("savepoint x")
     assert ei.value.code == "25P01"
+
+
+def test_groups_frames_group_by_empty_multi_assign(q):
+    q("create table w (emp text, sal int)")
+    q("insert into w values ('a', 10), ('b', 20), ('c', 20), ('d', 40)")
+    assert q("select emp, sum(sal) over (order by sal groups between 1 preceding and current row) "
+             "from w order by emp") == [("a", 10), ("b", 50), ("c", 50), ("d", 80)]
+    assert q("select count(*) from w group by ()") == [(4,)]
+    q("update w set (emp, sal) = ('z', 1) where emp = 'a'")
+    assert q("select emp, sal from w order by sal limit 1") == [("z", 1)]
