@@ -19,11 +19,13 @@ from dataclasses import dataclass, field
 WORDS = ["apple", "banana", "cherry", "date", "", "Apple", "b%x", "kiwi", "a b"]
 
 SCHEMA = {
-    "t1": {"id": "int", "a": "int", "b": "int", "c": "float", "d": "text"},
+    "t1": {"id": "int", "a": "int", "b": "int", "c": "float", "d": "text", "n": "numeric",
+           "flag": "bool"},
     "t2": {"id": "int", "a": "int", "e": "int", "f": "text"},
 }
 DDL = [
-    "CREATE TABLE t1(id INTEGER, a INTEGER, b INTEGER, c DOUBLE PRECISION, d TEXT)",
+    "CREATE TABLE t1(id INTEGER, a INTEGER, b INTEGER, c DOUBLE PRECISION, d TEXT,"
+    " n NUMERIC(8,2), flag BOOLEAN)",
     "CREATE TABLE t2(id INTEGER, a INTEGER, e INTEGER, f TEXT)",
 ]
 
@@ -33,6 +35,8 @@ def _lit(v: object) -> str:
         return "NULL"
     if isinstance(v, str):
         return "'" + v.replace("'", "''") + "'"
+    if isinstance(v, bool):
+        return "true" if v else "false"
     return repr(v)
 
 
@@ -45,7 +49,8 @@ def table_data(seed: int, n1: int = 40, n2: int = 25) -> list[str]:
 
     rows1 = [
         (i, maybe(rnd.randint(-5, 10)), maybe(rnd.randint(0, 100), 0.1),
-         maybe(round(rnd.uniform(-50, 50), 2)), maybe(rnd.choice(WORDS)))
+         maybe(round(rnd.uniform(-50, 50), 2)), maybe(rnd.choice(WORDS)),
+         maybe(round(rnd.uniform(-999, 999), 2)), maybe(rnd.random() < 0.5))
         for i in range(1, n1 + 1)
     ]
     rows2 = [
@@ -130,20 +135,42 @@ class QueryGen:
         r = self.rnd
         cols = self._cols(tables, "float") or ["0.5::float8"]
         base = r.choice(cols)
-        k = r.randrange(4)
+        k = r.randrange(7)
         if k == 0:
             return base
         if k == 1:
             return f"({base} + {self.int_expr(tables, depth + 1)})"
         if k == 2:
             return f"({base} * 2)"
+        if k == 3:
+            self.classes.add("expr:float_division")
+            return f"({base} / 4)"
+        if k == 4 and self._cols(tables, "numeric"):
+            self.classes.add("type:numeric")
+            col = r.choice(self._cols(tables, "numeric"))
+            return r.choice([col, f"({col} + {base}::numeric(10,2))", f"({col} * 3)", f"abs({col})"])
+        if k == 5 and self._cols(tables, "numeric"):
+            self.classes.add("type:numeric")
+            return f"({r.choice(self._cols(tables, 'numeric'))} / 7)"
         return f"round({base})"
 
     def text_expr(self, tables: list[str], depth: int = 0) -> str:
         r = self.rnd
         cols = self._cols(tables, "text")
         base = r.choice(cols)
-        k = r.randrange(6)
+        k = r.randrange(9)
+        if k == 6:
+            self.classes.add("cast:float_text")
+            return f"{r.choice(self._cols(tables, 'float') or [base])}::text"
+        if k == 7:
+            self.classes.add("cast:numeric_text")
+            num = self._cols(tables, "numeric")
+            return f"({r.choice(num)} / 3)::text" if num else f"{base}::text"
+        if k == 8:
+            self.classes.add("expr:case_text")
+            bools = self._cols(tables, "bool")
+            cond = f"{r.choice(bools)}" if bools and r.random() < 0.5 else self.bool_expr(tables, depth + 1)
+            return f"CASE WHEN {cond} THEN {base} ELSE 'other' END"
         if k == 0:
             return base
         if k == 1:
@@ -250,7 +277,13 @@ class QueryGen:
 
     def _agg(self, tables: list[str]) -> str:
         r = self.rnd
-        k = r.randrange(8)
+        k = r.randrange(10)
+        if k == 8:
+            self.classes.add("agg:numeric")
+            return f"{r.choice(['sum', 'avg', 'min', 'max'])}(n)"
+        if k == 9:
+            self.classes.add("agg:bool")
+            return f"{r.choice(['bool_and', 'bool_or'])}(flag)"
         if k == 0:
             return "count(*)"
         if k == 1:
@@ -279,7 +312,14 @@ class QueryGen:
             self.classes.add("agg:global")
             aggs = [f"{self._agg(tables)} AS c{i + 1}" for i in range(r.randint(1, 3))]
             return f"SELECT {', '.join(aggs)} FROM t1{where}", len(aggs)
-        key = r.choice(["a", "d", "b % 3", "a IS NULL", "COALESCE(d, 'none')"])
+        key = r.choice(["a", "d", "b % 3", "a IS NULL", "COALESCE(d, 'none')", "flag", "a, flag",
+                        "d, b % 2"])
+        if key in ("a, flag", "d, b % 2"):
+            self.classes.add("agg:two_keys")
+            k1, k2 = key.split(", ")
+            aggs = [f"{self._agg(tables)} AS c{i + 3}" for i in range(r.randint(1, 2))]
+            return (f"SELECT {k1} AS c1, {k2} AS c2, {', '.join(aggs)} FROM t1{where} "
+                    f"GROUP BY {key}"), 2 + len(aggs)
         having = ""
         if r.random() < 0.4:
             self.classes.add("clause:having")
@@ -293,6 +333,11 @@ class QueryGen:
         self.classes.add("join:" + kind.split()[0].lower())
         tables = ["t1", "t2"]
         on = ""
+        if kind != "CROSS JOIN" and r.random() < 0.2:
+            self.classes.add("join:using")
+            n = r.randint(1, 2)
+            sel = ", ".join(["a AS c1"] + [f"t2.e AS c{i + 2}" for i in range(n - 1)])
+            return f"SELECT {sel} FROM t1 {kind} t2 USING (a, id)", n
         if kind != "CROSS JOIN":
             on = " ON t1.a = t2.a"
             if r.random() < 0.3:
