@@ -50,6 +50,15 @@ def _align(t: Any) -> str:
     return {1: "c", 2: "s", 4: "i", 8: "d"}.get(t.typlen, "i" if t.typlen == -1 else "c")
 
 
+def _storage(t: Any) -> str:
+    """typstorage / attstorage: plain for fixed width, main for numeric, else extended."""
+    if t is None:
+        return "x"
+    if t.typlen > 0:
+        return "p"
+    return "m" if t.short == "numeric" else "x"
+
+
 # -- namespaces, classes, attributes -----------------------------------------------------
 @pg("pg_namespace")
 def _namespace(s: Snapshot) -> list[dict]:
@@ -96,7 +105,7 @@ def _attr_row(rel_oid: int, num: int, name: str, t: Any, not_null: bool, has_def
             "attstattarget": -1, "attlen": t.typlen if t else -1, "attnum": num,
             "attndims": 1 if t is not None and t.is_array else 0, "attcacheoff": -1,
             "atttypmod": t.typmod if t else -1, "attbyval": bool(t and 0 < t.typlen <= 8),
-            "attalign": _align(t) if t else "i", "attstorage": "p" if t and t.typlen > 0 else "x",
+            "attalign": _align(t) if t else "i", "attstorage": _storage(t),
             "attcompression": "", "attnotnull": not_null, "atthasdef": has_def,
             "atthasmissing": False, "attidentity": identity, "attgenerated": "",
             "attisdropped": False, "attislocal": True, "attinhcount": 0,
@@ -193,7 +202,7 @@ def _type(s: Snapshot) -> list[dict]:
                     "typinput": 750 if t.element is not None else 0,
                     "typoutput": 751 if t.element is not None else 0, "typreceive": 0, "typsend": 0,
                     "typmodin": 0, "typmodout": 0, "typanalyze": 0, "typalign": _align(t),
-                    "typstorage": "p" if t.typlen > 0 else "x", "typnotnull": False,
+                    "typstorage": _storage(t), "typnotnull": False,
                     "typbasetype": 0, "typtypmod": -1, "typndims": 0,
                     "typcollation": 100 if t.category == "S" else 0})
     return out

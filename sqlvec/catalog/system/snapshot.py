@@ -224,8 +224,15 @@ class Snapshot:
         return sorted(seen.values(), key=lambda t: t.oid)
 
     def type_namespace(self, t: SqlType) -> int:
+        """pgvector's types live where CREATE EXTENSION vector put them; built-ins in pg_catalog."""
         base = t.element if t.element is not None else t
-        return PUBLIC_OID if base.short in VECTOR_TYPES else PG_CATALOG_OID
+        if base.short in VECTOR_TYPES and self.vector_schema is not None:
+            return self.nsp_oid.get(self.vector_schema, PUBLIC_OID)
+        return PG_CATALOG_OID
+
+    @cached_property
+    def vector_schema(self) -> str | None:
+        return next((e.get("schema", "public") for e in self.extensions if e["name"] == "vector"), None)
 
     @cached_property
     def ams(self) -> list[tuple[str, int, str]]:
