@@ -269,6 +269,19 @@ class Executor:
                 t = t.slice(0, end)
             yield from t.to_batches() or [empty_batch(p)]
             return
+        if isinstance(p.input, L.Sort) and limit is not None and len(p.input.keys) == 1:
+            from sqlvec.exec.topk import topk_indices
+
+            t = self.table(p.input.input)
+            k = offset + limit
+            idx = topk_indices(self.ev, t, p.input.keys[0], k) if 0 < k * 4 < t.num_rows else None
+            if idx is not None:
+                out = t.take(idx).slice(offset)
+                yield from out.combine_chunks().to_batches() or [empty_batch(p)]
+                return
+            sorted_t = t.take(sort_indices(self.ev, t, p.input.keys)) if t.num_rows > 1 else t
+            yield from sorted_t.slice(offset, limit).combine_chunks().to_batches() or [empty_batch(p)]
+            return
         for b in self.run(p.input):
             if offset:
                 if b.num_rows <= offset:
