@@ -269,12 +269,15 @@ class Executor:
                 t = t.slice(0, end)
             yield from t.to_batches() or [empty_batch(p)]
             return
-        if isinstance(p.input, L.Sort) and limit is not None and len(p.input.keys) == 1:
-            from sqlvec.exec.topk import topk_indices
+        if isinstance(p.input, L.Sort) and limit is not None:
+            from sqlvec.exec.topk import topk_indices, topk_multi
 
             t = self.table(p.input.input)
             k = offset + limit
-            idx = topk_indices(self.ev, t, p.input.keys[0], k) if 0 < k * 4 < t.num_rows else None
+            keys = p.input.keys
+            idx = None
+            if 0 < k * 4 < t.num_rows:
+                idx = topk_indices(self.ev, t, keys[0], k) if len(keys) == 1 else topk_multi(self.ev, t, keys, k)
             if idx is not None:
                 out = t.take(idx).slice(offset)
                 yield from out.combine_chunks().to_batches() or [empty_batch(p)]

@@ -15,8 +15,23 @@ import pyarrow as pa
 from sqlvec.plan import logical as L
 
 
-def topk_indices(ev: Any, t: pa.Table, key: L.SortKey, k: int) -> pa.Array | None:
-    """Row indices of the first k rows in key order, or None when the fast path does not apply."""
+def topk_multi(ev: Any, t: pa.Table, keys: tuple[L.SortKey, ...], k: int) -> pa.Array | None:
+    """Top-k under several keys: candidates by the first key's threshold, then a full sort of those."""
+    from sqlvec.exec.operators import sort_indices
+
+    first = topk_indices(ev, t, keys[0], k, candidates=True)
+    if first is None:
+        return None
+    sub = t.take(first)
+    order = np.asarray(sort_indices(ev, sub, keys))[:k]
+    return pa.array(np.asarray(first)[order])
+
+
+def topk_indices(ev: Any, t: pa.Table, key: L.SortKey, k: int, candidates: bool = False) -> pa.Array | None:
+    """Row indices of the first k rows in key order, or None when the fast path does not apply.
+
+    With candidates=True: every row that can be among the first k (all ties of the k-th
+    key included), in input order."""
     bs = t.combine_chunks().to_batches()
     if not bs:
         return None
@@ -39,5 +54,7 @@ def topk_indices(ev: Any, t: pa.Table, key: L.SortKey, k: int) -> pa.Array | Non
         return None
     kth = np.partition(v, k - 1)[k - 1]
     cand = np.flatnonzero(v <= kth)
+    if candidates:
+        return pa.array(cand)
     order = np.lexsort((cand, v[cand]))  # key, then input position (stable)
     return pa.array(cand[order][:k])

@@ -18,6 +18,7 @@ def _rows(s: Session, sql: str) -> list:
     "select id, x from t order by x desc limit 5",
     "select id, x from t order by x limit 5 offset 100",
     "select id, n from t order by n limit 5",  # has NULLs: full sort path
+    "select id, k from t order by k desc, id desc limit 9",
 ])
 def test_topk_matches_full_sort(sql):
     s = Session(Database.open(None))
@@ -29,6 +30,8 @@ def test_topk_matches_full_sort(sql):
                   key=lambda r: (r[1] is None, r[1], r[0]), reverse=False)
     if " desc" in sql:
         full = sorted(_rows(s, sql.split(" order by")[0]), key=lambda r: (-r[1], r[0]))
+    if "id desc" in sql:
+        full = sorted(_rows(s, sql.split(" order by")[0]), key=lambda r: (-r[1], -r[0]))
     off = int(sql.split("offset ")[1]) if "offset" in sql else 0
     lim = int(sql.split("limit ")[1].split()[0])
     assert fast == full[off:off + lim]
