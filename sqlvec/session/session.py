@@ -31,6 +31,7 @@ from sqlvec.session.database import Database
 from sqlvec.session.settings import Settings
 from sqlvec.sql import utility as UT
 from sqlvec.sql.cursor_stmt import CloseStmt, DeclareStmt, FetchStmt
+from sqlvec.sql.maintenance_stmt import MaintenanceStmt
 from sqlvec.sql.parse import parse_statement, split_statements
 
 
@@ -190,6 +191,10 @@ class Session:
             from sqlvec.session.notify import run_listen_stmt
 
             return run_listen_stmt(self, text) or U.run_session_utility(self, node)
+        if isinstance(node, MaintenanceStmt):  # VACUUM / CLUSTER / CHECKPOINT (session/maintenance.py)
+            from sqlvec.session.maintenance import run_maintenance
+
+            return run_maintenance(self, node)
         if isinstance(node, (DeclareStmt, FetchStmt, CloseStmt)):
             from sqlvec.session.cursors import run_cursor_stmt
 

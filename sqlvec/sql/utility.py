@@ -99,12 +99,14 @@ UTILITY_FIRST_WORDS = frozenset(
     {
         "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release",
         "set", "show", "reset", "prepare", "execute", "deallocate", "discard", "explain",
-        "vacuum", "analyze", "checkpoint", "listen", "unlisten", "notify", "load",
+        "vacuum", "analyze", "analyse", "cluster", "checkpoint", "listen", "unlisten", "notify",
+        "load",
     }
 )
 _ROLE_WORDS = ("role", "user")
 
 from sqlvec.sql.cursor_stmt import CURSOR_WORDS, parse_cursor  # noqa: E402
+from sqlvec.sql.maintenance_stmt import MAINTENANCE_WORDS, parse_maintenance  # noqa: E402
 
 
 def first_words(sql: str, n: int = 2) -> list[str]:
@@ -206,6 +208,8 @@ def parse_utility(sql: str) -> Utility:
         return DiscardStmt(low[1] if len(low) > 1 else "all")
     if head == "explain":
         return _parse_explain(text)
+    if head in MAINTENANCE_WORDS:  # VACUUM / ANALYZE / CLUSTER / CHECKPOINT
+        return parse_maintenance(text)
     if head in ("create", "alter", "drop"):
         return _parse_role(head, words, low)
     return NoopStmt(head.upper())
