@@ -17,7 +17,12 @@ import pyarrow.compute as pc
 
 from sqlvec.core import textio
 from sqlvec.core import types as T
-from sqlvec.core.errors import ArraySubscriptError, FeatureNotSupported
+from sqlvec.core.errors import (
+    ArraySubscriptError,
+    FeatureNotSupported,
+    NullValueNotAllowed,
+    ProgramLimitExceeded,
+)
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_null_mask, arr
 
@@ -158,6 +163,44 @@ def _dims(ctx: CallContext, args: list[Arg]) -> Arg:
     ln = pc.list_value_length(a)
     txt = pc.binary_join_element_wise("[1:", pc.cast(ln, pa.string()), "]", "")
     return pc.if_else(pc.greater(ln, 0), txt, pa.scalar(None, pa.string()))
+
+
+def _fill(ctx: CallContext, args: list[Arg]) -> Arg:
+    """array_fill(value, dims [, lbounds]): one-dimensional arrays of `value` repeated.
+
+    >>> # array_fill(7, ARRAY[3]) -> {7,7,7}; array_fill(7, ARRAY[0]) -> {}
+    """
+    n, out_t = ctx.n, ctx.return_type.arrow
+    dims = _lists(args[1], n)
+    lbs = _lists(args[2], n) if len(args) > 2 else None
+    if dims.null_count or (lbs is not None and lbs.null_count):
+        raise NullValueNotAllowed("dimension array or low bound array cannot be null")
+    ndims = pc.list_value_length(dims).to_numpy(zero_copy_only=False).astype(np.int64)
+    if (ndims > 1).any():
+        raise FeatureNotSupported("multidimensional arrays are not supported")
+    dvals, rows, _ = _flat(dims)
+    if dvals.null_count:
+        raise NullValueNotAllowed("dimension values cannot be null")
+    size = np.zeros(n, np.int64)
+    size[rows] = pc.cast(dvals, pa.int64()).to_numpy(zero_copy_only=False)
+    if (size < 0).any():
+        raise ProgramLimitExceeded("array size exceeds the maximum allowed (134217727)")
+    if lbs is not None:
+        if (pc.list_value_length(lbs).to_numpy(zero_copy_only=False) != ndims).any():
+            raise ArraySubscriptError(
+                "wrong number of array subscripts",
+                detail="Low bound array has different size than dimensions array.",
+            )
+        lvals, lrows, _ = _flat(lbs)
+        if lvals.null_count:
+            raise NullValueNotAllowed("dimension values cannot be null")
+        lo = pc.cast(lvals, pa.int64()).to_numpy(zero_copy_only=False)
+        if ((lo != 1) & (size[lrows] > 0)).any():
+            raise FeatureNotSupported("array lower bounds other than 1 are not supported")
+    values = pc.cast(arr(args[0], n), out_t.value_type)
+    offsets = np.concatenate([[0], np.cumsum(size)]).astype(np.int32)
+    taken = values.take(pa.array(np.repeat(np.arange(n, dtype=np.int64), size)))
+    return pa.ListArray.from_arrays(pa.array(offsets), taken, type=out_t)
 
 
 def _positions(first: bool) -> Impl:
@@ -339,6 +382,7 @@ def register(fr: FunctionRegistry) -> None:
     add("array_positions", [AA, AE], T.array_of(I4), _positions(False), strict=False)
     add("array_remove", [AA, AE], AA, _remove(False), strict=False)
     add("array_replace", [AA, AE, AE], AA, _remove(True), strict=False)
+    add("array_fill", [AE, T.array_of(I4), T.array_of(I4)], AA, _fill, min_args=2, strict=False)
     add("array_to_string", [AA, TXT, TXT], TXT, _to_string, min_args=2)
     add("string_to_array", [TXT, TXT, TXT], T.array_of(TXT), _string_to_array, min_args=2,
         strict=False)

@@ -14,9 +14,23 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 from sqlglot.dialects.postgres import Postgres
+from sqlglot.tokenizer_core import TokenizerCore
 from sqlglot.tokens import TokenType
 
 VECTOR_OPERATORS = ("<->", "<=>", "<#>", "<+>", "<~>", "<%>")
+
+# PostgreSQL functions that stock sqlglot turns into other dialects' nodes, losing the name
+# or the argument order (lpad -> Pad, substr -> Substring (whose text form is the regex
+# substring), array_prepend with swapped arguments, to_timestamp(n) -> UnixToTime,
+# date_part -> Extract, like(s, p) read as SQLite's like(p, s) ...). Parsed as plain calls,
+# so the binder binds the name and argument order the user wrote.
+PLAIN_FUNCTIONS = frozenset({
+    "ARRAY_APPEND", "ARRAY_CAT", "ARRAY_LENGTH", "ARRAY_PREPEND", "CEILING", "CHARACTER_LENGTH",
+    "CHAR_LENGTH", "DATE_PART", "GEN_RANDOM_UUID", "INITCAP", "JSON_EXTRACT_PATH",
+    "JSON_EXTRACT_PATH_TEXT", "LIKE", "LOG10", "LPAD", "LTRIM", "MAKE_TIME", "MAKE_TIMESTAMP",
+    "RPAD", "RTRIM", "SHA256", "SHA384", "SHA512", "STRPOS", "SUBSTR", "TO_CHAR", "TO_DATE",
+    "TO_HEX", "TO_TIMESTAMP", "UNNEST", "VAR_SAMP",
+})
 
 
 class VecOp(exp.Expression, exp.Binary):
@@ -27,6 +41,23 @@ class VecOp(exp.Expression, exp.Binary):
     @property
     def symbol(self) -> str:
         return self.args["op"].this
+
+
+class _TokenizerCore(TokenizerCore):
+    """sqlglot's tokenizer core, but `$<digit>` is always a parameter.
+
+    A dollar-quote tag follows identifier rules, so it never starts with a digit; stock
+    sqlglot reads `$1,$2` (no space) as the start of a `$1,$` dollar-quoted string and
+    fails with "Error tokenizing".
+    """
+
+    __slots__ = ()
+
+    def _scan_string(self, start: str) -> bool:
+        if start == "$" and self._peek.isdigit():
+            self._add(self.heredoc_string_alternative)  # PARAMETER; the number follows
+            return True
+        return super()._scan_string(start)
 
 
 class SqlvecDialect(Postgres):
@@ -44,10 +75,19 @@ class SqlvecDialect(Postgres):
             del KEYWORDS[_k]
         del _k
 
+        def _init_core(self) -> TokenizerCore:
+            core = super()._init_core()
+            core.__class__ = _TokenizerCore
+            return core
+
     class Parser(Postgres.Parser):
         FACTOR = {k: v for k, v in Postgres.Parser.FACTOR.items() if k != TokenType.LR_ARROW}
         EQUALITY = {
             k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
+        }
+        FUNCTIONS = {k: v for k, v in Postgres.Parser.FUNCTIONS.items() if k not in PLAIN_FUNCTIONS}
+        FUNCTION_PARSERS = {
+            k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items() if k not in PLAIN_FUNCTIONS
         }
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         LAMBDAS: ClassVar[dict] = {}
