@@ -292,3 +292,19 @@ def test_deleted_rows_are_dropped_from_the_index(loaded):
         assert len(built.index) == 1500
     finally:
         run("reset sqlvec.exact_scan_threshold")
+
+
+def test_range_condition_and_join_on_top(loaded):
+    run, x = loaded
+    q = x[300] + 0.01
+    d = np.sqrt(((x - q) ** 2).sum(1))
+    radius = float(np.sort(d)[6]) + 1e-4
+    got = run(f"select id from items where emb <-> '{_vec(q)}' < {radius} "
+              f"order by emb <-> '{_vec(q)}' limit 20")
+    assert [r[0] for r in got] == exact_ids(x, q, 7)
+    run("create table labels (id int, label text)")
+    run("insert into labels values " + ",".join(f"({i}, 'l{i}')" for i in range(0, N, 2)))
+    got = run(f"select n.id, l.label from (select id from items order by emb <-> '{_vec(q)}' "
+              f"limit 6) n join labels l on l.id = n.id order by n.id")
+    want = sorted(i for i in exact_ids(x, q, 6) if i % 2 == 0)
+    assert got == [(i, f"l{i}") for i in want]
