@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -103,7 +104,8 @@ class Database:
         self.name = "sqlvec"
         self.ddl_gen = 0  # bumped by every DDL statement; prepared plans check it
         self._simple_plans: OrderedDict[int, dict] = OrderedDict()
-        self._rel_names: tuple[Any, dict[int, str]] | None = None  # (catalog, oid -> name)
+        self._rel_names: dict[int, tuple[str, str]] = {}  # oid -> (schema, name), see below
+        self._rel_names_of: Any = None  # the catalog _rel_names was built from
         # the budget's start-up size (`--memory-limit`); RESET sqlvec.memory_limit returns to it
         self.memory_limit_default = getattr(getattr(store, "memory", None), "limit", 0)
         txn = store.begin()
@@ -115,23 +117,28 @@ class Database:
     def describe_table(self, table_id: int) -> str:
         """How storage messages name a table: 'relation "t"', from the newest catalog.
 
-        The oid -> name map is rebuilt only when the catalog changed (a checkpoint asks
-        once per table, so a lookup must not scan every relation).
+        A checkpoint asks once per table while commits go on, so a lookup must not scan
+        every relation: names are cached by oid, a cached name is checked against its
+        own catalog entry (a renamed or dropped table misses), and a miss rebuilds once.
         """
-        cached = self._rel_names
         txn = self.store.begin()
         try:
             cat = txn.snapshot.catalog
-            if cached is None or cached[0] is not cat:
-                names = {
-                    r.oid: r.name if r.schema == "public" else f"{r.schema}.{r.name}"
-                    for r in Catalog(txn, self.store).relations()
-                }
-                cached = self._rel_names = (cat, names)
+            for attempt in range(2):
+                hit = self._rel_names.get(table_id)
+                if hit is not None:
+                    raw = cat.get(f"rel/{hit[0]}/{hit[1]}")
+                    if raw is not None and json.loads(raw).get("oid") == table_id:
+                        name = hit[1] if hit[0] == "public" else f"{hit[0]}.{hit[1]}"
+                        return f'relation "{name}"'
+                if attempt or self._rel_names_of is cat:
+                    break
+                rels = Catalog(txn, self.store).relations()
+                self._rel_names = {r.oid: (r.schema, r.name) for r in rels}
+                self._rel_names_of = cat
         finally:
             txn.rollback()
-        name = cached[1].get(table_id)
-        return f'relation "{name}"' if name is not None else f"table {table_id}"
+        return f"table {table_id}"
 
     @classmethod
     def open(cls, path: str | None = None, **settings: Any) -> Database:

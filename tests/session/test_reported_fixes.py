@@ -114,5 +114,9 @@ def test_storage_errors_name_the_relation(tmp_path) -> None:
         assert db.store.describe_table(oids["victim"]) == 'relation "victim"'
         assert db.store.describe_table(oids["t2"]) == 'relation "other.t2"'
         assert db.store.describe_table(999_999) == "table 999999"
+        list(s.execute("ALTER TABLE victim RENAME TO renamed"))
+        assert db.store.describe_table(oids["victim"]) == 'relation "renamed"'
+        list(s.execute("DROP TABLE renamed"))
+        assert db.store.describe_table(oids["victim"]) == f"table {oids['victim']}"
     finally:
         db.close()
