@@ -543,13 +543,24 @@ class ExprBinder:
             return E.Const(int(steps[0].this), T.INT4)
         raise FeatureNotSupported("unsupported JSON path")
 
-    def _b_SimilarTo(self, n: exp.Expr, scope: Scope) -> E.Expr:
-        arg = self.bind_expr(n.this, scope)
-        pat = self.bind_expr(n.expression, scope)
-        if not isinstance(pat, E.Const):
-            raise FeatureNotSupported("SIMILAR TO needs a constant pattern")
-        rx = None if pat.value is None else similar_to_regex(str(pat.value))
-        return self.call("~", [arg, E.Const(rx, T.UNKNOWN)])
+    def _b_SimilarTo(self, n: exp.Expr, scope: Scope, escape: exp.Expr | None = None) -> E.Expr:
+        """x SIMILAR TO p [ESCAPE e] is similar_to(x, p[, e]) (the functions layer's regex)."""
+        args = [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)]
+        if escape is not None:
+            args.append(self.bind_expr(escape, scope))
+        return self.call("not_similar_to" if n.args.get("negate") else "similar_to", args)
+
+    def _b_Escape(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """x LIKE p ESCAPE e is x ~~ like_escape(p, e), as PostgreSQL rewrites it."""
+        inner = n.this
+        if isinstance(inner, exp.SimilarTo):
+            return self._b_SimilarTo(inner, scope, n.expression)
+        op = BINARY_OPS.get(type(inner))
+        if op not in ("~~", "~~*"):
+            raise SyntaxError_('syntax error at or near "ESCAPE"')
+        pat = self.call("like_escape", [self.bind_expr(inner.expression, scope), self.bind_expr(n.expression, scope)])
+        out = self.call(op, [self.bind_expr(inner.this, scope), pat])
+        return E.Not(out, T.BOOL) if inner.args.get("negate") else out
 
     def quantified(self, op: str, left: exp.Expr, q: exp.Expr, scope: Scope) -> E.Expr:
         """x op ANY|ALL (array or subquery)."""
@@ -864,41 +875,21 @@ class ExprBinder:
         raise NotImplementedError
 
 
-def _pg_format(fmt: exp.Expr) -> exp.Expr:
-    """sqlglot turns PostgreSQL format strings into strftime ones; turn them back."""
-    from sqlglot.dialects.postgres import Postgres
-    from sqlglot.time import format_time
-
-    if isinstance(fmt, exp.Literal) and fmt.is_string:
-        return exp.Literal.string(format_time(fmt.name, Postgres.INVERSE_TIME_MAPPING, Postgres.INVERSE_TIME_TRIE))
-    return fmt
-
-
 def _pg_call(n: exp.Func) -> tuple[str, list[exp.Expr]] | None:
-    """PostgreSQL name and argument order for sqlglot nodes whose shape differs from the call."""
+    """PostgreSQL name and argument order for nodes sqlglot builds from SQL syntax.
+
+    Plain PostgreSQL calls whose sqlglot node would change the name or argument order
+    (lpad, substr, to_char, array_prepend, date_part ...) are parsed as anonymous calls
+    (dialect.PLAIN_FUNCTIONS); this table covers what only syntax produces.
+    """
     a = n.args
-    if isinstance(n, exp.Extract):
+    if isinstance(n, exp.Extract):  # EXTRACT(field FROM x): numeric, as PostgreSQL 14+
         unit = n.this.name if isinstance(n.this, exp.Var | exp.Literal | exp.Column) else n.this.sql()
-        return "date_part", [exp.Literal.string(unit.lower()), a["expression"]]
+        return "extract", [exp.Literal.string(unit.lower()), a["expression"]]
     if isinstance(n, exp.TimestampTrunc | exp.DateTrunc):
         unit = a.get("unit")
         return "date_trunc", [exp.Literal.string(unit.name.lower()), n.this] + ([a["zone"]] if a.get("zone") else [])
-    if isinstance(n, exp.TimeToStr):
-        return "to_char", [n.this, _pg_format(a["format"])]
-    if isinstance(n, exp.StrToDate):
-        return "to_date", [n.this, _pg_format(a["format"])]
-    if isinstance(n, exp.StrToTime):
-        return "to_timestamp", [n.this, _pg_format(a["format"])]
-    if isinstance(n, exp.UnixToTime):
-        return "to_timestamp", [n.this]
-    if isinstance(n, exp.Pad):
-        return ("lpad" if a.get("is_left") else "rpad"), [n.this, a["expression"]] + (
-            [a["fill_pattern"]] if a.get("fill_pattern") is not None else [])
-    if isinstance(n, exp.Initcap):
-        return "initcap", [n.this]
-    if isinstance(n, exp.Hex):
-        return "to_hex", [n.this]
-    if isinstance(n, exp.Trim):
+    if isinstance(n, exp.Trim):  # TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)
         pos = str(a.get("position") or "").upper()
         name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(pos, "btrim")
         return name, [n.this] + ([a["expression"]] if a.get("expression") is not None else [])
@@ -940,28 +931,6 @@ def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
     start = bound(spec.args.get("start"), spec.args.get("start_side"))
     end = bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else ("current", None)
     return (mode, start, end)
-
-
-def similar_to_regex(pat: str) -> str:
-    """PostgreSQL's SIMILAR TO pattern as an anchored POSIX regex."""
-    out = []
-    i = 0
-    while i < len(pat):
-        ch = pat[i]
-        if ch == "\\" and i + 1 < len(pat):
-            out.append("\\" + pat[i + 1])
-            i += 2
-            continue
-        if ch == "%":
-            out.append(".*")
-        elif ch == "_":
-            out.append(".")
-        elif ch in ".^$":
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-        i += 1
-    return "^(?:" + "".join(out) + ")$"
 
 
 def _position(n: exp.Expr) -> int | None:
