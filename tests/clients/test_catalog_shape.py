@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from sqlvec.catalog.system.columns import COLUMNS
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -23,12 +23,9 @@ def _shapes(dsn: str) -> dict:
     return out
 
 
-def test_system_relations_have_postgresql_shapes(server):
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
+def test_system_relations_have_postgresql_shapes(server, pg15):
+    theirs = _shapes(need(pg15).dsn)
     mine = _shapes(server.dsn)
-    with postgres_server() as dsn:
-        theirs = _shapes(dsn)
     for (schema, rel), cols in theirs.items():
         expected = [(n, SUBSTITUTED.get((rel, n), (0, t))[0] if (rel, n) in SUBSTITUTED else t)
                     for n, t in cols]

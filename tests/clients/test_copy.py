@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -57,14 +57,11 @@ def _scenario(dsn: str) -> dict[str, bytes]:
     return out
 
 
-def test_copy_matches_postgresql(server):
+def test_copy_matches_postgresql(server, pg15):
     mine = _scenario(server.dsn)
     assert mine["copy (select i, t from cp order by i) to stdout"] == b"1\thello\n\\N\t\\N\n"
     assert mine["binary round trip"] == mine["copy cp to stdout"]
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        theirs = _scenario(dsn)
+    theirs = _scenario(need(pg15).dsn)
     assert mine == theirs
 
 

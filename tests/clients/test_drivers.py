@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 DDL = ("create table if not exists people (id integer primary key, name varchar(40) not null, "
        "score double precision)")
@@ -17,12 +17,9 @@ def _url(driver: str, host: str, port: int, user: str, db: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def pg():
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        parts = dict(p.split("=", 1) for p in dsn.split())
-        yield parts.get("host", "127.0.0.1"), int(parts["port"])
+def pg(pg15):
+    p = need(pg15)
+    return p.host, p.port, p.fresh_database("drivers")
 
 
 def _reflect(url: str, what: str) -> object:
@@ -56,7 +53,7 @@ LIKE_ESCAPE = pytest.mark.xfail(reason="engine: LIKE ... ESCAPE is not supported
 def test_sqlalchemy_inspect_matches_postgresql(driver, what, server, pg):
     pytest.importorskip(driver)
     mine = _reflect(_url(driver, server.host, server.port, server.user, server.database), what)
-    theirs = _reflect(_url(driver, pg[0], pg[1], "postgres", "postgres"), what)
+    theirs = _reflect(_url(driver, pg[0], pg[1], "postgres", pg[2]), what)
     assert mine == theirs
 
 

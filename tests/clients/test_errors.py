@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 psycopg = pytest.importorskip("psycopg")
 
@@ -36,11 +36,8 @@ def _errors(dsn: str, fields: tuple[str, ...]) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def pg_dsn():
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        yield dsn
+def pg_dsn(pg15):
+    return need(pg15).dsn
 
 
 def test_error_fields_match_postgresql(server, pg_dsn):

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 PROBE = Path(__file__).parent / "jdbc" / "JdbcProbe.java"
 
@@ -41,13 +41,10 @@ def _probe(jar: str, host: str, port: int, db: str, user: str) -> list[str]:
     return r.stdout.splitlines()
 
 
-def test_jdbc_matches_postgresql(jar, server):
+def test_jdbc_matches_postgresql(jar, server, pg15):
     mine = _probe(jar, server.host, server.port, server.database, server.user)
     assert mine[:2] == ["row 2 item2 2.50", "row 3 item3 3.50"]
     assert "product PostgreSQL 15" in mine
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        parts = dict(p.split("=", 1) for p in dsn.split())
-        theirs = _probe(jar, parts.get("host", "127.0.0.1"), int(parts["port"]), "postgres", "postgres")
+    pg = need(pg15)
+    theirs = _probe(jar, pg.host, pg.port, "postgres", "postgres")
     assert mine == theirs

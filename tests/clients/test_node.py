@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 PROBE = Path(__file__).parent / "node" / "probe.js"
 CACHE = Path(os.environ.get("SQLVEC_NODE_CACHE", Path.home() / ".cache" / "sqlvec-node"))
@@ -39,15 +39,11 @@ def _probe(mods: Path, host: str, port: int, user: str, db: str) -> dict:
     return json.loads(r.stdout.strip().splitlines()[-1])
 
 
-def test_node_pg(node_modules, server):
+def test_node_pg(node_modules, server, pg15):
     mine = _probe(node_modules, server.host, server.port, server.user, server.database)
     assert mine["rows"] == [{"id": 1, "name": "a", "score": 0.5}, {"id": 2, "name": "b", "score": None}]
     assert mine["error"] == ["42P01", 'relation "node_missing" does not exist']
     assert mine["pool"] == [2, 4, 6, 8, 10]
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        parts = dict(p.split("=", 1) for p in dsn.split())
-        theirs = _probe(node_modules, parts.get("host", "127.0.0.1"), int(parts["port"]),
-                        "postgres", "postgres")
+    pg = need(pg15)
+    theirs = _probe(node_modules, pg.host, pg.port, "postgres", "postgres")
     assert mine == theirs

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from tests.support.pg import pg_available, postgres_server
+from tests.clients.conftest import need
 
 pytestmark = pytest.mark.skipif(shutil.which("psql") is None, reason="psql is not installed")
 
@@ -48,20 +48,17 @@ def sqlvec_psql(server):
 
 
 @pytest.fixture(scope="module")
-def pg_psql():
-    if not pg_available():
-        pytest.skip("PostgreSQL 15 is not available to compare with")
-    with postgres_server() as dsn:
-        parts = dict(p.split("=", 1) for p in dsn.split())
-        host, port = parts.get("host", "127.0.0.1"), int(parts["port"])
-        psql(host, port, "postgres", "postgres", "create role sqlvec superuser login",
-             "create database sqlvec owner sqlvec")
+def pg_psql(pg15):
+    pg = need(pg15)
+    psql(pg.host, pg.port, "postgres", "postgres", "drop database if exists sqlvec",
+         "drop role if exists sqlvec", "create role sqlvec superuser login",
+         "create database sqlvec owner sqlvec")
 
-        def run(*cmds: str) -> str:
-            return psql(host, port, "sqlvec", "sqlvec", *cmds)
-        for stmt in SCHEMA:
-            run(stmt)
-        yield run
+    def run(*cmds: str) -> str:
+        return psql(pg.host, pg.port, "sqlvec", "sqlvec", *cmds)
+    for stmt in SCHEMA:
+        run(stmt)
+    return run
 
 
 @pytest.mark.parametrize("command", COMPARED)
