@@ -92,6 +92,7 @@ def test_hnsw_recall_at_default_settings(data, metric):
 
 def test_hnsw_l1_and_quantizer_rerank(data):
     x, q, keys = data
+    x, keys = x[:5000], keys[:5000]
     kind = default_index_kinds().get("hnsw")
     for metric, opts in (("l1", HnswOptions()), ("l2", HnswOptions(quantizer="f16")),
                          ("cos", HnswOptions(quantizer="i8"))):
