@@ -392,8 +392,12 @@ def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) 
     params = _search_params(ctx, built.kind)
     while True:
         want = min(fetch, total)
-        with built.lock:
-            keys, _d = built.index.search(qv, want, params)
+        index = built.index
+        if built.kind == "hnsw" and not getattr(index, "reranks", True):
+            keys, _d = index.search(qv, want, params)  # concurrent: usearch is thread-safe
+        else:
+            with built.lock:  # numpy-backed kinds swap arrays while growing
+                keys, _d = index.search(qv, want, params)
         keys = keys[0]
         keys = keys[keys >= 0]
         pos, found = rows.positions(keys)
