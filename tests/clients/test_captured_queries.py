@@ -22,7 +22,6 @@ SKIP = re.compile(r"(?i)^(FETCH|CLOSE|SAVEPOINT|ROLLBACK|RELEASE|DEALLOCATE|SET 
 ENGINE_GAPS = {
     "::regtype[]": "engine: casts to arrays of reg* types (oid[]::regtype[])",
     "dependent_namespace": "engine: join scoping of pg_depend chains (dbt)",
-    "ESCAPE '/'": "engine: LIKE ... ESCAPE",
 }
 
 

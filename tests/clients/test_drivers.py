@@ -43,10 +43,7 @@ def _reflect(url: str, what: str) -> object:
         eng.dispose()
 
 
-LIKE_ESCAPE = pytest.mark.xfail(reason="engine: LIKE ... ESCAPE is not supported yet", strict=True)
-
-
-@pytest.mark.parametrize("what", ["tables", "columns", pytest.param("schemas", marks=LIKE_ESCAPE),
+@pytest.mark.parametrize("what", ["tables", "columns", "schemas",
                                   "pk",
                                   "indexes"])
 @pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "pg8000"])
