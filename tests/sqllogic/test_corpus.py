@@ -65,6 +65,8 @@ def test_corpus_gate_wire():
 def test_corpus_gate_embedded():
     files, exclude = corpus.corpus_gate_files()
     sample = _sample(30)
+    if sample > 1:  # index/delete is ~7,000 statements that sampling cannot skip; the wire gate runs it
+        files = [f for f in files if not f[1].startswith("index/delete/")]
     result = corpus.run_gate(embedded_factory(), files, exclude=exclude,
                              known=corpus.load_known("corpus-embedded"), log=lambda _l: None,
                              sample=sample)
