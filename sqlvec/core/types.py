@@ -163,12 +163,18 @@ INT2VECTOR = _t("int2vector", 22, pa.list_(pa.int16()), "A", -1, "int2vector", 1
 OIDVECTOR = _t("oidvector", 30, pa.list_(pa.uint32()), "A", -1, "oidvector", 1013)
 PG_NODE_TREE = _t("pg_node_tree", 194, pa.string(), "S", -1, "pg_node_tree", 0)
 ACLITEM = _t("aclitem", 1033, pa.string(), "U", 12, "aclitem", 1034)
+# pseudo-types clients name in catalog queries ('trigger'::regtype, typinput's cstring)
+CSTRING = _t("cstring", 2275, pa.string(), "P", -2, "cstring", 1263)
+TRIGGER = _t("trigger", 2279, pa.null(), "P", 4, "trigger", 0)
+INTERNAL = _t("internal", 2281, pa.null(), "P", 8, "internal", 0)
+EVENT_TRIGGER = _t("event_trigger", 3838, pa.null(), "P", 4, "event_trigger", 0)
 
 BASE_TYPES: tuple[SqlType, ...] = (
     BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, XID, JSON, FLOAT4, FLOAT8,
     UNKNOWN, BPCHAR, VARCHAR, DATE, TIME, TIMESTAMP, TIMESTAMPTZ, INTERVAL, TIMETZ, BIT, VARBIT,
     NUMERIC, REGCLASS, REGTYPE, RECORD, VOID, ANY, ANYELEMENT, ANYARRAY, UUID, JSONB,
-    REGNAMESPACE, REGROLE, INT2VECTOR, OIDVECTOR, PG_NODE_TREE, ACLITEM,
+    REGNAMESPACE, REGROLE, INT2VECTOR, OIDVECTOR, PG_NODE_TREE, ACLITEM, CSTRING, TRIGGER,
+    INTERNAL, EVENT_TRIGGER,
 )
 
 
