@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import socket
+import re
 import subprocess
 import sys
 import tempfile
@@ -14,59 +14,40 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+_LISTENING = re.compile(r"sqlvec listening on (\S+):(\d+)")
 
 
-def _wait_ready(dsn: str, proc: subprocess.Popen, log: Path, deadline: float) -> None:
-    """Poll until a psycopg connection succeeds, the process dies, or time runs out."""
-    import psycopg
-
-    last: Exception | None = None
+def _wait_listening(proc: subprocess.Popen, log: Path, deadline: float) -> tuple[str, int]:
+    """Wait for the server's 'sqlvec listening on HOST:PORT' line; return (host, port)."""
     while time.monotonic() < deadline:
+        m = _LISTENING.search(log.read_text(errors="replace"))
+        if m:
+            return m.group(1), int(m.group(2))
         if proc.poll() is not None:
-            raise RuntimeError(
-                f"sqlvec server exited with {proc.returncode}:\n{log.read_text()[-3000:]}"
-            )
-        try:
-            psycopg.connect(dsn, connect_timeout=2).close()
-            return
-        except psycopg.OperationalError as exc:
-            last = exc
-            time.sleep(0.1)
-    raise RuntimeError(
-        f"sqlvec server did not accept connections: {last}\n{log.read_text()[-3000:]}"
-    )
+            raise RuntimeError(f"sqlvec server exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        time.sleep(0.05)
+    raise RuntimeError(f"sqlvec server did not start:\n{log.read_text(errors='replace')[-3000:]}")
 
 
 @contextmanager
 def sqlvec_server(data: str = ":memory:", timeout: float = 60.0) -> Iterator[str]:
-    """Run `python -m sqlvec serve --port N --data DATA` on 127.0.0.1; yield its DSN."""
-    port = _free_port()
+    """Run `python -m sqlvec serve --port 0 --data DATA` on 127.0.0.1; yield its DSN."""
     with tempfile.TemporaryDirectory(prefix="sqlvec-slt-") as tmp:
         log = Path(tmp) / "server.log"
         with open(log, "w") as logf:
-            env = dict(
-                os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
-            )
+            env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
             proc = subprocess.Popen(
-                [sys.executable, "-m", "sqlvec", "serve", "--port", str(port), "--data", data],
-                cwd=REPO,
-                stdout=logf,
-                stderr=subprocess.STDOUT,
-                env=env,
+                [sys.executable, "-m", "sqlvec", "serve", "--host", "127.0.0.1", "--port", "0",
+                 "--data", data],
+                cwd=REPO, stdout=logf, stderr=subprocess.STDOUT, env=env,
             )
             try:
-                dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres sslmode=disable"
-                _wait_ready(dsn, proc, log, time.monotonic() + timeout)
-                yield dsn
+                host, port = _wait_listening(proc, log, time.monotonic() + timeout)
+                yield f"host={host} port={port} user=postgres dbname=postgres sslmode=disable"
             finally:
                 proc.terminate()
                 try:
-                    proc.wait(10)
+                    proc.wait(20)
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
