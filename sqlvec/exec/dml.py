@@ -12,6 +12,7 @@ from sqlvec.catalog.objects import TableDef
 from sqlvec.core.errors import NotNullViolation, UniqueViolation
 from sqlvec.exec.evaluate import group_ids
 from sqlvec.exec.operators import Executor, to_table
+from sqlvec.exec.rowfetch import fetch_rows, key_pruner
 from sqlvec.plan import logical as L
 
 
@@ -199,9 +200,8 @@ def _on_conflict(ex: Executor, p: L.Insert, rows: pa.Table) -> tuple[pa.Table, p
         return fresh, None
     rowids = hit[conflict]
     cols = [c.name for c in table.columns]
-    existing = to_table_scan(ex, table, cols)
-    pos = {int(r): i for i, r in enumerate(np.asarray(existing.column(0).to_numpy()))}
-    old = existing.take(pa.array([pos[int(r)] for r in rowids])).drop(["_rowid"])
+    prune = key_pruner(keys[0], rows.column(keys[0]).take(pa.array(conflict)))
+    old = fetch_rows(ex.ctx.txn, table.oid, cols, rowids, prune).drop(["_rowid"])
     excluded = rows.take(pa.array(conflict))
     combo = pa.Table.from_arrays(list(old.columns) + list(excluded.columns),
                                  names=[f"c{i}" for i in range(2 * len(cols))]).combine_chunks()
