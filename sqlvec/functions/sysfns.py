@@ -203,8 +203,7 @@ def _table_visible(snap: Any, ctx: CallContext, oid: int) -> bool:
 
 def _type_visible(snap: Any, ctx: CallContext, oid: int) -> bool:
     t = snap.type_by_oid(oid) if snap is not None else None
-    return t is not None and (t.category != "P" or True) and \
-        snap.type_namespace(t) in {snap.nsp_oid[s] for s in snap.visible_schemas()}
+    return t is not None and snap.type_namespace(t) in {snap.nsp_oid[s] for s in snap.visible_schemas()}
 
 
 def _relation_size(snap: Any, ctx: CallContext, oid: int) -> int | None:
@@ -427,10 +426,11 @@ def size_pretty(v: int) -> str:
     limit, limit2 = 10 * 1024, 20 * 1024 - 1
     if abs(v) < limit:
         return f"{v} bytes"
-    size = v >> 9  # one extra bit for rounding
+    size = v >> 9  # one extra bit for rounding half away from zero
     for unit in ("kB", "MB", "GB", "TB"):
         if abs(size) < limit2 or unit == "TB":
-            return f"{(size + (1 if size >= 0 else -1)) // 2 if size >= 0 else -((-size + 1) // 2)} {unit}"
+            half = (abs(size) + 1) // 2
+            return f"{half if size >= 0 else -half} {unit}"
         size >>= 10
     return f"{v} bytes"
 

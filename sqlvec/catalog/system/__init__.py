@@ -10,6 +10,7 @@ Hooks the engine calls:
 from __future__ import annotations
 
 import os
+import time
 from typing import Any
 
 import pyarrow as pa
@@ -66,7 +67,12 @@ def statement_env(ctx: Any) -> Any:
 
     session = getattr(ctx, "session", None)
     settings: dict[str, str] = {}
+    started = 0
     if session is not None:
         settings = dict(session.settings.values)
-    return SessionEnv(timezone=settings.get("timezone", "UTC"), settings=settings,
+        if session.txn is not None and getattr(ctx, "txn", None) is session.txn:
+            started = getattr(session, "txn_started_us", 0)  # now() is the block's start time
+    if not started:  # an autocommit statement is its own transaction
+        started = time.time_ns() // 1000
+    return SessionEnv(statement_time_us=started, timezone=settings.get("timezone", "UTC"), settings=settings,
                       system=lambda: snapshot_for(ctx), session=session)

@@ -18,7 +18,6 @@ from sqlvec.catalog.system.snapshot import (
     SUPERUSER_OID,
     TEMPLATE_DBS,
     Snapshot,
-    quote_ident,
 )
 from sqlvec.core import types as T
 
@@ -26,7 +25,6 @@ CSTRING_OID = 2275
 
 Gen = Callable[[Snapshot], dict[str, list]]
 GENERATORS: dict[tuple[str, str], Gen] = {}
-VERSION = "15.0"
 
 
 def rows_to_columns(rows: list[dict[str, Any]]) -> dict[str, list]:
@@ -174,7 +172,7 @@ def _constraint(s: Snapshot) -> list[dict]:
                     "convalidated": True, "conrelid": t.oid, "contypid": 0,
                     "conindid": c.index_oid, "conparentid": 0, "confrelid": 0,
                     "confupdtype": " ", "confdeltype": " ", "confmatchtype": " ",
-                    "conislocal": True, "coninhcount": 0, "connoinherit": c.kind == "c" and False,
+                    "conislocal": True, "coninhcount": 0, "connoinherit": False,
                     "conkey": keys or None, "conbin": c.expr or None})
     return out
 
@@ -461,10 +459,6 @@ def _sequences(s: Snapshot) -> list[dict]:
 @pg("pg_timezone_names")
 def _timezone_names(s: Snapshot) -> list[dict]:
     return [{"name": "UTC", "abbrev": "UTC", "utc_offset": None, "is_dst": False}]
-
-
-def quoted(name: str) -> str:
-    return quote_ident(name)
 
 
 from sqlvec.catalog.system import information_schema as _info  # noqa: E402  (registers)
