@@ -89,7 +89,7 @@ class Evaluator:
             out = reg_cast(self.ctx, a, src, e.type)
             if out is not None:
                 return out
-        return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit)
+        return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit, timezone=self.env.timezone)
 
     def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:
         f = pc.and_kleene if e.op == "and" else pc.or_kleene

@@ -24,72 +24,17 @@ class Registries:
 
 
 def _open_store(path: str | None, memory_limit: int = 0) -> Any:
-    try:
-        from sqlvec.storage import Store  # type: ignore[attr-defined]
-    except ImportError:
-        Store = None  # noqa: N806
-    if Store is None:
-        from sqlvec.session.memstore import MemStore
+    from sqlvec.storage import Store
 
-        return MemStore.open(path)
     return Store.open(path, memory_limit=memory_limit)
 
 
-class FunctionsWithFallback:
-    """The functions layer's registry, with the engine's small fallback for what it lacks yet."""
-
-    def __init__(self, primary: Any, fallback: Any) -> None:
-        self.primary = primary
-        self.fallback = fallback
-
-    def resolve(self, name: str, arg_types: list) -> Any:
-        from sqlvec.core.errors import UndefinedFunction
-
-        try:
-            return self.primary.resolve(name, arg_types)
-        except UndefinedFunction:
-            try:
-                return self.fallback.resolve(name, arg_types)
-            except UndefinedFunction:
-                pass
-            raise
-
-    def aggregate(self, name: str, arg_types: list, distinct: bool = False) -> Any:
-        from sqlvec.core.errors import UndefinedFunction
-
-        try:
-            return self.primary.aggregate(name, arg_types, distinct)
-        except UndefinedFunction:
-            try:
-                return self.fallback.aggregate(name, arg_types, distinct)
-            except UndefinedFunction:
-                pass
-            raise
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.primary, name)
-
-
 def build_registries() -> Registries:
-    """Types from core; functions/casts from sqlvec.functions when present, else the fallback."""
-    types = default_types()
-    try:
-        import sqlvec.functions as F
+    """Types from core, functions and casts from sqlvec.functions (which also adds its types)."""
+    import sqlvec.functions as F
 
-        register = getattr(F, "register", None)
-    except ImportError:
-        register = None
-    regs = Registries(types, None, None)
-    if register is not None:
-        register(regs)
-    from sqlvec.exec.fallback import make_fallback
-
-    fn, casts = make_fallback()
-    if regs.functions is None or regs.casts is None:
-        regs.functions = regs.functions or fn
-        regs.casts = regs.casts or casts
-    else:
-        regs.functions = FunctionsWithFallback(regs.functions, fn)
+    regs = Registries(default_types(), None, None)
+    F.register(regs)
     return regs
 
 

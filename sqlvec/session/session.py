@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,6 +73,7 @@ class Session:
         self.settings = Settings(params)
         self.settings.values["session_authorization"] = user
         self.txn: Any = None  # the open storage transaction of an explicit block
+        self.txn_started_us = 0  # when self.txn began (now() within the block), UTC microseconds
         self.failed = False
         self.savepoints: list[tuple[str, Any]] = []
         self.prepared: dict[str, PreparedStatement] = {}
@@ -120,6 +122,7 @@ class Session:
         implicit = len(stmts) > 1 and self.txn is None
         if implicit:
             self.txn = self.db.store.begin()
+            self.txn_started_us = time.time_ns() // 1000
         finished = False
         try:
             for text, offset in stmts:
@@ -251,6 +254,7 @@ class Session:
                 self.notice("there is already a transaction in progress", "WARNING", "25001")
                 return Command("BEGIN")
             self.txn = self.db.store.begin()
+            self.txn_started_us = time.time_ns() // 1000
             self.failed = False
             self.savepoints = []
             return Command("BEGIN")

@@ -202,6 +202,8 @@ class ExprBinder:
             src = e.type if e.type.short != "unknown" else T.TEXT
             if src.oid == to.oid and src.typmod == to.typmod:
                 return E.Const(e.value, to)
+            if _zone_dependent(src, to):  # cast at run time, in the session's TimeZone
+                return E.Cast(e, to, explicit)
             out = self.regs.casts.cast(arr, src, to, explicit=explicit)
             return E.Const(out[0].as_py(), to)
         if e.type.oid == to.oid and e.type.typmod == to.typmod:
@@ -931,6 +933,15 @@ def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
     start = bound(spec.args.get("start"), spec.args.get("start_side"))
     end = bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else ("current", None)
     return (mode, start, end)
+
+
+_ZONED = frozenset({"timestamptz", "timetz"})
+_ZONE_PEERS = frozenset({"text", "varchar", "bpchar", "name", "unknown", "timestamp", "date", "time"})
+
+
+def _zone_dependent(src: SqlType, to: SqlType) -> bool:
+    """Whether a cast's result depends on the TimeZone setting (timestamptz <-> text/timestamp/...)."""
+    return (to.short in _ZONED and src.short in _ZONE_PEERS) or (src.short in _ZONED and to.short in _ZONE_PEERS)
 
 
 def _position(n: exp.Expr) -> int | None:
