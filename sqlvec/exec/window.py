@@ -78,7 +78,7 @@ class _Layout:
             if self.keys:
                 return self.seg_start.copy(), self.peer_last.copy()
             return self.seg_start.copy(), self.seg_end.copy()
-        mode, start, end = c.frame
+        mode, start, end = c.frame[:3]
         return self._bound(ex, c, batch, mode, start, i, True), self._bound(ex, c, batch, mode, end, i, False)
 
     def _bound(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch, mode: str, b: tuple,
@@ -172,6 +172,9 @@ def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:
     lo = np.maximum(lay.lo, lay.seg_start)
     hi = np.minimum(lay.hi, lay.seg_end)
     empty = hi < lo
+    exclude = c.frame[3] if c.frame is not None and len(c.frame) > 3 else ""
+    if exclude and name in ("first_value", "last_value", "nth_value"):
+        raise FeatureNotSupported(f"EXCLUDE {exclude.upper()} with {name} is not supported")
     if name in ("first_value", "last_value", "nth_value"):
         vals = ex.ev.eval(c.args[0], batch).take(pa.array(order))
         if name == "first_value":
@@ -186,7 +189,7 @@ def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:
         return _unsort(res, order)
     if c.fn is None:
         raise FeatureNotSupported(f"window function {name} is not supported")
-    return _agg_window(ex, c, batch, lay, lo, hi, empty)
+    return _agg_window(ex, c, batch, lay, lo, hi, empty, exclude)
 
 
 def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
@@ -196,7 +199,7 @@ def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
 
 
 def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
-                lo: np.ndarray, hi: np.ndarray, empty: np.ndarray) -> pa.Array:
+                lo: np.ndarray, hi: np.ndarray, empty: np.ndarray, exclude: str = "") -> pa.Array:
     from sqlvec.exec.aggregate import _aggregate
 
     n = lay.n
@@ -204,12 +207,12 @@ def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
     rt = c.type.arrow
     sorted_batch = batch.take(pa.array(order))
     agg = E.AggCall(c.name, c.args, c.distinct, c.type, c.star, None, c.fn)
-    whole = bool(np.all(lo == lay.seg_start) & np.all(hi == lay.seg_end))
+    whole = bool(np.all(lo == lay.seg_start) & np.all(hi == lay.seg_end)) and not exclude
     if whole:
         ngroups = int(lay.sp.max()) + 1 if n else 0
         per = _aggregate(ex, agg, sorted_batch, lay.sp, ngroups)
         return _unsort(per.take(pa.array(lay.sp)), order)
-    if c.name in ("count", "sum", "avg") and not c.distinct:
+    if c.name in ("count", "sum", "avg") and not c.distinct and not exclude:
         if c.star or not c.args:
             vals = np.ones(n, dtype=np.float64)
             valid = np.ones(n, bool)
@@ -240,6 +243,14 @@ def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
     starts = np.repeat(lo, counts)
     offs = np.arange(len(owner)) - np.repeat(np.cumsum(counts) - counts, counts)
     members = starts + offs
+    if exclude:  # EXCLUDE CURRENT ROW / GROUP / TIES drop members from each row's frame
+        pid = np.cumsum(lay.peer_start) - 1
+        same_peer = pid[members] == pid[owner]
+        keep = {"current row": members != owner, "group": ~same_peer,
+                "ties": ~same_peer | (members == owner)}.get(exclude)
+        if keep is None:
+            raise FeatureNotSupported(f"EXCLUDE {exclude.upper()} is not supported")
+        members, owner = members[keep], owner[keep]
     expanded = sorted_batch.take(pa.array(members))
     res = _aggregate(ex, agg, expanded, owner.astype(np.int64), n)
     return _unsort(res, order)

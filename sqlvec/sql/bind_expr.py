@@ -932,7 +932,9 @@ def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
 
     start = bound(spec.args.get("start"), spec.args.get("start_side"))
     end = bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else ("current", None)
-    return (mode, start, end)
+    exclude = spec.args.get("exclude")
+    ex = (exclude.name if isinstance(exclude, exp.Expr) else str(exclude or "")).lower().replace("no others", "")
+    return (mode, start, end, ex.strip())
 
 
 _ZONED = frozenset({"timestamptz", "timetz"})

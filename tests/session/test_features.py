@@ -271,3 +271,15 @@ def test_groups_frames_group_by_empty_multi_assign(q):
     assert q("select count(*) from w group by ()") == [(4,)]
     q("update w set (emp, sal) = ('z', 1) where emp = 'a'")
     assert q("select emp, sal from w order by sal limit 1") == [("z", 1)]
+
+
+def test_window_frame_exclusion(q):
+    q("create table w (emp text, sal int)")
+    q("insert into w values ('a', 100), ('b', 90), ('c', 90), ('d', 80)")
+    assert q("select emp, sum(sal) over (order by emp rows between unbounded preceding and unbounded "
+             "following exclude current row) from w order by emp") == [
+        ("a", 260), ("b", 270), ("c", 270), ("d", 280)]
+    assert q("select emp, sum(sal) over (order by sal rows between unbounded preceding and unbounded "
+             "following exclude group), count(*) over (order by sal range between unbounded preceding and current row exclude ties) "
+             "from w order by emp") == [
+        ("a", 260, 4), ("b", 180, 2), ("c", 180, 2), ("d", 280, 1)]
