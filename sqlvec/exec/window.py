@@ -198,13 +198,43 @@ def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
     return sorted_vals.take(pa.array(inv))
 
 
+def _framed(ex: Any, c: E.WindowCall, sorted_batch: pa.RecordBatch, lay: _Layout) -> pa.Array:
+    """count/sum/avg over frames by the functions layer's window code (exact prefix sums)."""
+    from sqlvec.functions.windows import WindowFrame
+
+    bw = ex.ctx.regs.functions.window(c.name, [a.type for a in c.args])
+    args = [ex.ev.eval(a, sorted_batch) for a in c.args]
+    peers = np.cumsum(lay.peer_start) - 1
+    frame = None
+    order_key = None
+    desc = False
+    if c.frame is not None:
+        mode, start, end = c.frame[:3]
+        (sk, so), (ek, eo) = _frame_bound(start), _frame_bound(end)
+        frame = WindowFrame(mode=mode, start=sk, start_offset=so, end=ek, end_offset=eo)
+        if mode == "range" and (so is not None or eo is not None) and lay.keys:
+            order_key = ex.ev.eval(lay.keys[0].expr, sorted_batch)
+            desc = bool(lay.keys[0].desc)
+    res = bw.evaluate(args, lay.sp.astype(np.int64), peers.astype(np.int64), frame, order_key, desc)
+    return res if res.type == c.type.arrow else res.cast(c.type.arrow)
+
+
+def _frame_bound(b: tuple) -> tuple[str, Any]:
+    """The binder's (kind, offset) frame bound as the functions layer spells it."""
+    kind, off = b
+    if kind == "unbounded":
+        return f"unbounded {off}", None
+    if kind == "current":
+        return "current row", None
+    return kind, off
+
+
 def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
                 lo: np.ndarray, hi: np.ndarray, empty: np.ndarray, exclude: str = "") -> pa.Array:
     from sqlvec.exec.aggregate import _aggregate
 
     n = lay.n
     order = lay.order
-    rt = c.type.arrow
     sorted_batch = batch.take(pa.array(order))
     agg = E.AggCall(c.name, c.args, c.distinct, c.type, c.star, None, c.fn)
     whole = bool(np.all(lo == lay.seg_start) & np.all(hi == lay.seg_end)) and not exclude
@@ -213,30 +243,7 @@ def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
         per = _aggregate(ex, agg, sorted_batch, lay.sp, ngroups)
         return _unsort(per.take(pa.array(lay.sp)), order)
     if c.name in ("count", "sum", "avg") and not c.distinct and not exclude:
-        if c.star or not c.args:
-            vals = np.ones(n, dtype=np.float64)
-            valid = np.ones(n, bool)
-        else:
-            arr = ex.ev.eval(c.args[0], sorted_batch)
-            valid = np.asarray(pc.is_valid(arr).to_numpy(zero_copy_only=False), bool)
-            num = arr.cast(pa.float64()) if not pa.types.is_floating(arr.type) else arr
-            vals = np.where(valid, np.asarray(pc.fill_null(num, 0).to_numpy(zero_copy_only=False), np.float64), 0.0)
-        cs = np.concatenate([[0.0], np.cumsum(vals)])
-        cn = np.concatenate([[0], np.cumsum(valid.astype(np.int64))])
-        hi1 = np.where(empty, lo, hi + 1)
-        run_s = cs[hi1] - cs[lo]
-        run_n = cn[hi1] - cn[lo]
-        if c.name == "count":
-            res = pa.array(run_n.astype(np.int64))
-        elif c.name == "sum":
-            res = pa.array(run_s, mask=run_n == 0)
-        else:
-            res = pa.array(run_s / np.maximum(run_n, 1), mask=run_n == 0)
-        try:
-            res = res.cast(rt)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            res = res.cast(rt, safe=False)
-        return _unsort(res, order)
+        return _unsort(_framed(ex, c, sorted_batch, lay), order)
     # general frame: expand each row's frame into (row, member) pairs and aggregate by row
     counts = np.where(empty, 0, hi - lo + 1)
     owner = np.repeat(np.arange(n), counts)

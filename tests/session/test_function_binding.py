@@ -106,3 +106,16 @@ def test_session_time_zone_reaches_functions_and_casts(q) -> None:
     assert q("select a::text from t") == [("2024-06-01 12:00:00+02",), ("2024-01-01 00:00:00+01",)]
     q("set timezone = 'UTC'")
     assert q("select a::text from t") == [("2024-06-01 10:00:00+00",), ("2023-12-31 23:00:00+00",)]
+
+
+def test_framed_window_sums_are_exact(q) -> None:
+    rows = q("select sum(x) over (order by x rows between 1 preceding and current row), "
+             "count(x) over (order by x rows 1 preceding) "
+             "from (values (9223372036854775807::int8), (1), (2)) t(x) order by x")
+    assert rows == [(1, 1), (3, 2), (9223372036854775809, 2)]
+    assert q("select avg(x) over (order by x rows 1 preceding) from (values (1), (2), (4)) t(x) order by x") == [
+        (1,), (decimal.Decimal("1.5"),), (3,)]
+    assert q("select sum(x) over (order by x) from (values (9007199254740993), (1)) t(x) order by x") == [
+        (1,), (9007199254740994,)]
+    assert q("select sum(x) over (order by x range between 1 preceding and 1 following) "
+             "from (values (1), (2), (4), (null)) t(x) order by x") == [(3,), (3,), (4,), (None,)]
