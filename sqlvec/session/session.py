@@ -83,6 +83,10 @@ class Session:
         self.cancel_reason: str | None = None
         self.closed = False
         self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
+        self.current_query = ""  # pg_stat_activity.query
+        from sqlvec.session.activity import register
+
+        register(self)
         self.did_ddl = False  # this transaction changed the catalog
 
     # -- status -------------------------------------------------------------------
@@ -110,6 +114,7 @@ class Session:
     # -- simple query -------------------------------------------------------------
     def execute(self, sql: str) -> Iterator[Result]:
         """Run every statement in sql; one Result each; raise at the first failure."""
+        self.current_query = sql
         try:
             stmts = split_statements(sql)
         except SqlError:
@@ -399,6 +404,7 @@ class Session:
             portal = self._portal(portal)
         if not portal.started:
             portal.started = True
+            self.current_query = portal.stmt.sql
             if portal.stmt.ast is None:
                 portal.done = True
                 return Empty(), False
@@ -456,9 +462,11 @@ class Session:
         notify(self, channel, payload)
 
     def close(self) -> None:
+        from sqlvec.session.activity import unregister
         from sqlvec.session.notify import close_session
 
         close_session(self)
+        unregister(self)
         if self.txn is not None:
             try:
                 self.txn.rollback()

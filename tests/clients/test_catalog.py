@@ -147,3 +147,17 @@ def test_view_columns_are_bound(q):
              "where table_name = 'v_items' order by ordinal_position") == \
         [("id", "integer"), ("label", "character varying"), ("double_price", "numeric")]
     assert q("select table_type from information_schema.tables where table_name = 'v_items'") == [("VIEW",)]
+
+
+def test_pg_stat_activity_lists_live_sessions():
+    db = Database.open(None)
+    a, b = Session(db, params={"application_name": "app_a"}), Session(db)
+    a.backend_pid, b.backend_pid = 11, 22
+    list(b.execute("begin"))
+    list(b.execute("select 1"))
+    rows = _rows(list(a.execute("select pid, application_name, state, query from pg_stat_activity "
+                                "order by pid"))[-1])
+    assert rows == [(11, "app_a", "active", "select pid, application_name, state, query from "
+                     "pg_stat_activity order by pid"), (22, "", "idle in transaction", "select 1")]
+    b.close()
+    assert _rows(list(a.execute("select count(*) from pg_stat_activity"))[-1]) == [(1,)]

@@ -35,13 +35,21 @@ def snapshot_for(ctx: Any) -> Snapshot:
               "settings": dict(settings.all()), "search_path": settings.search_path(session.user),
               "backend_pid": int(getattr(session, "backend_pid", 0) or os.getpid()),
               "query_text": getattr(session, "current_query", "") or "",
-              "describe_view": getattr(session, "describe_view", None)}
+              "describe_view": getattr(session, "describe_view", None),
+              "sessions": _sessions(session), "current": session}
     snap = Snapshot(catalog, ctx.regs, **kw)
     try:
         ctx._system_snapshot = snap
     except AttributeError:
         pass
     return snap
+
+
+def _sessions(session: Any) -> list[Any]:
+    """Every live session of the database (session/activity.py), this one at least."""
+    act = getattr(getattr(session, "db", None), "_activity", None)
+    found = act.snapshot() if act is not None else []
+    return found if session in found else [session, *found]
 
 
 def scan_system(table: SystemTable, ctx: Any) -> pa.Table:

@@ -389,10 +389,28 @@ def _description(s: Snapshot) -> list[dict]:
 # -- statistics and activity -------------------------------------------------------------
 @pg("pg_stat_activity")
 def _stat_activity(s: Snapshot) -> list[dict]:
-    return [{"datid": s.database_oid, "datname": s.database, "pid": s.backend_pid,
-             "usesysid": s.role_oid.get(s.user), "usename": s.user,
-             "application_name": s.settings.get("application_name", ""), "state": "active",
-             "query": s.query_text, "backend_type": "client backend"}]
+    import datetime
+
+    out = []
+    for sess in s.sessions or [None]:
+        me = sess is None or sess is s.current
+        user = getattr(sess, "user", s.user)
+        if me:
+            state = "active"
+        elif getattr(sess, "txn", None) is None:
+            state = "idle"
+        else:
+            state = "idle in transaction (aborted)" if getattr(sess, "failed", False) else "idle in transaction"
+        started = getattr(sess, "backend_start", None)
+        out.append({"datid": s.database_oid, "datname": getattr(sess, "database", s.database),
+                    "pid": int(getattr(sess, "backend_pid", 0) or 0) or s.backend_pid,
+                    "usesysid": s.role_oid.get(user), "usename": user,
+                    "application_name": sess.settings.values.get("application_name", "") if sess else "",
+                    "backend_start": datetime.datetime.fromtimestamp(started, datetime.UTC)
+                    if started else None,
+                    "state": state, "query": getattr(sess, "current_query", s.query_text),
+                    "backend_type": "client backend"})
+    return out
 
 
 def _table_stats(s: Snapshot) -> list[dict]:

@@ -112,6 +112,8 @@ class Snapshot:
     backend_pid: int = 0
     query_text: str = ""
     describe_view: Any = None  # (txn, sql) -> list[Column]: the session binds view queries
+    sessions: list = field(default_factory=list)  # live sessions (pg_stat_activity)
+    current: Any = None  # the session running this statement
 
     @cached_property
     def schemas(self) -> list[SchemaDef]:
