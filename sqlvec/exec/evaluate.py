@@ -335,13 +335,16 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
             continue
         enc = pc.dictionary_encode(col, null_encoding="encode")
         codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
-    if len(codes) == 1:
-        combo = codes[0]
-    else:
-        combo = np.stack(codes, axis=1)
     if n == 0:
         return np.zeros(0, dtype=np.int64), keys.slice(0, 0)
-    _, first, inv = np.unique(combo, axis=0 if combo.ndim > 1 else None, return_index=True, return_inverse=True)
+    # one int64 code per row: mixed radix over the per-column codes, re-densified before overflow
+    combo = codes[0]
+    for c in codes[1:]:
+        card = int(c.max()) + 1 if len(c) else 1
+        if int(combo.max()) + 1 > (2**62) // max(card, 1):
+            combo = np.unique(combo, return_inverse=True)[1].reshape(-1).astype(np.int64)
+        combo = combo * card + c
+    _, first, inv = np.unique(combo, return_index=True, return_inverse=True)
     inv = inv.reshape(-1)
     # renumber groups in order of first appearance
     order = np.argsort(first, kind="stable")

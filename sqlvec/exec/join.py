@@ -141,7 +141,23 @@ def _combine(lb: pa.RecordBatch, rb: pa.RecordBatch, li: np.ndarray, ri: np.ndar
 
 
 def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[np.ndarray, np.ndarray]:
-    """(left row, right row) index pairs whose keys are equal and not NULL."""
+    """(left row, right row) index pairs whose keys are equal and not NULL (Acero hash join)."""
+    try:
+        names = [f"k{i}" for i in range(len(lkeys))]
+        rk = [b.cast(a.type) if b.type != a.type else b for a, b in zip(lkeys, rkeys)]
+        lt = pa.table([*lkeys, pa.array(np.arange(len(lkeys[0]), dtype=np.int64))], names=[*names, "li"])
+        rt = pa.table([*rk, pa.array(np.arange(len(rk[0]), dtype=np.int64))], names=[*names, "ri"])
+        joined = lt.join(rt, keys=names, join_type="inner", use_threads=False)
+        li = np.asarray(joined.column("li").to_numpy(), dtype=np.int64)
+        ri = np.asarray(joined.column("ri").to_numpy(), dtype=np.int64)
+        order = np.lexsort((ri, li))  # deterministic: left order, then right order
+        return li[order], ri[order]
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        return _equi_pairs_sorted(lkeys, rkeys)
+
+
+def _equi_pairs_sorted(lkeys: list[pa.Array], rkeys: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:
+    """The same pairs by dense key ids and a sort (types Acero cannot hash)."""
     nl = len(lkeys[0])
     cols = []
     for a, b in zip(lkeys, rkeys):
