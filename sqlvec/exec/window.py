@@ -206,16 +206,11 @@ def _framed(ex: Any, c: E.WindowCall, sorted_batch: pa.RecordBatch, lay: _Layout
     args = [ex.ev.eval(a, sorted_batch) for a in c.args]
     peers = np.cumsum(lay.peer_start) - 1
     frame = None
-    order_key = None
-    desc = False
-    if c.frame is not None:
+    if c.frame is not None:  # ROWS / GROUPS / RANGE without offsets (those take the general path)
         mode, start, end = c.frame[:3]
         (sk, so), (ek, eo) = _frame_bound(start), _frame_bound(end)
         frame = WindowFrame(mode=mode, start=sk, start_offset=so, end=ek, end_offset=eo)
-        if mode == "range" and (so is not None or eo is not None) and lay.keys:
-            order_key = ex.ev.eval(lay.keys[0].expr, sorted_batch)
-            desc = bool(lay.keys[0].desc)
-    res = bw.evaluate(args, lay.sp.astype(np.int64), peers.astype(np.int64), frame, order_key, desc)
+    res = bw.evaluate(args, lay.sp.astype(np.int64), peers.astype(np.int64), frame)
     return res if res.type == c.type.arrow else res.cast(c.type.arrow)
 
 
@@ -242,7 +237,9 @@ def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
         ngroups = int(lay.sp.max()) + 1 if n else 0
         per = _aggregate(ex, agg, sorted_batch, lay.sp, ngroups)
         return _unsort(per.take(pa.array(lay.sp)), order)
-    if c.name in ("count", "sum", "avg") and not c.distinct and not exclude:
+    offset_range = c.frame is not None and c.frame[0] == "range" and any(
+        b[0] in ("preceding", "following") for b in c.frame[1:3])
+    if c.name in ("count", "sum", "avg") and not c.distinct and not exclude and not offset_range:
         return _unsort(_framed(ex, c, sorted_batch, lay), order)
     # general frame: expand each row's frame into (row, member) pairs and aggregate by row
     counts = np.where(empty, 0, hi - lo + 1)

@@ -119,3 +119,8 @@ def test_framed_window_sums_are_exact(q) -> None:
         (1,), (9007199254740994,)]
     assert q("select sum(x) over (order by x range between 1 preceding and 1 following) "
              "from (values (1), (2), (4), (null)) t(x) order by x") == [(3,), (3,), (4,), (None,)]
+    assert q("select sum(x) over (order by x desc range between 1 preceding and current row) "
+             "from (values (1), (2), (4)) t(x) order by x") == [(3,), (2,), (4,)]
+    assert q("select sum(x) over (order by x groups between 1 preceding and current row), "
+             "sum(x) over (order by x rows between 1 following and 2 following) "
+             "from (values (1), (2), (2), (4)) t(x) order by x") == [(1, 4), (5, 6), (5, 4), (8, None)]
