@@ -162,16 +162,49 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
     if on_gpu is not None:
         return on_gpu
     col = rows.table.column(p.column + 1)
-    vec = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    if len(pos) != len(rows.rowids):
-        vec = vec.take(pa.array(pos))
     fn = p.distance.fn
-    args: list[Any] = [vec, q] if isinstance(_strip(p.distance.args[0]), E.ColRef) else [q, vec]
-    d = fn.call(args, len(vec))
-    valid_d = np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool) if d.null_count \
-        else np.ones(len(d), bool)
-    dn = np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64)
+    col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
+    dists, valids = [], []
+    start = 0
+    for chunk in col.chunks:  # per segment chunk: no concatenation of the whole column
+        end = start + len(chunk)
+        lo, hi = np.searchsorted(pos, [start, end])
+        if hi > lo:
+            local = pos[lo:hi] - start
+            vec = chunk if len(local) == len(chunk) else chunk.take(pa.array(local))
+            d = fn.call([vec, q] if col_first else [q, vec], len(vec))
+            valids.append(np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool)
+                          if d.null_count else np.ones(len(d), bool))
+            dists.append(np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False),
+                                    np.float64))
+        start = end
+    dn, valid_d = np.concatenate(dists), np.concatenate(valids)
     return pos[_rank(dn, valid_d, rows.rowids[pos], k)]
+
+
+def take_rows(data: pa.Table | pa.ChunkedArray, pos: np.ndarray) -> pa.Table | pa.Array:
+    """Rows at global positions, gathered chunk by chunk (Arrow's take on a chunked input
+    would first concatenate every chunk: the whole column per query)."""
+    pos = np.asarray(pos, np.int64)
+    is_table = isinstance(data, pa.Table)
+    chunks = data.to_batches() if is_table else data.chunks
+    if len(chunks) <= 1:
+        return data.take(pa.array(pos)) if is_table else \
+            (chunks[0].take(pa.array(pos)) if chunks else pa.array([], data.type))
+    starts = np.cumsum([0] + [len(c) for c in chunks])
+    which = np.searchsorted(starts, pos, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    parts = []
+    for w in np.unique(which):
+        sel = pos[order][which[order] == w] - starts[w]
+        parts.append(chunks[w].take(pa.array(sel)))
+    if is_table:
+        gathered = pa.Table.from_batches(parts, schema=data.schema)
+    else:
+        gathered = pa.concat_arrays(parts) if parts else pa.array([], data.type)
+    inverse = np.empty(len(pos), np.int64)
+    inverse[order] = np.arange(len(pos))
+    return gathered.take(pa.array(inverse))
 
 
 def _exact_on_gpu(ctx: Any, p: VectorSearch, rows: _Rows, pos: np.ndarray, q: Any,
@@ -190,7 +223,7 @@ def _exact_on_gpu(ctx: Any, p: VectorSearch, rows: _Rows, pos: np.ndarray, q: An
     xp = array_module(True)  # 0A000 when asked for and absent
     from sqlvec.index.exact import exact_search
 
-    col = rows.table.column(p.column + 1).take(pa.array(pos))
+    col = take_rows(rows.table.column(p.column + 1), pos)
     data = _matrix(col, short)
     qv = _query_vector(q, short)
     if short == "bf16vec":
@@ -322,23 +355,26 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
     with _CACHE_LOCK:
         per_db = _CACHE.setdefault(store, {})
         build_lock = per_db.setdefault(("build", idx.oid), threading.Lock())
-    vis = np.flatnonzero(rows.valid)  # every visible row with a vector, filter or not
+    all_valid = bool(rows.valid.all())
+    # every visible row with a vector, filter or not: positions and row ids
+    vis = np.arange(len(rows.rowids)) if all_valid else np.flatnonzero(rows.valid)
+    vis_ids = rows.rowids if all_valid else rows.rowids[vis]
     with build_lock:  # one builder per index; others wait for it
         built = per_db.get(idx.oid)
         if built is None or built.signature != sig:
             built = _open_saved(path, sig)
             if built is None:
-                keys = rows.rowids[vis]
+                keys = vis_ids
                 t0 = time.perf_counter()
                 index, kind = _build(idx, oc, short, _matrix(
-                    rows.table.column(p.column + 1).take(pa.array(vis)), short), keys)
+                    take_rows(rows.table.column(p.column + 1), vis), short), keys)
                 built = _Built(index, np.sort(keys), kind, sig)
                 _save(built, path)
                 _notice(ctx, f'built {kind} index "{idx.name}" on {len(keys)} rows in '
                              f"{time.perf_counter() - t0:.1f} s")
             per_db[idx.oid] = built
     with built.lock:
-        keys = rows.rowids[vis]
+        keys = vis_ids
         if rows.order is not None:
             keys = np.sort(keys)
         if len(keys) != len(built.keys) or not np.array_equal(keys, built.keys):
@@ -347,8 +383,8 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                 if built.view:  # a read-only mapping: reopen in memory to grow it
                     built.index = _KINDS.get(built.kind).load(path, view=False)
                     built.view = False
-                pos = vis[np.isin(rows.rowids[vis], keys[new])]
-                vecs = _matrix(rows.table.column(p.column + 1).take(pa.array(pos)), short)
+                pos = vis[np.isin(vis_ids, keys[new])]
+                vecs = _matrix(take_rows(rows.table.column(p.column + 1), pos), short)
                 built.index.add(vecs, rows.rowids[pos])
                 built.keys = np.union1d(built.keys, rows.rowids[pos])
                 built.unsaved += len(pos)
@@ -451,6 +487,6 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         if len(pos) < k:  # NULL vectors come last
             extra = np.flatnonzero(rows.null_vec)[: k - len(pos)]
             pos = np.concatenate([pos, extra])
-    out = rows.table.take(pa.array(pos, pa.int64())).drop_columns(["_rowid"])
+    out = take_rows(rows.table, pos).drop_columns(["_rowid"])
     batch = out.combine_chunks().to_batches()
     yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)
