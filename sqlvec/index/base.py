@@ -6,8 +6,9 @@ inf when fewer than k vectors exist. Distances are the SQL operator's values (`<
 the L2 distance, `<#>` the negative inner product, `<=>` the cosine distance, ...), ties
 broken by key so results are deterministic.
 
-    >>> parse_options(HnswOptionsExample, {"m": "8"})
-    HnswOptionsExample(m=8, ef_construction=64)
+    >>> from sqlvec.index.hnsw import HnswOptions
+    >>> parse_options(HnswOptions, {"m": "8"})
+    HnswOptions(m=8, ef_construction=64, quantizer=None, rerank=4)
 """
 
 from __future__ import annotations
@@ -124,14 +125,6 @@ def check_range(name: str, value: int, lo: int, hi: int) -> None:
         raise InvalidParameterValue(
             f'value {value} out of bounds for option "{name}"',
             detail=f'Valid values are between "{lo}" and "{hi}".')
-
-
-@dataclass(frozen=True, kw_only=True)
-class HnswOptionsExample:
-    """(doctest only)"""
-
-    m: int = 16
-    ef_construction: int = 64
 
 
 # ---- the protocol ---------------------------------------------------------------------------

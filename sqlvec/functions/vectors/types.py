@@ -6,7 +6,7 @@ numpy matrix without copying. sparsevec is `struct<dim int32, indices list<int32
 values list<float32>>` (0-based indices, ascending); bit is PostgreSQL's bit type with
 its varlena layout as Arrow binary: int32 big-endian bit length, then the packed bits.
 
-    >>> VECTOR.with_typmod(3).arrow
+    >>> with_codec(VECTOR, DenseStorage(pa.float32())).with_typmod(3).arrow
     FixedSizeListType(fixed_size_list<item: float>[3])
 """
 
