@@ -124,3 +124,13 @@ def test_framed_window_sums_are_exact(q) -> None:
     assert q("select sum(x) over (order by x groups between 1 preceding and current row), "
              "sum(x) over (order by x rows between 1 following and 2 following) "
              "from (values (1), (2), (2), (4)) t(x) order by x") == [(1, 4), (5, 6), (5, 4), (8, None)]
+
+
+def test_column_default_now_is_stable_in_a_block(q) -> None:
+    q("create table ev (id int, at timestamptz default now())")
+    q("begin")
+    q("insert into ev (id) values (1)")
+    time.sleep(0.02)
+    q("insert into ev (id) values (2)")
+    assert q("select count(distinct at), min(at) = now() from ev") == [(1, True)]
+    q("commit")
