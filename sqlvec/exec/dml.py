@@ -12,7 +12,7 @@ from sqlvec.catalog.objects import TableDef
 from sqlvec.core.errors import NotNullViolation, UniqueViolation
 from sqlvec.exec.evaluate import group_ids
 from sqlvec.exec.operators import Executor, to_table
-from sqlvec.exec.rowfetch import fetch_rows, key_pruner
+from sqlvec.exec.rowfetch import candidate_rows, fetch_rows, key_pruner
 from sqlvec.plan import logical as L
 
 
@@ -103,7 +103,7 @@ def find_conflicts(ex: Executor, table: TableDef, rows: pa.Table, cols: tuple[st
         if exclude is not None and len(exclude):
             hit = np.where(np.isin(hit, exclude), -1, hit)
         return hit, _dups_within(rows, cols), None
-    existing = to_table_scan(ex, table, list(cols))
+    existing = candidate_rows(ex.ctx.txn, table.oid, list(cols), rows.column(cols[0]))
     if exclude is not None and len(exclude) and existing.num_rows:
         keep = ~np.isin(np.asarray(existing.column(0).to_numpy()), exclude)
         existing = existing.filter(pa.array(keep))

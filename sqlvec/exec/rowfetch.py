@@ -64,3 +64,31 @@ def fetch_rows(
     if order.null_count:
         raise KeyError("rows to fetch are not visible")
     return found.take(order)
+
+
+def candidate_rows(txn: Any, table_oid: int, cols: list[str], values: pa.Array) -> pa.Table:
+    """`_rowid` + `cols` of visible rows whose `cols[0]` is one of `values` (non-NULL).
+
+    The first step of a multi-column unique check: only rows sharing the leading key
+    value can conflict, so each batch keeps those (a hash probe) and segments whose
+    min/max of the leading column holds none of them are skipped.
+    """
+    if isinstance(values, pa.ChunkedArray):
+        values = values.combine_chunks()
+    want = values.drop_null()
+    parts = []
+    if len(want):
+        prune = key_pruner(cols[0], want)
+        batches = txn.scan(table_oid, cols, prune=prune) if prune is not None else txn.scan(table_oid, cols)
+        for b in batches:
+            probe = b.column(1)
+            try:
+                mask = pc.is_in(probe, value_set=want.cast(probe.type) if want.type != probe.type else want)
+            except (pa.ArrowNotImplementedError, pa.ArrowInvalid):  # no hash for this type
+                parts.append(b)
+                continue
+            if pc.any(mask).as_py():
+                parts.append(b.filter(mask))
+    if not parts:
+        return pa.table({"_rowid": pa.array([], pa.int64())})
+    return pa.Table.from_batches(parts)

@@ -7,6 +7,7 @@ import pyarrow as pa
 import pytest
 
 import sqlvec.storage.store as store_mod
+from sqlvec.core.errors import SqlError
 from sqlvec.exec.rowfetch import fetch_rows, key_pruner
 from sqlvec.session import Database, Session
 
@@ -76,3 +77,23 @@ def test_upsert_after_cluster(db):
     assert got == [(10, "k00010", 7.0)]
     assert _run(s, "select count(*) from t") == [(5001,)]
     assert _run(s, "select v from t where id in (3, 10, 4999) order by id") == [(2.5,), (7.0,), (2499.5,)]
+
+
+def test_multi_column_unique_check(db):
+    _, s = db
+    _run(s, "create table m (a int, b text, c int, unique (a, b))")
+    _run(s, "insert into m select g % 100, 'b' || (g / 100), g from generate_series(0, 2999) g")
+    _run(s, "insert into m values (1, 'zz', 0), (1, null, 0), (null, 'b0', 0), (1, null, 0)")  # no conflicts
+    for sql in ("insert into m values (5, 'b3', 0)", "insert into m values (7, 'q', 0), (7, 'q', 1)",
+                "insert into m values (99, 'b29', 0)"):
+        with pytest.raises(SqlError) as err:
+            _run(s, sql)
+        assert err.value.sqlstate.value == "23505", sql
+    assert _run(s, "insert into m values (5, 'b3', 9) on conflict (a, b) do update set c = excluded.c "
+                   "returning a, b, c") == [(5, "b3", 9)]
+    assert _run(s, "insert into m values (5, 'b3', 1), (6, 'new', 2) on conflict do nothing") == []
+    assert _run(s, "select count(*), sum(c) from m") == [(3005, sum(range(3000)) - 305 + 9 + 2)]
+    with pytest.raises(SqlError):
+        _run(s, "update m set b = 'b1' where a = 150 - 100 and b = 'b0'")  # (50, 'b1') exists
+    _run(s, "update m set b = 'fresh' where a = 50 and b = 'b0'")
+    assert _run(s, "select c from m where a = 50 and b in ('fresh', 'b0')") == [(50,)]
