@@ -107,7 +107,7 @@ class _Layout:
             raise WindowingError("RANGE with offset PRECEDING/FOLLOWING requires exactly one ORDER BY column")
         key = self.keys[0]
         vals = ex.ev.eval(key.expr, batch).take(pa.array(self.order))
-        v = np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        v, k = _range_numbers(vals, k)
         sign = -1.0 if key.desc else 1.0
         sv = v * sign
         delta = float(k) * (-1.0 if kind == "preceding" else 1.0)
@@ -124,6 +124,18 @@ class _Layout:
         if nulls.any():  # NULL keys frame their peers only
             out[nulls] = self.peer_first[nulls] if is_start else self.peer_last[nulls]
         return out
+
+
+def _range_numbers(vals: pa.Array, off: Any) -> tuple[np.ndarray, float]:
+    """RANGE keys and offset on one number line: dates/timestamps as microseconds with an
+    interval offset (days and time; months vary in length), numbers as float64. NULL is NaN."""
+    if pa.types.is_date(vals.type) or pa.types.is_timestamp(vals.type):
+        if not isinstance(off, pa.MonthDayNano | tuple) or off[0]:
+            raise FeatureNotSupported("RANGE offsets over dates and timestamps need an interval without months")
+        us = pc.cast(pc.cast(vals, pa.timestamp("us", getattr(vals.type, "tz", None))), pa.int64())
+        v = np.asarray(pc.cast(us, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64)
+        return v, off[1] * 86_400_000_000.0 + off[2] / 1000.0
+    return np.asarray(pc.cast(vals, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64), float(off)
 
 
 def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:

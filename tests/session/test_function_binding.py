@@ -134,3 +134,12 @@ def test_column_default_now_is_stable_in_a_block(q) -> None:
     q("insert into ev (id) values (2)")
     assert q("select count(distinct at), min(at) = now() from ev") == [(1, True)]
     q("commit")
+
+
+def test_range_offsets_over_dates_and_timestamps(q) -> None:
+    assert q("select sum(x) over (order by d range between interval '1 day' preceding and current row) "
+             "from (values (1, date '2024-01-01'), (2, date '2024-01-02'), (4, date '2024-01-05')) t(x, d) "
+             "order by d") == [(1,), (3,), (4,)]
+    assert q("select count(*) over (order by ts desc range between interval '90 minutes' preceding and current row) "
+             "from (values (timestamptz '2024-01-01 10:00+00'), ('2024-01-01 11:00+00'), ('2024-01-01 13:00+00')) "
+             "t(ts) order by ts") == [(2,), (1,), (1,)]
