@@ -294,6 +294,69 @@ def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows) -> None
             c.close()
 
 
+def bench_pgvector(x, q, gt, args, rows) -> None:
+    """The same data, index and queries on PostgreSQL + pgvector (the PyPI `pgserver`
+    package bundles both), through psycopg with pgvector's adapter, binary."""
+    try:
+        import pgserver  # type: ignore[import-not-found]
+    except ImportError:
+        print("pgvector: `pip install pgserver` to compare (skipped)")
+        return
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = pgserver.get_server(tmp, cleanup_mode="stop")
+        try:
+            with psycopg.connect(srv.get_uri(), autocommit=True) as pc:
+                pc.execute("create extension if not exists vector")
+                ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+                print(f"pgvector {ver.fetchone()[0]} on {pc.info.server_version}")
+                register_vector(pc)
+                pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
+                t0 = time.perf_counter()
+                with pc.cursor() as cur, cur.copy(
+                        "copy items (id, cat, emb) from stdin with (format binary)") as cp:
+                    cp.set_types(["int4", "int4", "vector"])
+                    for i in range(len(x)):
+                        cp.write_row((i, i % 1000, x[i]))
+                print(f"pgvector COPY (binary): {time.perf_counter() - t0:.1f}s")
+                pc.execute("set maintenance_work_mem = '2GB'")
+                t0 = time.perf_counter()
+                pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                           f"with (m = {args.m}, ef_construction = {args.efc})")
+                print(f"pgvector hnsw build: {time.perf_counter() - t0:.1f}s")
+                sql = "select id from items order by emb <-> %s limit 10"
+                cur2 = pc.cursor(binary=True)
+
+                def execute(v, ef):
+                    if v is None:
+                        pc.execute(f"set hnsw.ef_search = {ef}")
+                        return []
+                    return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+                sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows)
+                if args.filtered:
+                    pc.execute("set hnsw.ef_search = 40")
+                    cats = np.arange(len(x)) % 1000
+                    nq = min(len(q), 200)
+                    for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
+                        ids = np.flatnonzero(cats < int(frac * 1000))
+                        want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
+                        got = np.full((nq, 10), -1, np.int64)
+                        short = 0
+                        t0 = time.perf_counter()
+                        for i in range(nq):
+                            r = [row[0] for row in cur2.execute(
+                                f"select id from items where {where} order by emb <-> %s limit 10",
+                                (q[i],), prepare=True)]
+                            short += len(r) < 10
+                            got[i, :len(r)] = r
+                        rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
+                                     recall(got, want), nq / (time.perf_counter() - t0)])
+        finally:
+            srv.cleanup()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -308,6 +371,7 @@ def main() -> None:
     ap.add_argument("--no-sql", action="store_true")
     ap.add_argument("--wire", action="store_true")
     ap.add_argument("--filtered", action="store_true")
+    ap.add_argument("--pgvector", action="store_true", help="also PostgreSQL + pgvector (pgserver)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent wire clients (with --wire)")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
@@ -324,6 +388,8 @@ def main() -> None:
         bench_index(x, q, gt, args, rows)
         if not args.no_sql:
             bench_sql(x, q, gt, args, rows, tag)
+        if args.pgvector:
+            bench_pgvector(x, q, gt, args, rows)
     print_table(["path", "ef_search", "recall@10", "QPS"], rows)
 
 
