@@ -130,3 +130,32 @@ def test_checkpoint_superuser_only(q):
     with pytest.raises(SqlError) as err:
         list(other.execute("checkpoint"))
     assert _state(err) == "42501" and "must be superuser to do CHECKPOINT" in str(err.value)
+
+
+def test_vacuum_cluster_durable_reopen(tmp_path):
+    from sqlvec.session import Database
+
+    db = Database.open(str(tmp_path / "d"))
+    s = Session(db)
+
+    def run(sql):
+        res = list(s.execute(sql))[-1]
+        return [r for b in getattr(res, "batches", []) for r in zip(*[c.to_pylist() for c in b.columns])]
+
+    run("create table t (id int primary key, k int, v vector(2))")
+    run("create index t_k on t (k)")
+    for part in range(3):
+        run(f"insert into t select g, (g * 13) % 50, array[g, 1]::vector from generate_series({part * 400}, "
+            f"{part * 400 + 399}) g")
+    run("checkpoint")
+    run("delete from t where k < 10")
+    want = run("select id from t order by v <-> '[600, 1]' limit 5")
+    assert run("vacuum full t") == [] and run("cluster t using t_k") == []
+    assert run("select id from t order by v <-> '[600, 1]' limit 5") == want
+    db.store.close()
+    db = Database.open(str(tmp_path / "d"))
+    s = Session(db)
+    assert run("select count(*), sum(id) from t") == [(960, sum(i for i in range(1200) if (i * 13) % 50 >= 10))]
+    assert run("select id from t order by v <-> '[600, 1]' limit 5") == want
+    assert run("cluster t") == []  # the recorded index survived the restart
+    db.store.close()
