@@ -55,6 +55,7 @@ class _PgConnection(asyncio.Protocol):
         self.busy = False  # the protocol is running on a worker thread
         self.upgrading = False  # TLS handshake in progress
         self.lost = False
+        self.dropping = False  # shutting down: output of a cancelled statement is dropped
         self.inbox: list[bytes] = []
         self.inbox_size = 0
         self.reading_paused = False
@@ -90,7 +91,7 @@ class _PgConnection(asyncio.Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
-        if self.busy or self.upgrading:
+        if self.busy or self.upgrading or not self.can_write.is_set():
             self.inbox.append(data)
             self.inbox_size += len(data)
             if self.inbox_size > INBOX_LIMIT and not self.reading_paused:
@@ -110,7 +111,7 @@ class _PgConnection(asyncio.Protocol):
         self.can_write.set()
         self.server._clients.pop(self.conn.process_id, None)
         if self.busy:
-            self.conn.cancel()  # _done closes the session when the worker returns
+            self.conn.abandon()  # _done closes the session when the worker returns
         else:
             self._close_session()
 
@@ -119,6 +120,8 @@ class _PgConnection(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.can_write.set()
+        if not self.busy and not self.upgrading:
+            self._drain_inbox()  # requests held back while the client was not reading
 
     # --- running the protocol ---------------------------------------------------------------
 
@@ -129,8 +132,8 @@ class _PgConnection(asyncio.Protocol):
 
     def _write(self, data: bytes) -> None:
         """Called on the worker thread with protocol output."""
-        if self.lost:
-            self.conn.cancel()
+        if self.lost or self.dropping:
+            self.conn.abandon()
             return
         self.out.append(data)
         self.out_size += len(data)
@@ -140,7 +143,7 @@ class _PgConnection(asyncio.Protocol):
             self.out_size = 0
             self.loop.call_soon_threadsafe(self._send, chunk)
             while not self.can_write.wait(1.0):
-                if self.lost:
+                if self.lost or self.dropping:
                     break
 
     def _send(self, data: bytes) -> None:
@@ -200,6 +203,10 @@ class _PgConnection(asyncio.Protocol):
             self._send(data)
 
     def _drain_inbox(self) -> None:
+        """Process what arrived meanwhile; not while the client leaves our output unread
+        (its pipelined requests then wait, so per-connection memory stays bounded)."""
+        if not self.can_write.is_set():
+            return
         if self.inbox and not self.lost:
             data = b"".join(self.inbox)
             self.inbox.clear()
@@ -240,11 +247,17 @@ class _PgConnection(asyncio.Protocol):
         """Server shutdown: cancel a running statement, or say goodbye and hang up."""
         if self.busy:
             self.conn.cancel()
+            if not self.can_write.is_set():
+                self.conn.abandon()  # stuck writing to a client that does not read
+                self.dropping = True
+                self.can_write.set()
+                self.transport.abort()
             return
         if self.transport is not None and not self.lost:
             if self.conn.phase == "ready":
                 self.transport.write(message)
             self.transport.close()
+            self.loop.call_later(1.0, self.transport.abort)  # a client that never reads
 
 
 class Server:
@@ -316,7 +329,8 @@ class Server:
             pending.append(client.finished)
         if pending:
             await asyncio.wait(pending, timeout=self.grace_seconds + 5)
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        await loop.run_in_executor(None, lambda: self.pool.shutdown(wait=True,
+                                                                    cancel_futures=True))
         if self.on_close is not None:
             await loop.run_in_executor(None, self.on_close)
         self._stopped.set()

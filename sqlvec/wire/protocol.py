@@ -126,6 +126,7 @@ class ServerConnection:
         self._out_size = 0
         self._write: Callable[[bytes], None] = lambda b: None
         self.tls_active = False
+        self._abandoned = False
 
     # --- transport interface -------------------------------------------------------------
 
@@ -136,7 +137,7 @@ class ServerConnection:
         """Handle every complete buffered message; return an Action for the transport."""
         self._write = write
         try:
-            while self.phase != "closed":
+            while self.phase != "closed" and not self._abandoned:
                 try:
                     msg = self.decoder.next()
                 except (ProtocolViolation, SqlError) as e:
@@ -164,6 +165,11 @@ class ServerConnection:
                 session.close()
             except Exception:  # noqa: BLE001 - closing must not raise into the transport
                 log.exception("error closing session")
+
+    def abandon(self) -> None:
+        """The client is gone (or the server stops): cancel, and handle no further messages."""
+        self._abandoned = True
+        self.cancel()
 
     def cancel(self) -> None:
         """Interrupt the running statement (thread-safe; called from the server loop)."""

@@ -185,3 +185,23 @@ def test_startup_must_finish_in_time(fake_server):
     time.sleep(0.5)
     ok.sendall(c.query("SELECT 1"))
     assert c.kinds(read_until(ok, b"Z\x00\x00\x00\x05")) == "TDCZ"
+
+
+def test_client_that_does_not_read_is_not_buffered_without_bound(fake_server):
+    host, port, sessions, server = fake_server
+    s = raw_connect(host, port)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    req = c.query("SELECT 20000")  # about 300 kB of DataRows per request
+    sent = 0
+    s.setblocking(False)
+    deadline = time.time() + 3
+    while time.time() < deadline:
+        try:
+            s.send(req)
+            sent += 1
+        except BlockingIOError:
+            time.sleep(0.01)
+    client = next(iter(server._clients.values()))
+    buffered = client.transport.get_write_buffer_size() if client.transport else 0
+    assert sent > 10 and buffered < 8 * 1024 * 1024  # the server stopped reading instead
+    s.close()
