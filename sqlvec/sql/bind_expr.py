@@ -337,6 +337,21 @@ class ExprBinder:
         """E'a\\nb': an escape string constant (sqlglot has already processed the escapes)."""
         return E.Const(n.this, T.UNKNOWN)
 
+    def _b_BitString(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """B'101' (and X'1F', four bits a digit): a bit(n) constant, as in PostgreSQL."""
+        text = str(n.this)
+        if isinstance(n, exp.HexString):
+            try:
+                text = "".join(f"{int(ch, 16):04b}" for ch in text)
+            except ValueError:
+                raise SyntaxError_(f'"{n.this[:1]}" is not a valid hexadecimal digit') from None
+        elif set(text) - {"0", "1"}:
+            raise SyntaxError_(f'"{sorted(set(text) - {"0", "1"})[0]}" is not a valid binary digit')
+        bit = type_from_ast(exp.DataType.build(f"bit({max(len(text), 1)})", dialect="postgres"), self.regs.types)
+        return self.coerce(E.Const(text, T.UNKNOWN), bit)
+
+    _b_HexString = _b_BitString
+
     def _bracket_oidvector(self, n: exp.Bracket, scope: Scope) -> E.Expr:
         """a[i] on int2vector/oidvector: 0-based, as in PostgreSQL (pg_index.indkey[0])."""
         if len(n.expressions) != 1 or isinstance(n.expressions[0], exp.Slice):

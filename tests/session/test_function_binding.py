@@ -143,3 +143,7 @@ def test_range_offsets_over_dates_and_timestamps(q) -> None:
     assert q("select count(*) over (order by ts desc range between interval '90 minutes' preceding and current row) "
              "from (values (timestamptz '2024-01-01 10:00+00'), ('2024-01-01 11:00+00'), ('2024-01-01 13:00+00')) "
              "t(ts) order by ts") == [(2,), (1,), (1,)]
+
+
+def test_bit_string_literals(q) -> None:
+    assert q("select B'101'::text, X'1F'::text, pg_typeof(B'101')::text") == [("101", "00011111", "bit")]
