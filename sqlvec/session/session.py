@@ -27,6 +27,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.results import Column, Command, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
+from sqlvec.session import memory_setting as MS
 from sqlvec.session import utility_exec as U
 from sqlvec.session.database import Database
 from sqlvec.session.settings import Settings
@@ -72,6 +73,7 @@ class Session:
         self.database = database
         self.settings = Settings(params)
         self.settings.values["session_authorization"] = user
+        self.settings.dynamic[MS.NAME] = functools.partial(MS.show, db)  # database-wide
         self.txn: Any = None  # the open storage transaction of an explicit block
         self.txn_started_us = 0  # when self.txn began (now() within the block), UTC microseconds
         self.failed = False

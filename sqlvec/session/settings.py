@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlvec.core.errors import InvalidParameterValue, UndefinedObject
@@ -71,6 +72,8 @@ class Settings:
     def __init__(self, initial: dict[str, str] | None = None) -> None:
         self.values: dict[str, str] = {k: s.default for k, s in _BY_LOWER.items()}
         self.defaults = dict(self.values)
+        # settings that are not the session's own (e.g. sqlvec.memory_limit): name -> getter
+        self.dynamic: dict[str, Callable[[], str]] = {}
         for k, v in (initial or {}).items():
             if k.lower() in ("user", "database", "options", "replication"):
                 continue
@@ -82,6 +85,8 @@ class Settings:
 
     def get(self, name: str) -> str:
         key = name.lower()
+        if key in self.dynamic:
+            return self.dynamic[key]()
         if key not in self.values:
             raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
         return self.values[key]
@@ -117,7 +122,9 @@ class Settings:
         return bool(s and s.report)
 
     def all(self) -> list[tuple[str, str]]:
-        return sorted(((s.name, self.values[k]) for k, s in _BY_LOWER.items()), key=lambda x: x[0].lower())
+        items = [(s.name, self.values[k]) for k, s in _BY_LOWER.items()]
+        items += [(k, get()) for k, get in self.dynamic.items()]
+        return sorted(items, key=lambda x: x[0].lower())
 
     def search_path(self, user: str) -> list[str]:
         out = []

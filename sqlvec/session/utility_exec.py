@@ -35,15 +35,13 @@ def _text_rows(name: str, values: list[str]) -> Rows:
 
 
 def _memory_limit(s: Any, node: Any) -> Result:
-    if isinstance(node, UT.ShowStmt):
-        return _text_rows(MS.NAME, [MS.show(s.db)])
     MS.set_limit(s.db, s.user, node.value if isinstance(node, UT.SetStmt) else None)
     return Command("SET" if isinstance(node, UT.SetStmt) else "RESET")
 
 
 def run_session_utility(s: Any, node: Any) -> Result:
-    if isinstance(node, UT.SetStmt | UT.ResetStmt | UT.ShowStmt) and (node.name or "").lower() == MS.NAME:
-        return _memory_limit(s, node)  # database-wide, not per session
+    if isinstance(node, UT.SetStmt | UT.ResetStmt) and (node.name or "").lower() == MS.NAME:
+        return _memory_limit(s, node)  # database-wide, not per session (SHOW reads it as usual)
     if isinstance(node, UT.SetStmt):
         if node.name == "transaction_isolation":
             return Command("SET")

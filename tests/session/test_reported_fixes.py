@@ -90,6 +90,8 @@ def test_memory_limit_is_the_databases_budget() -> None:
         return [tuple(c[i].as_py() for c in b.columns) for b in batches for i in range(b.num_rows)]
 
     assert run("SHOW sqlvec.memory_limit") == [("1MB",)]
+    assert run("SELECT current_setting('sqlvec.memory_limit')") == [("1MB",)]
+    assert ("sqlvec.memory_limit", "1MB", "") in run("SHOW ALL")
     with pytest.raises(OutOfMemory) as e:
         run("SELECT string_agg(md5(g::text), ',') FROM generate_series(1, 40000) g")
     assert e.value.code == "53200" and "1.0 MB memory limit" in e.value.detail
