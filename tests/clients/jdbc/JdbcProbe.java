@@ -8,6 +8,7 @@ public class JdbcProbe {
             try (Statement st = con.createStatement()) {
                 st.execute("drop table if exists jdbc_items");
                 st.execute("create table jdbc_items (id integer primary key, name varchar(30) not null, price numeric(10,2))");
+                st.execute("create index jdbc_items_name on jdbc_items (name)");
             }
             try (PreparedStatement ps = con.prepareStatement("insert into jdbc_items values (?, ?, ?)")) {
                 for (int i = 1; i <= 3; i++) {
@@ -41,6 +42,22 @@ public class JdbcProbe {
                 while (rs.next()) {
                     System.out.println("pk " + rs.getString("COLUMN_NAME") + " " + rs.getInt("KEY_SEQ") + " " + rs.getString("PK_NAME"));
                 }
+            }
+            try (ResultSet rs = md.getIndexInfo(null, "public", "jdbc_items", false, false)) {
+                while (rs.next()) {
+                    System.out.println("index " + rs.getString("INDEX_NAME") + " " + rs.getBoolean("NON_UNIQUE") + " " + rs.getString("COLUMN_NAME") + " " + rs.getShort("ORDINAL_POSITION") + " " + rs.getString("ASC_OR_DESC"));
+                }
+            }
+            try (ResultSet rs = md.getSchemas()) {
+                while (rs.next()) {
+                    String s = rs.getString("TABLE_SCHEM");
+                    if (s.equals("public") || s.equals("information_schema")) System.out.println("schema " + s);
+                }
+            }
+            try (ResultSet rs = md.getImportedKeys(null, "public", "jdbc_items")) {
+                int n = 0;
+                while (rs.next()) n++;
+                System.out.println("imported keys " + n);
             }
         }
     }
