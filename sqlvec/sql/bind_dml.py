@@ -158,15 +158,19 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
         else:
             exprs.append(default_expr(b, table, i))
     full_src = L.Project(src, tuple(exprs), relation_fields(table, b.regs.types))
-    ret, fields = _returning(b, node, table, table_scope(b, table))
+    tbl = target.this if isinstance(target, exp.Schema) else target
+    alias = tbl.alias if isinstance(tbl, exp.Table) and tbl.alias else None  # INSERT INTO t AS x
+    ret, fields = _returning(b, node, table, table_scope(b, table, alias))
     conflict = node.args.get("conflict")
     oc = None
     if conflict is not None:
-        oc = _bind_on_conflict(b, conflict, table)
+        oc = _bind_on_conflict(b, conflict, table, alias)
     return L.Insert(table, full_src, ret, fields, oc)
 
 
-def _bind_on_conflict(b: Binder, c: exp.OnConflict, table: TableDef) -> L.OnConflict:
+def _bind_on_conflict(
+    b: Binder, c: exp.OnConflict, table: TableDef, alias: str | None = None
+) -> L.OnConflict:
     keys = tuple(k.this.name if isinstance(k, exp.Ordered) else k.name for k in c.args.get("conflict_keys") or [])
     if keys:
         known = [set(table.primary_key)] + [set(cols) for _, cols in table.uniques]
@@ -178,7 +182,7 @@ def _bind_on_conflict(b: Binder, c: exp.OnConflict, table: TableDef) -> L.OnConf
     action = (c.args.get("action").name if c.args.get("action") is not None else "").upper()
     if "NOTHING" in action or c.args.get("duplicate") is None and not c.expressions:
         return L.OnConflict(keys, "nothing")
-    scope = table_scope(b, table)
+    scope = table_scope(b, table, alias)
     scope.add("excluded", [(col.name, col.sql_type(b.regs.types), 0, 0) for col in table.columns])
     assigns = []
     for eq in c.expressions:

@@ -41,6 +41,12 @@ def test_excluded_is_case_insensitive(q) -> None:
     q("INSERT INTO kv VALUES (1, 10) ON CONFLICT (k) DO UPDATE SET v = EXCLUDED.v")
     q("INSERT INTO kv VALUES (2, 20) ON CONFLICT (k) DO UPDATE SET v = Excluded.v + kv.v")
     assert q("SELECT k, v FROM kv ORDER BY k") == [(1, 10), (2, 22)]
+    # the target's alias (any case) names it in DO UPDATE, WHERE and RETURNING
+    got = q(
+        "INSERT INTO kv AS X VALUES (2, 1) ON CONFLICT (k) "
+        "DO UPDATE SET v = EXCLUDED.v + x.v WHERE X.k = 2 RETURNING x.k, X.v"
+    )
+    assert got == [(2, 23)]
 
 
 @pytest.mark.parametrize(
