@@ -149,9 +149,11 @@ class Executor:
                 out = out.filter(pc.fill_null(self.ev.eval(p.filter, out), False))
             yield out
             return
-        from sqlvec.exec.prune import pruner
+        from sqlvec.exec.prune import counted, pruner
 
         prune = pruner(p.filter, [f.name for f in p.fields])
+        if prune is not None and getattr(self.ctx, "segment_stats", None) is not None:  # EXPLAIN ANALYZE
+            prune = counted(prune, self.ctx.segment_stats, id(p))
         batches = self.ctx.txn.scan(p.table.oid, cols, prune=prune) if prune is not None \
             else self.ctx.txn.scan(p.table.oid, cols)
         for b in batches:

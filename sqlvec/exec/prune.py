@@ -61,3 +61,16 @@ def pruner(predicate: E.Expr | None, names: list[str]) -> Callable[[dict], bool]
         return False
 
     return prune
+
+
+def counted(prune: Callable[[dict], bool], into: dict[int, list[int]], key: int) -> Callable[[dict], bool]:
+    """`prune` that also counts [segments checked, segments skipped] in into[key] (EXPLAIN ANALYZE)."""
+    counts = into.setdefault(key, [0, 0])
+
+    def counting(stats: dict) -> bool:
+        skip = prune(stats)
+        counts[0] += 1
+        counts[1] += bool(skip)
+        return skip
+
+    return counting

@@ -74,7 +74,11 @@ def explain_text(plan: L.Plan, stats: dict[int, tuple[int, float]] | None = None
             label += f" (actual time={ms:.3f} rows={rows} loops=1)"
         pad = "  " * depth
         lines.append((pad + "->  " if depth else "") + label)
-        for d in _details(p):
+        details = _details(p)
+        segs = getattr(stats, "segments", {}).get(id(p))
+        if segs is not None:  # storage's min/max skip of sealed segments (sqlvec's own line)
+            details.append(f"Segments Skipped by Min/Max: {segs[1]} of {segs[0]}")
+        for d in details:
             lines.append(pad + ("      " if depth else "  ") + d)
         for c in p.inputs():
             visit(c, depth + 1 if depth else 1)
@@ -83,9 +87,18 @@ def explain_text(plan: L.Plan, stats: dict[int, tuple[int, float]] | None = None
     return lines
 
 
+class AnalyzeStats(dict):
+    """id(node) -> (rows, ms); `.segments`: id(scan) -> [segments checked, skipped]."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.segments: dict[int, list[int]] = {}
+
+
 def analyze(ctx: Any, plan: L.Plan) -> dict[int, tuple[int, float]]:
-    """Run the plan, recording rows and wall time per node."""
-    stats: dict[int, tuple[int, float]] = {}
+    """Run the plan, recording rows and wall time per node (and segments skipped per scan)."""
+    stats = AnalyzeStats()
+    ctx.segment_stats = stats.segments
     ex = ctx.executor
     orig = ex.run
 
@@ -106,4 +119,5 @@ def analyze(ctx: Any, plan: L.Plan) -> dict[int, tuple[int, float]]:
             pass
     finally:
         ex.run = orig  # type: ignore[method-assign]
+        ctx.segment_stats = None
     return stats

@@ -71,3 +71,13 @@ def test_segments_skipped(q, monkeypatch, skipped):
     skipped.clear()
     assert q("select count(*) from c where k + 1 < 151") == [(150,)]  # not prunable: all read
     assert skipped == []
+
+
+def test_explain_analyze_reports_skipped_segments(q, monkeypatch):
+    _clustered(q, monkeypatch)
+    n = len(q.db.store.version.tables[q("select oid::int from pg_class where relname = 'c'")[0][0]].views)
+    lines = [r[0] for r in q("explain analyze select count(*) from c where k < 150")]
+    assert f"Segments Skipped by Min/Max: {n - 1} of {n}" in "\n".join(lines)
+    plain = "\n".join(r[0] for r in q("explain select count(*) from c where k < 150"))
+    assert "Segments" not in plain
+    assert q("select count(*) from c where k < 150") == [(150,)]  # the counter is gone afterwards
