@@ -29,6 +29,9 @@ def _reflect(url: str, what: str) -> object:
         with eng.begin() as con:
             con.exec_driver_sql(DDL)
             con.exec_driver_sql("create index if not exists people_name_idx on people (name)")
+            con.exec_driver_sql("create table if not exists tagged (id integer primary key, "
+                                "code varchar(10) unique, qty integer check (qty > 0))")
+            con.exec_driver_sql("create or replace view people_names as select id, name from people")
         insp = sa.inspect(eng)
         if what == "tables":
             return insp.get_table_names()
@@ -38,12 +41,20 @@ def _reflect(url: str, what: str) -> object:
             return [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns("people")]
         if what == "pk":
             return insp.get_pk_constraint("people")["constrained_columns"]
+        if what == "uniques":
+            return [(u["name"], u["column_names"]) for u in insp.get_unique_constraints("tagged")]
+        if what == "checks":
+            return [(c["name"], c["sqltext"]) for c in insp.get_check_constraints("tagged")]
+        if what == "fks":
+            return insp.get_foreign_keys("tagged")
+        if what == "views":
+            return insp.get_view_names(), [c["name"] for c in insp.get_columns("people_names")]
         return [(i["name"], i["column_names"], bool(i["unique"])) for i in insp.get_indexes("people")]
     finally:
         eng.dispose()
 
 
-@pytest.mark.parametrize("what", ["tables", "columns", "schemas",
+@pytest.mark.parametrize("what", ["tables", "columns", "schemas", "uniques", "checks", "fks", "views",
                                   "pk",
                                   "indexes"])
 @pytest.mark.parametrize("driver", ["psycopg", "psycopg2", "pg8000"])

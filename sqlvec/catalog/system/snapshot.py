@@ -323,7 +323,8 @@ class Snapshot:
         if rel is None:
             from sqlvec.catalog.system.registry import system_relation_by_oid
 
-            return system_relation_by_oid(oid) is not None
+            sys_rel = system_relation_by_oid(oid)
+            return sys_rel is not None and sys_rel.schema in self.visible_schemas()
         for s in self.visible_schemas():
             other = self.rel_by_name.get((s, rel.name))
             if other is not None:
