@@ -117,6 +117,10 @@ class Executor:
             from sqlvec.exec.vector_search import run_vector_search
 
             return run_vector_search(self.ctx, plan)
+        if m is None and type(plan).__name__ == "KeyLookup":  # unique-key point lookup
+            from sqlvec.exec.key_lookup import run_key_lookup
+
+            return run_key_lookup(self.ctx, plan)
         if m is None:
             raise FeatureNotSupported(f"plan node {type(plan).__name__} is not supported")
         return m(plan)
@@ -151,7 +155,7 @@ class Executor:
             return
         from sqlvec.exec.prune import counted, pruner
 
-        prune = pruner(p.filter, [f.name for f in p.fields])
+        prune = pruner(p.filter, [f.name for f in p.fields], self.ctx.params)
         if prune is not None and getattr(self.ctx, "segment_stats", None) is not None:  # EXPLAIN ANALYZE
             prune = counted(prune, self.ctx.segment_stats, id(p))
         batches = self.ctx.txn.scan(p.table.oid, cols, prune=prune) if prune is not None \

@@ -1,6 +1,7 @@
 """Segment pruning: a scan's filter turned into `prune(stats)` for storage's min/max skip.
 
-Only conjuncts `column op constant` (op: = < <= > >=, either side) are used; a segment is
+Only conjuncts `column op constant` (op: = < <= > >=, either side; a bound parameter counts
+as a constant) and `column IN (constants)` are used; a segment is
 skipped when its [min, max] range cannot satisfy one of them. Anything uncertain (types
 that do not compare) keeps the segment.
 
@@ -26,22 +27,49 @@ def _conjuncts(e: E.Expr) -> list[E.Expr]:
     return [e]
 
 
-def _term(c: E.Expr, names: list[str]) -> tuple[str, str, Any] | None:
+_NONE = object()
+
+
+def _value(e: E.Expr, params: list[Any] | None) -> Any:
+    """A constant's or a bound parameter's value (None for NULL), or _NONE for anything else.
+
+    NaN is _NONE too: PostgreSQL orders it above every number, min/max statistics do not.
+    """
+    if isinstance(e, E.Const):
+        v = e.value
+    elif isinstance(e, E.Param) and params is not None and e.index < len(params):
+        v = params[e.index]
+    else:
+        return _NONE
+    return _NONE if isinstance(v, float) and v != v else v
+
+
+def _term(c: E.Expr, names: list[str], params: list[Any] | None) -> tuple[str, str, Any] | None:
+    if isinstance(c, E.InList) and not c.negate and isinstance(c.arg, E.ColRef):
+        values = [_value(v, params) for v in c.values]
+        if values and not any(v is _NONE or v is None for v in values):
+            return names[c.arg.index], "in", values
+        return None
     if not (isinstance(c, E.Func) and c.name in _FLIP and len(c.args) == 2):
         return None
     a, b = c.args
-    if isinstance(a, E.ColRef) and isinstance(b, E.Const) and b.value is not None:
-        return names[a.index], c.name, b.value
-    if isinstance(b, E.ColRef) and isinstance(a, E.Const) and a.value is not None:
-        return names[b.index], _FLIP[c.name], a.value
+    if isinstance(a, E.ColRef) and (v := _value(b, params)) is not _NONE and v is not None:
+        return names[a.index], c.name, v
+    if isinstance(b, E.ColRef) and (v := _value(a, params)) is not _NONE and v is not None:
+        return names[b.index], _FLIP[c.name], v
     return None
 
 
-def pruner(predicate: E.Expr | None, names: list[str]) -> Callable[[dict], bool] | None:
-    """prune(stats) for storage's scan, or None when the predicate gives nothing to prune on."""
+def pruner(
+    predicate: E.Expr | None, names: list[str], params: list[Any] | None = None
+) -> Callable[[dict], bool] | None:
+    """prune(stats) for storage's scan, or None when the predicate gives nothing to prune on.
+
+    `params`: the statement's parameter values, so `col < $1` prunes like `col < 10`.
+    """
     if predicate is None:
         return None
-    terms = [t for t in (_term(c, names) for c in _conjuncts(predicate)) if t is not None]
+    terms = [t for t in (_term(c, names, params) for c in _conjuncts(predicate)) if t is not None]
     if not terms:
         return None
 
@@ -52,6 +80,10 @@ def pruner(predicate: E.Expr | None, names: list[str]) -> Callable[[dict], bool]
                 continue
             lo, hi = mm
             try:
+                if op == "in":
+                    if not any(lo <= x <= hi for x in v):
+                        return True
+                    continue
                 if (op == "=" and (v < lo or v > hi)) or (op == "<" and not lo < v) \
                         or (op == "<=" and not lo <= v) or (op == ">" and not hi > v) \
                         or (op == ">=" and not hi >= v):

@@ -14,8 +14,8 @@ def skipped(monkeypatch) -> list[int]:
     out: list[int] = []
     real = prune_mod.pruner
 
-    def counting(predicate, names):
-        fn = real(predicate, names)
+    def counting(predicate, names, params=None):
+        fn = real(predicate, names, params)
         if fn is None:
             return None
 
@@ -81,3 +81,35 @@ def test_explain_analyze_reports_skipped_segments(q, monkeypatch):
     plain = "\n".join(r[0] for r in q("explain select count(*) from c where k < 150"))
     assert "Segments" not in plain
     assert q("select count(*) from c where k < 150") == [(150,)]  # the counter is gone afterwards
+
+
+@pytest.mark.parametrize(("pruned", "plain", "skips"), [
+    ("k in (5, 19999)", "k + 0 in (5, 19999)", True),
+    ("k not in (5, 19999)", "k + 0 not in (5, 19999)", False),
+    ("k in (5, null)", "k + 0 in (5, null)", False),
+])
+def test_in_list(q, monkeypatch, skipped, pruned, plain, skips):
+    _clustered(q, monkeypatch)
+    skipped.clear()
+    assert q(f"select id from c where {pruned} order by id") == q(f"select id from c where {plain} order by id")
+    assert (sum(skipped) > 0) == skips
+
+
+def test_parameters_prune_like_constants(q, monkeypatch, skipped):
+    _clustered(q, monkeypatch)
+    ps = q.s.prepare("select count(*) from c where k < $1 and k >= $2", [23, 23], "")
+    for hi, lo, want in ((150, 0, 150), (19999, 19990, 9), (5, 10, 0)):
+        skipped.clear()
+        res, _ = q.s.execute_portal(q.s.bind(ps, [hi, lo], [], ""), 0)
+        assert [r for b in res.batches for r in zip(*[c.to_pylist() for c in b.columns])] == [(want,)]
+        assert sum(skipped) >= len(skipped) - 1 > 0
+
+
+def test_nan_never_prunes(q, monkeypatch, skipped):
+    monkeypatch.setattr(store_mod, "SEAL_ROWS", 100)
+    q("create table f (x float8)")
+    q("create index f_x on f (x)")
+    q("insert into f select g::float8 from generate_series(1, 500) g")
+    q("cluster f using f_x")
+    assert q("select count(*) from f where x < 'NaN'::float8") == [(500,)]
+    assert q("select count(*) from f where x in ('NaN'::float8, 3)") == [(1,)]
