@@ -772,6 +772,10 @@ def _output_name(proj: exp.Expr) -> str:
         return _output_name(proj.this)
     if isinstance(proj, exp.Extract):
         return "extract"
+    if isinstance(proj, exp.CurrentTimestamp):  # now() parses as a plain call
+        return "current_timestamp"
+    if isinstance(proj, exp.StrPosition):  # POSITION(a IN b); strpos() parses as a plain call
+        return "position"
     if isinstance(proj, exp.AtTimeZone):
         return "timezone"
     if isinstance(proj, exp.IntDiv):

@@ -147,3 +147,8 @@ def test_range_offsets_over_dates_and_timestamps(q) -> None:
 
 def test_bit_string_literals(q) -> None:
     assert q("select B'101'::text, X'1F'::text, pg_typeof(B'101')::text") == [("101", "00011111", "bit")]
+
+
+def test_output_names_of_time_and_position_syntax(q) -> None:
+    res = q.result("select now(), current_timestamp, position('a' in 'b'), strpos('a', 'b'), current_date")
+    assert [c.name for c in res.columns] == ["now", "current_timestamp", "position", "strpos", "current_date"]
