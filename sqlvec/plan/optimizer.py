@@ -11,6 +11,7 @@ from collections.abc import Callable
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.plan.fold import fold_constants
+from sqlvec.plan.key_lookup import scan_to_key_lookup
 from sqlvec.plan.vector_search import top_n_to_vector_search
 
 
@@ -89,6 +90,7 @@ RULES: tuple[Callable[[L.Plan], L.Plan | None], ...] = (
     push_filter_into_join,
     push_filter_into_scan,
     top_n_to_vector_search,
+    scan_to_key_lookup,
 )
 
 

@@ -182,6 +182,41 @@ class Transaction:
         key_lookup([*lt.inserts, *lt.views], column, values, found, out)
         return found, out
 
+    def fetch(
+        self, table_id: int, rowids: np.ndarray, columns: list[str] | None = None
+    ) -> pa.Table:
+        """The visible rows with these row ids (`_rowid` first, then `columns`), by row id.
+
+        Ids not visible (deleted, never inserted) are left out. Each segment is located by
+        its row-id range and read by binary search, so a point fetch touches no other rows.
+        """
+        self._check()
+        lt = self._local(table_id)
+        if columns is not None and ROWID in columns:
+            columns = [c for c in columns if c != ROWID]
+        want = np.unique(np.asarray(rowids, dtype=np.int64))
+        parts = []
+        if len(want):
+            lo, hi = int(want[0]), int(want[-1])
+            for v in (*lt.views, *lt.inserts):
+                seg = v.seg
+                if v.live == 0 or seg.max_rowid < lo or seg.min_rowid > hi:
+                    continue
+                _, pos = seg.locate(want)
+                if v.deleted is not None and len(pos):
+                    pos = pos[~v.deleted[pos]]
+                if len(pos):
+                    data = seg.data if columns is None else seg.data.select([ROWID, *columns])
+                    parts.append(data.take(pa.array(pos)))
+        schema = lt.schema if columns is None else lt.schema.empty_table().select(
+            [ROWID, *columns]).schema
+        if not parts:
+            return schema.empty_table()
+        out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            out = out.take(pa.array(np.argsort(np.asarray(out.column(0)), kind="stable")))
+        return out
+
     # -- writes -----------------------------------------------------------------------
 
     def insert(self, table_id: int, batch: pa.RecordBatch | pa.Table) -> np.ndarray:

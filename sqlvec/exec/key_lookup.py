@@ -1,0 +1,73 @@
+"""The KeyLookup operator: find rows by a unique key through storage, not a table scan.
+
+The key values (constants / parameters) are converted exactly to the column's Arrow type;
+`txn.lookup` answers their row ids from the transaction's view (its own inserts and
+deletes included), `txn.fetch` reads those rows, and the plan's whole predicate is
+re-applied to them. A key that does not convert exactly (1.5 for an int column, a value
+out of range) makes the operator run the equivalent sequential scan instead.
+
+    >>> # KeyLookup(t, id = $1) with $1 = 7 -> lookup(t, "id", [7]) -> fetch -> filter
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.plan import expr as E
+from sqlvec.plan.key_lookup import KeyLookup
+
+_ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
+
+
+def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
+    """One key as a 1-element array of its expression type (constants and params)."""
+    return ctx.evaluator.eval(k, _ONE_ROW)
+
+
+def key_values(ctx: Any, keys: tuple[E.Expr, ...], typ: pa.DataType) -> pa.Array | None:
+    """The non-NULL keys converted exactly to `typ`, or None when one does not convert."""
+    parts = []
+    for k in keys:
+        a = _key_value(ctx, k)
+        if a.null_count == len(a):
+            continue  # NULL never equals a key
+        if a.type != typ:
+            try:
+                a = a.cast(typ, safe=True)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+                return None
+        parts.append(a)
+    if not parts:
+        return pa.array([], typ)
+    return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
+
+
+def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
+    """Rows of `p.table` whose key equals one of `p.keys` and that pass `p.filter`."""
+    ex = ctx.executor
+    cols = [f.name for f in p.fields]
+    col = cols[p.column]
+    txn = ctx.txn
+    typ = txn.table_schema(p.table.oid).field(col).type
+    keys = key_values(ctx, p.keys, typ)
+    if keys is None:  # a key the column cannot hold exactly: the scan decides
+        yield from ex.run(p.as_scan())
+        return
+    if len(keys):
+        found, rowids = txn.lookup(p.table.oid, col, keys)
+        rows = txn.fetch(p.table.oid, rowids[found], cols) if found.any() else None
+    else:
+        rows = None
+    if rows is None or rows.num_rows == 0:
+        yield ex._batch(p, [pa.array([], f.type.arrow) for f in p.fields])
+        return
+    out = ex._batch(p, [rows.column(i) for i in range(1, len(cols) + 1)])
+    mask = pc.fill_null(ctx.evaluator.eval(p.filter, out), False)
+    if not (mask.null_count == 0 and np.asarray(mask).all()):
+        out = out.filter(mask)
+    yield out
