@@ -22,7 +22,8 @@ SCHEMA = [
     "note text default 'it''s', n int default 42, ok boolean default true)",
 ]
 COMPARED = [r"\dt", r"\d items", r"\di", r"\dv", r"\d", r"\dt s2.*", r"\d s2.t", r"\d v_items", r"\dn", r"\d defaults",
-            r"\d+ items", r"\dT", r"\df", r"\dx"]  # (\dt+ sizes are storage-specific)
+            r"\d+ items", r"\dT", r"\df", r"\dx", r"\ds",
+            r"\d defaults_id_seq"]  # (\dt+ sizes are storage-specific)
 
 
 def psql(host: str, port: int, user: str, db: str, *commands: str) -> str:

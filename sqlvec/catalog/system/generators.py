@@ -177,11 +177,34 @@ def _constraint(s: Snapshot) -> list[dict]:
     return out
 
 
+_TYPE_MAX = {"int2": 2**15 - 1, "int4": 2**31 - 1, "int8": 2**63 - 1}
+
+
+def seq_max(s: Snapshot, q: Any) -> int:
+    """The sequence's maximum, within its type's range (serial: 2147483647)."""
+    return min(q.max_value, _TYPE_MAX[s.sequence_type(q).short])
+
+
 @pg("pg_sequence")
 def _sequence(s: Snapshot) -> list[dict]:
-    return [{"seqrelid": q.oid, "seqtypid": T.INT8.oid, "seqstart": q.start,
-             "seqincrement": q.increment, "seqmax": q.max_value, "seqmin": q.min_value,
+    return [{"seqrelid": q.oid, "seqtypid": s.sequence_type(q).oid, "seqstart": q.start,
+             "seqincrement": q.increment, "seqmax": seq_max(s, q), "seqmin": q.min_value,
              "seqcache": 1, "seqcycle": False} for q in s.sequences]
+
+
+@pg("pg_depend")
+def _depend(s: Snapshot) -> list[dict]:
+    """Sequences owned by columns ('a'), indexes of tables and their constraints ('a'/'i')."""
+    out = []
+    for q in s.sequences:
+        owner = s.sequence_owner(q)
+        if owner is not None:
+            out.append({"classid": 1259, "objid": q.oid, "objsubid": 0, "refclassid": 1259,
+                        "refobjid": owner[0].oid, "refobjsubid": owner[1], "deptype": "a"})
+    for i in s.indexes:
+        out.append({"classid": 1259, "objid": i.oid, "objsubid": 0, "refclassid": 1259,
+                    "refobjid": i.table_oid, "refobjsubid": 0, "deptype": "a"})
+    return out
 
 
 # -- types, functions, operators -------------------------------------------------------
@@ -469,8 +492,8 @@ def _indexes(s: Snapshot) -> list[dict]:
 @pg("pg_sequences")
 def _sequences(s: Snapshot) -> list[dict]:
     return [{"schemaname": q.schema, "sequencename": q.name,
-             "sequenceowner": s.role_name.get(SUPERUSER_OID), "data_type": T.INT8.oid,
-             "start_value": q.start, "min_value": q.min_value, "max_value": q.max_value,
+             "sequenceowner": s.role_name.get(SUPERUSER_OID), "data_type": s.sequence_type(q).oid,
+             "start_value": q.start, "min_value": q.min_value, "max_value": seq_max(s, q),
              "increment_by": q.increment, "cycle": False, "cache_size": 1} for q in s.sequences]
 
 

@@ -148,11 +148,18 @@ def _routines(s: Snapshot) -> list[dict]:
 
 
 def _sequences(s: Snapshot) -> list[dict]:
-    return [{"sequence_catalog": s.database, "sequence_schema": q.schema, "sequence_name": q.name,
-             "data_type": "bigint", "numeric_precision": 64, "numeric_precision_radix": 2,
-             "numeric_scale": 0, "start_value": str(q.start), "minimum_value": str(q.min_value),
-             "maximum_value": str(q.max_value), "increment": str(q.increment),
-             "cycle_option": "NO"} for q in s.sequences]
+    from sqlvec.catalog.system.generators import seq_max
+
+    out = []
+    for q in s.sequences:
+        t = s.sequence_type(q)
+        out.append({"sequence_catalog": s.database, "sequence_schema": q.schema,
+                    "sequence_name": q.name, "data_type": t.name,
+                    "numeric_precision": _NUMERIC_PRECISION[t.short], "numeric_precision_radix": 2,
+                    "numeric_scale": 0, "start_value": str(q.start), "minimum_value": str(q.min_value),
+                    "maximum_value": str(seq_max(s, q)), "increment": str(q.increment),
+                    "cycle_option": "NO"})
+    return out
 
 
 def _referential_constraints(s: Snapshot) -> list[dict]:

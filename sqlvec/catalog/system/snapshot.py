@@ -183,6 +183,28 @@ class Snapshot:
     def sequences(self) -> list[SequenceDef]:
         return self.catalog.sequences()
 
+    def sequence_owner(self, q: SequenceDef) -> tuple[TableDef, int] | None:
+        """(table, attnum) of the column a sequence is OWNED BY (serial / identity)."""
+        if not q.owned_by or ":" not in q.owned_by:
+            return None
+        schema, _, rest = q.owned_by.partition(":")
+        table, _, column = rest.rpartition(".")
+        rel = self.rel_by_name.get((schema, table))
+        if not isinstance(rel, TableDef) or rel.column_index(column) is None:
+            return None
+        return rel, rel.column_index(column) + 1
+
+    def sequence_type(self, q: SequenceDef) -> SqlType:
+        """bigint, or the owning column's integer type (serial: integer, as PostgreSQL)."""
+        from sqlvec.core import types as T
+
+        owner = self.sequence_owner(q)
+        if owner is not None:
+            t = self.column_type(owner[0].columns[owner[1] - 1])
+            if t is not None and t.short in ("int2", "int4", "int8"):
+                return t
+        return T.INT8
+
     @cached_property
     def roles(self) -> list[RoleDef]:
         """sqlvec's roles plus PostgreSQL's predefined pg_database_owner (owner of public)."""
