@@ -68,10 +68,12 @@ def _declare(s: Any, stmt: DeclareStmt) -> Result:
     if stmt.name in s.portals:
         raise DuplicateCursor(f'cursor "{stmt.name}" already exists')
     node = parse_statement(stmt.query, 0)
-    res = s._in_txn(lambda txn: U.run_in_txn(s, txn, node, [], None))
+    def run(txn: Any) -> tuple[Result, list[pa.RecordBatch]]:
+        r = U.run_in_txn(s, txn, node, [], None)
+        return r, list(r.batches) if isinstance(r, Rows) else []  # read inside the transaction
+    res, batches = s._in_txn(run)
     if not isinstance(res, Rows):
         raise ObjectNotInPrerequisiteState("cursor query must return rows")
-    batches = list(res.batches)
     schema = batches[0].schema if batches else None
     table = pa.Table.from_batches(batches, schema=schema) if batches else pa.table({})
     ps = PreparedStatement(stmt.name, stmt.query, node, [], list(res.columns))
