@@ -92,6 +92,34 @@ class SqlvecDialect(Postgres):
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         LAMBDAS: ClassVar[dict] = {}
 
+        # A typed literal binds before `::`: `date '2024-01-01'::text` is text (stock sqlglot
+        # reads it as date ('2024-01-01'::text)). _parse_types flags a type followed by a
+        # string; the literal then skips its column ops, which _parse_type applies to the cast.
+        _typed_literal = False
+        _typed_literal_done = False
+
+        def _parse_types(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            dt = super()._parse_types(*args, **kwargs)
+            if isinstance(dt, exp.DataType) and self._curr is not None and \
+                    self._curr.token_type == TokenType.STRING:
+                self._typed_literal = True
+            return dt
+
+        def _parse_column_ops(self, this: exp.Expr | None) -> exp.Expr | None:
+            if self._typed_literal and isinstance(this, exp.Literal):
+                self._typed_literal = False
+                self._typed_literal_done = True
+                return this
+            return super()._parse_column_ops(this)
+
+        def _parse_type(self, *args: Any, **kwargs: Any) -> exp.Expr | None:
+            out = super()._parse_type(*args, **kwargs)
+            self._typed_literal = False
+            if self._typed_literal_done:
+                self._typed_literal_done = False
+                out = self._parse_column_ops(out)
+            return out
+
         def _parse_bitwise(self) -> exp.Expr | None:
             this = super()._parse_bitwise()
             while self._match(TokenType.LR_ARROW):

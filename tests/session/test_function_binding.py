@@ -152,3 +152,8 @@ def test_bit_string_literals(q) -> None:
 def test_output_names_of_time_and_position_syntax(q) -> None:
     res = q.result("select now(), current_timestamp, position('a' in 'b'), strpos('a', 'b'), current_date")
     assert [c.name for c in res.columns] == ["now", "current_timestamp", "position", "strpos", "current_date"]
+
+
+def test_typed_literal_cast(q) -> None:
+    assert q("select date '2024-01-01'::text, pg_typeof(date '2024-01-01'::text)::text, "
+             "int4 '5'::text || 'a'") == [("2024-01-01", "text", "5a")]

@@ -53,3 +53,13 @@ def test_syntax_forms_map_to_postgres_functions(sql, name, args) -> None:
     assert got is not None
     assert got[0] == name
     assert [a.name for a in got[1]] == args
+
+
+@pytest.mark.parametrize(("sql", "expected"), [
+    ("date '2024-01-01'::text", "CAST(CAST('2024-01-01' AS DATE) AS TEXT)"),
+    ("int4 '5'::text || 'a'", "CAST(CAST('5' AS INT) AS TEXT) || 'a'"),
+    ("cast('x'::text as date)", "CAST(CAST('x' AS TEXT) AS DATE)"),
+    ("f(timestamptz '2024-01-01'::text, 1)", "F(CAST(CAST('2024-01-01' AS TIMESTAMPTZ) AS TEXT), 1)"),
+])
+def test_typed_literal_binds_before_double_colon(sql, expected) -> None:
+    assert _item(sql).sql(dialect="postgres") == expected
