@@ -11,7 +11,8 @@ import pyarrow.compute as pc
 from sqlvec.core.errors import CardinalityViolation, FeatureNotSupported
 from sqlvec.plan import expr as E
 
-REG_OIDS = frozenset({24, 2205, 2206, 4089, 4096})  # regproc regclass regtype regnamespace regrole
+# regproc regclass regtype regnamespace regrole, and their arrays
+REG_OIDS = frozenset({24, 2205, 2206, 4089, 4096, 1008, 2210, 2211, 4090, 4097})
 
 
 def full(value: Any, t: pa.DataType, n: int) -> pa.Array:

@@ -20,7 +20,6 @@ SOURCES = [Path(__file__).parent / "driver_queries_pg15.txt",
 SKIP = re.compile(r"(?i)^(FETCH|CLOSE|SAVEPOINT|ROLLBACK|RELEASE|DEALLOCATE|SET |BEGIN|COMMIT)")
 # gaps outside the catalog, owned by the engine (reported in issue 6)
 ENGINE_GAPS = {
-    "::regtype[]": "engine: casts of oidvector to arrays of reg* types (proargtypes::regtype[])",
     "dependent_namespace": "engine: join scoping of pg_depend chains (dbt)",
 }
 

@@ -161,3 +161,9 @@ def test_pg_stat_activity_lists_live_sessions():
                      "pg_stat_activity order by pid"), (22, "", "idle in transaction", "select 1")]
     b.close()
     assert _rows(list(a.execute("select count(*) from pg_stat_activity"))[-1]) == [(1,)]
+
+
+def test_reg_array_casts(q):
+    assert q("select a::regtype[]::text[] from (values ('{23,25}'::oid[])) v(a)") == [(["integer", "text"],)]
+    rows = q("select proargtypes::regtype[]::text[] from pg_proc where proname = 'format_type'")
+    assert rows == [(["oid", "integer"],)]

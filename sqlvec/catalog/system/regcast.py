@@ -71,9 +71,28 @@ def _name(snap: Snapshot, source: int, oid: int) -> str:
     return next((n for o, n in zip(rows["oid"], rows["proname"]) if o == oid), str(oid))
 
 
+REG_OIDS = (REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE)
+
+
+def _is_reg_array(t: Any) -> bool:
+    return t.element is not None and t.element.oid in REG_OIDS
+
+
 def reg_cast(ctx: Any, a: pa.Array, src: Any, dst: Any) -> pa.Array | None:
-    """string -> reg* (lookup) and reg* -> string (names); None when not such a cast."""
+    """string -> reg* (lookup) and reg* -> string (names); None when not such a cast.
+
+    Arrays too: oid[] / oidvector -> regtype[] keeps the OIDs, regtype[] -> text[] names them
+    (pgcli: COALESCE(proallargtypes::regtype[], proargtypes::regtype[])::text[]).
+    """
     from sqlvec.catalog.system import snapshot_for
+
+    if _is_reg_array(dst) and pa.types.is_list(a.type) and pa.types.is_integer(a.type.value_type):
+        return a.cast(pa.list_(pa.uint32()))
+    if _is_reg_array(src) and dst.element is not None and dst.element.short in STRING_SHORTS:
+        flat = a.flatten() if len(a) else pa.array([], pa.uint32())
+        names = reg_cast(ctx, flat, src.element, dst.element)
+        offsets = pc.subtract(a.offsets, a.offsets[0]) if len(a) else pa.array([0], pa.int32())
+        return pa.ListArray.from_arrays(offsets, names, mask=pc.is_null(a) if a.null_count else None)
 
     if dst.oid in (REGCLASS, REGTYPE, REGPROC, REGNAMESPACE, REGROLE) and src.short in STRING_SHORTS:
         snap = snapshot_for(ctx)
