@@ -356,9 +356,11 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
         per_db = _CACHE.setdefault(store, {})
         build_lock = per_db.setdefault(("build", idx.oid), threading.Lock())
     all_valid = bool(rows.valid.all())
-    # every visible row with a vector, filter or not: positions and row ids
-    vis = np.arange(len(rows.rowids)) if all_valid else np.flatnonzero(rows.valid)
-    vis_ids = rows.rowids if all_valid else rows.rowids[vis]
+    # every visible row with a vector, filter or not: row ids (positions only when needed)
+    vis_ids = rows.rowids if all_valid else rows.rowids[rows.valid]
+
+    def positions() -> np.ndarray:
+        return np.arange(len(rows.rowids)) if all_valid else np.flatnonzero(rows.valid)
     with build_lock:  # one builder per index; others wait for it
         built = per_db.get(idx.oid)
         if built is None or built.signature != sig:
@@ -367,7 +369,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                 keys = vis_ids
                 t0 = time.perf_counter()
                 index, kind = _build(idx, oc, short, _matrix(
-                    take_rows(rows.table.column(p.column + 1), vis), short), keys)
+                    take_rows(rows.table.column(p.column + 1), positions()), short), keys)
                 built = _Built(index, np.sort(keys), kind, sig)
                 _save(built, path)
                 _notice(ctx, f'built {kind} index "{idx.name}" on {len(keys)} rows in '
@@ -383,7 +385,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                 if built.view:  # a read-only mapping: reopen in memory to grow it
                     built.index = _KINDS.get(built.kind).load(path, view=False)
                     built.view = False
-                pos = vis[np.isin(vis_ids, keys[new])]
+                pos = positions()[np.isin(vis_ids, keys[new])]
                 vecs = _matrix(take_rows(rows.table.column(p.column + 1), pos), short)
                 built.index.add(vecs, rows.rowids[pos])
                 built.keys = np.union1d(built.keys, rows.rowids[pos])
@@ -412,9 +414,13 @@ def _search_params(ctx: Any, kind: str) -> Any:
 
 
 def _query_vector(q: Any, short: str) -> Any:
+    """The query as a 1-row matrix (packed bits / CSR parts for bit and sparsevec)."""
+    if isinstance(q, pa.Scalar) and short not in ("bit", "varbit", "sparsevec") \
+            and getattr(q, "values", None) is not None:
+        from sqlvec.functions.vectors.types import _np
+        return _np(q.values).reshape(1, -1)  # no Python round trip of the elements
     arr = pa.array([q.as_py()], q.type) if isinstance(q, pa.Scalar) else q
-    m = _matrix(arr, short)
-    return m
+    return _matrix(arr, short)
 
 
 def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) -> np.ndarray | None:
