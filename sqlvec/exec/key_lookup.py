@@ -3,7 +3,8 @@
 The key values (constants / parameters) are converted exactly to the column's Arrow type;
 `txn.lookup` answers their row ids from the transaction's view (its own inserts and
 deletes included), `txn.fetch` reads those rows, and the plan's whole predicate is
-re-applied to them. A key that does not convert exactly (1.5 for an int column, a value
+re-applied to them (unless it is just the key condition, which the fetched rows hold by
+construction). A key that does not convert exactly (1.5 for an int column, a value
 out of range) makes the operator run the equivalent sequential scan instead.
 
     >>> # KeyLookup(t, id = $1) with $1 = 7 -> lookup(t, "id", [7]) -> fetch -> filter
@@ -67,6 +68,9 @@ def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
         yield ex._batch(p, [pa.array([], f.type.arrow) for f in p.fields])
         return
     out = ex._batch(p, [rows.column(i) for i in range(1, len(cols) + 1)])
+    if p.residual is None:  # the predicate is the key condition: every fetched row holds it
+        yield out
+        return
     mask = pc.fill_null(ctx.evaluator.eval(p.filter, out), False)
     if not (mask.null_count == 0 and np.asarray(mask).all()):
         out = out.filter(mask)

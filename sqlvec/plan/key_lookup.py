@@ -77,6 +77,12 @@ def _key_columns(table: object) -> dict[str, str]:
     return out
 
 
+# Column types whose SQL equality is exactly storage's value equality (no bpchar padding,
+# no float -0.0/NaN rules, no case folding): only these are looked up by key.
+_KEY_TYPES = (*_INT_TYPES, "text", "varchar", "name", "uuid", "date", "timestamp", "timestamptz",
+              "numeric")
+
+
 def _column_of(e: E.Expr) -> int | None:
     """The scan column an equality side reads: a ColRef, or a widening cast of an int one."""
     if isinstance(e, E.ColRef):
@@ -128,7 +134,8 @@ def scan_to_key_lookup(plan: L.Plan) -> L.Plan | None:
     names = _key_columns(scan.table)
     if not names:
         return None
-    keyed = {i: names[f.name] for i, f in enumerate(scan.fields) if f.name in names}
+    keyed = {i: names[f.name] for i, f in enumerate(scan.fields)
+             if f.name in names and f.type.short in _KEY_TYPES}
     parts = _conjuncts(pred)
     for j, c in enumerate(parts):
         m = _match(c, keyed)

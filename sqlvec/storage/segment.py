@@ -335,6 +335,17 @@ def _sorted_probe(
     if len(skeys) == 0:
         return
     keys, valid = probe
+    if len(keys) == 1:  # a point lookup: one scalar binary search, no temporaries
+        if not valid[0] or found[0]:
+            return
+        k, j, n = keys[0], int(skeys.searchsorted(keys[0], "left")), len(skeys)
+        while j < n and skeys[j] == k:
+            p = spos[j]
+            if view.deleted is None or not view.deleted[p]:
+                found[0], out[0] = True, view.seg.rowids[p]
+                return
+            j += 1
+        return
     want = valid & ~found & (keys >= skeys[0]) & (keys <= skeys[-1])
     if not want.any():  # cheap skip of segments whose key range misses every value
         return

@@ -194,7 +194,9 @@ class Transaction:
         lt = self._local(table_id)
         if columns is not None and ROWID in columns:
             columns = [c for c in columns if c != ROWID]
-        want = np.unique(np.asarray(rowids, dtype=np.int64))
+        want = np.asarray(rowids, dtype=np.int64)
+        if len(want) > 1:
+            want = np.unique(want)
         parts = []
         if len(want):
             lo, hi = int(want[0]), int(want[-1])
@@ -207,10 +209,10 @@ class Transaction:
                     pos = pos[~v.deleted[pos]]
                 if len(pos):
                     data = seg.data if columns is None else seg.data.select([ROWID, *columns])
-                    parts.append(data.take(pa.array(pos)))
-        schema = lt.schema if columns is None else lt.schema.empty_table().select(
-            [ROWID, *columns]).schema
+                    parts.append(data.slice(int(pos[0]), 1) if len(pos) == 1 else data.take(pos))
         if not parts:
+            schema = lt.schema if columns is None else lt.schema.empty_table().select(
+                [ROWID, *columns]).schema
             return schema.empty_table()
         out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
         if len(parts) > 1:

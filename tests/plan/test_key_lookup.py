@@ -144,3 +144,13 @@ def test_txn_fetch_reads_visible_rows_by_id():
     assert got.column_names == ["_rowid", "v"]
     assert got.column("v").to_pylist() == ["a", "d"]
     assert txn.fetch(1, np.array([], np.int64)).num_rows == 0
+
+
+def test_keys_with_looser_equality_keep_the_scan():
+    s = Session(Database.open(None))
+    for q in ["create table f (k float8 primary key)", "insert into f values (0.0), (1.5)",
+              "create table c (k char(3) primary key)", "insert into c values ('a'), ('bc')"]:
+        list(s.execute(q))
+    assert _plan(s, "select * from f where k = -0.0")[0] == "Seq Scan on f"
+    assert _rows(s, "select * from f where k = -0.0") == [(0.0,)]
+    assert _plan(s, "select * from c where k = 'a'")[0] == "Seq Scan on c"
