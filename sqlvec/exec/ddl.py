@@ -259,6 +259,10 @@ class DdlRunner:
         unique = bool(node.args.get("unique"))
         d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts)
         self.cat.create_index(d)
+        if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
+            from sqlvec.exec.vector_search import build_on_create
+
+            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d)
         if unique and all(rel.column_index(c) is not None for c in cols):
             from dataclasses import replace
 

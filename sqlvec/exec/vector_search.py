@@ -342,6 +342,41 @@ def _open_saved(path: str | None, sig: tuple) -> _Built | None:
     return _Built(index, keys, doc["kind"], sig, view=True)
 
 
+def _signature(idx: Any, oc: Any) -> tuple:
+    return (idx.oid, idx.method, tuple(sorted((idx.options or {}).items())), oc.name)
+
+
+def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any) -> None:
+    """CREATE INDEX ... USING hnsw|ivfflat: build now from the visible rows (as pgvector
+    does), cache it for the Database and save it beside the data; empty tables build on
+    first use. A rolled-back CREATE INDEX leaves an entry no catalog row points to."""
+    parts = str(idx.columns[0]).replace('"', "").split()
+    ci = rel.column_index(parts[0]) if parts else None
+    if ci is None:
+        return
+    coldef = rel.columns[ci]
+    t = types.by_oid(coldef.type_oid)
+    if t is None:
+        return
+    oc = opclass(parts[1] if len(parts) > 1 else None, t.short)
+    batches = list(txn.scan(rel.oid, [coldef.name]))
+    if not batches or not sum(b.num_rows for b in batches):
+        return
+    table = pa.Table.from_batches(batches)
+    rowids = table.column(0).to_numpy()
+    col = table.column(1)
+    valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool) if col.null_count \
+        else np.ones(len(rowids), bool)
+    pos = np.flatnonzero(valid)
+    if not len(pos):
+        return
+    index, kind = _build(idx, oc, t.short, _matrix(take_rows(col, pos), t.short), rowids[pos])
+    built = _Built(index, np.sort(rowids[pos]), kind, _signature(idx, oc))
+    _save(built, _index_path(store, idx))
+    with _CACHE_LOCK:
+        _CACHE.setdefault(store, {})[idx.oid] = built
+
+
 def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
     """The index structure for `idx`, holding every row this query can see.
 
@@ -350,7 +385,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
     """
     store = ctx.session.db.store
     short = p.scan.fields[p.column].type.short
-    sig = (idx.oid, idx.method, tuple(sorted((idx.options or {}).items())), oc.name)
+    sig = _signature(idx, oc)
     path = _index_path(store, idx)
     with _CACHE_LOCK:
         per_db = _CACHE.setdefault(store, {})
