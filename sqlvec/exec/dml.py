@@ -26,14 +26,27 @@ def _as_table_rows(table: TableDef, t: pa.Table, regs: Any) -> pa.Table:
     return pa.Table.from_arrays(cols, schema=schema)
 
 
+def failing_row(rows: pa.Table, i: int, table: TableDef, regs: Any) -> str:
+    """PostgreSQL's 'Failing row contains (2, null, -1).' detail for row i."""
+    from sqlvec.core.textio import format_text
+
+    vals = []
+    for j, c in enumerate(table.columns):
+        v = format_text(rows.column(j).slice(i, 1).combine_chunks(), c.sql_type(regs.types))[0].as_py()
+        vals.append("null" if v is None else v)
+    return f"Failing row contains ({', '.join(vals)})."
+
+
 def check_rows(table: TableDef, rows: pa.Table, ex: Executor) -> None:
     """NOT NULL and CHECK constraints over new rows (vectorised)."""
     pk = set(table.primary_key)
     for i, c in enumerate(table.columns):
         if (c.not_null or c.name in pk) and rows.column(i).null_count:
+            bad = int(np.flatnonzero(np.asarray(rows.column(i).is_null()))[0])
             raise NotNullViolation(
                 f'null value in column "{c.name}" of relation "{table.name}" violates not-null constraint',
-                table=table.name, column=c.name,
+                detail=failing_row(rows, bad, table, ex.ctx.regs),
+                schema=table.schema, table=table.name, column=c.name,
             )
     if table.checks:
         from sqlvec.core.errors import CheckViolation
@@ -50,9 +63,11 @@ def check_rows(table: TableDef, rows: pa.Table, ex: Executor) -> None:
             e = b.bind_expr(node, table_scope(b, table))
             ok = ex.ev.eval(e, batch[0])
             if pc.any(pc.equal(ok, False)).as_py():
+                bad = int(np.flatnonzero(np.asarray(pc.fill_null(pc.equal(ok, False), False)))[0])
                 raise CheckViolation(
                     f'new row for relation "{table.name}" violates check constraint "{chk.name}"',
-                    table=table.name, constraint=chk.name,
+                    detail=failing_row(rows, bad, table, ex.ctx.regs),
+                    schema=table.schema, table=table.name, constraint=chk.name,
                 )
 
 
@@ -153,7 +168,8 @@ def check_unique(ex: Executor, table: TableDef, rows: pa.Table, exclude: np.ndar
         if len(bad):
             raise UniqueViolation(
                 f'duplicate key value violates unique constraint "{name}"',
-                detail=_key_text(rows, cols, int(bad[0])), table=table.name, constraint=name,
+                detail=_key_text(rows, cols, int(bad[0])), schema=table.schema, table=table.name,
+                constraint=name,
             )
 
 
