@@ -19,6 +19,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.exec.evaluate import full
+from sqlvec.exec.operators import schema_of
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
 
@@ -27,6 +29,8 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 
 def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
     """One key as a 1-element array of its expression type (constants and params)."""
+    if isinstance(k, E.Param) and k.type.short != "unknown":
+        return full(ctx.params[k.index], k.type.arrow, 1)
     return ctx.evaluator.eval(k, _ONE_ROW)
 
 
@@ -54,20 +58,19 @@ def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
     cols = [f.name for f in p.fields]
     col = cols[p.column]
     txn = ctx.txn
-    typ = txn.table_schema(p.table.oid).field(col).type
-    keys = key_values(ctx, p.keys, typ)
+    keys = key_values(ctx, p.keys, p.fields[p.column].type.arrow)
     if keys is None:  # a key the column cannot hold exactly: the scan decides
         yield from ex.run(p.as_scan())
         return
+    rows = None
     if len(keys):
         found, rowids = txn.lookup(p.table.oid, col, keys)
-        rows = txn.fetch(p.table.oid, rowids[found], cols) if found.any() else None
-    else:
-        rows = None
+        if found.any():
+            rows = txn.fetch(p.table.oid, rowids[found], cols)
     if rows is None or rows.num_rows == 0:
         yield ex._batch(p, [pa.array([], f.type.arrow) for f in p.fields])
         return
-    out = ex._batch(p, [rows.column(i) for i in range(1, len(cols) + 1)])
+    out = _as_batch(ex, p, rows)
     if p.residual is None:  # the predicate is the key condition: every fetched row holds it
         yield out
         return
@@ -75,3 +78,14 @@ def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
     if not (mask.null_count == 0 and np.asarray(mask).all()):
         out = out.filter(mask)
     yield out
+
+
+def _as_batch(ex: Any, p: KeyLookup, rows: pa.Table) -> pa.RecordBatch:
+    """The fetched rows (without `_rowid`) as one batch of the node's schema."""
+    schema = schema_of(p)
+    batches = rows.to_batches()
+    if len(batches) == 1:
+        arrays = batches[0].columns[1:]
+        if all(a.type == f.type for a, f in zip(arrays, schema)):
+            return pa.RecordBatch.from_arrays(arrays, schema=schema)
+    return ex._batch(p, [rows.column(i) for i in range(1, rows.num_columns)])

@@ -317,8 +317,12 @@ def _as_keys(values: pa.Array, like: np.ndarray) -> tuple[np.ndarray, np.ndarray
         arr = arr.cast(pa.int8())
     elif not (pa.types.is_integer(arr.type) or pa.types.is_floating(arr.type)):
         arr = arr.view(pa.int64() if arr.type.bit_width == 64 else pa.int32())
-    valid = arr.is_valid().to_numpy(zero_copy_only=False)
-    keys = arr.fill_null(0).to_numpy(zero_copy_only=False)
+    if arr.null_count == 0:  # the usual case (point lookups): no validity pass, no fill
+        valid = np.ones(len(arr), dtype=bool)
+        keys = arr.to_numpy(zero_copy_only=False)
+    else:
+        valid = arr.is_valid().to_numpy(zero_copy_only=False)
+        keys = arr.fill_null(0).to_numpy(zero_copy_only=False)
     if keys.dtype != like.dtype:
         keys = keys.astype(np.result_type(keys.dtype, like.dtype))
     return keys, valid

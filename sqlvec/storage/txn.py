@@ -204,7 +204,12 @@ class Transaction:
                 seg = v.seg
                 if v.live == 0 or seg.max_rowid < lo or seg.min_rowid > hi:
                     continue
-                _, pos = seg.locate(want)
+                if len(want) == 1:  # a point fetch: one binary search in the segment's row ids
+                    mine = seg.rowids
+                    j = int(mine.searchsorted(lo))
+                    pos = np.array([j] if j < len(mine) and mine[j] == lo else [], dtype=np.int64)
+                else:
+                    _, pos = seg.locate(want)
                 if v.deleted is not None and len(pos):
                     pos = pos[~v.deleted[pos]]
                 if len(pos):
