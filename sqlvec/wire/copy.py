@@ -30,11 +30,13 @@ import pyarrow.csv as pacsv
 from sqlvec.core.errors import BadCopyFileFormat, FeatureNotSupported, SqlError, SyntaxError_
 from sqlvec.core.results import Column, Rows
 from sqlvec.wire import backend as be
+from sqlvec.wire import copy_binary as CB
+from sqlvec.wire import copy_load as CL
 from sqlvec.wire.codecs import decode_binary, encode_column, format_text
+from sqlvec.wire.copy_load import quote_ident
 from sqlvec.wire.segments import I16, I32, Seg, binary_seg, concat_rows
 
 BINARY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
-CHUNK_ROWS = 50_000
 
 _TOKEN = re.compile(r"""
     (?P<ws>\s+|--[^\n]*|/\*.*?\*/)
@@ -272,17 +274,15 @@ def _unescape_one(m: re.Match) -> str:
     return {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}.get(s, s)
 
 
-def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[list[str | None]]:
-    """Columns of strings (None for NULL) from text or csv COPY data."""
-    if cmd.format == "text":
-        lines = data.split(b"\n")
-        if lines and lines[-1] == b"":
-            lines.pop()
-        if lines and lines[-1].rstrip(b"\r") == b"\\.":
-            lines.pop()
-        data = b"\n".join(lines) + (b"\n" if lines else b"")
+def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[pa.Array]:
+    """Columns of strings (NULL where the null string stands) from text or csv COPY data."""
+    if cmd.format == "text":  # the end-of-data marker line
+        body = data[:-1] if data.endswith(b"\n") else data
+        last = body[body.rfind(b"\n") + 1:]
+        if last.rstrip(b"\r") == b"\\.":
+            data = body[:len(body) - len(last)]
     if not data.strip(b"\r\n"):
-        return [[] for _ in range(ncols)]
+        return [pa.array([], pa.string()) for _ in range(ncols)]
     names = [f"f{i}" for i in range(ncols)]
     csv_mode = cmd.format == "csv"
     parse = pacsv.ParseOptions(
@@ -309,10 +309,10 @@ def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[list[str 
     out = []
     for name in names:
         col = table.column(name).combine_chunks()
-        values = col.to_pylist()
         if cmd.format == "text" and len(col) and pc.any(pc.match_substring(col, "\\")).as_py():
-            values = [v if v is None or "\\" not in v else _unescape_text(v) for v in values]
-        out.append(values)
+            col = pa.array([v if v is None or "\\" not in v else _unescape_text(v)
+                            for v in col.to_pylist()], pa.string())
+        out.append(col)
     return out
 
 
@@ -321,84 +321,65 @@ def _got_more(message: str, ncols: int) -> bool:
     return bool(m) and int(m.group(1)) > ncols
 
 
-def parse_binary_data(data: bytes, columns: list[Column]) -> list[list[Any]]:
-    """Columns of Python values from binary COPY data (PGCOPY signature, tuples, trailer)."""
+def binary_header_end(data: bytes) -> int:
+    """Where the tuples start after the PGCOPY signature, flags and header extension."""
     if not data.startswith(BINARY_SIGNATURE):
         raise BadCopyFileFormat("COPY file signature not recognized")
-    try:
-        _flags, ext = struct.unpack_from("!ii", data, len(BINARY_SIGNATURE))
-        pos = len(BINARY_SIGNATURE) + 8 + ext
-        out: list[list[Any]] = [[] for _ in columns]
-        while pos < len(data):
-            (nfields,) = struct.unpack_from("!h", data, pos)
-            pos += 2
-            if nfields == -1:
-                break
-            if nfields != len(columns):
-                raise BadCopyFileFormat(
-                    f"row field count is {nfields}, expected {len(columns)}")
-            for i, col in enumerate(columns):
-                (ln,) = struct.unpack_from("!i", data, pos)
-                pos += 4
-                if ln == -1:
-                    out[i].append(None)
-                    continue
-                out[i].append(decode_binary(data[pos:pos + ln], col.type))
-                pos += ln
-        return out
-    except struct.error:
-        raise BadCopyFileFormat("unexpected EOF in COPY data") from None
+    if len(data) < len(BINARY_SIGNATURE) + 8:
+        raise BadCopyFileFormat("unexpected EOF in COPY data")
+    _flags, ext = struct.unpack_from("!ii", data, len(BINARY_SIGNATURE))
+    return len(BINARY_SIGNATURE) + 8 + ext
 
 
-def quote_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
+def parse_binary_data(data: bytes, columns: list[Column], pos: int = -1, final: bool = True,
+                      ) -> tuple[list[pa.Array], list[bool], int]:
+    """Arrow columns of the complete tuples in binary COPY data from `pos` (-1: the header
+    first); (arrays, decoded natively or as text per column, bytes consumed)."""
+    if pos < 0:
+        pos = binary_header_end(data)
+    fields, end, _ = CB.split_rows(data, pos, len(columns), final)
+    arrays, native = [], []
+    for f, col in zip(fields, columns):
+        arr = None
+        if CB.native_decoder(col):
+            try:
+                arr = CB.decode_column(data, f, col)
+            except CB.Fallback:
+                arr = None
+        native.append(arr is not None)
+        arrays.append(arr if arr is not None else _decode_as_text(data, f, col))
+    return arrays, native, end
 
 
-def insert_sql(cmd: CopyCommand, columns: list[Column], typed: bool) -> tuple[str, list[int]]:
-    """The chunk INSERT and its parameter OIDs (text[] each, or the typed arrays)."""
-    names = list(cmd.columns) if cmd.columns else [quote_ident(c.name) for c in columns]
-    exprs, params, oids = [], [], []
-    for k, col in enumerate(columns, start=1):
-        t = col.type
-        use_typed = typed and t.array_oid > 0 and t.element is None
-        exprs.append(f"u.c{k}::{t.display()}")
-        params.append(f"${k}::{t.display()}[]" if use_typed else f"${k}::text[]")
-        oids.append(t.array_oid if use_typed else 1009)
-    alias = ", ".join(f"c{k}" for k in range(1, len(columns) + 1))
-    sql = (f"INSERT INTO {cmd.target} ({', '.join(names)}) SELECT {', '.join(exprs)} "
-           f"FROM unnest({', '.join(params)}) AS u({alias})")
-    return sql, oids
+def _decode_as_text(data: bytes, f: CB.Fields, col: Column) -> pa.Array:
+    """Per-value binary receive for types without a vectorised decoder, as their text."""
+    from sqlvec.core import textio
+
+    out: list[str | None] = []
+    for s, ln in zip(f.starts.tolist(), f.lengths.tolist()):
+        out.append(None if ln < 0 else
+                   textio.format_value(decode_binary(data[s:s + ln], col.type), col.type))
+    return pa.array(out, pa.string())
 
 
 def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: bytes) -> int:
-    """Insert the client's COPY data through the session; the number of rows."""
-    typed = cmd.format == "binary"
-    if typed:
-        values = parse_binary_data(data, columns)
-        values = [v if c.type.array_oid > 0 and c.type.element is None else
-                  _as_text(v, c) for v, c in zip(values, columns)]
-    else:
-        values = parse_text_data(data, cmd, len(columns))
-    nrows = len(values[0]) if values else 0
-    if nrows == 0:
+    """Insert text/csv COPY data through the session; the number of rows."""
+    values = parse_text_data(data, cmd, len(columns))
+    return load_arrays(session, cmd, columns, values, [False] * len(columns))
+
+
+def load_arrays(session: Any, cmd: CopyCommand, columns: list[Column], arrays: list[pa.Array],
+                native: list[bool]) -> int:
+    """Insert decoded columns (native: already of the column's type, else text)."""
+    if not arrays or len(arrays[0]) == 0:
         return 0
-    sql, oids = insert_sql(cmd, columns, typed)
-    stmt = session.prepare(sql, oids, "")
-    total = 0
-    try:
-        for start in range(0, nrows, CHUNK_ROWS):
-            chunk = [v[start:start + CHUNK_ROWS] for v in values]
-            portal = session.bind(stmt, chunk, [], "")
-            result, _ = session.execute_portal(portal, 0)
-            total += int(str(getattr(result, "tag", "0")).rsplit(" ", 1)[-1] or 0)
-    finally:
-        session.close_statement("")
-        session.close_portal("")
-    return total
+    names = list(cmd.columns) if cmd.columns else [quote_ident(c.name) for c in columns]
+    sql = CL.insert_sql(cmd.target, names, columns, native)
+    return CL.load_columns(session, sql, arrays)
 
 
 class CopyIn:
-    """One COPY FROM STDIN in progress: buffers, loads complete lines every 16 MB, commits.
+    """One COPY FROM STDIN in progress: buffers, loads complete rows every 16 MB, commits.
 
     Runs in its own transaction unless the client has a block open; the first error is
     kept and reported at CopyDone (the rest of the data is discarded), as libpq expects.
@@ -411,6 +392,7 @@ class CopyIn:
         self.chunks: list[bytes] = []
         self.size = 0
         self.count = 0
+        self.binary_pos = -1  # binary: where the tuples start once the header was read
         self.error: SqlError | None = None
         self.own_txn = session.txn_status == "I"
         if self.own_txn:
@@ -422,14 +404,18 @@ class CopyIn:
             return
         self.chunks.append(data)
         self.size += len(data)
-        if self.size >= self.FLUSH_BYTES and self.cmd.format != "binary":
-            buf = b"".join(self.chunks)
-            cut = self._cut(buf)
-            if cut > 0:
-                self.chunks, self.size = [buf[cut:]], len(buf) - cut
-                self._load(buf[:cut])
-            else:
-                self.chunks = [buf]
+        if self.size < self.FLUSH_BYTES:
+            return
+        buf = b"".join(self.chunks)
+        if self.cmd.format == "binary":
+            self._load_binary(buf, final=False)
+            return
+        cut = self._cut(buf)
+        if cut > 0:
+            self.chunks, self.size = [buf[cut:]], len(buf) - cut
+            self._load(buf[:cut])
+        else:
+            self.chunks = [buf]
 
     def _cut(self, buf: bytes) -> int:
         """End of the last complete line (csv: outside quotes, when quotes pair up)."""
@@ -439,6 +425,17 @@ class CopyIn:
             if self.cmd.escape != self.cmd.quote or buf.count(quote, 0, cut) % 2:
                 return 0
         return cut
+
+    def _load_binary(self, buf: bytes, final: bool) -> None:
+        """Load the complete tuples of `buf`; keep the rest for the next piece."""
+        try:
+            arrays, native, end = parse_binary_data(buf, self.columns, self.binary_pos, final)
+            self.binary_pos = 0
+            self.chunks, self.size = [buf[end:]], len(buf) - end
+            self.count += load_arrays(self.session, self.cmd, self.columns, arrays, native)
+        except SqlError as e:
+            self.error = e
+            self.chunks, self.size = [], 0
 
     def _load(self, data: bytes) -> None:
         try:
@@ -451,7 +448,11 @@ class CopyIn:
     def finish(self) -> int:
         """Load the rest and commit; the row count (raises the first error)."""
         if self.error is None:
-            self._load(b"".join(self.chunks))
+            rest = b"".join(self.chunks)
+            if self.cmd.format != "binary":
+                self._load(rest)
+            elif rest or self.binary_pos < 0:
+                self._load_binary(rest, final=True)
         self.chunks = []
         if self.error is not None:
             self.abort()
@@ -465,12 +466,6 @@ class CopyIn:
         if self.own_txn and self.session.txn_status != "I":
             for _ in self.session.execute("ROLLBACK"):
                 pass
-
-
-def _as_text(values: list[Any], col: Column) -> list[str | None]:
-    from sqlvec.core import textio
-
-    return [None if v is None else textio.format_value(v, col.type) for v in values]
 
 
 def check_columns(columns: list[Column] | None) -> list[Column]:

@@ -1,0 +1,307 @@
+"""Binary COPY FROM STDIN decoded with numpy: tuple boundaries, then one Arrow array per column.
+
+Rows with one fixed layout (every field the same length, the common case: no NULLs and
+fixed-width values) are cut arithmetically from a 2-D byte view; otherwise a loop per row
+records each field's start and length. Each column is then decoded from its bytes at once
+(`np.frombuffer(..., '>i8')`, string offsets, pgvector's vector format, 1-D arrays of
+fixed-width elements). Types without a vectorised decoder go through the per-value binary
+codec and reach the engine as text (cast there with the type's input function).
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.core.errors import (
+    BadCopyFileFormat,
+    CharacterNotInRepertoire,
+    InvalidBinaryRepresentation,
+)
+from sqlvec.core.results import Column
+
+PG_EPOCH_DAYS = 10_957  # 2000-01-01 - 1970-01-01
+PG_EPOCH_US = PG_EPOCH_DAYS * 86_400_000_000
+
+_FIXED = {  # type short name -> (big-endian numpy dtype, native dtype)
+    "int2": (">i2", np.int16), "int4": (">i4", np.int32), "int8": (">i8", np.int64),
+    "float4": (">f4", np.float32), "float8": (">f8", np.float64), "oid": (">u4", np.uint32),
+    "date": (">i4", np.int32), "timestamp": (">i8", np.int64), "timestamptz": (">i8", np.int64),
+    "time": (">i8", np.int64), "bool": ("u1", np.uint8),
+}
+_STRINGS = frozenset({"text", "varchar", "bpchar", "name", "json"})
+_ARRAY_ELEMS = {"_int2": ">i2", "_int4": ">i4", "_int8": ">i8", "_float4": ">f4",
+                "_float8": ">f8"}
+_VECTORS = {"vector": ">f4", "halfvec": ">f2"}
+
+
+@dataclass
+class Fields:
+    """Where one column's values lie in the buffer: start offsets and lengths (-1: NULL)."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    matrix: np.ndarray | None = None  # (rows, width) bytes when every value has one width
+
+
+def native_decoder(col: Column) -> bool:
+    """Whether the column's values are decoded straight to its Arrow type (else: text)."""
+    s = col.type.short
+    return s in _FIXED or s in _STRINGS or s in ("bytea", "uuid") or s in _ARRAY_ELEMS \
+        or s in _VECTORS
+
+
+def split_rows(buf: bytes, pos: int, ncols: int, final: bool) -> tuple[list[Fields], int, bool]:
+    """Field positions of the complete tuples from `pos`; (fields, end, trailer seen)."""
+    u8 = np.frombuffer(buf, np.uint8)
+    parts: list[list[Fields]] = []
+    seen_end = False
+    while True:
+        fixed, pos = _fixed_block(u8, buf, pos, ncols)
+        if fixed is not None:
+            parts.append(fixed)
+        walked, pos, seen_end, stuck = _walk(buf, pos, ncols, limit=256)
+        if walked is not None:
+            parts.append(walked)
+        if seen_end or stuck:
+            break
+    if not seen_end and final and pos < len(buf):
+        raise BadCopyFileFormat("unexpected EOF in COPY data")
+    if not parts:
+        empty = np.zeros(0, np.int64)
+        return [Fields(empty, empty) for _ in range(ncols)], pos, seen_end
+    if len(parts) == 1:
+        return parts[0], pos, seen_end
+    out = []
+    for c in range(ncols):
+        out.append(Fields(np.concatenate([p[c].starts for p in parts]),
+                          np.concatenate([p[c].lengths for p in parts])))
+    return out, pos, seen_end
+
+
+def _fixed_block(u8: np.ndarray, buf: bytes, pos: int, ncols: int) -> tuple[list[Fields] | None, int]:
+    """The longest run of tuples at `pos` that share the first one's layout."""
+    if pos + 2 + 4 * ncols > len(buf):
+        return None, pos
+    nf = struct.unpack_from("!h", buf, pos)[0]
+    if nf != ncols:
+        return None, pos
+    lens, offs, p = [], [], pos + 2
+    for _ in range(ncols):
+        if p + 4 > len(buf):
+            return None, pos
+        ln = struct.unpack_from("!i", buf, p)[0]
+        if ln < -1:
+            return None, pos
+        lens.append(ln)
+        offs.append(p - pos)
+        p += 4 + max(ln, 0)
+    width = p - pos
+    nmax = (len(buf) - pos) // width
+    if nmax < 2:
+        return None, pos
+    mat = u8[pos:pos + nmax * width].reshape(nmax, width)
+    ok = _be(mat, 0, ">i2") == ncols
+    for ln, off in zip(lens, offs):
+        ok &= _be(mat, off, ">i4") == ln
+    k = nmax if ok.all() else int(np.argmin(ok))
+    if k < 2:
+        return None, pos
+    base = pos + np.arange(k, dtype=np.int64) * width
+    fields = []
+    for ln, off in zip(lens, offs):
+        m = mat[:k, off + 4: off + 4 + ln] if ln >= 0 else None
+        fields.append(Fields(base + off + 4, np.full(k, ln, np.int64), m))
+    return fields, pos + k * width
+
+
+def _be(mat: np.ndarray, off: int, dt: str) -> np.ndarray:
+    w = np.dtype(dt).itemsize
+    return np.ascontiguousarray(mat[:, off:off + w]).view(dt).reshape(-1)
+
+
+def _walk(buf: bytes, pos: int, ncols: int, limit: int) -> tuple[list[Fields] | None, int, bool, bool]:
+    """Up to `limit` tuples one row at a time; (fields, end, trailer seen, incomplete)."""
+    starts: list[list[int]] = [[] for _ in range(ncols)]
+    lengths: list[list[int]] = [[] for _ in range(ncols)]
+    n, end, stuck, size = 0, False, False, len(buf)
+    unpack = struct.unpack_from
+    while n < limit:
+        if pos + 2 > size:
+            stuck = True
+            break
+        nf = unpack("!h", buf, pos)[0]
+        if nf == -1:
+            end = True
+            pos += 2
+            break
+        if nf != ncols:
+            raise BadCopyFileFormat(f"row field count is {nf}, expected {ncols}")
+        p, row_s, row_l = pos + 2, [], []
+        for _ in range(ncols):
+            if p + 4 > size:
+                break
+            ln = unpack("!i", buf, p)[0]
+            if ln < -1:
+                raise BadCopyFileFormat(f"invalid field size {ln}")
+            row_s.append(p + 4)
+            row_l.append(ln)
+            p += 4 + max(ln, 0)
+        if len(row_l) < ncols or p > size:
+            stuck = True
+            break
+        for c in range(ncols):
+            starts[c].append(row_s[c])
+            lengths[c].append(row_l[c])
+        pos, n = p, n + 1
+    if n == 0:
+        return None, pos, end, stuck or end
+    return ([Fields(np.array(s, np.int64), np.array(ln, np.int64)) for s, ln in zip(starts, lengths)],
+            pos, end, stuck)
+
+
+def _values(u8: np.ndarray, f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(valid mask, lengths of the valid values, their bytes concatenated)."""
+    valid = f.lengths >= 0
+    if f.matrix is not None:
+        return valid, f.lengths, np.ascontiguousarray(f.matrix).reshape(-1)
+    lens = f.lengths[valid]
+    starts = f.starts[valid]
+    total = int(lens.sum())
+    if total == 0:
+        return valid, lens, np.zeros(0, np.uint8)
+    offs = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=offs[1:])
+    idx = np.arange(total, dtype=np.int64) + np.repeat(starts - offs, lens)
+    return valid, lens, u8[idx]
+
+
+def _uniform(valid: np.ndarray, lens: np.ndarray, flat: np.ndarray, width: int | None,
+             ) -> np.ndarray | None:
+    """The valid values as a (k, width) matrix when they all have one width."""
+    k = len(lens)
+    if k == 0:
+        return np.zeros((0, width or 0), np.uint8)
+    w = int(lens[0]) if width is None else width
+    if not (lens == w).all():
+        return None
+    return flat.reshape(k, w)
+
+
+def _spread(valid: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, pa.Buffer | None]:
+    """Values of the valid rows placed at their rows, and a validity bitmap (None: no NULLs)."""
+    if valid.all():
+        return vals, None
+    out = np.zeros((n, *vals.shape[1:]), vals.dtype)
+    out[valid] = vals
+    return out, pa.py_buffer(np.packbits(valid, bitorder="little"))
+
+
+def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
+    """One column's binary values as an Arrow array of its type (native decoders only)."""
+    u8 = np.frombuffer(buf, np.uint8)
+    n = len(f.lengths)
+    t = col.type
+    s = t.short
+    arrow = t.arrow
+    valid, lens, flat = _values(u8, f)
+    nulls = int(n - valid.sum())
+    if s in _FIXED:
+        be_dt, native = _FIXED[s]
+        w = np.dtype(be_dt).itemsize
+        mat = _uniform(valid, lens, flat, w)
+        if mat is None:
+            raise InvalidBinaryRepresentation("incorrect binary data format")
+        vals = mat.reshape(-1).view(be_dt).astype(native)
+        if s == "bool":
+            vals = vals != 0
+        elif s == "date":
+            vals = vals + PG_EPOCH_DAYS
+        elif s in ("timestamp", "timestamptz"):
+            vals = vals + PG_EPOCH_US
+        data, bitmap = _spread(valid, vals, n)
+        if s == "bool":
+            return pa.array(data, pa.bool_(), mask=~valid if nulls else None)
+        base = pa.Array.from_buffers(pa.from_numpy_dtype(data.dtype), n,
+                                     [bitmap, pa.py_buffer(data)], null_count=nulls)
+        return base if base.type == arrow else base.view(arrow)
+    if s in _STRINGS or s == "bytea":
+        full_lens = np.where(valid, f.lengths, 0)
+        offsets = np.zeros(n + 1, np.int32)
+        np.cumsum(full_lens, out=offsets[1:])
+        bitmap = None if not nulls else pa.py_buffer(np.packbits(valid, bitorder="little"))
+        kind = pa.binary() if s == "bytea" else pa.string()
+        arr = pa.Array.from_buffers(kind, n, [bitmap, pa.py_buffer(offsets), pa.py_buffer(flat)],
+                                    null_count=nulls)
+        if kind == pa.string():
+            try:
+                arr.validate(full=True)
+            except pa.ArrowInvalid:
+                raise CharacterNotInRepertoire('invalid byte sequence for encoding "UTF8"') from None
+        return arr if arr.type == arrow else arr.cast(arrow)
+    if s == "uuid":
+        mat = _uniform(valid, lens, flat, 16)
+        if mat is None:
+            raise InvalidBinaryRepresentation("incorrect binary data format")
+        data, bitmap = _spread(valid, mat, n)
+        return pa.Array.from_buffers(pa.binary(16), n, [bitmap, pa.py_buffer(data)],
+                                     null_count=nulls).cast(arrow)
+    if s in _VECTORS:
+        mat = _uniform(valid, lens, flat, None)
+        if mat is None or mat.shape[1] < 4:
+            raise InvalidBinaryRepresentation("incorrect binary data format")
+        dims = np.ascontiguousarray(mat[:, :2]).view(">i2").reshape(-1)
+        dim = (mat.shape[1] - 4) // np.dtype(_VECTORS[s]).itemsize
+        if not (dims == dim).all():
+            raise InvalidBinaryRepresentation("incorrect binary data format")
+        vals = np.ascontiguousarray(mat[:, 4:]).view(_VECTORS[s]).astype(_VECTORS[s][1:])
+        return _list_array(vals, valid, n, dim, arrow)
+    if s in _ARRAY_ELEMS:
+        return _array_column(valid, lens, flat, n, _ARRAY_ELEMS[s], arrow)
+    raise AssertionError(s)
+
+
+def _list_array(vals: np.ndarray, valid: np.ndarray, n: int, dim: int, arrow: pa.DataType,
+                ) -> pa.Array:
+    """Rows of `dim` values each (only the valid rows) as a list / fixed-size list array."""
+    data, _ = _spread(valid, vals.reshape(len(vals), dim), n)
+    values = pa.array(data.reshape(-1))
+    mask = pa.array(~valid) if not valid.all() else None
+    if pa.types.is_fixed_size_list(arrow):
+        if arrow.list_size != dim:
+            raise InvalidBinaryRepresentation("incorrect binary data format")
+        out = pa.FixedSizeListArray.from_arrays(values, dim, mask=mask)
+    else:
+        offsets = pa.array(np.arange(n + 1, dtype=np.int32) * dim)
+        out = pa.ListArray.from_arrays(offsets, values, mask=mask)
+    return out if out.type == arrow else out.cast(arrow)
+
+
+def _array_column(valid: np.ndarray, lens: np.ndarray, flat: np.ndarray, n: int, elem: str,
+                  arrow: pa.DataType) -> pa.Array:
+    """1-D arrays of one length, no NULL elements (e.g. float4[] embeddings)."""
+    mat = _uniform(valid, lens, flat, None)
+    bad = InvalidBinaryRepresentation("incorrect binary data format")
+    if mat is None or mat.shape[1] < 20:
+        raise Fallback from None
+    head = np.ascontiguousarray(mat[:, :20]).view(">i4")
+    w = np.dtype(elem).itemsize
+    dim = (mat.shape[1] - 20) // (4 + w)
+    if not ((head[:, 0] == 1).all() and (head[:, 1] == 0).all() and (head[:, 3] == dim).all()
+            and (head[:, 4] == 1).all()) or 20 + dim * (4 + w) != mat.shape[1]:
+        raise Fallback from None
+    body = mat[:, 20:].reshape(len(mat), dim, 4 + w)
+    if not (np.ascontiguousarray(body[:, :, :4]).view(">i4") == w).all():
+        raise bad
+    vals = np.ascontiguousarray(body[:, :, 4:]).view(elem).astype(elem[1:])
+    return _list_array(vals, valid, n, dim, arrow)
+
+
+class Fallback(Exception):
+    """The column's values need the per-value decoder (a layout the fast path skips)."""
+
+
+__all__ = ["Fields", "split_rows", "decode_column", "native_decoder", "Fallback"]
