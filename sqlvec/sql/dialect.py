@@ -25,11 +25,11 @@ VECTOR_OPERATORS = ("<->", "<=>", "<#>", "<+>", "<~>", "<%>")
 # date_part -> Extract, like(s, p) read as SQLite's like(p, s) ...). Parsed as plain calls,
 # so the binder binds the name and argument order the user wrote.
 PLAIN_FUNCTIONS = frozenset({
-    "ARRAY_APPEND", "ARRAY_CAT", "ARRAY_LENGTH", "ARRAY_PREPEND", "CEILING", "CHARACTER_LENGTH",
-    "CHAR_LENGTH", "DATE_PART", "GEN_RANDOM_UUID", "INITCAP", "JSON_EXTRACT_PATH",
-    "JSON_EXTRACT_PATH_TEXT", "LIKE", "LOG10", "LPAD", "LTRIM", "MAKE_TIME", "MAKE_TIMESTAMP",
-    "NOW", "RPAD", "RTRIM", "SHA256", "SHA384", "SHA512", "STRPOS", "SUBSTR", "TO_CHAR", "TO_DATE",
-    "TO_HEX", "TO_TIMESTAMP", "UNNEST", "VAR_SAMP",
+    "ARRAY_APPEND", "ARRAY_CAT", "ARRAY_LENGTH", "ARRAY_PREPEND", "ARRAY_REMOVE", "CEIL", "CEILING",
+    "CHARACTER_LENGTH", "CHAR_LENGTH", "DATE_BIN", "DATE_PART", "DECODE", "FLOOR", "GEN_RANDOM_UUID",
+    "INITCAP", "JSON_EXTRACT_PATH", "JSON_EXTRACT_PATH_TEXT", "LENGTH", "LIKE", "LOG10", "LPAD",
+    "LTRIM", "MAKE_TIME", "MAKE_TIMESTAMP", "MOD", "NOW", "POW", "RPAD", "RTRIM", "SHA256", "SHA384",
+    "SHA512", "STRPOS", "SUBSTR", "TO_CHAR", "TO_DATE", "TO_HEX", "TO_TIMESTAMP", "UNNEST", "VAR_SAMP",
 })
 
 

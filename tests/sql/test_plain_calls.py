@@ -29,6 +29,10 @@ def _item(sql: str) -> exp.Expr:
     ("like(s, p)", "like", ["s", "p"]),
     ("json_extract_path_text(j, 'a', 'b')", "json_extract_path_text", ["j", "a", "b"]),
     ("gen_random_uuid()", "gen_random_uuid", []),
+    ("mod(a, b)", "mod", ["a", "b"]),
+    ("pow(a, b)", "pow", ["a", "b"]),
+    ("date_bin(s, t, o)", "date_bin", ["s", "t", "o"]),
+    ("length(a, b)", "length", ["a", "b"]),
 ])
 def test_plain_calls_keep_name_and_argument_order(call, name, args) -> None:
     node = _item(call)
