@@ -209,6 +209,8 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
     arrow = t.arrow
     valid, lens, flat = _values(u8, f)
     nulls = int(n - valid.sum())
+    if nulls == n:
+        return pa.nulls(n, arrow)
     if s in _FIXED:
         be_dt, native = _FIXED[s]
         w = np.dtype(be_dt).itemsize
