@@ -24,6 +24,8 @@ from sqlvec.exec.evaluate import Evaluator, group_ids
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
+SCAN_BATCH_ROWS = 65536  # rows per scanned batch: what a streamed result holds in flight
+
 
 def names(n: int) -> list[str]:
     return [f"c{i}" for i in range(n)]
@@ -160,13 +162,15 @@ class Executor:
             prune = counted(prune, self.ctx.segment_stats, id(p))
         batches = self.ctx.txn.scan(p.table.oid, cols, prune=prune) if prune is not None \
             else self.ctx.txn.scan(p.table.oid, cols)
-        for b in batches:
-            self.ctx.check_cancel()
-            out = self._batch(p, [b.column(i) for i in range(first, len(cols) + 1)])
-            if p.filter is not None:
-                mask = pc.fill_null(self.ev.eval(p.filter, out), False)
-                out = out.filter(mask)
-            yield out
+        for whole in batches:
+            for off in range(0, max(whole.num_rows, 1), SCAN_BATCH_ROWS):  # bounded batches stream
+                b = whole.slice(off, SCAN_BATCH_ROWS) if whole.num_rows > SCAN_BATCH_ROWS else whole
+                self.ctx.check_cancel()
+                out = self._batch(p, [b.column(i) for i in range(first, len(cols) + 1)])
+                if p.filter is not None:
+                    mask = pc.fill_null(self.ev.eval(p.filter, out), False)
+                    out = out.filter(mask)
+                yield out
 
     def _r_Values(self, p: L.Values) -> Iterator[pa.RecordBatch]:
         one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import threading
 import time
 from collections.abc import Iterator
@@ -27,6 +28,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.results import Column, Command, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
+from sqlvec.exec.stream import ResultStream, close_batches
 from sqlvec.session import memory_setting as MS
 from sqlvec.session import utility_exec as U
 from sqlvec.session.database import Database
@@ -56,7 +58,8 @@ class Portal:
     params: list[Any]
     result_formats: list[int]
     rows: Rows | None = None
-    pending: list[pa.RecordBatch] = field(default_factory=list)
+    pending: list[pa.RecordBatch] = field(default_factory=list)  # read ahead, not yet sent
+    source: Iterator[pa.RecordBatch] | None = None  # the rest, computed as it is fetched
     started: bool = False
     done: bool = False
     sent: int = 0
@@ -148,6 +151,8 @@ class Session:
                         txn.commit()
                         self._ddl_settled()
                     result = reg_output(self, self.run(node, [], text), [])
+                    if implicit and _stream_of(result) is not None:  # read before the block commits
+                        result.batches = iter(list(result.batches))
                 except SqlError as e:
                     if parsed and e.position is not None and offset:
                         e.position += offset  # binder positions are relative to the statement
@@ -240,6 +245,10 @@ class Session:
                 txn.rollback()
                 self._ddl_settled()
                 raise
+            stream = _stream_of(result)
+            if stream is not None:  # the snapshot lives until the client has read the rows
+                stream.on_end = functools.partial(self._end_autocommit_stream, txn)
+                return result
             sync = self.settings.values.get("synchronous_commit", "on") != "off"
             try:
                 txn.commit(sync=sync)
@@ -248,11 +257,30 @@ class Session:
             return result
         sp = self.txn.savepoint()
         try:
-            return fn(self.txn)
+            result = fn(self.txn)
         except BaseException:
             self.txn.rollback_to(sp)
             self.failed = True
             raise
+        stream = _stream_of(result)
+        if stream is not None:  # a read-only query: an error while streaming fails the block
+            stream.on_end = functools.partial(self._end_block_stream, self.txn)
+        return result
+
+    def _end_autocommit_stream(self, txn: Any, err: BaseException | None) -> None:
+        """A streamed autocommit query was read to the end, closed, or failed midway."""
+        try:
+            if err is not None:
+                txn.rollback()
+            else:
+                txn.commit(sync=self.settings.values.get("synchronous_commit", "on") != "off")
+        finally:
+            self._ddl_settled()
+
+    def _end_block_stream(self, txn: Any, err: BaseException | None) -> None:
+        """A streamed query of a transaction block failed midway: the block is aborted (25P02)."""
+        if err is not None and self.txn is txn:
+            self.failed = True
 
     def _transaction(self, node: UT.TransactionStmt) -> Result:
         k = node.kind
@@ -323,7 +351,11 @@ class Session:
         # portals do not survive the end of their transaction
         from sqlvec.session.cursors import held_after_commit  # WITH HOLD cursors stay
 
-        self.portals = held_after_commit(self.portals)
+        kept = held_after_commit(self.portals)
+        for name, p in self.portals.items():
+            if name not in kept:
+                _close_portal(p)
+        self.portals = kept
 
     def describe_view(self, txn: Any, sql: str) -> list[Column]:
         """Output columns of a view's query (for pg_attribute / \\d view, catalog/system)."""
@@ -420,18 +452,20 @@ class Session:
                 portal.done = True
                 return res, False
             portal.rows = res
-            portal.pending = list(res.batches)
+            portal.source = res.batches
         assert portal.rows is not None or portal.done
         if portal.done:
             return Rows(portal.columns or [], iter(()), portal.rows.tag if portal.rows else "SELECT"), False
         rows = portal.rows
         if max_rows <= 0:
             out, portal.pending = portal.pending, []
+            source, portal.source = portal.source, None
             portal.done = True
-            return Rows(rows.columns, iter(out), rows.tag), False
+            rest = itertools.chain(out, source) if source is not None else iter(out)
+            return Rows(rows.columns, rest, rows.tag), False
         out: list[pa.RecordBatch] = []
         need = max_rows
-        while need > 0 and portal.pending:
+        while need > 0 and self._read_ahead(portal):
             b = portal.pending[0]
             if b.num_rows <= need:
                 out.append(b)
@@ -441,21 +475,37 @@ class Session:
                 out.append(b.slice(0, need))
                 portal.pending[0] = b.slice(need)
                 need = 0
-        remaining = sum(b.num_rows for b in portal.pending)
-        if remaining == 0:
+        more = self._read_ahead(portal)  # PortalSuspended only when rows remain
+        if not more:
             portal.done = True
-        return Rows(rows.columns, iter(out), rows.tag), remaining > 0
+        return Rows(rows.columns, iter(out), rows.tag), more
+
+    @staticmethod
+    def _read_ahead(portal: Portal) -> bool:
+        """Make sure portal.pending holds a batch if any rows remain; whether it does."""
+        while not portal.pending and portal.source is not None:
+            try:
+                b = next(portal.source)
+            except StopIteration:
+                portal.source = None
+                break
+            except BaseException:
+                portal.source, portal.done = None, True
+                raise
+            if b.num_rows:
+                portal.pending.append(b)
+        return bool(portal.pending)
 
     def close_statement(self, name: str) -> None:
         self.prepared.pop(name, None)
 
     def close_portal(self, name: str) -> None:
-        self.portals.pop(name, None)
+        _close_portal(self.portals.pop(name, None))
 
     def sync(self) -> None:
         """End of an extended-protocol cycle: drop the unnamed portal outside a block."""
         if self.txn is None:
-            self.portals.pop("", None)
+            _close_portal(self.portals.pop("", None))
 
     def pg_notify(self, channel: str, payload: str) -> None:
         """pg_notify(channel, payload) (functions/sysfns.py), same as NOTIFY."""
@@ -469,6 +519,9 @@ class Session:
 
         close_session(self)
         unregister(self)
+        for p in list(self.portals.values()):
+            _close_portal(p)
+        self.portals = {}
         if self.txn is not None:
             try:
                 self.txn.rollback()
@@ -476,6 +529,21 @@ class Session:
                 self.txn = None
                 self._ddl_settled()
         self.closed = True
+
+
+def _stream_of(result: Any) -> ResultStream | None:
+    """The lazy batch stream of a query result, or None when its rows are already computed."""
+    batches = getattr(result, "batches", None)
+    return batches if isinstance(batches, ResultStream) else None
+
+
+def _close_portal(portal: Portal | None) -> None:
+    """Stop a portal's unread rows from being computed (its stream ends its transaction)."""
+    if portal is None:
+        return
+    source, portal.source, portal.pending = portal.source, None, []
+    close_batches(source)
+    close_batches(getattr(getattr(portal, "cursor", None), "source", None))
 
 
 @functools.lru_cache(maxsize=1024)

@@ -19,6 +19,7 @@ from sqlvec.exec import ddl as D
 from sqlvec.exec import dml as M
 from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext, schema_of
+from sqlvec.exec.stream import ResultStream, streamable
 from sqlvec.plan import logical as L
 from sqlvec.session import memory_setting as MS
 from sqlvec.sql import utility as UT
@@ -253,6 +254,8 @@ def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
         cols = plan_columns(plan) or []
         batches = ret.combine_chunks().to_batches() or [schema_of(plan).empty_table().to_batches()]
         return Rows(cols, iter([b for b in batches if isinstance(b, pa.RecordBatch)]), verb)
+    if streamable(plan):  # computed as the client reads (the session ends its transaction)
+        return Rows(plan_columns(plan) or [], ResultStream(ctx, ex.run(plan)), "SELECT")
     _, batches = collect_result(ctx, ex.run(plan))  # 53200 when over sqlvec.memory_limit
     return Rows(plan_columns(plan) or [], batches, "SELECT")
 

@@ -1,0 +1,132 @@
+"""Large results stream: paging through a 2,000,000-row result keeps the server's memory flat.
+
+Each client pages 1,000 rows at a time (asyncpg cursor = extended-protocol Execute with a row
+limit; psycopg 3 server-side cursor = DECLARE / FETCH; a raw portal via psycopg's pipeline is
+not exposed, so asyncpg covers it). The query computes new columns per row, so a server that
+materialised the result would grow by about its size (~100 MB); a streaming one by a few
+batches. Also: an error in the middle of a stream is a proper ErrorResponse and aborts the
+block (25P02), and an autocommit stream leaves the session idle and usable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+ROWS = 2_000_000
+QUERY = "SELECT id, v + 1, 'row ' || id || ' value ' || v FROM t"
+
+
+def _rss(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+def _result_bytes() -> int:
+    """The Arrow size of QUERY's result (ids, values, strings with their offsets)."""
+    text = sum(len(f"row {i} value {2 * i}") for i in range(1, ROWS + 1, 1000)) * 1000
+    return ROWS * (8 + 8 + 4) + text
+
+
+@pytest.fixture(scope="module")
+def big(server):
+    psycopg = pytest.importorskip("psycopg")
+    with psycopg.connect(server.dsn, autocommit=True) as c:
+        c.execute("CREATE TABLE t (id bigint, v bigint)")
+        c.execute(f"INSERT INTO t SELECT g, g * 2 FROM generate_series(1, {ROWS}) g")
+    return server
+
+
+def _check_page(rows: list, seen: int) -> None:
+    assert rows[0][0] == seen + 1 and rows[-1][0] == seen + len(rows)
+    last = rows[-1]
+    assert last[1] == 2 * last[0] + 1 and last[2] == f"row {last[0]} value {2 * last[0]}"
+
+
+def test_asyncpg_cursor_pages_with_flat_memory(big) -> None:
+    asyncpg = pytest.importorskip("asyncpg")
+    pid = big.proc.pid
+
+    async def run() -> tuple[int, int, int]:
+        con = await asyncpg.connect(host=big.host, port=big.port, user=big.user,
+                                    database=big.database, ssl=False)
+        try:
+            base = peak = _rss(pid)
+            n = 0
+            async with con.transaction():
+                cur = await con.cursor(QUERY)
+                while rows := await cur.fetch(1000):
+                    _check_page(rows, n)
+                    n += len(rows)
+                    if n % 50_000 == 0:
+                        peak = max(peak, _rss(pid))
+            assert await con.fetchval("SELECT count(*) FROM t") == ROWS
+            return n, base, peak
+        finally:
+            await con.close()
+
+    n, base, peak = asyncio.run(run())
+    assert n == ROWS
+    assert peak - base < _result_bytes() // 2, (peak - base, _result_bytes())
+
+
+def test_psycopg_server_side_cursor_pages_with_flat_memory(big) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    pid = big.proc.pid
+    with psycopg.connect(big.dsn) as con:
+        base = peak = _rss(pid)
+        cur = con.cursor(name="big")
+        cur.execute(QUERY)
+        n = 0
+        while rows := cur.fetchmany(1000):
+            _check_page(rows, n)
+            n += len(rows)
+            if n % 50_000 == 0:
+                peak = max(peak, _rss(pid))
+        cur.close()
+        assert n == ROWS
+    assert peak - base < _result_bytes() // 2, (peak - base, _result_bytes())
+
+
+def test_an_error_midway_through_a_stream(big) -> None:
+    psycopg = pytest.importorskip("psycopg")
+    bad = "SELECT id, 10 / (id - 1500000) FROM t"
+    with psycopg.connect(big.dsn, autocommit=True) as con:
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            con.execute(bad).fetchall()
+        assert con.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        assert con.execute("SELECT count(*) FROM t WHERE id < 10").fetchone() == (9,)
+    with psycopg.connect(big.dsn) as con:  # in a block: aborted until ROLLBACK
+        cur = con.cursor(name="c")
+        cur.execute(bad)
+        assert len(cur.fetchmany(1000)) == 1000
+        with pytest.raises(psycopg.errors.DivisionByZero):
+            cur.fetchall()
+        with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+            con.execute("SELECT 1")
+        con.rollback()
+        assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_an_abandoned_portal_ends_its_transaction(big) -> None:
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def run() -> None:
+        con = await asyncpg.connect(host=big.host, port=big.port, user=big.user,
+                                    database=big.database, ssl=False)
+        try:
+            async with con.transaction():
+                cur = await con.cursor("SELECT id FROM t")
+                assert [r[0] for r in await cur.fetch(3)] == [1, 2, 3]
+            await con.execute("INSERT INTO t VALUES (0, 0)")  # writes after the stream still commit
+            assert await con.fetchval("SELECT count(*) FROM t") == ROWS + 1
+            await con.execute("DELETE FROM t WHERE id = 0")
+            assert await con.fetchval("SELECT count(*) FROM t") == ROWS
+        finally:
+            await con.close()
+
+    asyncio.run(run())
