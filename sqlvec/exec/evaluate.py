@@ -33,12 +33,19 @@ class Evaluator:
 
     def __init__(self, ctx: Any) -> None:
         self.ctx = ctx
+        # per-statement caches keyed by id(expr); the expr is kept in the value so its id stays unique
+        self._consts: dict[tuple[int, int], tuple[E.Expr, pa.Array]] = {}
+        self._scalars: dict[int, tuple[E.Expr, pa.Scalar | None]] = {}
 
     def eval(self, e: E.Expr, batch: pa.RecordBatch) -> pa.Array:
         n = batch.num_rows
-        m = getattr(self, "_e_" + type(e).__name__)
-        out = m(e, batch, n)
-        out = _arr(out)
+        cls = type(e)
+        m = _DISPATCH.get(cls)
+        if m is None:
+            m = _DISPATCH[cls] = getattr(Evaluator, "_e_" + cls.__name__)
+        out = m(self, e, batch, n)
+        if isinstance(out, pa.ChunkedArray):
+            out = out.combine_chunks()
         if out.type != e.type.arrow and not pa.types.is_null(e.type.arrow):
             try:
                 out = out.cast(e.type.arrow)
@@ -47,8 +54,31 @@ class Evaluator:
         return out
 
     def _e_Const(self, e: E.Const, b: pa.RecordBatch, n: int) -> pa.Array:
+        key = (id(e), n)
+        hit = self._consts.get(key)
+        if hit is not None:
+            return hit[1]
         t = e.type.arrow if e.type.short != "unknown" else pa.string()
-        return full(e.value, t, n)
+        arr = full(e.value, t, n)
+        self._consts[key] = (e, arr)
+        return arr
+
+    def _const_scalar(self, a: E.Expr, fn: Any, i: int) -> pa.Scalar | None:
+        """A constant argument as the pa.Scalar the function would receive after coercion
+        (skips broadcasting it and re-detecting that it is constant); None when it needs a cast."""
+        hit = self._scalars.get(id(a))
+        if hit is not None:
+            return hit[1]
+        sc = None
+        if isinstance(a, E.Const) and a.type.short != "unknown" and i < len(fn.arg_types):
+            src, dst = fn.input_types[i], fn.arg_types[i]
+            if src.oid == dst.oid and a.type.arrow == dst.arrow and src.arrow == dst.arrow:
+                try:
+                    sc = pa.scalar(a.value, type=dst.arrow)
+                except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
+                    sc = None
+        self._scalars[id(a)] = (a, sc)
+        return sc
 
     def _e_ColRef(self, e: E.ColRef, b: pa.RecordBatch, n: int) -> pa.Array:
         return b.column(e.index)
@@ -62,9 +92,14 @@ class Evaluator:
         return full(v, e.type.arrow, n)
 
     def _e_Func(self, e: E.Func, b: pa.RecordBatch, n: int) -> pa.Array:
+        fn = e.fn
+        if hasattr(fn, "definition"):  # registry functions see the statement's environment
+            args: list[Any] = []
+            for i, a in enumerate(e.args):
+                sc = self._const_scalar(a, fn, i) if isinstance(a, E.Const) and n else None
+                args.append(sc if sc is not None else self.eval(a, b))
+            return fn.call(args, n, self.env)
         args = [self.eval(a, b) for a in e.args]
-        if hasattr(e.fn, "definition"):  # registry functions see the statement's environment
-            return e.fn.call(args, n, self.env)
         return e.fn.call(args, n)
 
     @property
@@ -93,10 +128,17 @@ class Evaluator:
         return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit, timezone=self.env.timezone)
 
     def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:
-        f = pc.and_kleene if e.op == "and" else pc.or_kleene
-        acc = self.eval(e.args[0], b)
-        for a in e.args[1:]:
-            acc = f(acc, self.eval(a, b))
+        # nested ANDs (ORs) are one n-ary node; stop once every row is decided (all false for
+        # AND, all true for OR): the rest cannot change the result, and PostgreSQL would not
+        # evaluate them either
+        conj = e.op == "and"
+        f = pc.and_kleene if conj else pc.or_kleene
+        acc = None
+        for a in _flatten(e):
+            v = self.eval(a, b)
+            acc = v if acc is None else f(acc, v)
+            if isinstance(acc, pa.BooleanArray) and (acc.false_count if conj else acc.true_count) == n:
+                break
         return acc
 
     def _e_Not(self, e: E.Not, b: pa.RecordBatch, n: int) -> pa.Array:
@@ -278,6 +320,22 @@ class Evaluator:
 
     def _e_AggCall(self, e: E.AggCall, b: pa.RecordBatch, n: int) -> pa.Array:
         raise FeatureNotSupported("aggregate in unexpected position")
+
+
+_DISPATCH: dict[type, Any] = {}
+
+
+def _flatten(e: E.BoolOp) -> list[E.Expr]:
+    """The operands of a chain of the same AND/OR, left to right."""
+    out: list[E.Expr] = []
+    stack = list(reversed(e.args))
+    while stack:
+        a = stack.pop()
+        if type(a) is E.BoolOp and a.op == e.op:
+            stack.extend(reversed(a.args))
+        else:
+            out.append(a)
+    return out
 
 
 def _in_result(x: pa.Array, hit: pa.Array, has_null: bool, negate: bool, n: int) -> pa.Array:
