@@ -94,7 +94,7 @@ def test_psycopg_server_side_cursor_pages_with_flat_memory(big) -> None:
 
 def test_an_error_midway_through_a_stream(big) -> None:
     psycopg = pytest.importorskip("psycopg")
-    bad = "SELECT id, 10 / (id - 1500000) FROM t"
+    bad = "SELECT id, 10 / (id - 300000) FROM t"  # fails in the fifth scanned batch
     with psycopg.connect(big.dsn, autocommit=True) as con:
         with pytest.raises(psycopg.errors.DivisionByZero):
             con.execute(bad).fetchall()
@@ -110,6 +110,29 @@ def test_an_error_midway_through_a_stream(big) -> None:
             con.execute("SELECT 1")
         con.rollback()
         assert con.execute("SELECT 1").fetchone() == (1,)
+
+
+def test_an_error_midway_through_a_simple_query_stream(big) -> None:
+    asyncpg = pytest.importorskip("asyncpg")
+
+    async def run() -> None:
+        con = await asyncpg.connect(host=big.host, port=big.port, user=big.user,
+                                    database=big.database, ssl=False)
+        try:
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await con.execute("SELECT id, 10 / (id - 300000) FROM t")  # simple Query protocol
+            assert await con.fetchval("SELECT 1") == 1
+            await con.execute("BEGIN")
+            with pytest.raises(asyncpg.DivisionByZeroError):
+                await con.execute("SELECT id, 10 / (id - 300000) FROM t")
+            with pytest.raises(asyncpg.InFailedSQLTransactionError):
+                await con.execute("SELECT 1")
+            await con.execute("ROLLBACK")
+            assert await con.fetchval("SELECT count(*) FROM t WHERE id <= 5") == 5
+        finally:
+            await con.close()
+
+    asyncio.run(run())
 
 
 def test_an_abandoned_portal_ends_its_transaction(big) -> None:
