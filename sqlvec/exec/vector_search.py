@@ -53,6 +53,8 @@ class _Built:
     lock: threading.Lock = field(default_factory=threading.Lock)
     view: bool = False  # opened as a read-only memory-mapped view (reopened to add rows)
     unsaved: int = 0  # rows added since the files were written
+    generation: int = 0  # bumped when rows are removed (segment coverage must be re-checked)
+    covered: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[int, _Built]] = weakref.WeakKeyDictionary()
@@ -131,6 +133,12 @@ def _read(ctx: Any, p: VectorSearch) -> _Rows:
     ascending = len(rowids) < 2 or bool((rowids[1:] > rowids[:-1]).all())
     return _Rows(table, rowids, where & valid, where & ~valid, valid,
                  None if ascending else np.argsort(rowids, kind="stable"))
+
+
+def _conform_table(t: pa.Table, schema: pa.Schema) -> pa.Table:
+    """The table under our schema (relabelled, columns cast only where types differ)."""
+    cols = [c if c.type == f.type else c.cast(f.type) for c, f in zip(t.columns, schema)]
+    return pa.Table.from_arrays(cols, schema=schema)
 
 
 def _conform(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
@@ -431,6 +439,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                     built.index = _KINDS.get(built.kind).load(path, view=False)
                     built.view = False
                 built.index.remove(stale)  # (a query that still sees them re-adds them)
+                built.generation += 1
                 built.keys = np.setdiff1d(built.keys, stale, assume_unique=True)
                 built.unsaved += len(stale)
             if built.unsaved > max(1000, len(built.keys) // 10):
@@ -496,6 +505,14 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     if limit is None or not limit.is_valid:
         k = 2**62  # LIMIT NULL / ALL: every row
     cache = ctx.__dict__.setdefault("_vector_search_rows", {})
+    if id(p) not in cache:  # the index path: no table read, only the k rows by row id
+        from sqlvec.exec.vector_index_path import index_path
+        top = index_path(ctx, p, _eval_scalar(ctx, p.query), k)
+        if top is not None:
+            out = top.drop_columns(["_rowid"])
+            batch = out.combine_chunks().to_batches()
+            yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)
+            return
     rows = cache.get(id(p))
     if rows is None or rows[0] is not p:  # read once per statement (LATERAL: per outer row)
         cache[id(p)] = rows = (p, _read(ctx, p))

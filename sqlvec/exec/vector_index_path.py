@@ -1,0 +1,163 @@
+"""The per-query fast path of VectorSearch: search the index, fetch only the k rows by id.
+
+The index keys ARE row ids. Per index we remember which committed segments it already
+covers (segments are immutable, so "covers segment S" never goes stale until rows are
+removed from the index, which bumps a generation); a query only checks the segments its
+snapshot sees that are not yet covered (the delta since the last sync) and adds their
+rows. Then it searches, fetches the candidate rows by row id (`txn.fetch`, a binary
+search per segment: deleted or not-yet-visible keys simply do not come back) and widens
+the over-fetch until k rows are found. The transaction's own inserted rows are ranked
+exactly and merged. No table data is read besides the fetched rows.
+
+Returns None whenever the general path must decide (filters, few rows, no built index,
+truncated/altered tables, many deleted keys, fewer than k indexed rows visible).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.exec import vector_search as VS
+from sqlvec.plan import expr as E
+from sqlvec.plan.vector_search import VectorSearch
+
+# k above this goes through the general path (LIMIT ALL, huge pages)
+MAX_K = 1000
+
+
+def _ensure_covered(built: Any, views: tuple, column: str, short: str, path: str | None) -> None:
+    """Add the rows of segments the index does not cover yet (the delta since last sync)."""
+    covered = built.covered
+    gen = built.generation
+    todo = [v.seg for v in views if v.live and covered.get(v.seg) != gen]
+    if not todo:
+        return
+    with built.lock:
+        for seg in todo:
+            if covered.get(seg) == built.generation:
+                continue
+            ids = seg.rowids
+            col = seg.data.column(column)
+            if col.null_count:
+                ok = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool)
+            else:
+                ok = None
+            keys = built.keys
+            at = np.minimum(np.searchsorted(keys, ids), max(len(keys) - 1, 0))
+            missing = (keys[at] != ids) if len(keys) else np.ones(len(ids), bool)
+            if ok is not None:
+                missing &= ok
+            if missing.any():
+                if built.view:  # a read-only mapping: reopen in memory to grow it
+                    built.index = VS._KINDS.get(built.kind).load(path, view=False)
+                    built.view = False
+                pos = np.flatnonzero(missing)
+                vecs = VS._matrix(VS.take_rows(col, pos), short)
+                built.index.add(vecs, ids[pos])
+                built.keys = np.union1d(built.keys, ids[pos])
+                built.unsaved += len(pos)
+                if built.unsaved > max(1000, len(built.keys) // 10):
+                    VS._save(built, path)
+            covered[seg] = built.generation
+
+
+def _own_rows(lt: Any, names: list[str], schema: pa.Schema) -> pa.Table | None:
+    """The transaction's own inserted rows (None when there are none)."""
+    parts = [VS._conform_table(v.table(names), schema) for v in lt.inserts if v.live]
+    if not parts:
+        return None
+    return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+
+
+def _distances(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(distance as float64, valid) of each vector to the query, with the SQL operator."""
+    a = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    col_first = isinstance(VS._strip(p.distance.args[0]), E.ColRef)
+    d = p.distance.fn.call([a, q] if col_first else [q, a], len(a))
+    valid = np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool) if d.null_count \
+        else np.ones(len(d), bool)
+    return np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64), valid
+
+
+def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
+    """The k best rows (`_rowid` + the scan's columns) through the index, or None."""
+    if p.scan.filter is not None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
+        return None
+    txn = ctx.txn
+    oid = p.scan.table.oid
+    local = getattr(txn, "_local", None)
+    if local is None:
+        return None
+    lt = local(oid)
+    if lt.reset or lt.base is None:
+        return None
+    n_live = sum(v.live for v in lt.views)
+    n_own = sum(v.live for v in lt.inserts)
+    threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
+    if n_live + n_own <= threshold:
+        return None
+    session = getattr(ctx, "session", None)
+    db = getattr(session, "db", None)
+    if db is None:
+        return None
+    defs = VS._index_defs(ctx, p)
+    if not defs:
+        return None
+    idx, oc = defs[0]
+    built = VS._CACHE.get(db.store, {}).get(idx.oid)
+    if built is None or built.signature != VS._signature(idx, oc):
+        return None  # first use: the general path opens or builds it
+    total = len(built.keys)
+    if total - n_live > max(1000, total // 5):
+        return None  # deleted keys pile up: the general path drops them
+    field = p.scan.fields[p.column]
+    short = field.type.short
+    _ensure_covered(built, lt.views, field.name, short, VS._index_path(db.store, idx))
+    total = len(built.keys)
+    names = [f.name for f in p.scan.fields]
+    schema = pa.schema([pa.field("_rowid", pa.int64())] +
+                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+    qv = VS._query_vector(q, short)
+    params = VS._search_params(ctx, built.kind)
+    limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
+    fetch = k if total <= n_live else int(np.ceil(k * 1.2 * total / max(n_live, 1)))
+    while True:
+        want = min(fetch, total)
+        if built.kind == "hnsw" and not getattr(built.index, "reranks", True):
+            keys, _d = built.index.search(qv, want, params)
+        else:
+            with built.lock:
+                keys, _d = built.index.search(qv, want, params)
+        cand = keys[0]
+        cand = cand[cand >= 0]
+        rows = txn.fetch(oid, cand, names)  # visible rows only, by row id
+        got = np.asarray(rows.column(0))
+        at = np.minimum(np.searchsorted(got, cand), max(len(got) - 1, 0))
+        found = (got[at] == cand) if len(got) else np.zeros(len(cand), bool)
+        if found.sum() >= k or want >= total:
+            break
+        if fetch >= limit:
+            return None
+        fetch = min(fetch * 4, limit)
+    top = VS._conform_table(rows.take(pa.array(at[found][:k])), schema)
+    own = _own_rows(lt, names, schema) if n_own else None
+    if len(top) < k and (own is None or len(top) + len(own) < k or n_live > total):
+        return None  # NULL vectors or rows outside the index: the general path ranks them
+    VS.LAST.strategy = f"{built.kind} {idx.name}"
+    if len(VS.STRATEGY) > 256:
+        VS.STRATEGY.clear()
+    VS.STRATEGY[id(p)] = f"{VS.LAST.strategy}; {n_live + n_own} of {n_live + n_own} rows pass"
+    if own is None:
+        return top
+    # merge the transaction's own rows, ranked exactly with the index's top k
+    both = pa.concat_tables([top, own])
+    ids = np.asarray(both.column(0).combine_chunks())
+    _u, first = np.unique(ids, return_index=True)
+    both = both.take(pa.array(np.sort(first)))
+    d, valid = _distances(p, both.column(p.column + 1), q)
+    pos = VS._rank(d, valid, np.asarray(both.column(0).combine_chunks()), k)
+    return both.take(pa.array(pos))

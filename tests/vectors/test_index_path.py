@@ -1,0 +1,126 @@
+"""The VectorSearch index path: no table read per query, only the k rows fetched by id."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sqlvec.exec import vector_search as VS
+
+N, D = 1500, 8
+
+
+def _vec(v) -> str:
+    return "[" + ",".join(f"{x:.4f}" for x in v) + "]"
+
+
+@pytest.fixture()
+def db(tmp_path):
+    """Two connections to one database with an hnsw-indexed table; the table read is
+    counted, so a test can assert the index path read nothing."""
+    import sqlvec
+    from sqlvec.dbapi.connection import Connection
+    from sqlvec.session import Session
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((N, D)), 4).astype(np.float32)
+    first = sqlvec.connect(str(tmp_path / "db"))
+    cons = [first]
+
+    def connect():
+        con = cons[0] if len(cons) == 1 and not cons[0].autocommit else Connection(
+            first._db, Session(first._db, user="sqlvec", database="sqlvec", params={}),
+            owns_database=False)
+        con.autocommit = True
+        if con is not first:
+            cons.append(con)
+        cur = con.cursor()
+        cur.execute("set sqlvec.exact_scan_threshold = 100")
+
+        def run(sql, params=None):
+            cur.execute(sql, params)
+            return cur.fetchall() if cur.description else None
+        return con, run
+
+    con, run = connect()
+    run("create table t (id int, tag text, emb vector(8))")
+    run("insert into t values " + ",".join(f"({i}, 't{i}', '{_vec(v)}')" for i, v in enumerate(x)))
+    run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    yield connect, x
+    for c in reversed(cons):
+        c.close()
+
+
+def _count_reads(monkeypatch) -> list:
+    calls: list = []
+    real = VS._read
+
+    def counted(ctx, p):
+        calls.append(1)
+        return real(ctx, p)
+    monkeypatch.setattr(VS, "_read", counted)
+    return calls
+
+
+def _top(run, q, k=5, cols="id"):
+    return [r[0] if cols == "id" else r for r in
+            run(f"select {cols} from t order by emb <-> '{_vec(q)}' limit {k}")]
+
+
+def test_unfiltered_query_reads_no_table(db, monkeypatch):
+    connect, x = db
+    _con, run = connect()
+    reads = _count_reads(monkeypatch)
+    assert _top(run, x[42], 3, "id, tag") == [(42, "t42"), *_top(run, x[42], 3, "id, tag")[1:]]
+    assert _top(run, x[42])[0] == 42 and reads == []
+    assert VS.LAST.strategy == "hnsw t_idx"
+    # a filter still takes the general path
+    run(f"select id from t where id < 10 order by emb <-> '{_vec(x[3])}' limit 2")
+    assert reads
+
+
+def test_commits_and_deletes_from_another_session(db, monkeypatch):
+    connect, x = db
+    _a, run_a = connect()
+    _b, run_b = connect()
+    reads = _count_reads(monkeypatch)
+    q = x[7] + 0.001
+    assert _top(run_a, q)[0] == 7
+    run_b(f"insert into t values (5000, 'new', '{_vec(q)}')")
+    assert _top(run_a, q)[0] == 5000  # the delta (one new segment) was added
+    run_b("delete from t where id in (5000, 7)")
+    got = _top(run_a, q)
+    assert 5000 not in got and 7 not in got and len(got) == 5
+    assert reads == []
+
+
+def test_own_writes_visible_and_snapshot_kept(db, monkeypatch):
+    connect, x = db
+    _a, run_a = connect()
+    _b, run_b = connect()
+    reads = _count_reads(monkeypatch)
+    q = x[11] + 0.001
+    run_a("begin")
+    run_a(f"insert into t values (6000, 'mine', '{_vec(q)}'), (6001, 'null', NULL)")
+    run_a("delete from t where id = 11")
+    got = _top(run_a, q, 5, "id, tag")
+    assert got[0] == (6000, "mine") and 11 not in [r[0] for r in got] and len(got) == 5
+    # another session neither sees the uncommitted rows nor loses the deleted one
+    assert _top(run_b, q)[0] == 11
+    run_b(f"insert into t values (7000, 'later', '{_vec(q)}')")
+    assert 7000 not in _top(run_a, q)  # committed after a's snapshot
+    run_a("rollback")
+    assert _top(run_a, q)[:2] == [7000, 11]
+    assert reads == []
+
+
+def test_matches_exact_ranking(db):
+    connect, x = db
+    _a, run = connect()
+    rng = np.random.default_rng(9)
+    for qi in rng.integers(0, N, 5):
+        q = x[qi] + 0.01
+        got = _top(run, q, 10)
+        d = np.sqrt(((x - q) ** 2).sum(1))
+        want = np.lexsort((np.arange(N), d))[:10].tolist()
+        assert len(set(got) & set(want)) >= 9
