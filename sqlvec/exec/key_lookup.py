@@ -24,6 +24,7 @@ from sqlvec.exec.operators import schema_of
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
 
+_INTS = ("int2", "int4", "int8")
 _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 
 
@@ -31,6 +32,14 @@ def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
     """One key as a 1-element array of its expression type (constants and params)."""
     if isinstance(k, E.Param) and k.type.short != "unknown":
         return full(ctx.params[k.index], k.type.arrow, 1)
+    if isinstance(k, E.Cast) and isinstance(k.arg, E.Param) and k.type.short in _INTS \
+            and k.arg.type.short in _INTS:  # a driver's int2/int8 $1 cast to the key's type
+        v = ctx.params[k.arg.index]
+        if v is None or type(v) is int:
+            try:
+                return pa.array([v], k.type.arrow)
+            except (OverflowError, pa.ArrowInvalid):
+                pass  # out of range: the evaluator raises PostgreSQL's error
     return ctx.evaluator.eval(k, _ONE_ROW)
 
 

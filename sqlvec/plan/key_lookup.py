@@ -94,6 +94,9 @@ def _column_of(e: E.Expr) -> int | None:
 
 
 def _is_key_value(e: E.Expr) -> bool:
+    """A constant or parameter, possibly cast (drivers send $1 as int2/int8/numeric)."""
+    while isinstance(e, E.Cast):
+        e = e.arg
     return isinstance(e, E.Const | E.Param)
 
 

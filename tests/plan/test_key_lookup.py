@@ -154,3 +154,12 @@ def test_keys_with_looser_equality_keep_the_scan():
     assert _plan(s, "select * from f where k = -0.0")[0] == "Seq Scan on f"
     assert _rows(s, "select * from f where k = -0.0") == [(0.0,)]
     assert _plan(s, "select * from c where k = 'a'")[0] == "Seq Scan on c"
+
+
+@pytest.mark.parametrize("oid,param", [(21, 7), (21, None), (1700, Decimal("7.5")), (701, 7.0)])
+def test_cast_parameters_use_the_key(oid, param):
+    on, off = _session(), _session()
+    list(off.execute(OFF))
+    sql = "select id, v from t where id = $1"
+    assert _prepared(on, sql, [oid], [param]) == _prepared(off, sql, [oid], [param])
+    assert _plan(on, "select id from t where id = 7::smallint")[0].startswith("Index Scan")
