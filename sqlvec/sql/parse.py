@@ -15,6 +15,9 @@ from sqlvec.core.errors import SyntaxError_
 from sqlvec.sql.dialect import SqlvecDialect
 
 _DIALECT = SqlvecDialect()
+# (text, tokens) of the last split_statements call whose one statement is the whole text:
+# parse_sql of that same text (the usual next step) takes the tokens instead of re-tokenizing
+_last_tokens: tuple[str, list] | None = None
 logging.getLogger("sqlglot").setLevel(logging.ERROR)  # its "falling back to Command" chatter
 
 
@@ -55,8 +58,13 @@ def parse_sql(sql: str) -> list[exp.Expr]:
     """All statements in sql (empty statements dropped)."""
     from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
+    global _last_tokens
+    cached, _last_tokens = _last_tokens, None
     try:
-        stmts = _DIALECT.parse(sql)
+        if cached is not None and cached[0] == sql:
+            stmts = _DIALECT.parser().parse(cached[1], sql)
+        else:
+            stmts = _DIALECT.parse(sql)
     except (ParseError, TokenError) as e:
         raise _syntax_error(sql, e) from None
     # PostgreSQL folds unquoted identifiers to lower case
@@ -90,6 +98,9 @@ def split_statements(sql: str) -> list[tuple[str, int]]:
         last_tok = t
     if start_tok is not None:
         out.append((sql[start_tok.start : last_tok.end + 1], start_tok.start))
+    if len(out) == 1 and out[0][0] == sql:
+        global _last_tokens
+        _last_tokens = (sql, toks)
     return out
 
 
