@@ -29,13 +29,14 @@ from sqlvec.plan.vector_search import VectorSearch
 MAX_K = 1000
 
 
-def _ensure_covered(built: Any, views: tuple, column: str, short: str, path: str | None) -> None:
+def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: Any, idx: Any) -> None:
     """Add the rows of segments the index does not cover yet (the delta since last sync)."""
     covered = built.covered
     gen = built.generation
     todo = [v.seg for v in views if v.live and covered.get(v.seg) != gen]
     if not todo:
         return
+    path = VS._index_path(store, idx)
     with built.lock:
         for seg in todo:
             if covered.get(seg) == built.generation:
@@ -63,6 +64,54 @@ def _ensure_covered(built: Any, views: tuple, column: str, short: str, path: str
                 if built.unsaved > max(1000, len(built.keys) // 10):
                     VS._save(built, path)
             covered[seg] = built.generation
+
+
+def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.ndarray, np.ndarray]]]:
+    """Which candidates are visible rows, and where: (found mask, [(segment, cand idx, pos)]).
+
+    One binary search per segment in its sorted row ids; deleted positions drop out.
+    """
+    found = np.zeros(len(cand), bool)
+    hits: list[tuple[Any, np.ndarray, np.ndarray]] = []
+    if not len(cand):
+        return found, hits
+    order = np.argsort(cand, kind="stable")
+    want = cand[order]
+    lo, hi = int(want[0]), int(want[-1])
+    for v in (*lt.views, *lt.inserts):
+        seg = v.seg
+        if v.live == 0 or seg.max_rowid < lo or seg.min_rowid > hi:
+            continue
+        which, pos = seg.locate(want)
+        if v.deleted is not None and len(pos):
+            keep = ~v.deleted[pos]
+            which, pos = which[keep], pos[keep]
+        if len(pos):
+            found[order[which]] = True
+            hits.append((seg, order[which], pos))
+    return found, hits
+
+
+def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
+    """The chosen candidates' rows (`_rowid` + names), in the order of `chosen` (indexes)."""
+    rank = np.full(max(int(chosen.max()) + 1, 1) if len(chosen) else 1, -1, np.int64)
+    rank[chosen] = np.arange(len(chosen))
+    parts, where = [], []
+    for seg, idx, pos in hits:
+        idx_ok = idx < len(rank)
+        r = np.where(idx_ok, rank[np.minimum(idx, len(rank) - 1)], -1)
+        sel = r >= 0
+        if sel.any():
+            data = seg.data.select(["_rowid", *names])
+            parts.append(VS._conform_table(VS.take_rows(data, pos[sel]), schema))
+            where.append(r[sel])
+    if not parts:
+        return schema.empty_table()
+    out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    at = np.concatenate(where)
+    inverse = np.empty(len(at), np.int64)
+    inverse[at] = np.arange(len(at))
+    return out.take(pa.array(inverse))
 
 
 def _own_rows(lt: Any, names: list[str], schema: pa.Schema) -> pa.Table | None:
@@ -116,7 +165,7 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
         return None  # deleted keys pile up: the general path drops them
     field = p.scan.fields[p.column]
     short = field.type.short
-    _ensure_covered(built, lt.views, field.name, short, VS._index_path(db.store, idx))
+    _ensure_covered(built, lt.views, field.name, short, db.store, idx)
     total = len(built.keys)
     names = [f.name for f in p.scan.fields]
     schema = pa.schema([pa.field("_rowid", pa.int64())] +
@@ -134,16 +183,13 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
                 keys, _d = built.index.search(qv, want, params)
         cand = keys[0]
         cand = cand[cand >= 0]
-        rows = txn.fetch(oid, cand, names)  # visible rows only, by row id
-        got = np.asarray(rows.column(0))
-        at = np.minimum(np.searchsorted(got, cand), max(len(got) - 1, 0))
-        found = (got[at] == cand) if len(got) else np.zeros(len(cand), bool)
+        found, hits = _locate(lt, cand)  # visible rows only, by row id
         if found.sum() >= k or want >= total:
             break
         if fetch >= limit:
             return None
         fetch = min(fetch * 4, limit)
-    top = VS._conform_table(rows.take(pa.array(at[found][:k])), schema)
+    top = _gather(hits, np.flatnonzero(found)[:k], names, schema)
     own = _own_rows(lt, names, schema) if n_own else None
     if len(top) < k and (own is None or len(top) + len(own) < k or n_live > total):
         return None  # NULL vectors or rows outside the index: the general path ranks them
