@@ -44,7 +44,28 @@ class Fields:
 
     starts: np.ndarray
     lengths: np.ndarray
-    matrix: np.ndarray | None = None  # (rows, width) bytes when every value has one width
+    stride: int = 0  # > 0: every value has one width and the next row's is `stride` bytes on
+
+
+@dataclass
+class Grid:
+    """k values of one width, each `stride` bytes after the last, from `first` in `base`."""
+
+    base: np.ndarray
+    first: int
+    stride: int
+    k: int
+    width: int
+
+    def view(self, off: int, dt: str, count: int = 1, step: int = 0) -> np.ndarray:
+        """(k, count) items of dtype dt at byte `off` of each value, `step` bytes apart."""
+        size = np.dtype(dt).itemsize
+        return np.ndarray((self.k, count), dtype=dt, buffer=self.base, offset=self.first + off,
+                          strides=(self.stride, step or size))
+
+    def raw(self) -> np.ndarray:
+        """The values' bytes back to back."""
+        return np.ascontiguousarray(self.view(0, "u1", self.width)).reshape(-1)
 
 
 def native_decoder(col: Column) -> bool:
@@ -103,24 +124,18 @@ def _fixed_block(u8: np.ndarray, buf: bytes, pos: int, ncols: int) -> tuple[list
     nmax = (len(buf) - pos) // width
     if nmax < 2:
         return None, pos
-    mat = u8[pos:pos + nmax * width].reshape(nmax, width)
-    ok = _be(mat, 0, ">i2") == ncols
+    rows = Grid(u8, pos, width, nmax, width)
+    ok = rows.view(0, ">i2").reshape(-1) == ncols
     for ln, off in zip(lens, offs):
-        ok &= _be(mat, off, ">i4") == ln
+        ok &= rows.view(off, ">i4").reshape(-1) == ln
     k = nmax if ok.all() else int(np.argmin(ok))
     if k < 2:
         return None, pos
     base = pos + np.arange(k, dtype=np.int64) * width
     fields = []
     for ln, off in zip(lens, offs):
-        m = mat[:k, off + 4: off + 4 + ln] if ln >= 0 else None
-        fields.append(Fields(base + off + 4, np.full(k, ln, np.int64), m))
+        fields.append(Fields(base + off + 4, np.full(k, ln, np.int64), width if ln >= 0 else 0))
     return fields, pos + k * width
-
-
-def _be(mat: np.ndarray, off: int, dt: str) -> np.ndarray:
-    w = np.dtype(dt).itemsize
-    return np.ascontiguousarray(mat[:, off:off + w]).view(dt).reshape(-1)
 
 
 def _walk(buf: bytes, pos: int, ncols: int, limit: int) -> tuple[list[Fields] | None, int, bool, bool]:
@@ -166,8 +181,8 @@ def _walk(buf: bytes, pos: int, ncols: int, limit: int) -> tuple[list[Fields] | 
 def _values(u8: np.ndarray, f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(valid mask, lengths of the valid values, their bytes concatenated)."""
     valid = f.lengths >= 0
-    if f.matrix is not None:
-        return valid, f.lengths, np.ascontiguousarray(f.matrix).reshape(-1)
+    if f.stride:
+        return valid, f.lengths, _grid(u8, f, valid).raw()
     lens = f.lengths[valid]
     starts = f.starts[valid]
     total = int(lens.sum())
@@ -179,16 +194,19 @@ def _values(u8: np.ndarray, f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return valid, lens, u8[idx]
 
 
-def _uniform(valid: np.ndarray, lens: np.ndarray, flat: np.ndarray, width: int | None,
-             ) -> np.ndarray | None:
-    """The valid values as a (k, width) matrix when they all have one width."""
-    k = len(lens)
-    if k == 0:
-        return np.zeros((0, width or 0), np.uint8)
+def _grid(u8: np.ndarray, f: Fields, valid: np.ndarray, width: int | None = None) -> Grid | None:
+    """The valid values as a Grid when they all have one width (`width` if given)."""
+    if f.stride:
+        w = int(f.lengths[0])
+        return Grid(u8, int(f.starts[0]), f.stride, len(f.lengths), w) \
+            if width is None or w == width else None
+    _, lens, flat = _values(u8, f)
+    if len(lens) == 0:
+        return Grid(flat, 0, max(width or 0, 1), 0, width or 0)
     w = int(lens[0]) if width is None else width
     if not (lens == w).all():
         return None
-    return flat.reshape(k, w)
+    return Grid(flat, 0, w, len(lens), w)
 
 
 def _spread(valid: np.ndarray, vals: np.ndarray, n: int) -> tuple[np.ndarray, pa.Buffer | None]:
@@ -207,17 +225,17 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
     t = col.type
     s = t.short
     arrow = t.arrow
-    valid, lens, flat = _values(u8, f)
+    valid = f.lengths >= 0
     nulls = int(n - valid.sum())
     if nulls == n:
         return pa.nulls(n, arrow)
+    bad = InvalidBinaryRepresentation("incorrect binary data format")
     if s in _FIXED:
         be_dt, native = _FIXED[s]
-        w = np.dtype(be_dt).itemsize
-        mat = _uniform(valid, lens, flat, w)
-        if mat is None:
-            raise InvalidBinaryRepresentation("incorrect binary data format")
-        vals = mat.reshape(-1).view(be_dt).astype(native)
+        g = _grid(u8, f, valid, np.dtype(be_dt).itemsize)
+        if g is None:
+            raise bad
+        vals = g.view(0, be_dt).reshape(-1).astype(native)
         if s == "bool":
             vals = vals != 0
         elif s == "date":
@@ -231,6 +249,7 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
                                      [bitmap, pa.py_buffer(data)], null_count=nulls)
         return base if base.type == arrow else base.view(arrow)
     if s in _STRINGS or s == "bytea":
+        _, _, flat = _values(u8, f)
         full_lens = np.where(valid, f.lengths, 0)
         offsets = np.zeros(n + 1, np.int32)
         np.cumsum(full_lens, out=offsets[1:])
@@ -245,24 +264,23 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
                 raise CharacterNotInRepertoire('invalid byte sequence for encoding "UTF8"') from None
         return arr if arr.type == arrow else arr.cast(arrow)
     if s == "uuid":
-        mat = _uniform(valid, lens, flat, 16)
-        if mat is None:
-            raise InvalidBinaryRepresentation("incorrect binary data format")
-        data, bitmap = _spread(valid, mat, n)
+        g = _grid(u8, f, valid, 16)
+        if g is None:
+            raise bad
+        data, bitmap = _spread(valid, g.view(0, "u1", 16), n)
         return pa.Array.from_buffers(pa.binary(16), n, [bitmap, pa.py_buffer(data)],
                                      null_count=nulls).cast(arrow)
     if s in _VECTORS:
-        mat = _uniform(valid, lens, flat, None)
-        if mat is None or mat.shape[1] < 4:
-            raise InvalidBinaryRepresentation("incorrect binary data format")
-        dims = np.ascontiguousarray(mat[:, :2]).view(">i2").reshape(-1)
-        dim = (mat.shape[1] - 4) // np.dtype(_VECTORS[s]).itemsize
-        if not (dims == dim).all():
-            raise InvalidBinaryRepresentation("incorrect binary data format")
-        vals = np.ascontiguousarray(mat[:, 4:]).view(_VECTORS[s]).astype(_VECTORS[s][1:])
-        return _list_array(vals, valid, n, dim, arrow)
+        g = _grid(u8, f, valid)
+        elem = _VECTORS[s]
+        if g is None or g.width < 4:
+            raise bad
+        dim = (g.width - 4) // np.dtype(elem).itemsize
+        if not (g.view(0, ">i2") == dim).all():
+            raise bad
+        return _list_array(g.view(4, elem, dim).astype(elem[1:]), valid, n, dim, arrow)
     if s in _ARRAY_ELEMS:
-        return _array_column(valid, lens, flat, n, _ARRAY_ELEMS[s], arrow)
+        return _array_column(_grid(u8, f, valid), valid, n, _ARRAY_ELEMS[s], arrow)
     raise AssertionError(s)
 
 
@@ -282,24 +300,20 @@ def _list_array(vals: np.ndarray, valid: np.ndarray, n: int, dim: int, arrow: pa
     return out if out.type == arrow else out.cast(arrow)
 
 
-def _array_column(valid: np.ndarray, lens: np.ndarray, flat: np.ndarray, n: int, elem: str,
-                  arrow: pa.DataType) -> pa.Array:
+def _array_column(g: Grid | None, valid: np.ndarray, n: int, elem: str, arrow: pa.DataType,
+                  ) -> pa.Array:
     """1-D arrays of one length, no NULL elements (e.g. float4[] embeddings)."""
-    mat = _uniform(valid, lens, flat, None)
-    bad = InvalidBinaryRepresentation("incorrect binary data format")
-    if mat is None or mat.shape[1] < 20:
-        raise Fallback from None
-    head = np.ascontiguousarray(mat[:, :20]).view(">i4")
     w = np.dtype(elem).itemsize
-    dim = (mat.shape[1] - 20) // (4 + w)
+    if g is None or g.width < 20 or (g.width - 20) % (4 + w):
+        raise Fallback
+    dim = (g.width - 20) // (4 + w)
+    head = g.view(0, ">i4", 5)
     if not ((head[:, 0] == 1).all() and (head[:, 1] == 0).all() and (head[:, 3] == dim).all()
-            and (head[:, 4] == 1).all()) or 20 + dim * (4 + w) != mat.shape[1]:
-        raise Fallback from None
-    body = mat[:, 20:].reshape(len(mat), dim, 4 + w)
-    if not (np.ascontiguousarray(body[:, :, :4]).view(">i4") == w).all():
-        raise bad
-    vals = np.ascontiguousarray(body[:, :, 4:]).view(elem).astype(elem[1:])
-    return _list_array(vals, valid, n, dim, arrow)
+            and (head[:, 4] == 1).all()):
+        raise Fallback
+    if not (g.view(20, ">i4", dim, 4 + w) == w).all():
+        raise InvalidBinaryRepresentation("incorrect binary data format")
+    return _list_array(g.view(24, elem, dim, 4 + w).astype(elem[1:]), valid, n, dim, arrow)
 
 
 class Fallback(Exception):
