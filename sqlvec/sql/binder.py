@@ -848,21 +848,35 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
     return _map_children(e, lambda c: _rewrite_post_agg(c, groups, aggs, ng))
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
 def _map_children(e: E.Expr, f) -> E.Expr:
-    """A copy of e with f applied to each direct child expression."""
+    """e with f applied to each direct child expression: a copy when a child changed, else e
+    itself (expressions are frozen; the planner maps every tree several times)."""
     import dataclasses
 
-    if not dataclasses.is_dataclass(e):
-        return e
+    cls = type(e)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if not dataclasses.is_dataclass(e):
+            return e
+        names = _FIELD_NAMES[cls] = tuple(fld.name for fld in dataclasses.fields(e))
     changes: dict[str, Any] = {}
-    for fld in dataclasses.fields(e):
-        v = getattr(e, fld.name)
+    for name in names:
+        v = getattr(e, name)
         if isinstance(v, E.Expr):
-            changes[fld.name] = f(v)
+            nv = f(v)
+            if nv is not v:
+                changes[name] = nv
         elif isinstance(v, tuple) and v and all(isinstance(x, E.Expr) for x in v):
-            changes[fld.name] = tuple(f(x) for x in v)
-        elif isinstance(v, tuple) and v and all(isinstance(x, tuple) for x in v) and fld.name == "whens":
-            changes[fld.name] = tuple((f(c), f(r)) for c, r in v)
+            nt = tuple(f(x) for x in v)
+            if any(a is not b for a, b in zip(nt, v)):
+                changes[name] = nt
+        elif isinstance(v, tuple) and v and all(isinstance(x, tuple) for x in v) and name == "whens":
+            nw = tuple((f(c), f(r)) for c, r in v)
+            if any(a[0] is not b[0] or a[1] is not b[1] for a, b in zip(nw, v)):
+                changes[name] = nw
     return dataclasses.replace(e, **changes) if changes else e
 
 
