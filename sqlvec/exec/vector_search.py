@@ -506,8 +506,9 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         k = 2**62  # LIMIT NULL / ALL: every row
     cache = ctx.__dict__.setdefault("_vector_search_rows", {})
     if id(p) not in cache:  # the index path: no table read, only the k rows by row id
-        from sqlvec.exec.vector_index_path import index_path
-        top = index_path(ctx, p, _eval_scalar(ctx, p.query), k)
+        from sqlvec.exec.vector_index_path import filtered_path, index_path
+        q0 = _eval_scalar(ctx, p.query)
+        top = index_path(ctx, p, q0, k) if p.scan.filter is None else filtered_path(ctx, p, q0, k)
         if top is not None:
             out = top.drop_columns(["_rowid"])
             batch = out.combine_chunks().to_batches()

@@ -74,9 +74,10 @@ def test_unfiltered_query_reads_no_table(db, monkeypatch):
     assert _top(run, x[42], 3, "id, tag") == [(42, "t42"), *_top(run, x[42], 3, "id, tag")[1:]]
     assert _top(run, x[42])[0] == 42 and reads == []
     assert VS.LAST.strategy == "hnsw t_idx"
-    # a filter still takes the general path
-    run(f"select id from t where id < 10 order by emb <-> '{_vec(x[3])}' limit 2")
-    assert reads
+    # a filter is evaluated once per table version and its passing set reused
+    assert _top(run, x[3], 2, "id, tag")[0] == (3, "t3")
+    got = run(f"select id from t where id < 10 order by emb <-> '{_vec(x[3])}' limit 2")
+    assert got[0] == (3,) and reads == []
 
 
 def test_commits_and_deletes_from_another_session(db, monkeypatch):
@@ -124,3 +125,42 @@ def test_matches_exact_ranking(db):
         d = np.sqrt(((x - q) ** 2).sum(1))
         want = np.lexsort((np.arange(N), d))[:10].tolist()
         assert len(set(got) & set(want)) >= 9
+
+
+def _exact_filtered(x, q, mask, k):
+    ids = np.flatnonzero(mask)
+    d = np.sqrt(((x[ids] - q) ** 2).sum(1))
+    return ids[np.lexsort((ids, d))][:k].tolist()
+
+
+@pytest.mark.parametrize("threshold", [100, 100_000])  # index with passing check / exact
+def test_filtered_equals_exact_and_follows_commits(db, monkeypatch, threshold):
+    connect, x = db
+    _a, run = connect()
+    _b, run_b = connect()
+    run(f"set sqlvec.exact_scan_threshold = {threshold}")
+    reads = _count_reads(monkeypatch)
+    ids = np.arange(N)
+    for where, mask in (("id % 3 = 0", ids % 3 == 0), ("id < 40", ids < 40),
+                        ("id > %s", ids > 700)):
+        q = x[9] + 0.01
+        sql = f"select id from t where {where} order by emb <-> '{_vec(q)}' limit 10"
+        got = [r[0] for r in run(sql, (700,) if "%s" in where else None)]
+        want = _exact_filtered(x, q, mask, 10)
+        assert len(got) == 10 and len(set(got) & set(want)) >= 9, where
+        if threshold > N:
+            assert got == want
+    # a commit makes a new table version: the passing set is recomputed
+    q = x[30]
+    run_b(f"insert into t values (9000, 'n', '{_vec(q)}'), (9001, 'nul', NULL)")
+    got = [r[0] for r in run(f"select id from t where id >= 9000 or id = 30 "
+                             f"order by emb <-> '{_vec(q)}' limit 5")]
+    assert got[-1] == 9001 and set(got) == {9000, 30, 9001}  # NULL vector last
+    assert reads == []
+    # own writes: the general path
+    run("begin")
+    run("delete from t where id = 30")
+    got = [r[0] for r in run(f"select id from t where id >= 9000 or id = 30 "
+                             f"order by emb <-> '{_vec(q)}' limit 5")]
+    assert got == [9000, 9001] and reads
+    run("rollback")
