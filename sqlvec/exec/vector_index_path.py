@@ -216,10 +216,11 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
 
 _SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
          E.Distinct, E.Case, E.Coalesce, E.InList)
-# (table oid, epoch, mod_seq, filter, parameter values) -> _Passing; a few kept (LRU)
+# (table oid, epoch, mod_seq, filter, parameter values, scan fields) -> _Passing (LRU)
 _PASSING: OrderedDict[tuple, _Passing] = OrderedDict()
 _PASSING_LOCK = threading.Lock()
 MAX_PASSING = 8
+MAX_PASSING_BYTES = 128 << 20  # vectors held by the cached passing sets, all together
 
 
 @dataclass
@@ -243,7 +244,8 @@ def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
         if isinstance(e, E.Param):
             v = ctx.params[e.index] if e.index < len(ctx.params) else None
             params.append((e.index, repr(v)))
-    key = (p.scan.table.oid, lt.base.epoch, lt.base.mod_seq, p.scan.filter, tuple(params))
+    key = (p.scan.table.oid, lt.base.epoch, lt.base.mod_seq, p.scan.filter, tuple(params),
+           tuple(f.name for f in p.scan.fields), p.column)  # ColRefs index the scan's fields
     try:
         hash(key)
     except TypeError:
@@ -326,7 +328,8 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
         hit = _passing(ctx, p, lt)
         with _PASSING_LOCK:
             _PASSING[key] = hit
-            while len(_PASSING) > MAX_PASSING:
+            while len(_PASSING) > MAX_PASSING or (len(_PASSING) > 1 and sum(
+                    e.vectors.nbytes for e in _PASSING.values()) > MAX_PASSING_BYTES):
                 _PASSING.popitem(last=False)
     n_pass = len(hit.rowids)
     n_all = sum(v.live for v in lt.views)
