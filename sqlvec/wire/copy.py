@@ -33,6 +33,7 @@ from sqlvec.wire import backend as be
 from sqlvec.wire import copy_binary as CB
 from sqlvec.wire import copy_load as CL
 from sqlvec.wire.codecs import decode_binary, encode_column, format_text
+from sqlvec.wire.copy_arrays import parse_flat_arrays
 from sqlvec.wire.copy_load import quote_ident
 from sqlvec.wire.segments import I16, I32, Seg, binary_seg, concat_rows
 
@@ -365,7 +366,12 @@ def _decode_as_text(data: bytes, f: CB.Fields, col: Column) -> pa.Array:
 def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: bytes) -> int:
     """Insert text/csv COPY data through the session; the number of rows."""
     values = parse_text_data(data, cmd, len(columns))
-    return load_arrays(session, cmd, columns, values, [False] * len(columns))
+    native = [False] * len(columns)
+    for i, col in enumerate(columns):
+        fast = parse_flat_arrays(values[i], col.type)
+        if fast is not None:
+            values[i], native[i] = fast, True
+    return load_arrays(session, cmd, columns, values, native)
 
 
 def load_arrays(session: Any, cmd: CopyCommand, columns: list[Column], arrays: list[pa.Array],
