@@ -247,11 +247,19 @@ class Executor:
 
     def _r_Project(self, p: L.Project) -> Iterator[pa.RecordBatch]:
         produced = False
+        # plain column picks (SELECT a, b): reuse the input arrays, no evaluation or casts
+        picks = [e.index for e in p.exprs] if all(type(e) is E.ColRef for e in p.exprs) else None
         for b in self.run(p.input):
             self.ctx.check_cancel()
             if b.num_rows == 0 and produced:
                 continue
             produced = True
+            if picks is not None:
+                schema = schema_of(p)
+                arrays = [b.column(i) for i in picks]
+                if all(a.type == f.type for a, f in zip(arrays, schema)):
+                    yield pa.RecordBatch.from_arrays(arrays, schema=schema)
+                    continue
             yield self._batch(p, [self.ev.eval(e, b) for e in p.exprs])
 
     def _r_Limit(self, p: L.Limit) -> Iterator[pa.RecordBatch]:
