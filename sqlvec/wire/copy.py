@@ -2,10 +2,11 @@
 
 COPY TO STDOUT runs the table or query through the session and formats whole batches
 (text: the type's output with backslash escapes; csv: quoting where needed; binary:
-PGCOPY header, per-field binary send). COPY FROM STDIN reads the client's data with
-Arrow's CSV reader (both text and csv formats) and inserts it in chunks as
-`INSERT INTO t (cols) SELECT u.c1::type, ... FROM unnest($1::text[], ...)`, so the
-engine's own input functions convert the values, vectorised.
+PGCOPY header, per-field binary send). COPY FROM STDIN buffers the client's data and
+loads it every 16 MB: text and csv through Arrow's CSV reader into string columns (the
+engine's input functions convert them, numeric arrays here: copy_arrays.py), binary
+decoded with numpy straight to the columns' Arrow types (copy_binary.py); each chunk is
+inserted as Arrow columns through the table's bound INSERT (copy_load.py).
 
     >>> parse_copy("COPY t (a, b) FROM STDIN WITH (FORMAT csv, HEADER)").header
     True
