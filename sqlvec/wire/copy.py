@@ -348,7 +348,9 @@ def parse_binary_data(data: bytes, columns: list[Column], pos: int = -1, final: 
                 arr = CB.decode_column(data, f, col)
             except CB.Fallback:
                 arr = None
-        native.append(arr is not None)
+        # strings of a length-limited type still go through its cast (length, padding)
+        native.append(arr is not None and not (col.type.short in ("varchar", "bpchar")
+                                               and "(" in col.type.display()))
         arrays.append(arr if arr is not None else _decode_as_text(data, f, col))
     return arrays, native, end
 

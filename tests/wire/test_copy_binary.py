@@ -120,3 +120,12 @@ def test_types_without_a_vectorised_decoder_go_through_text(session):
     payload = HEADER + row(num, b"\x01" + b'{"a": 1}', arr) + TRAILER
     assert copy_in(session, "COPY o FROM STDIN (FORMAT binary)", payload) == 1
     assert run(session, "SELECT n::text, j::text, i::text FROM o") == [("12", '{"a": 1}', "{5,NULL}")]
+
+
+def test_length_limited_strings_keep_their_cast(session):
+    run(session, "CREATE TABLE c (a char(3), b varchar(5))")
+    assert copy_in(session, "COPY c FROM STDIN (FORMAT binary)",
+                   HEADER + row(b"x", b"abc") + TRAILER) == 1
+    run(session, "INSERT INTO c VALUES ('x', 'abc')")
+    got = run(session, "SELECT a = 'x  ', octet_length(a), b FROM c")
+    assert len(got) == 2 and got[0] == got[1] and got[0][0] is True
