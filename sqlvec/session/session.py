@@ -93,6 +93,7 @@ class Session:
 
         register(self)
         self.did_ddl = False  # this transaction changed the catalog
+        self._stream_timer: threading.Timer | None = None  # statement_timeout of a streamed result
 
     # -- status -------------------------------------------------------------------
     def parameter_status(self) -> dict[str, str]:
@@ -190,6 +191,7 @@ class Session:
 
     def run(self, node: Any, params: list[Any], text: str = "", stmt: PreparedStatement | None = None) -> Result:
         """Run one parsed statement with parameter values."""
+        self._stop_stream_timer()  # a streamed statement's timeout ends when the next one starts
         self.cancel_event.clear()
         if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in ("rollback", "commit", "rollback_to")):
             raise InFailedSqlTransaction(
@@ -229,11 +231,23 @@ class Session:
             timer.daemon = True
             timer.start()
         try:
-            return self._in_txn(lambda txn: U.run_in_txn(self, txn, node, params, stmt))
+            result = self._in_txn(lambda txn: U.run_in_txn(self, txn, node, params, stmt))
+            stream = _stream_of(result)
+            if timer is not None and stream is not None:  # the timeout covers computing the rows
+                self._stream_timer, timer = timer, None
+                stream.on_end = _then(stream.on_end, functools.partial(self._stop_stream_timer, self._stream_timer))
+            return result
         finally:
             if timer is not None:
                 timer.cancel()
             self.cancel_reason = None
+
+    def _stop_stream_timer(self, timer: threading.Timer | None = None, *_: Any) -> None:
+        """Cancel the statement_timeout timer a streamed result kept running (that one: `timer`)."""
+        if timer is None or timer is self._stream_timer:
+            timer, self._stream_timer = self._stream_timer, None
+        if timer is not None:
+            timer.cancel()
 
     def _in_txn(self, fn: Any) -> Result:
         """Run fn(txn): autocommit in its own transaction, or under a savepoint in a block."""
@@ -504,6 +518,7 @@ class Session:
 
     def sync(self) -> None:
         """End of an extended-protocol cycle: drop the unnamed portal outside a block."""
+        self._stop_stream_timer()  # as in PostgreSQL, statement_timeout stops at Sync
         if self.txn is None:
             _close_portal(self.portals.pop("", None))
 
@@ -535,6 +550,17 @@ def _stream_of(result: Any) -> ResultStream | None:
     """The lazy batch stream of a query result, or None when its rows are already computed."""
     batches = getattr(result, "batches", None)
     return batches if isinstance(batches, ResultStream) else None
+
+
+def _then(first: Any, then: Any) -> Any:
+    """A stream's on_end that runs `first` (if any) and then `then`, both with the error."""
+    def both(err: BaseException | None) -> None:
+        try:
+            if first is not None:
+                first(err)
+        finally:
+            then(err)
+    return both
 
 
 def _close_portal(portal: Portal | None) -> None:
