@@ -106,11 +106,12 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
         sel = r >= 0
         if sel.any():
             data = seg.data.select(["_rowid", *names])
-            parts.append(VS._conform_table(VS.take_rows(data, pos[sel]), schema))
+            parts.append(VS.take_rows(data, pos[sel]))
             where.append(r[sel])
     if not parts:
         return schema.empty_table()
-    out = pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    out = VS._conform_table(pa.concat_tables(parts, promote_options="permissive")
+                            if len(parts) > 1 else parts[0], schema)
     at = np.concatenate(where)
     inverse = np.empty(len(at), np.int64)
     inverse[at] = np.arange(len(at))

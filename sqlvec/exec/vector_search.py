@@ -78,12 +78,15 @@ def _int_setting(ctx: Any, name: str, default: int) -> int:
         raise InvalidParameterValue(f'invalid value for parameter "{name}"') from None
 
 
+_ONE = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])  # a 1-row input for constants
+
+
 def _eval_scalar(ctx: Any, e: E.Expr | None) -> Any:
     if e is None:
         return None
-    one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
-    out = ctx.evaluator.eval(e, one)
-    return out[0]
+    if isinstance(e, E.Const) and type(e.value) is int:  # LIMIT 10: no evaluator round trip
+        return pa.scalar(e.value, pa.int64())
+    return ctx.evaluator.eval(e, _ONE)[0]
 
 
 # ---- the table's rows ------------------------------------------------------------------
@@ -505,10 +508,10 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     if limit is None or not limit.is_valid:
         k = 2**62  # LIMIT NULL / ALL: every row
     cache = ctx.__dict__.setdefault("_vector_search_rows", {})
+    q = _eval_scalar(ctx, p.query)
     if id(p) not in cache:  # the index path: no table read, only the k rows by row id
         from sqlvec.exec.vector_index_path import filtered_path, index_path
-        q0 = _eval_scalar(ctx, p.query)
-        top = index_path(ctx, p, q0, k) if p.scan.filter is None else filtered_path(ctx, p, q0, k)
+        top = index_path(ctx, p, q, k) if p.scan.filter is None else filtered_path(ctx, p, q, k)
         if top is not None:
             out = top.drop_columns(["_rowid"])
             batch = out.combine_chunks().to_batches()
@@ -518,7 +521,6 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     if rows is None or rows[0] is not p:  # read once per statement (LATERAL: per outer row)
         cache[id(p)] = rows = (p, _read(ctx, p))
     rows = rows[1]
-    q = _eval_scalar(ctx, p.query)
     k = min(k, len(rows.rowids))
     if k <= 0:
         pos = np.zeros(0, np.int64)
