@@ -106,7 +106,11 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
         sel = r >= 0
         if sel.any():
             data = seg.data.select(["_rowid", *names])
-            parts.append(VS.take_rows(data, pos[sel]))
+            taken = pos[sel]
+            if len(taken) <= 32:  # a few rows: zero-copy one-row slices, no chunk bookkeeping
+                parts.extend(data.slice(int(i), 1) for i in taken)
+            else:
+                parts.append(VS.take_rows(data, taken))
             where.append(r[sel])
     if not parts:
         return schema.empty_table()
