@@ -434,6 +434,7 @@ class Session:
             )
         p = Portal(name, stmt, list(params), list(result_formats or []))
         p.columns = stmt.columns
+        _close_portal(self.portals.get(name))  # a re-bound unnamed portal: its stream ends now
         self.portals[name] = p
         return p
 
