@@ -124,11 +124,17 @@ def _fixed_block(u8: np.ndarray, buf: bytes, pos: int, ncols: int) -> tuple[list
     nmax = (len(buf) - pos) // width
     if nmax < 2:
         return None, pos
-    rows = Grid(u8, pos, width, nmax, width)
-    ok = rows.view(0, ">i2").reshape(-1) == ncols
-    for ln, off in zip(lens, offs):
-        ok &= rows.view(off, ">i4").reshape(-1) == ln
-    k = nmax if ok.all() else int(np.argmin(ok))
+    k, window = 0, 64  # windows grow 16x, so a layout change costs O(rows consumed)
+    while k < nmax:
+        m = min(nmax, k + window) - k
+        rows = Grid(u8, pos + k * width, width, m, width)
+        ok = rows.view(0, ">i2").reshape(-1) == ncols
+        for ln, off in zip(lens, offs):
+            ok &= rows.view(off, ">i4").reshape(-1) == ln
+        if not ok.all():
+            k += int(np.argmin(ok))
+            break
+        k, window = k + m, window * 16
     if k < 2:
         return None, pos
     base = pos + np.arange(k, dtype=np.int64) * width

@@ -129,3 +129,14 @@ def test_length_limited_strings_keep_their_cast(session):
     run(session, "INSERT INTO c VALUES ('x', 'abc')")
     got = run(session, "SELECT a = 'x  ', octet_length(a), b FROM c")
     assert len(got) == 2 and got[0] == got[1] and got[0][0] is True
+
+
+def test_variable_width_rows_mixed_with_fixed_runs(session, monkeypatch):
+    monkeypatch.setattr(CopyIn, "FLUSH_BYTES", 50_000)
+    run(session, "CREATE TABLE w (id int4, s text)")
+    names = [b"x" * (i % 7) if i % 1000 < 500 else b"same" for i in range(20_000)]
+    payload = HEADER + b"".join(row(struct.pack("!i", i), None if i % 333 == 0 else v)
+                                for i, v in enumerate(names)) + TRAILER
+    assert copy_in(session, "COPY w FROM STDIN (FORMAT binary)", payload, 4096) == 20_000
+    got = run(session, "SELECT id, s FROM w ORDER BY id")
+    assert got == [(i, None if i % 333 == 0 else v.decode()) for i, v in enumerate(names)]
