@@ -15,6 +15,7 @@ from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
 _CHUNK = 1 << 20
+PROBE_STREAM_BUILD_ROWS = 65536  # inner equi-joins with a build side this small stream the probe
 
 
 def _split_equi(cond: E.Expr | None, lw: int) -> tuple[list[tuple[E.Expr, E.Expr]], list[E.Expr]]:
@@ -65,11 +66,17 @@ def _one_batch(t: pa.Table) -> pa.RecordBatch:
 
 
 def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
+    right = None
+    if p.kind == "inner" and not p.lateral_cols and _split_equi(p.condition, len(p.left.fields))[0]:
+        right = ex.table(p.right)
+        if right.num_rows <= PROBE_STREAM_BUILD_ROWS:  # re-hashing it per probe batch is cheap
+            yield from _stream_probe(ex, p, right)
+            return
     left = ex.table(p.left)
     if p.lateral_cols:
         yield from _lateral(ex, p, left)
         return
-    right = ex.table(p.right)
+    right = ex.table(p.right) if right is None else right
     lw = left.num_columns
     nl, nr = left.num_rows, right.num_rows
     pairs, rest = _split_equi(p.condition, lw)
@@ -125,6 +132,36 @@ def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
         un = np.setdiff1d(np.arange(nr), all_r)
         if len(un):
             yield _combine(lb, rb, np.full(len(un), -1), un, out_schema)
+
+
+def _stream_probe(ex: Any, p: L.Join, right: pa.Table) -> Iterator[pa.RecordBatch]:
+    """An inner equi-join batch by batch of the left (probe) side against a small right side,
+    so a join's result streams like a scan (rows in the same order as the blocking join)."""
+    from sqlvec.exec.operators import _conform, schema_of
+
+    lschema = schema_of(p.left)
+    pairs, rest = _split_equi(p.condition, len(lschema))
+    out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(lschema) + list(right.schema))])
+    if right.num_rows:
+        rb = _one_batch(right)
+        rkeys = [ex.ev.eval(b, rb) for _, b in pairs]
+        for lb in ex.run(p.left):
+            ex.ctx.check_cancel()
+            if not lb.num_rows:
+                continue
+            lb = _conform(lb, lschema)
+            li, ri = _equi_pairs([ex.ev.eval(a, lb) for a, _ in pairs], rkeys, ex)
+            for s in range(0, len(li), _CHUNK):
+                batch = _combine(lb, rb, li[s : s + _CHUNK], ri[s : s + _CHUNK], out_schema)
+                if rest:
+                    mask = None
+                    for c in rest:
+                        m = ex.ev.eval(c, batch)
+                        mask = m if mask is None else pc.and_kleene(mask, m)
+                    batch = batch.filter(pc.fill_null(mask, False))
+                if batch.num_rows:
+                    yield batch
+    yield pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in out_schema], schema=out_schema)
 
 
 def _take(b: pa.RecordBatch, idx: np.ndarray) -> list[pa.Array]:

@@ -107,3 +107,15 @@ def test_several_statements_in_one_query_read_their_rows_in_the_block(s: Session
     assert [x for b in results[0].batches for x in b.column(0).to_pylist()] == [1, 2]
     assert [x for b in results[1].batches for x in b.column(0).to_pylist()] == [299999, 300000]
     assert s.txn_status == "I"
+
+
+def test_an_inner_join_streams_its_probe_side(s: Session) -> None:
+    q(s, "CREATE TABLE d (k int, name text)")
+    q(s, "INSERT INTO d SELECT g, 'n' || g FROM generate_series(0, 9) g")
+    (res,) = list(s.execute("SELECT t.id, d.name FROM t JOIN d ON t.id % 10 = d.k WHERE t.id > 5"))
+    assert isinstance(res.batches, ResultStream)
+    first = next(res.batches)
+    assert first.num_rows <= 65536
+    assert first.column(0)[:3].to_pylist() == [6, 7, 8] and first.column(1)[:3].to_pylist() == ["n6", "n7", "n8"]
+    assert first.num_rows + sum(b.num_rows for b in res.batches) == N - 5
+    assert q(s, "SELECT count(*) FROM t JOIN d ON t.id % 10 = d.k AND d.name <> 'n3'") == [N - N // 10]
