@@ -64,6 +64,11 @@ def _int_op(kernel: str, short: str) -> Callable[[CallContext, list[Arg]], Arg]:
                 return getattr(pc, kernel + "_checked")(a, b)
             except pa.ArrowInvalid:
                 raise NumericValueOutOfRange("bigint out of range") from None
+        if kernel != "mod" and a.type == target and b.type == target:
+            try:  # same-width checked kernel: one call instead of widening, bounds-checking, narrowing
+                return getattr(pc, kernel + "_checked")(a, b)
+            except pa.ArrowInvalid:
+                raise NumericValueOutOfRange(f"{INT_NAME[short]} out of range") from None
         a64, b64 = pc.cast(a, pa.int64()), pc.cast(b, pa.int64())
         if kernel == "mod":
             res = pc.subtract(a64, pc.multiply(pc.divide(a64, b64), b64))
