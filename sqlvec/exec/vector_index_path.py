@@ -221,7 +221,7 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
 
 _SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
          E.Distinct, E.Case, E.Coalesce, E.InList)
-# (table oid, epoch, mod_seq, filter, parameter values, scan fields) -> _Passing (LRU)
+# (id of the committed table version, filter, parameter values, scan fields) -> _Passing (LRU)
 _PASSING: OrderedDict[tuple, _Passing] = OrderedDict()
 _PASSING_LOCK = threading.Lock()
 MAX_PASSING = 8
@@ -232,6 +232,7 @@ MAX_PASSING_BYTES = 128 << 20  # vectors held by the cached passing sets, all to
 class _Passing:
     """The committed rows passing a WHERE: ids, their vectors (one array), NULL-vector ids."""
 
+    base: Any  # the committed TableVersion it was computed on (keys hold its id)
     rowids: np.ndarray  # sorted ascending (scan order)
     vectors: pa.Array
     null_rowids: np.ndarray
@@ -249,7 +250,7 @@ def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
         if isinstance(e, E.Param):
             v = ctx.params[e.index] if e.index < len(ctx.params) else None
             params.append((e.index, repr(v)))
-    key = (p.scan.table.oid, lt.base.epoch, lt.base.mod_seq, p.scan.filter, tuple(params),
+    key = (id(lt.base), p.scan.filter, tuple(params),
            tuple(f.name for f in p.scan.fields), p.column)  # ColRefs index the scan's fields
     try:
         hash(key)
@@ -299,7 +300,7 @@ def _passing(ctx: Any, p: VectorSearch, lt: Any) -> _Passing:
     if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
         order = np.argsort(rowids, kind="stable")
         rowids, vectors = rowids[order], vectors.take(pa.array(order))
-    return _Passing(rowids, vectors, np.sort(null_rowids))
+    return _Passing(lt.base, rowids, vectors, np.sort(null_rowids))
 
 
 def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
@@ -327,7 +328,9 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
         return None
     with _PASSING_LOCK:
         hit = _PASSING.get(key)
-        if hit is not None:
+        if hit is not None and hit.base is not lt.base:  # an id reused by another version
+            hit = None
+        elif hit is not None:
             _PASSING.move_to_end(key)
     if hit is None:
         hit = _passing(ctx, p, lt)

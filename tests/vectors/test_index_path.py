@@ -164,3 +164,20 @@ def test_filtered_equals_exact_and_follows_commits(db, monkeypatch, threshold):
                              f"order by emb <-> '{_vec(q)}' limit 5")]
     assert got == [9000, 9001] and reads
     run("rollback")
+
+
+def test_passing_sets_of_two_databases_do_not_mix():
+    import sqlvec
+
+    out = []
+    for shift in (0, 100):
+        con = sqlvec.connect(":memory:")
+        con.autocommit = True
+        cur = con.cursor()
+        cur.execute("create table d (id int, emb vector(2))")
+        cur.execute("insert into d values " + ",".join(
+            f"({i + shift}, '[{i},0]')" for i in range(50)))
+        cur.execute("select id from d where id % 2 = 0 order by emb <-> '[3,0]' limit 2")
+        out.append([r[0] for r in cur.fetchall()])
+        con.close()
+    assert out == [[2, 4], [102, 104]]
