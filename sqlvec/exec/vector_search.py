@@ -1,7 +1,12 @@
 """The VectorSearch operator: top-k rows by distance, through an index or an exact scan.
 
-Per execution it reads the scan's columns once (zero-copy Arrow batches), evaluates the
-WHERE clause over every row to get the passing row ids, then either
+First it tries the per-query fast paths of sqlvec/exec/vector_index_path.py, which read no
+table data beyond the k result rows (unfiltered: index over committed segments + own
+inserts ranked exactly; filtered: a passing-row set cached per table version). When they
+decline (own writes under a filter, volatile filters, LIMIT ALL, first use of an index,
+many deleted keys), the general path below reads the scan's columns once (zero-copy
+Arrow batches), evaluates the WHERE clause over every row to get the passing row ids,
+then either
 
 - ranks the passing rows exactly with the distance operator (no index, or few passing
   rows: fewer than `sqlvec.exact_scan_threshold`, default 20,000), or
