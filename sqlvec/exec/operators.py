@@ -112,6 +112,7 @@ class Executor:
     def __init__(self, ctx: ExecContext) -> None:
         self.ctx = ctx
         self.ev = ctx.evaluator
+        self._schemas: dict[int, tuple[L.Plan, pa.Schema]] = {}  # output schema by plan node (_batch)
 
     def run(self, plan: L.Plan) -> Iterator[pa.RecordBatch]:
         m = getattr(self, "_r_" + type(plan).__name__, None)
@@ -131,7 +132,11 @@ class Executor:
         return to_table(plan, self.run(plan))
 
     def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
-        schema = schema_of(plan)
+        # the output schema once per plan node (correlated subqueries re-run a node per outer row)
+        hit = self._schemas.get(id(plan))
+        if hit is None or hit[0] is not plan:
+            hit = self._schemas[id(plan)] = (plan, schema_of(plan))
+        schema = hit[1]
         cols = []
         for a, f in zip(arrays, schema):
             if isinstance(a, pa.ChunkedArray):
