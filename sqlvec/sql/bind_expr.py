@@ -666,7 +666,12 @@ class ExprBinder:
 
     def _b_Cast(self, n: exp.Cast, scope: Scope) -> E.Expr:
         to = type_from_ast(n.args["to"], self.regs.types)
-        return self.coerce(self.bind_expr(n.this, scope), to, explicit=True)
+        try:
+            return self.coerce(self.bind_expr(n.this, scope), to, explicit=True)
+        except SqlError as err:  # a constant that does not convert: point at it, as PostgreSQL
+            if err.position is None and isinstance(n.this, exp.Literal):
+                err.position = _position(n.this)
+            raise
 
     _b_TryCast = _b_Cast
 

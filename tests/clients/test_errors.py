@@ -44,7 +44,5 @@ def test_error_fields_match_postgresql(server, pg_dsn):
     assert _errors(server.dsn, FIELDS) == _errors(pg_dsn, FIELDS)
 
 
-@pytest.mark.xfail(reason="engine: errors raised while casting constants carry no position "
-                          "(select 'abc'::int: PostgreSQL says 8)", strict=True)
 def test_error_positions_match_postgresql(server, pg_dsn):
     assert _errors(server.dsn, ("statement_position",)) == _errors(pg_dsn, ("statement_position",))
