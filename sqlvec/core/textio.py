@@ -31,14 +31,13 @@ from sqlvec.core.errors import (
     NumericValueOutOfRange,
     SqlError,
 )
+from sqlvec.core.textio_arrays import parse_arrays
 from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of textio
     json_check,
     jsonb_dumps,
     jsonb_normalize,
-    parse_array_literal,
     parse_bytea_value,
     parse_uuid_value,
-    unparse_array,
 )
 from sqlvec.core.types import INT2 as T_INT2
 from sqlvec.core.types import (
@@ -373,26 +372,8 @@ def _per_distinct(a: pa.Array, fn: Callable[[str], Any], typ: pa.DataType) -> pa
 
 
 def _parse_array(a: pa.Array, t: SqlType) -> pa.Array:
-    elem_t = t.element
-    assert elem_t is not None
-    enc = pc.dictionary_encode(a)
-    parsed = [parse_array_literal(v, t.display()) for v in enc.dictionary.to_pylist()]
-    nested = any(isinstance(x, list) for lst in parsed for x in lst)
-    if nested and not elem_t.is_array:
-        # multi-dimensional input into a one-dimensional Arrow list: flatten row-major
-        def flatten(xs: list) -> list:
-            return [y for x in xs for y in (flatten(x) if isinstance(x, list) else [x])]
-        parsed = [flatten(p) for p in parsed]
-    lengths = np.array([len(p) for p in parsed], dtype=np.int32)
-    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
-    if elem_t.is_array:
-        flat_text = pa.array([unparse_array(x) for p in parsed for x in p], pa.string())
-    else:
-        flat_text = pa.array([x for p in parsed for x in p], pa.string())
-    values = parse_text(flat_text, elem_t)
-    dict_lists = pa.ListArray.from_arrays(pa.array(offsets), values, type=pa.list_(values.type))
-    out = dict_lists.take(enc.indices)
-    return out if out.type == t.arrow or pa.types.is_null(t.arrow) else pc.cast(out, t.arrow)
+    """Array text input: vectorised for flat numeric literals, per distinct literal otherwise."""
+    return parse_arrays(a, t, parse_text)
 
 
 def _parse_vector(a: pa.Array, t: SqlType) -> pa.Array:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -152,3 +153,74 @@ def test_timestamptz_input_without_zone_uses_session_timezone():
 def test_infinity_dates_and_timestamps(t):
     a = parse_text(pa.array(["infinity", "-infinity", None, " Infinity "]), t)
     assert format_text(a, t).to_pylist() == ["infinity", "-infinity", None, "infinity"]
+
+
+def _random_literals(rng: np.random.Generator, n: int, special: bool = True) -> list[str | None]:
+    """Flat array literals with random floats, blanks, NULLs and specials (fast-path shape)."""
+    words = ["NULL", "null", "1e3", "-0", "+4.5", ".5", "7."]
+    words += ["NaN", "Infinity", "-Infinity"] if special else []
+    out: list[str | None] = []
+    for _ in range(n):
+        if rng.random() < 0.05:
+            out.append(None)
+            continue
+        k = int(rng.integers(1, 40))
+        elems = [str(words[int(rng.integers(len(words)))]) if rng.random() < 0.1
+                 else repr(float(rng.normal(scale=10.0 ** int(rng.integers(-3, 4))))) for _ in range(k)]
+        blank = [" ", "", "\t", "\n"][int(rng.integers(4))]
+        out.append(" {" + blank + ("," + blank).join(elems) + blank + "}" + blank)
+    return out
+
+
+@pytest.mark.parametrize("elem", [T.FLOAT4, T.FLOAT8, T.NUMERIC])
+def test_array_fast_path_matches_general(elem):
+    from sqlvec.core.textio_arrays import flat_literal_mask, parse_flat, parse_general
+    t = T.array_of(elem)
+    texts = pa.array(_random_literals(np.random.default_rng(7), 300, elem != T.NUMERIC), pa.string())
+    mask = flat_literal_mask(texts)
+    assert mask[np.asarray(texts.is_valid())].all()
+    fast = parse_flat(texts, t, parse_text)
+    slow = parse_general(texts, t, parse_text)
+    assert fast.type == slow.type == t.arrow and fast.offsets.equals(slow.offsets)
+    assert fast.is_valid().equals(slow.is_valid()) and fast.values.is_valid().equals(slow.values.is_valid())
+    assert format_text(fast, t).equals(format_text(slow, t))  # NaN-safe exact comparison
+    assert format_text(parse_text(texts, t), t).equals(format_text(fast, t))
+
+
+def test_array_mixed_shapes_keep_row_order():
+    from sqlvec.core.textio_arrays import flat_literal_mask
+    t = T.array_of(T.INT4)
+    texts = ["{1,2}", '{"3",4}', None, "{{5,6},{7,8}}", "{}", "[0:1]={9,10}", "{ 11 , NULL }", "{1\\2}"]
+    assert flat_literal_mask(pa.array(texts)).tolist() == [True, False, False, False, False, False, True, False]
+    assert parse_text(pa.array(texts[:-1]), t).to_pylist() == \
+        [[1, 2], [3, 4], None, [5, 6, 7, 8], [], [9, 10], [11, None]]
+    bools = parse_text(pa.array(["{t,false, yes ,NULL}", '{"on"}']), T.array_of(T.BOOL))
+    assert bools.to_pylist() == [[True, False, True, None], [True]]
+
+
+@pytest.mark.parametrize("text, msg", [
+    ("{1,,2}", 'malformed array literal: "{1,,2}"'),
+    ("{1,2", 'malformed array literal: "{1,2"'),
+    ("{1,2}x", 'malformed array literal: "{1,2}x"'),
+    ("1,2", 'malformed array literal: "1,2"'),
+    ("{,}", 'malformed array literal: "{,}"'),
+    ("{1.5,abc}", 'invalid input syntax for type real: "abc"'),
+    ("{1 2}", 'invalid input syntax for type real: "1 2"'),
+])
+def test_array_errors_same_on_both_paths(text, msg):
+    from sqlvec.core.textio_arrays import parse_general
+    t = T.array_of(T.FLOAT4)
+    for rows in ([text], ["{1,2}", text, "{3}"]):
+        with pytest.raises(E.InvalidTextRepresentation) as fast_err:
+            parse_text(pa.array(rows), t)
+        with pytest.raises(E.InvalidTextRepresentation) as slow_err:
+            parse_general(pa.array(rows), t, parse_text)
+        assert str(fast_err.value) == str(slow_err.value) == msg
+        assert fast_err.value.sqlstate == "22P02"
+
+
+def test_array_element_overflow_on_fast_path():
+    with pytest.raises(E.NumericValueOutOfRange):
+        parse_text(pa.array(["{1,1e999}"]), T.array_of(T.FLOAT4))
+    with pytest.raises(E.NumericValueOutOfRange):
+        parse_text(pa.array(["{1,99999}"]), T.array_of(T.INT2))

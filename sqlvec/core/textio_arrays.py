@@ -1,0 +1,109 @@
+"""PostgreSQL array text input ('{1.5,2,NULL}') for whole string columns.
+
+Simple one-dimensional literals of numeric/bool elements (only [0-9A-Za-z.+-] words, commas
+and ASCII blanks between braces: the shape of every float4[] embedding) are split with
+pyarrow.compute and their elements converted with the element type's vectorised input
+function. Every other literal (quotes, nested braces, backslashes, dimension decorations,
+empty elements, other blanks, other element types) goes through the general per-literal
+grammar in textio_literals, once per distinct value. Both give identical values and errors.
+core/textio.parse_text and COPY (wire/copy_arrays.py) use this one implementation.
+
+    >>> from sqlvec.core import types as T
+    >>> from sqlvec.core.textio import parse_text
+    >>> parse_arrays(pa.array(["{1, 2}", None, '{"3",NULL}']), T.array_of(T.INT4), parse_text).to_pylist()
+    [[1, 2], None, [3, None]]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core.textio_literals import parse_array_literal, unparse_array
+from sqlvec.core.types import SqlType
+
+ElementParser = Callable[[pa.Array, SqlType], pa.Array]
+
+FAST_ELEMENTS = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric", "bool"})
+_B = r"[ \t\n\r]*"
+_W = r"[0-9A-Za-z.+\-]+"
+FLAT_LITERAL = rf"^{_B}\{{{_B}{_W}(?:{_B},{_B}{_W})*{_B}\}}{_B}$"
+
+
+def fast_path_applies(t: SqlType) -> bool:
+    """Whether literals of array type t may take the vectorised split path."""
+    elem = t.element
+    return elem is not None and elem.short in FAST_ELEMENTS and t.codec is None \
+        and pa.types.is_list(t.arrow)
+
+
+def flat_literal_mask(a: pa.Array) -> np.ndarray:
+    """Per row: True where the literal has the simple flat shape (nulls: False)."""
+    return np.asarray(pc.fill_null(pc.match_substring_regex(a, FLAT_LITERAL), False), dtype=bool)
+
+
+def parse_flat(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
+    """Literals that all have the flat shape (or are null) to t's Arrow list array."""
+    elem = t.element
+    assert elem is not None
+    inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(a), 1, -1)
+    parts = pc.split_pattern(inner, ",")
+    flat = pc.utf8_trim_whitespace(parts.flatten())
+    flat = pc.if_else(pc.equal(pc.utf8_upper(flat), "NULL"), pa.scalar(None, pa.string()), flat)
+    values = parse_elem(flat, elem)
+    out = pa.ListArray.from_arrays(parts.offsets, values,
+                                   mask=pc.is_null(a) if a.null_count else None)
+    return out if out.type == t.arrow else pc.cast(out, t.arrow)
+
+
+def parse_general(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
+    """Any array literals through the per-literal grammar, once per distinct value."""
+    elem_t = t.element
+    assert elem_t is not None
+    enc = pc.dictionary_encode(a)
+    parsed = [parse_array_literal(v, t.display()) for v in enc.dictionary.to_pylist()]
+    nested = any(isinstance(x, list) for lst in parsed for x in lst)
+    if nested and not elem_t.is_array:
+        # multi-dimensional input into a one-dimensional Arrow list: flatten row-major
+        def flatten(xs: list) -> list:
+            return [y for x in xs for y in (flatten(x) if isinstance(x, list) else [x])]
+        parsed = [flatten(p) for p in parsed]
+    lengths = np.array([len(p) for p in parsed], dtype=np.int32)
+    offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
+    if elem_t.is_array:
+        flat_text = pa.array([unparse_array(x) for p in parsed for x in p], pa.string())
+    else:
+        flat_text = pa.array([x for p in parsed for x in p], pa.string())
+    values = parse_elem(flat_text, elem_t)
+    dict_lists = pa.ListArray.from_arrays(pa.array(offsets), values, type=pa.list_(values.type))
+    out = dict_lists.take(enc.indices)
+    return out if out.type == t.arrow or pa.types.is_null(t.arrow) else pc.cast(out, t.arrow)
+
+
+def parse_arrays(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
+    """Array literals of type t (a string array) to t's Arrow type; parse_elem is
+    core/textio.parse_text (passed in to keep the import one-way)."""
+    if len(a) == 0 or not fast_path_applies(t):
+        return parse_general(a, t, parse_elem)
+    flat = flat_literal_mask(a)
+    other = ~flat & np.asarray(pc.is_valid(a), dtype=bool)
+    if not other.any():
+        return parse_flat(a, t, parse_elem)
+    if not flat.any():
+        return parse_general(a, t, parse_elem)
+    # mixed shapes: the general literals first (their syntax errors come before element errors)
+    slow_idx = np.flatnonzero(~flat)
+    fast_idx = np.flatnonzero(flat)
+    slow = parse_general(a.take(pa.array(slow_idx)), t, parse_elem)
+    fast = parse_flat(a.take(pa.array(fast_idx)), t, parse_elem)
+    both = pa.concat_arrays([slow, fast.cast(slow.type)])
+    order = np.empty(len(a), dtype=np.int64)
+    order[np.concatenate([slow_idx, fast_idx])] = np.arange(len(a))
+    return both.take(pa.array(order))
+
+
+__all__ = ["FAST_ELEMENTS", "FLAT_LITERAL", "fast_path_applies", "flat_literal_mask",
+           "parse_arrays", "parse_flat", "parse_general"]
