@@ -18,6 +18,7 @@ import pyarrow as pa
 from sqlvec.core.errors import SqlError
 from sqlvec.core.results import Column, Command, Rows
 from sqlvec.dbapi.exceptions import Error, InterfaceError, ProgrammingError, from_sql_error
+from sqlvec.dbapi.stmt_cache import DEFAULT_SIZE, StatementCache
 
 DEFAULT_USER = "sqlvec"
 DEFAULT_DATABASE = "sqlvec"
@@ -136,7 +137,7 @@ class Cursor:
 
     def _run_prepared(self, sql: str, param_rows: list[list[Any]]) -> None:
         session = self.connection._session
-        stmt = session.prepare(sql, [0] * len(param_rows[0]), "")
+        stmt = self.connection._stmts.prepare(session, sql, len(param_rows[0]))
         total = 0
         try:
             for values in param_rows:
@@ -247,9 +248,11 @@ class Cursor:
 class Connection:
     """A DB-API connection owning an embedded Database and one Session on it."""
 
-    def __init__(self, database: Any, session: Any, *, owns_database: bool = True) -> None:
+    def __init__(self, database: Any, session: Any, *, owns_database: bool = True,
+                 statement_cache_size: int = DEFAULT_SIZE) -> None:
         self._db = database
         self._session = session
+        self._stmts = StatementCache(statement_cache_size)  # parameterised executes, by SQL text
         self._owns_db = owns_database
         self.autocommit = False
         self.notices: list = []
@@ -295,6 +298,7 @@ class Connection:
         if self._closed:
             return
         self._closed = True
+        self._stmts.clear()
         try:
             self._session.close()
         finally:
@@ -325,8 +329,13 @@ class Connection:
 
 
 def connect(path: str = ":memory:", *, user: str = DEFAULT_USER,
-            database: str = DEFAULT_DATABASE, **settings: Any) -> Connection:
-    """Open a database directory (created if missing) or ':memory:' in this process."""
+            database: str = DEFAULT_DATABASE, statement_cache_size: int = DEFAULT_SIZE,
+            **settings: Any) -> Connection:
+    """Open a database directory (created if missing) or ':memory:' in this process.
+
+    statement_cache_size bounds the per-connection LRU of prepared statements that lets a
+    repeated parameterised execute skip parse/bind/plan (0 turns it off).
+    """
     from sqlvec.dbapi.exceptions import OperationalError
     from sqlvec.session import Session
     from sqlvec.session.database import Database
@@ -342,4 +351,4 @@ def connect(path: str = ":memory:", *, user: str = DEFAULT_USER,
     except Exception:
         db.close()
         raise
-    return Connection(db, session)
+    return Connection(db, session, statement_cache_size=statement_cache_size)

@@ -376,6 +376,12 @@ class Session:
         return U.describe(self, txn, parse_statement(sql, 0), [])[1] or []
 
     # -- extended protocol ----------------------------------------------------------
+    def prepare_key(self) -> tuple:
+        """What a statement's parameter types, columns and plan depend on (as run_in_txn's plan key)."""
+        values = self.settings.values
+        return (self.db.ddl_gen, values.get("search_path"), self.user,
+                values.get("sqlvec.disabled_rules", ""))
+
     def prepare(self, sql: str, param_oids: list[int] | None = None, name: str = "") -> PreparedStatement:
         if name and name in self.prepared:
             raise DuplicatePreparedStatement(f'prepared statement "{name}" already exists')
