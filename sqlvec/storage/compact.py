@@ -4,21 +4,92 @@ Pure functions over table versions; the store swaps the result in (see Store._sw
 A rewrite never changes what a query sees, only how rows are laid out: small segments
 merge, deleted rows disappear, and CLUSTER orders rows by a key so a segment's min/max
 statistics become tight enough to skip it.
+
+Automatic compaction is size-tiered (`Policy`, `tiered`): sealed segments below the target
+size fall into tiers by live rows (base, base*fanout, base*fanout^2, ...); once a tier holds
+`fanout` segments, a run of them (in row id order) merges into one. Each tier then keeps
+fewer than `fanout` segments, so a table holds about n/target full-size segments plus
+O(fanout * log(target/base)) smaller ones, however many small commits built it.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.storage.segment import ROWID, SegView
+from sqlvec.storage.segment import ROWID, Segment, SegView
 from sqlvec.storage.state import SEAL_ROWS, TableVersion
 
 TARGET_ROWS = 4 * SEAL_ROWS  # rows per segment written by compaction
 SMALL_ROWS = SEAL_ROWS // 2  # full segments below this are merged with their neighbours
 DEAD_FRACTION = 0.2  # a segment with this share of deleted rows is rewritten
 MAX_SMALL = 8  # automatic compaction starts at this many small full segments
+
+
+@dataclass
+class Policy:
+    """Settings of size-tiered automatic compaction (Store.compaction)."""
+
+    target_rows: int = 1 << 20  # merged segments stop growing at this many rows ...
+    target_bytes: int = 64 << 20  # ... or at about this many bytes, whichever comes first
+    fanout: int = 4  # segments of one tier merged at once
+    base_rows: int = SEAL_ROWS  # segments below base_rows * fanout form the lowest tier
+
+    def limit(self, views: list[SegView]) -> int:
+        """Rows per merged segment: target_rows, fewer where rows are wide."""
+        rows = sum(v.seg.num_rows for v in views)
+        size = sum(seg_bytes(v.seg) for v in views)
+        if not rows or not size:
+            return self.target_rows
+        return max(1, min(self.target_rows, self.target_bytes * rows // size))
+
+    def tier(self, live: int) -> int:
+        """The size tier of a segment with `live` rows (0 for the smallest)."""
+        t, x = 0, live // max(1, self.base_rows)
+        while x >= self.fanout:
+            x //= self.fanout
+            t += 1
+        return t
+
+
+def seg_bytes(seg: Segment) -> int:
+    """A segment's size in bytes without reading it: its file, else its loaded data."""
+    if seg.file_info is not None:
+        return seg.file_info[0]
+    return seg.data.nbytes if seg.loaded else 0
+
+
+def tiered(tv: TableVersion, policy: Policy) -> list[SegView]:
+    """The next run of sealed segments the size-tiered policy merges ([] when settled).
+
+    Candidates are sealed segments below the size limit, in row id order; the lowest tier
+    holding `fanout` of them gives its first `fanout`, extended while the run stays within
+    the limit. Metadata only: no segment data is read.
+    """
+    if not tv.loaded or policy.fanout < 2:
+        return []
+    sealed = [v for v in tv.views if not v.seg.growing and v.seg.num_rows]
+    limit = policy.limit(sealed)
+    cands = sorted((v for v in sealed if v.live < limit), key=lambda v: v.seg.min_rowid)
+    tiers: dict[int, list[SegView]] = {}
+    for v in cands:
+        tiers.setdefault(policy.tier(v.live), []).append(v)
+    for t in sorted(tiers):
+        members = tiers[t]
+        if len(members) < policy.fanout:
+            continue
+        run = members[: policy.fanout]
+        rows = sum(v.live for v in run)
+        for v in members[policy.fanout :]:
+            if rows + v.live > limit:
+                break
+            run.append(v)
+            rows += v.live
+        return run
+    return []
 
 
 def pick(tv: TableVersion, *, full: bool = False) -> list[SegView]:
@@ -32,10 +103,12 @@ def pick(tv: TableVersion, *, full: bool = False) -> list[SegView]:
     return chosen
 
 
-def needs_compaction(tv: TableVersion) -> bool:
+def needs_compaction(tv: TableVersion, policy: Policy | None = None) -> bool:
     """Whether automatic compaction should run on this table (cheap: no data touched)."""
     if not tv.loaded:
         return False
+    if policy is not None and tiered(tv, policy):
+        return True
     # growing segments are merged (dropping deleted rows) by the commits themselves
     full = [v for v in tv.views if not v.seg.growing]
     small = sum(1 for v in full if v.live < SMALL_ROWS)
@@ -60,12 +133,17 @@ def groups(views: list[SegView], target_rows: int = TARGET_ROWS) -> list[list[Se
 
 
 def rewrite(
-    views: list[SegView], *, key: list[str] | None = None, target_rows: int = TARGET_ROWS
+    views: list[SegView],
+    *,
+    key: list[str] | None = None,
+    target_rows: int = TARGET_ROWS,
+    exact: bool = False,
 ) -> list[pa.Table]:
     """Live rows of `views` cut into segments of about `target_rows`, each sorted by row id.
 
     With `key`, rows are first ordered by the key columns, so each output segment holds a
-    narrow key range (then re-sorted by row id inside, as every segment is).
+    narrow key range (then re-sorted by row id inside, as every segment is). With `exact`,
+    every segment but the last holds exactly `target_rows` (so it leaves the tiered policy).
     """
     parts = [v.table() for v in views if v.live]
     if not parts:
@@ -73,7 +151,7 @@ def rewrite(
     t = pa.concat_tables(parts)
     n = t.num_rows
     pieces = max(1, -(-n // target_rows))
-    size = -(-n // pieces)
+    size = target_rows if exact else -(-n // pieces)
     if not key:
         rowids = t.column(0).to_numpy()
         if (rowids[1:] > rowids[:-1]).all():  # already in row id order: slice, no copy

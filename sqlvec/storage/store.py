@@ -70,6 +70,7 @@ class Store:
         self._compact_pending: set[int] = set()
         self._compact_thread: threading.Thread | None = None
         self.auto_compact = True
+        self.compaction = compact.Policy()  # size-tiered automatic compaction settings
 
     @classmethod
     def open(
@@ -191,7 +192,7 @@ class Store:
         head = self._head
         for ch in rec.tables:
             tv = head.tables.get(ch.table_id)
-            if tv is not None and compact.needs_compaction(tv):
+            if tv is not None and compact.needs_compaction(tv, self.compaction):
                 self._compact_in_background(ch.table_id)
 
     def _sync_wal(self) -> None:
@@ -260,6 +261,39 @@ class Store:
             finally:
                 self._rewritten(segs, done)
             return sum(v.n_deleted for v in views) if done else 0
+
+    def compact(self, table_id: int, max_merges: int = 64) -> int:
+        """Automatic compaction of a table: drop deleted rows, then size-tiered merges.
+
+        Each merge is its own rewrite and swap (the commit lock is held only to swap), so
+        commits go on meanwhile; returns the number of tiered merges done.
+        """
+        tv = self._head.tables.get(table_id)
+        if tv is None:
+            return 0
+        if compact.needs_compaction(tv):
+            self.vacuum(table_id)
+        done = 0
+        while done < max_merges and not self._closed:
+            with self._maint_lock:
+                tv = self._head.tables.get(table_id)
+                run = compact.tiered(tv, self.compaction) if tv is not None else []
+                if not run or tv is None:
+                    break
+                limit = self.compaction.limit([v for v in tv.views if not v.seg.growing])
+                segs: list[Segment] = []
+                swapped = False
+                try:
+                    with self.memory.hold(_bytes_of(run), "compaction"):
+                        tables = compact.rewrite(run, target_rows=limit, exact=True)
+                        segs = self._materialize(table_id, tables, bulk=True)
+                    swapped = self._swap(tv, run, segs)
+                finally:
+                    self._rewritten(segs, swapped)
+                if not swapped:
+                    break
+            done += 1
+        return done
 
     def cluster(self, table_id: int, key: list[str]) -> None:
         """Rewrite a table ordered by `key` so equal or near keys share segments.
@@ -348,8 +382,8 @@ class Store:
                 tid = self._compact_pending.pop()
             try:
                 tv = self._head.tables.get(tid)
-                if tv is not None and compact.needs_compaction(tv):
-                    self.vacuum(tid)
+                if tv is not None and compact.needs_compaction(tv, self.compaction):
+                    self.compact(tid)
             except Exception:  # compaction is an optimisation; the next trigger retries
                 log.exception("background compaction of table %s failed", tid)
 

@@ -126,7 +126,8 @@ def test_automatic_compaction_bounds_segment_count(tmp_path):
     t.create_table(1, SCHEMA)
     t.commit()
     fill(s, 20, SEAL_ROWS)
-    assert len(s.version.tables[1].views) == 20
+    s.wait_background()
+    assert len(s.version.tables[1].views) <= 5  # size tiers: 1M + 4 x 64k rows
     t = s.begin()
     ids = t.scan_table(1, []).column(0).to_numpy()
     t.delete(1, ids[ids % 10 != 0])  # 90% of every segment deleted
@@ -232,3 +233,110 @@ def test_vacuum_full_of_table_larger_than_budget(tmp_path):
     assert len(s.version.tables[1].views) == 2
     assert content(s.begin()) == before
     s.close()
+
+
+def sealed(s, tid=1):
+    return [v for v in s.version.tables[tid].views if not v.seg.growing]
+
+
+@pytest.fixture
+def small_seal(monkeypatch):
+    """Segments seal at 2,048 rows, so a few hundred small commits build many of them."""
+    from sqlvec.storage import state, store
+
+    monkeypatch.setattr(state, "SEAL_ROWS", 2048)
+    monkeypatch.setattr(store, "SEAL_ROWS", 2048)
+    return compact_policy(target_rows=32768, base_rows=2048)
+
+
+def compact_policy(**kw):
+    from sqlvec.storage.compact import Policy
+
+    return Policy(**kw)
+
+
+@pytest.mark.parametrize("kind", ["memory", "disk"])
+def test_tiered_compaction_bounds_many_small_commits(tmp_path, small_seal, kind):
+    policy = small_seal
+    s = Store.open(None if kind == "memory" else str(tmp_path))
+    s.compaction = policy
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    reader = None
+    for i in range(300):  # 300 commits of 1,000 rows: 146 sealed segments without merging
+        fill_one(s, i, 1000)
+        if kind == "disk" and i % 25 == 24:
+            s.checkpoint()
+        if i == 149:
+            s.wait_background()
+            reader = s.begin()
+            expect_reader = content(reader)
+    s.wait_background()
+    views = sealed(s)
+    n = 300 * 1000
+    # per tier fewer than `fanout` segments below the limit, plus full-size ones
+    tiers = 1 + policy.tier(policy.target_rows - 1)
+    bound = (policy.fanout - 1) * tiers + n // policy.target_rows
+    assert len(views) <= bound, sorted(v.live for v in views)
+    small = [v for v in views if v.live < policy.target_rows]
+    for tier in {policy.tier(v.live) for v in small}:
+        assert sum(1 for v in small if policy.tier(v.live) == tier) < policy.fanout
+    assert len(s.version.tables[1].views) <= bound + 17  # growing segments are few too
+    got = content(s.begin())
+    assert [r[1] for r in got] == list(range(n))
+    assert len({r[0] for r in got}) == n
+    if kind == "disk":
+        s.checkpoint()  # replaced files go once no snapshot uses them; the reader's stay
+    assert content(reader) == expect_reader and len(expect_reader) == 150_000
+    reader.rollback()
+    if kind == "disk":
+        s.close()
+        s = Store.open(str(tmp_path))
+        assert content(s.begin()) == got
+    s.close()
+
+
+def fill_one(s, i, per, tid=1):
+    t = s.begin()
+    ids = np.arange(i * per, (i + 1) * per)
+    t.insert(tid, pa.table({"id": ids, "g": ids % 7}))
+    t.commit()
+
+
+def test_tiered_compaction_merges_full_segments():
+    # full 65,536-row segments were never merged before: a growing table kept one per 64k
+    s = Store.open(None)
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 24, SEAL_ROWS)
+    s.wait_background()
+    lives = sorted(v.live for v in sealed(s))
+    # 24 x 64k rows: 1M-row segments plus fewer than 4 per tier (64k.., 256k..) below 1M
+    policy = s.compaction
+    small = [n for n in lives if n < policy.target_rows]
+    for tier in (0, 1):
+        assert sum(1 for n in small if policy.tier(n) == tier) < policy.fanout, lives
+    assert len(lives) <= 7 and sum(lives) == 24 * SEAL_ROWS
+    assert s.begin().row_count(1) == 24 * SEAL_ROWS
+    s.close()
+
+
+def test_tiered_policy_respects_target_bytes():
+    s = Store.open(None)
+    s.compaction = compact_policy(target_bytes=3 * SEAL_ROWS * 24)  # 24 bytes a row
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 8, SEAL_ROWS)
+    s.wait_background()
+    lives = sorted(v.live for v in sealed(s))
+    assert max(lives) <= 3 * SEAL_ROWS and len(lives) < 8
+    assert sum(lives) == 8 * SEAL_ROWS
+    s.close()
+
+
+def test_manual_vacuum_tests_keep_auto_compaction_off(store):
+    fill(store, 6, SEAL_ROWS)
+    assert len(sealed(store)) == 6  # auto_compact False: nothing merged behind the test
