@@ -340,3 +340,33 @@ def test_tiered_policy_respects_target_bytes():
 def test_manual_vacuum_tests_keep_auto_compaction_off(store):
     fill(store, 6, SEAL_ROWS)
     assert len(sealed(store)) == 6  # auto_compact False: nothing merged behind the test
+
+
+def test_commits_go_on_while_compaction_rewrites(tmp_path):
+    import threading
+
+    s = Store.open(str(tmp_path))
+    s.auto_compact = False
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    fill(s, 4, SEAL_ROWS)
+    reader = s.begin()
+    real = s._materialize
+    finished = []
+
+    def materialize(table_id, tables, bulk=False):
+        # a commit from another thread while the rewrite is under way must not wait for it
+        w = threading.Thread(target=lambda: (fill_one(s, 10_000, 10), finished.append(1)))
+        w.start()
+        w.join(10)
+        return real(table_id, tables, bulk)
+
+    s._materialize = materialize
+    assert s.compact(1) == 1
+    assert finished == [1]
+    del s._materialize
+    assert len(sealed(s)) == 1 and sealed(s)[0].live == 4 * SEAL_ROWS
+    assert s.begin().row_count(1) == 4 * SEAL_ROWS + 10  # the concurrent commit survived
+    assert reader.row_count(1) == 4 * SEAL_ROWS
+    s.close()
