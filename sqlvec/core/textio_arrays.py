@@ -16,6 +16,7 @@ core/textio.parse_text and COPY (wire/copy_arrays.py) use this one implementatio
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 import numpy as np
@@ -31,6 +32,9 @@ FAST_ELEMENTS = frozenset({"int2", "int4", "int8", "float4", "float8", "numeric"
 _B = r"[ \t\n\r]*"
 _W = r"[0-9A-Za-z.+\-]+"
 FLAT_LITERAL = rf"^{_B}\{{{_B}{_W}(?:{_B},{_B}{_W})*{_B}\}}{_B}$"
+_FLAT_RX = re.compile(FLAT_LITERAL[1:-1])  # the same pattern for re.fullmatch (ASCII classes only)
+_BLANKS = " \t\n\r"
+SMALL = 16  # up to this many rows (one Bind parameter, a cast constant) str methods beat kernel calls
 
 
 def fast_path_applies(t: SqlType) -> bool:
@@ -42,6 +46,9 @@ def fast_path_applies(t: SqlType) -> bool:
 
 def flat_literal_mask(a: pa.Array) -> np.ndarray:
     """Per row: True where the literal has the simple flat shape (nulls: False)."""
+    if len(a) <= SMALL:
+        return np.array([v is not None and _FLAT_RX.fullmatch(v) is not None for v in a.to_pylist()],
+                        dtype=bool)
     return np.asarray(pc.fill_null(pc.match_substring_regex(a, FLAT_LITERAL), False), dtype=bool)
 
 
@@ -49,14 +56,31 @@ def parse_flat(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
     """Literals that all have the flat shape (or are null) to t's Arrow list array."""
     elem = t.element
     assert elem is not None
-    inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(a), 1, -1)
-    parts = pc.split_pattern(inner, ",")
-    flat = pc.utf8_trim_whitespace(parts.flatten())
-    flat = pc.if_else(pc.equal(pc.utf8_upper(flat), "NULL"), pa.scalar(None, pa.string()), flat)
+    if len(a) <= SMALL:
+        offsets, flat = _split_small(a.to_pylist())
+    else:
+        inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(a), 1, -1)
+        parts = pc.split_pattern(inner, ",")
+        flat = pc.utf8_trim_whitespace(parts.flatten())
+        flat = pc.if_else(pc.equal(pc.utf8_upper(flat), "NULL"), pa.scalar(None, pa.string()), flat)
+        offsets = parts.offsets
     values = parse_elem(flat, elem)
-    out = pa.ListArray.from_arrays(parts.offsets, values,
+    out = pa.ListArray.from_arrays(offsets, values,
                                    mask=pc.is_null(a) if a.null_count else None)
     return out if out.type == t.arrow else pc.cast(out, t.arrow)
+
+
+def _split_small(texts: list[str | None]) -> tuple[pa.Array, pa.Array]:
+    """parse_flat's split for a few rows with str methods: list offsets and element texts."""
+    words: list[str | None] = []
+    offsets = [0]
+    for v in texts:
+        if v is not None:
+            for w in v.strip(_BLANKS)[1:-1].split(","):
+                w = w.strip(_BLANKS)
+                words.append(None if w.upper() == "NULL" else w)
+        offsets.append(len(words))
+    return pa.array(offsets, pa.int32()), pa.array(words, pa.string())
 
 
 def parse_general(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
