@@ -47,3 +47,24 @@ def text1(regs):
         return format_text(f.call(vals, 1), f.return_type)[0].as_py()
 
     return run
+
+
+@pytest.fixture(scope="session")
+def q(regs):
+    """q(name, (value, SqlType), ...) -> text output of one call; string values of typed
+    arguments go through the type's text input, as a quoted literal would."""
+    from sqlvec.core.textio import format_text, parse_text
+
+    def run(name, *targs):
+        vals = []
+        for v, t in targs:
+            if t.short == "unknown":
+                vals.append(pa.scalar(v, pa.string()))
+            elif isinstance(v, str) and t.short != "text":
+                vals.append(parse_text(pa.array([v]), t)[0])
+            else:
+                vals.append(pa.scalar(v, t.arrow))
+        f = regs.functions.resolve(name, [t for _v, t in targs])
+        return format_text(f.call(vals, 1), f.return_type)[0].as_py()
+
+    return run

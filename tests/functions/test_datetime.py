@@ -14,22 +14,6 @@ from sqlvec.core.textio import format_text, parse_text
 U, TS, TSTZ, D, IV, I4, F8 = T.UNKNOWN, T.TIMESTAMP, T.TIMESTAMPTZ, T.DATE, T.INTERVAL, T.INT4, T.FLOAT8
 
 
-@pytest.fixture(scope="module")
-def q(regs):
-    def run(name, *targs):
-        vals = []
-        for v, t in targs:
-            if t.short == "unknown":
-                vals.append(pa.scalar(v, pa.string()))
-            elif isinstance(v, str) and t.short != "text":
-                vals.append(parse_text(pa.array([v]), t)[0])
-            else:
-                vals.append(pa.scalar(v, t.arrow))
-        f = regs.functions.resolve(name, [t for _v, t in targs])
-        return format_text(f.call(vals, 1), f.return_type)[0].as_py()
-    return run
-
-
 @pytest.mark.parametrize("name,args,expected", [
     ("date_trunc", [("month", U), ("2024-03-15 10:20:30", TS)], "2024-03-01 00:00:00"),
     ("date_trunc", [("week", U), ("2024-03-15 10:20:30", TS)], "2024-03-11 00:00:00"),

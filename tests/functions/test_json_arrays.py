@@ -16,22 +16,6 @@ U, J, JB, I4, TXT = T.UNKNOWN, T.JSON, T.JSONB, T.INT4, T.TEXT
 IA = T.array_of(T.INT4)
 
 
-@pytest.fixture(scope="module")
-def q(regs):
-    def run(name, *targs):
-        vals = []
-        for v, t in targs:
-            if t.short == "unknown":
-                vals.append(pa.scalar(v, pa.string()))
-            elif isinstance(v, str) and t.short != "text":
-                vals.append(parse_text(pa.array([v]), t)[0])
-            else:
-                vals.append(pa.scalar(v, t.arrow))
-        f = regs.functions.resolve(name, [t for _v, t in targs])
-        return format_text(f.call(vals, 1), f.return_type)[0].as_py()
-    return run
-
-
 @pytest.mark.parametrize("name,args,expected", [
     ("->", [('{"a": {"b" : 1}}', JB), ("a", U)], '{"b": 1}'),
     ("->>", [('{"a":"x"}', JB), ("a", U)], "x"),
