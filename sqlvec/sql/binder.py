@@ -616,40 +616,9 @@ class Binder(ExprBinder):
             raise GroupingError("HAVING requires GROUP BY or an aggregate")
 
         # window functions: computed over the (grouped) rows, then referenced as columns
-        wcalls: list[E.WindowCall] = []
-        for e in [e for _, e in items] + [t for t, _, _ in order_exprs if isinstance(t, E.Expr)]:
-            for x in E.walk(e):
-                if isinstance(x, E.WindowCall) and x not in wcalls:
-                    wcalls.append(x)
-        if wcalls:
-            base = len(plan.fields)
-            plan = L.Window(plan, tuple(wcalls), tuple(plan.fields) + tuple(L.Field(w.name, w.type) for w in wcalls))
-
-            def wpost(e: E.Expr) -> E.Expr:
-                if isinstance(e, E.WindowCall):
-                    return E.ColRef(base + wcalls.index(e), e.type, e.name)
-                return _map_children(e, wpost)
-
-            items = [(n, wpost(e)) for n, e in items]
-            order_exprs = [(wpost(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
-
+        plan, items, order_exprs = _lift_calls(plan, items, order_exprs, E.WindowCall, L.Window, True)
         # set-returning functions in the select list multiply the rows (ProjectSet)
-        srfs: list[E.SrfCall] = []
-        for _, e in items:
-            for x in E.walk(e):
-                if isinstance(x, E.SrfCall) and x not in srfs:
-                    srfs.append(x)
-        if srfs:
-            base = len(plan.fields)
-            plan = L.ProjectSet(plan, tuple(srfs), tuple(plan.fields) + tuple(L.Field(x.name, x.type) for x in srfs))
-
-            def spost(e: E.Expr) -> E.Expr:
-                if isinstance(e, E.SrfCall):
-                    return E.ColRef(base + srfs.index(e), e.type, e.name)
-                return _map_children(e, spost)
-
-            items = [(n, spost(e)) for n, e in items]
-            order_exprs = [(spost(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
+        plan, items, order_exprs = _lift_calls(plan, items, order_exprs, E.SrfCall, L.ProjectSet, False)
 
         # projection (with hidden sort columns)
         exprs = [e for _, e in items]
@@ -849,6 +818,33 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+
+def _lift_calls(plan, items, order_exprs, kind, node, in_order_by: bool):
+    """Compute the `kind` calls (window or set-returning) of the select list (and ORDER BY when
+    `in_order_by`) in one `node` above `plan`; the expressions then read them as columns."""
+    found: list = []
+    exprs = [e for _, e in items]
+    if in_order_by:
+        exprs += [t for t, _, _ in order_exprs if isinstance(t, E.Expr)]
+    for e in exprs:
+        for x in E.walk(e):
+            if isinstance(x, kind) and x not in found:
+                found.append(x)
+    if not found:
+        return plan, items, order_exprs
+    base = len(plan.fields)
+    plan = node(plan, tuple(found), tuple(plan.fields) + tuple(L.Field(x.name, x.type) for x in found))
+
+    def post(e: E.Expr) -> E.Expr:
+        if isinstance(e, kind):
+            return E.ColRef(base + found.index(e), e.type, e.name)
+        return _map_children(e, post)
+
+    items = [(n, post(e)) for n, e in items]
+    order_exprs = [(post(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
+    return plan, items, order_exprs
 
 
 def _map_children(e: E.Expr, f) -> E.Expr:
