@@ -67,9 +67,9 @@ def _one_batch(t: pa.Table) -> pa.RecordBatch:
 
 def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
     right = None
-    if p.kind == "inner" and not p.lateral_cols and _split_equi(p.condition, len(p.left.fields))[0]:
+    if p.kind in ("inner", "left") and not p.lateral_cols and _split_equi(p.condition, len(p.left.fields))[0]:
         right = ex.table(p.right)
-        if right.num_rows <= PROBE_STREAM_BUILD_ROWS:  # re-hashing it per probe batch is cheap
+        if right.num_rows <= PROBE_STREAM_BUILD_ROWS:  # indexed once, probed batch by batch
             yield from _stream_probe(ex, p, right)
             return
     left = ex.table(p.left)
@@ -135,33 +135,121 @@ def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
 
 
 def _stream_probe(ex: Any, p: L.Join, right: pa.Table) -> Iterator[pa.RecordBatch]:
-    """An inner equi-join batch by batch of the left (probe) side against a small right side,
-    so a join's result streams like a scan (rows in the same order as the blocking join)."""
+    """An inner or left equi-join batch by batch of the left (probe) side against a small
+    right side indexed once, so a join's result streams like a scan. Inner joins give rows in
+    the blocking join's order; a left join gives each probe row's matches, or the row once
+    with NULLs, in probe order (as PostgreSQL's hash join does)."""
     from sqlvec.exec.operators import _conform, schema_of
 
     lschema = schema_of(p.left)
     pairs, rest = _split_equi(p.condition, len(lschema))
     out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(lschema) + list(right.schema))])
-    if right.num_rows:
+    left_join = p.kind == "left"
+    if right.num_rows or left_join:
         rb = _one_batch(right)
-        rkeys = [ex.ev.eval(b, rb) for _, b in pairs]
+        build = _Build([ex.ev.eval(b, rb) for _, b in pairs])
         for lb in ex.run(p.left):
             ex.ctx.check_cancel()
             if not lb.num_rows:
                 continue
             lb = _conform(lb, lschema)
-            li, ri = _equi_pairs([ex.ev.eval(a, lb) for a, _ in pairs], rkeys, ex)
+            li, ri = build.probe([ex.ev.eval(a, lb) for a, _ in pairs], ex)
+            if rest or left_join:
+                li, ri = _residual(ex, rest, lb, rb, li, ri, out_schema)
+            if left_join:
+                hit = np.zeros(lb.num_rows, bool)
+                hit[li] = True
+                if not hit.all():
+                    un = np.flatnonzero(~hit)
+                    li = np.concatenate([li, un])
+                    ri = np.concatenate([ri, np.full(len(un), -1, np.int64)])
+                    order = np.argsort(li, kind="stable")
+                    li, ri = li[order], ri[order]
             for s in range(0, len(li), _CHUNK):
                 batch = _combine(lb, rb, li[s : s + _CHUNK], ri[s : s + _CHUNK], out_schema)
-                if rest:
-                    mask = None
-                    for c in rest:
-                        m = ex.ev.eval(c, batch)
-                        mask = m if mask is None else pc.and_kleene(mask, m)
-                    batch = batch.filter(pc.fill_null(mask, False))
                 if batch.num_rows:
                     yield batch
     yield pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in out_schema], schema=out_schema)
+
+
+def _residual(ex: Any, rest: list[E.Expr], lb: pa.RecordBatch, rb: pa.RecordBatch, li: np.ndarray,
+              ri: np.ndarray, schema: pa.Schema) -> tuple[np.ndarray, np.ndarray]:
+    """The (left, right) pairs whose combined row passes the non-equality conjuncts."""
+    if not rest:
+        return li, ri
+    keep_l, keep_r = [], []
+    for s in range(0, len(li), _CHUNK):
+        cl, cr = li[s : s + _CHUNK], ri[s : s + _CHUNK]
+        batch = _combine(lb, rb, cl, cr, schema)
+        mask = None
+        for c in rest:
+            m = ex.ev.eval(c, batch)
+            mask = m if mask is None else pc.and_kleene(mask, m)
+        keep = np.asarray(pc.fill_null(mask, False).to_numpy(zero_copy_only=False), dtype=bool)
+        keep_l.append(cl[keep])
+        keep_r.append(cr[keep])
+    if not keep_l:
+        return li, ri
+    return np.concatenate(keep_l), np.concatenate(keep_r)
+
+
+class _Build:
+    """The build (right) side of an equi-join, indexed once for any number of probes.
+
+    One integer key: the right rows sorted by key (a stable sort: equal keys keep row
+    order), probed by a direct-address table when the key range is dense, else by binary
+    search; both vectorised. Other keys go to Acero's hash join per probe.
+    """
+
+    def __init__(self, rkeys: list[pa.Array]) -> None:
+        self.rkeys = rkeys
+        self.sorted_keys: np.ndarray | None = None
+        if len(rkeys) != 1 or not _int_key(rkeys[0]):
+            return
+        r = rkeys[0]
+        rows = np.flatnonzero(np.asarray(pc.is_valid(r))) if r.null_count else np.arange(len(r))
+        v = _int64(r)[rows]
+        order = np.argsort(v, kind="stable")
+        self.sorted_keys, self.sorted_rows = v[order], rows[order]
+        self.direct: tuple[int, np.ndarray, np.ndarray] | None = None
+        if len(v):
+            lo, hi = int(self.sorted_keys[0]), int(self.sorted_keys[-1])
+            if hi - lo < 4 * len(v) + 4096:  # dense keys: counts and starts by key offset
+                cnt = np.bincount(self.sorted_keys - lo, minlength=hi - lo + 1)
+                self.direct = (lo, np.cumsum(cnt) - cnt, cnt)
+
+    def probe(self, lkeys: list[pa.Array], ex: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """(left row, right row) pairs with equal, non-NULL keys, in left then right order."""
+        if self.sorted_keys is None or not _int_key(lkeys[0]):
+            return _equi_pairs(lkeys, self.rkeys, ex)
+        lk = lkeys[0]
+        rows = np.flatnonzero(np.asarray(pc.is_valid(lk))) if lk.null_count else np.arange(len(lk))
+        q = _int64(lk)[rows]
+        if self.direct is not None:
+            lo, starts, counts = self.direct
+            off = q - lo
+            inside = (off >= 0) & (off < len(counts))
+            if not inside.all():
+                rows, off = rows[inside], off[inside]
+            first, n = starts[off], counts[off]
+        else:
+            first = np.searchsorted(self.sorted_keys, q, side="left")
+            n = np.searchsorted(self.sorted_keys, q, side="right") - first
+        if len(n) and n.max(initial=0) <= 1:  # unique build keys: at most one match per probe
+            hit = n == 1
+            return rows[hit].astype(np.int64), self.sorted_rows[first[hit]].astype(np.int64)
+        li = np.repeat(rows, n)
+        offs = np.arange(len(li)) - np.repeat(np.cumsum(n) - n, n)
+        return li.astype(np.int64), self.sorted_rows[np.repeat(first, n) + offs].astype(np.int64)
+
+
+def _int_key(a: pa.Array) -> bool:
+    return pa.types.is_integer(a.type) and a.type != pa.uint64()
+
+
+def _int64(a: pa.Array) -> np.ndarray:
+    return np.asarray(a.fill_null(0).to_numpy(zero_copy_only=False) if a.null_count
+                      else a.to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
 def _take(b: pa.RecordBatch, idx: np.ndarray) -> list[pa.Array]:
@@ -179,6 +267,8 @@ def _combine(lb: pa.RecordBatch, rb: pa.RecordBatch, li: np.ndarray, ri: np.ndar
 
 def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[np.ndarray, np.ndarray]:
     """(left row, right row) index pairs whose keys are equal and not NULL (Acero hash join)."""
+    if len(lkeys) == 1 and _int_key(lkeys[0]) and _int_key(rkeys[0]):
+        return _Build(rkeys).probe(lkeys)
     try:
         names = [f"k{i}" for i in range(len(lkeys))]
         rk = [b.cast(a.type) if b.type != a.type else b for a, b in zip(lkeys, rkeys)]
