@@ -8,7 +8,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.core.errors import CardinalityViolation, FeatureNotSupported
+from sqlvec.core.errors import CardinalityViolation, DatatypeMismatch, FeatureNotSupported
 from sqlvec.plan import expr as E
 
 # regproc regclass regtype regnamespace regrole, and their arrays
@@ -24,6 +24,35 @@ def full(value: Any, t: pa.DataType, n: int) -> pa.Array:
     return pa.repeat(pa.scalar(value, type=t), n)
 
 
+_ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
+# id(expr) -> (expr, whether it is constant within one execution): params, constants, casts
+# and non-volatile functions of them (kept with the expr so its id stays unique)
+_EXEC_CONST: dict[int, tuple[E.Expr, bool]] = {}
+
+
+def exec_const(e: E.Expr) -> bool:
+    """Whether e has one value per execution (no columns, outer rows, subqueries or volatile
+    calls), so it can be computed once and broadcast: `$1::vector`, `lower($2)`, `3 * $1`."""
+    hit = _EXEC_CONST.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    cls = type(e)
+    if cls is E.Param or cls is E.Const:
+        ok = True
+    elif cls is E.Cast:
+        ok = exec_const(e.arg)
+    elif cls is E.Func:
+        fn = e.fn
+        ok = hasattr(fn, "definition") and not fn.volatile and not fn.set_returning \
+            and all(exec_const(a) for a in e.args)
+    else:
+        ok = False
+    if len(_EXEC_CONST) > 50_000:  # plans of one-off statements: start over
+        _EXEC_CONST.clear()
+    _EXEC_CONST[id(e)] = (e, ok)
+    return ok
+
+
 def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
 
@@ -36,6 +65,9 @@ class Evaluator:
         # per-statement caches keyed by id(expr); the expr is kept in the value so its id stays unique
         self._consts: dict[tuple[int, int], tuple[E.Expr, pa.Array]] = {}
         self._scalars: dict[int, tuple[E.Expr, pa.Scalar | None]] = {}
+        # per-execution: parameter values as Arrow (by index and type, and broadcast to n rows)
+        self._params: dict[tuple, Any] = {}
+        self._once: dict[int, tuple[E.Expr, pa.Array]] = {}  # exec_const exprs, one row each
 
     def eval(self, e: E.Expr, batch: pa.RecordBatch) -> pa.Array:
         n = batch.num_rows
@@ -87,9 +119,43 @@ class Evaluator:
         row = self.ctx.outer[-e.level]
         return full(row[e.index], e.type.arrow, n)
 
+    def param_scalar(self, index: int, t: pa.DataType, type_name: str = "") -> pa.Scalar:
+        """Parameter $index+1 as an Arrow scalar of type t, built once per execution; a
+        Python value that does not convert is 42804 (never a raw Arrow error)."""
+        key = (index, t)
+        hit = self._params.get(key)
+        if hit is None:
+            v = self.ctx.params[index]
+            try:
+                hit = pa.scalar(v, type=t)
+            except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
+                    ValueError, OverflowError) as ex:
+                raise DatatypeMismatch(
+                    f"parameter ${index + 1} of type {type_name or t}: cannot use a value of "
+                    f"Python type {type(v).__name__}", detail=str(ex)) from None
+            self._params[key] = hit
+        return hit
+
     def _e_Param(self, e: E.Param, b: pa.RecordBatch, n: int) -> pa.Array:
-        v = self.ctx.params[e.index]
-        return full(v, e.type.arrow, n)
+        t = e.type.arrow
+        key = (e.index, t, n)
+        hit = self._params.get(key)
+        if hit is None:
+            if self.ctx.params[e.index] is None:
+                hit = full(None, t, n)
+            elif n == 0:
+                hit = pa.array([], t)
+            else:
+                hit = pa.repeat(self.param_scalar(e.index, t, e.type.name), n)
+            self._params[key] = hit
+        return hit
+
+    def once(self, e: E.Expr) -> pa.Array:
+        """An exec_const expression's value as a one-row array, computed once per execution."""
+        hit = self._once.get(id(e))
+        if hit is None or hit[0] is not e:
+            hit = self._once[id(e)] = (e, self.eval(e, _ONE_ROW))
+        return hit[1]
 
     def _e_Func(self, e: E.Func, b: pa.RecordBatch, n: int) -> pa.Array:
         fn = e.fn
@@ -97,6 +163,8 @@ class Evaluator:
             args: list[Any] = []
             for i, a in enumerate(e.args):
                 sc = self._const_scalar(a, fn, i) if isinstance(a, E.Const) and n else None
+                if sc is None and n > 1 and exec_const(a):
+                    sc = self.once(a)  # one row: fn.call passes it on as a scalar
                 args.append(sc if sc is not None else self.eval(a, b))
             return fn.call(args, n, self.env)
         args = [self.eval(a, b) for a in e.args]
@@ -113,6 +181,9 @@ class Evaluator:
         return env
 
     def _e_Cast(self, e: E.Cast, b: pa.RecordBatch, n: int) -> pa.Array:
+        if n > 1 and exec_const(e):  # `$1::vector` over n rows: cast once, then broadcast
+            one = self.once(e)
+            return pa.repeat(one[0], n) if one.null_count == 0 else pa.nulls(n, one.type)
         a = self.eval(e.arg, b)
         src = e.arg.type
         if src.short == "unknown":
@@ -164,19 +235,44 @@ class Evaluator:
         return same if e.negate else pc.invert(same)
 
     def _e_Case(self, e: E.Case, b: pa.RecordBatch, n: int) -> pa.Array:
+        # as in PostgreSQL, a row's later conditions, its branch value and the ELSE are
+        # evaluated only for the rows that reach them (1/0 or an overflow in an untaken
+        # branch raises nothing)
         t = e.type.arrow
-        result = self.eval(e.default, b) if e.default is not None else pa.nulls(n, t)
-        for cond, val in reversed(e.whens):
-            c = pc.fill_null(self.eval(cond, b), False)
-            if not pc.any(c).as_py():
+        pieces: list[tuple[np.ndarray, pa.Array]] = []
+        rest: np.ndarray | None = None  # rows still undecided (None: all of them)
+        sub = b
+        for cond, val in e.whens:
+            if sub.num_rows == 0:
+                break
+            c = np.asarray(pc.fill_null(self.eval(cond, sub), False), dtype=bool)
+            if not c.any():
                 continue
-            # evaluate the branch only on rows that take it (keeps 1/0 in untaken branches safe)
-            idx = pc.indices_nonzero(c)
-            sub = b.take(idx)
-            v = self.eval(val, sub)
-            scattered = _scatter(v, idx, n, t)
-            result = pc.if_else(c, scattered, result)
-        return result
+            hit = np.flatnonzero(c)
+            pieces.append((hit if rest is None else rest[hit], self.eval(val, sub.take(pa.array(hit)))))
+            miss = np.flatnonzero(~c)
+            rest = miss if rest is None else rest[miss]
+            sub = sub.take(pa.array(miss))
+        if e.default is not None and sub.num_rows:
+            pieces.append((np.arange(n) if rest is None else rest, self.eval(e.default, sub)))
+        if not pieces:
+            return pa.nulls(n, t)
+        if len(pieces) == 1 and len(pieces[0][0]) == n:
+            v = pieces[0][1]
+            return v if v.type == t else _scatter(v, pa.array(pieces[0][0]), n, t)
+        pos = np.full(n, -1, dtype=np.int64)
+        off = 0
+        values = []
+        for idx, v in pieces:
+            pos[idx] = np.arange(off, off + len(idx))
+            off += len(idx)
+            if v.type != t:
+                try:
+                    v = v.cast(t)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+                    pass
+            values.append(v)
+        return pa.concat_arrays(values).take(pa.array(pos, mask=pos < 0))
 
     def _e_Coalesce(self, e: E.Coalesce, b: pa.RecordBatch, n: int) -> pa.Array:
         # lazy, as in PostgreSQL: a later argument is evaluated only on rows still NULL
