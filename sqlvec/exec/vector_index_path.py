@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
@@ -32,16 +33,31 @@ from sqlvec.plan.vector_search import VectorSearch
 MAX_K = 1000
 
 
-def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: Any, idx: Any) -> None:
-    """Add the rows of segments the index does not cover yet (the delta since last sync)."""
+def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: Any, idx: Any,
+                    ctx: Any = None) -> list:
+    """The parts of the sealed segments (opened or built), and the rows of the other
+    segments added to the delta graph when it does not hold them yet (the delta since the
+    last sync). Returns the parts."""
+    from sqlvec.exec import segment_index as SI
+
+    parts = SI.ensure(built, views, None if ctx is None else (lambda m: VS._notice(ctx, m)))
+    served = {p.seg_id for p in parts}
     covered = built.covered
     gen = built.generation
-    todo = [v.seg for v in views if v.live and covered.get(v.seg) != gen]
+    todo = [v for v in views if v.live and v.seg.seg_id not in served
+            and covered.get(v.seg) != gen]
     if not todo:
-        return
+        return parts
     path = VS._index_path(store, idx)
     with built.lock:
-        for seg in todo:
+        delta_rows = sum(v.seg.num_rows for v in views if v.seg.seg_id not in served)
+        if len(built.keys) > delta_rows + max(1000, len(built.keys) // 2):
+            # most delta rows now sit in parts (their segments were sealed): start afresh
+            built.index, built.keys, built.view = None, np.zeros(0, np.int64), False
+            built.generation += 1
+            built.unsaved += 1
+        for v in todo:
+            seg = v.seg
             if covered.get(seg) == built.generation:
                 continue
             ids = seg.rowids
@@ -56,17 +72,12 @@ def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: An
             if ok is not None:
                 missing &= ok
             if missing.any():
-                if built.view:  # a read-only mapping: reopen in memory to grow it
-                    built.index = VS._KINDS.get(built.kind).load(path, view=False)
-                    built.view = False
                 pos = np.flatnonzero(missing)
-                vecs = VS._matrix(VS.take_rows(col, pos), short)
-                built.index.add(vecs, ids[pos])
-                built.keys = np.union1d(built.keys, ids[pos])
-                built.unsaved += len(pos)
+                VS._grow(built, path, VS._matrix(VS.take_rows(col, pos), short), ids[pos])
                 if built.unsaved > max(1000, len(built.keys) // 10):
                     VS._save(built, path)
             covered[seg] = built.generation
+    return parts
 
 
 def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.ndarray, np.ndarray]]]:
@@ -168,13 +179,14 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     built = VS._CACHE.get(db.store, {}).get(idx.oid)
     if built is None or built.signature != VS._signature(idx, oc):
         return None  # first use: the general path opens or builds it
-    total = len(built.keys)
-    if total - n_live > max(1000, total // 5):
-        return None  # deleted keys pile up: the general path drops them
     field = p.scan.fields[p.column]
     short = field.type.short
-    _ensure_covered(built, lt.views, field.name, short, db.store, idx)
-    total = len(built.keys)
+    parts = _ensure_covered(built, lt.views, field.name, short, db.store, idx, ctx)
+    served = {part.seg_id for part in parts}
+    delta_live = sum(v.live for v in lt.views if v.seg.seg_id not in served)
+    if len(built.keys) - delta_live > max(1000, len(built.keys) // 5):
+        return None  # deleted keys pile up in the delta graph: the general path drops them
+    total = SI.size(built, parts)
     names = [f.name for f in p.scan.fields]
     schema = pa.schema([pa.field("_rowid", pa.int64())] +
                        [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
@@ -184,11 +196,7 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     fetch = k if total <= n_live else int(np.ceil(k * 1.2 * total / max(n_live, 1)))
     while True:
         want = min(fetch, total)
-        if built.kind == "hnsw" and not getattr(built.index, "reranks", True):
-            keys, _d = built.index.search(qv, want, params)
-        else:
-            with built.lock:
-                keys, _d = built.index.search(qv, want, params)
+        keys, _d = SI.search(built, parts, qv, want, params)
         cand = keys[0]
         cand = cand[cand >= 0]
         found, hits = _locate(lt, cand)  # visible rows only, by row id
@@ -379,20 +387,16 @@ def _index_filtered(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: _Pa
     if built is None or built.signature != VS._signature(idx, oc):
         return None
     field = p.scan.fields[p.column]
-    _ensure_covered(built, lt.views, field.name, field.type.short, db.store, idx)
+    parts = _ensure_covered(built, lt.views, field.name, field.type.short, db.store, idx, ctx)
     qv = VS._query_vector(q, field.type.short)
     params = VS._search_params(ctx, built.kind)
-    total = max(len(built.keys), 1)
+    total = max(SI.size(built, parts), 1)
     n_pass = len(hit.rowids)
     fetch = max(k, int(np.ceil(k * 1.5 * total / max(n_pass, 1))))
     limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
     while True:
         want = min(fetch, total)
-        if built.kind == "hnsw" and not getattr(built.index, "reranks", True):
-            keys, _d = built.index.search(qv, want, params)
-        else:
-            with built.lock:
-                keys, _d = built.index.search(qv, want, params)
+        keys, _d = SI.search(built, parts, qv, want, params)
         cand = keys[0]
         cand = cand[cand >= 0]
         at = np.minimum(np.searchsorted(hit.rowids, cand), n_pass - 1)

@@ -60,6 +60,23 @@ class _Built:
     unsaved: int = 0  # rows added since the files were written
     generation: int = 0  # bumped when rows are removed (segment coverage must be re-checked)
     covered: weakref.WeakKeyDictionary = field(default_factory=weakref.WeakKeyDictionary)
+    # per-segment graphs of sealed segments (exec/segment_index.py), by segment id; the
+    # fields above then describe the "delta" graph over the other segments' rows
+    parts: dict = field(default_factory=dict)
+    part_lock: threading.Lock = field(default_factory=threading.Lock)
+    table_oid: int = -1
+    column: str = ""
+    short: str = ""
+    idx: Any = None
+    oc: Any = None
+    files: str | None = None  # <data dir>/indexes/<index oid> (None in memory)
+
+    def describe(self, idx: Any, oc: Any, table_oid: int, column: str, short: str,
+                 files: str | None) -> _Built:
+        """Remember what the index is over (segment parts are built from it)."""
+        self.idx, self.oc, self.table_oid, self.column, self.short = idx, oc, table_oid, column, short
+        self.files = files
+        return self
 
 
 _CACHE: weakref.WeakKeyDictionary[Any, dict[int, _Built]] = weakref.WeakKeyDictionary()
@@ -332,7 +349,7 @@ def _index_path(store: Any, idx: Any) -> str | None:
 
 def _save(built: _Built, path: str | None) -> None:
     """Write the index, the row ids it covers and its signature (atomically last)."""
-    if path is None or built.view:
+    if path is None or built.view or built.index is None:
         return
     built.index.save(path)
     np.save(path + ".rowids.npy", built.keys)
@@ -362,10 +379,57 @@ def _signature(idx: Any, oc: Any) -> tuple:
     return (idx.oid, idx.method, tuple(sorted((idx.options or {}).items())), oc.name)
 
 
-def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any) -> None:
+def _kind_name(idx: Any, short: str) -> str:
+    return "sparse" if short == "sparsevec" else idx.method
+
+
+def _part_views(txn: Any, oid: int) -> tuple:
+    """The committed segments a transaction sees (the ones segment parts may serve)."""
+    local = getattr(txn, "_local", None)
+    if local is None:
+        return ()
+    lt = local(oid)
+    return () if lt.reset or lt.base is None else lt.views
+
+
+def _grow(built: _Built, path: str | None, vecs: Any, ids: np.ndarray) -> None:
+    """Add rows to the delta graph (created on first rows; a read-only view is reopened)."""
+    if built.index is None:
+        built.index, _k = _build(built.idx, built.oc, built.short, vecs, ids)
+    else:
+        if built.view:  # a read-only mapping: reopen in memory to grow it
+            built.index = _KINDS.get(built.kind).load(path, view=False)
+            built.view = False
+        built.index.add(vecs, ids)
+    built.keys = np.union1d(built.keys, ids)
+    built.unsaved += len(ids)
+
+
+def _cached(store: Any, idx: Any, oc: Any, short: str, table_oid: int, column: str) -> _Built:
+    """The index entry of the Database (opened from disk or empty), described."""
+    sig = _signature(idx, oc)
+    with _CACHE_LOCK:
+        per_db = _CACHE.setdefault(store, {})
+        build_lock = per_db.setdefault(("build", idx.oid), threading.Lock())
+    with build_lock:
+        built = per_db.get(idx.oid)
+        if built is None or built.signature != sig:
+            built = _open_saved(_index_path(store, idx), sig) or \
+                _Built(None, np.zeros(0, np.int64), _kind_name(idx, short), sig)
+            per_db[idx.oid] = built
+            from sqlvec.exec import segment_index as SI
+            SI.register(store)
+    return built.describe(idx, oc, table_oid, column, short, _index_path(store, idx))
+
+
+def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
+                    notice: Any = None) -> None:
     """CREATE INDEX ... USING hnsw|ivfflat: build now from the visible rows (as pgvector
-    does), cache it for the Database and save it beside the data; empty tables build on
-    first use. A rolled-back CREATE INDEX leaves an entry no catalog row points to."""
+    does): one graph per sealed segment (saved beside it) plus the delta graph over the
+    other rows (saved under indexes/). A rolled-back CREATE INDEX leaves an entry no
+    catalog row points to."""
+    from sqlvec.exec import segment_index as SI
+
     parts = str(idx.columns[0]).replace('"', "").split()
     ci = rel.column_index(parts[0]) if parts else None
     if ci is None:
@@ -375,6 +439,10 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any) -> Non
     if t is None:
         return
     oc = opclass(parts[1] if len(parts) > 1 else None, t.short)
+    built = _cached(store, idx, oc, t.short, rel.oid, coldef.name)
+    views = _part_views(txn, rel.oid)
+    segs = SI.ensure(built, views, notice)
+    done = SI.part_rowids(segs, views, built)
     batches = list(txn.scan(rel.oid, [coldef.name]))
     if not batches or not sum(b.num_rows for b in batches):
         return
@@ -383,49 +451,38 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any) -> Non
     col = table.column(1)
     valid = np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool) if col.null_count \
         else np.ones(len(rowids), bool)
+    if len(done):
+        valid &= ~np.isin(rowids, done)
+    valid &= ~np.isin(rowids, built.keys)
     pos = np.flatnonzero(valid)
-    if not len(pos):
-        return
-    index, kind = _build(idx, oc, t.short, _matrix(take_rows(col, pos), t.short), rowids[pos])
-    built = _Built(index, np.sort(rowids[pos]), kind, _signature(idx, oc))
+    if len(pos):
+        t0 = time.perf_counter()
+        with built.lock:
+            _grow(built, _index_path(store, idx), _matrix(take_rows(col, pos), t.short), rowids[pos])
+        if notice is not None and len(pos) >= 10_000:
+            notice(f'built {built.kind} index "{idx.name}" on {len(pos)} rows in '
+                   f"{time.perf_counter() - t0:.1f} s")
     _save(built, _index_path(store, idx))
-    with _CACHE_LOCK:
-        _CACHE.setdefault(store, {})[idx.oid] = built
 
 
-def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
-    """The index structure for `idx`, holding every row this query can see.
+def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> tuple[_Built, list]:
+    """The index for `idx` holding every row this query can see: (delta entry, parts).
 
-    Built on first use (or opened from <data dir>/indexes as an mmap view), kept per
-    Database; rows the query sees but the index lacks are added first.
+    Sealed segments are served by their parts (built or opened as mmap views on first
+    use); the other visible rows the delta graph lacks are added to it first.
     """
-    store = ctx.session.db.store
-    short = p.scan.fields[p.column].type.short
-    sig = _signature(idx, oc)
-    path = _index_path(store, idx)
-    with _CACHE_LOCK:
-        per_db = _CACHE.setdefault(store, {})
-        build_lock = per_db.setdefault(("build", idx.oid), threading.Lock())
-    all_valid = bool(rows.valid.all())
-    # every visible row with a vector, filter or not: row ids (positions only when needed)
-    vis_ids = rows.rowids if all_valid else rows.rowids[rows.valid]
+    from sqlvec.exec import segment_index as SI
 
-    def positions() -> np.ndarray:
-        return np.arange(len(rows.rowids)) if all_valid else np.flatnonzero(rows.valid)
-    with build_lock:  # one builder per index; others wait for it
-        built = per_db.get(idx.oid)
-        if built is None or built.signature != sig:
-            built = _open_saved(path, sig)
-            if built is None:
-                keys = vis_ids
-                t0 = time.perf_counter()
-                index, kind = _build(idx, oc, short, _matrix(
-                    take_rows(rows.table.column(p.column + 1), positions()), short), keys)
-                built = _Built(index, np.sort(keys), kind, sig)
-                _save(built, path)
-                _notice(ctx, f'built {kind} index "{idx.name}" on {len(keys)} rows in '
-                             f"{time.perf_counter() - t0:.1f} s")
-            per_db[idx.oid] = built
+    store = ctx.session.db.store
+    field_ = p.scan.fields[p.column]
+    short = field_.type.short
+    path = _index_path(store, idx)
+    built = _cached(store, idx, oc, short, p.scan.table.oid, field_.name)
+    views = _part_views(ctx.txn, p.scan.table.oid)
+    parts = SI.ensure(built, views, lambda m: _notice(ctx, m))
+    in_parts = SI.part_rowids(parts, views, built)
+    mask = rows.valid if not len(in_parts) else rows.valid & ~np.isin(rows.rowids, in_parts)
+    vis_ids = rows.rowids[mask]  # visible rows with a vector outside the parts
     with built.lock:
         keys = vis_ids
         if rows.order is not None:
@@ -433,14 +490,13 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
         if len(keys) != len(built.keys) or not np.array_equal(keys, built.keys):
             new = ~np.isin(keys, built.keys, assume_unique=True)
             if new.any():
-                if built.view:  # a read-only mapping: reopen in memory to grow it
-                    built.index = _KINDS.get(built.kind).load(path, view=False)
-                    built.view = False
-                pos = positions()[np.isin(vis_ids, keys[new])]
+                pos = np.flatnonzero(mask)[np.isin(vis_ids, keys[new])]
+                t0 = time.perf_counter()
                 vecs = _matrix(take_rows(rows.table.column(p.column + 1), pos), short)
-                built.index.add(vecs, rows.rowids[pos])
-                built.keys = np.union1d(built.keys, rows.rowids[pos])
-                built.unsaved += len(pos)
+                _grow(built, path, vecs, rows.rowids[pos])
+                if len(pos) >= 10_000:
+                    _notice(ctx, f'built {built.kind} index "{idx.name}" on {len(pos)} rows in '
+                                 f"{time.perf_counter() - t0:.1f} s")
             stale = np.setdiff1d(built.keys, keys, assume_unique=True)
             if len(stale) > max(1000, len(built.keys) // 5):  # deleted rows pile up: drop them
                 if built.view:
@@ -452,7 +508,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> _Built:
                 built.unsaved += len(stale)
             if built.unsaved > max(1000, len(built.keys) // 10):
                 _save(built, path)
-    return built
+    return built, parts
 
 
 def _search_params(ctx: Any, kind: str) -> Any:
@@ -475,23 +531,21 @@ def _query_vector(q: Any, short: str) -> Any:
     return _matrix(arr, short)
 
 
-def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built) -> np.ndarray | None:
+def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built,
+         parts: list) -> np.ndarray | None:
     """Positions of k passing rows through the index, widening the over-fetch; None to give up."""
+    from sqlvec.exec import segment_index as SI
+
     short = p.scan.fields[p.column].type.short
     qv = _query_vector(q, short)
     n_pass = int(rows.passing.sum())
-    total = max(len(built.keys), 1)
+    total = max(SI.size(built, parts), 1)
     fetch = max(k, int(math.ceil(k * 1.5 * total / max(n_pass, 1))))
     limit = _int_setting(ctx, "sqlvec.max_overfetch", MAX_OVERFETCH)
     params = _search_params(ctx, built.kind)
     while True:
         want = min(fetch, total)
-        index = built.index
-        if built.kind == "hnsw" and not getattr(index, "reranks", True):
-            keys, _d = index.search(qv, want, params)  # concurrent: usearch is thread-safe
-        else:
-            with built.lock:  # numpy-backed kinds swap arrays while growing
-                keys, _d = index.search(qv, want, params)
+        keys, _d = SI.search(built, parts, qv, want, params)
         keys = keys[0]
         keys = keys[keys >= 0]
         pos, found = rows.positions(keys)
@@ -538,8 +592,8 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         defs = _index_defs(ctx, p) if n_pass > threshold else []
         LAST.strategy = "exact"
         if defs:
-            built = _entry(ctx, p, rows, *defs[0])
-            pos = _ann(ctx, p, rows, q, k, built)
+            built, parts = _entry(ctx, p, rows, *defs[0])
+            pos = _ann(ctx, p, rows, q, k, built, parts)
             LAST.strategy = f"{built.kind} {defs[0][0].name}" if pos is not None else \
                 "exact (index over-fetch exhausted)"
         if pos is None:

@@ -71,6 +71,9 @@ class Store:
         self._compact_thread: threading.Thread | None = None
         self.auto_compact = True
         self.compaction = compact.Policy()  # size-tiered automatic compaction settings
+        # fn(store, table_id, old segment ids, new segments) after VACUUM / compaction /
+        # CLUSTER swapped segments in (vector indexes rebuild their per-segment parts)
+        self.rewrite_hooks: list = []
 
     @classmethod
     def open(
@@ -361,6 +364,11 @@ class Store:
             self._head = new
         self._sync_wal()
         self._publish(new)
+        for hook in list(self.rewrite_hooks):
+            try:
+                hook(self, tv.table_id, sorted(gone), segs)
+            except Exception:  # derived structures only: never fails the rewrite
+                log.exception("rewrite hook failed for table %s", tv.table_id)
         return True
 
     def _compact_in_background(self, table_id: int) -> None:

@@ -1,0 +1,264 @@
+"""Per-segment vector indexes: one graph per sealed segment, saved beside the segment file.
+
+A sealed (non-growing) segment never changes, so its graph never does either: it is built
+once (CREATE INDEX, the first query that sees the segment, or the storage rewrite hook when
+VACUUM / compaction writes the segment), saved as `<data>/indexes/<index oid>.s<seg id>.*`
+once the segment has its file (the rewrite hook deletes them with their segment), and
+reopened as a memory-mapped view after a restart. Rows of growing and small
+segments are held by one small incremental "delta" graph per index (exec/vector_search's
+`_Built`). A query searches every part its snapshot sees plus the delta and merges the
+per-part top lists by (distance, row id); deleted and invisible rows are dropped by the
+row-id check of the caller, as before.
+
+A part file whose signature (index definition, segment id, rows, file checksum) or data
+checksum does not match is rebuilt, never trusted.
+
+    >>> merge(np.array([[3, 1]]), np.array([[0.5, 0.1]]), np.array([[1, 7]]),
+    ...       np.array([[0.1, 0.2]]), 3)[0].tolist()
+    [[1, 7, 3]]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sqlvec.index.base import order_by_distance_then_key, read_meta
+
+log = logging.getLogger(__name__)
+
+# a sealed segment with fewer rows (possible after VACUUM) stays in the delta graph
+MIN_PART_ROWS = 1000
+# parts are built for dense hnsw indexes; ivfflat and sparse indexes keep one structure
+PART_METHODS = ("hnsw",)
+
+
+@dataclass
+class Part:
+    """The graph of one sealed segment: row ids it holds (sorted) and whether it is on disk."""
+
+    index: Any
+    keys: np.ndarray
+    seg_id: int
+    saved: bool = False
+
+
+def eligible(seg: Any, method: str, short: str) -> bool:
+    """Whether a segment gets its own graph (sealed, big enough, a dense hnsw index)."""
+    return (method in PART_METHODS and short != "sparsevec" and not seg.growing
+            and seg.num_rows >= MIN_PART_ROWS)
+
+
+def part_path(built: Any, seg: Any) -> str | None:
+    """Where the part of `seg` lives: `<data>/indexes/<index oid>.s<segment id>` (None in
+    memory, or before the segment has its file: until then its id may not survive a crash)."""
+    if not built.files or getattr(seg, "file_info", None) is None:
+        return None
+    return f"{built.files}.s{seg.seg_id}"
+
+
+def remove_files(built: Any, seg_id: int) -> None:
+    """Delete a part's files (its segment was rewritten); open views keep their mapping."""
+    if not built.files:
+        return
+    d, stem = os.path.split(f"{built.files}.s{seg_id}")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for name in names:
+        if name.startswith(stem + "."):
+            try:
+                os.unlink(os.path.join(d, name))
+            except OSError:
+                pass
+
+
+def _sig(built: Any, seg: Any) -> str:
+    return repr((built.signature, seg.seg_id, seg.num_rows, tuple(seg.file_info or ())))
+
+
+def _open(built: Any, seg: Any) -> Part | None:
+    """The saved part of a segment as a memory-mapped view, or None (absent, stale, damaged)."""
+    from sqlvec.exec import vector_search as VS
+
+    path = part_path(built, seg)
+    if path is None or not os.path.exists(path + ".sig"):
+        return None
+    try:
+        with open(path + ".sig") as f:
+            doc = json.load(f)
+        if doc.get("signature") != _sig(built, seg):
+            return None
+        read_meta(path, built.kind, verify=True)  # data checksums: a flipped byte rebuilds
+        index = VS._KINDS.get(built.kind).load(path, view=True)
+        keys = np.load(path + ".rowids.npy")
+        if len(index) != len(keys):
+            raise ValueError("row count mismatch")
+    except Exception as e:  # damaged or foreign: rebuilt from the segment, never trusted
+        log.warning("vector index part %s rebuilt: %s", path, e)
+        return None
+    return Part(index, keys, seg.seg_id, saved=True)
+
+
+def _save(built: Any, seg: Any, part: Part) -> None:
+    """Write a part beside its segment file; the signature file goes last (atomically)."""
+    path = part_path(built, seg)
+    if path is None or part.saved:
+        return
+    try:
+        part.index.save(path)
+        np.save(path + ".rowids.npy", part.keys)
+        with open(path + ".sig.tmp", "w") as f:
+            json.dump({"signature": _sig(built, seg), "kind": built.kind}, f)
+        os.replace(path + ".sig.tmp", path + ".sig")
+        part.saved = True
+    except OSError as e:  # an unsaved part is rebuilt after a restart
+        log.warning("vector index part %s not saved: %s", path, e)
+
+
+def build(built: Any, seg: Any) -> Part:
+    """A fresh graph over the segment's non-NULL vectors (keys = row ids)."""
+    from sqlvec.exec import vector_search as VS
+
+    col = seg.data.column(built.column)
+    ids = seg.rowids
+    if col.null_count:
+        pos = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
+        col, ids = VS.take_rows(col, pos), ids[pos]
+    vecs = VS._matrix(col, built.short)
+    index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids)
+    return Part(index, np.asarray(ids, np.int64), seg.seg_id)
+
+
+def ensure(built: Any, views: Any, notice: Any = None) -> list[Part]:
+    """The parts of every eligible segment among `views` (opened or built as needed)."""
+    out = []
+    for v in views:
+        seg = v.seg
+        if not eligible(seg, built.kind, built.short):
+            continue
+        part = built.parts.get(seg.seg_id)
+        if part is None:
+            with built.part_lock:  # one builder per index; others wait for it
+                part = built.parts.get(seg.seg_id)
+                if part is None:
+                    part = _open(built, seg)
+                    if part is None:
+                        t0 = time.perf_counter()
+                        part = build(built, seg)
+                        if notice is not None:
+                            notice(f'built {built.kind} index "{built.idx.name}" on segment '
+                                   f"{seg.seg_id} ({len(part.keys)} rows) in "
+                                   f"{time.perf_counter() - t0:.1f} s")
+                    built.parts[seg.seg_id] = part
+        if not part.saved and getattr(seg, "file_info", None) is not None:
+            with built.part_lock:
+                _save(built, seg, part)
+        out.append(part)
+    return out
+
+
+def merge(*pairs: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
+    """(keys, dists) pairs of (n, k_i) merged into the best `want` per row, duplicate keys
+    kept once (a row may sit in the delta and in a part while the delta catches up).
+
+    Call as merge(keys1, d1, keys2, d2, ..., want).
+    """
+    want = int(pairs[-1])  # type: ignore[arg-type]
+    ks = [np.asarray(k, np.int64) for k in pairs[:-1:2]]
+    ds = [np.asarray(d, np.float64) for d in pairs[1:-1:2]]
+    keys, dists = np.hstack(ks), np.hstack(ds)
+    if len(ks) == 1:
+        return order_by_distance_then_key(keys, dists, want)
+    keys, dists = order_by_distance_then_key(keys, dists, keys.shape[1])
+    # drop later duplicates of a key per row: sort by key, mark repeats, restore order
+    order = np.argsort(keys, axis=1, kind="stable")
+    sk = np.take_along_axis(keys, order, axis=1)
+    dup_sorted = np.zeros_like(sk, dtype=bool)
+    dup_sorted[:, 1:] = (sk[:, 1:] == sk[:, :-1]) & (sk[:, 1:] >= 0)
+    dup = np.zeros_like(dup_sorted)
+    np.put_along_axis(dup, order, dup_sorted, axis=1)
+    if dup.any():
+        keys = np.where(dup, -1, keys)
+        dists = np.where(dup, np.inf, dists)
+    return order_by_distance_then_key(keys, dists, want)
+
+
+def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
+           ) -> tuple[np.ndarray, np.ndarray]:
+    """Top `want` (keys, distances) per query row over the parts and the delta graph."""
+    pairs: list[Any] = []
+    for part in parts:
+        if len(part.keys):
+            pairs += part.index.search(qv, min(want, len(part.keys)), params)
+    index, keys = built.index, built.keys  # (a concurrent sync may replace them)
+    if index is not None and len(keys):
+        n = min(want, len(keys))
+        if built.kind == "hnsw" and not getattr(index, "reranks", True):
+            pairs += index.search(qv, n, params)  # concurrent: usearch is thread-safe
+        else:
+            with built.lock:  # numpy-backed kinds swap arrays while growing
+                pairs += index.search(qv, n, params)
+    if not pairs:
+        nq = len(np.atleast_2d(qv))
+        return np.full((nq, want), -1, np.int64), np.full((nq, want), np.inf)
+    return merge(*pairs, want)
+
+
+def size(built: Any, parts: list[Part]) -> int:
+    """How many keys the parts and the delta hold together."""
+    return sum(len(p.keys) for p in parts) + len(built.keys)
+
+
+def part_rowids(parts: list[Part], views: Any, built: Any) -> np.ndarray:
+    """Row ids of the segments served by parts (sorted), so the delta leaves them out."""
+    ids = [v.seg.rowids for v in views if v.seg.seg_id in {p.seg_id for p in parts}]
+    return np.sort(np.concatenate(ids)) if ids else np.zeros(0, np.int64)
+
+
+# ---- storage's rewrite hook: VACUUM / compaction rebuild the affected parts ----------------
+
+_HOOKED_LOCK = threading.Lock()
+
+
+def register(store: Any) -> None:
+    """Ask the store to report rewritten segments (once per store)."""
+    hooks = getattr(store, "rewrite_hooks", None)
+    if hooks is None:
+        return
+    with _HOOKED_LOCK:
+        if on_rewrite not in hooks:
+            hooks.append(on_rewrite)
+
+
+def on_rewrite(store: Any, table_id: int, old_ids: list[int], segs: list[Any]) -> None:
+    """VACUUM / compaction swapped `old_ids` for `segs`: build the new segments' parts now
+    (off the query path), forget the old ones (their files go with the old segments)."""
+    from sqlvec.exec import vector_search as VS
+
+    per_db = VS._CACHE.get(store)
+    if not per_db:
+        return
+    for key, built in list(per_db.items()):
+        if isinstance(key, tuple) or built.table_oid != table_id:
+            continue
+        for sid in old_ids:
+            built.parts.pop(sid, None)
+            remove_files(built, sid)
+        try:
+            ensure(built, [_View(s) for s in segs])
+        except Exception:  # an optimisation: the next query builds what is missing
+            log.exception("building vector index parts of table %s failed", table_id)
+
+
+@dataclass
+class _View:
+    seg: Any
