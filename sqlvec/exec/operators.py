@@ -120,6 +120,10 @@ class Executor:
             from sqlvec.exec.vector_search import run_vector_search
 
             return run_vector_search(self.ctx, plan)
+        if m is None and type(plan).__name__ == "BatchedVectorJoin":  # multi-target LATERAL search
+            from sqlvec.exec.multi_search import run_batched_join
+
+            return run_batched_join(self, plan)
         if m is None and type(plan).__name__ == "KeyLookup":  # unique-key point lookup
             from sqlvec.exec.key_lookup import run_key_lookup
 

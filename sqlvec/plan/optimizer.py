@@ -12,6 +12,7 @@ from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.plan.fold import fold_constants
 from sqlvec.plan.key_lookup import scan_to_key_lookup
+from sqlvec.plan.multi_search import lateral_top_n_to_batched_search
 from sqlvec.plan.vector_search import top_n_to_vector_search
 
 
@@ -90,6 +91,7 @@ RULES: tuple[Callable[[L.Plan], L.Plan | None], ...] = (
     push_filter_into_join,
     push_filter_into_scan,
     top_n_to_vector_search,
+    lateral_top_n_to_batched_search,
     scan_to_key_lookup,
 )
 
