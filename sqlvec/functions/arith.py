@@ -216,6 +216,42 @@ def _abs(short: str) -> Callable[[CallContext, list[Arg]], Arg]:
     return impl
 
 
+def select_div_scale(a: Decimal, b: Decimal, sa: int, sb: int) -> int:
+    """PostgreSQL's display scale of a / b: at least 16 significant digits (numeric.c).
+
+    Weights and leading digits are in base 10000, as PostgreSQL stores numerics.
+
+        >>> select_div_scale(Decimal("1.0"), Decimal(3), 1, 0)
+        20
+    """
+    def weight_first(x: Decimal) -> tuple[int, int]:
+        if x == 0:
+            return 0, 0
+        w = x.adjusted() // 4
+        return w, int(abs(x).scaleb(-4 * w))
+    w1, f1 = weight_first(a)
+    w2, f2 = weight_first(b)
+    qweight = w1 - w2 - (1 if f1 <= f2 else 0)
+    return max(16 - qweight * 4, sa, sb, 0)
+
+
+def const_quotient(a: Decimal, b: Decimal, ta: SqlType, tb: SqlType) -> Decimal | None:
+    """a / b of two numeric constants rounded to PostgreSQL's display scale; None when b is
+    zero or the result does not fit (left to run time, which raises the error)."""
+    from decimal import ROUND_HALF_UP, localcontext
+
+    if b == 0:
+        return None
+    sa, sb = (t.arrow.scale if pa.types.is_decimal(t.arrow) else 0 for t in (ta, tb))
+    scale = select_div_scale(a, b, sa, sb)
+    if scale > T.NUMERIC_PRECISION:
+        return None
+    with localcontext() as c:
+        c.prec = 120
+        q = (a / b).quantize(Decimal(1).scaleb(-scale), rounding=ROUND_HALF_UP)
+    return q if len(q.as_tuple().digits) <= T.NUMERIC_PRECISION else None
+
+
 def numeric_with(arrow: pa.DataType) -> SqlType:
     """Unconstrained numeric whose Arrow type carries a display scale (SqlType equality
     ignores .arrow, so this is still `numeric` to clients)."""
@@ -260,4 +296,5 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("mod", [T.NUMERIC, T.NUMERIC], _ret_numeric("mod"), _numeric_op("mod"))
 
 
-__all__ = ["any_true", "check_zero", "numeric_binary", "numeric_type", "register", "np"]
+__all__ = ["any_true", "check_zero", "const_quotient", "numeric_binary", "numeric_type", "numeric_with",
+           "register", "np", "select_div_scale"]

@@ -235,14 +235,21 @@ class CastRegistry:
         return from_t.short in dates and to_t.short in dates
 
     def common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:
-        """PostgreSQL's select_common_type; an unconstrained numeric result keeps the largest
-        display scale of its numeric inputs in its Arrow type (numeric(10,2) -> scale 2)."""
+        """PostgreSQL's select_common_type. An unconstrained numeric result keeps its inputs'
+        display scale in its Arrow type when they share one (1.50 and 2.25 -> scale 2);
+        PostgreSQL keeps a scale per value, so inputs of different scales (or integers)
+        give the storage form, whose display trims trailing zeros (1.5 and 2.25)."""
         t = self._common_type(types, context)
         if t.short == "numeric" and t.typmod < 0:
-            scales = [x.arrow.scale for x in types
-                      if x.short == "numeric" and pa.types.is_decimal(x.arrow)]
-            if scales and max(scales) != T.NUMERIC_DEFAULT_SCALE:
-                return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, max(scales)))
+            known = [x for x in types if x.short != "unknown"]
+            arrows = {x.arrow for x in known if x.short == "numeric" and pa.types.is_decimal(x.arrow)}
+            if len(arrows) == 1 and len(known) == sum(x.short == "numeric" for x in known):
+                (arrow,) = arrows
+                return replace(T.NUMERIC, arrow=arrow)
+            fixed = {x.arrow.scale for x in known if x.short == "numeric" and x.typmod >= 0}
+            if len(fixed) == 1:  # numeric(p, s) columns keep their scale: coalesce(price, 0)
+                return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, fixed.pop()))
+            return T.NUMERIC
         return t
 
     def _common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:

@@ -83,8 +83,30 @@ def literal_type(value: Any) -> SqlType:
     if isinstance(value, float):
         return T.FLOAT8
     if isinstance(value, decimal.Decimal):
-        return T.NUMERIC
+        return numeric_literal_type(value)
     return T.UNKNOWN
+
+
+def numeric_literal_type(value: decimal.Decimal) -> SqlType:
+    """numeric whose Arrow scale is the literal's display scale (1.50 -> decimal128(38, 2)).
+
+    Unconstrained numeric values keep their display scale in the Arrow type of the array
+    (see functions/arith.numeric_type); a literal knows its own, as in PostgreSQL."""
+    from sqlvec.functions.arith import numeric_with
+
+    exponent = value.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return T.NUMERIC
+    scale = max(0, -exponent)
+    if scale > T.NUMERIC_PRECISION or value.adjusted() >= T.NUMERIC_PRECISION - 1 - scale:
+        return T.NUMERIC
+    return numeric_with(numeric_display_arrow(scale))
+
+
+def numeric_display_arrow(scale: int) -> pa.DataType:
+    from sqlvec.functions.arith import numeric_type
+
+    return numeric_type(scale, fixed_display=True)
 
 
 def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
@@ -173,6 +195,11 @@ class _Subscript:
         return subscript(args[0], idx, n).cast(self.return_type.arrow)
 
 
+def _other_scale(a: SqlType, b: SqlType) -> bool:
+    """Two numerics whose values are held at different Arrow scales."""
+    return a.short == "numeric" and a.arrow != b.arrow
+
+
 class ExprBinder:
     """Mixin: expression binding. Needs self.regs, self.params, self.bind_subquery()."""
 
@@ -183,9 +210,11 @@ class ExprBinder:
     def const(self, value: Any, t: SqlType | None = None) -> E.Const:
         return E.Const(value, t or literal_type(value))
 
-    def coerce(self, e: E.Expr, to: SqlType, explicit: bool = False) -> E.Expr:
-        """e as type `to`: constants folded now, others wrapped in a Cast."""
-        if e.type == to and e.type.typmod == to.typmod:
+    def coerce(self, e: E.Expr, to: SqlType, explicit: bool = False, *, exact: bool = False) -> E.Expr:
+        """e as type `to`: constants folded now, others wrapped in a Cast. `exact`: also
+        convert an unconstrained numeric to the Arrow type (display scale) of `to`, as the
+        branches of one result column (UNION, VALUES, CASE, ...) need."""
+        if e.type == to and e.type.typmod == to.typmod and not (exact and _other_scale(e.type, to)):
             return e
         if isinstance(e, E.Param) and e.type.short == "unknown" and to.oid in _REG:
             self.params[e.index] = T.TEXT  # a name; looked up at run time (catalog/system/regcast)
@@ -200,13 +229,13 @@ class ExprBinder:
                 return E.Cast(e, to, explicit)  # name lookup at run time (catalog/system/regcast)
             arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
             src = e.type if e.type.short != "unknown" else T.TEXT
-            if src.oid == to.oid and src.typmod == to.typmod:
+            if src.oid == to.oid and src.typmod == to.typmod and not _other_scale(src, to):
                 return E.Const(e.value, to)
             if _zone_dependent(src, to):  # cast at run time, in the session's TimeZone
                 return E.Cast(e, to, explicit)
             out = self.regs.casts.cast(arr, src, to, explicit=explicit)
             return E.Const(out[0].as_py(), to)
-        if e.type.oid == to.oid and e.type.typmod == to.typmod:
+        if e.type.oid == to.oid and e.type.typmod == to.typmod and not (exact and _other_scale(e.type, to)):
             return e
         return E.Cast(e, to, explicit)
 
@@ -234,7 +263,29 @@ class ExprBinder:
         if len(want) == len(args):
             args = [self.coerce(x, t) if t.category != "P" and t.short != "any" else x
                     for x, t in zip(args, want)]
-        return E.Func(name, tuple(args), fn.return_type, fn)
+        ret = fn.return_type
+        if ret.short == "numeric" and ret.typmod < 0:
+            folded = self._numeric_display(name, args)
+            if isinstance(folded, E.Const):
+                return folded
+            ret = folded or ret
+        return E.Func(name, tuple(args), ret, fn)
+
+    def _numeric_display(self, name: str, args: list[E.Expr]) -> E.Const | SqlType | None:
+        """PostgreSQL's display scale where it depends on argument values, not types: a
+        quotient of constants (select_div_scale), round/trunc(x, constant)."""
+        from sqlvec.functions.arith import const_quotient, numeric_with
+
+        consts = [a.value if isinstance(a, E.Const) else None for a in args]
+        if name == "/" and len(args) == 2 and all(isinstance(v, decimal.Decimal | int) for v in consts):
+            q = const_quotient(decimal.Decimal(consts[0]), decimal.Decimal(consts[1]),
+                               args[0].type, args[1].type)
+            return None if q is None else E.Const(q, numeric_literal_type(q))
+        if name in ("round", "trunc", "ceil", "ceiling", "floor"):
+            digits = 0 if len(args) == 1 else consts[1]
+            if isinstance(digits, int):
+                return numeric_with(numeric_display_arrow(max(0, min(digits, T.NUMERIC_PRECISION))))
+        return None
 
     def engine_function(self, name: str, types: list[SqlType]) -> Any:
         """Functions the engine implements itself (catalog access, set-returning)."""
@@ -510,9 +561,10 @@ class ExprBinder:
             types = [self.regs.casts.common_type([a.type, f.type]) for a, f in zip(left, plan.fields)]
             from sqlvec.plan import logical as L
 
-            plan = L.Project(plan, tuple(self.coerce(E.ColRef(i, f.type), t) for i, (f, t) in enumerate(zip(plan.fields, types))),
+            plan = L.Project(plan, tuple(self.coerce(E.ColRef(i, f.type), t, exact=True)
+                                         for i, (f, t) in enumerate(zip(plan.fields, types))),
                              tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))
-            row = E.Row(tuple(self.coerce(a, t) for a, t in zip(left, types)), T.RECORD)
+            row = E.Row(tuple(self.coerce(a, t, exact=True) for a, t in zip(left, types)), T.RECORD)
             return E.Subquery("in", plan, T.BOOL, row, False, False, (), next(_uid))
         alts = []
         for tup in n.expressions:
@@ -538,7 +590,8 @@ class ExprBinder:
             sub = n.expressions[0]
             return self.bind_subquery(sub.this if isinstance(sub, exp.Subquery) else sub, scope, "in", arg)
         t = self.regs.casts.common_type([arg.type, *(v.type for v in vals)])
-        return E.InList(self.coerce(arg, t), tuple(self.coerce(v, t) for v in vals), False, T.BOOL)
+        return E.InList(self.coerce(arg, t, exact=True), tuple(self.coerce(v, t, exact=True) for v in vals),
+                        False, T.BOOL)
 
     def _b_Exists(self, n: exp.Exists, scope: Scope) -> E.Expr:
         return self.bind_subquery(n.this, scope, "exists", None)
@@ -623,8 +676,8 @@ class ExprBinder:
         d = self.bind_expr(default, scope) if default is not None else None
         rt = self.regs.casts.common_type([v.type for v in vals] + ([d.type] if d is not None else []))
         return E.Case(
-            tuple((c, self.coerce(v, rt)) for c, v in zip(conds, vals)),
-            self.coerce(d, rt) if d is not None else None, rt,
+            tuple((c, self.coerce(v, rt, exact=True)) for c, v in zip(conds, vals)),
+            self.coerce(d, rt, exact=True) if d is not None else None, rt,
         )
 
     def _b_If(self, n: exp.If, scope: Scope) -> E.Expr:
@@ -633,12 +686,13 @@ class ExprBinder:
         f = n.args.get("false")
         d = self.bind_expr(f, scope) if f is not None else None
         rt = self.regs.casts.common_type([v.type] + ([d.type] if d is not None else []))
-        return E.Case(((c, self.coerce(v, rt)),), self.coerce(d, rt) if d is not None else None, rt)
+        return E.Case(((c, self.coerce(v, rt, exact=True)),),
+                      self.coerce(d, rt, exact=True) if d is not None else None, rt)
 
     def _b_Coalesce(self, n: exp.Coalesce, scope: Scope) -> E.Expr:
         args = [self.bind_expr(n.this, scope)] + [self.bind_expr(x, scope) for x in n.expressions]
         rt = self.regs.casts.common_type([a.type for a in args])
-        return E.Coalesce(tuple(self.coerce(a, rt) for a in args), rt)
+        return E.Coalesce(tuple(self.coerce(a, rt, exact=True) for a in args), rt)
 
     def _b_Nullif(self, n: exp.Nullif, scope: Scope) -> E.Expr:
         a = self.bind_expr(n.this, scope)
@@ -656,7 +710,7 @@ class ExprBinder:
     def _minmax(self, n: exp.Expr, scope: Scope, op: str) -> E.Expr:
         args = [self.bind_expr(n.this, scope)] + [self.bind_expr(x, scope) for x in n.expressions]
         rt = self.regs.casts.common_type([a.type for a in args])
-        args = [self.coerce(a, rt) for a in args]
+        args = [self.coerce(a, rt, exact=True) for a in args]
         acc = args[0]
         for a in args[1:]:
             # NULLs are ignored, as in PostgreSQL's GREATEST/LEAST
@@ -698,7 +752,8 @@ class ExprBinder:
         from sqlvec.exec.builtins import ArrayBuild
 
         at = T.array_of(et)
-        return E.Func("array", tuple(self.coerce(e, et) for e in elems), at, ArrayBuild([et] * len(elems), at))
+        return E.Func("array", tuple(self.coerce(e, et, exact=True) for e in elems), at,
+                      ArrayBuild([et] * len(elems), at))
 
     def _b_IntDiv(self, n: exp.Expr, scope: Scope) -> E.Expr:
         return self.call("div", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])

@@ -78,8 +78,10 @@ class Binder(ExprBinder):
         st = plan.fields[0].type
         ct = self.regs.casts.common_type([arg.type, st])
         if st != ct:
-            plan = L.Project(plan, (self.coerce(E.ColRef(0, st), ct),), (L.Field(plan.fields[0].name, ct),))
-        return E.Subquery(kind, plan, T.BOOL, self.coerce(arg, ct), False, correlated, level1, next(_uid))
+            plan = L.Project(plan, (self.coerce(E.ColRef(0, st), ct, exact=True),),
+                             (L.Field(plan.fields[0].name, ct),))
+        return E.Subquery(kind, plan, T.BOOL, self.coerce(arg, ct, exact=True), False, correlated, level1,
+                          next(_uid))
 
     # -- queries ------------------------------------------------------------------
     def bind_query(self, q: exp.Expr, outer: Scope | None = None) -> L.Plan:
@@ -139,11 +141,12 @@ class Binder(ExprBinder):
                 self.cte_plans.append((cid, L.Project(plan, tuple(E.ColRef(i, f.type) for i, f in enumerate(fields)), fields), None, False))
 
     def _coerce_plan(self, plan: L.Plan, types: list[SqlType]) -> L.Plan:
-        if [f.type for f in plan.fields] == types:
+        if all(f.type == t and f.type.arrow == t.arrow for f, t in zip(plan.fields, types)) \
+                and len(types) == len(plan.fields):
             return plan
         if len(types) != len(plan.fields):
             raise SyntaxError_("each UNION query must have the same number of columns")
-        exprs = tuple(self.coerce(E.ColRef(i, f.type), t) for i, (f, t) in enumerate(zip(plan.fields, types)))
+        exprs = tuple(self.coerce(E.ColRef(i, f.type), t, exact=True) for i, (f, t) in enumerate(zip(plan.fields, types)))
         return L.Project(plan, exprs, tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))
 
     def _bind_query_body(self, q: exp.Expr, outer: Scope | None) -> L.Plan:
@@ -231,7 +234,7 @@ class Binder(ExprBinder):
         else:
             types = [self.regs.casts.common_type([r[i].type for r in rows]) for i in range(width)]
             types = [T.TEXT if t.short == "unknown" else t for t in types]
-        out = tuple(tuple(self.coerce(r[i], types[i]) if not isinstance(r[i], _Default) else r[i]
+        out = tuple(tuple(self.coerce(r[i], types[i], exact=True) if not isinstance(r[i], _Default) else r[i]
                           for i in range(width)) for r in rows)
         names = [f"column{i + 1}" for i in range(width)]
         alias = v.args.get("alias")
@@ -452,8 +455,8 @@ class Binder(ExprBinder):
                 extra = []
                 for name, lc, rc in merged:
                     t = self.regs.casts.common_type([lc.type, rc.type])
-                    exprs.append(E.Coalesce((self.coerce(E.ColRef(lc.index, lc.type), t),
-                                             self.coerce(E.ColRef(rc.index, rc.type), t)), t))
+                    exprs.append(E.Coalesce((self.coerce(E.ColRef(lc.index, lc.type), t, exact=True),
+                                             self.coerce(E.ColRef(rc.index, rc.type), t, exact=True)), t))
                     extra.append(L.Field(name, t))
                     item.columns.append(ScopeColumn(name, t, scope.width))
                     scope.width += 1
