@@ -17,7 +17,13 @@ import pyarrow as pa
 
 from sqlvec.core.errors import SqlError
 from sqlvec.core.results import Column, Command, Rows
-from sqlvec.dbapi.exceptions import Error, InterfaceError, ProgrammingError, from_sql_error
+from sqlvec.dbapi.exceptions import (
+    Error,
+    InterfaceError,
+    ProgrammingError,
+    from_exception,
+    from_sql_error,
+)
 from sqlvec.dbapi.stmt_cache import DEFAULT_SIZE, StatementCache
 
 DEFAULT_USER = "sqlvec"
@@ -62,6 +68,31 @@ def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
 
 
 _END = object()
+
+# parameter types whose text form IS the value (a str binds to them as it is)
+_STRINGY = frozenset({"text", "varchar", "bpchar", "name", "json", "char", "unknown", "xml"})
+
+
+def text_params(values: list[Any], types: list[Any]) -> list[Any]:
+    """A str bound where a non-text type is inferred is read by that type's text input.
+
+    In PostgreSQL a str parameter is an unknown-typed literal ('[1,2,3]' into vector(3),
+    '{1,2}' into int4[], '2024-01-02' into date): the same happens here, with the type's
+    errors (22P02 ...).
+
+        >>> text_params(["[1,2]", "x"], [VECTOR_2, TEXT])  # doctest: +SKIP
+        [[1.0, 2.0], 'x']
+    """
+    out = values
+    for i, v in enumerate(values):
+        if isinstance(v, str) and i < len(types) and types[i] is not None \
+                and types[i].short not in _STRINGY:
+            from sqlvec.core.textio import parse_text_value
+
+            if out is values:
+                out = list(values)
+            out[i] = parse_text_value(v, types[i])
+    return out
 
 
 def _column_values(arr: pa.Array, col: Column) -> list:
@@ -108,6 +139,10 @@ class Cursor:
                 self._run_prepared(sql, [values])
         except SqlError as e:
             raise from_sql_error(e) from None
+        except Error:
+            raise
+        except Exception as e:  # never a raw exception out of the engine: XX000, traceback kept
+            raise from_exception(e) from e
         return self
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Sequence[Any] | Mapping[str, Any]]) -> Cursor:
@@ -122,6 +157,10 @@ class Cursor:
             self._run_prepared(sql, [convert_placeholders(operation, p)[1] for p in rows])
         except SqlError as e:
             raise from_sql_error(e) from None
+        except Error:
+            raise
+        except Exception as e:
+            raise from_exception(e) from e
         return self
 
     def _run_simple(self, sql: str) -> None:
@@ -146,7 +185,7 @@ class Cursor:
                         f"the query has {len(stmt.param_types)} placeholders but "
                         f"{len(values)} parameters were passed")
                 ncols = len(stmt.columns) if stmt.columns else 0
-                portal = session.bind(stmt, list(values), [0] * ncols, "")
+                portal = session.bind(stmt, text_params(values, stmt.param_types), [0] * ncols, "")
                 result, _ = session.execute_portal(portal, 0)
                 self._take(result)
                 total += max(self.rowcount, 0)
@@ -269,6 +308,8 @@ class Connection:
                     pass
             except SqlError as e:
                 raise from_sql_error(e) from None
+            except Exception as e:
+                raise from_exception(e) from e
 
     def _end(self, verb: str) -> None:
         self._check()
@@ -279,6 +320,8 @@ class Connection:
                 pass
         except SqlError as e:
             raise from_sql_error(e) from None
+        except Exception as e:
+            raise from_exception(e) from e
 
     def cursor(self) -> Cursor:
         self._check()
@@ -346,9 +389,11 @@ def connect(path: str = ":memory:", *, user: str = DEFAULT_USER,
         raise from_sql_error(e) from None
     except OSError as e:
         raise OperationalError(f'could not open database "{path}": {e}') from None
+    except Exception as e:
+        raise from_exception(e) from e
     try:
         session = Session(db, user=user, database=database, params={})
-    except Exception:
+    except Exception as e:
         db.close()
-        raise
+        raise (from_sql_error(e) if isinstance(e, SqlError) else from_exception(e)) from None
     return Connection(db, session, statement_cache_size=statement_cache_size)

@@ -77,3 +77,15 @@ def from_sql_error(err: SqlError) -> DatabaseError:
     """The PEP 249 exception for an engine error, keeping its SQLSTATE and fields."""
     cls = _BY_CLASS.get(err.code[:2], DatabaseError)
     return cls(err.message, sqlstate=err.code, error=err)
+
+
+def from_exception(exc: BaseException) -> DatabaseError:
+    """An unexpected (non-SQL) exception as InternalError XX000, logged with its traceback:
+    nothing but PEP 249 classes leaves sqlvec.connect()."""
+    import logging
+
+    from sqlvec.core.errors import InternalError as EngineInternalError
+
+    logging.getLogger("sqlvec").error("internal error in embedded mode", exc_info=exc)
+    err = EngineInternalError(f"{type(exc).__name__}: {exc}")
+    return from_sql_error(err)
