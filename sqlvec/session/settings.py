@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ class SettingSpec:
     default: str
     report: bool = False  # sent in ParameterStatus
     choices: tuple[str, ...] = ()
+    bounds: tuple[float, float] | None = None  # numeric settings: (min, max), checked at SET
+    real: bool = False  # bounds of a floating-point setting (else integer)
 
 
 SPECS: tuple[SettingSpec, ...] = (
@@ -51,9 +54,14 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("row_security", "on"),
     SettingSpec("enable_seqscan", "on"),
     SettingSpec("jit", "off"),
-    SettingSpec("hnsw.ef_search", "40"),
-    SettingSpec("hnsw.iterative_scan", "off"),
-    SettingSpec("ivfflat.probes", "1"),
+    # pgvector's settings, with its ranges and values
+    SettingSpec("hnsw.ef_search", "40", bounds=(1, 1000)),
+    SettingSpec("hnsw.iterative_scan", "off", choices=("off", "relaxed_order", "strict_order")),
+    SettingSpec("hnsw.max_scan_tuples", "20000", bounds=(1, 2147483647)),
+    SettingSpec("hnsw.scan_mem_multiplier", "1", bounds=(1, 1000), real=True),
+    SettingSpec("ivfflat.probes", "1", bounds=(1, 32768)),
+    SettingSpec("ivfflat.iterative_scan", "off", choices=("off", "relaxed_order")),
+    SettingSpec("ivfflat.max_probes", "32768", bounds=(1, 32768)),
     SettingSpec("sqlvec.disabled_rules", ""),
     # read by client libraries' introspection (SQLAlchemy, pgAdmin, DBeaver)
     SettingSpec("default_table_access_method", "heap"),
@@ -102,6 +110,8 @@ class Settings:
             return spec.name if spec else key
         if spec is not None and spec.choices and value.lower() not in spec.choices:
             raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
+        if spec is not None and spec.bounds is not None:
+            value = _numeric(spec, value)
         if key == "timezone" and value.upper() in ("UTC", "GMT", "Z"):
             value = "UTC" if value.upper() != "GMT" else "GMT"
         if key == "datestyle":
@@ -167,3 +177,26 @@ def _duration_ms(value: str) -> str:
             except ValueError:
                 break
     raise InvalidParameterValue(f'invalid value for parameter "statement_timeout": "{value}"')
+
+
+def _numeric(spec: SettingSpec, value: str) -> str:
+    """A numeric setting's value checked as PostgreSQL does at SET (22023), canonical text.
+
+    >>> _numeric(SettingSpec("hnsw.ef_search", "40", bounds=(1, 1000)), " 100 ")
+    '100'
+    """
+    try:
+        v = float(value.strip())
+    except ValueError:
+        v = math.nan
+    if math.isnan(v) or math.isinf(v):
+        raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
+    lo, hi = spec.bounds or (v, v)
+    if not spec.real:
+        v = float(round(v))  # PostgreSQL rounds a fractional integer setting
+    text = f"{v:g}" if spec.real else str(int(v))
+    if not lo <= v <= hi:
+        fmt = (lambda x: f"{x:g}") if spec.real else (lambda x: str(int(x)))
+        raise InvalidParameterValue(f"{text} is outside the valid range for parameter "
+                                    f'"{spec.name}" ({fmt(lo)} .. {fmt(hi)})')
+    return text
