@@ -50,12 +50,12 @@ from sqlvec.storage.store import Store
 from sqlvec.storage.wal import (
     REC_COMMIT,
     REC_COUNTERS,
+    WalReader,
     WalWriter,
     WriteFn,
     commit_pieces,
     decode_commit,
     encode_tables,
-    read_records,
     wal_numbers,
     wal_path,
 )
@@ -219,8 +219,10 @@ class DurableStore(Store):
         wdir = os.path.join(self.path, "wal")  # type: ignore[arg-type]
         numbers = [n for n in wal_numbers(wdir) if n >= first]
         head = self._head
+        reader = None
         for n in numbers:
-            for rtype, payload in read_records(wal_path(wdir, n)):
+            reader = WalReader(wal_path(wdir, n), last=n == numbers[-1])
+            for rtype, payload in reader:
                 if rtype == REC_COUNTERS:
                     for k, v in json.loads(payload.to_pybytes()).items():
                         if v > self._counter_limit.get(k, 0):
@@ -241,6 +243,8 @@ class DurableStore(Store):
                 for k in (*rec.catalog_put, *rec.catalog_del):
                     self._key_seq[k] = rec.seq
         self._head = self._visible = head
+        if reader is not None and (reader.end < reader.size or reader.end == 0):
+            _cut_torn_tail(reader)
         return max(numbers, default=first - 1)
 
     def _file_segment(self, table_id: int, f: dict) -> Segment:
@@ -462,6 +466,28 @@ class DurableStore(Store):
         with self._commit_lock:
             self._wal.close()
         self._unlock_dir()
+
+
+def _cut_torn_tail(reader: WalReader) -> None:
+    """Cut the torn tail off the last WAL file, so it ends cleanly before the next one.
+
+    Only once replay succeeded: a file whose header never made it to disk goes away.
+    """
+    log.warning(
+        "write-ahead log file %s: ignoring a torn tail of %d bytes at offset %d",
+        reader.path, reader.size - reader.end, reader.end,
+    )
+    try:
+        if reader.end == 0:
+            os.unlink(reader.path)
+        else:
+            with open(reader.path, "r+b") as f:
+                f.truncate(reader.end)
+                f.flush()
+                os.fsync(f.fileno())
+        fsync_dir(os.path.dirname(reader.path))
+    except OSError as e:
+        raise os_error(e, reader.path) from e
 
 
 def _unlink(path: str) -> None:

@@ -3,8 +3,10 @@
 File `wal/<number>.wal` = 32-byte header (magic, format version, file number), then
 records. A record is a 16-byte frame (payload length, CRC-32 of type + payload, type)
 and the payload padded to 8 bytes, so Arrow buffers read back from a memory map stay
-aligned. Recovery reads records until the first one that is short or fails its checksum:
-that is a torn tail from a crash and everything after it is ignored.
+aligned. Recovery reads records until the first one that is short or fails its checksum.
+At the end of the last file that is a torn tail from a crash: it is ignored, and cut off
+so the next file starts after a clean end. Followed by an intact record, or in a file
+that is not the last, it is corruption: start-up fails naming the file and offset.
 
 Commit payload: u32 JSON length, JSON (seq, catalog writes, row id high-water marks,
 per-table lengths), then per table its reset schema, deleted row ids (int64) and one
@@ -22,7 +24,7 @@ from collections.abc import Callable, Iterator
 import numpy as np
 import pyarrow as pa
 
-from sqlvec.core.errors import IoError
+from sqlvec.core.errors import DataCorrupted, IoError
 from sqlvec.storage.fileio import FORMAT_VERSION, crc32, fsync_dir, os_error
 from sqlvec.storage.state import CommitRecord, TableChange
 
@@ -175,27 +177,106 @@ def decode_commit(payload: pa.Buffer) -> tuple[CommitRecord, dict[int, int]]:
     return rec, rowids
 
 
-def read_records(path: str) -> Iterator[tuple[int, pa.Buffer]]:
-    """(type, payload) of each intact record of a WAL file; stops at a torn tail."""
-    mm = pa.memory_map(path)
-    buf = mm.read_buffer()
-    if buf.size < FILE_HEADER.size:
-        return
-    magic, version, _r, _num = FILE_HEADER.unpack(buf[: FILE_HEADER.size])
-    if magic != WAL_MAGIC or version != FORMAT_VERSION:
-        return
-    pos = FILE_HEADER.size
-    while pos + FRAME.size <= buf.size:
-        length, crc, rtype = FRAME.unpack(buf[pos : pos + FRAME.size])
-        start = pos + FRAME.size
-        end = start + length
-        if rtype not in (REC_COMMIT, REC_COUNTERS) or end > buf.size:
-            return
-        payload = buf.slice(start, length)
-        if crc32(payload, crc32(bytes([rtype]))) != crc:
-            return
-        yield rtype, payload
-        pos = end + _pad(length)
+class WalReader:
+    """Iterates the intact records of one WAL file and tells a torn tail from corruption.
+
+    A record that is short, of an unknown type or fails its checksum ends the file's
+    good part. If it is the last file and no intact record follows the bad one, it is a
+    torn tail from a crash (`end` then marks where the good part stops, `size` the file
+    size). Anything else is corruption: a record in the middle of the log is damaged and
+    replaying past it, or stopping there, would lose acknowledged commits, so it raises
+    DataCorrupted (XX001) naming the file and offset.
+    """
+
+    def __init__(self, path: str, *, last: bool = True) -> None:
+        self.path = path
+        self.last = last
+        self.end = 0  # offset just past the last intact record (0: no usable header)
+        self.size = 0
+
+    def __iter__(self) -> Iterator[tuple[int, pa.Buffer]]:
+        buf = pa.memory_map(self.path).read_buffer()
+        self.size = buf.size
+        if buf.size < FILE_HEADER.size:
+            if buf.size and not self.last:
+                self._damaged(0, "the file header is truncated", 0)
+            return  # created by a crash before its header was written: nothing lost
+        magic, version, _r, _num = FILE_HEADER.unpack(buf[: FILE_HEADER.size])
+        if magic != WAL_MAGIC:
+            self._damaged(0, "the file header is not a write-ahead log header", 0)
+        if version != FORMAT_VERSION:
+            raise DataCorrupted(
+                f'write-ahead log file "{self.path}" has unsupported format version {version}'
+            )
+        pos = self.end = FILE_HEADER.size
+        while pos < buf.size:
+            why = "a record frame is truncated"
+            if pos + FRAME.size <= buf.size:
+                length, crc, rtype = FRAME.unpack(buf[pos : pos + FRAME.size])
+                start = pos + FRAME.size
+                end = start + length
+                if rtype not in (REC_COMMIT, REC_COUNTERS):
+                    why = f"invalid record type {rtype}"
+                elif end > buf.size:
+                    why = f"record length {length} runs past the end of the file"
+                else:
+                    payload = buf.slice(start, length)
+                    if crc32(payload, crc32(bytes([rtype]))) == crc:
+                        yield rtype, payload
+                        pos = self.end = min(end + _pad(length), buf.size)
+                        continue
+                    why = "record checksum mismatch"
+            after = _intact_after(buf, pos)
+            if after or not self.last:
+                self._damaged(pos, why, after)
+            return  # a torn tail: the crash cut the last record short
+
+    def _damaged(self, pos: int, why: str, after: int) -> None:
+        follows = (
+            f"an intact record follows at offset {after}" if after
+            else "later write-ahead log files follow it"
+        )
+        raise DataCorrupted(
+            f'write-ahead log file "{self.path}" is damaged at offset {pos}: {why}; '
+            f"{follows}, so this is not a torn tail and replaying would lose committed "
+            "transactions. The data directory was left as it is: restore the file "
+            "from a backup, or move it away to accept the loss",
+            detail=f"file {self.path}, offset {pos}",
+        )
+
+
+def read_records(path: str, *, last: bool = True) -> Iterator[tuple[int, pa.Buffer]]:
+    """(type, payload) of each intact record of a WAL file (see WalReader)."""
+    return iter(WalReader(path, last=last))
+
+
+def _intact_after(buf: pa.Buffer, pos: int) -> int:
+    """The offset of the first intact record after the damaged one at `pos`, or 0.
+
+    Records start on 8-byte boundaries; a frame is (length, crc) then the type byte and
+    seven zero bytes, so candidates are found over the whole rest of the file with numpy
+    and only those are checksummed (a random match needs a 32-bit CRC collision).
+    """
+    first = pos + 8
+    n_words = (buf.size - first) // 8
+    if n_words < 2:
+        return 0
+    words = np.frombuffer(buf, dtype="<u8", count=n_words, offset=first)
+    kind = words[1:]
+    cand = np.flatnonzero((kind == REC_COMMIT) | (kind == REC_COUNTERS))
+    if not len(cand):
+        return 0
+    offs = first + cand.astype(np.int64) * 8
+    lengths = (words[cand] & 0xFFFFFFFF).astype(np.int64)
+    fits = offs + FRAME.size + lengths <= buf.size
+    for off, length, head in zip(
+        offs[fits].tolist(), lengths[fits].tolist(), (words[cand][fits] >> 32).tolist()
+    ):
+        rtype = buf[off + 8]
+        payload = buf.slice(off + FRAME.size, length)
+        if crc32(payload, crc32(bytes([rtype]))) == head:
+            return off
+    return 0
 
 
 # -- writing ------------------------------------------------------------------------------

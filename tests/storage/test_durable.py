@@ -93,14 +93,105 @@ def test_torn_wal_tail_is_ignored(tmp_path):
         f.truncate(size - 20)
     s = Store.open(str(tmp_path))
     assert ids_of(s) == [0, 1]
+    assert os.path.getsize(wal) < size - 20  # the torn record was cut off at recovery
     t = s.begin()
     t.insert(1, rows([9]))
     t.commit()
+    wal = s._wal.path  # the log continues in a new file after recovery
     s.abandon()
     with open(wal, "ab") as f:  # garbage after a complete log is a torn tail too
         f.write(b"\x07" * 100)
     s = Store.open(str(tmp_path))
     assert ids_of(s) == [0, 1, 9]
+    s.close()
+
+
+def _record_offsets(path):
+    """Offsets of the records of a WAL file, read from their frames."""
+    from sqlvec.storage.wal import FILE_HEADER, FRAME
+
+    data = open(path, "rb").read()
+    pos, out = FILE_HEADER.size, []
+    while pos + FRAME.size <= len(data):
+        length = FRAME.unpack_from(data, pos)[0]
+        out.append(pos)
+        pos += FRAME.size + length + (8 - length % 8) % 8
+    return out
+
+
+def _snapshot(root):
+    return {p: p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and p.name != "LOCK"}
+
+
+@pytest.mark.parametrize("where", ["payload", "length", "type"])
+def test_damaged_record_in_the_middle_of_the_wal_refuses_to_open(tmp_path, where):
+    s = make(tmp_path)
+    for i in range(6):
+        t = s.begin()
+        t.insert(1, rows([i]))
+        t.commit()
+    wal = s._wal.path
+    s.abandon()
+    offs = _record_offsets(wal)
+    victim = offs[3]  # acknowledged commits follow it
+    raw = bytearray(open(wal, "rb").read())
+    if where == "payload":
+        raw[victim + 16 + 5] ^= 0xFF
+    elif where == "length":
+        raw[victim + 2] ^= 0x40  # the frame now claims a far longer record
+    else:
+        raw[victim + 8] = 0x07
+    open(wal, "wb").write(bytes(raw))
+    before = _snapshot(tmp_path)
+    with pytest.raises(DataCorrupted) as e:
+        Store.open(str(tmp_path))
+    msg = e.value.message
+    assert e.value.code == "XX001"
+    assert f'write-ahead log file "{wal}" is damaged at offset {victim}' in msg, msg
+    assert "not a torn tail" in msg
+    assert _snapshot(tmp_path) == before  # nothing was cut, replayed or checkpointed
+    with pytest.raises(DataCorrupted):  # and it stays refused, the lock released
+        Store.open(str(tmp_path))
+
+
+def test_damaged_tail_of_an_older_wal_file_is_corruption(tmp_path):
+    s = make(tmp_path)
+    t = s.begin()
+    t.insert(1, rows([1]))
+    t.commit()
+    old = s._wal.path
+    s.abandon()
+    s = Store.open(str(tmp_path))  # recovery starts a new WAL file after `old`
+    t = s.begin()
+    t.insert(1, rows([2]))
+    t.commit()
+    s.abandon()
+    raw = bytearray(open(old, "rb").read())
+    raw[-3] ^= 0xFF  # the last record of a file that later files follow
+    open(old, "wb").write(bytes(raw))
+    with pytest.raises(DataCorrupted) as e:
+        Store.open(str(tmp_path))
+    assert f'write-ahead log file "{old}" is damaged' in e.value.message
+    assert "later write-ahead log files follow it" in e.value.message
+
+
+def test_wal_file_without_header_from_a_crash_is_dropped(tmp_path):
+    s = make(tmp_path)
+    t = s.begin()
+    t.insert(1, rows([1]))
+    t.commit()
+    wal = s._wal.path
+    s.abandon()
+    empty = wal[: -len("0001.wal")] + f"{int(wal[-8:-4]) + 1:04d}.wal"
+    open(empty, "wb").close()  # a crash right after the file was created
+    s = Store.open(str(tmp_path))
+    assert ids_of(s) == [1] and not os.path.exists(empty)
+    t = s.begin()
+    t.insert(1, rows([2]))
+    t.commit()
+    s.abandon()
+    s = Store.open(str(tmp_path))
+    assert ids_of(s) == [1, 2]
     s.close()
 
 
