@@ -191,21 +191,32 @@ def read_segment(path: str, what: str, *, verify: bool = True) -> pa.Table:
 def write_deletes(
     path: str, mask: np.ndarray, table_id: int, seg_id: int, batch: SyncBatch | None = None
 ) -> tuple[int, int]:
-    """Write a delete file (header + packed bits), fsynced; returns (size, crc)."""
+    """Write a delete file (header + packed bits), fsynced; returns (size, crc).
+
+    Written under a temporary name and renamed, so a crash never leaves a partial file
+    under the final name (a later checkpoint reuses a delete file that exists).
+    """
     body = np.packbits(mask).tobytes()
     crc = crc32(body)
     head = HEADER.pack(DEL_MAGIC, FORMAT_VERSION, 0, len(body), crc, table_id, seg_id, len(mask))
+    tmp = path + ".tmp"
     try:
-        with open(path, "wb") as f:
+        with open(tmp, "wb") as f:
             f.write(head + body)
             if batch is None:
                 f.flush()
                 os.fsync(f.fileno())
+        os.replace(tmp, path)
         if batch is not None:
             batch.add(path)
     except OSError as e:
         raise os_error(e, path) from e
     return len(head) + len(body), crc
+
+
+def deletes_size(rows: int) -> int:
+    """The size of a complete delete file for a segment of `rows` rows."""
+    return HEADER.size + (rows + 7) // 8
 
 
 def read_deletes(path: str, what: str) -> np.ndarray:

@@ -18,6 +18,7 @@ import pyarrow as pa
 
 from sqlvec.storage.fileio import (
     SyncBatch,
+    deletes_size,
     dump_json_file,
     load_json_file,
     read_deletes,
@@ -88,7 +89,7 @@ def write_manifest(root: str, tv: TableVersion, batch: SyncBatch | None = None) 
         if v.n_deleted:
             assert v.deleted is not None
             dpath = os.path.join(tdir, f"{seg.seg_id}.{v.n_deleted}.del")
-            if not os.path.exists(dpath):
+            if not _complete(dpath, deletes_size(len(v.deleted))):
                 write_deletes(dpath, v.deleted, tv.table_id, seg.seg_id, batch)
             entry["del"] = os.path.relpath(dpath, root)
             entry["deleted"] = v.n_deleted
@@ -136,6 +137,14 @@ def lazy_table(
         return schema, tuple(views)
 
     return TableVersion(table_id, None, epoch, mod_seq, None, phys=phys, loader=load)
+
+
+def _complete(path: str, size: int) -> bool:
+    """Whether `path` exists with the size of a complete file (one a crash cut short is not)."""
+    try:
+        return os.path.getsize(path) == size
+    except OSError:
+        return False
 
 
 def manifest_files(root: str, name: str, what: str) -> set[str]:
