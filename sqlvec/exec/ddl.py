@@ -31,6 +31,7 @@ class DdlRunner:
         self.cat = catalog
         self.regs = regs
         self.search_path = search_path
+        self.notice: Any = None  # fn(message): NOTICEs of long builds (set by the session)
 
     def schema_for(self, tbl: exp.Table) -> str:
         if tbl.db:
@@ -262,7 +263,8 @@ class DdlRunner:
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
             from sqlvec.exec.vector_search import build_on_create
 
-            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d)
+            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
+                            self.notice)
         if unique and all(rel.column_index(c) is not None for c in cols):
             from dataclasses import replace
 

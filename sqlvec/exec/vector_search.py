@@ -441,6 +441,10 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
     oc = opclass(parts[1] if len(parts) > 1 else None, t.short)
     built = _cached(store, idx, oc, t.short, rel.oid, coldef.name)
     views = _part_views(txn, rel.oid)
+    todo = [v for v in views if SI.eligible(v.seg, built.kind, t.short)]
+    if notice is not None and sum(v.seg.num_rows for v in todo) >= 100_000:
+        notice(f'building {built.kind} index "{idx.name}": {len(todo)} segments, '
+               f"{sum(v.seg.num_rows for v in todo)} rows")
     segs = SI.ensure(built, views, notice)
     done = SI.part_rowids(segs, views, built)
     batches = list(txn.scan(rel.oid, [coldef.name]))

@@ -274,6 +274,7 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
     s.db.ddl_gen += 1
     s.did_ddl = True
     runner = D.DdlRunner(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
+    runner.notice = s.notice  # CREATE INDEX reports long vector index builds
     if isinstance(node, exp.Create):
         kind = (node.args.get("kind") or "").upper()
         if kind == "TABLE" and node.expression is not None:

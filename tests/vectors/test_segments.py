@@ -83,9 +83,12 @@ def test_sealed_segments_get_their_own_graphs(tmp_path, small_segments):
     con, run = _connect(str(tmp_path / "db"))
     run(f"create table t (id int, emb vector({D}))")
     _load(run, x, 0)
+    con.notices.clear()
     run("create index t_idx on t using hnsw (emb vector_l2_ops)")
     built = _entry(con)
     assert len(built.parts) == 3 and len(small_segments) == 3  # 3 sealed, 300 rows in the delta
+    said = [str(getattr(n, "message", n)) for n in con.notices]
+    assert sum('built hnsw index "t_idx" on segment' in m for m in said) == 3, said
     assert len(built.keys) == 300
     _check(run, x, np.arange(len(x)), rng)
     assert VS.LAST.strategy == "hnsw t_idx"
