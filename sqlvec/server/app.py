@@ -1,8 +1,11 @@
 """The asyncio transport around the sans-IO protocol: accept loop, one protocol per connection.
 
-Each connection is an `asyncio.Protocol`: bytes in go to the ServerConnection, which
-runs on a thread pool (the engine is synchronous) while the loop keeps reading, so
-that a client that vanishes gets its statement cancelled and its session closed.
+Each connection is an `asyncio.Protocol`: bytes in go to the ServerConnection. Requests
+the protocol knows to be cheap (a fast prepared read, Sync, Describe: wire/inline.py) run
+right there on the loop, with no thread hop; the rest run on a thread pool (the engine is
+synchronous) while the loop keeps reading and serving other clients, so that a long
+statement blocks no one and a client that vanishes gets its statement cancelled and its
+session closed.
 Output up to 256 kB is written when the statement's batch of messages is done;
 bigger results stream through the loop with flow control. CancelRequests find their
 target through BackendKeyData. Shutdown stops accepting, lets running statements
@@ -28,6 +31,7 @@ from sqlvec.wire import backend as be
 from sqlvec.wire.protocol import (
     CloseConnection,
     DeliverCancel,
+    RunOnWorker,
     ServerConfig,
     ServerConnection,
     StartTLS,
@@ -55,6 +59,7 @@ class _PgConnection(asyncio.Protocol):
         self.busy = False  # the protocol is running on a worker thread
         self.upgrading = False  # TLS handshake in progress
         self.lost = False
+        self.hanging_up = False  # closing: our side is shut, the client's input is dropped
         self.dropping = False  # shutting down: output of a cancelled statement is dropped
         self.inbox: list[bytes] = []
         self.inbox_size = 0
@@ -91,6 +96,8 @@ class _PgConnection(asyncio.Protocol):
             self.transport.close()
 
     def data_received(self, data: bytes) -> None:
+        if self.hanging_up:
+            return
         if self.busy or self.upgrading or not self.can_write.is_set():
             self.inbox.append(data)
             self.inbox_size += len(data)
@@ -126,9 +133,24 @@ class _PgConnection(asyncio.Protocol):
     # --- running the protocol ---------------------------------------------------------------
 
     def _run(self) -> None:
+        conn = self.conn
+        if conn.phase == "ready" and not self.server._stopping:
+            try:
+                action = conn.process(self._write_inline, inline=True)
+            except Exception:  # noqa: BLE001 - one connection's failure never stops the server
+                log.exception("connection %s failed", conn.process_id)
+                action = CloseConnection()
+            if not isinstance(action, RunOnWorker):
+                self._finish(action)
+                return
         self.busy = True
-        fut = self.loop.run_in_executor(self.server.pool, self.conn.process, self._write)
+        fut = self.loop.run_in_executor(self.server.pool, conn.process, self._write)
         fut.add_done_callback(self._done)
+
+    def _write_inline(self, data: bytes) -> None:
+        """Protocol output while it runs on the loop: straight to the transport, in order."""
+        if not self.lost and not self.dropping:
+            self.transport.write(data)
 
     def _write(self, data: bytes) -> None:
         """Called on the worker thread with protocol output."""
@@ -165,6 +187,10 @@ class _PgConnection(asyncio.Protocol):
             log.exception("connection %s failed", self.conn.process_id)
             action = CloseConnection()
         self._flush_out()
+        self._finish(action)
+
+    def _finish(self, action: Any) -> None:
+        """After a `process` run: act on what the protocol asked, then go on reading."""
         self._watch_notifications()
         if self.lost:
             self._close_session()
@@ -178,12 +204,27 @@ class _PgConnection(asyncio.Protocol):
             action = CloseConnection()
         if isinstance(action, CloseConnection):
             self._close_session()
-            self.transport.close()
+            self._hang_up()
             return
         if self.server._stopping:
             self.shutdown()
             return
         self._drain_inbox()
+
+    def _hang_up(self) -> None:
+        """Close once the client has our last words: shut our side and drop what it still
+        sends (closing with unread input resets the connection, and the client may lose
+        the FATAL ErrorResponse before reading it)."""
+        transport = self.transport
+        if self.lost or not transport.can_write_eof():
+            transport.close()
+            return
+        self.hanging_up = True
+        if self.reading_paused:
+            self.reading_paused = False
+            transport.resume_reading()
+        transport.write_eof()
+        self.loop.call_later(2.0, transport.close)
 
     def _watch_notifications(self) -> None:
         """LISTEN delivery to an idle client: the session wakes us (session/notify.py)."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import struct
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,6 +38,7 @@ from sqlvec.wire import copy as cp
 from sqlvec.wire import messages as m
 from sqlvec.wire.auth import MECHANISM, ScramExchange
 from sqlvec.wire.codecs import decode_param, result_formats
+from sqlvec.wire.inline import INLINE_BUDGET_NS, MAX_INLINE_BIND, CostBook
 from sqlvec.wire.rows import data_rows
 from sqlvec.wire.startup import default_parameters, normalize_startup_params
 
@@ -72,7 +74,15 @@ class CloseConnection:
     """Flush what was written and close the socket."""
 
 
-Action = StartTLS | DeliverCancel | CloseConnection
+@dataclass(frozen=True)
+class RunOnWorker:
+    """An inline `process` stopped at a request that is not known to be cheap: call
+    `process` again on a worker thread (it starts with that request)."""
+
+
+RUN_ON_WORKER = RunOnWorker()
+
+Action = StartTLS | DeliverCancel | CloseConnection | RunOnWorker
 
 # open_session(user, database, startup params) -> a Session (raises SqlError, e.g. 3D000)
 OpenSession = Callable[[str, str, dict[str, str]], Any]
@@ -86,6 +96,7 @@ class _Portal:
     columns: list | None
     formats: list[int]
     types: list = field(default_factory=list)
+    sql: str = ""
 
 
 class _Fatal(Exception):
@@ -127,23 +138,39 @@ class ServerConnection:
         self._write: Callable[[bytes], None] = lambda b: None
         self.tls_active = False
         self._abandoned = False
+        self._held: m.FrontendMessage | None = None  # next request, left for a worker
+        self._costs = CostBook()  # Execute and simple Query runs, by statement text
+        self._parse_costs = CostBook()  # Parse (parse and describe only)
 
     # --- transport interface -------------------------------------------------------------
 
     def receive(self, data: bytes) -> None:
         self.decoder.feed(data)
 
-    def process(self, write: Callable[[bytes], None]) -> Action | None:
-        """Handle every complete buffered message; return an Action for the transport."""
+    def process(self, write: Callable[[bytes], None], inline: bool = False) -> Action | None:
+        """Handle every complete buffered message; return an Action for the transport.
+
+        `inline=True` (the caller is the event loop): handle only requests known to be
+        cheap (wire/inline.py), for about INLINE_BUDGET_NS; at the first other one return
+        RUN_ON_WORKER, and the next `process` call starts there."""
         self._write = write
+        deadline = time.perf_counter_ns() + INLINE_BUDGET_NS if inline else 0
         try:
             while self.phase != "closed" and not self._abandoned:
-                try:
-                    msg = self.decoder.next()
-                except (ProtocolViolation, SqlError) as e:
-                    raise _Fatal(e) from None
-                if msg is m.NEED_DATA:
-                    break
+                msg = self._held
+                if msg is not None:
+                    self._held = None
+                else:
+                    try:
+                        msg = self.decoder.next()
+                    except (ProtocolViolation, SqlError) as e:
+                        raise _Fatal(e) from None
+                    if msg is m.NEED_DATA:
+                        break
+                if inline and (not self._cheap(msg) or time.perf_counter_ns() > deadline):
+                    self._held = msg
+                    self._flush()
+                    return RUN_ON_WORKER
                 action = self._dispatch(msg)
                 if action is not None:
                     self._flush()
@@ -202,6 +229,28 @@ class ServerConnection:
             self._out.clear()
             self._out_size = 0
             self._write(data)
+
+    def _cheap(self, msg: m.FrontendMessage) -> bool:
+        """Whether handling `msg` now is known to be quick and unable to block (inline.py)."""
+        if self.phase != "ready" or self._copy is not None:
+            return False
+        if self._skip_until_sync:
+            return not isinstance(msg, m.Terminate)
+        costs = self._costs
+        if isinstance(msg, m.Execute):
+            portal = self._portals.get(msg.portal)
+            return portal is None or costs.is_fast(portal.sql)
+        if isinstance(msg, m.Bind):
+            stmt = self._statements.get(msg.statement)
+            return stmt is None or (costs.is_fast(stmt.sql) and sum(
+                len(p) for p in msg.params if p is not None) <= MAX_INLINE_BIND)
+        if isinstance(msg, (m.Sync, m.Describe, m.Close, m.Flush, m.Invalid)):
+            return True
+        if isinstance(msg, m.Query):
+            return costs.is_fast(msg.sql)
+        if isinstance(msg, m.Parse):
+            return self._parse_costs.is_fast(msg.sql)
+        return False
 
     # --- dispatch ------------------------------------------------------------------------
 
@@ -356,7 +405,9 @@ class ServerConnection:
         if self._skip_until_sync:
             return None
         if isinstance(msg, m.Query):
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
             self._simple_query(msg.sql)
+            self._costs.record(msg.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
             return None
         if isinstance(msg, m.Invalid):
             self._send_error(msg.error)
@@ -464,9 +515,12 @@ class ServerConnection:
             if msg.name and msg.name in self._statements:
                 raise DuplicatePreparedStatement(
                     f'prepared statement "{msg.name}" already exists')
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
             stmt = s.prepare(msg.sql, list(msg.param_oids), msg.name)
             self._statements[msg.name] = stmt
             self._send(be.PARSE_COMPLETE)
+            self._parse_costs.record(msg.sql, time.thread_time_ns() - cpu,
+                                     time.perf_counter_ns() - wall)
         elif isinstance(msg, m.Bind):
             self._bind(msg)
         elif isinstance(msg, m.Describe):
@@ -475,8 +529,10 @@ class ServerConnection:
             portal = self._portals.get(msg.portal)
             if portal is None:
                 raise InvalidCursorName(f'portal "{msg.portal}" does not exist')
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
             result, suspended = s.execute_portal(portal.handle, msg.max_rows)
             self._send_result(result, portal.formats, msg.max_rows, suspended, describe=False)
+            self._costs.record(portal.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
         elif isinstance(msg, m.Close):
             if msg.kind == "S":
                 if self._statements.pop(msg.name, None) is not None:
@@ -514,7 +570,7 @@ class ServerConnection:
         columns = stmt.columns
         formats = result_formats(msg.result_formats, len(columns) if columns else 0)
         handle = self.session.bind(stmt, values, formats, msg.portal)
-        self._portals[msg.portal] = _Portal(handle, columns, formats)
+        self._portals[msg.portal] = _Portal(handle, columns, formats, sql=stmt.sql)
         self._send(be.BIND_COMPLETE)
 
     def _describe(self, msg: m.Describe) -> None:

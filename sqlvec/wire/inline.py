@@ -1,0 +1,63 @@
+"""Which requests are cheap enough to run where they arrive, without a hop to a worker thread.
+
+The server's transport runs a connection's requests on its event loop when the protocol
+says they are cheap, and on a worker thread otherwise (server/app.py). A hop costs two
+thread switches and a loop wake-up, more than a primary-key lookup itself, so the cheap
+path matters for small prepared statements. A statement text earns it by measurement:
+its last run took little CPU (`time.thread_time_ns`, so waiting for the GIL does not count)
+and little wall time, and the text can neither write nor wait (a single `SELECT`, `VALUES`,
+`SHOW` or `TABLE`, without `INTO`, `FOR UPDATE` or `FOR SHARE`). The first run of a text
+always goes to a worker; a run that turns out slow sends the next one back there.
+
+    >>> book = CostBook()
+    >>> book.is_fast("SELECT 1")
+    False
+    >>> book.record("SELECT 1", cpu_ns=40_000, wall_ns=60_000)
+    >>> book.is_fast("SELECT 1")
+    True
+    >>> book.record("SELECT 1", cpu_ns=5_000_000, wall_ns=5_000_000)
+    >>> book.is_fast("SELECT 1")
+    False
+    >>> read_only("insert into t values (1)"), read_only("select * into t2 from t")
+    (False, False)
+"""
+
+from __future__ import annotations
+
+import re
+
+CPU_LIMIT_NS = 1_000_000  # a run above 1 ms of CPU goes to a worker next time
+WALL_LIMIT_NS = 20_000_000  # ... and so does one that waited (I/O, locks) 20 ms
+INLINE_BUDGET_NS = 2_000_000  # one loop turn runs at most ~2 ms of requests, then hands over
+MAX_TEXTS = 512  # statement texts remembered per connection (memory stays bounded)
+MAX_INLINE_BIND = 64 * 1024  # parameter bytes a cheap Bind may carry
+
+_LEAD = re.compile(r"\s*(select|values|show|table)\b", re.IGNORECASE)
+_WRITES = re.compile(r"\binto\b|\bfor\s+(update|share|no\s+key|key)\b|;\s*\S", re.IGNORECASE)
+
+
+def read_only(sql: str) -> bool:
+    """One statement that only reads (cannot write, lock or wait for another session)."""
+    return _LEAD.match(sql) is not None and _WRITES.search(sql) is None
+
+
+class CostBook:
+    """Per-connection memory of which statement texts ran fast enough to run inline."""
+
+    __slots__ = ("_fast",)
+
+    def __init__(self) -> None:
+        self._fast: dict[str, bool] = {}
+
+    def is_fast(self, sql: str) -> bool:
+        return sql in self._fast
+
+    def record(self, sql: str, cpu_ns: int, wall_ns: int) -> None:
+        """Remember how a run of `sql` went (a slow run forgets the text)."""
+        if cpu_ns < CPU_LIMIT_NS and wall_ns < WALL_LIMIT_NS:
+            if sql not in self._fast and read_only(sql):
+                if len(self._fast) >= MAX_TEXTS:
+                    self._fast.clear()
+                self._fast[sql] = True
+        else:
+            self._fast.pop(sql, None)
