@@ -66,10 +66,15 @@ def as_text(v: Any) -> str | None:
     return dumps(v)
 
 
-def _arrow(text: bool) -> Impl:
+def _arrow(text: bool, scalar_element: bool = False) -> Impl:
+    """-> / ->>; `scalar_element`: jsonb -> int, where PostgreSQL stores a scalar as a
+    one-element array, so element 0 (or -1) of '"abc"'::jsonb is "abc"."""
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         def one(s: str, key: Any) -> str | None:
-            v = _get(loads(s), key)
+            doc = loads(s)
+            if scalar_element and not isinstance(doc, dict | list) and key in (0, -1):
+                doc = [doc]
+            v = _get(doc, key)
             if v is _MISSING:
                 return None
             return as_text(v) if text else dumps(v)
@@ -408,9 +413,9 @@ def register(fr: FunctionRegistry) -> None:
     add = fr.add
     for t in (J, JB):
         add("->", [t, TXT], t, _arrow(False))
-        add("->", [t, I4], t, _arrow(False))
+        add("->", [t, I4], t, _arrow(False, t is JB))
         add("->>", [t, TXT], TXT, _arrow(True))
-        add("->>", [t, I4], TXT, _arrow(True))
+        add("->>", [t, I4], TXT, _arrow(True, t is JB))
         add("#>", [t, TXTA], t, _path(False))
         add("#>>", [t, TXTA], TXT, _path(True))
         pre = "jsonb" if t is JB else "json"

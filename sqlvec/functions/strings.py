@@ -79,6 +79,20 @@ def _substr(ctx: CallContext, args: list[Arg]) -> Arg:
     return map_distinct(_substr_py, args, ctx.n, pa.string())
 
 
+def _upper(ctx: CallContext, args: list[Arg]) -> Arg:
+    """upper() by simple (one-to-one) case mapping, as the C.UTF-8 locale does: 'ß' has no
+    simple uppercase and stays (utf8proc maps it to 'ẞ', Python's str.upper to 'SS')."""
+    x = args[0]
+    sharp = pc.match_substring(x, "ß")
+    if not pc.any(sharp).as_py():
+        return pc.utf8_upper(x)
+    marker = "\uE000"  # a private-use character no case mapping touches
+    if pc.any(pc.match_substring(x, marker)).as_py():
+        return map_distinct(lambda v: "ß".join(p.upper() for p in v.split("ß")), [x], ctx.n, pa.string())
+    up = pc.utf8_upper(pc.replace_substring(x, "ß", marker))
+    return pc.replace_substring(up, marker, "ß")
+
+
 def _strpos(ctx: CallContext, args: list[Arg]) -> Arg:
     s, sub = args
     if not is_scalar(sub):
@@ -478,7 +492,7 @@ def register(fr: FunctionRegistry) -> None:
     add("octet_length", [T.BYTEA], I4, _octet_length)
     add("bit_length", [TXT], I4, _bit_length)
     add("lower", [TXT], TXT, lambda c, a: pc.utf8_lower(a[0]))
-    add("upper", [TXT], TXT, lambda c, a: pc.utf8_upper(a[0]))
+    add("upper", [TXT], TXT, _upper)
     for name in ("substr", "substring"):
         add(name, [TXT, I4, I4], TXT, _substr, min_args=2)
     add("strpos", [TXT, TXT], I4, _strpos)

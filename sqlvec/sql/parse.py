@@ -28,10 +28,43 @@ def _offset(sql: str, line: int, col: int) -> int:
     return base + max(col - 1, 0)
 
 
-def _syntax_error(sql: str, err: ParseError | TokenError) -> SyntaxError_:
+def _at_token(sql: str, tok) -> SyntaxError_:
+    return SyntaxError_(f'syntax error at or near "{sql[tok.start:tok.end + 1]}"', position=tok.start + 1)
+
+
+def _grammar_error(sql: str, toks: list, *, failed: bool) -> SyntaxError_ | None:
+    """Errors PostgreSQL's grammar reports where sqlglot accepts more or stops later: an
+    unknown word where a statement begins (`selec 1`) and a label after a bare `*`
+    (`SELECT * FORM e`: PostgreSQL allows no alias there, sqlglot reads one)."""
+    from sqlglot.tokens import TokenType as TT
+
+    starts = failed  # a statement sqlglot accepts may begin with a word (as a Command)
+    prev = before = None
+    for t in toks:
+        tt = t.token_type
+        if starts and tt == TT.VAR:
+            return _at_token(sql, t)
+        starts = failed and tt == TT.SEMICOLON
+        if prev is not None and prev.token_type == TT.STAR and tt in (TT.VAR, TT.ALIAS) and \
+                before is not None and before.token_type in (TT.SELECT, TT.DISTINCT, TT.ALL, TT.COMMA):
+            return _at_token(sql, t)
+        before, prev = prev, t
+    return None
+
+
+def _syntax_error(sql: str, err: ParseError | TokenError, toks: list | None = None) -> SyntaxError_:
     errors = getattr(err, "errors", None) or []
+    if toks is not None:
+        found = _grammar_error(sql, toks, failed=True)
+        if found is not None:
+            return found
     if errors:
         e = errors[0]
+        desc = e.get("description") or ""
+        if desc.startswith(("Required keyword", "Expecting )")) and \
+                _offset(sql, e.get("line") or 1, e.get("col") or 1) + 1 >= len(sql.rstrip()):
+            # the statement stops where an expression or ')' must follow
+            return SyntaxError_("syntax error at end of input", position=len(sql.rstrip()) + 1)
         highlight = e.get("highlight") or ""
         line, col = e.get("line") or 1, e.get("col") or 1
         end = _offset(sql, line, col)  # col points just past the token
@@ -60,13 +93,15 @@ def parse_sql(sql: str) -> list[exp.Expr]:
 
     global _last_tokens
     cached, _last_tokens = _last_tokens, None
+    toks = None
     try:
-        if cached is not None and cached[0] == sql:
-            stmts = _DIALECT.parser().parse(cached[1], sql)
-        else:
-            stmts = _DIALECT.parse(sql)
+        toks = cached[1] if cached is not None and cached[0] == sql else _DIALECT.tokenize(sql)
+        stmts = _DIALECT.parser().parse(toks, sql)
     except (ParseError, TokenError) as e:
-        raise _syntax_error(sql, e) from None
+        raise _syntax_error(sql, e, toks) from None
+    bad = _grammar_error(sql, toks, failed=False)
+    if bad is not None:
+        raise bad
     # PostgreSQL folds unquoted identifiers to lower case
     return [normalize_identifiers(s, dialect=_DIALECT) for s in stmts if s is not None]
 

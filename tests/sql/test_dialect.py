@@ -27,6 +27,24 @@ def test_syntax_error_has_position():
     assert ei.value.code == "42601"
 
 
+@pytest.mark.parametrize(("sql", "message", "position"), [  # PostgreSQL 15's answers
+    ("SELECT * FORM e", 'syntax error at or near "FORM"', 10),
+    ("select * as x", 'syntax error at or near "as"', 10),
+    ("selec 1", 'syntax error at or near "selec"', 1),
+    ("select * from t where", "syntax error at end of input", 22),
+    ("select (1", "syntax error at end of input", 10),
+    ("select 1 frm t", 'syntax error at or near "t"', 14),
+])
+def test_syntax_error_token_and_position_as_postgres(sql, message, position):
+    with pytest.raises(SqlError) as ei:
+        parse_sql(sql)
+    assert (ei.value.code, ei.value.message, ei.value.position) == ("42601", message, position)
+
+
+def test_star_then_keyword_still_parses():
+    assert len(parse_sql("select distinct * from t, (select count(*), 2 * 3 x) s")) == 1
+
+
 def test_split_statements():
     assert [s for s, _ in split_statements("select 1; select ';' ;; begin")] == [
         "select 1", "select ';'", "begin"]
