@@ -40,7 +40,7 @@ from sqlvec.wire.auth import MECHANISM, ScramExchange
 from sqlvec.wire.codecs import decode_param, result_formats
 from sqlvec.wire.inline import INLINE_BUDGET_NS, MAX_INLINE_BIND, CostBook
 from sqlvec.wire.rows import data_rows
-from sqlvec.wire.startup import default_parameters, normalize_startup_params
+from sqlvec.wire.startup import default_parameters, normalize_startup_params, server_version
 
 log = logging.getLogger("sqlvec.wire")
 
@@ -381,7 +381,10 @@ class ServerConnection:
 
     def _session_parameters(self) -> dict[str, str]:
         getter = getattr(self.session, "parameter_status", None)
-        return dict(getter()) if getter is not None else {}
+        params = dict(getter()) if getter is not None else {}
+        if "server_version" in params:  # '15.0' -> '15.0 (sqlvec 0.1.0)', as distributions do
+            params["server_version"] = server_version(params["server_version"])
+        return params
 
     def _report_changed_parameters(self) -> None:
         current = self._session_parameters()

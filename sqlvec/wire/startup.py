@@ -7,9 +7,24 @@ settings in the StartupMessage, some spelled loosely (asyncpg's client_encoding
 
 from __future__ import annotations
 
+from sqlvec import __version__
 from sqlvec.core.errors import InvalidParameterValue, ProtocolViolation
 
-SERVER_VERSION = "15.0 (sqlvec 0.1.0)"
+
+def server_version(pg_version: str) -> str:
+    """The ParameterStatus server_version: PostgreSQL's number, then ours, the way
+    distributions brand theirs ('15.4 (Debian 15.4-1)'). libpq (psql, psycopg), asyncpg,
+    JDBC and node-postgres read the leading number; version() names sqlvec on its own.
+
+    >>> server_version("15.0")
+    '15.0 (sqlvec 0.1.0)'
+    """
+    return pg_version if "(" in pg_version else f"{pg_version} (sqlvec {__version__})"
+
+
+SERVER_VERSION = server_version("15.0")
+
+
 def default_parameters(user: str, params: dict[str, str]) -> dict[str, str]:
     """The ParameterStatus values PostgreSQL 15 reports at start-up (13 of them)."""
     return {

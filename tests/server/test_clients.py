@@ -173,3 +173,30 @@ def test_extended_begin_without_sync_and_row_limits(server):
     out = read_until(s, b"Z\x00\x00\x00\x05I")
     assert c.kinds(out) in ("12TDsDsC3" "12CZ", "12TDsDCC3" "12CZ")  # PG: s; sqlvec may finish early
     s.close()
+
+
+def test_server_version_names_sqlvec_and_every_driver_parses_it(server):
+    """ParameterStatus server_version is '15.0 (sqlvec x)'; version() says sqlvec once."""
+    import sqlvec
+
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        assert con.info.parameter_status("server_version") == f"15.0 (sqlvec {sqlvec.__version__})"
+        assert con.info.server_version == 150000  # libpq's parse (psql uses the same)
+        version = con.execute("SELECT version()").fetchone()[0]
+        assert version.startswith("PostgreSQL 15.0 (sqlvec") and version.count("sqlvec") == 1
+        assert con.execute("SHOW server_version_num").fetchone() == ("150000",)
+
+    async def go():
+        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
+                                    database=server.database)
+        try:
+            return con.get_server_version()
+        finally:
+            await con.close()
+
+    assert asyncio.run(go())[:2] == (15, 0)
+    if shutil.which("psql"):
+        r = subprocess.run(["psql", "-h", server.host, "-p", str(server.port), "-U", server.user,
+                            "-d", server.database, "-X", "-c", "select 1"],
+                           capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0 and "WARNING" not in r.stderr + r.stdout, r.stderr
