@@ -10,6 +10,13 @@ gives one value per group (length n_groups). Rows are in input order; ORDER BY i
 an aggregate is the caller's job (sort the rows stably first). Result types follow
 PostgreSQL: sum(int2/int4) -> bigint, sum(int8) -> numeric, avg(int) -> numeric,
 count -> bigint; an empty group gives NULL (count gives 0).
+
+Decomposable aggregates (count, sum, avg, min, max, bool_and/or, every, bit_and/or/xor;
+not over float4 or interval for sum/avg) also compute in pieces, so the engine can
+aggregate a stream batch by batch: `partial(args, gids, n)` gives per-group state arrays
+for one batch, `combine(states, gids, n)` merges states (rows of several partials, grouped
+again) and is associative, `final(states)` gives the result. The result equals
+`evaluate` over all rows at once (floating-point sums up to summation order).
 """
 
 from __future__ import annotations
@@ -39,6 +46,18 @@ class AggContext:
     return_type: SqlType
 
 
+StateFn = Callable[[AggContext, list[pa.Array], np.ndarray, int], list[pa.Array]]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """An aggregate in pieces: per-batch states, an associative merge of states, the result."""
+
+    partial: StateFn
+    combine: StateFn
+    final: Callable[[AggContext, list[pa.Array]], pa.Array]
+
+
 @dataclass(frozen=True)
 class AggregateDef:
     """One aggregate overload: declared argument types, return type and implementation."""
@@ -49,6 +68,7 @@ class AggregateDef:
     impl: AggImpl
     variadic: bool = False
     min_args: int | None = None
+    parts: Parts | None = None  # set for aggregates that compute in partial states (see above)
 
     def arity_ok(self, n: int) -> bool:
         lo = len(self.args) if self.min_args is None else self.min_args
@@ -74,6 +94,32 @@ class BoundAggregate:
                  distinct: bool | None = None, filter_mask: pa.Array | np.ndarray | None = None,
                  ) -> pa.Array:
         """One result per group; rows where filter_mask is false/null are skipped."""
+        vals, gid = self._inputs(args, group_ids, distinct, filter_mask)
+        ctx = AggContext(self.arg_types, self.return_type)
+        return self.definition.impl(ctx, vals, gid, n_groups)
+
+    @property
+    def parts(self) -> Parts | None:
+        """The partial/combine/final form, or None (not decomposable, or DISTINCT)."""
+        return None if self.distinct else self.definition.parts
+
+    def partial(self, args: Sequence[pa.Array], group_ids: np.ndarray, n_groups: int,
+                filter_mask: pa.Array | np.ndarray | None = None) -> list[pa.Array]:
+        """Per-group states of one batch (requires `parts`)."""
+        vals, gid = self._inputs(args, group_ids, False, filter_mask)
+        return self.definition.parts.partial(AggContext(self.arg_types, self.return_type), vals, gid, n_groups)
+
+    def combine(self, states: list[pa.Array], group_ids: np.ndarray, n_groups: int) -> list[pa.Array]:
+        """Merge state rows by group id (several partials' rows, regrouped)."""
+        gid = np.asarray(group_ids, dtype=np.int64)
+        return self.definition.parts.combine(AggContext(self.arg_types, self.return_type), states, gid, n_groups)
+
+    def final(self, states: list[pa.Array]) -> pa.Array:
+        return self.definition.parts.final(AggContext(self.arg_types, self.return_type), states)
+
+    def _inputs(self, args: Sequence[pa.Array], group_ids: np.ndarray | pa.Array, distinct: bool | None,
+                filter_mask: pa.Array | np.ndarray | None) -> tuple[list[pa.Array], np.ndarray]:
+        """Arguments coerced to the declared types, filtered, deduplicated for DISTINCT."""
         gid = np.asarray(group_ids.to_numpy(zero_copy_only=False)
                          if isinstance(group_ids, pa.Array | pa.ChunkedArray) else group_ids,
                          dtype=np.int64)
@@ -91,8 +137,7 @@ class BoundAggregate:
             vals = [v.take(pa.array(idx)) for v in vals]
         if (self.distinct if distinct is None else distinct) and vals:
             gid, vals = _distinct_rows(gid, vals, self.arg_types)
-        ctx = AggContext(self.arg_types, self.return_type)
-        return self.definition.impl(ctx, vals, gid, n_groups)
+        return vals, gid
 
 
 def _arr(a: pa.Array | pa.Scalar | pa.ChunkedArray, n: int) -> pa.Array:
@@ -151,6 +196,14 @@ def _distinct_rows(gid: np.ndarray, vals: list[pa.Array], types: Sequence[SqlTyp
 def hash_agg(values: pa.Array, gid: np.ndarray, n_groups: int, fn: str,
              options: pc.FunctionOptions | None = None) -> pa.Array:
     """pyarrow hash aggregate `fn` per group id, aligned to 0..n_groups-1 (missing: null)."""
+    if fn == "sum" and options is None and values.type == pa.float64():
+        # float8 sums by bincount: the same left-to-right addition per group, no hash table
+        valid = None if not values.null_count else np.asarray(pc.is_valid(values))
+        v = np.asarray(values.to_numpy(zero_copy_only=False), np.float64)
+        g = gid if valid is None else gid[valid]
+        sums = np.bincount(g, weights=v if valid is None else v[valid], minlength=n_groups)
+        empty = np.bincount(g, minlength=n_groups) == 0
+        return pa.array(sums, pa.float64(), mask=empty if empty.any() else None)
     tbl = pa.table({"g": pa.array(gid, pa.int64()), "v": values})
     res = tbl.group_by("g", use_threads=False).aggregate([("v", fn, options) if options else ("v", fn)])
     out = res.column(res.num_columns - 1 if res.column_names[-1] != "g" else 0).combine_chunks()
@@ -217,12 +270,52 @@ def _avg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.A
         days = np.fix(mean / 86_400_000_000_000)
         return make_intervals(np.zeros(n, np.int64), days.astype(np.int64),
                               np.round(mean - days * 86_400_000_000_000).astype(np.int64), mask=cnt == 0)
-    dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
-    total = hash_agg(pc.cast(dec, pa.decimal128(38, dec.type.scale)), gid, n, "sum")
-    cnt = pa.array(count_valid(v, gid, n), pa.int64())
+    return _avg_final(ctx, _avg_partial(ctx, args, gid, n))
+
+
+def _avg_partial(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> list[pa.Array]:
+    """[sum, count] per group: float8 sums for floats, exact decimal sums for int/numeric."""
+    (v,) = args
+    if pa.types.is_floating(v.type):
+        total = hash_agg(pc.cast(v, pa.float64()), gid, n, "sum")
+    else:
+        dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
+        total = hash_agg(pc.cast(dec, pa.decimal128(38, dec.type.scale)), gid, n, "sum")
+    return [total, pa.array(count_valid(v, gid, n), pa.int64())]
+
+
+def _avg_combine(ctx: AggContext, states: list[pa.Array], gid: np.ndarray, n: int) -> list[pa.Array]:
+    total, cnt = states
+    return [hash_agg(total, gid, n, "sum"), _add_counts(cnt, gid, n)]
+
+
+def _avg_final(ctx: AggContext, states: list[pa.Array]) -> pa.Array:
+    total, cnt = states
     cnt = pc.if_else(pc.equal(cnt, 0), pa.scalar(None, pa.int64()), cnt)
+    if pa.types.is_floating(total.type):
+        return pc.divide(total, pc.cast(cnt, pa.float64()))
     res = numeric_binary("divide", total, cnt)
     return pc.cast(res, ctx.return_type.arrow)
+
+
+def _add_counts(cnt: pa.Array, gid: np.ndarray, n: int) -> pa.Array:
+    """Counts summed by group id (exact below 2**53)."""
+    c = np.asarray(cnt.to_numpy(zero_copy_only=False), dtype=np.float64)
+    return pa.array(np.bincount(gid, weights=c, minlength=n).astype(np.int64), pa.int64())
+
+
+def _again(impl: AggImpl) -> Parts:
+    """Parts of an aggregate whose states are its own results (min of mins, sum of sums)."""
+    def partial(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> list[pa.Array]:
+        return [impl(ctx, args, gid, n)]
+
+    return Parts(partial, partial, lambda ctx, states: states[0])
+
+
+COUNT_PARTS = Parts(lambda ctx, args, gid, n: [_count(ctx, args, gid, n)],
+                    lambda ctx, states, gid, n: [_add_counts(states[0], gid, n)],
+                    lambda ctx, states: states[0])
+AVG_PARTS = Parts(_avg_partial, _avg_combine, _avg_final)
 
 
 def _minmax(fn: str) -> AggImpl:
@@ -374,17 +467,18 @@ ORDERABLE = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC, T.TEXT, T.BP
 def register(fr: FunctionRegistry) -> None:
     """count, sum, avg, min, max, bool_and/or, every, string_agg, array_agg, stddev/variance."""
     add = fr.add_aggregate
-    add("count", [], T.INT8, _count)
-    add("count", [T.ANY], T.INT8, _count)
-    for t in (*NUMS, T.INTERVAL):
-        add("sum", [t], _sum_type, _sum)
-        add("avg", [t], _avg_type, _avg)
+    add("count", [], T.INT8, _count, parts=COUNT_PARTS)
+    add("count", [T.ANY], T.INT8, _count, parts=COUNT_PARTS)
+    for t in (*NUMS, T.INTERVAL):  # float4 sums stay in one piece (one rounding to float4)
+        split = t not in (T.FLOAT4, T.INTERVAL)
+        add("sum", [t], _sum_type, _sum, parts=_again(_sum) if split else None)
+        add("avg", [t], _avg_type, _avg, parts=AVG_PARTS if split else None)
     for t in ORDERABLE:  # the result is the (effective) argument type: numeric keeps its scale
-        add("min", [t], _same_type, _minmax("min"))
-        add("max", [t], _same_type, _minmax("max"))
-    add("bool_and", [T.BOOL], T.BOOL, _bool("all"))
-    add("every", [T.BOOL], T.BOOL, _bool("all"))
-    add("bool_or", [T.BOOL], T.BOOL, _bool("any"))
+        add("min", [t], _same_type, _minmax("min"), parts=_again(_minmax("min")))
+        add("max", [t], _same_type, _minmax("max"), parts=_again(_minmax("max")))
+    add("bool_and", [T.BOOL], T.BOOL, _bool("all"), parts=_again(_bool("all")))
+    add("every", [T.BOOL], T.BOOL, _bool("all"), parts=_again(_bool("all")))
+    add("bool_or", [T.BOOL], T.BOOL, _bool("any"), parts=_again(_bool("any")))
     add("string_agg", [T.TEXT, T.TEXT], T.TEXT, _string_agg)
     add("string_agg", [T.BYTEA, T.BYTEA], T.BYTEA, _string_agg)
     add("array_agg", [T.ANYELEMENT], T.ANYARRAY, _array_agg)
@@ -504,9 +598,8 @@ def register_more(fr: FunctionRegistry) -> None:
     """bit_and/or/xor, corr/covar/regr_*, percentile_cont/disc, mode."""
     add = fr.add_aggregate
     for t in (T.INT2, T.INT4, T.INT8):
-        add("bit_and", [t], t, _bitwise("and"))
-        add("bit_or", [t], t, _bitwise("or"))
-        add("bit_xor", [t], t, _bitwise("xor"))
+        for op in ("and", "or", "xor"):
+            add(f"bit_{op}", [t], t, _bitwise(op), parts=_again(_bitwise(op)))
     for k in ("corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "regr_avgx",
               "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_r2"):
         add(k, [T.FLOAT8, T.FLOAT8], T.FLOAT8, _pair_stat(k))
