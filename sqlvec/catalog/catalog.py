@@ -22,6 +22,10 @@ from sqlvec.core.errors import (
 )
 
 FIRST_USER_OID = 16384
+# OIDs from 16384 up to here are sqlvec's own fixed objects in the user range: the default
+# database (16384) and the vector types with their array types (16385-16394, pgvector
+# adapters look them up by name, but an object sharing one would confuse OID caches)
+RESERVED_USER_OIDS = 16400
 BUILTIN_SCHEMAS = {"pg_catalog": 11, "public": 2200, "information_schema": 13000}
 DEFAULT_DATABASE = "sqlvec"
 
@@ -35,7 +39,7 @@ class Catalog:
 
     # -- oids / bootstrap ---------------------------------------------------------
     def new_oid(self) -> int:
-        return FIRST_USER_OID + self.store.counter_next("oid")
+        return RESERVED_USER_OIDS + self.store.counter_next("oid")  # never a reserved OID
 
     def bootstrap(self, superuser: str = "sqlvec") -> None:
         """Create the built-in schemas, the default database and the bootstrap role once."""
