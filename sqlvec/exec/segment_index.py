@@ -210,6 +210,8 @@ def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
     if not pairs:
         nq = len(np.atleast_2d(qv))
         return np.full((nq, want), -1, np.int64), np.full((nq, want), np.inf)
+    if len(pairs) == 2:  # one graph: its answer is already ordered by (distance, key)
+        return pairs[0], pairs[1]
     return merge(*pairs, want)
 
 

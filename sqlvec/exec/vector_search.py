@@ -502,7 +502,11 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> tuple[_
                     _notice(ctx, f'built {built.kind} index "{idx.name}" on {len(pos)} rows in '
                                  f"{time.perf_counter() - t0:.1f} s")
             stale = np.setdiff1d(built.keys, keys, assume_unique=True)
-            if len(stale) > max(1000, len(built.keys) // 5):  # deleted rows pile up: drop them
+            if len(stale) > max(1000, len(built.keys) // 2) and not len(keys):
+                # everything moved into segment parts (or was deleted): an empty delta
+                built.index, built.keys, built.view = None, keys, False
+                built.generation += 1
+            elif len(stale) > max(1000, len(built.keys) // 5):  # deleted rows pile up: drop them
                 if built.view:
                     built.index = _KINDS.get(built.kind).load(path, view=False)
                     built.view = False
