@@ -212,7 +212,8 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     VS.LAST.strategy = f"{built.kind} {idx.name}"
     if len(VS.STRATEGY) > 256:
         VS.STRATEGY.clear()
-    VS.STRATEGY[id(p)] = f"{VS.LAST.strategy}; {n_live + n_own} of {n_live + n_own} rows pass"
+    VS.STRATEGY[id(p)] = (f"{VS.LAST.strategy}; {n_live + n_own} of {n_live + n_own} rows pass; "
+                          f"{SI.describe(built, parts)}")
     if own is None:
         return top
     # merge the transaction's own rows, ranked exactly with the index's top k

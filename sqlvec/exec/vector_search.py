@@ -599,16 +599,19 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         threshold = _int_setting(ctx, "sqlvec.exact_scan_threshold", EXACT_THRESHOLD)
         defs = _index_defs(ctx, p) if n_pass > threshold else []
         LAST.strategy = "exact"
+        covered = ""
         if defs:
+            from sqlvec.exec import segment_index as SI
             built, parts = _entry(ctx, p, rows, *defs[0])
             pos = _ann(ctx, p, rows, q, k, built, parts)
             LAST.strategy = f"{built.kind} {defs[0][0].name}" if pos is not None else \
                 "exact (index over-fetch exhausted)"
+            covered = f"; {SI.describe(built, parts)}" if pos is not None else ""
         if pos is None:
             pos = _exact(ctx, p, rows, q, k)
         if len(STRATEGY) > 256:
             STRATEGY.clear()
-        STRATEGY[id(p)] = (f"{LAST.strategy}; {n_pass} of {len(rows.rowids)} rows pass"
+        STRATEGY[id(p)] = (f"{LAST.strategy}; {n_pass} of {len(rows.rowids)} rows pass{covered}"
                            if defs or LAST.strategy != "exact" else
                            f"exact top-k scan of {n_pass} passing rows" +
                            (" (no matching index)" if n_pass > threshold else ""))

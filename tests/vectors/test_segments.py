@@ -92,6 +92,10 @@ def test_sealed_segments_get_their_own_graphs(tmp_path, small_segments):
     assert len(built.keys) == 300
     _check(run, x, np.arange(len(x)), rng)
     assert VS.LAST.strategy == "hnsw t_idx"
+    plan = [r[0] for r in run(f"explain analyze select id from t order by emb <-> '{_vec(x[1])}' "
+                               "limit 5")]
+    assert any("Strategy: hnsw t_idx;" in ln and "3 segment graphs + delta of 300 rows" in ln
+               for ln in plan), plan
     # the growing segment is searched too: a fresh row is found at once
     run(f"insert into t values (5000, '{_vec(x[7])}')")
     got = run(f"select id from t order by emb <-> '{_vec(x[7])}' limit 2")
