@@ -3,15 +3,15 @@
 A sealed (non-growing) segment never changes, so its graph never does either: it is built
 once (CREATE INDEX, the first query that sees the segment, or the storage rewrite hook when
 VACUUM / compaction writes the segment), saved as `<data>/indexes/<index oid>.s<seg id>.*`
-once the segment has its file (the rewrite hook deletes them with their segment), and
-reopened as a memory-mapped view after a restart. Rows of growing and small
+(the rewrite hook deletes them with their segment), and reopened as a memory-mapped view
+after a restart. Rows of growing and small
 segments are held by one small incremental "delta" graph per index (exec/vector_search's
 `_Built`). A query searches every part its snapshot sees plus the delta and merges the
 per-part top lists by (distance, row id); deleted and invisible rows are dropped by the
 row-id check of the caller, as before.
 
-A part file whose signature (index definition, segment id, rows, file checksum) or data
-checksum does not match is rebuilt, never trusted.
+A part file whose signature (index definition, segment id, rows, CRC of the row ids and
+vectors it was built from) or file checksum does not match is rebuilt, never trusted.
 
     >>> merge(np.array([[3, 1]]), np.array([[0.5, 0.1]]), np.array([[1, 7]]),
     ...       np.array([[0.1, 0.2]]), 3)[0].tolist()
@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+import zlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,6 +49,7 @@ class Part:
     keys: np.ndarray
     seg_id: int
     saved: bool = False
+    crc: int = 0  # of the row ids and vectors it was built from (see _crc)
 
 
 def eligible(seg: Any, method: str, short: str) -> bool:
@@ -58,8 +60,8 @@ def eligible(seg: Any, method: str, short: str) -> bool:
 
 def part_path(built: Any, seg: Any) -> str | None:
     """Where the part of `seg` lives: `<data>/indexes/<index oid>.s<segment id>` (None in
-    memory, or before the segment has its file: until then its id may not survive a crash)."""
-    if not built.files or getattr(seg, "file_info", None) is None:
+    memory)."""
+    if not built.files:
         return None
     return f"{built.files}.s{seg.seg_id}"
 
@@ -81,8 +83,26 @@ def remove_files(built: Any, seg_id: int) -> None:
                 pass
 
 
-def _sig(built: Any, seg: Any) -> str:
-    return repr((built.signature, seg.seg_id, seg.num_rows, tuple(seg.file_info or ())))
+def _vectors(built: Any, seg: Any) -> tuple[np.ndarray, Any]:
+    """(row ids, vectors) of the segment's non-NULL vectors, as index kinds take them."""
+    from sqlvec.exec import vector_search as VS
+
+    col = seg.data.column(built.column)
+    ids = seg.rowids
+    if col.null_count:
+        pos = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
+        col, ids = VS.take_rows(col, pos), ids[pos]
+    return np.asarray(ids, np.int64), VS._matrix(col, built.short)
+
+
+def _crc(ids: np.ndarray, vecs: Any) -> int:
+    """What a part was built from: CRC-32 of its row ids and vector bytes (a segment id may
+    name other rows after a crash before the segment was checkpointed)."""
+    return zlib.crc32(np.ascontiguousarray(vecs).data, zlib.crc32(np.ascontiguousarray(ids).data))
+
+
+def _sig(built: Any, seg: Any, crc: int) -> str:
+    return repr((built.signature, seg.seg_id, seg.num_rows, seg.min_rowid, seg.max_rowid, crc))
 
 
 def _open(built: Any, seg: Any) -> Part | None:
@@ -95,7 +115,7 @@ def _open(built: Any, seg: Any) -> Part | None:
     try:
         with open(path + ".sig") as f:
             doc = json.load(f)
-        if doc.get("signature") != _sig(built, seg):
+        if doc.get("signature") != _sig(built, seg, _crc(*_vectors(built, seg))):
             return None
         read_meta(path, built.kind, verify=True)  # data checksums: a flipped byte rebuilds
         index = VS._KINDS.get(built.kind).load(path, view=True)
@@ -109,7 +129,7 @@ def _open(built: Any, seg: Any) -> Part | None:
 
 
 def _save(built: Any, seg: Any, part: Part) -> None:
-    """Write a part beside its segment file; the signature file goes last (atomically)."""
+    """Write a part's files; the signature file goes last (atomically)."""
     path = part_path(built, seg)
     if path is None or part.saved:
         return
@@ -119,7 +139,7 @@ def _save(built: Any, seg: Any, part: Part) -> None:
         part.index.save(path)
         np.save(path + ".rowids.npy", part.keys)
         with open(path + ".sig.tmp", "w") as f:
-            json.dump({"signature": _sig(built, seg), "kind": built.kind}, f)
+            json.dump({"signature": _sig(built, seg, part.crc), "kind": built.kind}, f)
         os.replace(path + ".sig.tmp", path + ".sig")
         part.saved = True
     except OSError as e:  # an unsaved part is rebuilt after a restart
@@ -130,14 +150,9 @@ def build(built: Any, seg: Any) -> Part:
     """A fresh graph over the segment's non-NULL vectors (keys = row ids)."""
     from sqlvec.exec import vector_search as VS
 
-    col = seg.data.column(built.column)
-    ids = seg.rowids
-    if col.null_count:
-        pos = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
-        col, ids = VS.take_rows(col, pos), ids[pos]
-    vecs = VS._matrix(col, built.short)
+    ids, vecs = _vectors(built, seg)
     index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids)
-    return Part(index, np.asarray(ids, np.int64), seg.seg_id)
+    return Part(index, ids, seg.seg_id, crc=_crc(ids, vecs))
 
 
 def ensure(built: Any, views: Any, notice: Any = None) -> list[Part]:
@@ -161,7 +176,7 @@ def ensure(built: Any, views: Any, notice: Any = None) -> list[Part]:
                                    f"{seg.seg_id} ({len(part.keys)} rows) in "
                                    f"{time.perf_counter() - t0:.1f} s")
                     built.parts[seg.seg_id] = part
-        if not part.saved and getattr(seg, "file_info", None) is not None:
+        if not part.saved and built.files:
             with built.part_lock:
                 _save(built, seg, part)
         out.append(part)
