@@ -1,18 +1,95 @@
-"""Top-k for ORDER BY one numeric key LIMIT k: a partial selection instead of a full sort.
+"""ORDER BY ... LIMIT k: the input streams through a bounded set of the best k rows so far.
 
-Used when k is small next to the row count and the key has no NULLs or NaNs (whose
+`run_topn` keeps at most k candidate rows (sorted) while batches arrive: a batch's rows
+that cannot beat the current k-th row's first key are dropped at once, the rest pile up
+and are merged with the kept rows now and then (a partial selection when k is small next
+to the rows, a stable full sort otherwise). Kept rows precede newer rows in each merge, so
+ties keep input order and the result equals the stable full sort's.
+
+`topk_indices` is the partial selection for one numeric key without NULLs or NaNs (whose
 placement the full sort handles); rows tied with the k-th key are all kept as candidates
-and ordered by input position, so the result equals the stable full sort's.
+and ordered by input position.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
 from sqlvec.plan import logical as L
+
+MERGE_ROWS = 65536  # candidate rows piled up before they are merged with the kept ones
+
+
+def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.RecordBatch]:
+    """Rows offset .. offset+limit of sort's input in key order, holding about k rows."""
+    from sqlvec.exec.operators import empty_batch, schema_of
+
+    k = offset + limit
+    schema = schema_of(sort.input)
+    kept: pa.Table | None = None
+    pile: list[pa.RecordBatch] = []
+    piled = 0
+    for b in ex.run(sort.input):
+        ex.ctx.check_cancel()
+        if not b.num_rows:
+            continue
+        if kept is not None and kept.num_rows >= k:
+            b = _can_enter(ex, b, kept, sort.keys)
+            if not b.num_rows:
+                continue
+        pile.append(b)
+        piled += b.num_rows
+        if piled >= max(k, MERGE_ROWS):
+            kept = _merge(ex, kept, pile, sort.keys, k, schema)
+            pile, piled = [], 0
+    if pile:
+        kept = _merge(ex, kept, pile, sort.keys, k, schema)
+    if kept is None:
+        yield empty_batch(sort.input)
+        return
+    out = kept.slice(offset, limit).combine_chunks()
+    yield from out.to_batches() or [empty_batch(sort.input)]
+
+
+def _merge(ex: Any, kept: pa.Table | None, pile: list[pa.RecordBatch], keys: tuple[L.SortKey, ...],
+           k: int, schema: pa.Schema) -> pa.Table:
+    """The best k rows of kept + pile, in key order (kept first: ties keep input order)."""
+    from sqlvec.exec.operators import _conform, sort_indices
+
+    batches = ([] if kept is None else kept.to_batches()) + [_conform(b, schema) for b in pile]
+    t = pa.Table.from_batches(batches, schema=schema).combine_chunks()
+    idx = None
+    if 0 < k * 4 < t.num_rows:
+        idx = topk_indices(ex.ev, t, keys[0], k) if len(keys) == 1 else topk_multi(ex.ev, t, keys, k)
+    if idx is None:
+        idx = sort_indices(ex.ev, t, keys).slice(0, k) if t.num_rows > 1 else None
+    return t.take(idx) if idx is not None else t
+
+
+def _can_enter(ex: Any, b: pa.RecordBatch, kept: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.RecordBatch:
+    """The rows of b that may still be among the first k: by the first key against the k-th
+    kept row's (ties only when later keys can break them). b whole when that does not apply."""
+    key = keys[0]
+    col = ex.ev.eval(key.expr, b)
+    if not isinstance(col, pa.Array) or col.null_count or not (
+            pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        return b
+    last = ex.ev.eval(key.expr, kept.slice(kept.num_rows - 1).combine_chunks().to_batches()[0])
+    kth = last[0].as_py() if isinstance(last, pa.Array) else None
+    if kth is None or kth != kth:  # NULL or NaN k-th key: leave the order to the full merge
+        return b
+    v = col.to_numpy(zero_copy_only=False)
+    if v.dtype.kind == "f" and np.isnan(v).any():
+        return b
+    if len(keys) > 1:
+        keep = v >= kth if key.desc else v <= kth
+    else:
+        keep = v > kth if key.desc else v < kth
+    return b if keep.all() else b.filter(pa.array(keep))
 
 
 def topk_multi(ev: Any, t: pa.Table, keys: tuple[L.SortKey, ...], k: int) -> pa.Array | None:
