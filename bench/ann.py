@@ -1,7 +1,8 @@
 """ANN benchmark: recall@10 and QPS of sqlvec's HNSW vs usearch called directly, and via SQL.
 
     .venv/bin/python bench/ann.py [--n 100000] [--dim 128] [--queries 1000] [--ef 10,20,40,80,160]
-                                  [--no-sql] [--wire] [--filtered]
+                                  [--no-sql] [--wire] [--filtered] [--pgvector] [--milvus]
+                                  [--multi 100] [--multi-ef 40]
 
 Data: a seeded Gaussian mixture (1,000 centres; each cluster spreads along a 16-dim
 random subspace, plus small isotropic noise, as text embeddings do) and 1,000 queries from
@@ -14,6 +15,9 @@ For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
   - SQL over the wire with psycopg against `sqlvec serve` (--wire),
 and filtered SQL queries at 10% and 1% selectivity (--filtered): rows returned, recall
 against the exact filtered answer, QPS. Build times and load time are printed too.
+--multi N (default 100) adds the multi-target table (bench/ann_multi.py): N query vectors
+in one `CROSS JOIN LATERAL` statement vs N single statements (embedded, wire, pgvector),
+and --milvus adds Milvus Lite as a peer (single searches, and one search call of N vectors).
 BLAS threads are pinned to 1; searches run single-threaded; builds use all cores.
 """
 
@@ -39,6 +43,9 @@ CACHE = REPO / "bench" / ".cache"
 
 from sqlvec.index.exact import exact_search  # noqa: E402
 from sqlvec.index.hnsw import HnswKind, HnswOptions, HnswParams  # noqa: E402
+
+sys.path.insert(0, str(REPO / "bench"))
+import ann_multi  # noqa: E402
 
 
 def dataset(
@@ -205,6 +212,8 @@ def bench_sql(x, q, gt, args, rows, tag: str) -> None:
         cur.execute(sql, (v,))
         return [r[0] for r in cur.fetchall()]
     sql_sweep(execute, ql, gt, "SQL embedded, 1 client", args.ef, rows)
+    if args.multi:
+        ann_multi.embedded(cur, q, gt, args)
     if args.filtered:
         bench_filtered(cur, x, q, ql, rows)
     con.close()
@@ -255,6 +264,8 @@ def bench_wire(data, q, gt, args, rows) -> None:
                         return []
                     return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
                 sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows)
+                if args.multi:
+                    ann_multi.wire(pc, q, gt, args, "sqlvec wire", srv.proc.pid)
             if args.clients > 1:
                 wire_concurrent(srv.dsn, q, gt, args, rows)
         finally:
@@ -337,6 +348,9 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
                         return []
                     return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
                 sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows)
+                if args.multi:
+                    pid = pc.execute("select pg_backend_pid()").fetchone()[0]
+                    ann_multi.wire(pc, q, gt, args, "pgvector", pid, load=True)
                 if args.filtered:
                     pc.execute("set hnsw.ef_search = 40")
                     cats = np.arange(len(x)) % 1000
@@ -375,6 +389,13 @@ def main() -> None:
     ap.add_argument("--filtered", action="store_true")
     ap.add_argument("--pgvector", action="store_true", help="also PostgreSQL + pgvector (pgserver)")
     ap.add_argument("--clients", type=int, default=8, help="concurrent wire clients (with --wire)")
+    ap.add_argument("--multi", type=int, default=100,
+                    help="multi-target: query vectors per LATERAL statement (0: skip)")
+    ap.add_argument("--multi-ef", type=lambda s: [int(v) for v in s.split(",")], default=[40])
+    ap.add_argument("--multi-repeats", type=int, default=3)
+    ap.add_argument("--milvus", action="store_true", help="also Milvus Lite (milvus-lite)")
+    ap.add_argument("--milvus-queries", type=int, default=200,
+                    help="queries of the Milvus single-query sweep (about 40 ms each)")
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
@@ -392,7 +413,10 @@ def main() -> None:
             bench_sql(x, q, gt, args, rows, tag)
         if args.pgvector:
             bench_pgvector(x, q, gt, args, rows)
+        if args.milvus:
+            ann_multi.milvus(x, q, gt, args, rows)
     print_table(["path", "ef_search", "recall@10", "QPS"], rows)
+    ann_multi.print_multi(print_table)
 
 
 if __name__ == "__main__":
