@@ -133,14 +133,21 @@ class Executor:
         return m(plan)
 
     def table(self, plan: L.Plan) -> pa.Table:
-        return to_table(plan, self.run(plan))
+        bs = list(self.run(plan))
+        schema = self.schema(plan)
+        if not bs:
+            return schema.empty_table()
+        return pa.Table.from_batches([_conform(b, schema) for b in bs], schema=schema)
 
-    def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
-        # the output schema once per plan node (correlated subqueries re-run a node per outer row)
+    def schema(self, plan: L.Plan) -> pa.Schema:
+        """schema_of(plan), once per plan node (correlated subqueries re-run a node per outer row)."""
         hit = self._schemas.get(id(plan))
         if hit is None or hit[0] is not plan:
             hit = self._schemas[id(plan)] = (plan, schema_of(plan))
-        schema = hit[1]
+        return hit[1]
+
+    def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
+        schema = self.schema(plan)
         cols = []
         for a, f in zip(arrays, schema):
             if isinstance(a, pa.ChunkedArray):
@@ -264,7 +271,7 @@ class Executor:
                 continue
             produced = True
             if picks is not None:
-                schema = schema_of(p)
+                schema = self.schema(p)
                 arrays = [b.column(i) for i in picks]
                 if all(a.type == f.type for a, f in zip(arrays, schema)):
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)
@@ -405,6 +412,10 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
         return pa.array([], pa.int64())
     batch = b[0] if len(b) == 1 else pa.Table.from_batches(b).combine_chunks().to_batches()[0]
     n = batch.num_rows
+    if len(keys) == 1:
+        fast = _numeric_order(ev.eval(keys[0].expr, batch), keys[0])
+        if fast is not None:
+            return fast
     idx = np.arange(n)
     # stable sort by keys from last to first
     for k in reversed(keys):
@@ -417,6 +428,20 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
                               sort_keys=[("k", order, "at_start" if nulls_first else "at_end")])
         idx = idx[np.asarray(sub)]
     return pa.array(idx)
+
+
+def _numeric_order(col: pa.Array, key: L.SortKey) -> pa.Array | None:
+    """One integer/float key without NULLs or NaNs: a stable numpy argsort (the same order as
+    the Arrow path, without building a table per call). None when it does not apply."""
+    if col.null_count or not (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        return None
+    v = col.to_numpy(zero_copy_only=False)
+    if v.dtype.kind == "f" and np.isnan(v).any():
+        return None
+    if key.desc:  # stable descending: reverse of the stable ascending order of the reversed
+        n = len(v)
+        return pa.array(n - 1 - np.argsort(v[::-1], kind="stable")[::-1])
+    return pa.array(np.argsort(v, kind="stable"))
 
 
 def _first_rows(keys: pa.Table) -> tuple[np.ndarray, np.ndarray]:
