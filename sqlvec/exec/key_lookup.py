@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.exec.evaluate import full
 from sqlvec.exec.operators import schema_of
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
@@ -31,7 +30,7 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
     """One key as a 1-element array of its expression type (constants and params)."""
     if isinstance(k, E.Param) and k.type.short != "unknown":
-        return full(ctx.params[k.index], k.type.arrow, 1)
+        return ctx.evaluator.eval(k, _ONE_ROW)  # the execution's cached Arrow value
     if isinstance(k, E.Cast) and isinstance(k.arg, E.Param) and k.type.short in _INTS \
             and k.arg.type.short in _INTS:  # a driver's int2/int8 $1 cast to the key's type
         v = ctx.params[k.arg.index]

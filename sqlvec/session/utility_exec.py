@@ -215,6 +215,11 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     disabled = s.settings.values.get("sqlvec.disabled_rules", "")
     key = (s.db.ddl_gen, s.settings.values.get("search_path"), s.user, disabled)
     cache = stmt.plan_cache if stmt is not None else s.db.simple_plan_slot(node)
+    hit = cache.get("generic") if cache is not None else None
+    if hit is not None and hit[0] == key:  # the generic plan: parameter slots filled per execution
+        ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
+        ctx.decorrelate = "decorrelate_subqueries" not in disabled
+        return execute_plan(ctx, hit[1], hit[2])
     if cache is not None and cache.get("key") == key:
         plan = cache["plan"]
     else:
@@ -232,13 +237,24 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         plan = optimize(plan, disabled)
         if cache is not None and cacheable(plan):
             cache["key"], cache["plan"] = key, plan
+            # one tuple, replaced whole: sessions sharing a simple-query slot never see a mix
+            query = not (isinstance(plan, L.WithCtes) and _is_dml(plan.body))
+            cache["generic"] = (key, plan, (plan_columns(plan) or [], streamable(plan)) if query else None)
     ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
     ctx.decorrelate = "decorrelate_subqueries" not in disabled
     return execute_plan(ctx, plan)
 
 
-def execute_plan(ctx: ExecContext, plan: L.Plan) -> Result:
+def execute_plan(ctx: ExecContext, plan: L.Plan, shape: tuple | None = None) -> Result:
+    """Run a bound, optimised plan; `shape` is (result columns, streamable), known for a
+    cached query plan so it is not worked out again per execution."""
     ex = ctx.executor
+    if shape is not None:  # a cached query (never DML: cacheable() refuses those)
+        cols, stream = shape
+        if stream:
+            return Rows(list(cols), ResultStream(ctx, ex.run(plan)), "SELECT")
+        _, batches = collect_result(ctx, ex.run(plan))
+        return Rows(list(cols), batches, "SELECT")
     if isinstance(plan, L.WithCtes) and _is_dml(plan.body):
         ex.materialize_ctes(plan)
         plan = plan.body

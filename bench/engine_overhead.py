@@ -1,0 +1,115 @@
+"""Per-execution engine cost of cached prepared statements, embedded (no wire).
+
+    .venv/bin/python bench/engine_overhead.py [--base DIR] [--rounds 5]
+
+Queries (one client, `sqlvec.connect(':memory:')`, repeated `cursor.execute(sql, params)`
+which reuses the prepared statement and its generic plan):
+  - pk:  `SELECT v FROM kv WHERE id = %s` on 2,000 rows (primary-key point lookup)
+  - ann: `SELECT id FROM items ORDER BY emb <-> %s LIMIT 10` on 20,000 x 128 with an hnsw
+         index (sqlvec.exact_scan_threshold lowered so the index serves it)
+  - one: `SELECT %s::int + 1` (no table: the fixed cost of a statement)
+Each figure is the median over rounds of CPU microseconds per query of this process; with
+--base DIR the same runs alternate with a checkout at DIR (e.g. `git archive <rev> | tar
+-x -C DIR`) in a subprocess and the table gets the ratio base / this.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def measure(rounds: int) -> dict[str, float]:
+    """CPU us per query for each workload (median of rounds), in this process."""
+    import numpy as np
+    import pyarrow as pa
+
+    import sqlvec
+    from sqlvec.catalog.catalog import Catalog
+
+    con = sqlvec.connect(":memory:")
+    cur = con.cursor()
+    cur.execute("create table kv (id int8 primary key, v text)")
+    cur.executemany("insert into kv values (%s, %s)", [(i, f"v{i}") for i in range(2000)])
+    con.commit()
+    con.autocommit = True
+    dim, n = 128, 20_000
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((n, dim)).astype(np.float32)
+    cur.execute(f"create table items (id int, emb vector({dim}))")
+    db = con._session.db
+    txn = db.store.begin()
+    oid = Catalog(txn, db.store).relation("public", "items").oid
+    txn.insert(oid, pa.record_batch([pa.array(np.arange(n, dtype=np.int32)),
+                                     pa.FixedSizeListArray.from_arrays(pa.array(x.reshape(-1)), dim)],
+                                    names=["id", "emb"]))
+    txn.commit()
+    cur.execute("create index on items using hnsw (emb vector_l2_ops)")
+    cur.execute("set sqlvec.exact_scan_threshold = 1000")
+    qs = [[float(v) for v in r] for r in rng.standard_normal((300, dim)).astype(np.float32)]
+    work = {
+        "one": ("select %s::int + 1", lambda i: i, 3000),
+        "pk": ("select v from kv where id = %s", lambda i: i % 2000, 3000),
+        "ann": ("select id from items order by emb <-> %s limit 10", lambda i: qs[i % 300], 600),
+    }
+    out: dict[str, list[float]] = {k: [] for k in work}
+    for _ in range(rounds):
+        for name, (sql, arg, count) in work.items():
+            for i in range(20):
+                cur.execute(sql, (arg(i),)).fetchall()
+            t = time.process_time()
+            for i in range(count):
+                cur.execute(sql, (arg(i),)).fetchall()
+            out[name].append((time.process_time() - t) / count * 1e6)
+    con.close()
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--base", help="a checkout to compare with (run in a subprocess)")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--json", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.json:
+        print(json.dumps(measure(args.rounds)))
+        return
+
+    def run(tree: str) -> dict[str, float]:
+        env = dict(os.environ, PYTHONPATH=tree)
+        res = subprocess.run([sys.executable, __file__, "--json", "--rounds", str(args.rounds)],
+                             env=env, capture_output=True, text=True, check=True, cwd="/")
+        return json.loads(res.stdout.strip().splitlines()[-1])
+
+    this = run(str(REPO))
+    base = run(args.base) if args.base else None
+    if base is not None:  # a second pair, alternated, against drift in the machine's load
+        this2, base2 = run(str(REPO)), run(args.base)
+        this = {k: min(this[k], this2[k]) for k in this}
+        base = {k: min(base[k], base2[k]) for k in base}
+    load = os.getloadavg()[0]
+    print(f"CPU us per query, embedded, one client (load average {load:.1f})")
+    head = f"{'query':6s} {'this':>9s} {'QPS(cpu)':>9s}" + (f" {'base':>9s} {'base/this':>9s}" if base else "")
+    print(head)
+    print("-" * len(head))
+    for k, v in this.items():
+        line = f"{k:6s} {v:9.1f} {1e6 / v:9,.0f}"
+        if base:
+            line += f" {base[k]:9.1f} {base[k] / v:8.2f}x"
+        print(line)
+
+
+if __name__ == "__main__":
+    main()
