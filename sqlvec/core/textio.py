@@ -114,6 +114,20 @@ def _float_text(v: float, bits: int) -> str:
     return f"{mant}e{'-' if e < 0 else '+'}{abs(e):02d}"
 
 
+def _format_record(a: pa.StructArray, t: SqlType, timezone: str) -> pa.Array:
+    """record_out: '(1,"a b",)', a field quoted when empty or holding one of ",()\\ or
+    whitespace (quotes and backslashes doubled), NULL fields empty."""
+    parts = []
+    for i, (_, ft) in enumerate(t.fields):
+        v = format_text(a.field(i), ft, timezone=timezone)
+        esc = pc.replace_substring(pc.replace_substring(v, "\\", "\\\\"), '"', '""')
+        quoted = pc.binary_join_element_wise('"', esc, '"', "")
+        v = pc.if_else(pc.match_substring_regex(v, r'^$|[",\\()\s]'), quoted, v)
+        parts.append(pc.fill_null(v, ""))
+    body = pc.binary_join_element_wise(*parts, ",") if parts else pa.repeat(pa.scalar(""), len(a))
+    return _null_like(pc.binary_join_element_wise("(", body, ")", ""), a)
+
+
 def _format_numeric(a: pa.Array) -> pa.Array:
     s = pc.cast(a, pa.string())
     zero = "0" if a.type.scale <= 0 else "0." + "0" * a.type.scale
@@ -216,6 +230,8 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str 
         return _null_like(pc.binary_join(lists, " "), a)
     if t.is_array or (pa.types.is_list(at) and t.category == "A"):
         return _format_array(a, t)
+    if t.fields and pa.types.is_struct(at):
+        return _format_record(a, t, timezone)
     short = t.short
     if pa.types.is_null(at):
         return pa.nulls(len(a), pa.string())

@@ -50,6 +50,9 @@ class SqlType:
     # extension types (vector, halfvec, ...): text I/O and Arrow type per typmod; None for
     # built-ins, which core/textio handles itself
     codec: Any = field(default=None, compare=False, repr=False)
+    # for an anonymous record (a whole-row reference `t`): its (name, type) columns; the
+    # Arrow type is then a struct of theirs
+    fields: tuple[tuple[str, SqlType], ...] = field(default=(), compare=False, repr=False)
 
     @property
     def is_array(self) -> bool:
@@ -186,6 +189,15 @@ def array_of(elem: SqlType) -> SqlType:
         name=elem.name + "[]", oid=elem.array_oid, arrow=pa.list_(elem.arrow), category="A",
         typlen=-1, typmod=elem.typmod, element=elem, short="_" + elem.short,
     )
+
+
+def record_of(fields: tuple[tuple[str, SqlType], ...]) -> SqlType:
+    """The anonymous record type of a row with these columns (an Arrow struct).
+
+        >>> record_of((("a", INT4),)).arrow
+        StructType(struct<a: int32>)
+    """
+    return replace(RECORD, arrow=pa.struct([pa.field(n, t.arrow) for n, t in fields]), fields=fields)
 
 
 class TypeRegistry:

@@ -187,10 +187,18 @@ def _delete_one(a: Any, k: Any) -> Any:
     raise InvalidParameterValue("cannot delete from scalar")
 
 
-def to_json_values(a: Arg, t: T.SqlType, n: int) -> list[Any]:
-    """Python json values of an Arrow column of SQL type t (to_jsonb semantics)."""
+class Verbatim(str):
+    """A json/jsonb value inside a json (not jsonb) result: PostgreSQL copies its text as
+    is (row_to_json of a jsonb column keeps '{"k": [1, 2]}' with its spaces)."""
+
+
+def to_json_values(a: Arg, t: T.SqlType, n: int, *, verbatim: bool = False) -> list[Any]:
+    """Python json values of an Arrow column of SQL type t (to_jsonb semantics; `verbatim`:
+    json/jsonb values as Verbatim text, for the json-building functions)."""
     x = arr(a, n)
     if t.short in ("json", "jsonb"):
+        if verbatim:
+            return [None if v is None else Verbatim(v) for v in x.to_pylist()]
         return [None if v is None else loads(v) for v in x.to_pylist()]
     if t.short in ("int2", "int4", "int8", "numeric", "oid"):
         if pa.types.is_decimal(x.type):
@@ -203,10 +211,15 @@ def to_json_values(a: Arg, t: T.SqlType, n: int) -> list[Any]:
                 for v in txt]
     if t.short == "bool":
         return x.to_pylist()
+    if t.fields and pa.types.is_struct(x.type):  # a record: an object of its columns
+        cols = [to_json_values(x.field(i), ft, len(x), verbatim=verbatim) for i, (_, ft) in enumerate(t.fields)]
+        names = [name for name, _ in t.fields]
+        valid = x.is_valid().to_pylist()
+        return [dict(zip(names, vals)) if ok else None for ok, *vals in zip(valid, *cols)]
     if t.is_array:
         assert t.element is not None
         flat = x.flatten() if len(x) else x.values[:0]
-        vals = to_json_values(flat, t.element, len(flat))
+        vals = to_json_values(flat, t.element, len(flat), verbatim=verbatim)
         lens = pc.list_value_length(x).to_pylist()
         out, pos = [], 0
         for ln in lens:
@@ -233,7 +246,10 @@ def _iso(v: str, tz: bool) -> str:
 
 def _to_json(jsonb: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        vals = to_json_values(args[0], ctx.arg_types[0], ctx.n)
+        t = ctx.arg_types[0]
+        if ctx.input_types and ctx.input_types[0].fields:  # a record: its columns' types
+            t = ctx.input_types[0]
+        vals = to_json_values(args[0], t, ctx.n, verbatim=not jsonb)
         dump = dumps if jsonb else _dump_compact
         out = [None if v is None else dump(v) for v in vals]
         return pa.array(out, pa.string())
@@ -242,6 +258,8 @@ def _to_json(jsonb: bool) -> Impl:
 
 def _dump_compact(v: Any) -> str:
     """to_json / row_to_json style: no spaces."""
+    if isinstance(v, Verbatim):
+        return str(v)
     if isinstance(v, list):
         return "[" + ",".join(_dump_compact(x) for x in v) + "]"
     if isinstance(v, dict):
@@ -261,7 +279,7 @@ def _dump_builder(v: Any) -> str:
 
 def _build(kind: str, jsonb: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        cols = [to_json_values(a, t, ctx.n) for a, t in zip(args, ctx.arg_types)]
+        cols = [to_json_values(a, t, ctx.n, verbatim=not jsonb) for a, t in zip(args, ctx.arg_types)]
         dump = dumps if jsonb else _dump_builder
         out = []
         if kind == "object" and len(cols) % 2:
@@ -377,10 +395,12 @@ def _pretty(ctx: CallContext, args: list[Arg]) -> Arg:
 
 def _json_agg(jsonb: bool) -> Callable[[AggContext, list[pa.Array], np.ndarray, int], pa.Array]:
     def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
-        vals = to_json_values(args[0], ctx.arg_types[0], len(args[0]))
+        t = ctx.arg_types[0]
+        vals = to_json_values(args[0], t, len(args[0]), verbatim=not jsonb)
         enc = pa.array([dumps(v) if jsonb else _dump_compact(v) for v in vals], pa.string())
         lists = hash_agg(enc, gid, n, "list")
-        body = pc.binary_join(lists, ", ")
+        # json_agg puts a newline before each array or row element after the first
+        body = pc.binary_join(lists, ", \n " if not jsonb and (t.is_array or t.fields) else ", ")
         return pc.binary_join_element_wise("[", body, "]", "")
     return impl
 
@@ -434,6 +454,7 @@ def register(fr: FunctionRegistry) -> None:
     add("-", [JB, I4], JB, _delete)
     add("-", [JB, TXTA], JB, _delete)
     add("to_json", [T.ANYELEMENT], J, _to_json(False))
+    add("row_to_json", [T.RECORD], J, _to_json(False))
     add("to_jsonb", [T.ANYELEMENT], JB, _to_json(True))
     add("json_build_object", [T.ANY], J, _build("object", False), variadic=True, min_args=0,
         strict=False)

@@ -172,6 +172,8 @@ def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType, *,
     """Implicit coercion of one argument (int -> numeric keeps scale 0 for display)."""
     if pa.types.is_null(dst.arrow) or (src.oid == dst.oid and a.type == dst.arrow):
         return a
+    if dst.short == "record" and pa.types.is_struct(a.type):  # a row's own struct
+        return a
     if a.type == dst.arrow and not (src.short == "unknown" and dst.short in ("json", "jsonb")) \
             and (src.category == dst.category or not pa.types.is_string(a.type)):
         return a  # already coerced by the caller

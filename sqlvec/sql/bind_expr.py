@@ -39,14 +39,14 @@ BINARY_OPS: dict[type, str] = {
 AGG_NAMES = frozenset({
     "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
     "array_agg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
-    "json_agg", "jsonb_agg", "bit_and", "bit_or", "percentile_cont", "percentile_disc",
+    "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "bit_and", "bit_or", "percentile_cont", "percentile_disc",
     "mode", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "group_concat",
 })
 WINDOW_ONLY = frozenset({
     "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag",
     "lead", "first_value", "last_value", "nth_value",
 })
-_FUNC_NAME_FIX = {"stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
+_FUNC_NAME_FIX = {"jsonobjectagg": "json_object_agg", "jsonbobjectagg": "jsonb_object_agg", "stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
                   "array_agg": "array_agg", "arrayagg": "array_agg", "groupconcat": "string_agg",
                   "ln": "ln", "pow": "power", "stringagg": "string_agg", "currenttimestamp": "now",
                   "length": "length", "substring": "substring", "strposition": "strpos",
@@ -174,6 +174,20 @@ class _FieldGet:
         import pyarrow.compute as pc
 
         return pc.struct_field(args[0], self.name)
+
+
+class _RowBuild:
+    """A whole-row reference `t`: its columns as one struct array (type record_of(...))."""
+
+    def __init__(self, t: SqlType) -> None:
+        self.return_type = t
+        self.volatile = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.functions.registry import as_array
+
+        cols = [as_array(a, n) for a in args]
+        return pa.StructArray.from_arrays(cols, fields=list(self.return_type.arrow))
 
 
 class _Subscript:
@@ -460,6 +474,10 @@ class ExprBinder:
                 self.note_outer(level, c.index)
                 return E.OuterRef(level, c.index, c.type, name)
             s, level = s.outer, level + 1
+        if table is None:
+            row = self._whole_row(name, scope)
+            if row is not None:
+                return row
         pos = _position(n)
         if table and not any(x.has_table(table) for x in _chain(scope)):
             from sqlvec.core.errors import UndefinedTable
@@ -468,6 +486,26 @@ class ExprBinder:
         err = undefined_column(name, table)
         err.position = pos
         raise err
+
+    def _whole_row(self, name: str, scope: Scope) -> E.Expr | None:
+        """`t` naming a FROM item rather than a column: the row as a record (row_to_json(t))."""
+        level = 0
+        s: Scope | None = scope
+        while s is not None:
+            for it in s.items:
+                if it.alias != name:
+                    continue
+                args: list[E.Expr] = []
+                for c in it.columns:
+                    if level == 0:
+                        args.append(E.ColRef(c.index, c.type, c.name))
+                    else:
+                        self.note_outer(level, c.index)
+                        args.append(E.OuterRef(level, c.index, c.type, c.name))
+                rt = T.record_of(tuple((c.name, c.type) for c in it.columns))
+                return E.Func("row", tuple(args), rt, _RowBuild(rt))
+            s, level = s.outer, level + 1
+        return None
 
     def note_outer(self, level: int, index: int) -> None:
         """Record an outer reference (overridden by the query binder)."""
