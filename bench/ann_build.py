@@ -1,0 +1,151 @@
+"""Index build time: sqlvec CREATE INDEX ... USING hnsw vs usearch called directly vs pgvector.
+
+    .venv/bin/python bench/ann_build.py [--n 100000] [--dim 128] [--m 16] [--efc 64] [--pgvector]
+
+The same seeded clustered vectors as bench/ann.py. sqlvec loads them into a durable
+database (one transaction of Arrow batches, as COPY does) and builds the index with
+CREATE INDEX (one graph per sealed segment, saved beside the data). Each build is timed in
+wall-clock seconds and in CPU seconds (all threads / processes: for pgvector the backend
+plus the parallel workers the postmaster reaped), since on a shared box CPU time is the
+fairer figure. Ratios are against pgvector when it runs (`pip install pgserver`).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import resource  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import numpy as np  # noqa: E402
+import pyarrow as pa  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def _cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def timed(fn: Callable[[], object]) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process, every thread) of fn()."""
+    w, c = time.perf_counter(), _cpu()
+    fn()
+    return time.perf_counter() - w, _cpu() - c
+
+
+def build_sqlvec(x: np.ndarray, m: int, efc: int, tmp: str) -> tuple[float, float, str]:
+    import sqlvec
+    from sqlvec.catalog.catalog import Catalog
+
+    con = sqlvec.connect(os.path.join(tmp, "sqlvec"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table items (id int, emb vector({x.shape[1]}))")
+    db = con._session.db
+    txn = db.store.begin()
+    oid = Catalog(txn, db.store).relation("public", "items").oid
+    for s in range(0, len(x), 50_000):
+        e = min(len(x), s + 50_000)
+        txn.insert(oid, pa.record_batch([
+            pa.array(np.arange(s, e, dtype=np.int32)),
+            pa.FixedSizeListArray.from_arrays(pa.array(x[s:e].reshape(-1)), x.shape[1]),
+        ], names=["id", "emb"]))
+    txn.commit()
+    con.notices.clear()
+    wall, cpu = timed(lambda: cur.execute(
+        f"create index on items using hnsw (emb vector_l2_ops) with (m = {m}, ef_construction = {efc})"))
+    said = "; ".join(str(getattr(n, "message", n)) for n in con.notices)
+    con.close()
+    return wall, cpu, said
+
+
+def build_usearch(x: np.ndarray, m: int, efc: int) -> tuple[float, float]:
+    from usearch.index import Index
+
+    idx = Index(ndim=x.shape[1], metric="l2sq", dtype="f32", connectivity=m, expansion_add=efc)
+    return timed(lambda: idx.add(np.arange(len(x)), x, threads=0))
+
+
+def build_pgvector(x: np.ndarray, m: int, efc: int, tmp: str) -> tuple[float, float, str] | None:
+    try:
+        import pgserver  # type: ignore[import-not-found]
+        import psutil
+    except ImportError:
+        print("pgvector: `pip install pgserver` to compare (skipped)")
+        return None
+    import psycopg
+    from pgvector.psycopg import register_vector
+
+    srv = pgserver.get_server(os.path.join(tmp, "pg"), cleanup_mode="stop")
+    try:
+        with psycopg.connect(srv.get_uri(), autocommit=True) as pc:
+            pc.execute("create extension if not exists vector")
+            ver = pc.execute("select extversion from pg_extension where extname = 'vector'").fetchone()[0]
+            register_vector(pc)
+            pc.execute(f"create table items (id int, emb vector({x.shape[1]}))")
+            with pc.cursor() as cur, cur.copy("copy items (id, emb) from stdin with (format binary)") as cp:
+                cp.set_types(["int4", "vector"])
+                for i in range(len(x)):
+                    cp.write_row((i, x[i]))
+            pc.execute("set maintenance_work_mem = '2GB'")
+            workers = pc.execute("show max_parallel_maintenance_workers").fetchone()[0]
+            backend = psutil.Process(pc.execute("select pg_backend_pid()").fetchone()[0])
+            postmaster = backend.parent()
+
+            def cpu() -> float:
+                b, p = backend.cpu_times(), postmaster.cpu_times()
+                return b.user + b.system + p.children_user + p.children_system
+            w, c = time.perf_counter(), cpu()
+            pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                       f"with (m = {m}, ef_construction = {efc})")
+            return time.perf_counter() - w, cpu() - c, f"pgvector {ver}, {workers} parallel workers"
+    finally:
+        srv.cleanup()
+
+
+def main() -> None:
+    from ann import dataset
+
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--n", type=int, default=100_000)
+    ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--centres", type=int, default=1000)
+    ap.add_argument("--m", type=int, default=16)
+    ap.add_argument("--efc", type=int, default=64)
+    ap.add_argument("--pgvector", action="store_true")
+    args = ap.parse_args()
+    x, _q = dataset(args.n, args.dim, args.centres, 1)
+    print(f"build {args.n:,} x {args.dim}, m={args.m}, ef_construction={args.efc}; "
+          f"load average {os.getloadavg()[0]:.1f}, {os.cpu_count()} cores")
+    rows: list[tuple[str, float, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        w, c, said = build_sqlvec(x, args.m, args.efc, tmp)
+        rows.append(("sqlvec CREATE INDEX", w, c, said))
+        w, c = build_usearch(x, args.m, args.efc)
+        rows.append(("usearch direct (add, all threads)", w, c, ""))
+        pg = build_pgvector(x, args.m, args.efc, tmp) if args.pgvector else None
+        if pg is not None:
+            rows.append(("pgvector CREATE INDEX", *pg))
+    ref = rows[-1] if pg is not None else None
+    print(f"{'build':>34}  {'wall s':>7}  {'cpu s':>7}  {'pg/this wall':>12}  {'pg/this cpu':>11}  note")
+    for name, w, c, note in rows:
+        rw = f"{ref[1] / w:.2f}x" if ref else "-"
+        rc = f"{ref[2] / c:.2f}x" if ref else "-"
+        print(f"{name:>34}  {w:7.1f}  {c:7.1f}  {rw:>12}  {rc:>11}  {note[:90]}")
+    print(f"load average after: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
