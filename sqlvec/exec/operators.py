@@ -303,21 +303,10 @@ class Executor:
                 t = t.slice(0, end)
             yield from t.to_batches() or [empty_batch(p)]
             return
-        if isinstance(p.input, L.Sort) and limit is not None:
-            from sqlvec.exec.topk import topk_indices, topk_multi
+        if isinstance(p.input, L.Sort) and limit is not None:  # top-N, streamed (exec/topk)
+            from sqlvec.exec.topk import run_topn
 
-            t = self.table(p.input.input)
-            k = offset + limit
-            keys = p.input.keys
-            idx = None
-            if 0 < k * 4 < t.num_rows:
-                idx = topk_indices(self.ev, t, keys[0], k) if len(keys) == 1 else topk_multi(self.ev, t, keys, k)
-            if idx is not None:
-                out = t.take(idx).slice(offset)
-                yield from out.combine_chunks().to_batches() or [empty_batch(p)]
-                return
-            sorted_t = t.take(sort_indices(self.ev, t, p.input.keys)) if t.num_rows > 1 else t
-            yield from sorted_t.slice(offset, limit).combine_chunks().to_batches() or [empty_batch(p)]
+            yield from run_topn(self, p.input, offset, limit)
             return
         for b in self.run(p.input):
             if offset:
