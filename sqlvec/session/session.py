@@ -197,27 +197,29 @@ class Session:
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
-        if isinstance(node, UT.TransactionStmt):
+        if stmt is not None and "generic" in stmt.plan_cache:
+            pass  # a query whose plan is cached: none of the statements handled here
+        elif isinstance(node, UT.TransactionStmt):
             res = self._transaction(node)
             if node.kind in ("commit", "rollback"):  # NOTIFYs of the block: sent or dropped
                 from sqlvec.session.notify import end_of_block
 
                 end_of_block(self, res.tag == "COMMIT")
             return res
-        if isinstance(node, UT.NoopStmt) and node.tag in ("LISTEN", "UNLISTEN", "NOTIFY"):
+        elif isinstance(node, UT.NoopStmt) and node.tag in ("LISTEN", "UNLISTEN", "NOTIFY"):
             from sqlvec.session.notify import run_listen_stmt
 
             return run_listen_stmt(self, text) or U.run_session_utility(self, node)
-        if isinstance(node, MaintenanceStmt):  # VACUUM / CLUSTER / CHECKPOINT (session/maintenance.py)
+        elif isinstance(node, MaintenanceStmt):  # VACUUM / CLUSTER / CHECKPOINT (session/maintenance.py)
             from sqlvec.session.maintenance import run_maintenance
 
             return run_maintenance(self, node)
-        if isinstance(node, (DeclareStmt, FetchStmt, CloseStmt)):
+        elif isinstance(node, (DeclareStmt, FetchStmt, CloseStmt)):
             from sqlvec.session.cursors import run_cursor_stmt
 
             return run_cursor_stmt(self, node)
-        if isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
-                             UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
+        elif isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
+                               UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
             return U.run_session_utility(self, node)
         timeout_ms = _int_setting(self.settings.values.get("statement_timeout", "0"))
         timer = None

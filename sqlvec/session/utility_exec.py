@@ -196,6 +196,14 @@ def describe(s: Any, txn: Any, node: Any, types: list) -> tuple[list, list[Colum
 
 
 def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Result:
+    hit = stmt.plan_cache.get("generic") if stmt is not None else None
+    if hit is not None:  # a prepared query with its generic plan: fill the parameter slots, run
+        values = s.settings.values
+        disabled = values.get("sqlvec.disabled_rules", "")
+        if hit[0] == (s.db.ddl_gen, values.get("search_path"), s.user, disabled):
+            ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
+            ctx.decorrelate = "decorrelate_subqueries" not in disabled
+            return execute_plan(ctx, hit[1], hit[2])
     if isinstance(node, UT.ExplainStmt):
         return _explain(s, txn, node, params)
     if isinstance(node, UT.RoleStmt):
