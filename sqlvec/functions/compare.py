@@ -2,7 +2,8 @@
 
 Comparisons return NULL when either side is NULL, as PostgreSQL's strict operators do.
 bpchar compares without trailing spaces; interval compares by PostgreSQL's total span
-(a month is 30 days); arrays and json compare equal by their text form.
+(a month is 30 days); arrays and json compare equal by their text form, jsonb by
+PostgreSQL's jsonb order (functions/jsonb_order).
 AND/OR use Kleene logic (NULL AND false = false), so the engine may call them as the
 functions 'and', 'or', 'not'.
 """
@@ -45,6 +46,9 @@ def _key(t: SqlType) -> Callable[[Arg, int], Arg]:
         return lambda a, n: pc.cast(a, pa.binary())
     if t.short == "json":
         return lambda a, n: textio.format_text(as_array(a, n), t)
+    if t.short == "jsonb":
+        from sqlvec.functions.jsonb_order import order_key
+        return order_key
     return lambda a, n: a
 
 
@@ -58,6 +62,9 @@ def sort_key(a: pa.Array, t: SqlType) -> pa.Array:
         return pc.cast(a, pa.binary())
     if t.short == "bpchar":
         return pc.utf8_rtrim(a, " ")
+    if t.short == "jsonb":
+        from sqlvec.functions.jsonb_order import order_key
+        return order_key(a, len(a))
     if t.is_array or pa.types.is_nested(a.type) or t.short in ("json",):
         return textio.format_text(a, t)
     return a
@@ -159,8 +166,6 @@ def register(fr: FunctionRegistry) -> None:
     """Comparison operators per type plus the Kleene boolean connectives."""
     for sym, kernel in CMP.items():
         for t in COMPARABLE:
-            if t.short == "jsonb" and sym not in ("=", "<>", "!="):
-                continue
             fr.add(sym, [t, t], T.BOOL, _cmp(kernel, t))
         if sym in ("=", "<>", "!="):
             fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))

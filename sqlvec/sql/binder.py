@@ -181,7 +181,7 @@ class Binder(ExprBinder):
             keys = []
             for o in order.expressions:
                 e = self._order_target(o.this, plan.fields, scope)
-                keys.append(L.SortKey(e, bool(o.args.get("desc")), _nulls_first(o)))
+                keys.append(L.SortKey(_sort_expr(e), bool(o.args.get("desc")), _nulls_first(o)))
             plan = L.Sort(plan, tuple(keys))
         return self._limit(plan, q, outer)
 
@@ -630,7 +630,7 @@ class Binder(ExprBinder):
         sort_keys: list[L.SortKey] = []
         for t, desc, nf in order_exprs:
             if isinstance(t, int):
-                sort_keys.append(L.SortKey(E.ColRef(t, exprs[t].type), desc, nf))
+                sort_keys.append(L.SortKey(_sort_expr(E.ColRef(t, exprs[t].type)), desc, nf))
                 continue
             if t in exprs[:nvis]:
                 i = exprs.index(t)
@@ -640,7 +640,7 @@ class Binder(ExprBinder):
                 exprs.append(t)
                 out_fields.append(L.Field("?sort?", t.type))
                 i = len(exprs) - 1
-            sort_keys.append(L.SortKey(E.ColRef(i, t.type), desc, nf))
+            sort_keys.append(L.SortKey(_sort_expr(E.ColRef(i, t.type)), desc, nf))
 
         on_keys: tuple[E.Expr, ...] | None = None
         if distinct is not None and distinct.args.get("on") is not None:
@@ -675,6 +675,15 @@ class Binder(ExprBinder):
         if len(exprs) > nvis:
             plan = L.Project(plan, tuple(E.ColRef(i, exprs[i].type) for i in range(nvis)), tuple(out_fields[:nvis]))
         return plan
+
+
+def _sort_expr(e: E.Expr) -> E.Expr:
+    """What ORDER BY sorts for e: jsonb by its PostgreSQL order key, other types as they are."""
+    if e.type.short != "jsonb":
+        return e
+    from sqlvec.functions.jsonb_order import JsonbSortKey
+
+    return E.Func("jsonb_order_key", (e,), T.BYTEA, JsonbSortKey())
 
 
 RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
