@@ -16,19 +16,22 @@ Opening reads VERSION, CHECKPOINT and the WAL after it; tables stay unread until
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
+import gc
 import json
 import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pyarrow as pa
 
 from sqlvec.core.errors import FeatureNotSupported, ObjectInUse
 from sqlvec.storage import state
 from sqlvec.storage.fileio import (
+    LazyName,
     SyncBatch,
     dump_json_file,
     fsync_dir,
@@ -131,8 +134,9 @@ class DurableStore(Store):
             raise os_error(e, path) from e
         self._lock_dir()
         try:
-            first_wal = self._load_checkpoint()
-            last = self._replay(first_wal)
+            with _no_gc():  # tens of thousands of small objects: cyclic GC passes doubled it
+                first_wal = self._load_checkpoint()
+                last = self._replay(first_wal)
             self._sweep_dropped()
             self._wal = WalWriter(
                 os.path.join(path, "wal"), last + 1, write_fn=write_fn, fsync_fn=fsync_fn
@@ -162,7 +166,11 @@ class DurableStore(Store):
             os.close(self._lock_fd)
             self._lock_fd = -1
 
-    def _what(self, table_id: int) -> str:
+    def _what(self, table_id: int) -> LazyName:
+        """How errors name a table; looked up only when a message is built."""
+        return LazyName(lambda: self._describe(table_id))
+
+    def _describe(self, table_id: int) -> str:
         if self.describe_table is not None:
             try:
                 return self.describe_table(table_id)
@@ -197,7 +205,7 @@ class DurableStore(Store):
         for tid, e in self._index.items():
             tables[tid] = lazy_table(
                 self.path, tid, e["e"], e["m"], e["p"], e["f"],  # type: ignore[arg-type]
-                lambda tid=tid: self._what(tid), self._register,
+                self._what(tid), self._register,
             )
         self._head = self._visible = Version(c["seq"], tables, c["catalog"])
         self._counters = dict(c["counters"])
@@ -466,6 +474,18 @@ class DurableStore(Store):
         with self._commit_lock:
             self._wal.close()
         self._unlock_dir()
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Cyclic garbage collection paused (start-up allocates but frees almost nothing)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 def _cut_torn_tail(reader: WalReader) -> None:

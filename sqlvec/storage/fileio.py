@@ -13,6 +13,7 @@ import json
 import os
 import struct
 import zlib
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -24,6 +25,25 @@ SEG_MAGIC = b"SQLVSEG\x01"
 DEL_MAGIC = b"SQLVDEL\x01"
 HEADER = struct.Struct("<8sIIQIIQQ16x")  # magic, version, flags, length, crc, table, seg, rows
 assert HEADER.size == 64
+
+
+class LazyName:
+    """What a file belongs to (e.g. 'relation "t"'), looked up only when a message needs it.
+
+    Naming a table may read the catalog; opening a table on first use must not pay for
+    that unless it reports an error. `f"{name}"` calls it.
+    """
+
+    __slots__ = ("_fn",)
+
+    def __init__(self, fn: Callable[[], str]) -> None:
+        self._fn = fn
+
+    def __str__(self) -> str:
+        return self._fn()
+
+
+Name = str | LazyName
 
 
 def crc32(data: object, crc: int = 0) -> int:
@@ -110,7 +130,7 @@ def dump_json_file(magic: str, obj: dict) -> bytes:
     return f"{magic} {FORMAT_VERSION} {crc32(body):08x}\n".encode() + body
 
 
-def load_json_file(path: str, magic: str, what: str) -> dict:
+def load_json_file(path: str, magic: str, what: Name) -> dict:
     """Read a checksummed JSON file; DataCorrupted when missing, foreign or damaged."""
     try:
         with open(path, "rb") as f:
@@ -160,7 +180,7 @@ def write_segment(
     return length + HEADER.size, crc
 
 
-def read_segment(path: str, what: str, *, verify: bool = True) -> pa.Table:
+def read_segment(path: str, what: Name, *, verify: bool = True) -> pa.Table:
     """Memory-map a segment file and return its rows without copying them into the heap."""
     try:
         mm = pa.memory_map(path)
@@ -219,7 +239,7 @@ def deletes_size(rows: int) -> int:
     return HEADER.size + (rows + 7) // 8
 
 
-def read_deletes(path: str, what: str) -> np.ndarray:
+def read_deletes(path: str, what: Name) -> np.ndarray:
     """The boolean delete mask stored in a delete file."""
     try:
         with open(path, "rb") as f:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from sqlvec.storage.fileio import (
+    Name,
     SyncBatch,
     deletes_size,
     dump_json_file,
@@ -44,7 +45,7 @@ def manifest_name(table_id: int, phys: int) -> str:
 
 
 def seal(
-    root: str, tv: TableVersion, what: str, register: Register, batch: SyncBatch | None = None
+    root: str, tv: TableVersion, what: Name, register: Register, batch: SyncBatch | None = None
 ) -> None:
     """Write every segment of `tv` that has no file yet and serve it from the file."""
     tdir = table_dir(root, tv.table_id)
@@ -109,13 +110,13 @@ def write_manifest(root: str, tv: TableVersion, batch: SyncBatch | None = None) 
 
 def lazy_table(
     root: str, table_id: int, epoch: int, mod_seq: int, phys: int, name: str,
-    what: Callable[[], str],
+    what: Name,
     register: Register,
 ) -> TableVersion:
     """A TableVersion whose manifest is read on first use (segments later still)."""
 
     def load() -> tuple[pa.Schema, tuple[SegView, ...]]:
-        w = what()
+        w = what
         m = load_json_file(os.path.join(root, "manifests", name), MANIFEST_MAGIC, w)
         schema = pa.ipc.read_schema(pa.py_buffer(base64.b64decode(m["schema"])))
         views = []
@@ -147,7 +148,7 @@ def _complete(path: str, size: int) -> bool:
         return False
 
 
-def manifest_files(root: str, name: str, what: str) -> set[str]:
+def manifest_files(root: str, name: str, what: Name) -> set[str]:
     """The files (relative to root) a manifest refers to."""
     m = load_json_file(os.path.join(root, "manifests", name), MANIFEST_MAGIC, what)
     out = set()
@@ -158,7 +159,7 @@ def manifest_files(root: str, name: str, what: str) -> set[str]:
     return out
 
 
-def _loader(path: str, what: str) -> Callable[[], pa.Table]:
+def _loader(path: str, what: Name) -> Callable[[], pa.Table]:
     return lambda: read_segment(path, what)
 
 
