@@ -154,13 +154,14 @@ def test_bits_and_values_list_outer_side(run):
     run("create table b (id int, v bit(16))")
     bits = [format(i * 40503 % 65536, "016b") for i in range(300)]
     run("insert into b values " + ",".join(f"({i}, B'{v}')" for i, v in enumerate(bits)))
-    both(run, "SELECT q.n, r.id, r.d FROM (VALUES (1, B'1010101010101010'), (2, B'1111000011110000')) "
+    both(run, "SELECT q.n, r.id, r.d FROM (VALUES (1, B'1010101010101010'), (2, B'1111000011110000'), "
+              "(3, B'0000000000000001')) "
               "q(n, v) CROSS JOIN LATERAL (SELECT b.id, b.v <~> q.v AS d FROM b "
               "ORDER BY b.v <~> q.v LIMIT 5) r")
 
 
 def test_dimension_mismatch_is_22000(run):
-    sql = ("SELECT r.id FROM (VALUES ('[1,2]'::vector)) q(v) CROSS JOIN LATERAL "
+    sql = ("SELECT r.id FROM (VALUES ('[1,2]'::vector), ('[1,3]'), ('[1,4]')) q(v) CROSS JOIN LATERAL "
            "(SELECT id FROM t ORDER BY emb <-> q.v LIMIT 1) r")
     msgs = []
     for setting in (ON, OFF):
@@ -209,3 +210,13 @@ def test_index_one_batched_search(run, data, method, setting):
     finally:
         run("drop index t_idx")
         run("reset sqlvec.exact_scan_threshold")
+
+
+def test_few_targets_take_the_per_row_path(run):
+    run(ON)
+    sql = LATERAL.format(where="", k=3).replace("FROM queries q", "FROM (SELECT * FROM queries "
+                                                  "WHERE id < 2) q")
+    plan = "\n".join(r[0] for r in run("explain analyze " + sql))
+    assert "2 distinct target(s): one search per outer row" in plan
+    got = both(run, sql)
+    assert len(got) == 6
