@@ -72,6 +72,9 @@ def ready_for_query(status: str) -> bytes:
     return message(b"Z", status.encode("ascii"))
 
 
+READY = {status: ready_for_query(status) for status in "ITE"}  # by transaction status
+
+
 def notification_response(pid: int, channel: str, payload: str) -> bytes:
     """NotificationResponse ('A'): LISTEN/NOTIFY delivery (session/notify.py)."""
     return message(b"A", struct.pack("!i", pid) + cstr(channel) + cstr(payload))

@@ -263,12 +263,59 @@ class _Reader:
             raise ProtocolViolation("invalid message format")
 
 
+SYNC = Sync()
+FLUSH = Flush()
+_HEAD = struct.Struct("!Bi")
+_I16 = struct.Struct("!h")
+_I32 = struct.Struct("!i")
+
+
+def _decode_bind(body: bytes) -> Bind:
+    """Bind, the message of every execution, read with a few slices and unpacks."""
+    p = body.index(b"\x00")
+    q = body.index(b"\x00", p + 1)
+    pos = q + 1
+    (nf,) = _I16.unpack_from(body, pos)
+    formats = struct.unpack_from(f"!{nf}h", body, pos + 2) if nf > 0 else ()
+    pos += 2 + 2 * max(nf, 0)
+    (n,) = _I16.unpack_from(body, pos)
+    pos += 2
+    if nf < 0 or n < 0:
+        raise ProtocolViolation("invalid message format")
+    params: list[bytes | None] = []
+    for _ in range(n):
+        (ln,) = _I32.unpack_from(body, pos)
+        pos += 4
+        if ln == -1:
+            params.append(None)
+            continue
+        if ln < 0:
+            raise ProtocolViolation("invalid message format")
+        params.append(body[pos:pos + ln])
+        pos += ln
+    (nr,) = _I16.unpack_from(body, pos)
+    if nr < 0:
+        raise ProtocolViolation("invalid message format")
+    rformats = struct.unpack_from(f"!{nr}h", body, pos + 2) if nr else ()
+    if pos + 2 + 2 * nr != len(body):
+        raise ProtocolViolation("invalid message format")
+    portal = body[:p].decode("ascii") if body[:p].isascii() else decode_utf8(body[:p])
+    stmt = body[p + 1:q]
+    return Bind(portal, stmt.decode("ascii") if stmt.isascii() else decode_utf8(stmt),
+                formats, tuple(params), rformats)
+
+
 class Decoder:
-    """Incremental frame decoder for frontend messages (start-up phase first)."""
+    """Incremental frame decoder for frontend messages (start-up phase first).
+
+    What arrived is kept as it came (bytes, no copy) with a read position; only a message
+    split across reads is gathered in a bytearray.
+    """
 
     def __init__(self, max_message_size: int = DEFAULT_MAX_MESSAGE_SIZE) -> None:
         self.max_message_size = max_message_size
-        self._buf = bytearray()
+        self._buf: bytes | bytearray = b""
+        self._pos = 0
         self._startup = True
         self.auth_mode = "password"  # how to read a 'p' message: password | sasl_initial | sasl
 
@@ -277,46 +324,70 @@ class Decoder:
         self._startup = False
 
     def feed(self, data: bytes) -> None:
-        self._buf += data
+        buf, pos = self._buf, self._pos
+        if pos == len(buf):
+            self._buf, self._pos = (data if type(data) is bytes else bytes(data)), 0
+            return
+        if pos or type(buf) is not bytearray:
+            buf = bytearray(memoryview(buf)[pos:])
+            self._pos = 0
+        buf += data
+        self._buf = buf
 
     @property
     def buffered(self) -> int:
-        return len(self._buf)
+        return len(self._buf) - self._pos
 
     def next(self) -> FrontendMessage | _NeedData:
         if self._startup:
             return self._next_startup()
-        buf = self._buf
-        if len(buf) < 5:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 5:
             return NEED_DATA
-        kind = chr(buf[0])
-        length = struct.unpack_from("!i", buf, 1)[0]
+        code, length = _HEAD.unpack_from(buf, pos)
         if length < 4:
             raise ProtocolViolation(f"invalid message length {length}")
         if length - 4 > self.max_message_size:
             raise ProgramLimitExceeded(
                 f"message of {length - 4} bytes exceeds the limit of {self.max_message_size} bytes"
             )
-        if len(buf) < 1 + length:
+        end = pos + 1 + length
+        if len(buf) < end:
             return NEED_DATA
-        body = bytes(buf[5:1 + length])
-        del buf[:1 + length]
+        self._pos = end
+        if length == 4:  # no body
+            if code == 83:  # 'S'
+                return SYNC
+            if code == 72:  # 'H'
+                return FLUSH
+        body = buf[pos + 5:end]
+        if type(body) is not bytes:
+            body = bytes(body)
         try:
-            return self._decode(kind, body)
+            if code == 66:  # 'B'
+                try:
+                    return _decode_bind(body)
+                except (ValueError, struct.error):
+                    pass  # malformed: the general reader names the problem
+            elif code == 69 and len(body) >= 5 and body.find(b"\x00") == len(body) - 5:  # 'E'
+                name = body[:-5]
+                return Execute(name.decode("ascii") if name.isascii() else decode_utf8(name),
+                               _I32.unpack_from(body, len(body) - 4)[0])
+            return self._decode(chr(code), body)
         except CharacterNotInRepertoire as e:
-            return Invalid(kind, e)
+            return Invalid(chr(code), e)
 
     def _next_startup(self) -> FrontendMessage | _NeedData:
-        buf = self._buf
-        if len(buf) < 4:
+        buf, pos = self._buf, self._pos
+        if len(buf) - pos < 4:
             return NEED_DATA
-        length = struct.unpack_from("!i", buf, 0)[0]
+        length = struct.unpack_from("!i", buf, pos)[0]
         if length < 8 or length > MAX_STARTUP_PACKET:
             raise ProtocolViolation("invalid length of startup packet")
-        if len(buf) < length:
+        if len(buf) - pos < length:
             return NEED_DATA
-        body = bytes(buf[4:length])
-        del buf[:length]
+        body = bytes(buf[pos + 4:pos + length])
+        self._pos = pos + length
         r = _Reader(body)
         code = r.int32()
         if code == SSL_REQUEST_CODE:
@@ -384,9 +455,9 @@ class Decoder:
         if kind == "E":
             msg = Execute(r.cstring(), r.int32())
         elif kind == "H":
-            msg = Flush()
+            msg = FLUSH
         elif kind == "S":
-            msg = Sync()
+            msg = SYNC
         elif kind == "X":
             msg = Terminate()
         elif kind == "p":

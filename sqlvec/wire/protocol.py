@@ -84,6 +84,8 @@ RUN_ON_WORKER = RunOnWorker()
 
 Action = StartTLS | DeliverCancel | CloseConnection | RunOnWorker
 
+_EXTENDED = frozenset({m.Bind, m.Execute, m.Parse, m.Describe, m.Close})
+
 # open_session(user, database, startup params) -> a Session (raises SqlError, e.g. 3D000)
 OpenSession = Callable[[str, str, dict[str, str]], Any]
 # lookup_password(user) -> the stored verifier, or None when the role has none / is unknown
@@ -141,6 +143,7 @@ class ServerConnection:
         self._held: m.FrontendMessage | None = None  # next request, left for a worker
         self._costs = CostBook()  # Execute and simple Query runs, by statement text
         self._parse_costs = CostBook()  # Parse (parse and describe only)
+        self._descriptions: dict[tuple, tuple[list, bytes]] = {}  # see _row_description
 
     # --- transport interface -------------------------------------------------------------
 
@@ -214,10 +217,8 @@ class ServerConnection:
     # --- output --------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
-        if data[:1] == b"Z" and self.session is not None:  # notifications go out before ReadyForQuery
-            pending = self.notifications()
-            if pending:
-                self._out.append(pending)
+        if data[:1] == b"Z" and getattr(self.session, "notifications", None):
+            self._out.append(self.notifications())  # notifications go out before ReadyForQuery
         self._out.append(data)
         self._out_size += len(data)
         if self._out_size >= FLUSH_AT:
@@ -377,7 +378,7 @@ class ServerConnection:
             self._send(be.parameter_status(name, value))
         self._reported = reported
         self._send(be.backend_key_data(self.process_id, self.secret_key))
-        self._send(be.ready_for_query(self.session.txn_status))
+        self._send(be.READY[self.session.txn_status])
 
     def _session_parameters(self) -> dict[str, str]:
         getter = getattr(self.session, "parameter_status", None)
@@ -398,16 +399,28 @@ class ServerConnection:
     def _ready(self, msg: m.FrontendMessage) -> Action | None:
         if self._copy is not None:
             return self._copy_in_message(msg)
-        if isinstance(msg, m.Sync):
+        cls = type(msg)
+        if cls is m.Sync:
             self._skip_until_sync = False
             self._sync()
             return None
-        if isinstance(msg, m.Terminate):
+        if cls is m.Terminate:
             self.close()
             return None
         if self._skip_until_sync:
             return None
-        if isinstance(msg, m.Query):
+        if cls in _EXTENDED:
+            try:
+                self._extended(msg)
+            except SqlError as e:
+                self._send_error(e)
+                self._skip_until_sync = True
+            except Exception as e:  # noqa: BLE001 - a bug must surface as XX000, not kill us
+                log.exception("internal error")
+                self._send_error(InternalError(str(e) or type(e).__name__))
+                self._skip_until_sync = True
+            return None
+        if cls is m.Query:
             cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
             self._simple_query(msg.sql)
             self._costs.record(msg.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
@@ -415,7 +428,7 @@ class ServerConnection:
         if isinstance(msg, m.Invalid):
             self._send_error(msg.error)
             if msg.kind == "Q":
-                self._send(be.ready_for_query(self.session.txn_status))
+                self._send(be.READY[self.session.txn_status])
             else:
                 self._skip_until_sync = True
             return None
@@ -428,15 +441,11 @@ class ServerConnection:
                             m.StartupMessage, m.SSLRequest, m.CancelRequest,
                             m.GSSENCRequest)):
             raise _Fatal(ProtocolViolation("unexpected message during a session"))
-        try:
-            self._extended(msg)
-        except SqlError as e:
-            self._send_error(e)
-            self._skip_until_sync = True
-        except Exception as e:  # noqa: BLE001 - a bug must surface as XX000, not kill us
-            log.exception("internal error")
-            self._send_error(InternalError(str(e) or type(e).__name__))
-            self._skip_until_sync = True
+        if cls is m.FunctionCall:
+            self._send_error(FeatureNotSupported("fastpath function calls are not supported"))
+        else:
+            self._send_error(ProtocolViolation(f"unexpected message {cls.__name__}"))
+        self._skip_until_sync = True
         return None
 
     def _send_error(self, err: SqlError) -> None:
@@ -457,7 +466,7 @@ class ServerConnection:
                 sync()
             except SqlError as e:
                 self._send_error(e)
-        self._send(be.ready_for_query(self.session.txn_status))
+        self._send(be.READY[self.session.txn_status])
         self._flush()
 
     def _simple_query(self, sql: str) -> None:
@@ -472,19 +481,19 @@ class ServerConnection:
                     return
             except SqlError as e:
                 self._send_error(e)
-                self._send(be.ready_for_query(self.session.txn_status))
+                self._send(be.READY[self.session.txn_status])
                 return
         try:
             for result in self.session.execute(sql):
-                self._send_result(result, None, 0)
+                self._send_result(result, None)
         except SqlError as e:
             self._send_error(e)
         except Exception as e:  # noqa: BLE001
             log.exception("internal error")
             self._send_error(InternalError(str(e) or type(e).__name__))
-        self._send(be.ready_for_query(self.session.txn_status))
+        self._send(be.READY[self.session.txn_status])
 
-    def _send_result(self, result: Any, formats: list[int] | None, max_rows: int,
+    def _send_result(self, result: Any, formats: list[int] | None,
                      suspended: bool = False, describe: bool = True) -> None:
         """RowDescription (simple query), DataRows and the completion message."""
         self._drain_notices()
@@ -514,7 +523,18 @@ class ServerConnection:
 
     def _extended(self, msg: m.FrontendMessage) -> None:
         s = self.session
-        if isinstance(msg, m.Parse):
+        cls = type(msg)
+        if cls is m.Bind:
+            self._bind(msg)  # type: ignore[arg-type]
+        elif cls is m.Execute:
+            portal = self._portals.get(msg.portal)  # type: ignore[union-attr]
+            if portal is None:
+                raise InvalidCursorName(f'portal "{msg.portal}" does not exist')  # type: ignore[union-attr]
+            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            result, suspended = s.execute_portal(portal.handle, msg.max_rows)  # type: ignore[union-attr]
+            self._send_result(result, portal.formats, suspended, describe=False)
+            self._costs.record(portal.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
+        elif cls is m.Parse:
             if msg.name and msg.name in self._statements:
                 raise DuplicatePreparedStatement(
                     f'prepared statement "{msg.name}" already exists')
@@ -524,29 +544,16 @@ class ServerConnection:
             self._send(be.PARSE_COMPLETE)
             self._parse_costs.record(msg.sql, time.thread_time_ns() - cpu,
                                      time.perf_counter_ns() - wall)
-        elif isinstance(msg, m.Bind):
-            self._bind(msg)
-        elif isinstance(msg, m.Describe):
-            self._describe(msg)
-        elif isinstance(msg, m.Execute):
-            portal = self._portals.get(msg.portal)
-            if portal is None:
-                raise InvalidCursorName(f'portal "{msg.portal}" does not exist')
-            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
-            result, suspended = s.execute_portal(portal.handle, msg.max_rows)
-            self._send_result(result, portal.formats, msg.max_rows, suspended, describe=False)
-            self._costs.record(portal.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
-        elif isinstance(msg, m.Close):
+        elif cls is m.Describe:
+            self._describe(msg)  # type: ignore[arg-type]
+        else:
+            assert isinstance(msg, m.Close)
             if msg.kind == "S":
                 if self._statements.pop(msg.name, None) is not None:
                     s.close_statement(msg.name)
             elif self._portals.pop(msg.name, None) is not None:
                 s.close_portal(msg.name)
             self._send(be.CLOSE_COMPLETE)
-        elif isinstance(msg, m.FunctionCall):
-            raise FeatureNotSupported("fastpath function calls are not supported")
-        else:
-            raise ProtocolViolation(f"unexpected message {type(msg).__name__}")
 
     def _bind(self, msg: m.Bind) -> None:
         stmt = self._statements.get(msg.statement)
@@ -583,7 +590,7 @@ class ServerConnection:
                 raise InvalidSqlStatementName(f'prepared statement "{msg.name}" does not exist')
             self._send(be.parameter_description([t.oid for t in stmt.param_types]))
             cols = stmt.columns
-            self._send(be.row_description(cols, [0] * len(cols)) if cols else be.NO_DATA)
+            self._send(self._row_description(cols, None) if cols else be.NO_DATA)
             return
         portal = self._portals.get(msg.name)
         if portal is None and msg.name in getattr(self.session, "portals", {}):
@@ -596,7 +603,20 @@ class ServerConnection:
         cols = describe(portal.handle) if describe is not None else portal.columns
         if cols and len(portal.formats) != len(cols):
             portal.formats = result_formats(tuple(portal.formats[:1]), len(cols))
-        self._send(be.row_description(cols, portal.formats) if cols else be.NO_DATA)
+        self._send(self._row_description(cols, portal.formats) if cols else be.NO_DATA)
+
+    def _row_description(self, cols: list, formats: list[int] | None) -> bytes:
+        """RowDescription, built once per (column list, formats): a prepared statement's
+        Describe on every execution (libpq does that) costs a dict lookup."""
+        key = (id(cols), tuple(formats) if formats is not None else None)
+        hit = self._descriptions.get(key)
+        if hit is not None and hit[0] is cols:
+            return hit[1]
+        data = be.row_description(cols, formats if formats is not None else [0] * len(cols))
+        if len(self._descriptions) >= 256:
+            self._descriptions.clear()
+        self._descriptions[key] = (cols, data)
+        return data
 
     # --- COPY ----------------------------------------------------------------------------
 
@@ -620,7 +640,7 @@ class ServerConnection:
                 self._send(be.command_complete(f"COPY {counter[0]}"))
             except SqlError as e:
                 self._send_error(e)
-            self._send(be.ready_for_query(s.txn_status))
+            self._send(be.READY[s.txn_status])
             return
         cols = ", ".join(cmd.columns) if cmd.columns else "*"
         stmt = s.prepare(f"SELECT {cols} FROM {cmd.target}", [], "")
@@ -653,5 +673,5 @@ class ServerConnection:
             copy.abort()
             raise _Fatal(ProtocolViolation(
                 f"unexpected message type {type(msg).__name__} during COPY from stdin"))
-        self._send(be.ready_for_query(self.session.txn_status))
+        self._send(be.READY[self.session.txn_status])
         return None
