@@ -370,10 +370,85 @@ def _to_number(ctx: CallContext, args: list[Arg]) -> Arg:
     return map_distinct(to_number_value, args, ctx.n, pa.decimal128(38, 16))
 
 
+def _signed(v: np.ndarray, width: int, fm: bool) -> pa.Array:
+    """C's %0*d: zero-padded to width (one more for a minus sign), no padding under FM."""
+    s = pc.cast(pa.array(np.abs(v).astype(np.int64)), pa.string())
+    if fm:
+        padded = s
+    else:
+        padded = pc.utf8_lpad(s, width, "0")
+    return pc.if_else(pa.array(v < 0), pc.binary_join_element_wise("-", padded, ""), padded)
+
+
+def format_intervals(a: pa.Array, fmt: str) -> pa.Array:
+    """to_char(interval, fmt) as PostgreSQL's interval_to_char: fields are the interval's
+    own (years, months, days, hours beyond 24, ...); DDD is the span in days (30-day
+    months); calendar patterns (month and day names, week numbers, ...) are errors."""
+    from sqlvec.core.textio_datetime import interval_fields
+
+    months, days, ns = interval_fields(a)
+    us = ns // 1000 if not (ns < 0).any() else -((-ns) // 1000)
+    sec_total = np.sign(us) * (np.abs(us) // US_PER_SEC)
+    f = {"year": np.sign(months) * (np.abs(months) // 12), "month": np.sign(months) * (np.abs(months) % 12),
+         "day": days, "hour": np.sign(sec_total) * (np.abs(sec_total) // 3600),
+         "minute": np.sign(sec_total) * (np.abs(sec_total) // 60 % 60),
+         "second": np.sign(sec_total) * (np.abs(sec_total) % 60),
+         "us": np.sign(us) * (np.abs(us) % US_PER_SEC)}
+    pieces: list[pa.Array | str] = []
+    for kind, text, fm, _th in tokenize(fmt):
+        if kind == "lit":
+            pieces.append(text)
+        elif kind == "HH24":
+            pieces.append(_signed(f["hour"], 2, fm))
+        elif kind in ("HH", "HH12"):
+            h = f["hour"] % 12
+            pieces.append(_signed(np.where(h == 0, 12, h), 2, fm))
+        elif kind in ("MI", "SS"):
+            pieces.append(_signed(f["minute" if kind == "MI" else "second"], 2, fm))
+        elif kind in ("MS", "US"):
+            pieces.append(_signed(f["us"] // 1000 if kind == "MS" else f["us"], 3 if kind == "MS" else 6, fm))
+        elif kind in ("YYYY", "YYY", "YY", "Y"):
+            k = len(kind)
+            y = f["year"] if k == 4 else np.sign(f["year"]) * (np.abs(f["year"]) % 10 ** k)
+            pieces.append(_signed(y, k, fm))
+        elif kind == "MM":
+            pieces.append(_signed(f["month"], 2, fm))
+        elif kind == "DD":
+            pieces.append(_signed(f["day"], 2, fm))
+        elif kind == "DDD":
+            pieces.append(_signed((f["year"] * 12 + f["month"]) * 30 + f["day"], 3, fm))
+        elif kind in ("AM", "PM", "am", "pm", "A.M.", "P.M.", "a.m.", "p.m."):
+            a_, p_ = ("A.M.", "P.M.") if "." in kind else ("AM", "PM")
+            if kind[0].islower():
+                a_, p_ = a_.lower(), p_.lower()
+            pieces.append(pa.array(np.where(f["hour"] % 24 >= 12, p_, a_)))
+        elif kind == "Q":  # empty for an interval without months
+            q = pc.cast(pa.array((f["month"] - 1) // 3 + 1), pa.string())
+            pieces.append(pc.if_else(pa.array(f["month"] == 0), "", q))
+        else:
+            raise InvalidDatetimeFormat("invalid format specification for an interval value",
+                                        hint="Intervals are not tied to specific calendar dates.")
+    if not pieces:
+        return pa.array([""] * len(a))
+    return pc.binary_join_element_wise(*pieces, "")
+
+
+def _to_char_interval(ctx: CallContext, args: list[Arg]) -> Arg:
+    fmt = args[1]
+    if not isinstance(fmt, pa.Scalar):
+        raise FeatureNotSupported("to_char with a per-row template is not supported")
+    if not fmt.is_valid:
+        return pa.nulls(ctx.n, pa.string())
+    a = arr(args[0], ctx.n)
+    out = format_intervals(a, fmt.as_py())
+    return pc.if_else(pc.is_valid(a), out, pa.scalar(None, pa.string())) if a.null_count else out
+
+
 def register(fr: FunctionRegistry) -> None:
-    """to_char for timestamps/dates/intervals-free numbers, to_date, to_timestamp(text, text)."""
+    """to_char for timestamps, intervals and numbers, to_date, to_timestamp(text, text)."""
     for t in (T.TIMESTAMP, T.TIMESTAMPTZ):
         fr.add("to_char", [t, T.TEXT], T.TEXT, _to_char_ts)
+    fr.add("to_char", [T.INTERVAL, T.TEXT], T.TEXT, _to_char_interval)
     for t in (T.INT4, T.INT8, T.NUMERIC, T.FLOAT8):
         fr.add("to_char", [t, T.TEXT], T.TEXT, _to_char_num)
     fr.add("to_date", [T.TEXT, T.TEXT], T.DATE, _parser("to_date"))
@@ -381,4 +456,4 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("to_timestamp", [T.TEXT, T.TEXT], T.TIMESTAMPTZ, _parser("to_timestamp"))
 
 
-__all__ = ["arr", "format_timestamps", "register", "to_char_number"]
+__all__ = ["arr", "format_intervals", "format_timestamps", "register", "to_char_number"]
