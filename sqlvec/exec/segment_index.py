@@ -255,13 +255,62 @@ _HOOKED_LOCK = threading.Lock()
 
 
 def register(store: Any) -> None:
-    """Ask the store to report rewritten segments (once per store)."""
-    hooks = getattr(store, "rewrite_hooks", None)
-    if hooks is None:
-        return
+    """Ask the store to report rewritten segments and commits (once per store)."""
     with _HOOKED_LOCK:
-        if on_rewrite not in hooks:
-            hooks.append(on_rewrite)
+        for name, fn in (("rewrite_hooks", on_rewrite), ("commit_hooks", on_commit)):
+            hooks = getattr(store, name, None)
+            if hooks is not None and fn not in hooks:
+                hooks.append(fn)
+
+
+def on_commit(store: Any, table_ids: list[int]) -> None:
+    """A commit may have sealed a segment (growing rows merged, COPY): build its graph in a
+    background thread, so queries find it ready instead of building it themselves."""
+    from sqlvec.exec import vector_search as VS
+
+    per_db = VS._CACHE.get(store)
+    if not per_db:
+        return
+    version = getattr(store, "version", None)
+    for key, built in list(per_db.items()):
+        if isinstance(key, tuple) or built.table_oid not in table_ids or built.idx is None:
+            continue
+        tv = version.tables.get(built.table_oid) if version is not None else None
+        if tv is None or not tv.loaded:
+            continue
+        text = version.catalog.get(f"index/{built.idx.schema}/{built.idx.name}")
+        if text is None or json.loads(text).get("oid") != built.idx.oid:
+            continue  # dropped (or renamed): no graphs for it
+        todo = [v for v in tv.views if v.seg.seg_id not in built.parts
+                and eligible(v.seg, built.kind, built.short)]
+        if not todo:
+            continue
+        with _HOOKED_LOCK:
+            if built.builder is not None:
+                continue  # running: it looks at the newest version again before it stops
+            t = threading.Thread(target=_build_behind, args=(store, built), daemon=True,
+                                 name="sqlvec-index-build")
+            built.builder = t
+        t.start()
+
+
+def _build_behind(store: Any, built: Any) -> None:
+    """Build the graphs of the sealed segments of the newest version until none is missing."""
+    try:
+        while True:
+            with _HOOKED_LOCK:  # (a commit seeing `builder` set relies on this last look)
+                tv = store.version.tables.get(built.table_oid)
+                todo = [] if tv is None else [
+                    v for v in tv.views if v.seg.seg_id not in built.parts
+                    and eligible(v.seg, built.kind, built.short)]
+                if not todo:
+                    built.builder = None
+                    return
+            ensure(built, todo)
+    except Exception:  # an optimisation: the next query builds what is missing
+        log.exception("building vector index parts of table %s failed", built.table_oid)
+        with _HOOKED_LOCK:
+            built.builder = None
 
 
 def on_rewrite(store: Any, table_id: int, old_ids: list[int], segs: list[Any]) -> None:

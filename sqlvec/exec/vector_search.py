@@ -70,6 +70,7 @@ class _Built:
     idx: Any = None
     oc: Any = None
     files: str | None = None  # <data dir>/indexes/<index oid> (None in memory)
+    builder: threading.Thread | None = None  # segment graphs built behind commits
 
     def describe(self, idx: Any, oc: Any, table_oid: int, column: str, short: str,
                  files: str | None) -> _Built:

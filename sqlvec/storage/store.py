@@ -74,6 +74,9 @@ class Store:
         # fn(store, table_id, old segment ids, new segments) after VACUUM / compaction /
         # CLUSTER swapped segments in (vector indexes rebuild their per-segment parts)
         self.rewrite_hooks: list = []
+        # fn(store, table_ids) after each commit, outside the commit lock (vector indexes
+        # start building the graphs of newly sealed segments in the background)
+        self.commit_hooks: list = []
 
     @classmethod
     def open(
@@ -190,6 +193,11 @@ class Store:
 
     def _after_commit(self, rec: CommitRecord) -> None:
         """Runs after each commit, outside the lock: automatic compaction (and checkpoints)."""
+        for hook in list(self.commit_hooks):
+            try:
+                hook(self, [ch.table_id for ch in rec.tables])
+            except Exception:  # derived structures only: never fails the commit
+                log.exception("commit hook failed")
         if not self.auto_compact:
             return
         head = self._head

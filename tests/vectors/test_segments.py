@@ -180,3 +180,31 @@ def test_merge_keeps_each_key_once():
     keys, _ = SI.merge(np.array([[1, 2], [3, 4]]), np.array([[0.2, 0.4], [0.1, 0.9]]),
                        np.array([[5, -1], [4, 6]]), np.array([[0.3, np.inf], [0.2, 0.3]]), 3)
     assert keys.tolist() == [[1, 5, 2], [3, 4, 6]]
+
+
+def test_a_commit_that_seals_a_segment_builds_its_graph_behind(tmp_path, small_segments):
+    rng = np.random.default_rng(14)
+    x = np.round(rng.standard_normal((2300, D)), 4).astype(np.float32)
+    con, run = _connect(str(tmp_path / "db"))
+    run(f"create table t (id int, emb vector({D}))")
+    _load(run, x[:300])
+    run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    built = _entry(con)
+    assert built.parts == {} and len(built.keys) == 300
+    _load(run, x, start=300)  # two commits of 1,000 rows: two sealed segments
+    _join(built)
+    assert len(built.parts) == 2 and len(small_segments) == 2  # no query ran meanwhile
+    _check(run, x, np.arange(len(x)), rng)
+    assert len(small_segments) == 2
+    run("drop index t_idx")
+    small_segments.clear()
+    _load(run, np.vstack([x, x[:1000]]), start=2300)  # no graphs for a dropped index
+    _join(built)
+    assert small_segments == []
+    con.close()
+
+
+def _join(built):
+    t = built.builder
+    if t is not None:
+        t.join()
