@@ -200,3 +200,36 @@ def test_server_version_names_sqlvec_and_every_driver_parses_it(server):
                             "-d", server.database, "-X", "-c", "select 1"],
                            capture_output=True, text=True, timeout=60)
         assert r.returncode == 0 and "WARNING" not in r.stderr + r.stdout, r.stderr
+
+
+def test_command_tags_and_session_statements_over_the_wire(server):
+    """Exact CommandComplete tags, and SET/SHOW/RESET, PREPARE/EXECUTE/DEALLOCATE, DISCARD ALL."""
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        cur = con.cursor()
+
+        def tag(sql: str) -> str:
+            cur.execute(sql)
+            return cur.statusmessage
+
+        assert tag("CREATE TABLE tags_t (id integer PRIMARY KEY, v text)") == "CREATE TABLE"
+        assert tag("INSERT INTO tags_t VALUES (1, 'a'), (2, 'b'), (3, 'c')") == "INSERT 0 3"
+        assert tag("UPDATE tags_t SET v = 'z' WHERE id > 1") == "UPDATE 2"
+        assert tag("SELECT * FROM tags_t") == "SELECT 3"
+        assert tag("DELETE FROM tags_t WHERE id = 3") == "DELETE 1"
+        assert tag("SET application_name = 'tagger'") == "SET"
+        assert con.info.parameter_status("application_name") == "tagger"  # ParameterStatus
+        assert tag("SHOW application_name") == "SHOW" and cur.fetchone() == ("tagger",)
+        assert tag("RESET application_name") == "RESET"
+        assert tag("PREPARE q (int) AS SELECT v FROM tags_t WHERE id = $1") == "PREPARE"
+        assert tag("EXECUTE q (2)") == "SELECT 1" and cur.fetchone() == ("z",)
+        assert tag("DEALLOCATE q") == "DEALLOCATE"
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            cur.execute("EXECUTE q (2)")
+        assert tag("PREPARE q2 AS SELECT 1") == "PREPARE"
+        assert tag("BEGIN") == "BEGIN"
+        assert con.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+        assert tag("ROLLBACK") == "ROLLBACK"
+        assert tag("DISCARD ALL") == "DISCARD ALL"
+        with pytest.raises(psycopg.errors.InvalidSqlStatementName):
+            cur.execute("EXECUTE q2")
+        assert tag("DROP TABLE tags_t") == "DROP TABLE"

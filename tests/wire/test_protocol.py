@@ -316,3 +316,26 @@ def test_startup_options_and_encoding_are_normalised():
     out = c.split(h.start(client_encoding="LATIN1"))
     f = c.error_fields(out[-1][1])
     assert f["C"] == "22023" and f["S"] == "FATAL"
+
+
+def test_gssenc_request_refused_then_startup():
+    h = Harness()
+    assert h.send(struct.pack("!ii", 8, 80877104)) == b"N" and h.action is None
+    assert c.kinds(h.start()).endswith("KZ")
+
+
+def test_protocol_major_version_other_than_3_is_fatal_0a000():
+    h = Harness()
+    body = struct.pack("!i", 2 << 16) + b"user\x00alice\x00\x00"
+    out = c.split(h.send(struct.pack("!i", len(body) + 4) + body))
+    f = c.error_fields(out[0][1])
+    assert f["C"] == "0A000" and f["S"] == "FATAL" and "unsupported frontend protocol 2.0" in f["M"]
+    assert isinstance(h.action, CloseConnection)
+
+
+def test_function_call_is_0a000_and_skips_until_sync():
+    h = ready(Harness())
+    out = c.split(h.send(c.msg(b"F", struct.pack("!I", 1234) + b"\x00\x00\x00\x00\x00\x00"),
+                         c.execute(), c.SYNC))
+    assert [k for k, _ in out] == ["E", "Z"]
+    assert c.error_fields(out[0][1])["C"] == "0A000"
