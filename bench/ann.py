@@ -394,6 +394,9 @@ def main() -> None:
     ap.add_argument("--multi-ef", type=lambda s: [int(v) for v in s.split(",")], default=[40])
     ap.add_argument("--multi-repeats", type=int, default=3)
     ap.add_argument("--milvus", action="store_true", help="also Milvus Lite (milvus-lite)")
+    ap.add_argument("--pgvector-multi", action="store_true",
+                    help="pgvector rows of the multi-target table (pgserver's binaries, "
+                         "started without pgserver.get_server)")
     ap.add_argument("--milvus-queries", type=int, default=200,
                     help="queries of the Milvus single-query sweep (about 40 ms each)")
     args = ap.parse_args()
@@ -415,6 +418,8 @@ def main() -> None:
             bench_pgvector(x, q, gt, args, rows)
         if args.milvus:
             ann_multi.milvus(x, q, gt, args, rows)
+        if args.pgvector_multi:
+            ann_multi.pgvector(x, q, gt, args)
     print_table(["path", "ef_search", "recall@10", "QPS"], rows)
     ann_multi.print_multi(print_table)
 

@@ -235,3 +235,73 @@ def print_multi(print_table) -> None:
         print("\nmulti-target search (targets/s: query vectors answered per second; "
               "x single: speed-up over one statement per target)")
         print_table(HEADERS, ROWS)
+
+
+# ---- pgvector without pgserver.get_server (which, run as root, creates an OS user) ----------
+
+class PgvectorServer:
+    """PostgreSQL + pgvector from the `pgserver` wheel's own binaries on a folder of ours,
+    run as the `postgres` OS user when we are root (initdb refuses root)."""
+
+    def __init__(self, folder: str, port: int = 55432) -> None:
+        import pgserver  # type: ignore[import-not-found]
+
+        self.bin = os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin")
+        self.data = os.path.join(folder, "pgdata")
+        self.folder = folder
+        self.port = port
+        self.dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
+
+    def _run(self, *cmd: str) -> None:
+        import subprocess
+
+        prefix = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        subprocess.run(prefix + [os.path.join(self.bin, cmd[0]), *cmd[1:]], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def __enter__(self) -> PgvectorServer:
+        if os.geteuid() == 0:
+            import shutil
+            os.chmod(self.folder, 0o755)
+            os.makedirs(self.data, exist_ok=True)
+            shutil.chown(self.data, "postgres", "postgres")
+        self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres")
+        self._run("pg_ctl", "-D", self.data, "-w", "-l", os.path.join(self.data, "log"), "-o",
+                  f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
+                  "-c shared_buffers=512MB", "start")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
+
+
+def pgvector(x: np.ndarray, q: np.ndarray, gt: np.ndarray, args) -> None:
+    """The multi-target table's pgvector rows: same data, HNSW parameters and statements."""
+    try:
+        import psycopg
+        from pgvector.psycopg import register_vector
+        server = PgvectorServer(tempfile.mkdtemp(prefix="pgvector-"))
+    except ImportError:
+        print("pgvector: `pip install pgserver` to compare (skipped)")
+        return
+    with server, psycopg.connect(server.dsn, autocommit=True) as pc:
+        pc.execute("create extension if not exists vector")
+        ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+        print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
+        register_vector(pc)
+        pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
+        t0 = time.perf_counter()
+        with pc.cursor() as cur, cur.copy(
+                "copy items (id, cat, emb) from stdin with (format binary)") as cp:
+            cp.set_types(["int4", "int4", "vector"])
+            for i in range(len(x)):
+                cp.write_row((i, i % 1000, x[i]))
+        pc.execute("set maintenance_work_mem = '2GB'")
+        pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                   f"with (m = {args.m}, ef_construction = {args.efc})")
+        pc.execute("analyze items")
+        print(f"pgvector load + hnsw build: {time.perf_counter() - t0:.1f}s")
+        pid = pc.execute("select pg_backend_pid()").fetchone()[0]
+        wire(pc, q, gt, args, "pgvector", pid, load=True)
+        plan = pc.execute("explain " + LATERAL).fetchall()
+        print("pgvector LATERAL plan: " + " / ".join(r[0].strip() for r in plan[:4]))
