@@ -413,10 +413,20 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
         nulls_first = k.effective_nulls_first()
         if pa.types.is_boolean(col.type):
             col = col.cast(pa.int8())
-        sub = pc.sort_indices(pa.table({"k": col}),
-                              sort_keys=[("k", order, "at_start" if nulls_first else "at_end")])
+        place = "at_start" if nulls_first else "at_end"
+        if nan_flag_needed(col, k.desc, nulls_first):  # NaN is the greatest number, not a NULL
+            sub = pc.sort_indices(pa.table({"n": pc.is_nan(col).cast(pa.int8()), "k": col}),
+                                  sort_keys=[("n", order, place), ("k", order, place)])
+        else:
+            sub = pc.sort_indices(pa.table({"k": col}), sort_keys=[("k", order, place)])
         idx = idx[np.asarray(sub)]
     return pa.array(idx)
+
+
+def nan_flag_needed(col: pa.Array, desc: bool, nulls_first: bool) -> bool:
+    """Whether a float key needs an is-NaN key before it: Arrow sorts NaN next to the NULLs,
+    PostgreSQL as the greatest number (ASC NULLS FIRST and DESC NULLS LAST differ)."""
+    return pa.types.is_floating(col.type) and nulls_first != desc and bool(pc.any(pc.is_nan(col)).as_py())
 
 
 def _numeric_order(col: pa.Array, key: L.SortKey) -> pa.Array | None:

@@ -58,3 +58,17 @@ def test_streamed_top_n_matches_full_sort(order, page, monkeypatch):
     off = int(page.split("offset ")[1]) if "offset" in page else 0
     lim = int(page.split("limit ")[1].split()[0])
     assert repr(fast) == repr(full[off:off + lim])  # repr: NaN equals NaN
+
+
+@pytest.mark.parametrize("order,want", [
+    ("asc nulls first", [None, -1.0, 1.0, "nan"]), ("desc nulls last", ["nan", 1.0, -1.0, None]),
+    ("asc", [-1.0, 1.0, "nan", None]), ("desc", [None, "nan", 1.0, -1.0]),
+])
+def test_nan_sorts_as_the_greatest_number(order, want):
+    s = Session(Database.open(None))
+    list(s.execute("create table q (id int, f float8)"))
+    list(s.execute("insert into q values (1, 1), (2, null), (3, 'NaN'), (4, -1)"))
+    for sql in (f"select f from q order by f {order}", f"select f from q order by f {order}, id limit 3",
+                f"select f, row_number() over (order by f {order}) as rn from q order by rn"):
+        got = ["nan" if x != x else x for x, *_ in _rows(s, sql)]
+        assert got == want[:len(got)], sql
