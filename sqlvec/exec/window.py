@@ -37,20 +37,91 @@ def _keys_gid(ex: Any, exprs: list[E.Expr], batch: pa.RecordBatch) -> np.ndarray
     return gid
 
 
-class _Layout:
-    """Sorted-row geometry of one window: partitions, peers, frames."""
+def _part_ids(ex: Any, exprs: list[E.Expr], batch: pa.RecordBatch) -> np.ndarray:
+    """Partition id per row (dense; NULLs are one partition)."""
+    from sqlvec.exec.aggregate import _plain, key_ids
 
-    def __init__(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> None:
+    if not exprs:
+        return np.zeros(batch.num_rows, dtype=np.int64)
+    return key_ids([_plain(ex.ev.eval(e, batch), batch.num_rows) for e in exprs])[0]
+
+
+def _window_order(ex: Any, part: np.ndarray, keys: tuple[L.SortKey, ...], batch: pa.RecordBatch) -> np.ndarray:
+    """Row order by partition, then ORDER BY keys (PostgreSQL NULL placement), stable: one
+    Arrow multi-key sort; key types Arrow cannot sort take the per-key path."""
+    n = batch.num_rows
+    if not keys:
+        return np.argsort(part, kind="stable")
+    from sqlvec.exec.operators import nan_flag_needed
+
+    cols, sort_keys = [pa.array(part)], [("p", "ascending", "at_end")]
+    for i, k in enumerate(keys):
+        col = ex.ev.eval(k.expr, batch)
+        if isinstance(col, pa.Scalar):  # a constant orders nothing
+            continue
+        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+        if pa.types.is_boolean(col.type):
+            col = col.cast(pa.int8())
+        direction = "descending" if k.desc else "ascending"
+        place = "at_start" if k.effective_nulls_first() else "at_end"
+        if nan_flag_needed(col, k.desc, k.effective_nulls_first()):
+            cols.append(pc.is_nan(col).cast(pa.int8()))
+            sort_keys.append((f"n{i}", direction, place))
+        cols.append(col)
+        sort_keys.append((f"k{i}", direction, place))
+    try:
+        t = pa.table(cols, names=[name for name, _, _ in sort_keys])
+        return np.asarray(pc.sort_indices(t, sort_keys=sort_keys).to_numpy(), dtype=np.int64)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
         from sqlvec.exec.operators import sort_indices
 
+        order = np.asarray(sort_indices(ex.ev, pa.Table.from_batches([batch]), keys)) if n else np.arange(n)
+        return order[np.argsort(part[order], kind="stable")]
+
+
+def _changes(ex: Any, expr: E.Expr, batch: pa.RecordBatch, order: np.ndarray) -> np.ndarray:
+    """Per sorted row: whether its key differs from the previous row's (NULLs and NaNs are
+    peers of their own kind, as in PostgreSQL's ordering)."""
+    n = len(order)
+    out = np.ones(n, bool)
+    if n < 2:
+        return out
+    col = ex.ev.eval(expr, batch)
+    if isinstance(col, pa.Scalar):
+        out[1:] = False
+        return out
+    col = (col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col).take(pa.array(order))
+    cur, prev = col.slice(1), col.slice(0, n - 1)
+    try:
+        ne = pc.not_equal(cur, prev)
+        if pa.types.is_floating(col.type):  # NaN = NaN in ordering
+            ne = pc.and_(ne, pc.invert(pc.and_(pc.is_nan(cur), pc.is_nan(prev))))
+        if col.null_count:
+            nc, np_ = pc.is_null(cur), pc.is_null(prev)
+            ne = pc.if_else(pc.or_(nc, np_), pc.not_equal(nc, np_), ne)
+        out[1:] = np.asarray(pc.fill_null(ne, True).to_numpy(zero_copy_only=False), dtype=bool)
+    except (pa.ArrowNotImplementedError, pa.ArrowTypeError, pa.ArrowInvalid):
+        gid = _keys_gid(ex, [expr], batch)[order]  # types without a comparison kernel: by hash codes
+        out[1:] = gid[1:] != gid[:-1]
+    return out
+
+
+class _Layout:
+    """Sorted-row geometry of one window (PARTITION BY + ORDER BY): partitions, peers, frames.
+
+    Rows are ordered by one stable multi-key sort (partition id, then the ORDER BY keys with
+    their own directions and NULL placement); peer groups, needed only by rank-like
+    functions and frames, are found lazily by comparing neighbouring sorted keys.
+    """
+
+    def __init__(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> None:
         n = batch.num_rows
         self.n = n
-        part = _keys_gid(ex, list(c.partition), batch)
+        self.ex, self.batch = ex, batch
+        part = _part_ids(ex, list(c.partition), batch)
         keys = tuple(L.SortKey(e, d, nf) for e, d, nf in c.order)
         self.keys = keys
-        order = np.asarray(sort_indices(ex.ev, pa.Table.from_batches([batch]), keys)) if keys else np.arange(n)
-        order = order[np.argsort(part[order], kind="stable")]
-        self.order = order
+        self.order = order = _window_order(ex, part, keys, batch)
         sp = part[order]
         self.sp = sp
         starts = np.ones(n, bool)
@@ -61,18 +132,35 @@ class _Layout:
         ends = np.ones(n, bool)
         ends[:-1] = starts[1:]
         self.seg_end = np.minimum.accumulate(np.where(ends, idx, n)[::-1])[::-1]
-        peer_start = starts.copy()
-        if keys:
-            okeys = _keys_gid(ex, [k.expr for k in keys], batch)[order]
-            peer_start[1:] |= okeys[1:] != okeys[:-1]
-        self.peer_start = peer_start
-        self.peer_first = np.maximum.accumulate(np.where(peer_start, idx, 0))
-        peer_end = np.ones(n, bool)
-        peer_end[:-1] = peer_start[1:]
-        self.peer_last = np.minimum.accumulate(np.where(peer_end, idx, n)[::-1])[::-1]
-        self.lo, self.hi = self._frame(ex, c, batch)
+        self._peers: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
-    def _frame(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+    def _peer_geometry(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        if self._peers is None:
+            n, idx = self.n, np.arange(self.n)
+            peer_start = self.starts.copy()
+            for k in self.keys:
+                peer_start |= _changes(self.ex, k.expr, self.batch, self.order)
+            peer_first = np.maximum.accumulate(np.where(peer_start, idx, 0))
+            peer_end = np.ones(n, bool)
+            peer_end[:-1] = peer_start[1:]
+            peer_last = np.minimum.accumulate(np.where(peer_end, idx, n)[::-1])[::-1]
+            self._peers = (peer_start, peer_first, peer_last)
+        return self._peers
+
+    @property
+    def peer_start(self) -> np.ndarray:
+        return self._peer_geometry()[0]
+
+    @property
+    def peer_first(self) -> np.ndarray:
+        return self._peer_geometry()[1]
+
+    @property
+    def peer_last(self) -> np.ndarray:
+        return self._peer_geometry()[2]
+
+    def frame(self, ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row [lo, hi] frame of a call (its frame clause over this layout)."""
         i = np.arange(self.n)
         if c.frame is None:
             if self.keys:
@@ -181,8 +269,9 @@ def _window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch) -> pa.Array:
         if default is not None:
             res = pc.if_else(pa.array(ok), res, default.cast(res.type))
         return _unsort(res, order)
-    lo = np.maximum(lay.lo, lay.seg_start)
-    hi = np.minimum(lay.hi, lay.seg_end)
+    lo, hi = lay.frame(ex, c, batch)
+    lo = np.maximum(lo, lay.seg_start)
+    hi = np.minimum(hi, lay.seg_end)
     empty = hi < lo
     exclude = c.frame[3] if c.frame is not None and len(c.frame) > 3 else ""
     if exclude and name in ("first_value", "last_value", "nth_value"):
