@@ -49,13 +49,23 @@ def _rows(ctx: Any, p: VectorSearch) -> VS._Rows:
     return hit[1]
 
 
-def _check_dims(p: VectorSearch, rows: VS._Rows, queries: pa.Array, qm: np.ndarray,
-                data_dim: int) -> None:
+def _dim(a: pa.Array, short: str) -> int:
+    """Dimensions (bits for bit strings) of the first value of a one-dimension array."""
+    if short in ("bit", "varbit"):
+        from sqlvec.functions.vectors.textio import bit_matrix
+        return bit_matrix(a.slice(0, 1))[1]
+    return int(np.asarray(VS._matrix(a.slice(0, 1), short)).shape[1])
+
+
+def _check_dims(p: VectorSearch, rows: VS._Rows, queries: pa.Array, qshort: str) -> None:
     """A query of another dimension raises the operator's own error (22000), as per row."""
-    if qm.shape[1] == data_dim or not rows.passing.any():
+    if not rows.passing.any():
         return
     first = int(np.flatnonzero(rows.passing)[0])
+    short = p.scan.fields[p.column].type.short
     vec = VS.take_rows(rows.table.column(p.column + 1), np.array([first]))
+    if _dim(queries, qshort) == _dim(vec, short):
+        return
     col_first = isinstance(VS._strip(p.distance.args[0]), E.ColRef)
     q = queries.slice(0, 1)
     p.distance.fn.call([vec, q] if col_first else [q, vec], 1)  # raises 22000
@@ -181,14 +191,8 @@ def search_many(ctx: Any, p: VectorSearch, queries: pa.Array, k: int
         qshort = p.query.type.short if p.query.type.short in VS._DTYPE else \
             p.scan.fields[p.column].type.short
         qarr = queries.filter(pa.array(qvalid)) if queries.null_count else queries
+        _check_dims(p, rows, qarr, qshort)
         qm = _query_matrix(qarr, qshort)
-        short = p.scan.fields[p.column].type.short
-        dim = p.scan.fields[p.column].type.typmod
-        if n_pass:
-            first = VS.take_rows(rows.table.column(p.column + 1),
-                                 np.flatnonzero(rows.passing)[:1])
-            dim = np.asarray(VS._matrix(first, short)).shape[1]
-        _check_dims(p, rows, qarr, qm, dim)
         threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
         defs = VS._index_defs(ctx, p) if n_pass > threshold else []
         got: list[np.ndarray | None] = [None] * len(live)

@@ -171,6 +171,18 @@ def test_dimension_mismatch_is_22000(run):
         msgs.append(str(e.value))
     run(ON)
     assert msgs[0] == msgs[1] and "different vector dimensions" in msgs[0]
+    run("create table b12 (id int, v bit(16))")
+    run("insert into b12 values (1, B'1010101010101010'), (2, B'1111000011110000')")
+    sql = ("SELECT r.id FROM (VALUES (B'101010101010'), (B'111111111111'), (B'000000000000')) "
+           "q(v) CROSS JOIN LATERAL (SELECT id FROM b12 ORDER BY v <~> q.v LIMIT 1) r")
+    msgs = []
+    for setting in (ON, OFF):
+        run(setting)
+        with pytest.raises(DataError) as e:
+            run(sql)
+        msgs.append(str(e.value))
+    run(ON)
+    assert msgs[0] == msgs[1] and "different bit lengths" in msgs[0]
 
 
 def test_per_row_limit_or_correlated_where_is_not_batched(run):
