@@ -297,3 +297,7 @@ def test_client_vanishing_mid_statement_rolls_back(server):
         assert con.execute("SELECT count(*) FROM gone").fetchone() == (0,)
         con.execute("INSERT INTO gone VALUES (3)")  # nothing left locked either
         assert con.execute("SELECT count(*) FROM gone").fetchone() == (1,)
+        deadline = time.monotonic() + 10
+        while con.execute("SELECT count(*) FROM pg_stat_activity").fetchone() != (1,):
+            assert time.monotonic() < deadline, "the vanished client's session is still there"
+            time.sleep(0.1)
