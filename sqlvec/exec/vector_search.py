@@ -277,6 +277,10 @@ def _strip(e: E.Expr) -> E.Expr:
 
 # ---- index structures ------------------------------------------------------------------------
 
+# (id of a committed catalog dict, table, column, type, metric) -> (that dict, index defs)
+_DEFS: dict[tuple, tuple[dict, list]] = {}
+
+
 def _index_defs(ctx: Any, p: VectorSearch) -> list[tuple[Any, Any]]:
     """(IndexDef, OpClass) of the table's vector indexes that serve this column and operator."""
     db = getattr(getattr(ctx, "session", None), "db", None)
@@ -285,6 +289,14 @@ def _index_defs(ctx: Any, p: VectorSearch) -> list[tuple[Any, Any]]:
     from sqlvec.catalog.catalog import Catalog
 
     col = p.scan.fields[p.column]
+    txn = ctx.txn
+    snap = getattr(txn, "snapshot", None)
+    committed = getattr(snap, "catalog", None) if not getattr(txn, "_catalog", True) else None
+    key = (id(committed), p.scan.table.oid, col.name, col.type.short, p.metric)
+    if committed is not None:  # no DDL of its own: the committed catalog decides
+        hit = _DEFS.get(key)
+        if hit is not None and hit[0] is committed:
+            return hit[1]
     out = []
     for idx in Catalog(ctx.txn, db.store).indexes_of(p.scan.table.oid):
         if idx.method not in ("hnsw", "ivfflat") or len(idx.columns) != 1:
@@ -298,6 +310,10 @@ def _index_defs(ctx: Any, p: VectorSearch) -> list[tuple[Any, Any]]:
             continue
         if oc.metric == p.metric:
             out.append((idx, oc))
+    if committed is not None:
+        if len(_DEFS) > 1024:
+            _DEFS.clear()
+        _DEFS[key] = (committed, out)  # (holding the dict keeps its id from being reused)
     return out
 
 
