@@ -232,3 +232,10 @@ def test_few_targets_take_the_per_row_path(run):
     assert "2 distinct target(s): one search per outer row" in plan
     got = both(run, sql)
     assert len(got) == 6
+
+
+def test_array_of_vectors_as_targets(run):
+    got = both(run, "SELECT q.emb::text, r.id FROM unnest(ARRAY['[1,1,1,1,1,1,1,1]'::vector, "
+                    "'[0,0,0,0,0,0,0,0]', '[-1,0,1,0,-1,0,1,0]']) q(emb) CROSS JOIN LATERAL "
+                    "(SELECT id FROM t ORDER BY t.emb <-> q.emb LIMIT 3) r")
+    assert len(got) == 9
