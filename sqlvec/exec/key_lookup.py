@@ -19,7 +19,6 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.exec.operators import schema_of
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
 
@@ -90,7 +89,7 @@ def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
 
 def _as_batch(ex: Any, p: KeyLookup, rows: pa.Table) -> pa.RecordBatch:
     """The fetched rows (without `_rowid`) as one batch of the node's schema."""
-    schema = schema_of(p)
+    schema = ex.schema(p)
     batches = rows.to_batches()
     if len(batches) == 1:
         arrays = batches[0].columns[1:]

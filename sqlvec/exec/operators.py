@@ -25,6 +25,8 @@ from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
 SCAN_BATCH_ROWS = 65536  # rows per scanned batch: what a streamed result holds in flight
+ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])  # constants evaluate over it
+_NO_COLUMNS: dict[int, pa.RecordBatch] = {}  # VALUES/SELECT without columns, by row count
 
 
 def names(n: int) -> list[str]:
@@ -189,10 +191,15 @@ class Executor:
                 yield out
 
     def _r_Values(self, p: L.Values) -> Iterator[pa.RecordBatch]:
-        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
-        if not p.fields:
-            yield pa.RecordBatch.from_arrays([], schema=pa.schema([])) if len(p.rows) == 0 else \
-                pa.RecordBatch.from_pydict({}).__class__.from_struct_array(pa.array([{}] * len(p.rows), type=pa.struct([])))
+        one = ONE_ROW
+        if not p.fields:  # `SELECT <exprs>` without FROM: rows without columns (immutable, shared)
+            hit = _NO_COLUMNS.get(len(p.rows))
+            if hit is None:
+                hit = pa.RecordBatch.from_arrays([], schema=pa.schema([])) if len(p.rows) == 0 else \
+                    pa.RecordBatch.from_struct_array(pa.array([{}] * len(p.rows), type=pa.struct([])))
+                if len(_NO_COLUMNS) < 64:
+                    _NO_COLUMNS[len(p.rows)] = hit
+            yield hit
             return
         cols: list[list[pa.Array]] = [[] for _ in p.fields]
         for row in p.rows:
@@ -242,7 +249,7 @@ class Executor:
             self.ctx.cte_results[cid] = total
 
     def _r_FunctionScan(self, p: L.FunctionScan) -> Iterator[pa.RecordBatch]:
-        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+        one = ONE_ROW
         args = [self.ev.eval(a, one) for a in p.args]
         out = p.fn.call(args, 1)
         if isinstance(out, pa.ListArray | pa.LargeListArray):
@@ -279,7 +286,7 @@ class Executor:
             yield self._batch(p, [self.ev.eval(e, b) for e in p.exprs])
 
     def _r_Limit(self, p: L.Limit) -> Iterator[pa.RecordBatch]:
-        one = pa.RecordBatch.from_arrays([pa.array([0])], names=["_"])
+        one = ONE_ROW
         limit = self.ev.eval(p.limit, one)[0].as_py() if p.limit is not None else None
         offset = self.ev.eval(p.offset, one)[0].as_py() if p.offset is not None else 0
         offset = offset or 0
