@@ -121,6 +121,7 @@ class _Layout:
         part = _part_ids(ex, list(c.partition), batch)
         keys = tuple(L.SortKey(e, d, nf) for e, d, nf in c.order)
         self.keys = keys
+        self.part = part
         self.order = order = _window_order(ex, part, keys, batch)
         sp = part[order]
         self.sp = sp
@@ -299,12 +300,14 @@ def _unsort(sorted_vals: pa.Array, order: np.ndarray) -> pa.Array:
     return sorted_vals.take(pa.array(inv))
 
 
-def _framed(ex: Any, c: E.WindowCall, sorted_batch: pa.RecordBatch, lay: _Layout) -> pa.Array:
+def _framed(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout) -> pa.Array:
     """count/sum/avg over frames by the functions layer's window code (exact prefix sums)."""
     from sqlvec.functions.windows import WindowFrame
 
     bw = ex.ctx.regs.functions.window(c.name, [a.type for a in c.args])
-    args = [ex.ev.eval(a, sorted_batch) for a in c.args]
+    order = pa.array(lay.order)
+    args = [ex.ev.eval(a, batch) for a in c.args]  # argument columns only, then in window order
+    args = [a if isinstance(a, pa.Scalar) else a.take(order) for a in args]
     peers = np.cumsum(lay.peer_start) - 1
     frame = None
     if c.frame is not None:  # ROWS / GROUPS / RANGE without offsets (those take the general path)
@@ -331,17 +334,21 @@ def _agg_window(ex: Any, c: E.WindowCall, batch: pa.RecordBatch, lay: _Layout,
 
     n = lay.n
     order = lay.order
-    sorted_batch = batch.take(pa.array(order))
     agg = E.AggCall(c.name, c.args, c.distinct, c.type, c.star, None, c.fn)
     whole = bool(np.all(lo == lay.seg_start) & np.all(hi == lay.seg_end)) and not exclude
-    if whole:
+    if whole and not lay.keys:  # frames are whole partitions, rows in input order: no sorting
+        ngroups = int(lay.part.max()) + 1 if n else 0
+        per = _aggregate(ex, agg, batch, lay.part, ngroups)
+        return per.take(pa.array(lay.part))
+    if whole:  # whole partitions in ORDER BY order (array_agg, string_agg see that order)
         ngroups = int(lay.sp.max()) + 1 if n else 0
-        per = _aggregate(ex, agg, sorted_batch, lay.sp, ngroups)
+        per = _aggregate(ex, agg, batch.take(pa.array(order)), lay.sp, ngroups)
         return _unsort(per.take(pa.array(lay.sp)), order)
     offset_range = c.frame is not None and c.frame[0] == "range" and any(
         b[0] in ("preceding", "following") for b in c.frame[1:3])
     if c.name in ("count", "sum", "avg") and not c.distinct and not exclude and not offset_range:
-        return _unsort(_framed(ex, c, sorted_batch, lay), order)
+        return _unsort(_framed(ex, c, batch, lay), order)
+    sorted_batch = batch.take(pa.array(order))
     # general frame: expand each row's frame into (row, member) pairs and aggregate by row
     counts = np.where(empty, 0, hi - lo + 1)
     owner = np.repeat(np.arange(n), counts)
