@@ -85,6 +85,7 @@ RUN_ON_WORKER = RunOnWorker()
 Action = StartTLS | DeliverCancel | CloseConnection | RunOnWorker
 
 _EXTENDED = frozenset({m.Bind, m.Execute, m.Parse, m.Describe, m.Close})
+_ALWAYS_CHEAP = frozenset({m.Sync, m.Describe, m.Close, m.Flush, m.Invalid})
 
 # open_session(user, database, startup params) -> a Session (raises SqlError, e.g. 3D000)
 OpenSession = Callable[[str, str, dict[str, str]], Any]
@@ -209,6 +210,8 @@ class ServerConnection:
 
     def notifications(self) -> bytes:
         """NotificationResponse messages for the session's pending LISTEN deliveries."""
+        if not getattr(self.session, "notifications", None):
+            return b""  # the common case, checked before importing anything
         from sqlvec.session.notify import take_notifications
 
         return b"".join(be.notification_response(pid, ch, payload)
@@ -237,20 +240,20 @@ class ServerConnection:
             return False
         if self._skip_until_sync:
             return not isinstance(msg, m.Terminate)
-        costs = self._costs
-        if isinstance(msg, m.Execute):
-            portal = self._portals.get(msg.portal)
-            return portal is None or costs.is_fast(portal.sql)
-        if isinstance(msg, m.Bind):
-            stmt = self._statements.get(msg.statement)
-            return stmt is None or (costs.is_fast(stmt.sql) and sum(
-                len(p) for p in msg.params if p is not None) <= MAX_INLINE_BIND)
-        if isinstance(msg, (m.Sync, m.Describe, m.Close, m.Flush, m.Invalid)):
+        cls = type(msg)
+        if cls is m.Bind:
+            stmt = self._statements.get(msg.statement)  # type: ignore[union-attr]
+            return stmt is None or (self._costs.is_fast(stmt.sql) and sum(
+                map(len, filter(None, msg.params))) <= MAX_INLINE_BIND)  # type: ignore[union-attr]
+        if cls is m.Execute:
+            portal = self._portals.get(msg.portal)  # type: ignore[union-attr]
+            return portal is None or self._costs.is_fast(portal.sql)
+        if cls in _ALWAYS_CHEAP:
             return True
-        if isinstance(msg, m.Query):
-            return costs.is_fast(msg.sql)
-        if isinstance(msg, m.Parse):
-            return self._parse_costs.is_fast(msg.sql)
+        if cls is m.Query:
+            return self._costs.is_fast(msg.sql)  # type: ignore[union-attr]
+        if cls is m.Parse:
+            return self._parse_costs.is_fast(msg.sql)  # type: ignore[union-attr]
         return False
 
     # --- dispatch ------------------------------------------------------------------------
