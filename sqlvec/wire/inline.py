@@ -29,7 +29,8 @@ import re
 CPU_LIMIT_NS = 1_000_000  # a run above 1 ms of CPU goes to a worker next time
 WALL_LIMIT_NS = 20_000_000  # ... and so does one that waited (I/O, locks) 20 ms
 INLINE_BUDGET_NS = 2_000_000  # one loop turn runs at most ~2 ms of requests, then hands over
-MAX_TEXTS = 512  # statement texts remembered per connection (memory stays bounded)
+MAX_TEXTS = 256  # statement texts remembered per connection (memory stays bounded) ...
+MAX_TEXT = 8192  # ... and only texts up to this long
 MAX_INLINE_BIND = 64 * 1024  # parameter bytes a cheap Bind may carry
 
 _LEAD = re.compile(r"\s*(select|values|show|table)\b", re.IGNORECASE)
@@ -55,7 +56,7 @@ class CostBook:
     def record(self, sql: str, cpu_ns: int, wall_ns: int) -> None:
         """Remember how a run of `sql` went (a slow run forgets the text)."""
         if cpu_ns < CPU_LIMIT_NS and wall_ns < WALL_LIMIT_NS:
-            if sql not in self._fast and read_only(sql):
+            if sql not in self._fast and len(sql) <= MAX_TEXT and read_only(sql):
                 if len(self._fast) >= MAX_TEXTS:
                     self._fast.clear()
                 self._fast[sql] = True

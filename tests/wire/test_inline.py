@@ -69,6 +69,9 @@ def test_the_cost_book_is_bounded():
     for i in range(inline.MAX_TEXTS + 10):
         book.record(f"SELECT {i}", cpu_ns=1, wall_ns=1)
     assert len(book._fast) <= inline.MAX_TEXTS
+    long_text = "SELECT 1" + " " * inline.MAX_TEXT
+    book.record(long_text, cpu_ns=1, wall_ns=1)
+    assert not book.is_fast(long_text)
 
 
 def test_sync_describe_and_errors_are_cheap_and_startup_is_not():
