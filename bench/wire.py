@@ -1,13 +1,15 @@
 """Wire benchmark: round trips per second through asyncpg and psycopg, sqlvec vs PostgreSQL 15.
 
-    .venv/bin/python bench/wire.py [--seconds 2] [--rows 100000] [--only sqlvec]
+    .venv/bin/python bench/wire.py [--seconds 2] [--rows 100000] [--only sqlvec] [--repeat 3]
 
 Starts a sqlvec server (`python -m sqlvec serve`, data in a temp dir) and a throw-away
 PostgreSQL 15 cluster (initdb/pg_ctl from `pg_config --bindir`), loads the same
 100k-row table into both, then measures for each driver, single client and 8
 concurrent clients: `SELECT 1`, a prepared primary-key point lookup, and a
 10,000-row fetch. Prints queries/s, the sqlvec/PostgreSQL ratio and server CPU time
-per query (from /proc/<pid>/stat of the server process or the PG backends).
+per query (from /proc/<pid>/stat of the server process or the PG backends). On a shared
+machine, `--repeat N` measures each cell N times, alternating the servers, and keeps the
+best rate (and its CPU figure); the load average is printed before and after.
 """
 
 from __future__ import annotations
@@ -164,6 +166,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlvec", "postgres"], default=None)
     ap.add_argument("--drivers", default="asyncpg,psycopg")
     ap.add_argument("--clients", default="1,8")
+    ap.add_argument("--repeat", type=int, default=1, help="runs per cell; the best is kept")
     args = ap.parse_args()
 
     targets = []
@@ -186,6 +189,8 @@ def main() -> None:
             print(f"loaded {args.rows} rows into {t['name']} in {time.perf_counter() - t0:.1f}s",
                   file=sys.stderr)
 
+        print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores, "
+              f"{args.seconds:g} s per run, best of {args.repeat}")
         header = f"{'workload':<10} {'driver':<8} {'clients':>7}"
         for t in targets:
             header += f" {t['name'] + ' q/s':>14} {'cpu ms/q':>9}"
@@ -197,18 +202,24 @@ def main() -> None:
             for driver in args.drivers.split(","):
                 for clients in (int(c) for c in args.clients.split(",")):
                     line = f"{kind:<10} {driver:<8} {clients:>7}"
-                    rates = []
-                    for t in targets:
-                        try:
-                            qps, cpu = measure(t, driver, kind, clients, args.seconds, args.rows)
-                        except Exception as e:  # noqa: BLE001 - report and keep going
-                            print(f"{t['name']} {kind} {driver}: {e!r}", file=sys.stderr)
-                            qps, cpu = float("nan"), float("nan")
-                        rates.append(qps)
+                    best = [(float("nan"), float("nan"))] * len(targets)
+                    for _ in range(args.repeat):
+                        for i, t in enumerate(targets):
+                            try:
+                                qps, cpu = measure(t, driver, kind, clients, args.seconds,
+                                                   args.rows)
+                            except Exception as e:  # noqa: BLE001 - report and keep going
+                                print(f"{t['name']} {kind} {driver}: {e!r}", file=sys.stderr)
+                                continue
+                            if not best[i][0] >= qps:  # nan: first result
+                                best[i] = (qps, cpu)
+                    rates = [qps for qps, _ in best]
+                    for qps, cpu in best:
                         line += f" {qps:>14.0f} {cpu:>9.3f}"
                     if len(rates) == 2 and rates[1]:
                         line += f" {rates[0] / rates[1]:>6.2f}x"
                     print(line, flush=True)
+        print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
 
 if __name__ == "__main__":
