@@ -34,6 +34,37 @@ _PLACEHOLDER = re.compile(r"%(?:\((?P<name>[^)]+)\))?(?P<kind>[sbt%])|%")
 
 def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list]:
     """'... %s ... %(x)s' -> ('... $1 ... $2', values in order); %% stays a single %."""
+    out, values, _ = _convert(sql, params)
+    return out, values
+
+
+class PlaceholderCache:
+    """convert_placeholders by operation text, remembered: a repeated execute only picks
+    its values (positional: the count must match; named: the names, in order)."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self._hits: dict[tuple[str, bool], tuple[str, Any]] = {}
+
+    def convert(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list]:
+        named = isinstance(params, Mapping)
+        hit = self._hits.get((sql, named))
+        if hit is not None:
+            out, spec = hit
+            if named:
+                if all(n in params for n in spec):
+                    return out, [params[n] for n in spec]
+            elif isinstance(params, list | tuple) and len(params) == spec:
+                return out, list(params)
+        out, values, spec = _convert(sql, params)  # raises the ProgrammingError on a mismatch
+        if len(self._hits) >= self.size:
+            self._hits.clear()
+        self._hits[(sql, named)] = (out, spec)
+        return out, values
+
+
+def _convert(sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list, Any]:
+    """convert_placeholders plus what a repeat needs: the count (positional) or the names."""
     values: list[Any] = []
     names: dict[str, int] = {}
     positional = iter(params) if not isinstance(params, Mapping) else None
@@ -64,7 +95,7 @@ def convert_placeholders(sql: str, params: Sequence[Any] | Mapping[str, Any]) ->
     out = _PLACEHOLDER.sub(repl, sql)
     if positional is not None and next(positional, _END) is not _END:
         raise ProgrammingError("the query has fewer placeholders than parameters")
-    return out, values
+    return out, values, (tuple(names) if positional is None else len(values))
 
 
 _END = object()
@@ -135,7 +166,7 @@ class Cursor:
             if parameters is None:
                 self._run_simple(operation)
             else:
-                sql, values = convert_placeholders(operation, parameters)
+                sql, values = con._placeholders.convert(operation, parameters)
                 self._run_prepared(sql, [values])
         except SqlError as e:
             raise from_sql_error(e) from None
@@ -152,9 +183,10 @@ class Cursor:
         rows = list(seq_of_parameters)
         if not rows:
             return self
-        sql, _ = convert_placeholders(operation, rows[0])
+        convert = self.connection._placeholders.convert
+        sql, _ = convert(operation, rows[0])
         try:
-            self._run_prepared(sql, [convert_placeholders(operation, p)[1] for p in rows])
+            self._run_prepared(sql, [convert(operation, p)[1] for p in rows])
         except SqlError as e:
             raise from_sql_error(e) from None
         except Error:
@@ -177,6 +209,13 @@ class Cursor:
     def _run_prepared(self, sql: str, param_rows: list[list[Any]]) -> None:
         session = self.connection._session
         stmt = self.connection._stmts.prepare(session, sql, len(param_rows[0]))
+        one_step = getattr(session, "execute_prepared", None)  # bind + execute, no portal kept
+
+        def run(stmt: Any, values: list[Any]) -> Any:
+            if one_step is not None:
+                return one_step(stmt, values)
+            ncols = len(stmt.columns) if stmt.columns else 0
+            return session.execute_portal(session.bind(stmt, values, [0] * ncols, ""), 0)[0]
         total = 0
         try:
             for values in param_rows:
@@ -184,15 +223,13 @@ class Cursor:
                     raise ProgrammingError(
                         f"the query has {len(stmt.param_types)} placeholders but "
                         f"{len(values)} parameters were passed")
-                ncols = len(stmt.columns) if stmt.columns else 0
-                portal = session.bind(stmt, text_params(values, stmt.param_types), [0] * ncols, "")
-                result, _ = session.execute_portal(portal, 0)
-                self._take(result)
+                self._take(run(stmt, text_params(values, stmt.param_types)))
                 total += max(self.rowcount, 0)
             if len(param_rows) > 1:
                 self.rowcount = total
         finally:
-            session.close_portal("")
+            if not one_step:
+                session.close_portal("")
             session.sync()
             self._drain_notices()
 
@@ -292,6 +329,7 @@ class Connection:
         self._db = database
         self._session = session
         self._stmts = StatementCache(statement_cache_size)  # parameterised executes, by SQL text
+        self._placeholders = PlaceholderCache()
         self._owns_db = owns_database
         self.autocommit = False
         self.notices: list = []

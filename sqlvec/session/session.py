@@ -446,6 +446,32 @@ class Session:
         self.portals[name] = p
         return p
 
+    def execute_prepared(self, stmt: PreparedStatement, params: list[Any]) -> Result:
+        """Bind and run a prepared statement in one step, every row at once: what Bind plus
+        Execute(unnamed portal, no row limit) give, without keeping a Portal (embedded dbapi).
+        The unnamed portal is closed, as a Bind would replace it; call sync() afterwards."""
+        if self.failed:
+            raise InFailedSqlTransaction(
+                "current transaction is aborted, commands ignored until end of transaction block"
+            )
+        if len(params) != len(stmt.param_types):
+            from sqlvec.core.errors import ProtocolViolation
+
+            raise ProtocolViolation(
+                f"bind message supplies {len(params)} parameters, but prepared statement "
+                f"\"{stmt.name}\" requires {len(stmt.param_types)}"
+            )
+        if self.portals:
+            _close_portal(self.portals.pop("", None))
+        self.current_query = stmt.sql
+        if stmt.ast is None:
+            return Empty()
+        try:
+            return reg_output(self, self.run(stmt.ast, params, stmt.sql, stmt), [])
+        except SqlError:
+            self._fail_block()
+            raise
+
     def describe_portal(self, portal: Portal | str) -> list[Column] | None:
         if isinstance(portal, str):
             portal = self._portal(portal)

@@ -148,3 +148,20 @@ def test_parameter_types_follow_a_recreated_table():
     cur.execute("INSERT INTO t VALUES (7, 'abc')")
     assert cur.execute(q, ("abc",)).fetchall() == [(7,)]
     con.close()
+
+
+def test_placeholder_cache_repeats_and_still_checks_counts_and_names():
+    con = sqlvec.connect(":memory:")
+    cur = con.cursor()
+    for i in range(3):  # the second and third executes take the remembered conversion
+        assert cur.execute("select %s::int + %s::int, '%%'", (i, 1)).fetchone() == (i + 1, "%")
+        assert cur.execute("select %(a)s::int * %(b)s::int + %(a)s::int", {"a": i, "b": 2}).fetchone() == (3 * i,)
+    with pytest.raises(dbapi.ProgrammingError):
+        cur.execute("select %s::int + %s::int, '%%'", (1,))
+    with pytest.raises(dbapi.ProgrammingError):
+        cur.execute("select %s::int + %s::int, '%%'", (1, 2, 3))
+    with pytest.raises(dbapi.ProgrammingError):
+        cur.execute("select %(a)s::int * %(b)s::int + %(a)s::int", {"a": 1})
+    con.rollback()
+    assert cur.execute("select %(a)s::int * %(b)s::int + %(a)s::int", {"b": 3, "a": 1, "c": 0}).fetchone() == (4,)
+    con.close()

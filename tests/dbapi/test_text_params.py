@@ -81,7 +81,7 @@ def test_unexpected_engine_exception_is_internal_error(cur, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(session, "execute_portal", boom)
+    monkeypatch.setattr(session, "execute_prepared", boom)
     with pytest.raises(dbapi.InternalError) as info:
         cur.execute("select %s::int", (1,))
     assert info.value.sqlstate == "XX000" and isinstance(info.value.__cause__, RuntimeError)
