@@ -15,7 +15,8 @@ from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
 _CHUNK = 1 << 20
-PROBE_STREAM_BUILD_ROWS = 65536  # inner equi-joins with a build side this small stream the probe
+PROBE_STREAM_BUILD_ROWS = 65536  # inner/left equi-joins with a build side this small stream the probe
+# (one integer key: any size; -1 switches streaming off)
 
 
 def _split_equi(cond: E.Expr | None, lw: int) -> tuple[list[tuple[E.Expr, E.Expr]], list[E.Expr]]:
@@ -67,10 +68,16 @@ def _one_batch(t: pa.Table) -> pa.RecordBatch:
 
 def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
     right = None
-    if p.kind in ("inner", "left") and not p.lateral_cols and _split_equi(p.condition, len(p.left.fields))[0]:
+    pairs = _split_equi(p.condition, len(p.left.fields))[0] if p.kind in ("inner", "left") else []
+    if pairs and not p.lateral_cols:
         right = ex.table(p.right)
-        if right.num_rows <= PROBE_STREAM_BUILD_ROWS:  # indexed once, probed batch by batch
-            yield from _stream_probe(ex, p, right)
+        rb = _one_batch(right)
+        rkeys = [ex.ev.eval(b, rb) for _, b in pairs]
+        # indexed once, probed batch by batch: any size for one integer key (sorted build
+        # rows), small ones otherwise (Acero re-hashes the build side per probe batch)
+        if right.num_rows <= PROBE_STREAM_BUILD_ROWS or (
+                PROBE_STREAM_BUILD_ROWS >= 0 and len(rkeys) == 1 and _int_key(rkeys[0])):
+            yield from _stream_probe(ex, p, rb, _Build(rkeys))
             return
     left = ex.table(p.left)
     if p.lateral_cols:
@@ -134,7 +141,7 @@ def run_join(ex: Any, p: L.Join) -> Iterator[pa.RecordBatch]:
             yield _combine(lb, rb, np.full(len(un), -1), un, out_schema)
 
 
-def _stream_probe(ex: Any, p: L.Join, right: pa.Table) -> Iterator[pa.RecordBatch]:
+def _stream_probe(ex: Any, p: L.Join, rb: pa.RecordBatch, build: _Build) -> Iterator[pa.RecordBatch]:
     """An inner or left equi-join batch by batch of the left (probe) side against a small
     right side indexed once, so a join's result streams like a scan. Inner joins give rows in
     the blocking join's order; a left join gives each probe row's matches, or the row once
@@ -143,11 +150,9 @@ def _stream_probe(ex: Any, p: L.Join, right: pa.Table) -> Iterator[pa.RecordBatc
 
     lschema = schema_of(p.left)
     pairs, rest = _split_equi(p.condition, len(lschema))
-    out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(lschema) + list(right.schema))])
+    out_schema = pa.schema([pa.field(f"c{i}", f.type) for i, f in enumerate(list(lschema) + list(rb.schema))])
     left_join = p.kind == "left"
-    if right.num_rows or left_join:
-        rb = _one_batch(right)
-        build = _Build([ex.ev.eval(b, rb) for _, b in pairs])
+    if rb.num_rows or left_join:
         for lb in ex.run(p.left):
             ex.ctx.check_cancel()
             if not lb.num_rows:
