@@ -53,6 +53,9 @@ QUERIES = [
     "select g, count(*) from t where id < 0 group by g",  # no rows: no groups
     "select tx, count(*), sum(n) from t group by tx having count(*) > 30",
     "select count(*) from t",
+    "select h, g from t group by h, g",  # no aggregates: the distinct keys
+    "select 'x', count(*), min(g) from t group by 1",  # a constant key
+    "select d, count(*) from t group by d order by d nulls first",
 ]
 
 
