@@ -5,7 +5,9 @@ complete message, calling the session synchronously and `write(bytes)` with what
 send, and returns an Action when the transport must act (start TLS, deliver a cancel,
 close). Phases: start-up (SSL/GSS/cancel requests, StartupMessage), authentication
 (trust, cleartext, md5, SCRAM-SHA-256), then simple and extended query with portals,
-row limits and skip-until-Sync after an error.
+row limits and skip-until-Sync after an error. `process(write, inline=True)` is the
+event loop's variant: it handles requests known to be cheap and stops at the first other
+one (RUN_ON_WORKER), which a worker thread's `process(write)` then starts with.
 """
 
 from __future__ import annotations
