@@ -23,6 +23,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.core.errors import InvalidTextRepresentation
 from sqlvec.core.textio_literals import parse_array_literal, unparse_array
 from sqlvec.core.types import SqlType
 
@@ -95,6 +96,12 @@ def parse_general(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Arra
         def flatten(xs: list) -> list:
             return [y for x in xs for y in (flatten(x) if isinstance(x, list) else [x])]
         parsed = [flatten(p) for p in parsed]
+    if elem_t.is_array:
+        for v, p in zip(enc.dictionary.to_pylist(), parsed):
+            if len({len(x) if isinstance(x, list) else -1 for x in p}) > 1:
+                raise InvalidTextRepresentation(
+                    f'malformed array literal: "{v}"',
+                    detail="Multidimensional arrays must have sub-arrays with matching dimensions.")
     lengths = np.array([len(p) for p in parsed], dtype=np.int32)
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int32)
     if elem_t.is_array:

@@ -9,6 +9,8 @@ parametrised ones with `with_typmod`, arrays with `array_of`.
     ('integer', 23, DataType(int32))
     >>> array_of(INT4).oid
     1007
+    >>> array_of(array_of(INT4)).display(), array_of(array_of(INT4)).ndims
+    ('integer[]', 2)
 """
 
 from __future__ import annotations
@@ -58,6 +60,18 @@ class SqlType:
     def is_array(self) -> bool:
         return self.element is not None
 
+    @property
+    def ndims(self) -> int:
+        """Array dimensions this type's Arrow lists nest (0 for a scalar type). PostgreSQL
+        calls every integer array integer[]; a value built with two dimensions here has a
+        list<list<int32>> Arrow type and an element that is itself integer[]."""
+        return 0 if self.element is None else 1 + self.element.ndims
+
+    @property
+    def base_element(self) -> SqlType:
+        """The scalar element type of an array of any dimensions (self for a scalar)."""
+        return self if self.element is None else self.element.base_element
+
     def with_typmod(self, typmod: int) -> SqlType:
         """The same type with a modifier, e.g. VARCHAR.with_typmod(10 + 4) is varchar(10)."""
         return replace(self, typmod=typmod, arrow=_arrow_for_typmod(self, typmod))
@@ -65,7 +79,7 @@ class SqlType:
     def display(self) -> str:
         """format_type(oid, typmod): 'character varying(10)', 'numeric(10,2)', 'integer[]'."""
         if self.element is not None:
-            return self.element.display() + "[]"
+            return self.element.display() + ("[]" if not self.element.is_array else "")
         mod = modifier_text(self)
         if self.name.startswith(("timestamp", "time ")) or self.name in ("time",):
             # PostgreSQL puts the precision before 'with/without time zone'
@@ -182,7 +196,10 @@ BASE_TYPES: tuple[SqlType, ...] = (
 
 
 def array_of(elem: SqlType) -> SqlType:
-    """The one-dimensional array type of `elem` (Arrow list of the element's arrow type)."""
+    """The one-dimensional array type of `elem` (Arrow list of the element's arrow type);
+    of an array type: the same SQL type with one more dimension (nested Arrow lists)."""
+    if elem.is_array:
+        return replace(elem, arrow=pa.list_(elem.arrow), element=elem)
     if not elem.array_oid:
         raise ValueError(f"type {elem.name} has no array type")
     return SqlType(

@@ -102,10 +102,12 @@ class Unnest:
     set_returning: bool = True
 
     def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.functions.arrays import flatten_dims
+
         a = args[0]
         if a.null_count == len(a):
             return pa.array([], self.return_type.arrow)
-        return a.flatten()
+        return flatten_dims(a).flatten()  # a multi-dimensional array's elements, row-major
 
 
 def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_path: list[str],
@@ -124,7 +126,7 @@ def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_pa
         if all(s in ("numeric", "int4", "int8", "unknown") for s in ints):
             return GenerateSeries([T.NUMERIC] * len(arg_types), T.NUMERIC)
     if name == "unnest" and len(arg_types) == 1 and arg_types[0].element is not None:
-        return Unnest(arg_types, arg_types[0].element)
+        return Unnest(arg_types, arg_types[0].base_element)
     return None
 
 
@@ -142,6 +144,14 @@ class ArrayBuild:
         k = len(args)
         elem = self.return_type.arrow.value_type
         cols = [a.cast(elem) if a.type != elem else a for a in args]
+        if pa.types.is_list(elem) and k > 1:  # ARRAY[[1, 2], [3, 4]]: sub-arrays of one shape
+            import pyarrow.compute as pc
+
+            from sqlvec.core.errors import ArraySubscriptError
+            lens = [pc.fill_null(pc.list_value_length(c), -1) for c in cols]
+            if any(not pc.all(pc.equal(ln, lens[0])).as_py() for ln in lens[1:]):
+                raise ArraySubscriptError(
+                    "multidimensional arrays must have array expressions with matching dimensions")
         values = pa.concat_arrays(cols)
         # row i, element j sits at j * n + i in `values`
         order = (np.arange(k)[None, :] * n + np.arange(n)[:, None]).reshape(-1)
@@ -213,7 +223,9 @@ def srf_lists(name: str, args: list[pa.Array], return_type: SqlType) -> pa.Array
     import pyarrow.compute as pc
 
     if name == "unnest":
-        a = args[0]
+        from sqlvec.functions.arrays import flatten_dims
+
+        a = flatten_dims(args[0])
         return a if a.null_count == 0 else pc.if_else(pc.is_null(a), pa.scalar([], a.type), a)
     # generate_series(start, stop[, step]) per row, integers
     n = len(args[0])

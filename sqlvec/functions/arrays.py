@@ -31,10 +31,52 @@ Impl = Callable[[CallContext, list[Arg]], Arg]
 
 
 def _lists(x: Arg, n: int) -> pa.ListArray:
+    """One list of scalar elements per row: a multi-dimensional array's elements in
+    row-major order, as PostgreSQL's array functions see them."""
     a = arr(x, n)
     if pa.types.is_large_list(a.type):
         a = pc.cast(a, pa.list_(a.type.value_type))
+    return flatten_dims(a)
+
+
+def flatten_dims(a: pa.ListArray) -> pa.ListArray:
+    """list<list<...<x>>> -> list<x> with each row's elements in order (1-D passes through).
+
+        >>> flatten_dims(pa.array([[[1, 2], [3, 4]], None])).to_pylist()
+        [[1, 2, 3, 4], None]
+    """
+    while pa.types.is_list(a.type) and pa.types.is_list(a.type.value_type):
+        inner = a.values
+        if pa.types.is_large_list(inner.type):
+            inner = pc.cast(inner, pa.list_(inner.type.value_type))
+        outer_off = a.offsets.to_numpy()
+        inner_off = inner.offsets.to_numpy()
+        off = inner_off[outer_off]
+        mask = np.asarray(pc.is_null(a)) if a.null_count else None
+        a = pa.ListArray.from_arrays(pa.array(off - off[0], pa.int32()),
+                                     inner.values.slice(off[0], off[-1] - off[0]),
+                                     mask=pa.array(mask) if mask is not None else None)
     return a
+
+
+def dim_lengths(x: Arg, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(lengths per dimension as an (n, ndims) int64 matrix, row is NULL or empty). The
+    array is rectangular, so each dimension's length is its first sub-array's."""
+    a = arr(x, n)
+    if pa.types.is_large_list(a.type):
+        a = pc.cast(a, pa.list_(a.type.value_type))
+    empty = np.asarray(pc.fill_null(pc.equal(pc.list_value_length(a), 0), True))
+    cols = []
+    first = np.arange(n, dtype=np.int64)  # index of the row's first list at this level
+    level = a
+    while pa.types.is_list(level.type):
+        off = level.offsets.to_numpy().astype(np.int64)
+        safe = np.minimum(first, len(level) - 1) if len(level) else first
+        ln = (off[safe + 1] - off[safe]) if len(level) else np.zeros(n, np.int64)
+        cols.append(np.where(first < len(level), ln, 0))
+        first = off[safe] if len(level) else first
+        level = level.values
+    return np.stack(cols, axis=1) if cols else np.zeros((n, 0), np.int64), empty
 
 
 def _flat(a: pa.ListArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -139,30 +181,35 @@ def _cat(kind: str) -> Impl:
 
 def _length(kind: str) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        a = _lists(args[0], ctx.n)
-        ln = pc.list_value_length(a).to_numpy(zero_copy_only=False)
-        ln = np.nan_to_num(ln.astype(float)).astype(np.int64)
-        mask = any_null_mask(args, ctx.n)
         if kind == "cardinality":
+            a = _lists(args[0], ctx.n)
+            ln = pc.fill_null(pc.list_value_length(a), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+            mask = any_null_mask(args, ctx.n)
             return pa.array(ln, pa.int32(), mask=mask if mask.any() else None)
+        dims, empty = dim_lengths(args[0], ctx.n)
+        mask = any_null_mask(args, ctx.n) | empty
         dim = pc.cast(arr(args[1], ctx.n), pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
-        bad = mask | (dim != 1) | (ln == 0)
+        bad = mask | (dim < 1) | (dim > dims.shape[1])
+        ln = dims[np.arange(ctx.n), np.clip(dim - 1, 0, max(dims.shape[1] - 1, 0))] if dims.shape[1] \
+            else np.zeros(ctx.n, np.int64)
         val = {"length": ln, "upper": ln, "lower": np.ones_like(ln)}[kind]
         return pa.array(val, pa.int32(), mask=bad if bad.any() else None)
     return impl
 
 
 def _ndims(ctx: CallContext, args: list[Arg]) -> Arg:
-    a = _lists(args[0], ctx.n)
-    ln = pc.list_value_length(a)
-    return pc.if_else(pc.greater(ln, 0), pa.scalar(1, pa.int32()), pa.scalar(None, pa.int32()))
+    dims, empty = dim_lengths(args[0], ctx.n)
+    mask = any_null_mask(args, ctx.n) | empty
+    return pa.array(np.full(ctx.n, dims.shape[1]), pa.int32(), mask=mask if mask.any() else None)
 
 
 def _dims(ctx: CallContext, args: list[Arg]) -> Arg:
-    a = _lists(args[0], ctx.n)
-    ln = pc.list_value_length(a)
-    txt = pc.binary_join_element_wise("[1:", pc.cast(ln, pa.string()), "]", "")
-    return pc.if_else(pc.greater(ln, 0), txt, pa.scalar(None, pa.string()))
+    dims, empty = dim_lengths(args[0], ctx.n)
+    mask = any_null_mask(args, ctx.n) | empty
+    parts = [pc.binary_join_element_wise("[1:", pc.cast(pa.array(dims[:, k]), pa.string()), "]", "")
+             for k in range(dims.shape[1])]
+    txt = pc.binary_join_element_wise(*parts, "") if parts else pa.array([""] * ctx.n)
+    return pc.if_else(pa.array(mask), pa.scalar(None, pa.string()), txt) if mask.any() else txt
 
 
 def _fill(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -254,7 +301,7 @@ def _remove(replace: bool) -> Impl:
 
 def _to_string(ctx: CallContext, args: list[Arg]) -> Arg:
     a = _lists(args[0], ctx.n)
-    elem_t = ctx.arg_types[0].element or T.TEXT
+    elem_t = ctx.arg_types[0].base_element if ctx.arg_types[0].is_array else T.TEXT
     values, parents, off = _flat(a)
     txt = textio.format_text(values, elem_t)
     if len(args) > 2 and not (isinstance(args[2], pa.Scalar) and not args[2].is_valid):
@@ -339,7 +386,7 @@ def quantified_compare(regs: Any, op: str, left: Arg, left_t: T.SqlType, right: 
     a = _lists(right, n)
     values, parents, off = _flat(a)
     assert right_t.element is not None
-    f = regs.functions.resolve(op, [left_t, right_t.element])
+    f = regs.functions.resolve(op, [left_t, right_t.base_element])
     lv = arr(left, n).take(pa.array(parents)) if len(parents) else arr(left, n).slice(0, 0)
     res = f.call([lv, values], len(values)) if len(values) else pa.array([], pa.bool_())
     t = np.asarray(pc.fill_null(res, False))

@@ -374,7 +374,7 @@ class FunctionRegistry:
             if p.short in _ARRAY_POLY:
                 if not a.is_array:
                     return None
-                elems.append(a.element)  # type: ignore[arg-type]
+                elems.append(a.base_element)  # a multi-dimensional array's scalar element
             elif p.short in _ELEM_POLY:
                 if p.short == "anynonarray" and a.is_array:
                     return None
@@ -386,14 +386,20 @@ class FunctionRegistry:
                 elem = self.casts.common_type(elems)
             except Exception:
                 return None
+        # a multi-dimensional argument keeps its nested type (and lends it to unknown literals)
+        multi = next((a for a, p in zip(args, decl) if p.short in _ARRAY_POLY and a.ndims > 1
+                      and a.base_element == elem), None)
         out = []
-        for p in decl:
+        for p, a in zip(decl, list(args) + [T.UNKNOWN] * (len(decl) - len(args))):
             if p.short in _ELEM_POLY:
                 out.append(elem)
             elif p.short in _ARRAY_POLY:
                 if not elem.array_oid:
                     return None
-                out.append(T.array_of(elem))
+                if a.ndims > 1 and a.base_element == elem:
+                    out.append(a)
+                else:
+                    out.append(multi if multi is not None and a.short == "unknown" else T.array_of(elem))
             else:
                 out.append(p)
         return out
@@ -462,11 +468,11 @@ def _substitute_return(ret: SqlType, fdef: Any, declared: list[SqlType],
             elem = d
             break
         if p.short in _ARRAY_POLY:
-            elem = d.element
+            elem = d.base_element  # array functions see a multi-dimensional array's elements
             break
     elem = elem or T.TEXT
     if ret.short in _ARRAY_POLY:
-        if not elem.array_oid or elem.is_array:
+        if not elem.array_oid and not elem.is_array:  # array_agg of arrays: one more dimension
             from sqlvec.core.errors import UndefinedObject
             raise UndefinedObject(f"could not find array type for data type {elem.display()}")
         return T.array_of(elem)

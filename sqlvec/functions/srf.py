@@ -106,7 +106,9 @@ def _series_ts(ctx: CallContext, args: list[Arg]) -> Arg:
 
 
 def _unnest(ctx: CallContext, args: list[Arg]) -> Arg:
-    a = arr(args[0], ctx.n)
+    from sqlvec.functions.arrays import flatten_dims
+
+    a = flatten_dims(arr(args[0], ctx.n))  # a multi-dimensional array's elements, row-major
     return pc.if_else(pc.is_null(a), pa.scalar([], a.type), a) if a.null_count else a
 
 

@@ -190,6 +190,20 @@ class _RowBuild:
         return pa.StructArray.from_arrays(cols, fields=list(self.return_type.arrow))
 
 
+class _FlattenDims:
+    """A multi-dimensional array as a one-dimensional one (its elements row-major)."""
+
+    def __init__(self, t: SqlType) -> None:
+        self.return_type = t
+        self.volatile = False
+
+    def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.functions.arrays import flatten_dims
+        from sqlvec.functions.registry import as_array
+
+        return flatten_dims(as_array(args[0], n))
+
+
 class _Subscript:
     """a[i] over a batch: element type, index shift (1 for 0-based int2vector/oidvector)."""
 
@@ -207,6 +221,31 @@ class _Subscript:
 
             idx = pc.add(idx, self.shift)
         return subscript(args[0], idx, n).cast(self.return_type.arrow)
+
+
+def _literal_dims(text: str, to: SqlType) -> SqlType:
+    """The array type `to` with as many dimensions as the literal '{{..},{..}}' has."""
+    from sqlvec.core.textio_literals import parse_array_literal
+
+    if not text.lstrip().startswith(("{{", "[")):
+        return to
+    try:
+        v: Any = parse_array_literal(text)
+    except SqlError:
+        return to  # the cast itself reports the malformed literal
+    depth = 0
+    while isinstance(v, list):
+        depth += 1
+        v = v[0] if v else None
+    while to.ndims < depth:
+        to = T.array_of(to)
+    return to
+
+
+def _flatten_value(v: list, levels: int) -> list:
+    for _ in range(levels):
+        v = [y for x in v if x is not None for y in x]
+    return v
 
 
 def _other_scale(a: SqlType, b: SqlType) -> bool:
@@ -241,6 +280,15 @@ class ExprBinder:
                 return E.Const(None, to)
             if (to.oid in _REG and e.type.category in ("S", "X")) or (e.type.oid in _REG and to.category == "S"):
                 return E.Cast(e, to, explicit)  # name lookup at run time (catalog/system/regcast)
+            if explicit and to.is_array and isinstance(e.value, str) and e.type.category in ("S", "X"):
+                # '{{1,2},{3,4}}'::int[] has two dimensions (implicitly, into a table's
+                # one-dimensional column, the literal's elements are stored row-major)
+                to = _literal_dims(e.value, to)
+            if to.is_array and e.type.ndims > to.ndims and isinstance(e.value, list):
+                # a multi-dimensional constant into a one-dimensional place (a table column):
+                # its elements in row-major order
+                return self.coerce(E.Const(_flatten_value(e.value, e.type.ndims - to.ndims), to), to,
+                                   explicit, exact=exact)
             arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
             src = e.type if e.type.short != "unknown" else T.TEXT
             if src.oid == to.oid and src.typmod == to.typmod and not _other_scale(src, to):
@@ -694,6 +742,9 @@ class ExprBinder:
                 from sqlvec.core.errors import DatatypeMismatch
 
                 raise DatatypeMismatch("op ANY/ALL (array) requires array on right side")
+        if arr.type.ndims > 1:  # x = ANY('{{1,2},{3,4}}'): over all elements
+            flat_t = T.array_of(arr.type.base_element)
+            arr = E.Func("array_flatten", (arr,), flat_t, _FlattenDims(flat_t))
         elem = arr.type.element
         if isinstance(x, E.Param) and x.type.short == "unknown":
             x = self.coerce(x, elem)
@@ -802,10 +853,17 @@ class ExprBinder:
     def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
         from sqlvec.exec.builtins import ArrayIndex, ArraySlice
 
-        arr = self.bind_expr(n.this, scope)
-        if arr.type.short in ("int2vector", "oidvector"):
+        chain = [n]  # a[2][1] parses as Bracket(Bracket(a, 2), 1): take the subscripts together
+        while isinstance(chain[0].this, exp.Bracket):
+            chain.insert(0, chain[0].this)
+        arr = self.bind_expr(chain[0].this, scope)
+        if arr.type.short in ("int2vector", "oidvector") and len(chain) == 1:
             return self._bracket_oidvector(n, scope)
-        for sub in n.expressions:
+        subs = [sub for b in chain for sub in b.expressions]
+        if 1 < arr.type.ndims and len(subs) < arr.type.ndims and \
+                not any(isinstance(sub, exp.Slice) for sub in subs):
+            return E.Const(None, arr.type.base_element)  # fewer subscripts than dimensions: NULL
+        for sub in subs:
             if arr.type.element is None:
                 from sqlvec.core.errors import DatatypeMismatch
 
