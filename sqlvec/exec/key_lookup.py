@@ -29,7 +29,7 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
     """One key as a 1-element array of its expression type (constants and params)."""
     if isinstance(k, E.Param) and k.type.short != "unknown":
-        return ctx.evaluator.eval(k, _ONE_ROW)  # the execution's cached Arrow value
+        return ctx.evaluator._e_Param(k, _ONE_ROW, 1)  # the execution's cached Arrow value
     if isinstance(k, E.Cast) and isinstance(k.arg, E.Param) and k.type.short in _INTS \
             and k.arg.type.short in _INTS:  # a driver's int2/int8 $1 cast to the key's type
         v = ctx.params[k.arg.index]
