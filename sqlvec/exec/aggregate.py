@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.exec.evaluate import group_ids
+from sqlvec.exec.stream import prefetch
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
@@ -107,9 +108,16 @@ class _Partials:
 
 def _streamed(ex: Any, p: L.Aggregate) -> Iterator[pa.RecordBatch]:
     """Partial aggregation per input batch, states merged as they pile up, finished once."""
+    it = prefetch(ex.ctx, p.input, ex.run(p.input))  # scan/filter one batch ahead on a worker
+    try:
+        yield from _stream_into(ex, p, it)
+    finally:
+        it.close()
+
+
+def _stream_into(ex: Any, p: L.Aggregate, it: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     acc = _Partials(ex, p)
     key_types: list[pa.DataType] | None = None
-    it = iter(ex.run(p.input))
     seen = []  # batches read so far, kept only until the first one decides the strategy
     for b in it:
         ex.ctx.check_cancel()

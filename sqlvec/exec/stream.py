@@ -126,3 +126,83 @@ def close_batches(batches: Any) -> None:
     close = getattr(batches, "close", None)
     if isinstance(batches, ResultStream) and close is not None:
         close()
+
+
+PREFETCH_MIN_ROWS = 8192  # a first batch at least this big: the rest is computed one step ahead
+
+
+def prefetchable(plan: L.Plan) -> bool:
+    """Whether an input may be computed on a worker thread: a chain of filters and
+    projections over a table scan, with no subqueries (they push outer rows on the shared
+    context) and no sequence calls."""
+    node = plan
+    while isinstance(node, _PIPELINE):
+        node = node.input
+    if not isinstance(node, L.Scan) or getattr(node.table, "system", False):
+        return False
+    from sqlvec.exec.builtins import NextvalFunction
+    from sqlvec.plan import expr as E
+    from sqlvec.plan.walk import plan_exprs
+
+    for e in plan_exprs(plan):
+        for x in E.walk(e):
+            if isinstance(x, E.Subquery) or isinstance(getattr(x, "fn", None), NextvalFunction):
+                return False
+    return True
+
+
+def prefetch(ctx: Any, plan: L.Plan, batches: Iterator[pa.RecordBatch], depth: int = 2) -> Iterator[pa.RecordBatch]:
+    """The batches of `plan` (`batches`), the next ones computed on a worker thread while
+    the caller works on the current one: scan and filter overlap aggregation or top-N on a
+    second core (pyarrow and numpy release the GIL). Small or unsuitable inputs run inline.
+    An error on the worker is raised here; closing this iterator stops the worker."""
+    import queue
+    import threading
+
+    it = iter(batches)
+    first = next(it, None)
+    if first is None:
+        return
+    yield first
+    if first.num_rows < PREFETCH_MIN_ROWS or not prefetchable(plan):
+        yield from it
+        return
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(item: tuple) -> bool:
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for b in it:
+                if not put(("batch", b)):
+                    return
+            put(("end", None))
+        except BaseException as e:  # noqa: BLE001 - handed to the consumer, raised there
+            put(("error", e))
+        finally:
+            close = getattr(it, "close", None)
+            if close is not None:
+                close()  # on this thread: the generator ran here
+
+    worker = threading.Thread(target=work, name="sqlvec-prefetch", daemon=True)
+    worker.start()
+    try:
+        while True:
+            kind, value = q.get()
+            if kind == "batch":
+                yield value
+            elif kind == "error":
+                raise value
+            else:
+                return
+    finally:
+        stop.set()
+        worker.join()

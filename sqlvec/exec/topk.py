@@ -27,13 +27,28 @@ MERGE_ROWS = 65536  # candidate rows piled up before they are merged with the ke
 def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.RecordBatch]:
     """Rows offset .. offset+limit of sort's input in key order, holding about k rows."""
     from sqlvec.exec.operators import empty_batch, schema_of
+    from sqlvec.exec.stream import prefetch
 
     k = offset + limit
     schema = schema_of(sort.input)
+    batches = prefetch(ex.ctx, sort.input, ex.run(sort.input))  # scan/filter one batch ahead
+    try:
+        kept = _select(ex, sort, k, schema, batches)
+    finally:
+        batches.close()
+    if kept is None:
+        yield empty_batch(sort.input)
+        return
+    out = kept.slice(offset, limit).combine_chunks()
+    yield from out.to_batches() or [empty_batch(sort.input)]
+
+
+def _select(ex: Any, sort: L.Sort, k: int, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.Table | None:
+    """The best k rows of the batches, in key order (None without rows)."""
     kept: pa.Table | None = None
     pile: list[pa.RecordBatch] = []
     piled = 0
-    for b in ex.run(sort.input):
+    for b in batches:
         ex.ctx.check_cancel()
         if not b.num_rows:
             continue
@@ -48,11 +63,7 @@ def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.Reco
             pile, piled = [], 0
     if pile:
         kept = _merge(ex, kept, pile, sort.keys, k, schema)
-    if kept is None:
-        yield empty_batch(sort.input)
-        return
-    out = kept.slice(offset, limit).combine_chunks()
-    yield from out.to_batches() or [empty_batch(sort.input)]
+    return kept
 
 
 def _merge(ex: Any, kept: pa.Table | None, pile: list[pa.RecordBatch], keys: tuple[L.SortKey, ...],
