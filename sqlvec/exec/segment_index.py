@@ -151,7 +151,7 @@ def build(built: Any, seg: Any) -> Part:
     from sqlvec.exec import vector_search as VS
 
     ids, vecs = _vectors(built, seg)
-    index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids)
+    index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids, sealed=True)
     return Part(index, ids, seg.seg_id, crc=_crc(ids, vecs))
 
 

@@ -340,17 +340,20 @@ _DTYPE = {"vector": "f32", "halfvec": "f16", "bf16vec": "bf16", "int8vec": "i8",
           "varbit": "b1"}
 
 
-def _build(idx: Any, oc: Any, short: str, vectors: Any, keys: np.ndarray) -> tuple[Any, str]:
+def _build(idx: Any, oc: Any, short: str, vectors: Any, keys: np.ndarray,
+           sealed: bool = False) -> tuple[Any, str]:
+    """A new index over `vectors`; `sealed`: the graph of an immutable segment."""
     if short == "sparsevec":
         kind = _KINDS.get("sparse")
         return kind.build(vectors, keys, metric=oc.metric), "sparse"
     kind = _KINDS.get(idx.method)
     raw = {k: v for k, v in (idx.options or {}).items() if v not in (None, "None", "")}
-    if idx.method == "hnsw" and short == "vector" and oc.metric in ("l2", "ip", "cos") \
+    if sealed and idx.method == "hnsw" and short == "vector" and oc.metric in ("l2", "ip", "cos") \
             and "quantizer" not in {k.lower() for k in raw}:
-        # float32 columns: the graph holds bfloat16 copies (builds ~1.8x faster, recall@10
-        # within 0.002 on the clustered bench set) and the k candidates are re-scored on
-        # the full vectors kept beside it, so distances stay exact
+        # float32 columns: a segment's graph holds bfloat16 copies (builds ~1.8x faster,
+        # recall@10 within 0.002 on the clustered bench set) and the k candidates are
+        # re-scored on the full vectors kept beside it, so distances stay exact (the delta
+        # graph, which grows a few rows at a time, keeps float32 and no copy)
         raw.update(quantizer=GRAPH_QUANTIZER, rerank=GRAPH_RERANK)
     options = parse_options(kind.options, raw)
     return kind.build(vectors, keys, options, metric=oc.metric, dtype=_DTYPE[short]), idx.method
