@@ -1,10 +1,12 @@
 """The per-query fast path of VectorSearch: search the index, fetch only the k rows by id.
 
-The index keys ARE row ids. Per index we remember which committed segments it already
-covers (segments are immutable, so "covers segment S" never goes stale until rows are
-removed from the index, which bumps a generation); a query only checks the segments its
-snapshot sees that are not yet covered (the delta since the last sync) and adds their
-rows. Then it searches, fetches the candidate rows by row id (`txn.fetch`, a binary
+The index keys ARE row ids. Every sealed segment the query's snapshot sees is served by
+its own graph (exec/segment_index.py: built or opened as an mmap view on first use); the
+rows of the other (growing, small) segments sit in one "delta" graph per index, for which
+we remember which segments it already covers (segments are immutable, so "covers segment
+S" never goes stale until rows are removed from it, which bumps a generation); a query
+only adds the rows of segments not yet covered. Then it searches every graph, merges
+their top lists by (distance, row id), fetches the candidate rows by row id (`txn.fetch`, a binary
 search per segment: deleted or not-yet-visible keys simply do not come back) and widens
 the over-fetch until k rows are found. The transaction's own inserted rows are ranked
 exactly and merged. No table data is read besides the fetched rows.

@@ -14,10 +14,12 @@ then either
   candidates and widens the search 4x at a time until k of them pass (bounded by
   `sqlvec.max_overfetch`, after which the passing rows are ranked exactly),
 
-so k rows come back whenever k rows match. Index structures are built on first use
-from the visible rows and kept per Database (one per CREATE INDEX); rows visible to a
-query but missing from the index (new or own writes) are added before searching, rows
-it holds that a query cannot see (deleted, or newer) are skipped by the row-id check.
+so k rows come back whenever k rows match. An index (one per CREATE INDEX, kept per
+Database) is one graph per sealed segment (exec/segment_index.py, built at CREATE INDEX,
+behind the commit that sealed the segment, by VACUUM/compaction, or on first use) plus a
+delta graph over the other rows; rows visible to a query but missing from the delta
+(new or own writes) are added before searching, rows a graph holds that a query cannot
+see (deleted, or newer) are skipped by the row-id check.
 NULL vectors sort last, ties break by row id.
 """
 

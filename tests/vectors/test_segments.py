@@ -96,6 +96,18 @@ def test_sealed_segments_get_their_own_graphs(tmp_path, small_segments):
                                "limit 5")]
     assert any("Strategy: hnsw t_idx;" in ln and "3 segment graphs + delta of 300 rows" in ln
                for ln in plan), plan
+    # filtered: k rows whenever k rows pass, through the segment graphs (10% and 1% pass)
+    run("set sqlvec.exact_scan_threshold = 20")
+    for mod in (10, 100):
+        ids = np.arange(0, len(x), mod)
+        for qi in (5, 1234, 3001):
+            q = x[qi] + 0.01
+            got = [r[0] for r in run(f"select id from t where id % {mod} = 0 "
+                                     f"order by emb <-> '{_vec(q)}' limit 10")]
+            want = _exact(x, ids, q, 10)
+            assert len(got) == 10 and all(i % mod == 0 for i in got)
+            assert len(set(got) & set(want)) >= 9
+    run("set sqlvec.exact_scan_threshold = 0")
     # the growing segment is searched too: a fresh row is found at once
     run(f"insert into t values (5000, '{_vec(x[7])}')")
     got = run(f"select id from t order by emb <-> '{_vec(x[7])}' limit 2")
