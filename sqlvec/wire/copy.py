@@ -1,5 +1,7 @@
 """COPY ... FROM STDIN / TO STDOUT: the statement, and the text, csv and binary data formats.
 
+(COPY ... FROM 'file', csv/text/binary/Parquet on the server: copy_file.py.)
+
 COPY TO STDOUT runs the table or query through the session and formats whole batches
 (text: the type's output with backslash escapes; csv: quoting where needed; binary:
 PGCOPY header, per-field binary send). COPY FROM STDIN buffers the client's data and
@@ -53,7 +55,7 @@ _TOKEN = re.compile(r"""
 class CopyCommand:
     """A COPY between a table (or query) and the client."""
 
-    direction: str  # 'in' (FROM STDIN) or 'out' (TO STDOUT)
+    direction: str  # 'in' (FROM STDIN), 'out' (TO STDOUT) or 'file' (FROM 'file')
     target: str  # SQL text of the table name, or '(query)'
     columns: tuple[str, ...] | None  # SQL text of the column identifiers
     format: str = "text"  # text | csv | binary
@@ -62,6 +64,7 @@ class CopyCommand:
     header: bool = False
     quote: str = '"'
     escape: str = '"'
+    path: str | None = None  # direction 'file': the server-side file (copy_file.py)
 
     @property
     def is_query(self) -> bool:
@@ -127,13 +130,16 @@ def parse_copy(sql: str) -> CopyCommand | None:
     if not target or i + 1 >= len(toks):
         return None
     verb, where = toks[i][1].upper(), toks[i + 1][1].upper()
+    path = None
     if (verb, where) == ("FROM", "STDIN"):
         direction = "in"
     elif (verb, where) == ("TO", "STDOUT"):
         direction = "out"
+    elif verb == "FROM" and toks[i + 1][0] == "string" and not target.startswith("("):
+        direction, path = "file", _string_value(toks[i + 1][1])
     else:
-        return None  # files and programs are the session's business (and refused there)
-    cmd = CopyCommand(direction, target, columns)
+        return None  # programs and TO 'file' are the session's business (and refused there)
+    cmd = CopyCommand(direction, target, columns, path=path)
     return _options(cmd, toks[i + 2:])
 
 
@@ -179,8 +185,11 @@ def _options(cmd: CopyCommand, toks: list) -> CopyCommand:
             continue
         else:
             raise SyntaxError_(f'option "{name.lower()}" not recognized')
-    fmt = opts.get("format", "text")
-    if fmt not in ("text", "csv", "binary"):
+    default = "text"
+    if cmd.path is not None and cmd.path.lower().endswith((".parquet", ".parq")):
+        default = "parquet"
+    fmt = opts.get("format", default)
+    if fmt not in ("text", "csv", "binary") and not (fmt == "parquet" and cmd.path is not None):
         raise SyntaxError_(f'COPY format "{fmt}" not recognized')
     if fmt == "csv":
         cmd = replace(cmd, delimiter=",", null="")

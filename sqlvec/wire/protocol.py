@@ -651,6 +651,17 @@ class ServerConnection:
         stmt = s.prepare(f"SELECT {cols} FROM {cmd.target}", [], "")
         s.close_statement("")
         columns = cp.check_columns(stmt.columns)
+        if cmd.direction == "file":  # COPY t FROM 'server file': no data from the client
+            from sqlvec.wire.copy_file import copy_from_file
+
+            try:
+                tag = f"COPY {copy_from_file(s, cmd, columns)}"
+                self._drain_notices()
+                self._send(be.command_complete(tag))
+            except SqlError as e:
+                self._send_error(e)
+            self._send(be.READY[s.txn_status])
+            return
         self._copy = cp.CopyIn(s, cmd, columns)
         self._send(be.copy_response(b"G", binary, len(columns)))
 
