@@ -12,7 +12,8 @@ finishes; the row count is printed). Both servers are durable (fsync on, synchro
 commit). Then recovery: a sqlvec server whose WAL holds --wal-rows vector rows (no
 checkpoint since: tests/durability/serve_hooked.py sets a huge threshold) is SIGKILLed and
 restarted; the time to listen and to answer the first query is printed (the WAL is
-filled by INSERT ... SELECT of 20,000 generated rows per statement).
+filled by INSERT ... SELECT of 20,000 generated rows per statement). And server-side
+COPY t FROM 'file' of --file-rows rows: csv into both servers, Parquet into sqlvec.
 """
 
 from __future__ import annotations
@@ -258,16 +259,81 @@ def pg_recovery(args, rows: int) -> list[list[object]]:
     return [["PG15, immediate stop", rows, float(wal) / 2**20, listen, first]]
 
 
+FILE_HEADERS = ["COPY FROM 'file'", "rows", "file MiB", "rows/s", "server cpu us/row",
+                "vs PG csv rows/s"]
+
+
+def file_copies(args) -> list[list[object]]:
+    """COPY t FROM 'file' (server side): csv into both, Parquet into sqlvec; --file-rows rows.
+
+    The files are written once (numpy/pyarrow) in a folder both servers can read; the
+    embedding is float4[] in csv ('{...}' text) and a list<float> column in Parquet.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    root = tempfile.mkdtemp(prefix="sqlvec-filecopy-")
+    os.chmod(root, 0o755)
+    n = args.file_rows
+    b = batch(0, n)
+    emb = pa.FixedSizeListArray.from_arrays(pa.array(b["emb"].ravel()), DIM)
+    t = pa.table({"id": b["id"], "a": b["a"], "b": b["b"], "label": b["label"].astype(str),
+                  "emb": emb.cast(pa.list_(pa.float32()))})
+    pq.write_table(t, f"{root}/rows.parquet", row_group_size=65_536)
+    emb_text = ["{" + ",".join(map(repr, r)) + "}" for r in b["emb"].tolist()]
+    pacsv.write_csv(t.set_column(4, "emb", pa.array(emb_text)), f"{root}/rows.csv",
+                    pacsv.WriteOptions(include_header=False))
+    for f in ("rows.csv", "rows.parquet"):
+        os.chmod(f"{root}/{f}", 0o644)
+    size = {f: os.path.getsize(f"{root}/{f}") / 2**20 for f in ("rows.csv", "rows.parquet")}
+    out: list[list[object]] = []
+
+    def one(conn, cpu, label: str, sql: str, fname: str) -> float:
+        conn.execute("DROP TABLE IF EXISTS t_file")
+        conn.execute(table_ddl("t_file", "float4[]"))
+        c0, t0 = cpu(), time.perf_counter()
+        conn.execute(sql.format(path=f"{root}/{fname}"))
+        secs, used = time.perf_counter() - t0, cpu() - c0
+        (got,) = conn.execute("SELECT count(*) FROM t_file").fetchone()
+        assert got == n, f"{label}: {got} rows of {n}"
+        out.append([label, n, size[fname], n / secs, used / n * 1e6, ""])
+        return n / secs
+
+    try:
+        with postgres(pg_settings(PG_DURABLE, {"max_wal_size": "4GB"})) as pg_dsn:
+            with psycopg.connect(pg_dsn, autocommit=True) as pg:
+                pm = postmaster_pid(pg)
+                pg_rate = one(pg, lambda: tree_cpu(pm), "PG15 csv",
+                              "COPY t_file FROM '{path}' (FORMAT csv)", "rows.csv")
+        with sqlvec_server() as sv, psycopg.connect(sv.dsn, autocommit=True) as svc:
+            for label, sql, fname in (
+                ("sqlvec csv", "COPY t_file FROM '{path}' (FORMAT csv)", "rows.csv"),
+                ("sqlvec parquet", "COPY t_file FROM '{path}'", "rows.parquet"),
+            ):
+                rate = one(svc, lambda: tree_cpu(sv.pid), label, sql, fname)
+                out[-1][-1] = ratio(rate, pg_rate)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--max-seconds", type=float, default=60.0)
     ap.add_argument("--copy-batch", type=int, default=50_000)
     ap.add_argument("--wal-rows", type=int, default=200_000)
+    ap.add_argument("--file-rows", type=int, default=200_000)
     ap.add_argument("--only-recovery", action="store_true")
+    ap.add_argument("--only-files", action="store_true")
     args = ap.parse_args()
     if args.only_recovery:
         print_table(RECOVERY_HEADERS, recovery(args))
+        return
+    if args.only_files:
+        print(f"# bench/ingest.py --only-files: {machine_note()}")
+        print_table(FILE_HEADERS, file_copies(args))
         return
     print(
         f"# bench/ingest.py: up to {args.rows:,} rows x {DIM}-dim float4, at most "
@@ -314,6 +380,8 @@ def main() -> None:
         table,
     )
     print("\n# ratios > 1: sqlvec faster; cpu = server process tree + client per row")
+    print()
+    print_table(FILE_HEADERS, file_copies(args))
     print()
     print_table(RECOVERY_HEADERS, recovery(args))
 
