@@ -181,9 +181,17 @@ class Evaluator:
         return env
 
     def _e_Cast(self, e: E.Cast, b: pa.RecordBatch, n: int) -> pa.Array:
-        if n > 1 and exec_const(e):  # `$1::vector` over n rows: cast once, then broadcast
-            one = self.once(e)
+        if n and exec_const(e):  # `$1::vector`: cast once per execution, then broadcast
+            hit = self._once.get(id(e))
+            if hit is None or hit[0] is not e:
+                hit = self._once[id(e)] = (e, self._cast(e, b if n == 1 else _ONE_ROW))
+            one = hit[1]
+            if n == 1:
+                return one
             return pa.repeat(one[0], n) if one.null_count == 0 else pa.nulls(n, one.type)
+        return self._cast(e, b)
+
+    def _cast(self, e: E.Cast, b: pa.RecordBatch) -> pa.Array:
         a = self.eval(e.arg, b)
         src = e.arg.type
         if src.short == "unknown":
