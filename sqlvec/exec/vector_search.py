@@ -46,7 +46,7 @@ from sqlvec.plan.vector_search import VectorSearch
 
 EXACT_THRESHOLD = 20_000
 GRAPH_QUANTIZER = "bf16"  # graph precision of hnsw indexes on vector columns (no quantizer given)
-GRAPH_RERANK = "1"  # candidates fetched per result row from such a graph, then re-scored
+GRAPH_RERANK = "2"  # candidates fetched per result row from such a graph, then re-scored
 MAX_OVERFETCH = 100_000
 _KINDS = default_index_kinds()
 
