@@ -1,0 +1,274 @@
+"""Binding function calls: named functions, aggregates (DISTINCT, FILTER, ORDER BY,
+WITHIN GROUP) and window functions with their frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    FeatureNotSupported,
+    GroupingError,
+    SyntaxError_,
+    UndefinedObject,
+    WindowingError,
+)
+from sqlvec.plan import expr as E
+from sqlvec.sql.scope import Scope
+
+AGG_NAMES = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+    "array_agg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
+    "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "bit_and", "bit_or", "percentile_cont", "percentile_disc",
+    "mode", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "group_concat",
+})
+
+
+WINDOW_ONLY = frozenset({
+    "row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile", "lag",
+    "lead", "first_value", "last_value", "nth_value",
+})
+
+
+_FUNC_NAME_FIX = {"jsonobjectagg": "json_object_agg", "jsonbobjectagg": "jsonb_object_agg", "stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
+                  "array_agg": "array_agg", "arrayagg": "array_agg", "groupconcat": "string_agg",
+                  "ln": "ln", "pow": "power", "stringagg": "string_agg", "currenttimestamp": "now",
+                  "length": "length", "substring": "substring", "strposition": "strpos",
+                  "currentdate": "current_date", "rownumber": "row_number", "denserank": "dense_rank",
+                  "percentrank": "percent_rank", "cumedist": "cume_dist", "firstvalue": "first_value",
+                  "lastvalue": "last_value", "nthvalue": "nth_value", "currentuser": "current_user",
+                  "jsonbagg": "jsonb_agg", "jsonagg": "json_agg", "jsonarrayagg": "json_agg", "explodinggenerateseries": "generate_series",
+                  "generateseries": "generate_series", "unnest": "unnest", "explode": "unnest", "stddevsamp": "stddev_samp",
+                  "stddevpop": "stddev_pop", "varsamp": "var_samp", "varpop": "var_pop",
+                  "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
+                  "currentschema": "current_schema", "currentversion": "version", "md5digest": "md5", "lower": "lower", "upper": "upper",
+                  "trim": "btrim", "chr": "chr", "bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or",
+                  "currenttime": "current_time", "currentdatabase": "current_database",
+                  "arraysize": "array_length", "arraylength": "array_length", "todate": "to_date",
+                  "timestamptrunc": "date_trunc", "datetrunc": "date_trunc", "extract": "date_part",
+                  "levenshtein": "levenshtein", "regexpreplace": "regexp_replace", "concat": "concat",
+                  "concatws": "concat_ws", "splitpart": "split_part", "initcap": "initcap",
+                  "startswith": "starts_with", "tochar": "to_char", "mod": "mod", "log": "log",
+                  "sqrt": "sqrt", "round": "round", "ceil": "ceil", "floor": "floor", "sign": "sign",
+                  "left": "left", "right": "right", "repeat": "repeat", "reverse": "reverse",
+                  "variancepop": "var_pop", "approxdistinct": "count", "unicode": "ascii",
+                  "lastday": "last_day", "toarray": "array", "rand": "random", "random": "random"}
+
+
+class CallBinder:
+    """Mixin of ExprBinder: function, aggregate and window calls."""
+
+    def _b_Window(self, n: exp.Window, scope: Scope) -> E.Expr:
+        return self.bind_window(n, scope)
+
+    def _b_WithinGroup(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """percentile_cont(f) WITHIN GROUP (ORDER BY x): aggregate over [f, x], rows ordered by x."""
+        f = n.this
+        name, args = self.func_name_args(f)
+        order = n.expression
+        keys = list(order.expressions) if isinstance(order, exp.Order) else []
+        if len(keys) != 1:
+            raise FeatureNotSupported("WITHIN GROUP needs exactly one ORDER BY expression")
+        agg_node = exp.Anonymous(this=name, expressions=[*args, exp.Order(this=keys[0].this, expressions=keys)])
+        return self.bind_agg(name, agg_node, [*args, exp.Order(this=keys[0].this, expressions=keys)], scope)
+
+    def _b_Filter(self, n: exp.Filter, scope: Scope) -> E.Expr:
+        agg = self.bind_expr(n.this, scope)
+        if not isinstance(agg, E.AggCall):
+            raise SyntaxError_("FILTER specified, but not an aggregate function")
+        cond = self.as_bool(self.bind_expr(n.expression.this, scope))
+        return E.AggCall(agg.name, agg.args, agg.distinct, agg.type, agg.star, cond, agg.fn, agg.order)
+
+    # -- functions ------------------------------------------------------------------
+    def func_name_args(self, n: exp.Func) -> tuple[str, list[exp.Expr]]:
+        if isinstance(n, exp.Anonymous):
+            return n.name.lower(), list(n.expressions)
+        name = type(n).__name__.lower()
+        name = _FUNC_NAME_FIX.get(name, n.sql_name().lower() if hasattr(n, "sql_name") else name)
+        args: list[exp.Expr] = []
+        for key in n.arg_types:
+            v = n.args.get(key)
+            if v is None or isinstance(v, bool | str):
+                continue
+            if isinstance(v, list):
+                args.extend(v)
+            elif isinstance(v, exp.Expr):
+                args.append(v)
+        return name, args
+
+    def _bind_func(self, n: exp.Func, scope: Scope) -> E.Expr:
+        special = _pg_call(n)
+        if special is not None:
+            name, args = special
+            if name in ("?", "?|", "?&", "timezone") or name.startswith("="):
+                bound = [self.bind_expr(a, scope) for a in args]
+                return self.call(name, bound)
+        else:
+            name, args = self.func_name_args(n)
+        if name == "grouping":
+            bound = [self.bind_expr(a, scope) for a in args]
+            self.saw_agg = True
+            return E.AggCall("grouping", tuple(bound), False, T.INT4)
+        if name in AGG_NAMES or (name == "count"):
+            return self.bind_agg(name, n, args, scope)
+        if name in WINDOW_ONLY:
+            raise WindowingError(f"window function {name} requires an OVER clause")
+        bound = [self.bind_expr(a, scope) for a in args]
+        out = self.call(name, bound)
+        if isinstance(out, E.Func) and getattr(out.fn, "set_returning", False):
+            if not getattr(self, "srf_ok", False):
+                raise FeatureNotSupported(f"set-returning function {name}() is not supported here")
+            return E.SrfCall(name, out.args, out.type, out.fn)
+        return out
+
+    def bind_agg(self, name: str, n: exp.Expr, args: list[exp.Expr], scope: Scope) -> E.Expr:
+        if getattr(self, "agg_forbidden", None):
+            raise GroupingError(self.agg_forbidden)
+        distinct = False
+        star = False
+        if len(args) == 1 and isinstance(args[0], exp.Distinct):
+            distinct = True
+            args = list(args[0].expressions)
+        if len(args) == 1 and isinstance(args[0], exp.Star):
+            star, args = True, []
+        order_nodes: list[exp.Expr] = []
+        for i, a in enumerate(args):
+            if isinstance(a, exp.Order):
+                order_nodes = list(a.expressions)
+                args[i] = a.this
+        args = [a for a in args if a is not None]
+        if args and isinstance(args[0], exp.Distinct):
+            distinct = True
+            args = list(args[0].expressions) + args[1:]
+        saved = getattr(self, "agg_forbidden", None)
+        self.agg_forbidden = "aggregate function calls cannot be nested"
+        try:
+            bound = [self.bind_expr(a, scope) for a in args]
+            order = []
+            for k in order_nodes:
+                nf = k.args.get("nulls_first")
+                desc = bool(k.args.get("desc"))
+                order.append((self.bind_expr(k.this, scope), desc, None if bool(nf) == desc else bool(nf)))
+        finally:
+            self.agg_forbidden = saved
+        bound = [E.Const(b.value, T.TEXT) if isinstance(b, E.Const) and b.type.short == "unknown" else b
+                 for b in bound]
+        agg = self.regs.functions.aggregate(name, [b.type for b in bound], distinct)
+        want = list(getattr(agg, "arg_types", None) or [])
+        if len(want) == len(bound):
+            bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
+        self.saw_agg = True
+        return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg, tuple(order))
+
+    def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
+        f = n.this
+        if isinstance(f, exp.Filter):
+            raise FeatureNotSupported("FILTER in window functions is not supported yet")
+        name, args = self.func_name_args(f)
+        star = len(args) == 1 and isinstance(args[0], exp.Star)
+        if star:
+            args = []
+        distinct = len(args) == 1 and isinstance(args[0], exp.Distinct)
+        if distinct:
+            raise FeatureNotSupported("DISTINCT is not implemented for window functions")
+        if getattr(self, "agg_forbidden", None) and "WHERE" in (self.agg_forbidden or ""):
+            raise WindowingError("window functions are not allowed in WHERE")
+        bound = [self.bind_expr(a, scope) for a in args]
+        spec_src: exp.Expr = n
+        ref = n.args.get("alias")
+        ref_name = ref.name if isinstance(ref, exp.Expr) else ref
+        named = getattr(self, "named_windows", {}) or {}
+        if ref_name:
+            if ref_name not in named:
+                raise UndefinedObject(f'window "{ref_name}" does not exist')
+            base = named[ref_name]
+        else:
+            base = None
+        part_nodes = n.args.get("partition_by") or (base.args.get("partition_by") if base is not None else []) or []
+        o = n.args.get("order") or (base.args.get("order") if base is not None else None)
+        spec_node = n.args.get("spec") or (base.args.get("spec") if base is not None else None)
+        del spec_src
+        part = tuple(self.bind_expr(p, scope) for p in part_nodes)
+        order = []
+        for k in (o.expressions if o is not None else []):
+            nf = k.args.get("nulls_first")
+            desc = bool(k.args.get("desc"))
+            order.append((self.bind_expr(k.this, scope), desc, None if bool(nf) == desc else bool(nf)))
+        if name in ("row_number", "rank", "dense_rank", "percent_rank", "cume_dist", "ntile"):
+            rt = T.INT8 if name in ("row_number", "rank", "dense_rank") else (T.INT4 if name == "ntile" else T.FLOAT8)
+            fn = None
+        elif name in ("lag", "lead", "first_value", "last_value", "nth_value"):
+            rt = bound[0].type if bound else T.TEXT
+            if len(bound) > 2:
+                bound[2] = self.coerce(bound[2], rt)
+            fn = None
+        else:
+            fn = self.regs.functions.aggregate(name, [b.type for b in bound], False)
+            rt = fn.return_type
+        self.saw_window = True
+        frame = _frame(spec_node, self, scope) if spec_node is not None else None
+        if name in ("percent_rank", "cume_dist"):
+            rt = T.FLOAT8
+        return E.WindowCall(name, tuple(bound), part, tuple(order), frame, rt, False, star, fn)
+
+
+def _pg_call(n: exp.Func) -> tuple[str, list[exp.Expr]] | None:
+    """PostgreSQL name and argument order for nodes sqlglot builds from SQL syntax.
+
+    Plain PostgreSQL calls whose sqlglot node would change the name or argument order
+    (lpad, substr, to_char, array_prepend, date_part ...) are parsed as anonymous calls
+    (dialect.PLAIN_FUNCTIONS); this table covers what only syntax produces.
+    """
+    a = n.args
+    if isinstance(n, exp.Extract):  # EXTRACT(field FROM x): numeric, as PostgreSQL 14+
+        unit = n.this.name if isinstance(n.this, exp.Var | exp.Literal | exp.Column) else n.this.sql()
+        return "extract", [exp.Literal.string(unit.lower()), a["expression"]]
+    if isinstance(n, exp.TimestampTrunc | exp.DateTrunc):
+        unit = a.get("unit")
+        return "date_trunc", [exp.Literal.string(unit.name.lower()), n.this] + ([a["zone"]] if a.get("zone") else [])
+    if isinstance(n, exp.Trim):  # TRIM([LEADING|TRAILING|BOTH] [chars] FROM s)
+        pos = str(a.get("position") or "").upper()
+        name = {"LEADING": "ltrim", "TRAILING": "rtrim"}.get(pos, "btrim")
+        return name, [n.this] + ([a["expression"]] if a.get("expression") is not None else [])
+    if isinstance(n, exp.AtTimeZone):
+        return "timezone", [a["zone"], n.this]
+    if isinstance(n, exp.JSONBContainsTopKey):
+        return "?", [n.this, a["expression"]]
+    if isinstance(n, exp.JSONBContainsAnyTopKeys):
+        return "?|", [n.this, a["expression"]]
+    if isinstance(n, exp.JSONBContainsAllTopKeys):
+        return "?&", [n.this, a["expression"]]
+    if isinstance(n, exp.CurrentDate):
+        return "current_date", []
+    if isinstance(n, exp.CurrentTime):
+        return "current_time", []
+    if isinstance(n, exp.Localtimestamp):
+        return "localtimestamp", []
+    return None
+
+
+def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
+    """(mode, start, end) with bounds ('unbounded'|'current'|'preceding'|'following', offset)."""
+    mode = str(spec.args.get("kind") or "range").lower()
+
+    def bound(v: Any, side: Any) -> tuple[str, Any]:
+        side = str(side or "").lower()
+        if v is None:
+            return ("current", None)
+        text = v if isinstance(v, str) else (v.name if isinstance(v, exp.Var) else None)
+        if isinstance(text, str) and text.upper() == "UNBOUNDED":
+            return ("unbounded", "preceding" if side == "preceding" else "following")
+        if isinstance(text, str) and text.upper() == "CURRENT ROW":
+            return ("current", None)
+        off = b.bind_expr(v, scope) if isinstance(v, exp.Expr) else E.Const(int(v), T.INT8)
+        if not isinstance(off, E.Const):
+            raise FeatureNotSupported("frame offsets must be constants")
+        return (side, off.value)
+
+    start = bound(spec.args.get("start"), spec.args.get("start_side"))
+    end = bound(spec.args.get("end"), spec.args.get("end_side")) if spec.args.get("end") is not None else ("current", None)
+    exclude = spec.args.get("exclude")
+    ex = (exclude.name if isinstance(exclude, exp.Expr) else str(exclude or "")).lower().replace("no others", "")
+    return (mode, start, end, ex.strip())

@@ -1,0 +1,259 @@
+"""Binding FROM clauses: tables and views, derived tables, table functions (unnest,
+generate_series, json_each, ...) and joins (USING, NATURAL, LATERAL)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlglot import exp
+
+from sqlvec.catalog.objects import ViewDef
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    DuplicateAlias,
+    FeatureNotSupported,
+    UndefinedTable,
+)
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+from sqlvec.sql.scope import Scope
+
+RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
+    "jsonb_each": (("key", T.TEXT), ("value", T.JSONB)),
+    "jsonb_each_text": (("key", T.TEXT), ("value", T.TEXT)),
+    "json_each": (("key", T.TEXT), ("value", T.JSON)),
+    "json_each_text": (("key", T.TEXT), ("value", T.TEXT)),
+}
+
+
+class FromBinder:
+    """Mixin of Binder: FROM items and joins."""
+
+    # -- FROM -----------------------------------------------------------------------
+    def bind_from(self, sel: exp.Expr, outer: Scope | None) -> tuple[L.Plan | None, Scope]:
+        from sqlvec.sql.binder import Binder
+
+        scope = Scope(outer=outer)
+        frm = sel.args.get("from_") or sel.args.get("from")
+        if frm is None:
+            return None, scope
+        plan = self._bind_from_item(frm.this, scope, outer)
+        for j in sel.args.get("joins") or []:
+            # every later FROM item may read earlier ones (LATERAL; functions are implicitly so)
+            right_scope = Scope(outer=scope)
+            lb = Binder(self.ctx, self.params)
+            lb.cte_plans = self.cte_plans
+            rplan = lb._bind_from_item(j.this, right_scope, scope)
+            right_scope.outer = outer
+            lateral_cols = tuple(sorted({i for lvl, i in lb.outer_refs if lvl == 1}))
+            for lvl, i in lb.outer_refs:
+                if lvl > 1:
+                    self.note_outer(lvl - 1, i)
+            plan = self._bind_join(plan, scope, rplan, right_scope, j)
+            if lateral_cols:
+                if not isinstance(plan, L.Join):
+                    raise FeatureNotSupported("LATERAL with FULL/RIGHT JOIN USING is not supported")
+                plan = L.Join(plan.left, plan.right, plan.kind, plan.condition, plan.fields, True, lateral_cols)
+        return plan, scope
+
+    def _bind_from_item(self, item: exp.Expr, scope: Scope, outer: Scope | None) -> L.Plan:
+        from sqlvec.sql.binder import BindContext, Binder
+
+        alias_node = item.args.get("alias")
+        alias = alias_node.name if alias_node is not None and alias_node.name else None
+        colnames = [c.name for c in alias_node.columns] if alias_node is not None and isinstance(alias_node, exp.TableAlias) else []
+        if isinstance(item, exp.Table) and isinstance(item.this, exp.Func):
+            return self._bind_table_function(item.this, alias or "", colnames, scope)
+        if isinstance(item, exp.Table):
+            name = item.name
+            schema = item.db or None
+            from sqlvec.sql.bind_expr import _position
+
+            self._table_pos = _position(item)
+            if schema is None and name in self.ctx.ctes:
+                cid, fields = self.ctx.ctes[name]
+                plan: L.Plan = L.CteRef(name, cid, fields)
+                self._add_scope(scope, alias or name, plan.fields, colnames)
+                return plan
+            rel = self._lookup_relation(name, schema)
+            if isinstance(rel, ViewDef):
+                from sqlvec.sql.parse import parse_one_sql
+
+                vb = Binder(BindContext(self.ctx.catalog, self.regs, self.ctx.search_path), self.params)
+                vplan = vb.bind_query(parse_one_sql(rel.sql))
+                if rel.column_names:
+                    vplan = L.Project(vplan, tuple(E.ColRef(i, f.type) for i, f in enumerate(vplan.fields)),
+                                      tuple(L.Field(rel.column_names[i] if i < len(rel.column_names) else f.name, f.type)
+                                            for i, f in enumerate(vplan.fields)))
+                self._add_scope(scope, alias or name, vplan.fields, colnames)
+                return vplan
+            if callable(getattr(rel, "virtual_plan", None)):
+                vplan = rel.virtual_plan()
+                self._add_scope(scope, alias or name, vplan.fields, colnames)
+                return vplan
+            fields = tuple(
+                L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1) for i, c in enumerate(rel.columns)
+            )
+            self._add_scope(scope, alias or name, fields, colnames)
+            return L.Scan(rel, fields)
+        if isinstance(item, exp.Subquery):
+            sub = Binder(self.ctx, self.params, self.outer_refs)
+            sub.cte_plans = self.cte_plans
+            plan = sub.bind_query(item.this, outer)
+            self._add_scope(scope, alias or "", plan.fields, colnames)
+            return plan
+        if isinstance(item, exp.Values):
+            plan = self.bind_values(item, outer)
+            self._add_scope(scope, alias or "*VALUES*", plan.fields, colnames)
+            return plan
+        if isinstance(item, exp.Lateral):
+            sub = Binder(self.ctx, self.params)
+            sub.cte_plans = self.cte_plans
+            inner = item.this
+            plan = sub.bind_query(inner.this if isinstance(inner, exp.Subquery) else inner, outer)
+            a = item.args.get("alias")
+            self._add_scope(scope, a.name if a is not None else "", plan.fields,
+                            [c.name for c in a.columns] if a is not None else [])
+            for lvl, i in sub.outer_refs:
+                self.note_outer(lvl, i)
+            return plan
+        if isinstance(item, exp.Unnest):
+            return self._bind_table_function(item, alias or "unnest", colnames, scope)
+        raise FeatureNotSupported(f"unsupported FROM item: {item.sql()[:40]}")
+
+    def _bind_table_function(self, fn: exp.Expr, alias: str, colnames: list[str], scope: Scope) -> L.Plan:
+        if isinstance(fn, exp.Unnest):
+            name, args = "unnest", list(fn.expressions)
+        else:
+            name, args = self.func_name_args(fn)  # type: ignore[arg-type]
+        empty = Scope(outer=scope.outer)
+        bound = [self.bind_expr(a, empty) for a in args]
+        if name == "unnest" and len(bound) > 1:
+            from sqlvec.exec.builtins import MultiUnnest
+
+            parts = []
+            for b in bound:
+                if b.type.element is None:
+                    b = self.coerce(b, T.array_of(T.TEXT))
+                parts.append(b)
+            mu = MultiUnnest([b.type for b in parts])
+            fields = tuple(L.Field(colnames[i] if i < len(colnames) else "unnest", b.type.element)
+                           for i, b in enumerate(parts))
+            self._add_scope(scope, alias or name, fields, [])
+            return L.FunctionScan(name, tuple(parts), fields, mu)
+        bf = self.srf_function(name, bound)
+        want = list(getattr(bf, "arg_types", []) or [])
+        if len(want) == len(bound):
+            bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
+        record = RECORD_COLUMNS.get(name)
+        if record is not None:
+            fields = tuple(L.Field(colnames[i] if i < len(colnames) else c, t) for i, (c, t) in enumerate(record))
+        else:
+            cname = colnames[0] if colnames else (alias or name)
+            fields = (L.Field(cname, bf.return_type),)
+        plan = L.FunctionScan(name, tuple(bound), fields, bf)
+        self._add_scope(scope, alias or name, fields, [])
+        return plan
+
+    def srf_function(self, name: str, bound: list[E.Expr]) -> Any:
+        """A function usable in FROM: the registry's (set-returning or scalar), else the engine's."""
+        from sqlvec.core.errors import UndefinedFunction
+
+        types = [b.type for b in bound]
+        if name in ("nextval", "currval", "setval"):
+            return self.engine_function(name, types)
+        try:
+            return self.regs.functions.resolve(name, types)
+        except UndefinedFunction:
+            fn = self.engine_function(name, types)
+            if fn is None:
+                raise
+            return fn
+
+    def _add_scope(self, scope: Scope, alias: str, fields: tuple[L.Field, ...], colnames: list[str]) -> None:
+        if alias and scope.has_table(alias):
+            raise DuplicateAlias(f'table name "{alias}" specified more than once')
+        cols = [
+            (colnames[i] if i < len(colnames) else f.name, f.type, f.table_oid, f.attnum)
+            for i, f in enumerate(fields)
+        ]
+        scope.add(alias, cols)
+
+    def _lookup_relation(self, name: str, schema: str | None) -> Any:
+        cat = self.ctx.catalog
+        if schema is not None:
+            rel = cat.relation(schema, name)
+        else:
+            rel = cat.find_relation(name, self.ctx.search_path)
+        if rel is None:
+            virtual = getattr(cat, "virtual_relation", None)
+            if virtual is not None:
+                rel = virtual(schema, name)
+        if rel is None:
+            raise UndefinedTable(f'relation "{name if schema is None else schema + "." + name}" does not exist',
+                                 position=getattr(self, "_table_pos", None))
+        return rel
+
+    def _bind_join(self, left: L.Plan, scope: Scope, right: L.Plan, rscope: Scope, j: exp.Join) -> L.Plan:
+        side = (j.args.get("side") or "").lower()
+        kind = (j.args.get("kind") or "").lower()
+        method = (j.args.get("method") or "").lower()
+        jkind = side or ("cross" if kind == "cross" else "inner")
+        lw = scope.width
+        using = [u.name for u in j.args.get("using") or []]
+        if method == "natural":
+            lnames = {c.name for it in scope.items for c in it.columns if not c.hidden}
+            using = [c.name for it in rscope.items for c in it.columns if c.name in lnames]
+        for it in rscope.items:
+            if it.alias and scope.has_table(it.alias):
+                raise DuplicateAlias(f'table name "{it.alias}" specified more than once')
+        scope.merge(rscope)
+        fields = tuple(left.fields) + tuple(right.fields)
+        cond: E.Expr | None = None
+        merged: list = []
+        if using:
+            conds = []
+            for name in using:
+                lc = None
+                for it in scope.items:
+                    for c in it.columns:
+                        if c.name == name and c.index < lw and not c.hidden:
+                            lc = c
+                rc = next((c for it in scope.items for c in it.columns if c.name == name and c.index >= lw), None)
+                if lc is None or rc is None:
+                    from sqlvec.core.errors import UndefinedColumn
+
+                    raise UndefinedColumn(f'column "{name}" specified in USING clause does not exist in {"left" if lc is None else "right"} table')
+                rc.hidden = True
+                lc.hidden = True
+                merged.append((name, lc, rc))
+                conds.append(self.call("=", [E.ColRef(lc.index, lc.type, name), E.ColRef(rc.index, rc.type, name)]))
+            cond = conds[0] if len(conds) == 1 else E.BoolOp("and", tuple(conds), T.BOOL)
+        elif j.args.get("on") is not None:
+            cond = self.as_bool(self.bind_expr(j.args["on"], scope))
+        if jkind == "cross" and cond is not None:
+            jkind = "inner"
+        if cond is None and jkind == "inner":
+            jkind = "cross"
+        plan: L.Plan = L.Join(left, right, jkind, cond, fields)
+        if merged:
+            # USING columns come first in SELECT *; FULL/RIGHT joins merge them with COALESCE
+            from sqlvec.sql.scope import ScopeColumn, ScopeItem
+
+            item = ScopeItem("", [])
+            if jkind in ("full", "right"):
+                exprs = [E.ColRef(i, f.type, f.name) for i, f in enumerate(fields)]
+                extra = []
+                for name, lc, rc in merged:
+                    t = self.regs.casts.common_type([lc.type, rc.type])
+                    exprs.append(E.Coalesce((self.coerce(E.ColRef(lc.index, lc.type), t, exact=True),
+                                             self.coerce(E.ColRef(rc.index, rc.type), t, exact=True)), t))
+                    extra.append(L.Field(name, t))
+                    item.columns.append(ScopeColumn(name, t, scope.width))
+                    scope.width += 1
+                plan = L.Project(plan, tuple(exprs), fields + tuple(extra))
+            else:
+                for name, lc, _ in merged:
+                    item.columns.append(ScopeColumn(name, lc.type, lc.index, lc.table_oid, lc.attnum))
+            scope.items.insert(0, item)
+        return plan
