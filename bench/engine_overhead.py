@@ -8,7 +8,7 @@ which reuses the prepared statement and its generic plan):
   - ann: `SELECT id FROM items ORDER BY emb <-> %s LIMIT 10` on 20,000 x 128 with an hnsw
          index (sqlvec.exact_scan_threshold lowered so the index serves it)
   - one: `SELECT %s::int + 1` (no table: the fixed cost of a statement)
-Each figure is the median over rounds of CPU microseconds per query of this process; with
+Each figure is the minimum over rounds of CPU microseconds per query of this process; with
 --base DIR the same runs alternate with a checkout at DIR (e.g. `git archive <rev> | tar
 -x -C DIR`) in a subprocess and the table gets the ratio base / this.
 """
@@ -22,7 +22,6 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
-import statistics  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -74,7 +73,7 @@ def measure(rounds: int) -> dict[str, float]:
                 cur.execute(sql, (arg(i),)).fetchall()
             out[name].append((time.process_time() - t) / count * 1e6)
     con.close()
-    return {k: statistics.median(v) for k, v in out.items()}
+    return {k: min(v) for k, v in out.items()}  # the least disturbed round (shared machine)
 
 
 def main() -> None:
