@@ -16,7 +16,7 @@ from sqlvec.core.errors import (
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.sql.binder import Binder, _Default, _output_name, relation_fields
-from sqlvec.sql.fold_values import fold_string_columns
+from sqlvec.sql.fold_values import fold_columns
 from sqlvec.sql.scope import Scope
 
 
@@ -119,7 +119,7 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
     if isinstance(src_node, exp.Values) or (isinstance(src_node, exp.Tuple)):
         rows_ast = src_node.expressions
         rows: list[list[E.Expr]] = []
-        folded = fold_string_columns(b, rows_ast, idx, types)  # one cast per all-literal column
+        folded = fold_columns(b, rows_ast, idx, types)  # one cast per all-literal column
         for r in rows_ast:
             vals = r.expressions if isinstance(r, exp.Tuple) else [r]
             if len(vals) > len(idx):
