@@ -47,7 +47,7 @@ def exec_const(e: E.Expr) -> bool:
             and all(exec_const(a) for a in e.args)
     else:
         ok = False
-    if len(_EXEC_CONST) > 50_000:  # plans of one-off statements: start over
+    if len(_EXEC_CONST) > 4096:  # bounded: it keeps the exprs (and their constants) alive
         _EXEC_CONST.clear()
     _EXEC_CONST[id(e)] = (e, ok)
     return ok
