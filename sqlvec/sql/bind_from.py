@@ -16,7 +16,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
-from sqlvec.sql.scope import Scope
+from sqlvec.sql.scope import Scope, ScopeColumn
 
 RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
     "jsonb_each": (("key", T.TEXT), ("value", T.JSONB)),
@@ -63,7 +63,8 @@ class FromBinder:
         alias = alias_node.name if alias_node is not None and alias_node.name else None
         colnames = [c.name for c in alias_node.columns] if alias_node is not None and isinstance(alias_node, exp.TableAlias) else []
         if isinstance(item, exp.Table) and isinstance(item.this, exp.Func):
-            return self._bind_table_function(item.this, alias or "", colnames, scope)
+            return self._bind_table_function(item.this, alias or "", colnames, scope,
+                                             bool(item.args.get("ordinality")))
         if isinstance(item, exp.Table):
             name = item.name
             schema = item.db or None
@@ -118,10 +119,32 @@ class FromBinder:
                 self.note_outer(lvl, i)
             return plan
         if isinstance(item, exp.Unnest):
-            return self._bind_table_function(item, alias or "unnest", colnames, scope)
+            offset = item.args.get("offset")  # WITH ORDINALITY: True, or the column's name
+            if isinstance(offset, exp.Identifier):
+                colnames = colnames + [offset.name]
+            return self._bind_table_function(item, alias or "unnest", colnames, scope, offset is not None)
         raise FeatureNotSupported(f"unsupported FROM item: {item.sql()[:40]}")
 
-    def _bind_table_function(self, fn: exp.Expr, alias: str, colnames: list[str], scope: Scope) -> L.Plan:
+    def _bind_table_function(self, fn: exp.Expr, alias: str, colnames: list[str], scope: Scope,
+                             ordinality: bool = False) -> L.Plan:
+        plan = self._bind_function_scan(fn, alias, colnames, scope, ordinality)
+        if not ordinality:
+            return plan
+        assert isinstance(plan, L.FunctionScan)
+        from sqlvec.sql.bound_callables import WithOrdinality
+
+        name = colnames[len(plan.fields)] if len(colnames) > len(plan.fields) else "ordinality"
+        fields = plan.fields + (L.Field(name, T.INT8),)
+        item = scope.items[-1]
+        item.columns.append(ScopeColumn(name, T.INT8, scope.width))
+        scope.width += 1
+        return L.FunctionScan(plan.name, plan.args, fields, WithOrdinality(plan.fn, len(plan.fields)), True)
+
+    def _bind_function_scan(self, fn: exp.Expr, alias: str, colnames: list[str], scope: Scope,
+                            ordinality: bool) -> L.Plan:
+        if ordinality:  # the ordinality column's name is not the function's
+            colnames = colnames[:len(RECORD_COLUMNS.get(self.func_name_args(fn)[0], ((0, 0),)))] \
+                if not isinstance(fn, exp.Unnest) else colnames[:max(len(fn.expressions), 1)]
         if isinstance(fn, exp.Unnest):
             name, args = "unnest", list(fn.expressions)
         else:
@@ -238,7 +261,7 @@ class FromBinder:
         plan: L.Plan = L.Join(left, right, jkind, cond, fields)
         if merged:
             # USING columns come first in SELECT *; FULL/RIGHT joins merge them with COALESCE
-            from sqlvec.sql.scope import ScopeColumn, ScopeItem
+            from sqlvec.sql.scope import ScopeItem
 
             item = ScopeItem("", [])
             if jkind in ("full", "right"):

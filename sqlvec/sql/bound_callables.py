@@ -67,3 +67,34 @@ class _Subscript:
 
             idx = pc.add(idx, self.shift)
         return subscript(args[0], idx, n).cast(self.return_type.arrow)
+
+
+class WithOrdinality:
+    """A FROM function WITH ORDINALITY: its rows as a struct with a 1-based bigint position
+    appended (numbered per input row's result list)."""
+
+    def __init__(self, fn: object, width: int) -> None:
+        self.fn = fn
+        self.width = width
+        self.volatile = getattr(fn, "volatile", False)
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        out = self.fn.call(args, n)  # type: ignore[attr-defined]
+        if isinstance(out, pa.ChunkedArray):
+            out = out.combine_chunks()
+        lists = out if isinstance(out, pa.ListArray | pa.LargeListArray) else None
+        values = lists.flatten() if lists is not None else out
+        if lists is not None and len(values):
+            parents = np.asarray(pc.list_parent_indices(lists))
+            starts = np.asarray(lists.offsets)[:-1] - np.asarray(lists.offsets)[0]
+            pos = np.arange(len(values)) - starts[parents] + 1
+        else:
+            pos = np.arange(len(values)) + 1
+        cols = [values.field(i) for i in range(values.type.num_fields)] \
+            if pa.types.is_struct(values.type) and self.width > 1 else [values]
+        rows = pa.StructArray.from_arrays(cols + [pa.array(pos, pa.int64())],
+                                          names=[f"f{i}" for i in range(len(cols) + 1)])
+        return rows
