@@ -2,7 +2,8 @@
 
 Results are compared as sorted multisets (in order when ORDER BY ... LIMIT fixes it),
 floats with a relative tolerance, errors by SQLSTATE. SQLVEC_DIFF_COUNT (default 200)
-and SQLVEC_DIFF_SEED (default 20251125) make longer or different runs.
+and SQLVEC_DIFF_SEED (default 20251125) make longer or different runs; SQLVEC_DIFF_SHOW
+(default 15) is how many differences are printed.
 
 Query classes listed in KNOWN_FAILING_CLASSES are features the engine cannot do yet; a
 query that fails and uses one of them is reported LOUDLY but does not fail the test.
@@ -26,8 +27,13 @@ psycopg = pytest.importorskip("psycopg")
 COUNT = int(os.environ.get("SQLVEC_DIFF_COUNT", "200"))
 SEED = int(os.environ.get("SQLVEC_DIFF_SEED", "20251125"))
 
+SHOW = int(os.environ.get("SQLVEC_DIFF_SHOW", "15"))  # differences printed per kind
+
 # Feature classes (see tests/support/querygen.py) sqlvec does not answer like PostgreSQL yet.
-KNOWN_FAILING_CLASSES: set[str] = set()
+# cast:numeric_text is `(n / 3)::text`: PostgreSQL picks a quotient's display scale per value
+# (select_div_scale: 3.31 / 3 shows 20 digits, 33.1 / 3 shows 16); sqlvec keeps one display
+# scale per column (the Arrow decimal scale), exact only when the operands are constants.
+KNOWN_FAILING_CLASSES: set[str] = {"cast:numeric_text"}
 
 
 def _norm(v: object) -> object:
@@ -128,9 +134,9 @@ def test_differential(connections):
     if known:
         print("!!!! KNOWN FAILING CLASSES (engine gaps, not hidden): "
               f"{sorted(KNOWN_FAILING_CLASSES)}: {len(known)} queries")
-        for e in known[:10]:
+        for e in known[:SHOW]:
             print("  known:", e)
-    assert not unexpected, f"{len(unexpected)} of {COUNT} queries differ:\n" + "\n".join(unexpected[:15])
+    assert not unexpected, f"{len(unexpected)} of {COUNT} queries differ:\n" + "\n".join(unexpected[:SHOW])
 
 
 def test_compare_catches_differences():

@@ -70,6 +70,14 @@ def sort_key(a: pa.Array, t: SqlType) -> pa.Array:
     return a
 
 
+def _exact_cast(x: pa.Scalar, t: pa.DataType) -> pa.Scalar | None:
+    """The decimal constant x as type t when that loses nothing (None otherwise)."""
+    try:
+        return x.cast(t)  # a safe cast: fails on rescaling loss or overflow
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
 def _wide_decimal(a: Arg, scale: int) -> Arg:
     return pc.cast(a, pa.decimal256(76, scale))
 
@@ -112,6 +120,16 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
             a, b = args
             if a.type == b.type:
                 return fn0(a, b)
+            # a constant that converts exactly to the column's scale: compare without widening
+            # the column (x > 1.5 on a numeric(12,2) or unconstrained numeric column)
+            if isinstance(b, pa.Scalar) and not isinstance(a, pa.Scalar):
+                exact = _exact_cast(b, a.type)
+                if exact is not None:
+                    return fn0(a, exact)
+            elif isinstance(a, pa.Scalar) and not isinstance(b, pa.Scalar):
+                exact = _exact_cast(a, b.type)
+                if exact is not None:
+                    return fn0(exact, b)
             s = max(a.type.scale, b.type.scale)
             return fn0(_wide_decimal(a, s), _wide_decimal(b, s))
         return num_impl
