@@ -124,7 +124,7 @@ def test_random_numbers_fold_like_per_row(monkeypatch):
 
     cols = ["int2", "int4", "int8", "real", "float8", "numeric", "numeric(20,3)", "text"]
     ddl = "create table t (k int, " + ", ".join(f"c{i} {t}" for i, t in enumerate(cols)) + ")"
-    for _ in range(6):
+    for _ in range(3):
         rows = [f"({r}, " + ", ".join(num() for _ in cols) + ")" for r in range(20)]
         sql = "insert into t values " + ",".join(rows)
         batched, per_row = _both_ways(monkeypatch, ddl, sql)
