@@ -48,6 +48,15 @@ BINARY_OPS: dict[type, str] = {
 }
 
 
+def _numeric_text_type(text: str, to: SqlType) -> SqlType:
+    """Unconstrained numeric from a string constant: the display scale it is written with."""
+    try:
+        value = decimal.Decimal(text.strip())
+    except (decimal.InvalidOperation, ValueError):
+        return to  # the cast reports the bad input
+    return numeric_literal_type(value) if value.is_finite() else to
+
+
 class ExprBinder(CallBinder):
     """Mixin: expression binding. Needs self.regs, self.params, self.bind_subquery()."""
 
@@ -79,6 +88,9 @@ class ExprBinder(CallBinder):
                 # '{{1,2},{3,4}}'::int[] has two dimensions (implicitly, into a table's
                 # one-dimensional column, the literal's elements are stored row-major)
                 to = _literal_dims(e.value, to)
+            if to.short == "numeric" and to.typmod < 0 and isinstance(e.value, str) and \
+                    e.type.category in ("S", "X"):
+                to = _numeric_text_type(e.value, to)  # '1.50'::numeric keeps its scale
             if to.is_array and e.type.ndims > to.ndims and isinstance(e.value, list):
                 # a multi-dimensional constant into a one-dimensional place (a table column):
                 # its elements in row-major order
