@@ -252,6 +252,8 @@ def _fill(ctx: CallContext, args: list[Arg]) -> Arg:
 
 def _positions(first: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        if ctx.arg_types[0].ndims > 1:
+            raise FeatureNotSupported("searching for elements in multidimensional arrays is not supported")
         a = _lists(args[0], ctx.n)
         values, parents, off = _flat(a)
         x = arr(args[1], ctx.n)
@@ -279,6 +281,8 @@ def _positions(first: bool) -> Impl:
 
 def _remove(replace: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        if ctx.arg_types[0].ndims > 1 and not replace:
+            raise FeatureNotSupported("removing elements from multidimensional arrays is not supported")
         a = _lists(args[0], ctx.n)
         values, parents, off = _flat(a)
         x = arr(args[1], ctx.n)

@@ -187,6 +187,74 @@ def _delete_one(a: Any, k: Any) -> Any:
     raise InvalidParameterValue("cannot delete from scalar")
 
 
+def _path_index(k: str, i: int) -> int:
+    try:
+        return int(k)
+    except ValueError:
+        raise InvalidTextRepresentation(
+            f'path element at position {i + 1} is not an integer: "{k}"') from None
+
+
+def _delete_path(ctx: CallContext, args: list[Arg]) -> Arg:
+    """jsonb #- text[]: the document without the element at the path (unchanged if absent)."""
+    def one(s: str, path: list[str]) -> str:
+        doc = loads(s)
+        if not isinstance(doc, dict | list):
+            raise InvalidParameterValue("cannot delete path in scalar")
+
+        def rm(node: Any, i: int) -> Any:
+            k = path[i]
+            last = i == len(path) - 1
+            if isinstance(node, dict):
+                if k not in node:
+                    return node
+                return {kk: v for kk, v in node.items() if kk != k} if last else {**node, k: rm(node[k], i + 1)}
+            if isinstance(node, list):
+                idx = _path_index(k, i)
+                idx = idx + len(node) if idx < 0 else idx
+                if not 0 <= idx < len(node):
+                    return node
+                return node[:idx] + node[idx + 1:] if last else node[:idx] + [rm(node[idx], i + 1)] + node[idx + 1:]
+            return node
+        return dumps(rm(doc, 0) if path else doc)
+    return map_distinct(one, args, ctx.n, pa.string())
+
+
+def _jsonb_insert(ctx: CallContext, args: list[Arg]) -> Arg:
+    """jsonb_insert(target, path, new [, insert_after]): into an array before (after) the
+    element at the path, or a new key of an object (an existing key is an error)."""
+    after = args[3] if len(args) > 3 else pa.scalar(False)
+
+    def one(s: str, path: list[str], new: str, insert_after: bool) -> str:
+        doc, value = loads(s), loads(new)
+        if not isinstance(doc, dict | list):
+            raise InvalidParameterValue("cannot set path in scalar")
+
+        def ins(node: Any, i: int) -> Any:
+            k = path[i]
+            last = i == len(path) - 1
+            if isinstance(node, dict):
+                if last:
+                    if k in node:
+                        raise InvalidParameterValue(
+                            "cannot replace existing key",
+                            hint="Try using the function jsonb_set to replace key value.")
+                    return {**node, k: value}
+                return {**node, k: ins(node[k], i + 1)} if k in node else node
+            if isinstance(node, list):
+                idx = _path_index(k, i)
+                if last:
+                    pos = idx + len(node) if idx < 0 else idx
+                    pos = max(0, min(pos + (1 if insert_after else 0), len(node)))
+                    return node[:pos] + [value] + node[pos:]
+                idx = idx + len(node) if idx < 0 else idx
+                if 0 <= idx < len(node):
+                    return node[:idx] + [ins(node[idx], i + 1)] + node[idx + 1:]
+            return node
+        return dumps(ins(doc, 0) if path else doc)
+    return map_distinct(one, [args[0], args[1], args[2], after], ctx.n, pa.string())
+
+
 class Verbatim(str):
     """A json/jsonb value inside a json (not jsonb) result: PostgreSQL copies its text as
     is (row_to_json of a jsonb column keeps '{"k": [1, 2]}' with its spaces)."""
@@ -453,6 +521,8 @@ def register(fr: FunctionRegistry) -> None:
     add("-", [JB, TXT], JB, _delete)
     add("-", [JB, I4], JB, _delete)
     add("-", [JB, TXTA], JB, _delete)
+    add("#-", [JB, TXTA], JB, _delete_path)
+    add("jsonb_insert", [JB, TXTA, JB, T.BOOL], JB, _jsonb_insert, min_args=3)
     add("to_json", [T.ANYELEMENT], J, _to_json(False))
     add("row_to_json", [T.RECORD], J, _to_json(False))
     add("to_jsonb", [T.ANYELEMENT], JB, _to_json(True))

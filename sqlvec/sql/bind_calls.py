@@ -32,7 +32,7 @@ WINDOW_ONLY = frozenset({
 })
 
 
-_FUNC_NAME_FIX = {"jsonobjectagg": "json_object_agg", "jsonbobjectagg": "jsonb_object_agg", "stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
+_FUNC_NAME_FIX = {"jsonbdeleteatpath": "#-", "jsonobjectagg": "json_object_agg", "jsonbobjectagg": "jsonb_object_agg", "stddev": "stddev", "variance": "variance", "group_concat": "string_agg",
                   "array_agg": "array_agg", "arrayagg": "array_agg", "groupconcat": "string_agg",
                   "ln": "ln", "pow": "power", "stringagg": "string_agg", "currenttimestamp": "now",
                   "length": "length", "substring": "substring", "strposition": "strpos",
