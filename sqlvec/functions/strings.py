@@ -533,6 +533,12 @@ def register(fr: FunctionRegistry) -> None:
     add("quote_nullable", [TXT], TXT, lambda c, a: map_distinct(
         lambda s: "NULL" if s is None else quote_literal(s), a, c.n, pa.string(), strict=False),
         strict=False)
+    # quote_literal(anyelement) / quote_nullable(anyelement): of the value's text form
+    add("quote_literal", [T.ANYELEMENT], TXT, lambda c, a: map_distinct(
+        quote_literal, [_as_text(a[0], c.arg_types[0], c.n)], c.n, pa.string()))
+    add("quote_nullable", [T.ANYELEMENT], TXT, lambda c, a: map_distinct(
+        lambda s: "NULL" if s is None else quote_literal(s), [_as_text(a[0], c.arg_types[0], c.n)],
+        c.n, pa.string(), strict=False), strict=False)
     add("encode", [T.BYTEA, TXT], TXT, _encode)
     add("decode", [TXT, TXT], T.BYTEA, _decode)
     add("convert_to", [TXT, TXT], T.BYTEA, lambda c, a: map_distinct(

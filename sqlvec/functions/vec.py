@@ -65,6 +65,9 @@ def map_distinct(fn: Callable[..., Any], args: Sequence[Arg], n: int, out_type: 
         uniq = enc.dictionary.to_pylist()
         res = pa.array([_call(fn, consts, i, v, strict) for v in uniq], out_type)
         out = res.take(enc.indices)
+        if not strict and col.null_count:  # the dictionary holds no NULL: fn(NULL) once
+            at_null = pa.scalar(_call(fn, consts, i, None, strict), out_type)
+            out = pc.if_else(pc.is_null(col), at_null, out)
         return out
     cols = [arr(a, n).to_pylist() if not isinstance(a, pa.Scalar) else None for a in args]
     out = []

@@ -142,7 +142,7 @@ class ExprBinder(CallBinder):
 
     def _numeric_display(self, name: str, args: list[E.Expr]) -> E.Const | SqlType | None:
         """PostgreSQL's display scale where it depends on argument values, not types: a
-        quotient of constants (select_div_scale), round/trunc(x, constant)."""
+        quotient of constants (select_div_scale), round/trunc(x, constant), EXTRACT's unit."""
         from sqlvec.functions.arith import const_quotient, numeric_with
 
         consts = [a.value if isinstance(a, E.Const) else None for a in args]
@@ -154,6 +154,14 @@ class ExprBinder(CallBinder):
             digits = 0 if len(args) == 1 else consts[1]
             if isinstance(digits, int):
                 return numeric_with(numeric_display_arrow(max(0, min(digits, T.NUMERIC_PRECISION))))
+        if name == "extract" and len(args) == 2 and isinstance(consts[0], str):
+            # EXTRACT's numeric shows microsecond digits for seconds and epochs (not of a date)
+            unit = consts[0].strip().lower()
+            scale = {"epoch": 6, "second": 6, "seconds": 6, "milliseconds": 3, "millisecond": 3,
+                     "ms": 3}.get(unit, 0)
+            if args[1].type.short == "date":
+                scale = 0
+            return numeric_with(numeric_display_arrow(scale))
         return None
 
     def engine_function(self, name: str, types: list[SqlType]) -> Any:
