@@ -244,7 +244,7 @@ def to_char_number(v: Decimal | float | int, fmt: str) -> str:
         if c in "90":
             ch = digits[k]
             k += 1
-            if ch == " " or (ch == "0" and not started and i < zero_from and k < n_int):
+            if ch == " " or (ch == "0" and not started and i < zero_from and (k < n_int or n_frac)):
                 ch = "0" if i >= zero_from else " "
             else:
                 started = True
@@ -260,13 +260,16 @@ def to_char_number(v: Decimal | float | int, fmt: str) -> str:
         text = text[:-1] + "0"
     if "." in f:
         frac = (fp + "0" * n_frac)[:n_frac]
-        if fm:
-            frac = frac.rstrip("0")
+        if fm:  # FM drops trailing zeros in '9' positions only ('FM999.00' keeps '.50')
+            pattern = [c for c in frac_part if c in "90"]
+            while frac and frac[-1] == "0" and pattern[len(frac) - 1] == "9":
+                frac = frac[:-1]
         text += "." + frac
     if fm:
         text = text.strip()
-    if pr:
-        return f"<{text.strip()}>" if neg else f" {text} "
+    if pr:  # the angle brackets hug the digits: ' <12>'
+        stripped = text.lstrip()
+        return " " * (len(text) - len(stripped)) + f"<{stripped}>" if neg else f" {text} "
     if mi:
         return text + ("-" if neg else " ")
     if sign_lead:
