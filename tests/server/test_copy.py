@@ -19,7 +19,9 @@ def test_parse_copy_statements():
         ("in", '"My T"', ("a", '"B"'), "csv", ";", True)
     c = parse_copy("copy s.t to stdout with csv header null 'NA'")
     assert (c.direction, c.target, c.format, c.header, c.null) == ("out", "s.t", "csv", True, "NA")
-    assert parse_copy("COPY t FROM '/etc/passwd'") is None
+    c = parse_copy("COPY t FROM '/etc/passwd'")  # a server file: wire/copy_file.py, superuser only
+    assert (c.direction, c.path) == ("file", "/etc/passwd")
+    assert parse_copy("COPY t TO '/tmp/out'") is None
     assert parse_copy("SELECT 1") is None
     assert parse_copy("COPY (SELECT a FROM t WHERE b = ')') TO STDOUT (FORMAT binary)").format == \
         "binary"
