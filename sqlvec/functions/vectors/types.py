@@ -83,7 +83,7 @@ def dims_of(a: pa.Array) -> np.ndarray:
     if pa.types.is_fixed_size_list(a.type):
         out = np.full(len(a), a.type.list_size, dtype=np.int64)
     else:
-        out = pc.fill_null(pc.list_value_length(a), 0).to_numpy(zero_copy_only=False).astype(np.int64)
+        out = np.diff(list_offsets(a)).astype(np.int64)
     if a.null_count:
         out[~valid_mask(a)] = 0
     return out
@@ -93,6 +93,15 @@ def valid_mask(a: pa.Array) -> np.ndarray:
     if not a.null_count:
         return np.ones(len(a), dtype=bool)
     return a.is_valid().to_numpy(zero_copy_only=False)
+
+
+def list_offsets(a: pa.Array) -> np.ndarray:
+    """The n + 1 offsets of a list array's rows as a zero-copy numpy view (slicing
+    respected; a NULL row's offsets span whatever its slot holds)."""
+    width = np.int64 if pa.types.is_large_list(a.type) else np.int32
+    if a.buffers()[1] is None:  # an empty array may have no offsets buffer
+        return np.zeros(1, dtype=width)
+    return np.frombuffer(a.buffers()[1], dtype=width, count=a.offset + len(a) + 1)[a.offset:]
 
 
 def element_values(a: pa.Array) -> pa.Array:
@@ -105,10 +114,16 @@ def element_values(a: pa.Array) -> pa.Array:
     return a.values.slice(start, end - start)
 
 
+_NP_DTYPE = {pa.float32(): np.float32, pa.float16(): np.float16, pa.uint16(): np.uint16,
+             pa.int8(): np.int8, pa.int32(): np.int32, pa.int64(): np.int64,
+             pa.float64(): np.float64}
+
+
 def _np(values: pa.Array) -> np.ndarray:
-    if values.type == pa.float16():
-        buf = values.buffers()[1]
-        arr = np.frombuffer(buf, dtype=np.float16, count=values.offset + len(values))
+    """Zero-copy numpy view of a primitive array without NULLs (a copy otherwise)."""
+    dt = _NP_DTYPE.get(values.type)
+    if dt is not None and not values.null_count:
+        arr = np.frombuffer(values.buffers()[1], dtype=dt, count=values.offset + len(values))
         return arr[values.offset:]
     return values.to_numpy(zero_copy_only=False)
 
@@ -128,12 +143,19 @@ def matrix(a: pa.Array, dtype: type | None = None, tname: str = "vector"
         vals = _np(element_values(a))
         m = vals.reshape(n, d)
     else:
+        offs = list_offsets(a)
+        if n and not a.null_count:  # the common case: no NULLs, one dimension
+            d = int(offs[1] - offs[0])
+            if int(offs[-1] - offs[0]) == n * d and (n == 1 or (np.diff(offs) == d).all()):
+                m = _np(a.values.slice(int(offs[0]), n * d)).reshape(n, d)
+                if dtype is not None and m.dtype != dtype:
+                    m = m.astype(dtype)
+                return m, valid
         dims = dims_of(a)
         d = int(dims[valid][0]) if valid.any() else 0
         if (dims[valid] != d).any():
             other = int(dims[valid][dims[valid] != d][0])
             raise DataException(f"different {tname} dimensions {d} and {other}")
-        offs = a.offsets.to_numpy(zero_copy_only=False)
         if valid.all() and (np.diff(offs) == d).all():
             m = _np(element_values(a)).reshape(n, d)
         else:
