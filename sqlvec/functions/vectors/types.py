@@ -151,8 +151,10 @@ def matrix(a: pa.Array, dtype: type | None = None, tname: str = "vector"
                 if dtype is not None and m.dtype != dtype:
                     m = m.astype(dtype)
                 return m, valid
+        if not valid.any():
+            return np.zeros((n, 0), dtype=_NP_DTYPE.get(a.type.value_type, np.float32)), valid
         dims = dims_of(a)
-        d = int(dims[valid][0]) if valid.any() else 0
+        d = int(dims[valid][0])
         if (dims[valid] != d).any():
             other = int(dims[valid][dims[valid] != d][0])
             raise DataException(f"different {tname} dimensions {d} and {other}")
