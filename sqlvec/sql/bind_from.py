@@ -122,7 +122,8 @@ class FromBinder:
             offset = item.args.get("offset")  # WITH ORDINALITY: True, or the column's name
             if isinstance(offset, exp.Identifier):
                 colnames = colnames + [offset.name]
-            return self._bind_table_function(item, alias or "unnest", colnames, scope, offset is not None)
+            ordinality = isinstance(offset, exp.Identifier) or offset is True  # False: no ordinality
+            return self._bind_table_function(item, alias or "unnest", colnames, scope, ordinality)
         raise FeatureNotSupported(f"unsupported FROM item: {item.sql()[:40]}")
 
     def _bind_table_function(self, fn: exp.Expr, alias: str, colnames: list[str], scope: Scope,
