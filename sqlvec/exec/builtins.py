@@ -107,7 +107,7 @@ class Unnest:
         a = args[0]
         if a.null_count == len(a):
             return pa.array([], self.return_type.arrow)
-        return flatten_dims(a).flatten()  # a multi-dimensional array's elements, row-major
+        return flatten_dims(a, self.arg_types[0].ndims - 1).flatten()  # all elements, row-major
 
 
 def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_path: list[str],
@@ -223,9 +223,7 @@ def srf_lists(name: str, args: list[pa.Array], return_type: SqlType) -> pa.Array
     import pyarrow.compute as pc
 
     if name == "unnest":
-        from sqlvec.functions.arrays import flatten_dims
-
-        a = flatten_dims(args[0])
+        a = args[0]
         return a if a.null_count == 0 else pc.if_else(pc.is_null(a), pa.scalar([], a.type), a)
     # generate_series(start, stop[, step]) per row, integers
     n = len(args[0])

@@ -30,22 +30,25 @@ AA, AE, I4, TXT = T.ANYARRAY, T.ANYELEMENT, T.INT4, T.TEXT
 Impl = Callable[[CallContext, list[Arg]], Arg]
 
 
-def _lists(x: Arg, n: int) -> pa.ListArray:
-    """One list of scalar elements per row: a multi-dimensional array's elements in
-    row-major order, as PostgreSQL's array functions see them."""
+def _lists(x: Arg, n: int, t: T.SqlType | None = None) -> pa.ListArray:
+    """One list of scalar elements per row: a multi-dimensional array's (SQL type t)
+    elements in row-major order, as PostgreSQL's array functions see them."""
     a = arr(x, n)
     if pa.types.is_large_list(a.type):
         a = pc.cast(a, pa.list_(a.type.value_type))
-    return flatten_dims(a)
+    return flatten_dims(a, t.ndims - 1 if t is not None and t.is_array else 0)
 
 
-def flatten_dims(a: pa.ListArray) -> pa.ListArray:
-    """list<list<...<x>>> -> list<x> with each row's elements in order (1-D passes through).
+def flatten_dims(a: pa.ListArray, levels: int) -> pa.ListArray:
+    """list<list<...<x>>> -> list<x> with each row's elements in order, removing `levels`
+    levels of nesting (the SQL type's dimensions - 1: a vector element is a list too).
 
-        >>> flatten_dims(pa.array([[[1, 2], [3, 4]], None])).to_pylist()
+        >>> flatten_dims(pa.array([[[1, 2], [3, 4]], None]), 1).to_pylist()
         [[1, 2, 3, 4], None]
     """
-    while pa.types.is_list(a.type) and pa.types.is_list(a.type.value_type):
+    for _ in range(levels):
+        if not (pa.types.is_list(a.type) and pa.types.is_list(a.type.value_type)):
+            break
         inner = a.values
         if pa.types.is_large_list(inner.type):
             inner = pc.cast(inner, pa.list_(inner.type.value_type))
@@ -114,7 +117,7 @@ def _count_rows(rows: pa.Array, n: int) -> np.ndarray:
 
 def _contains(swap: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        a, b = (_lists(x, ctx.n) for x in args)
+        a, b = (_lists(x, ctx.n, t) for x, t in zip(args, ctx.arg_types))
         if swap:
             a, b = b, a
         pa_, _ = _pairs(a)
@@ -127,7 +130,7 @@ def _contains(swap: bool) -> Impl:
 
 
 def _overlap(ctx: CallContext, args: list[Arg]) -> Arg:
-    a, b = (_lists(x, ctx.n) for x in args)
+    a, b = (_lists(x, ctx.n, t) for x, t in zip(args, ctx.arg_types))
     pa_, _ = _pairs(a)
     pb, _ = _pairs(b)
     matched = pb.join(pa_, keys=["row", "v"], join_type="left semi", use_threads=False)
@@ -170,11 +173,11 @@ def _cat(kind: str) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         out_t = ctx.return_type.arrow
         if kind == "cat":
-            a, b = _lists(args[0], ctx.n), _lists(args[1], ctx.n)
+            a, b = _lists(args[0], ctx.n, ctx.arg_types[0]), _lists(args[1], ctx.n, ctx.arg_types[1])
         elif kind == "append":
-            a, b = _lists(args[0], ctx.n), _single(args[1], ctx.n, out_t)
+            a, b = _lists(args[0], ctx.n, ctx.arg_types[0]), _single(args[1], ctx.n, out_t)
         else:
-            a, b = _single(args[0], ctx.n, out_t), _lists(args[1], ctx.n)
+            a, b = _single(args[0], ctx.n, out_t), _lists(args[1], ctx.n, ctx.arg_types[1])
         return concat_lists(pc.cast(a, out_t), pc.cast(b, out_t), out_t)
     return impl
 
@@ -182,7 +185,7 @@ def _cat(kind: str) -> Impl:
 def _length(kind: str) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         if kind == "cardinality":
-            a = _lists(args[0], ctx.n)
+            a = _lists(args[0], ctx.n, ctx.arg_types[0])
             ln = pc.fill_null(pc.list_value_length(a), 0).to_numpy(zero_copy_only=False).astype(np.int64)
             mask = any_null_mask(args, ctx.n)
             return pa.array(ln, pa.int32(), mask=mask if mask.any() else None)
@@ -254,7 +257,7 @@ def _positions(first: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         if ctx.arg_types[0].ndims > 1:
             raise FeatureNotSupported("searching for elements in multidimensional arrays is not supported")
-        a = _lists(args[0], ctx.n)
+        a = _lists(args[0], ctx.n, ctx.arg_types[0])
         values, parents, off = _flat(a)
         x = arr(args[1], ctx.n)
         target = x.take(pa.array(parents)) if len(parents) else x.slice(0, 0)
@@ -283,7 +286,7 @@ def _remove(replace: bool) -> Impl:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         if ctx.arg_types[0].ndims > 1 and not replace:
             raise FeatureNotSupported("removing elements from multidimensional arrays is not supported")
-        a = _lists(args[0], ctx.n)
+        a = _lists(args[0], ctx.n, ctx.arg_types[0])
         values, parents, off = _flat(a)
         x = arr(args[1], ctx.n)
         target = pc.cast(x.take(pa.array(parents)), values.type) if len(parents) else values.slice(0, 0)
@@ -304,7 +307,7 @@ def _remove(replace: bool) -> Impl:
 
 
 def _to_string(ctx: CallContext, args: list[Arg]) -> Arg:
-    a = _lists(args[0], ctx.n)
+    a = _lists(args[0], ctx.n, ctx.arg_types[0])
     elem_t = ctx.arg_types[0].base_element if ctx.arg_types[0].is_array else T.TEXT
     values, parents, off = _flat(a)
     txt = textio.format_text(values, elem_t)
@@ -387,7 +390,7 @@ def quantified_compare(regs: Any, op: str, left: Arg, left_t: T.SqlType, right: 
     """`left op ANY(right)` / `op ALL(...)` with SQL three-valued logic, vectorised."""
     if not right_t.is_array:
         raise ArraySubscriptError("op ANY/ALL (array) requires array on right side")
-    a = _lists(right, n)
+    a = _lists(right, n, right_t)
     values, parents, off = _flat(a)
     assert right_t.element is not None
     f = regs.functions.resolve(op, [left_t, right_t.base_element])

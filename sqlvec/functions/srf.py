@@ -108,7 +108,7 @@ def _series_ts(ctx: CallContext, args: list[Arg]) -> Arg:
 def _unnest(ctx: CallContext, args: list[Arg]) -> Arg:
     from sqlvec.functions.arrays import flatten_dims
 
-    a = flatten_dims(arr(args[0], ctx.n))  # a multi-dimensional array's elements, row-major
+    a = flatten_dims(arr(args[0], ctx.n), ctx.arg_types[0].ndims - 1)  # all elements, row-major
     return pc.if_else(pc.is_null(a), pa.scalar([], a.type), a) if a.null_count else a
 
 

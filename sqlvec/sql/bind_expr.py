@@ -559,7 +559,7 @@ class ExprBinder(CallBinder):
                 raise DatatypeMismatch("op ANY/ALL (array) requires array on right side")
         if arr.type.ndims > 1:  # x = ANY('{{1,2},{3,4}}'): over all elements
             flat_t = T.array_of(arr.type.base_element)
-            arr = E.Func("array_flatten", (arr,), flat_t, _FlattenDims(flat_t))
+            arr = E.Func("array_flatten", (arr,), flat_t, _FlattenDims(flat_t, arr.type.ndims - 1))
         elem = arr.type.element
         if isinstance(x, E.Param) and x.type.short == "unknown":
             x = self.coerce(x, elem)

@@ -39,15 +39,16 @@ class _RowBuild:
 class _FlattenDims:
     """A multi-dimensional array as a one-dimensional one (its elements row-major)."""
 
-    def __init__(self, t: SqlType) -> None:
+    def __init__(self, t: SqlType, levels: int = 1) -> None:
         self.return_type = t
         self.volatile = False
+        self.levels = levels
 
     def call(self, args: list, n: int) -> pa.Array:
         from sqlvec.functions.arrays import flatten_dims
         from sqlvec.functions.registry import as_array
 
-        return flatten_dims(as_array(args[0], n))
+        return flatten_dims(as_array(args[0], n), self.levels)
 
 
 class _Subscript:

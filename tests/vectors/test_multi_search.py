@@ -234,9 +234,6 @@ def test_few_targets_take_the_per_row_path(run):
     assert len(got) == 6
 
 
-@pytest.mark.xfail(strict=True, reason="unnest(ARRAY[vector, ...]) itself fails since a later "
-                   "array commit (ArrowNotImplementedError: cast from float to list), not the "
-                   "batched search; passed at a0b796c")
 def test_array_of_vectors_as_targets(run):
     got = both(run, "SELECT q.emb::text, r.id FROM unnest(ARRAY['[1,1,1,1,1,1,1,1]'::vector, "
                     "'[0,0,0,0,0,0,0,0]', '[-1,0,1,0,-1,0,1,0]']) q(emb) CROSS JOIN LATERAL "
