@@ -243,10 +243,10 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         from sqlvec.plan.optimizer import optimize
 
         plan = optimize(plan, disabled)
-        if cache is not None and cacheable(plan):
+        if cache is not None and cacheable(plan, prepared=stmt is not None):
             cache["key"], cache["plan"] = key, plan
             # one tuple, replaced whole: sessions sharing a simple-query slot never see a mix
-            query = not (isinstance(plan, L.WithCtes) and _is_dml(plan.body))
+            query = not (_is_dml(plan) or isinstance(plan, L.WithCtes) and _is_dml(plan.body))
             cache["generic"] = (key, plan, (plan_columns(plan) or [], streamable(plan)) if query else None)
     ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
     ctx.decorrelate = "decorrelate_subqueries" not in disabled
@@ -257,7 +257,7 @@ def execute_plan(ctx: ExecContext, plan: L.Plan, shape: tuple | None = None) -> 
     """Run a bound, optimised plan; `shape` is (result columns, streamable), known for a
     cached query plan so it is not worked out again per execution."""
     ex = ctx.executor
-    if shape is not None:  # a cached query (never DML: cacheable() refuses those)
+    if shape is not None:  # a cached query (a cached INSERT has no shape)
         cols, stream = shape
         if stream:
             return Rows(list(cols), ResultStream(ctx, ex.run(plan)), "SELECT")
@@ -284,14 +284,30 @@ def execute_plan(ctx: ExecContext, plan: L.Plan, shape: tuple | None = None) -> 
     return Rows(plan_columns(plan) or [], batches, "SELECT")
 
 
-def cacheable(plan: L.Plan) -> bool:
-    """Plans of prepared queries are reused unless they hold transaction-bound functions."""
+def cacheable(plan: L.Plan, prepared: bool = False) -> bool:
+    """Plans of prepared queries are reused unless they hold transaction-bound functions; of
+    DML, only a prepared INSERT ... VALUES (executemany: bound once, parameters filled per row)."""
     from sqlvec.exec.builtins import NextvalFunction
     from sqlvec.plan.walk import plan_exprs
 
-    if _is_dml(plan) or (isinstance(plan, L.WithCtes) and any(_is_dml(c[1]) for c in plan.ctes)):
+    if _is_dml(plan):
+        if not (prepared and isinstance(plan, L.Insert) and _values_only(plan.source)):
+            return False
+    elif isinstance(plan, L.WithCtes) and any(_is_dml(c[1]) for c in plan.ctes):
         return False
     return not any(isinstance(getattr(e, "fn", None), NextvalFunction) for e in plan_exprs(plan))
+
+
+def _values_only(plan: L.Plan) -> bool:
+    """A VALUES list, possibly under projections (no scans, no subqueries)."""
+    from sqlvec.plan import expr as E
+    from sqlvec.plan.walk import plan_exprs
+
+    while isinstance(plan, L.Project):
+        plan = plan.input
+    if not isinstance(plan, L.Values):
+        return False
+    return not any(isinstance(e, E.Subquery) for e in plan_exprs(plan))
 
 
 def _ddl(s: Any, txn: Any, node: Any) -> Result:
