@@ -412,7 +412,7 @@ class DdlRunner:
                 self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t, n=name: t.drop([n]))
                 self.cat.put_table(new)
                 for idx in self.cat.indexes_of(rel.oid):
-                    if name in idx.columns:
+                    if any(_names_column(x, name) for x in idx.columns):
                         self.cat.drop_index(idx)
                 rel = new
             return rel
@@ -554,3 +554,8 @@ def arrow_schema(t: TableDef, regs: Any) -> pa.Schema:
         keys[name] = list(cols)
     meta = {b"sqlvec.unique": json.dumps(keys).encode()} if keys else None
     return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in t.columns], metadata=meta)
+
+
+def _names_column(entry: str, name: str) -> bool:
+    """Whether an index entry is column `name`, alone or with an opclass ('emb vector_l2_ops')."""
+    return entry == name or entry.replace('"', "").split()[:1] == [name]

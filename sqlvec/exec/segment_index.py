@@ -25,6 +25,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -265,9 +266,14 @@ def register(store: Any) -> None:
 
 def on_commit(store: Any, table_ids: list[int]) -> None:
     """A commit may have sealed a segment (growing rows merged, COPY): build its graph in a
-    background thread, so queries find it ready instead of building it themselves."""
+    background thread, so queries find it ready instead of building it themselves. It may
+    also have dropped indexes or emptied tables: their files go now (the commit is durable)."""
     from sqlvec.exec import vector_search as VS
 
+    try:
+        drop_files(store, table_ids)
+    except Exception:  # derived files only: orphans are swept at the next start-up
+        log.exception("deleting dropped vector index files failed")
     per_db = VS._CACHE.get(store)
     if not per_db:
         return
@@ -336,3 +342,126 @@ def on_rewrite(store: Any, table_id: int, old_ids: list[int], segs: list[Any]) -
 @dataclass
 class _View:
     seg: Any
+
+
+# ---- index files of dropped indexes and vanished segments ----------------------------------
+#
+# Files go only after the commit that dropped them is durable (commit hooks run after the
+# WAL sync), so a ROLLBACK keeps them; a crash between the commit and the delete leaves
+# orphans that `sweep` removes at the next start-up. A commit deletes only the files of
+# indexes the previous committed catalog held (an uncommitted CREATE INDEX of another
+# session writes files no committed catalog names yet: they stay).
+
+# store -> (the catalog last looked at, its live index oids -> table oid, its seq)
+_SEEN: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def index_dir(store: Any) -> str | None:
+    root = getattr(store, "path", None)
+    return os.path.join(root, "indexes") if root else None
+
+
+def live_indexes(version: Any) -> dict[int, int]:
+    """Index oid -> table oid of every index the catalog of `version` holds."""
+    out = {}
+    for key in version.catalog_range("index/"):
+        d = json.loads(version.catalog[key])
+        out[int(d["oid"])] = int(d["table_oid"])
+    return out
+
+
+def _files_by_oid(d: str) -> dict[int, list[str]]:
+    """Index file names under `d` grouped by the index oid they start with."""
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return {}
+    out: dict[int, list[str]] = {}
+    for name in names:
+        head = name.split(".", 1)[0]
+        if head.isdigit():
+            out.setdefault(int(head), []).append(name)
+    return out
+
+
+def _seg_of(name: str) -> int | None:
+    """The segment id of a part file name `<oid>.s<id>.*` (None for delta files)."""
+    parts = name.split(".")
+    if len(parts) > 2 and parts[1][:1] == "s" and parts[1][1:].isdigit():
+        return int(parts[1][1:])
+    return None
+
+
+def _unlink(d: str, names: list[str]) -> None:
+    for name in names:
+        try:
+            os.unlink(os.path.join(d, name))
+        except OSError:
+            pass
+
+
+def _stale_parts(names: list[str], seg_ids: set[int]) -> list[str]:
+    return [n for n in names if (s := _seg_of(n)) is not None and s not in seg_ids]
+
+
+def drop_files(store: Any, table_ids: list[int]) -> None:
+    """After a durable commit: delete the files of indexes it dropped, and the part files
+    of segments a TRUNCATE / table rewrite in it took away from indexed tables."""
+    from sqlvec.exec import vector_search as VS
+
+    d = index_dir(store)
+    if d is None or getattr(store, "version", None) is None:
+        return
+    with _HOOKED_LOCK:  # (read under the lock: hooks of later commits may run first)
+        version = store.version
+        seen = _SEEN.get(store)
+        if seen is None or seen[0] is not version.catalog:
+            live = live_indexes(version)
+        else:
+            live = seen[1]
+        since = version.seq if seen is None else seen[2]
+        _SEEN[store] = (version.catalog, live, max(since, version.seq))
+        gone = set() if seen is None else set(seen[1]) - set(live)
+    per_db = VS._CACHE.get(store) or {}
+    reset = {t for t in table_ids if (tv := version.tables.get(t)) is not None
+             and tv.epoch > since}  # truncated / rewritten since the last look
+    if not gone and not reset:
+        return
+    files = _files_by_oid(d)
+    for oid in gone:
+        _unlink(d, files.get(oid, []))
+    for oid, table in live.items():
+        if table not in reset or oid not in files:
+            continue
+        segs = {v.seg.seg_id for v in version.tables[table].views}
+        for key, built in list(per_db.items()):
+            if not isinstance(key, tuple) and built.idx is not None and built.idx.oid == oid:
+                for sid in [s for s in built.parts if s not in segs]:
+                    built.parts.pop(sid, None)
+        _unlink(d, _stale_parts(files[oid], segs))
+
+
+def sweep(store: Any) -> int:
+    """At start-up (no transaction running): delete the files of indexes no committed
+    catalog names (dropped before a crash, rolled back) and the part files of segments
+    their table no longer has (replayed under new ids after a crash). Returns how many."""
+    d = index_dir(store)
+    if d is None:
+        return 0
+    version = store.version
+    live = live_indexes(version)
+    with _HOOKED_LOCK:
+        _SEEN[store] = (version.catalog, live, version.seq)
+    n = 0
+    for oid, names in _files_by_oid(d).items():
+        table = live.get(oid)
+        tv = None if table is None else version.tables.get(table)
+        if tv is None:
+            doomed = names
+        else:
+            doomed = _stale_parts(names, {v.seg.seg_id for v in tv.views})
+        _unlink(d, doomed)
+        n += len(doomed)
+    if n:
+        log.info("removed %d orphaned vector index files", n)
+    return n

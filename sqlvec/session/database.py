@@ -58,6 +58,11 @@ class Database:
         txn.commit()
         if hasattr(store, "describe_table"):  # storage errors (XX001) name the relation
             store.describe_table = self.describe_table
+        if getattr(store, "path", None):  # vector index files: orphans go, drops follow commits
+            from sqlvec.exec import segment_index
+
+            segment_index.register(store)
+            segment_index.sweep(store)
 
     def describe_table(self, table_id: int) -> str:
         """How storage messages name a table: 'relation "t"', from the newest catalog.
