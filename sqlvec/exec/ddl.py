@@ -263,8 +263,18 @@ class DdlRunner:
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
             from sqlvec.exec.vector_search import build_on_create
 
-            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
-                            self.notice)
+            # pg_stat_progress_create_index lists the session while its build runs
+            session = getattr(self.notice, "__self__", None)  # notice = session.notice
+            progress = {"relid": rel.oid, "index_relid": d.oid, "command": "CREATE INDEX",
+                        "phase": "building index", "tuples_total": 0, "tuples_done": 0}
+            if session is not None:
+                session.index_progress = progress
+            try:
+                build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
+                                self.notice, progress)
+            finally:
+                if session is not None:
+                    session.index_progress = None
         if unique and all(rel.column_index(c) is not None for c in cols):
             from dataclasses import replace
 

@@ -156,8 +156,10 @@ def build(built: Any, seg: Any) -> Part:
     return Part(index, ids, seg.seg_id, crc=_crc(ids, vecs))
 
 
-def ensure(built: Any, views: Any, notice: Any = None) -> list[Part]:
-    """The parts of every eligible segment among `views` (opened or built as needed)."""
+def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = None
+           ) -> list[Part]:
+    """The parts of every eligible segment among `views` (opened or built as needed);
+    `progress["tuples_done"]` grows by each part's rows (pg_stat_progress_create_index)."""
     out = []
     for v in views:
         seg = v.seg
@@ -180,6 +182,8 @@ def ensure(built: Any, views: Any, notice: Any = None) -> list[Part]:
         if not part.saved and built.files:
             with built.part_lock:
                 _save(built, seg, part)
+        if progress is not None:
+            progress["tuples_done"] = progress.get("tuples_done", 0) + seg.num_rows
         out.append(part)
     return out
 

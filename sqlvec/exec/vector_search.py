@@ -453,11 +453,12 @@ def _cached(store: Any, idx: Any, oc: Any, short: str, table_oid: int, column: s
 
 
 def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
-                    notice: Any = None) -> None:
+                    notice: Any = None, progress: dict | None = None) -> None:
     """CREATE INDEX ... USING hnsw|ivfflat: build now from the visible rows (as pgvector
     does): one graph per sealed segment (saved beside it) plus the delta graph over the
     other rows (saved under indexes/). A rolled-back CREATE INDEX leaves an entry no
-    catalog row points to."""
+    catalog row points to. `progress` (pg_stat_progress_create_index's row) gets
+    tuples_total, and tuples_done as each segment graph and the delta are done."""
     from sqlvec.exec import segment_index as SI
 
     parts = str(idx.columns[0]).replace('"', "").split()
@@ -475,7 +476,9 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
     if notice is not None and sum(v.seg.num_rows for v in todo) >= 100_000:
         notice(f'building {built.kind} index "{idx.name}": {len(todo)} segments, '
                f"{sum(v.seg.num_rows for v in todo)} rows")
-    segs = SI.ensure(built, views, notice)
+    if progress is not None:
+        progress["tuples_total"] = txn.row_count(rel.oid)
+    segs = SI.ensure(built, views, notice, progress)
     done = SI.part_rowids(segs, views, built)
     batches = list(txn.scan(rel.oid, [coldef.name]))
     if not batches or not sum(b.num_rows for b in batches):
@@ -496,6 +499,8 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
         if notice is not None and len(pos) >= 10_000:
             notice(f'built {built.kind} index "{idx.name}" on {len(pos)} rows in '
                    f"{time.perf_counter() - t0:.1f} s")
+    if progress is not None:
+        progress["tuples_done"] = progress["tuples_total"]
     _save(built, _index_path(store, idx))
 
 

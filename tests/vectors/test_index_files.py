@@ -170,3 +170,40 @@ def test_start_up_removes_what_a_crash_left_behind(tmp_path, small_segments, mon
     assert run("select id from t order by emb <-> '[0,0,0,0]' limit 1")
     con.close()
 
+
+
+def test_build_progress_is_visible_from_another_connection(server):
+    """pg_stat_progress_create_index lists a running CREATE INDEX to other sessions."""
+    import threading
+    import time
+
+    import psycopg
+
+    n = 20000
+    x = np.random.default_rng(9).standard_normal((n, 32)).astype(np.float32).round(3)
+    text = "".join(f"{i}\t[{','.join(map(str, r))}]\n" for i, r in enumerate(x.tolist()))
+    with psycopg.connect(server.dsn, autocommit=True) as con, \
+            psycopg.connect(server.dsn, autocommit=True) as watch:
+        con.execute("create extension if not exists vector")
+        con.execute("create table big (id int, emb vector(32))")
+        with con.cursor().copy("copy big from stdin") as cp:
+            cp.write(text)
+        notices: list[float] = []
+        con.add_notice_handler(lambda d: notices.append(time.monotonic()))
+        build = threading.Thread(target=con.execute, args=(
+            "create index big_idx on big using hnsw (emb vector_l2_ops)",))
+        q = ("select pid, relid::regclass::text, command, phase, tuples_total, tuples_done, "
+             "datname from pg_stat_progress_create_index")
+        seen = []
+        build.start()
+        while build.is_alive():
+            seen += [(time.monotonic(), *r) for r in watch.execute(q).fetchall()]
+            time.sleep(0.01)
+        build.join()
+        assert seen, "the build was never seen running"
+        _, pid, rel, command, phase, total, done, db = seen[0]
+        assert (rel, command, phase, total, db) == ("big", "CREATE INDEX", "building index", n,
+                                                    "sqlvec")
+        assert 0 <= done <= total and pid == con.info.backend_pid
+        assert watch.execute(q).fetchall() == []  # gone once the statement ended
+        print(f"progress seen {len(seen)} times; notices at {notices}, last seen {seen[-1][0]}")

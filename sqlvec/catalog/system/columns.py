@@ -153,6 +153,14 @@ COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("oid", "oid"), ("spcname", "name"), ("spcowner", "oid"), ("spcacl", "aclitem[]"),
         ("spcoptions", "text[]"),
     ),
+    ("pg_catalog", "pg_stat_progress_create_index"): (
+        ("pid", "integer"), ("datid", "oid"), ("datname", "name"), ("relid", "oid"),
+        ("index_relid", "oid"), ("command", "text"), ("phase", "text"),
+        ("lockers_total", "bigint"), ("lockers_done", "bigint"),
+        ("current_locker_pid", "bigint"), ("blocks_total", "bigint"),
+        ("blocks_done", "bigint"), ("tuples_total", "bigint"), ("tuples_done", "bigint"),
+        ("partitions_total", "bigint"), ("partitions_done", "bigint"),
+    ),
     ("pg_catalog", "pg_stat_activity"): (
         ("datid", "oid"), ("datname", "name"), ("pid", "integer"), ("leader_pid", "integer"),
         ("usesysid", "oid"), ("usename", "name"), ("application_name", "text"),

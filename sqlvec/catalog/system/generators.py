@@ -436,6 +436,23 @@ def _stat_activity(s: Snapshot) -> list[dict]:
     return out
 
 
+@pg("pg_stat_progress_create_index")
+def _progress_create_index(s: Snapshot) -> list[dict]:
+    """One row per session building an index now (`session.index_progress`, set by
+    exec/ddl's CREATE INDEX; its build updates tuples_done as segments are done)."""
+    out = []
+    for sess in s.sessions:
+        p = getattr(sess, "index_progress", None)
+        if not p:
+            continue
+        out.append({"pid": int(getattr(sess, "backend_pid", 0) or 0) or s.backend_pid,
+                    "datid": s.database_oid, "datname": getattr(sess, "database", s.database),
+                    "lockers_total": 0, "lockers_done": 0, "current_locker_pid": 0,
+                    "blocks_total": 0, "blocks_done": 0, "partitions_total": 0,
+                    "partitions_done": 0, **p})
+    return out
+
+
 def _table_stats(s: Snapshot) -> list[dict]:
     out = []
     for t in s.tables:
