@@ -431,9 +431,11 @@ def drop_files(store: Any, table_ids: list[int]) -> None:
              and tv.epoch > since}  # truncated / rewritten since the last look
     if not gone and not reset:
         return
-    files = _files_by_oid(d)
+    files = _files_by_oid(d)  # (listed once: a commit with a drop or a rewrite)
     for oid in gone:
         _unlink(d, files.get(oid, []))
+        per_db.pop(oid, None)  # its graphs leave memory too (a query of an older snapshot
+        # that still sees the index builds it afresh)
     for oid, table in live.items():
         if table not in reset or oid not in files:
             continue

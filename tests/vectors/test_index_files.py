@@ -78,8 +78,12 @@ def test_drop_index_deletes_files_after_commit_and_rollback_keeps_them(tmp_path,
     run("rollback")
     assert _files(path, oid) == before
     assert run("select count(*) from t")[0][0] == 2300
+    from sqlvec.exec import vector_search as VS
+
+    assert oid in VS._CACHE[con._session.db.store]
     run("drop index t_idx")
     assert _files(path, oid) == []
+    assert oid not in VS._CACHE[con._session.db.store]  # nor its graphs in memory
     con.close()
 
 
