@@ -167,6 +167,8 @@ def order_by_distance_then_key(keys: np.ndarray, dists: np.ndarray, k: int
     """Sort each row by (distance, key), keep k, pad with (-1, inf); NaN sorts last."""
     keys = np.asarray(keys, dtype=np.int64)
     dists = np.asarray(dists, dtype=np.float64)
+    if keys.ndim == 2 and len(keys) == 1 and keys.shape[1]:
+        return _order_one(keys[0], dists[0], k)
     d = np.where(np.isnan(dists) | (keys < 0), np.inf, dists)
     kk = np.where(keys < 0, np.iinfo(np.int64).max, keys)
     order = np.lexsort((kk, d), axis=-1)[:, :k]
@@ -177,6 +179,24 @@ def order_by_distance_then_key(keys: np.ndarray, dists: np.ndarray, k: int
         out_k = np.hstack([out_k, np.full((len(out_k), pad), -1, np.int64)])
         out_d = np.hstack([out_d, np.full((len(out_d), pad), np.inf)])
     return out_k, out_d
+
+
+def _order_one(keys: np.ndarray, dists: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """order_by_distance_then_key of one query row (the per-query path: no 2-D gathers)."""
+    pad = keys < 0
+    nan = np.isnan(dists)
+    if pad.any() or nan.any():
+        d = np.where(nan | pad, np.inf, dists)
+        kk = np.where(pad, np.iinfo(np.int64).max, keys)
+        dists = np.where(pad, np.inf, dists)
+    else:
+        d, kk = dists, keys
+    order = np.lexsort((kk, d))[:k]
+    out_k, out_d = keys[order], dists[order]
+    if len(order) < k:
+        out_k = np.concatenate([out_k, np.full(k - len(order), -1, np.int64)])
+        out_d = np.concatenate([out_d, np.full(k - len(order), np.inf)])
+    return out_k[None, :], out_d[None, :]
 
 
 # ---- persistence: every file says what it is ---------------------------------------------------
