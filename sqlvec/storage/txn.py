@@ -261,7 +261,7 @@ class Transaction:
         are many (a long COPY stays within memory; the WAL then logs file names only)."""
         mem = [v for v in inserts if v.seg.path is None]
         rows = sum(v.seg.num_rows for v in mem)
-        if rows < _BULK_ROWS and sum(v.seg.data.nbytes for v in mem) < _SPILL_BYTES:
+        if rows < _BULK_ROWS and sum(_mem_bytes(v.seg) for v in mem) < _SPILL_BYTES:
             return inserts
         merged = merge_views(mem)
         kept = tuple(v for v in inserts if v.seg.path is not None)
@@ -500,3 +500,12 @@ def conform(batch: pa.RecordBatch | pa.Table, schema: pa.Schema) -> pa.Table:
         cols.append(col)
     fields = [schema.field(n) for n in names]
     return pa.Table.from_arrays(cols, schema=pa.schema(fields))
+
+
+def _mem_bytes(seg: Segment) -> int:
+    """An in-memory segment's Arrow size, cached (Table.nbytes walks every buffer; a
+    transaction of single-row INSERTs asks for it per row, for up to 64 pieces)."""
+    hit = seg._cache.get("nbytes")
+    if hit is None:
+        hit = seg._cache["nbytes"] = seg.data.nbytes
+    return hit  # type: ignore[return-value]
