@@ -116,11 +116,14 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
     for seg, idx, pos in hits:
         idx_ok = idx < len(rank)
         r = np.where(idx_ok, rank[np.minimum(idx, len(rank) - 1)], -1)
-        sel = r >= 0
-        if sel.any():
+        sel = np.flatnonzero(r >= 0)
+        if len(sel):
+            sel = sel[np.argsort(r[sel])]  # rank order: one segment needs no reordering
             data = seg.data.select(["_rowid", *names])
             taken = pos[sel]
-            if len(taken) <= 32:  # a few rows: zero-copy one-row slices, no chunk bookkeeping
+            if data.num_columns and data.column(0).num_chunks == 1:
+                parts.append(data.take(pa.array(taken)))  # one chunk: a single take
+            elif len(taken) <= 32:  # a few rows: zero-copy one-row slices, no chunk bookkeeping
                 parts.extend(data.slice(int(i), 1) for i in taken)
             else:
                 parts.append(VS.take_rows(data, taken))
@@ -129,6 +132,8 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
         return schema.empty_table()
     out = VS._conform_table(pa.concat_tables(parts, promote_options="permissive")
                             if len(parts) > 1 else parts[0], schema)
+    if len(where) == 1:
+        return out
     at = np.concatenate(where)
     inverse = np.empty(len(at), np.int64)
     inverse[at] = np.arange(len(at))
