@@ -58,7 +58,13 @@ def parse_flat(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
     elem = t.element
     assert elem is not None
     if len(a) <= SMALL:
-        offsets, flat = _split_small(a.to_pylist())
+        texts = a.to_pylist()
+        fast = _small_floats(texts, elem)
+        if fast is not None:
+            offsets, values = fast
+            out = pa.ListArray.from_arrays(offsets, values, mask=pc.is_null(a) if a.null_count else None)
+            return out if out.type == t.arrow else pc.cast(out, t.arrow)
+        offsets, flat = _split_small(texts)
     else:
         inner = pc.utf8_slice_codeunits(pc.utf8_trim_whitespace(a), 1, -1)
         parts = pc.split_pattern(inner, ",")
@@ -69,6 +75,35 @@ def parse_flat(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array:
     out = pa.ListArray.from_arrays(offsets, values,
                                    mask=pc.is_null(a) if a.null_count else None)
     return out if out.type == t.arrow else pc.cast(out, t.arrow)
+
+
+_NUM = r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_PLAIN_FLOATS = re.compile(rf"{_B}\{{{_B}{_NUM}(?:{_B},{_B}{_NUM})*{_B}\}}{_B}")
+
+
+def _small_floats(texts: list[str | None], elem: SqlType) -> tuple[pa.Array, pa.Array] | None:
+    """float4/float8 elements of a few literals of plain finite numbers (an embedding bound as
+    one parameter) in one numpy conversion; None (the general element parser) for anything
+    else: NULL elements, infinity/NaN words, values out of range (whose errors it reports)."""
+    if elem.short not in ("float4", "float8") or len(texts) > SMALL:
+        return None
+    pieces = []
+    for v in texts:
+        if v is None:
+            pieces.append([])
+        elif _PLAIN_FLOATS.fullmatch(v) is None:
+            return None
+        else:
+            pieces.append(v.strip(_BLANKS)[1:-1].split(","))
+    words = [w for p in pieces for w in p]
+    x = np.array(words, dtype=np.float64) if words else np.zeros(0)
+    big = np.finfo(np.float32 if elem.short == "float4" else np.float64).max
+    if not (np.abs(x) <= big).all():  # inf, or beyond float4: the general path's error
+        return None
+    offsets = np.zeros(len(texts) + 1, np.int32)
+    np.cumsum([len(p) for p in pieces], out=offsets[1:])
+    vals = pa.array(x.astype(np.float32) if elem.short == "float4" else x)
+    return pa.array(offsets), vals if vals.type == elem.arrow else pc.cast(vals, elem.arrow)
 
 
 def _split_small(texts: list[str | None]) -> tuple[pa.Array, pa.Array]:

@@ -82,6 +82,8 @@ def unique_keys(table: TableDef) -> list[tuple[str, tuple[str, ...]]]:
 def _dups_within(rows: pa.Table, cols: tuple[str, ...]) -> np.ndarray:
     """Mask of rows whose non-NULL key repeats an earlier row's key."""
     nn = rows.num_rows
+    if nn <= 1:  # one row (an executemany INSERT): nothing to repeat
+        return np.zeros(nn, bool)
     keys = rows.select(list(cols))
     valid = np.ones(nn, bool)
     for c in keys.columns:
