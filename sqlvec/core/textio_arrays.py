@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import accumulate
 
 import numpy as np
 import pyarrow as pa
@@ -100,10 +101,9 @@ def _small_floats(texts: list[str | None], elem: SqlType) -> tuple[pa.Array, pa.
     big = np.finfo(np.float32 if elem.short == "float4" else np.float64).max
     if not (np.abs(x) <= big).all():  # inf, or beyond float4: the general path's error
         return None
-    offsets = np.zeros(len(texts) + 1, np.int32)
-    np.cumsum([len(p) for p in pieces], out=offsets[1:])
+    offsets = pa.array([0, *accumulate(len(p) for p in pieces)], pa.int32())
     vals = pa.array(x.astype(np.float32) if elem.short == "float4" else x)
-    return pa.array(offsets), vals if vals.type == elem.arrow else pc.cast(vals, elem.arrow)
+    return offsets, vals if vals.type == elem.arrow else pc.cast(vals, elem.arrow)
 
 
 def _split_small(texts: list[str | None]) -> tuple[pa.Array, pa.Array]:
@@ -154,6 +154,11 @@ def parse_arrays(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array
     core/textio.parse_text (passed in to keep the import one-way)."""
     if len(a) == 0 or not fast_path_applies(t):
         return parse_general(a, t, parse_elem)
+    if len(a) <= SMALL and t.element is not None and t.element.short in ("float4", "float8"):
+        small = _small_floats(a.to_pylist(), t.element)  # one regex, not the flat one as well
+        if small is not None:
+            out = pa.ListArray.from_arrays(*small, mask=pc.is_null(a) if a.null_count else None)
+            return out if out.type == t.arrow else pc.cast(out, t.arrow)
     flat = flat_literal_mask(a)
     other = ~flat & np.asarray(pc.is_valid(a), dtype=bool)
     if not other.any():
