@@ -112,6 +112,8 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
     """The chosen candidates' rows (`_rowid` + names), in the order of `chosen` (indexes)."""
     rank = np.full(max(int(chosen.max()) + 1, 1) if len(chosen) else 1, -1, np.int64)
     rank[chosen] = np.arange(len(chosen))
+    if len(chosen) <= 32:
+        return _gather_few(hits, rank, names, schema)
     parts, where = [], []
     for seg, idx, pos in hits:
         idx_ok = idx < len(rank)
@@ -138,6 +140,24 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
     inverse = np.empty(len(at), np.int64)
     inverse[at] = np.arange(len(at))
     return out.take(pa.array(inverse))
+
+
+def _gather_few(hits: list, rank: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
+    """_gather of a few rows: zero-copy one-row slices put in rank order, one concatenation
+    (no take, which on a many-chunk segment would first concatenate the whole column)."""
+    rows: list[Any] = [None] * int(rank.max() + 1)
+    for seg, idx, pos in hits:
+        r = np.where(idx < len(rank), rank[np.minimum(idx, len(rank) - 1)], -1)
+        sel = np.flatnonzero(r >= 0)
+        if len(sel):
+            data = seg.data.select(["_rowid", *names])
+            for i, j in zip(pos[sel].tolist(), r[sel].tolist()):
+                rows[j] = data.slice(i, 1)
+    rows = [t for t in rows if t is not None]
+    if not rows:
+        return schema.empty_table()
+    return VS._conform_table(pa.concat_tables(rows, promote_options="permissive")
+                             if len(rows) > 1 else rows[0], schema)
 
 
 def _own_rows(lt: Any, names: list[str], schema: pa.Schema) -> pa.Table | None:
