@@ -84,6 +84,7 @@ class HnswIndex:
         self.options = options
         self.full = full  # sorted by full_keys
         self.full_keys = full_keys
+        self._ef = -1  # the expansion_search last set on the graph
 
     @property
     def reranks(self) -> bool:
@@ -149,28 +150,39 @@ class HnswIndex:
     def search(self, queries: np.ndarray, k: int, params: HnswParams | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         params = params or HnswParams()
-        q = np.atleast_2d(_to_host_float(np.asarray(queries), self.dtype))
+        q = np.asarray(queries)
+        if self.dtype == "bf16" and q.dtype == np.uint16:
+            q = _to_host_float(q, self.dtype)
+        if q.ndim == 1:
+            q = q[None, :]
         nq = len(q)
         if len(self.graph) == 0 or k <= 0:
             return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
         # over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more
         factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
         count = min(len(self.graph), k * factor)
-        self.graph.expansion_search = max(params.ef_search, count)
-        res = self.graph.search(q if self.dtype != "f32" else np.ascontiguousarray(q, np.float32),
-                                count)
+        ef = max(params.ef_search, count)
+        if ef != self._ef:  # usearch's setter is a call into the library: only on change
+            self.graph.expansion_search = self._ef = ef
+        if self.dtype == "f32" and not (q.dtype == np.float32 and q.flags.c_contiguous):
+            q = np.ascontiguousarray(q, np.float32)
+        res = self.graph.search(q, count)
         keys = np.asarray(res.keys, dtype=np.int64).reshape(nq, -1)
         dists = np.asarray(res.distances).reshape(nq, -1)
-        counts = np.asarray(res.counts).reshape(nq) if hasattr(res, "counts") else \
-            np.full(nq, keys.shape[1])
-        missing = np.arange(keys.shape[1])[None, :] >= counts[:, None]
-        keys = np.where(missing, -1, keys)
+        counts = np.asarray(res.counts).reshape(nq) if hasattr(res, "counts") else None
+        missing = None
+        if counts is not None and (counts < keys.shape[1]).any():
+            missing = np.arange(keys.shape[1])[None, :] >= counts[:, None]
+            keys = np.where(missing, -1, keys)
         if self.reranks and self.full is not None and self.full_keys is not None:
-            pos = np.searchsorted(self.full_keys, np.maximum(keys, 0))
+            pos = np.searchsorted(self.full_keys, keys if missing is None else np.maximum(keys, 0))
             pos = np.minimum(pos, len(self.full_keys) - 1)
             out = rescore(np.asarray(q, self.full.dtype), self.full[pos], self.metric)
-            return base.order_by_distance_then_key(keys, np.where(missing, np.inf, out), k)
-        return base.order_by_distance_then_key(keys, np.where(missing, np.inf, self._convert(dists)), k)
+        else:
+            out = self._convert(dists)
+        if missing is not None:
+            out = np.where(missing, np.inf, out)
+        return base.order_by_distance_then_key(keys, out, k)
 
     def save(self, path: str) -> None:
         self.graph.save(path + ".usearch")
