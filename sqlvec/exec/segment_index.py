@@ -198,6 +198,8 @@ def merge(*pairs: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
     ks = [np.asarray(k, np.int64) for k in pairs[:-1:2]]
     ds = [np.asarray(d, np.float64) for d in pairs[1:-1:2]]
     keys, dists = np.hstack(ks), np.hstack(ds)
+    if len(keys) == 1 and keys.shape[1]:
+        return _merge_one(keys[0], dists[0], want)
     if len(ks) == 1:
         return order_by_distance_then_key(keys, dists, want)
     keys, dists = order_by_distance_then_key(keys, dists, keys.shape[1])
@@ -212,6 +214,17 @@ def merge(*pairs: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
         keys = np.where(dup, -1, keys)
         dists = np.where(dup, np.inf, dists)
     return order_by_distance_then_key(keys, dists, want)
+
+
+def _merge_one(keys: np.ndarray, dists: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+    """merge() of one query row: order by (distance, key), keep each key's first (best)."""
+    keys, dists = order_by_distance_then_key(keys[None, :], dists[None, :], len(keys))
+    keys, dists = keys[0], dists[0]
+    _u, first = np.unique(keys, return_index=True)
+    if len(first) < len(keys):
+        keep = np.sort(first)  # -1 paddings collapse too: padded again below
+        keys, dists = keys[keep], dists[keep]
+    return order_by_distance_then_key(keys[None, :], dists[None, :], want)
 
 
 def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
