@@ -24,7 +24,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.core.errors import InvalidTextRepresentation
+from sqlvec.core.errors import FeatureNotSupported, InvalidTextRepresentation
 from sqlvec.core.textio_literals import parse_array_literal, unparse_array
 from sqlvec.core.types import SqlType
 
@@ -36,6 +36,17 @@ _W = r"[0-9A-Za-z.+\-]+"
 FLAT_LITERAL = rf"^{_B}\{{{_B}{_W}(?:{_B},{_B}{_W})*{_B}\}}{_B}$"
 _FLAT_RX = re.compile(FLAT_LITERAL[1:-1])  # the same pattern for re.fullmatch (ASCII classes only)
 _BLANKS = " \t\n\r"
+# A value of more dimensions than a one-dimensional Arrow list holds (a table column's
+# array type): refused rather than flattened (issue 3; PostgreSQL would keep the dimensions)
+MULTIDIM_COLUMN = "multidimensional arrays are not supported in table columns"
+
+
+def multidim_error(value: object, t: SqlType) -> FeatureNotSupported:
+    """0A000 for a multidimensional value where a one-dimensional t is stored."""
+    return FeatureNotSupported(MULTIDIM_COLUMN, detail=f"A multidimensional value {value!s:.80} "
+                               f"was given where a one-dimensional {t.display()} is expected.")
+
+
 SMALL = 16  # up to this many rows (one Bind parameter, a cast constant) str methods beat kernel calls
 
 
@@ -127,9 +138,13 @@ def parse_general(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Arra
     parsed = [parse_array_literal(v, t.display()) for v in enc.dictionary.to_pylist()]
     nested = any(isinstance(x, list) for lst in parsed for x in lst)
     if nested and not elem_t.is_array:
-        # multi-dimensional input into a one-dimensional Arrow list: flatten row-major
+        # multi-dimensional input into a one-dimensional Arrow list: an error, never a
+        # silent flattening (empty nests such as '{{}}' still flatten to '{}', as before)
         def flatten(xs: list) -> list:
             return [y for x in xs for y in (flatten(x) if isinstance(x, list) else [x])]
+        for v, p in zip(enc.dictionary.to_pylist(), parsed):
+            if any(isinstance(x, list) for x in p) and flatten(p):
+                raise multidim_error(f'"{v}"', t)
         parsed = [flatten(p) for p in parsed]
     if elem_t.is_array:
         for v, p in zip(enc.dictionary.to_pylist(), parsed):
@@ -176,5 +191,5 @@ def parse_arrays(a: pa.Array, t: SqlType, parse_elem: ElementParser) -> pa.Array
     return both.take(pa.array(order))
 
 
-__all__ = ["FAST_ELEMENTS", "FLAT_LITERAL", "fast_path_applies", "flat_literal_mask",
-           "parse_arrays", "parse_flat", "parse_general"]
+__all__ = ["FAST_ELEMENTS", "FLAT_LITERAL", "MULTIDIM_COLUMN", "fast_path_applies", "flat_literal_mask",
+           "multidim_error", "parse_arrays", "parse_flat", "parse_general"]

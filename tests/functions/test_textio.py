@@ -192,8 +192,10 @@ def test_array_mixed_shapes_keep_row_order():
     t = T.array_of(T.INT4)
     texts = ["{1,2}", '{"3",4}', None, "{{5,6},{7,8}}", "{}", "[0:1]={9,10}", "{ 11 , NULL }", "{1\\2}"]
     assert flat_literal_mask(pa.array(texts)).tolist() == [True, False, False, False, False, False, True, False]
-    assert parse_text(pa.array(texts[:-1]), t).to_pylist() == \
-        [[1, 2], [3, 4], None, [5, 6, 7, 8], [], [9, 10], [11, None]]
+    keep = texts[:3] + texts[4:-1]  # a 2-D literal into 1-D int4[] is 0A000 (issue 3), not flattened
+    assert parse_text(pa.array(keep), t).to_pylist() == [[1, 2], [3, 4], None, [], [9, 10], [11, None]]
+    with pytest.raises(E.FeatureNotSupported, match="multidimensional arrays"):
+        parse_text(pa.array(texts[:-1]), t)
     bools = parse_text(pa.array(["{t,false, yes ,NULL}", '{"on"}']), T.array_of(T.BOOL))
     assert bools.to_pylist() == [[True, False, True, None], [True]]
 

@@ -22,7 +22,7 @@ def _insert_both_ways(q, monkeypatch, sql: str) -> tuple[list, list]:
 def test_batched_values_equal_per_row(q, monkeypatch):
     sql = ("insert into a values (1, '{1.5, 2,NULL}', '2024-01-02', '1.234'),"
            " (2, '{\"3\",4e2}', 'Jan 3 2024', 7), (3, NULL, '2024-01-04', '-0.5'),"
-           " (4, '{{1,2},{3,4}}', '2024-01-05', '99.999')")
+           " (4, '{1,2,3,4}', '2024-01-05', '99.999')")
     batched, per_row = _insert_both_ways(q, monkeypatch, sql)
     assert batched == per_row
     assert [r[1] for r in batched] == [[1.5, 2.0, None], [3.0, 400.0], None, [1.0, 2.0, 3.0, 4.0]]
