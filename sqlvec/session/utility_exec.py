@@ -331,6 +331,10 @@ def _create_table_as(s: Any, txn: Any, node: exp.Create, runner: D.DdlRunner) ->
     from sqlvec.catalog.objects import ColumnDef, TableDef
 
     plan, _ = bind_statement(s, txn, node.expression, [])
+    from sqlvec.sql.bind_dml import check_dims
+
+    for f in plan.fields:  # a column of the new table is one-dimensional (issue 3)
+        check_dims(f.type, f.type.base_element)
     target = node.this.this if isinstance(node.this, exp.Schema) else node.this
     names = [e.name for e in node.this.expressions] if isinstance(node.this, exp.Schema) else []
     cols = tuple(ColumnDef(names[i] if i < len(names) else f.name,
