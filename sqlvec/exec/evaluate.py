@@ -130,6 +130,12 @@ class Evaluator:
                 hit = pa.scalar(v, type=t)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
                     ValueError, OverflowError) as ex:
+                if (pa.types.is_list(t) and not pa.types.is_list(t.value_type) and isinstance(v, list | tuple)
+                        and any(isinstance(x, list | tuple) for x in v)):
+                    from sqlvec.core.errors import FeatureNotSupported
+                    from sqlvec.core.textio_arrays import MULTIDIM_COLUMN
+
+                    raise FeatureNotSupported(MULTIDIM_COLUMN, detail=str(ex)) from None
                 raise DatatypeMismatch(
                     f"parameter ${index + 1} of type {type_name or t}: cannot use a value of "
                     f"Python type {type(v).__name__}", detail=str(ex)) from None
