@@ -20,9 +20,25 @@ from sqlvec.sql.fold_values import fold_columns
 from sqlvec.sql.scope import Scope
 
 
+def check_dims(src: T.SqlType, t: T.SqlType) -> None:
+    """0A000 for a multidimensional array value stored into a (one-dimensional) column:
+    table columns hold one-dimensional arrays only (issue 3), never a flattened value."""
+    if src.ndims > 1 and src.ndims > t.ndims:
+        from sqlvec.core.textio_arrays import multidim_error
+
+        raise multidim_error(f"of type {src.display()} ({src.ndims} dimensions)", t)
+
+
+def to_column(b: Binder, e: E.Expr, t: T.SqlType) -> E.Expr:
+    """b.coerce(e, t) for a value stored into a column of type t (dimensions checked)."""
+    check_dims(e.type, t)
+    return b.coerce(e, t)
+
+
 def assign(b: Binder, e: E.Expr, t: T.SqlType, column: str) -> E.Expr:
     """Coerce a value for storing into a column (PostgreSQL assignment cast rules)."""
     src = e.type
+    check_dims(src, t)
     if src.short != "unknown" and not isinstance(e, E.Param) and src.oid != t.oid:
         can = getattr(b.regs.casts, "can_assign", None) or b.regs.casts.can_implicit
         if not can(src, t):
@@ -194,7 +210,7 @@ def _bind_on_conflict(
         i = table.column_index(col)
         if i is None:
             raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
-        assigns.append((i, b.coerce(b.bind_expr(eq.expression, scope), table.columns[i].sql_type(b.regs.types))))
+        assigns.append((i, to_column(b, b.bind_expr(eq.expression, scope), table.columns[i].sql_type(b.regs.types))))
     where = c.args.get("where")
     w = b.as_bool(b.bind_expr(where.this, scope)) if where is not None else None
     return L.OnConflict(keys, "update", tuple(assigns), w)
@@ -304,7 +320,7 @@ def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
                 i = table.column_index(eq.this.name)
                 if i is None:
                     raise UndefinedColumn(f'column "{eq.this.name}" of relation "{table.name}" does not exist')
-                assigns.append((i, b.coerce(b.bind_expr(eq.expression, scope), types[i])))
+                assigns.append((i, to_column(b, b.bind_expr(eq.expression, scope), types[i])))
             clauses.append(L.MergeClause(matched, ce, "update", tuple(assigns)))
         elif isinstance(then, exp.Insert):
             cols = [x.name for x in then.this.expressions] if then.this is not None else [c.name for c in table.columns]
@@ -313,7 +329,7 @@ def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
             for i, col in enumerate(table.columns):
                 if col.name in cols and cols.index(col.name) < len(vals):
                     v = vals[cols.index(col.name)]
-                    exprs.append(b.coerce(b.bind_expr(v, scope), types[i]))
+                    exprs.append(to_column(b, b.bind_expr(v, scope), types[i]))
                 else:
                     exprs.append(default_expr(b, table, i))
             clauses.append(L.MergeClause(matched, ce, "insert", (), tuple(exprs)))
