@@ -60,7 +60,7 @@ def default_expr(b: Binder, table: TableDef, i: int) -> E.Expr:
     from sqlvec.sql.parse import parse_one_sql
 
     node = parse_one_sql("select " + col.default).expressions[0]
-    return b.coerce(b.bind_expr(node, Scope()), t)
+    return to_column(b, b.bind_expr(node, Scope()), t)
 
 
 def _target(b: Binder, node: exp.Expr) -> TableDef:

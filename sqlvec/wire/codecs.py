@@ -276,7 +276,9 @@ def _decode_array(raw: bytes, t: SqlType) -> list:
     if ndim == 0:
         return []
     if ndim != 1:
-        raise InvalidBinaryRepresentation("only one-dimensional arrays are supported")
+        from sqlvec.core.textio_arrays import multidim_error  # 0A000, as the text input's (issue 3)
+
+        raise multidim_error(f"of {ndim} dimensions (binary)", t)
     count, _lbound = struct.unpack_from("!ii", raw, 12)
     pos, out = 20, []
     for _ in range(count):

@@ -65,6 +65,13 @@ def test_embedded_nested_list_parameter(con):
     assert cur.fetchall() == [([[1, 2], [3, 4]], "[1:2][1:2]")]
 
 
+def test_column_default(con):
+    cur = con.cursor()
+    cur.execute("create table d (id int, x int[] default ARRAY[[1,2],[3,4]])")
+    with pytest.raises(NotSupportedError, match=MSG):
+        cur.execute("insert into d (id) values (1)")
+
+
 def test_vector_arrays_unaffected(con):
     cur = con.cursor()
     cur.execute("create table v (id int, e vector(2), es vector(2)[], f float4[])")
@@ -91,5 +98,11 @@ def test_wire_text_params_and_copy(server):
                     cp.write('1,"{{1,2},{3,4}}"\n')
             with cur.copy("copy w from stdin (format csv)") as cp:
                 cp.write('1,"{1,2}"\n')
+        with pytest.raises(psycopg.errors.FeatureNotSupported, match=MSG):
+            c.execute("insert into w values (%b, %b)", (1, [[1, 2], [3, 4]]))
+        with c.cursor() as cur, pytest.raises(psycopg.errors.FeatureNotSupported, match=MSG):
+            with cur.copy("copy w from stdin (format binary)") as cp:
+                cp.set_types(["int4", "int4[]"])
+                cp.write_row((1, [[1, 2], [3, 4]]))
         c.execute("insert into w values (%s, %s)", (2, [3, 4]))
         assert c.execute("select id, x from w order by id").fetchall() == [(1, [1, 2]), (2, [3, 4])]
