@@ -20,8 +20,18 @@ def table_schema(table: TableDef, regs: Any) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in table.columns])
 
 
+def _list_depth(t: pa.DataType) -> int:
+    nested = pa.types.is_list(t) or pa.types.is_large_list(t) or pa.types.is_fixed_size_list(t)
+    return 1 + _list_depth(t.value_type) if nested else 0
+
+
 def _as_table_rows(table: TableDef, t: pa.Table, regs: Any) -> pa.Table:
     schema = table_schema(table, regs)
+    for i, f in enumerate(schema):  # a backstop of bind_dml.check_dims (issue 3): never flattened, never XX000
+        if t.column(i).type != f.type and _list_depth(t.column(i).type) > max(_list_depth(f.type), 1):
+            from sqlvec.core.textio_arrays import multidim_error
+
+            raise multidim_error(f"in column {f.name}", table.columns[i].sql_type(regs.types))
     cols = [t.column(i).cast(f.type) if t.column(i).type != f.type else t.column(i) for i, f in enumerate(schema)]
     return pa.Table.from_arrays(cols, schema=schema)
 
