@@ -106,3 +106,22 @@ def test_wire_text_params_and_copy(server):
                 cp.write_row((1, [[1, 2], [3, 4]]))
         c.execute("insert into w values (%s, %s)", (2, [3, 4]))
         assert c.execute("select id, x from w order by id").fetchall() == [(1, [1, 2]), (2, [3, 4])]
+
+
+def test_table_rows_backstop():
+    """exec/dml's row conversion refuses a nested list for a 1-D column (never Arrow XX000)."""
+    import pyarrow as pa
+
+    from sqlvec.catalog.objects import ColumnDef, TableDef
+    from sqlvec.core import types as T
+    from sqlvec.core.errors import FeatureNotSupported
+    from sqlvec.exec.dml import _as_table_rows
+    from sqlvec.session.database import build_registries
+
+    regs = build_registries()
+    tdef = TableDef(1, "public", "t", (ColumnDef("x", T.array_of(T.INT4).oid),))
+    flat = _as_table_rows(tdef, pa.table({"x": pa.array([[1, 2]], pa.list_(pa.int64()))}), regs)
+    assert flat.column(0).type == pa.list_(pa.int32())
+    nested = pa.table({"x": pa.array([[[1, 2]]], pa.list_(pa.list_(pa.int32())))})
+    with pytest.raises(FeatureNotSupported, match=MSG):
+        _as_table_rows(tdef, nested, regs)
