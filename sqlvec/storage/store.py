@@ -397,9 +397,16 @@ class Store:
                     return
                 tid = self._compact_pending.pop()
             try:
-                tv = self._head.tables.get(tid)
-                if tv is not None and compact.needs_compaction(tv, self.compaction):
+                # a pass can stop short (a commit swapped segments under it): re-check
+                for _ in range(8):
+                    tv = self._head.tables.get(tid)
+                    if tv is None or self._closed:
+                        break
+                    if not compact.needs_compaction(tv, self.compaction):
+                        break
                     self.compact(tid)
+                    if self._head.tables.get(tid) is tv:
+                        break  # nothing changed: the next commit's trigger retries
             except Exception:  # compaction is an optimisation; the next trigger retries
                 log.exception("background compaction of table %s failed", tid)
 
