@@ -138,6 +138,6 @@ def test_sigkill_rounds_keep_every_acknowledged_commit(tmp_path: Path) -> None:
     finally:
         srv.kill()
     print(f"\nwire crash test: {ROUNDS} rounds, {stats}, final rows {len(model.acct)}")
-    assert stats["acked"] > 20 * ROUNDS, "writers barely committed anything"
+    assert stats["acked"] > 10 * ROUNDS, "writers barely committed anything"
     assert stats["ckpt"] >= 1, "no SIGKILL landed inside a checkpoint"
     assert stats["vac"] >= 1, "no SIGKILL landed inside a VACUUM"
