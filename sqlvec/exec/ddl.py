@@ -442,9 +442,10 @@ class DdlRunner:
                                      lambda t: t.rename_columns([to if x == old else x for x in t.column_names]))
             self.cat.put_table(new)
             for idx in self.cat.indexes_of(rel.oid):
-                if old in idx.columns:
+                if any(_names_column(x, old) for x in idx.columns):
                     self.cat.drop_index(idx)
-                    self.cat.create_index(replace(idx, columns=ren(idx.columns)))
+                    self.cat.create_index(replace(idx, columns=tuple(
+                        _renamed_entry(x, old, to) for x in idx.columns)))
             return new
         if isinstance(a, exp.AlterRename):
             self.cat.rename_relation(rel, a.this.name)
@@ -569,3 +570,11 @@ def arrow_schema(t: TableDef, regs: Any) -> pa.Schema:
 def _names_column(entry: str, name: str) -> bool:
     """Whether an index entry is column `name`, alone or with an opclass ('emb vector_l2_ops')."""
     return entry == name or entry.replace('"', "").split()[:1] == [name]
+
+
+def _renamed_entry(entry: str, old: str, to: str) -> str:
+    """An index entry after RENAME COLUMN old TO to; an opclass stays ('emb vector_l2_ops')."""
+    if not _names_column(entry, old):
+        return entry
+    rest = entry.replace('"', "").split()[1:]
+    return " ".join([to, *rest])

@@ -211,3 +211,22 @@ def test_build_progress_is_visible_from_another_connection(server):
         assert 0 <= done <= total and pid == con.info.backend_pid
         assert watch.execute(q).fetchall() == []  # gone once the statement ended
         print(f"progress seen {len(seen)} times; notices at {notices}, last seen {seen[-1][0]}")
+
+
+def test_rename_column_keeps_the_vector_index(tmp_path, small_segments):
+    path = str(tmp_path / "db")
+    con, run = _connect(path)
+    _table(run)
+    q = "'[0.5,0.5,0.5,0.5]'"
+    want = run(f"select id from t order by emb <-> {q} limit 5")
+    run("alter table t rename column emb to e2")
+    assert run("select indexdef from pg_indexes where indexname = 't_idx'") == [
+        ("CREATE INDEX t_idx ON public.t USING hnsw (e2 vector_l2_ops)",)]
+    assert run(f"select id from t order by e2 <-> {q} limit 5") == want
+    run("insert into t select id + 10000, e2 from t")  # new segments: parts built on e2
+    (a,), (b,), (c,) = want[:3]
+    assert run(f"select id from t order by e2 <-> {q} limit 5") == [
+        (a,), (a + 10000,), (b,), (b + 10000,), (c,)]  # ties: the older row first
+    run("alter table t drop column e2")  # the index goes with its (renamed) column
+    assert run("select indexname from pg_indexes where tablename = 't'") == []
+    con.close()
