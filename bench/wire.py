@@ -1,28 +1,31 @@
 """Wire benchmark: round trips per second through asyncpg and psycopg, sqlvec vs PostgreSQL 15.
 
     .venv/bin/python bench/wire.py [--seconds 2] [--rows 100000] [--only sqlvec] [--repeat 3]
+                                   [--workloads select1,point,fetch] [--clients 1,8]
 
 Starts a sqlvec server (`python -m sqlvec serve`, data in a temp dir) and a throw-away
 PostgreSQL 15 cluster (initdb/pg_ctl from `pg_config --bindir`), loads the same
 100k-row table into both, then measures for each driver, single client and 8
 concurrent clients: `SELECT 1`, a prepared primary-key point lookup, and a
-10,000-row fetch. Prints queries/s, the sqlvec/PostgreSQL ratio and server CPU time
-per query (from /proc/<pid>/stat of the server process or the PG backends). On a shared
-machine, `--repeat N` measures each cell N times, alternating the servers, and keeps the
-best rate (and its CPU figure); the load average is printed before and after.
+10,000-row fetch. Each client is a separate process (connected and warmed up before
+the clock starts), so 8 clients are not limited by one client process's CPU.
+Prints queries/s, the sqlvec/PostgreSQL ratio, server CPU per query (the sqlvec server
+process, all threads; PostgreSQL: the run's backends, from /proc/<pid>/stat) and client
+CPU per query (all client processes). On a shared machine, `--repeat N` measures each
+cell N times, alternating the servers, and keeps the best rate (and its CPU figures);
+the load average is printed before and after.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing as mp
 import os
 import random
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -63,16 +66,21 @@ def load(dsn: str, rows: int) -> None:
 
 
 # --- workloads ------------------------------------------------------------------------------
+# Every client is its own process (forked before it connects): one Python process driving 8
+# connections spends as much CPU per query as the server and was the bottleneck on 2 cores.
 
-async def asyncpg_worker(dsn: dict, kind: str, rows: int, stop: float, pids: list) -> int:
+async def asyncpg_client(dsn: dict, kind: str, rows: int, seconds: float, go, seed: int,
+                         pg: bool) -> tuple[int, float, float]:
     import asyncpg
 
-    is_pg = dsn.pop("_pg", False)
     con = await asyncpg.connect(**dsn)
-    pid = await con.fetchval("SELECT pg_backend_pid()") if is_pg else None
+    pid = await con.fetchval("SELECT pg_backend_pid()") if pg else None
     stmt = await con.prepare(POINT if kind == "point" else FETCH if kind == "fetch" else "SELECT 1")
-    n = 0
-    rnd = random.Random(n)
+    await stmt.fetch(*([0] if kind == "point" else []))  # warm: the first run plans
+    rnd = random.Random(seed)
+    go.wait()
+    c0, b0, n = self_cpu(), cpu_seconds([pid]) if pid else 0.0, 0
+    stop = time.perf_counter() + seconds
     try:
         while time.perf_counter() < stop:
             if kind == "point":
@@ -82,75 +90,94 @@ async def asyncpg_worker(dsn: dict, kind: str, rows: int, stop: float, pids: lis
             else:
                 await stmt.fetchval()
             n += 1
+        return n, self_cpu() - c0, cpu_seconds([pid]) - b0 if pid else 0.0
     finally:
-        if pid:
-            pids.append(cpu_seconds([pid]))  # a backend's CPU, read before it exits
         await con.close()
-    return n
 
 
-def run_asyncpg(dsn: dict, kind: str, clients: int, seconds: float, rows: int,
-                pids: list) -> int:
-    async def main() -> int:
+def psycopg_client(dsn: str, kind: str, rows: int, seconds: float, go, seed: int,
+                   pg: bool) -> tuple[int, float, float]:
+    sql = {"point": POINT.replace("$1", "%s"), "fetch": FETCH, "select1": "SELECT 1"}[kind]
+    with psycopg.connect(dsn, autocommit=True) as con, con.cursor(binary=True) as cur:
+        pid = con.execute("SELECT pg_backend_pid()").fetchone()[0] if pg else None
+        rnd = random.Random(seed)
+        args = (0,) if kind == "point" else None
+        for _ in range(6):  # psycopg prepares a statement server-side on its 5th run
+            cur.execute(sql, args, prepare=True)
+            cur.fetchall()
+        go.wait()
+        c0, b0, n = self_cpu(), cpu_seconds([pid]) if pid else 0.0, 0
         stop = time.perf_counter() + seconds
-        counts = await asyncio.gather(*[asyncpg_worker(dict(dsn), kind, rows, stop, pids)
-                                        for _ in range(clients)])
-        return sum(counts)
+        while time.perf_counter() < stop:
+            cur.execute(sql, (rnd.randrange(rows),) if kind == "point" else None, prepare=True)
+            cur.fetchall()
+            n += 1
+        return n, self_cpu() - c0, cpu_seconds([pid]) - b0 if pid else 0.0
 
-    return asyncio.run(main())
+
+def _client_main(target: dict, driver: str, kind: str, rows: int, seconds: float, ready, go,
+                 results, seed: int) -> None:
+    pg = target["name"] == "postgres"
+    try:
+        if driver == "asyncpg":
+            async def run() -> tuple[int, float, float]:
+                return await asyncpg_client(dict(target["asyncpg"]), kind, rows, seconds,
+                                            _Signalled(ready, go), seed, pg)
+            out = asyncio.run(run())
+        else:
+            out = psycopg_client(target["dsn"], kind, rows, seconds, _Signalled(ready, go),
+                                 seed, pg)
+        results.put(out)
+    except BaseException as e:  # noqa: BLE001 - the parent reports it
+        results.put(repr(e))
 
 
-def run_psycopg(dsn: str, kind: str, clients: int, seconds: float, rows: int,
-                pids: list, pg: bool) -> int:
-    counts = [0] * clients
-    cons = [psycopg.connect(dsn, autocommit=True) for _ in range(clients)]
-    backends = [con.execute("SELECT pg_backend_pid()").fetchone()[0] for con in cons] if pg else []
-    stop = time.perf_counter() + seconds
+class _Signalled:
+    """A client says it is connected and warm (`ready`), then waits for the start (`go`)."""
 
-    def work(i: int) -> None:
-        con, rnd, n = cons[i], random.Random(i), 0
-        sql = {"point": POINT.replace("$1", "%s"), "fetch": FETCH, "select1": "SELECT 1"}[kind]
-        with con.cursor(binary=True) as cur:
-            while time.perf_counter() < stop:
-                if kind == "point":
-                    cur.execute(sql, (rnd.randrange(rows),), prepare=True)
-                else:
-                    cur.execute(sql, prepare=True)
-                cur.fetchall()
-                n += 1
-        counts[i] = n
+    def __init__(self, ready, go) -> None:
+        self.ready, self.go = ready, go
 
-    threads = [threading.Thread(target=work, args=(i,)) for i in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    pids.extend(cpu_seconds([b]) for b in backends)  # backends' CPU, read before they exit
-    for con in cons:
-        con.close()
-    return sum(counts)
+    def wait(self) -> None:
+        self.ready.release()
+        self.go.wait()
+
+
+def self_cpu() -> float:
+    t = os.times()
+    return t.user + t.system
 
 
 def measure(target: dict, driver: str, kind: str, clients: int, seconds: float,
-            rows: int) -> tuple[float, float]:
-    """(queries per second, server CPU milliseconds per query)."""
-    pids: list = []  # PostgreSQL: CPU seconds of each backend used by the run
-    is_pg = target["name"] == "postgres"
-    fn: Callable[[], int]
-    if driver == "asyncpg":
-        fn = lambda: run_asyncpg(dict(target["asyncpg"], _pg=is_pg), kind, clients,  # noqa: E731
-                                 seconds, rows, pids)
-    else:
-        fn = lambda: run_psycopg(target["dsn"], kind, clients, seconds, rows, pids, is_pg)  # noqa: E731
+            rows: int) -> tuple[float, float, float]:
+    """(queries per second, server CPU ms per query, client CPU ms per query)."""
+    ctx = mp.get_context("fork")
+    ready, go, results = ctx.Semaphore(0), ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_client_main, args=(target, driver, kind, rows, seconds,
+                                                    ready, go, results, i))
+             for i in range(clients)]
+    for p in procs:
+        p.start()
+    for _ in procs:
+        if not ready.acquire(timeout=60):
+            break
     before = cpu_seconds(target["pids"])
     start = time.perf_counter()
-    n = fn()
+    go.set()
+    outs = [results.get(timeout=seconds + 120) for _ in procs]
     elapsed = time.perf_counter() - start
-    if is_pg:  # backends were created for the run: their whole life is the run
-        cpu = sum(pids)
-    else:
-        cpu = cpu_seconds(target["pids"]) - before
-    return n / elapsed, (cpu / n * 1000 if n else float("nan"))
+    after = cpu_seconds(target["pids"])
+    for p in procs:
+        p.join()
+    errors = [o for o in outs if isinstance(o, str)]
+    if errors:
+        raise RuntimeError(errors[0])
+    n = sum(o[0] for o in outs)
+    client = sum(o[1] for o in outs)
+    # PostgreSQL: its backends' CPU during the run; sqlvec: the server process (all threads)
+    server = sum(o[2] for o in outs) if target["name"] == "postgres" else after - before
+    per = (lambda x: x / n * 1000) if n else (lambda x: float("nan"))
+    return n / elapsed, per(server), per(client)
 
 
 def asyncpg_params(dsn: str) -> dict:
@@ -166,6 +193,7 @@ def main() -> None:
     ap.add_argument("--only", choices=["sqlvec", "postgres"], default=None)
     ap.add_argument("--drivers", default="asyncpg,psycopg")
     ap.add_argument("--clients", default="1,8")
+    ap.add_argument("--workloads", default="select1,point,fetch")
     ap.add_argument("--repeat", type=int, default=1, help="runs per cell; the best is kept")
     args = ap.parse_args()
 
@@ -193,31 +221,30 @@ def main() -> None:
               f"{args.seconds:g} s per run, best of {args.repeat}")
         header = f"{'workload':<10} {'driver':<8} {'clients':>7}"
         for t in targets:
-            header += f" {t['name'] + ' q/s':>14} {'cpu ms/q':>9}"
+            header += f" {t['name'] + ' q/s':>14} {'srv ms/q':>8} {'cli ms/q':>8}"
         if len(targets) == 2:
             header += f" {'ratio':>7}"
         print(header)
         print("-" * len(header))
-        for kind in ("select1", "point", "fetch"):
+        nan = float("nan")
+        for kind in args.workloads.split(","):
             for driver in args.drivers.split(","):
                 for clients in (int(c) for c in args.clients.split(",")):
                     line = f"{kind:<10} {driver:<8} {clients:>7}"
-                    best = [(float("nan"), float("nan"))] * len(targets)
+                    best = [(nan, nan, nan)] * len(targets)
                     for _ in range(args.repeat):
                         for i, t in enumerate(targets):
                             try:
-                                qps, cpu = measure(t, driver, kind, clients, args.seconds,
-                                                   args.rows)
+                                got = measure(t, driver, kind, clients, args.seconds, args.rows)
                             except Exception as e:  # noqa: BLE001 - report and keep going
                                 print(f"{t['name']} {kind} {driver}: {e!r}", file=sys.stderr)
                                 continue
-                            if not best[i][0] >= qps:  # nan: first result
-                                best[i] = (qps, cpu)
-                    rates = [qps for qps, _ in best]
-                    for qps, cpu in best:
-                        line += f" {qps:>14.0f} {cpu:>9.3f}"
-                    if len(rates) == 2 and rates[1]:
-                        line += f" {rates[0] / rates[1]:>6.2f}x"
+                            if not best[i][0] >= got[0]:  # nan: first result
+                                best[i] = got
+                    for qps, srv, cli in best:
+                        line += f" {qps:>14.0f} {srv:>8.3f} {cli:>8.3f}"
+                    if len(best) == 2 and best[1][0]:
+                        line += f" {best[0][0] / best[1][0]:>6.2f}x"
                     print(line, flush=True)
         print(f"load average {os.getloadavg()[0]:.2f} at the end")
 
