@@ -84,11 +84,14 @@ def remove_files(built: Any, seg_id: int) -> None:
                 pass
 
 
-def _vectors(built: Any, seg: Any) -> tuple[np.ndarray, Any]:
-    """(row ids, vectors) of the segment's non-NULL vectors, as index kinds take them."""
+def _vectors(built: Any, seg: Any, column: str | None = None) -> tuple[np.ndarray, Any]:
+    """(row ids, vectors) of the segment's non-NULL vectors, as index kinds take them.
+    `column`: the indexed column's name in the catalog the segment belongs to (a RENAME
+    COLUMN rewrites every segment, so one segment has one name; `built.column` is the name
+    the last query used, which another snapshot may not share)."""
     from sqlvec.exec import vector_search as VS
 
-    col = seg.data.column(built.column)
+    col = seg.data.column(column or built.column)
     ids = seg.rowids
     if col.null_count:
         pos = np.flatnonzero(np.asarray(col.is_valid().to_numpy(zero_copy_only=False), bool))
@@ -106,7 +109,7 @@ def _sig(built: Any, seg: Any, crc: int) -> str:
     return repr((built.signature, seg.seg_id, seg.num_rows, seg.min_rowid, seg.max_rowid, crc))
 
 
-def _open(built: Any, seg: Any) -> Part | None:
+def _open(built: Any, seg: Any, column: str | None = None) -> Part | None:
     """The saved part of a segment as a memory-mapped view, or None (absent, stale, damaged)."""
     from sqlvec.exec import vector_search as VS
 
@@ -116,7 +119,7 @@ def _open(built: Any, seg: Any) -> Part | None:
     try:
         with open(path + ".sig") as f:
             doc = json.load(f)
-        if doc.get("signature") != _sig(built, seg, _crc(*_vectors(built, seg))):
+        if doc.get("signature") != _sig(built, seg, _crc(*_vectors(built, seg, column))):
             return None
         read_meta(path, built.kind, verify=True)  # data checksums: a flipped byte rebuilds
         index = VS._KINDS.get(built.kind).load(path, view=True)
@@ -129,10 +132,15 @@ def _open(built: Any, seg: Any) -> Part | None:
     return Part(index, keys, seg.seg_id, saved=True)
 
 
-def _save(built: Any, seg: Any, part: Part) -> None:
-    """Write a part's files; the signature file goes last (atomically)."""
+def _save(built: Any, seg: Any, part: Part, store: Any = None) -> None:
+    """Write a part's files; the signature file goes last (atomically). A part whose index
+    was dropped, or whose segment left the table (TRUNCATE, rewrite, VACUUM, compaction),
+    while it was built has its files deleted again (see `_discard`)."""
     path = part_path(built, seg)
     if path is None or part.saved:
+        return
+    if store is not None and _dead(store, built, seg.seg_id):
+        part.saved = True  # nothing to write: no query of the current catalog uses it
         return
     try:
         if os.path.exists(path + ".sig"):  # a stale part: unsigned until fully rewritten
@@ -145,21 +153,27 @@ def _save(built: Any, seg: Any, part: Part) -> None:
         part.saved = True
     except OSError as e:  # an unsaved part is rebuilt after a restart
         log.warning("vector index part %s not saved: %s", path, e)
+    if store is not None and _dead(store, built, seg.seg_id):
+        # dropped (or the segment rewritten away) while this was written: the delete of
+        # the drop may have listed the directory before these files were there
+        remove_files(built, seg.seg_id)
 
 
-def build(built: Any, seg: Any) -> Part:
+def build(built: Any, seg: Any, column: str | None = None) -> Part:
     """A fresh graph over the segment's non-NULL vectors (keys = row ids)."""
     from sqlvec.exec import vector_search as VS
 
-    ids, vecs = _vectors(built, seg)
+    ids, vecs = _vectors(built, seg, column)
     index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids, sealed=True)
     return Part(index, ids, seg.seg_id, crc=_crc(ids, vecs))
 
 
-def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = None
-           ) -> list[Part]:
+def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = None,
+           column: str | None = None, store: Any = None) -> list[Part]:
     """The parts of every eligible segment among `views` (opened or built as needed);
-    `progress["tuples_done"]` grows by each part's rows (pg_stat_progress_create_index)."""
+    `progress["tuples_done"]` grows by each part's rows (pg_stat_progress_create_index).
+    `column`: the indexed column's name in the views' catalog (default: `built.column`);
+    `store`: files of a part whose index or segment went meanwhile are not kept."""
     out = []
     for v in views:
         seg = v.seg
@@ -170,10 +184,10 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
             with built.part_lock:  # one builder per index; others wait for it
                 part = built.parts.get(seg.seg_id)
                 if part is None:
-                    part = _open(built, seg)
+                    part = _open(built, seg, column)
                     if part is None:
                         t0 = time.perf_counter()
-                        part = build(built, seg)
+                        part = build(built, seg, column)
                         if notice is not None:
                             notice(f'built {built.kind} index "{built.idx.name}" on segment '
                                    f"{seg.seg_id} ({len(part.keys)} rows) in "
@@ -181,7 +195,7 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
                     built.parts[seg.seg_id] = part
         if not part.saved and built.files:
             with built.part_lock:
-                _save(built, seg, part)
+                _save(built, seg, part, store)
         if progress is not None:
             progress["tuples_done"] = progress.get("tuples_done", 0) + seg.num_rows
         out.append(part)
@@ -301,9 +315,8 @@ def on_commit(store: Any, table_ids: list[int]) -> None:
         tv = version.tables.get(built.table_oid) if version is not None else None
         if tv is None or not tv.loaded:
             continue
-        text = version.catalog.get(f"index/{built.idx.schema}/{built.idx.name}")
-        if text is None or json.loads(text).get("oid") != built.idx.oid:
-            continue  # dropped (or renamed): no graphs for it
+        if built.idx.oid not in index_defs(version):
+            continue  # dropped: no graphs for it
         todo = [v for v in tv.views if v.seg.seg_id not in built.parts
                 and eligible(v.seg, built.kind, built.short)]
         if not todo:
@@ -322,14 +335,17 @@ def _build_behind(store: Any, built: Any) -> None:
     try:
         while True:
             with _HOOKED_LOCK:  # (a commit seeing `builder` set relies on this last look)
-                tv = store.version.tables.get(built.table_oid)
-                todo = [] if tv is None else [
-                    v for v in tv.views if v.seg.seg_id not in built.parts
-                    and eligible(v.seg, built.kind, built.short)]
+                version = store.version
+                tv = version.tables.get(built.table_oid)
+                d = index_defs(version).get(built.idx.oid)
+                todo = [] if tv is None or d is None or built.idx.oid in _GONE.get(
+                    store, ()) else [v for v in tv.views if v.seg.seg_id not in built.parts
+                                     and eligible(v.seg, built.kind, built.short)]
                 if not todo:
                     built.builder = None
                     return
-            ensure(built, todo)
+            # the column as this version's catalog names it (RENAME COLUMN keeps the index)
+            ensure(built, todo, column=d[1], store=store)
     except Exception:  # an optimisation: the next query builds what is missing
         log.exception("building vector index parts of table %s failed", built.table_oid)
         with _HOOKED_LOCK:
@@ -350,8 +366,11 @@ def on_rewrite(store: Any, table_id: int, old_ids: list[int], segs: list[Any]) -
         for sid in old_ids:
             built.parts.pop(sid, None)
             remove_files(built, sid)
+        d = index_defs(store.version).get(built.idx.oid) if built.idx is not None else None
+        if d is None:
+            continue  # dropped meanwhile
         try:
-            ensure(built, [_View(s) for s in segs])
+            ensure(built, [_View(s) for s in segs], column=d[1], store=store)
         except Exception:  # an optimisation: the next query builds what is missing
             log.exception("building vector index parts of table %s failed", table_id)
 
@@ -380,11 +399,50 @@ def index_dir(store: Any) -> str | None:
 
 def live_indexes(version: Any) -> dict[int, int]:
     """Index oid -> table oid of every index the catalog of `version` holds."""
+    return {oid: table for oid, (table, _c) in index_defs(version).items()}
+
+
+# (the catalog dict last read, its index oid -> (table oid, first column name))
+_DEFS_SEEN: tuple = (None, {})
+
+
+def index_defs(version: Any) -> dict[int, tuple[int, str]]:
+    """Index oid -> (table oid, name of its (first) column) in the catalog of `version`:
+    what a build behind the commits reads its segments by (a RENAME COLUMN keeps the oid)."""
+    global _DEFS_SEEN
+    catalog = version.catalog
+    seen, defs = _DEFS_SEEN
+    if seen is catalog:  # (a catalog dict is never changed once published)
+        return defs
     out = {}
     for key in version.catalog_range("index/"):
         d = json.loads(version.catalog[key])
-        out[int(d["oid"])] = int(d["table_oid"])
+        cols = d.get("columns") or [""]
+        name = str(cols[0]).replace('"', "").split()
+        out[int(d["oid"])] = (int(d["table_oid"]), name[0] if name else "")
+    _DEFS_SEEN = (catalog, out)
     return out
+
+
+# store -> oids of indexes a durable commit dropped (a build still running discards its parts)
+_GONE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _dead(store: Any, built: Any, seg_id: int) -> bool:
+    """Whether a part of `built` on segment `seg_id` is of no use to the newest catalog: its
+    index was dropped by a durable commit, or its table no longer has the segment. (Read
+    after the part's files are written: a drop published later lists them when it deletes.)"""
+    idx = built.idx
+    if idx is None:
+        return False
+    with _HOOKED_LOCK:
+        if idx.oid in _GONE.get(store, ()):
+            return True
+    version = getattr(store, "version", None)
+    if version is None:
+        return False
+    tv = version.tables.get(built.table_oid)
+    return tv is None or all(v.seg.seg_id != seg_id for v in tv.views)
 
 
 def _files_by_oid(d: str) -> dict[int, list[str]]:
@@ -439,6 +497,8 @@ def drop_files(store: Any, table_ids: list[int]) -> None:
         since = version.seq if seen is None else seen[2]
         _SEEN[store] = (version.catalog, live, max(since, version.seq))
         gone = set() if seen is None else set(seen[1]) - set(live)
+        if gone:
+            _GONE.setdefault(store, set()).update(gone)
     per_db = VS._CACHE.get(store) or {}
     reset = {t for t in table_ids if (tv := version.tables.get(t)) is not None
              and tv.epoch > since}  # truncated / rewritten since the last look

@@ -17,9 +17,6 @@ truncated/altered tables, many deleted keys, fewer than k indexed rows visible).
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -42,7 +39,8 @@ def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: An
     last sync). Returns the parts."""
     from sqlvec.exec import segment_index as SI
 
-    parts = SI.ensure(built, views, None if ctx is None else (lambda m: VS._notice(ctx, m)))
+    parts = SI.ensure(built, views, None if ctx is None else (lambda m: VS._notice(ctx, m)),
+                      None, column, store)
     served = {p.seg_id for p in parts}
     covered = built.covered
     gen = built.generation
@@ -253,185 +251,10 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     return both.take(pa.array(pos))
 
 
-# ---- filtered search over a cached passing-row set ----------------------------------------
-
-_SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
-         E.Distinct, E.Case, E.Coalesce, E.InList)
-# (id of the committed table version, filter, parameter values, scan fields) -> _Passing (LRU)
-_PASSING: OrderedDict[tuple, _Passing] = OrderedDict()
-_PASSING_LOCK = threading.Lock()
-MAX_PASSING = 8
-MAX_PASSING_BYTES = 128 << 20  # vectors held by the cached passing sets, all together
-
-
-@dataclass
-class _Passing:
-    """The committed rows passing a WHERE: ids, their vectors (one array), NULL-vector ids."""
-
-    base: Any  # the committed TableVersion it was computed on (keys hold its id)
-    rowids: np.ndarray  # sorted ascending (scan order)
-    vectors: pa.Array
-    null_rowids: np.ndarray
-
-
-def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
-    """A key for the passing set, or None when the filter may differ between runs."""
-    assert p.scan.filter is not None
-    params = []
-    for e in E.walk(p.scan.filter):
-        if not isinstance(e, _SAFE):
-            return None
-        if isinstance(e, E.Func) and (e.fn is None or getattr(e.fn, "volatile", True)):
-            return None
-        if isinstance(e, E.Param):
-            v = ctx.params[e.index] if e.index < len(ctx.params) else None
-            params.append((e.index, repr(v)))
-    key = (id(lt.base), p.scan.filter, tuple(params),
-           tuple(f.name for f in p.scan.fields), p.column)  # ColRefs index the scan's fields
-    try:
-        hash(key)
-    except TypeError:
-        return None
-    return key
-
-
-def _passing(ctx: Any, p: VectorSearch, lt: Any) -> _Passing:
-    """Evaluate the WHERE over the committed rows, skipping segments by min/max statistics."""
-    from sqlvec.exec.prune import pruner
-
-    names = [f.name for f in p.scan.fields]
-    prune = pruner(p.scan.filter, names, ctx.params)
-    ids, vecs, nulls = [], [], []
-    for v in lt.views:
-        if v.live == 0:
-            continue
-        seg = v.seg
-        if prune is not None:
-            if seg.stats is None and not seg.growing and seg.loaded:
-                from sqlvec.storage.segment import column_stats
-                seg.stats = column_stats(seg.data)
-            if seg.stats is not None and prune(seg.stats):
-                continue
-        for b in v.table(names).to_batches():
-            ctx.check_cancel()
-            data = pa.RecordBatch.from_arrays([b.column(i) for i in range(1, b.num_columns)],
-                                              names=names)
-            m = pc.fill_null(ctx.evaluator.eval(p.scan.filter, data), False)
-            mask = np.asarray(m.to_numpy(zero_copy_only=False), dtype=bool)
-            vec = b.column(p.column + 1)
-            if vec.null_count:
-                valid = np.asarray(vec.is_valid().to_numpy(zero_copy_only=False), bool)
-                nulls.append(np.asarray(b.column(0))[mask & ~valid])
-                mask &= valid
-            if mask.any():
-                ids.append(np.asarray(b.column(0))[mask])
-                vecs.append(vec.filter(pa.array(mask)))
-    vtype = p.scan.fields[p.column].type.arrow
-
-    def cat(parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    vectors = pa.concat_arrays([a.cast(vtype) if a.type != vtype else a for a in vecs]) \
-        if vecs else pa.array([], vtype)
-    rowids, null_rowids = cat(ids), cat(nulls)
-    if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
-        order = np.argsort(rowids, kind="stable")
-        rowids, vectors = rowids[order], vectors.take(pa.array(order))
-    return _Passing(lt.base, rowids, vectors, np.sort(null_rowids))
-
+# ---- filtered search: exec/filtered_search.py ------------------------------------------
 
 def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
-    """The k best rows under a WHERE, from a cached passing-row set, or None.
+    """The k best rows under a WHERE, or None (exec/filtered_search.py decides)."""
+    from sqlvec.exec.filtered_search import filtered_path as run
 
-    Many passing rows and an index: index candidates are kept when they pass (a binary
-    search in the passing ids), widening the over-fetch; otherwise the passing rows are
-    ranked exactly. Only the k result rows are read from the table.
-    """
-    if p.scan.filter is None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
-        return None
-    local = getattr(ctx.txn, "_local", None)
-    session = getattr(ctx, "session", None)
-    if local is None or getattr(session, "db", None) is None:
-        return None
-    from sqlvec.index.xp import gpu_available, parse_gpu_setting
-    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
-    if gpu is True or (gpu is None and gpu_available()):
-        return None  # exact scans on the GPU: the general path
-    lt = local(p.scan.table.oid)
-    if lt.reset or lt.base is None or lt.inserts or lt.deleted:
-        return None  # own writes to this table: the general path
-    key = _cache_key(ctx, p, lt)
-    if key is None:
-        return None
-    with _PASSING_LOCK:
-        hit = _PASSING.get(key)
-        if hit is not None and hit.base is not lt.base:  # an id reused by another version
-            hit = None
-        elif hit is not None:
-            _PASSING.move_to_end(key)
-    if hit is None:
-        hit = _passing(ctx, p, lt)
-        with _PASSING_LOCK:
-            _PASSING[key] = hit
-            while len(_PASSING) > MAX_PASSING or (len(_PASSING) > 1 and sum(
-                    e.vectors.nbytes for e in _PASSING.values()) > MAX_PASSING_BYTES):
-                _PASSING.popitem(last=False)
-    n_pass = len(hit.rowids)
-    n_all = sum(v.live for v in lt.views)
-    names = [f.name for f in p.scan.fields]
-    schema = pa.schema([pa.field("_rowid", pa.int64())] +
-                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
-    threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
-    chosen = None
-    defs = VS._index_defs(ctx, p) if n_pass > threshold else []
-    VS.LAST.strategy = "exact"
-    if defs:
-        chosen = _index_filtered(ctx, p, q, k, lt, hit, defs[0])
-        VS.LAST.strategy = f"{defs[0][0].name}" if chosen is None else VS.LAST.strategy
-        if chosen is None:
-            VS.LAST.strategy = "exact (index over-fetch exhausted)"
-    if chosen is None:
-        if n_pass:
-            d, valid = _distances(p, hit.vectors, q)
-            chosen = hit.rowids[VS._rank(d, valid, hit.rowids, k)]
-        else:
-            chosen = np.zeros(0, np.int64)
-    if len(chosen) < k:  # NULL vectors come last
-        chosen = np.concatenate([chosen, hit.null_rowids[: k - len(chosen)]])
-    if len(VS.STRATEGY) > 256:
-        VS.STRATEGY.clear()
-    VS.STRATEGY[id(p)] = (f"{VS.LAST.strategy}; {n_pass} of {n_all} rows pass" if defs else
-                          f"exact top-k scan of {n_pass} passing rows" +
-                          (" (no matching index)" if n_pass > threshold else ""))
-    found, hits = _locate(lt, chosen)
-    return _gather(hits, np.flatnonzero(found), names, schema)
-
-
-def _index_filtered(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: _Passing,
-                    d: tuple) -> np.ndarray | None:
-    """Row ids of k passing rows through the index (None: over-fetch exhausted / no index)."""
-    idx, oc = d
-    db = ctx.session.db
-    built = VS._CACHE.get(db.store, {}).get(idx.oid)
-    if built is None or built.signature != VS._signature(idx, oc):
-        return None
-    field = p.scan.fields[p.column]
-    parts = _ensure_covered(built, lt.views, field.name, field.type.short, db.store, idx, ctx)
-    qv = VS._query_vector(q, field.type.short)
-    params = VS._search_params(ctx, built.kind)
-    total = max(SI.size(built, parts), 1)
-    n_pass = len(hit.rowids)
-    fetch = max(k, int(np.ceil(k * 1.5 * total / max(n_pass, 1))))
-    limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
-    while True:
-        want = min(fetch, total)
-        keys, _d = SI.search(built, parts, qv, want, params)
-        cand = keys[0]
-        cand = cand[cand >= 0]
-        at = np.minimum(np.searchsorted(hit.rowids, cand), n_pass - 1)
-        ok = cand[hit.rowids[at] == cand]
-        if len(ok) >= k or want >= total:
-            VS.LAST.strategy = f"{built.kind} {idx.name}"
-            return ok[:k]
-        if fetch >= limit:
-            return None
-        fetch = min(fetch * 4, limit)
+    return run(ctx, p, q, k)

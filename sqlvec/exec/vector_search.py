@@ -478,7 +478,7 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
                f"{sum(v.seg.num_rows for v in todo)} rows")
     if progress is not None:
         progress["tuples_total"] = txn.row_count(rel.oid)
-    segs = SI.ensure(built, views, notice, progress)
+    segs = SI.ensure(built, views, notice, progress, coldef.name, store)
     done = SI.part_rowids(segs, views, built)
     batches = list(txn.scan(rel.oid, [coldef.name]))
     if not batches or not sum(b.num_rows for b in batches):
@@ -518,7 +518,7 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> tuple[_
     path = _index_path(store, idx)
     built = _cached(store, idx, oc, short, p.scan.table.oid, field_.name)
     views = _part_views(ctx.txn, p.scan.table.oid)
-    parts = SI.ensure(built, views, lambda m: _notice(ctx, m))
+    parts = SI.ensure(built, views, lambda m: _notice(ctx, m), None, field_.name, store)
     in_parts = SI.part_rowids(parts, views, built)
     mask = rows.valid if not len(in_parts) else rows.valid & ~np.isin(rows.rowids, in_parts)
     vis_ids = rows.rowids[mask]  # visible rows with a vector outside the parts

@@ -30,9 +30,9 @@ def small_segments(monkeypatch):
     builds: list[int] = []
     real = SI.build
 
-    def counted(built, seg):
+    def counted(built, seg, *column):
         builds.append(seg.seg_id)
-        return real(built, seg)
+        return real(built, seg, *column)
     monkeypatch.setattr(SI, "build", counted)
     return builds
 
