@@ -88,6 +88,50 @@ def rescore(q: np.ndarray, x: np.ndarray, metric: str) -> np.ndarray:
         return 1.0 - np.clip(dots / np.sqrt(qn * xn), -1.0, 1.0)
 
 
+_EPS32 = float(np.finfo(np.float32).eps)
+
+
+def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric: str
+               ) -> np.ndarray | None:
+    """Rows of `mat` that may be among the k nearest to `q`: a superset of the exact top k
+    (ties at the k-th included) by one float32 matrix-vector product, for re-scoring.
+
+    The product ranks by sq - 2 x.q (l2), -x.q (ip) or -x.q / |x| (cos); each differs from
+    the operator's value (shifted by a per-query constant) by at most delta, a float32
+    rounding bound, so every row of the exact top k ranks within 2 delta of the product's
+    k-th. None when the product cannot bound it (non-finite values): rank every row.
+
+        >>> m = np.array([[0, 0], [1, 0], [5, 5]], np.float32)
+        >>> candidates(np, m, (m * m).sum(1), np.zeros(2, np.float32), 1, "l2").tolist()
+        [0]
+    """
+    if metric not in ("l2", "ip", "cos"):
+        return None
+    n, d = mat.shape
+    qd = xp.asarray(q, dtype=xp.float32)
+    dots = mat @ qd
+    q_norm = float(np.sqrt(np.dot(q.astype(np.float64), q.astype(np.float64))))
+    x_norm = float(np.sqrt(float(xp.max(sq)))) if n else 0.0
+    gamma = 4.0 * (d + 2) * _EPS32  # of a float32 sum of d products, twice over
+    if metric == "l2":
+        rank = sq - 2 * dots
+        delta = gamma * (x_norm + q_norm) ** 2 * 2
+    elif metric == "ip":
+        rank = -dots
+        delta = gamma * x_norm * q_norm * 2
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            rank = -dots / xp.sqrt(sq)
+        rank = xp.where(sq > 0, rank, xp.inf)  # zero vectors: NaN distance, after numbers
+        delta = gamma * q_norm * 4
+    if k >= n:
+        return np.arange(n)
+    kth = float(xp.partition(rank, k - 1)[k - 1])
+    if not (np.isfinite(kth) and np.isfinite(delta)):
+        return None
+    return to_host(xp.flatnonzero(rank <= kth + 2 * delta))
+
+
 def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarray, k: int,
                  metric: str, *, live: np.ndarray | None = None, x_sq: Any = None
                  ) -> tuple[np.ndarray, np.ndarray]:

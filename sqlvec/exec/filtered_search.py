@@ -1,0 +1,326 @@
+"""Filtered top-k: `WHERE <predicate> ORDER BY emb <op> $1 LIMIT k`, the true top k.
+
+The per-query fast path of a filtered VectorSearch (vector_index_path.index_path is the
+unfiltered one). The WHERE clause is evaluated over the committed rows once per (table
+version, predicate, parameter values), vectorised per segment batch with min/max segment
+skipping (exec/prune.py), giving the passing-row set: sorted row ids and, built only when
+an exact ranking needs them, their vectors as one contiguous matrix with squared norms. The
+set is cached (LRU, bounded in bytes), so a repeated predicate costs a dictionary look-up.
+
+Then one of two strategies, chosen by cost:
+
+- exact: a matrix-vector product over the passing rows ranks them in float32
+  (sgemv, no per-row temporaries), every row within the product's rounding bound of the
+  k-th is re-scored with the SQL operator itself, and the k best by (distance, row id)
+  are the answer: equal to the operator's exact top k, ties included;
+- index: the matching hnsw/ivfflat index is searched for k x (rows / passing rows) x 1.5
+  candidates, those in the passing set kept (a binary search), the search widened 4x at a
+  time until k pass; past `sqlvec.max_overfetch` the exact strategy answers.
+
+The exact strategy's cost grows with the passing rows (p d), the index's with its
+over-fetch (1.5 k n / p candidates, each a graph walk of random accesses), so exact wins
+while p <= max(C0, C 1.5 k n / p) (`INDEX_MIN_COST`, `INDEX_COST_RATIO`): up to about
+15,000 passing rows of 100,000 at k = 10. `SET sqlvec.exact_scan_threshold = N` pins the
+switch at N passing rows.
+Only the k result rows are read from the table. Returns None when the general path of
+exec/vector_search.py must run (own writes to the table, volatile predicates, an index
+not opened yet, GPU exact scans, LIMIT beyond MAX_K).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.exec import segment_index as SI
+from sqlvec.exec import vector_search as VS
+from sqlvec.plan import expr as E
+from sqlvec.plan.vector_search import VectorSearch
+
+MAX_K = 1000  # k above this goes through the general path (LIMIT ALL, huge pages)
+# the cost model, in passing rows ranked exactly (a matrix-vector product: ~15 ns a row
+# at d = 128): an hnsw search costs INDEX_COST_RATIO per candidate it returns, and at
+# least INDEX_MIN_COST (measured on 100k x 128, m = 16: 2.5 us a candidate, 120 us least)
+INDEX_COST_RATIO = 150
+INDEX_MIN_COST = 8000
+_SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
+         E.Distinct, E.Case, E.Coalesce, E.InList)
+_DENSE = ("vector", "halfvec")  # exact strategy by matrix product (others: the operator)
+_PASSING: OrderedDict[tuple, Passing] = OrderedDict()
+_PASSING_LOCK = threading.Lock()
+MAX_PASSING = 8
+MAX_PASSING_BYTES = 128 << 20  # vectors and matrices held by the cached sets, all together
+# filter expression (by id, held to keep the id) -> parameter indexes, or None: volatile
+_SHAPE: dict[int, tuple[E.Expr, tuple[int, ...] | None]] = {}
+
+
+@dataclass
+class Passing:
+    """The committed rows passing a WHERE: sorted ids, NULL-vector ids, and where their
+    vectors are (gathered into `vectors` / `mat` on first exact use)."""
+
+    base: Any  # the committed TableVersion it was computed on (keys hold its id)
+    rowids: np.ndarray  # ascending
+    null_rowids: np.ndarray
+    sources: list  # (vector array of a batch, mask of its passing rows)
+    order: np.ndarray | None  # sorts the gathered rows by row id (None: already sorted)
+    vectors: pa.Array | None = None
+    mat: np.ndarray | None = None  # (passing, d) float32
+    sq: np.ndarray | None = None  # squared norms of mat's rows
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def gathered(self, vtype: pa.DataType) -> pa.Array:
+        with self.lock:
+            if self.vectors is None:
+                parts = [v.filter(pa.array(m)) for v, m in self.sources]
+                parts = [a.cast(vtype) if a.type != vtype else a for a in parts]
+                vecs = pa.concat_arrays(parts) if parts else pa.array([], vtype)
+                if self.order is not None:
+                    vecs = vecs.take(pa.array(self.order))
+                self.vectors = vecs
+                self.sources = []
+            return self.vectors
+
+    def matrix(self, vtype: pa.DataType, short: str) -> tuple[np.ndarray, np.ndarray]:
+        vecs = self.gathered(vtype)
+        with self.lock:
+            if self.mat is None:
+                from sqlvec.functions.vectors.types import matrix
+                m, _valid = matrix(vecs, tname=short)
+                self.mat = np.ascontiguousarray(m, np.float32)
+                self.sq = np.einsum("ij,ij->i", self.mat, self.mat)
+            return self.mat, self.sq
+
+    @property
+    def nbytes(self) -> int:
+        return (self.vectors.nbytes if self.vectors is not None else 0) + \
+            (self.mat.nbytes if self.mat is not None else 0)
+
+
+def _params_of(f: E.Expr) -> tuple[int, ...] | None:
+    """Indexes of the parameters a filter reads, or None when it may vary between runs."""
+    hit = _SHAPE.get(id(f))
+    if hit is not None and hit[0] is f:
+        return hit[1]
+    out: list[int] | None = []
+    for e in E.walk(f):
+        if not isinstance(e, _SAFE) or (isinstance(e, E.Func) and (
+                e.fn is None or getattr(e.fn, "volatile", True))):
+            out = None
+            break
+        if isinstance(e, E.Param):
+            out.append(e.index)
+    shape = None if out is None else tuple(out)
+    if len(_SHAPE) > 4096:
+        _SHAPE.clear()
+    _SHAPE[id(f)] = (f, shape)
+    return shape
+
+
+def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
+    """A key for the passing set, or None when the filter may differ between runs."""
+    assert p.scan.filter is not None
+    which = _params_of(p.scan.filter)
+    if which is None:
+        return None
+    params = tuple((i, repr(ctx.params[i] if i < len(ctx.params) else None)) for i in which)
+    key = (id(lt.base), p.scan.filter, params, tuple(f.name for f in p.scan.fields), p.column)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
+    """Evaluate the WHERE over the committed rows, skipping segments by min/max statistics."""
+    from sqlvec.exec.prune import pruner
+
+    names = [f.name for f in p.scan.fields]
+    prune = pruner(p.scan.filter, names, ctx.params)
+    ids, nulls, sources = [], [], []
+    for v in lt.views:
+        if v.live == 0:
+            continue
+        seg = v.seg
+        if prune is not None:
+            if seg.stats is None and not seg.growing and seg.loaded:
+                from sqlvec.storage.segment import column_stats
+                seg.stats = column_stats(seg.data)
+            if seg.stats is not None and prune(seg.stats):
+                continue
+        for b in v.table(names).to_batches():
+            ctx.check_cancel()
+            data = pa.RecordBatch.from_arrays([b.column(i) for i in range(1, b.num_columns)],
+                                              names=names)
+            m = pc.fill_null(ctx.evaluator.eval(p.scan.filter, data), False)
+            mask = np.asarray(m.to_numpy(zero_copy_only=False), dtype=bool)
+            vec = b.column(p.column + 1)
+            if vec.null_count:
+                valid = np.asarray(vec.is_valid().to_numpy(zero_copy_only=False), bool)
+                nulls.append(np.asarray(b.column(0))[mask & ~valid])
+                mask &= valid
+            if mask.any():
+                ids.append(np.asarray(b.column(0))[mask])
+                sources.append((vec, mask))
+
+    def cat(parts: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+    rowids, null_rowids = cat(ids), cat(nulls)
+    order = None
+    if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
+        order = np.argsort(rowids, kind="stable")
+        rowids = rowids[order]
+    return Passing(lt.base, rowids, np.sort(null_rowids), sources, order)
+
+
+def _cached_passing(ctx: Any, p: VectorSearch, lt: Any, key: tuple) -> Passing:
+    with _PASSING_LOCK:
+        hit = _PASSING.get(key)
+        if hit is not None and hit.base is not lt.base:  # an id reused by another version
+            hit = None
+        elif hit is not None:
+            _PASSING.move_to_end(key)
+    if hit is None:
+        hit = passing(ctx, p, lt)
+        with _PASSING_LOCK:
+            _PASSING[key] = hit
+            _trim()
+    return hit
+
+
+def _trim() -> None:
+    while len(_PASSING) > MAX_PASSING or (len(_PASSING) > 1 and sum(
+            e.nbytes for e in _PASSING.values()) > MAX_PASSING_BYTES):
+        _PASSING.popitem(last=False)
+
+
+def exact_wins(ctx: Any, n_pass: int, n_all: int, k: int) -> bool:
+    """Whether ranking the passing rows exactly is cheaper than the index's over-fetch.
+
+    `SET sqlvec.exact_scan_threshold = N` pins it (exact up to N passing rows)."""
+    if VS._setting(ctx, "sqlvec.exact_scan_threshold", ""):
+        return n_pass <= VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
+    fetch = 1.5 * k * n_all / max(n_pass, 1)
+    return n_pass <= max(INDEX_MIN_COST, INDEX_COST_RATIO * fetch)
+
+
+def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
+    """Row ids of the k best passing rows by (operator distance, row id)."""
+    n = len(hit.rowids)
+    if not n:
+        return np.zeros(0, np.int64)
+    fld = p.scan.fields[p.column]
+    vecs = hit.gathered(fld.type.arrow)
+    cand = None
+    if fld.type.short in _DENSE and p.metric in ("l2", "ip", "cos") and k < n // 4:
+        from sqlvec.index.exact import candidates
+
+        mat, sq = hit.matrix(fld.type.arrow, fld.type.short)
+        qv = VS._query_vector(q, fld.type.short)
+        if qv.shape[-1] == mat.shape[1]:
+            cand = candidates(np, mat, sq, np.asarray(qv, np.float32).reshape(-1), k, p.metric)
+    if cand is None:  # every passing row through the operator
+        d, valid = _distances(p, vecs, q)
+        return hit.rowids[VS._rank(d, valid, hit.rowids, k)]
+    d, valid = _distances(p, vecs.take(pa.array(cand)), q)
+    ids = hit.rowids[cand]
+    return ids[VS._rank(d, valid, ids, k)]
+
+
+def _distances(p: VectorSearch, col: pa.Array, q: Any) -> tuple[np.ndarray, np.ndarray]:
+    """(distance as float64, valid) of each vector to the query, with the SQL operator."""
+    col_first = isinstance(VS._strip(p.distance.args[0]), E.ColRef)
+    d = p.distance.fn.call([col, q] if col_first else [q, col], len(col))
+    valid = np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool) if d.null_count \
+        else np.ones(len(d), bool)
+    return np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64), valid
+
+
+def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
+    """The k best rows (`_rowid` + the scan's columns) under a WHERE, or None."""
+    if p.scan.filter is None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
+        return None
+    local = getattr(ctx.txn, "_local", None)
+    session = getattr(ctx, "session", None)
+    if local is None or getattr(session, "db", None) is None:
+        return None
+    from sqlvec.index.xp import gpu_available, parse_gpu_setting
+    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
+    if gpu is True or (gpu is None and gpu_available()):
+        return None  # exact scans on the GPU: the general path
+    lt = local(p.scan.table.oid)
+    if lt.reset or lt.base is None or lt.inserts or lt.deleted:
+        return None  # own writes to this table: the general path
+    key = _cache_key(ctx, p, lt)
+    if key is None:
+        return None
+    hit = _cached_passing(ctx, p, lt, key)
+    n_pass = len(hit.rowids)
+    n_all = sum(v.live for v in lt.views)
+    exact = exact_wins(ctx, n_pass, n_all, k)
+    chosen = None
+    defs = VS._index_defs(ctx, p) if not exact else []
+    strategy = "exact"
+    if defs:
+        idx, oc = defs[0]
+        built = VS._CACHE.get(ctx.session.db.store, {}).get(idx.oid)
+        if built is None or built.signature != VS._signature(idx, oc):
+            return None  # first use of the index: the general path opens or builds it
+        chosen = _index_top(ctx, p, q, k, lt, hit, built, idx)
+        strategy = f"{built.kind} {idx.name}" if chosen is not None else \
+            "exact (index over-fetch exhausted)"
+    if chosen is None:
+        chosen = exact_top(p, hit, q, k)
+        if len(hit.sources) == 0:
+            with _PASSING_LOCK:
+                _trim()  # the gathered matrix counts against the cache's bytes now
+    if len(chosen) < k:  # NULL vectors come last
+        chosen = np.concatenate([chosen, hit.null_rowids[: k - len(chosen)]])
+    VS.LAST.strategy = strategy
+    if len(VS.STRATEGY) > 256:
+        VS.STRATEGY.clear()
+    VS.STRATEGY[id(p)] = (f"{strategy}; {n_pass} of {n_all} rows pass" if defs else
+                          f"exact top-k scan of {n_pass} passing rows" +
+                          (" (no matching index)" if not exact else ""))
+    from sqlvec.exec.vector_index_path import _gather, _locate
+
+    names = [f.name for f in p.scan.fields]
+    schema = pa.schema([pa.field("_rowid", pa.int64())] +
+                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+    found, hits = _locate(lt, chosen)
+    return _gather(hits, np.flatnonzero(found), names, schema)
+
+
+def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing, built: Any,
+               idx: Any) -> np.ndarray | None:
+    """Row ids of k passing rows through the index (None: over-fetch exhausted)."""
+    from sqlvec.exec.vector_index_path import _ensure_covered
+
+    fld = p.scan.fields[p.column]
+    parts = _ensure_covered(built, lt.views, fld.name, fld.type.short, ctx.session.db.store,
+                            idx, ctx)
+    qv = VS._query_vector(q, fld.type.short)
+    params = VS._search_params(ctx, built.kind)
+    total = max(SI.size(built, parts), 1)
+    n_pass = len(hit.rowids)
+    fetch = max(k, int(np.ceil(k * 1.5 * total / max(n_pass, 1))))
+    limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
+    while True:
+        want = min(fetch, total)
+        keys, _d = SI.search(built, parts, qv, want, params)
+        cand = keys[0]
+        cand = cand[cand >= 0]
+        at = np.minimum(np.searchsorted(hit.rowids, cand), n_pass - 1)
+        ok = cand[hit.rowids[at] == cand]
+        if len(ok) >= k or want >= total:
+            return ok[:k]
+        if fetch >= limit:
+            return None
+        fetch = min(fetch * 4, limit)
