@@ -4,8 +4,9 @@ The server's transport runs a connection's requests on its event loop when the p
 says they are cheap, and on a worker thread otherwise (server/app.py). A hop costs two
 thread switches and a loop wake-up, more than a primary-key lookup itself, so the cheap
 path matters for small prepared statements. A statement text earns it by measurement:
-its last run took little CPU (`time.thread_time_ns`, so waiting for the GIL does not count)
-and little wall time, and the text can neither write nor wait (a single `SELECT`, `VALUES`,
+its last run took little CPU (on a worker `time.thread_time_ns`, so waiting for the GIL does
+not count; on the loop its wall time, which bounds the CPU, is what the run held the loop for,
+and costs no system call) and little wall time, and the text can neither write nor wait (a single `SELECT`, `VALUES`,
 `SHOW` or `TABLE`, without `INTO`, `FOR UPDATE` or `FOR SHARE`). The first run of a text
 always goes to a worker; a run that turns out slow sends the next one back there.
 

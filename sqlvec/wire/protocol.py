@@ -144,6 +144,8 @@ class ServerConnection:
         self.tls_active = False
         self._abandoned = False
         self._held: m.FrontendMessage | None = None  # next request, left for a worker
+        self._inline = False  # running on the event loop (process(inline=True))
+        self._clock = time.thread_time_ns  # what a run's cost is measured by (see process)
         self._costs = CostBook()  # Execute and simple Query runs, by statement text
         self._parse_costs = CostBook()  # Parse (parse and describe only)
         self._descriptions: dict[tuple, tuple[list, bytes]] = {}  # see _row_description
@@ -161,6 +163,13 @@ class ServerConnection:
         RUN_ON_WORKER, and the next `process` call starts there."""
         self._write = write
         deadline = time.perf_counter_ns() + INLINE_BUDGET_NS if inline else 0
+        # A worker measures a run's CPU (thread_time: waiting for the GIL does not count);
+        # the loop its wall time, which bounds the CPU and costs no system call, and is
+        # what a run there holds the loop for. Output of an inline pass goes out in one
+        # write at its end (ReadyForQuery does not flush on its own): a pipeline of
+        # several Syncs that arrived together is answered together.
+        self._inline = inline
+        self._clock = time.perf_counter_ns if inline else time.thread_time_ns
         try:
             while self.phase != "closed" and not self._abandoned:
                 msg = self._held
@@ -426,9 +435,10 @@ class ServerConnection:
                 self._skip_until_sync = True
             return None
         if cls is m.Query:
-            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            clock = self._clock
+            cpu, wall = clock(), time.perf_counter_ns()
             self._simple_query(msg.sql)
-            self._costs.record(msg.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
+            self._costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall)
             return None
         if isinstance(msg, m.Invalid):
             self._send_error(msg.error)
@@ -472,7 +482,8 @@ class ServerConnection:
             except SqlError as e:
                 self._send_error(e)
         self._send(be.READY[self.session.txn_status])
-        self._flush()
+        if not self._inline:
+            self._flush()
 
     def _simple_query(self, sql: str) -> None:
         # a simple Query destroys the unnamed statement and portal
@@ -535,20 +546,21 @@ class ServerConnection:
             portal = self._portals.get(msg.portal)  # type: ignore[union-attr]
             if portal is None:
                 raise InvalidCursorName(f'portal "{msg.portal}" does not exist')  # type: ignore[union-attr]
-            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            clock = self._clock
+            cpu, wall = clock(), time.perf_counter_ns()
             result, suspended = s.execute_portal(portal.handle, msg.max_rows)  # type: ignore[union-attr]
             self._send_result(result, portal.formats, suspended, describe=False)
-            self._costs.record(portal.sql, time.thread_time_ns() - cpu, time.perf_counter_ns() - wall)
+            self._costs.record(portal.sql, clock() - cpu, time.perf_counter_ns() - wall)
         elif cls is m.Parse:
             if msg.name and msg.name in self._statements:
                 raise DuplicatePreparedStatement(
                     f'prepared statement "{msg.name}" already exists')
-            cpu, wall = time.thread_time_ns(), time.perf_counter_ns()
+            clock = self._clock
+            cpu, wall = clock(), time.perf_counter_ns()
             stmt = s.prepare(msg.sql, list(msg.param_oids), msg.name)
             self._statements[msg.name] = stmt
             self._send(be.PARSE_COMPLETE)
-            self._parse_costs.record(msg.sql, time.thread_time_ns() - cpu,
-                                     time.perf_counter_ns() - wall)
+            self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall)
         elif cls is m.Describe:
             self._describe(msg)  # type: ignore[arg-type]
         else:

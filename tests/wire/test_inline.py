@@ -90,3 +90,31 @@ def test_the_inline_budget_hands_the_rest_to_a_worker(monkeypatch):
     monkeypatch.setattr("sqlvec.wire.protocol.INLINE_BUDGET_NS", -1)
     assert send_inline(h, EXEC) == b"" and h.action is RUN_ON_WORKER
     assert c.kinds(h.send()) == "2DCZ"
+
+
+def test_an_inline_pass_answers_a_pipeline_in_one_write():
+    h = ready(Harness())
+    h.send(c.parse("SELECT 2", "s"), c.SYNC)
+    h.send(EXEC)  # measured on the "worker": fast from now on
+    writes: list[bytes] = []
+    h.conn.receive(EXEC + EXEC + EXEC)
+    assert h.conn.process(writes.append, inline=True) is None
+    assert len(writes) == 1 and c.kinds(writes[0]) == "2DDCZ" * 3
+
+
+def test_an_inline_run_is_measured_by_wall_time_and_a_slow_one_goes_back_to_workers(
+        monkeypatch):
+    h = ready(Harness())
+    h.send(c.parse("SELECT 2", "s"), c.SYNC)
+    h.send(EXEC)
+    assert c.kinds(send_inline(h, EXEC)) == "2DDCZ"
+    ticks = iter(range(0, 10**12, inline.CPU_LIMIT_NS))  # every clock read: 1 ms later
+    monkeypatch.setattr("sqlvec.wire.protocol.time.perf_counter_ns", lambda: next(ticks))
+    monkeypatch.setattr("sqlvec.wire.protocol.time.thread_time_ns",
+                        lambda: (_ for _ in ()).throw(AssertionError("syscall on the loop")))
+    h.conn.receive(EXEC)
+    out: list[bytes] = []
+    h.conn.process(out.append, inline=True)  # ran (budget check came first), measured slow
+    monkeypatch.undo()
+    assert c.kinds(b"".join(out) + h.send()) == "2DDCZ"  # the budget may leave Sync for later
+    assert send_inline(h, EXEC) == b"" and h.action is RUN_ON_WORKER
