@@ -82,6 +82,15 @@ def copy_payload(b: dict[str, np.ndarray]) -> bytes:
     return rec.tobytes()
 
 
+def csv_payload(b: dict[str, np.ndarray], vector_text: bool) -> bytes:
+    """The rows of `b` as csv lines; the embedding quoted as '{...}' or '[...]' text."""
+    o, c = ("[", "]") if vector_text else ("{", "}")
+    emb = [o + ",".join(map(repr, e)) + c for e in b["emb"].tolist()]
+    lines = [f'{i},{a},{x!r},{lab},"{e}"' for i, a, x, lab, e in zip(
+        b["id"].tolist(), b["a"].tolist(), b["b"].tolist(), b["label"].astype(str).tolist(), emb)]
+    return ("\n".join(lines) + "\n").encode()
+
+
 def rows_of(b: dict[str, np.ndarray], vector_text: bool) -> list[tuple]:
     """Python rows for INSERT parameters; the embedding as a list or as vector text."""
     embs = b["emb"].tolist()
@@ -149,6 +158,25 @@ def run_methods(
                 )
             except psycopg.Error as e:
                 out[("COPY binary", tag)] = f"{e.sqlstate}: {str(e).splitlines()[0]}"
+        # COPY csv (the embedding as '{...}' for float4[], '[...]' for vector)
+        conn.execute(table_ddl("t_csv", emb_type))
+        text = csv_payload(batch(0, args.copy_batch), vt)
+
+        def csv_batch(first: int, n: int, text: bytes = text, vt: bool = vt) -> None:
+            body = text if n == args.copy_batch else csv_payload(batch(first, n), vt)
+            with conn.cursor().copy("COPY t_csv FROM STDIN (FORMAT csv)") as cp:
+                cp.write(body)
+
+        try:
+            out[("COPY csv", tag)] = timed_load(
+                csv_batch, args.rows, args.copy_batch, args.max_seconds, server_cpu
+            )
+        except psycopg.Error as e:
+            out[("COPY csv", tag)] = f"{e.sqlstate}: {str(e).splitlines()[0]}"
+        conn.execute("DROP TABLE t_csv")
+        if args.only_copy:
+            conn.execute("DROP TABLE IF EXISTS t_copy")
+            continue
         # executemany, pipelined by psycopg, one transaction per batch
         conn.execute(table_ddl("t_many", emb_type))
 
@@ -327,6 +355,8 @@ def main() -> None:
     ap.add_argument("--file-rows", type=int, default=200_000)
     ap.add_argument("--only-recovery", action="store_true")
     ap.add_argument("--only-files", action="store_true")
+    ap.add_argument("--only-copy", action="store_true",
+                    help="only the COPY FROM STDIN methods (binary and csv), no files/recovery")
     args = ap.parse_args()
     if args.only_recovery:
         print_table(RECOVERY_HEADERS, recovery(args))
@@ -380,6 +410,9 @@ def main() -> None:
         table,
     )
     print("\n# ratios > 1: sqlvec faster; cpu = server process tree + client per row")
+    print(f"# load average after: {os.getloadavg()[0]:.2f}")
+    if args.only_copy:
+        return
     print()
     print_table(FILE_HEADERS, file_copies(args))
     print()

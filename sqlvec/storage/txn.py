@@ -81,6 +81,8 @@ class Transaction:
         self._catalog: dict[str, str | None] = {}
         self._bulk: list[Segment] = []  # segment files written by bulk_load
         self._active = True
+        # inserts of at least this many rows go straight to segment files (COPY lowers it)
+        self.bulk_rows = _BULK_ROWS
 
     # -- state ------------------------------------------------------------------------
 
@@ -234,7 +236,7 @@ class Transaction:
         n = t.num_rows
         if n == 0:
             return np.zeros(0, dtype=np.int64)
-        if n >= _BULK_ROWS and self.store.path is not None:
+        if n >= self.bulk_rows and self.store.path is not None:
             # big enough to go straight to segment files rather than through the WAL
             segs = self.store._bulk_segments(table_id, lt.schema, [t])
             self._bulk.extend(s for s in segs if s.path is not None)

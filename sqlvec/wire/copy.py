@@ -375,35 +375,50 @@ def _decode_as_text(data: bytes, f: CB.Fields, col: Column) -> pa.Array:
     return pa.array(out, pa.string())
 
 
-def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: bytes) -> int:
-    """Insert text/csv COPY data through the session; the number of rows."""
+def decode_text(data: bytes, cmd: CopyCommand, columns: list[Column],
+                ) -> tuple[list[pa.Array], list[bool]]:
+    """Text/csv COPY data as columns: numeric arrays decoded natively, the rest as text."""
     values = parse_text_data(data, cmd, len(columns))
     native = [False] * len(columns)
     for i, col in enumerate(columns):
         fast = parse_flat_arrays(values[i], col.type)
         if fast is not None:
             values[i], native[i] = fast, True
+    return values, native
+
+
+def run_copy_in(session: Any, cmd: CopyCommand, columns: list[Column], data: bytes) -> int:
+    """Insert text/csv COPY data through the session; the number of rows."""
+    values, native = decode_text(data, cmd, columns)
     return load_arrays(session, cmd, columns, values, native)
 
 
-def load_arrays(session: Any, cmd: CopyCommand, columns: list[Column], arrays: list[pa.Array],
-                native: list[bool]) -> int:
+def load_arrays(session: Any, cmd: CopyCommand, columns: list[Column],
+                arrays: list[pa.Array | pa.ChunkedArray], native: list[bool],
+                bulk: bool = False) -> int:
     """Insert decoded columns (native: already of the column's type, else text)."""
     if not arrays or len(arrays[0]) == 0:
         return 0
     names = list(cmd.columns) if cmd.columns else [quote_ident(c.name) for c in columns]
     sql = CL.insert_sql(cmd.target, names, columns, native)
-    return CL.load_columns(session, sql, arrays)
+    return CL.load_columns(session, sql, arrays, bulk)
 
 
 class CopyIn:
-    """One COPY FROM STDIN in progress: buffers, loads complete rows every 16 MB, commits.
+    """One COPY FROM STDIN in progress: buffers, decodes every 16 MB, loads, commits.
+
+    Decoded columns collect until they hold LOAD_BYTES (or the data ends) and then go in
+    as one INSERT; a load of at least BULK_BYTES is written straight to a segment file
+    (fsynced before the COPY is acknowledged; the commit's WAL record names the file), so
+    the rows are not written to the WAL and again at the next checkpoint.
 
     Runs in its own transaction unless the client has a block open; the first error is
     kept and reported at CopyDone (the rest of the data is discarded), as libpq expects.
     """
 
     FLUSH_BYTES = 16 * 1024 * 1024
+    LOAD_BYTES = 64 * 1024 * 1024
+    BULK_BYTES = 4 * 1024 * 1024
 
     def __init__(self, session: Any, cmd: CopyCommand, columns: list[Column]) -> None:
         self.session, self.cmd, self.columns = session, cmd, columns
@@ -412,6 +427,8 @@ class CopyIn:
         self.count = 0
         self.binary_pos = -1  # binary: where the tuples start once the header was read
         self.error: SqlError | None = None
+        self.pending: list[tuple[list[pa.Array], list[bool]]] = []  # decoded, not loaded
+        self.pending_bytes = 0
         self.own_txn = session.txn_status == "I"
         if self.own_txn:
             for _ in session.execute("BEGIN"):
@@ -426,12 +443,12 @@ class CopyIn:
             return
         buf = b"".join(self.chunks)
         if self.cmd.format == "binary":
-            self._load_binary(buf, final=False)
+            self._decode_binary(buf, final=False)
             return
         cut = self._cut(buf)
         if cut > 0:
             self.chunks, self.size = [buf[cut:]], len(buf) - cut
-            self._load(buf[:cut])
+            self._decode_text(buf[:cut])
         else:
             self.chunks = [buf]
 
@@ -444,33 +461,63 @@ class CopyIn:
                 return 0
         return cut
 
-    def _load_binary(self, buf: bytes, final: bool) -> None:
-        """Load the complete tuples of `buf`; keep the rest for the next piece."""
+    def _decode_binary(self, buf: bytes, final: bool) -> None:
+        """Decode the complete tuples of `buf`; keep the rest for the next piece."""
         try:
             arrays, native, end = parse_binary_data(buf, self.columns, self.binary_pos, final)
             self.binary_pos = 0
             self.chunks, self.size = [buf[end:]], len(buf) - end
-            self.count += load_arrays(self.session, self.cmd, self.columns, arrays, native)
+            self._queue(arrays, native)
         except SqlError as e:
-            self.error = e
-            self.chunks, self.size = [], 0
+            self._fail(e)
 
-    def _load(self, data: bytes) -> None:
+    def _decode_text(self, data: bytes) -> None:
         try:
-            self.count += run_copy_in(self.session, self.cmd, self.columns, data)
+            self._queue(*decode_text(data, self.cmd, self.columns))
         except SqlError as e:
-            self.error = e
-            self.chunks, self.size = [], 0
+            self._fail(e)
         self.cmd = replace(self.cmd, header=False)  # only the first piece has it
+
+    def _queue(self, arrays: list[pa.Array], native: list[bool]) -> None:
+        """Hold decoded columns; load them once LOAD_BYTES collected."""
+        if not arrays or len(arrays[0]) == 0:
+            return
+        if self.pending and self.pending[0][1] != native:
+            self._load_pending()  # one INSERT per decoding (native or text) of the columns
+        self.pending.append((arrays, native))
+        self.pending_bytes += sum(a.nbytes for a in arrays)
+        if self.pending_bytes >= self.LOAD_BYTES:
+            self._load_pending()
+
+    def _load_pending(self) -> None:
+        pending, size = self.pending, self.pending_bytes
+        self.pending, self.pending_bytes = [], 0
+        if not pending or self.error is not None:
+            return
+        native = pending[0][1]
+        arrays = [pending[0][0][i] if len(pending) == 1 else
+                  pa.chunked_array([p[0][i] for p in pending])
+                  for i in range(len(pending[0][0]))]
+        try:
+            self.count += load_arrays(self.session, self.cmd, self.columns, arrays, native,
+                                      bulk=size >= self.BULK_BYTES)
+        except SqlError as e:
+            self._fail(e)
+
+    def _fail(self, e: SqlError) -> None:
+        self.error = e
+        self.chunks, self.size = [], 0
+        self.pending, self.pending_bytes = [], 0
 
     def finish(self) -> int:
         """Load the rest and commit; the row count (raises the first error)."""
         if self.error is None:
             rest = b"".join(self.chunks)
             if self.cmd.format != "binary":
-                self._load(rest)
+                self._decode_text(rest)
             elif rest or self.binary_pos < 0:
-                self._load_binary(rest, final=True)
+                self._decode_binary(rest, final=True)
+            self._load_pending()
         self.chunks = []
         if self.error is not None:
             self.abort()
@@ -481,6 +528,7 @@ class CopyIn:
         return self.count
 
     def abort(self) -> None:
+        self.pending, self.pending_bytes = [], 0
         if self.own_txn and self.session.txn_status != "I":
             for _ in self.session.execute("ROLLBACK"):
                 pass

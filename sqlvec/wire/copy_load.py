@@ -55,12 +55,25 @@ def _swap_values(plan: Any) -> tuple[Any, tuple[L.Field, ...] | None]:
     return plan, None
 
 
-def load_columns(session: Any, sql: str, arrays: list[pa.Array]) -> int:
-    """Insert one chunk (arrays in the statement's VALUES order) in the session's transaction."""
+def load_columns(session: Any, sql: str, arrays: list[pa.Array | pa.ChunkedArray],
+                 bulk: bool = False) -> int:
+    """Insert one chunk (arrays in the statement's VALUES order) in the session's transaction;
+    `bulk`: its rows go straight to fsynced segment files (the WAL logs their names) rather
+    than into the WAL and, at the next checkpoint, a segment file again."""
     node = parse_statement(sql, 0)
     n = len(arrays)
 
     def run(txn: Any) -> Any:
+        if not bulk:
+            return _run(txn)
+        saved = txn.bulk_rows
+        txn.bulk_rows = 1
+        try:
+            return _run(txn)
+        finally:
+            txn.bulk_rows = saved
+
+    def _run(txn: Any) -> Any:
         plan, _ = bind_statement(session, txn, node, [None] * n)
         plan, fields = _swap_values(plan)
         assert fields is not None, "COPY statement lost its VALUES source"
