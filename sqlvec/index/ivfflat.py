@@ -122,15 +122,22 @@ class IvfflatIndex:
         return out
 
     def add(self, vectors: np.ndarray, keys: np.ndarray) -> None:
-        """Assign new vectors to their lists and regroup (one stable sort)."""
+        """Assign new vectors to their lists and regroup (one stable sort). Removed rows
+        leave in the regrouping, so a removed key added again is live (a rolled-back
+        TRUNCATE or DELETE shows the rows again) and holds only its new vector."""
         if len(keys) == 0:
             return
         lists = len(self.centroids)
         old_list = np.repeat(np.arange(lists), np.diff(self.offsets))
+        old_v, old_k = np.asarray(self.vectors), self.keys
+        if len(self._dead_arr):
+            live = ~np.isin(old_k, self._dead_arr)
+            old_list, old_v, old_k = old_list[live], old_v[live], old_k[live]
+            self.dead, self._dead_arr = set(), np.zeros(0, np.int64)
         assign = np.concatenate([old_list, self._assign(vectors)])
-        allv = np.concatenate([np.asarray(self.vectors), np.asarray(vectors, dtype=self.vectors.dtype
-                                                                     if len(self.vectors) else None)])
-        allk = np.concatenate([self.keys, np.asarray(keys, np.int64)])
+        allv = np.concatenate([old_v, np.asarray(vectors, dtype=self.vectors.dtype
+                                                 if len(self.vectors) else None)])
+        allk = np.concatenate([old_k, np.asarray(keys, np.int64)])
         order = np.argsort(assign, kind="stable")
         self.vectors, self.keys = allv[order], allk[order]
         self.offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=lists))])

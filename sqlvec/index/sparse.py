@@ -67,15 +67,22 @@ class SparseIndex:
         """vectors: (offsets, indices, values) CSR parts; the layout is rebuilt."""
         offsets, indices, values = vectors
         old = self._csr()
-        n_old = len(self.keys)
+        old_keys = self.keys
+        if not self.live.all():  # removed rows leave with the rebuild (a key added again
+            # after a remove is then held once, with its new vector)
+            keep = np.flatnonzero(self.live)
+            counts = np.diff(old[0])[keep]
+            sel = np.repeat(old[0][keep], counts) + np.arange(int(counts.sum())) - np.repeat(
+                np.concatenate([[0], np.cumsum(counts)[:-1]]), counts)
+            old = (np.concatenate([[0], np.cumsum(counts)]), old[1][sel], old[2][sel])
+            old_keys = old_keys[keep]
+        n_old = len(old_keys)
         all_off = np.concatenate([old[0], np.asarray(offsets[1:], np.int64) - offsets[0] + old[0][-1]])
         lo, hi = int(offsets[0]), int(offsets[-1])
         new = SparseIndex.build(all_off, np.concatenate([old[1], np.asarray(indices)[lo:hi]]),
                                 np.concatenate([old[2], np.asarray(values)[lo:hi]]),
-                                np.concatenate([self.keys, np.asarray(keys, np.int64)]), self.metric)
-        live = np.concatenate([self.live, np.ones(len(keys), dtype=bool)])
+                                np.concatenate([old_keys, np.asarray(keys, np.int64)]), self.metric)
         self.__dict__.update(new.__dict__)
-        self.live = live
         assert len(self.live) == n_old + len(keys)
 
     def _csr(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -109,9 +116,9 @@ class SparseIndex:
             d = np.where(self.live, d, np.inf)
             if k < n:  # keep the k best and everything tied with the k-th (key order decides)
                 kth = np.partition(d, k - 1)[k - 1]
-                cand = np.flatnonzero(d <= kth)
+                cand = np.flatnonzero((d <= kth) & self.live)
             else:
-                cand = np.arange(n)
+                cand = np.flatnonzero(self.live)  # (a removed row is never an answer)
             kk, dd = base.order_by_distance_then_key(self.keys[None, cand], d[None, cand], k)
             out_k[i], out_d[i] = kk[0], dd[0]
         return out_k, out_d
