@@ -30,10 +30,9 @@ SEED = int(os.environ.get("SQLVEC_DIFF_SEED", "20251125"))
 SHOW = int(os.environ.get("SQLVEC_DIFF_SHOW", "15"))  # differences printed per kind
 
 # Feature classes (see tests/support/querygen.py) sqlvec does not answer like PostgreSQL yet.
-# cast:numeric_text is `(n / 3)::text`: PostgreSQL picks a quotient's display scale per value
-# (select_div_scale: 3.31 / 3 shows 20 digits, 33.1 / 3 shows 16); sqlvec keeps one display
-# scale per column (the Arrow decimal scale), exact only when the operands are constants.
-KNOWN_FAILING_CLASSES: set[str] = {"cast:numeric_text"}
+# (cast:numeric_text, `(n / 3)::text`, passes since the text of a numeric expression takes
+# each value's display scale: functions/numeric_scale.py.)
+KNOWN_FAILING_CLASSES: set[str] = set()
 
 
 def _norm(v: object) -> object:

@@ -39,6 +39,7 @@ from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of 
     parse_bytea_value,
     parse_uuid_value,
 )
+from sqlvec.core.textio_numeric import format_decimal, trimmed_scale
 from sqlvec.core.types import INT2 as T_INT2
 from sqlvec.core.types import (
     NUMERIC_DEFAULT_SCALE,
@@ -132,7 +133,13 @@ def _format_numeric(a: pa.Array) -> pa.Array:
     s = pc.cast(a, pa.string())
     zero = "0" if a.type.scale <= 0 else "0." + "0" * a.type.scale
     s = pc.replace_substring_regex(s, r"^-?0E-(\d+)$", zero)  # arrow prints zero as 0E-n
-    if a.type.precision == NUMERIC_PRECISION and a.type.scale == NUMERIC_DEFAULT_SCALE:
+    trim = a.type.precision == NUMERIC_PRECISION and a.type.scale == NUMERIC_DEFAULT_SCALE
+    sci = pc.fill_null(pc.match_substring(s, "E"), False)
+    if pc.any(sci).as_py():  # below 1e-6 Arrow writes an exponent: write those digit by digit
+        small = a.filter(sci)
+        plain = format_decimal(small, trimmed_scale(small) if trim else a.type.scale)
+        s = pc.replace_with_mask(s, sci, plain)
+    if trim:
         s = pc.replace_substring_regex(s, r"\.?0+$", "")
         s = pc.if_else(pc.equal(s, "-0"), "0", s)
         s = pc.if_else(pc.equal(s, ""), "0", s)

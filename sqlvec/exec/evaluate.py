@@ -198,8 +198,14 @@ class Evaluator:
         return self._cast(e, b)
 
     def _cast(self, e: E.Cast, b: pa.RecordBatch) -> pa.Array:
-        a = self.eval(e.arg, b)
         src = e.arg.type
+        if src.short == "numeric" and e.type.short in ("text", "varchar", "bpchar"):
+            txt = self.scaled_text(e.arg, b)
+            if txt is not None:
+                from sqlvec.core import types as T
+
+                return self.ctx.regs.casts.cast(txt, T.TEXT, e.type, explicit=e.explicit)
+        a = self.eval(e.arg, b)
         if src.short == "unknown":
             from sqlvec.core import types as T
 
@@ -211,6 +217,26 @@ class Evaluator:
             if out is not None:
                 return out
         return self.ctx.regs.casts.cast(a, src, e.type, explicit=e.explicit, timezone=self.env.timezone)
+
+    def scaled_text(self, e: E.Expr, b: pa.RecordBatch) -> pa.Array | None:
+        """The text of a numeric expression with PostgreSQL's display scale per value
+        (functions.numeric_scale); None when no operator in it picks a scale per value."""
+        from sqlvec.functions.numeric_scale import Scaled, scaled_op
+
+        def op(x: E.Expr) -> Any:
+            fn = getattr(x, "fn", None)
+            if not isinstance(x, E.Func) or x.type.short != "numeric" or not hasattr(fn, "definition"):
+                return None
+            ok = all(a.type.short in ("numeric", "int2", "int4", "int8") for a in x.args)
+            return scaled_op(fn.name, len(x.args)) if ok else None
+
+        def walk(x: E.Expr) -> Scaled:
+            f = op(x)
+            return Scaled.of(self.eval(x, b)) if f is None else f([walk(a) for a in x.args])
+
+        if op(e) is None:
+            return None
+        return walk(e).text()
 
     def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:
         # nested ANDs (ORs) are one n-ary node; stop once every row is decided (all false for

@@ -1,0 +1,149 @@
+"""Numeric text output with a display scale per value, vectorised over the digit strings.
+
+PostgreSQL prints a numeric with its own display scale (dscale): 1/3 shows 20 digits,
+1000000/7 shows 12. A decimal array has one scale, so callers pass the per-row dscale
+as an int array; `format_decimal` writes each value with exactly that many fractional
+digits (padding with zeros, or dropping digits the caller already rounded to zero).
+
+The digits come from Arrow's exact integer form of the unscaled value (a decimal viewed
+with scale 0), never from its decimal-to-string cast, which switches to exponent notation
+for small values ('1.0E-10').
+
+    >>> import pyarrow as pa, numpy as np
+    >>> from decimal import Decimal
+    >>> a = pa.array([Decimal("0.3333"), Decimal("-12.5000"), None, Decimal(0)], pa.decimal128(10, 4))
+    >>> format_decimal(a, np.array([4, 1, 0, 2])).to_pylist()
+    ['0.3333', '-12.5', None, '0.00']
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_ZERO = ord("0")
+
+
+def _as_integer(a: pa.Array) -> pa.Array:
+    """The unscaled integers of a decimal array (same buffers, scale 0)."""
+    t = pa.decimal256(76, 0) if pa.types.is_decimal256(a.type) else pa.decimal128(38, 0)
+    return pa.Array.from_buffers(t, len(a), a.buffers()[:2], a.null_count, a.offset)
+
+
+@dataclass(frozen=True)
+class DecimalDigits:
+    """The decimal digits of each value: `data[start[i]:end[i]]` are row i's digits (no sign),
+    most significant first; the value is (-1 if neg) * int(digits) * 10**-scale."""
+
+    data: np.ndarray  # uint8 ASCII digits of all rows
+    start: np.ndarray  # int64 per row
+    end: np.ndarray  # int64 per row
+    neg: np.ndarray  # bool per row
+    valid: np.ndarray  # bool per row
+    scale: int
+
+    @staticmethod
+    def of(a: pa.Array) -> DecimalDigits:
+        if isinstance(a, pa.ChunkedArray):
+            a = a.combine_chunks()
+        s = pc.cast(_as_integer(a), pa.large_string())
+        n = len(s)
+        off = np.frombuffer(s.buffers()[1], dtype=np.int64, count=s.offset + n + 1)[s.offset:]
+        buf = s.buffers()[2]
+        data = np.frombuffer(buf, dtype=np.uint8) if buf is not None else np.zeros(0, np.uint8)
+        start, end = off[:-1].astype(np.int64), off[1:].astype(np.int64)
+        valid = np.ones(n, dtype=bool) if a.null_count == 0 else \
+            a.is_valid().to_numpy(zero_copy_only=False)
+        nonempty = end > start
+        neg = np.zeros(n, dtype=bool)
+        neg[nonempty] = data[start[nonempty]] == ord("-")
+        return DecimalDigits(data, start + neg, end, neg, valid, a.type.scale)
+
+    @property
+    def length(self) -> np.ndarray:
+        """Digits per row (1 for zero, 0 for NULL)."""
+        return self.end - self.start
+
+    @property
+    def is_zero(self) -> np.ndarray:
+        ln = self.length
+        first = np.where(ln > 0, self.data[np.minimum(self.start, max(len(self.data) - 1, 0))]
+                         if len(self.data) else _ZERO, _ZERO)
+        return (ln <= 1) & (first == _ZERO)
+
+    def exponent(self) -> np.ndarray:
+        """floor(log10(|x|)) of each nonzero value (0 for zero and NULL)."""
+        return np.where(self.is_zero, 0, self.length - 1 - self.scale)
+
+    def leading(self, count: np.ndarray) -> np.ndarray:
+        """The integer formed by the first count[i] digits of row i (missing digits are 0),
+        count in 0..9."""
+        n = len(self.start)
+        out = np.zeros(n, dtype=np.int64)
+        ln = self.length
+        for k in range(int(count.max()) if n else 0):
+            take = k < count
+            has = take & (k < ln)
+            digit = np.zeros(n, dtype=np.int64)
+            digit[has] = self.data[self.start[has] + k].astype(np.int64) - _ZERO
+            out = np.where(take, out * 10 + digit, out)
+        return out
+
+    def trailing_zeros(self) -> np.ndarray:
+        """How many zero digits end each row's digit string (0 for zero and NULL)."""
+        n = len(self.start)
+        if n == 0 or len(self.data) == 0:
+            return np.zeros(n, dtype=np.int64)
+        idx = np.arange(len(self.data), dtype=np.int64)
+        # a segment runs to the next row's start, past this row's end only over a '-'
+        nz = np.where((self.data != _ZERO) & (self.data != ord("-")), idx, -1)
+        rows = self.length > 0
+        last = np.full(n, -1, dtype=np.int64)
+        if rows.any():
+            last[rows] = np.maximum.reduceat(nz, self.start[rows])
+        tz = np.where(last >= self.start, self.end - 1 - last, 0)
+        return np.where(self.is_zero, 0, tz)
+
+
+def trimmed_scale(a: pa.Array) -> np.ndarray:
+    """Fractional digits of each value with trailing zeros dropped (1.50 -> 1, 2 -> 0)."""
+    d = DecimalDigits.of(a)
+    return np.where(d.is_zero | ~d.valid, 0, np.maximum(d.scale - d.trailing_zeros(), 0))
+
+
+def format_decimal(a: pa.Array, dscale: np.ndarray | int) -> pa.Array:
+    """Each value written with dscale[i] fractional digits (digits beyond the array's scale
+    are zeros; digits the value has beyond dscale[i] are dropped: round first)."""
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    d = DecimalDigits.of(a)
+    n = len(a)
+    ds = np.broadcast_to(np.asarray(dscale, dtype=np.int64), (n,))
+    S = d.scale
+    L = d.length
+    int_digits = np.maximum(1, L - S)
+    sign = d.neg & ~d.is_zero
+    lengths = np.where(d.valid, sign + int_digits + (ds > 0) + ds, 0).astype(np.int64)
+    offsets = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    total = int(offsets[-1])
+    row = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    c = np.arange(total, dtype=np.int64) - offsets[:-1][row] - sign[row]
+    idig = int_digits[row]
+    # decimal exponent of the digit at output position c: idig-1-c before the point, idig-c after
+    e = np.where(c < idig, idig - 1 - c, idig - c)
+    p = e + S  # its position in the unscaled integer, 0 = least significant
+    have = (p >= 0) & (p < L[row]) & (c >= 0)
+    out = np.full(total, _ZERO, dtype=np.uint8)
+    out[have] = d.data[d.end[row[have]] - 1 - p[have]]
+    out[c == idig] = ord(".")
+    out[c < 0] = ord("-")
+    validity = None if a.null_count == 0 else pa.array(d.valid).buffers()[1]
+    return pa.Array.from_buffers(pa.large_string(), n, [validity, pa.py_buffer(offsets),
+                                                        pa.py_buffer(out)], a.null_count).cast(pa.string())
+
+
+__all__ = ["DecimalDigits", "format_decimal", "trimmed_scale"]

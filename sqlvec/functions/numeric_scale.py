@@ -1,0 +1,309 @@
+"""PostgreSQL's per-value display scale (dscale) of numeric results.
+
+A PostgreSQL numeric carries its own display scale: a quotient's is chosen per value by
+select_div_scale (at least 16 significant digits, at least either input's dscale), sqrt,
+exp, ln, log and power choose theirs from the argument's magnitude, `*` adds the inputs'
+dscales and `+ -` keep the larger. sqlvec's decimal arrays have one scale per column, so
+`Scaled` pairs a decimal array with a per-row dscale array; `SCALED_OPS` computes it for
+the operators and functions above, vectorised (numpy over the digit strings; the
+transcendental functions in exact decimal arithmetic once per distinct argument, as their
+plain variants do). The executor uses it where a value is written as text.
+
+    >>> import pyarrow as pa
+    >>> from decimal import Decimal
+    >>> q = divide([Scaled.of(pa.array([1, 1000000, 0], pa.int32())), Scaled.of(pa.array([3, 7, 3]))])
+    >>> q.text().to_pylist()
+    ['0.33333333333333333333', '142857.142857142857', '0.00000000000000000000']
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, Overflow, localcontext
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.core import types as T
+from sqlvec.core.errors import (
+    DivisionByZero,
+    InvalidArgumentForLogarithm,
+    InvalidArgumentForPowerFunction,
+    NumericValueOutOfRange,
+)
+from sqlvec.core.textio_numeric import DecimalDigits, format_decimal, trimmed_scale
+from sqlvec.functions.vec import map_distinct
+
+MIN_SIG_DIGITS = 16  # NUMERIC_MIN_SIG_DIGITS
+MAX_DISPLAY_SCALE = 1000  # NUMERIC_MAX_DISPLAY_SCALE
+_OVERFLOW = "value overflows numeric format"
+
+
+def _decimal(a: pa.Array) -> pa.Array:
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    if pa.types.is_integer(a.type):
+        return pc.cast(a, pa.decimal128(T.NUMERIC_PRECISION, 0))
+    return a
+
+
+@dataclass(frozen=True)
+class Scaled:
+    """Decimal values with PostgreSQL's display scale per row (values already rounded to it)."""
+
+    values: pa.Array  # decimal128 or decimal256 of any scale
+    dscale: np.ndarray  # int64 per row (0 for NULL)
+
+    @staticmethod
+    def of(a: pa.Array) -> Scaled:
+        """A column as sqlvec shows it today: its Arrow scale, or for the storage form of an
+        unconstrained numeric (decimal128(38, 16)) the digits left after trimming zeros."""
+        a = _decimal(a)
+        t = a.type
+        if t.precision == T.NUMERIC_PRECISION and t.scale == T.NUMERIC_DEFAULT_SCALE:
+            return Scaled(a, trimmed_scale(a))
+        return Scaled(a, np.full(len(a), max(t.scale, 0), dtype=np.int64))
+
+    def text(self) -> pa.Array:
+        """PostgreSQL's text output of each value."""
+        return format_decimal(self.values, self.dscale)
+
+
+def _weight_first(d: DecimalDigits) -> tuple[np.ndarray, np.ndarray]:
+    """Base-10000 weight and leading digit group of each value (0, 0 for zero), as
+    PostgreSQL's NumericVar stores them."""
+    e10 = d.exponent()
+    w = e10 // 4
+    first = d.leading(np.where(d.is_zero | ~d.valid, 0, e10 - 4 * w + 1))
+    return np.where(d.is_zero, 0, w), first
+
+
+def _int_digits(d: DecimalDigits) -> int:
+    """The most integer digits any value has (at least 1)."""
+    if not d.valid.any():
+        return 1
+    return int(max(1, (d.length - d.scale)[d.valid].max()))
+
+
+def _quotient(a: pa.Array, b: pa.Array, rscale: int) -> pa.Array:
+    """a / b rounded half away from zero to rscale digits (b has no zeros)."""
+    da, db = DecimalDigits.of(a), DecimalDigits.of(b)
+    sa, sb = da.scale, db.scale
+    pb = _int_digits(db) + sb
+    sa2 = max(sa, rscale + 1 + sb - pb - 1)  # Arrow's quotient scale: sa2 + pb - sb + 1
+    av = pc.cast(a, pa.decimal256(_int_digits(da) + sa2, sa2))
+    q = pc.divide(av, pc.cast(b, pa.decimal256(pb, sb)))  # truncated: one guard digit
+    return pc.round(q, rscale, round_mode="half_towards_infinity")
+
+
+def divide(args: list[Scaled]) -> Scaled:
+    """a / b with select_div_scale's display scale per row (numeric.c); rows are divided in
+    groups of equal scale, so a batch mixing magnitudes keeps each group's precision."""
+    a, b = args
+    da, db = DecimalDigits.of(a.values), DecimalDigits.of(b.values)
+    valid = da.valid & db.valid
+    if (valid & db.is_zero).any():
+        raise DivisionByZero("division by zero")
+    w1, f1 = _weight_first(da)
+    w2, f2 = _weight_first(db)
+    qweight = w1 - w2 - (f1 <= f2)
+    rscale = np.maximum.reduce([MIN_SIG_DIGITS - qweight * 4, a.dscale, b.dscale, np.zeros_like(w1)])
+    rscale = np.where(valid, np.minimum(rscale, MAX_DISPLAY_SCALE), 0)
+    bv = pc.if_else(pa.array(db.is_zero), pa.scalar(Decimal(1), b.values.type), b.values)
+    scales = np.unique(rscale)
+    top = int(scales.max()) if len(scales) else 0
+    try:
+        if len(scales) <= 1:
+            return Scaled(_quotient(a.values, bv, top), rscale)
+        parts, order = [], []
+        for r in scales:
+            idx = np.nonzero(rscale == r)[0]
+            take = pa.array(idx)
+            q = _quotient(a.values.take(take), bv.take(take), int(r))
+            parts.append(pc.cast(q, pa.decimal256(76, top)))
+            order.append(idx)
+        inverse = np.empty(len(rscale), dtype=np.int64)
+        inverse[np.concatenate(order)] = np.arange(len(rscale))
+        return Scaled(pa.concat_arrays(parts).take(pa.array(inverse)), rscale)
+    except (pa.ArrowInvalid, ValueError):
+        raise NumericValueOutOfRange(_OVERFLOW) from None
+
+
+def _wide(d: DecimalDigits, a: pa.Array) -> pa.Array:
+    return pc.cast(a, pa.decimal256(_int_digits(d) + d.scale, d.scale))
+
+
+def _arith(kernel: str) -> Callable[[list[Scaled]], Scaled]:
+    def op(args: list[Scaled]) -> Scaled:
+        a, b = args
+        da, db = DecimalDigits.of(a.values), DecimalDigits.of(b.values)
+        try:
+            res = getattr(pc, kernel)(_wide(da, a.values), _wide(db, b.values))
+        except (pa.ArrowInvalid, ValueError):
+            raise NumericValueOutOfRange(_OVERFLOW) from None
+        valid = da.valid & db.valid
+        ds = a.dscale + b.dscale if kernel == "multiply" else np.maximum(a.dscale, b.dscale)
+        return Scaled(res, np.where(valid, ds, 0))
+    return op
+
+
+def _unary(fn: Callable[[pa.Array], pa.Array]) -> Callable[[list[Scaled]], Scaled]:
+    def op(args: list[Scaled]) -> Scaled:
+        (a,) = args
+        return Scaled(fn(a.values), a.dscale)
+    return op
+
+
+# --- value-dependent functions: exact decimal arithmetic once per distinct argument -------
+
+def _dscale(x: Decimal) -> int:
+    return max(0, -int(x.as_tuple().exponent))
+
+
+def _weight(x: Decimal) -> int:
+    return 0 if x.is_zero() else x.adjusted() // 4
+
+
+def _ln_dweight(x: Decimal) -> int:
+    """estimate_ln_dweight (numeric.c): the decimal weight of ln(x)."""
+    if x <= 0:
+        return 0
+    if Decimal("0.9") <= x <= Decimal("1.1"):
+        y = x - 1
+        return 0 if y.is_zero() else y.adjusted()
+    w = _weight(x)
+    digits = int(x.scaleb(-4 * (w - 1)))  # the first two base-10000 digit groups
+    ln_var = math.log(digits) + 4 * (w - 1) * 2.302585092994046
+    return int(math.log10(abs(ln_var))) if ln_var != 0 else 0
+
+
+def _clamp(rscale: int, *inputs: Decimal) -> int:
+    return min(max(rscale, *(_dscale(x) for x in inputs), 0), MAX_DISPLAY_SCALE)
+
+
+def _sqrt(x: Decimal) -> tuple[Decimal, int]:
+    if x < 0:
+        raise InvalidArgumentForPowerFunction("cannot take square root of a negative number")
+    sweight = 2 * _weight(x) + 1
+    return x.sqrt(), _clamp(MIN_SIG_DIGITS - sweight, x)
+
+
+def _exp(x: Decimal) -> tuple[Decimal, int]:
+    val = max(min(float(x) * 0.434294481903252, 2000.0), -2000.0)
+    return x.exp(), _clamp(MIN_SIG_DIGITS - int(val), x)
+
+
+def _ln_check(x: Decimal) -> None:
+    if x.is_zero():
+        raise InvalidArgumentForLogarithm("cannot take logarithm of zero")
+    if x < 0:
+        raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
+
+
+def _ln(x: Decimal) -> tuple[Decimal, int]:
+    _ln_check(x)
+    return x.ln(), _clamp(MIN_SIG_DIGITS - _ln_dweight(x), x)
+
+
+def _log(base: Decimal, x: Decimal) -> tuple[Decimal, int]:
+    _ln_check(base)
+    _ln_check(x)
+    if base == 1:
+        raise DivisionByZero("division by zero")
+    rscale = MIN_SIG_DIGITS - (_ln_dweight(x) - _ln_dweight(base))
+    return x.ln() / base.ln(), _clamp(rscale, base, x)
+
+
+def _log10(x: Decimal) -> tuple[Decimal, int]:
+    return _log(Decimal(10), x)
+
+
+def _power(base: Decimal, exp: Decimal) -> tuple[Decimal, int]:
+    """power_var (PostgreSQL 15): integral exponents keep 16 digits (or the base's dscale),
+    others choose the scale from an 8-digit estimate of exp * ln(base)."""
+    if base.is_zero() and exp < 0:
+        raise InvalidArgumentForPowerFunction("zero raised to a negative power is undefined")
+    integral = exp == exp.to_integral_value()
+    if base < 0 and not integral:
+        raise InvalidArgumentForPowerFunction(
+            "a negative number raised to a non-integer power yields a complex result")
+    if integral and abs(exp) <= 2**31 - 1:
+        rscale = _clamp(MIN_SIG_DIGITS, base)
+        return (Decimal(1) if exp.is_zero() else base ** int(exp)), rscale
+    if base.is_zero():
+        return Decimal(0), MIN_SIG_DIGITS
+    local = max(8 - _ln_dweight(base), 0)
+    q = Decimal(1).scaleb(-local)
+    ln_num = (base.ln().quantize(q, rounding=ROUND_HALF_UP) * exp).quantize(q, rounding=ROUND_HALF_UP)
+    val = float(ln_num) * 0.434294481903252
+    return base ** exp, _clamp(MIN_SIG_DIGITS - int(val), base, exp)
+
+
+def _transcendental(fn: Callable[..., tuple[Decimal, int]]) -> Callable[[list[Scaled]], Scaled]:
+    def one(*texts: str) -> str:
+        vals = [Decimal(t) for t in texts]  # the text form carries each value's dscale
+        with localcontext() as c:
+            c.prec = 120
+            try:
+                r, rscale = fn(*vals)
+                r = r.quantize(Decimal(1).scaleb(-rscale), rounding=ROUND_HALF_UP)
+            except (InvalidOperation, Overflow):
+                raise NumericValueOutOfRange(_OVERFLOW) from None
+        return format(r, "f")
+
+    def op(args: list[Scaled]) -> Scaled:
+        n = len(args[0].values)
+        texts = [s.text() for s in args]
+        consts = [t[0] if len(t) and pc.all(pc.equal(t, t[0])).as_py() else t for t in texts]
+        out = map_distinct(one, consts, n, pa.string())
+        return from_text(out)
+    return op
+
+
+def from_text(s: pa.Array) -> Scaled:
+    """Numeric text (plain notation) -> values and the dscale the text shows."""
+    dot = pc.find_substring(s, ".").to_numpy(zero_copy_only=False)
+    length = pc.utf8_length(s).to_numpy(zero_copy_only=False)
+    valid = s.is_valid().to_numpy(zero_copy_only=False) if s.null_count else np.ones(len(s), bool)
+    dscale = np.where(valid & (dot >= 0), length - dot - 1, 0).astype(np.int64)
+    top = int(dscale.max()) if len(s) else 0
+    digits = pc.utf8_length(pc.replace_substring_regex(s, r"[-.]", "")).to_numpy(zero_copy_only=False)
+    prec = int(np.where(valid, digits - dscale, 0).max(initial=1)) + top
+    try:
+        values = pc.cast(s, pa.decimal256(max(prec, top + 1, 1), top))
+    except pa.ArrowInvalid:
+        raise NumericValueOutOfRange(_OVERFLOW) from None
+    return Scaled(values, dscale)
+
+
+SCALED_OPS: dict[tuple[str, int], Callable[[list[Scaled]], Scaled]] = {
+    ("/", 2): divide,
+    ("+", 2): _arith("add"),
+    ("-", 2): _arith("subtract"),
+    ("*", 2): _arith("multiply"),
+    ("-", 1): _unary(pc.negate),
+    ("+", 1): _unary(lambda a: a),
+    ("abs", 1): _unary(pc.abs),
+    ("@", 1): _unary(pc.abs),
+    ("sqrt", 1): _transcendental(_sqrt),
+    ("|/", 1): _transcendental(_sqrt),
+    ("exp", 1): _transcendental(_exp),
+    ("ln", 1): _transcendental(_ln),
+    ("log", 1): _transcendental(_log10),
+    ("log10", 1): _transcendental(_log10),
+    ("log", 2): _transcendental(_log),
+    ("power", 2): _transcendental(_power),
+    ("pow", 2): _transcendental(_power),
+    ("^", 2): _transcendental(_power),
+}
+"""Numeric operators and functions whose display scale `Scaled` tracks, by (name, arity)."""
+
+
+def scaled_op(name: str, arity: int) -> Callable[[list[Scaled]], Scaled] | None:
+    return SCALED_OPS.get((name, arity))
+
+
+__all__ = ["SCALED_OPS", "Scaled", "divide", "from_text", "scaled_op"]
