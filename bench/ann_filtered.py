@@ -154,38 +154,42 @@ def pgvector(x: np.ndarray, q: np.ndarray, todo: list) -> None:
     except ImportError:
         print("pgvector: `pip install pgserver` to compare (skipped)")
         return
-    with server, psycopg.connect(server.dsn, autocommit=True) as pc:
-        pc.execute("create extension if not exists vector")
-        ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
-        print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
-        register_vector(pc)
-        pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
-        t0 = time.perf_counter()
-        with pc.cursor() as cur, cur.copy(
-                "copy items (id, cat, emb) from stdin with (format binary)") as cp:
-            cp.set_types(["int4", "int4", "vector"])
-            for i in range(len(x)):
-                cp.write_row((i, i % 1000, x[i]))
-        pc.execute("set maintenance_work_mem = '2GB'")
-        pc.execute("create index on items using hnsw (emb vector_l2_ops) "
-                   "with (m = 16, ef_construction = 64)")
-        pc.execute("analyze items")
-        print(f"pgvector load + hnsw build: {time.perf_counter() - t0:.1f}s")
-        pc.execute("set hnsw.ef_search = 40")
-        pid = pc.execute("select pg_backend_pid()").fetchone()[0]
-        cur = pc.cursor(binary=True)
-
-        def execute(sql, params):
-            return [r[0] for r in cur.execute(sql, params, prepare=True)]
+    with server:
+        with psycopg.connect(server.dsn, autocommit=True) as pc:
+            pc.execute("create extension if not exists vector")
+            ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+            print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
+            register_vector(pc)
+            pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
+            t0 = time.perf_counter()
+            with pc.cursor() as cur, cur.copy(
+                    "copy items (id, cat, emb) from stdin with (format binary)") as cp:
+                cp.set_types(["int4", "int4", "vector"])
+                for i in range(len(x)):
+                    cp.write_row((i, i % 1000, x[i]))
+            pc.execute("set maintenance_work_mem = '2GB'")
+            pc.execute("create index on items using hnsw (emb vector_l2_ops) "
+                       "with (m = 16, ef_construction = 64)")
+            pc.execute("analyze items")
+            print(f"pgvector load + hnsw build: {time.perf_counter() - t0:.1f}s")
+        # one connection per plan: a prepared statement keeps the plan it was made with
         for plan, setting in (("default plan", "on"), ("exact plan", "off")):
-            pc.execute(f"set enable_indexscan = {setting}")
-            for case, want in todo:
-                mode, _s, per = case
-                sql = SQL_FIXED if mode == "fixed" else SQL_VARY
-                measure(f"pgvector {plan}", execute, q, case, want, ann_multi._server_cpu(pid))
-                shown = pc.execute("explain (costs off) " + sql.replace("%s", "{}").format(
-                    *per[0][0], "'" + ann_multi._vec_text(q[0]) + "'")).fetchall()
-                ROWS[-1][0] += " (" + shown[1 if "Limit" in shown[0][0] else 0][0].strip()[:24] + ")"
+            with psycopg.connect(server.dsn, autocommit=True) as pc:
+                register_vector(pc)
+                pc.execute("set hnsw.ef_search = 40")
+                pc.execute(f"set enable_indexscan = {setting}")
+                pid = pc.execute("select pg_backend_pid()").fetchone()[0]
+                cur = pc.cursor(binary=True)
+
+                def execute(sql, params, cur=cur):
+                    return [r[0] for r in cur.execute(sql, params, prepare=True)]
+                for case, want in todo:
+                    mode, _s, per = case
+                    sql = SQL_FIXED if mode == "fixed" else SQL_VARY
+                    measure(f"pgvector {plan}", execute, q, case, want, ann_multi._server_cpu(pid))
+                    shown = pc.execute("explain (costs off) " + sql.replace("%s", "{}").format(
+                        *per[0][0], "'" + ann_multi._vec_text(q[0]) + "'")).fetchall()
+                    ROWS[-1][0] += " (" + shown[1 if "Limit" in shown[0][0] else 0][0].strip()[:24] + ")"
 
 
 def main() -> None:

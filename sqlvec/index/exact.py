@@ -96,10 +96,11 @@ def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric:
     """Rows of `mat` that may be among the k nearest to `q`: a superset of the exact top k
     (ties at the k-th included) by one float32 matrix-vector product, for re-scoring.
 
-    The product ranks by sq - 2 x.q (l2), -x.q (ip) or -x.q / |x| (cos); each differs from
-    the operator's value (shifted by a per-query constant) by at most delta, a float32
-    rounding bound, so every row of the exact top k ranks within 2 delta of the product's
-    k-th. None when the product cannot bound it (non-finite values): rank every row.
+    The product ranks by sq - 2 x.q (l2), -x.q (ip) or -x.q / |x| (cos); each row's rank
+    differs from the operator's value (up to a per-query shift and scale) by at most its
+    slack s, a float32 rounding bound (4 (d + 2) eps, times |x|^2 + |q|^2 or |q|). With T
+    the k-th smallest rank + s, k rows are truly within T, so every row of the exact top k
+    has rank - s <= T. None when the product cannot bound it (non-finite values).
 
         >>> m = np.array([[0, 0], [1, 0], [5, 5]], np.float32)
         >>> candidates(np, m, (m * m).sum(1), np.zeros(2, np.float32), 1, "l2").tolist()
@@ -108,28 +109,33 @@ def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric:
     if metric not in ("l2", "ip", "cos"):
         return None
     n, d = mat.shape
-    qd = xp.asarray(q, dtype=xp.float32)
-    dots = mat @ qd
-    q_norm = float(np.sqrt(np.dot(q.astype(np.float64), q.astype(np.float64))))
-    x_norm = float(np.sqrt(float(xp.max(sq)))) if n else 0.0
-    gamma = 4.0 * (d + 2) * _EPS32  # of a float32 sum of d products, twice over
-    if metric == "l2":
-        rank = sq - 2 * dots
-        delta = gamma * (x_norm + q_norm) ** 2 * 2
-    elif metric == "ip":
-        rank = -dots
-        delta = gamma * x_norm * q_norm * 2
-    else:
-        with np.errstate(invalid="ignore", divide="ignore"):
-            rank = -dots / xp.sqrt(sq)
-        rank = xp.where(sq > 0, rank, xp.inf)  # zero vectors: NaN distance, after numbers
-        delta = gamma * q_norm * 4
     if k >= n:
         return np.arange(n)
-    kth = float(xp.partition(rank, k - 1)[k - 1])
-    if not (np.isfinite(kth) and np.isfinite(delta)):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _bounded(xp, mat, sq, q, k, metric, d)
+
+
+def _bounded(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric: str, d: int
+             ) -> np.ndarray | None:
+    dots = mat @ xp.asarray(q, dtype=xp.float32)
+    q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
+    gamma = 4.0 * (d + 2) * _EPS32  # of a float32 sum of d products
+    if metric == "l2":
+        rank = sq - 2 * dots
+        slack = (4 * gamma) * (sq + np.float32(q_sq))
+    elif metric == "ip":
+        rank = -dots
+        slack = gamma * (sq + np.float32(q_sq))
+    else:
+        with np.errstate(divide="ignore"):
+            rank = -dots / xp.sqrt(sq)
+        rank = xp.where(sq > 0, rank, xp.inf)  # zero vectors: NaN distance, after numbers
+        slack = np.float32(4 * gamma * np.sqrt(q_sq))
+    upper = rank + slack
+    top = float(xp.partition(upper, k - 1)[k - 1])
+    if not np.isfinite(top):
         return None
-    return to_host(xp.flatnonzero(rank <= kth + 2 * delta))
+    return to_host(xp.flatnonzero(rank - slack <= top))
 
 
 def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarray, k: int,
