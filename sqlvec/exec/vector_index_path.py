@@ -141,21 +141,41 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
 
 
 def _gather_few(hits: list, rank: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
-    """_gather of a few rows: zero-copy one-row slices put in rank order, one concatenation
-    (no take, which on a many-chunk segment would first concatenate the whole column)."""
+    """_gather of a few rows: zero-copy one-row slices of the segments' record batches put
+    in rank order, one concatenation into one batch (no take, which on a many-chunk segment
+    would first concatenate the whole column; no table of one-row chunks to combine later).
+    Only the batches that hold a chosen row are relabelled to `schema`."""
     rows: list[Any] = [None] * int(rank.max() + 1)
+    cols = ["_rowid", *names]
     for seg, idx, pos in hits:
         r = np.where(idx < len(rank), rank[np.minimum(idx, len(rank) - 1)], -1)
         sel = np.flatnonzero(r >= 0)
-        if len(sel):
-            data = seg.data.select(["_rowid", *names])
-            for i, j in zip(pos[sel].tolist(), r[sel].tolist()):
-                rows[j] = data.slice(i, 1)
-    rows = [t for t in rows if t is not None]
+        if not len(sel):
+            continue
+        batches = seg.data.select(cols).to_batches()
+        at = pos[sel]
+        if len(batches) == 1:
+            which, local = np.zeros(len(at), np.int64), at
+        else:
+            starts = np.cumsum([0] + [b.num_rows for b in batches])
+            which = np.searchsorted(starts, at, side="right") - 1
+            local = at - starts[which]
+        done: dict[int, pa.RecordBatch] = {}
+        for j, w, i in zip(r[sel].tolist(), which.tolist(), local.tolist()):
+            b = done.get(w)
+            if b is None:
+                b = done[w] = _conform_batch(batches[w], schema)
+            rows[j] = b.slice(i, 1)
+    rows = [b for b in rows if b is not None]
     if not rows:
         return schema.empty_table()
-    return VS._conform_table(pa.concat_tables(rows, promote_options="permissive")
-                             if len(rows) > 1 else rows[0], schema)
+    return pa.Table.from_batches([pa.concat_batches(rows) if len(rows) > 1 else rows[0]],
+                                 schema=schema)
+
+
+def _conform_batch(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """The batch under `schema` (as is when it already matches: no relabelling)."""
+    return b if b.schema.equals(schema) else VS._conform(b, schema)
 
 
 def _own_rows(lt: Any, names: list[str], schema: pa.Schema) -> pa.Table | None:
@@ -174,6 +194,24 @@ def _distances(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) -> tupl
     valid = np.asarray(d.is_valid().to_numpy(zero_copy_only=False), bool) if d.null_count \
         else np.ones(len(d), bool)
     return np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64), valid
+
+
+# id(node) -> (node, column names, output schema) of recently run VectorSearch nodes
+_SHAPES: dict[int, tuple[VectorSearch, list[str], pa.Schema]] = {}
+
+
+def _shape(p: VectorSearch) -> tuple[list[str], pa.Schema]:
+    """The scan's column names and the schema of the rows we return (`_rowid` first), once
+    per plan node (a cached plan runs the same node again and again)."""
+    hit = _SHAPES.get(id(p))
+    if hit is None or hit[0] is not p:
+        names = [f.name for f in p.scan.fields]
+        schema = pa.schema([pa.field("_rowid", pa.int64(), nullable=False)] +
+                           [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+        if len(_SHAPES) > 256:
+            _SHAPES.clear()
+        hit = _SHAPES[id(p)] = (p, names, schema)
+    return hit[1], hit[2]
 
 
 def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
@@ -212,9 +250,7 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     if len(built.keys) - delta_live > max(1000, len(built.keys) // 5):
         return None  # deleted keys pile up in the delta graph: the general path drops them
     total = SI.size(built, parts)
-    names = [f.name for f in p.scan.fields]
-    schema = pa.schema([pa.field("_rowid", pa.int64())] +
-                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+    names, schema = _shape(p)
     qv = VS._query_vector(q, short)
     params = VS._search_params(ctx, built.kind)
     limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)

@@ -166,6 +166,8 @@ class HnswIndex:
             self.graph.expansion_search = self._ef = ef
         if self.dtype == "f32" and not (q.dtype == np.float32 and q.flags.c_contiguous):
             q = np.ascontiguousarray(q, np.float32)
+        if nq == 1:
+            return self._search_one(q, count, k)
         res = self.graph.search(q, count)
         keys = np.asarray(res.keys, dtype=np.int64).reshape(nq, -1)
         dists = np.asarray(res.distances).reshape(nq, -1)
@@ -183,6 +185,27 @@ class HnswIndex:
         if missing is not None:
             out = np.where(missing, np.inf, out)
         return base.order_by_distance_then_key(keys, out, k)
+
+    def _search_one(self, q: np.ndarray, count: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """search() of one query row (the per-query SQL path): the compiled search on this
+        thread (usearch's Python wrapper builds result objects we do not use), the found
+        candidates re-scored or converted, ordered by (distance, key), padded to k."""
+        compiled = getattr(self.graph, "_compiled", None)
+        if compiled is None or not hasattr(compiled, "search_many"):
+            res = self.graph.search(q, count)
+            keys = np.asarray(res.keys, np.int64).reshape(-1)
+            dists = np.asarray(res.distances).reshape(-1)[:len(keys)]
+        else:
+            out = compiled.search_many(q, count=count, exact=False, threads=1)
+            found = int(out[2][0])
+            keys = out[0][0, :found].astype(np.int64)
+            dists = out[1][0, :found]
+        if self.reranks and self.full is not None and self.full_keys is not None and len(keys):
+            pos = np.minimum(np.searchsorted(self.full_keys, keys), len(self.full_keys) - 1)
+            d = rescore(np.asarray(q, self.full.dtype), self.full[pos][None], self.metric)[0]
+        else:
+            d = self._convert(dists)
+        return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
 
     def save(self, path: str) -> None:
         self.graph.save(path + ".usearch")
