@@ -287,12 +287,12 @@ def _unescape_one(m: re.Match) -> str:
 
 def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[pa.Array]:
     """Columns of strings (NULL where the null string stands) from text or csv COPY data."""
-    if cmd.format == "text":  # the end-of-data marker line
-        body = data[:-1] if data.endswith(b"\n") else data
-        last = body[body.rfind(b"\n") + 1:]
-        if last.rstrip(b"\r") == b"\\.":
-            data = body[:len(body) - len(last)]
-    if not data.strip(b"\r\n"):
+    if cmd.format == "text":  # the end-of-data marker line (no copy of the data otherwise)
+        end = len(data) - 1 if data.endswith(b"\n") else len(data)
+        start = data.rfind(b"\n", 0, end) + 1
+        if end - start <= 3 and data[start:end].rstrip(b"\r") == b"\\.":
+            data = data[:start]
+    if data[:1] in (b"", b"\r", b"\n") and not data.strip(b"\r\n"):
         return [pa.array([], pa.string()) for _ in range(ncols)]
     names = [f"f{i}" for i in range(ncols)]
     csv_mode = cmd.format == "csv"
