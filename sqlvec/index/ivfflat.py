@@ -160,18 +160,25 @@ class IvfflatIndex:
         for i in range(len(q)):  # per query: its own candidate lists
             segs = [np.arange(self.offsets[c], self.offsets[c + 1]) for c in near[i]]
             rows.append(np.concatenate(segs) if segs else np.zeros(0, np.int64))
-        width = max((len(r) for r in rows), default=0)
-        keep = min(width, k + max(8, k))
-        cand = np.full((len(q), max(keep, 1)), -1, np.int64)
-        for i, r in enumerate(rows):
+        keep = k + max(8, k)
+        tops: list[np.ndarray] = []
+        for r in rows:
             if not len(r):
+                tops.append(r)
                 continue
-            d = to_host(pair_distances(xp, xp.asarray(q[i:i + 1]), xp.asarray(self.vectors[r]),
-                                       self.metric))[0]
+            d = to_host(pair_distances(xp, xp.asarray(q[len(tops):len(tops) + 1]),
+                                       xp.asarray(self.vectors[r]), self.metric))[0]
             if len(self._dead_arr):
                 d = np.where(np.isin(self.keys[r], self._dead_arr), np.inf, d)
-            top = np.argpartition(d, keep - 1)[:keep] if keep < len(r) else np.arange(len(r))
-            cand[i, :len(top)] = r[top]
+            if keep < len(r):  # the best `keep` and every row tied with the last of them,
+                # so equal distances are decided by key below, not by the partition
+                kth = np.partition(d, keep - 1)[keep - 1]
+                tops.append(r[np.flatnonzero(d <= kth)])
+            else:
+                tops.append(r)
+        cand = np.full((len(q), max(max((len(t) for t in tops), default=0), 1)), -1, np.int64)
+        for i, t in enumerate(tops):
+            cand[i, :len(t)] = t
         safe = np.maximum(cand, 0)
         dist = rescore(q, np.asarray(self.vectors)[safe], self.metric)
         ck = np.where(cand >= 0, self.keys[safe], -1)
