@@ -261,20 +261,7 @@ class DdlRunner:
         d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts)
         self.cat.create_index(d)
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
-            from sqlvec.exec.vector_search import build_on_create
-
-            # pg_stat_progress_create_index lists the session while its build runs
-            session = getattr(self.notice, "__self__", None)  # notice = session.notice
-            progress = {"relid": rel.oid, "index_relid": d.oid, "command": "CREATE INDEX",
-                        "phase": "building index", "tuples_total": 0, "tuples_done": 0}
-            if session is not None:
-                session.index_progress = progress
-            try:
-                build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
-                                self.notice, progress)
-            finally:
-                if session is not None:
-                    session.index_progress = None
+            self.build_vector_index(rel, d, "CREATE INDEX")
         if unique and all(rel.column_index(c) is not None for c in cols):
             from dataclasses import replace
 
@@ -283,6 +270,23 @@ class DdlRunner:
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t)
             self.cat.put_table(new)
         return "CREATE INDEX"
+
+    def build_vector_index(self, rel: TableDef, d: IndexDef, command: str) -> None:
+        """Build a vector index from the visible rows (CREATE INDEX, REINDEX); the session
+        is listed in pg_stat_progress_create_index while it runs."""
+        from sqlvec.exec.vector_search import build_on_create
+
+        session = getattr(self.notice, "__self__", None)  # notice = session.notice
+        progress = {"relid": rel.oid, "index_relid": d.oid, "command": command,
+                    "phase": "building index", "tuples_total": 0, "tuples_done": 0}
+        if session is not None:
+            session.index_progress = progress
+        try:
+            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
+                            self.notice, progress)
+        finally:
+            if session is not None:
+                session.index_progress = None
 
     # -- DROP -----------------------------------------------------------------------
     def drop(self, node: exp.Drop) -> str:

@@ -25,6 +25,7 @@ from sqlvec.session import memory_setting as MS
 from sqlvec.sql import utility as UT
 from sqlvec.sql.bind_dml import bind_delete, bind_insert, bind_update
 from sqlvec.sql.binder import BindContext, Binder
+from sqlvec.sql.reindex_stmt import ReindexStmt
 
 QUERY_NODES = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Values, exp.Subquery)
 
@@ -210,6 +211,8 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _role(s, txn, node)
     if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
         return _ddl(s, txn, node)
+    if isinstance(node, ReindexStmt):
+        return _reindex(s, txn, node)
     if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
         return Command("LOCK TABLE")  # single-writer storage: table locks have nothing to add
     if isinstance(node, exp.Command):
@@ -243,6 +246,9 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         from sqlvec.plan.optimizer import optimize
 
         plan = optimize(plan, disabled)
+        from sqlvec.plan.numeric_display import show_numeric_scale
+
+        plan = show_numeric_scale(plan)  # result columns print each numeric's own scale
         if cache is not None and cacheable(plan, prepared=stmt is not None):
             cache["key"], cache["plan"] = key, plan
             # one tuple, replaced whole: sessions sharing a simple-query slot never see a mix
@@ -325,6 +331,26 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
     if isinstance(node, exp.Alter):
         return Command(runner.alter(node))
     return Command(runner.truncate(node))
+
+
+def _reindex(s: Any, txn: Any, node: ReindexStmt) -> Result:
+    """REINDEX (exec/reindex.py): INDEX and TABLE in the session's transaction; SCHEMA,
+    DATABASE, SYSTEM and CONCURRENTLY only outside a transaction block, as PostgreSQL."""
+    from sqlvec.core.errors import ActiveSqlTransaction
+    from sqlvec.exec.reindex import reindex
+
+    if s.txn is not None and (node.concurrently or node.what in ("schema", "database", "system")):
+        what = "CONCURRENTLY" if node.concurrently else node.what.upper()
+        raise ActiveSqlTransaction(f"REINDEX {what} cannot run inside a transaction block")
+    if node.concurrently and node.what == "system":
+        raise FeatureNotSupported("cannot reindex system catalogs concurrently")
+    s.db.ddl_gen += 1
+    s.did_ddl = True
+    runner = D.DdlRunner(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
+    runner.notice = s.notice
+    schema, name = node.name if node.name is not None else (None, None)
+    reindex(runner, node.what, schema, name, s.database)
+    return Command("REINDEX")
 
 
 def _create_table_as(s: Any, txn: Any, node: exp.Create, runner: D.DdlRunner) -> Result:

@@ -100,7 +100,7 @@ UTILITY_FIRST_WORDS = frozenset(
         "begin", "start", "commit", "end", "rollback", "abort", "savepoint", "release",
         "set", "show", "reset", "prepare", "execute", "deallocate", "discard", "explain",
         "vacuum", "analyze", "analyse", "cluster", "checkpoint", "listen", "unlisten", "notify",
-        "load",
+        "load", "reindex",
     }
 )
 _ROLE_WORDS = ("role", "user")
@@ -210,6 +210,10 @@ def parse_utility(sql: str) -> Utility:
         return _parse_explain(text)
     if head in MAINTENANCE_WORDS:  # VACUUM / ANALYZE / CLUSTER / CHECKPOINT
         return parse_maintenance(text)
+    if head == "reindex":  # runs in the session's transaction (session/utility_exec.py)
+        from sqlvec.sql.reindex_stmt import parse_reindex
+
+        return parse_reindex(text)
     if head in ("create", "alter", "drop"):
         return _parse_role(head, words, low)
     return NoopStmt(head.upper())
