@@ -45,11 +45,16 @@ TOO_MANY = be.error_response(TooManyConnections("sorry, too many clients already
 AUTH_TIMEOUT = be.error_response(ProtocolViolation("canceling authentication due to timeout"),
                                  "FATAL")
 WRITE_THROUGH = 256 * 1024  # a worker hands output to the loop (and waits) past this size
+READ_SIZE = 256 * 1024  # bytes one read may take from a socket (asyncio's own default)
 INBOX_LIMIT = 8 * 1024 * 1024  # stop reading a client that sends this much ahead
 
 
-class _PgConnection(asyncio.Protocol):
-    """One client socket: feeds the protocol, runs it on the pool, writes what it says."""
+class _PgConnection(asyncio.BufferedProtocol):
+    """One client socket: feeds the protocol, runs it on the pool, writes what it says.
+
+    Reads land in the server's one receive buffer (`get_buffer`) and only what arrived is
+    copied out: a plain Protocol gets a fresh 256 kB bytes object per read, which glibc
+    maps and unmaps each time (~11 us of a ~100 us point lookup on this VM)."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
@@ -72,6 +77,12 @@ class _PgConnection(asyncio.Protocol):
         self.auth_timer: asyncio.TimerHandle | None = None
 
     # --- asyncio callbacks -------------------------------------------------------------------
+
+    def get_buffer(self, sizehint: int) -> memoryview:
+        return self.server.read_buffer  # the loop fills it and calls buffer_updated at once
+
+    def buffer_updated(self, nbytes: int) -> None:
+        self.data_received(bytes(self.server.read_buffer[:nbytes]))
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -332,6 +343,7 @@ class Server:
         self.max_connections = max_connections
         self.authentication_timeout = authentication_timeout
         self._clients: dict[int, _PgConnection] = {}
+        self.read_buffer = memoryview(bytearray(READ_SIZE))  # shared: one loop thread reads
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
