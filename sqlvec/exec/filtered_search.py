@@ -66,37 +66,68 @@ _SHAPE: dict[int, tuple[E.Expr, tuple[int, ...] | None]] = {}
 @dataclass
 class Passing:
     """The committed rows passing a WHERE: sorted ids, NULL-vector ids, and where their
-    vectors are (gathered into `vectors` / `mat` on first exact use)."""
+    vectors are: `sources`, (vector array of a scan batch, positions of its passing rows),
+    read in place (mmap'd segments) and gathered only into what a strategy needs."""
 
     base: Any  # the committed TableVersion it was computed on (keys hold its id)
     rowids: np.ndarray  # ascending
     null_rowids: np.ndarray
-    sources: list  # (vector array of a batch, mask of its passing rows)
-    order: np.ndarray | None  # sorts the gathered rows by row id (None: already sorted)
-    vectors: pa.Array | None = None
-    mat: np.ndarray | None = None  # (passing, d) float32
+    sources: list[tuple[pa.Array, np.ndarray]]
+    order: np.ndarray | None  # sorted index -> index in source order (None: the same)
+    vectors: pa.Array | None = None  # every passing vector, in row id order (on demand)
+    mat: np.ndarray | None = None  # (passing, d) float32, in row id order (on demand)
     sq: np.ndarray | None = None  # squared norms of mat's rows
     lock: threading.Lock = field(default_factory=threading.Lock)
+    starts: np.ndarray = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.starts = np.cumsum([0] + [len(pos) for _v, pos in self.sources])
+
+    def rows_at(self, idx: np.ndarray, vtype: pa.DataType) -> pa.Array:
+        """The vectors of passing rows `idx` (indexes into rowids), in that order."""
+        src = idx if self.order is None else self.order[idx]
+        which = np.searchsorted(self.starts, src, side="right") - 1
+        if len(self.sources) == 1:
+            vec, pos = self.sources[0]
+            out = vec.take(pa.array(pos[src]))
+            return out.cast(vtype) if out.type != vtype else out
+        by = np.argsort(which, kind="stable")
+        parts = []
+        for w in np.unique(which):
+            sel = src[by][which[by] == w] - self.starts[w]
+            vec, pos = self.sources[w]
+            part = vec.take(pa.array(pos[sel]))
+            parts.append(part.cast(vtype) if part.type != vtype else part)
+        inverse = np.empty(len(idx), np.int64)
+        inverse[by] = np.arange(len(idx))
+        return pa.concat_arrays(parts).take(pa.array(inverse))
 
     def gathered(self, vtype: pa.DataType) -> pa.Array:
+        """Every passing vector, in row id order (the operator's exact path)."""
         with self.lock:
             if self.vectors is None:
-                parts = [v.filter(pa.array(m)) for v, m in self.sources]
-                parts = [a.cast(vtype) if a.type != vtype else a for a in parts]
-                vecs = pa.concat_arrays(parts) if parts else pa.array([], vtype)
-                if self.order is not None:
-                    vecs = vecs.take(pa.array(self.order))
-                self.vectors = vecs
-                self.sources = []
+                self.vectors = self.rows_at(np.arange(len(self.rowids)), vtype) \
+                    if len(self.rowids) else pa.array([], vtype)
             return self.vectors
 
-    def matrix(self, vtype: pa.DataType, short: str) -> tuple[np.ndarray, np.ndarray]:
-        vecs = self.gathered(vtype)
+    def matrix(self, short: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(passing, d) float32 matrix in row id order and its rows' squared norms; None
+        when the batches differ in dimension (a `vector` column without one: the operator
+        ranks, and raises its error)."""
+        from sqlvec.functions.vectors.types import matrix
+
         with self.lock:
             if self.mat is None:
-                from sqlvec.functions.vectors.types import matrix
-                m, _valid = matrix(vecs, tname=short)
-                self.mat = np.ascontiguousarray(m, np.float32)
+                views = [matrix(vec, tname=short)[0] for vec, _pos in self.sources]
+                d = views[0].shape[1] if views else 0
+                if any(m.shape[1] != d for m in views):
+                    return None
+                mat = np.empty((int(self.starts[-1]), d), views[0].dtype if views else np.float32)
+                for m, (_vec, pos), at in zip(views, self.sources, self.starts):
+                    np.take(m, pos, axis=0, out=mat[at:at + len(pos)])  # one copy, in place
+                if self.order is not None:
+                    mat = mat[self.order]
+                self.mat = np.ascontiguousarray(mat, np.float32)
                 self.sq = np.einsum("ij,ij->i", self.mat, self.mat)
             return self.mat, self.sq
 
@@ -170,8 +201,9 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
                 nulls.append(np.asarray(b.column(0))[mask & ~valid])
                 mask &= valid
             if mask.any():
-                ids.append(np.asarray(b.column(0))[mask])
-                sources.append((vec, mask))
+                pos = np.flatnonzero(mask)
+                ids.append(np.asarray(b.column(0))[pos])
+                sources.append((vec, pos))
 
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -179,7 +211,7 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
     order = None
     if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
         order = np.argsort(rowids, kind="stable")
-        rowids = rowids[order]
+        rowids = rowids[order]  # (sorted index -> index in source order)
     return Passing(lt.base, rowids, np.sort(null_rowids), sources, order)
 
 
@@ -220,19 +252,18 @@ def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
     if not n:
         return np.zeros(0, np.int64)
     fld = p.scan.fields[p.column]
-    vecs = hit.gathered(fld.type.arrow)
     cand = None
     if fld.type.short in _DENSE and p.metric in ("l2", "ip", "cos") and k < n // 4:
         from sqlvec.index.exact import candidates
 
-        mat, sq = hit.matrix(fld.type.arrow, fld.type.short)
-        qv = VS._query_vector(q, fld.type.short)
-        if qv.shape[-1] == mat.shape[1]:
-            cand = candidates(np, mat, sq, np.asarray(qv, np.float32).reshape(-1), k, p.metric)
+        qv = np.asarray(VS._query_vector(q, fld.type.short), np.float32).reshape(-1)
+        got = hit.matrix(fld.type.short)
+        if got is not None and len(qv) == got[0].shape[1]:
+            cand = candidates(np, got[0], got[1], qv, k, p.metric)
     if cand is None:  # every passing row through the operator
-        d, valid = _distances(p, vecs, q)
+        d, valid = _distances(p, hit.gathered(fld.type.arrow), q)
         return hit.rowids[VS._rank(d, valid, hit.rowids, k)]
-    d, valid = _distances(p, vecs.take(pa.array(cand)), q)
+    d, valid = _distances(p, hit.rows_at(cand, fld.type.arrow), q)
     ids = hit.rowids[cand]
     return ids[VS._rank(d, valid, ids, k)]
 
@@ -281,9 +312,8 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
             "exact (index over-fetch exhausted)"
     if chosen is None:
         chosen = exact_top(p, hit, q, k)
-        if len(hit.sources) == 0:
-            with _PASSING_LOCK:
-                _trim()  # the gathered matrix counts against the cache's bytes now
+        with _PASSING_LOCK:
+            _trim()  # a matrix gathered just now counts against the cache's bytes
     if len(chosen) < k:  # NULL vectors come last
         chosen = np.concatenate([chosen, hit.null_rowids[: k - len(chosen)]])
     VS.LAST.strategy = strategy

@@ -117,7 +117,9 @@ def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric:
 
 def _bounded(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric: str, d: int
              ) -> np.ndarray | None:
-    dots = mat @ xp.asarray(q, dtype=xp.float32)
+    qd = xp.asarray(q, dtype=xp.float32)
+    # numpy: einsum's own loop (a BLAS product may spin threads on one small product)
+    dots = xp.einsum("ij,j->i", mat, qd) if xp is np else mat @ qd
     q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
     gamma = 4.0 * (d + 2) * _EPS32  # of a float32 sum of d products
     if metric == "l2":
