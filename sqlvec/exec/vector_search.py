@@ -381,6 +381,8 @@ def _save(built: _Built, path: str | None) -> None:
     """Write the index, the row ids it covers and its signature (atomically last)."""
     if path is None or built.view or built.index is None:
         return
+    if os.path.exists(path + ".sig"):  # unsigned until fully rewritten: a crash between
+        os.unlink(path + ".sig")  # the graph and its row ids must not leave them paired
     built.index.save(path)
     np.save(path + ".rowids.npy", built.keys)
     with open(path + ".sig.tmp", "w") as f:
@@ -400,6 +402,8 @@ def _open_saved(path: str | None, sig: tuple) -> _Built | None:
             return None
         index = _KINDS.get(doc["kind"]).load(path, view=True)
         keys = np.load(path + ".rowids.npy")
+        if len(index) != len(keys):
+            return None
     except Exception:  # damaged or foreign files: rebuild from the table (never trusted)
         return None
     return _Built(index, keys, doc["kind"], sig, view=True)
