@@ -463,6 +463,13 @@ class DdlRunner:
             cols = list(rel.columns)
             if a.args.get("dtype") is not None:
                 t = type_from_ast(a.args["dtype"], self.regs.types)
+                for idx in self.cat.indexes_of(rel.oid):  # a vector index stays: its
+                    # opclass must take the new type (PostgreSQL rebuilds it, or refuses)
+                    if idx.method in ("hnsw", "ivfflat") and len(idx.columns) == 1 \
+                            and _names_column(idx.columns[0], name):
+                        from sqlvec.index import check_index_definition
+
+                        check_index_definition(idx.method, idx.columns[0], t.short, idx.options)
                 src_t = col.sql_type(self.regs.types)
                 cols[i] = replace(col, type_oid=t.oid, typmod=t.typmod)
                 new = replace(rel, columns=tuple(cols))

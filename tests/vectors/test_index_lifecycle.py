@@ -111,3 +111,22 @@ def test_a_build_ending_after_its_index_or_segment_went_leaves_no_files(
         run("insert into t values (-1, '[9,9,9,9]')")
         assert run("select id from t order by emb <-> '[9,9,9,9]' limit 1") == [(-1,)]
     con.close()
+
+
+def test_alter_type_keeps_a_vector_index_only_if_its_opclass_takes_the_new_type(db):
+    from sqlvec.dbapi.exceptions import Error
+
+    db("create table t (id int, emb vector(2), e2 vector(2))")
+    db("insert into t values (1, '[1,1]', '[1,1]'), (2, '[5,5]', '[5,5]')")
+    db("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    db("create index t_e2 on t using hnsw (e2)")  # the type's default opclass
+    with pytest.raises(Error) as e:
+        db("alter table t alter emb type halfvec(2)")
+    assert (e.value.sqlstate, str(e.value)) == (
+        "42704", 'operator class "vector_l2_ops" does not accept data type halfvec')
+    db("alter table t alter e2 type halfvec(2)")  # the default opclass follows the type
+    db("set sqlvec.exact_scan_threshold = 0")
+    assert db("select id from t order by e2 <-> '[5,5]' limit 1") == [(2,)]
+    plan = [r[0] for r in db("explain analyze select id from t order by e2 <-> '[5,5]' limit 1")
+            if "Strategy" in r[0]]
+    assert "hnsw t_e2" in plan[0], plan
