@@ -316,6 +316,8 @@ def run_batched_join(ex: Any, p: BatchedVectorJoin) -> Iterator[pa.RecordBatch]:
     else:
         inner = [pa.array([], f.type.arrow) for f in vs.fields]
     outer_rows = reps.take(pa.array(rgid)) if len(rgid) else reps.slice(0, 0)
+    if vs.with_distance and len(inner) < len(vs.fields):  # the search's distance column
+        inner += _eval_pairs(ex, [vs.distance], outer_rows, inner)
     # the inner query's select list, ORDER BY (stable over the search order) and LIMIT/OFFSET
     proj = _eval_pairs(ex, shape.project.exprs, outer_rows, inner)
     cls, val = _sort_key(_eval_pairs(ex, [shape.sort.keys[0].expr], outer_rows, proj)[0])

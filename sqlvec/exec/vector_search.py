@@ -605,6 +605,36 @@ def _ann(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, built: _Built,
     return ok[:k]
 
 
+# the kernels of the dense distance operators (functions/vectors/ops.py) by metric
+_KERNELS = {"l2": "l2", "ip": "neg_inner", "cos": "cosine", "l1": "l1"}
+
+
+def distance_values(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) -> pa.Array:
+    """The value of the node's distance expression for each vector of `col` (the scan's
+    vector column) and the query: the operator's own function, or for float32 vectors
+    without NULLs its numpy kernel on the same float32 matrix (the same numbers: the
+    function converts its arguments to exactly these arrays and calls that kernel)."""
+    a = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    short = p.scan.fields[p.column].type.short
+    name = _KERNELS.get(p.metric)
+    if (name is not None and short == "vector" and not a.null_count and len(a)
+            and q is not None and q.is_valid and pa.types.is_fixed_size_list(a.type)
+            and a.type.value_type == pa.float32() and p.distance.type.arrow == pa.float64()):
+        qv = _query_vector(q, short)
+        if qv.dtype == np.float32 and qv.shape == (1, a.type.list_size):
+            from sqlvec.functions.vectors import ops
+            m = np.asarray(a.flatten().to_numpy(zero_copy_only=False)).reshape(len(a), -1)
+            return pa.array(getattr(ops, name)(m, qv[0]), pa.float64())
+    col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
+    return p.distance.fn.call([a, q] if col_first else [q, a], len(a))
+
+
+def with_distance(p: VectorSearch, out: pa.Table, q: Any) -> pa.Table:
+    """The result rows (the scan's columns) with their distance appended (`with_distance`)."""
+    d = distance_values(p, out.column(p.column), q)
+    return out.append_column(pa.field("distance", p.distance.type.arrow), d)
+
+
 def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     """Execute a VectorSearch node: one batch of at most k rows in (distance, row id) order."""
     limit = _eval_scalar(ctx, p.limit)
@@ -620,6 +650,8 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         top = index_path(ctx, p, q, k) if p.scan.filter is None else filtered_path(ctx, p, q, k)
         if top is not None:
             out = top.drop_columns(["_rowid"])
+            if p.with_distance:
+                out = with_distance(p, out, q)
             batch = out.combine_chunks().to_batches()
             yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)
             return
@@ -658,5 +690,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
             extra = np.flatnonzero(rows.null_vec)[: k - len(pos)]
             pos = np.concatenate([pos, extra])
     out = take_rows(rows.table, pos).drop_columns(["_rowid"])
+    if p.with_distance:
+        out = with_distance(p, out, q)
     batch = out.combine_chunks().to_batches()
     yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)

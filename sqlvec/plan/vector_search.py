@@ -46,9 +46,14 @@ class VectorSearch(L.Plan):
     query: E.Expr
     limit: E.Expr
     offset: E.Expr | None = None
+    # one more output field after the scan's: the distance of each row (the value `distance`
+    # gives), so the Project above reads it instead of computing it again
+    with_distance: bool = False
 
     @property
     def fields(self) -> tuple[L.Field, ...]:  # type: ignore[override]
+        if self.with_distance:
+            return (*self.scan.fields, L.Field("distance", self.distance.type))
         return self.scan.fields
 
     @property
@@ -124,7 +129,8 @@ def top_n_to_vector_search(plan: L.Plan) -> L.Plan | None:
     if not isinstance(proj, L.Project):
         return None
     sort_expr = key.expr
-    if isinstance(sort_expr, E.ColRef) and sort_expr.index < len(proj.exprs):
+    through_project = isinstance(sort_expr, E.ColRef) and sort_expr.index < len(proj.exprs)
+    if through_project:
         sort_expr = proj.exprs[sort_expr.index]
     found = _distance_expr(sort_expr)
     if found is None:
@@ -142,7 +148,10 @@ def top_n_to_vector_search(plan: L.Plan) -> L.Plan | None:
         both = pred if src.filter is None else E.BoolOp("and", (src.filter, pred), pred.type)
         src = dataclasses.replace(src, filter=both)
     assert isinstance(sort_expr, E.Func)
+    # the select list's distance (the ORDER BY key) becomes a column the search yields
+    dist = E.ColRef(len(src.fields), sort_expr.type, "distance")
+    exprs = tuple(dist if through_project and x == sort_expr else x for x in proj.exprs)
     vs = VectorSearch(src, col, op, VECTOR_OPERATORS[op], sort_expr, query, plan.limit,
-                      plan.offset)
+                      plan.offset, with_distance=exprs != proj.exprs)
     return dataclasses.replace(plan, input=dataclasses.replace(
-        sort, input=dataclasses.replace(proj, input=vs)))
+        sort, input=dataclasses.replace(proj, input=vs, exprs=exprs)))
