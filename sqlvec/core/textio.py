@@ -248,6 +248,8 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str 
         return _format_float(a, 32 if at in (pa.float32(), pa.float16()) else 64)
     if pa.types.is_decimal(at):
         return _format_numeric(a)
+    if short == "numeric" and pa.types.is_string(at):  # already its text: NUMERIC_TEXT
+        return a
     if pa.types.is_integer(at):
         return pc.cast(a, pa.string())
     if short == "bytea" or (pa.types.is_binary(at) or pa.types.is_large_binary(at)):

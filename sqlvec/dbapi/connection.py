@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -131,6 +132,8 @@ def _column_values(arr: pa.Array, col: Column) -> list:
     values = arr.to_pylist()
     if col.type.short == "uuid":
         return [None if v is None else uuid.UUID(bytes=v) for v in values]
+    if col.type.short == "numeric" and pa.types.is_string(arr.type):  # numeric held as its text
+        return [None if v is None else Decimal(v) for v in values]
     return values
 
 

@@ -199,12 +199,19 @@ class Evaluator:
 
     def _cast(self, e: E.Cast, b: pa.RecordBatch) -> pa.Array:
         src = e.arg.type
-        if src.short == "numeric" and e.type.short in ("text", "varchar", "bpchar"):
-            txt = self.scaled_text(e.arg, b)
+        if src.short == "numeric" and e.type.short in ("text", "varchar", "bpchar", "numeric"):
+            text_out = pa.types.is_string(e.type.arrow)  # text, or numeric held as its text
+            txt = self.scaled_text(e.arg, b) if text_out else None
             if txt is not None:
                 from sqlvec.core import types as T
 
-                return self.ctx.regs.casts.cast(txt, T.TEXT, e.type, explicit=e.explicit)
+                return txt if e.type.short == "numeric" else \
+                    self.ctx.regs.casts.cast(txt, T.TEXT, e.type, explicit=e.explicit)
+            if pa.types.is_string(src.arrow) and e.type.short == "numeric":  # numeric text -> value
+                from sqlvec.core.textio import round_decimal
+                from sqlvec.functions.numeric_scale import from_text
+
+                return round_decimal(from_text(self.eval(e.arg, b)).values, e.type.arrow)
         a = self.eval(e.arg, b)
         if src.short == "unknown":
             from sqlvec.core import types as T

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, Overflow, localcontext
 
 import numpy as np
@@ -306,4 +306,17 @@ def scaled_op(name: str, arity: int) -> Callable[[list[Scaled]], Scaled] | None:
     return SCALED_OPS.get((name, arity))
 
 
-__all__ = ["SCALED_OPS", "Scaled", "divide", "from_text", "scaled_op"]
+NUMERIC_TEXT = replace(T.NUMERIC, arrow=pa.string())
+"""A numeric result column held as PostgreSQL's text of each value, so every value keeps its
+own display scale on its way to the client (text, binary and dbapi output read it)."""
+
+_SCALED_ARGS = frozenset({"numeric", "int2", "int4", "int8"})
+
+
+def scaled_capable(name: str, arg_types: list[T.SqlType], return_type: T.SqlType) -> bool:
+    """Whether a numeric call's display scale is one `SCALED_OPS` computes per value."""
+    return return_type.short == "numeric" and (name, len(arg_types)) in SCALED_OPS and \
+        all(t.short in _SCALED_ARGS for t in arg_types)
+
+
+__all__ = ["NUMERIC_TEXT", "SCALED_OPS", "Scaled", "divide", "from_text", "scaled_capable", "scaled_op"]

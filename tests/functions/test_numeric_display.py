@@ -1,0 +1,75 @@
+"""Result columns print each numeric with its own display scale, as PostgreSQL 15 does:
+embedded (Decimal), over the wire in text and binary, prepared, and sorted by value.
+
+Expected values are PostgreSQL 15's (checked against it by the sqllogic numeric.slt file and
+the differential test)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import sqlvec
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+from sqlvec.plan.numeric_display import show_numeric_scale
+
+psycopg = pytest.importorskip("psycopg")
+
+SETUP = [
+    "CREATE TABLE nd(id INT, n NUMERIC, m NUMERIC(8,2))",
+    "INSERT INTO nd VALUES (1, 1, 1.00), (2, 1000000, 10000.50), (3, 0.001, -0.01), (4, 0, 0),"
+    " (5, 30, 3.31), (6, NULL, NULL)",
+]
+QUERY = "SELECT n / 3, m * m, sqrt(abs(m)) FROM nd ORDER BY id"
+EXPECTED = [
+    (Decimal("0.33333333333333333333"), Decimal("1.0000"), Decimal("1.000000000000000")),
+    (Decimal("333333.333333333333"), Decimal("100010000.2500"), Decimal("100.0024999687508")),
+    (Decimal("0.00033333333333333333"), Decimal("0.0001"), Decimal("0.10000000000000000")),
+    (Decimal("0E-20"), Decimal("0.0000"), Decimal("0E-15")),
+    (Decimal("10.0000000000000000"), Decimal("10.9561"), Decimal("1.819340539866025")),
+    (None, None, None),
+]
+
+
+def _same(rows, expected):
+    """Equal values with the same exponent (the display scale), not just equal numbers."""
+    assert [[None if v is None else v.as_tuple() for v in r] for r in rows] == \
+        [[None if v is None else v.as_tuple() for v in r] for r in expected]
+
+
+def test_embedded_rows_keep_each_values_scale():
+    con = sqlvec.connect(":memory:")
+    cur = con.cursor()
+    for s in SETUP:
+        cur.execute(s)
+    _same(cur.execute(QUERY).fetchall(), EXPECTED)
+    # ORDER BY the quotient sorts by value, not by its text ('10.0' < '333333.3' < '0.3')
+    got = cur.execute("SELECT n / 3 AS q FROM nd WHERE n IS NOT NULL ORDER BY q DESC").fetchall()
+    assert [r[0] for r in got] == [Decimal("333333.333333333333"), Decimal("10.0000000000000000"),
+                                   Decimal("0.33333333333333333333"), Decimal("0.00033333333333333333"),
+                                   Decimal("0E-20")]
+    # a hidden ORDER BY column and LIMIT keep the scale too
+    assert cur.execute("SELECT n / 3 FROM nd ORDER BY id LIMIT 1").fetchall() == [(EXPECTED[0][0],)]
+    assert str(cur.execute("SELECT n / 3 FROM nd WHERE id = 1").fetchone()[0]) == "0.33333333333333333333"
+
+
+def test_wire_text_binary_and_prepared(server):
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS nd")
+        for s in SETUP:
+            con.execute(s)
+        _same(con.execute(QUERY).fetchall(), EXPECTED)
+        _same(con.cursor(binary=True).execute(QUERY).fetchall(), EXPECTED)
+        for _ in range(3):  # prepared (psycopg prepares on the third run), with a parameter
+            rows = con.execute("SELECT n / %s FROM nd WHERE id <= 2 ORDER BY id", (3,),
+                               prepare=True).fetchall()
+            _same(rows, [r[:1] for r in EXPECTED[:2]])
+        con.execute("DROP TABLE nd")
+
+
+def test_only_the_outermost_projection_is_rewritten():
+    n = E.ColRef(0, sqlvec.core.types.NUMERIC)  # a plain column pick is left alone
+    plan = L.Project(L.Values((), ()), (n,), (L.Field("n", n.type),))
+    assert show_numeric_scale(plan) is plan
