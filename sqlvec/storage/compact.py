@@ -6,10 +6,12 @@ merge, deleted rows disappear, and CLUSTER orders rows by a key so a segment's m
 statistics become tight enough to skip it.
 
 Automatic compaction is size-tiered (`Policy`, `tiered`): sealed segments below the target
-size fall into tiers by live rows (base, base*fanout, base*fanout^2, ...); once a tier holds
-`fanout` segments, a run of them (in row id order) merges into one. Each tier then keeps
-fewer than `fanout` segments, so a table holds about n/target full-size segments plus
-O(fanout * log(target/base)) smaller ones, however many small commits built it.
+size (and below `settled_bytes`, unless they have deleted rows) fall into tiers by live
+rows (base, base*fanout, base*fanout^2, ...); once a tier holds `fanout` segments, a run
+of them (in row id order) merges into one. Each tier then keeps fewer than `fanout`
+segments, so a table holds about n/target full-size segments (at most size/settled_bytes
+where bulk loads wrote big files) plus O(fanout * log(target/base)) smaller ones, however
+many small commits built it.
 """
 
 from __future__ import annotations
@@ -37,6 +39,9 @@ class Policy:
     target_bytes: int = 64 << 20  # ... or at about this many bytes, whichever comes first
     fanout: int = 4  # segments of one tier merged at once
     base_rows: int = SEAL_ROWS  # segments below base_rows * fanout form the lowest tier
+    # segments of at least this many bytes are left as they are (a bulk load's files: a
+    # merge would rewrite them for little gain; the count stays within table size / this)
+    settled_bytes: int = 16 << 20
 
     def limit(self, views: list[SegView]) -> int:
         """Rows per merged segment: target_rows, fewer where rows are wide."""
@@ -73,7 +78,8 @@ def tiered(tv: TableVersion, policy: Policy) -> list[SegView]:
         return []
     sealed = [v for v in tv.views if not v.seg.growing and v.seg.num_rows]
     limit = policy.limit(sealed)
-    cands = sorted((v for v in sealed if v.live < limit), key=lambda v: v.seg.min_rowid)
+    cands = sorted((v for v in sealed if v.live < limit and (
+        v.n_deleted or seg_bytes(v.seg) < policy.settled_bytes)), key=lambda v: v.seg.min_rowid)
     tiers: dict[int, list[SegView]] = {}
     for v in cands:
         tiers.setdefault(policy.tier(v.live), []).append(v)

@@ -224,7 +224,9 @@ class Store:
                 first = self.allocate_rowids(table_id, n)
                 rowids = pa.array(np.arange(first, first + n, dtype=np.int64))
                 t = t.add_column(0, schema.field(0), rowids)
-                out.extend(self._materialize(table_id, [t], bulk=True))
+                for seg in self._materialize(table_id, [t], bulk=True):
+                    seg.growing = False  # in a file already, as WAL replay opens it: full
+                    out.append(seg)
             pending, n = [], 0
 
         for b in batches:
