@@ -56,12 +56,18 @@ def start_hooked(
     events: Path,
     *args: str,
     checkpoint_bytes: int | None = None,
+    compact_fanout: int | None = None,
+    seal_rows: int | None = None,
     timeout: float = 60,
 ) -> Hooked:
     """Start serve_hooked.py on `data`; return once it listens (raises with its log if not)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), SQLVEC_TEST_EVENTS=str(events))
     if checkpoint_bytes is not None:
         env["SQLVEC_TEST_CHECKPOINT_BYTES"] = str(checkpoint_bytes)
+    if compact_fanout is not None:
+        env["SQLVEC_TEST_COMPACT_FANOUT"] = str(compact_fanout)
+    if seal_rows is not None:
+        env["SQLVEC_TEST_SEAL_ROWS"] = str(seal_rows)
     start = log.stat().st_size if log.exists() else 0
     t0 = time.monotonic()
     with open(log, "a") as logf:

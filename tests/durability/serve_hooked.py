@@ -4,8 +4,13 @@ The server has no option for its WAL checkpoint threshold and its `CHECKPOINT` /
 statements change nothing yet, so this launcher (test-only) opens the same server with:
 
 - SQLVEC_TEST_CHECKPOINT_BYTES: checkpoint_bytes of the data directory (default 64 MiB);
-- SQLVEC_TEST_EVENTS: a file where checkpoint/vacuum begin and end are appended unbuffered
-  (`ckpt+`, `ckpt-`, `vac+`, `vac-`), so the test knows what a SIGKILL interrupted;
+- SQLVEC_TEST_SEAL_ROWS: rows at which growing data becomes a full segment (default
+  65,536; also the compaction policy's base tier), and SQLVEC_TEST_COMPACT_FANOUT: the
+  automatic compaction fanout (default 4): small values make the server's background
+  compaction run every few hundred rows written;
+- SQLVEC_TEST_EVENTS: a file where checkpoint/vacuum/automatic compaction begin and end
+  are appended unbuffered (`ckpt+`, `ckpt-`, `vac+`, `vac-`, `comp+`, `comp-`), so the test
+  knows what a SIGKILL interrupted;
 - SIGUSR1: run a checkpoint and then a VACUUM of every table in a background thread;
 - SIGUSR2: toggle a full disk for WAL writes (a short write, then ENOSPC), like the
   storage tests' write_fn fault injection, but in a real server.
@@ -56,6 +61,14 @@ def _install() -> None:
     if events:
         _EVENTS_FD = os.open(events, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     ckpt_bytes = os.environ.get("SQLVEC_TEST_CHECKPOINT_BYTES")
+    fanout = os.environ.get("SQLVEC_TEST_COMPACT_FANOUT")
+    seal = os.environ.get("SQLVEC_TEST_SEAL_ROWS")
+    if seal:
+        from sqlvec.storage import compact, state
+        from sqlvec.storage import store as store_mod
+
+        state.SEAL_ROWS = store_mod.SEAL_ROWS = int(seal)
+        compact.SMALL_ROWS, compact.TARGET_ROWS = int(seal) // 2, 4 * int(seal)
     orig_open = DurableStore.open_dir.__func__  # type: ignore[attr-defined]
 
     def open_dir(cls: type, path: str, **kw: Any) -> DurableStore:
@@ -63,12 +76,17 @@ def _install() -> None:
             kw.setdefault("checkpoint_bytes", int(ckpt_bytes))
         kw.setdefault("write_fn", _wal_write)
         store = orig_open(cls, path, **kw)
+        if fanout:
+            store.compaction.fanout = int(fanout)
+        if seal:
+            store.compaction.base_rows = int(seal)
         _STORES.append(store)
         return store
 
     DurableStore.open_dir = classmethod(open_dir)  # type: ignore[assignment,method-assign]
     orig_ckpt = DurableStore.checkpoint
     orig_vacuum = Store.vacuum
+    orig_compact = Store.compact
 
     def checkpoint(self: DurableStore) -> None:
         _event("ckpt+")
@@ -84,7 +102,15 @@ def _install() -> None:
         finally:
             _event("vac-")
 
+    def compact(self: Store, table_id: int, max_merges: int = 64) -> int:
+        _event("comp+")  # automatic (background) compaction: Store._bg_compact calls this
+        try:
+            return orig_compact(self, table_id, max_merges)
+        finally:
+            _event("comp-")
+
     DurableStore.checkpoint = checkpoint  # type: ignore[method-assign]
+    Store.compact = compact  # type: ignore[method-assign]
     Store.vacuum = vacuum  # type: ignore[method-assign]
     signal.signal(signal.SIGUSR1, lambda *_: threading.Thread(target=_maintain).start())
     signal.signal(signal.SIGUSR2, lambda *_: _toggle_disk_full())
