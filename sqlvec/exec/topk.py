@@ -73,12 +73,30 @@ def _merge(ex: Any, kept: pa.Table | None, pile: list[pa.RecordBatch], keys: tup
 
     batches = ([] if kept is None else kept.to_batches()) + [_conform(b, schema) for b in pile]
     t = pa.Table.from_batches(batches, schema=schema).combine_chunks()
+    if len(keys) == 1 and t.num_rows <= max(k, 64) and _in_order(ex.ev, t, keys[0]):
+        return t.slice(0, k)  # (a vector search's rows arrive ordered by their distance)
     idx = None
     if 0 < k * 4 < t.num_rows:
         idx = topk_indices(ex.ev, t, keys[0], k) if len(keys) == 1 else topk_multi(ex.ev, t, keys, k)
     if idx is None:
         idx = sort_indices(ex.ev, t, keys).slice(0, k) if t.num_rows > 1 else None
     return t.take(idx) if idx is not None else t
+
+
+def _in_order(ev: Any, t: pa.Table, key: L.SortKey) -> bool:
+    """Whether the rows already are in key order (numbers without NULL or NaN): a stable
+    sort would leave them as they are."""
+    bs = t.to_batches()
+    if len(bs) != 1:
+        return False
+    col = ev.eval(key.expr, bs[0])
+    if not isinstance(col, pa.Array) or col.null_count or not (
+            pa.types.is_integer(col.type) or pa.types.is_floating(col.type)):
+        return False
+    v = col.to_numpy(zero_copy_only=False)
+    if v.dtype.kind == "f" and np.isnan(v).any():
+        return False
+    return bool((v[1:] <= v[:-1]).all() if key.desc else (v[1:] >= v[:-1]).all())
 
 
 def _can_enter(ex: Any, b: pa.RecordBatch, kept: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.RecordBatch:

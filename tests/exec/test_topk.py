@@ -72,3 +72,31 @@ def test_nan_sorts_as_the_greatest_number(order, want):
                 f"select f, row_number() over (order by f {order}) as rn from q order by rn"):
         got = ["nan" if x != x else x for x, *_ in _rows(s, sql)]
         assert got == want[:len(got)], sql
+
+
+@pytest.mark.parametrize("values, desc, ordered", [
+    ([1.0, 2.0, 2.0, 5.0], False, True), ([5, 2, 2, 1], True, True), ([1.0, 3.0, 2.0], False, False),
+    ([1.0, float("nan")], False, False), ([3, 1], False, False), ([1, 3], True, False), ([7], False, True),
+])
+def test_in_order_shortcut_only_for_ordered_keys(values, desc, ordered):
+    """_merge returns rows already in key order as they are (a stable sort keeps them), and
+    sorts anything else, NaN included."""
+    import pyarrow as pa
+
+    from sqlvec.core import types as T
+    from sqlvec.exec import topk
+    from sqlvec.exec.evaluate import Evaluator
+    from sqlvec.plan import expr as E
+    from sqlvec.plan import logical as L
+
+    typ = T.FLOAT8 if values and isinstance(values[0], float) else T.INT8
+    t = pa.table({"v": pa.array(values, typ.arrow), "pos": pa.array(range(len(values)), pa.int64())})
+    key = L.SortKey(E.ColRef(0, typ), desc=desc)
+    assert topk._in_order(Evaluator(None), t, key) is ordered
+
+    class Ex:
+        ev = Evaluator(None)
+    out = topk._merge(Ex(), None, t.to_batches(), (key,), 3, t.schema)
+    want = sorted(range(len(values)), key=lambda i: (values[i] != values[i], -values[i] if desc
+                                                      else values[i], i))[:3]
+    assert out.column("pos").to_pylist() == want
