@@ -508,7 +508,8 @@ def drop_files(store: Any, table_ids: list[int]) -> None:
     for oid in gone:
         _unlink(d, files.get(oid, []))
         per_db.pop(oid, None)  # its graphs leave memory too (a query of an older snapshot
-        # that still sees the index builds it afresh)
+        # that still sees the index builds it afresh; its parts are not saved: `_dead`)
+        per_db.pop(("build", oid), None)
     for oid, table in live.items():
         if table not in reset or oid not in files:
             continue
