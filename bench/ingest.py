@@ -390,7 +390,7 @@ def main() -> None:
                 rates.append(None)
             else:
                 rows, secs, cpu = r
-                cells += [f"{rows / secs:,.0f} ({rows:,} rows)", f"{cpu / rows * 1e6:,.0f}"]
+                cells += [f"{rows / secs:,.0f} ({rows:,} rows)", f"{cpu / rows * 1e6:,.1f}"]
                 rates.append((rows / secs, cpu / rows))
         pg_r, sv_r = rates
         cells.append(ratio(sv_r[0], pg_r[0]) if pg_r and sv_r else "-")
