@@ -39,7 +39,7 @@ from sqlvec.core.textio_literals import (  # jsonb_* re-exported for callers of 
     parse_bytea_value,
     parse_uuid_value,
 )
-from sqlvec.core.textio_numeric import format_decimal, trimmed_scale
+from sqlvec.core.textio_numeric import format_decimal, is_numeric_text, trimmed_scale
 from sqlvec.core.types import INT2 as T_INT2
 from sqlvec.core.types import (
     NUMERIC_DEFAULT_SCALE,
@@ -248,8 +248,8 @@ def format_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str 
         return _format_float(a, 32 if at in (pa.float32(), pa.float16()) else 64)
     if pa.types.is_decimal(at):
         return _format_numeric(a)
-    if short == "numeric" and pa.types.is_string(at):  # already its text: NUMERIC_TEXT
-        return a
+    if is_numeric_text(at):  # numeric held as its text (per-value display scale)
+        return a.storage
     if pa.types.is_integer(at):
         return pc.cast(a, pa.string())
     if short == "bytea" or (pa.types.is_binary(at) or pa.types.is_large_binary(at)):

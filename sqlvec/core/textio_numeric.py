@@ -19,6 +19,7 @@ for small values ('1.0E-10').
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 import pyarrow as pa
@@ -146,4 +147,44 @@ def format_decimal(a: pa.Array, dscale: np.ndarray | int) -> pa.Array:
                                                         pa.py_buffer(out)], a.null_count).cast(pa.string())
 
 
-__all__ = ["DecimalDigits", "format_decimal", "trimmed_scale"]
+
+
+class NumericTextScalar(pa.ExtensionScalar):
+    """A value of a NumericTextType array: as_py() is the Decimal of its text (scale kept)."""
+
+    def as_py(self, *args: object, **kwargs: object) -> Decimal | None:  # type: ignore[override]
+        return None if self.value is None else Decimal(self.value.as_py())
+
+
+class NumericTextType(pa.ExtensionType):
+    """numeric values held as PostgreSQL's text of each (its own display scale): result
+    columns of quotients and the like (plan/numeric_display.py). to_pylist() gives Decimals."""
+
+    def __init__(self) -> None:
+        super().__init__(pa.string(), "sqlvec.numeric_text")
+
+    def __arrow_ext_serialize__(self) -> bytes:
+        return b""
+
+    @classmethod
+    def __arrow_ext_deserialize__(cls, storage_type: pa.DataType, serialized: bytes) -> NumericTextType:
+        return cls()
+
+    def __arrow_ext_scalar_class__(self) -> type:
+        return NumericTextScalar
+
+
+NUMERIC_TEXT_ARROW = NumericTextType()
+
+
+def is_numeric_text(t: pa.DataType) -> bool:
+    return isinstance(t, NumericTextType)
+
+
+def numeric_text_array(text: pa.Array) -> pa.Array:
+    """A string array of numeric text as a NumericTextType array."""
+    return pa.ExtensionArray.from_storage(NUMERIC_TEXT_ARROW, pc.cast(text, pa.string()))
+
+
+__all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "format_decimal", "is_numeric_text",
+           "numeric_text_array", "trimmed_scale"]

@@ -132,8 +132,11 @@ def _column_values(arr: pa.Array, col: Column) -> list:
     values = arr.to_pylist()
     if col.type.short == "uuid":
         return [None if v is None else uuid.UUID(bytes=v) for v in values]
-    if col.type.short == "numeric" and pa.types.is_string(arr.type):  # numeric held as its text
-        return [None if v is None else Decimal(v) for v in values]
+    if col.type.short == "numeric" and arr.type == pa.decimal128(38, 16):  # the storage form
+        from sqlvec.core.textio_numeric import trimmed_scale  # shows its digits trimmed: 1.5
+
+        scales = trimmed_scale(arr).tolist()
+        return [None if v is None else v.quantize(Decimal(1).scaleb(-d)) for v, d in zip(values, scales)]
     return values
 
 

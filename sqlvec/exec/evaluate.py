@@ -200,18 +200,20 @@ class Evaluator:
     def _cast(self, e: E.Cast, b: pa.RecordBatch) -> pa.Array:
         src = e.arg.type
         if src.short == "numeric" and e.type.short in ("text", "varchar", "bpchar", "numeric"):
-            text_out = pa.types.is_string(e.type.arrow)  # text, or numeric held as its text
+            from sqlvec.core.textio_numeric import is_numeric_text, numeric_text_array
+
+            text_out = e.type.short != "numeric" or is_numeric_text(e.type.arrow)  # or NUMERIC_TEXT
             txt = self.scaled_text(e.arg, b) if text_out else None
             if txt is not None:
                 from sqlvec.core import types as T
 
-                return txt if e.type.short == "numeric" else \
+                return numeric_text_array(txt) if e.type.short == "numeric" else \
                     self.ctx.regs.casts.cast(txt, T.TEXT, e.type, explicit=e.explicit)
-            if pa.types.is_string(src.arrow) and e.type.short == "numeric":  # numeric text -> value
+            if is_numeric_text(src.arrow) and e.type.short == "numeric":  # its text -> the value
                 from sqlvec.core.textio import round_decimal
                 from sqlvec.functions.numeric_scale import from_text
 
-                return round_decimal(from_text(self.eval(e.arg, b)).values, e.type.arrow)
+                return round_decimal(from_text(self.eval(e.arg, b).storage).values, e.type.arrow)
         a = self.eval(e.arg, b)
         if src.short == "unknown":
             from sqlvec.core import types as T
@@ -529,6 +531,8 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
         col = _arr(col)
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
+        if isinstance(col.type, pa.ExtensionType):  # e.g. numeric held as its text
+            col = col.storage
         if not n:
             codes.append(np.zeros(0, dtype=np.int64))
             continue

@@ -34,7 +34,12 @@ from sqlvec.core.errors import (
     InvalidArgumentForPowerFunction,
     NumericValueOutOfRange,
 )
-from sqlvec.core.textio_numeric import DecimalDigits, format_decimal, trimmed_scale
+from sqlvec.core.textio_numeric import (
+    NUMERIC_TEXT_ARROW,
+    DecimalDigits,
+    format_decimal,
+    trimmed_scale,
+)
 from sqlvec.functions.vec import map_distinct
 
 MIN_SIG_DIGITS = 16  # NUMERIC_MIN_SIG_DIGITS
@@ -306,7 +311,7 @@ def scaled_op(name: str, arity: int) -> Callable[[list[Scaled]], Scaled] | None:
     return SCALED_OPS.get((name, arity))
 
 
-NUMERIC_TEXT = replace(T.NUMERIC, arrow=pa.string())
+NUMERIC_TEXT = replace(T.NUMERIC, arrow=NUMERIC_TEXT_ARROW)
 """A numeric result column held as PostgreSQL's text of each value, so every value keeps its
 own display scale on its way to the client (text, binary and dbapi output read it)."""
 

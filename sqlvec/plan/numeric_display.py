@@ -18,6 +18,7 @@ subqueries, set operations, INSERT ... SELECT and CREATE TABLE AS see plain deci
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 import pyarrow as pa
 
@@ -26,6 +27,7 @@ from sqlvec.functions.numeric_scale import NUMERIC_TEXT, scaled_capable
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
+_INTS_NUMERIC = frozenset({"int2", "int4", "int8", "numeric"})
 SORT_NUMERIC = replace(T.NUMERIC, arrow=pa.decimal256(76, 38))  # an ORDER BY key read from text
 
 
@@ -43,9 +45,57 @@ def _refs(e: E.Expr, out: set[int]) -> set[int]:
     return out
 
 
-def _project(p: L.Project, avoid: set[int]) -> L.Project:
-    if all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER BY columns
-        return _pick(p, avoid)  # dropped above a Sort): rewrite below it, pass the text on
+def _substitute(e: E.Expr, by: dict[int, E.Expr]) -> E.Expr:
+    """e with the ColRefs in `by` replaced (an expression tree of frozen dataclasses)."""
+    if isinstance(e, E.ColRef):
+        return by.get(e.index, e)
+    if isinstance(e, E.Func | E.Cast):
+        kids = e.args if isinstance(e, E.Func) else (e.arg,)
+        new = tuple(_substitute(k, by) for k in kids)
+        if all(a is b for a, b in zip(new, kids)):
+            return e
+        return replace(e, args=new) if isinstance(e, E.Func) else replace(e, arg=new[0])
+    return e
+
+
+def _avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
+    """avg(x) of int/numeric in the select list -> sum(x) / count(x) of the same rows, whose
+    quotient then takes select_div_scale per group (PostgreSQL's avg is that division).
+    Looks through a HAVING filter; the new aggregates go last, so no column moves."""
+    agg = p.input.input if isinstance(p.input, L.Filter) else p.input
+    if regs is None or not isinstance(agg, L.Aggregate) or agg.grouping_sets is not None:
+        return p
+    g = len(agg.groups)
+    used = {i for k, e in enumerate(p.exprs) if k not in avoid for i in _refs(e, set())}
+    aggs, agg_fields = list(agg.aggs), list(agg.fields)
+    by: dict[int, E.Expr] = {}
+    div = None
+    for j, a in enumerate(agg.aggs):
+        if g + j not in used or a.name != "avg" or len(a.args) != 1 \
+                or a.args[0].type.short not in _INTS_NUMERIC:
+            continue
+        div = div or regs.functions.resolve("/", [T.NUMERIC, T.NUMERIC])
+        parts: list[E.Expr] = []
+        for name in ("sum", "count"):
+            fn = regs.functions.aggregate(name, [a.args[0].type], a.distinct)
+            ref = E.ColRef(g + len(aggs), fn.return_type)
+            parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
+            aggs.append(replace(a, name=name, type=fn.return_type, fn=fn))
+            agg_fields.append(L.Field(name, fn.return_type))
+        by[g + j] = E.Func("/", tuple(parts), div.return_type, div)
+    if not by:
+        return p
+    exprs = tuple(e if k in avoid else _substitute(e, by) for k, e in enumerate(p.exprs))
+    new_agg = replace(agg, aggs=tuple(aggs), fields=tuple(agg_fields))
+    source = replace(p.input, input=new_agg) if isinstance(p.input, L.Filter) else new_agg
+    return replace(p, input=source, exprs=exprs)
+
+
+def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
+    q = _avg_parts(p, avoid, regs)
+    if q is p and all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER
+        return _pick(p, avoid, regs)  # BY columns dropped above a Sort): rewrite below it
+    p = q
     cols = [i for i, e in enumerate(p.exprs) if i not in avoid and _scaled(e)]
     if not cols:
         return p
@@ -56,11 +106,11 @@ def _project(p: L.Project, avoid: set[int]) -> L.Project:
     return replace(p, exprs=tuple(exprs), fields=tuple(fields))
 
 
-def _pick(p: L.Project, avoid: set[int]) -> L.Project:
+def _pick(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     picked = {e.index for e in p.exprs}  # type: ignore[attr-defined]
     inner_avoid = {e.index for i, e in enumerate(p.exprs) if i in avoid}  # type: ignore[attr-defined]
     inner_avoid |= set(range(len(p.input.fields))) - picked
-    inner = _rewrite(p.input, inner_avoid)
+    inner = _rewrite(p.input, inner_avoid, regs)
     if inner is p.input:
         return p
     exprs, fields = list(p.exprs), list(p.fields)
@@ -79,25 +129,25 @@ def _sort_key(k: L.SortKey, changed: set[int]) -> L.SortKey:
     return k
 
 
-def _rewrite(plan: L.Plan, avoid: set[int]) -> L.Plan:
+def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
     """plan with its output projection rewritten; columns in `avoid` are left alone (an
     expression above reads them as values)."""
     if isinstance(plan, L.Project):
-        return _project(plan, avoid)
+        return _project(plan, avoid, regs)
     if isinstance(plan, L.WithCtes):
-        body = _rewrite(plan.body, avoid)
+        body = _rewrite(plan.body, avoid, regs)
         return plan if body is plan.body else replace(plan, body=body)
     if isinstance(plan, L.Limit):
         ties = {i for k in plan.with_ties or () for i in _refs(k.expr, set())}
-        inner = _rewrite(plan.input, avoid | ties)
+        inner = _rewrite(plan.input, avoid | ties, regs)
         return plan if inner is plan.input else replace(plan, input=inner)
     if isinstance(plan, L.DistinctNode) and plan.on is None:
-        inner = _rewrite(plan.input, avoid)
+        inner = _rewrite(plan.input, avoid, regs)
         return plan if inner is plan.input else replace(plan, input=inner)
     if isinstance(plan, L.Sort):
         # a key that is a plain column is read back by value; any other use keeps the decimal
         other = {i for k in plan.keys if not isinstance(k.expr, E.ColRef) for i in _refs(k.expr, set())}
-        inner = _rewrite(plan.input, avoid | other)
+        inner = _rewrite(plan.input, avoid | other, regs)
         if inner is plan.input:
             return plan
         changed = {i for i, (a, b) in enumerate(zip(plan.input.fields, inner.fields))
@@ -106,9 +156,10 @@ def _rewrite(plan: L.Plan, avoid: set[int]) -> L.Plan:
     return plan
 
 
-def show_numeric_scale(plan: L.Plan) -> L.Plan:
-    """The plan of a query whose rows go to a client, with per-value numeric display scale."""
-    return _rewrite(plan, set())
+def show_numeric_scale(plan: L.Plan, regs: Any = None) -> L.Plan:
+    """The plan of a query whose rows go to a client, with per-value numeric display scale
+    (with the registries, avg(int/numeric) in the select list too)."""
+    return _rewrite(plan, set(), regs)
 
 
 __all__ = ["SORT_NUMERIC", "show_numeric_scale"]

@@ -248,7 +248,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         plan = optimize(plan, disabled)
         from sqlvec.plan.numeric_display import show_numeric_scale
 
-        plan = show_numeric_scale(plan)  # result columns print each numeric's own scale
+        plan = show_numeric_scale(plan, s.db.regs)  # result columns print each numeric's own scale
         if cache is not None and cacheable(plan, prepared=stmt is not None):
             cache["key"], cache["plan"] = key, plan
             # one tuple, replaced whole: sessions sharing a simple-query slot never see a mix

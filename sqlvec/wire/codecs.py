@@ -134,9 +134,7 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
         return fixed_seg(raw[arr.offset * 16:].reshape(n, 16))
     if short == "numeric":
         values = arr.to_pylist()
-        if pa.types.is_string(arr.type):  # numeric held as its text (per-value display scale)
-            values = [None if v is None else Decimal(v) for v in values]
-        elif _unconstrained(arr.type):  # display scale as the text output shows it (1.50 -> 1.5)
+        if _unconstrained(arr.type):  # display scale as the text output shows it (1.50 -> 1.5)
             values = [_trim(v) for v in values]
         return binary_seg(pa.array([encode_numeric(v) for v in values], pa.binary()))
     if short in vector_codecs.SHORTS:  # pgvector's types: vector/halfvec/sparsevec/bit/...

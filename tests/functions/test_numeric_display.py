@@ -73,3 +73,22 @@ def test_only_the_outermost_projection_is_rewritten():
     n = E.ColRef(0, sqlvec.core.types.NUMERIC)  # a plain column pick is left alone
     plan = L.Project(L.Values((), ()), (n,), (L.Field("n", n.type),))
     assert show_numeric_scale(plan) is plan
+
+
+def test_avg_takes_a_scale_per_group():
+    """avg(x) is sum(x) / count(x) with select_div_scale per group (PostgreSQL's numeric_avg);
+    also through HAVING and ORDER BY, and inside an expression over it."""
+    con = sqlvec.connect(":memory:")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE a(g INT, i INT, m NUMERIC(8,2))")
+    cur.execute("INSERT INTO a VALUES (1, 1, 1.00), (1, 2, 10000.50), (2, -7, -0.01), (2, 0, 0),"
+                " (3, 5, 0.95), (3, 10000, 1.05), (4, NULL, NULL)")
+    rows = cur.execute("SELECT g, avg(i), avg(m) FROM a GROUP BY g ORDER BY g").fetchall()
+    assert [tuple(str(v) for v in r) for r in rows] == [
+        ("1", "1.5000000000000000", "5000.7500000000000000"),
+        ("2", "-3.5000000000000000", "-0.00500000000000000000"),
+        ("3", "5002.5000000000000000", "1.00000000000000000000"),
+        ("4", "None", "None")]
+    rows = cur.execute("SELECT g, avg(m) AS x FROM a GROUP BY g HAVING avg(m) < 2 ORDER BY x").fetchall()
+    assert [(g, str(x)) for g, x in rows] == [(2, "-0.00500000000000000000"), (3, "1.00000000000000000000")]
+    assert str(cur.execute("SELECT avg(m) / 3 FROM a WHERE g = 2").fetchone()[0]) == "-0.00166666666666666667"
