@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import InvalidParameterValue
+from sqlvec.functions.vectors.types import _np
 from sqlvec.index import default_index_kinds, opclass, parse_options
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
@@ -558,9 +559,19 @@ def _entry(ctx: Any, p: VectorSearch, rows: _Rows, idx: Any, oc: Any) -> tuple[_
     return built, parts
 
 
+_HNSW_PARAMS: dict[int, Any] = {}  # ef_search -> HnswParams (frozen: one per value)
+
+
 def _search_params(ctx: Any, kind: str) -> Any:
     if kind == "hnsw":
-        return _KINDS.get("hnsw").params(ef_search=_int_setting(ctx, "hnsw.ef_search", 40))
+        ef = _int_setting(ctx, "hnsw.ef_search", 40)
+        params = _HNSW_PARAMS.get(ef)
+        if params is None:
+            params = _KINDS.get("hnsw").params(ef_search=ef)  # (22023 when out of range)
+            if len(_HNSW_PARAMS) > 64:
+                _HNSW_PARAMS.clear()
+            _HNSW_PARAMS[ef] = params
+        return params
     if kind == "ivfflat":
         from sqlvec.index.xp import parse_gpu_setting
         return _KINDS.get("ivfflat").params(probes=_int_setting(ctx, "ivfflat.probes", 1),
@@ -570,10 +581,10 @@ def _search_params(ctx: Any, kind: str) -> Any:
 
 def _query_vector(q: Any, short: str) -> Any:
     """The query as a 1-row matrix (packed bits / CSR parts for bit and sparsevec)."""
-    if isinstance(q, pa.Scalar) and short not in ("bit", "varbit", "sparsevec") \
-            and getattr(q, "values", None) is not None:
-        from sqlvec.functions.vectors.types import _np
-        return _np(q.values).reshape(1, -1)  # no Python round trip of the elements
+    if isinstance(q, pa.Scalar) and short not in ("bit", "varbit", "sparsevec"):
+        values = getattr(q, "values", None)
+        if values is not None:
+            return _np(values).reshape(1, -1)  # no Python round trip of the elements
     arr = pa.array([q.as_py()], q.type) if isinstance(q, pa.Scalar) else q
     return _matrix(arr, short)
 

@@ -156,11 +156,12 @@ class HnswIndex:
         if q.ndim == 1:
             q = q[None, :]
         nq = len(q)
-        if len(self.graph) == 0 or k <= 0:
+        size = len(self.graph)
+        if size == 0 or k <= 0:
             return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
         # over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more
         factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
-        count = min(len(self.graph), k * factor)
+        count = min(size, k * factor)
         ef = max(params.ef_search, count)
         if ef != self._ef:  # usearch's setter is a call into the library: only on change
             self.graph.expansion_search = self._ef = ef
