@@ -55,6 +55,8 @@ OVERFETCH = 3.0
 _SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
          E.Distinct, E.Case, E.Coalesce, E.InList)
 _DENSE = ("vector", "halfvec")  # exact strategy by matrix product (others: the operator)
+# fewer passing rows than this: the operator's kernel ranks them all (no candidate step)
+PRODUCT_MIN_ROWS = 2048
 _PASSING: OrderedDict[tuple, Passing] = OrderedDict()
 _PASSING_LOCK = threading.Lock()
 MAX_PASSING = 8
@@ -246,26 +248,62 @@ def exact_wins(ctx: Any, n_pass: int, n_all: int, k: int) -> bool:
     return n_pass <= max(INDEX_MIN_COST, INDEX_COST_RATIO * fetch)
 
 
+# the dense distance functions by SQL name (functions/vectors/ops.py registers these names)
+_KERNELS = {"<->": "l2_distance", "<#>": "negative_inner_product", "<=>": "cosine_distance",
+            "l2_distance": "l2_distance", "cosine_distance": "cosine_distance"}
+
+
+def _kernel(p: VectorSearch, short: str) -> tuple[Any, bool] | None:
+    """(the operator's numpy kernel, column first) when the distance is the dense operator
+    applied to the bare column and the query (no casts): the kernel on the float32 rows
+    gives the operator's own numbers. None otherwise."""
+    f = p.distance
+    name = _KERNELS.get(getattr(f, "name", ""))
+    if name is None or short not in _DENSE or len(f.args) != 2:
+        return None
+    col = [_bare(a) for a in f.args]
+    col = [isinstance(a, E.ColRef) and a.index == p.column for a in col]
+    if col[0] == col[1] or any(a.type.short != short for a in f.args):
+        return None
+    from sqlvec.functions.vectors.ops import DENSE_METRICS
+    return DENSE_METRICS[name], col[0]
+
+
+def _bare(e: E.Expr) -> E.Expr:
+    """The expression under casts that keep a dense vector's values (same type, any or the
+    same dimension: vector(128) -> vector), else the expression itself."""
+    inner = e
+    while isinstance(inner, E.Cast) and inner.type.short == inner.arg.type.short and \
+            getattr(inner.type, "typmod", -1) in (-1, getattr(inner.arg.type, "typmod", -1)):
+        inner = inner.arg
+    return inner if isinstance(inner, E.ColRef) else e
+
+
 def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
     """Row ids of the k best passing rows by (operator distance, row id)."""
     n = len(hit.rowids)
     if not n:
         return np.zeros(0, np.int64)
     fld = p.scan.fields[p.column]
-    cand = None
-    if fld.type.short in _DENSE and p.metric in ("l2", "ip", "cos") and k < n // 4:
-        from sqlvec.index.exact import candidates
-
-        qv = np.asarray(VS._query_vector(q, fld.type.short), np.float32).reshape(-1)
-        got = hit.matrix(fld.type.short)
-        if got is not None and len(qv) == got[0].shape[1]:
-            cand = candidates(np, got[0], got[1], qv, k, p.metric)
-    if cand is None:  # every passing row through the operator
-        d, valid = _distances(p, hit.gathered(fld.type.arrow), q)
+    kern = _kernel(p, fld.type.short)
+    got = hit.matrix(fld.type.short) if kern is not None else None
+    qv = None
+    if got is not None:
+        from sqlvec.functions.vectors.types import scalar_vector, to_float32
+        qv = to_float32(np.asarray(scalar_vector(q)), fld.type.short)
+    if qv is None or got is None or len(qv) != got[0].shape[1]:
+        d, valid = _distances(p, hit.gathered(fld.type.arrow), q)  # the operator, every row
         return hit.rowids[VS._rank(d, valid, hit.rowids, k)]
-    d, valid = _distances(p, hit.rows_at(cand, fld.type.arrow), q)
-    ids = hit.rowids[cand]
-    return ids[VS._rank(d, valid, ids, k)]
+    mat, sq = got
+    fn, col_first = kern
+    cand = None
+    if n >= PRODUCT_MIN_ROWS and k < n // 4 and p.metric in ("l2", "ip", "cos"):
+        from sqlvec.index.exact import candidates
+        cand = candidates(np, mat, sq, qv, k, p.metric)
+    rows = mat if cand is None else mat[cand]
+    d = np.asarray(fn(rows, qv) if col_first else fn(qv, rows), np.float64)
+    ids = hit.rowids if cand is None else hit.rowids[cand]
+    return ids[VS._rank(d, np.ones(len(d), bool), ids, k)]
 
 
 def _distances(p: VectorSearch, col: pa.Array, q: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -153,3 +153,14 @@ def test_index_strategy_when_many_pass_and_exact_when_few(table):
     finally:
         run("reset sqlvec.exact_scan_threshold")
         run("drop index f_idx")
+
+
+def test_a_cast_column_is_ranked_by_the_cast_values(table):
+    run, x = table
+    q = x[20] + 0.01
+    got = run("select id from f where c < 900 order by emb::halfvec <-> %s::halfvec limit 8",
+              ([float(v) for v in q],))
+    ids = np.flatnonzero((np.arange(N) % 1000 < 900) & (np.arange(N) % 97 != 0))
+    h = x[ids].astype(np.float16).astype(np.float32)
+    d = np.sqrt(((h - q.astype(np.float16).astype(np.float32)) ** 2).sum(1))
+    assert [r[0] for r in got] == ids[np.lexsort((ids, d))][:8].tolist()
