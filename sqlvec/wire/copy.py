@@ -420,7 +420,8 @@ class CopyIn:
     LOAD_BYTES = 64 * 1024 * 1024
     BULK_BYTES = 4 * 1024 * 1024
 
-    def __init__(self, session: Any, cmd: CopyCommand, columns: list[Column]) -> None:
+    def __init__(self, session: Any, cmd: CopyCommand, columns: list[Column],
+                 source: str = "PIPE", total: int = 0) -> None:
         self.session, self.cmd, self.columns = session, cmd, columns
         self.chunks: list[bytes] = []
         self.size = 0
@@ -433,8 +434,10 @@ class CopyIn:
         if self.own_txn:
             for _ in session.execute("BEGIN"):
                 pass
+        self.progress = start_progress(session, cmd.target, source, total)
 
     def feed(self, data: bytes) -> None:
+        self.progress["bytes_processed"] += len(data)
         if self.error is not None:
             return
         self.chunks.append(data)
@@ -501,6 +504,7 @@ class CopyIn:
         try:
             self.count += load_arrays(self.session, self.cmd, self.columns, arrays, native,
                                       bulk=size >= self.BULK_BYTES)
+            self.progress["tuples_processed"] = self.count
         except SqlError as e:
             self._fail(e)
 
@@ -511,6 +515,12 @@ class CopyIn:
 
     def finish(self) -> int:
         """Load the rest and commit; the row count (raises the first error)."""
+        try:
+            return self._finish()
+        finally:
+            end_progress(self.session, self.progress)
+
+    def _finish(self) -> int:
         if self.error is None:
             rest = b"".join(self.chunks)
             if self.cmd.format != "binary":
@@ -529,9 +539,38 @@ class CopyIn:
 
     def abort(self) -> None:
         self.pending, self.pending_bytes = [], 0
+        end_progress(self.session, self.progress)
         if self.own_txn and self.session.txn_status != "I":
             for _ in self.session.execute("ROLLBACK"):
                 pass
+
+
+def start_progress(session: Any, target: str, source: str, total: int = 0) -> dict:
+    """The session's pg_stat_progress_copy row (PostgreSQL 15 columns) for a COPY FROM
+    into `target` (SQL text of the table name); the caller updates its counters."""
+    progress = {"relid": _relid(session, target), "command": "COPY FROM", "type": source,
+                "bytes_processed": 0, "bytes_total": total, "tuples_processed": 0,
+                "tuples_excluded": 0}
+    session.copy_progress = progress
+    return progress
+
+
+def end_progress(session: Any, progress: dict) -> None:
+    if getattr(session, "copy_progress", None) is progress:
+        session.copy_progress = None
+
+
+def _relid(session: Any, target: str) -> int:
+    """The oid of the table a COPY names (0 when it cannot be told: progress only)."""
+    parts = [t[1][1:-1].replace('""', '"') if t[0] == "ident" else t[1].lower()
+             for t in _tokens(target) if t[1] != "."]
+    try:
+        cat = session.db.catalog(session.txn)
+        path = parts[:-1] or session.settings.search_path(session.user)
+        rel = cat.find_relation(parts[-1], path)
+    except Exception:  # noqa: BLE001 - a progress report never fails the COPY
+        return 0
+    return int(getattr(rel, "oid", 0) or 0)
 
 
 def check_columns(columns: list[Column] | None) -> list[Column]:

@@ -27,7 +27,14 @@ from sqlvec.core.errors import (
     UndefinedColumn,
 )
 from sqlvec.core.results import Column
-from sqlvec.wire.copy import CopyCommand, CopyIn, load_arrays, parse_copy
+from sqlvec.wire.copy import (
+    CopyCommand,
+    CopyIn,
+    end_progress,
+    load_arrays,
+    parse_copy,
+    start_progress,
+)
 
 BLOCK = CopyIn.FLUSH_BYTES
 PARQUET_BATCH_ROWS = 65_536
@@ -82,7 +89,7 @@ def copy_from_file(session: Any, cmd: CopyCommand, columns: list[Column]) -> int
         return _copy_parquet(session, cmd, columns)
     f, total = _open(cmd.path)
     progress = _Progress(session, cmd, total)
-    copy = CopyIn(session, cmd, columns)
+    copy = CopyIn(session, cmd, columns, source="FILE", total=total)
     done = 0
     try:
         with f:
@@ -128,13 +135,17 @@ def _copy_parquet(session: Any, cmd: CopyCommand, columns: list[Column]) -> int:
         for _ in session.execute("BEGIN"):
             pass
     count = 0
+    row = start_progress(session, cmd.target, "FILE", total)
     try:
         done_rows = 0
         for batch in pf.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=names):
             arrays = [_to_column(batch.column(i), c, cmd.path) for i, c in enumerate(columns)]
-            count += load_arrays(session, cmd, columns, arrays, [True] * len(columns))
+            count += load_arrays(session, cmd, columns, arrays, [True] * len(columns),
+                                 bulk=batch.nbytes >= CopyIn.BULK_BYTES)
             done_rows += batch.num_rows
-            progress.report(count, int(total * done_rows / max(pf.metadata.num_rows, 1)))
+            done = int(total * done_rows / max(pf.metadata.num_rows, 1))
+            row["bytes_processed"], row["tuples_processed"] = done, count
+            progress.report(count, done)
         if own_txn:
             for _ in session.execute("COMMIT"):
                 pass
@@ -143,6 +154,8 @@ def _copy_parquet(session: Any, cmd: CopyCommand, columns: list[Column]) -> int:
             for _ in session.execute("ROLLBACK"):
                 pass
         raise
+    finally:
+        end_progress(session, row)
     progress.report(count, total, final=True)
     return count
 

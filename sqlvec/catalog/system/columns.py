@@ -161,6 +161,11 @@ COLUMNS: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {
         ("blocks_done", "bigint"), ("tuples_total", "bigint"), ("tuples_done", "bigint"),
         ("partitions_total", "bigint"), ("partitions_done", "bigint"),
     ),
+    ("pg_catalog", "pg_stat_progress_copy"): (
+        ("pid", "integer"), ("datid", "oid"), ("datname", "name"), ("relid", "oid"),
+        ("command", "text"), ("type", "text"), ("bytes_processed", "bigint"),
+        ("bytes_total", "bigint"), ("tuples_processed", "bigint"), ("tuples_excluded", "bigint"),
+    ),
     ("pg_catalog", "pg_stat_activity"): (
         ("datid", "oid"), ("datname", "name"), ("pid", "integer"), ("leader_pid", "integer"),
         ("usesysid", "oid"), ("usename", "name"), ("application_name", "text"),

@@ -453,6 +453,21 @@ def _progress_create_index(s: Snapshot) -> list[dict]:
     return out
 
 
+@pg("pg_stat_progress_copy")
+def _progress_copy(s: Snapshot) -> list[dict]:
+    """One row per session running COPY FROM now (`session.copy_progress`, kept by
+    wire/copy.py's CopyIn and the server-file COPY: bytes and rows loaded so far)."""
+    out = []
+    for sess in s.sessions:
+        p = getattr(sess, "copy_progress", None)
+        if not p:
+            continue
+        out.append({"pid": int(getattr(sess, "backend_pid", 0) or 0) or s.backend_pid,
+                    "datid": s.database_oid, "datname": getattr(sess, "database", s.database),
+                    **p})
+    return out
+
+
 def _table_stats(s: Snapshot) -> list[dict]:
     out = []
     for t in s.tables:

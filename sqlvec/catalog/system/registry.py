@@ -39,7 +39,7 @@ REL_OIDS = {
     "pg_available_extensions": 12081, "pg_settings": 12104, "pg_timezone_names": 12126,
     "pg_stat_all_tables": 12142, "pg_stat_user_tables": 12161, "pg_statio_user_tables": 12179,
     "pg_stat_user_indexes": 12192, "pg_stat_activity": 12222, "pg_stat_database": 12266,
-    "pg_stat_progress_create_index": 12390,
+    "pg_stat_progress_create_index": 12390, "pg_stat_progress_copy": 12322,
     "character_sets": 13250, "check_constraints": 13260, "columns": 13295,
     "constraint_column_usage": 13300, "key_column_usage": 13329, "parameters": 13334,
     "referential_constraints": 13339, "routines": 13377, "schemata": 13382,
