@@ -3,25 +3,28 @@
 The per-query fast path of a filtered VectorSearch (vector_index_path.index_path is the
 unfiltered one). The WHERE clause is evaluated over the committed rows once per (table
 version, predicate, parameter values), vectorised per segment batch with min/max segment
-skipping (exec/prune.py), giving the passing-row set: sorted row ids and, built only when
-an exact ranking needs them, their vectors as one contiguous matrix with squared norms. The
-set is cached (LRU, bounded in bytes), so a repeated predicate costs a dictionary look-up.
+skipping (exec/prune.py), giving the passing-row set: sorted row ids and where their
+vectors lie (batches read in place); only a strategy that needs them gathers them, the
+exact one into one contiguous float32 matrix with squared norms. The set is cached (LRU,
+bounded in bytes), so a repeated predicate costs a dictionary look-up.
 
 Then one of two strategies, chosen by cost:
 
-- exact: a matrix-vector product over the passing rows ranks them in float32
-  (sgemv, no per-row temporaries), every row within the product's rounding bound of the
-  k-th is re-scored with the SQL operator itself, and the k best by (distance, row id)
-  are the answer: equal to the operator's exact top k, ties included;
-- index: the matching hnsw/ivfflat index is searched for k x (rows / passing rows) x 1.5
-  candidates, those in the passing set kept (a binary search), the search widened 4x at a
-  time until k pass; past `sqlvec.max_overfetch` the exact strategy answers.
+- exact: from 2,048 passing rows, one float32 matrix-vector product (einsum: no BLAS
+  threads) ranks them, and the rows within its rounding bound of the k-th
+  (index/exact.candidates) are re-scored; fewer rows are all scored. Scores come from the
+  distance operator's own numpy kernel on the float32 rows (the operator's numbers), or
+  from the operator itself for other types and casts; the k best by (distance, row id)
+  are the answer: the operator's exact top k, ties included;
+- index: the matching hnsw/ivfflat index is searched for OVERFETCH (3) x k x rows /
+  passing rows candidates, those in the passing set kept (a binary search), the search
+  widened 4x at a time until k pass; past `sqlvec.max_overfetch` the exact one answers.
 
-The exact strategy's cost grows with the passing rows (p d), the index's with its
-over-fetch (1.5 k n / p candidates, each a graph walk of random accesses), so exact wins
-while p <= max(C0, C 1.5 k n / p) (`INDEX_MIN_COST`, `INDEX_COST_RATIO`): up to about
-15,000 passing rows of 100,000 at k = 10. `SET sqlvec.exact_scan_threshold = N` pins the
-switch at N passing rows.
+The exact strategy's cost grows with the passing rows p, the index's with its over-fetch
+(3 k n / p candidates, each a graph walk of random accesses), so exact wins while
+p <= max(C0, C 3 k n / p) (`INDEX_MIN_COST`, `INDEX_COST_RATIO`): up to about 21,000
+passing rows of 100,000 at k = 10, 67,000 of 1,000,000. `SET sqlvec.exact_scan_threshold
+= N` pins the switch at N passing rows.
 Only the k result rows are read from the table. Returns None when the general path of
 exec/vector_search.py must run (own writes to the table, volatile predicates, an index
 not opened yet, GPU exact scans, LIMIT beyond MAX_K).
