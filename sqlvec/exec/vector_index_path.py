@@ -17,6 +17,9 @@ truncated/altered tables, many deleted keys, fewer than k indexed rows visible).
 
 from __future__ import annotations
 
+import bisect
+import threading
+import weakref
 from typing import Any
 
 import numpy as np
@@ -108,10 +111,10 @@ def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.n
 
 def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
     """The chosen candidates' rows (`_rowid` + names), in the order of `chosen` (indexes)."""
+    if len(chosen) <= 32:
+        return _gather_few(hits, chosen, names, schema)
     rank = np.full(max(int(chosen.max()) + 1, 1) if len(chosen) else 1, -1, np.int64)
     rank[chosen] = np.arange(len(chosen))
-    if len(chosen) <= 32:
-        return _gather_few(hits, rank, names, schema)
     parts, where = [], []
     for seg, idx, pos in hits:
         idx_ok = idx < len(rank)
@@ -140,33 +143,55 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
     return out.take(pa.array(inverse))
 
 
-def _gather_few(hits: list, rank: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
+# sealed segment -> {id(schema): (schema, its record batches under schema, batch starts)}
+_BATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_BATCHES_LOCK = threading.Lock()
+
+
+def _batches(seg: Any, names: list[str], schema: pa.Schema) -> tuple[list, list[int]]:
+    """The segment's record batches of `_rowid` + names under `schema`, and where each
+    starts; kept for sealed segments (immutable), so a query only slices them."""
+    per = _BATCHES.get(seg) if not seg.growing else None
+    hit = per.get(id(schema)) if per is not None else None
+    if hit is not None and hit[0] is schema:
+        return hit[1], hit[2]
+    data = seg.data.select(["_rowid", *names])
+    batches = [_conform_batch(b, schema) for b in data.to_batches()]
+    starts = [0]
+    for b in batches:
+        starts.append(starts[-1] + b.num_rows)
+    if not seg.growing and data.schema.types == schema.types:  # (views, no cast copies)
+        with _BATCHES_LOCK:
+            per = _BATCHES.setdefault(seg, {})
+            if len(per) > 8:
+                per.clear()
+            per[id(schema)] = (schema, batches, starts)
+    return batches, starts
+
+
+def _gather_few(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema) -> pa.Table:
     """_gather of a few rows: zero-copy one-row slices of the segments' record batches put
-    in rank order, one concatenation into one batch (no take, which on a many-chunk segment
-    would first concatenate the whole column; no table of one-row chunks to combine later).
-    Only the batches that hold a chosen row are relabelled to `schema`."""
-    rows: list[Any] = [None] * int(rank.max() + 1)
-    cols = ["_rowid", *names]
-    for seg, idx, pos in hits:
-        r = np.where(idx < len(rank), rank[np.minimum(idx, len(rank) - 1)], -1)
-        sel = np.flatnonzero(r >= 0)
-        if not len(sel):
+    in the order of `chosen`, one concatenation into one batch (no take, which on a
+    many-chunk segment would first concatenate the whole column)."""
+    if not len(chosen) or not hits:
+        return schema.empty_table()
+    n = max(int(chosen.max()), *(int(idx.max()) for _s, idx, _p in hits)) + 1
+    where = np.full(n, -1, np.int64)  # candidate -> its hit
+    at = np.zeros(n, np.int64)  # candidate -> its position in that hit's segment
+    for h, (_seg, idx, pos) in enumerate(hits):
+        where[idx] = h
+        at[idx] = pos
+    rows = []
+    segs: dict[int, tuple[list, list[int]]] = {}
+    for h, i in zip(where[chosen].tolist(), at[chosen].tolist()):
+        if h < 0:
             continue
-        batches = seg.data.select(cols).to_batches()
-        at = pos[sel]
-        if len(batches) == 1:
-            which, local = np.zeros(len(at), np.int64), at
-        else:
-            starts = np.cumsum([0] + [b.num_rows for b in batches])
-            which = np.searchsorted(starts, at, side="right") - 1
-            local = at - starts[which]
-        done: dict[int, pa.RecordBatch] = {}
-        for j, w, i in zip(r[sel].tolist(), which.tolist(), local.tolist()):
-            b = done.get(w)
-            if b is None:
-                b = done[w] = _conform_batch(batches[w], schema)
-            rows[j] = b.slice(i, 1)
-    rows = [b for b in rows if b is not None]
+        got = segs.get(h)
+        if got is None:
+            got = segs[h] = _batches(hits[h][0], names, schema)
+        batches, starts = got
+        w = bisect.bisect_right(starts, i) - 1
+        rows.append(batches[w].slice(i - starts[w], 1))
     if not rows:
         return schema.empty_table()
     return pa.Table.from_batches([pa.concat_batches(rows) if len(rows) > 1 else rows[0]],
