@@ -14,7 +14,7 @@ import struct
 import numpy as np
 import pytest
 
-from sqlvec.core.errors import NotNullViolation
+from sqlvec.core.errors import NotNullViolation, UniqueViolation
 from sqlvec.session import Database, Session
 from sqlvec.wire.copy import BINARY_SIGNATURE, CopyIn, parse_copy
 
@@ -158,5 +158,33 @@ def test_text_formats_take_the_bulk_path_too(tmp_path, small, fmt):
     db = Database.open(path)
     s = Session(db)
     check(s, n)
+    s.close()
+    db.close()
+
+
+def test_bulk_copy_into_a_table_with_a_primary_key_and_a_vector_index(tmp_path, small):
+    path = str(tmp_path / "db")
+    db = Database.open(path)
+    s = Session(db)
+    run(s, "CREATE TABLE t (id int8 PRIMARY KEY, x int4, emb float4[])")
+    run(s, "CREATE TABLE v (id int8 PRIMARY KEY, e vector(8))")
+    run(s, "CREATE INDEX v_idx ON v USING hnsw (e vector_l2_ops)")
+    assert copy_in(s, "COPY t FROM STDIN (FORMAT binary)", HEADER + payload(0, 3000) + TRAILER) \
+        == 3000
+    with pytest.raises(UniqueViolation):  # a key of the first (bulk-written) COPY again
+        copy_in(s, "COPY t FROM STDIN (FORMAT binary)",
+                HEADER + payload(3000, 3000) + payload(2999, 1) + TRAILER)
+    check(s, 3000)
+    lines = "".join(f"{i},\"[{','.join(str(i + k) for k in range(DIM))}]\"\n" for i in range(4000))
+    assert copy_in(s, "COPY v FROM STDIN (FORMAT csv)", lines.encode()) == 4000
+    near = "[" + ",".join(str(1234 + k + 0.1) for k in range(DIM)) + "]"
+    assert run(s, f"SELECT id FROM v ORDER BY e <-> '{near}' LIMIT 3") == [(1234,), (1235,), (1233,)]
+    s.close()
+    db.store.abandon()
+    db = Database.open(path)
+    s = Session(db)
+    check(s, 3000)
+    assert run(s, f"SELECT id FROM v ORDER BY e <-> '{near}' LIMIT 1") == [(1234,)]
+    assert run(s, "SELECT count(*) FROM v WHERE id = 3999") == [(1,)]
     s.close()
     db.close()
