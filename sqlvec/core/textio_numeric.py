@@ -117,12 +117,45 @@ def trimmed_scale(a: pa.Array) -> np.ndarray:
 
 def format_decimal(a: pa.Array, dscale: np.ndarray | int) -> pa.Array:
     """Each value written with dscale[i] fractional digits (digits beyond the array's scale
-    are zeros; digits the value has beyond dscale[i] are dropped: round first)."""
+    are zeros; digits the value has beyond dscale[i] are dropped: round first).
+
+    Arrow's own text has all of the scale's digits: each row is cut to its dscale by dropping
+    its last bytes. Rows Arrow writes with an exponent (zero, |x| < 1e-6) or that need more
+    digits than the scale are written digit by digit."""
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks()
-    d = DecimalDigits.of(a)
     n = len(a)
     ds = np.broadcast_to(np.asarray(dscale, dtype=np.int64), (n,))
+    S = a.type.scale
+    if S < 0 or n == 0:
+        return _format_digits(a, ds)
+    s = pc.cast(a, pa.large_string())
+    slow = pc.fill_null(pc.match_substring(s, "E"), False).to_numpy(zero_copy_only=False) | (ds > S)
+    off = np.frombuffer(s.buffers()[1], dtype=np.int64, count=s.offset + n + 1)[s.offset:]
+    start, end = off[:-1], off[1:]
+    cut = np.where(slow | (end == start), 0, (S - ds) + ((ds == 0) & (S > 0)))
+    base = int(off[0])
+    mark = np.zeros(int(off[-1]) - base + 1, dtype=np.int8)
+    drop = cut > 0  # rows losing bytes: their end positions are distinct, as are the cuts
+    mark[(end - cut)[drop] - base] = 1
+    mark[end[drop] - base] = -1
+    keep = np.cumsum(mark[:-1], dtype=np.int8) == 0
+    buf = s.buffers()[2]
+    data = np.frombuffer(buf, dtype=np.uint8)[base:int(off[-1])] if buf is not None else np.zeros(0, np.uint8)
+    new_off = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(end - start - cut, out=new_off[1:])
+    out = pa.Array.from_buffers(pa.large_string(), n, [s.buffers()[0], pa.py_buffer(new_off),
+                                                       pa.py_buffer(data[keep])], s.null_count)
+    if slow.any():
+        mask = pa.array(slow)
+        out = pc.replace_with_mask(out, mask, _format_digits(a.filter(mask), ds[slow]).cast(pa.large_string()))
+    return out.cast(pa.string())
+
+
+def _format_digits(a: pa.Array, ds: np.ndarray) -> pa.Array:
+    """format_decimal digit by digit, from the unscaled integer's digits (any value)."""
+    d = DecimalDigits.of(a)
+    n = len(a)
     S = d.scale
     L = d.length
     int_digits = np.maximum(1, L - S)

@@ -129,6 +129,8 @@ def text_params(values: list[Any], types: list[Any]) -> list[Any]:
 
 def _column_values(arr: pa.Array, col: Column) -> list:
     """Python values of one column per docs/CONTRACTS.md (uuid.UUID for uuid)."""
+    if isinstance(arr.type, pa.ExtensionType) and col.type.short == "numeric":  # numeric text
+        return [None if v is None else Decimal(v) for v in arr.storage.to_pylist()]  # (fast path)
     values = arr.to_pylist()
     if col.type.short == "uuid":
         return [None if v is None else uuid.UUID(bytes=v) for v in values]

@@ -133,6 +133,10 @@ def encode_binary(arr: pa.Array, t: SqlType) -> Seg:
         raw = np.frombuffer(arr.buffers()[1], dtype=np.uint8, count=(arr.offset + n) * 16)
         return fixed_seg(raw[arr.offset * 16:].reshape(n, 16))
     if short == "numeric":
+        if isinstance(arr.type, pa.ExtensionType):  # numeric held as its text: Decimal(text)
+            arr = arr.storage  # keeps the display scale
+            values = [None if v is None else Decimal(v) for v in arr.to_pylist()]
+            return binary_seg(pa.array([encode_numeric(v) for v in values], pa.binary()))
         values = arr.to_pylist()
         if _unconstrained(arr.type):  # display scale as the text output shows it (1.50 -> 1.5)
             values = [_trim(v) for v in values]
