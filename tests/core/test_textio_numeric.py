@@ -47,3 +47,31 @@ def test_small_values_print_without_exponent():
                        fixed).to_pylist() == ["-0.0000001200", "0.5000000000"]
     storage = pa.array([Decimal("0.000000000001"), Decimal("1.5"), Decimal(0)], T.NUMERIC.arrow)
     assert format_text(storage, T.NUMERIC).to_pylist() == ["0.000000000001", "1.5", "0"]
+
+
+def test_fast_text_matches_digit_by_digit():
+    """format_decimal cuts Arrow's text per row; _format_digits writes every digit itself:
+    the same strings for zeros, tiny values, padding, NULLs, negative and sliced arrays."""
+    from decimal import localcontext
+
+    from sqlvec.core.textio_numeric import _format_digits
+
+    rng = np.random.default_rng(3)
+    for trial in range(150):
+        s = int(rng.integers(0, 30))
+        n = int(rng.integers(1, 40))
+        ds = rng.integers(0, s + 3, n)
+        vals = []
+        for i in range(n):
+            r = rng.random()
+            if r < 0.2:
+                vals.append(None if r < 0.1 else Decimal(0))
+                continue
+            v = Decimal(int(rng.integers(-10**6, 10**6))).scaleb(int(rng.integers(-s - 2, max(-s - 1, 30 - s))))
+            with localcontext() as c:
+                c.prec = 80
+                vals.append(v.quantize(Decimal(1).scaleb(-min(int(ds[i]), s))))
+        a = pa.array(vals, pa.decimal128(38, s))
+        if trial % 3 == 0 and n > 2:
+            a, ds = a.slice(1), ds[1:]
+        assert format_decimal(a, ds).to_pylist() == _format_digits(a, ds).to_pylist()
