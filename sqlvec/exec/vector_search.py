@@ -40,6 +40,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import InvalidParameterValue
+from sqlvec.functions.vectors import ops as VO
 from sqlvec.functions.vectors.types import _np
 from sqlvec.index import default_index_kinds, opclass, parse_options
 from sqlvec.plan import expr as E
@@ -633,9 +634,9 @@ def distance_values(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) ->
             and a.type.value_type == pa.float32() and p.distance.type.arrow == pa.float64()):
         qv = _query_vector(q, short)
         if qv.dtype == np.float32 and qv.shape == (1, a.type.list_size):
-            from sqlvec.functions.vectors import ops
-            m = np.asarray(a.flatten().to_numpy(zero_copy_only=False)).reshape(len(a), -1)
-            return pa.array(getattr(ops, name)(m, qv[0]), pa.float64())
+            size = a.type.list_size
+            m = _np(a.values)[a.offset * size:(a.offset + len(a)) * size].reshape(len(a), size)
+            return pa.array(getattr(VO, name)(m, qv[0]), pa.float64())
     col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
     return p.distance.fn.call([a, q] if col_first else [q, a], len(a))
 
@@ -660,11 +661,18 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         from sqlvec.exec.vector_index_path import filtered_path, index_path
         top = index_path(ctx, p, q, k) if p.scan.filter is None else filtered_path(ctx, p, q, k)
         if top is not None:
-            out = top.drop_columns(["_rowid"])
+            bs = top.to_batches()  # (one batch from the index path: no combining)
+            if len(bs) == 1:
+                b = bs[0]
+            elif bs:
+                b = top.combine_chunks().to_batches()[0]
+            else:
+                b = pa.RecordBatch.from_pylist([], schema=top.schema)
+            b = b.drop_columns(["_rowid"])
             if p.with_distance:
-                out = with_distance(p, out, q)
-            batch = out.combine_chunks().to_batches()
-            yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)
+                b = b.append_column(pa.field("distance", p.distance.type.arrow),
+                                    distance_values(p, b.column(p.column), q))
+            yield b
             return
     rows = cache.get(id(p))
     if rows is None or rows[0] is not p:  # read once per statement (LATERAL: per outer row)
