@@ -373,6 +373,27 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
             srv.cleanup()
 
 
+def print_ratios(rows: list[list[object]], args) -> None:
+    """Issue 5's ratios per ef_search, one client, one query per call: embedded / usearch
+    direct (target >= 0.5), wire / usearch, and wire / pgvector (target >= 1.5 at equal
+    recall; pgvector runs one client here) where both ran."""
+    by = {(str(r[0]), r[1]): r for r in rows}
+    out = []
+    for ef in args.ef:
+        def qps(label: str, ef: int = ef) -> float | None:
+            r = by.get((label, ef))
+            return float(r[3]) if r is not None else None  # type: ignore[arg-type]
+        u, e = qps("usearch direct, 1 query/call"), qps("SQL embedded, 1 client")
+        w1, pg = qps("SQL wire psycopg binary, 1 client"), qps("pgvector psycopg binary, 1 client")
+
+        def ratio(a: float | None, b: float | None) -> str:
+            return f"{a / b:.2f}x" if a and b else "-"
+        out.append([ef, ratio(e, u), ratio(w1, u), ratio(w1, pg)])
+    if out:
+        print()
+        print_table(["ef_search", "embedded/usearch", "wire/usearch", "wire/pgvector"], out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -394,12 +415,18 @@ def main() -> None:
     ap.add_argument("--multi-ef", type=lambda s: [int(v) for v in s.split(",")], default=[40])
     ap.add_argument("--multi-repeats", type=int, default=3)
     ap.add_argument("--milvus", action="store_true", help="also Milvus Lite (milvus-lite)")
+    ap.add_argument("--cache", help="where the ground truth and the SQL database are kept "
+                                    "(default bench/.cache; a fresh directory builds the index "
+                                    "with this checkout's defaults)")
     ap.add_argument("--pgvector-multi", action="store_true",
                     help="pgvector rows of the multi-target table (pgserver's binaries, "
                          "started without pgserver.get_server)")
     ap.add_argument("--milvus-queries", type=int, default=200,
                     help="queries of the Milvus single-query sweep (about 40 ms each)")
     args = ap.parse_args()
+    if args.cache:
+        global CACHE
+        CACHE = Path(args.cache).resolve()
     from threadpoolctl import threadpool_limits
 
     x, q = dataset(args.n, args.dim, args.centres, args.queries)
@@ -407,7 +434,7 @@ def main() -> None:
     gt, t = timed(lambda: ground_truth(x, q, 10, tag))
     print(
         f"data {args.n:,} x {args.dim}, {args.queries} queries; ground truth {t:.1f}s "
-        f"(cached in {CACHE.relative_to(REPO)})"
+        f"(cached in {CACHE})"
     )
     rows: list[list[object]] = []
     with threadpool_limits(limits=1):
@@ -421,6 +448,7 @@ def main() -> None:
         if args.pgvector_multi:
             ann_multi.pgvector(x, q, gt, args)
     print_table(["path", "ef_search", "recall@10", "QPS"], rows)
+    print_ratios(rows, args)
     ann_multi.print_multi(print_table)
 
 
