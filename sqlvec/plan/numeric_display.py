@@ -7,7 +7,8 @@ quotient, sqrt, exp, ln, log, power and + - * over them: functions/numeric_scale
 cast to NUMERIC_TEXT, a numeric column held as the text PostgreSQL would send. ORDER BY
 keys on such a column read it back as a wide decimal, so rows still sort by value.
 
-Only the outermost projection is rewritten (under Limit, Sort, DISTINCT and WITH):
+Only the outermost projection is rewritten (under Limit, Sort, DISTINCT, WITH and a filter
+that does not read the column):
 subqueries, set operations, INSERT ... SELECT and CREATE TABLE AS see plain decimals.
 
     >>> from sqlvec.plan import logical as L
@@ -140,6 +141,9 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
     if isinstance(plan, L.Limit):
         ties = {i for k in plan.with_ties or () for i in _refs(k.expr, set())}
         inner = _rewrite(plan.input, avoid | ties, regs)
+        return plan if inner is plan.input else replace(plan, input=inner)
+    if isinstance(plan, L.Filter):  # a WHERE over a derived table: what it reads stays a value
+        inner = _rewrite(plan.input, avoid | _refs(plan.predicate, set()), regs)
         return plan if inner is plan.input else replace(plan, input=inner)
     if isinstance(plan, L.DistinctNode) and plan.on is None:
         inner = _rewrite(plan.input, avoid, regs)
