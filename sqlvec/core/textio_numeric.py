@@ -70,10 +70,11 @@ class DecimalDigits:
 
     @property
     def is_zero(self) -> np.ndarray:
+        """Which values are zero (never a NULL)."""
         ln = self.length
         first = np.where(ln > 0, self.data[np.minimum(self.start, max(len(self.data) - 1, 0))]
                          if len(self.data) else _ZERO, _ZERO)
-        return (ln <= 1) & (first == _ZERO)
+        return (ln == 1) & (first == _ZERO) & self.valid
 
     def exponent(self) -> np.ndarray:
         """floor(log10(|x|)) of each nonzero value (0 for zero and NULL)."""

@@ -73,3 +73,9 @@ def test_from_text_round_trip():
     s = from_text(pa.array(["1.50", "-0.001", None, "7"]))
     assert s.dscale.tolist() == [2, 3, 0, 0]
     assert s.text().to_pylist() == ["1.50", "-0.001", None, "7"]
+
+
+def test_null_divisor_gives_null():
+    """A NULL divisor is not a zero: the quotient is NULL (not the dividend over 1)."""
+    q = divide([_num("1.5", "3.25", None), _num(None, "5", "2")])
+    assert q.text().to_pylist() == [None, "0.65000000000000000000", None]
