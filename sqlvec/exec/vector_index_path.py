@@ -143,29 +143,34 @@ def _gather(hits: list, chosen: np.ndarray, names: list[str], schema: pa.Schema)
     return out.take(pa.array(inverse))
 
 
-# sealed segment -> {id(schema): (schema, its record batches under schema, batch starts)}
+# sealed file-backed segment -> {id(schema): (schema, the segment's table they view, its
+# record batches under schema, batch starts)}
 _BATCHES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 _BATCHES_LOCK = threading.Lock()
 
 
 def _batches(seg: Any, names: list[str], schema: pa.Schema) -> tuple[list, list[int]]:
     """The segment's record batches of `_rowid` + names under `schema`, and where each
-    starts; kept for sealed segments (immutable), so a query only slices them."""
-    per = _BATCHES.get(seg) if not seg.growing else None
+    starts; kept for sealed segments served from their file (immutable memory-mapped
+    views: nothing is copied or pinned in memory; a reopened file makes new ones), so a
+    query only slices them."""
+    table = seg.data
+    keep = not seg.growing and getattr(seg, "path", None) is not None
+    per = _BATCHES.get(seg) if keep else None
     hit = per.get(id(schema)) if per is not None else None
-    if hit is not None and hit[0] is schema:
-        return hit[1], hit[2]
-    data = seg.data.select(["_rowid", *names])
+    if hit is not None and hit[0] is schema and hit[1] is table:
+        return hit[2], hit[3]
+    data = table.select(["_rowid", *names])
     batches = [_conform_batch(b, schema) for b in data.to_batches()]
     starts = [0]
     for b in batches:
         starts.append(starts[-1] + b.num_rows)
-    if not seg.growing and data.schema.types == schema.types:  # (views, no cast copies)
+    if keep and data.schema.types == schema.types:  # (views, no cast copies)
         with _BATCHES_LOCK:
             per = _BATCHES.setdefault(seg, {})
             if len(per) > 8:
                 per.clear()
-            per[id(schema)] = (schema, batches, starts)
+            per[id(schema)] = (schema, table, batches, starts)
     return batches, starts
 
 

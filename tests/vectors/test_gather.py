@@ -20,10 +20,10 @@ def test_few_rows_path_equals_general_path(tmp_path):
     db = con._session.db
     oid = Catalog(db.store.begin(), db.store).relation("public", "t").oid
     n = 0
-    for size in (1500, 700, 2100):  # one committed segment each, some of several batches
+    for size in (70_000, 700, 2100):  # a sealed segment (of several batches), growing ones
         txn = db.store.begin()
-        for s in range(0, size, 500):
-            m = min(500, size - s)
+        for s in range(0, size, 25_000):
+            m = min(25_000, size - s)
             ids = np.arange(n, n + m, dtype=np.int32)
             txn.insert(oid, pa.record_batch([
                 pa.array(ids), pa.array([f"t{i}" for i in ids.tolist()]),
@@ -32,12 +32,15 @@ def test_few_rows_path_equals_general_path(tmp_path):
             n += m
         txn.commit()
     cur.execute("delete from t where id % 7 = 3")
+    cur.execute("checkpoint")  # segments served from their files
     txn = db.store.begin()
     txn.insert(oid, pa.record_batch([pa.array(np.array([n], np.int32)), pa.array(["own"]),
                                      pa.FixedSizeListArray.from_arrays(pa.array([1.0, 2.0], pa.float32()), 2)],
                                     names=["id", "tag", "emb"]))
     lt = txn._local(oid)
     assert len(lt.views) >= 2
+    cached = [v.seg for v in lt.views if v.seg.path is not None and not v.seg.growing]
+    assert cached and cached[0].data.num_columns and len(cached[0].data.to_batches()) > 1
     rowids = np.concatenate([v.seg.rowids for v in (*lt.views, *lt.inserts)])
     names = ["id", "tag", "emb"]
     schema = pa.schema([pa.field("_rowid", pa.int64(), nullable=False), pa.field("id", pa.int32()),
@@ -55,5 +58,6 @@ def test_few_rows_path_equals_general_path(tmp_path):
         shuffled = rng.permutation(chosen[:12])  # any order of chosen is kept
         assert [r["_rowid"] for r in VIP._gather(hits, shuffled, names, schema).to_pylist()] \
             == cand[shuffled].tolist()
+    assert all(s in VIP._BATCHES for s in cached)  # file-backed sealed segments: kept views
     txn.rollback()
     con.close()
