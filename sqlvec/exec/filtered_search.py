@@ -83,6 +83,7 @@ class Passing:
     mat: np.ndarray | None = None  # (passing, d) float32, in row id order (on demand)
     sq: np.ndarray | None = None  # squared norms of mat's rows
     lock: threading.Lock = field(default_factory=threading.Lock)
+    uses: int = 0  # exact rankings so far (the first streams; a second keeps a matrix)
     starts: np.ndarray = field(init=False)
 
     def __post_init__(self) -> None:
@@ -136,10 +137,59 @@ class Passing:
                 self.sq = np.einsum("ij,ij->i", self.mat, self.mat)
             return self.mat, self.sq
 
+    def streamed(self, qv: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """(float32 products with qv, squared norms) of every passing row of a float32
+        column, in row id order, through a reused scratch block: no matrix of all the
+        passing rows is allocated (a predicate seen once). None: not that layout."""
+        from sqlvec.functions.vectors.types import matrix
+
+        if self.order is not None:
+            return None
+        n = int(self.starts[-1])
+        dots, sq = np.empty(n, np.float32), np.empty(n, np.float32)
+        for (vec, pos), at in zip(self.sources, self.starts):
+            m = matrix(vec, tname="vector")[0]
+            if m.dtype != np.float32 or m.shape[1] != len(qv):
+                return None
+            buf = _scratch(m.shape[1])
+            for s in range(0, len(pos), len(buf)):
+                sel = pos[s:s + len(buf)]
+                blk = np.take(m, sel, axis=0, out=buf[:len(sel)])
+                at_s = int(at) + s
+                np.einsum("ij,j->i", blk, qv, out=dots[at_s:at_s + len(sel)])
+                np.einsum("ij,ij->i", blk, blk, out=sq[at_s:at_s + len(sel)])
+        return dots, sq
+
+    def rows_f32(self, idx: np.ndarray) -> np.ndarray:
+        """The float32 vectors of passing rows `idx` (row id order; streamed layout)."""
+        from sqlvec.functions.vectors.types import matrix
+
+        which = np.searchsorted(self.starts, idx, side="right") - 1
+        out = np.empty((len(idx), 0), np.float32)
+        for w in np.unique(which):
+            vec, pos = self.sources[w]
+            m = matrix(vec, tname="vector")[0]
+            if out.shape[1] != m.shape[1]:
+                out = np.empty((len(idx), m.shape[1]), np.float32)
+            sel = which == w
+            out[sel] = np.take(m, pos[idx[sel] - self.starts[w]], axis=0)
+        return out
+
     @property
     def nbytes(self) -> int:
         return (self.vectors.nbytes if self.vectors is not None else 0) + \
             (self.mat.nbytes if self.mat is not None else 0)
+
+
+_LOCAL = threading.local()
+
+
+def _scratch(d: int) -> np.ndarray:
+    """This thread's (2048, d) float32 block for streamed products (reused)."""
+    buf = getattr(_LOCAL, "buf", None)
+    if buf is None or buf.shape[1] != d:
+        buf = _LOCAL.buf = np.empty((2048, d), np.float32)
+    return buf
 
 
 def _params_of(f: E.Expr) -> tuple[int, ...] | None:
@@ -288,24 +338,42 @@ def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
     if not n:
         return np.zeros(0, np.int64)
     fld = p.scan.fields[p.column]
-    kern = _kernel(p, fld.type.short)
-    got = hit.matrix(fld.type.short) if kern is not None else None
+    short = fld.type.short
+    kern = _kernel(p, short)
     qv = None
-    if got is not None:
+    if kern is not None:
         from sqlvec.functions.vectors.types import scalar_vector, to_float32
-        qv = to_float32(np.asarray(scalar_vector(q)), fld.type.short)
-    if qv is None or got is None or len(qv) != got[0].shape[1]:
+        qv = to_float32(np.asarray(scalar_vector(q)), short)
+    product = n >= PRODUCT_MIN_ROWS and k < n // 4 and p.metric in ("l2", "ip", "cos")
+    first, hit.uses = hit.uses == 0, hit.uses + 1
+    if qv is not None and product and first and hit.mat is None and short == "vector":
+        # a predicate seen once (a parameter that changes every query): stream the
+        # products through a scratch block instead of gathering a matrix to cache
+        got = hit.streamed(qv)
+        if got is not None:
+            from sqlvec.index.exact import candidates_of
+            cand = candidates_of(np, got[0], got[1], qv, k, p.metric, len(qv))
+            if cand is not None:
+                return _scored(kern, hit.rows_f32(cand), qv, hit.rowids[cand], k)
+    got = hit.matrix(short) if qv is not None else None
+    if got is None or len(qv) != got[0].shape[1]:
         d, valid = _distances(p, hit.gathered(fld.type.arrow), q)  # the operator, every row
         return hit.rowids[VS._rank(d, valid, hit.rowids, k)]
     mat, sq = got
-    fn, col_first = kern
     cand = None
-    if n >= PRODUCT_MIN_ROWS and k < n // 4 and p.metric in ("l2", "ip", "cos"):
+    if product:
         from sqlvec.index.exact import candidates
         cand = candidates(np, mat, sq, qv, k, p.metric)
-    rows = mat if cand is None else mat[cand]
+    if cand is None:
+        return _scored(kern, mat, qv, hit.rowids, k)
+    return _scored(kern, mat[cand], qv, hit.rowids[cand], k)
+
+
+def _scored(kern: tuple[Any, bool], rows: np.ndarray, qv: np.ndarray, ids: np.ndarray,
+            k: int) -> np.ndarray:
+    """The k best of `ids` by the operator's kernel on their float32 rows, then row id."""
+    fn, col_first = kern
     d = np.asarray(fn(rows, qv) if col_first else fn(qv, rows), np.float64)
-    ids = hit.rowids if cand is None else hit.rowids[cand]
     return ids[VS._rank(d, np.ones(len(d), bool), ids, k)]
 
 

@@ -112,14 +112,26 @@ def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric:
     if k >= n:
         return np.arange(n)
     with np.errstate(over="ignore", invalid="ignore"):
-        return _bounded(xp, mat, sq, q, k, metric, d)
+        qd = xp.asarray(q, dtype=xp.float32)
+        # numpy: einsum's own loop (a BLAS product may spin threads on one small product)
+        dots = xp.einsum("ij,j->i", mat, qd) if xp is np else mat @ qd
+        return candidates_of(xp, dots, sq, q, k, metric, d)
 
 
-def _bounded(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric: str, d: int
+def candidates_of(xp: ModuleType, dots: Any, sq: Any, q: np.ndarray, k: int, metric: str,
+                  d: int) -> np.ndarray | None:
+    """candidates() from the rows' float32 products with q and squared norms (computed by
+    the caller, e.g. block by block); d: the dimension."""
+    if metric not in ("l2", "ip", "cos"):
+        return None
+    if k >= len(dots):
+        return np.arange(len(dots))
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _bounded(xp, dots, sq, q, k, metric, d)
+
+
+def _bounded(xp: ModuleType, dots: Any, sq: Any, q: np.ndarray, k: int, metric: str, d: int
              ) -> np.ndarray | None:
-    qd = xp.asarray(q, dtype=xp.float32)
-    # numpy: einsum's own loop (a BLAS product may spin threads on one small product)
-    dots = xp.einsum("ij,j->i", mat, qd) if xp is np else mat @ qd
     q_sq = float(np.dot(q.astype(np.float64), q.astype(np.float64)))
     gamma = 4.0 * (d + 2) * _EPS32  # of a float32 sum of d products
     if metric == "l2":

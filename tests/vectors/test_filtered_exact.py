@@ -164,3 +164,17 @@ def test_a_cast_column_is_ranked_by_the_cast_values(table):
     h = x[ids].astype(np.float16).astype(np.float32)
     d = np.sqrt(((h - q.astype(np.float16).astype(np.float32)) ** 2).sum(1))
     assert [r[0] for r in got] == ids[np.lexsort((ids, d))][:8].tolist()
+
+
+@pytest.mark.parametrize("op,metric", [("<->", "l2"), ("<#>", "ip"), ("<=>", "cos")])
+def test_first_use_streams_and_later_uses_keep_a_matrix_with_equal_answers(table, op, metric):
+    from sqlvec.exec import filtered_search as FS
+
+    run, x = table
+    for bound in (850, 851, 851, 851):  # a new predicate (streamed), then the cached one
+        q = x[bound] + 0.002
+        got = run(f"select id from f where c < %s order by emb {op} %s limit 10",
+                  (bound, [float(v) for v in q]))
+        assert [r[0] for r in got] == _want(x, np.arange(N) % 1000 < bound, q, 10, metric)
+    held = [e for e in FS._PASSING.values() if e.uses >= 2]
+    assert held and all(e.mat is not None for e in held)
