@@ -78,7 +78,7 @@ class DecimalDigits:
 
     def exponent(self) -> np.ndarray:
         """floor(log10(|x|)) of each nonzero value (0 for zero and NULL)."""
-        return np.where(self.is_zero, 0, self.length - 1 - self.scale)
+        return np.where(self.is_zero | ~self.valid, 0, self.length - 1 - self.scale)
 
     def leading(self, count: np.ndarray) -> np.ndarray:
         """The integer formed by the first count[i] digits of row i (missing digits are 0),
