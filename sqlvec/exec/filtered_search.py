@@ -64,8 +64,8 @@ _PASSING: OrderedDict[tuple, Passing] = OrderedDict()
 _PASSING_LOCK = threading.Lock()
 MAX_PASSING = 8
 MAX_PASSING_BYTES = 128 << 20  # vectors and matrices held by the cached sets, all together
-# filter expression (by id, held to keep the id) -> parameter indexes, or None: volatile
-_SHAPE: dict[int, tuple[E.Expr, tuple[int, ...] | None]] = {}
+# filter expression (by id, held to keep the id) -> (key part, parameter indexes) or None
+_SHAPE: dict[int, tuple[E.Expr, Any]] = {}
 
 
 @dataclass
@@ -192,8 +192,26 @@ def _scratch(d: int) -> np.ndarray:
     return buf
 
 
-def _params_of(f: E.Expr) -> tuple[int, ...] | None:
-    """Indexes of the parameters a filter reads, or None when it may vary between runs."""
+class _Filter:
+    """A filter expression as a cache key part: its hash computed once (hashing the
+    frozen expression tree re-walks it: ~500 calls, 3 times a query), equal to another
+    when the same object or structurally equal."""
+
+    __slots__ = ("expr", "h")
+
+    def __init__(self, expr: E.Expr) -> None:
+        self.expr, self.h = expr, hash(expr)
+
+    def __hash__(self) -> int:
+        return self.h
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Filter) and (other.expr is self.expr or other.expr == self.expr)
+
+
+def _shape_of(f: E.Expr) -> tuple[_Filter, tuple[int, ...]] | None:
+    """(key part, indexes of the parameters it reads), or None when it may vary between
+    runs (volatile functions, unknown nodes) or cannot be hashed."""
     hit = _SHAPE.get(id(f))
     if hit is not None and hit[0] is f:
         return hit[1]
@@ -205,7 +223,12 @@ def _params_of(f: E.Expr) -> tuple[int, ...] | None:
             break
         if isinstance(e, E.Param):
             out.append(e.index)
-    shape = None if out is None else tuple(out)
+    shape = None
+    if out is not None:
+        try:
+            shape = (_Filter(f), tuple(out))
+        except TypeError:
+            shape = None
     if len(_SHAPE) > 4096:
         _SHAPE.clear()
     _SHAPE[id(f)] = (f, shape)
@@ -215,11 +238,12 @@ def _params_of(f: E.Expr) -> tuple[int, ...] | None:
 def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
     """A key for the passing set, or None when the filter may differ between runs."""
     assert p.scan.filter is not None
-    which = _params_of(p.scan.filter)
-    if which is None:
+    shape = _shape_of(p.scan.filter)
+    if shape is None:
         return None
+    fkey, which = shape
     params = tuple((i, repr(ctx.params[i] if i < len(ctx.params) else None)) for i in which)
-    key = (id(lt.base), p.scan.filter, params, tuple(f.name for f in p.scan.fields), p.column)
+    key = (id(lt.base), fkey, params, tuple(f.name for f in p.scan.fields), p.column)
     try:
         hash(key)
     except TypeError:
