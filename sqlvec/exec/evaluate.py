@@ -229,23 +229,10 @@ class Evaluator:
 
     def scaled_text(self, e: E.Expr, b: pa.RecordBatch) -> pa.Array | None:
         """The text of a numeric expression with PostgreSQL's display scale per value
-        (functions.numeric_scale); None when no operator in it picks a scale per value."""
-        from sqlvec.functions.numeric_scale import Scaled, scaled_op
+        (exec/numeric_eval); None when no operator in it picks a scale per value."""
+        from sqlvec.exec.numeric_eval import scaled_text
 
-        def op(x: E.Expr) -> Any:
-            fn = getattr(x, "fn", None)
-            if not isinstance(x, E.Func) or x.type.short != "numeric" or not hasattr(fn, "definition"):
-                return None
-            ok = all(a.type.short in ("numeric", "int2", "int4", "int8") for a in x.args)
-            return scaled_op(fn.name, len(x.args)) if ok else None
-
-        def walk(x: E.Expr) -> Scaled:
-            f = op(x)
-            return Scaled.of(self.eval(x, b)) if f is None else f([walk(a) for a in x.args])
-
-        if op(e) is None:
-            return None
-        return walk(e).text()
+        return scaled_text(self, e, b)
 
     def _e_BoolOp(self, e: E.BoolOp, b: pa.RecordBatch, n: int) -> pa.Array:
         # nested ANDs (ORs) are one n-ary node; stop once every row is decided (all false for

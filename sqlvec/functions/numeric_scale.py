@@ -76,6 +76,37 @@ class Scaled:
         """PostgreSQL's text output of each value."""
         return format_decimal(self.values, self.dscale)
 
+    def take(self, idx: np.ndarray) -> Scaled:
+        return Scaled(self.values.take(pa.array(idx)), self.dscale[idx])
+
+
+def scatter(pieces: list[tuple[np.ndarray, Scaled]], n: int) -> Scaled:
+    """n rows from pieces (row positions, their values); rows in no piece are NULL."""
+    if len(pieces) == 1 and len(pieces[0][0]) == n:
+        idx, v = pieces[0]
+        order = np.empty(n, dtype=np.int64)
+        order[idx] = np.arange(n)
+        return v.take(order)
+    top = max([int(v.values.type.scale) for _, v in pieces] + [0])
+    digits = max([int(v.values.type.precision - v.values.type.scale) for _, v in pieces] + [1])
+    t = pa.decimal256(min(digits + top, 76), top)
+    pos = np.full(n, -1, dtype=np.int64)
+    off = 0
+    values, scales = [], []
+    for idx, v in pieces:
+        pos[idx] = np.arange(off, off + len(idx))
+        off += len(idx)
+        try:
+            values.append(pc.cast(v.values, t))
+        except pa.ArrowInvalid:
+            raise NumericValueOutOfRange(_OVERFLOW) from None
+        scales.append(v.dscale)
+    if not values:
+        return Scaled(pa.nulls(n, pa.decimal128(1, 0)), np.zeros(n, dtype=np.int64))
+    allv = pa.concat_arrays(values)
+    dscale = np.concatenate(scales)
+    return Scaled(allv.take(pa.array(pos, mask=pos < 0)), np.where(pos < 0, 0, dscale[np.maximum(pos, 0)]))
+
 
 def _weight_first(d: DecimalDigits) -> tuple[np.ndarray, np.ndarray]:
     """Base-10000 weight and leading digit group of each value (0, 0 for zero), as
@@ -277,6 +308,8 @@ def from_text(s: pa.Array) -> Scaled:
     top = int(dscale.max()) if len(s) else 0
     digits = pc.utf8_length(pc.replace_substring_regex(s, r"[-.]", "")).to_numpy(zero_copy_only=False)
     prec = int(np.where(valid, digits - dscale, 0).max(initial=1)) + top
+    if max(prec, top + 1) > 76:  # beyond decimal256: PostgreSQL goes on, sqlvec cannot
+        raise NumericValueOutOfRange(_OVERFLOW)
     try:
         values = pc.cast(s, pa.decimal256(max(prec, top + 1, 1), top))
     except pa.ArrowInvalid:
@@ -324,4 +357,31 @@ def scaled_capable(name: str, arg_types: list[T.SqlType], return_type: T.SqlType
         all(t.short in _SCALED_ARGS for t in arg_types)
 
 
-__all__ = ["NUMERIC_TEXT", "SCALED_OPS", "Scaled", "divide", "from_text", "scaled_capable", "scaled_op"]
+
+
+def fold_scaled(fn: object, args: list[tuple[object, T.SqlType]]) -> tuple[Decimal, T.SqlType] | None:
+    """A numeric operator over constants as a constant that keeps PostgreSQL's display scale
+    (value, numeric typed with that scale), or None when no scale per value applies or the
+    value does not fit decimal128. Raises what the operator raises (1 / 0)."""
+    name = getattr(fn, "name", "")
+    op = scaled_op(name, len(args))
+    if op is None or not all(t.short in _SCALED_ARGS for _, t in args):
+        return None
+    vals = [Scaled.of(pa.array([v], t.arrow)) for v, t in args]
+    res = op(vals)
+    text = res.text()[0].as_py()
+    if text is None:
+        return None
+    scale = int(res.dscale[0])
+    value = Decimal(text)
+    if scale > T.NUMERIC_PRECISION:
+        return None
+    # scale 16 at precision 38 is the storage form (shown trimmed): 37 shows all 16 digits
+    arrow = pa.decimal128(T.NUMERIC_PRECISION - (scale == T.NUMERIC_DEFAULT_SCALE), scale)
+    if len(value.as_tuple().digits) > arrow.precision:
+        return None
+    return value, replace(T.NUMERIC, arrow=arrow)
+
+
+__all__ = ["NUMERIC_TEXT", "SCALED_OPS", "Scaled", "divide", "fold_scaled", "from_text", "scaled_capable",
+           "scaled_op", "scatter"]

@@ -39,6 +39,12 @@ def fold_expr(e: E.Expr) -> E.Expr:
     if isinstance(e, E.Func) and e.fn is not None and not e.name[:1].isalpha() \
             and all(isinstance(a, E.Const) for a in e.args) and not getattr(e.fn, "volatile", False):
         try:
+            if e.type.short == "numeric":  # keep PostgreSQL's display scale of the value
+                from sqlvec.functions.numeric_scale import fold_scaled
+
+                hit = fold_scaled(e.fn, [(a.value, a.type) for a in e.args])  # type: ignore[attr-defined]
+                if hit is not None:
+                    return E.Const(*hit)
             return E.Const(_const_value(e.fn, e.args, e.type), e.type)  # type: ignore[arg-type]
         except (SqlError, pa.ArrowException, TypeError, ValueError):
             return e

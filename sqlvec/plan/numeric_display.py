@@ -24,7 +24,7 @@ from typing import Any
 import pyarrow as pa
 
 from sqlvec.core import types as T
-from sqlvec.functions.numeric_scale import NUMERIC_TEXT, scaled_capable
+from sqlvec.functions.numeric_scale import NUMERIC_TEXT
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
@@ -33,9 +33,9 @@ SORT_NUMERIC = replace(T.NUMERIC, arrow=pa.decimal256(76, 38))  # an ORDER BY ke
 
 
 def _scaled(e: E.Expr) -> bool:
-    fn = getattr(e, "fn", None)
-    return isinstance(e, E.Func) and hasattr(fn, "definition") and \
-        scaled_capable(fn.name, [a.type for a in e.args], e.type)
+    from sqlvec.exec.numeric_eval import scaled_capable
+
+    return scaled_capable(e)
 
 
 def _refs(e: E.Expr, out: set[int]) -> set[int]:

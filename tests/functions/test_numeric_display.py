@@ -92,3 +92,19 @@ def test_avg_takes_a_scale_per_group():
     rows = cur.execute("SELECT g, avg(m) AS x FROM a GROUP BY g HAVING avg(m) < 2 ORDER BY x").fetchall()
     assert [(g, str(x)) for g, x in rows] == [(2, "-0.00500000000000000000"), (3, "1.00000000000000000000")]
     assert str(cur.execute("SELECT avg(m) / 3 FROM a WHERE g = 2").fetchone()[0]) == "-0.00166666666666666667"
+
+
+def test_scale_passes_through_nullif_case_coalesce_and_folded_constants():
+    """x / nullif(y, 0), CASE and COALESCE keep each value's scale; an operator over
+    constants folded at plan time keeps PostgreSQL's scale (PostgreSQL 15's strings)."""
+    con = sqlvec.connect(":memory:")
+    cur = con.cursor()
+    cur.execute("CREATE TABLE p(i INT, m NUMERIC(20,3))")
+    cur.execute("INSERT INTO p VALUES (0, 1.5), (2, 3.25), (NULL, NULL)")
+    got = cur.execute("SELECT m / nullif(i * 2.5, 0), coalesce(m / 3, 0), "
+                      "CASE WHEN i > 0 THEN m / 7 ELSE m END, (2.5 / 7) * i FROM p ORDER BY i").fetchall()
+    assert [tuple(None if v is None else str(v) for v in r) for r in got] == [
+        (None, "0.50000000000000000000", "1.500", "0E-20"),
+        ("0.65000000000000000000", "1.08333333333333333333", "0.46428571428571428571",
+         "0.71428571428571428572"),
+        (None, "0", None, None)]

@@ -1,0 +1,107 @@
+"""Evaluate a numeric expression with PostgreSQL's display scale per value (its text form).
+
+The operators and functions that choose a scale per value (functions/numeric_scale.py) are
+computed on `Scaled` values all the way down; CASE (NULLIF, GREATEST, LEAST), COALESCE and
+casts to unconstrained numeric pass each value's scale through, as PostgreSQL does; any
+other node is evaluated as usual and shows its Arrow scale. A CASE branch runs only on the
+rows that reach it, as in the evaluator.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from sqlvec.functions.numeric_scale import Scaled, scaled_op, scatter
+from sqlvec.plan import expr as E
+
+_NUMERIC_ARGS = ("numeric", "int2", "int4", "int8")
+
+
+def _op(x: E.Expr) -> Any:
+    fn = getattr(x, "fn", None)
+    if not isinstance(x, E.Func) or x.type.short != "numeric" or not hasattr(fn, "definition"):
+        return None
+    ok = all(a.type.short in _NUMERIC_ARGS for a in x.args)
+    return scaled_op(fn.name, len(x.args)) if ok else None
+
+
+def _passes(x: E.Expr) -> bool:
+    """A node that keeps its numeric operand's value and scale."""
+    if x.type.short != "numeric":
+        return False
+    if isinstance(x, E.Cast):
+        return x.type.typmod < 0 and x.arg.type.short in _NUMERIC_ARGS
+    return isinstance(x, E.Case | E.Coalesce)
+
+
+def scaled_capable(e: E.Expr) -> bool:
+    """Whether e (or what it passes through) picks a scale per value."""
+    if _op(e) is not None:
+        return True
+    if not _passes(e):
+        return False
+    if isinstance(e, E.Case):
+        vals = [v for _, v in e.whens] + ([e.default] if e.default is not None else [])
+    else:
+        vals = list(e.args) if isinstance(e, E.Coalesce) else [e.arg]  # type: ignore[attr-defined]
+    return any(scaled_capable(v) for v in vals)
+
+
+def scaled(ev: Any, x: E.Expr, b: pa.RecordBatch) -> Scaled:
+    """x over batch b as values with their display scale."""
+    f = _op(x)
+    if f is not None:
+        return f([scaled(ev, a, b) for a in x.args])  # type: ignore[attr-defined]
+    if _passes(x):
+        if isinstance(x, E.Cast):
+            return scaled(ev, x.arg, b)
+        if isinstance(x, E.Coalesce):
+            return _coalesce([scaled(ev, a, b) for a in x.args])
+        return _case(ev, x, b)  # type: ignore[arg-type]
+    return Scaled.of(ev.eval(x, b))
+
+
+def _coalesce(vals: list[Scaled]) -> Scaled:
+    n = len(vals[0].values)
+    pieces = []
+    rest = np.ones(n, dtype=bool)
+    for v in vals:
+        ok = rest & v.values.is_valid().to_numpy(zero_copy_only=False)
+        idx = np.flatnonzero(ok)
+        if len(idx):
+            pieces.append((idx, v.take(idx)))
+        rest &= ~ok
+    return scatter(pieces, n)
+
+
+def _case(ev: Any, e: E.Case, b: pa.RecordBatch) -> Scaled:
+    n = b.num_rows
+    pieces: list[tuple[np.ndarray, Scaled]] = []
+    rest: np.ndarray | None = None
+    sub = b
+    for cond, val in e.whens:
+        if sub.num_rows == 0:
+            break
+        c = np.asarray(pc.fill_null(ev.eval(cond, sub), False), dtype=bool)
+        if not c.any():
+            continue
+        hit = np.flatnonzero(c)
+        pieces.append((hit if rest is None else rest[hit], scaled(ev, val, sub.take(pa.array(hit)))))
+        miss = np.flatnonzero(~c)
+        rest = miss if rest is None else rest[miss]
+        sub = sub.take(pa.array(miss))
+    if e.default is not None and sub.num_rows:
+        pieces.append((np.arange(n) if rest is None else rest, scaled(ev, e.default, sub)))
+    return scatter(pieces, n)
+
+
+def scaled_text(ev: Any, e: E.Expr, b: pa.RecordBatch) -> pa.Array | None:
+    """The text of e with a display scale per value; None when nothing in e picks one."""
+    return scaled(ev, e, b).text() if scaled_capable(e) else None
+
+
+__all__ = ["scaled", "scaled_capable", "scaled_text"]
