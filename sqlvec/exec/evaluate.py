@@ -209,6 +209,10 @@ class Evaluator:
 
                 return numeric_text_array(txt) if e.type.short == "numeric" else \
                     self.ctx.regs.casts.cast(txt, T.TEXT, e.type, explicit=e.explicit)
+            if e.type.short == "numeric" and text_out:  # static scale: the value's own text
+                from sqlvec.core.textio import format_text
+
+                return numeric_text_array(format_text(self.eval(e.arg, b), src))
             if is_numeric_text(src.arrow) and e.type.short == "numeric":  # its text -> the value
                 from sqlvec.core.textio import round_decimal
                 from sqlvec.functions.numeric_scale import from_text

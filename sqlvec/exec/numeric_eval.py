@@ -15,6 +15,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.core.errors import NumericValueOutOfRange
 from sqlvec.functions.numeric_scale import Scaled, scaled_op, scatter
 from sqlvec.plan import expr as E
 
@@ -100,8 +101,15 @@ def _case(ev: Any, e: E.Case, b: pa.RecordBatch) -> Scaled:
 
 
 def scaled_text(ev: Any, e: E.Expr, b: pa.RecordBatch) -> pa.Array | None:
-    """The text of e with a display scale per value; None when nothing in e picks one."""
-    return scaled(ev, e, b).text() if scaled_capable(e) else None
+    """The text of e with a display scale per value; None when nothing in e picks one, or
+    when a value needs more than decimal256's 76 digits on the way (PostgreSQL's numeric has
+    no such bound): the caller then evaluates e with one scale per column, as before."""
+    if not scaled_capable(e):
+        return None
+    try:
+        return scaled(ev, e, b).text()
+    except NumericValueOutOfRange:
+        return None
 
 
 __all__ = ["scaled", "scaled_capable", "scaled_text"]
