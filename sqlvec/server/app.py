@@ -70,6 +70,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         self.inbox_size = 0
         self.reading_paused = False
         self.out: list[bytes] = []  # written by the worker, flushed by the loop
+        self.pending: list[bytes] = []  # inline output, written at the end of the loop pass
         self.out_size = 0
         self.can_write = threading.Event()
         self.can_write.set()
@@ -159,9 +160,22 @@ class _PgConnection(asyncio.BufferedProtocol):
         fut.add_done_callback(self._done)
 
     def _write_inline(self, data: bytes) -> None:
-        """Protocol output while it runs on the loop: straight to the transport, in order."""
+        """Protocol output while it runs on the loop: kept until every connection ready in
+        this loop pass has been served, then written (Server._write_pending). Answering at
+        once woke each client in the middle of the pass, and on a busy machine the server
+        was switched out between connections (~10% more CPU per point lookup, 8 clients).
+        Anything else that writes to or closes the transport writes this first."""
         if not self.lost and not self.dropping:
-            self.transport.write(data)
+            if not self.pending:
+                self.server._queue_pending(self)
+            self.pending.append(data)
+
+    def _write_pending(self) -> None:
+        if self.pending:
+            data = b"".join(self.pending) if len(self.pending) > 1 else self.pending[0]
+            self.pending.clear()
+            if not self.lost:
+                self.transport.write(data)
 
     def _write(self, data: bytes) -> None:
         """Called on the worker thread with protocol output."""
@@ -180,6 +194,8 @@ class _PgConnection(asyncio.BufferedProtocol):
                     break
 
     def _send(self, data: bytes) -> None:
+        if self.pending:
+            self._write_pending()
         if not self.lost and self.transport is not None:
             self.transport.write(data)
 
@@ -226,6 +242,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         """Close once the client has our last words: shut our side and drop what it still
         sends (closing with unread input resets the connection, and the client may lose
         the FATAL ErrorResponse before reading it)."""
+        self._write_pending()
         transport = self.transport
         if self.lost or not transport.can_write_eof():
             transport.close()
@@ -306,6 +323,7 @@ class _PgConnection(asyncio.BufferedProtocol):
                 self.transport.abort()
             return
         if self.transport is not None and not self.lost:
+            self._write_pending()
             if self.conn.phase == "ready":
                 self.transport.write(message)
             self.transport.close()
@@ -344,6 +362,7 @@ class Server:
         self.authentication_timeout = authentication_timeout
         self._clients: dict[int, _PgConnection] = {}
         self.read_buffer = memoryview(bytearray(READ_SIZE))  # shared: one loop thread reads
+        self._pending: list[_PgConnection] = []  # connections with inline output to write
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
@@ -359,6 +378,17 @@ class Server:
 
     async def wait_closed(self) -> None:
         await self._stopped.wait()
+
+    def _queue_pending(self, client: _PgConnection) -> None:
+        if not self._pending:
+            asyncio.get_running_loop().call_soon(self._write_pending)
+        self._pending.append(client)
+
+    def _write_pending(self) -> None:
+        """End of a loop pass: write the inline answers of every connection served in it."""
+        clients, self._pending = self._pending, []
+        for client in clients:
+            client._write_pending()
 
     def _deliver_cancel(self, action: DeliverCancel) -> None:
         target = self._clients.get(action.process_id)

@@ -155,6 +155,28 @@ def test_many_idle_connections(fake_server):
         s.close()
 
 
+def test_answers_of_many_connections_served_in_one_pass_keep_their_order(fake_server):
+    """Inline answers are written at the end of the loop pass; a worker's output and the
+    next inline answers of the same connection come after them, on every connection."""
+    host, port, _, _ = fake_server
+    socks = [raw_connect(host, port) for _ in range(8)]
+    for s in socks:  # the first run of a text is measured on a worker: inline from then on
+        s.sendall(c.query("SELECT 1") + c.query("SELECT 2"))
+        assert c.kinds(read_until(s, b"C\x00\x00\x00\rSELECT 2\x00Z\x00\x00\x00\x05I")) == "TDCZTDDCZ"
+    pipeline = (c.query("SELECT 1") + c.query("BEGIN") + c.query("SELECT 2")
+                + c.query("COMMIT") + c.query("SELECT 1"))
+    for _ in range(3):
+        for s in socks:
+            s.sendall(pipeline)
+        for s in socks:
+            out = read_until(s, b"C\x00\x00\x00\rSELECT 1\x00Z\x00\x00\x00\x05I")
+            while c.kinds(out).count("Z") < 5:
+                out += s.recv(65536)
+            assert c.kinds(out) == "TDCZ" + "CZ" + "TDDCZ" + "CZ" + "TDCZ"
+    for s in socks:
+        s.close()
+
+
 def test_large_result_streams(fake_server):
     host, port, _, _ = fake_server
     with psycopg.connect(host=host, port=port, user="alice", dbname="db") as con:
