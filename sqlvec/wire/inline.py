@@ -4,11 +4,15 @@ The server's transport runs a connection's requests on its event loop when the p
 says they are cheap, and on a worker thread otherwise (server/app.py). A hop costs two
 thread switches and a loop wake-up, more than a primary-key lookup itself, so the cheap
 path matters for small prepared statements. A statement text earns it by measurement:
-its last run took little CPU (on a worker `time.thread_time_ns`, so waiting for the GIL does
-not count; on the loop its wall time, which bounds the CPU, is what the run held the loop for,
-and costs no system call) and little wall time, and the text can neither write nor wait (a single `SELECT`, `VALUES`,
-`SHOW` or `TABLE`, without `INTO`, `FOR UPDATE` or `FOR SHARE`). The first run of a text
-always goes to a worker; a run that turns out slow sends the next one back there.
+its last run took little CPU and little wall time, and the text can neither write nor wait
+(a single `SELECT`, `VALUES`, `SHOW` or `TABLE`, without `INTO`, `FOR UPDATE` or `FOR
+SHARE`). The first run of a text always goes to a worker; a run that turns out slow sends
+the next one back there. On a worker CPU is `time.thread_time_ns` (waiting for the GIL
+does not count); on the loop it is the wall time, which bounds the CPU, is what the run
+held the loop for, and costs no system call (thread CPU is one, ~2.3 us on this VM) but
+also counts the time the process was switched out: so a run on the loop slower than
+CPU_LIMIT_NS but under WALL_LIMIT_NS is a first strike, and only a second one in a row
+sends the text back to workers (on a busy machine one lookup in ~50 was switched out).
 
     >>> book = CostBook()
     >>> book.is_fast("SELECT 1")
@@ -17,6 +21,13 @@ always goes to a worker; a run that turns out slow sends the next one back there
     >>> book.is_fast("SELECT 1")
     True
     >>> book.record("SELECT 1", cpu_ns=5_000_000, wall_ns=5_000_000)
+    >>> book.is_fast("SELECT 1")
+    False
+    >>> book.record("SELECT 1", cpu_ns=40_000, wall_ns=60_000)
+    >>> book.record("SELECT 1", cpu_ns=3_000_000, wall_ns=3_000_000, on_loop=True)
+    >>> book.is_fast("SELECT 1")  # maybe switched out: one strike
+    True
+    >>> book.record("SELECT 1", cpu_ns=3_000_000, wall_ns=3_000_000, on_loop=True)
     >>> book.is_fast("SELECT 1")
     False
     >>> read_only("insert into t values (1)"), read_only("select * into t2 from t")
@@ -49,17 +60,25 @@ class CostBook:
     __slots__ = ("_fast",)
 
     def __init__(self) -> None:
-        self._fast: dict[str, bool] = {}
+        self._fast: dict[str, int] = {}  # fast text -> strikes (slow runs on the loop in a row)
 
     def is_fast(self, sql: str) -> bool:
         return sql in self._fast
 
-    def record(self, sql: str, cpu_ns: int, wall_ns: int) -> None:
-        """Remember how a run of `sql` went (a slow run forgets the text)."""
+    def record(self, sql: str, cpu_ns: int, wall_ns: int, on_loop: bool = False) -> None:
+        """Remember how a run of `sql` went (a slow run forgets the text; on the loop, where
+        `cpu_ns` is wall time, a second slow run in a row under WALL_LIMIT_NS does)."""
+        fast = self._fast
         if cpu_ns < CPU_LIMIT_NS and wall_ns < WALL_LIMIT_NS:
-            if sql not in self._fast and len(sql) <= MAX_TEXT and read_only(sql):
-                if len(self._fast) >= MAX_TEXTS:
-                    self._fast.clear()
-                self._fast[sql] = True
+            strikes = fast.get(sql)
+            if strikes is None:
+                if len(sql) <= MAX_TEXT and read_only(sql):
+                    if len(fast) >= MAX_TEXTS:
+                        fast.clear()
+                    fast[sql] = 0
+            elif strikes:
+                fast[sql] = 0
+        elif on_loop and wall_ns < WALL_LIMIT_NS and fast.get(sql) == 0:
+            fast[sql] = 1
         else:
-            self._fast.pop(sql, None)
+            fast.pop(sql, None)

@@ -438,7 +438,8 @@ class ServerConnection:
             clock = self._clock
             cpu, wall = clock(), time.perf_counter_ns()
             self._simple_query(msg.sql)
-            self._costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall)
+            self._costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall,
+                               self._inline)
             return None
         if isinstance(msg, m.Invalid):
             self._send_error(msg.error)
@@ -550,7 +551,8 @@ class ServerConnection:
             cpu, wall = clock(), time.perf_counter_ns()
             result, suspended = s.execute_portal(portal.handle, msg.max_rows)  # type: ignore[union-attr]
             self._send_result(result, portal.formats, suspended, describe=False)
-            self._costs.record(portal.sql, clock() - cpu, time.perf_counter_ns() - wall)
+            self._costs.record(portal.sql, clock() - cpu, time.perf_counter_ns() - wall,
+                               self._inline)
         elif cls is m.Parse:
             if msg.name and msg.name in self._statements:
                 raise DuplicatePreparedStatement(
@@ -560,7 +562,8 @@ class ServerConnection:
             stmt = s.prepare(msg.sql, list(msg.param_oids), msg.name)
             self._statements[msg.name] = stmt
             self._send(be.PARSE_COMPLETE)
-            self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall)
+            self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall,
+                                     self._inline)
         elif cls is m.Describe:
             self._describe(msg)  # type: ignore[arg-type]
         else:

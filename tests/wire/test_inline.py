@@ -102,7 +102,7 @@ def test_an_inline_pass_answers_a_pipeline_in_one_write():
     assert len(writes) == 1 and c.kinds(writes[0]) == "2DDCZ" * 3
 
 
-def test_an_inline_run_is_measured_by_wall_time_and_a_slow_one_goes_back_to_workers(
+def test_an_inline_run_is_measured_by_wall_time_and_two_slow_ones_go_back_to_workers(
         monkeypatch):
     h = ready(Harness())
     h.send(c.parse("SELECT 2", "s"), c.SYNC)
@@ -112,9 +112,28 @@ def test_an_inline_run_is_measured_by_wall_time_and_a_slow_one_goes_back_to_work
     monkeypatch.setattr("sqlvec.wire.protocol.time.perf_counter_ns", lambda: next(ticks))
     monkeypatch.setattr("sqlvec.wire.protocol.time.thread_time_ns",
                         lambda: (_ for _ in ()).throw(AssertionError("syscall on the loop")))
-    h.conn.receive(EXEC)
-    out: list[bytes] = []
-    h.conn.process(out.append, inline=True)  # ran (budget check came first), measured slow
+    for strike in (1, 2):
+        h.conn.receive(EXEC)
+        out: list[bytes] = []
+        h.conn.process(out.append, inline=True)  # ran (budget check came first), measured slow
+        h.conn.process(out.append)  # the budget may leave Sync for later
+        assert c.kinds(b"".join(out)) == "2DDCZ"
+        assert h.conn._costs.is_fast("SELECT 2") is (strike == 1)  # maybe it was switched out
     monkeypatch.undo()
-    assert c.kinds(b"".join(out) + h.send()) == "2DDCZ"  # the budget may leave Sync for later
     assert send_inline(h, EXEC) == b"" and h.action is RUN_ON_WORKER
+
+
+def test_a_slow_run_on_the_loop_is_a_strike_a_fast_one_clears_it():
+    book = inline.CostBook()
+    book.record("SELECT 1", cpu_ns=10_000, wall_ns=10_000)
+    slow = inline.CPU_LIMIT_NS * 2
+    book.record("SELECT 1", cpu_ns=slow, wall_ns=slow, on_loop=True)
+    book.record("SELECT 1", cpu_ns=10_000, wall_ns=10_000, on_loop=True)
+    book.record("SELECT 1", cpu_ns=slow, wall_ns=slow, on_loop=True)
+    assert book.is_fast("SELECT 1")  # strikes were not in a row
+    book.record("SELECT 1", cpu_ns=inline.WALL_LIMIT_NS, wall_ns=inline.WALL_LIMIT_NS,
+                on_loop=True)
+    assert not book.is_fast("SELECT 1")  # a very slow run on the loop is no accident
+    book.record("SELECT 1", cpu_ns=10_000, wall_ns=10_000)
+    book.record("SELECT 1", cpu_ns=slow, wall_ns=slow)  # measured CPU on a worker
+    assert not book.is_fast("SELECT 1")
