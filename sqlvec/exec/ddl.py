@@ -274,8 +274,11 @@ class DdlRunner:
     def build_vector_index(self, rel: TableDef, d: IndexDef, command: str) -> None:
         """Build a vector index from the visible rows (CREATE INDEX, REINDEX); the session
         is listed in pg_stat_progress_create_index while it runs."""
+        from sqlvec.exec import segment_index
         from sqlvec.exec.vector_search import build_on_create
 
+        # files of a rolled-back build go at the next commit (not only at the next start)
+        segment_index.creating(self.cat.store, self.cat.txn, f"index/{d.schema}/{d.name}", d.oid)
         session = getattr(self.notice, "__self__", None)  # notice = session.notice
         progress = {"relid": rel.oid, "index_relid": d.oid, "command": command,
                     "phase": "building index", "tuples_total": 0, "tuples_done": 0}

@@ -479,6 +479,44 @@ def _stale_parts(names: list[str], seg_ids: set[int]) -> list[str]:
     return [n for n in names if (s := _seg_of(n)) is not None and s not in seg_ids]
 
 
+# store -> {index oid: (catalog key, weak reference to the transaction creating it)}
+_PENDING: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def creating(store: Any, txn: Any, key: str, oid: int) -> None:
+    """CREATE INDEX / REINDEX in `txn` writes files for `oid` before a commit names it: if
+    the transaction rolls back (or to a savepoint before it), the next commit's hook deletes
+    them (`_abandoned`); until then, and after a crash, the start-up sweep does."""
+    if index_dir(store) is None:
+        return
+    try:
+        ref = weakref.ref(txn)
+    except TypeError:
+        return
+    with _HOOKED_LOCK:
+        _PENDING.setdefault(store, {})[oid] = (key, ref)
+
+
+def _abandoned(store: Any, live: dict[int, int]) -> list[int]:
+    """Oids of `creating` whose transaction no longer holds them: rolled back (its catalog
+    writes cleared), rolled back to a savepoint, or gone without a commit naming them. A
+    transaction that is committing still holds its writes, so its files are kept."""
+    pend = _PENDING.get(store)
+    if not pend:
+        return []
+    out = []
+    with _HOOKED_LOCK:
+        for oid, (key, ref) in list(pend.items()):
+            if oid not in live:
+                txn = ref()
+                text = None if txn is None else (getattr(txn, "_catalog", None) or {}).get(key)
+                if text is not None and json.loads(text).get("oid") == oid:
+                    continue  # running or committing
+                out.append(oid)
+            del pend[oid]
+    return out
+
+
 def drop_files(store: Any, table_ids: list[int]) -> None:
     """After a durable commit: delete the files of indexes it dropped, and the part files
     of segments a TRUNCATE / table rewrite in it took away from indexed tables."""
@@ -500,6 +538,7 @@ def drop_files(store: Any, table_ids: list[int]) -> None:
         if gone:
             _GONE.setdefault(store, set()).update(gone)
     per_db = VS._CACHE.get(store) or {}
+    gone |= set(_abandoned(store, live))
     reset = {t for t in table_ids if (tv := version.tables.get(t)) is not None
              and tv.epoch > since}  # truncated / rewritten since the last look
     if not gone and not reset:

@@ -130,3 +130,43 @@ def test_alter_type_keeps_a_vector_index_only_if_its_opclass_takes_the_new_type(
     plan = [r[0] for r in db("explain analyze select id from t order by e2 <-> '[5,5]' limit 1")
             if "Strategy" in r[0]]
     assert "hnsw t_e2" in plan[0], plan
+
+
+@pytest.mark.parametrize("undo", ["rollback", "savepoint", "reindex"])
+def test_a_rolled_back_build_leaves_no_files_after_the_next_commit(tmp_path, small, undo):
+    from tests.vectors.test_index_files import _parts
+
+    path = str(tmp_path / "db")
+    con, run = _connect(path)
+    kept = _table(run, "u", 1200)  # a committed index keeps its files throughout
+    kept_files = _files(path, kept)
+    run("create table t (id int, emb vector(4))")
+    _rows(run, "t", 0, 1000)
+    _rows(run, "t", 1000, 1300)
+    if undo == "reindex":
+        run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+        old = _oid(run, "t_idx")
+        old_files = _files(path, old)
+    run("begin")
+    if undo == "savepoint":
+        run("savepoint a")
+    if undo == "reindex":
+        run("reindex index t_idx")
+    else:
+        run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    oid = _oid(run, "t_idx")
+    assert len(_parts(path, oid)) == 2
+    run("select id from t order by emb <-> '[1,1,1,1]' limit 1")
+    if undo == "savepoint":
+        run("rollback to savepoint a")
+        assert _parts(path, oid)  # (no commit yet)
+        run("commit")
+    else:
+        run("rollback")
+    run("create table z (a int)")  # the next commit of the database
+    assert _files(path, oid) == [] and _files(path, kept) == kept_files
+    if undo == "reindex":
+        assert _oid(run, "t_idx") == old and _files(path, old) == old_files
+        assert run("select count(*) from (select id from t order by emb <-> '[1,1,1,1]' "
+                   "limit 5) s") == [(5,)]
+    con.close()
