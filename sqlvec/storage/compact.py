@@ -29,6 +29,7 @@ TARGET_ROWS = 4 * SEAL_ROWS  # rows per segment written by compaction
 SMALL_ROWS = SEAL_ROWS // 2  # full segments below this are merged with their neighbours
 DEAD_FRACTION = 0.2  # a segment with this share of deleted rows is rewritten
 MAX_SMALL = 8  # automatic compaction starts at this many small full segments
+SETTLED_BYTES = 16 << 20  # a segment file this big is not "small", whatever its row count
 
 
 @dataclass
@@ -41,7 +42,7 @@ class Policy:
     base_rows: int = SEAL_ROWS  # segments below base_rows * fanout form the lowest tier
     # segments of at least this many bytes are left as they are (a bulk load's files: a
     # merge would rewrite them for little gain; the count stays within table size / this)
-    settled_bytes: int = 16 << 20
+    settled_bytes: int = SETTLED_BYTES
 
     def limit(self, views: list[SegView]) -> int:
         """Rows per merged segment: target_rows, fewer where rows are wide."""
@@ -104,9 +105,14 @@ def pick(tv: TableVersion, *, full: bool = False) -> list[SegView]:
     if full:
         return views
     dead = [v for v in views if v.n_deleted > DEAD_FRACTION * v.seg.num_rows or v.live == 0]
-    small = [v for v in views if v.live < SMALL_ROWS and v not in dead]
+    small = [v for v in views if _small(v) and v not in dead]
     chosen = dead + (small if len(small) > 1 else [])
     return chosen
+
+
+def _small(v: SegView) -> bool:
+    """A segment worth merging with its neighbours: few rows and not a big file."""
+    return v.live < SMALL_ROWS and seg_bytes(v.seg) < SETTLED_BYTES
 
 
 def needs_compaction(tv: TableVersion, policy: Policy | None = None) -> bool:
@@ -117,7 +123,7 @@ def needs_compaction(tv: TableVersion, policy: Policy | None = None) -> bool:
         return True
     # growing segments are merged (dropping deleted rows) by the commits themselves
     full = [v for v in tv.views if not v.seg.growing]
-    small = sum(1 for v in full if v.live < SMALL_ROWS)
+    small = sum(1 for v in full if _small(v))
     dead = sum(1 for v in full if v.n_deleted > DEAD_FRACTION * v.seg.num_rows)
     return small >= MAX_SMALL or dead >= 1
 

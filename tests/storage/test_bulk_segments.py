@@ -43,3 +43,21 @@ def test_bulk_files_are_full_segments_and_settled_ones_stay(tmp_path):
     views = s.version.tables[1].views
     assert s.begin().row_count(1) == 20_000 - 3010 and not any(v.seg.growing for v in views)
     s.close()
+
+
+def test_big_files_with_few_rows_are_not_small(tmp_path, monkeypatch):
+    from sqlvec.storage import compact
+
+    monkeypatch.setattr(compact, "SETTLED_BYTES", 100_000)
+    s = Store.open(str(tmp_path))
+    s.auto_compact = False
+    t = s.begin()
+    t.create_table(1, SCHEMA)
+    t.commit()
+    for i in range(compact.MAX_SMALL + 1):
+        load(s, i * 2000, 2000)  # ~0.2 MB each: below SMALL_ROWS rows, above SETTLED_BYTES
+    tv = s.version.tables[1]
+    assert not compact.needs_compaction(tv) and compact.pick(tv) == []
+    monkeypatch.setattr(compact, "SETTLED_BYTES", 16 << 20)
+    assert compact.needs_compaction(tv) and len(compact.pick(tv)) == compact.MAX_SMALL + 1
+    s.close()
