@@ -174,7 +174,9 @@ def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
             res = pc.multiply(_wide(a, 37), _wide(b, 38))
         elif kernel == "divide":
             b = check_zero(a, b)
-            res = pc.divide(_exact(a, 37), _exact(b, 38))
+            res = _div_rounded(a, b)
+            if res is None:
+                res = pc.divide(_exact(a, 37), _exact(b, 38))
         else:  # mod: a - trunc(a / b) * b, scale = max(sa, sb)
             b = check_zero(a, b)
             q = pc.divide(_exact(a, 37), _exact(b, 38))
@@ -186,6 +188,24 @@ def numeric_binary(kernel: str, a: Arg, b: Arg) -> Arg:
     except pa.ArrowInvalid:
         raise NumericValueOutOfRange("value overflows numeric format") from None
     return _finish_numeric(res, target)
+
+
+def _div_rounded(a: Arg, b: Arg) -> Arg | None:
+    """a / b rounded per row to PostgreSQL's select_div_scale (fewer than 16 digits for a
+    large quotient: 1000000 / 7 is 142857.142857142857, so round(n / 7, 16) and sums of
+    quotients see PostgreSQL's values); None when it does not fit (the caller divides as
+    before). b has no zeros (check_zero)."""
+    from sqlvec.functions.numeric_scale import Scaled, divide
+
+    n = max(len(x) if not isinstance(x, pa.Scalar) else 1 for x in (a, b))
+    arrs = [pa.repeat(x, n) if isinstance(x, pa.Scalar) else x for x in (a, b)]
+    if any(isinstance(x, pa.Scalar) and not x.is_valid for x in (a, b)):
+        return None
+    try:
+        res = divide([Scaled.of(arrs[0]), Scaled.of(arrs[1])]).values
+    except (NumericValueOutOfRange, pa.ArrowException, ValueError):
+        return None
+    return res[0] if all(isinstance(x, pa.Scalar) for x in (a, b)) else res
 
 
 def _numeric_op(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
