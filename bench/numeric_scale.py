@@ -55,8 +55,8 @@ def kernels(n: pa.Array, repeat: int) -> list[list[object]]:
     fmt_static = cpu(lambda: format_text(n, numeric_with(n.type)), repeat)
     fmt_digits = cpu(lambda: format_decimal(n, 2), repeat)
     return [
-        ["n / 3 as text: one scale per column", static, 1.0],
-        ["n / 3 as text: scale per value", scaled, static / scaled],
+        ["n / 3 as text at the column scale (numeric_binary)", static, 1.0],
+        ["n / 3 as text, a scale per value", scaled, static / scaled],
         ["text of numeric(12,2): Arrow cast", fmt_static, 1.0],
         ["text of numeric(12,2): format_decimal", fmt_digits, fmt_static / fmt_digits],
     ]
