@@ -474,11 +474,22 @@ class DdlRunner:
 
                         check_index_definition(idx.method, idx.columns[0], t.short, idx.options)
                 src_t = col.sql_type(self.regs.types)
+                using = a.args.get("using")
+                using = using if isinstance(using, exp.Expr) else None
+                convert = self._using_converter(rel, name, using, t) if using is not None else None
+                if convert is None and src_t.oid != t.oid and not self.regs.casts.can_assign(src_t, t):
+                    from sqlvec.core.errors import DatatypeMismatch
+
+                    raise DatatypeMismatch(
+                        f'column "{name}" cannot be cast automatically to type {t.display()}',
+                        hint=f'You might need to specify "USING {name}::{t.display()}".')
                 cols[i] = replace(col, type_oid=t.oid, typmod=t.typmod)
                 new = replace(rel, columns=tuple(cols))
                 casts = self.regs.casts
 
-                def fill(tb: pa.Table, i=i, src_t=src_t, t=t) -> pa.Table:
+                def fill(tb: pa.Table, i=i, src_t=src_t, t=t, convert=convert) -> pa.Table:
+                    if convert is not None:
+                        return tb.set_column(i, name, convert(tb))
                     arr = tb.column(i).combine_chunks()
                     return tb.set_column(i, name, casts.cast(arr, src_t, t, explicit=False))
 
@@ -540,6 +551,45 @@ class DdlRunner:
         ctx = ExecContext(self.cat.txn, self.regs)
         check_rows(rel, data, ctx.executor)
         check_unique_within(rel, data)
+
+    def _using_converter(self, rel: TableDef, name: str, using: exp.Expr, t: Any):
+        """ALTER COLUMN name TYPE t USING expr: a function rows -> new column values.
+
+        The expression is bound against the table's row (like an UPDATE SET value),
+        assignment-cast to t, and evaluated over whole batches."""
+        from sqlvec.core.errors import DatatypeMismatch, GroupingError, WindowingError
+        from sqlvec.exec.operators import ExecContext
+        from sqlvec.sql.bind_dml import table_scope, to_column
+        from sqlvec.sql.binder import BindContext, Binder
+
+        if using.find(exp.Select, exp.Subquery, exp.Exists) is not None:
+            raise FeatureNotSupported("cannot use subquery in transform expression")
+        if using.find(exp.Window) is not None:
+            raise WindowingError("window functions are not allowed in transform expressions")
+        if using.find(exp.AggFunc) is not None:
+            raise GroupingError("aggregate functions are not allowed in transform expressions")
+        b = Binder(BindContext(self.cat, self.regs, self.search_path))
+        e = b.bind_expr(using, table_scope(b, rel))
+        src = e.type
+        if src.short != "unknown" and src.oid != t.oid and not self.regs.casts.can_assign(src, t):
+            raise DatatypeMismatch(
+                f'result of USING clause for column "{name}" cannot be cast automatically to type {t.display()}',
+                hint="You might need to add an explicit cast.")
+        e = to_column(b, e, t)
+        ctx = ExecContext(self.cat.txn, self.regs)
+
+        def convert(tb: pa.Table) -> pa.Array:
+            if tb.num_rows == 0:
+                return pa.array([], type=t.arrow)
+            parts = []
+            for batch in tb.combine_chunks().to_batches():
+                out = ctx.evaluator.eval(e, batch)
+                if isinstance(out, pa.Scalar):
+                    out = pa.repeat(out, batch.num_rows)
+                parts.append(out.combine_chunks() if isinstance(out, pa.ChunkedArray) else out)
+            return pa.chunked_array(parts, type=parts[0].type).combine_chunks()
+
+        return convert
 
     def _default_array(self, col: ColumnDef):
         """A function n -> array of the column's default for existing rows."""
