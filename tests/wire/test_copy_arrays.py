@@ -9,6 +9,7 @@ from sqlvec.core.errors import SqlError
 from sqlvec.session import Database, Session
 from sqlvec.wire.copy import CopyIn, parse_copy
 from sqlvec.wire.copy_arrays import plain_float_lists
+from tests.support.rows import run
 
 
 @pytest.fixture
@@ -18,14 +19,6 @@ def session():
     yield s
     s.close()
     db.close()
-
-
-def run(s: Session, sql: str) -> list[tuple]:
-    out = []
-    for res in s.execute(sql):
-        for b in getattr(res, "batches", []):
-            out += [tuple(r.values()) for r in b.to_pylist()]
-    return out
 
 
 def copy_in(s: Session, sql: str, data: str) -> int:

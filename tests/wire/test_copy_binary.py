@@ -14,6 +14,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.session import Database, Session
 from sqlvec.wire.copy import BINARY_SIGNATURE, CopyIn, parse_copy
+from tests.support.rows import run
 
 HEADER = BINARY_SIGNATURE + b"\x00" * 8
 TRAILER = b"\xff\xff"
@@ -26,14 +27,6 @@ def session():
     yield s
     s.close()
     db.close()
-
-
-def run(s: Session, sql: str) -> list[tuple]:
-    out = []
-    for res in s.execute(sql):
-        for b in getattr(res, "batches", []):
-            out += [tuple(r.values()) for r in b.to_pylist()]
-    return out
 
 
 def field(v: bytes | None) -> bytes:

@@ -17,18 +17,11 @@ import pytest
 from sqlvec.core.errors import NotNullViolation, UniqueViolation
 from sqlvec.session import Database, Session
 from sqlvec.wire.copy import BINARY_SIGNATURE, CopyIn, parse_copy
+from tests.support.rows import run
 
 HEADER = BINARY_SIGNATURE + b"\x00" * 8
 TRAILER = b"\xff\xff"
 DIM = 8
-
-
-def run(s: Session, sql: str) -> list[tuple]:
-    out = []
-    for res in s.execute(sql):
-        for b in getattr(res, "batches", []):
-            out += [tuple(r.values()) for r in b.to_pylist()]
-    return out
 
 
 def payload(first: int, n: int, null_at: int | None = None) -> bytes:

@@ -8,17 +8,10 @@ import pytest
 
 from sqlvec.session import Database, Session
 from sqlvec.wire.copy import BINARY_SIGNATURE, CopyIn, parse_copy
+from tests.support.rows import run
 
 COLUMNS = ["pid", "datid", "datname", "relid", "command", "type", "bytes_processed",
            "bytes_total", "tuples_processed", "tuples_excluded"]
-
-
-def run(s: Session, sql: str) -> list[tuple]:
-    out = []
-    for res in s.execute(sql):
-        for b in getattr(res, "batches", []):
-            out += [tuple(r.values()) for r in b.to_pylist()]
-    return out
 
 
 @pytest.fixture
