@@ -276,6 +276,35 @@ def _unescape_text(value: str) -> str:
     return re.sub(r"\\(x[0-9a-fA-F]{1,2}|[0-7]{1,3}|.)", _unescape_one, value, flags=re.S)
 
 
+_SIMPLE_ESCAPES = (("\\b", "\b"), ("\\f", "\f"), ("\\n", "\n"), ("\\r", "\r"),
+                   ("\\t", "\t"), ("\\v", "\v"))
+
+
+def _unescape_column(col: pa.Array) -> pa.Array:
+    """Text-format backslash escapes of a whole column by Arrow kernels.
+
+    Escapes are read left to right, so each escaped backslash pair is first set aside as
+    NUL (which COPY text cannot hold), then the one-letter escapes and 'any other character
+    stands for itself' apply, then the pairs come back as one backslash. Values with an
+    octal or hex escape (rare) go through the per-value reader.
+    """
+    if pc.any(pc.match_substring(col, "\x00")).as_py():
+        return pa.array([v if v is None or "\\" not in v else _unescape_text(v)
+                         for v in col.to_pylist()], pa.string())
+    out = pc.replace_substring(col, "\\\\", "\x00")
+    numeric = pc.match_substring_regex(out, r"\\([0-7]|x[0-9a-fA-F])")
+    for esc, ch in _SIMPLE_ESCAPES:
+        out = pc.replace_substring(out, esc, ch)
+    out = pc.replace_substring(pc.replace_substring_regex(out, r"(?s)\\(.)", r"\1"),
+                               "\x00", "\\")
+    if pc.any(numeric).as_py():
+        idx = pc.indices_nonzero(numeric)
+        slow = [_unescape_text(v) for v in pc.take(col, idx).to_pylist()]
+        mask = pc.fill_null(numeric, False)
+        out = pc.replace_with_mask(out, mask, pa.array(slow, pa.string()))
+    return out
+
+
 def _unescape_one(m: re.Match) -> str:
     s = m.group(1)
     if s[0] == "x" and len(s) > 1:
@@ -321,8 +350,7 @@ def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[pa.Array]
     for name in names:
         col = table.column(name).combine_chunks()
         if cmd.format == "text" and len(col) and pc.any(pc.match_substring(col, "\\")).as_py():
-            col = pa.array([v if v is None or "\\" not in v else _unescape_text(v)
-                            for v in col.to_pylist()], pa.string())
+            col = _unescape_column(col)
         out.append(col)
     return out
 
