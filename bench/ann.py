@@ -316,24 +316,12 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
         print("pgvector: `pip install pgserver` to compare (skipped)")
         return
     import psycopg
-    from pgvector.psycopg import register_vector
 
     with tempfile.TemporaryDirectory() as tmp:
         srv = pgserver.get_server(tmp, cleanup_mode="stop")
         try:
             with psycopg.connect(srv.get_uri(), autocommit=True) as pc:
-                pc.execute("create extension if not exists vector")
-                ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
-                print(f"pgvector {ver.fetchone()[0]} on {pc.info.server_version}")
-                register_vector(pc)
-                pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
-                t0 = time.perf_counter()
-                with pc.cursor() as cur, cur.copy(
-                        "copy items (id, cat, emb) from stdin with (format binary)") as cp:
-                    cp.set_types(["int4", "int4", "vector"])
-                    for i in range(len(x)):
-                        cp.write_row((i, i % 1000, x[i]))
-                print(f"pgvector COPY (binary): {time.perf_counter() - t0:.1f}s")
+                print(f"pgvector COPY (binary): {ann_multi.load_items(pc, x):.1f}s")
                 pc.execute("set maintenance_work_mem = '2GB'")
                 t0 = time.perf_counter()
                 pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "

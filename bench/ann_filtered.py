@@ -156,17 +156,8 @@ def pgvector(x: np.ndarray, q: np.ndarray, todo: list) -> None:
         return
     with server:
         with psycopg.connect(server.dsn, autocommit=True) as pc:
-            pc.execute("create extension if not exists vector")
-            ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
-            print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
-            register_vector(pc)
-            pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
             t0 = time.perf_counter()
-            with pc.cursor() as cur, cur.copy(
-                    "copy items (id, cat, emb) from stdin with (format binary)") as cp:
-                cp.set_types(["int4", "int4", "vector"])
-                for i in range(len(x)):
-                    cp.write_row((i, i % 1000, x[i]))
+            ann_multi.load_items(pc, x)
             pc.execute("set maintenance_work_mem = '2GB'")
             pc.execute("create index on items using hnsw (emb vector_l2_ops) "
                        "with (m = 16, ef_construction = 64)")

@@ -275,27 +275,36 @@ class PgvectorServer:
         self._run("pg_ctl", "-D", self.data, "-m", "immediate", "stop")
 
 
+def load_items(pc: Any, x: np.ndarray) -> float:
+    """pgvector's `items (id, cat = id % 1000, emb)` filled by binary COPY; its seconds."""
+    from pgvector.psycopg import register_vector
+
+    pc.execute("create extension if not exists vector")
+    ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+    print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
+    register_vector(pc)
+    pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
+    t0 = time.perf_counter()
+    with pc.cursor() as cur, cur.copy(
+            "copy items (id, cat, emb) from stdin with (format binary)") as cp:
+        cp.set_types(["int4", "int4", "vector"])
+        for i in range(len(x)):
+            cp.write_row((i, i % 1000, x[i]))
+    return time.perf_counter() - t0
+
+
 def pgvector(x: np.ndarray, q: np.ndarray, gt: np.ndarray, args) -> None:
     """The multi-target table's pgvector rows: same data, HNSW parameters and statements."""
     try:
+        import pgvector.psycopg  # noqa: F401  (installed with pgserver?)
         import psycopg
-        from pgvector.psycopg import register_vector
         server = PgvectorServer(tempfile.mkdtemp(prefix="pgvector-"))
     except ImportError:
         print("pgvector: `pip install pgserver` to compare (skipped)")
         return
     with server, psycopg.connect(server.dsn, autocommit=True) as pc:
-        pc.execute("create extension if not exists vector")
-        ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
-        print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
-        register_vector(pc)
-        pc.execute(f"create table items (id int, cat int, emb vector({x.shape[1]}))")
         t0 = time.perf_counter()
-        with pc.cursor() as cur, cur.copy(
-                "copy items (id, cat, emb) from stdin with (format binary)") as cp:
-            cp.set_types(["int4", "int4", "vector"])
-            for i in range(len(x)):
-                cp.write_row((i, i % 1000, x[i]))
+        load_items(pc, x)
         pc.execute("set maintenance_work_mem = '2GB'")
         pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
                    f"with (m = {args.m}, ef_construction = {args.efc})")
