@@ -117,13 +117,26 @@ def numeric_typmod(precision: int, scale: int = 0) -> int:
     return ((precision << 16) | scale) + 4
 
 
+NUMERIC_MAX_ARROW_PRECISION = 76  # decimal256; PostgreSQL allows numeric(1000, s)
+
+
+def numeric_arrow(p: int, s: int) -> pa.DataType:
+    """Arrow type of numeric(p, s): decimal128 up to 38 digits, decimal256 up to 76; wider
+    typmods (PostgreSQL allows 1000) hold at most 76 digits (22003 beyond)."""
+    p = max(p, 1)
+    if p <= 38:
+        return pa.decimal128(p, s)
+    p = min(p, NUMERIC_MAX_ARROW_PRECISION)
+    return pa.decimal256(p, min(s, p))
+
+
 def _arrow_for_typmod(t: SqlType, typmod: int) -> pa.DataType:
     if t.codec is not None:
         return t.codec.arrow_for_typmod(typmod)
     if t.short == "numeric" and typmod >= 0:
         mod = typmod - 4
         p, s = (mod >> 16) & 0xFFFF, mod & 0xFFFF
-        return pa.decimal128(max(p, 1), s)
+        return numeric_arrow(p, s)
     return t.arrow
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from typing import Any
 
 import numpy as np
@@ -55,6 +56,23 @@ def exec_const(e: E.Expr) -> bool:
 
 def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+
+
+def _decimal_param(v: decimal.Decimal | int, t: pa.DataType) -> decimal.Decimal:
+    """A numeric parameter rounded half away from zero to the decimal's scale (as an
+    assignment to numeric(p, s) does; an unconstrained numeric is held at scale 16), 22003
+    when its integer digits do not fit."""
+    from sqlvec.core.errors import NumericValueOutOfRange
+
+    d = decimal.Decimal(v)
+    if not d.is_finite():
+        return d  # NaN / Infinity: pa.scalar says 42804, as before
+    with decimal.localcontext() as c:
+        c.prec = 200
+        q = d.quantize(decimal.Decimal(1).scaleb(-t.scale), rounding=decimal.ROUND_HALF_UP)
+    if q.adjusted() >= t.precision - t.scale and not q.is_zero():
+        raise NumericValueOutOfRange("numeric field overflow")
+    return q
 
 
 class Evaluator:
@@ -126,6 +144,8 @@ class Evaluator:
         hit = self._params.get(key)
         if hit is None:
             v = self.ctx.params[index]
+            if pa.types.is_decimal(t) and isinstance(v, decimal.Decimal | int) and not isinstance(v, bool):
+                v = _decimal_param(v, t)
             try:
                 hit = pa.scalar(v, type=t)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,

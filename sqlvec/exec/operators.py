@@ -64,6 +64,17 @@ def _conform(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(cols, schema=schema)
 
 
+def _fit(a: pa.Array, t: pa.DataType) -> pa.Array:
+    """A VALUES cell as its column's Arrow type; a decimal is rounded (half away from zero) to
+    the column's scale, as PostgreSQL's numeric assignment does (0.333...3 into an unconstrained
+    numeric held at scale 16), and is 22003 when it does not fit."""
+    if pa.types.is_decimal(a.type) and pa.types.is_decimal(t):
+        from sqlvec.core.textio import round_decimal
+
+        return round_decimal(a, t)
+    return a.cast(t)
+
+
 class ExecContext:
     """Per-execution state: transaction, registries, params, outer-row stack, CTE results."""
 
@@ -205,7 +216,7 @@ class Executor:
         for row in p.rows:
             for i, e in enumerate(row):
                 cols[i].append(self.ev.eval(e, one))
-        arrays = [pa.concat_arrays([a.cast(f.type.arrow) if a.type != f.type.arrow else a for a in c])
+        arrays = [pa.concat_arrays([_fit(a, f.type.arrow) if a.type != f.type.arrow else a for a in c])
                   for c, f in zip(cols, p.fields)]
         yield self._batch(p, arrays)
 

@@ -28,6 +28,7 @@ from sqlvec.sql.bind_literals import (  # noqa: F401 - re-exported: fold_values,
     literal_type,
     numeric_display_arrow,
     numeric_literal_type,
+    numeric_literal_value,
     type_from_ast,
 )
 from sqlvec.sql.bound_callables import _FieldGet, _FlattenDims, _RowBuild, _Subscript  # noqa: F401
@@ -226,9 +227,7 @@ class ExprBinder(CallBinder):
         try:
             v: Any = int(text)
         except ValueError:
-            if "e" in text.lower():
-                return E.Const(float(text), T.FLOAT8)
-            v = decimal.Decimal(text)
+            v = numeric_literal_value(text)
         return self.const(v)
 
     def _b_Boolean(self, n: exp.Boolean, scope: Scope) -> E.Expr:

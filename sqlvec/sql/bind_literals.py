@@ -27,12 +27,27 @@ def literal_type(value: Any) -> SqlType:
             return T.INT4
         if -(2**63) <= value < 2**63:
             return T.INT8
-        return T.NUMERIC
+        return numeric_literal_type(decimal.Decimal(value))
     if isinstance(value, float):
         return T.FLOAT8
     if isinstance(value, decimal.Decimal):
         return numeric_literal_type(value)
     return T.UNKNOWN
+
+
+def numeric_literal_value(text: str) -> decimal.Decimal | float:
+    """A numeric literal's value (PostgreSQL: 1e30 and 1.5e-3 are numeric, not float8), in
+    plain notation: 1e30 -> Decimal('1000000000000000000000000000000'), dscale 0. An
+    exponent literal beyond the 76 digits sqlvec's numeric holds (1e300) stays float8."""
+    v = decimal.Decimal(text)
+    exponent = v.as_tuple().exponent
+    if not isinstance(exponent, int):
+        return v
+    if "e" in text.lower() and max(v.adjusted() + 1, 1) + max(-exponent, 0) > T.NUMERIC_MAX_ARROW_PRECISION:
+        return float(text)
+    if exponent > 0:
+        return decimal.Decimal(int(v))
+    return v
 
 
 def numeric_literal_type(value: decimal.Decimal) -> SqlType:
@@ -47,7 +62,12 @@ def numeric_literal_type(value: decimal.Decimal) -> SqlType:
         return T.NUMERIC
     scale = max(0, -exponent)
     if scale > T.NUMERIC_PRECISION or value.adjusted() >= T.NUMERIC_PRECISION - 1 - scale:
-        return T.NUMERIC
+        digits = max(value.adjusted() + 1, 1) + scale
+        if digits <= T.NUMERIC_MAX_ARROW_PRECISION:  # beyond decimal128: decimal256 keeps it exact
+            return numeric_with(pa.decimal256(T.NUMERIC_MAX_ARROW_PRECISION, scale))
+        from sqlvec.core.errors import NumericValueOutOfRange
+
+        raise NumericValueOutOfRange("value overflows numeric format")  # sqlvec: 76 digits at most
     return numeric_with(numeric_display_arrow(scale))
 
 

@@ -38,6 +38,7 @@ from sqlvec.sql.bind_expr import (
     numeric_literal_type,
     type_from_ast,
 )
+from sqlvec.sql.bind_literals import numeric_literal_value
 
 MIN_ROWS = 2
 _NULL = object()
@@ -49,7 +50,7 @@ def _number(n: exp.Literal, negate: bool) -> Any:
     try:
         v: Any = int(text)
     except ValueError:
-        v = float(text) if "e" in text.lower() else decimal.Decimal(text)
+        v = numeric_literal_value(text)
     return -v if negate else v
 
 

@@ -1,0 +1,52 @@
+"""Numeric values on their way into storage and beyond decimal128, as PostgreSQL 15 answers
+(expected values are PostgreSQL's; sqllogic/tests/numeric.slt checks them against it).
+
+sqlvec holds an unconstrained numeric column at scale 16 (decimal128(38, 16)): a value with
+more fractional digits is rounded half away from zero on the way in (PostgreSQL keeps it
+exactly), never an internal error. numeric(p, s) beyond 38 digits is decimal256 (76 digits)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+import sqlvec
+from sqlvec.dbapi.exceptions import DataError
+
+
+@pytest.fixture()
+def cur():
+    con = sqlvec.connect(":memory:")
+    yield con.cursor()
+    con.close()
+
+
+def test_insert_more_fractional_digits_than_storage_scale(cur):
+    cur.execute("create table t(id int, n numeric)")
+    cur.execute("insert into t values (1, 1.50), (2, 2), (3, 0.333333333333333333333)")
+    cur.execute("insert into t values (4, 0.777777777777777777777)")
+    cur.execute("insert into t select 5, 0.555555555555555555555")
+    cur.execute("insert into t values (6, %s)", (Decimal("-0.444444444444444444445"),))
+    cur.execute("select n from t where id >= 3 order by id")
+    assert cur.fetchall() == [(Decimal("0.3333333333333333"),), (Decimal("0.7777777777777778"),),
+                              (Decimal("0.5555555555555556"),), (Decimal("-0.4444444444444444"),)]
+
+
+def test_numeric_precision_beyond_38(cur):
+    cur.execute("select 123456789012345678901234567::numeric(40,0), 123456789012345678901234567.555::numeric(40,2)")
+    assert cur.fetchall() == [(Decimal("123456789012345678901234567"), Decimal("123456789012345678901234567.56"))]
+    cur.execute("create table w(a numeric(50,10))")
+    cur.execute("insert into w values (12345678901234567890123456789012345.5)")
+    cur.execute("select a::text, (a + 1)::text from w")
+    assert cur.fetchall() == [("12345678901234567890123456789012345.5000000000",
+                               "12345678901234567890123456789012346.5000000000")]
+    with pytest.raises(DataError):  # 22003: 41 integer digits do not fit numeric(50,10)
+        cur.execute("insert into w values (1e40)")
+
+
+def test_exponent_literals_are_numeric(cur):
+    cur.execute("select pg_typeof(1e30), 1e30, 1.5e3, 1.5e-3, 1e30 * 1e30")
+    assert cur.fetchall() == [("numeric", Decimal(10**30), Decimal(1500), Decimal("0.0015"), Decimal(10**60))]
+    cur.execute("select pg_typeof(1e300)")  # beyond the 76 digits sqlvec holds: float8, as before
+    assert cur.fetchall() == [("double precision",)]
