@@ -29,6 +29,9 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 # id(expr) -> (expr, whether it is constant within one execution): params, constants, casts
 # and non-volatile functions of them (kept with the expr so its id stays unique)
 _EXEC_CONST: dict[int, tuple[E.Expr, bool]] = {}
+# (id(const), id(fn), argument position) -> (const, fn, the pa.Scalar fn receives or None):
+# constants of cached plans are converted once, not per execution (Scalars are immutable)
+_SCALARS: dict[tuple[int, int, int], tuple[E.Expr, Any, pa.Scalar | None]] = {}
 
 
 def exec_const(e: E.Expr) -> bool:
@@ -82,7 +85,6 @@ class Evaluator:
         self.ctx = ctx
         # per-statement caches keyed by id(expr); the expr is kept in the value so its id stays unique
         self._consts: dict[tuple[int, int], tuple[E.Expr, pa.Array]] = {}
-        self._scalars: dict[int, tuple[E.Expr, pa.Scalar | None]] = {}
         # per-execution: parameter values as Arrow (by index and type, and broadcast to n rows)
         self._params: dict[tuple, Any] = {}
         self._once: dict[int, tuple[E.Expr, pa.Array]] = {}  # exec_const exprs, one row each
@@ -116,9 +118,10 @@ class Evaluator:
     def _const_scalar(self, a: E.Expr, fn: Any, i: int) -> pa.Scalar | None:
         """A constant argument as the pa.Scalar the function would receive after coercion
         (skips broadcasting it and re-detecting that it is constant); None when it needs a cast."""
-        hit = self._scalars.get(id(a))
-        if hit is not None:
-            return hit[1]
+        key = (id(a), id(fn), i)
+        hit = _SCALARS.get(key)
+        if hit is not None and hit[0] is a and hit[1] is fn:
+            return hit[2]
         sc = None
         if isinstance(a, E.Const) and a.type.short != "unknown" and i < len(fn.arg_types):
             src, dst = fn.input_types[i], fn.arg_types[i]
@@ -127,7 +130,9 @@ class Evaluator:
                     sc = pa.scalar(a.value, type=dst.arrow)
                 except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError):
                     sc = None
-        self._scalars[id(a)] = (a, sc)
+        if len(_SCALARS) > 4096:
+            _SCALARS.clear()
+        _SCALARS[key] = (a, fn, sc)
         return sc
 
     def _e_ColRef(self, e: E.ColRef, b: pa.RecordBatch, n: int) -> pa.Array:
@@ -188,7 +193,13 @@ class Evaluator:
         if hasattr(fn, "definition"):  # registry functions see the statement's environment
             args: list[Any] = []
             for i, a in enumerate(e.args):
-                sc = self._const_scalar(a, fn, i) if isinstance(a, E.Const) and n else None
+                cls = type(a)
+                if cls is E.Const and n:
+                    sc = self._const_scalar(a, fn, i)
+                elif cls is E.Param and n and a.type.short != "unknown":
+                    sc = self.param_scalar(a.index, a.type.arrow, a.type.name)  # fn.call broadcasts
+                else:
+                    sc = None
                 if sc is None and n > 1 and exec_const(a):
                     sc = self.once(a)  # one row: fn.call passes it on as a scalar
                 args.append(sc if sc is not None else self.eval(a, b))

@@ -38,6 +38,22 @@ def schema_of(plan: L.Plan) -> pa.Schema:
                       for i, f in enumerate(plan.fields)])
 
 
+# id(plan node) -> (node, its schema_of): plans are immutable and cached plans run again and
+# again, so a node's output schema is worked out once, not per execution (the node is kept
+# with its schema so its id stays unique; bounded like evaluate's exec_const cache)
+_SCHEMAS: dict[int, tuple[L.Plan, pa.Schema]] = {}
+
+
+def node_schema(plan: L.Plan) -> pa.Schema:
+    """schema_of(plan), remembered per plan node across executions."""
+    hit = _SCHEMAS.get(id(plan))
+    if hit is None or hit[0] is not plan:
+        if len(_SCHEMAS) > 4096:
+            _SCHEMAS.clear()
+        hit = _SCHEMAS[id(plan)] = (plan, schema_of(plan))
+    return hit[1]
+
+
 def empty_batch(plan: L.Plan) -> pa.RecordBatch:
     return schema_of(plan).empty_table().to_batches() and schema_of(plan).empty_table().to_batches()[0] or \
         pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema_of(plan)], schema=schema_of(plan))
@@ -125,7 +141,6 @@ class Executor:
     def __init__(self, ctx: ExecContext) -> None:
         self.ctx = ctx
         self.ev = ctx.evaluator
-        self._schemas: dict[int, tuple[L.Plan, pa.Schema]] = {}  # output schema by plan node (_batch)
 
     def run(self, plan: L.Plan) -> Iterator[pa.RecordBatch]:
         m = getattr(self, "_r_" + type(plan).__name__, None)
@@ -153,11 +168,8 @@ class Executor:
         return pa.Table.from_batches([_conform(b, schema) for b in bs], schema=schema)
 
     def schema(self, plan: L.Plan) -> pa.Schema:
-        """schema_of(plan), once per plan node (correlated subqueries re-run a node per outer row)."""
-        hit = self._schemas.get(id(plan))
-        if hit is None or hit[0] is not plan:
-            hit = self._schemas[id(plan)] = (plan, schema_of(plan))
-        return hit[1]
+        """schema_of(plan), once per plan node (cached plans and correlated subqueries re-run it)."""
+        return node_schema(plan)
 
     def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
         schema = self.schema(plan)

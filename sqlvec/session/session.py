@@ -28,6 +28,8 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.results import Column, Command, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
+from sqlvec.exec.budget import collect_result
+from sqlvec.exec.operators import ExecContext
 from sqlvec.exec.stream import ResultStream, close_batches
 from sqlvec.session import memory_setting as MS
 from sqlvec.session import utility_exec as U
@@ -191,14 +193,20 @@ class Session:
 
     def run(self, node: Any, params: list[Any], text: str = "", stmt: PreparedStatement | None = None) -> Result:
         """Run one parsed statement with parameter values."""
-        self._stop_stream_timer()  # a streamed statement's timeout ends when the next one starts
-        self.cancel_event.clear()
+        if self._stream_timer is not None:
+            self._stop_stream_timer()  # a streamed statement's timeout ends when the next one starts
+        if self.cancel_event.is_set():
+            self.cancel_event.clear()
         if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in ("rollback", "commit", "rollback_to")):
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
         if stmt is not None and "generic" in stmt.plan_cache:
-            pass  # a query whose plan is cached: none of the statements handled here
+            if self.txn is None:
+                res = self._run_generic(stmt.plan_cache["generic"], params)
+                if res is not None:
+                    return res
+            # a query whose plan is cached: none of the statements handled below
         elif isinstance(node, UT.TransactionStmt):
             res = self._transaction(node)
             if node.kind in ("commit", "rollback"):  # NOTIFYs of the block: sent or dropped
@@ -243,6 +251,37 @@ class Session:
             if timer is not None:
                 timer.cancel()
             self.cancel_reason = None
+
+    def _run_generic(self, hit: tuple, params: list[Any]) -> Result | None:
+        """An autocommit execution of a cached query plan whose rows are computed at once
+        (a prepared point lookup, `SELECT $1 + 1`): only what depends on the parameters is
+        done, in a read-only transaction of its own (no WAL, no lock unless it wrote).
+        None when the general path must run it (stale plan, statement_timeout, streamed)."""
+        key, plan, shape = hit
+        values = self.settings.values
+        if shape is None or shape[1] or values.get("statement_timeout", "0") != "0":
+            return None
+        disabled = values.get("sqlvec.disabled_rules", "")
+        db = self.db
+        if key != (db.ddl_gen, values.get("search_path"), self.user, disabled):
+            return None
+        self.cancel_reason = None
+        txn = db.store.begin()
+        try:
+            ctx = ExecContext(txn, db.regs, params, self.cancel_event, self)
+            if disabled:
+                ctx.decorrelate = "decorrelate_subqueries" not in disabled
+            _, batches = collect_result(ctx, ctx.executor.run(plan))  # 53200 over sqlvec.memory_limit
+            txn.commit(sync=values.get("synchronous_commit", "on") != "off")
+        except BaseException:
+            txn.rollback()
+            self._ddl_settled()
+            raise
+        finally:
+            self.cancel_reason = None
+        if self.did_ddl:
+            self._ddl_settled()
+        return Rows(list(shape[0]), batches, "SELECT")
 
     def _stop_stream_timer(self, timer: threading.Timer | None = None, *_: Any) -> None:
         """Cancel the statement_timeout timer a streamed result kept running (that one: `timer`)."""
@@ -467,10 +506,24 @@ class Session:
         if stmt.ast is None:
             return Empty()
         try:
-            return reg_output(self, self.run(stmt.ast, params, stmt.sql, stmt), [])
+            return self._run_stmt(stmt, params, [])
         except SqlError:
             self._fail_block()
             raise
+
+    def _run_stmt(self, stmt: PreparedStatement, params: list[Any], formats: list[int]) -> Result:
+        """Run a prepared statement (Execute of a fresh portal, the embedded dbapi); reg*
+        columns in text format printed as names."""
+        hit = stmt.plan_cache.get("generic")
+        if hit is not None and self.txn is None:  # (outside a block: never failed)
+            if self._stream_timer is not None:
+                self._stop_stream_timer()
+            if self.cancel_event.is_set():
+                self.cancel_event.clear()
+            res = self._run_generic(hit, params)
+            if res is not None:
+                return reg_output(self, res, formats) if hit[2][2] else res
+        return reg_output(self, self.run(stmt.ast, params, stmt.sql, stmt), formats)
 
     def describe_portal(self, portal: Portal | str) -> list[Column] | None:
         if isinstance(portal, str):
@@ -492,8 +545,7 @@ class Session:
                 portal.done = True
                 return Empty(), False
             try:
-                res = reg_output(self, self.run(portal.stmt.ast, portal.params, portal.stmt.sql, portal.stmt),
-                                 portal.result_formats)
+                res = self._run_stmt(portal.stmt, portal.params, portal.result_formats)
             except SqlError:
                 self._fail_block()
                 raise

@@ -253,18 +253,27 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
             cache["key"], cache["plan"] = key, plan
             # one tuple, replaced whole: sessions sharing a simple-query slot never see a mix
             query = not (_is_dml(plan) or isinstance(plan, L.WithCtes) and _is_dml(plan.body))
-            cache["generic"] = (key, plan, (plan_columns(plan) or [], streamable(plan)) if query else None)
+            cache["generic"] = (key, plan, query_shape(plan) if query else None)
     ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
     ctx.decorrelate = "decorrelate_subqueries" not in disabled
     return execute_plan(ctx, plan)
 
 
+def query_shape(plan: L.Plan) -> tuple[list[Column], bool, bool]:
+    """What a cached query plan's executions need to know about its result up front: its
+    columns, whether it streams, and whether a column is reg* (printed as names in text)."""
+    from sqlvec.catalog.system.regcast import REG_OIDS  # what reg_output rewrites
+
+    cols = plan_columns(plan) or []
+    return cols, streamable(plan), any(c.type.oid in REG_OIDS for c in cols)
+
+
 def execute_plan(ctx: ExecContext, plan: L.Plan, shape: tuple | None = None) -> Result:
-    """Run a bound, optimised plan; `shape` is (result columns, streamable), known for a
-    cached query plan so it is not worked out again per execution."""
+    """Run a bound, optimised plan; `shape` is query_shape(plan), known for a cached query
+    plan so it is not worked out again per execution."""
     ex = ctx.executor
     if shape is not None:  # a cached query (a cached INSERT has no shape)
-        cols, stream = shape
+        cols, stream = shape[0], shape[1]
         if stream:
             return Rows(list(cols), ResultStream(ctx, ex.run(plan)), "SELECT")
         _, batches = collect_result(ctx, ex.run(plan))
