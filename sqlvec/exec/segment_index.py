@@ -1,4 +1,10 @@
-"""Per-segment vector indexes: one graph per sealed segment, saved beside the segment file.
+"""Per-segment vector indexes: one part per sealed segment, saved beside the segment file.
+
+Every vector index kind is split this way: an hnsw graph, ivfflat lists or a sparse
+inverted index per sealed segment. An ivfflat index trains its centroids once (from the
+rows CREATE INDEX or its first build sees, saved as `<oid>.ivfcent.*`) and each part
+(and the delta) only assigns its rows to them, so `ivfflat.probes` probes the same cells
+in every part and probes = lists scans every row, as one structure would.
 
 A sealed (non-growing) segment never changes, so its graph never does either: it is built
 once (CREATE INDEX, the first query that sees the segment, or the storage rewrite hook when
@@ -32,14 +38,15 @@ from typing import Any
 
 import numpy as np
 
-from sqlvec.index.base import order_by_distance_then_key, read_meta
+from sqlvec.index.base import order_by_distance_then_key, parse_options, read_meta
 
 log = logging.getLogger(__name__)
 
 # a sealed segment with fewer rows (possible after VACUUM) stays in the delta graph
 MIN_PART_ROWS = 1000
-# parts are built for dense hnsw indexes; ivfflat and sparse indexes keep one structure
-PART_METHODS = ("hnsw",)
+# index kinds split into per-segment parts (`_Built.kind`: sparsevec columns are "sparse")
+PART_METHODS = ("hnsw", "ivfflat", "sparse")
+_TRAIN_LOCK = threading.Lock()  # one ivfflat centroid training at a time
 
 
 @dataclass
@@ -54,9 +61,8 @@ class Part:
 
 
 def eligible(seg: Any, method: str, short: str) -> bool:
-    """Whether a segment gets its own graph (sealed, big enough, a dense hnsw index)."""
-    return (method in PART_METHODS and short != "sparsevec" and not seg.growing
-            and seg.num_rows >= MIN_PART_ROWS)
+    """Whether a segment gets its own part (sealed, big enough, a kind split per segment)."""
+    return method in PART_METHODS and not seg.growing and seg.num_rows >= MIN_PART_ROWS
 
 
 def part_path(built: Any, seg: Any) -> str | None:
@@ -101,12 +107,125 @@ def _vectors(built: Any, seg: Any, column: str | None = None) -> tuple[np.ndarra
 
 def _crc(ids: np.ndarray, vecs: Any) -> int:
     """What a part was built from: CRC-32 of its row ids and vector bytes (a segment id may
-    name other rows after a crash before the segment was checkpointed)."""
-    return zlib.crc32(np.ascontiguousarray(vecs).data, zlib.crc32(np.ascontiguousarray(ids).data))
+    name other rows after a crash before the segment was checkpointed); sparse vectors come
+    as CSR parts (offsets, indices, values)."""
+    crc = zlib.crc32(np.ascontiguousarray(ids).data)
+    for a in (vecs if isinstance(vecs, tuple) else (vecs,)):
+        crc = zlib.crc32(np.ascontiguousarray(a).data, crc)
+    return crc
 
 
 def _sig(built: Any, seg: Any, crc: int) -> str:
-    return repr((built.signature, seg.seg_id, seg.num_rows, seg.min_rowid, seg.max_rowid, crc))
+    sig = (built.signature, seg.seg_id, seg.num_rows, seg.min_rowid, seg.max_rowid, crc)
+    if built.kind == "ivfflat":  # lists of other centroids are rebuilt (assignment only)
+        sig += (_cent_crc(built.centroids),)
+    return repr(sig)
+
+
+# ---- ivfflat: centroids trained once per index, shared by every part and the delta ---------
+
+def _cent_crc(cent: Any) -> int:
+    return 0 if cent is None else zlib.crc32(np.ascontiguousarray(cent, np.float32).data)
+
+
+def _cent_path(built: Any) -> str | None:
+    return f"{built.files}.ivfcent" if built.files else None
+
+
+def _load_centroids(built: Any) -> np.ndarray | None:
+    """The saved centroids of the index when their signature and checksum match."""
+    path = _cent_path(built)
+    if path is None or not os.path.exists(path + ".sig"):
+        return None
+    try:
+        with open(path + ".sig") as f:
+            doc = json.load(f)
+        if doc.get("signature") != repr(built.signature):
+            return None
+        cent = np.load(path + ".npy")
+        if cent.dtype != np.float32 or cent.ndim != 2 or _cent_crc(cent) != doc.get("crc"):
+            raise ValueError("checksum mismatch")
+    except Exception as e:  # damaged: trained again (parts of other centroids rebuild)
+        log.warning("ivfflat centroids %s trained again: %s", path, e)
+        return None
+    return cent
+
+
+def _save_centroids(built: Any, cent: np.ndarray) -> None:
+    path = _cent_path(built)
+    if path is None:
+        return
+    try:
+        np.save(path + ".npy", cent)
+        with open(path + ".sig.tmp", "w") as f:
+            json.dump({"signature": repr(built.signature), "crc": _cent_crc(cent)}, f)
+        os.replace(path + ".sig.tmp", path + ".sig")
+    except OSError as e:  # trained again after a restart (its parts are then rebuilt)
+        log.warning("ivfflat centroids %s not saved: %s", path, e)
+
+
+def _sample(built: Any, views: Any, column: str | None, extra: Any, want: int) -> np.ndarray:
+    """At most about `want` vectors spread over the views' segments (seeded), plus `extra`."""
+    from sqlvec.exec import vector_search as VS
+
+    total = sum(v.seg.num_rows for v in views)
+    rng = np.random.default_rng(1234)
+    out = [] if extra is None else [np.asarray(extra)]
+    for v in views:
+        seg = v.seg
+        if not seg.num_rows:
+            continue
+        col = seg.data.column(column or built.column)
+        take = seg.num_rows if total <= want else max(1, seg.num_rows * want // total)
+        pos = np.arange(seg.num_rows) if take >= seg.num_rows else \
+            np.sort(rng.choice(seg.num_rows, take, replace=False))
+        part = VS.take_rows(col, pos) if take < seg.num_rows else col
+        if part.null_count:
+            part = part.filter(part.is_valid())
+        if len(part):
+            out.append(np.asarray(VS._matrix(part, built.short)))
+    return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
+
+
+def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any = None
+              ) -> np.ndarray:
+    """The ivfflat centroids of `built`: known, saved, or trained now on a sample of the
+    views' rows and `extra` (the rows in hand) and saved. Trained once per index (REINDEX
+    trains anew), as pgvector trains its lists at CREATE INDEX."""
+    from sqlvec.index.ivfflat import IvfflatOptions, train_centroids
+
+    cent = built.centroids
+    if cent is not None:
+        return cent
+    with _TRAIN_LOCK:
+        if built.centroids is not None:
+            return built.centroids
+        cent = _load_centroids(built)
+        delta = built.index
+        if cent is None and getattr(delta, "kind", None) == "ivfflat" and len(delta.keys):
+            cent = np.asarray(delta.centroids, np.float32)  # a delta saved before: keep its cells
+            _save_centroids(built, cent)
+        if cent is None:
+            raw = {k: v for k, v in (built.idx.options or {}).items() if v not in (None, "None", "")}
+            lists = parse_options(IvfflatOptions, raw).lists
+            x = _sample(built, views, column, extra, max(lists * 50, 10000))
+            cent = train_centroids(x, lists, built.oc.metric)
+            _save_centroids(built, cent)
+        built.centroids = cent
+    return cent
+
+
+def fresh(built: Any, vecs: Any, ids: np.ndarray, sealed: bool = False) -> Any:
+    """A new structure over `vecs` for a part (`sealed`) or the delta: ivfflat assigns them
+    to the index's centroids (trained from these rows when there are none yet)."""
+    from sqlvec.exec import vector_search as VS
+
+    if built.kind == "ivfflat":
+        from sqlvec.index.ivfflat import IvfflatIndex
+
+        cent = centroids(built, extra=vecs)
+        return IvfflatIndex.from_centroids(cent, np.asarray(vecs), ids, built.oc.metric)
+    return VS._build(built.idx, built.oc, built.short, vecs, ids, sealed=sealed)[0]
 
 
 def _open(built: Any, seg: Any, column: str | None = None) -> Part | None:
@@ -161,11 +280,9 @@ def _save(built: Any, seg: Any, part: Part, store: Any = None) -> None:
 
 def build(built: Any, seg: Any, column: str | None = None) -> Part:
     """A fresh graph over the segment's non-NULL vectors (keys = row ids)."""
-    from sqlvec.exec import vector_search as VS
 
     ids, vecs = _vectors(built, seg, column)
-    index, _kind = VS._build(built.idx, built.oc, built.short, vecs, ids, sealed=True)
-    return Part(index, ids, seg.seg_id, crc=_crc(ids, vecs))
+    return Part(fresh(built, vecs, ids, sealed=True), ids, seg.seg_id, crc=_crc(ids, vecs))
 
 
 def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = None,
@@ -175,6 +292,9 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
     `column`: the indexed column's name in the views' catalog (default: `built.column`);
     `store`: files of a part whose index or segment went meanwhile are not kept."""
     out = []
+    if built.kind == "ivfflat" and built.centroids is None and any(
+            eligible(v.seg, built.kind, built.short) for v in views):
+        centroids(built, views, column)  # (part signatures name the centroids)
     for v in views:
         seg = v.seg
         if not eligible(seg, built.kind, built.short):
@@ -257,7 +377,7 @@ def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
             with built.lock:  # numpy-backed kinds swap arrays while growing
                 pairs += index.search(qv, n, params)
     if not pairs:
-        nq = len(np.atleast_2d(qv))
+        nq = len(qv[0]) - 1 if isinstance(qv, tuple) else len(np.atleast_2d(qv))  # (CSR: sparse)
         return np.full((nq, want), -1, np.int64), np.full((nq, want), np.inf)
     if len(pairs) == 2:  # one graph: its answer is already ordered by (distance, key)
         return pairs[0], pairs[1]

@@ -77,6 +77,7 @@ class _Built:
     oc: Any = None
     files: str | None = None  # <data dir>/indexes/<index oid> (None in memory)
     builder: threading.Thread | None = None  # segment graphs built behind commits
+    centroids: Any = None  # ivfflat: the index's lists, shared by parts and delta (segment_index)
 
     def describe(self, idx: Any, oc: Any, table_oid: int, column: str, short: str,
                  files: str | None) -> _Built:
@@ -431,7 +432,8 @@ def _part_views(txn: Any, oid: int) -> tuple:
 def _grow(built: _Built, path: str | None, vecs: Any, ids: np.ndarray) -> None:
     """Add rows to the delta graph (created on first rows; a read-only view is reopened)."""
     if built.index is None:
-        built.index, _k = _build(built.idx, built.oc, built.short, vecs, ids)
+        from sqlvec.exec import segment_index as SI
+        built.index = SI.fresh(built, vecs, ids)  # (ivfflat: on the index's centroids)
     else:
         if built.view:  # a read-only mapping: reopen in memory to grow it
             built.index = _KINDS.get(built.kind).load(path, view=False)

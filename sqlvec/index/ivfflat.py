@@ -77,6 +77,23 @@ def kmeans(xp: Any, x: Any, k: int, metric: str, iters: int = 15, seed: int = 0)
     return cent
 
 
+def train_centroids(vectors: np.ndarray, lists: int, metric: str, gpu: bool | None = None,
+                    seed: int = 1234) -> np.ndarray:
+    """k-means centroids (float32, lists x d; bits unpacked) of a seeded sample of at most
+    max(50 lists, 10,000) rows; lists is capped by the rows there are (one zero centroid
+    when there are none)."""
+    xp = array_module(gpu if gpu else False)
+    n = len(vectors)
+    if not n:
+        return np.zeros((1, _train_view(vectors[:0], metric).shape[1]), np.float32)
+    lists = max(1, min(lists, n))
+    sample_n = min(n, max(lists * 50, 10000))
+    rng = np.random.default_rng(seed)
+    sample = vectors[np.sort(rng.choice(n, size=sample_n, replace=False))] if sample_n < n \
+        else vectors
+    return to_host(kmeans(xp, xp.asarray(_train_view(sample, metric)), lists, metric))
+
+
 class IvfflatIndex:
     """Vectors grouped by nearest centroid (CSR layout: order + offsets per list)."""
 
@@ -98,16 +115,17 @@ class IvfflatIndex:
     @classmethod
     def build(cls, vectors: np.ndarray, keys: np.ndarray, options: IvfflatOptions, metric: str,
               gpu: bool | None = None) -> IvfflatIndex:
-        xp = array_module(gpu if gpu else False)
-        n = len(keys)
-        lists = max(1, min(options.lists, n))
-        sample_n = min(n, max(lists * 50, 10000))
-        rng = np.random.default_rng(1234)
-        sample = vectors[np.sort(rng.choice(n, size=sample_n, replace=False))] if n else vectors
-        train = _train_view(sample, metric)
-        cent = to_host(kmeans(xp, xp.asarray(train), lists, metric)) if n else \
-            np.zeros((1, train.shape[1]), np.float32)
-        idx = cls(cent, vectors[:0], np.zeros(0, np.int64), np.zeros(len(cent) + 1, np.int64), metric)
+        cent = train_centroids(vectors, options.lists, metric, gpu)
+        return cls.from_centroids(cent, vectors, keys, metric)
+
+    @classmethod
+    def from_centroids(cls, centroids: np.ndarray, vectors: np.ndarray, keys: np.ndarray,
+                       metric: str) -> IvfflatIndex:
+        """The lists of `vectors` under centroids trained elsewhere (no k-means): each
+        segment's part of an index shares the index's centroids, so a probe of list c
+        means the same cell in every part."""
+        idx = cls(centroids, vectors[:0], np.zeros(0, np.int64),
+                  np.zeros(len(centroids) + 1, np.int64), metric)
         idx.add(vectors, keys)
         return idx
 
@@ -202,7 +220,8 @@ class IvfflatIndex:
     @classmethod
     def load(cls, path: str, view: bool = True) -> IvfflatIndex:
         meta = base.read_meta(path, cls.kind, verify=not view)
-        ld = {n: np.load(f"{path}.{n}.npy", mmap_mode="r" if view and n == "vectors" else None)
+        ld = {n: np.load(f"{path}.{n}.npy", mmap_mode="r" if view and n in ("vectors", "keys")
+                         else None)
               for n in ("centroids", "vectors", "keys", "offsets")}
         return cls(ld["centroids"], ld["vectors"], ld["keys"], ld["offsets"], meta["metric"])
 
