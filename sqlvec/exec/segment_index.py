@@ -300,10 +300,12 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
         if not eligible(seg, built.kind, built.short):
             continue
         part = built.parts.get(seg.seg_id)
+        new = False
         if part is None:
             with built.part_lock:  # one builder per index; others wait for it
                 part = built.parts.get(seg.seg_id)
                 if part is None:
+                    new = True
                     part = _open(built, seg, column)
                     if part is None:
                         t0 = time.perf_counter()
@@ -316,6 +318,10 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
         if not part.saved and built.files:
             with built.part_lock:
                 _save(built, seg, part, store)
+        if new and store is not None and _dead(store, built, seg.seg_id):
+            # an older snapshot's segment, rewritten away (its rewrite hook may already have
+            # forgotten it): this query uses the part, the index does not keep it
+            built.parts.pop(seg.seg_id, None)
         if progress is not None:
             progress["tuples_done"] = progress.get("tuples_done", 0) + seg.num_rows
         out.append(part)

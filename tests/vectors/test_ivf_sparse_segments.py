@@ -161,10 +161,16 @@ def test_parts_built_persisted_reopened_and_vacuumed(tmp_path, builds, kind):
 
     # VACUUM rewrites the segments: their parts are built by VACUUM itself, old files go
     old = set(built.parts)
+    store = con._session.db.store
+    oid = built.table_oid
+    old_views = store.version.tables[oid].views
     run("delete from t where id < 1200")
     run("vacuum t")
     new = set(built.parts)
     assert new and not new & old and sorted(builds) == sorted(new)  # (no retraining)
+    # a query of a snapshot older than the VACUUM still gets the old parts; not kept
+    assert len(SI.ensure(built, old_views, column="emb", store=store)) == len(old)
+    assert set(built.parts) == new
     assert not any(int(PART.fullmatch(f).group(1)) in old for f in _part_files(path))
     _same_as_exact(run, x, typ, op, (1300, 2500), kind)
     got = run(f"select id from t order by emb {op} '{_text(x[100], typ)}' limit 50")
