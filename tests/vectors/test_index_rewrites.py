@@ -1,9 +1,9 @@
 """Vector indexes stay correct across segment rewrites: UPDATE / DELETE heavy work, VACUUM,
 compaction, TRUNCATE (committed and rolled back), ALTER TYPE and a restart. For ivfflat at
 full probes and the sparse inverted index the answer is exact, so it must equal the exact
-scan; hnsw (high ef_search on a few thousand rows) is checked the same way. ivfflat and
-sparse indexes are not per segment: one structure keyed by row id, which must never serve
-a row id whose vector changed, nor miss rows a rewrite moved."""
+scan; hnsw (high ef_search on a few thousand rows) is checked the same way. Every kind is
+split per sealed segment (a part per segment plus a delta keyed by row id), which must
+never serve a row id whose vector changed, nor miss rows a rewrite moved."""
 
 from __future__ import annotations
 
