@@ -256,7 +256,10 @@ def key_lookup(
         return
     few = values.to_pylist() if len(values) <= _FEW_VALUES else None
     keys: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
+    one = len(values) == 1
     for view in views:
+        if one and found[0]:
+            break  # a point lookup answered: later views cannot change a found value
         if view.live == 0:
             continue
         seg = view.seg
@@ -342,7 +345,10 @@ def _sorted_probe(
     if len(keys) == 1:  # a point lookup: one scalar binary search, no temporaries
         if not valid[0] or found[0]:
             return
-        k, j, n = keys[0], int(skeys.searchsorted(keys[0], "left")), len(skeys)
+        k = keys[0]
+        if k < skeys[0] or k > skeys[-1]:  # outside the segment's key range: no search
+            return
+        j, n = int(skeys.searchsorted(k, "left")), len(skeys)
         while j < n and skeys[j] == k:
             p = spos[j]
             if view.deleted is None or not view.deleted[p]:
