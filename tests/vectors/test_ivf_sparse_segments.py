@@ -233,3 +233,16 @@ def test_gpu_setting_gives_the_numpy_answer_per_segment(tmp_path, builds, monkey
     assert [run(s) for s in sqls] == cpu
     assert "asarray" in calls and len(_entry(con).parts) == 2
     con.close()
+
+
+@pytest.mark.parametrize("ops,op", [("l2", "<->"), ("ip", "<#>"), ("cosine", "<=>"),
+                                    ("l1", "<+>")])
+def test_sparse_top_k_equals_exact_for_every_opclass(tmp_path, builds, ops, op):
+    x = _data(2300, "sparsevec", seed=6)
+    con, run = _connect(str(tmp_path / "db"))
+    run(f"create table t (id int, emb sparsevec({D}))")
+    _load(run, x, "sparsevec")
+    run(f"create index t_idx on t using hnsw (emb sparsevec_{ops}_ops)")
+    assert len(_entry(con).parts) == 2
+    _same_as_exact(run, x, "sparsevec", op, (0, 1100, 2250), "sparse")
+    con.close()
