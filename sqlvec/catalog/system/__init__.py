@@ -71,16 +71,52 @@ __all__ = ["Snapshot", "SystemTable", "scan_system", "snapshot_for", "statement_
 
 def statement_env(ctx: Any) -> Any:
     """The EvalEnv of one statement: settings, time zone, session and a lazy catalog Snapshot."""
-    from sqlvec.functions.sysfns import SessionEnv
+    return _statement_env_class()(ctx)
 
-    session = getattr(ctx, "session", None)
-    settings: dict[str, str] = {}
-    started = 0
-    if session is not None:
-        settings = dict(session.settings.values)
-        if session.txn is not None and getattr(ctx, "txn", None) is session.txn:
-            started = getattr(session, "txn_started_us", 0)  # now() is the block's start time
-    if not started:  # an autocommit statement is its own transaction
-        started = time.time_ns() // 1000
-    return SessionEnv(statement_time_us=started, timezone=settings.get("timezone", "UTC"), settings=settings,
-                      system=lambda: snapshot_for(ctx), session=session)
+
+_ENV_CLASS: list[type] = []
+
+
+def _statement_env_class() -> type:
+    """StatementEnv, made on first use (functions.sysfns is imported lazily here)."""
+    if not _ENV_CLASS:
+        from functools import cached_property
+
+        from sqlvec.functions.sysfns import SessionEnv
+
+        class StatementEnv(SessionEnv):
+            """A SessionEnv whose fields are read from the statement when first used, then
+            fixed: most calls never look at the clock, the settings or the catalog."""
+
+            def __init__(self, ctx: Any) -> None:  # (the dataclass fields are cached properties)
+                self.__dict__["_ctx"] = ctx
+
+            @cached_property
+            def session(self) -> Any:
+                return getattr(self._ctx, "session", None)
+
+            @cached_property
+            def settings(self) -> dict[str, str]:
+                session = self.session
+                return dict(session.settings.values) if session is not None else {}
+
+            @cached_property
+            def timezone(self) -> str:
+                return self.settings.get("timezone", "UTC")
+
+            @cached_property
+            def statement_time_us(self) -> int:
+                ctx, session = self._ctx, self.session
+                if session is not None and session.txn is not None and getattr(ctx, "txn", None) is session.txn:
+                    started = getattr(session, "txn_started_us", 0)  # now() is the block's start time
+                    if started:
+                        return started
+                return time.time_ns() // 1000  # an autocommit statement is its own transaction
+
+            @cached_property
+            def system(self) -> Any:
+                ctx = self._ctx
+                return lambda: snapshot_for(ctx)
+
+        _ENV_CLASS.append(StatementEnv)
+    return _ENV_CLASS[0]
