@@ -16,10 +16,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import NumericValueOutOfRange
-from sqlvec.functions.numeric_scale import Scaled, scaled_op, scatter
+from sqlvec.core.textio_numeric import is_numeric_text
+from sqlvec.functions.numeric_scale import Scaled, from_text, scaled_op, scatter
 from sqlvec.plan import expr as E
 
 _NUMERIC_ARGS = ("numeric", "int2", "int4", "int8")
+_TEXT_ARGS = ("text", "varchar", "bpchar", "unknown")
+_PLAIN = r"^\s*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)\s*$"  # numeric text without an exponent
 
 
 def _op(x: E.Expr) -> Any:
@@ -39,9 +42,15 @@ def _passes(x: E.Expr) -> bool:
     return isinstance(x, E.Case | E.Coalesce)
 
 
+def _reads_text(x: E.Expr) -> bool:
+    """A cast of text to unconstrained numeric: each value keeps the scale its text shows."""
+    return isinstance(x, E.Cast) and x.type.short == "numeric" and x.type.typmod < 0 and \
+        x.arg.type.short in _TEXT_ARGS
+
+
 def scaled_capable(e: E.Expr) -> bool:
     """Whether e (or what it passes through) picks a scale per value."""
-    if _op(e) is not None:
+    if _op(e) is not None or _reads_text(e) or is_numeric_text(e.type.arrow):
         return True
     if not _passes(e):
         return False
@@ -57,6 +66,8 @@ def scaled(ev: Any, x: E.Expr, b: pa.RecordBatch) -> Scaled:
     f = _op(x)
     if f is not None:
         return f([scaled(ev, a, b) for a in x.args])  # type: ignore[attr-defined]
+    if _reads_text(x):
+        return _from_text(ev, x, b)  # type: ignore[arg-type]
     if _passes(x):
         if isinstance(x, E.Cast):
             return scaled(ev, x.arg, b)
@@ -64,6 +75,32 @@ def scaled(ev: Any, x: E.Expr, b: pa.RecordBatch) -> Scaled:
             return _coalesce([scaled(ev, a, b) for a in x.args])
         return _case(ev, x, b)  # type: ignore[arg-type]
     return Scaled.of(ev.eval(x, b))
+
+
+def _from_text(ev: Any, x: E.Cast, b: pa.RecordBatch) -> Scaled:
+    """text::numeric with the scale each text shows ('0.00033333333333333333' keeps its 20
+    digits, '1.50' two); the cast itself checks the text (22P02) and gives the rows written
+    with an exponent or beyond 76 digits, which show that value's own digits."""
+    values = ev.eval(x, b)
+    text = ev.eval(x.arg, b)
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    if not pa.types.is_string(text.type):
+        text = pc.cast(text, pa.string())
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN), False)
+    if not pc.any(plain).as_py():
+        return Scaled.of(values)
+    body = pc.replace_substring_regex(pc.utf8_trim_whitespace(text), r"^\+", "")
+    whole = pc.all(plain).as_py()
+    idx = None if whole else np.flatnonzero(plain.to_numpy(zero_copy_only=False))
+    try:
+        exact = from_text(body if whole else body.take(pa.array(idx)))
+    except NumericValueOutOfRange:
+        return Scaled.of(values)
+    if whole:
+        return exact
+    rest = np.flatnonzero(~plain.to_numpy(zero_copy_only=False))
+    return scatter([(idx, exact), (rest, Scaled.of(values).take(rest))], len(text))
 
 
 def _coalesce(vals: list[Scaled]) -> Scaled:

@@ -37,6 +37,7 @@ from sqlvec.core.errors import (
 from sqlvec.core.textio_numeric import (
     NUMERIC_TEXT_ARROW,
     DecimalDigits,
+    NumericTextType,
     format_decimal,
     trimmed_scale,
 )
@@ -66,6 +67,8 @@ class Scaled:
     def of(a: pa.Array) -> Scaled:
         """A column as sqlvec shows it today: its Arrow scale, or for the storage form of an
         unconstrained numeric (decimal128(38, 16)) the digits left after trimming zeros."""
+        if isinstance(a.type, NumericTextType):  # a NUMERIC_TEXT column: the scale its text shows
+            return from_text(a.storage if isinstance(a, pa.ExtensionArray) else a.combine_chunks().storage)
         a = _decimal(a)
         t = a.type
         if t.precision == T.NUMERIC_PRECISION and t.scale == T.NUMERIC_DEFAULT_SCALE:

@@ -96,8 +96,8 @@ def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     q = _avg_parts(p, avoid, regs)
     if q is p and all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER
         return _pick(p, avoid, regs)  # BY columns dropped above a Sort): rewrite below it
-    p = q
-    cols = [i for i, e in enumerate(p.exprs) if i not in avoid and _scaled(e)]
+    p = _through_derived(q, avoid)
+    cols = [i for i, e in enumerate(p.exprs) if i not in avoid and e.type is not NUMERIC_TEXT and _scaled(e)]
     if not cols:
         return p
     exprs, fields = list(p.exprs), list(p.fields)
@@ -107,20 +107,82 @@ def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     return replace(p, exprs=tuple(exprs), fields=tuple(fields))
 
 
+def _through_derived(p: L.Project, avoid: set[int]) -> L.Project:
+    """p whose shown expressions read, instead of a derived table's column computed with a
+    scale per value (and read as a value by a WHERE or ORDER BY in between), that column's
+    text copy: SELECT q, q + 1 FROM (SELECT n / 3 AS q ...) s WHERE q > 1."""
+    shown = [k for k in range(len(p.exprs)) if k not in avoid]
+    refs: set[int] = set()
+    for k in shown:
+        _refs(p.exprs[k], refs)
+    shadow = _shadow(p.input, refs) if refs else None
+    if shadow is None:
+        return p
+    inner, copies = shadow
+    by: dict[int, E.Expr] = {i: E.Cast(E.ColRef(c, NUMERIC_TEXT), p.input.fields[i].type, explicit=False)
+                             for i, c in copies.items()}
+    exprs, fields = list(p.exprs), list(p.fields)
+    for k in shown:
+        e = exprs[k]
+        if isinstance(e, E.ColRef):
+            if e.index in copies:
+                exprs[k] = E.ColRef(copies[e.index], NUMERIC_TEXT)
+                fields[k] = replace(fields[k], type=NUMERIC_TEXT)
+        else:
+            exprs[k] = _substitute(e, by)
+    return replace(p, input=inner, exprs=tuple(exprs), fields=tuple(fields))
+
+
 def _pick(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     picked = {e.index for e in p.exprs}  # type: ignore[attr-defined]
     inner_avoid = {e.index for i, e in enumerate(p.exprs) if i in avoid}  # type: ignore[attr-defined]
     inner_avoid |= set(range(len(p.input.fields))) - picked
     inner = _rewrite(p.input, inner_avoid, regs)
+    exprs, fields = list(p.exprs), list(p.fields)
+    # a column something between here and the Project computing it reads as a value (WHERE q > 1
+    # over a derived table): that Project also computes its text, as an extra column
+    want = {e.index for i, e in enumerate(p.exprs)  # type: ignore[attr-defined]
+            if i not in avoid and e.index < len(inner.fields)  # type: ignore[attr-defined]
+            and inner.fields[e.index].type is not NUMERIC_TEXT}  # type: ignore[attr-defined]
+    shadow = _shadow(inner, want) if want else None
+    copies: dict[int, int] = {}
+    if shadow is not None:
+        inner, copies = shadow
     if inner is p.input:
         return p
-    exprs, fields = list(p.exprs), list(p.fields)
     for i, e in enumerate(p.exprs):
+        if i not in avoid and e.index in copies:  # type: ignore[attr-defined]
+            exprs[i] = E.ColRef(copies[e.index], NUMERIC_TEXT)  # type: ignore[attr-defined]
+            fields[i] = replace(fields[i], type=NUMERIC_TEXT)
+            continue
         t = inner.fields[e.index].type  # type: ignore[attr-defined]
         if t is NUMERIC_TEXT:
             exprs[i] = replace(e, type=NUMERIC_TEXT)
             fields[i] = replace(fields[i], type=NUMERIC_TEXT)
     return replace(p, input=inner, exprs=tuple(exprs), fields=tuple(fields))
+
+
+def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+    """plan with a NUMERIC_TEXT copy of each column in cols that a Project under Filter, Sort
+    and Limit nodes computes with a scale per value, appended to that Project's output (the
+    nodes above pass every column on); None when there is none. Returns col -> its copy."""
+    if isinstance(plan, L.Filter | L.Sort | L.Limit):
+        inner = _shadow(plan.input, cols)
+        if inner is None:
+            return None
+        return replace(plan, input=inner[0]), inner[1]
+    if not isinstance(plan, L.Project):
+        return None
+    exprs, fields = list(plan.exprs), list(plan.fields)
+    copies: dict[int, int] = {}
+    for i in sorted(cols):
+        if i < len(plan.exprs) and _scaled(plan.exprs[i]):
+            copies[i] = len(exprs)
+            exprs.append(E.Cast(plan.exprs[i], NUMERIC_TEXT, explicit=False))
+            fields.append(replace(fields[i], type=NUMERIC_TEXT))
+    if not copies:
+        return None
+    return replace(plan, exprs=tuple(exprs), fields=tuple(fields)), copies
 
 
 def _sort_key(k: L.SortKey, changed: set[int]) -> L.SortKey:
