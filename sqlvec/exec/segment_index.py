@@ -2,8 +2,8 @@
 
 Every vector index kind is split this way: an hnsw graph, ivfflat lists or a sparse
 inverted index per sealed segment. An ivfflat index trains its centroids once (from the
-rows CREATE INDEX or its first build sees, saved as `<oid>.ivfcent.*`) and each part
-(and the delta) only assigns its rows to them, so `ivfflat.probes` probes the same cells
+rows CREATE INDEX sees, or the first segment's worth of rows after it; saved as
+`<oid>.ivfcent.*`) and each part (and the delta) only assigns its rows to them, so `ivfflat.probes` probes the same cells
 in every part and probes = lists scans every row, as one structure would.
 
 A sealed (non-growing) segment never changes, so its graph never does either: it is built
@@ -187,12 +187,21 @@ def _sample(built: Any, views: Any, column: str | None, extra: Any, want: int) -
     return np.concatenate(out) if out else np.zeros((0, 0), np.float32)
 
 
-def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any = None
-              ) -> np.ndarray:
+def _lists(built: Any) -> int:
+    from sqlvec.index.ivfflat import IvfflatOptions
+
+    raw = {k: v for k, v in (built.idx.options or {}).items() if v not in (None, "None", "")}
+    return parse_options(IvfflatOptions, raw).lists
+
+
+def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any = None,
+              final: bool = True) -> np.ndarray:
     """The ivfflat centroids of `built`: known, saved, or trained now on a sample of the
     views' rows and `extra` (the rows in hand) and saved. Trained once per index (REINDEX
-    trains anew), as pgvector trains its lists at CREATE INDEX."""
-    from sqlvec.index.ivfflat import IvfflatOptions, train_centroids
+    trains anew), as pgvector trains its lists at CREATE INDEX. Not `final` (a delta of
+    few rows, e.g. an index created on an empty table): trained from them for that
+    structure only, and the index's own lists wait for a segment's worth of rows."""
+    from sqlvec.index.ivfflat import train_centroids
 
     cent = built.centroids
     if cent is not None:
@@ -201,15 +210,12 @@ def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any
         if built.centroids is not None:
             return built.centroids
         cent = _load_centroids(built)
-        delta = built.index
-        if cent is None and getattr(delta, "kind", None) == "ivfflat" and len(delta.keys):
-            cent = np.asarray(delta.centroids, np.float32)  # a delta saved before: keep its cells
-            _save_centroids(built, cent)
         if cent is None:
-            raw = {k: v for k, v in (built.idx.options or {}).items() if v not in (None, "None", "")}
-            lists = parse_options(IvfflatOptions, raw).lists
+            lists = _lists(built)
             x = _sample(built, views, column, extra, max(lists * 50, 10000))
             cent = train_centroids(x, lists, built.oc.metric)
+            if not final:
+                return cent
             _save_centroids(built, cent)
         built.centroids = cent
     return cent
@@ -217,13 +223,15 @@ def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any
 
 def fresh(built: Any, vecs: Any, ids: np.ndarray, sealed: bool = False) -> Any:
     """A new structure over `vecs` for a part (`sealed`) or the delta: ivfflat assigns them
-    to the index's centroids (trained from these rows when there are none yet)."""
+    to the index's centroids (trained from these rows when there are none yet; a delta of
+    fewer than max(MIN_PART_ROWS, 10 lists) rows trains its own, see `centroids`)."""
     from sqlvec.exec import vector_search as VS
 
     if built.kind == "ivfflat":
         from sqlvec.index.ivfflat import IvfflatIndex
 
-        cent = centroids(built, extra=vecs)
+        final = sealed or len(ids) >= max(MIN_PART_ROWS, 10 * _lists(built))
+        cent = centroids(built, extra=vecs, final=final)
         return IvfflatIndex.from_centroids(cent, np.asarray(vecs), ids, built.oc.metric)
     return VS._build(built.idx, built.oc, built.short, vecs, ids, sealed=sealed)[0]
 
