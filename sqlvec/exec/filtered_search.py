@@ -2,10 +2,12 @@
 
 The per-query fast path of a filtered VectorSearch (vector_index_path.index_path is the
 unfiltered one). The WHERE clause is evaluated over the committed rows once per (table
-version, predicate, parameter values), vectorised per segment batch with min/max segment
-skipping (exec/prune.py), giving the passing-row set: sorted row ids and where their
-vectors lie (batches read in place); only a strategy that needs them gathers them, the
-exact one into one contiguous float32 matrix with squared norms. The set is cached (LRU,
+version, predicate, parameter values), with min/max segment skipping (exec/prune.py): as
+one numpy kernel per comparison over each segment's held columns where it compiles
+(exec/filtered_predicate.py), else by the evaluator per batch. That gives the passing-row
+set: sorted row ids and where their vectors lie (batches read in place); only a strategy
+that needs them gathers them, the exact one into one contiguous float32 matrix with
+squared norms (each segment's norms computed once and held). The set is cached (LRU,
 bounded in bytes), so a repeated predicate costs a dictionary look-up.
 
 Then one of two strategies, chosen by cost:
@@ -43,6 +45,7 @@ import pyarrow.compute as pc
 
 from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
+from sqlvec.exec.filtered_predicate import Columns, Fallback, compile_mask
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
 
@@ -82,6 +85,8 @@ class Passing:
     vectors: pa.Array | None = None  # every passing vector, in row id order (on demand)
     mat: np.ndarray | None = None  # (passing, d) float32, in row id order (on demand)
     sq: np.ndarray | None = None  # squared norms of mat's rows
+    # per source: None, or (a held dict, key) where its batch's squared norms are kept
+    norms: list | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     uses: int = 0  # exact rankings so far (the first streams; a second keeps a matrix)
     starts: np.ndarray = field(init=False)
@@ -147,17 +152,21 @@ class Passing:
             return None
         n = int(self.starts[-1])
         dots, sq = np.empty(n, np.float32), np.empty(n, np.float32)
-        for (vec, pos), at in zip(self.sources, self.starts):
+        for i, ((vec, pos), at) in enumerate(zip(self.sources, self.starts)):
             m = matrix(vec, tname="vector")[0]
             if m.dtype != np.float32 or m.shape[1] != len(qv):
                 return None
+            held = _held_norms(m, self.norms[i] if self.norms else None)
+            if held is not None:
+                np.take(held, pos, out=sq[int(at):int(at) + len(pos)])
             buf = _scratch(m.shape[1])
             for s in range(0, len(pos), len(buf)):
                 sel = pos[s:s + len(buf)]
                 blk = np.take(m, sel, axis=0, out=buf[:len(sel)])
                 at_s = int(at) + s
                 np.einsum("ij,j->i", blk, qv, out=dots[at_s:at_s + len(sel)])
-                np.einsum("ij,ij->i", blk, blk, out=sq[at_s:at_s + len(sel)])
+                if held is None:
+                    np.einsum("ij,ij->i", blk, blk, out=sq[at_s:at_s + len(sel)])
         return dots, sq
 
     def rows_f32(self, idx: np.ndarray) -> np.ndarray:
@@ -182,6 +191,18 @@ class Passing:
 
 
 _LOCAL = threading.local()
+
+
+def _held_norms(m: np.ndarray, where: tuple[dict, tuple] | None) -> np.ndarray | None:
+    """The squared norms of every row of a segment's batch `m`, computed once and kept
+    beside its held columns (4 bytes a row); None for batches not from a segment."""
+    if where is None:
+        return None
+    held, key = where
+    got = held.get(key)
+    if got is None or len(got) != len(m):
+        got = held[key] = np.einsum("ij,ij->i", m, m)
+    return got
 
 
 def _scratch(d: int) -> np.ndarray:
@@ -252,12 +273,15 @@ def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
 
 
 def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
-    """Evaluate the WHERE over the committed rows, skipping segments by min/max statistics."""
+    """Evaluate the WHERE over the committed rows, skipping segments by min/max statistics:
+    a compiled numpy program over each segment's held columns (exec/filtered_predicate.py),
+    else the evaluator batch by batch."""
     from sqlvec.exec.prune import pruner
 
     names = [f.name for f in p.scan.fields]
     prune = pruner(p.scan.filter, names, ctx.params)
-    ids, nulls, sources = [], [], []
+    prog = compile_mask(p.scan.filter)
+    ids, nulls, sources, norms = [], [], [], []
     for v in lt.views:
         if v.live == 0:
             continue
@@ -268,6 +292,10 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
                 seg.stats = column_stats(seg.data)
             if seg.stats is not None and prune(seg.stats):
                 continue
+        ctx.check_cancel()
+        if prog is not None and _segment_passing(ctx, p, prog, v, names, ids, nulls, sources,
+                                                 norms):
+            continue
         for b in v.table(names).to_batches():
             ctx.check_cancel()
             data = pa.RecordBatch.from_arrays([b.column(i) for i in range(1, b.num_columns)],
@@ -283,6 +311,7 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
                 pos = np.flatnonzero(mask)
                 ids.append(np.asarray(b.column(0))[pos])
                 sources.append((vec, pos))
+                norms.append(None)
 
     def cat(parts: list[np.ndarray]) -> np.ndarray:
         return np.concatenate(parts) if parts else np.zeros(0, np.int64)
@@ -291,7 +320,42 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
     if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
         order = np.argsort(rowids, kind="stable")
         rowids = rowids[order]  # (sorted index -> index in source order)
-    return Passing(lt.base, rowids, np.sort(null_rowids), sources, order)
+    return Passing(lt.base, rowids, np.sort(null_rowids), sources, order, norms=norms)
+
+
+def _segment_passing(ctx: Any, p: VectorSearch, prog: Any, v: Any, names: list[str],
+                     ids: list, nulls: list, sources: list, norms: list) -> bool:
+    """One segment's passing rows by the compiled program (appended to the lists); False
+    when the program declines this segment (the evaluator decides it)."""
+    seg = v.seg
+    table = seg.data
+    cols = Columns(table, names, seg)
+    try:
+        m = prog(cols, ctx.params)
+    except Fallback:
+        return False
+    n = table.num_rows
+    mask = np.full(n, bool(m)) if isinstance(m, bool | np.bool_) else m
+    if v.deleted is not None:
+        mask = mask & ~v.deleted
+    vec = table.column(names[p.column])
+    rowids = seg.rowids
+    if vec.null_count:
+        valid = cols.valid(p.column)
+        nulls.append(rowids[mask & ~valid])
+        mask = mask & valid
+    pos = np.flatnonzero(mask)
+    if not len(pos):
+        return True
+    ids.append(rowids[pos])
+    at = 0
+    for j, chunk in enumerate(vec.chunks):
+        lo, hi = np.searchsorted(pos, [at, at + len(chunk)])
+        if hi > lo:
+            sources.append((chunk, pos[lo:hi] - at))
+            norms.append((cols.held, (names[p.column], "sq", j)))
+        at += len(chunk)
+    return True
 
 
 def _cached_passing(ctx: Any, p: VectorSearch, lt: Any, key: tuple) -> Passing:
