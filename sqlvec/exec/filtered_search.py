@@ -521,11 +521,26 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
                           (" (no matching index)" if not exact else ""))
     from sqlvec.exec.vector_index_path import _gather, _locate
 
-    names = [f.name for f in p.scan.fields]
-    schema = pa.schema([pa.field("_rowid", pa.int64())] +
-                       [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+    names, schema = _output(p)
     found, hits = _locate(lt, chosen)
     return _gather(hits, np.flatnonzero(found), names, schema)
+
+
+# id(node) -> (node, scan column names, `_rowid` + their schema): one schema object per plan
+# node, so _gather's per-segment batches (kept by schema) are found again
+_OUTPUT: dict[int, tuple[VectorSearch, list[str], pa.Schema]] = {}
+
+
+def _output(p: VectorSearch) -> tuple[list[str], pa.Schema]:
+    hit = _OUTPUT.get(id(p))
+    if hit is None or hit[0] is not p:
+        names = [f.name for f in p.scan.fields]
+        schema = pa.schema([pa.field("_rowid", pa.int64())] +
+                           [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
+        if len(_OUTPUT) > 256:
+            _OUTPUT.clear()
+        hit = _OUTPUT[id(p)] = (p, names, schema)
+    return hit[1], hit[2]
 
 
 def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing, built: Any,
