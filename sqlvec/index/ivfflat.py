@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from sqlvec.index import base
-from sqlvec.index.exact import pair_distances, rescore
+from sqlvec.index.exact import candidates_of, pair_distances, rescore
 from sqlvec.index.xp import array_module, to_host
 
 
@@ -174,26 +174,15 @@ class IvfflatIndex:
         cd = pair_distances(np, _train_view(q, self.metric), self.centroids, tm)
         near = np.argsort(cd, axis=1, kind="stable")[:, :probes]
         xp = array_module(params.gpu if params.gpu else False)
-        rows: list[np.ndarray] = []
-        for i in range(len(q)):  # per query: its own candidate lists
-            segs = [np.arange(self.offsets[c], self.offsets[c + 1]) for c in near[i]]
-            rows.append(np.concatenate(segs) if segs else np.zeros(0, np.int64))
         keep = k + max(8, k)
+        starts, lens = self.offsets[near], self.offsets[near + 1] - self.offsets[near]
         tops: list[np.ndarray] = []
-        for r in rows:
-            if not len(r):
-                tops.append(r)
-                continue
-            d = to_host(pair_distances(xp, xp.asarray(q[len(tops):len(tops) + 1]),
-                                       xp.asarray(self.vectors[r]), self.metric))[0]
-            if len(self._dead_arr):
-                d = np.where(np.isin(self.keys[r], self._dead_arr), np.inf, d)
-            if keep < len(r):  # the best `keep` and every row tied with the last of them,
-                # so equal distances are decided by key below, not by the partition
-                kth = np.partition(d, keep - 1)[keep - 1]
-                tops.append(r[np.flatnonzero(d <= kth)])
-            else:
-                tops.append(r)
+        for i in range(len(q)):  # per query: the rows of its own lists
+            n = int(lens[i].sum())
+            r = np.repeat(starts[i] - np.cumsum(lens[i]) + lens[i], lens[i]) + np.arange(n)
+            if len(self._dead_arr) and n:  # (a removed row is never an answer)
+                r = r[~np.isin(self.keys[r], self._dead_arr)]
+            tops.append(r if keep >= len(r) else r[self._shortlist(xp, q[i], r, keep)])
         cand = np.full((len(q), max(max((len(t) for t in tops), default=0), 1)), -1, np.int64)
         for i, t in enumerate(tops):
             cand[i, :len(t)] = t
@@ -203,6 +192,26 @@ class IvfflatIndex:
         if len(self._dead_arr):
             ck = np.where(np.isin(ck, self._dead_arr), -1, ck)
         return base.order_by_distance_then_key(ck, dist, k)
+
+    def _shortlist(self, xp: Any, q: np.ndarray, r: np.ndarray, keep: int) -> np.ndarray:
+        """Positions in `r` (rows of the probed lists) holding the best `keep` for query `q`
+        and every row tied with the last of them, to be re-scored exactly. On numpy, float
+        vectors under l2/ip/cosine: one float32 product per row (numpy's own loop: a BLAS
+        product would wake its threads for one small product) and exact.candidates' rounding
+        bound, so the superset is provable; otherwise the xp kernel's distances."""
+        x = self.vectors[r]
+        if xp is np and self.metric in ("l2", "ip", "cos") and x.dtype.kind == "f":
+            x32 = x.astype(np.float32, copy=False)
+            q32 = np.asarray(q, np.float32)
+            with np.errstate(over="ignore", invalid="ignore"):
+                dots = np.einsum("ij,j->i", x32, q32)
+                sq = np.einsum("ij,ij->i", x32, x32)
+            cand = candidates_of(np, dots, sq, q32, keep, self.metric, x.shape[1])
+            if cand is not None:
+                return cand
+        d = to_host(pair_distances(xp, xp.asarray(q[None, :]), xp.asarray(x), self.metric))[0]
+        kth = np.partition(d, keep - 1)[keep - 1]  # (ties with it: keys decide after rescore)
+        return np.flatnonzero(d <= kth)
 
     def save(self, path: str) -> None:
         live = ~np.isin(self.keys, self._dead_arr) if len(self._dead_arr) else None

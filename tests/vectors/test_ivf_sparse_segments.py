@@ -278,3 +278,31 @@ def _same_as_exact_k(run, x, k):
         got = run(sql)
         run("set sqlvec.exact_scan_threshold = 1000000000")
         assert got == run(sql)
+
+
+@pytest.mark.parametrize("metric", ["l2", "ip", "cos", "l1"])
+def test_ivfflat_full_probes_equal_exact_search_with_ties_and_removals(metric, monkeypatch):
+    """probes = lists is exact search (ties by key) on the numpy path (float32 products and
+    a proven bound) and the xp-kernel path alike, removed keys left out."""
+    from sqlvec.index.exact import exact_search
+
+    rng = np.random.default_rng(8)
+    x = rng.integers(-3, 4, (3000, D)).astype(np.float32)  # many exact ties
+    keys = np.arange(3000) * 3 + 1
+    idx = IVF.IvfflatIndex.build(x, keys, IVF.IvfflatOptions(lists=LISTS), metric)
+    idx.remove(keys[::7])
+    live = np.ones(len(keys), bool)
+    live[::7] = False
+    q = rng.integers(-3, 4, (6, D)).astype(np.float32)
+    want = exact_search(np, x, keys, q, 25, metric, live=live)
+    got = idx.search(q, 25, IVF.IvfflatParams(probes=LISTS))
+    assert got[0].tolist() == want[0].tolist()
+    np.testing.assert_allclose(got[1], want[1])
+
+    class FakeXp:  # the xp kernel path (as on a GPU), served by numpy
+        def __getattr__(self, name):
+            return getattr(np, name)
+    fake = FakeXp()
+    monkeypatch.setattr(IVF, "array_module", lambda gpu=None: fake if gpu else np)
+    on_xp = idx.search(q, 25, IVF.IvfflatParams(probes=LISTS, gpu=True))
+    assert on_xp[0].tolist() == got[0].tolist()
