@@ -195,7 +195,7 @@ def _lists(built: Any) -> int:
 
 
 def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any = None,
-              final: bool = True) -> np.ndarray:
+              final: bool = True, notice: Any = None) -> np.ndarray:
     """The ivfflat centroids of `built`: known, saved, or trained now on a sample of the
     views' rows and `extra` (the rows in hand) and saved. Trained once per index (REINDEX
     trains anew), as pgvector trains its lists at CREATE INDEX. Not `final` (a delta of
@@ -213,7 +213,11 @@ def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any
         if cent is None:
             lists = _lists(built)
             x = _sample(built, views, column, extra, max(lists * 50, 10000))
+            t0 = time.perf_counter()
             cent = train_centroids(x, lists, built.oc.metric)
+            if notice is not None and final:
+                notice(f'trained {len(cent)} lists of ivfflat index "{built.idx.name}" on '
+                       f"{len(x)} rows in {time.perf_counter() - t0:.1f} s")
             if not final:
                 return cent
             _save_centroids(built, cent)
@@ -302,7 +306,7 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
     out = []
     if built.kind == "ivfflat" and built.centroids is None and any(
             eligible(v.seg, built.kind, built.short) for v in views):
-        centroids(built, views, column)  # (part signatures name the centroids)
+        centroids(built, views, column, notice=notice)  # (part signatures name the centroids)
     for v in views:
         seg = v.seg
         if not eligible(seg, built.kind, built.short):

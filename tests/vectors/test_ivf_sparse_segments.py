@@ -120,7 +120,11 @@ def test_parts_built_persisted_reopened_and_vacuumed(tmp_path, builds, kind):
     run("create extension if not exists vector")
     run(f"create table t (id int, emb {typ}({D}))")
     _load(run, x, typ)
+    con.notices.clear()
     run(f"create index t_idx on t using {using}")
+    said = [str(getattr(n, "message", n)) for n in con.notices]
+    assert sum(f'built {kind} index "t_idx" on segment' in m for m in said) == 3, said
+    assert sum('lists of ivfflat index "t_idx"' in m for m in said) == (kind == "ivfflat")
     built = _entry(con)
     assert len(built.parts) == 3 and sorted(b for b in builds if b >= 0) == sorted(built.parts)
     assert builds.count(-1) == (kind == "ivfflat")  # centroids trained once per index
