@@ -142,6 +142,18 @@ def _column_values(arr: pa.Array, col: Column) -> list:
     return values
 
 
+def _plain_values(arr: pa.Array, col: Column) -> list:
+    """Python values of a column whose type needs no conversion beyond Arrow's."""
+    if isinstance(arr.type, pa.ExtensionType):
+        return _column_values(arr, col)
+    return arr.to_pylist()
+
+
+def _converter(col: Column) -> Any:
+    """The function giving a result column's Python values (picked once per result shape)."""
+    return _column_values if col.type.short in ("uuid", "numeric") else _plain_values
+
+
 def _rowcount(tag: str) -> int:
     last = tag.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else -1
@@ -159,6 +171,8 @@ class Cursor:
         self.rowcount = -1
         self.statusmessage: str | None = None
         self._columns: list[Column] = []
+        self._desc: list[tuple] = []  # description and converters of self._columns
+        self._convert: list[Any] = []
         self._batches: list[pa.RecordBatch] = []
         self._rows: list[tuple] = []
         self._closed = False
@@ -218,20 +232,20 @@ class Cursor:
         session = self.connection._session
         stmt = self.connection._stmts.prepare(session, sql, len(param_rows[0]))
         one_step = getattr(session, "execute_prepared", None)  # bind + execute, no portal kept
-
-        def run(stmt: Any, values: list[Any]) -> Any:
-            if one_step is not None:
-                return one_step(stmt, values)
-            ncols = len(stmt.columns) if stmt.columns else 0
-            return session.execute_portal(session.bind(stmt, values, [0] * ncols, ""), 0)[0]
+        types = stmt.param_types
         total = 0
         try:
             for values in param_rows:
-                if len(values) != len(stmt.param_types):
+                if len(values) != len(types):
                     raise ProgrammingError(
-                        f"the query has {len(stmt.param_types)} placeholders but "
+                        f"the query has {len(types)} placeholders but "
                         f"{len(values)} parameters were passed")
-                self._take(run(stmt, text_params(values, stmt.param_types)))
+                values = text_params(values, types)
+                if one_step is not None:
+                    self._take(one_step(stmt, values))
+                else:
+                    ncols = len(stmt.columns) if stmt.columns else 0
+                    self._take(session.execute_portal(session.bind(stmt, values, [0] * ncols, ""), 0)[0])
                 total += max(self.rowcount, 0)
             if len(param_rows) > 1:
                 self.rowcount = total
@@ -243,14 +257,18 @@ class Cursor:
 
     def _take(self, result: Any) -> None:
         if isinstance(result, Rows):
-            self._columns = list(result.columns)
-            self._batches = list(result.batches)
-            self.rowcount = sum(b.num_rows for b in self._batches)
-            self.description = [
-                (c.name, c.type.oid, None, c.type.typlen if c.type.typlen > 0 else None,
-                 None, None, None)
-                for c in self._columns
-            ]
+            cols = result.columns
+            self._batches = batches = list(result.batches)
+            self.rowcount = batches[0].num_rows if len(batches) == 1 else sum(b.num_rows for b in batches)
+            if cols != self._columns:  # (a repeated statement: the same Column objects)
+                self._columns = list(cols)
+                self._desc = [
+                    (c.name, c.type.oid, None, c.type.typlen if c.type.typlen > 0 else None,
+                     None, None, None)
+                    for c in cols
+                ]
+                self._convert = [_converter(c) for c in cols]
+            self.description = list(self._desc)
             self.statusmessage = f"{result.tag} {self.rowcount}"
         elif isinstance(result, Command):
             self.description = None
@@ -270,8 +288,11 @@ class Cursor:
     def _fill(self, want: int | None) -> None:
         while self._batches and (want is None or len(self._rows) < want):
             batch = self._batches.pop(0)
-            cols = [_column_values(batch.column(i), c) for i, c in enumerate(self._columns)]
-            self._rows.extend(zip(*cols) if cols else [() for _ in range(batch.num_rows)])
+            if not self._convert:
+                self._rows.extend([() for _ in range(batch.num_rows)])
+                continue
+            cols = [conv(a, c) for a, conv, c in zip(batch.columns, self._convert, self._columns)]
+            self._rows.extend(zip(*cols))
 
     def fetchone(self) -> tuple | None:
         self._check_result()
@@ -316,7 +337,7 @@ class Cursor:
     def _reset(self) -> None:
         self.description = None
         self.rowcount = -1
-        self._columns, self._batches, self._rows = [], [], []
+        self._batches, self._rows = [], []  # (_columns stays: its description is reused)
 
     def _check(self) -> None:
         if self._closed:

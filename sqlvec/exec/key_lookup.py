@@ -59,32 +59,49 @@ def key_values(ctx: Any, keys: tuple[E.Expr, ...], typ: pa.DataType) -> pa.Array
     return parts[0] if len(parts) == 1 else pa.concat_arrays(parts)
 
 
-def run_key_lookup(ctx: Any, p: KeyLookup) -> Iterator[pa.RecordBatch]:
-    """Rows of `p.table` whose key equals one of `p.keys` and that pass `p.filter`."""
+def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
+                   schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
+    """Rows of `p.table` whose key equals one of `p.keys` and that pass `p.filter`.
+
+    With `picks` (positions in p.fields whose Arrow types are `schema`'s): only those
+    columns, as batches of `schema` (a Project of plain columns over the lookup)."""
     ex = ctx.executor
-    cols = [f.name for f in p.fields]
-    col = cols[p.column]
+    fields = p.fields
     txn = ctx.txn
-    keys = key_values(ctx, p.keys, p.fields[p.column].type.arrow)
+    keys = key_values(ctx, p.keys, fields[p.column].type.arrow)
     if keys is None:  # a key the column cannot hold exactly: the scan decides
-        yield from ex.run(p.as_scan())
+        for b in ex.run(p.as_scan()):
+            yield b if picks is None else pa.RecordBatch.from_arrays([b.column(i) for i in picks], schema=schema)
         return
+    # a projection over a lookup whose predicate is just the key condition reads only its columns
+    narrow = picks is not None and p.residual is None
+    cols = [fields[i].name for i in dict.fromkeys(picks)] if narrow else [f.name for f in fields]
     rows = None
     if len(keys):
-        found, rowids = txn.lookup(p.table.oid, col, keys)
+        found, rowids = txn.lookup(p.table.oid, fields[p.column].name, keys)
         if found.any():
             rows = txn.fetch(p.table.oid, rowids[found], cols)
     if rows is None or rows.num_rows == 0:
-        yield ex._batch(p, [pa.array([], f.type.arrow) for f in p.fields])
+        out_schema = schema if picks is not None else ex.schema(p)
+        yield pa.RecordBatch.from_arrays([pa.array([], f.type) for f in out_schema], schema=out_schema)
+        return
+    if narrow:
+        at = {name: j for j, name in enumerate(cols, 1)}
+        arrays = [_one_chunk(rows.column(at[fields[i].name])) for i in picks]
+        if any(a.type != f.type for a, f in zip(arrays, schema)):  # storage's type differs
+            arrays = [a.cast(f.type) if a.type != f.type else a for a, f in zip(arrays, schema)]
+        yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         return
     out = _as_batch(ex, p, rows)
-    if p.residual is None:  # the predicate is the key condition: every fetched row holds it
-        yield out
-        return
-    mask = pc.fill_null(ctx.evaluator.eval(p.filter, out), False)
-    if not (mask.null_count == 0 and np.asarray(mask).all()):
-        out = out.filter(mask)
-    yield out
+    if p.residual is not None:  # else the predicate is the key condition: every fetched row holds it
+        mask = pc.fill_null(ctx.evaluator.eval(p.filter, out), False)
+        if not (mask.null_count == 0 and np.asarray(mask).all()):
+            out = out.filter(mask)
+    yield out if picks is None else pa.RecordBatch.from_arrays([out.column(i) for i in picks], schema=schema)
+
+
+def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
+    return col.chunk(0) if col.num_chunks == 1 else col.combine_chunks()
 
 
 def _as_batch(ex: Any, p: KeyLookup, rows: pa.Table) -> pa.RecordBatch:

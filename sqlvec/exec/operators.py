@@ -54,6 +54,29 @@ def node_schema(plan: L.Plan) -> pa.Schema:
     return hit[1]
 
 
+# id(Project node) -> (node, plain column picks or None, whether the picks keep their input's
+# Arrow types): worked out once per node, not per execution
+_PICKS: dict[int, tuple[L.Plan, list[int] | None, bool]] = {}
+_RUNNERS: dict[type, Any] = {}  # plan node class -> Executor._r_<name>
+
+
+def _picks(p: L.Project) -> tuple[list[int] | None, bool]:
+    """A projection of plain columns (SELECT a, b): their input positions, and whether the
+    input's Arrow types are already the output's (then arrays pass through untouched)."""
+    hit = _PICKS.get(id(p))
+    if hit is None or hit[0] is not p:
+        picks = [e.index for e in p.exprs] if all(type(e) is E.ColRef for e in p.exprs) else None
+        same = False
+        if picks is not None:
+            ins, outs = node_schema(p.input), node_schema(p)
+            same = len(ins) > max(picks, default=-1) and \
+                all(ins.field(i).type == f.type for i, f in zip(picks, outs))
+        if len(_PICKS) > 4096:
+            _PICKS.clear()
+        hit = _PICKS[id(p)] = (p, picks, same)
+    return hit[1], hit[2]
+
+
 def empty_batch(plan: L.Plan) -> pa.RecordBatch:
     return schema_of(plan).empty_table().to_batches() and schema_of(plan).empty_table().to_batches()[0] or \
         pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema_of(plan)], schema=schema_of(plan))
@@ -143,7 +166,12 @@ class Executor:
         self.ev = ctx.evaluator
 
     def run(self, plan: L.Plan) -> Iterator[pa.RecordBatch]:
+        m = _RUNNERS.get(type(plan))
+        if m is not None:
+            return m(self, plan)
         m = getattr(self, "_r_" + type(plan).__name__, None)
+        if m is not None:
+            _RUNNERS[type(plan)] = getattr(Executor, "_r_" + type(plan).__name__)
         if m is None and type(plan).__name__ == "VectorSearch":  # ANN top-k (vector engineer)
             from sqlvec.exec.vector_search import run_vector_search
 
@@ -234,6 +262,8 @@ class Executor:
 
     def _r_CteRef(self, p: L.CteRef) -> Iterator[pa.RecordBatch]:
         t = self.ctx.cte_results[p.cte_id]
+        if t.num_columns > len(p.fields):  # text copies another reference shows (plan/numeric_display)
+            t = t.select(list(range(len(p.fields))))
         yield from t.to_batches() or [empty_batch(p)]
 
     def _r_WithCtes(self, p: L.WithCtes) -> Iterator[pa.RecordBatch]:
@@ -293,15 +323,20 @@ class Executor:
 
     def _r_Project(self, p: L.Project) -> Iterator[pa.RecordBatch]:
         produced = False
-        # plain column picks (SELECT a, b): reuse the input arrays, no evaluation or casts
-        picks = [e.index for e in p.exprs] if all(type(e) is E.ColRef for e in p.exprs) else None
+        picks, same_types = _picks(p)
+        if same_types and type(p.input).__name__ == "KeyLookup" and "run" not in self.__dict__:
+            # SELECT a, b ... WHERE key = $1 (not under EXPLAIN ANALYZE, which counts per node)
+            from sqlvec.exec.key_lookup import run_key_lookup
+
+            yield from run_key_lookup(self.ctx, p.input, picks, node_schema(p))  # only those columns
+            return
         for b in self.run(p.input):
             self.ctx.check_cancel()
             if b.num_rows == 0 and produced:
                 continue
             produced = True
             if picks is not None:
-                schema = self.schema(p)
+                schema = node_schema(p)
                 arrays = [b.column(i) for i in picks]
                 if all(a.type == f.type for a, f in zip(arrays, schema)):
                     yield pa.RecordBatch.from_arrays(arrays, schema=schema)

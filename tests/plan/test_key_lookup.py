@@ -59,6 +59,13 @@ QUERIES = [
     "select t.id, s.n from t join s on t.c = s.n where t.id = 4",
     "select * from t where id = 301",
     "select * from t where c = 1 and id > 290",
+    # plain columns over a lookup: only those columns are fetched (repeats, reorders, residuals)
+    "select v, v, id from t where id = 7",
+    "select c, v from t where id in (7, 8, 999)",
+    "select v from t where id = 7 and c = 1",
+    "select v from t where id = 7 and c = 2",
+    "select v from t where id = 7.5",
+    "select v from t where id = 999",
 ]
 
 
@@ -163,3 +170,10 @@ def test_cast_parameters_use_the_key(oid, param):
     sql = "select id, v from t where id = $1"
     assert _prepared(on, sql, [oid], [param]) == _prepared(off, sql, [oid], [param])
     assert _plan(on, "select id from t where id = 7::smallint")[0].startswith("Index Scan")
+
+
+def test_explain_analyze_counts_the_lookup_under_a_projection():
+    s = _session()
+    lines = _plan(s, "analyze select v from t where id = 7")
+    scan = [x for x in lines if "Index Scan using t_pkey" in x]
+    assert scan and "rows=1" in scan[0]
