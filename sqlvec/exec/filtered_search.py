@@ -73,15 +73,23 @@ _SHAPE: dict[int, tuple[E.Expr, Any]] = {}
 
 @dataclass
 class Passing:
-    """The committed rows passing a WHERE: sorted ids, NULL-vector ids, and where their
-    vectors are: `sources`, (vector array of a scan batch, positions of its passing rows),
-    read in place (mmap'd segments) and gathered only into what a strategy needs."""
+    """The committed rows passing a WHERE: how many, NULL-vector ids, and, once `ready()`,
+    sorted ids and where their vectors are: `sources`, (vector array of a scan batch,
+    positions of its passing rows), read in place (mmap'd segments) and gathered only into
+    what a strategy needs. Segments decided by a compiled program stay a mask over their
+    positions until then: the index strategy only asks `contains` of its candidates."""
 
     base: Any  # the committed TableVersion it was computed on (keys hold its id)
-    rowids: np.ndarray  # ascending
-    null_rowids: np.ndarray
-    sources: list[tuple[pa.Array, np.ndarray]]
-    order: np.ndarray | None  # sorted index -> index in source order (None: the same)
+    n: int  # passing rows with a vector
+    null_rowids: np.ndarray  # ascending
+    # segments not expanded yet: (segment, mask of its passing positions, vector column,
+    # its held columns' dict, the vector column's name)
+    masks: list[tuple[Any, np.ndarray, pa.ChunkedArray, dict, str]]
+    # evaluator-decided rows: (row ids, sources, norms), in source order
+    found: tuple[list, list, list]
+    rowids: np.ndarray | None = None  # ascending (ready())
+    sources: list[tuple[pa.Array, np.ndarray]] = field(default_factory=list)
+    order: np.ndarray | None = None  # sorted index -> index in source order (None: the same)
     vectors: pa.Array | None = None  # every passing vector, in row id order (on demand)
     mat: np.ndarray | None = None  # (passing, d) float32, in row id order (on demand)
     sq: np.ndarray | None = None  # squared norms of mat's rows
@@ -89,10 +97,51 @@ class Passing:
     norms: list | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     uses: int = 0  # exact rankings so far (the first streams; a second keeps a matrix)
-    starts: np.ndarray = field(init=False)
+    starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
 
-    def __post_init__(self) -> None:
-        self.starts = np.cumsum([0] + [len(pos) for _v, pos in self.sources])
+    def ready(self) -> np.ndarray:
+        """Expand the masks: sorted row ids and sources (once); returns the row ids."""
+        with self.lock:
+            if self.rowids is None:
+                ids, sources, norms = (list(x) for x in self.found)
+                for seg, mask, vec, held, name in self.masks:
+                    pos = np.flatnonzero(mask)
+                    ids.append(seg.rowids[pos])
+                    at = 0
+                    for j, chunk in enumerate(vec.chunks):
+                        lo, hi = np.searchsorted(pos, [at, at + len(chunk)])
+                        if hi > lo:
+                            sources.append((chunk, pos[lo:hi] - at))
+                            norms.append((held, (name, "sq", j)))
+                        at += len(chunk)
+                rowids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+                if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
+                    self.order = np.argsort(rowids, kind="stable")
+                    rowids = rowids[self.order]  # (sorted index -> index in source order)
+                self.sources, self.norms = sources, norms
+                self.starts = np.cumsum([0] + [len(pos) for _v, pos in sources])
+                self.rowids = rowids
+            return self.rowids
+
+    def contains(self, cand: np.ndarray) -> np.ndarray:
+        """Which of the row ids `cand` pass (a mask over cand)."""
+        rowids = self.rowids
+        if rowids is not None:
+            if not len(rowids):
+                return np.zeros(len(cand), bool)
+            at = np.minimum(np.searchsorted(rowids, cand), len(rowids) - 1)
+            return rowids[at] == cand
+        ok = np.zeros(len(cand), bool)
+        if not len(cand):
+            return ok
+        order = np.argsort(cand, kind="stable")
+        want = cand[order]
+        for seg, mask, _vec, _held, _name in self.masks:
+            which, pos = seg.locate(want)
+            ok[order[which]] = mask[pos]
+        if self.found[0]:
+            ok |= np.isin(cand, np.concatenate(self.found[0]))
+        return ok
 
     def rows_at(self, idx: np.ndarray, vtype: pa.DataType) -> pa.Array:
         """The vectors of passing rows `idx` (indexes into rowids), in that order."""
@@ -187,7 +236,8 @@ class Passing:
     @property
     def nbytes(self) -> int:
         return (self.vectors.nbytes if self.vectors is not None else 0) + \
-            (self.mat.nbytes if self.mat is not None else 0)
+            (self.mat.nbytes if self.mat is not None else 0) + \
+            sum(m.nbytes for _s, m, *_r in self.masks)
 
 
 _LOCAL = threading.local()
@@ -281,7 +331,8 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
     names = [f.name for f in p.scan.fields]
     prune = pruner(p.scan.filter, names, ctx.params)
     prog = compile_mask(p.scan.filter)
-    ids, nulls, sources, norms = [], [], [], []
+    ids, nulls, sources, norms, masks = [], [], [], [], []
+    count = 0
     for v in lt.views:
         if v.live == 0:
             continue
@@ -293,8 +344,11 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
             if seg.stats is not None and prune(seg.stats):
                 continue
         ctx.check_cancel()
-        if prog is not None and _segment_passing(ctx, p, prog, v, names, ids, nulls, sources,
-                                                 norms):
+        got = None if prog is None else _segment_mask(ctx, p, prog, v, names, nulls)
+        if got is not None:
+            if got[0] is not None:
+                masks.append(got[0])
+                count += got[1]
             continue
         for b in v.table(names).to_batches():
             ctx.check_cancel()
@@ -312,50 +366,35 @@ def passing(ctx: Any, p: VectorSearch, lt: Any) -> Passing:
                 ids.append(np.asarray(b.column(0))[pos])
                 sources.append((vec, pos))
                 norms.append(None)
-
-    def cat(parts: list[np.ndarray]) -> np.ndarray:
-        return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-    rowids, null_rowids = cat(ids), cat(nulls)
-    order = None
-    if len(rowids) > 1 and not bool((rowids[1:] > rowids[:-1]).all()):
-        order = np.argsort(rowids, kind="stable")
-        rowids = rowids[order]  # (sorted index -> index in source order)
-    return Passing(lt.base, rowids, np.sort(null_rowids), sources, order, norms=norms)
+                count += len(pos)
+    null_rowids = np.sort(np.concatenate(nulls)) if nulls else np.zeros(0, np.int64)
+    return Passing(lt.base, count, null_rowids, masks, (ids, sources, norms))
 
 
-def _segment_passing(ctx: Any, p: VectorSearch, prog: Any, v: Any, names: list[str],
-                     ids: list, nulls: list, sources: list, norms: list) -> bool:
-    """One segment's passing rows by the compiled program (appended to the lists); False
-    when the program declines this segment (the evaluator decides it)."""
+def _segment_mask(ctx: Any, p: VectorSearch, prog: Any, v: Any, names: list[str],
+                  nulls: list) -> tuple[tuple | None, int] | None:
+    """One segment's passing rows by the compiled program: ((segment, mask, vector column,
+    held columns, its name) or None when no row passes, how many pass); its NULL-vector
+    rows appended to `nulls`. None when the program declines it (the evaluator decides)."""
     seg = v.seg
     table = seg.data
     cols = Columns(table, names, seg)
     try:
         m = prog(cols, ctx.params)
     except Fallback:
-        return False
-    n = table.num_rows
-    mask = np.full(n, bool(m)) if isinstance(m, bool | np.bool_) else m
+        return None
+    mask = np.full(table.num_rows, bool(m)) if isinstance(m, bool | np.bool_) else m
     if v.deleted is not None:
         mask = mask & ~v.deleted
     vec = table.column(names[p.column])
-    rowids = seg.rowids
     if vec.null_count:
         valid = cols.valid(p.column)
-        nulls.append(rowids[mask & ~valid])
+        nulls.append(seg.rowids[mask & ~valid])
         mask = mask & valid
-    pos = np.flatnonzero(mask)
-    if not len(pos):
-        return True
-    ids.append(rowids[pos])
-    at = 0
-    for j, chunk in enumerate(vec.chunks):
-        lo, hi = np.searchsorted(pos, [at, at + len(chunk)])
-        if hi > lo:
-            sources.append((chunk, pos[lo:hi] - at))
-            norms.append((cols.held, (names[p.column], "sq", j)))
-        at += len(chunk)
-    return True
+    count = int(np.count_nonzero(mask))
+    if not count:
+        return None, 0
+    return (seg, mask, vec, cols.held, names[p.column]), count
 
 
 def _cached_passing(ctx: Any, p: VectorSearch, lt: Any, key: tuple) -> Passing:
@@ -422,7 +461,7 @@ def _bare(e: E.Expr) -> E.Expr:
 
 def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
     """Row ids of the k best passing rows by (operator distance, row id)."""
-    n = len(hit.rowids)
+    n = len(hit.ready())
     if not n:
         return np.zeros(0, np.int64)
     fld = p.scan.fields[p.column]
@@ -493,7 +532,7 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     if key is None:
         return None
     hit = _cached_passing(ctx, p, lt, key)
-    n_pass = len(hit.rowids)
+    n_pass = hit.n
     n_all = sum(v.live for v in lt.views)
     exact = exact_wins(ctx, n_pass, n_all, k)
     chosen = None
@@ -554,7 +593,7 @@ def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing,
     qv = VS._query_vector(q, fld.type.short)
     params = VS._search_params(ctx, built.kind)
     total = max(SI.size(built, parts), 1)
-    n_pass = len(hit.rowids)
+    n_pass = hit.n
     fetch = max(k, int(np.ceil(k * OVERFETCH * total / max(n_pass, 1))))
     limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
     while True:
@@ -562,8 +601,7 @@ def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing,
         keys, _d = SI.search(built, parts, qv, want, params)
         cand = keys[0]
         cand = cand[cand >= 0]
-        at = np.minimum(np.searchsorted(hit.rowids, cand), n_pass - 1)
-        ok = cand[hit.rowids[at] == cand]
+        ok = cand[hit.contains(cand)]
         if len(ok) >= k or want >= total:
             return ok[:k]
         if fetch >= limit:

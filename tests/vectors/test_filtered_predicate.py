@@ -51,7 +51,7 @@ def sealed(tmp_path_factory):
 
     def run(sql, params=None):
         cur.execute(sql, params)
-        return [r[0] for r in cur.fetchall()]
+        return [r[0] for r in cur.fetchall()] if cur.description else None
     ids = np.arange(N + 300)
     cols = {"id": ids, "cat": ids % 1000, "live": (ids % 101 != 5),
             "vec": (ids % 211 != 0) | (ids >= N)}
@@ -118,13 +118,13 @@ def test_compiled_predicates_pass_the_rows_the_evaluator_passes(sealed, monkeypa
     q = [float(v) for v in x[1234]]
     sql = f"select id from t where {where} order by emb <-> %s limit 25"
     seen: list[bool] = []
-    real = FS._segment_passing
+    real = FS._segment_mask
 
     def spy(*a):
         got = real(*a)
-        seen.append(got)
+        seen.append(got is not None)
         return got
-    monkeypatch.setattr(FS, "_segment_passing", spy)
+    monkeypatch.setattr(FS, "_segment_mask", spy)
     FS._PASSING.clear()
     try:
         fast = run(sql, (*params, q))
@@ -161,3 +161,28 @@ def test_the_module_example_runs():
 
     result = doctest.testmod(FP)
     assert result.failed == 0 and result.attempted > 0
+
+
+@pytest.mark.parametrize("where", ["cat < 400 and not flag", "tag = 'g3' and cat < 300"])
+def test_index_strategy_asks_the_masks_and_they_agree_with_the_expanded_set(sealed, where):
+    run, x, cols = sealed
+    run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    try:
+        run("set sqlvec.exact_scan_threshold = 10")
+        q = x[77] + 0.01
+        sql = f"select id from t where {where} order by emb <-> %s limit 10"
+        for _ in range(2):  # first use opens the index, then the fast path
+            FS._PASSING.clear()
+            got = run(sql, ([float(v) for v in q],))
+        assert VS.LAST.strategy.startswith("hnsw") and len(got) == 10
+        (entry,) = FS._PASSING.values()
+        assert entry.rowids is None  # the index strategy never expanded the masks
+        every = np.concatenate([v.seg.rowids for v in entry.base.views])
+        asked = entry.contains(every)
+        entry.ready()
+        assert (entry.contains(every) == asked).all() and asked.sum() == entry.n
+        ids = run(f"select id from t where {where}")
+        assert set(got) <= set(ids)
+    finally:
+        run("reset sqlvec.exact_scan_threshold")
+        run("drop index t_idx")
