@@ -108,6 +108,7 @@ class IvfflatIndex:
         self.offsets = np.asarray(offsets, np.int64)
         self.dead: set[int] = set()
         self._dead_arr = np.zeros(0, np.int64)
+        self._device: tuple[Any, Any] | None = None  # (xp, the vectors on its device)
 
     def __len__(self) -> int:
         return len(self.keys) - len(self.dead)
@@ -158,6 +159,7 @@ class IvfflatIndex:
         allk = np.concatenate([old_k, np.asarray(keys, np.int64)])
         order = np.argsort(assign, kind="stable")
         self.vectors, self.keys = allv[order], allk[order]
+        self._device = None
         self.offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=lists))])
 
     def remove(self, keys: np.ndarray) -> None:
@@ -198,9 +200,18 @@ class IvfflatIndex:
         and every row tied with the last of them, to be re-scored exactly. On numpy, float
         vectors under l2/ip/cosine: one float32 product per row (numpy's own loop: a BLAS
         product would wake its threads for one small product) and exact.candidates' rounding
-        bound, so the superset is provable; otherwise the xp kernel's distances."""
+        bound, so the superset is provable; otherwise the kernel's distances (on a device:
+        its own copy of the vectors, made at the first search there)."""
+        if xp is not np:  # the vectors go to the device once, the probed rows are taken there
+            if self._device is None or self._device[0] is not xp:
+                self._device = (xp, xp.asarray(np.asarray(self.vectors)))
+            d = pair_distances(xp, xp.asarray(q[None, :]), self._device[1][xp.asarray(r)],
+                               self.metric)
+            d = to_host(d)[0]
+            kth = np.partition(d, keep - 1)[keep - 1]
+            return np.flatnonzero(d <= kth)
         x = self.vectors[r]
-        if xp is np and self.metric in ("l2", "ip", "cos") and x.dtype.kind == "f":
+        if self.metric in ("l2", "ip", "cos") and x.dtype.kind == "f":
             x32 = x.astype(np.float32, copy=False)
             q32 = np.asarray(q, np.float32)
             with np.errstate(over="ignore", invalid="ignore"):
@@ -209,7 +220,7 @@ class IvfflatIndex:
             cand = candidates_of(np, dots, sq, q32, keep, self.metric, x.shape[1])
             if cand is not None:
                 return cand
-        d = to_host(pair_distances(xp, xp.asarray(q[None, :]), xp.asarray(x), self.metric))[0]
+        d = to_host(pair_distances(np, q[None, :], x, self.metric))[0]
         kth = np.partition(d, keep - 1)[keep - 1]  # (ties with it: keys decide after rescore)
         return np.flatnonzero(d <= kth)
 
