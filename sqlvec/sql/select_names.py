@@ -35,18 +35,37 @@ def _nulls_first(o: exp.Ordered) -> bool | None:
     return bool(nf) if bool(nf) != desc else None
 
 
+# Operators sqlglot models as functions: PostgreSQL names their result column ?column?.
+_OPERATOR_FUNCS = (exp.And, exp.Or, exp.Xor, exp.JSONBContains, exp.JSONBContainsTopKey,
+                   exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys)
+
+
+def _is_type_name(proj: exp.Expr) -> bool:
+    """Whether proj's output name comes from a cast's type name (PostgreSQL's strength 1:
+    an outer cast then names the column by its own type, `'1'::date::timestamp` -> timestamp)."""
+    while isinstance(proj, exp.Paren):
+        proj = proj.this
+    if isinstance(proj, exp.Interval):
+        return True
+    return isinstance(proj, exp.Cast) and (_is_type_name(proj.this) or _output_name(proj.this) == "?column?")
+
+
 def _output_name(proj: exp.Expr) -> str:
     from sqlvec.sql.bind_expr import BINARY_OPS
 
     if isinstance(proj, exp.Alias):
         return proj.alias
-    if type(proj) in BINARY_OPS:
+    if type(proj) in BINARY_OPS or isinstance(proj, _OPERATOR_FUNCS):
         return "?column?"
     if isinstance(proj, exp.Column):
         return proj.name
     if isinstance(proj, exp.Cast):
+        if _is_type_name(proj.this):
+            return _type_colname(proj.args["to"])
         name = _output_name(proj.this)
         return name if name != "?column?" else _type_colname(proj.args["to"])
+    if isinstance(proj, exp.Interval):  # interval '1 day': a typed literal
+        return "interval"
     if isinstance(proj, exp.Paren | exp.Bracket):
         return _output_name(proj.this)
     if isinstance(proj, exp.Case):
