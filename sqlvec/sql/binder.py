@@ -155,13 +155,17 @@ class Binder(FromBinder, ExprBinder):
                 self.ctx.ctes[name] = (cid, fields)
                 self.cte_plans.append((cid, L.Project(plan, tuple(E.ColRef(i, f.type) for i, f in enumerate(fields)), fields), None, False))
 
-    def _coerce_plan(self, plan: L.Plan, types: list[SqlType]) -> L.Plan:
+    def _coerce_plan(self, plan: L.Plan, types: list[SqlType], unknown: frozenset[int] = frozenset()
+                     ) -> L.Plan:
+        """plan's columns as `types`; the `unknown` ones (a set operation leaf's bare literals)
+        by an explicit cast, as PostgreSQL resolves an unknown literal ('a' -> int: 22P02)."""
         if all(f.type == t and f.type.arrow == t.arrow for f, t in zip(plan.fields, types)) \
                 and len(types) == len(plan.fields):
             return plan
         if len(types) != len(plan.fields):
             raise SyntaxError_("each UNION query must have the same number of columns")
-        exprs = tuple(self.coerce(E.ColRef(i, f.type), t, exact=True) for i, (f, t) in enumerate(zip(plan.fields, types)))
+        exprs = tuple(self.coerce(E.ColRef(i, f.type), t, i in unknown, exact=True)
+                      for i, (f, t) in enumerate(zip(plan.fields, types)))
         return L.Project(plan, exprs, tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))
 
     def _bind_query_body(self, q: exp.Expr, outer: Scope | None) -> L.Plan:
@@ -177,9 +181,12 @@ class Binder(FromBinder, ExprBinder):
             if len(left.fields) != len(right.fields):
                 kind = type(q).__name__.upper()
                 raise SyntaxError_(f"each {kind} query must have the same number of columns")
-            types = [self.regs.casts.common_type([a.type, b.type]) for a, b in zip(left.fields, right.fields)]
-            left = self._coerce_plan(left, types)
-            right = self._coerce_plan(right, types)
+            lu, ru = _unknown_outputs(q.this), _unknown_outputs(q.expression)
+            types = [self.regs.casts.common_type([T.UNKNOWN if i in lu else a.type,
+                                                  T.UNKNOWN if i in ru else b.type])
+                     for i, (a, b) in enumerate(zip(left.fields, right.fields))]
+            left = self._coerce_plan(left, types, lu)
+            right = self._coerce_plan(right, types, ru)
             kind = {exp.Union: "union", exp.Intersect: "intersect", exp.Except: "except"}[type(q)]
             distinct = q.args.get("distinct")
             plan: L.Plan = L.SetOp(kind, distinct is False, left, right,
@@ -473,3 +480,20 @@ class _Default(E.Expr):
 
     type = T.UNKNOWN
 
+
+def _unknown_outputs(q: exp.Expr) -> frozenset[int]:
+    """Output columns of a set operation's SELECT leaf that are bare NULLs or string literals:
+    PostgreSQL keeps them `unknown` for the set operation to resolve (NULL UNION 1 -> int)."""
+    while isinstance(q, exp.Subquery):
+        q = q.this
+    if not isinstance(q, exp.Select):
+        return frozenset()
+    out = set()
+    for i, p in enumerate(q.expressions):
+        if isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star)):
+            return frozenset()
+        if isinstance(p, exp.Alias):
+            p = p.this
+        if isinstance(p, exp.Null) or (isinstance(p, exp.Literal) and p.is_string):
+            out.add(i)
+    return frozenset(out)
