@@ -204,11 +204,15 @@ class _Layout:
         for s in np.nonzero(self.starts)[0]:
             e = self.seg_end[s] + 1
             seg = sv[s:e]
+            # NULL keys sort together at one end of the partition: search the others only
+            # (a NaN among them breaks searchsorted; NULLs are never in a value's range)
+            valued = np.flatnonzero(~np.isnan(seg))
+            a, z = (int(valued[0]), int(valued[-1]) + 1) if len(valued) else (0, 0)
             target = seg + delta
             if is_start:
-                out[s:e] = s + np.searchsorted(seg, target, side="left")
+                out[s:e] = s + a + np.searchsorted(seg[a:z], target, side="left")
             else:
-                out[s:e] = s + np.searchsorted(seg, target, side="right") - 1
+                out[s:e] = s + a + np.searchsorted(seg[a:z], target, side="right") - 1
         nulls = np.isnan(v)
         if nulls.any():  # NULL keys frame their peers only
             out[nulls] = self.peer_first[nulls] if is_start else self.peer_last[nulls]
