@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
 MERGE_ROWS = 65536  # candidate rows piled up before they are merged with the kept ones
@@ -30,6 +31,15 @@ def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.Reco
     from sqlvec.exec.stream import prefetch
 
     k = offset + limit
+    if _presorted(sort):  # a vector search's rows arrive in the order of its distance column
+        rows = [b for b in ex.run(sort.input) if b.num_rows]
+        if not rows:
+            yield empty_batch(sort.input)
+            return
+        b = rows[0] if len(rows) == 1 else \
+            pa.Table.from_batches(rows).combine_chunks().to_batches()[0]
+        yield b if offset == 0 and b.num_rows <= limit else b.slice(offset, limit)
+        return
     schema = schema_of(sort.input)
     batches = prefetch(ex.ctx, sort.input, ex.run(sort.input))  # scan/filter one batch ahead
     try:
@@ -41,6 +51,34 @@ def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.Reco
         return
     out = kept.slice(offset, limit).combine_chunks()
     yield from out.to_batches() or [empty_batch(sort.input)]
+
+
+_PRESORTED: dict[int, tuple[L.Sort, bool]] = {}
+
+
+def _presorted(sort: L.Sort) -> bool:
+    """Whether the sort's input already arrives in key order, so the sort has nothing to do:
+    `ORDER BY d LIMIT k` over the Project of a VectorSearch (plan/vector_search.py) whose
+    rows come in the (stable) order of the distance column it yields, which is d.
+    Decided once per plan node."""
+    hit = _PRESORTED.get(id(sort))
+    if hit is not None and hit[0] is sort:
+        return hit[1]
+    from sqlvec.plan.vector_search import VectorSearch
+
+    ok = False
+    proj = sort.input
+    if len(sort.keys) == 1 and isinstance(proj, L.Project) and isinstance(proj.input, VectorSearch):
+        key, vs = sort.keys[0], proj.input
+        e = key.expr
+        if (not key.desc and not key.nulls_first and vs.with_distance
+                and isinstance(e, E.ColRef) and e.index < len(proj.exprs)):
+            d = proj.exprs[e.index]
+            ok = isinstance(d, E.ColRef) and d.index == len(vs.scan.fields)
+    if len(_PRESORTED) > 1024:
+        _PRESORTED.clear()
+    _PRESORTED[id(sort)] = (sort, ok)
+    return ok
 
 
 def _select(ex: Any, sort: L.Sort, k: int, schema: pa.Schema, batches: Iterator[pa.RecordBatch]) -> pa.Table | None:

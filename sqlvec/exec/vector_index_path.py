@@ -20,6 +20,7 @@ from __future__ import annotations
 import bisect
 import threading
 import weakref
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,7 @@ import pyarrow.compute as pc
 
 from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
+from sqlvec.functions.vectors import ops as VO
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
 
@@ -226,38 +228,148 @@ def _distances(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) -> tupl
     return np.asarray(pc.fill_null(d, 0.0).to_numpy(zero_copy_only=False), np.float64), valid
 
 
-# id(node) -> (node, column names, output schema) of recently run VectorSearch nodes
-_SHAPES: dict[int, tuple[VectorSearch, list[str], pa.Schema]] = {}
+# ---- the per-query path: what does not depend on the parameter is resolved once -----------
+
+@dataclass(eq=False)
+class _Prep:
+    """What a VectorSearch node needs on every execution, worked out once per plan node (a
+    cached plan runs the same node again and again)."""
+
+    node: VectorSearch
+    names: list[str]  # the scan's columns
+    types: list[pa.DataType]
+    schema: pa.Schema  # `_rowid` + the scan's columns (what _gather returns)
+    out: pa.Schema  # the node's output: the scan's columns [+ distance]
+    short: str  # the vector column's type
+    kernel: Any  # the operator's numpy kernel on float32 vectors (distance_values' own), or None
+    param: int | None  # the query is $n (or a cast of it to its own type): n - 1
+    dim: int | None  # the vector column's dimension
+    target: tuple | None = None  # (what it was resolved for, its objects, _Target)
 
 
-def _shape(p: VectorSearch) -> tuple[list[str], pa.Schema]:
-    """The scan's column names and the schema of the rows we return (`_rowid` first), once
-    per plan node (a cached plan runs the same node again and again)."""
-    hit = _SHAPES.get(id(p))
-    if hit is None or hit[0] is not p:
-        names = [f.name for f in p.scan.fields]
-        schema = pa.schema([pa.field("_rowid", pa.int64(), nullable=False)] +
-                           [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
-        if len(_SHAPES) > 256:
-            _SHAPES.clear()
-        hit = _SHAPES[id(p)] = (p, names, schema)
-    return hit[1], hit[2]
+_PREPS: dict[int, _Prep] = {}
 
 
-def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
-    """The k best rows (`_rowid` + the scan's columns) through the index, or None."""
-    if p.scan.filter is not None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
+def _prep(p: VectorSearch) -> _Prep:
+    hit = _PREPS.get(id(p))
+    if hit is not None and hit.node is p:
+        return hit
+    names = [f.name for f in p.scan.fields]
+    types = [f.type.arrow for f in p.scan.fields]
+    schema = pa.schema([pa.field("_rowid", pa.int64(), nullable=False)] +
+                       [pa.field(n, t) for n, t in zip(names, types)])
+    out = [pa.field(n, t) for n, t in zip(names, types)]
+    if p.with_distance:
+        out.append(pa.field("distance", p.distance.type.arrow))
+    field_ = p.scan.fields[p.column]
+    ftype = field_.type.arrow
+    dense = pa.types.is_fixed_size_list(ftype) and ftype.value_type == pa.float32()
+    name = VS._KERNELS.get(p.metric)
+    kernel = getattr(VO, name) if (name is not None and field_.type.short == "vector" and dense
+                                  and p.distance.type.arrow == pa.float64()) else None
+    dim = ftype.list_size if dense else None
+    qe = p.query
+    if isinstance(qe, E.Cast) and qe.type.short == "vector" and isinstance(qe.arg, E.Param):
+        qe = qe.arg  # `$1::vector` of a vector parameter
+    param = None
+    if kernel is not None and isinstance(qe, E.Param) and qe.type.short == "vector":
+        pt = qe.type.arrow
+        if not pa.types.is_fixed_size_list(pt) or pt.list_size == dim:
+            param = qe.index
+    hit = _Prep(p, names, types, schema, pa.schema(out), field_.type.short, kernel, param, dim)
+    if len(_PREPS) > 256:
+        _PREPS.clear()
+    _PREPS[id(p)] = hit
+    return hit
+
+
+def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
+    """The query as a (1, d) float32 matrix straight from the parameter's Python value (a
+    list of d finite numbers: what Arrow would make of it), or None: the evaluator converts
+    it (and raises its errors)."""
+    i = prep.param
+    if i is None or i >= len(ctx.params):
+        return None
+    v = ctx.params[i]
+    if type(v) is not list or len(v) != prep.dim:
+        return None
+    try:
+        a = np.array(v)
+    except (TypeError, ValueError):
+        return None
+    if a.ndim != 1 or a.dtype.kind not in "fi":
+        return None
+    if a.dtype.kind == "i" and len(a) and np.abs(a).max() > 1 << 24:
+        return None  # Arrow refuses integers a float32 cannot hold exactly
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = a.astype(np.float32)
+    if not np.isfinite(out).all():
+        return None
+    return out.reshape(1, -1)
+
+
+@dataclass(eq=False)
+class _Target:
+    """What the index path searches for one table version: the index, its parts, sizes."""
+
+    built: Any
+    idx: Any
+    parts: list
+    total: int  # keys in the parts and the delta
+    n_live: int  # visible rows of the committed segments
+    usable: bool  # False: deleted keys pile up in the delta (the general path drops them)
+    strategy: str
+
+
+def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, oc: Any,
+            n_live: int) -> _Target | None:
+    """The index entry and parts serving the node over this table version, or None (first
+    use: the general path opens or builds it). Worked out again only when the snapshot's
+    segments or the index entry changed since the last execution."""
+    built = VS._CACHE.get(db.store, {}).get(idx.oid)
+    if built is None:
+        return None
+    views = lt.views
+    key = (id(views), id(built), id(idx), id(built.index), built.generation, len(built.keys),
+           len(built.parts))
+    hit = prep.target
+    if hit is not None and hit[0] == key:
+        return hit[2]
+    if built.signature != VS._signature(idx, oc):
+        return None
+    field_ = p.scan.fields[p.column]
+    parts = _ensure_covered(built, views, field_.name, field_.type.short, db.store, idx, ctx)
+    served = {part.seg_id for part in parts}
+    delta_live = sum(v.live for v in views if v.seg.seg_id not in served)
+    usable = len(built.keys) - delta_live <= max(1000, len(built.keys) // 5)
+    strategy = f"{built.kind} {idx.name}"
+    t = _Target(built, idx, parts, SI.size(built, parts), n_live, usable,
+                f"{strategy}; {{n}} of {{n}} rows pass; {SI.describe(built, parts)}")
+    prep.target = (key, (views, built, idx, built.index), t)  # (holding them keeps the ids)
+    return t
+
+
+def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
+    """The node's output batch (the k best rows in distance order, their distance appended
+    when the node yields it) through the index, or None (the general path decides).
+
+    Per execution: one conversion of the parameter to a float32 vector, one search per
+    index part (merged with numpy), the row-id visibility check, and a gather of the k
+    rows' columns (numpy for fixed-width ones); everything else is resolved per plan node
+    and table version (_prep, _target)."""
+    if p.scan.filter is not None or k <= 0 or k > MAX_K:
         return None
     txn = ctx.txn
-    oid = p.scan.table.oid
     local = getattr(txn, "_local", None)
     if local is None:
         return None
-    lt = local(oid)
+    lt = local(p.scan.table.oid)
     if lt.reset or lt.base is None:
         return None
-    n_live = sum(v.live for v in lt.views)
-    n_own = sum(v.live for v in lt.inserts)
+    prep = _prep(p)
+    views = lt.views
+    n_live = sum(v.live for v in views)
+    n_own = sum(v.live for v in lt.inserts) if lt.inserts else 0
     threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
     if n_live + n_own <= threshold:
         return None
@@ -269,45 +381,149 @@ def index_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     if not defs:
         return None
     idx, oc = defs[0]
-    built = VS._CACHE.get(db.store, {}).get(idx.oid)
-    if built is None or built.signature != VS._signature(idx, oc):
-        return None  # first use: the general path opens or builds it
-    field = p.scan.fields[p.column]
-    short = field.type.short
-    parts = _ensure_covered(built, lt.views, field.name, short, db.store, idx, ctx)
-    served = {part.seg_id for part in parts}
-    delta_live = sum(v.live for v in lt.views if v.seg.seg_id not in served)
-    if len(built.keys) - delta_live > max(1000, len(built.keys) // 5):
-        return None  # deleted keys pile up in the delta graph: the general path drops them
-    total = SI.size(built, parts)
-    names, schema = _shape(p)
-    qv = VS._query_vector(q, short)
+    t = _target(ctx, p, prep, lt, db, idx, oc, n_live)
+    if t is None or not t.usable:
+        return None
+    qv = _query(ctx, prep)
+    q = None
+    if qv is None:
+        q = VS._eval_scalar(ctx, p.query)
+        if q is None or not q.is_valid:
+            return None
+        qv = VS._query_vector(q, prep.short)
+        if prep.dim is not None and np.shape(qv)[-1] != prep.dim:
+            return None  # the general path raises the operator's error
+    built, total = t.built, t.total
     params = VS._search_params(ctx, built.kind)
     limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
     fetch = k if total <= n_live else int(np.ceil(k * 1.2 * total / max(n_live, 1)))
     while True:
         want = min(fetch, total)
-        keys, _d = SI.search(built, parts, qv, want, params)
+        keys, _d = SI.search(built, t.parts, qv, want, params)
         cand = keys[0]
         cand = cand[cand >= 0]
         found, hits = _locate(lt, cand)  # visible rows only, by row id
-        if found.sum() >= k or want >= total:
+        if want >= total or found.sum() >= k:
             break
         if fetch >= limit:
             return None
         fetch = min(fetch * 4, limit)
-    top = _gather(hits, np.flatnonzero(found)[:k], names, schema)
-    own = _own_rows(lt, names, schema) if n_own else None
-    if len(top) < k and (own is None or len(top) + len(own) < k or n_live > total):
+    chosen = np.flatnonzero(found)[:k]
+    if len(chosen) < k and (n_own == 0 or n_live > total):
         return None  # NULL vectors or rows outside the index: the general path ranks them
-    VS.LAST.strategy = f"{built.kind} {idx.name}"
+    VS.LAST.strategy = t.strategy.split(";", 1)[0]
     if len(VS.STRATEGY) > 256:
         VS.STRATEGY.clear()
-    VS.STRATEGY[id(p)] = (f"{VS.LAST.strategy}; {n_live + n_own} of {n_live + n_own} rows pass; "
-                          f"{SI.describe(built, parts)}")
+    VS.STRATEGY[id(p)] = t.strategy.replace("{n}", str(n_live + n_own))
+    if n_own:
+        if q is None:
+            q = VS._eval_scalar(ctx, p.query)
+        top = _own_merged(p, prep, lt, hits, chosen, q, k)
+        if top is None:
+            return None
+        return _finish(p, top, q)
+    return _fetch(p, prep, hits, chosen, qv, q)
+
+
+def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.ndarray,
+           q: Any) -> pa.RecordBatch:
+    """The chosen candidates' rows as the node's output batch, ordered by their distance
+    (stable: ties keep the index's order), the distance appended when the node yields it.
+    Only the k rows are read: numpy gathers of fixed-width columns (row_fetch)."""
+    from sqlvec.exec import row_fetch as RF
+
+    n = len(chosen)
+    if hits and len(hits) == 1 and len(hits[0][1]) == n:
+        seg, idx, pos = hits[0]  # (every found candidate is chosen: the usual k of k)
+        rank = np.empty(int(idx.max()) + 1, np.int64)
+        rank[chosen] = np.arange(n)
+        groups = [(seg, rank[idx], pos)]
+    else:
+        rank = np.full(max((int(i.max()) + 1 for _s, i, _p in hits if len(i)), default=0), -1,
+                       np.int64)
+        rank[chosen] = np.arange(n)
+        groups = []
+        for seg, idx, pos in hits:
+            r = rank[idx]
+            sel = r >= 0
+            if sel.any():
+                groups.append((seg, r[sel], pos[sel]))
+    col, vt = p.column, prep.types[p.column]
+    vec, m = RF.gather(groups, prep.names[col], vt, n)
+    dist = None
+    if prep.kernel is not None and m is not None and n:
+        d = prep.kernel(m, qv[0])  # (distance_values' numbers: the same kernel and vectors)
+        order = _order(d)
+        if order is not None:
+            d, m = d[order], m[order]
+            vec = RF._to_arrow(m, vt)
+        dist = pa.array(d, pa.float64())
+    else:  # (other vector types: the operator's own function)
+        if q is None:
+            q = pa.scalar(qv[0].tolist(), vt)
+        dist = VS.distance_values(p, vec, q) if n else pa.array([], p.distance.type.arrow)
+        order = _order(_values(dist))
+        if order is not None:
+            vec, dist = vec.take(pa.array(order)), dist.take(pa.array(order))
+    if order is not None:  # the other columns are gathered in distance order
+        inverse = np.empty(n, np.int64)
+        inverse[order] = np.arange(n)
+        groups = [(seg, inverse[out], pos) for seg, out, pos in groups]
+    cols = [vec if i == col else RF.gather(groups, name, t, n)[0]
+            for i, (name, t) in enumerate(zip(prep.names, prep.types))]
+    if p.with_distance:
+        cols.append(dist)
+    return pa.RecordBatch.from_arrays(cols, schema=prep.out)
+
+
+def _values(d: pa.Array) -> np.ndarray:
+    """A distance column as float64, NULL as NaN (both after every number, in that order)."""
+    return np.asarray(d.to_numpy(zero_copy_only=False), np.float64)
+
+
+def _order(d: np.ndarray) -> np.ndarray | None:
+    """The stable order of rows by distance as ORDER BY puts them (NaN after numbers), or
+    None when they already are in it."""
+    if len(d) < 2:
+        return None
+    if not np.isnan(d).any():
+        if (d[1:] >= d[:-1]).all():
+            return None
+        return np.argsort(d, kind="stable")
+    return np.argsort(d, kind="stable")  # NaN sorts last
+
+
+def _finish(p: VectorSearch, top: pa.Table, q: Any) -> pa.RecordBatch:
+    """A `_rowid` + scan columns table of the best rows as the node's output batch: in
+    distance order, the distance appended when the node yields it."""
+    bs = top.to_batches()
+    if len(bs) == 1:
+        b = bs[0]
+    elif bs:
+        b = top.combine_chunks().to_batches()[0]
+    else:
+        b = pa.RecordBatch.from_pylist([], schema=top.schema)
+    b = b.drop_columns(["_rowid"])
+    dist = VS.distance_values(p, b.column(p.column), q) if b.num_rows else \
+        pa.array([], p.distance.type.arrow)
+    order = _order(_values(dist))
+    if order is not None:
+        b, dist = b.take(pa.array(order)), dist.take(pa.array(order))
+    if p.with_distance:
+        b = b.append_column(pa.field("distance", p.distance.type.arrow), dist)
+    return b
+
+
+def _own_merged(p: VectorSearch, prep: _Prep, lt: Any, hits: list, chosen: np.ndarray, q: Any,
+                k: int) -> pa.Table | None:
+    """The index's best rows merged with the transaction's own inserted rows, ranked
+    exactly; None when fewer than k come together (the general path ranks them)."""
+    top = _gather(hits, chosen, prep.names, prep.schema)
+    own = _own_rows(lt, prep.names, prep.schema)
     if own is None:
-        return top
-    # merge the transaction's own rows, ranked exactly with the index's top k
+        return None if len(top) < k else top
+    if len(top) + len(own) < k and len(top) < k:
+        return None
     both = pa.concat_tables([top, own])
     ids = np.asarray(both.column(0).combine_chunks())
     _u, first = np.unique(ids, return_index=True)

@@ -658,23 +658,17 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     if limit is None or not limit.is_valid:
         k = 2**62  # LIMIT NULL / ALL: every row
     cache = ctx.__dict__.setdefault("_vector_search_rows", {})
-    q = _eval_scalar(ctx, p.query)
-    if id(p) not in cache:  # the index path: no table read, only the k rows by row id
-        from sqlvec.exec.vector_index_path import filtered_path, index_path
-        top = index_path(ctx, p, q, k) if p.scan.filter is None else filtered_path(ctx, p, q, k)
-        if top is not None:
-            bs = top.to_batches()  # (one batch from the index path: no combining)
-            if len(bs) == 1:
-                b = bs[0]
-            elif bs:
-                b = top.combine_chunks().to_batches()[0]
-            else:
-                b = pa.RecordBatch.from_pylist([], schema=top.schema)
-            b = b.drop_columns(["_rowid"])
-            if p.with_distance:
-                b = b.append_column(pa.field("distance", p.distance.type.arrow),
-                                    distance_values(p, b.column(p.column), q))
+    from sqlvec.exec import vector_index_path as VIP
+    if id(p) not in cache and p.scan.filter is None:  # the index path: only the k rows
+        b = VIP.index_top(ctx, p, k)
+        if b is not None:
             yield b
+            return
+    q = _eval_scalar(ctx, p.query)
+    if id(p) not in cache and p.scan.filter is not None:
+        top = VIP.filtered_path(ctx, p, q, k)
+        if top is not None:
+            yield VIP._finish(p, top, q)
             return
     rows = cache.get(id(p))
     if rows is None or rows[0] is not p:  # read once per statement (LATERAL: per outer row)
@@ -713,5 +707,8 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     out = take_rows(rows.table, pos).drop_columns(["_rowid"])
     if p.with_distance:
         out = with_distance(p, out, q)
+        order = VIP._order(VIP._values(out.column(out.num_columns - 1).combine_chunks()))
+        if order is not None:  # rows in the order of the distance they show (ORDER BY's)
+            out = out.take(pa.array(order))
     batch = out.combine_chunks().to_batches()
     yield batch[0] if batch else pa.RecordBatch.from_pylist([], schema=out.schema)

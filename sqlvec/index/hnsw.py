@@ -162,7 +162,14 @@ class HnswIndex:
         # over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more
         factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
         count = min(size, k * factor)
-        ef = max(params.ef_search, count)
+        # ef_search is the search's candidate list, as in pgvector (k = 10 at ef_search = 10
+        # searches with 10, not with the re-ranking's over-fetch: that picks the k best of at
+        # most ef candidates); k above it widens it, so k rows come back. L1, ranked on an
+        # L2 graph, keeps its wider fetch.
+        ef = max(params.ef_search, k)
+        if self.metric != "l1":
+            count = min(count, ef)
+        ef = max(ef, count)
         if ef != self._ef:  # usearch's setter is a call into the library: only on change
             self.graph.expansion_search = self._ef = ef
         if self.dtype == "f32" and not (q.dtype == np.float32 and q.flags.c_contiguous):
@@ -201,12 +208,27 @@ class HnswIndex:
             found = int(out[2][0])
             keys = out[0][0, :found].astype(np.int64)
             dists = out[1][0, :found]
-        if self.reranks and self.full is not None and self.full_keys is not None and len(keys):
-            pos = np.minimum(np.searchsorted(self.full_keys, keys), len(self.full_keys) - 1)
-            d = rescore(np.asarray(q, self.full.dtype), self.full[pos][None], self.metric)[0]
+        full = self.full
+        if full is not None and self.full_keys is not None and len(keys):
+            fk = self.full_keys
+            if self._dense_keys:  # keys are one run of row ids: positions by subtraction
+                pos = keys - fk[0]
+            else:
+                pos = np.minimum(fk.searchsorted(keys), len(fk) - 1)
+            d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
         else:
             d = self._convert(dists)
         return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
+
+    @property
+    def _dense_keys(self) -> bool:
+        """Whether the full vectors' keys are consecutive (a segment's row ids usually are)."""
+        fk = self.full_keys
+        hit = self.__dict__.get("_dense")
+        if hit is None or hit[0] is not fk:
+            n = 0 if fk is None else len(fk)
+            hit = self._dense = (fk, n > 0 and int(fk[-1]) - int(fk[0]) == n - 1)
+        return hit[1]
 
     def save(self, path: str) -> None:
         self.graph.save(path + ".usearch")
@@ -231,6 +253,7 @@ class HnswIndex:
             import os
             if os.path.exists(path + ".full.npy"):
                 full = np.load(path + ".full.npy", mmap_mode="r" if view else None)
+                full = np.asarray(full)  # (an ndarray view of the mapping: numpy's own gathers)
                 full_keys = np.load(path + ".full_keys.npy")
         return cls(graph, meta["metric"], meta["dtype"], HnswOptions(**meta["options"]), full,
                    full_keys)

@@ -1,0 +1,166 @@
+"""A few rows of a segment by position: the k result rows of an index search.
+
+Per segment and column we keep the column's chunks, where each starts, and a zero-copy
+numpy view of each null-free fixed-width chunk (integers, floats, fixed-size lists of
+them: a vector column is a rows x dim matrix), so fetching k rows of such a column is one
+numpy gather; other columns (text, NULLs, nested, dates) take their rows with Arrow's
+take on the chunks they fall in. Kept for sealed segments served from their file
+(immutable memory-mapped views: nothing is copied), checked against the segment's current
+table, like vector_index_path._batches; other segments are looked at afresh.
+
+    >>> t = pa.table({"a": pa.array([5, 6, 7], pa.int32())})
+    >>> rows(_Seg(t), "a", np.array([2, 0]), pa.int32())[0].to_pylist()
+    [7, 5]
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+_NP = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(): np.int64,
+       pa.uint8(): np.uint8, pa.uint16(): np.uint16, pa.uint32(): np.uint32,
+       pa.uint64(): np.uint64, pa.float16(): np.float16, pa.float32(): np.float32,
+       pa.float64(): np.float64}
+
+
+@dataclass(eq=False)
+class Column:
+    """One column of one segment, ready for gathers by row position."""
+
+    table: pa.Table  # the segment's table it was made from (a reopened segment makes anew)
+    chunks: list
+    starts: np.ndarray  # where each chunk starts, then the end
+    views: list  # zero-copy numpy view of each chunk, None where Arrow's take serves it
+    fast: tuple | None = None  # (type asked for, whether every chunk has a view of that type)
+
+
+# segment -> {column name: Column}
+_COLS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_LOCK = threading.Lock()
+
+
+def _view(a: pa.Array) -> np.ndarray | None:
+    """A zero-copy numpy view of a null-free fixed-width chunk (rows x width for fixed-size
+    lists), or None."""
+    if a.null_count:
+        return None
+    t = a.type
+    if pa.types.is_fixed_size_list(t):
+        child = a.values  # (the whole child: the list offset is applied below)
+        dt = _NP.get(child.type)
+        if dt is None or child.null_count or child.buffers()[1] is None:
+            return None
+        size = t.list_size
+        flat = np.frombuffer(child.buffers()[1], dt, count=child.offset + len(child))[child.offset:]
+        return flat[a.offset * size:(a.offset + len(a)) * size].reshape(len(a), size)
+    dt = _NP.get(t)
+    if dt is None or a.buffers()[1] is None:
+        return None
+    return np.frombuffer(a.buffers()[1], dt, count=a.offset + len(a))[a.offset:]
+
+
+def column(seg: Any, name: str) -> Column:
+    """The segment's column `name`, chunked and viewed (kept for sealed file segments)."""
+    table = seg.data
+    keep = not seg.growing and getattr(seg, "path", None) is not None
+    per = _COLS.get(seg) if keep else None
+    hit = per.get(name) if per is not None else None
+    if hit is not None and hit.table is table:
+        return hit
+    chunks = table.column(name).chunks
+    starts = np.zeros(len(chunks) + 1, np.int64)
+    starts[1:] = np.cumsum([len(c) for c in chunks])
+    out = Column(table, chunks, starts, [_view(c) for c in chunks])
+    if keep:
+        with _LOCK:
+            per = _COLS.setdefault(seg, {})
+            if len(per) > 64:
+                per.clear()
+            per[name] = out
+    return out
+
+
+def _to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
+    if pa.types.is_fixed_size_list(t):
+        return pa.FixedSizeListArray.from_arrays(pa.array(m.reshape(-1), t.value_type), type=t)
+    return pa.array(m, t)
+
+
+def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> tuple[pa.Array, np.ndarray | None]:
+    """(the rows at `pos` (segment positions, any order) as an array of type t, and their
+    numpy values when the column has a numpy view: a vector column's rows x dim matrix)."""
+    col = column(seg, name)
+    chunks, views = col.chunks, col.views
+    if col.fast is None or col.fast[0] is not t:  # (numpy views of chunks of type t)
+        col.fast = (t, all(v is not None for v in views) and all(c.type == t for c in chunks))
+    if col.fast[1]:
+        if len(views) == 1:
+            m = views[0][pos]
+        else:
+            starts = col.starts
+            which = starts.searchsorted(pos, "right") - 1
+            lo, hi = which.min(), which.max()
+            if lo == hi:
+                m = views[lo][pos - starts[lo]]
+            else:
+                m = np.empty((len(pos), *views[0].shape[1:]), views[0].dtype)
+                for c in range(lo, hi + 1):
+                    sel = which == c
+                    m[sel] = views[c][pos[sel] - starts[c]]
+        return _to_arrow(m, t), m
+    if len(chunks) == 1:
+        out = chunks[0].take(pa.array(pos))
+    elif not chunks:
+        out = pa.array([], t)
+    else:
+        which = col.starts.searchsorted(pos, "right") - 1
+        parts, where = [], []
+        for c in np.unique(which).tolist():
+            sel = np.flatnonzero(which == c)
+            part = chunks[c].take(pa.array(pos[sel] - col.starts[c]))
+            parts.append(part if part.type == t else part.cast(t))
+            where.append(sel)
+        out = pa.concat_arrays(parts) if len(parts) > 1 else parts[0]
+        if len(parts) > 1:
+            at = np.concatenate(where)
+            inverse = np.empty(len(at), np.int64)
+            inverse[at] = np.arange(len(at))
+            out = out.take(pa.array(inverse))
+    if out.type != t:
+        out = out.cast(t)
+    return out, None
+
+
+def gather(groups: list, name: str, t: pa.DataType, n: int) -> tuple[pa.Array, np.ndarray | None]:
+    """rows() over several segments: `groups` of (segment, output positions, segment
+    positions) fill the n output rows."""
+    if len(groups) == 1 and len(groups[0][1]) == n:
+        seg, out, pos = groups[0]
+        if n < 2 or (out[1:] > out[:-1]).all():
+            return rows(seg, name, pos[np.argsort(out)], t)
+    got = [rows(seg, name, pos, t) for seg, _o, pos in groups]
+    if got and all(m is not None for _a, m in got):
+        first = got[0][1]
+        m = np.empty((n, *first.shape[1:]), first.dtype)
+        for (_s, out, _p), (_a, part) in zip(groups, got):
+            m[out] = part
+        return _to_arrow(m, t), m
+    if not got:
+        return pa.array([], t), None
+    arr = pa.concat_arrays([a for a, _m in got]) if len(got) > 1 else got[0][0]
+    at = np.concatenate([out for _s, out, _p in groups])
+    inverse = np.empty(n, np.int64)
+    inverse[at] = np.arange(len(at))
+    return arr.take(pa.array(inverse)), None
+
+
+@dataclass
+class _Seg:  # (doctest stand-in for a storage segment)
+    data: pa.Table
+    growing: bool = True
