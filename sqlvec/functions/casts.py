@@ -247,7 +247,11 @@ class CastRegistry:
                 (arrow,) = arrows
                 return replace(T.NUMERIC, arrow=arrow)
             fixed = {x.arrow.scale for x in known if x.short == "numeric" and x.typmod >= 0}
-            if len(fixed) == 1:  # numeric(p, s) columns keep their scale: coalesce(price, 0)
+            free = [x.arrow.scale for x in known if x.short == "numeric" and x.typmod < 0
+                    and pa.types.is_decimal(x.arrow)]
+            if len(fixed) == 1 and max(free, default=0) <= min(fixed):
+                # numeric(p, s) columns keep their scale: coalesce(price, 0); not when another
+                # input shows more digits (n / 3 UNION ALL price would cut the quotient)
                 return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, fixed.pop()))
             return T.NUMERIC
         return t

@@ -18,6 +18,7 @@ subqueries, set operations, INSERT ... SELECT and CREATE TABLE AS see plain deci
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any
 
@@ -162,10 +163,51 @@ def _pick(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     return replace(p, input=inner, exprs=tuple(exprs), fields=tuple(fields))
 
 
+# the WITH queries of the statement being rewritten: "plans" by cte id (non-recursive, not
+# DML), "done" the ones given text copies (each once; other references read only their columns)
+_CTES: ContextVar[dict[str, dict[int, Any]] | None] = ContextVar("numeric_display_ctes", default=None)
+
+
+def _union_all(plan: L.SetOp, avoid: set[int], regs: Any) -> L.Plan:
+    """UNION ALL keeps each branch's values and their scales: a column either branch shows
+    as text is text in both (the other branch's values as their own text)."""
+    left, right = _rewrite(plan.left, avoid, regs), _rewrite(plan.right, avoid, regs)
+    changed = {i for side in (left, right) for i, f in enumerate(side.fields) if f.type is NUMERIC_TEXT}
+    if not changed:
+        return plan
+    fields = tuple(replace(f, type=NUMERIC_TEXT) if i in changed else f for i, f in enumerate(plan.fields))
+    return replace(plan, left=_as_text(left, changed), right=_as_text(right, changed), fields=fields)
+
+
+def _as_text(plan: L.Plan, cols: set[int]) -> L.Plan:
+    """plan whose columns in cols are NUMERIC_TEXT (a Project's expressions cast, or a
+    Project of casts above any other node)."""
+    todo = [i for i in sorted(cols) if plan.fields[i].type is not NUMERIC_TEXT]
+    if not todo:
+        return plan
+    if isinstance(plan, L.Project):
+        exprs = list(plan.exprs)
+    else:
+        exprs = [E.ColRef(i, f.type) for i, f in enumerate(plan.fields)]
+    fields = list(plan.fields)
+    for i in todo:
+        e = exprs[i]
+        while isinstance(e, E.Cast) and e.type.typmod < 0 and e.arg.type.short == "numeric":
+            e = e.arg  # the branch's cast to the column type: the value shows its own scale
+        exprs[i] = E.Cast(e, NUMERIC_TEXT, explicit=False)
+        fields[i] = replace(fields[i], type=NUMERIC_TEXT)
+    if isinstance(plan, L.Project):
+        return replace(plan, exprs=tuple(exprs), fields=tuple(fields))
+    return L.Project(plan, tuple(exprs), tuple(fields))
+
+
 def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
     """plan with a NUMERIC_TEXT copy of each column in cols that a Project under Filter, Sort
-    and Limit nodes computes with a scale per value, appended to that Project's output (the
-    nodes above pass every column on); None when there is none. Returns col -> its copy."""
+    and Limit nodes (or a WITH query read through them) computes with a scale per value,
+    appended to that Project's output (the nodes above pass every column on); None when
+    there is none. Returns col -> its copy."""
+    if isinstance(plan, L.CteRef):
+        return _shadow_cte(plan, cols)
     if isinstance(plan, L.Filter | L.Sort | L.Limit):
         inner = _shadow(plan.input, cols)
         if inner is None:
@@ -175,14 +217,40 @@ def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | Non
         return None
     exprs, fields = list(plan.exprs), list(plan.fields)
     copies: dict[int, int] = {}
+    picks = {i: e.index for i, e in enumerate(plan.exprs) if i in cols and isinstance(e, E.ColRef)}
+    below = _shadow(plan.input, set(picks.values())) if picks else None  # a pick: look below it
+    source = plan.input if below is None else below[0]
     for i in sorted(cols):
-        if i < len(plan.exprs) and _scaled(plan.exprs[i]):
-            copies[i] = len(exprs)
-            exprs.append(E.Cast(plan.exprs[i], NUMERIC_TEXT, explicit=False))
-            fields.append(replace(fields[i], type=NUMERIC_TEXT))
+        if i >= len(plan.exprs):
+            continue
+        e = plan.exprs[i]
+        if below is not None and i in picks and picks[i] in below[1]:
+            copy: E.Expr = E.ColRef(below[1][picks[i]], NUMERIC_TEXT)
+        elif not isinstance(e, E.ColRef) and _scaled(e):
+            copy = E.Cast(e, NUMERIC_TEXT, explicit=False)
+        else:
+            continue
+        copies[i] = len(exprs)
+        exprs.append(copy)
+        fields.append(replace(fields[i], type=NUMERIC_TEXT))
     if not copies:
         return None
-    return replace(plan, exprs=tuple(exprs), fields=tuple(fields)), copies
+    return replace(plan, input=source, exprs=tuple(exprs), fields=tuple(fields)), copies
+
+
+def _shadow_cte(ref: L.CteRef, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+    state = _CTES.get()
+    cte = state["plans"].get(ref.cte_id) if state is not None else None
+    if cte is None or ref.cte_id in state["done"] or len(cte[1].fields) != len(ref.fields):
+        return None
+    inner = _shadow(cte[1], cols)
+    if inner is None:
+        return None
+    new_plan, copies = inner
+    state["done"][ref.cte_id] = new_plan
+    extra = tuple(replace(f, name=ref.fields[i].name) for i, f in
+                  sorted(((i, new_plan.fields[c]) for i, c in copies.items()), key=lambda x: copies[x[0]]))
+    return replace(ref, fields=ref.fields + extra), copies
 
 
 def _sort_key(k: L.SortKey, changed: set[int]) -> L.SortKey:
@@ -198,8 +266,18 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
     if isinstance(plan, L.Project):
         return _project(plan, avoid, regs)
     if isinstance(plan, L.WithCtes):
-        body = _rewrite(plan.body, avoid, regs)
+        ctes = {c[0]: c for c in plan.ctes if c[2] is None and not isinstance(c[1], L.Insert | L.Update | L.Delete)}
+        token = _CTES.set({"plans": ctes, "done": {}})
+        try:
+            body = _rewrite(plan.body, avoid, regs)
+            done = _CTES.get()["done"]  # type: ignore[index]
+        finally:
+            _CTES.reset(token)
+        if done:
+            plan = replace(plan, ctes=tuple((c[0], done[c[0]], *c[2:]) if c[0] in done else c for c in plan.ctes))
         return plan if body is plan.body else replace(plan, body=body)
+    if isinstance(plan, L.SetOp) and plan.kind == "union" and plan.all:
+        return _union_all(plan, avoid, regs)
     if isinstance(plan, L.Limit):
         ties = {i for k in plan.with_ties or () for i in _refs(k.expr, set())}
         inner = _rewrite(plan.input, avoid | ties, regs)
