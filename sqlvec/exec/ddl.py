@@ -425,7 +425,8 @@ class DdlRunner:
                 name = target.name
                 new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name),
                               primary_key=() if name in rel.primary_key else rel.primary_key,
-                              uniques=tuple(u for u in rel.uniques if name not in u[1]))
+                              uniques=tuple(u for u in rel.uniques if name not in u[1]),
+                              checks=tuple(c for c in rel.checks if name not in _check_columns(c.expr)))
                 self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t, n=name: t.drop([n]))
                 self.cat.put_table(new)
                 for idx in self.cat.indexes_of(rel.oid):
@@ -433,6 +434,8 @@ class DdlRunner:
                         self.cat.drop_index(idx)
                 rel = new
             return rel
+        if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "CONSTRAINT":
+            return self._drop_constraint(rel, a)
         if isinstance(a, exp.RenameColumn):
             old, to = a.this.name, a.args["to"].name
             i = rel.column_index(old)
@@ -444,7 +447,8 @@ class DdlRunner:
             cols[i] = replace(cols[i], name=to)
             ren = lambda names: tuple(to if x == old else x for x in names)  # noqa: E731
             new = replace(rel, columns=tuple(cols), primary_key=ren(rel.primary_key),
-                          uniques=tuple((n, ren(c)) for n, c in rel.uniques))
+                          uniques=tuple((n, ren(c)) for n, c in rel.uniques),
+                          checks=tuple(replace(c, expr=_check_renamed(c.expr, old, to)) for c in rel.checks))
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
                                      lambda t: t.rename_columns([to if x == old else x for x in t.column_names]))
             self.cat.put_table(new)
@@ -537,6 +541,29 @@ class DdlRunner:
             self.cat.put_table(rel)
             return rel
         raise FeatureNotSupported(f"unsupported ALTER TABLE action: {a.sql(dialect='postgres')[:40]}")
+
+    def _drop_constraint(self, rel: TableDef, a: exp.Drop) -> TableDef:
+        """ALTER TABLE ... DROP CONSTRAINT [IF EXISTS] name: a check, unique key or primary
+        key (its columns stay NOT NULL, as in PostgreSQL 15)."""
+        from dataclasses import replace
+
+        for target in a.args.get("tables") or [a.this]:
+            name = target.name
+            if any(c.name == name for c in rel.checks):
+                rel = replace(rel, checks=tuple(c for c in rel.checks if c.name != name))
+            elif any(u[0] == name for u in rel.uniques):
+                rel = replace(rel, uniques=tuple(u for u in rel.uniques if u[0] != name))
+            elif rel.primary_key and (rel.pk_name or f"{rel.name}_pkey") == name:
+                rel = replace(rel, primary_key=(), pk_name=None)
+            elif a.args.get("exists"):
+                if self.notice is not None:
+                    self.notice(f'constraint "{name}" of relation "{rel.name}" does not exist, skipping')
+                continue
+            else:
+                raise UndefinedObject(f'constraint "{name}" of relation "{rel.name}" does not exist')
+            self.cat.txn.alter_table(rel.oid, arrow_schema(rel, self.regs), lambda t: t)
+            self.cat.put_table(rel)
+        return rel
 
     def _check_existing(self, rel: TableDef) -> None:
         """Existing rows must satisfy a newly added unique key or check."""
@@ -642,3 +669,24 @@ def _renamed_entry(entry: str, old: str, to: str) -> str:
         return entry
     rest = entry.replace('"', "").split()[1:]
     return " ".join([to, *rest])
+
+
+def _check_columns(expr: str) -> set[str]:
+    """The column names a CHECK expression (stored SQL text) reads."""
+    from sqlvec.sql.parse import parse_one_sql
+
+    node = parse_one_sql(f"SELECT {expr}")
+    return {c.name for c in node.find_all(exp.Column)} if node is not None else set()
+
+
+def _check_renamed(expr: str, old: str, to: str) -> str:
+    """A CHECK expression's SQL text after RENAME COLUMN old TO to."""
+    from sqlvec.sql.parse import parse_one_sql
+
+    node = parse_one_sql(f"SELECT {expr}")
+    if node is None or old not in {c.name for c in node.find_all(exp.Column)}:
+        return expr
+    for c in node.find_all(exp.Column):
+        if c.name == old:
+            c.set("this", exp.to_identifier(to, quoted=True))
+    return node.expressions[0].sql(dialect="postgres")
