@@ -258,6 +258,37 @@ def decode_param(raw: bytes | None, t: SqlType, fmt: int, index: int) -> object:
         ) from None
 
 
+_INT_WIDTH = {"int2": 2, "int4": 4, "int8": 8}
+
+
+def param_decoder(t: SqlType, fmt: int, index: int) -> Callable[[bytes | None], object]:
+    """`decode_param` for one parameter slot, specialised once per prepared statement and
+    format (a Bind of a cached statement then costs a call per value): binary integers and
+    text take a direct path, everything else goes through decode_param."""
+    short = t.short
+    if t.element is None and getattr(t.codec, "parse_binary", None) is None:
+        width = _INT_WIDTH.get(short)
+        if fmt == 1 and width is not None:
+            def binary_int(raw: bytes | None) -> object:
+                if raw is None:
+                    return None
+                if len(raw) != width:
+                    raise InvalidBinaryRepresentation(
+                        f"incorrect binary data format in bind parameter {index + 1}")
+                return int.from_bytes(raw, "big", signed=True)
+            return binary_int
+        if short in STRINGY and short != "unknown":
+            def text(raw: bytes | None) -> object:
+                if raw is None:
+                    return None
+                return raw.decode("ascii") if raw.isascii() else decode_utf8(raw)
+            return text
+
+    def general(raw: bytes | None) -> object:
+        return decode_param(raw, t, fmt, index)
+    return general
+
+
 def decode_text(s: str, t: SqlType) -> object:
     """Text-format parameter -> Python value through the type's input function."""
     short = t.short
@@ -363,4 +394,4 @@ def result_formats(codes: tuple[int, ...], ncols: int) -> list[int]:
     return list(codes)
 
 
-__all__ = ["encode_column", "decode_param", "result_formats", "types"]
+__all__ = ["encode_column", "decode_param", "param_decoder", "result_formats", "types"]

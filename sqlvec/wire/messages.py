@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from sqlvec.core.errors import (
     CharacterNotInRepertoire,
@@ -89,8 +90,10 @@ class Parse:
     param_oids: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Bind:
+# The messages of every execution (Bind, Describe, Execute) are named tuples: a frozen
+# dataclass's __init__ costs ~1.6 us for Bind's five fields, a tuple's ~0.35 us.
+
+class Bind(NamedTuple):
     portal: str
     statement: str
     param_formats: tuple[int, ...]
@@ -98,14 +101,12 @@ class Bind:
     result_formats: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Describe:
+class Describe(NamedTuple):
     kind: str  # 'S' statement or 'P' portal
     name: str
 
 
-@dataclass(frozen=True)
-class Execute:
+class Execute(NamedTuple):
     portal: str
     max_rows: int
 

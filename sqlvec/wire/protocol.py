@@ -17,7 +17,7 @@ import os
 import struct
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlvec.core.errors import (
@@ -39,7 +39,7 @@ from sqlvec.wire import backend as be
 from sqlvec.wire import copy as cp
 from sqlvec.wire import messages as m
 from sqlvec.wire.auth import MECHANISM, ScramExchange
-from sqlvec.wire.codecs import decode_param, result_formats
+from sqlvec.wire.codecs import decode_param, param_decoder, result_formats
 from sqlvec.wire.inline import INLINE_BUDGET_NS, MAX_INLINE_BIND, CostBook
 from sqlvec.wire.rows import data_rows
 from sqlvec.wire.startup import default_parameters, normalize_startup_params, server_version
@@ -86,7 +86,6 @@ RUN_ON_WORKER = RunOnWorker()
 
 Action = StartTLS | DeliverCancel | CloseConnection | RunOnWorker
 
-_EXTENDED = frozenset({m.Bind, m.Execute, m.Parse, m.Describe, m.Close})
 _ALWAYS_CHEAP = frozenset({m.Sync, m.Describe, m.Close, m.Flush, m.Invalid})
 
 # open_session(user, database, startup params) -> a Session (raises SqlError, e.g. 3D000)
@@ -95,13 +94,30 @@ OpenSession = Callable[[str, str, dict[str, str]], Any]
 LookupPassword = Callable[[str], "str | None"]
 
 
-@dataclass
 class _Portal:
-    handle: Any
-    columns: list | None
-    formats: list[int]
-    types: list = field(default_factory=list)
-    sql: str = ""
+    """A Bind's portal: the session's handle and what Execute/Describe need of it."""
+
+    __slots__ = ("handle", "columns", "formats", "sql", "plan")
+
+    def __init__(self, handle: Any, columns: list | None, formats: list[int], sql: str = "",
+                 plan: _BindPlan | None = None) -> None:
+        self.handle, self.columns, self.formats, self.sql = handle, columns, formats, sql
+        self.plan = plan
+
+
+class _BindPlan:
+    """What Binds of one prepared statement with the same format codes share: a decoder per
+    parameter, the result formats, and the column types of its last result's columns."""
+
+    __slots__ = ("stmt", "decoders", "formats", "cols", "col_types")
+
+    def __init__(self, stmt: Any, decoders: list, formats: list[int]) -> None:
+        self.stmt, self.decoders, self.formats = stmt, decoders, formats
+        self.cols: list | None = None
+        self.col_types: list = []
+
+
+_COMPLETE: dict[str, bytes] = {}  # CommandComplete by tag ('SELECT 1'), bounded
 
 
 class _Fatal(Exception):
@@ -149,6 +165,7 @@ class ServerConnection:
         self._costs = CostBook()  # Execute and simple Query runs, by statement text
         self._parse_costs = CostBook()  # Parse (parse and describe only)
         self._descriptions: dict[tuple, tuple[list, bytes]] = {}  # see _row_description
+        self._bind_plans: dict[tuple, _BindPlan] = {}  # (statement, formats) -> plan: _bind
 
     # --- transport interface -------------------------------------------------------------
 
@@ -231,12 +248,17 @@ class ServerConnection:
     # --- output --------------------------------------------------------------------------
 
     def _send(self, data: bytes) -> None:
-        if data[:1] == b"Z" and getattr(self.session, "notifications", None):
-            self._out.append(self.notifications())  # notifications go out before ReadyForQuery
         self._out.append(data)
         self._out_size += len(data)
         if self._out_size >= FLUSH_AT:
             self._flush()
+
+    def _send_ready(self) -> None:
+        """ReadyForQuery, after the NotificationResponses of pending LISTEN deliveries."""
+        session = self.session
+        if getattr(session, "notifications", None):
+            self._out.append(self.notifications())
+        self._send(be.READY[session.txn_status])
 
     def _flush(self) -> None:
         if self._out:
@@ -270,6 +292,8 @@ class ServerConnection:
     # --- dispatch ------------------------------------------------------------------------
 
     def _dispatch(self, msg: m.FrontendMessage) -> Action | None:
+        if self.phase == "ready":
+            return self._ready(msg)
         if self.phase == "startup":
             return self._startup(msg)
         if self.phase == "auth":
@@ -392,7 +416,7 @@ class ServerConnection:
             self._send(be.parameter_status(name, value))
         self._reported = reported
         self._send(be.backend_key_data(self.process_id, self.secret_key))
-        self._send(be.READY[self.session.txn_status])
+        self._send_ready()
 
     def _session_parameters(self) -> dict[str, str]:
         getter = getattr(self.session, "parameter_status", None)
@@ -423,9 +447,10 @@ class ServerConnection:
             return None
         if self._skip_until_sync:
             return None
-        if cls in _EXTENDED:
+        handler = _EXTENDED.get(cls)
+        if handler is not None:
             try:
-                self._extended(msg)
+                handler(self, msg)
             except SqlError as e:
                 self._send_error(e)
                 self._skip_until_sync = True
@@ -444,7 +469,7 @@ class ServerConnection:
         if isinstance(msg, m.Invalid):
             self._send_error(msg.error)
             if msg.kind == "Q":
-                self._send(be.READY[self.session.txn_status])
+                self._send_ready()
             else:
                 self._skip_until_sync = True
             return None
@@ -482,7 +507,7 @@ class ServerConnection:
                 sync()
             except SqlError as e:
                 self._send_error(e)
-        self._send(be.READY[self.session.txn_status])
+        self._send_ready()
         if not self._inline:
             self._flush()
 
@@ -498,7 +523,7 @@ class ServerConnection:
                     return
             except SqlError as e:
                 self._send_error(e)
-                self._send(be.READY[self.session.txn_status])
+                self._send_ready()
                 return
         try:
             for result in self.session.execute(sql):
@@ -508,10 +533,11 @@ class ServerConnection:
         except Exception as e:  # noqa: BLE001
             log.exception("internal error")
             self._send_error(InternalError(str(e) or type(e).__name__))
-        self._send(be.READY[self.session.txn_status])
+        self._send_ready()
 
     def _send_result(self, result: Any, formats: list[int] | None,
-                     suspended: bool = False, describe: bool = True) -> None:
+                     suspended: bool = False, describe: bool = True,
+                     plan: _BindPlan | None = None) -> None:
         """RowDescription (simple query), DataRows and the completion message."""
         self._drain_notices()
         if isinstance(result, Rows):
@@ -519,7 +545,12 @@ class ServerConnection:
             fmts = formats if formats is not None else [0] * len(cols)
             if describe:
                 self._send(be.row_description(cols, fmts))
-            col_types = [c.type for c in cols]
+            if plan is not None and plan.cols is cols:
+                col_types = plan.col_types
+            else:
+                col_types = [c.type for c in cols]
+                if plan is not None:
+                    plan.cols, plan.col_types = cols, col_types
             count = 0
             for batch in result.batches:
                 count += batch.num_rows
@@ -529,7 +560,13 @@ class ServerConnection:
             if suspended:
                 self._send(be.PORTAL_SUSPENDED)
             else:
-                self._send(be.command_complete(command_tag(result.tag, count)))
+                tag = command_tag(result.tag, count)
+                done = _COMPLETE.get(tag)
+                if done is None:
+                    done = be.command_complete(tag)
+                    if len(_COMPLETE) < 1024:
+                        _COMPLETE[tag] = done
+                self._send(done)
         elif isinstance(result, Command):
             self._send(be.command_complete(result.tag))
             self._report_changed_parameters()
@@ -538,45 +575,59 @@ class ServerConnection:
         else:
             raise InternalError(f"unexpected result {type(result).__name__}")
 
-    def _extended(self, msg: m.FrontendMessage) -> None:
+    def _execute(self, msg: m.Execute) -> None:
+        portal = self._portals.get(msg.portal)
+        if portal is None:
+            raise InvalidCursorName(f'portal "{msg.portal}" does not exist')
+        if self._inline:  # the loop measures wall time (see process): one clock read each side
+            start = time.perf_counter_ns()
+            result, suspended = self.session.execute_portal(portal.handle, msg.max_rows)
+            self._send_result(result, portal.formats, suspended, False, portal.plan)
+            took = time.perf_counter_ns() - start
+            self._costs.record(portal.sql, took, took, True)
+            return
+        clock = self._clock
+        cpu, wall = clock(), time.perf_counter_ns()
+        result, suspended = self.session.execute_portal(portal.handle, msg.max_rows)
+        self._send_result(result, portal.formats, suspended, False, portal.plan)
+        self._costs.record(portal.sql, clock() - cpu, time.perf_counter_ns() - wall, False)
+
+    def _parse(self, msg: m.Parse) -> None:
+        if msg.name and msg.name in self._statements:
+            raise DuplicatePreparedStatement(
+                f'prepared statement "{msg.name}" already exists')
+        clock = self._clock
+        cpu, wall = clock(), time.perf_counter_ns()
+        stmt = self.session.prepare(msg.sql, list(msg.param_oids), msg.name)
+        self._statements[msg.name] = stmt
+        self._send(be.PARSE_COMPLETE)
+        self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall,
+                                 self._inline)
+
+    def _close(self, msg: m.Close) -> None:
         s = self.session
-        cls = type(msg)
-        if cls is m.Bind:
-            self._bind(msg)  # type: ignore[arg-type]
-        elif cls is m.Execute:
-            portal = self._portals.get(msg.portal)  # type: ignore[union-attr]
-            if portal is None:
-                raise InvalidCursorName(f'portal "{msg.portal}" does not exist')  # type: ignore[union-attr]
-            clock = self._clock
-            cpu, wall = clock(), time.perf_counter_ns()
-            result, suspended = s.execute_portal(portal.handle, msg.max_rows)  # type: ignore[union-attr]
-            self._send_result(result, portal.formats, suspended, describe=False)
-            self._costs.record(portal.sql, clock() - cpu, time.perf_counter_ns() - wall,
-                               self._inline)
-        elif cls is m.Parse:
-            if msg.name and msg.name in self._statements:
-                raise DuplicatePreparedStatement(
-                    f'prepared statement "{msg.name}" already exists')
-            clock = self._clock
-            cpu, wall = clock(), time.perf_counter_ns()
-            stmt = s.prepare(msg.sql, list(msg.param_oids), msg.name)
-            self._statements[msg.name] = stmt
-            self._send(be.PARSE_COMPLETE)
-            self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall,
-                                     self._inline)
-        elif cls is m.Describe:
-            self._describe(msg)  # type: ignore[arg-type]
-        else:
-            assert isinstance(msg, m.Close)
-            if msg.kind == "S":
-                if self._statements.pop(msg.name, None) is not None:
-                    s.close_statement(msg.name)
-            elif self._portals.pop(msg.name, None) is not None:
-                s.close_portal(msg.name)
-            self._send(be.CLOSE_COMPLETE)
+        if msg.kind == "S":
+            if self._statements.pop(msg.name, None) is not None:
+                s.close_statement(msg.name)
+        elif self._portals.pop(msg.name, None) is not None:
+            s.close_portal(msg.name)
+        self._send(be.CLOSE_COMPLETE)
 
     def _bind(self, msg: m.Bind) -> None:
         stmt = self._statements.get(msg.statement)
+        plan = self._bind_plans.get((msg.statement, msg.param_formats, msg.result_formats))
+        if plan is None or plan.stmt is not stmt or stmt is None \
+                or len(msg.params) != len(plan.decoders) \
+                or (msg.portal and msg.portal in self._portals):
+            plan = self._bind_slow(msg, stmt)
+        values = [decode(raw) for decode, raw in zip(plan.decoders, msg.params)]
+        handle = self.session.bind(stmt, values, plan.formats, msg.portal)
+        self._portals[msg.portal] = _Portal(handle, stmt.columns, plan.formats, stmt.sql, plan)
+        self._send(be.BIND_COMPLETE)
+
+    def _bind_slow(self, msg: m.Bind, stmt: Any) -> _BindPlan:
+        """Check a Bind as PostgreSQL does and make the plan its statement's next Binds with
+        the same format codes reuse (the checks that depend only on those are then known)."""
         if stmt is None:
             label = f'"{msg.statement}"' if msg.statement else "unnamed prepared statement"
             raise InvalidSqlStatementName(
@@ -593,15 +644,19 @@ class ServerConnection:
         if nf not in (0, 1, len(msg.params)):
             raise ProtocolViolation(
                 f"bind message has {nf} parameter formats but {len(msg.params)} parameters")
-        values = []
+        decoders = []
         for i, (raw, t) in enumerate(zip(msg.params, ptypes)):
             fmt = 0 if nf == 0 else msg.param_formats[0 if nf == 1 else i]
-            values.append(decode_param(raw, t, fmt, i))
+            decode_param(raw, t, fmt, i)  # errors in PostgreSQL's order: values first
+            decoders.append(param_decoder(t, fmt, i))
         columns = stmt.columns
-        formats = result_formats(msg.result_formats, len(columns) if columns else 0)
-        handle = self.session.bind(stmt, values, formats, msg.portal)
-        self._portals[msg.portal] = _Portal(handle, columns, formats, sql=stmt.sql)
-        self._send(be.BIND_COMPLETE)
+        plan = _BindPlan(stmt, decoders,
+                         result_formats(msg.result_formats, len(columns) if columns else 0))
+        plans = self._bind_plans
+        if len(plans) >= 256:
+            plans.clear()
+        plans[(msg.statement, msg.param_formats, msg.result_formats)] = plan
+        return plan
 
     def _describe(self, msg: m.Describe) -> None:
         if msg.kind == "S":
@@ -660,7 +715,7 @@ class ServerConnection:
                 self._send(be.command_complete(f"COPY {counter[0]}"))
             except SqlError as e:
                 self._send_error(e)
-            self._send(be.READY[s.txn_status])
+            self._send_ready()
             return
         cols = ", ".join(cmd.columns) if cmd.columns else "*"
         stmt = s.prepare(f"SELECT {cols} FROM {cmd.target}", [], "")
@@ -675,7 +730,7 @@ class ServerConnection:
                 self._send(be.command_complete(tag))
             except SqlError as e:
                 self._send_error(e)
-            self._send(be.READY[s.txn_status])
+            self._send_ready()
             return
         self._copy = cp.CopyIn(s, cmd, columns)
         self._send(be.copy_response(b"G", binary, len(columns)))
@@ -704,5 +759,12 @@ class ServerConnection:
             copy.abort()
             raise _Fatal(ProtocolViolation(
                 f"unexpected message type {type(msg).__name__} during COPY from stdin"))
-        self._send(be.READY[self.session.txn_status])
+        self._send_ready()
         return None
+
+
+_EXTENDED: dict[type, Callable[[ServerConnection, Any], None]] = {
+    m.Bind: ServerConnection._bind, m.Execute: ServerConnection._execute,
+    m.Parse: ServerConnection._parse, m.Describe: ServerConnection._describe,
+    m.Close: ServerConnection._close,
+}

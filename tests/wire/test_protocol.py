@@ -175,6 +175,36 @@ def test_bind_errors():
     assert c.error_fields(out[1][1])["C"] == "42P05"
 
 
+def test_binds_of_a_statement_reuse_its_plan_and_keep_every_check():
+    """The second and later Binds of a statement take the cached per-statement plan
+    (decoders, result formats): values, errors and a re-Parse of the unnamed statement
+    must come out as on the first Bind."""
+    h = ready(Harness())
+    ints = [struct.pack("!i", 7), struct.pack("!q", 8), b"\x01", struct.pack("!d", 1.5)]
+    assert c.kinds(h.send(c.parse("INT", "s"), c.SYNC)) == "1Z"
+    for _ in range(3):
+        assert c.kinds(h.send(c.bind(ints, stmt="s", formats=(1,)), c.SYNC)) == "2Z"
+    binds = [entry[1] for entry in h.sessions[0].log if entry[0] == "bind"]
+    assert binds == [[7, 8, True, 1.5]] * 3
+    bad = [struct.pack("!h", 7)] + ints[1:]  # int4 of 2 bytes, then a None, then too few
+    out = c.split(h.send(c.bind(bad, stmt="s", formats=(1,)), c.SYNC))
+    assert c.error_fields(out[0][1])["C"] == "22P03"
+    assert c.error_fields(out[0][1])["M"] == "incorrect binary data format in bind parameter 1"
+    h.send(c.bind([None] + ints[1:], stmt="s", formats=(1,)), c.SYNC)
+    assert h.sessions[0].log[-1] == ("bind", [None, 8, True, 1.5])
+    out = c.split(h.send(c.bind(ints[:2], stmt="s", formats=(1,)), c.SYNC))
+    assert c.error_fields(out[0][1])["C"] == "08P01"
+    out = h.send(c.bind(ints, "p", stmt="s", formats=(1,)), c.bind(ints, "p", stmt="s", formats=(1,)),
+                 c.SYNC)
+    assert c.error_fields(c.split(out)[1][1])["C"] == "42P03"  # the cursor exists already
+    # the unnamed statement parsed again with other parameter types: a new plan
+    h.send(c.parse("SELECT $1"), c.bind([b"abc"]), c.execute(), c.SYNC)
+    out = c.split(h.send(c.parse("SELECT $1"), c.bind([b"\xc3\xa9"]), c.execute(), c.SYNC))
+    assert [v for k, v in out if k == "D"] and h.sessions[0].log[-1] == ("bind", ["\u00e9"])
+    out = c.split(h.send(c.bind([b"x"], stmt="s"), c.SYNC))  # "s" wants 4: text formats too
+    assert c.error_fields(out[0][1])["C"] == "08P01"
+
+
 def test_close_and_flush():
     h = ready(Harness())
     out = h.send(c.parse("SELECT 1", "a"), c.FLUSH)
