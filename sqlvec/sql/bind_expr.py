@@ -189,14 +189,9 @@ class ExprBinder(CallBinder):
         m = getattr(self, "_b_" + type(node).__name__, None)
         if m is not None:
             return m(node, scope)
-        if isinstance(node, exp.EQ | exp.NEQ) and isinstance(node.this, exp.Tuple) and \
-                isinstance(node.expression, exp.Tuple) and len(node.this.expressions) > 1:
-            ls, rs = node.this.expressions, node.expression.expressions
-            if len(ls) != len(rs):
-                raise SyntaxError_("unequal number of entries in row expressions")
-            op = "=" if isinstance(node, exp.EQ) else "<>"
-            parts = tuple(self.call(op, [self.bind_expr(a, scope), self.bind_expr(b, scope)]) for a, b in zip(ls, rs))
-            return E.BoolOp("and" if op == "=" else "or", parts, T.BOOL)
+        if isinstance(node, exp.EQ | exp.NEQ | exp.LT | exp.LTE | exp.GT | exp.GTE) and \
+                (ls := _row_items(node.this)) is not None and (rs := _row_items(node.expression)) is not None:
+            return self._row_compare(node, ls, rs, scope)
         if isinstance(node, exp.Binary) and type(node) in BINARY_OPS:
             rhs = node.expression
             if isinstance(rhs, exp.Any | exp.All) or (
@@ -694,6 +689,24 @@ class ExprBinder(CallBinder):
             arr = E.Func("array_subscript", (arr, idx), arr.type.element, ArrayIndex([arr.type, T.INT8], arr.type.element))
         return arr
 
+    def _row_compare(self, node: exp.Expr, ls: list, rs: list, scope: Scope) -> E.Expr:
+        """(a, b) op (c, d): = and <> pairwise (AND / OR); < <= > >= decided by the first
+        pair that is unequal or NULL, as PostgreSQL compares rows (keyset pagination)."""
+        if len(ls) != len(rs):
+            raise SyntaxError_("unequal number of entries in row expressions")
+        op = BINARY_OPS[type(node)]
+        pairs = [(self.bind_expr(a, scope), self.bind_expr(b, scope)) for a, b in zip(ls, rs)]
+        if op in ("=", "<>"):
+            parts = tuple(self.call(op, [a, b]) for a, b in pairs)
+            return E.BoolOp("and" if op == "=" else "or", parts, T.BOOL)
+        strict = op[0]  # < or >
+        a, b = pairs[-1]
+        out = self.call(op, [a, b])
+        for a, b in reversed(pairs[:-1]):
+            eq = self.call("=", [a, b])
+            out = E.BoolOp("or", (self.call(strict, [a, b]), E.BoolOp("and", (eq, out), T.BOOL)), T.BOOL)
+        return out
+
     def _b_Tuple(self, n: exp.Tuple, scope: Scope) -> E.Expr:
         if len(n.expressions) == 1:
             return self.bind_expr(n.expressions[0], scope)
@@ -728,3 +741,12 @@ def _chain(scope: Scope):
 
 def is_sql_error(e: BaseException) -> bool:
     return isinstance(e, SqlError)
+
+
+def _row_items(node: exp.Expr) -> list | None:
+    """The fields of a row constructor `(a, b)` / `ROW(a, b)`, else None."""
+    if isinstance(node, exp.Tuple) and len(node.expressions) > 1:
+        return list(node.expressions)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
+        return list(node.expressions)
+    return None
