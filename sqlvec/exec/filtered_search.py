@@ -206,16 +206,10 @@ class Passing:
             if m.dtype != np.float32 or m.shape[1] != len(qv):
                 return None
             held = _held_norms(m, self.norms[i] if self.norms else None)
+            span = slice(int(at), int(at) + len(pos))
             if held is not None:
-                np.take(held, pos, out=sq[int(at):int(at) + len(pos)])
-            buf = _scratch(m.shape[1])
-            for s in range(0, len(pos), len(buf)):
-                sel = pos[s:s + len(buf)]
-                blk = np.take(m, sel, axis=0, out=buf[:len(sel)])
-                at_s = int(at) + s
-                np.einsum("ij,j->i", blk, qv, out=dots[at_s:at_s + len(sel)])
-                if held is None:
-                    np.einsum("ij,ij->i", blk, blk, out=sq[at_s:at_s + len(sel)])
+                np.take(held, pos, out=sq[span])
+            _products(m, pos, qv, dots[span], None if held is not None else sq[span])
         return dots, sq
 
     def rows_f32(self, idx: np.ndarray) -> np.ndarray:
@@ -256,11 +250,60 @@ def _held_norms(m: np.ndarray, where: tuple[dict, tuple] | None) -> np.ndarray |
 
 
 def _scratch(d: int) -> np.ndarray:
-    """This thread's (2048, d) float32 block for streamed products (reused)."""
+    """This thread's block of SCRATCH_BYTES of float32 rows for streamed products (reused:
+    it stays in the core's cache between the gather and the product)."""
     buf = getattr(_LOCAL, "buf", None)
     if buf is None or buf.shape[1] != d:
-        buf = _LOCAL.buf = np.empty((2048, d), np.float32)
+        buf = _LOCAL.buf = np.empty((max(64, SCRATCH_BYTES // (4 * max(d, 1))), d), np.float32)
     return buf
+
+
+SCRATCH_BYTES = 256 << 10
+# passing rows in a run of consecutive positions at least this long are multiplied where
+# they lie (one product call per run, ~2 us); shorter runs are gathered into the scratch
+# block first (a copy, ~50 ns a row at d = 128)
+RUN_ROWS = 64
+
+
+def _products(m: np.ndarray, pos: np.ndarray, qv: np.ndarray, dots: np.ndarray,
+              sq: np.ndarray | None) -> None:
+    """dots[i] = m[pos[i]] . qv (and sq[i] = |m[pos[i]]|^2 unless sq is None), float32:
+    long runs of consecutive positions in place, the other rows through the scratch block."""
+    long_at = np.zeros(0, np.int64)
+    if len(pos) >= RUN_ROWS:
+        cut = np.flatnonzero(np.diff(pos) != 1) + 1
+        starts = np.concatenate(([0], cut))
+        lengths = np.diff(np.concatenate((starts, [len(pos)])))
+        long_at = np.flatnonzero(lengths >= RUN_ROWS)
+        for r in long_at.tolist():
+            a, b = int(starts[r]), int(starts[r] + lengths[r])
+            rows = m[pos[a]:pos[a] + (b - a)]
+            np.einsum("ij,j->i", rows, qv, out=dots[a:b])
+            if sq is not None:
+                np.einsum("ij,ij->i", rows, rows, out=sq[a:b])
+        if len(long_at) == len(starts):
+            return
+    if len(long_at):  # the positions (indexes into pos) outside the long runs
+        inside = np.zeros(len(pos) + 1, np.int64)
+        np.add.at(inside, starts[long_at], 1)
+        np.add.at(inside, starts[long_at] + lengths[long_at], -1)
+        rest = np.flatnonzero(np.cumsum(inside[:-1]) == 0)
+    else:
+        rest = None
+    buf = _scratch(m.shape[1])
+    n = len(pos) if rest is None else len(rest)
+    for s in range(0, n, len(buf)):
+        idx = slice(s, min(n, s + len(buf))) if rest is None else rest[s:s + len(buf)]
+        sel = pos[idx]
+        blk = np.take(m, sel, axis=0, out=buf[:len(sel)])
+        if rest is None:
+            np.einsum("ij,j->i", blk, qv, out=dots[idx])
+            if sq is not None:
+                np.einsum("ij,ij->i", blk, blk, out=sq[idx])
+        else:
+            dots[idx] = np.einsum("ij,j->i", blk, qv)
+            if sq is not None:
+                sq[idx] = np.einsum("ij,ij->i", blk, blk)
 
 
 class _Filter:

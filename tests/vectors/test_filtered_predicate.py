@@ -186,3 +186,19 @@ def test_index_strategy_asks_the_masks_and_they_agree_with_the_expanded_set(seal
     finally:
         run("reset sqlvec.exact_scan_threshold")
         run("drop index t_idx")
+
+
+def test_products_of_long_runs_in_place_and_short_ones_gathered_equal_direct_ones():
+    rng = np.random.default_rng(2)
+    m = rng.standard_normal((5000, 24)).astype(np.float32)
+    qv = rng.standard_normal(24).astype(np.float32)
+    runs = [np.arange(10, 400), np.arange(900, 905), np.array([1000, 1002, 1400]),
+            np.arange(2000, 2064), np.arange(2064 + 1, 2064 + 63), np.arange(4000, 5000)]
+    for pos in (np.concatenate(runs), np.sort(rng.choice(5000, 3000, replace=False)),
+                np.arange(5000), np.array([3, 4, 7])):
+        dots, sq = np.empty(len(pos), np.float32), np.empty(len(pos), np.float32)
+        FS._products(m, pos, qv, dots, sq)
+        np.testing.assert_allclose(dots, m[pos] @ qv, rtol=1e-5, atol=1e-4)
+        np.testing.assert_allclose(sq, (m[pos] ** 2).sum(1), rtol=1e-5)
+        FS._products(m, pos, qv, dots2 := np.empty(len(pos), np.float32), None)
+        assert (dots2 == dots).all()
