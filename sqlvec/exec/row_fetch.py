@@ -9,7 +9,7 @@ take on the chunks they fall in. Kept for sealed segments served from their file
 table, like vector_index_path._batches; other segments are looked at afresh.
 
     >>> t = pa.table({"a": pa.array([5, 6, 7], pa.int32())})
-    >>> rows(_Seg(t), "a", np.array([2, 0]), pa.int32())[0].to_pylist()
+    >>> rows(_Seg(t), "a", np.array([2, 0]), pa.int32()).to_pylist()
     [7, 5]
 """
 
@@ -86,34 +86,43 @@ def column(seg: Any, name: str) -> Column:
     return out
 
 
-def _to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
+def to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
+    """Gathered numpy rows as an array of type t (the numpy buffer is not copied)."""
     if pa.types.is_fixed_size_list(t):
         return pa.FixedSizeListArray.from_arrays(pa.array(m.reshape(-1), t.value_type), type=t)
     return pa.array(m, t)
 
 
-def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> tuple[pa.Array, np.ndarray | None]:
-    """(the rows at `pos` (segment positions, any order) as an array of type t, and their
-    numpy values when the column has a numpy view: a vector column's rows x dim matrix)."""
+def values(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> np.ndarray | None:
+    """The rows at `pos` (segment positions, any order) as numpy values (a vector column's
+    rows x dim matrix), or None when the column has no numpy view of type t."""
     col = column(seg, name)
-    chunks, views = col.chunks, col.views
     if col.fast is None or col.fast[0] is not t:  # (numpy views of chunks of type t)
-        col.fast = (t, all(v is not None for v in views) and all(c.type == t for c in chunks))
-    if col.fast[1]:
-        if len(views) == 1:
-            m = views[0][pos]
-        else:
-            starts = col.starts
-            which = starts.searchsorted(pos, "right") - 1
-            lo, hi = which.min(), which.max()
-            if lo == hi:
-                m = views[lo][pos - starts[lo]]
-            else:
-                m = np.empty((len(pos), *views[0].shape[1:]), views[0].dtype)
-                for c in range(lo, hi + 1):
-                    sel = which == c
-                    m[sel] = views[c][pos[sel] - starts[c]]
-        return _to_arrow(m, t), m
+        col.fast = (t, all(v is not None for v in col.views) and all(c.type == t for c in col.chunks))
+    if not col.fast[1]:
+        return None
+    views = col.views
+    if len(views) == 1:
+        return views[0][pos]
+    starts = col.starts
+    which = starts.searchsorted(pos, "right") - 1
+    lo, hi = which.min(), which.max()
+    if lo == hi:
+        return views[lo][pos - starts[lo]]
+    m = np.empty((len(pos), *views[0].shape[1:]), views[0].dtype)
+    for c in range(lo, hi + 1):
+        sel = which == c
+        m[sel] = views[c][pos[sel] - starts[c]]
+    return m
+
+
+def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> pa.Array:
+    """The rows at `pos` (segment positions, any order) as an array of type t."""
+    m = values(seg, name, pos, t)
+    if m is not None:
+        return to_arrow(m, t)
+    col = column(seg, name)
+    chunks = col.chunks
     if len(chunks) == 1:
         out = chunks[0].take(pa.array(pos))
     elif not chunks:
@@ -132,32 +141,33 @@ def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> tuple[pa.Array
             inverse = np.empty(len(at), np.int64)
             inverse[at] = np.arange(len(at))
             out = out.take(pa.array(inverse))
-    if out.type != t:
-        out = out.cast(t)
-    return out, None
+    return out if out.type == t else out.cast(t)
 
 
-def gather(groups: list, name: str, t: pa.DataType, n: int) -> tuple[pa.Array, np.ndarray | None]:
-    """rows() over several segments: `groups` of (segment, output positions, segment
-    positions) fill the n output rows."""
-    if len(groups) == 1 and len(groups[0][1]) == n:
-        seg, out, pos = groups[0]
-        if n < 2 or (out[1:] > out[:-1]).all():
-            return rows(seg, name, pos[np.argsort(out)], t)
-    got = [rows(seg, name, pos, t) for seg, _o, pos in groups]
-    if got and all(m is not None for _a, m in got):
-        first = got[0][1]
-        m = np.empty((n, *first.shape[1:]), first.dtype)
-        for (_s, out, _p), (_a, part) in zip(groups, got):
-            m[out] = part
-        return _to_arrow(m, t), m
-    if not got:
-        return pa.array([], t), None
-    arr = pa.concat_arrays([a for a, _m in got]) if len(got) > 1 else got[0][0]
+def gather_values(groups: list, name: str, t: pa.DataType, n: int) -> np.ndarray | None:
+    """values() over several segments: `groups` of (segment, output positions, segment
+    positions) fill the n output rows; None when a segment's column has no numpy view."""
+    got = [values(seg, name, pos, t) for seg, _o, pos in groups]
+    if not got or any(m is None for m in got):
+        return None
+    m = np.empty((n, *got[0].shape[1:]), got[0].dtype)
+    for (_s, out, _p), part in zip(groups, got):
+        m[out] = part
+    return m
+
+
+def gather(groups: list, name: str, t: pa.DataType, n: int) -> pa.Array:
+    """rows() over several segments (see gather_values)."""
+    m = gather_values(groups, name, t, n)
+    if m is not None:
+        return to_arrow(m, t)
+    if not groups:
+        return pa.array([], t)
+    arr = pa.concat_arrays([rows(seg, name, pos, t) for seg, _o, pos in groups])
     at = np.concatenate([out for _s, out, _p in groups])
     inverse = np.empty(n, np.int64)
     inverse[at] = np.arange(len(at))
-    return arr.take(pa.array(inverse)), None
+    return arr.take(pa.array(inverse))
 
 
 @dataclass

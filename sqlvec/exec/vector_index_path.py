@@ -88,26 +88,40 @@ def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: An
 def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.ndarray, np.ndarray]]]:
     """Which candidates are visible rows, and where: (found mask, [(segment, cand idx, pos)]).
 
-    One binary search per segment in its sorted row ids; deleted positions drop out.
+    A segment whose row ids are one run (min .. max, as a sealed segment's usually are)
+    locates by subtraction; others by a binary search in their sorted row ids. Deleted
+    positions drop out.
     """
     found = np.zeros(len(cand), bool)
     hits: list[tuple[Any, np.ndarray, np.ndarray]] = []
     if not len(cand):
         return found, hits
-    order = np.argsort(cand, kind="stable")
-    want = cand[order]
-    lo, hi = int(want[0]), int(want[-1])
+    lo, hi = int(cand.min()), int(cand.max())
+    order = want = None
     for v in (*lt.views, *lt.inserts):
         seg = v.seg
         if v.live == 0 or seg.max_rowid < lo or seg.min_rowid > hi:
             continue
-        which, pos = seg.locate(want)
+        first = seg.min_rowid
+        if seg.max_rowid - first == seg.num_rows - 1:  # one run of row ids
+            if first <= lo and hi <= seg.max_rowid:
+                which = np.arange(len(cand))
+                pos = cand - first
+            else:
+                which = np.flatnonzero((cand >= first) & (cand <= seg.max_rowid))
+                pos = cand[which] - first
+        else:
+            if order is None:
+                order = np.argsort(cand, kind="stable")
+                want = cand[order]
+            w, pos = seg.locate(want)
+            which = order[w]
         if v.deleted is not None and len(pos):
             keep = ~v.deleted[pos]
             which, pos = which[keep], pos[keep]
         if len(pos):
-            found[order[which]] = True
-            hits.append((seg, order[which], pos))
+            found[which] = True
+            hits.append((seg, which, pos))
     return found, hits
 
 
@@ -433,32 +447,36 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     from sqlvec.exec import row_fetch as RF
 
     n = len(chosen)
-    if hits and len(hits) == 1 and len(hits[0][1]) == n:
-        seg, idx, pos = hits[0]  # (every found candidate is chosen: the usual k of k)
-        rank = np.empty(int(idx.max()) + 1, np.int64)
-        rank[chosen] = np.arange(n)
-        groups = [(seg, rank[idx], pos)]
+    seg = at = None
+    groups: list = []
+    if len(hits) == 1:  # one segment: its positions of the chosen rows, in their order
+        seg, idx, pos = hits[0]
+        where = np.empty(int(idx.max()) + 1, np.int64)
+        where[idx] = pos
+        at = where[chosen]
     else:
         rank = np.full(max((int(i.max()) + 1 for _s, i, _p in hits if len(i)), default=0), -1,
                        np.int64)
         rank[chosen] = np.arange(n)
-        groups = []
-        for seg, idx, pos in hits:
+        for s_, idx, pos in hits:
             r = rank[idx]
             sel = r >= 0
             if sel.any():
-                groups.append((seg, r[sel], pos[sel]))
+                groups.append((s_, r[sel], pos[sel]))
     col, vt = p.column, prep.types[p.column]
-    vec, m = RF.gather(groups, prep.names[col], vt, n)
-    dist = None
-    if prep.kernel is not None and m is not None and n:
+    name = prep.names[col]
+    m = None
+    if prep.kernel is not None and n:
+        m = RF.values(seg, name, at, vt) if seg is not None else RF.gather_values(groups, name, vt, n)
+    order = None
+    if m is not None:
         d = prep.kernel(m, qv[0])  # (distance_values' numbers: the same kernel and vectors)
         order = _order(d)
         if order is not None:
             d, m = d[order], m[order]
-            vec = RF._to_arrow(m, vt)
-        dist = pa.array(d, pa.float64())
+        vec, dist = RF.to_arrow(m, vt), pa.array(d, pa.float64())
     else:  # (other vector types: the operator's own function)
+        vec = RF.rows(seg, name, at, vt) if seg is not None else RF.gather(groups, name, vt, n)
         if q is None:
             q = pa.scalar(qv[0].tolist(), vt)
         dist = VS.distance_values(p, vec, q) if n else pa.array([], p.distance.type.arrow)
@@ -466,11 +484,15 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
         if order is not None:
             vec, dist = vec.take(pa.array(order)), dist.take(pa.array(order))
     if order is not None:  # the other columns are gathered in distance order
-        inverse = np.empty(n, np.int64)
-        inverse[order] = np.arange(n)
-        groups = [(seg, inverse[out], pos) for seg, out, pos in groups]
-    cols = [vec if i == col else RF.gather(groups, name, t, n)[0]
-            for i, (name, t) in enumerate(zip(prep.names, prep.types))]
+        if seg is not None:
+            at = at[order]
+        else:
+            inverse = np.empty(n, np.int64)
+            inverse[order] = np.arange(n)
+            groups = [(s_, inverse[out], pos) for s_, out, pos in groups]
+    cols = [vec if i == col else (RF.rows(seg, nm, at, t) if seg is not None
+                                  else RF.gather(groups, nm, t, n))
+            for i, (nm, t) in enumerate(zip(prep.names, prep.types))]
     if p.with_distance:
         cols.append(dist)
     return pa.RecordBatch.from_arrays(cols, schema=prep.out)

@@ -131,15 +131,17 @@ def test_row_fetch_equals_take(table):
         for name in ("id", "tag", "n", "emb"):
             t = seg.data.schema.field(name).type
             pos = rng.integers(0, seg.num_rows, 25)
-            arr, m = RF.rows(seg, name, pos, t)
+            arr = RF.rows(seg, name, pos, t)
             assert arr.equals(seg.data.column(name).take(pa.array(pos)).combine_chunks())
+            m = RF.values(seg, name, pos, t)
             assert (m is None) == (name in ("tag", "n"))  # (text, NULLs: Arrow's take)
         out = rng.permutation(50)
         pos = rng.integers(0, seg.num_rows, 50)
         groups = [(seg, out[:20], pos[:20]), (seg, out[20:], pos[20:])]
-        arr, _m = RF.gather(groups, "tag", pa.string(), 50)
-        want = seg.data.column("tag").take(pa.array(pos)).combine_chunks()
-        assert arr.take(pa.array(out)).equals(want)
+        for name in ("tag", "emb"):
+            arr = RF.gather(groups, name, seg.data.schema.field(name).type, 50)
+            want = seg.data.column(name).take(pa.array(pos)).combine_chunks()
+            assert arr.take(pa.array(out)).equals(want)
     txn.rollback()
 
 
