@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import CardinalityViolation, DatatypeMismatch, FeatureNotSupported
+from sqlvec.functions.registry import CallContext
 from sqlvec.plan import expr as E
 
 # regproc regclass regtype regnamespace regrole, and their arrays
@@ -55,6 +56,41 @@ def exec_const(e: E.Expr) -> bool:
         _EXEC_CONST.clear()
     _EXEC_CONST[id(e)] = (e, ok)
     return ok
+
+
+# id(Func) -> (expr, whether fn.call would hand its constant/parameter scalars to the
+# implementation unchanged: every argument's type is already the declared one)
+_DIRECT: dict[int, tuple[E.Expr, bool]] = {}
+
+
+def _direct(e: E.Func) -> bool:
+    """Whether e's arguments, as Const/Param scalars of their own types, need no coercion."""
+    hit = _DIRECT.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    fn = e.fn
+    ok = len(e.args) == len(fn.arg_types) == len(fn.input_types) and all(
+        a.type.arrow == d.arrow and s.oid == d.oid and s.arrow == d.arrow
+        for a, s, d in zip(e.args, fn.input_types, fn.arg_types))
+    if len(_DIRECT) > 4096:
+        _DIRECT.clear()
+    _DIRECT[id(e)] = (e, ok)
+    return ok
+
+
+def _call_scalars(fn: Any, args: list[pa.Scalar], n: int, env: Any) -> pa.Array:
+    """fn.call(args, n, env) for arguments that are all pa.Scalars of fn.arg_types (its
+    coercion and constant detection leave such arguments as they are): the implementation,
+    then call's handling of its result. Point expressions (`$1 + 1`, `lower($2)`) skip the
+    per-argument checks."""
+    res = fn.definition.impl(CallContext(fn.arg_types, fn.return_type, n, env, fn.input_types), args)
+    if isinstance(res, pa.Scalar):
+        return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
+    if isinstance(res, pa.ChunkedArray):
+        res = res.combine_chunks()
+    if len(res) != n and len(res) == 1:
+        return pa.repeat(res[0], n)
+    return res
 
 
 def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -192,6 +228,7 @@ class Evaluator:
         fn = e.fn
         if hasattr(fn, "definition"):  # registry functions see the statement's environment
             args: list[Any] = []
+            scalars = bool(n)
             for i, a in enumerate(e.args):
                 cls = type(a)
                 if cls is E.Const and n:
@@ -200,9 +237,13 @@ class Evaluator:
                     sc = self.param_scalar(a.index, a.type.arrow, a.type.name)  # fn.call broadcasts
                 else:
                     sc = None
-                if sc is None and n > 1 and exec_const(a):
-                    sc = self.once(a)  # one row: fn.call passes it on as a scalar
+                if sc is None:
+                    scalars = False
+                    if n > 1 and exec_const(a):
+                        sc = self.once(a)  # one row: fn.call passes it on as a scalar
                 args.append(sc if sc is not None else self.eval(a, b))
+            if scalars and _direct(e):
+                return _call_scalars(fn, args, n, self.env)
             return fn.call(args, n, self.env)
         args = [self.eval(a, b) for a in e.args]
         return e.fn.call(args, n)

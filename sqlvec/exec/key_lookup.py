@@ -79,7 +79,10 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
     rows = None
     if len(keys):
         found, rowids = txn.lookup(p.table.oid, fields[p.column].name, keys)
-        if found.any():
+        if len(found) == 1:  # one key: no mask to reduce or apply
+            if found[0]:
+                rows = txn.fetch(p.table.oid, rowids, cols)
+        elif found.any():
             rows = txn.fetch(p.table.oid, rowids[found], cols)
     if rows is None or rows.num_rows == 0:
         out_schema = schema if picks is not None else ex.schema(p)

@@ -41,17 +41,24 @@ def schema_of(plan: L.Plan) -> pa.Schema:
 # id(plan node) -> (node, its schema_of): plans are immutable and cached plans run again and
 # again, so a node's output schema is worked out once, not per execution (the node is kept
 # with its schema so its id stays unique; bounded like evaluate's exec_const cache)
-_SCHEMAS: dict[int, tuple[L.Plan, pa.Schema]] = {}
+_SCHEMAS: dict[int, tuple[L.Plan, pa.Schema, list[pa.DataType]]] = {}
 
 
 def node_schema(plan: L.Plan) -> pa.Schema:
     """schema_of(plan), remembered per plan node across executions."""
     hit = _SCHEMAS.get(id(plan))
     if hit is None or hit[0] is not plan:
-        if len(_SCHEMAS) > 4096:
-            _SCHEMAS.clear()
-        hit = _SCHEMAS[id(plan)] = (plan, schema_of(plan))
+        hit = _node_schema(plan)
     return hit[1]
+
+
+def _node_schema(plan: L.Plan) -> tuple[L.Plan, pa.Schema, list[pa.DataType]]:
+    """The cache entry of node_schema: the node, its schema and its column types."""
+    if len(_SCHEMAS) > 4096:
+        _SCHEMAS.clear()
+    schema = schema_of(plan)
+    hit = _SCHEMAS[id(plan)] = (plan, schema, [f.type for f in schema])
+    return hit
 
 
 # id(Project node) -> (node, plain column picks or None, whether the picks keep their input's
@@ -200,15 +207,17 @@ class Executor:
         return node_schema(plan)
 
     def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
-        schema = self.schema(plan)
+        hit = _SCHEMAS.get(id(plan))
+        if hit is None or hit[0] is not plan:
+            hit = _node_schema(plan)
         cols = []
-        for a, f in zip(arrays, schema):
+        for a, t in zip(arrays, hit[2]):
             if isinstance(a, pa.ChunkedArray):
                 a = a.combine_chunks()
-            if a.type != f.type:
-                a = a.cast(f.type)
+            if a.type != t:
+                a = a.cast(t)
             cols.append(a)
-        return pa.RecordBatch.from_arrays(cols, schema=schema)
+        return pa.RecordBatch.from_arrays(cols, schema=hit[1])
 
     # -- leaves -------------------------------------------------------------------
     def _r_Scan(self, p: L.Scan) -> Iterator[pa.RecordBatch]:

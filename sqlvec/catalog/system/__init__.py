@@ -77,34 +77,47 @@ def statement_env(ctx: Any) -> Any:
 _ENV_CLASS: list[type] = []
 
 
+class _first_use:  # noqa: N801 - used as a decorator, like functools.cached_property
+    """A value computed on first read and then kept in the instance (a plain attribute from
+    then on; functools.cached_property takes a lock on every first read)."""
+
+    def __init__(self, fn: Any) -> None:
+        self.fn = fn
+        self.name = fn.__name__
+
+    def __get__(self, obj: Any, cls: Any = None) -> Any:
+        if obj is None:
+            return self
+        value = obj.__dict__[self.name] = self.fn(obj)
+        return value
+
+
 def _statement_env_class() -> type:
     """StatementEnv, made on first use (functions.sysfns is imported lazily here)."""
     if not _ENV_CLASS:
-        from functools import cached_property
-
         from sqlvec.functions.sysfns import SessionEnv
 
         class StatementEnv(SessionEnv):
             """A SessionEnv whose fields are read from the statement when first used, then
             fixed: most calls never look at the clock, the settings or the catalog."""
 
-            def __init__(self, ctx: Any) -> None:  # (the dataclass fields are cached properties)
+            def __init__(self, ctx: Any) -> None:  # (the dataclass fields are _first_use values)
                 self.__dict__["_ctx"] = ctx
 
-            @cached_property
+            @_first_use
             def session(self) -> Any:
                 return getattr(self._ctx, "session", None)
 
-            @cached_property
+            @_first_use
             def settings(self) -> dict[str, str]:
                 session = self.session
                 return dict(session.settings.values) if session is not None else {}
 
-            @cached_property
+            @_first_use
             def timezone(self) -> str:
                 return self.settings.get("timezone", "UTC")
 
-            @cached_property
+            @_first_use
             def statement_time_us(self) -> int:
                 ctx, session = self._ctx, self.session
                 if session is not None and session.txn is not None and getattr(ctx, "txn", None) is session.txn:
@@ -113,7 +126,7 @@ def _statement_env_class() -> type:
                         return started
                 return time.time_ns() // 1000  # an autocommit statement is its own transaction
 
-            @cached_property
+            @_first_use
             def system(self) -> Any:
                 ctx = self._ctx
                 return lambda: snapshot_for(ctx)
