@@ -120,8 +120,8 @@ def _output_name(proj: exp.Expr) -> str:
 
 
 def _type_colname(dt: exp.DataType) -> str:
-    s = dt.sql(dialect="postgres").lower().split("(")[0]
-    return {"int": "int4", "integer": "int4", "bigint": "int8", "smallint": "int2", "text": "text",
+    s = dt.sql(dialect="postgres").lower().split("(")[0].split("[")[0].strip()
+    return {"char": "bpchar", "character": "bpchar", "int": "int4", "integer": "int4", "bigint": "int8", "smallint": "int2", "text": "text",
             "double precision": "float8", "real": "float4", "boolean": "bool", "varchar": "varchar",
             "character varying": "varchar", "decimal": "numeric", "numeric": "numeric",
             "timestamp": "timestamp", "timestamptz": "timestamptz", "date": "date"}.get(s, s)
