@@ -225,6 +225,16 @@ class ExprBinder(CallBinder):
             v = numeric_literal_value(text)
         return self.const(v)
 
+    def _b_RawString(self, n: exp.RawString, scope: Scope) -> E.Expr:
+        """$$text$$ / $tag$text$tag$: a string literal taken as written."""
+        return E.Const(n.this, T.UNKNOWN)
+
+    def _b_UnicodeString(self, n: exp.UnicodeString, scope: Scope) -> E.Expr:
+        """U&'d\\0061t\\+000061': \\XXXX and \\+XXXXXX code points (a UESCAPE character too)."""
+        esc = n.args.get("escape")
+        ch = esc.this if isinstance(esc, exp.Literal) else "\\"
+        return E.Const(_unicode_unescape(n.this, ch), T.UNKNOWN)
+
     def _b_Boolean(self, n: exp.Boolean, scope: Scope) -> E.Expr:
         return E.Const(bool(n.this), T.BOOL)
 
@@ -750,3 +760,20 @@ def _row_items(node: exp.Expr) -> list | None:
     if isinstance(node, exp.Anonymous) and node.name.lower() == "row":
         return list(node.expressions)
     return None
+
+
+def _unicode_unescape(text: str, esc: str) -> str:
+    """The value of a U&'...' literal: esc + 4 hex digits, esc + '+' + 6 hex digits, esc esc."""
+    import re
+
+    e = re.escape(esc)
+
+    def one(m: re.Match) -> str:
+        if m.group(0) == esc * 2:
+            return esc
+        return chr(int(m.group(1) or m.group(2), 16))
+
+    try:
+        return re.sub(f"{e}{e}|{e}([0-9A-Fa-f]{{4}})|{e}\\+([0-9A-Fa-f]{{6}})", one, text)
+    except ValueError:
+        raise SyntaxError_("invalid Unicode escape value") from None
