@@ -381,6 +381,10 @@ def _create_table_as(s: Any, txn: Any, node: exp.Create, runner: D.DdlRunner) ->
         return Command("CREATE TABLE AS")
     t = TableDef(cat.new_oid(), schema, target.name, cols)
     cat.create_table(t, D.arrow_schema(t, s.db.regs))
+    props = node.args.get("properties")
+    if props is not None and any(isinstance(p, exp.WithDataProperty) and p.args.get("no")
+                                 for p in props.expressions):  # WITH NO DATA: columns only
+        return Command("CREATE TABLE AS")
     ctx = ExecContext(txn, s.db.regs, [], s.cancel_event, s)
     from sqlvec.exec.operators import to_table
 
