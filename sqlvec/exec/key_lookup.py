@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from sqlvec.exec.operators import node_schema, node_types
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
 
@@ -60,12 +61,13 @@ def key_values(ctx: Any, keys: tuple[E.Expr, ...], typ: pa.DataType) -> pa.Array
 
 
 def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
-                   schema: pa.Schema | None = None) -> Iterator[pa.RecordBatch]:
+                   project: Any = None) -> Iterator[pa.RecordBatch]:
     """Rows of `p.table` whose key equals one of `p.keys` and that pass `p.filter`.
 
-    With `picks` (positions in p.fields whose Arrow types are `schema`'s): only those
-    columns, as batches of `schema` (a Project of plain columns over the lookup)."""
+    With `picks` (positions in p.fields whose Arrow types are the output's): only those
+    columns, as batches of `project`'s schema (a Project of plain columns over the lookup)."""
     ex = ctx.executor
+    schema = node_schema(project) if project is not None else None
     fields = p.fields
     txn = ctx.txn
     keys = key_values(ctx, p.keys, fields[p.column].type.arrow)
@@ -91,8 +93,9 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
     if narrow:
         at = {name: j for j, name in enumerate(cols, 1)}
         arrays = [_one_chunk(rows.column(at[fields[i].name])) for i in picks]
-        if any(a.type != f.type for a, f in zip(arrays, schema)):  # storage's type differs
-            arrays = [a.cast(f.type) if a.type != f.type else a for a, f in zip(arrays, schema)]
+        types = node_types(project)
+        if any(a.type != t for a, t in zip(arrays, types)):  # storage's type differs
+            arrays = [a.cast(t) if a.type != t else a for a, t in zip(arrays, types)]
         yield pa.RecordBatch.from_arrays(arrays, schema=schema)
         return
     out = _as_batch(ex, p, rows)

@@ -52,6 +52,14 @@ def node_schema(plan: L.Plan) -> pa.Schema:
     return hit[1]
 
 
+def node_types(plan: L.Plan) -> list[pa.DataType]:
+    """The Arrow types of node_schema(plan), remembered with it."""
+    hit = _SCHEMAS.get(id(plan))
+    if hit is None or hit[0] is not plan:
+        hit = _node_schema(plan)
+    return hit[2]
+
+
 def _node_schema(plan: L.Plan) -> tuple[L.Plan, pa.Schema, list[pa.DataType]]:
     """The cache entry of node_schema: the node, its schema and its column types."""
     if len(_SCHEMAS) > 4096:
@@ -337,7 +345,7 @@ class Executor:
             # SELECT a, b ... WHERE key = $1 (not under EXPLAIN ANALYZE, which counts per node)
             from sqlvec.exec.key_lookup import run_key_lookup
 
-            yield from run_key_lookup(self.ctx, p.input, picks, node_schema(p))  # only those columns
+            yield from run_key_lookup(self.ctx, p.input, picks, p)  # only those columns
             return
         for b in self.run(p.input):
             self.ctx.check_cancel()
