@@ -51,12 +51,16 @@ def _substitute(e: E.Expr, by: dict[int, E.Expr]) -> E.Expr:
     """e with the ColRefs in `by` replaced (an expression tree of frozen dataclasses)."""
     if isinstance(e, E.ColRef):
         return by.get(e.index, e)
-    if isinstance(e, E.Func | E.Cast):
-        kids = e.args if isinstance(e, E.Func) else (e.arg,)
-        new = tuple(_substitute(k, by) for k in kids)
-        if all(a is b for a, b in zip(new, kids)):
+    if isinstance(e, E.Func | E.Cast | E.Coalesce):
+        kids = e.arg if isinstance(e, E.Cast) else e.args
+        new = _substitute(kids, by) if isinstance(e, E.Cast) else tuple(_substitute(k, by) for k in kids)
+        if new is kids or not isinstance(e, E.Cast) and all(a is b for a, b in zip(new, kids)):
             return e
-        return replace(e, args=new) if isinstance(e, E.Func) else replace(e, arg=new[0])
+        return replace(e, arg=new) if isinstance(e, E.Cast) else replace(e, args=new)
+    if isinstance(e, E.Case):
+        whens = tuple((_substitute(c, by), _substitute(v, by)) for c, v in e.whens)
+        default = _substitute(e.default, by) if e.default is not None else None
+        return replace(e, whens=whens, default=default)
     return e
 
 
