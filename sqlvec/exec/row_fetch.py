@@ -65,13 +65,21 @@ def _view(a: pa.Array) -> np.ndarray | None:
     return np.frombuffer(a.buffers()[1], dt, count=a.offset + len(a))[a.offset:]
 
 
-def column(seg: Any, name: str) -> Column:
-    """The segment's column `name`, chunked and viewed (kept for sealed file segments)."""
+def column(seg: Any, name: str, cache: dict | None = None) -> Column:
+    """The segment's column `name`, chunked and viewed (kept for sealed file segments, in
+    `cache` when the caller holds the segments: keyed by id(segment))."""
     table = seg.data
+    key = (id(seg), name)
+    if cache is not None:
+        hit = cache.get(key)
+        if hit is not None and hit.table is table:
+            return hit
     keep = not seg.growing and getattr(seg, "path", None) is not None
     per = _COLS.get(seg) if keep else None
     hit = per.get(name) if per is not None else None
     if hit is not None and hit.table is table:
+        if cache is not None:
+            cache[key] = hit
         return hit
     chunks = table.column(name).chunks
     starts = np.zeros(len(chunks) + 1, np.int64)
@@ -83,6 +91,8 @@ def column(seg: Any, name: str) -> Column:
             if len(per) > 64:
                 per.clear()
             per[name] = out
+        if cache is not None:
+            cache[key] = out
     return out
 
 
@@ -93,10 +103,11 @@ def to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
     return pa.array(m, t)
 
 
-def values(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> np.ndarray | None:
+def values(seg: Any, name: str, pos: np.ndarray, t: pa.DataType, cache: dict | None = None
+           ) -> np.ndarray | None:
     """The rows at `pos` (segment positions, any order) as numpy values (a vector column's
     rows x dim matrix), or None when the column has no numpy view of type t."""
-    col = column(seg, name)
+    col = column(seg, name, cache)
     if col.fast is None or col.fast[0] is not t:  # (numpy views of chunks of type t)
         col.fast = (t, all(v is not None for v in col.views) and all(c.type == t for c in col.chunks))
     if not col.fast[1]:
@@ -116,12 +127,13 @@ def values(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> np.ndarray |
     return m
 
 
-def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> pa.Array:
+def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType, cache: dict | None = None
+         ) -> pa.Array:
     """The rows at `pos` (segment positions, any order) as an array of type t."""
-    m = values(seg, name, pos, t)
+    m = values(seg, name, pos, t, cache)
     if m is not None:
         return to_arrow(m, t)
-    col = column(seg, name)
+    col = column(seg, name, cache)
     chunks = col.chunks
     if len(chunks) == 1:
         out = chunks[0].take(pa.array(pos))
@@ -144,10 +156,11 @@ def rows(seg: Any, name: str, pos: np.ndarray, t: pa.DataType) -> pa.Array:
     return out if out.type == t else out.cast(t)
 
 
-def gather_values(groups: list, name: str, t: pa.DataType, n: int) -> np.ndarray | None:
+def gather_values(groups: list, name: str, t: pa.DataType, n: int, cache: dict | None = None
+                  ) -> np.ndarray | None:
     """values() over several segments: `groups` of (segment, output positions, segment
     positions) fill the n output rows; None when a segment's column has no numpy view."""
-    got = [values(seg, name, pos, t) for seg, _o, pos in groups]
+    got = [values(seg, name, pos, t, cache) for seg, _o, pos in groups]
     if not got or any(m is None for m in got):
         return None
     m = np.empty((n, *got[0].shape[1:]), got[0].dtype)
@@ -156,14 +169,15 @@ def gather_values(groups: list, name: str, t: pa.DataType, n: int) -> np.ndarray
     return m
 
 
-def gather(groups: list, name: str, t: pa.DataType, n: int) -> pa.Array:
+def gather(groups: list, name: str, t: pa.DataType, n: int, cache: dict | None = None
+           ) -> pa.Array:
     """rows() over several segments (see gather_values)."""
-    m = gather_values(groups, name, t, n)
+    m = gather_values(groups, name, t, n, cache)
     if m is not None:
         return to_arrow(m, t)
     if not groups:
         return pa.array([], t)
-    arr = pa.concat_arrays([rows(seg, name, pos, t) for seg, _o, pos in groups])
+    arr = pa.concat_arrays([rows(seg, name, pos, t, cache) for seg, _o, pos in groups])
     at = np.concatenate([out for _s, out, _p in groups])
     inverse = np.empty(n, np.int64)
     inverse[at] = np.arange(len(at))

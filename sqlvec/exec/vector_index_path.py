@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import threading
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -333,6 +333,7 @@ class _Target:
     n_live: int  # visible rows of the committed segments
     usable: bool  # False: deleted keys pile up in the delta (the general path drops them)
     strategy: str
+    cols: dict = field(default_factory=dict)  # row_fetch's columns of its segments (held here)
 
 
 def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, oc: Any,
@@ -436,11 +437,11 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         if top is None:
             return None
         return _finish(p, top, q)
-    return _fetch(p, prep, hits, chosen, qv, q)
+    return _fetch(p, prep, hits, chosen, qv, q, t.cols)
 
 
 def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.ndarray,
-           q: Any) -> pa.RecordBatch:
+           q: Any, cache: dict | None) -> pa.RecordBatch:
     """The chosen candidates' rows as the node's output batch, ordered by their distance
     (stable: ties keep the index's order), the distance appended when the node yields it.
     Only the k rows are read: numpy gathers of fixed-width columns (row_fetch)."""
@@ -467,7 +468,8 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     name = prep.names[col]
     m = None
     if prep.kernel is not None and n:
-        m = RF.values(seg, name, at, vt) if seg is not None else RF.gather_values(groups, name, vt, n)
+        m = RF.values(seg, name, at, vt, cache) if seg is not None else \
+            RF.gather_values(groups, name, vt, n, cache)
     order = None
     if m is not None:
         d = prep.kernel(m, qv[0])  # (distance_values' numbers: the same kernel and vectors)
@@ -476,7 +478,8 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
             d, m = d[order], m[order]
         vec, dist = RF.to_arrow(m, vt), pa.array(d, pa.float64())
     else:  # (other vector types: the operator's own function)
-        vec = RF.rows(seg, name, at, vt) if seg is not None else RF.gather(groups, name, vt, n)
+        vec = RF.rows(seg, name, at, vt, cache) if seg is not None else \
+            RF.gather(groups, name, vt, n, cache)
         if q is None:
             q = pa.scalar(qv[0].tolist(), vt)
         dist = VS.distance_values(p, vec, q) if n else pa.array([], p.distance.type.arrow)
@@ -490,8 +493,8 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
             inverse = np.empty(n, np.int64)
             inverse[order] = np.arange(n)
             groups = [(s_, inverse[out], pos) for s_, out, pos in groups]
-    cols = [vec if i == col else (RF.rows(seg, nm, at, t) if seg is not None
-                                  else RF.gather(groups, nm, t, n))
+    cols = [vec if i == col else (RF.rows(seg, nm, at, t, cache) if seg is not None
+                                  else RF.gather(groups, nm, t, n, cache))
             for i, (nm, t) in enumerate(zip(prep.names, prep.types))]
     if p.with_distance:
         cols.append(dist)

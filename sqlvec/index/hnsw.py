@@ -218,7 +218,9 @@ class HnswIndex:
             d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
         else:
             d = self._convert(dists)
-        return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
+        if not len(keys):
+            return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
+        return base._order_one(keys, d, k)
 
     @property
     def _dense_keys(self) -> bool:
