@@ -124,14 +124,14 @@ def _through_derived(p: L.Project, avoid: set[int]) -> L.Project:
     if shadow is None:
         return p
     inner, copies = shadow
-    by: dict[int, E.Expr] = {i: E.Cast(E.ColRef(c, NUMERIC_TEXT), p.input.fields[i].type, explicit=False)
+    by: dict[int, E.Expr] = {i: E.Cast(_copy_ref(inner, c), p.input.fields[i].type, explicit=False)
                              for i, c in copies.items()}
     exprs, fields = list(p.exprs), list(p.fields)
     for k in shown:
         e = exprs[k]
         if isinstance(e, E.ColRef):
             if e.index in copies:
-                exprs[k] = E.ColRef(copies[e.index], NUMERIC_TEXT)
+                exprs[k] = _copy_ref(inner, copies[e.index])
                 fields[k] = replace(fields[k], type=NUMERIC_TEXT)
         else:
             exprs[k] = _substitute(e, by)
@@ -157,7 +157,7 @@ def _pick(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
         return p
     for i, e in enumerate(p.exprs):
         if i not in avoid and e.index in copies:  # type: ignore[attr-defined]
-            exprs[i] = E.ColRef(copies[e.index], NUMERIC_TEXT)  # type: ignore[attr-defined]
+            exprs[i] = _copy_ref(inner, copies[e.index])  # type: ignore[attr-defined]
             fields[i] = replace(fields[i], type=NUMERIC_TEXT)
             continue
         t = inner.fields[e.index].type  # type: ignore[attr-defined]
@@ -217,6 +217,8 @@ def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | Non
         if inner is None:
             return None
         return replace(plan, input=inner[0]), inner[1]
+    if isinstance(plan, L.Aggregate):
+        return _shadow_groups(plan, cols)
     if not isinstance(plan, L.Project):
         return None
     exprs, fields = list(plan.exprs), list(plan.fields)
@@ -229,7 +231,7 @@ def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | Non
             continue
         e = plan.exprs[i]
         if below is not None and i in picks and picks[i] in below[1]:
-            copy: E.Expr = E.ColRef(below[1][picks[i]], NUMERIC_TEXT)
+            copy: E.Expr = _copy_ref(below[0], below[1][picks[i]])
         elif not isinstance(e, E.ColRef) and _scaled(e):
             copy = E.Cast(e, NUMERIC_TEXT, explicit=False)
         else:
@@ -240,6 +242,39 @@ def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | Non
     if not copies:
         return None
     return replace(plan, input=source, exprs=tuple(exprs), fields=tuple(fields)), copies
+
+
+def _copy_ref(plan: L.Plan, c: int) -> E.Expr:
+    """Column c of plan, a text copy (NUMERIC_TEXT, or a group key's text), as NUMERIC_TEXT."""
+    t = plan.fields[c].type
+    if t is NUMERIC_TEXT:
+        return E.ColRef(c, NUMERIC_TEXT)
+    return E.Cast(E.Cast(E.ColRef(c, t), T.NUMERIC, explicit=False), NUMERIC_TEXT, explicit=False)
+
+
+# the function registries of the statement being rewritten (aggregates for group key copies)
+_REGS: ContextVar[Any] = ContextVar("numeric_display_regs", default=None)
+
+
+def _shadow_groups(plan: L.Aggregate, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+    """A GROUP BY key computed with a scale per value: its text per group (min of the text of
+    its rows, which share the key's value) as one more aggregate, last, so no column moves."""
+    regs = _REGS.get()
+    if regs is None or plan.grouping_sets is not None:
+        return None
+    g = len(plan.groups)
+    keys = [i for i in sorted(cols) if i < g and _scaled(plan.groups[i])]
+    if not keys:
+        return None
+    fn = regs.functions.aggregate("min", [T.TEXT], False)
+    aggs, fields = list(plan.aggs), list(plan.fields)
+    copies: dict[int, int] = {}
+    for i in keys:
+        arg = E.Cast(plan.groups[i], T.TEXT, explicit=False)
+        copies[i] = len(fields)
+        aggs.append(E.AggCall("min", (arg,), False, fn.return_type, fn=fn))
+        fields.append(replace(fields[i], type=fn.return_type))
+    return replace(plan, aggs=tuple(aggs), fields=tuple(fields)), copies
 
 
 def _shadow_cte(ref: L.CteRef, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
@@ -307,7 +342,11 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
 def show_numeric_scale(plan: L.Plan, regs: Any = None) -> L.Plan:
     """The plan of a query whose rows go to a client, with per-value numeric display scale
     (with the registries, avg(int/numeric) in the select list too)."""
-    return _rewrite(plan, set(), regs)
+    token = _REGS.set(regs)
+    try:
+        return _rewrite(plan, set(), regs)
+    finally:
+        _REGS.reset(token)
 
 
 __all__ = ["SORT_NUMERIC", "show_numeric_scale"]
