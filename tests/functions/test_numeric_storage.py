@@ -50,3 +50,28 @@ def test_exponent_literals_are_numeric(cur):
     assert cur.fetchall() == [("numeric", Decimal(10**30), Decimal(1500), Decimal("0.0015"), Decimal(10**60))]
     cur.execute("select pg_typeof(1e300)")  # beyond the 76 digits sqlvec holds: float8, as before
     assert cur.fetchall() == [("double precision",)]
+
+
+def test_wide_numeric_over_the_wire_text_binary_and_copy(server):
+    """numeric(50,10) (decimal256) and a per-value-scale UNION ALL / WITH / GROUP BY column read
+    by psycopg in text and binary, and COPY text into the wide column."""
+    psycopg = pytest.importorskip("psycopg")
+    wide = Decimal("12345678901234567890123456789012345.5000000000")
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("DROP TABLE IF EXISTS nw")
+        con.execute("CREATE TABLE nw(id int, a numeric(50,10), n numeric)")
+        con.execute("INSERT INTO nw VALUES (1, 12345678901234567890123456789012345.5, 1)")
+        with con.cursor().copy("COPY nw FROM STDIN") as cp:
+            cp.write("2\t-0.0000000001\t1000000\n")
+        con.execute("INSERT INTO nw VALUES (3, %s, 0.001)", (Decimal("7.25"),))
+        q = ("WITH c AS (SELECT id, n / 3 AS q FROM nw) SELECT q FROM c WHERE q > 0 ORDER BY id")
+        for binary in (False, True):
+            cur = con.cursor(binary=binary)
+            assert cur.execute("SELECT a FROM nw ORDER BY id").fetchall() == \
+                [(wide,), (Decimal("-1E-10"),), (Decimal("7.2500000000"),)]
+            assert [str(r[0]) for r in cur.execute(q).fetchall()] == \
+                ["0.33333333333333333333", "333333.333333333333", "0.00033333333333333333"]
+            rows = cur.execute("SELECT n / 3, count(*) FROM nw GROUP BY n / 3 ORDER BY 1").fetchall()
+            assert [str(r[0]) for r in rows] == ["0.00033333333333333333", "0.33333333333333333333",
+                                                 "333333.333333333333"]
+        con.execute("DROP TABLE nw")
