@@ -83,8 +83,7 @@ def _compile(e: E.Expr) -> Program:
         return lambda cols, params: cols.values(i, "bool")
     if isinstance(e, E.Func) and e.name in _CMP and len(e.args) == 2:
         return _comparison(e)
-    if isinstance(e, E.InList) and isinstance(e.arg, E.ColRef) and e.values and \
-            all(isinstance(v, E.Const | E.Param) for v in e.values):
+    if isinstance(e, E.InList) and isinstance(e.arg, E.ColRef) and e.values:
         kind = _kind(e.arg)
         col, neg = e.arg.index, e.negate
         values = [_value_of(v, kind) for v in e.values]
@@ -97,11 +96,11 @@ def _compile(e: E.Expr) -> Program:
 
 
 def _comparison(e: E.Func) -> Program:
-    a, b = e.args
+    a, b = (_column(x) for x in e.args)
     op = e.name
-    if isinstance(b, E.ColRef) and not isinstance(a, E.ColRef):
+    if isinstance(b, E.ColRef) and not isinstance(a, E.ColRef):  # `5 > cat`: `cat < 5`
         a, b, op = b, a, _FLIP[op]
-    if not isinstance(a, E.ColRef) or not isinstance(b, E.Const | E.Param):
+    if not isinstance(a, E.ColRef):
         raise Fallback
     kind = _kind(a)
     if kind != "int" and op not in ("=", "<>", "!="):
@@ -110,6 +109,20 @@ def _comparison(e: E.Func) -> Program:
     if kind == "text":
         return lambda cols, params: cols.text_cmp(col, value(params), fn)
     return lambda cols, params: fn(cols.values(col, kind), value(params))
+
+
+_WIDTH = {"int2": 2, "int4": 4, "int8": 8}
+
+
+def _column(e: E.Expr) -> E.Expr:
+    """The column under widening integer casts (`cat::int8`: the same order), else e."""
+    inner, width = e, 8
+    while isinstance(inner, E.Cast) and _WIDTH.get(inner.type.short, 0) <= width and \
+            inner.arg.type.short in _WIDTH and _WIDTH[inner.arg.type.short] <= \
+            _WIDTH.get(inner.type.short, 0):
+        width = _WIDTH[inner.arg.type.short]
+        inner = inner.arg
+    return inner if isinstance(inner, E.ColRef) else e
 
 
 def _kind(c: E.ColRef) -> str:
@@ -124,16 +137,32 @@ def _kind(c: E.ColRef) -> str:
 
 
 def _value_of(v: E.Expr, kind: str) -> Callable[[Sequence[Any]], Any]:
-    """The constant's or parameter's value, checked to be what the column compares with."""
-    if kind == "int" and v.type.short not in _INTS or kind == "text" and \
-            v.type.short not in _TEXTS or kind == "bool" and v.type.short != "bool":
-        raise Fallback  # another type: a cast or a cross-type operator decides
-    bound = _INTS.get(v.type.short)
+    """The constant's or parameter's value, checked to be what the column compares with.
+
+    Casts between types of the column's kind are looked through (a driver binds a small
+    int as int2: `cat >= $1::int4`), the value checked against every type on the way."""
+    types = []
+    while isinstance(v, E.Cast):
+        if kind == "text" and v.type.typmod >= 0:
+            raise Fallback  # varchar(n) truncates
+        types.append(v.type.short)
+        v = v.arg
+    types.append(v.type.short)
+    if not isinstance(v, E.Const | E.Param):
+        raise Fallback
+    if kind == "int":
+        if any(t not in _INTS for t in types[:-1]) or types[-1] not in (*_INTS, "numeric"):
+            raise Fallback  # another type: a cast or a cross-type operator decides
+        bound = min(_INTS.get(t, 1 << 63) for t in types)
+    elif kind == "text" and any(t not in _TEXTS for t in types[:-1]) or kind == "text" and \
+            types[-1] not in (*_TEXTS, "unknown") or kind == "bool" and \
+            any(t != "bool" for t in types):
+        raise Fallback
 
     def check(x: Any) -> Any:
         if kind == "int":
             if isinstance(x, bool) or not isinstance(x, int | np.integer) or \
-                    not -bound <= int(x) < bound:  # type: ignore[operator]
+                    not -bound <= int(x) < bound:
                 raise Fallback  # NULL, or a value the evaluator converts or rejects
             return int(x)
         if kind == "text" and isinstance(x, str) or kind == "bool" and isinstance(x, bool):
@@ -142,7 +171,6 @@ def _value_of(v: E.Expr, kind: str) -> Callable[[Sequence[Any]], Any]:
     if isinstance(v, E.Const):
         const = check(v.value)
         return lambda params: const
-    assert isinstance(v, E.Param)
     index = v.index
     return lambda params: check(params[index] if index < len(params) else None)
 
