@@ -101,7 +101,7 @@ def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     q = _avg_parts(p, avoid, regs)
     if q is p and all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER
         return _pick(p, avoid, regs)  # BY columns dropped above a Sort): rewrite below it
-    p = _through_derived(q, avoid)
+    p = _scalar_subqueries(_through_derived(q, avoid), avoid, regs)
     cols = [i for i, e in enumerate(p.exprs) if i not in avoid and e.type is not NUMERIC_TEXT and _scaled(e)]
     if not cols:
         return p
@@ -110,6 +110,38 @@ def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
         exprs[i] = E.Cast(exprs[i], NUMERIC_TEXT, explicit=False)
         fields[i] = replace(fields[i], type=NUMERIC_TEXT)
     return replace(p, exprs=tuple(exprs), fields=tuple(fields))
+
+
+def _scalar_subqueries(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
+    """A scalar subquery shown in the select list whose value has a scale per value: it
+    returns the value's text, read back as numeric (text::numeric keeps that scale)."""
+    exprs = list(p.exprs)
+    for k, e in enumerate(exprs):
+        if k not in avoid:
+            exprs[k] = _subquery_text(e, regs)
+    if all(a is b for a, b in zip(exprs, p.exprs)):
+        return p
+    return replace(p, exprs=tuple(exprs))
+
+
+def _subquery_text(e: E.Expr, regs: Any) -> E.Expr:
+    if isinstance(e, E.Subquery):
+        if e.kind != "scalar" or e.type.short != "numeric" or e.type.typmod >= 0 or \
+                not isinstance(e.plan, L.Plan) or len(e.plan.fields) != 1:
+            return e
+        inner = _rewrite(e.plan, set(), regs)
+        if inner.fields[0].type is not NUMERIC_TEXT:
+            return e
+        text = L.Project(inner, (E.Cast(E.ColRef(0, NUMERIC_TEXT), T.TEXT, explicit=False),),
+                         (replace(inner.fields[0], type=T.TEXT),))
+        return E.Cast(replace(e, plan=text, type=T.TEXT), T.NUMERIC, explicit=False)
+    if isinstance(e, E.Func | E.Coalesce):
+        args = tuple(_subquery_text(a, regs) for a in e.args)
+        return e if all(a is b for a, b in zip(args, e.args)) else replace(e, args=args)
+    if isinstance(e, E.Cast):
+        arg = _subquery_text(e.arg, regs)
+        return e if arg is e.arg else replace(e, arg=arg)
+    return e
 
 
 def _through_derived(p: L.Project, avoid: set[int]) -> L.Project:
