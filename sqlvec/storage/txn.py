@@ -217,6 +217,8 @@ class Transaction:
                 if len(pos):
                     data = seg.data if columns is None else seg.data.select([ROWID, *columns])
                     parts.append(data.slice(int(pos[0]), 1) if len(pos) == 1 else data.take(pos))
+                    if len(want) == 1:
+                        break  # a row id lives in one view only
         if not parts:
             schema = lt.schema if columns is None else lt.schema.empty_table().select(
                 [ROWID, *columns]).schema
