@@ -109,6 +109,7 @@ class IvfflatIndex:
         self.dead: set[int] = set()
         self._dead_arr = np.zeros(0, np.int64)
         self._device: tuple[Any, Any] | None = None  # (xp, the vectors on its device)
+        self._sq: np.ndarray | None = None  # squared row norms (see _norms)
 
     def __len__(self) -> int:
         return len(self.keys) - len(self.dead)
@@ -159,7 +160,7 @@ class IvfflatIndex:
         allk = np.concatenate([old_k, np.asarray(keys, np.int64)])
         order = np.argsort(assign, kind="stable")
         self.vectors, self.keys = allv[order], allk[order]
-        self._device = None
+        self._device = self._sq = None
         self.offsets = np.concatenate([[0], np.cumsum(np.bincount(assign, minlength=lists))])
 
     def remove(self, keys: np.ndarray) -> None:
@@ -180,11 +181,15 @@ class IvfflatIndex:
         starts, lens = self.offsets[near], self.offsets[near + 1] - self.offsets[near]
         tops: list[np.ndarray] = []
         for i in range(len(q)):  # per query: the rows of its own lists
-            n = int(lens[i].sum())
-            r = np.repeat(starts[i] - np.cumsum(lens[i]) + lens[i], lens[i]) + np.arange(n)
-            if len(self._dead_arr) and n:  # (a removed row is never an answer)
-                r = r[~np.isin(self.keys[r], self._dead_arr)]
-            tops.append(r if keep >= len(r) else r[self._shortlist(xp, q[i], r, keep)])
+            st, ln = starts[i], lens[i]
+            r = np.repeat(st - np.cumsum(ln) + ln, ln) + np.arange(int(ln.sum()))
+            ok = None  # (a removed row is never an answer)
+            if len(self._dead_arr) and len(r):
+                ok = ~np.isin(self.keys[r], self._dead_arr)
+            if keep >= (len(r) if ok is None else int(ok.sum())):
+                tops.append(r if ok is None else r[ok])
+            else:
+                tops.append(self._shortlist(xp, q[i], r, st, ln, ok, keep))
         cand = np.full((len(q), max(max((len(t) for t in tops), default=0), 1)), -1, np.int64)
         for i, t in enumerate(tops):
             cand[i, :len(t)] = t
@@ -195,34 +200,50 @@ class IvfflatIndex:
             ck = np.where(np.isin(ck, self._dead_arr), -1, ck)
         return base.order_by_distance_then_key(ck, dist, k)
 
-    def _shortlist(self, xp: Any, q: np.ndarray, r: np.ndarray, keep: int) -> np.ndarray:
-        """Positions in `r` (rows of the probed lists) holding the best `keep` for query `q`
-        and every row tied with the last of them, to be re-scored exactly. On numpy, float
-        vectors under l2/ip/cosine: one float32 product per row (numpy's own loop: a BLAS
-        product would wake its threads for one small product) and exact.candidates' rounding
+    def _shortlist(self, xp: Any, q: np.ndarray, r: np.ndarray, st: np.ndarray, ln: np.ndarray,
+                   ok: np.ndarray | None, keep: int) -> np.ndarray:
+        """The rows among `r` (the probed lists: starts `st`, lengths `ln`; `ok` marks live
+        ones) holding the best `keep` for query `q` and every row tied with the last of them,
+        to be re-scored exactly. On numpy, float vectors under l2/ip/cosine: a float32
+        product over each list in place (numpy's own loop: a BLAS product would wake its
+        threads for one small product), cached row norms and exact.candidates' rounding
         bound, so the superset is provable; otherwise the kernel's distances (on a device:
         its own copy of the vectors, made at the first search there)."""
+        live = r if ok is None else r[ok]
         if xp is not np:  # the vectors go to the device once, the probed rows are taken there
             if self._device is None or self._device[0] is not xp:
                 self._device = (xp, xp.asarray(np.asarray(self.vectors)))
-            d = pair_distances(xp, xp.asarray(q[None, :]), self._device[1][xp.asarray(r)],
+            d = pair_distances(xp, xp.asarray(q[None, :]), self._device[1][xp.asarray(live)],
                                self.metric)
             d = to_host(d)[0]
             kth = np.partition(d, keep - 1)[keep - 1]
-            return np.flatnonzero(d <= kth)
-        x = self.vectors[r]
-        if self.metric in ("l2", "ip", "cos") and x.dtype.kind == "f":
-            x32 = x.astype(np.float32, copy=False)
+            return live[d <= kth]
+        if self.metric in ("l2", "ip", "cos") and self.vectors.dtype.kind == "f":
             q32 = np.asarray(q, np.float32)
+            v = self.vectors
             with np.errstate(over="ignore", invalid="ignore"):
-                dots = np.einsum("ij,j->i", x32, q32)
-                sq = np.einsum("ij,ij->i", x32, x32)
-            cand = candidates_of(np, dots, sq, q32, keep, self.metric, x.shape[1])
+                dots = np.concatenate([np.einsum("ij,j->i", v[a:a + n].astype(np.float32, copy=False),
+                                                 q32) for a, n in zip(st.tolist(), ln.tolist())])
+            sq = self._norms()[live]
+            if ok is not None:
+                dots = dots[ok]
+            cand = candidates_of(np, dots, sq, q32, keep, self.metric, v.shape[1])
             if cand is not None:
-                return cand
-        d = to_host(pair_distances(np, q[None, :], x, self.metric))[0]
+                return live[cand]
+        d = to_host(pair_distances(np, q[None, :], self.vectors[live], self.metric))[0]
         kth = np.partition(d, keep - 1)[keep - 1]  # (ties with it: keys decide after rescore)
-        return np.flatnonzero(d <= kth)
+        return live[d <= kth]
+
+    def _norms(self) -> np.ndarray:
+        """Squared float32 norms of the rows (computed once per structure, in list order)."""
+        sq = self._sq
+        if sq is None or len(sq) != len(self.keys):
+            sq = np.empty(len(self.keys), np.float32)
+            for s in range(0, len(sq), 65536):
+                x = np.asarray(self.vectors[s:s + 65536], np.float32)
+                sq[s:s + len(x)] = np.einsum("ij,ij->i", x, x)
+            self._sq = sq
+        return sq
 
     def save(self, path: str) -> None:
         live = ~np.isin(self.keys, self._dead_arr) if len(self._dead_arr) else None
