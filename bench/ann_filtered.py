@@ -16,7 +16,9 @@ process: the sqlvec server, or the PostgreSQL backend). pgvector (PyPI `pgserver
 binaries, hnsw m=16 ef_construction=64, hnsw.ef_search=40) runs two plans: its default
 (the HNSW index scan, post-filtered: may come back short) and its exact plan
 (`SET enable_indexscan = off`: sequential scan, filter, sort). pgvector 0.6.2 has no
-iterative scan. BLAS threads are pinned to 1.
+iterative scan. BLAS threads are pinned to 1. Every path is open at once and each case
+runs on each path in turn, so a shared machine's load changes hit them alike; a second
+table gives sqlvec's QPS and CPU ratios against pgvector's exact plan, case by case.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import shutil  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -94,6 +97,7 @@ def open_data(args, x: np.ndarray, tmp: str) -> str:
     tag = f"{args.n}x{args.dim}_c{args.centres}_q{args.cache_queries}_m16_efc64"
     src = ann.CACHE / f"db_{tag}"
     dst = os.path.join(tmp, "db")
+    os.makedirs(tmp, exist_ok=True)
     if os.path.exists(os.path.join(src, "READY")):
         shutil.copytree(src, dst, ignore=shutil.ignore_patterns("LOCK"))
         return dst
@@ -106,81 +110,84 @@ def open_data(args, x: np.ndarray, tmp: str) -> str:
     return dst
 
 
-def embedded(data: str, q: np.ndarray, todo: list) -> None:
+def embedded(stack: contextlib.ExitStack, data: str) -> tuple:
+    """(label, execute, cpu, query vectors as it takes them) for the embedded API."""
     import sqlvec
 
     con = sqlvec.connect(data)
+    stack.callback(con.close)
     con.autocommit = True
     cur = con.cursor()
     cur.execute("set hnsw.ef_search = 40")
-    ql = [[float(v) for v in qq] for qq in q]  # the DB-API takes a list for a vector
 
     def execute(sql, params):
         cur.execute(sql, params)
         return [r[0] for r in cur.fetchall()]
-    for case, want in todo:
-        measure("sqlvec embedded", execute, ql, case, want, time.process_time)
-    con.close()
+    return "sqlvec embedded", execute, time.process_time, "list"
 
 
-def wire(data: str, q: np.ndarray, todo: list) -> None:
+def wire(stack: contextlib.ExitStack, data: str) -> tuple:
+    """(label, execute, cpu, query form) for psycopg (binary, prepared) to `sqlvec serve`."""
     import psycopg
     from pgvector.psycopg import register_vector
 
     from tests.conftest import start_server
 
-    with tempfile.TemporaryDirectory() as tmp:
-        srv = start_server(data, Path(tmp) / "server.log")
-        try:
-            with psycopg.connect(srv.dsn, autocommit=True) as pc:
-                register_vector(pc)
-                pc.execute("set hnsw.ef_search = 40")
-                cur = pc.cursor(binary=True)
+    tmp = stack.enter_context(tempfile.TemporaryDirectory())
+    srv = start_server(data, Path(tmp) / "server.log")
+    stack.callback(srv.stop)
+    pc = stack.enter_context(psycopg.connect(srv.dsn, autocommit=True))
+    register_vector(pc)
+    pc.execute("set hnsw.ef_search = 40")
+    cur = pc.cursor(binary=True)
 
-                def execute(sql, params):
-                    return [r[0] for r in cur.execute(sql, params, prepare=True)]
-                for case, want in todo:
-                    measure("sqlvec wire", execute, q, case, want,
-                            ann_multi._server_cpu(srv.proc.pid))
-        finally:
-            srv.stop()
+    def execute(sql, params):
+        return [r[0] for r in cur.execute(sql, params, prepare=True)]
+    return "sqlvec wire", execute, ann_multi._server_cpu(srv.proc.pid), "array"
 
 
-def pgvector(x: np.ndarray, q: np.ndarray, todo: list) -> None:
+def pgvector(stack: contextlib.ExitStack, x: np.ndarray) -> list[tuple]:
+    """Its default and exact plans, each on its own connection (a prepared statement keeps
+    the plan it was made with); [] when pgserver is not installed."""
     try:
         import psycopg
         from pgvector.psycopg import register_vector
         server = ann_multi.PgvectorServer(tempfile.mkdtemp(prefix="pgvector-"), port=55433)
     except ImportError:
         print("pgvector: `pip install pgserver` to compare (skipped)")
-        return
-    with server:
-        with psycopg.connect(server.dsn, autocommit=True) as pc:
-            t0 = time.perf_counter()
-            ann_multi.load_items(pc, x)
-            pc.execute("set maintenance_work_mem = '2GB'")
-            pc.execute("create index on items using hnsw (emb vector_l2_ops) "
-                       "with (m = 16, ef_construction = 64)")
-            pc.execute("analyze items")
-            print(f"pgvector load + hnsw build: {time.perf_counter() - t0:.1f}s")
-        # one connection per plan: a prepared statement keeps the plan it was made with
-        for plan, setting in (("default plan", "on"), ("exact plan", "off")):
-            with psycopg.connect(server.dsn, autocommit=True) as pc:
-                register_vector(pc)
-                pc.execute("set hnsw.ef_search = 40")
-                pc.execute(f"set enable_indexscan = {setting}")
-                pid = pc.execute("select pg_backend_pid()").fetchone()[0]
-                cur = pc.cursor(binary=True)
+        return []
+    stack.enter_context(server)
+    with psycopg.connect(server.dsn, autocommit=True) as pc:
+        t0 = time.perf_counter()
+        ann_multi.load_items(pc, x)
+        pc.execute("set maintenance_work_mem = '2GB'")
+        pc.execute("create index on items using hnsw (emb vector_l2_ops) "
+                   "with (m = 16, ef_construction = 64)")
+        pc.execute("analyze items")
+        print(f"pgvector load + hnsw build: {time.perf_counter() - t0:.1f}s")
+    out = []
+    for plan, setting in (("default plan", "on"), ("exact plan", "off")):
+        pc = stack.enter_context(psycopg.connect(server.dsn, autocommit=True))
+        register_vector(pc)
+        pc.execute("set hnsw.ef_search = 40")
+        pc.execute(f"set enable_indexscan = {setting}")
+        pid = pc.execute("select pg_backend_pid()").fetchone()[0]
+        cur = pc.cursor(binary=True)
 
-                def execute(sql, params, cur=cur):
-                    return [r[0] for r in cur.execute(sql, params, prepare=True)]
-                for case, want in todo:
-                    mode, _s, per = case
-                    sql = SQL_FIXED if mode == "fixed" else SQL_VARY
-                    measure(f"pgvector {plan}", execute, q, case, want, ann_multi._server_cpu(pid))
-                    shown = pc.execute("explain (costs off) " + sql.replace("%s", "{}").format(
-                        *per[0][0], "'" + ann_multi._vec_text(q[0]) + "'")).fetchall()
-                    ROWS[-1][0] += " (" + shown[1 if "Limit" in shown[0][0] else 0][0].strip()[:24] + ")"
+        def execute(sql, params, cur=cur):
+            return [r[0] for r in cur.execute(sql, params, prepare=True)]
+
+        def shown(case, pc=pc):
+            mode, _s, per = case
+            sql = SQL_FIXED if mode == "fixed" else SQL_VARY
+            got = pc.execute("explain (costs off) " + sql.replace("%s", "{}").format(
+                *per[0][0], "'" + ann_multi._vec_text(q_first[0]) + "'")).fetchall()
+            return got[1 if "Limit" in got[0][0] else 0][0].strip()[:24]
+        out.append((f"pgvector {plan}", execute, ann_multi._server_cpu(pid), "array", shown))
+    return out
+
+
+q_first: list = []
 
 
 def main() -> None:
@@ -200,20 +207,49 @@ def main() -> None:
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits
 
+    load0 = os.getloadavg()[0]
+
     x, q = ann.dataset(args.n, args.dim, args.centres, args.queries, seed=42)
+    q_first.append(q[0])
     todo = [(c, truth(x, q, c[2])) for c in cases(args.n, args.sel, args.queries, args.vary)]
-    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1):
-        data = open_data(args, x, tmp)
+    ql = [[float(v) for v in qq] for qq in q]  # the DB-API takes a list for a vector
+    with tempfile.TemporaryDirectory() as tmp, threadpool_limits(limits=1), \
+            contextlib.ExitStack() as stack:
+        paths = []  # all open at once, each case measured on each in turn (same load)
+        data = open_data(args, x, os.path.join(tmp, "e"))
+        if not args.no_wire:  # (the server's own copy)
+            shutil.copytree(data, os.path.join(tmp, "w"), ignore=shutil.ignore_patterns("LOCK"))
         if not args.no_embedded:
-            embedded(data, q, todo)
+            paths.append(embedded(stack, data))
         if not args.no_wire:
-            wire(data, q, todo)
+            paths.append(wire(stack, os.path.join(tmp, "w")))
         if args.pgvector:
-            pgvector(x, q, todo)
+            paths += pgvector(stack, x)
+        for case, want in todo:
+            for label, execute, cpu, form, *shown in paths:
+                measure(label, execute, ql if form == "list" else q, case, want, cpu)
+                if shown:
+                    ROWS[-1][0] += f" ({shown[0](case)})"
     print(f"{args.n:,} x {args.dim}, {args.queries} queries, k=10, hnsw.ef_search=40; "
-          f"load average {os.getloadavg()[0]:.2f}")
+          f"load average {load0:.2f} at the start, {os.getloadavg()[0]:.2f} at the end")
     ann.print_table(["path", "selectivity", "predicate", "short of k", "recall@10", "QPS",
                      "CPU ms/query"], ROWS)
+    ratios = ratio_rows(ROWS)
+    if ratios:
+        print("\nagainst pgvector's exact plan (its correct one), same run: QPS ratio and "
+              "CPU ratio (pgvector CPU / sqlvec CPU per query)")
+        ann.print_table(["path", "selectivity", "predicate", "QPS ratio", "CPU ratio"], ratios)
+
+
+def ratio_rows(rows: list[list[object]]) -> list[list[object]]:
+    """sqlvec's rows over pgvector's exact plan's at the same selectivity and predicate."""
+    exact = {(r[1], r[2]): r for r in rows if str(r[0]).startswith("pgvector exact plan")}
+    out = []
+    for r in rows:
+        pg = exact.get((r[1], r[2]))
+        if pg is not None and str(r[0]).startswith("sqlvec"):
+            out.append([r[0], r[1], r[2], f"{r[5] / pg[5]:.1f}x", f"{pg[6] / r[6]:.1f}x"])
+    return out
 
 
 if __name__ == "__main__":
