@@ -272,6 +272,7 @@ class Session:
             if disabled:
                 ctx.decorrelate = "decorrelate_subqueries" not in disabled
             _, batches = collect_result(ctx, ctx.executor.run(plan))  # 53200 over sqlvec.memory_limit
+            ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle left to the GC)
             txn.commit(sync=values.get("synchronous_commit", "on") != "off")
         except BaseException:
             txn.rollback()
