@@ -153,5 +153,44 @@ def top_n_to_vector_search(plan: L.Plan) -> L.Plan | None:
     exprs = tuple(dist if through_project and x == sort_expr else x for x in proj.exprs)
     vs = VectorSearch(src, col, op, VECTOR_OPERATORS[op], sort_expr, query, plan.limit,
                       plan.offset, with_distance=exprs != proj.exprs)
+    vs, exprs = _prune_columns(vs, exprs)
     return dataclasses.replace(plan, input=dataclasses.replace(
         sort, input=dataclasses.replace(proj, input=vs, exprs=exprs)))
+
+
+def _remap(e: E.Expr, new_of: dict[int, int]) -> E.Expr | None:
+    """e with its column references renumbered (ColRef, Cast and Func nodes; None when
+    another node holds a column reference)."""
+    if isinstance(e, E.ColRef):
+        return dataclasses.replace(e, index=new_of[e.index])
+    if isinstance(e, E.Cast):
+        arg = _remap(e.arg, new_of)
+        return None if arg is None else dataclasses.replace(e, arg=arg)
+    if isinstance(e, E.Func):
+        args = tuple(_remap(a, new_of) for a in e.args)
+        return None if any(a is None for a in args) else dataclasses.replace(e, args=args)
+    return None if any(isinstance(x, E.ColRef) for x in E.walk(e)) else e
+
+
+def _prune_columns(vs: VectorSearch, exprs: tuple[E.Expr, ...]
+                   ) -> tuple[VectorSearch, tuple[E.Expr, ...]]:
+    """Keep the scan columns the select list reads and the vector column: the search then
+    fetches only those for its k rows. Applies when the select list is plain columns (and
+    the distance) and there is no filter (it reads its own columns); else unchanged.
+
+        >>> # SELECT id FROM t(id, tag, emb) ORDER BY emb <-> $1: the search reads id, emb
+    """
+    n = len(vs.scan.fields)
+    if vs.scan.filter is not None or not all(type(e) is E.ColRef for e in exprs):
+        return vs, exprs
+    used = sorted({e.index for e in exprs if e.index < n} | {vs.column})
+    if len(used) == n:
+        return vs, exprs
+    new_of = {old: i for i, old in enumerate(used)}
+    distance = _remap(vs.distance, new_of)
+    if not isinstance(distance, E.Func):
+        return vs, exprs
+    scan = dataclasses.replace(vs.scan, fields=tuple(vs.scan.fields[i] for i in used))
+    exprs = tuple(dataclasses.replace(e, index=new_of[e.index] if e.index < n else len(used))
+                  for e in exprs)
+    return dataclasses.replace(vs, scan=scan, column=new_of[vs.column], distance=distance), exprs

@@ -154,3 +154,17 @@ def test_ef_search_is_the_candidate_list():
     for ef, k, want in ((10, 10, 10), (20, 10, 20), (40, 10, 40), (5, 10, 10)):
         keys, _d = idx.search(x[:1], k, HnswParams(ef_search=ef))
         assert idx.graph.expansion_search == want and (keys[0] >= 0).sum() == k
+
+
+def test_scan_columns_pruned_to_the_select_list(table):
+    run, x, _db, _oid = table
+    from sqlvec.exec import vector_index_path as VIP
+
+    q = [float(v) for v in x[7]]
+    for sql, names in (("select id from t order by emb <-> %s limit 3", ["id", "emb"]),
+                       ("select n, emb <-> %s as d from t order by d limit 3", ["n", "emb"]),
+                       ("select * from t order by emb <-> %s limit 3", ["id", "tag", "n", "emb"])):
+        VIP._PREPS.clear()
+        got, want, _s = _both(run, sql, (q,))
+        assert got == want
+        assert [p.names for p in VIP._PREPS.values()] == [names]
