@@ -97,8 +97,39 @@ def _avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     return replace(p, input=source, exprs=exprs)
 
 
+def _window_avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
+    """avg(x) OVER (...) of int/numeric in the select list -> sum(x) OVER (...) / count(x)
+    OVER (...) with the same window, whose quotient takes select_div_scale per row; the new
+    window calls go last, so no column moves."""
+    win = p.input
+    if regs is None or not isinstance(win, L.Window):
+        return p
+    base = len(win.input.fields)
+    used = {i for k, e in enumerate(p.exprs) if k not in avoid for i in _refs(e, set())}
+    calls, fields = list(win.calls), list(win.fields)
+    by: dict[int, E.Expr] = {}
+    div = None
+    for j, c in enumerate(win.calls):
+        if base + j not in used or c.name != "avg" or len(c.args) != 1 or c.distinct \
+                or c.args[0].type.short not in _INTS_NUMERIC:
+            continue
+        div = div or regs.functions.resolve("/", [T.NUMERIC, T.NUMERIC])
+        parts: list[E.Expr] = []
+        for name in ("sum", "count"):
+            fn = regs.functions.aggregate(name, [c.args[0].type], False)
+            ref = E.ColRef(len(fields), fn.return_type)
+            parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
+            calls.append(replace(c, name=name, type=fn.return_type, fn=fn))
+            fields.append(L.Field(name, fn.return_type))
+        by[base + j] = E.Func("/", tuple(parts), div.return_type, div)
+    if not by:
+        return p
+    exprs = tuple(e if k in avoid else _substitute(e, by) for k, e in enumerate(p.exprs))
+    return replace(p, input=replace(win, calls=tuple(calls), fields=tuple(fields)), exprs=exprs)
+
+
 def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
-    q = _avg_parts(p, avoid, regs)
+    q = _window_avg_parts(_avg_parts(p, avoid, regs), avoid, regs)
     if q is p and all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER
         return _pick(p, avoid, regs)  # BY columns dropped above a Sort): rewrite below it
     p = _scalar_subqueries(_through_derived(q, avoid), avoid, regs)
