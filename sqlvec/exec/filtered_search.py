@@ -627,7 +627,10 @@ def _output(p: VectorSearch) -> tuple[list[str], pa.Schema]:
 
 def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing, built: Any,
                idx: Any) -> np.ndarray | None:
-    """Row ids of k passing rows through the index (None: over-fetch exhausted)."""
+    """Row ids of k passing rows through the index; None when they are not found within
+    `sqlvec.max_overfetch` candidates, or when the next widening would cost more than
+    ranking the passing rows exactly (the exact strategy answers: a wider search starts
+    again from the top, so widening is only worth it while it stays cheaper)."""
     from sqlvec.exec.vector_index_path import _ensure_covered
 
     fld = p.scan.fields[p.column]
@@ -645,8 +648,9 @@ def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing,
         cand = keys[0]
         cand = cand[cand >= 0]
         ok = cand[hit.contains(cand)]
-        if len(ok) >= k or want >= total:
+        if len(ok) >= min(k, n_pass):
             return ok[:k]
-        if fetch >= limit:
-            return None
         fetch = min(fetch * 4, limit)
+        if want >= total or want >= limit or \
+                INDEX_COST_RATIO * fetch > max(n_pass, INDEX_MIN_COST):
+            return None  # (a search of every row that still misses some: the graph's reach)

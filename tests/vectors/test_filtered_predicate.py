@@ -210,3 +210,22 @@ def test_products_of_long_runs_in_place_and_short_ones_gathered_equal_direct_one
         np.testing.assert_allclose(sq, (m[pos] ** 2).sum(1), rtol=1e-5)
         FS._products(m, pos, qv, dots2 := np.empty(len(pos), np.float32), None)
         assert (dots2 == dots).all()
+
+
+def test_a_filter_that_passes_only_far_rows_is_answered_exactly_not_by_endless_widening(db):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3000, 8)).astype(np.float32)
+    x[::10] += 50  # the passing rows (g = 0) lie far from every query
+    db("create table far (id int, g int, emb vector(8))")
+    db("insert into far select i, i %% 10, e::vector from unnest(%s::int[], %s::text[]) as u(i, e)",
+       (list(range(3000)), ["[" + ",".join(map(str, r)) + "]" for r in x.tolist()]))
+    db("create index far_idx on far using hnsw (emb vector_l2_ops)")
+    db("set sqlvec.exact_scan_threshold = 10")  # the index strategy first
+    q = [0.1] * 8
+    for _ in range(2):  # first use opens the index, then the fast path
+        got = [r[0] for r in db("select id from far where g = 0 order by emb <-> %s limit 5",
+                                (q,))]
+    ids = np.arange(0, 3000, 10)
+    d = np.sqrt(((x[ids].astype(np.float64) - np.float64(0.1)) ** 2).sum(1))
+    assert got == ids[np.lexsort((ids, d))][:5].tolist()
+    assert VS.LAST.strategy.startswith("exact (")
