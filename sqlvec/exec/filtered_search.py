@@ -19,8 +19,9 @@ Then one of two strategies, chosen by cost:
   from the operator itself for other types and casts; the k best by (distance, row id)
   are the answer: the operator's exact top k, ties included;
 - index: the matching hnsw/ivfflat index is searched for OVERFETCH (3) x k x rows /
-  passing rows candidates, those in the passing set kept (a binary search), the search
-  widened 4x at a time until k pass; past `sqlvec.max_overfetch` the exact one answers.
+  passing rows candidates, those in the passing set kept (a binary search per segment in
+  its mask), the search widened 4x at a time until k pass; past `sqlvec.max_overfetch`,
+  or once the next widening would cost more than the exact strategy, the exact one answers.
 
 The exact strategy's cost grows with the passing rows p, the index's with its over-fetch
 (3 k n / p candidates, each a graph walk of random accesses), so exact wins while
