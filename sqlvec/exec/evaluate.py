@@ -93,6 +93,9 @@ def _call_scalars(fn: Any, args: list[pa.Scalar], n: int, env: Any) -> pa.Array:
     return res
 
 
+_STATEMENT_ENV: list[Any] = []  # catalog.system.statement_env, imported on first use
+
+
 def _arr(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
 
@@ -124,6 +127,7 @@ class Evaluator:
         # per-execution: parameter values as Arrow (by index and type, and broadcast to n rows)
         self._params: dict[tuple, Any] = {}
         self._once: dict[int, tuple[E.Expr, pa.Array]] = {}  # exec_const exprs, one row each
+        self._env: Any = None  # the statement's EvalEnv, made on first use
 
     def eval(self, e: E.Expr, batch: pa.RecordBatch) -> pa.Array:
         n = batch.num_rows
@@ -251,11 +255,13 @@ class Evaluator:
     @property
     def env(self) -> Any:
         """The per-statement EvalEnv (session, settings, live catalog: catalog/system)."""
-        env = getattr(self, "_env", None)
+        env = self._env
         if env is None:
-            from sqlvec.catalog.system import statement_env
+            if not _STATEMENT_ENV:
+                from sqlvec.catalog.system import statement_env
 
-            env = self._env = statement_env(self.ctx)
+                _STATEMENT_ENV.append(statement_env)
+            env = self._env = _STATEMENT_ENV[0](self.ctx)
         return env
 
     def _e_Cast(self, e: E.Cast, b: pa.RecordBatch, n: int) -> pa.Array:
