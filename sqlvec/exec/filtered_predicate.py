@@ -187,21 +187,17 @@ def _combine(conj: bool, parts: list[np.ndarray | bool]) -> np.ndarray | bool:
 
 
 HELD = "filtered:held"  # the key of the held columns in a segment's cache
+OF = "of"  # (in the held dict: id() of the table they were taken from)
 MAX_CODES = 1 << 16  # text columns with more distinct values are compared by Arrow kernels
 
 
 class _Unique:
     """A text column of many distinct values: compared by Arrow's kernels each time."""
 
-    __slots__ = ("col",)
 
-    def __init__(self, col: pa.ChunkedArray) -> None:
-        self.col = col
-
-    def isin(self, values: list[str], negate: bool = False) -> np.ndarray:
-        got = pc.is_in(self.col, value_set=pa.array(values, self.col.type))
-        out = np.asarray(got.to_numpy(), bool)
-        return ~out if negate else out
+def _isin_text(col: pa.ChunkedArray, values: list[str], negate: bool = False) -> np.ndarray:
+    out = np.asarray(pc.is_in(col, value_set=pa.array(values, col.type)).to_numpy(), bool)
+    return ~out if negate else out
 
 
 class Columns:
@@ -215,6 +211,9 @@ class Columns:
         self.table, self.names = table, names
         cache = getattr(seg, "_cache", None)
         self.held: dict = cache.setdefault(HELD, {}) if cache is not None else {}
+        if self.held.get(OF) != id(table):  # its file replaced the rows it was made from:
+            self.held.clear()  # let go of their buffers
+            self.held[OF] = id(table)
 
     def _get(self, i: int, kind: str) -> Any:
         key = (self.names[i], kind)
@@ -234,7 +233,7 @@ class Columns:
     def text_cmp(self, i: int, value: str, fn: Any) -> np.ndarray:
         got = self._get(i, "text")
         if isinstance(got, _Unique):
-            return got.isin([value], negate=fn is np.not_equal)
+            return _isin_text(self.table.column(self.names[i]), [value], fn is np.not_equal)
         codes, dictionary = got
         code = dictionary.get(value)
         if code is None:
@@ -245,7 +244,7 @@ class Columns:
         if kind == "text":
             got = self._get(i, "text")
             if isinstance(got, _Unique):
-                return got.isin(values)
+                return _isin_text(self.table.column(self.names[i]), values)
             codes, dictionary = got
             want = [dictionary[v] for v in values if v in dictionary]
             return np.isin(codes, np.array(want, codes.dtype))
@@ -264,7 +263,7 @@ def _convert(col: pa.ChunkedArray, kind: str) -> Any:
     if kind == "text":  # dictionary codes: equality on ints, the dictionary as a dict
         enc = pc.dictionary_encode(col).combine_chunks()
         if len(enc.dictionary) > max(MAX_CODES, len(col) // 4):
-            return _Unique(col)
+            return _Unique()
         names = enc.dictionary.to_pylist()
         return np.asarray(enc.indices.to_numpy(zero_copy_only=False)), \
             {v: np.int32(c) for c, v in enumerate(names)}

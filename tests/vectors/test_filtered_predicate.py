@@ -229,3 +229,20 @@ def test_a_filter_that_passes_only_far_rows_is_answered_exactly_not_by_endless_w
     d = np.sqrt(((x[ids].astype(np.float64) - np.float64(0.1)) ** 2).sum(1))
     assert got == ids[np.lexsort((ids, d))][:5].tolist()
     assert VS.LAST.strategy.startswith("exact (")
+
+
+def test_held_columns_follow_the_segment_table_they_were_taken_from():
+    from sqlvec.core import types as T
+    from sqlvec.plan import expr as E
+
+    class Seg:  # what Columns uses of a storage Segment: its cache
+        _cache: dict = {}
+
+    prog = FP.compile_mask(E.Func("<", (E.ColRef(0, T.INT4, "c"), E.Const(3, T.INT4)), T.BOOL))
+    seg, first = Seg(), pa.table({"c": pa.chunked_array([[1, 5], [2]])})
+    assert prog(FP.Columns(first, ["c"], seg), []).tolist() == [True, False, True]
+    held = seg._cache[FP.HELD]
+    assert ("c", "int") in held
+    again = pa.table({"c": [1, 5, 2]})  # the same rows, now from its file
+    assert prog(FP.Columns(again, ["c"], seg), []).tolist() == [True, False, True]
+    assert held[FP.OF] == id(again) and len(held) == 2
