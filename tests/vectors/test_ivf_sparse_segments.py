@@ -179,6 +179,20 @@ def test_parts_built_persisted_reopened_and_vacuumed(tmp_path, builds, kind):
     _same_as_exact(run, x, typ, op, (1300, 2500), kind)
     got = run(f"select id from t order by emb {op} '{_text(x[100], typ)}' limit 50")
     assert all(r[0] >= 1200 and r[0] % 4 for r in got)
+    run("checkpoint")
+    con.close()
+
+    # a damaged part file is detected by its checksum and that part rebuilt, never trusted
+    data = "vectors" if kind == "ivfflat" else "post_vals"
+    victim = next(f for f in _part_files(path) if f.endswith(f".{data}.npy"))
+    with open(os.path.join(path, "indexes", victim), "r+b") as f:
+        f.seek(os.path.getsize(f.name) - 64)
+        f.write(b"\x7f" * 64)
+    builds.clear()
+    con, run = _connect(path)
+    run(f"set ivfflat.probes = {LISTS}")
+    _same_as_exact(run, x, typ, op, (1300, 2500), kind)
+    assert builds == [int(PART.fullmatch(victim).group(1))]
     run("drop index t_idx")
     assert _part_files(path) == [] and not [f for f in os.listdir(os.path.join(path, "indexes"))
                                             if f.split(".")[0].isdigit()]
