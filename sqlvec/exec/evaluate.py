@@ -10,7 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import CardinalityViolation, DatatypeMismatch, FeatureNotSupported
-from sqlvec.functions.registry import CallContext
+from sqlvec.functions.registry import BoundFunction, CallContext
 from sqlvec.plan import expr as E
 
 # regproc regclass regtype regnamespace regrole, and their arrays
@@ -69,7 +69,8 @@ def _direct(e: E.Func) -> bool:
     if hit is not None and hit[0] is e:
         return hit[1]
     fn = e.fn
-    ok = len(e.args) == len(fn.arg_types) == len(fn.input_types) and all(
+    ok = type(fn).call is BoundFunction.call and \
+        len(e.args) == len(fn.arg_types) == len(fn.input_types) and all(
         a.type.arrow == d.arrow and s.oid == d.oid and s.arrow == d.arrow
         for a, s, d in zip(e.args, fn.input_types, fn.arg_types))
     if len(_DIRECT) > 4096:
