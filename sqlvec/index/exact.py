@@ -72,8 +72,8 @@ def rescore(q: np.ndarray, x: np.ndarray, metric: str) -> np.ndarray:
         aa = np.bitwise_count(qb).sum(axis=2, dtype=np.int64)
         bb = np.bitwise_count(x).sum(axis=2, dtype=np.int64)
         return np.where(ab == 0, 1.0, 1.0 - ab / np.maximum(aa + bb - ab, 1))
-    q32 = q.astype(np.float32)[:, None, :]
-    x32 = x.astype(np.float32)
+    q32 = np.asarray(q, np.float32)[:, None, :]  # (no copies of float32 input)
+    x32 = np.asarray(x, np.float32)
     if metric == "l2":
         diff = x32 - q32
         return np.sqrt(np.einsum("qcd,qcd->qc", diff, diff).astype(np.float64))

@@ -215,7 +215,14 @@ class HnswIndex:
                 pos = keys - fk[0]
             else:
                 pos = np.minimum(fk.searchsorted(keys), len(fk) - 1)
-            d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
+            if self.metric == "l2" and full.dtype == np.float32 and q.dtype == np.float32:
+                diff = full[pos] - q[0]  # (rescore's l2 on one query: its float32 sums)
+                d = np.sqrt(np.einsum("cd,cd->c", diff, diff).astype(np.float64))
+                order = np.lexsort((keys, d))[:k]  # (finite distances, found keys only)
+                if len(order) == k:
+                    return keys[order][None, :], d[order][None, :]
+            else:
+                d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
         else:
             d = self._convert(dists)
         if not len(keys):
