@@ -132,7 +132,7 @@ def _project(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     q = _window_avg_parts(_avg_parts(p, avoid, regs), avoid, regs)
     if q is p and all(isinstance(e, E.ColRef) for e in p.exprs):  # a column pick (hidden ORDER
         return _pick(p, avoid, regs)  # BY columns dropped above a Sort): rewrite below it
-    p = _scalar_subqueries(_through_derived(q, avoid), avoid, regs)
+    p = _scalar_subqueries(_through_derived(q, avoid, regs), avoid, regs)
     cols = [i for i, e in enumerate(p.exprs) if i not in avoid and e.type is not NUMERIC_TEXT and _scaled(e)]
     if not cols:
         return p
@@ -175,7 +175,7 @@ def _subquery_text(e: E.Expr, regs: Any) -> E.Expr:
     return e
 
 
-def _through_derived(p: L.Project, avoid: set[int]) -> L.Project:
+def _through_derived(p: L.Project, avoid: set[int], regs: Any = None) -> L.Project:
     """p whose shown expressions read, instead of a derived table's column computed with a
     scale per value (and read as a value by a WHERE or ORDER BY in between), that column's
     text copy: SELECT q, q + 1 FROM (SELECT n / 3 AS q ...) s WHERE q > 1."""
@@ -183,7 +183,9 @@ def _through_derived(p: L.Project, avoid: set[int]) -> L.Project:
     refs: set[int] = set()
     for k in shown:
         _refs(p.exprs[k], refs)
-    shadow = _shadow(p.input, refs) if refs else None
+    fields = p.input.fields
+    refs = {i for i in refs if i < len(fields) and fields[i].type.short == "numeric"}
+    shadow = _shadow(p.input, refs, regs) if refs else None
     if shadow is None:
         return p
     inner, copies = shadow
@@ -209,10 +211,12 @@ def _pick(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
     exprs, fields = list(p.exprs), list(p.fields)
     # a column something between here and the Project computing it reads as a value (WHERE q > 1
     # over a derived table): that Project also computes its text, as an extra column
+    inner_fields = inner.fields  # a property on Filter/Sort/Limit: read it once
     want = {e.index for i, e in enumerate(p.exprs)  # type: ignore[attr-defined]
-            if i not in avoid and e.index < len(inner.fields)  # type: ignore[attr-defined]
-            and inner.fields[e.index].type is not NUMERIC_TEXT}  # type: ignore[attr-defined]
-    shadow = _shadow(inner, want) if want else None
+            if i not in avoid and e.index < len(inner_fields)  # type: ignore[attr-defined]
+            and inner_fields[e.index].type.short == "numeric"  # type: ignore[attr-defined]
+            and inner_fields[e.index].type is not NUMERIC_TEXT}  # type: ignore[attr-defined]
+    shadow = _shadow(inner, want, regs) if want else None
     copies: dict[int, int] = {}
     if shadow is not None:
         inner, copies = shadow
@@ -268,26 +272,26 @@ def _as_text(plan: L.Plan, cols: set[int]) -> L.Plan:
     return L.Project(plan, tuple(exprs), tuple(fields))
 
 
-def _shadow(plan: L.Plan, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+def _shadow(plan: L.Plan, cols: set[int], regs: Any = None) -> tuple[L.Plan, dict[int, int]] | None:
     """plan with a NUMERIC_TEXT copy of each column in cols that a Project under Filter, Sort
     and Limit nodes (or a WITH query read through them) computes with a scale per value,
     appended to that Project's output (the nodes above pass every column on); None when
     there is none. Returns col -> its copy."""
     if isinstance(plan, L.CteRef):
-        return _shadow_cte(plan, cols)
+        return _shadow_cte(plan, cols, regs)
     if isinstance(plan, L.Filter | L.Sort | L.Limit):
-        inner = _shadow(plan.input, cols)
+        inner = _shadow(plan.input, cols, regs)
         if inner is None:
             return None
         return replace(plan, input=inner[0]), inner[1]
     if isinstance(plan, L.Aggregate):
-        return _shadow_groups(plan, cols)
+        return _shadow_groups(plan, cols, regs)
     if not isinstance(plan, L.Project):
         return None
     exprs, fields = list(plan.exprs), list(plan.fields)
     copies: dict[int, int] = {}
     picks = {i: e.index for i, e in enumerate(plan.exprs) if i in cols and isinstance(e, E.ColRef)}
-    below = _shadow(plan.input, set(picks.values())) if picks else None  # a pick: look below it
+    below = _shadow(plan.input, set(picks.values()), regs) if picks else None  # a pick: look below it
     source = plan.input if below is None else below[0]
     for i in sorted(cols):
         if i >= len(plan.exprs):
@@ -315,14 +319,9 @@ def _copy_ref(plan: L.Plan, c: int) -> E.Expr:
     return E.Cast(E.Cast(E.ColRef(c, t), T.NUMERIC, explicit=False), NUMERIC_TEXT, explicit=False)
 
 
-# the function registries of the statement being rewritten (aggregates for group key copies)
-_REGS: ContextVar[Any] = ContextVar("numeric_display_regs", default=None)
-
-
-def _shadow_groups(plan: L.Aggregate, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+def _shadow_groups(plan: L.Aggregate, cols: set[int], regs: Any) -> tuple[L.Plan, dict[int, int]] | None:
     """A GROUP BY key computed with a scale per value: its text per group (min of the text of
     its rows, which share the key's value) as one more aggregate, last, so no column moves."""
-    regs = _REGS.get()
     if regs is None or plan.grouping_sets is not None:
         return None
     g = len(plan.groups)
@@ -340,12 +339,12 @@ def _shadow_groups(plan: L.Aggregate, cols: set[int]) -> tuple[L.Plan, dict[int,
     return replace(plan, aggs=tuple(aggs), fields=tuple(fields)), copies
 
 
-def _shadow_cte(ref: L.CteRef, cols: set[int]) -> tuple[L.Plan, dict[int, int]] | None:
+def _shadow_cte(ref: L.CteRef, cols: set[int], regs: Any) -> tuple[L.Plan, dict[int, int]] | None:
     state = _CTES.get()
     cte = state["plans"].get(ref.cte_id) if state is not None else None
     if cte is None or ref.cte_id in state["done"] or len(cte[1].fields) != len(ref.fields):
         return None
-    inner = _shadow(cte[1], cols)
+    inner = _shadow(cte[1], cols, regs)
     if inner is None:
         return None
     new_plan, copies = inner
@@ -405,11 +404,7 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
 def show_numeric_scale(plan: L.Plan, regs: Any = None) -> L.Plan:
     """The plan of a query whose rows go to a client, with per-value numeric display scale
     (with the registries, avg(int/numeric) in the select list too)."""
-    token = _REGS.set(regs)
-    try:
-        return _rewrite(plan, set(), regs)
-    finally:
-        _REGS.reset(token)
+    return _rewrite(plan, set(), regs)
 
 
 __all__ = ["SORT_NUMERIC", "show_numeric_scale"]
