@@ -48,7 +48,7 @@ class PlaceholderCache:
         self._hits: dict[tuple[str, bool], tuple[str, Any]] = {}
 
     def convert(self, sql: str, params: Sequence[Any] | Mapping[str, Any]) -> tuple[str, list]:
-        named = isinstance(params, Mapping)
+        named = type(params) not in (tuple, list) and isinstance(params, Mapping)  # (ABC check: slow)
         hit = self._hits.get((sql, named))
         if hit is not None:
             out, spec = hit

@@ -606,8 +606,9 @@ class Session:
 
     def sync(self) -> None:
         """End of an extended-protocol cycle: drop the unnamed portal outside a block."""
-        self._stop_stream_timer()  # as in PostgreSQL, statement_timeout stops at Sync
-        if self.txn is None:
+        if self._stream_timer is not None:
+            self._stop_stream_timer()  # as in PostgreSQL, statement_timeout stops at Sync
+        if self.txn is None and self.portals:
             _close_portal(self.portals.pop("", None))
 
     def pg_notify(self, channel: str, payload: str) -> None:
