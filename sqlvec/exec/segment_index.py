@@ -218,7 +218,7 @@ def centroids(built: Any, views: Any = (), column: str | None = None, extra: Any
             if notice is not None and final:
                 notice(f'trained {len(cent)} lists of ivfflat index "{built.idx.name}" on '
                        f"{len(x)} rows in {time.perf_counter() - t0:.1f} s")
-            if not final:
+            if not final or not len(x):  # (no vectors yet, e.g. all NULL: not the index's)
                 return cent
             _save_centroids(built, cent)
         built.centroids = cent

@@ -327,3 +327,20 @@ def test_ivfflat_full_probes_equal_exact_search_with_ties_and_removals(metric, m
     monkeypatch.setattr(IVF, "array_module", lambda gpu=None: fake if gpu else np)
     on_xp = idx.search(q, 25, IVF.IvfflatParams(probes=LISTS, gpu=True))
     assert on_xp[0].tolist() == got[0].tolist()
+
+
+def test_ivfflat_lists_are_not_fixed_by_a_segment_of_null_vectors(tmp_path, builds):
+    x = _data(2300, "vector", seed=9)
+    con, run = _connect(str(tmp_path / "db"))
+    run(f"create table t (id int, emb vector({D}))")
+    run("insert into t select i, null::vector from generate_series(0, 1099) i")
+    run(f"create index t_idx on t using {KINDS['ivfflat'][1]}")
+    run(f"set ivfflat.probes = {LISTS}")
+    built = _entry(con)
+    assert built.centroids is None and len(built.parts) == 1
+    _load(run, x, "vector", start=1100)
+    if built.builder is not None:
+        built.builder.join()
+    _same_as_exact_k(run, x, 10)
+    assert built.centroids.shape == (LISTS, D)
+    con.close()
