@@ -177,7 +177,8 @@ class Transaction:
         if isinstance(values, pa.ChunkedArray):
             values = values.combine_chunks()
         found = np.zeros(len(values), dtype=bool)
-        out = np.full(len(values), -1, dtype=np.int64)
+        out = np.empty(len(values), dtype=np.int64)
+        out.fill(-1)  # (np.full is a Python-level wrapper: slower for a point lookup)
         typ = lt.schema.field(column).type
         if values.type != typ:
             values = values.cast(typ)
