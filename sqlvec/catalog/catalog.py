@@ -203,7 +203,24 @@ class Catalog:
         """Sequences are non-transactional, as in PostgreSQL: the Store's durable counter."""
         n = self.store.counter_next(f"seq:{s.oid}")
         cur = self.sequence(s.schema, s.name) or s
-        return cur.start + (n - cur.base - 1) * cur.increment
+        k, inc = n - cur.base - 1, cur.increment
+        v = cur.start + k * inc
+        if cur.min_value <= v <= cur.max_value:
+            return v
+        if not cur.cycle:
+            from sqlvec.core.errors import SequenceGeneratorLimitExceeded
+
+            which, lim = ("maximum", cur.max_value) if inc > 0 else ("minimum", cur.min_value)
+            raise SequenceGeneratorLimitExceeded(
+                f'nextval: reached {which} value of sequence "{cur.name}" ({lim})')
+        # CYCLE: the first run from start, then runs from min_value (max_value descending)
+        if inc > 0:
+            first = (cur.max_value - cur.start) // inc + 1
+            run = (cur.max_value - cur.min_value) // inc + 1
+            return cur.min_value + ((k - first) % run) * inc
+        first = (cur.start - cur.min_value) // -inc + 1
+        run = (cur.max_value - cur.min_value) // -inc + 1
+        return cur.max_value + ((k - first) % run) * inc
 
     def restart_sequence(self, s: SequenceDef, value: int | None = None) -> None:
         """Make the next nextval() return `value` (default: the start value)."""

@@ -123,6 +123,7 @@ class SequenceDef:
     max_value: int = 2**63 - 1
     owned_by: str | None = None  # "schema:table.column"
     base: int = 0  # counter value at the last restart (RESTART IDENTITY, setval)
+    cycle: bool = False  # CYCLE: past max_value (min_value when descending) start over
 
     def to_dict(self) -> dict:
         return asdict(self)

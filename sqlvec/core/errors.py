@@ -33,6 +33,7 @@ class SqlState(StrEnum):
     DATETIME_FIELD_OVERFLOW = "22008"
     INVALID_TIME_ZONE_DISPLACEMENT_VALUE = "22009"
     NUMERIC_VALUE_OUT_OF_RANGE = "22003"
+    SEQUENCE_GENERATOR_LIMIT_EXCEEDED = "2200H"
     DIVISION_BY_ZERO = "22012"
     INVALID_ARGUMENT_FOR_LOGARITHM = "2201E"
     INVALID_ARGUMENT_FOR_POWER_FUNCTION = "2201F"
@@ -178,6 +179,8 @@ InvalidTimeZoneDisplacementValue = _error(
     "InvalidTimeZoneDisplacementValue", SqlState.INVALID_TIME_ZONE_DISPLACEMENT_VALUE
 )
 NumericValueOutOfRange = _error("NumericValueOutOfRange", SqlState.NUMERIC_VALUE_OUT_OF_RANGE)
+SequenceGeneratorLimitExceeded = _error("SequenceGeneratorLimitExceeded",
+                                        SqlState.SEQUENCE_GENERATOR_LIMIT_EXCEEDED)
 DivisionByZero = _error("DivisionByZero", SqlState.DIVISION_BY_ZERO)
 InvalidArgumentForLogarithm = _error(
     "InvalidArgumentForLogarithm", SqlState.INVALID_ARGUMENT_FOR_LOGARITHM

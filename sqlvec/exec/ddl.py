@@ -13,6 +13,7 @@ from sqlvec.core import types as T
 from sqlvec.core.errors import (
     DuplicateColumn,
     FeatureNotSupported,
+    InvalidParameterValue,
     InvalidTableDefinition,
     UndefinedColumn,
     UndefinedObject,
@@ -61,17 +62,31 @@ class DdlRunner:
             return "CREATE SCHEMA"
         if kind == "SEQUENCE":
             tbl = node.this
-            props: dict[str, int] = {}
+            props: dict[str, Any] = {}
             for prop in (node.args.get("properties").expressions if node.args.get("properties") else []):
                 for key, field in (("start", "start"), ("increment", "increment"),
                                    ("minvalue", "min_value"), ("maxvalue", "max_value")):
                     v = prop.args.get(key)
-                    if isinstance(v, exp.Expr) and v.is_int:
-                        props[field] = int(v.name)
-                    elif isinstance(v, exp.Neg):
+                    if isinstance(v, exp.Neg):
                         props[field] = -int(v.this.name)
-            if "start" not in props and props.get("increment", 1) < 0:
-                props["start"] = props.get("max_value", -1)
+                    elif isinstance(v, exp.Expr) and v.is_int:
+                        props[field] = int(v.name)
+                for opt in prop.args.get("options") or []:
+                    if opt.name.upper() in ("CYCLE", "NO CYCLE"):
+                        props["cycle"] = opt.name.upper() == "CYCLE"
+            if props.get("increment", 1) < 0:  # descending: defaults -2^63 .. -1, start at max
+                props.setdefault("min_value", -(2**63))
+                props.setdefault("max_value", -1)
+                props.setdefault("start", props["max_value"])
+            props.setdefault("start", props.get("min_value", 1))
+            lo, hi = props.get("min_value", 1), props.get("max_value", 2**63 - 1)
+            if lo >= hi:
+                raise InvalidParameterValue(f"MINVALUE ({lo}) must be less than MAXVALUE ({hi})")
+            if not lo <= props["start"] <= hi:
+                which = "less" if props["start"] < lo else "greater"
+                bound = "MINVALUE" if which == "less" else "MAXVALUE"
+                raise InvalidParameterValue(
+                    f"START value ({props['start']}) cannot be {which} than {bound} ({lo if which == 'less' else hi})")
             self.cat.create_sequence(SequenceDef(self.cat.new_oid(), self.schema_for(tbl), tbl.name, **props),
                                      bool(node.args.get("exists")))
             return "CREATE SEQUENCE"
