@@ -426,12 +426,22 @@ class CastRegistry:
 
     def _cast_datetime(self, a: pa.Array, from_t: SqlType, to_t: SqlType) -> pa.Array:
         f, t = from_t.short, to_t.short
+        from sqlvec.core.textio_datetime import (
+            DATE_INFINITY,
+            DATE_NEG_INFINITY,
+            TS_INFINITY,
+            TS_NEG_INFINITY,
+        )
+
         if f == "date" and t in ("timestamp", "timestamptz"):
             days = pc.cast(pc.cast(a, pa.int32()), pa.int64())
-            return pc.cast(pc.multiply(days, 86_400_000_000), to_t.arrow)
+            us = _keep_infinities(days, DATE_INFINITY, DATE_NEG_INFINITY, pc.multiply(days, 86_400_000_000),
+                                  TS_INFINITY, TS_NEG_INFINITY)
+            return pc.cast(us, to_t.arrow)
         if f in ("timestamp", "timestamptz") and t == "date":
             us = pc.cast(a, pa.int64())
-            days = pc.floor(pc.divide(pc.cast(us, pa.float64()), 86_400_000_000.0))
+            days = pc.cast(pc.floor(pc.divide(pc.cast(us, pa.float64()), 86_400_000_000.0)), pa.int64())
+            days = _keep_infinities(us, TS_INFINITY, TS_NEG_INFINITY, days, DATE_INFINITY, DATE_NEG_INFINITY)
             return pc.cast(pc.cast(days, pa.int32()), pa.date32())
         if f in ("timestamp", "timestamptz") and t in ("timestamp", "timestamptz"):
             return pc.cast(pc.cast(a, pa.int64()), to_t.arrow)
@@ -454,3 +464,11 @@ class CastRegistry:
     @staticmethod
     def _cannot(from_t: SqlType, to_t: SqlType) -> CannotCoerce:
         return CannotCoerce(f"cannot cast type {from_t.display()} to {to_t.display()}")
+
+
+def _keep_infinities(src: pa.Array, hi: int, lo: int, out: pa.Array, out_hi: int, out_lo: int) -> pa.Array:
+    """`out` with 'infinity' / '-infinity' of `src` (its extreme values) mapped to the target's."""
+    if not (pc.any(pc.equal(src, hi)).as_py() or pc.any(pc.equal(src, lo)).as_py()):
+        return out
+    out = pc.if_else(pc.equal(src, hi), pa.scalar(out_hi, out.type), out)
+    return pc.if_else(pc.equal(src, lo), pa.scalar(out_lo, out.type), out)

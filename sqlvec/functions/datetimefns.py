@@ -18,6 +18,10 @@ import pyarrow.compute as pc
 from sqlvec.core import types as T
 from sqlvec.core.errors import DatetimeFieldOverflow, FeatureNotSupported, InvalidParameterValue
 from sqlvec.core.textio_datetime import (
+    DATE_INFINITY,
+    DATE_NEG_INFINITY,
+    TS_INFINITY,
+    TS_NEG_INFINITY,
     US_PER_DAY,
     US_PER_SEC,
     civil_from_days,
@@ -403,7 +407,15 @@ def _to_timestamp_epoch(ctx: CallContext, args: list[Arg]) -> Arg:
 
 
 def _isfinite(ctx: CallContext, args: list[Arg]) -> Arg:
-    return pc.is_valid(args[0])
+    """False for 'infinity' / '-infinity' (stored as the type's extreme values), NULL for NULL."""
+    a = arr(args[0], ctx.n)
+    if pa.types.is_date32(a.type):
+        ints, hi, lo = pc.cast(a, pa.int32()), DATE_INFINITY, DATE_NEG_INFINITY
+    elif pa.types.is_timestamp(a.type):
+        ints, hi, lo = pc.cast(a.cast(pa.timestamp("us")), pa.int64()), TS_INFINITY, TS_NEG_INFINITY
+    else:  # intervals are always finite in PostgreSQL 15
+        return pc.if_else(pc.is_valid(a), True, pa.scalar(None, pa.bool_()))
+    return pc.and_(pc.not_equal(ints, hi), pc.not_equal(ints, lo))
 
 
 def register(fr: FunctionRegistry) -> None:

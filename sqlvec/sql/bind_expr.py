@@ -104,7 +104,10 @@ class ExprBinder(CallBinder):
             if _zone_dependent(src, to):  # cast at run time, in the session's TimeZone
                 return E.Cast(e, to, explicit)
             out = self.regs.casts.cast(arr, src, to, explicit=explicit)
-            return E.Const(out[0].as_py(), to)
+            try:
+                return E.Const(out[0].as_py(), to)
+            except OverflowError:  # 'infinity'::date has no Python value: cast at run time
+                return E.Cast(e, to, explicit)
         if e.type.oid == to.oid and e.type.typmod == to.typmod and not (exact and _other_scale(e.type, to)):
             return e
         return E.Cast(e, to, explicit)
