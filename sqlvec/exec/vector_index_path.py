@@ -475,8 +475,12 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
         d = prep.kernel(m, qv[0])  # (distance_values' numbers: the same kernel and vectors)
         order = _order(d)
         if order is not None:
-            d, m = d[order], m[order]
-        vec, dist = RF.to_arrow(m, vt), pa.array(d, pa.float64())
+            d = d[order]
+        if p.vector_read:
+            vec = RF.to_arrow(m if order is None else m[order], vt)
+        else:  # (no consumer reads it: the plan's Project takes other columns)
+            vec = pa.nulls(n, vt)
+        dist = pa.array(d, pa.float64())
     else:  # (other vector types: the operator's own function)
         vec = RF.rows(seg, name, at, vt, cache) if seg is not None else \
             RF.gather(groups, name, vt, n, cache)

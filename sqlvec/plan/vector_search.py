@@ -49,6 +49,9 @@ class VectorSearch(L.Plan):
     # one more output field after the scan's: the distance of each row (the value `distance`
     # gives), so the Project above reads it instead of computing it again
     with_distance: bool = False
+    # whether the node's consumer reads the vector column itself (False: only the distance
+    # needs the vectors, and the index path leaves that output column NULL)
+    vector_read: bool = True
 
     @property
     def fields(self) -> tuple[L.Field, ...]:  # type: ignore[override]
@@ -184,13 +187,15 @@ def _prune_columns(vs: VectorSearch, exprs: tuple[E.Expr, ...]
     if vs.scan.filter is not None or not all(type(e) is E.ColRef for e in exprs):
         return vs, exprs
     used = sorted({e.index for e in exprs if e.index < n} | {vs.column})
-    if len(used) == n:
+    if len(used) == n and any(e.index == vs.column for e in exprs):
         return vs, exprs
     new_of = {old: i for i, old in enumerate(used)}
     distance = _remap(vs.distance, new_of)
     if not isinstance(distance, E.Func):
         return vs, exprs
     scan = dataclasses.replace(vs.scan, fields=tuple(vs.scan.fields[i] for i in used))
+    read = any(e.index == vs.column for e in exprs)
     exprs = tuple(dataclasses.replace(e, index=new_of[e.index] if e.index < n else len(used))
                   for e in exprs)
-    return dataclasses.replace(vs, scan=scan, column=new_of[vs.column], distance=distance), exprs
+    return dataclasses.replace(vs, scan=scan, column=new_of[vs.column], distance=distance,
+                               vector_read=read), exprs
