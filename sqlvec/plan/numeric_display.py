@@ -250,6 +250,71 @@ def _union_all(plan: L.SetOp, avoid: set[int], regs: Any) -> L.Plan:
     return replace(plan, left=_as_text(left, changed), right=_as_text(right, changed), fields=fields)
 
 
+def _own_scale(e: E.Expr) -> E.Expr:
+    """e without its casts to unconstrained numeric (a branch's cast to the column type)."""
+    while isinstance(e, E.Cast) and e.type.typmod < 0 and e.type.short == "numeric" and \
+            e.arg.type.short == "numeric":
+        e = e.arg
+    return e
+
+
+def _union_distinct(plan: L.SetOp, avoid: set[int], regs: Any) -> L.Plan:
+    """UNION: rows are told apart by value as before (DISTINCT ON the decimal columns over a
+    UNION ALL), and a column a branch computes with a scale per value shows each kept row's
+    own text, carried as an extra column of each branch."""
+    k = len(plan.fields)
+    cols = [i for i in range(k) if i not in avoid and plan.fields[i].type.short == "numeric"
+            and plan.fields[i].type is not NUMERIC_TEXT]
+    if not cols:
+        return plan
+    union, scaled = _union_with_copies(plan, cols, regs)
+    if not scaled:
+        return plan
+    exprs: list[E.Expr] = [E.ColRef(i, f.type) for i, f in enumerate(plan.fields)]
+    fields = list(plan.fields)
+    for j, i in enumerate(cols):
+        exprs[i] = E.ColRef(k + j, NUMERIC_TEXT)
+        fields[i] = replace(fields[i], type=NUMERIC_TEXT)
+    return L.Project(union, tuple(exprs), tuple(fields))
+
+
+def _union_with_copies(plan: L.SetOp, cols: list[int], regs: Any) -> tuple[L.Plan, set[int]]:
+    """A UNION [ALL] whose branches also give a NUMERIC_TEXT copy of each column in cols (after
+    the columns, in cols' order); UNION is DISTINCT ON the original columns over UNION ALL.
+    Returns it and the columns whose copy has a scale per value."""
+    (left, ls), (right, rs) = (_with_text_copies(b, cols, regs) for b in (plan.left, plan.right))
+    extra = tuple(replace(plan.fields[i], type=NUMERIC_TEXT) for i in cols)
+    union: L.Plan = replace(plan, all=True, left=left, right=right, fields=plan.fields + extra)
+    if not plan.all:
+        union = L.DistinctNode(union, on=tuple(E.ColRef(i, f.type) for i, f in enumerate(plan.fields)))
+    return union, ls | rs
+
+
+def _with_text_copies(plan: L.Plan, cols: list[int], regs: Any) -> tuple[L.Plan, set[int]]:
+    """plan with a NUMERIC_TEXT copy of each column in cols appended (each value's own text),
+    and the columns whose copy has a scale per value."""
+    if isinstance(plan, L.SetOp) and plan.kind == "union":
+        return _union_with_copies(plan, cols, regs)
+    if not isinstance(plan, L.Project):
+        plan = L.Project(plan, tuple(E.ColRef(i, f.type) for i, f in enumerate(plan.fields)), plan.fields)
+    exprs, fields = list(plan.exprs), list(plan.fields)
+    own = {i: _own_scale(exprs[i]) for i in cols}
+    picks = {i: e.index for i, e in own.items() if isinstance(e, E.ColRef)}
+    below = _shadow(plan.input, set(picks.values()), regs) if picks else None
+    source = plan.input if below is None else below[0]
+    scaled: set[int] = set()
+    for i in cols:
+        if below is not None and i in picks and picks[i] in below[1]:
+            exprs.append(_copy_ref(source, below[1][picks[i]]))
+            scaled.add(i)
+        else:
+            exprs.append(E.Cast(own[i], NUMERIC_TEXT, explicit=False))
+            if _scaled(own[i]):
+                scaled.add(i)
+        fields.append(replace(fields[i], type=NUMERIC_TEXT))
+    return replace(plan, input=source, exprs=tuple(exprs), fields=tuple(fields)), scaled
+
+
 def _as_text(plan: L.Plan, cols: set[int]) -> L.Plan:
     """plan whose columns in cols are NUMERIC_TEXT (a Project's expressions cast, or a
     Project of casts above any other node)."""
@@ -262,10 +327,7 @@ def _as_text(plan: L.Plan, cols: set[int]) -> L.Plan:
         exprs = [E.ColRef(i, f.type) for i, f in enumerate(plan.fields)]
     fields = list(plan.fields)
     for i in todo:
-        e = exprs[i]
-        while isinstance(e, E.Cast) and e.type.typmod < 0 and e.arg.type.short == "numeric":
-            e = e.arg  # the branch's cast to the column type: the value shows its own scale
-        exprs[i] = E.Cast(e, NUMERIC_TEXT, explicit=False)
+        exprs[i] = E.Cast(_own_scale(exprs[i]), NUMERIC_TEXT, explicit=False)
         fields[i] = replace(fields[i], type=NUMERIC_TEXT)
     if isinstance(plan, L.Project):
         return replace(plan, exprs=tuple(exprs), fields=tuple(fields))
@@ -286,6 +348,13 @@ def _shadow(plan: L.Plan, cols: set[int], regs: Any = None) -> tuple[L.Plan, dic
         return replace(plan, input=inner[0]), inner[1]
     if isinstance(plan, L.Aggregate):
         return _shadow_groups(plan, cols, regs)
+    if isinstance(plan, L.SetOp) and plan.kind == "union":
+        wanted = sorted(i for i in cols if plan.fields[i].type.short == "numeric")
+        union, scaled = _union_with_copies(plan, wanted, regs) if wanted else (plan, set())
+        if not scaled:
+            return None
+        k = len(plan.fields)
+        return union, {i: k + j for j, i in enumerate(wanted)}
     if not isinstance(plan, L.Project):
         return None
     exprs, fields = list(plan.exprs), list(plan.fields)
@@ -377,8 +446,8 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
         if done:
             plan = replace(plan, ctes=tuple((c[0], done[c[0]], *c[2:]) if c[0] in done else c for c in plan.ctes))
         return plan if body is plan.body else replace(plan, body=body)
-    if isinstance(plan, L.SetOp) and plan.kind == "union" and plan.all:
-        return _union_all(plan, avoid, regs)
+    if isinstance(plan, L.SetOp) and plan.kind == "union":
+        return _union_all(plan, avoid, regs) if plan.all else _union_distinct(plan, avoid, regs)
     if isinstance(plan, L.Limit):
         ties = {i for k in plan.with_ties or () for i in _refs(k.expr, set())}
         inner = _rewrite(plan.input, avoid | ties, regs)
