@@ -115,6 +115,8 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
             raise DuplicateColumn(f'column "{n}" specified more than once')
         idx.append(i)
     overriding = str(node.args.get("overriding") or "").upper()
+    if overriding == "USER VALUE":
+        raise FeatureNotSupported("OVERRIDING USER VALUE is not supported")
     for i in idx:
         col = table.columns[i]
         if col.identity == "always" and "SYSTEM" not in overriding:

@@ -92,6 +92,27 @@ class SqlvecDialect(Postgres):
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         LAMBDAS: ClassVar[dict] = {}
 
+        # INSERT INTO t (cols) OVERRIDING {SYSTEM | USER} VALUE ...: kept in the Insert's
+        # "overriding" arg (stock sqlglot has no such clause)
+        _overriding: str | None = None
+
+        def _parse_insert_table(self) -> exp.Expr | None:
+            this = super()._parse_insert_table()
+            if self._match_text_seq("OVERRIDING"):
+                kind = next((k for k in ("SYSTEM", "USER") if self._match_text_seq(k, "VALUE")), None)
+                if kind is None:
+                    self.raise_error("Expected SYSTEM VALUE or USER VALUE")
+                self._overriding = f"{kind} VALUE"
+            return this
+
+        def _parse_insert(self) -> exp.Expr | None:
+            self._overriding = None
+            node = super()._parse_insert()
+            if self._overriding and isinstance(node, exp.Insert):
+                node.set("overriding", self._overriding)
+            self._overriding = None
+            return node
+
         # A typed literal binds before `::`: `date '2024-01-01'::text` is text (stock sqlglot
         # reads it as date ('2024-01-01'::text)). _parse_types flags a type followed by a
         # string; the literal then skips its column ops, which _parse_type applies to the cast.
