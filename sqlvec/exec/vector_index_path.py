@@ -259,6 +259,7 @@ class _Prep:
     param: int | None  # the query is $n (or a cast of it to its own type): n - 1
     dim: int | None  # the vector column's dimension
     target: tuple | None = None  # (what it was resolved for, its objects, _Target)
+    nulls: dict = field(default_factory=dict)  # n -> n NULL vectors (an unread vector column)
 
 
 _PREPS: dict[int, _Prep] = {}
@@ -311,15 +312,19 @@ def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
         a = np.array(v)
     except (TypeError, ValueError):
         return None
-    if a.ndim != 1 or a.dtype.kind not in "fi":
+    kind = a.dtype.kind
+    if a.ndim != 1 or kind not in "fi" or not len(a):
         return None
-    if a.dtype.kind == "i" and len(a) and np.abs(a).max() > 1 << 24:
-        return None  # Arrow refuses integers a float32 cannot hold exactly
-    with np.errstate(over="ignore", invalid="ignore"):
-        out = a.astype(np.float32)
-    if not np.isfinite(out).all():
+    # finite and within float32 (NaN fails the comparison); Arrow refuses integers a float32
+    # cannot hold exactly
+    if kind == "f" and not np.abs(a).max() <= _F32_MAX:
         return None
-    return out.reshape(1, -1)
+    if kind == "i" and not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
+        return None
+    return a.astype(np.float32).reshape(1, -1)
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
 
 
 @dataclass(eq=False)
@@ -479,7 +484,9 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
         if p.vector_read:
             vec = RF.to_arrow(m if order is None else m[order], vt)
         else:  # (no consumer reads it: the plan's Project takes other columns)
-            vec = pa.nulls(n, vt)
+            vec = prep.nulls.get(n)
+            if vec is None:
+                vec = prep.nulls[n] = pa.nulls(n, vt)
         dist = pa.array(d, pa.float64())
     else:  # (other vector types: the operator's own function)
         vec = RF.rows(seg, name, at, vt, cache) if seg is not None else \
