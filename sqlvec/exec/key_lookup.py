@@ -77,7 +77,10 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
         return
     # a projection over a lookup whose predicate is just the key condition reads only its columns
     narrow = picks is not None and p.residual is None
-    cols = [fields[i].name for i in dict.fromkeys(picks)] if narrow else [f.name for f in fields]
+    if narrow:
+        cols, at = _narrow(p, picks, project)
+    else:
+        cols = [f.name for f in fields]
     rows = None
     if len(keys):
         found, rowids = txn.lookup(p.table.oid, fields[p.column].name, keys)
@@ -91,8 +94,7 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
         yield pa.RecordBatch.from_arrays([pa.array([], f.type) for f in out_schema], schema=out_schema)
         return
     if narrow:
-        at = {name: j for j, name in enumerate(cols, 1)}
-        arrays = [_one_chunk(rows.column(at[fields[i].name])) for i in picks]
+        arrays = [_one_chunk(rows.column(j)) for j in at]
         types = node_types(project)
         if any(a.type != t for a, t in zip(arrays, types)):  # storage's type differs
             arrays = [a.cast(t) if a.type != t else a for a, t in zip(arrays, types)]
@@ -104,6 +106,24 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
         if not (mask.null_count == 0 and np.asarray(mask).all()):
             out = out.filter(mask)
     yield out if picks is None else pa.RecordBatch.from_arrays([out.column(i) for i in picks], schema=schema)
+
+
+# id(Project) -> (Project, lookup, the columns to fetch, each output column's position in
+# the fetched table): worked out once per plan, not per execution
+_NARROW: dict[int, tuple[Any, KeyLookup, list[str], list[int]]] = {}
+
+
+def _narrow(p: KeyLookup, picks: list[int], project: Any) -> tuple[list[str], list[int]]:
+    """The distinct columns a projection over `p` fetches, and where each pick lands in the
+    fetched table (`_rowid` is its column 0)."""
+    hit = _NARROW.get(id(project))
+    if hit is None or hit[0] is not project or hit[1] is not p:
+        cols = [p.fields[i].name for i in dict.fromkeys(picks)]
+        at = {name: j for j, name in enumerate(cols, 1)}
+        if len(_NARROW) > 4096:
+            _NARROW.clear()
+        hit = _NARROW[id(project)] = (project, p, cols, [at[p.fields[i].name] for i in picks])
+    return hit[2], hit[3]
 
 
 def _one_chunk(col: pa.ChunkedArray) -> pa.Array:
