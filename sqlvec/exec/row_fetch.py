@@ -91,8 +91,8 @@ def column(seg: Any, name: str, cache: dict | None = None) -> Column:
             if len(per) > 64:
                 per.clear()
             per[name] = out
-        if cache is not None:
-            cache[key] = out
+    if cache is not None:  # (checked against the segment's table when looked up again)
+        cache[key] = out
     return out
 
 
