@@ -183,6 +183,40 @@ def _format_digits(a: pa.Array, ds: np.ndarray) -> pa.Array:
 
 
 
+def _decimal_inside(t: pa.DataType) -> bool:
+    if pa.types.is_decimal(t):
+        return True
+    return (pa.types.is_list(t) or pa.types.is_large_list(t)) and _decimal_inside(t.value_type)
+
+
+def fit_to(a: pa.Array | pa.ChunkedArray, t: pa.DataType) -> pa.Array | pa.ChunkedArray:
+    """a as Arrow type t for a numeric target: a decimal (also as list elements) is rounded
+    half away from zero to t's scale, as PostgreSQL's assignment to numeric(p, s) does (an
+    unconstrained numeric column is held at scale 16), and a value whose integer digits do not
+    fit is 22003, never an Arrow error. Other types: a plain cast."""
+    if a.type == t:
+        return a
+    if isinstance(a, pa.ChunkedArray):
+        return pa.chunked_array([fit_to(c, t) for c in a.chunks], type=t)
+    if not (_decimal_inside(a.type) and _decimal_inside(t)):
+        return a.cast(t)
+    if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
+        if type(a.type) is not type(t):
+            a = a.cast(pa.large_list(a.type.value_type) if pa.types.is_large_list(t) else pa.list_(a.type.value_type))
+        values = fit_to(a.values, t.value_type)
+        cls = pa.LargeListArray if pa.types.is_large_list(t) else pa.ListArray
+        return cls.from_arrays(a.offsets, values, type=t, mask=a.is_null() if a.null_count else None)
+    from sqlvec.core.errors import NumericValueOutOfRange
+
+    try:
+        if a.type.scale > t.scale:
+            wide = a if a.type.precision == 76 else pc.cast(a, pa.decimal256(76, a.type.scale))
+            a = pc.round(wide, ndigits=t.scale, round_mode="half_towards_infinity")
+        return pc.cast(a, t)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raise NumericValueOutOfRange("numeric field overflow") from None
+
+
 class NumericTextScalar(pa.ExtensionScalar):
     """A value of a NumericTextType array: as_py() is the Decimal of its text (scale kept)."""
 
@@ -220,5 +254,5 @@ def numeric_text_array(text: pa.Array) -> pa.Array:
     return pa.ExtensionArray.from_storage(NUMERIC_TEXT_ARROW, pc.cast(text, pa.string()))
 
 
-__all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "format_decimal", "is_numeric_text",
+__all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "fit_to", "format_decimal", "is_numeric_text",
            "numeric_text_array", "trimmed_scale"]

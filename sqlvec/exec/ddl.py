@@ -648,8 +648,10 @@ class DdlRunner:
         ctx = ExecContext(self.cat.txn, self.regs)
 
         def make(n: int) -> pa.Array:
+            from sqlvec.core.textio_numeric import fit_to  # numeric rounded to the column's scale
+
             dummy = pa.RecordBatch.from_arrays([pa.nulls(n, pa.int8())], names=["_"])
-            return ctx.evaluator.eval(e, dummy)
+            return fit_to(ctx.evaluator.eval(e, dummy), t.arrow)
 
         return make
 

@@ -32,7 +32,9 @@ def _as_table_rows(table: TableDef, t: pa.Table, regs: Any) -> pa.Table:
             from sqlvec.core.textio_arrays import multidim_error
 
             raise multidim_error(f"in column {f.name}", table.columns[i].sql_type(regs.types))
-    cols = [t.column(i).cast(f.type) if t.column(i).type != f.type else t.column(i) for i, f in enumerate(schema)]
+    from sqlvec.core.textio_numeric import fit_to  # numeric rounded to the column's scale, 22003
+
+    cols = [fit_to(t.column(i), f.type) if t.column(i).type != f.type else t.column(i) for i, f in enumerate(schema)]
     return pa.Table.from_arrays(cols, schema=schema)
 
 

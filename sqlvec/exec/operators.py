@@ -119,14 +119,12 @@ def _conform(b: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
 
 
 def _fit(a: pa.Array, t: pa.DataType) -> pa.Array:
-    """A VALUES cell as its column's Arrow type; a decimal is rounded (half away from zero) to
-    the column's scale, as PostgreSQL's numeric assignment does (0.333...3 into an unconstrained
-    numeric held at scale 16), and is 22003 when it does not fit."""
-    if pa.types.is_decimal(a.type) and pa.types.is_decimal(t):
-        from sqlvec.core.textio import round_decimal
+    """A VALUES cell as its column's Arrow type; a decimal (also in an array) is rounded half
+    away from zero to the column's scale, as PostgreSQL's numeric assignment does (0.333...3
+    into an unconstrained numeric held at scale 16), and is 22003 when it does not fit."""
+    from sqlvec.core.textio_numeric import fit_to
 
-        return round_decimal(a, t)
-    return a.cast(t)
+    return fit_to(a, t)
 
 
 class ExecContext:
@@ -223,7 +221,7 @@ class Executor:
             if isinstance(a, pa.ChunkedArray):
                 a = a.combine_chunks()
             if a.type != t:
-                a = a.cast(t)
+                a = _fit(a, t)
             cols.append(a)
         return pa.RecordBatch.from_arrays(cols, schema=hit[1])
 

@@ -66,8 +66,11 @@ def _series_numeric(ctx: CallContext, args: list[Arg]) -> Arg:
             out.append(x)
             x += s
         return out
-    res = map_distinct(one, args, ctx.n, pa.list_(pa.decimal128(38, 16)))
-    return pc.cast(res, pa.list_(ctx.return_type.arrow))
+    from sqlvec.core.textio_numeric import fit_to
+
+    scale = max([a.type.scale for a in args if pa.types.is_decimal(a.type)] + [0])
+    res = map_distinct(one, args, ctx.n, pa.list_(pa.decimal256(76, scale)))
+    return fit_to(res, pa.list_(ctx.return_type.arrow))
 
 
 def _series_ts(ctx: CallContext, args: list[Arg]) -> Arg:

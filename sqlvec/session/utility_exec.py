@@ -389,7 +389,11 @@ def _create_table_as(s: Any, txn: Any, node: exp.Create, runner: D.DdlRunner) ->
     from sqlvec.exec.operators import to_table
 
     data = to_table(plan, ctx.executor.run(plan))
-    data = pa.Table.from_arrays(data.columns, schema=D.arrow_schema(t, s.db.regs)) if data.num_rows else None
+    from sqlvec.core.textio_numeric import fit_to  # numeric rounded to the column's scale, 22003
+
+    schema = D.arrow_schema(t, s.db.regs)
+    data = pa.Table.from_arrays([fit_to(c, f.type) for c, f in zip(data.columns, schema)], schema=schema) \
+        if data.num_rows else None
     n = 0
     if data is not None:
         txn.insert(t.oid, data)

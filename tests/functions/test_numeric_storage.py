@@ -75,3 +75,29 @@ def test_wide_numeric_over_the_wire_text_binary_and_copy(server):
             assert [str(r[0]) for r in rows] == ["0.00033333333333333333", "0.33333333333333333333",
                                                  "333333.333333333333"]
         con.execute("DROP TABLE nw")
+
+
+def test_every_write_path_rounds_to_the_storage_scale(cur):
+    """UPDATE, ON CONFLICT DO UPDATE, ADD COLUMN ... DEFAULT, CREATE TABLE AS, INSERT ... SELECT
+    over UNION ALL, numeric[] and generate_series: no internal error for a value with more
+    fractional digits than the column's scale (rounded half away from zero)."""
+    third = Decimal("0.3333333333333333")
+    cur.execute("create table t(id int primary key, n numeric)")
+    cur.execute("insert into t values (1, 1)")
+    cur.execute("update t set n = 0.333333333333333333333 where id = 1")
+    cur.execute("insert into t values (1, 0.777777777777777777777) on conflict (id) do update set n = excluded.n")
+    cur.execute("alter table t add column k numeric default 0.33333333333333333333333")
+    cur.execute("insert into t(id) values (2)")
+    cur.execute("insert into t select 4, 0.333333333333333333333 union all select 5, 1.5")
+    cur.execute("select id, n, k from t order by id")
+    assert cur.fetchall() == [(1, Decimal("0.7777777777777778"), third), (2, None, third),
+                              (4, third, third), (5, Decimal("1.5"), third)]
+    cur.execute("create table t2 as select 0.33333333333333333333333::numeric as x")
+    cur.execute("create table ta(a numeric[])")
+    cur.execute("insert into ta values (array[0.333333333333333333333]), ('{0.666666666666666666666}')")
+    cur.execute("select (select x from t2), (select array_agg(a[1] order by a[1]) from ta)")
+    assert cur.fetchall() == [(third, [third, Decimal("0.6666666666666667")])]
+    cur.execute("select generate_series(0.333333333333333333333, 1, 0.5)")
+    assert cur.fetchall() == [(third,), (Decimal("0.8333333333333333"),)]
+    with pytest.raises(DataError):  # 22003: beyond the 22 integer digits the column holds
+        cur.execute("update t set n = 1e30 where id = 1")
