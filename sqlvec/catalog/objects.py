@@ -22,6 +22,7 @@ class ColumnDef:
     default: str | None = None  # SQL text of the DEFAULT expression
     identity: str | None = None  # 'always' | 'by default' | 'serial' (sequence-backed)
     sequence: str | None = None  # name of the backing sequence for serial/identity
+    generated: str | None = None  # SQL text of GENERATED ALWAYS AS (expr) STORED
 
     def sql_type(self, types: TypeRegistry) -> SqlType:
         t = types.by_oid(self.type_oid)

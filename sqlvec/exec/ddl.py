@@ -154,7 +154,8 @@ class DdlRunner:
         for k in pk:
             if k not in names:
                 raise UndefinedColumn(f'column "{k}" named in key does not exist')
-        cols = [ColumnDef(c.name, c.type_oid, c.typmod, c.not_null or c.name in pk, c.default, c.identity, c.sequence)
+        cols = [ColumnDef(c.name, c.type_oid, c.typmod, c.not_null or c.name in pk, c.default, c.identity, c.sequence,
+                          c.generated)
                 for c in cols]
         for s in seqs:
             self.cat.create_sequence(s)
@@ -187,6 +188,7 @@ class DdlRunner:
             t = type_from_ast(kind, self.regs.types)
         not_null = identity is not None
         pk = uniq = False
+        generated = None
         checks: list[CheckDef] = []
         for c in item.args.get("constraints") or []:
             k = c.args.get("kind")
@@ -201,14 +203,21 @@ class DdlRunner:
                 default = k.this.sql(dialect="postgres")
             elif isinstance(k, exp.CheckColumnConstraint):
                 checks.append(CheckDef(f"{table}_{name}_check", k.this.sql(dialect="postgres")))
+            elif isinstance(k, exp.ComputedColumnConstraint):  # GENERATED ALWAYS AS (e) STORED
+                generated = k.this.sql(dialect="postgres")
             elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
                 seqname = f"{table}_{name}_seq"
                 seq = SequenceDef(self.cat.new_oid(), schema, seqname, owned_by=f"{schema}:{table}.{name}")
                 default = f"nextval('{seqname}')"
                 identity = "always" if k.this else "by default"
                 not_null = True
-        return (ColumnDef(name, t.oid, t.typmod, not_null, default, identity, seq.name if seq else None),
-                pk, uniq, checks, seq)
+        if generated is not None and (default is not None or identity is not None):
+            from sqlvec.core.errors import SyntaxError_
+
+            raise SyntaxError_(f'both default and generation expression specified for column "{name}" '
+                               f'of table "{table}"')
+        return (ColumnDef(name, t.oid, t.typmod, not_null, default, identity, seq.name if seq else None,
+                          generated), pk, uniq, checks, seq)
 
     def _create_table_as(self, node: exp.Create) -> str:
         raise FeatureNotSupported("CREATE TABLE AS is handled by the session")
@@ -414,6 +423,8 @@ class DdlRunner:
                     return rel
                 raise DuplicateColumn(f'column "{a.name}" of relation "{rel.name}" already exists')
             col, pk, uniq, checks, seq = self._column(a, rel.name, rel.schema)
+            if col.generated is not None:
+                raise FeatureNotSupported("ALTER TABLE ADD COLUMN ... GENERATED ALWAYS AS is not supported")
             if seq:
                 self.cat.create_sequence(seq)
             new = replace(rel, columns=rel.columns + (col,), checks=rel.checks + tuple(checks),

@@ -133,9 +133,12 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
                     detail=f'Column "{col.name}" is an identity column defined as GENERATED ALWAYS.',
                     hint="Use OVERRIDING SYSTEM VALUE to override.",
                 )
+    _check_generated_targets(table, idx, node.expression)
     src_node = node.expression
     if isinstance(src_node, exp.Values) or (isinstance(src_node, exp.Tuple)):
         rows_ast = src_node.expressions
+        if len({len(r.expressions) if isinstance(r, exp.Tuple) else 1 for r in rows_ast}) > 1:
+            raise SyntaxError_("VALUES lists must all be the same length")
         rows: list[list[E.Expr]] = []
         folded = fold_columns(b, rows_ast, idx, types)  # one cast per all-literal column
         for r in rows_ast:
@@ -180,6 +183,10 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
         else:
             exprs.append(default_expr(b, table, i))
     full_src = L.Project(src, tuple(exprs), relation_fields(table, b.regs.types))
+    gen = generated_exprs(b, table, 0, {})
+    if gen:
+        full_src = L.Project(full_src, tuple(gen.get(i, E.ColRef(i, types[i])) for i in range(len(types))),
+                             full_src.fields)
     tbl = target.this if isinstance(target, exp.Schema) else target
     alias = tbl.alias if isinstance(tbl, exp.Table) and tbl.alias else None  # INSERT INTO t AS x
     ret, fields = _returning(b, node, table, table_scope(b, table, alias))
@@ -212,7 +219,9 @@ def _bind_on_conflict(
         i = table.column_index(col)
         if i is None:
             raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
+        _check_generated_update(table, i)
         assigns.append((i, to_column(b, b.bind_expr(eq.expression, scope), table.columns[i].sql_type(b.regs.types))))
+    assigns.extend(generated_exprs(b, table, 0, dict(assigns)).items())
     where = c.args.get("where")
     w = b.as_bool(b.bind_expr(where.this, scope)) if where is not None else None
     return L.OnConflict(keys, "update", tuple(assigns), w)
@@ -267,16 +276,71 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
         if i is None:
             raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
         t = table.columns[i].sql_type(b.regs.types)
-        if isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table:
+        is_default = isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table
+        if table.columns[i].generated is not None:
+            if not is_default:
+                _check_generated_update(table, i)
+            continue  # recomputed below
+        if is_default:
             e = default_expr(b, table, i)
         else:
             e = assign(b, b.bind_expr(v, scope), t, col)
         assigns.append((i, e))
+    assigns.extend(generated_exprs(b, table, 1, {i + 1: e for i, e in assigns}).items())
     if frm is not None:
         # one update per target row: keep the first joined match
         src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
     ret, fields = _returning(b, node, table, table_scope(b, table))
     return L.Update(table, src, tuple(assigns), ret, fields)
+
+
+def generated_exprs(b: Binder, table: TableDef, offset: int, new: dict[int, E.Expr]) -> dict[int, E.Expr]:
+    """GENERATED ALWAYS AS (expr) STORED columns: index -> expr over a row whose column j is
+    ColRef(offset + j), with the refs in `new` (a row's new values) put in their place."""
+    from sqlvec.sql.expr_rewrite import _map_children
+    from sqlvec.sql.parse import parse_one_sql
+
+    def subst(e: E.Expr) -> E.Expr:
+        if isinstance(e, E.ColRef):
+            return new.get(e.index, e)
+        return _map_children(e, subst)
+
+    out: dict[int, E.Expr] = {}
+    scope = table_scope(b, table, offset=offset)
+    for i, col in enumerate(table.columns):
+        if col.generated is None:
+            continue
+        node = parse_one_sql(f"SELECT {col.generated}").expressions[0]
+        e = assign(b, b.bind_expr(node, scope), col.sql_type(b.regs.types), col.name)
+        out[i] = subst(e) if new else e
+    return out
+
+
+def _check_generated_targets(table: TableDef, idx: list[int], src: exp.Expr | None) -> None:
+    """An INSERT may give a generated column only DEFAULT (428C9)."""
+    from sqlvec.core.errors import GeneratedAlways
+
+    for j, i in enumerate(idx):
+        col = table.columns[i]
+        if col.generated is None:
+            continue
+        rows = src.expressions if isinstance(src, exp.Values) else None
+        if rows is not None and all(
+                isinstance(r, exp.Tuple) and (len(r.expressions) <= j or (
+                    isinstance(r.expressions[j], exp.Var | exp.Column)
+                    and r.expressions[j].name.upper() == "DEFAULT")) for r in rows):
+            continue  # DEFAULT, or no value given
+        raise GeneratedAlways(f'cannot insert a non-DEFAULT value into column "{col.name}"',
+                              detail=f'Column "{col.name}" is a generated column.')
+
+
+def _check_generated_update(table: TableDef, i: int) -> None:
+    col = table.columns[i]
+    if col.generated is not None:
+        from sqlvec.core.errors import GeneratedAlways
+
+        raise GeneratedAlways(f'column "{col.name}" can only be updated to DEFAULT',
+                              detail=f'Column "{col.name}" is a generated column.')
 
 
 def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
@@ -322,7 +386,9 @@ def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
                 i = table.column_index(eq.this.name)
                 if i is None:
                     raise UndefinedColumn(f'column "{eq.this.name}" of relation "{table.name}" does not exist')
+                _check_generated_update(table, i)
                 assigns.append((i, to_column(b, b.bind_expr(eq.expression, scope), types[i])))
+            assigns.extend(generated_exprs(b, table, 1, {i + 1: e for i, e in assigns}).items())
             clauses.append(L.MergeClause(matched, ce, "update", tuple(assigns)))
         elif isinstance(then, exp.Insert):
             cols = [x.name for x in then.this.expressions] if then.this is not None else [c.name for c in table.columns]
@@ -334,6 +400,8 @@ def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
                     exprs.append(to_column(b, b.bind_expr(v, scope), types[i]))
                 else:
                     exprs.append(default_expr(b, table, i))
+            gen = generated_exprs(b, table, 0, dict(enumerate(exprs)))
+            exprs = [gen.get(i, x) for i, x in enumerate(exprs)]
             clauses.append(L.MergeClause(matched, ce, "insert", (), tuple(exprs)))
         else:
             raise FeatureNotSupported("unsupported MERGE action")
