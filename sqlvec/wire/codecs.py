@@ -16,7 +16,7 @@ import datetime as dt
 import struct
 import uuid
 from collections.abc import Callable
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import numpy as np
 import pyarrow as pa
@@ -193,8 +193,10 @@ def _trim(v: Decimal) -> Decimal:
     """Drop trailing fractional zeros of an unconstrained numeric (never below scale 0)."""
     if v.is_zero():
         return Decimal(0)
-    v = v.normalize()
-    return v.quantize(Decimal(1)) if v.as_tuple().exponent > 0 else v
+    with localcontext() as c:  # exact: the default context rounds to 28 digits
+        c.prec = 1100
+        v = v.normalize()
+        return v.quantize(Decimal(1)) if v.as_tuple().exponent > 0 else v
 
 
 def encode_numeric(v: Decimal) -> bytes:
@@ -234,10 +236,12 @@ def decode_numeric(data: bytes) -> Decimal:
     for d in digits:
         value = value * 10000 + d
     exp = (weight - ndigits + 1) * 4
-    result = Decimal(value).scaleb(exp)
-    if sign == 0x4000:
-        result = -result
-    return result.quantize(Decimal(1).scaleb(-dscale)) if dscale >= 0 else result
+    with localcontext() as c:  # exact: the default context rounds to 28 digits
+        c.prec = 1100
+        result = Decimal(value).scaleb(exp)
+        if sign == 0x4000:
+            result = -result
+        return result.quantize(Decimal(1).scaleb(-dscale)) if dscale >= 0 else result
 
 
 # --- decoding Bind parameters -------------------------------------------------------------
