@@ -550,6 +550,9 @@ class DdlRunner:
                 subs = c.expressions if isinstance(c, exp.Constraint) else [c]
                 for sub in subs:
                     if isinstance(sub, exp.PrimaryKey):
+                        if rel.primary_key:
+                            raise InvalidTableDefinition(
+                                f'multiple primary keys for table "{rel.name}" are not allowed')
                         keys = tuple(_ident_name(e) for e in sub.expressions)
                         rel = replace(rel, primary_key=keys, pk_name=cname or f"{rel.name}_pkey",
                                       columns=tuple(replace(c2, not_null=True) if c2.name in keys else c2

@@ -113,6 +113,21 @@ class SqlvecDialect(Postgres):
             self._overriding = None
             return node
 
+        def _parse_drop(self, exists: bool = False, kind: str | None = None) -> exp.Expr | None:
+            """DROP INDEX / SEQUENCE / SCHEMA a, b [CASCADE]: stock sqlglot lists only tables
+            and views."""
+            node = super()._parse_drop(exists, kind)
+            if isinstance(node, exp.Drop) and self._curr and self._curr.token_type == TokenType.COMMA \
+                    and (node.args.get("kind") or "").upper() in ("INDEX", "SEQUENCE", "SCHEMA"):
+                tables = list(node.args.get("tables") or [])
+                is_schema = node.args["kind"].upper() == "SCHEMA"
+                while self._match(TokenType.COMMA):
+                    tables.append(self._parse_table_parts(schema=True, is_db_reference=is_schema))
+                node.set("tables", tables)
+                if self._match_texts(("CASCADE", "RESTRICT")):
+                    node.set("cascade", self._prev.text.upper() == "CASCADE")
+            return node
+
         # A typed literal binds before `::`: `date '2024-01-01'::text` is text (stock sqlglot
         # reads it as date ('2024-01-01'::text)). _parse_types flags a type followed by a
         # string; the literal then skips its column ops, which _parse_type applies to the cast.
