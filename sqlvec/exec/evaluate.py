@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import weakref
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,9 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 # id(expr) -> (expr, whether it is constant within one execution): params, constants, casts
 # and non-volatile functions of them (kept with the expr so its id stays unique)
 _EXEC_CONST: dict[int, tuple[E.Expr, bool]] = {}
-# (id(const), id(fn), argument position) -> (const, fn, the pa.Scalar fn receives or None):
-# constants of cached plans are converted once, not per execution (Scalars are immutable)
-_SCALARS: dict[tuple[int, int, int], tuple[E.Expr, Any, pa.Scalar | None]] = {}
+# (id(const), id(fn), argument position) -> (const, fn (both held weakly), the pa.Scalar fn
+# receives or None): constants of cached plans are converted once, not per execution
+_SCALARS: dict[tuple[int, int, int], tuple[Any, Any, pa.Scalar | None]] = {}
 
 
 def exec_const(e: E.Expr) -> bool:
@@ -60,13 +61,13 @@ def exec_const(e: E.Expr) -> bool:
 
 # id(Func) -> (expr, whether fn.call would hand its constant/parameter scalars to the
 # implementation unchanged: every argument's type is already the declared one)
-_DIRECT: dict[int, tuple[E.Expr, bool]] = {}
+_DIRECT: dict[int, tuple[Any, bool]] = {}  # (expr held weakly)
 
 
 def _direct(e: E.Func) -> bool:
     """Whether e's arguments, as Const/Param scalars of their own types, need no coercion."""
     hit = _DIRECT.get(id(e))
-    if hit is not None and hit[0] is e:
+    if hit is not None and hit[0]() is e:
         return hit[1]
     fn = e.fn
     ok = type(fn).call is BoundFunction.call and \
@@ -75,7 +76,7 @@ def _direct(e: E.Func) -> bool:
         for a, s, d in zip(e.args, fn.input_types, fn.arg_types))
     if len(_DIRECT) > 4096:
         _DIRECT.clear()
-    _DIRECT[id(e)] = (e, ok)
+    _DIRECT[id(e)] = (weakref.ref(e), ok)
     return ok
 
 
@@ -161,7 +162,7 @@ class Evaluator:
         (skips broadcasting it and re-detecting that it is constant); None when it needs a cast."""
         key = (id(a), id(fn), i)
         hit = _SCALARS.get(key)
-        if hit is not None and hit[0] is a and hit[1] is fn:
+        if hit is not None and hit[0]() is a and hit[1]() is fn:
             return hit[2]
         sc = None
         if isinstance(a, E.Const) and a.type.short != "unknown" and i < len(fn.arg_types):
@@ -173,7 +174,7 @@ class Evaluator:
                     sc = None
         if len(_SCALARS) > 4096:
             _SCALARS.clear()
-        _SCALARS[key] = (a, fn, sc)
+        _SCALARS[key] = (weakref.ref(a), weakref.ref(fn), sc)
         return sc
 
     def _e_ColRef(self, e: E.ColRef, b: pa.RecordBatch, n: int) -> pa.Array:

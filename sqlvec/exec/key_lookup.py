@@ -12,6 +12,7 @@ out of range) makes the operator run the equivalent sequential scan instead.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -108,21 +109,22 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
     yield out if picks is None else pa.RecordBatch.from_arrays([out.column(i) for i in picks], schema=schema)
 
 
-# id(Project) -> (Project, lookup, the columns to fetch, each output column's position in
-# the fetched table): worked out once per plan, not per execution
-_NARROW: dict[int, tuple[Any, KeyLookup, list[str], list[int]]] = {}
+# id(Project) -> (Project, lookup (both held weakly), the columns to fetch, each output
+# column's position in the fetched table): worked out once per plan, not per execution
+_NARROW: dict[int, tuple[Any, Any, list[str], list[int]]] = {}
 
 
 def _narrow(p: KeyLookup, picks: list[int], project: Any) -> tuple[list[str], list[int]]:
     """The distinct columns a projection over `p` fetches, and where each pick lands in the
     fetched table (`_rowid` is its column 0)."""
     hit = _NARROW.get(id(project))
-    if hit is None or hit[0] is not project or hit[1] is not p:
+    if hit is None or hit[0]() is not project or hit[1]() is not p:
         cols = [p.fields[i].name for i in dict.fromkeys(picks)]
         at = {name: j for j, name in enumerate(cols, 1)}
         if len(_NARROW) > 4096:
             _NARROW.clear()
-        hit = _NARROW[id(project)] = (project, p, cols, [at[p.fields[i].name] for i in picks])
+        hit = _NARROW[id(project)] = (weakref.ref(project), weakref.ref(p), cols,
+                                      [at[p.fields[i].name] for i in picks])
     return hit[2], hit[3]
 
 

@@ -7,6 +7,7 @@ aggregate, join, distinct, set ops) materialise their input as one Arrow table.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -38,16 +39,17 @@ def schema_of(plan: L.Plan) -> pa.Schema:
                       for i, f in enumerate(plan.fields)])
 
 
-# id(plan node) -> (node, its schema_of): plans are immutable and cached plans run again and
-# again, so a node's output schema is worked out once, not per execution (the node is kept
-# with its schema so its id stays unique; bounded like evaluate's exec_const cache)
-_SCHEMAS: dict[int, tuple[L.Plan, pa.Schema, list[pa.DataType]]] = {}
+# id(plan node) -> (weak ref to the node, its schema_of, its column types): plans are
+# immutable and cached plans run again and again, so a node's output schema is worked out
+# once, not per execution. The node is held weakly (a plan that goes away, a big VALUES
+# list, takes nothing with it) and checked by identity, so a reused id never matches.
+_SCHEMAS: dict[int, tuple[Any, pa.Schema, list[pa.DataType]]] = {}
 
 
 def node_schema(plan: L.Plan) -> pa.Schema:
     """schema_of(plan), remembered per plan node across executions."""
     hit = _SCHEMAS.get(id(plan))
-    if hit is None or hit[0] is not plan:
+    if hit is None or hit[0]() is not plan:
         hit = _node_schema(plan)
     return hit[1]
 
@@ -55,7 +57,7 @@ def node_schema(plan: L.Plan) -> pa.Schema:
 def node_types(plan: L.Plan) -> list[pa.DataType]:
     """The Arrow types of node_schema(plan), remembered with it."""
     hit = _SCHEMAS.get(id(plan))
-    if hit is None or hit[0] is not plan:
+    if hit is None or hit[0]() is not plan:
         hit = _node_schema(plan)
     return hit[2]
 
@@ -65,13 +67,13 @@ def _node_schema(plan: L.Plan) -> tuple[L.Plan, pa.Schema, list[pa.DataType]]:
     if len(_SCHEMAS) > 4096:
         _SCHEMAS.clear()
     schema = schema_of(plan)
-    hit = _SCHEMAS[id(plan)] = (plan, schema, [f.type for f in schema])
+    hit = _SCHEMAS[id(plan)] = (weakref.ref(plan), schema, [f.type for f in schema])
     return hit
 
 
 # id(Project node) -> (node, plain column picks or None, whether the picks keep their input's
 # Arrow types): worked out once per node, not per execution
-_PICKS: dict[int, tuple[L.Plan, list[int] | None, bool]] = {}
+_PICKS: dict[int, tuple[Any, list[int] | None, bool]] = {}  # (node held weakly)
 _RUNNERS: dict[type, Any] = {}  # plan node class -> Executor._r_<name>
 
 
@@ -79,7 +81,7 @@ def _picks(p: L.Project) -> tuple[list[int] | None, bool]:
     """A projection of plain columns (SELECT a, b): their input positions, and whether the
     input's Arrow types are already the output's (then arrays pass through untouched)."""
     hit = _PICKS.get(id(p))
-    if hit is None or hit[0] is not p:
+    if hit is None or hit[0]() is not p:
         picks = [e.index for e in p.exprs] if all(type(e) is E.ColRef for e in p.exprs) else None
         same = False
         if picks is not None:
@@ -88,7 +90,7 @@ def _picks(p: L.Project) -> tuple[list[int] | None, bool]:
                 all(ins.field(i).type == f.type for i, f in zip(picks, outs))
         if len(_PICKS) > 4096:
             _PICKS.clear()
-        hit = _PICKS[id(p)] = (p, picks, same)
+        hit = _PICKS[id(p)] = (weakref.ref(p), picks, same)
     return hit[1], hit[2]
 
 
@@ -214,7 +216,7 @@ class Executor:
 
     def _batch(self, plan: L.Plan, arrays: list[pa.Array]) -> pa.RecordBatch:
         hit = _SCHEMAS.get(id(plan))
-        if hit is None or hit[0] is not plan:
+        if hit is None or hit[0]() is not plan:
             hit = _node_schema(plan)
         cols = []
         for a, t in zip(arrays, hit[2]):
