@@ -40,7 +40,18 @@ def _grammar_error(sql: str, toks: list, *, failed: bool) -> SyntaxError_ | None
 
     starts = failed  # a statement sqlglot accepts may begin with a word (as a Command)
     prev = before = None
-    for t in toks:
+    for t in toks + [None]:
+        if prev is not None and prev.token_type == TT.COMMA and (
+                t is None or t.token_type in (TT.FROM, TT.WHERE, TT.R_PAREN, TT.SEMICOLON)):
+            # a dangling comma (`SELECT a, FROM t`, `f(a,)`), which sqlglot skips over
+            if t is None:
+                return SyntaxError_("syntax error at end of input", position=len(sql.rstrip()) + 1)
+            return _at_token(sql, t)
+        if t is None:
+            break
+        if prev is not None and before is not None and before.token_type == TT.IN and \
+                prev.token_type == TT.L_PAREN and t.token_type == TT.R_PAREN:
+            return _at_token(sql, t)  # x IN ()
         tt = t.token_type
         if starts and tt == TT.VAR:
             return _at_token(sql, t)
