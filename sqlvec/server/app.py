@@ -76,6 +76,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         self.can_write.set()
         self.finished = self.loop.create_future()
         self.auth_timer: asyncio.TimerHandle | None = None
+        self.watching = False  # the session's notify_waker is ours (_watch_notifications)
 
     # --- asyncio callbacks -------------------------------------------------------------------
 
@@ -83,7 +84,12 @@ class _PgConnection(asyncio.BufferedProtocol):
         return self.server.read_buffer  # the loop fills it and calls buffer_updated at once
 
     def buffer_updated(self, nbytes: int) -> None:
-        self.data_received(bytes(self.server.read_buffer[:nbytes]))
+        data = bytes(self.server.read_buffer[:nbytes])
+        if self.busy or self.hanging_up or self.upgrading or not self.can_write.is_set():
+            self.data_received(data)
+            return
+        self.conn.receive(data)  # the common case: a request for an idle connection
+        self._run()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -218,6 +224,11 @@ class _PgConnection(asyncio.BufferedProtocol):
 
     def _finish(self, action: Any) -> None:
         """After a `process` run: act on what the protocol asked, then go on reading."""
+        if action is None and not self.inbox and self.watching and not self.lost \
+                and not self.server._stopping:
+            if self.conn.session.notifications:  # the common case ends here
+                self._push_notifications()
+            return
         self._watch_notifications()
         if self.lost:
             self._close_session()
@@ -262,6 +273,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         if getattr(session, "notify_waker", None) is None:
             session.backend_pid = self.conn.process_id
             session.notify_waker = lambda: self.loop.call_soon_threadsafe(self._push_notifications)
+            self.watching = hasattr(session, "notifications")
         self._push_notifications()
 
     def _push_notifications(self) -> None:

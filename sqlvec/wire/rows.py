@@ -60,15 +60,26 @@ def _small_column(arr: pa.Array, t: SqlType, fmt: int) -> list[bytes | None]:
     return [v if ok else None for v, ok in zip(values, valid.tolist())]
 
 
+_HEADS = [struct.pack("!h", n) for n in range(64)]  # DataRow column counts
+_NULL = b"\xff\xff\xff\xff"
+
+
 def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
-    cols = [_small_column(batch.column(i), col_types[i], formats[i])
-            for i in range(batch.num_columns)]
-    head = struct.pack("!h", batch.num_columns)
+    cols = [_small_column(a, t, f) for a, t, f in zip(batch.columns, col_types, formats)]
+    ncols = len(cols)
+    head = _HEADS[ncols] if ncols < 64 else struct.pack("!h", ncols)
+    if batch.num_rows == 1:  # a point lookup's row: no transposition
+        parts = [head]
+        for col in cols:
+            v = col[0]
+            parts.append(_NULL if v is None else _INT_LEN(len(v)) + v)
+        body = b"".join(parts)
+        return b"D" + _INT_LEN(len(body) + 4) + body
     out = []
     for row in zip(*cols):
         parts = [head]
         for v in row:
-            parts.append(b"\xff\xff\xff\xff" if v is None else _INT_LEN(len(v)) + v)
+            parts.append(_NULL if v is None else _INT_LEN(len(v)) + v)
         body = b"".join(parts)
         out.append(b"D" + _INT_LEN(len(body) + 4) + body)
     return b"".join(out)
