@@ -494,7 +494,7 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
         if q is None:
             q = pa.scalar(qv[0].tolist(), vt)
         dist = VS.distance_values(p, vec, q) if n else pa.array([], p.distance.type.arrow)
-        order = _order(_values(dist))
+        order = _arrow_order(dist)
         if order is not None:
             vec, dist = vec.take(pa.array(order)), dist.take(pa.array(order))
     if order is not None:  # the other columns are gathered in distance order
@@ -512,9 +512,18 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     return pa.RecordBatch.from_arrays(cols, schema=prep.out)
 
 
-def _values(d: pa.Array) -> np.ndarray:
-    """A distance column as float64, NULL as NaN (both after every number, in that order)."""
-    return np.asarray(d.to_numpy(zero_copy_only=False), np.float64)
+def _arrow_order(d: pa.Array | pa.ChunkedArray) -> np.ndarray | None:
+    """The stable order of rows by a distance column as ORDER BY puts them (numbers, then
+    NaN, then NULL), or None when they already are in it."""
+    if isinstance(d, pa.ChunkedArray):
+        d = d.combine_chunks()
+    v = np.asarray(d.to_numpy(zero_copy_only=False), np.float64)
+    if not d.null_count:
+        return _order(v)
+    null = np.asarray(d.is_null().to_numpy(zero_copy_only=False), bool)
+    cls = np.where(null, 2, np.where(np.isnan(v), 1, 0))
+    order = np.lexsort((np.where(cls == 0, v, 0.0), cls))
+    return None if (order == np.arange(len(order))).all() else order
 
 
 def _order(d: np.ndarray) -> np.ndarray | None:
@@ -542,7 +551,7 @@ def _finish(p: VectorSearch, top: pa.Table, q: Any) -> pa.RecordBatch:
     b = b.drop_columns(["_rowid"])
     dist = VS.distance_values(p, b.column(p.column), q) if b.num_rows else \
         pa.array([], p.distance.type.arrow)
-    order = _order(_values(dist))
+    order = _arrow_order(dist)
     if order is not None:
         b, dist = b.take(pa.array(order)), dist.take(pa.array(order))
     if p.with_distance:

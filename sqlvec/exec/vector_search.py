@@ -707,7 +707,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     out = take_rows(rows.table, pos).drop_columns(["_rowid"])
     if p.with_distance:
         out = with_distance(p, out, q)
-        order = VIP._order(VIP._values(out.column(out.num_columns - 1).combine_chunks()))
+        order = VIP._arrow_order(out.column(out.num_columns - 1))
         if order is not None:  # rows in the order of the distance they show (ORDER BY's)
             out = out.take(pa.array(order))
     batch = out.combine_chunks().to_batches()

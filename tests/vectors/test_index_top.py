@@ -168,3 +168,11 @@ def test_scan_columns_pruned_to_the_select_list(table):
         got, want, _s = _both(run, sql, (q,))
         assert got == want
         assert [p.names for p in VIP._PREPS.values()] == [names]
+
+
+def test_rows_in_order_by_distance_numbers_nan_null():
+    from sqlvec.exec.vector_index_path import _arrow_order
+
+    assert _arrow_order(pa.array([1.0, None, float("nan"), 0.5])).tolist() == [3, 0, 2, 1]
+    assert _arrow_order(pa.array([1.0, 1.0, float("nan"), None])) is None  # (stable)
+    assert _arrow_order(pa.array([2.0, 1.0, 1.0])).tolist() == [1, 2, 0]
