@@ -49,6 +49,21 @@ READ_SIZE = 256 * 1024  # bytes one read may take from a socket (asyncio's own d
 INBOX_LIMIT = 8 * 1024 * 1024  # stop reading a client that sends this much ahead
 
 
+class ServerLoop(asyncio.SelectorEventLoop):
+    """The server's event loop: a selector loop that counts the ready events of each pass.
+
+    An inline answer is held to the end of its pass so that all connections ready in it are
+    served before any is woken (Server._write_pending); when the pass has one event, there
+    is nothing to wait for and the answer is written at once (no extra pass: a select call
+    and a callback per request of a lone client). Any other loop defers every answer."""
+
+    events_in_pass = 0
+
+    def _process_events(self, event_list: list) -> None:
+        self.events_in_pass = len(event_list)
+        super()._process_events(event_list)
+
+
 class _PgConnection(asyncio.BufferedProtocol):
     """One client socket: feeds the protocol, runs it on the pool, writes what it says.
 
@@ -173,6 +188,9 @@ class _PgConnection(asyncio.BufferedProtocol):
         Anything else that writes to or closes the transport writes this first."""
         if not self.lost and not self.dropping:
             if not self.pending:
+                if getattr(self.loop, "events_in_pass", 2) == 1:
+                    self.transport.write(data)  # the pass's only connection: no one to wait for
+                    return
                 self.server._queue_pending(self)
             self.pending.append(data)
 

@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
                         format="%(asctime)s %(name)s %(levelname)s %(message)s")
     if args.command == "serve":
         try:
-            return asyncio.run(serve(args))
+            from sqlvec.server.app import ServerLoop
+
+            with asyncio.Runner(loop_factory=ServerLoop) as runner:
+                return runner.run(serve(args))
         except KeyboardInterrupt:
             return 0
         except (SqlError, OSError, ssl.SSLError) as e:  # e.g. directory in use, port taken

@@ -11,7 +11,7 @@ import time
 import psycopg
 import pytest
 
-from sqlvec.server.app import Server
+from sqlvec.server.app import Server, ServerLoop
 from sqlvec.wire.protocol import ServerConfig
 from tests.wire import pgclient as c
 from tests.wire.fake_session import FakeSession
@@ -39,7 +39,8 @@ class SlowSession(FakeSession):
 
 @pytest.fixture
 def fake_server(request):
-    opts = getattr(request, "param", {})
+    opts = dict(getattr(request, "param", {}))
+    plain = opts.pop("plain_loop", False)  # a stock asyncio loop (not the server's ServerLoop)
     sessions: list[FakeSession] = []
 
     def open_session(user, database, params):
@@ -47,7 +48,7 @@ def fake_server(request):
         sessions.append(s)
         return s
 
-    loop = asyncio.new_event_loop()
+    loop = asyncio.new_event_loop() if plain else ServerLoop()
     server = Server(open_session, lambda u: None, config=ServerConfig(), port=0,
                     grace_seconds=0.5, **opts)
     host, port = loop.run_until_complete(server.start())
@@ -155,6 +156,8 @@ def test_many_idle_connections(fake_server):
         s.close()
 
 
+@pytest.mark.parametrize("fake_server", [{}, {"plain_loop": True}], indirect=True,
+                         ids=["server-loop", "plain-loop"])
 def test_answers_of_many_connections_served_in_one_pass_keep_their_order(fake_server):
     """Inline answers are written at the end of the loop pass; a worker's output and the
     next inline answers of the same connection come after them, on every connection."""
