@@ -682,6 +682,8 @@ class ExprBinder(CallBinder):
         if arr.type.short in ("int2vector", "oidvector") and len(chain) == 1:
             return self._bracket_oidvector(n, scope)
         subs = [sub for b in chain for sub in b.expressions]
+        if arr.type.short == "jsonb":
+            return self._jsonb_subscript(arr, chain, scope)
         if 1 < arr.type.ndims and len(subs) < arr.type.ndims and \
                 not any(isinstance(sub, exp.Slice) for sub in subs):
             return E.Const(None, arr.type.base_element)  # fewer subscripts than dimensions: NULL
@@ -701,6 +703,31 @@ class ExprBinder(CallBinder):
                 idx = self.coerce(self.bind_expr(sub, scope), T.INT8)
             arr = E.Func("array_subscript", (arr, idx), arr.type.element, ArrayIndex([arr.type, T.INT8], arr.type.element))
         return arr
+
+    def _jsonb_subscript(self, j: E.Expr, chain: list[exp.Bracket], scope: Scope) -> E.Expr:
+        """jsonb['key'] / jsonb[0]: PostgreSQL 14's jsonb subscripting, `->` one step at a time."""
+        for br in chain:
+            if len(br.expressions) != 1 or isinstance(br.expressions[0], exp.Slice):
+                raise FeatureNotSupported("jsonb subscript does not support slices")
+            sub = br.expressions[0]
+            lit = sub.this if isinstance(sub, exp.Neg) else sub
+            if isinstance(lit, exp.Literal) and not lit.is_string and lit.is_int:
+                stored = int(lit.this) * (-1 if isinstance(sub, exp.Neg) else 1)
+                # sqlglot stores an integer subscript minus one ([0] as Neg(1)) unless it
+                # typed the subscripted expression as something other than an array
+                typ = br.this.type.this if br.this.type is not None else exp.DType.UNKNOWN
+                shifted = typ in (exp.DType.UNKNOWN, exp.DType.ARRAY)
+                key: E.Expr = E.Const(stored + 1 if shifted else stored, T.INT4)
+            else:
+                key = self.bind_expr(sub, scope)
+                if key.type.category not in ("N", "S", "X"):
+                    from sqlvec.core.errors import DatatypeMismatch
+
+                    raise DatatypeMismatch(f"subscript type {key.type.display()} is not supported",
+                                           hint="jsonb subscript must be coercible to either integer or text.")
+                key = self.coerce(key, T.INT4 if key.type.category == "N" else T.TEXT)
+            j = self.call("->", [j, key])
+        return j
 
     def _row_compare(self, node: exp.Expr, ls: list, rs: list, scope: Scope) -> E.Expr:
         """(a, b) op (c, d): = and <> pairwise (AND / OR); < <= > >= decided by the first
