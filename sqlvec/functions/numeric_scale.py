@@ -409,6 +409,37 @@ def scaled_op(name: str, arity: int) -> Callable[[list[Scaled]], Scaled] | None:
     return SCALED_OPS.get((name, arity))
 
 
+class _KeyedText:
+    """`numeric_keyed_text(x, text)`: x's text behind a fixed-width key that sorts as x does
+    (61 digits of x's unscaled integer + 10**60, then '|'), so min/max over the strings pick
+    the least/greatest value and keep its text (max(n / 3) shows that quotient's own scale).
+    x is a decimal128 column (one Arrow scale)."""
+
+    name = "numeric_keyed_text"
+
+    def call(self, args: list, n: int) -> pa.Array:
+        x, text = (a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a for a in args)
+        ints = pa.Array.from_buffers(pa.decimal128(38, 0), len(x), x.buffers()[:2], x.null_count, x.offset)
+        shifted = pc.add(pc.cast(ints, pa.decimal256(70, 0)), pa.scalar(Decimal(10) ** 60, pa.decimal256(70, 0)))
+        key = pc.utf8_lpad(pc.cast(shifted, pa.string()), 61, "0")
+        return pc.binary_join_element_wise(key, pc.cast(text, pa.string()), "|")
+
+
+class _TextOfKey:
+    """The text behind `numeric_keyed_text`'s key, as a NUMERIC_TEXT column."""
+
+    name = "numeric_text_of_key"
+
+    def call(self, args: list, n: int) -> pa.Array:
+        from sqlvec.core.textio_numeric import numeric_text_array
+
+        s = args[0].combine_chunks() if isinstance(args[0], pa.ChunkedArray) else args[0]
+        return numeric_text_array(pc.utf8_slice_codeunits(s, 62))
+
+
+KEYED_TEXT = _KeyedText()
+TEXT_OF_KEY = _TextOfKey()
+
 NUMERIC_TEXT = replace(T.NUMERIC, arrow=NUMERIC_TEXT_ARROW)
 """A numeric result column held as PostgreSQL's text of each value, so every value keeps its
 own display scale on its way to the client (text, binary and dbapi output read it)."""
@@ -448,5 +479,5 @@ def fold_scaled(fn: object, args: list[tuple[object, T.SqlType]]) -> tuple[Decim
     return value, replace(T.NUMERIC, arrow=arrow)
 
 
-__all__ = ["NUMERIC_TEXT", "SCALED_OPS", "Scaled", "divide", "fold_scaled", "from_text", "scaled_capable",
+__all__ = ["KEYED_TEXT", "NUMERIC_TEXT", "SCALED_OPS", "TEXT_OF_KEY", "Scaled", "divide", "fold_scaled", "from_text", "scaled_capable",
            "scaled_op", "scatter"]

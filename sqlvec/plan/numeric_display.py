@@ -25,7 +25,7 @@ from typing import Any
 import pyarrow as pa
 
 from sqlvec.core import types as T
-from sqlvec.functions.numeric_scale import NUMERIC_TEXT
+from sqlvec.functions.numeric_scale import KEYED_TEXT, NUMERIC_TEXT, TEXT_OF_KEY
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
@@ -385,27 +385,49 @@ def _copy_ref(plan: L.Plan, c: int) -> E.Expr:
     t = plan.fields[c].type
     if t is NUMERIC_TEXT:
         return E.ColRef(c, NUMERIC_TEXT)
+    if plan.fields[c].name == _KEYED:
+        return E.Func(TEXT_OF_KEY.name, (E.ColRef(c, t),), NUMERIC_TEXT, TEXT_OF_KEY)
     return E.Cast(E.Cast(E.ColRef(c, t), T.NUMERIC, explicit=False), NUMERIC_TEXT, explicit=False)
+
+
+_KEYED = "?numeric_keyed?"  # a copy column holding numeric_keyed_text (min/max of a value)
 
 
 def _shadow_groups(plan: L.Aggregate, cols: set[int], regs: Any) -> tuple[L.Plan, dict[int, int]] | None:
     """A GROUP BY key computed with a scale per value: its text per group (min of the text of
-    its rows, which share the key's value) as one more aggregate, last, so no column moves."""
+    its rows, which share the key's value) as one more aggregate; max/min of such a value:
+    max/min of its keyed text (numeric_keyed_text sorts as the value); each added last, so no
+    column moves."""
     if regs is None or plan.grouping_sets is not None:
         return None
     g = len(plan.groups)
     keys = [i for i in sorted(cols) if i < g and _scaled(plan.groups[i])]
-    if not keys:
+    extremes = [i for i in sorted(cols) if i >= g and _extreme(plan.aggs[i - g])]
+    if not keys and not extremes:
         return None
-    fn = regs.functions.aggregate("min", [T.TEXT], False)
     aggs, fields = list(plan.aggs), list(plan.fields)
     copies: dict[int, int] = {}
     for i in keys:
+        fn = regs.functions.aggregate("min", [T.TEXT], False)
         arg = E.Cast(plan.groups[i], T.TEXT, explicit=False)
         copies[i] = len(fields)
         aggs.append(E.AggCall("min", (arg,), False, fn.return_type, fn=fn))
         fields.append(replace(fields[i], type=fn.return_type))
+    for i in extremes:
+        a = plan.aggs[i - g]
+        fn = regs.functions.aggregate(a.name, [T.TEXT], False)
+        x = a.args[0]
+        keyed = E.Func(KEYED_TEXT.name, (x, E.Cast(x, T.TEXT, explicit=False)), T.TEXT, KEYED_TEXT)
+        copies[i] = len(fields)
+        aggs.append(E.AggCall(a.name, (keyed,), False, fn.return_type, filter=a.filter, fn=fn))
+        fields.append(L.Field(_KEYED, fn.return_type))
     return replace(plan, aggs=tuple(aggs), fields=tuple(fields)), copies
+
+
+def _extreme(a: E.AggCall) -> bool:
+    """max/min of one numeric value whose scale is chosen per value (held as decimal128)."""
+    return a.name in ("max", "min") and len(a.args) == 1 and not a.distinct and not a.order and \
+        a.type.short == "numeric" and pa.types.is_decimal128(a.args[0].type.arrow) and _scaled(a.args[0])
 
 
 def _shadow_cte(ref: L.CteRef, cols: set[int], regs: Any) -> tuple[L.Plan, dict[int, int]] | None:
@@ -418,7 +440,7 @@ def _shadow_cte(ref: L.CteRef, cols: set[int], regs: Any) -> tuple[L.Plan, dict[
         return None
     new_plan, copies = inner
     state["done"][ref.cte_id] = new_plan
-    extra = tuple(replace(f, name=ref.fields[i].name) for i, f in
+    extra = tuple(f if f.name == _KEYED else replace(f, name=ref.fields[i].name) for i, f in
                   sorted(((i, new_plan.fields[c]) for i, c in copies.items()), key=lambda x: copies[x[0]]))
     return replace(ref, fields=ref.fields + extra), copies
 
