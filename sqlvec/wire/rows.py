@@ -13,7 +13,7 @@ its length (-1 for NULL) and bytes.
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyarrow as pa
@@ -64,17 +64,45 @@ _HEADS = [struct.pack("!h", n) for n in range(64)]  # DataRow column counts
 _NULL = b"\xff\xff\xff\xff"
 
 
+def _text(v: object) -> bytes:
+    return str(v).encode("utf-8")
+
+
+def _bool(on: bytes, off: bytes) -> Callable[[object], bytes]:
+    return lambda v: on if v else off
+
+
+# one value's wire bytes by (type, format), where no check of the value is needed
+_VALUE: dict[tuple[str, int], Callable[[object], bytes]] = {
+    **{(short, fmt): _text for short in _TEXTY for fmt in (0, 1)},
+    **{(short, 0): _text for short in ("int2", "int4", "int8", "oid")},
+    **{(short, 1): pack for short, pack in _PACK_BIN.items()},
+    ("bool", 0): _bool(b"t", b"f"), ("bool", 1): _bool(b"\x01", b"\x00"),
+}
+
+
+def _one_row(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
+             head: bytes) -> bytes:
+    """The DataRow of a one-row batch (a point lookup's): each value converted on its own."""
+    parts = [head]
+    for arr, t, fmt in zip(batch.columns, col_types, formats):
+        encode = _VALUE.get((t.short, fmt))
+        if encode is None:
+            b = _small_column(arr, t, fmt)[0]
+        else:
+            v = arr.to_pylist()[0]
+            b = None if v is None else encode(v)
+        parts.append(_NULL if b is None else _INT_LEN(len(b)) + b)
+    body = b"".join(parts)
+    return b"D" + _INT_LEN(len(body) + 4) + body
+
+
 def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
-    cols = [_small_column(a, t, f) for a, t, f in zip(batch.columns, col_types, formats)]
-    ncols = len(cols)
+    ncols = batch.num_columns
     head = _HEADS[ncols] if ncols < 64 else struct.pack("!h", ncols)
-    if batch.num_rows == 1:  # a point lookup's row: no transposition
-        parts = [head]
-        for col in cols:
-            v = col[0]
-            parts.append(_NULL if v is None else _INT_LEN(len(v)) + v)
-        body = b"".join(parts)
-        return b"D" + _INT_LEN(len(body) + 4) + body
+    if batch.num_rows == 1:
+        return _one_row(batch, col_types, formats, head)
+    cols = [_small_column(a, t, f) for a, t, f in zip(batch.columns, col_types, formats)]
     out = []
     for row in zip(*cols):
         parts = [head]

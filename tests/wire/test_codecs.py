@@ -135,6 +135,12 @@ def test_small_batch_path_matches_vectorised_path():
         (pa.array(["a", None, "", "é", "x", "y", "z", "w", "v", "u"]), types.TEXT),
         (pa.array([True, None, False] + [True] * 7), types.BOOL),
         (pa.array([dt.date(2020, 1, i + 1) for i in range(10)]), types.DATE),
+        (pa.array([2**40, None, -1, 0, 5, 6, 7, 8, 9, -(2**62)], pa.int64()), types.INT8),
+        (pa.array([1, None, -3, 4, 5, 6, 7, 8, 9, 32767], pa.int16()), types.INT2),
+        (pa.array([0.5, None, 1e20, 1.5, 2.0, 3.0, -4.25, 5.0, 6.0, 7.0], pa.float32()), types.FLOAT4),
+        (pa.array(["v", None, "", "ß", "x", "y", "z", "w", "v", "u"]), types.VARCHAR),
+        (pa.array([1, None, 2**32 - 1, 4, 5, 6, 7, 8, 9, 10], pa.uint32()), types.OID),
+        (pa.array(['{"a": 1}', None, "[]", "1", "2", "3", "4", "5", "6", "7"]), types.JSON),
     ]
     batch = pa.record_batch([a for a, _ in cols], names=[str(i) for i in range(len(cols))])
     ts = [t for _, t in cols]
