@@ -254,6 +254,9 @@ def _open(built: Any, seg: Any, column: str | None = None) -> Part | None:
             return None
         read_meta(path, built.kind, verify=True)  # data checksums: a flipped byte rebuilds
         index = VS._KINDS.get(built.kind).load(path, view=True)
+        if built.kind == "ivfflat" and built.centroids is not None:  # (the signature names
+            # them: the index's own centroids, one object, so a query finds its lists once)
+            index.centroids = built.centroids
         keys = np.load(path + ".rowids.npy")
         if len(index) != len(keys):
             raise ValueError("row count mismatch")
@@ -382,6 +385,14 @@ def _merge_one(keys: np.ndarray, dists: np.ndarray, want: int) -> tuple[np.ndarr
 def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
            ) -> tuple[np.ndarray, np.ndarray]:
     """Top `want` (keys, distances) per query row over the parts and the delta graph."""
+    if built.kind == "ivfflat":  # one probe, shortlist and re-score over all structures
+        from sqlvec.index.ivfflat import search_union
+
+        structures = [p.index for p in parts]
+        with built.lock:  # the growing delta swaps arrays: searched as they are now
+            if built.index is not None and len(built.keys):
+                structures.append(built.index.frozen())
+        return search_union(structures, qv, want, params)
     pairs: list[Any] = []
     for part in parts:
         if len(part.keys):

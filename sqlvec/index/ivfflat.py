@@ -169,36 +169,36 @@ class IvfflatIndex:
 
     def search(self, queries: np.ndarray, k: int, params: IvfflatParams | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
-        params = params or IvfflatParams()
-        q = np.atleast_2d(queries)
-        probes = max(1, min(params.probes, len(self.centroids)))
-        tm = _train_metric(self.metric)
-        # lists are l2 cells (cosine: on the sphere); a query probes by its own metric
-        cd = pair_distances(np, _train_view(q, self.metric), self.centroids, tm)
-        near = np.argsort(cd, axis=1, kind="stable")[:, :probes]
-        xp = array_module(params.gpu if params.gpu else False)
-        keep = k + max(8, k)
-        starts, lens = self.offsets[near], self.offsets[near + 1] - self.offsets[near]
-        tops: list[np.ndarray] = []
-        for i in range(len(q)):  # per query: the rows of its own lists
-            st, ln = starts[i], lens[i]
-            r = np.repeat(st - np.cumsum(ln) + ln, ln) + np.arange(int(ln.sum()))
-            ok = None  # (a removed row is never an answer)
-            if len(self._dead_arr) and len(r):
-                ok = ~np.isin(self.keys[r], self._dead_arr)
-            if keep >= (len(r) if ok is None else int(ok.sum())):
-                tops.append(r if ok is None else r[ok])
-            else:
-                tops.append(self._shortlist(xp, q[i], r, st, ln, ok, keep))
-        cand = np.full((len(q), max(max((len(t) for t in tops), default=0), 1)), -1, np.int64)
-        for i, t in enumerate(tops):
-            cand[i, :len(t)] = t
-        safe = np.maximum(cand, 0)
-        dist = rescore(q, np.asarray(self.vectors)[safe], self.metric)
-        ck = np.where(cand >= 0, self.keys[safe], -1)
-        if len(self._dead_arr):
-            ck = np.where(np.isin(ck, self._dead_arr), -1, ck)
-        return base.order_by_distance_then_key(ck, dist, k)
+        return search_union([self], queries, k, params)
+
+    def _near(self, q: np.ndarray, probes: int) -> np.ndarray:
+        """The `probes` lists nearest to each query row (lists are l2 cells, on the sphere
+        for cosine; a query probes by its own metric)."""
+        probes = max(1, min(probes, len(self.centroids)))
+        cd = pair_distances(np, _train_view(q, self.metric), self.centroids,
+                            _train_metric(self.metric))
+        return np.argsort(cd, axis=1, kind="stable")[:, :probes]
+
+    def _probe(self, xp: Any, q: np.ndarray, near: np.ndarray, keep: int) -> np.ndarray:
+        """Row positions of the lists `near` worth re-scoring for query `q`: the live ones,
+        or when more than `keep`, the shortlist of the best `keep` (ties kept)."""
+        st = self.offsets[near]
+        ln = self.offsets[near + 1] - st
+        r = np.repeat(st - np.cumsum(ln) + ln, ln) + np.arange(int(ln.sum()))
+        ok = None  # (a removed row is never an answer)
+        if len(self._dead_arr) and len(r):
+            ok = ~np.isin(self.keys[r], self._dead_arr)
+        if keep >= (len(r) if ok is None else int(ok.sum())):
+            return r if ok is None else r[ok]
+        return self._shortlist(xp, q, r, st, ln, ok, keep)
+
+    def frozen(self) -> IvfflatIndex:
+        """A read-only view of the current arrays (call under the lock of whoever adds or
+        removes rows): searched outside that lock, unaffected by later adds."""
+        view = IvfflatIndex(self.centroids, self.vectors, self.keys, self.offsets, self.metric)
+        view.dead, view._dead_arr = self.dead, self._dead_arr
+        view._sq = self._norms() if self.vectors.dtype.kind == "f" else None
+        return view
 
     def _shortlist(self, xp: Any, q: np.ndarray, r: np.ndarray, st: np.ndarray, ln: np.ndarray,
                    ok: np.ndarray | None, keep: int) -> np.ndarray:
@@ -265,6 +265,59 @@ class IvfflatIndex:
                          else None)
               for n in ("centroids", "vectors", "keys", "offsets")}
         return cls(ld["centroids"], ld["vectors"], ld["keys"], ld["offsets"], meta["metric"])
+
+
+def search_union(indexes: list[IvfflatIndex], queries: np.ndarray, k: int,
+                 params: IvfflatParams | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k (keys, distances) per query over several structures as one: the per-segment
+    parts and the delta of one index. Each probes its lists nearest to the query (found once
+    per centroid matrix: the parts of an index share theirs), the shortlisted rows of all
+    of them are re-scored exactly together and ordered by (distance, key); a key held by
+    two structures (the delta catching up with a part) is kept once.
+
+        >>> x = np.eye(3, dtype=np.float32)
+        >>> a = IvfflatIndex.build(x, np.array([1, 2, 3]), IvfflatOptions(lists=2), "l2")
+        >>> b = IvfflatIndex.from_centroids(a.centroids, x[:1] * 2, np.array([9]), "l2")
+        >>> search_union([a, b], x[:1] * 2, 2, IvfflatParams(probes=2))[0].tolist()
+        [[9, 1]]
+    """
+    params = params or IvfflatParams()
+    q = np.atleast_2d(queries)
+    parts = [ix for ix in indexes if len(ix.keys)]
+    if not parts or k <= 0:
+        return np.full((len(q), k), -1, np.int64), np.full((len(q), k), np.inf)
+    metric = parts[0].metric
+    xp = array_module(params.gpu if params.gpu else False)
+    keep = k + max(8, k)
+    nears: dict[int, np.ndarray] = {}
+    for ix in parts:
+        if id(ix.centroids) not in nears:
+            nears[id(ix.centroids)] = ix._near(q, params.probes)
+    out_k = np.full((len(q), k), -1, np.int64)
+    out_d = np.full((len(q), k), np.inf)
+    for i in range(len(q)):  # per query: its own lists in every structure
+        keys, vecs = [], []
+        for ix in parts:
+            rows = ix._probe(xp, q[i], nears[id(ix.centroids)][i], keep)
+            if len(rows):
+                keys.append(ix.keys[rows])
+                vecs.append(np.asarray(ix.vectors[rows]))
+        if not keys:
+            continue
+        kk = np.concatenate(keys) if len(keys) > 1 else keys[0]
+        dist = rescore(q[i:i + 1], (np.concatenate(vecs) if len(vecs) > 1 else vecs[0])[None],
+                       metric)
+        if len(keys) > 1:  # order all, keep each key's first (best) place
+            kk, dd = base.order_by_distance_then_key(kk[None], dist, len(kk))
+            _u, first = np.unique(kk[0], return_index=True)
+            if len(first) < len(kk[0]):
+                first = np.sort(first)
+                kk, dist = kk[:, first], dd[:, first]
+            else:
+                dist = dd
+        ok_k, ok_d = base.order_by_distance_then_key(kk.reshape(1, -1), dist, k)
+        out_k[i], out_d[i] = ok_k[0], ok_d[0]
+    return out_k, out_d
 
 
 class IvfflatKind:

@@ -223,6 +223,16 @@ def test_ivfflat_probes_mean_the_same_cells_in_every_part(tmp_path, builds):
         d = np.sqrt(((x[ids] - q) ** 2).sum(1, dtype=np.float32))
         assert got == [int(i) for i in ids[np.lexsort((ids, d))[:10]]]
     assert np.array_equal(built.index.centroids, cent)  # the delta too
+    # one search over all structures equals each searched alone, then merged
+    structures = [p.index for p in built.parts.values()] + [built.index.frozen()]
+    qs = x[[5, 700, 3050, 3299]] + 0.2
+    for probes in (1, 3, LISTS):
+        params = IVF.IvfflatParams(probes=probes)
+        pairs = [a for s in structures for a in s.search(qs, 10, params)]
+        want = SI.merge(*pairs, 10)
+        got = IVF.search_union(structures, qs, 10, params)
+        assert got[0].tolist() == want[0].tolist()
+        np.testing.assert_allclose(got[1], want[1])
     con.close()
 
 
