@@ -173,7 +173,7 @@ def test_the_module_example_runs():
 
 def test_index_strategy_asks_the_masks_and_they_agree_with_the_expanded_set(sealed):
     run, x, cols = sealed
-    run("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    run("create index t_idx on t using hnsw (emb vector_l2_ops) with (m = 4, ef_construction = 8)")
     try:
         run("set sqlvec.exact_scan_threshold = 10")
         q = x[77] + 0.01
