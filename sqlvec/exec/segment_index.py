@@ -3,8 +3,9 @@
 Every vector index kind is split this way: an hnsw graph, ivfflat lists or a sparse
 inverted index per sealed segment. An ivfflat index trains its centroids once (from the
 rows CREATE INDEX sees, or the first segment's worth of rows after it; saved as
-`<oid>.ivfcent.*`) and each part (and the delta) only assigns its rows to them, so `ivfflat.probes` probes the same cells
-in every part and probes = lists scans every row, as one structure would.
+`<oid>.ivfcent.*`) and each part (and the delta) only assigns its rows to them, so
+`ivfflat.probes` probes the same cells in every part and probes = lists scans every row,
+as one structure would; a query searches all of them at once (ivfflat.search_union).
 
 A sealed (non-growing) segment never changes, so its graph never does either: it is built
 once (CREATE INDEX, the first query that sees the segment, or the storage rewrite hook when
@@ -294,8 +295,7 @@ def _save(built: Any, seg: Any, part: Part, store: Any = None) -> None:
 
 
 def build(built: Any, seg: Any, column: str | None = None) -> Part:
-    """A fresh graph over the segment's non-NULL vectors (keys = row ids)."""
-
+    """A fresh part over the segment's non-NULL vectors (keys = row ids)."""
     ids, vecs = _vectors(built, seg, column)
     return Part(fresh(built, vecs, ids, sealed=True), ids, seg.seg_id, crc=_crc(ids, vecs))
 
