@@ -23,6 +23,7 @@ AGG_NAMES = frozenset({
     "array_agg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
     "json_agg", "jsonb_agg", "json_object_agg", "jsonb_object_agg", "bit_and", "bit_or", "percentile_cont", "percentile_disc",
     "mode", "corr", "covar_pop", "covar_samp", "regr_slope", "regr_intercept", "group_concat",
+    "bit_xor", "regr_count", "regr_avgx", "regr_avgy", "regr_sxx", "regr_syy", "regr_sxy", "regr_r2",
 })
 
 
@@ -45,6 +46,7 @@ _FUNC_NAME_FIX = {"jsonbdeleteatpath": "#-", "jsonobjectagg": "json_object_agg",
                   "logicaland": "bool_and", "logicalor": "bool_or", "arraytostring": "array_to_string",
                   "currentschema": "current_schema", "currentversion": "version", "md5digest": "md5", "lower": "lower", "upper": "upper",
                   "trim": "btrim", "chr": "chr", "bitwiseandagg": "bit_and", "bitwiseoragg": "bit_or",
+                  "bitwisexoragg": "bit_xor",
                   "currenttime": "current_time", "currentdatabase": "current_database",
                   "arraysize": "array_length", "arraylength": "array_length", "todate": "to_date",
                   "timestamptrunc": "date_trunc", "datetrunc": "date_trunc", "extract": "date_part",
