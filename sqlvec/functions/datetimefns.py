@@ -208,6 +208,24 @@ def _date_trunc(ctx: CallContext, args: list[Arg]) -> Arg:
     return from_us(truncate_us(us, unit), out_t, mask)
 
 
+def _date_trunc_zone(ctx: CallContext, args: list[Arg]) -> Arg:
+    """date_trunc(unit, timestamptz, zone): truncate the wall-clock time in `zone`."""
+    t = ctx.arg_types[1]
+    unit = _unit(args[0], _TRUNC_UNITS, "date_trunc", t)
+    us, mask = to_us(args[1], t, ctx.n)
+    zones = arr(args[2], ctx.n)
+    out = np.zeros(len(us), np.int64)
+    for zone in pc.unique(zones.drop_null()).to_pylist():  # one pass per distinct zone
+        rows = np.asarray(pc.fill_null(pc.equal(zones, zone), False))
+        local = us[rows] + zone_offsets(zone, us[rows], local=False)
+        cut = truncate_us(local, unit)
+        out[rows] = cut - zone_offsets(zone, cut, local=True)
+    if zones.null_count:
+        zmask = np.asarray(zones.is_null())
+        mask = zmask if mask is None else (mask | zmask)
+    return from_us(out, t, mask)
+
+
 _PART_UNITS = ("microseconds", "milliseconds", "second", "minute", "hour", "day", "week",
                "month", "quarter", "year", "decade", "century", "millennium", "dow", "isodow",
                "doy", "epoch", "julian", "isoyear", "timezone", "timezone_hour",
@@ -428,6 +446,7 @@ def register(fr: FunctionRegistry) -> None:
     add("localtimestamp", [], TS, _now("local"), volatile=True)
     for t in (TS, TSTZ, IV):
         add("date_trunc", [TXT, t], t, _date_trunc)
+    add("date_trunc", [TXT, TSTZ, TXT], TSTZ, _date_trunc_zone)
     for t in (TS, TSTZ, DATE, TIME, IV):
         add("date_part", [TXT, t], F8, _part(False))
         add("extract", [TXT, t], NUM, _part(True))

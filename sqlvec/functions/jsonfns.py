@@ -524,6 +524,7 @@ def register(fr: FunctionRegistry) -> None:
     add("#-", [JB, TXTA], JB, _delete_path)
     add("jsonb_insert", [JB, TXTA, JB, T.BOOL], JB, _jsonb_insert, min_args=3)
     add("to_json", [T.ANYELEMENT], J, _to_json(False))
+    add("array_to_json", [T.ANYARRAY], J, _to_json(False))
     add("row_to_json", [T.RECORD], J, _to_json(False))
     add("to_jsonb", [T.ANYELEMENT], JB, _to_json(True))
     add("json_build_object", [T.ANY], J, _build("object", False), variadic=True, min_args=0,
