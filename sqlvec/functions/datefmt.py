@@ -39,6 +39,7 @@ def tokenize(fmt: str) -> list[tuple[str, str, bool, bool]]:
     """Template to [(kind, text, fill_mode, th_suffix)]; kind 'lit' or a pattern name."""
     out: list[tuple[str, str, bool, bool]] = []
     i = 0
+    bare = False
     while i < len(fmt):
         if fmt[i] == '"':
             j = fmt.find('"', i + 1)
@@ -47,8 +48,9 @@ def tokenize(fmt: str) -> list[tuple[str, str, bool, bool]]:
             i = j + 1
             continue
         fm = False
-        if fmt.startswith("FM", i):
+        if fmt.startswith(("FM", "TM"), i) and not bare:  # TM (translation mode): no padding too
             fm, i = True, i + 2
+        bare = False
         for tok in _TOKENS:
             if fmt.startswith(tok, i):
                 i += len(tok)
@@ -60,7 +62,8 @@ def tokenize(fmt: str) -> list[tuple[str, str, bool, bool]]:
                 out.append((tok, text, fm, th))
                 break
         else:
-            if fm:
+            if fm:  # a prefix without a keyword: what follows is read without prefixes
+                bare = True
                 continue
             out.append(("lit", fmt[i], False, False))
             i += 1
@@ -335,7 +338,9 @@ def parse_with_template(s: str, fmt: str, kind: str) -> int:
     frac = int(g.get("us", "0").ljust(6, "0")) if "us" in g else int(g.get("ms", "0").ljust(3, "0")) * 1000
     from sqlvec.functions.datetimefns import days_in_month
     if not (1 <= month <= 12) or not (1 <= day <= int(days_in_month(np.array([year]), np.array([month]))[0])):
-        raise InvalidDatetimeFormat(f'date/time field value out of range: "{s}"')
+        from sqlvec.core.errors import DatetimeFieldOverflow
+
+        raise DatetimeFieldOverflow(f'date/time field value out of range: "{s}"')
     days = int(days_from_civil(np.array([year]), np.array([month]), np.array([day]))[0])
     if "doy" in g:
         days = int(days_from_civil(np.array([year]), np.array([1]), np.array([1]))[0]) + int(g["doy"]) - 1
