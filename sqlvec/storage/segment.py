@@ -254,7 +254,7 @@ def key_lookup(
     """Mark each value found in a live row of `views` (setting its row id in `out`)."""
     if len(values) == 0:
         return
-    few = values.to_pylist() if len(values) <= _FEW_VALUES else None
+    few: list[object] | None = None  # the values as Python objects, made when a bisect needs them
     keys: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
     one = len(values) == 1
     for view in views:
@@ -268,7 +268,9 @@ def key_lookup(
             if idx[0].dtype not in keys:
                 keys[idx[0].dtype] = _as_keys(values, idx[0])
             _sorted_probe(view, idx, keys[idx[0].dtype], found, out)
-        elif few is not None:
+        elif len(values) <= _FEW_VALUES:
+            if few is None:
+                few = values.to_pylist()
             _bisect_probe(view, seg.sorted_values(column), few, found, out)
         else:
             _hash_probe(view, column, values, found, out)
