@@ -271,13 +271,29 @@ _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 
 
+_new = tuple.__new__  # a named tuple from its fields without its Python-level __new__
+
+
+def _name(raw: bytes) -> str:
+    if not raw:
+        return ""
+    return raw.decode("ascii") if raw.isascii() else decode_utf8(raw)
+
+
+def _formats(body: bytes, pos: int, n: int) -> tuple[int, ...]:
+    """n int16 format codes at pos (one code, the usual case, without a format string)."""
+    if n == 1:
+        return _I16.unpack_from(body, pos)
+    return struct.unpack_from(f"!{n}h", body, pos) if n > 0 else ()
+
+
 def _decode_bind(body: bytes) -> Bind:
     """Bind, the message of every execution, read with a few slices and unpacks."""
     p = body.index(b"\x00")
     q = body.index(b"\x00", p + 1)
     pos = q + 1
     (nf,) = _I16.unpack_from(body, pos)
-    formats = struct.unpack_from(f"!{nf}h", body, pos + 2) if nf > 0 else ()
+    formats = _formats(body, pos + 2, nf)
     pos += 2 + 2 * max(nf, 0)
     (n,) = _I16.unpack_from(body, pos)
     pos += 2
@@ -297,13 +313,10 @@ def _decode_bind(body: bytes) -> Bind:
     (nr,) = _I16.unpack_from(body, pos)
     if nr < 0:
         raise ProtocolViolation("invalid message format")
-    rformats = struct.unpack_from(f"!{nr}h", body, pos + 2) if nr else ()
+    rformats = _formats(body, pos + 2, nr)
     if pos + 2 + 2 * nr != len(body):
         raise ProtocolViolation("invalid message format")
-    portal = body[:p].decode("ascii") if body[:p].isascii() else decode_utf8(body[:p])
-    stmt = body[p + 1:q]
-    return Bind(portal, stmt.decode("ascii") if stmt.isascii() else decode_utf8(stmt),
-                formats, tuple(params), rformats)
+    return _new(Bind, (_name(body[:p]), _name(body[p + 1:q]), formats, tuple(params), rformats))
 
 
 class Decoder:
@@ -371,9 +384,7 @@ class Decoder:
                 except (ValueError, struct.error):
                     pass  # malformed: the general reader names the problem
             elif code == 69 and len(body) >= 5 and body.find(b"\x00") == len(body) - 5:  # 'E'
-                name = body[:-5]
-                return Execute(name.decode("ascii") if name.isascii() else decode_utf8(name),
-                               _I32.unpack_from(body, len(body) - 4)[0])
+                return _new(Execute, (_name(body[:-5]), _I32.unpack_from(body, len(body) - 4)[0]))
             return self._decode(chr(code), body)
         except CharacterNotInRepertoire as e:
             return Invalid(chr(code), e)
