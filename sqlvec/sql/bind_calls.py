@@ -12,11 +12,57 @@ from sqlvec.core.errors import (
     FeatureNotSupported,
     GroupingError,
     SyntaxError_,
+    UndefinedFunction,
     UndefinedObject,
     WindowingError,
 )
 from sqlvec.plan import expr as E
 from sqlvec.sql.scope import Scope
+
+# Parameter names of built-in functions that take `name => value` arguments, and the
+# default of each trailing parameter (None: required).
+NAMED_PARAMS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    "make_interval": tuple((p, "0") for p in ("years", "months", "weeks", "days", "hours", "mins", "secs")),
+    "make_date": (("year", None), ("month", None), ("day", None)),
+    "make_time": (("hour", None), ("min", None), ("sec", None)),
+    "make_timestamp": tuple((p, None) for p in ("year", "month", "mday", "hour", "min", "sec")),
+    "make_timestamptz": tuple((p, None) for p in ("year", "month", "mday", "hour", "min", "sec")),
+}
+
+
+def _named_args(name: str, args: list[exp.Expr]) -> list[exp.Expr]:
+    """Positional arguments for a call with `param => value` ones (PostgreSQL's named notation:
+    positional first, then named; omitted parameters take their defaults)."""
+    params = NAMED_PARAMS.get(name)
+    if params is None:
+        raise UndefinedFunction(f"function {name} with named arguments does not exist",
+                                hint="No function matches the given name and argument types.")
+    names = [p for p, _ in params]
+    slots: list[exp.Expr | None] = [None] * len(params)
+    seen_named = False
+    for i, a in enumerate(args):
+        if isinstance(a, exp.Kwarg):
+            seen_named = True
+            key = a.this.name.lower()
+            if key not in names or slots[names.index(key)] is not None:
+                raise UndefinedFunction(f"function {name} has no parameter \"{key}\"" if key not in names
+                                        else f'argument name "{key}" used more than once')
+            slots[names.index(key)] = a.expression
+        elif seen_named:
+            raise SyntaxError_("positional argument cannot follow named argument")
+        elif i < len(slots):
+            slots[i] = a
+    out: list[exp.Expr] = []
+    for (p, default), v in zip(params, slots):
+        if v is None:
+            if default is None:
+                raise UndefinedFunction(f"function {name}() is missing the argument \"{p}\"")
+            v = exp.Literal.number(default)
+        out.append(v)
+    while len(out) > 1 and slots[len(out) - 1] is None and params[len(out) - 1][1] is not None:
+        out.pop()  # trailing defaults: let the function's own defaults apply
+    return out
+
 
 AGG_NAMES = frozenset({
     "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
@@ -109,6 +155,8 @@ class CallBinder:
                 return self.call(name, bound)
         else:
             name, args = self.func_name_args(n)
+        if any(isinstance(a, exp.Kwarg) for a in args):
+            args = _named_args(name, args)
         if name == "grouping":
             bound = [self.bind_expr(a, scope) for a in args]
             self.saw_agg = True

@@ -90,7 +90,8 @@ class SqlvecDialect(Postgres):
             k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items() if k not in PLAIN_FUNCTIONS
         }
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
-        LAMBDAS: ClassVar[dict] = {}
+        # (`name => value` named arguments stay: FARROW gives an exp.Kwarg)
+        LAMBDAS: ClassVar[dict] = {TokenType.FARROW: Postgres.Parser.LAMBDAS[TokenType.FARROW]}
 
         # INSERT INTO t (cols) OVERRIDING {SYSTEM | USER} VALUE ...: kept in the Insert's
         # "overriding" arg (stock sqlglot has no such clause)
