@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import signal
 import ssl
 import sys
+from collections.abc import Iterator
 from typing import Any
 
 from sqlvec.core.errors import InvalidCatalogName, SqlError
@@ -129,6 +131,25 @@ async def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+@contextlib.contextmanager
+def _profiled() -> Iterator[None]:
+    """SQLVEC_PROFILE=FILE: cProfile the event loop thread (where cheap requests run) until
+    the server stops, stats written to FILE (a development aid: `python -m pstats FILE`)."""
+    path = os.environ.get("SQLVEC_PROFILE")
+    if not path:
+        yield
+        return
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()
+    try:
+        yield
+    finally:
+        prof.disable()
+        prof.dump_stats(path)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
@@ -137,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from sqlvec.server.app import ServerLoop
 
-            with asyncio.Runner(loop_factory=ServerLoop) as runner:
+            with asyncio.Runner(loop_factory=ServerLoop) as runner, _profiled():
                 return runner.run(serve(args))
         except KeyboardInterrupt:
             return 0
