@@ -306,6 +306,27 @@ def _remove(replace: bool) -> Impl:
     return impl
 
 
+def _trim(ctx: CallContext, args: list[Arg]) -> Arg:
+    """trim_array(a, n): a without its last n elements (2202E unless 0 <= n <= length)."""
+    if ctx.arg_types[0].ndims > 1:
+        raise FeatureNotSupported("trim_array of multidimensional arrays is not supported")
+    a = _lists(args[0], ctx.n, ctx.arg_types[0])
+    values, parents, off = _flat(a)
+    k = pc.cast(arr(args[1], ctx.n), pa.int64())
+    null = np.asarray(pc.or_(pc.is_null(a), pc.is_null(k)))
+    kn = np.asarray(k.fill_null(0).to_numpy(zero_copy_only=False), np.int64)
+    lengths = np.diff(off)
+    bad = ~null & ((kn < 0) | (kn > lengths))
+    if bad.any():
+        raise ArraySubscriptError(f"number of elements to trim must be between 0 and {int(lengths[bad][0])}")
+    keep_n = np.where(null, 0, lengths - kn)
+    pos = np.arange(len(values)) - off[:-1][parents] if len(values) else np.zeros(0, np.int64)
+    keep = pos < keep_n[parents] if len(values) else np.zeros(0, bool)
+    offs = np.concatenate([[0], np.cumsum(keep_n)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offs), values.filter(pa.array(keep)),
+                                    mask=pa.array(null) if null.any() else None)
+
+
 def _to_string(ctx: CallContext, args: list[Arg]) -> Arg:
     a = _lists(args[0], ctx.n, ctx.arg_types[0])
     elem_t = ctx.arg_types[0].base_element if ctx.arg_types[0].is_array else T.TEXT
@@ -435,6 +456,7 @@ def register(fr: FunctionRegistry) -> None:
     add("array_position", [AA, AE, I4], I4, _positions(True), min_args=2, strict=False)
     add("array_positions", [AA, AE], T.array_of(I4), _positions(False), strict=False)
     add("array_remove", [AA, AE], AA, _remove(False), strict=False)
+    add("trim_array", [AA, I4], AA, _trim)
     add("array_replace", [AA, AE, AE], AA, _remove(True), strict=False)
     add("array_fill", [AE, T.array_of(I4), T.array_of(I4)], AA, _fill, min_args=2, strict=False)
     add("array_to_string", [AA, TXT, TXT], TXT, _to_string, min_args=2)

@@ -115,7 +115,70 @@ def _regexp_match(ctx: CallContext, args: list[Arg]) -> Arg:
 
 
 def _regexp_count(ctx: CallContext, args: list[Arg]) -> Arg:
-    return map_distinct(lambda s, p: len(compile_re(p).findall(s)), args[:2], ctx.n, pa.int32())
+    """regexp_count(string, pattern [, start [, flags]])."""
+    def one(s: str, p: str, start: int = 1, f: str = "") -> int:
+        _check_start(start)
+        return sum(1 for _ in _matches(s, p, start, f))
+    return map_distinct(one, args, ctx.n, pa.int32())
+
+
+def _check_start(start: int) -> None:
+    if start < 1:
+        raise InvalidParameterValue(f'invalid value for parameter "start": {start}')
+
+
+def _matches(s: str, p: str, start: int, f: str):
+    """Non-overlapping matches of p in s from 1-based position start, with PostgreSQL flags."""
+    fl, glob = _flags(f)
+    if glob:
+        raise InvalidParameterValue('regexp functions do not support the "global" option')
+    return compile_re(p, fl).finditer(s, start - 1)
+
+
+def _nth(s: str, p: str, start: int, n: int, f: str):
+    _check_start(start)
+    if n < 1:
+        raise InvalidParameterValue(f'invalid value for parameter "n": {n}')
+    for i, m in enumerate(_matches(s, p, start, f), 1):
+        if i == n:
+            return m
+    return None
+
+
+def _regexp_instr(ctx: CallContext, args: list[Arg]) -> Arg:
+    """regexp_instr(string, pattern [, start [, N [, endoption [, flags [, subexpr]]]]])."""
+    def one(s: str, p: str, start: int = 1, n: int = 1, end: int = 0, f: str = "", sub: int = 0) -> int:
+        m = _nth(s, p, start, n, f)
+        if m is None or sub > (m.re.groups or 0) or sub < 0:
+            if sub < 0:
+                raise InvalidParameterValue(f'invalid value for parameter "subexpr": {sub}')
+            return 0
+        if m.start(sub) < 0:
+            return 0
+        return (m.end(sub) if end else m.start(sub)) + 1
+    return map_distinct(one, args, ctx.n, pa.int32())
+
+
+def _regexp_substr(ctx: CallContext, args: list[Arg]) -> Arg:
+    """regexp_substr(string, pattern [, start [, N [, flags [, subexpr]]]])."""
+    def one(s: str, p: str, start: int = 1, n: int = 1, f: str = "", sub: int = 0) -> str | None:
+        m = _nth(s, p, start, n, f)
+        if sub < 0:
+            raise InvalidParameterValue(f'invalid value for parameter "subexpr": {sub}')
+        if m is None or sub > (m.re.groups or 0):
+            return None
+        return m.group(sub)
+    return map_distinct(one, args, ctx.n, pa.string())
+
+
+def _regexp_like(ctx: CallContext, args: list[Arg]) -> Arg:
+    """regexp_like(string, pattern [, flags])."""
+    def one(s: str, p: str, f: str = "") -> bool:
+        fl, glob = _flags(f)
+        if glob:
+            raise InvalidParameterValue('regexp_like() does not support the "global" option')
+        return compile_re(p, fl).search(s) is not None
+    return map_distinct(one, args, ctx.n, pa.bool_())
 
 
 def _regexp_split(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -181,9 +244,12 @@ def register(fr: FunctionRegistry) -> None:
         fr.add(sym, [TXT, TXT], T.BOOL, _match(ic, neg))
         fr.add(sym, [T.BPCHAR, TXT], T.BOOL, _match(ic, neg))
     fr.add("regexp_like", [TXT, TXT], T.BOOL, _match(False, False))
+    fr.add("regexp_like", [TXT, TXT, TXT], T.BOOL, _regexp_like)
+    fr.add("regexp_instr", [TXT, TXT, T.INT4, T.INT4, T.INT4, TXT, T.INT4], T.INT4, _regexp_instr, min_args=2)
+    fr.add("regexp_substr", [TXT, TXT, T.INT4, T.INT4, TXT, T.INT4], TXT, _regexp_substr, min_args=2)
     fr.add("regexp_replace", [TXT, TXT, TXT, TXT], TXT, _regexp_replace, min_args=3)
     fr.add("regexp_match", [TXT, TXT, TXT], T.array_of(TXT), _regexp_match, min_args=2)
-    fr.add("regexp_count", [TXT, TXT], T.INT4, _regexp_count)
+    fr.add("regexp_count", [TXT, TXT, T.INT4, TXT], T.INT4, _regexp_count, min_args=2)
     fr.add("regexp_split_to_array", [TXT, TXT, TXT], T.array_of(TXT), _regexp_split, min_args=2)
     fr.add("similar_to", [TXT, TXT, TXT], T.BOOL, _similar(False), min_args=2)
     fr.add("not_similar_to", [TXT, TXT, TXT], T.BOOL, _similar(True), min_args=2)

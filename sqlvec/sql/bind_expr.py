@@ -195,6 +195,9 @@ class ExprBinder(CallBinder):
         if isinstance(node, exp.EQ | exp.NEQ | exp.LT | exp.LTE | exp.GT | exp.GTE) and \
                 (ls := _row_items(node.this)) is not None and (rs := _row_items(node.expression)) is not None:
             return self._row_compare(node, ls, rs, scope)
+        if isinstance(node, exp.RegexpLike) and node.args.get("flag") is not None:
+            return self.call("regexp_like", [self.bind_expr(x, scope)
+                                             for x in (node.this, node.expression, node.args["flag"])])
         if isinstance(node, exp.Binary) and type(node) in BINARY_OPS:
             rhs = node.expression
             if isinstance(rhs, exp.Any | exp.All) or (
