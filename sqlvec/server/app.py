@@ -244,7 +244,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         """After a `process` run: act on what the protocol asked, then go on reading."""
         if action is None and not self.inbox and self.watching and not self.lost \
                 and not self.server._stopping:
-            if self.conn.session.notifications:  # the common case ends here
+            if getattr(self.conn.session, "notifications", None):  # the common case ends here
                 self._push_notifications()
             return
         self._watch_notifications()
@@ -291,7 +291,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         if getattr(session, "notify_waker", None) is None:
             session.backend_pid = self.conn.process_id
             session.notify_waker = lambda: self.loop.call_soon_threadsafe(self._push_notifications)
-            self.watching = hasattr(session, "notifications")
+            self.watching = True
         self._push_notifications()
 
     def _push_notifications(self) -> None:
