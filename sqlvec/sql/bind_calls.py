@@ -64,6 +64,13 @@ def _named_args(name: str, args: list[exp.Expr]) -> list[exp.Expr]:
     return out
 
 
+# Aggregates whose result ignores NULL inputs (a window FILTER can blank the others out).
+_NULL_SKIPPING_AGGS = frozenset({
+    "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
+    "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop", "bit_and", "bit_or",
+    "bit_xor",
+})
+
 AGG_NAMES = frozenset({
     "count", "sum", "avg", "min", "max", "bool_and", "bool_or", "every", "string_agg",
     "array_agg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp", "var_pop",
@@ -214,8 +221,10 @@ class CallBinder:
 
     def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
         f = n.this
+        filt = None
         if isinstance(f, exp.Filter):
-            raise FeatureNotSupported("FILTER in window functions is not supported yet")
+            filt = f.expression.this if isinstance(f.expression, exp.Where) else f.expression
+            f = f.this
         name, args = self.func_name_args(f)
         star = len(args) == 1 and isinstance(args[0], exp.Star)
         if star:
@@ -226,6 +235,17 @@ class CallBinder:
         if getattr(self, "agg_forbidden", None) and "WHERE" in (self.agg_forbidden or ""):
             raise WindowingError("window functions are not allowed in WHERE")
         bound = [self.bind_expr(a, scope) for a in args]
+        if filt is not None:
+            # agg(x) FILTER (WHERE c) OVER w = agg(CASE WHEN c THEN x END) OVER w for the
+            # aggregates that skip NULL inputs (count(*) counts CASE WHEN c THEN 1 END)
+            if name not in _NULL_SKIPPING_AGGS:
+                raise FeatureNotSupported("FILTER is not implemented for non-aggregate window functions"
+                                          if name not in AGG_NAMES else
+                                          f"FILTER in window function {name} is not supported")
+            cond = self.as_bool(self.bind_expr(filt, scope))
+            if star:
+                bound, star = [E.Const(1, T.INT4)], False
+            bound = [E.Case(((cond, bound[0]),), None, bound[0].type)] + bound[1:]
         spec_src: exp.Expr = n
         ref = n.args.get("alias")
         ref_name = ref.name if isinstance(ref, exp.Expr) else ref
