@@ -127,6 +127,19 @@ class DdlRunner:
                 checks.extend(cchecks)
                 if seq:
                     seqs.append(seq)
+            elif isinstance(item, exp.LikeProperty):  # LIKE source [INCLUDING ... | EXCLUDING ...]
+                lcols, lpk, luniq, lchecks, lseqs = self._like(item, tbl.name, schema)
+                for col in lcols:
+                    if any(c.name == col.name for c in cols):
+                        raise DuplicateColumn(f'column "{col.name}" specified more than once')
+                cols.extend(lcols)
+                if lpk:
+                    if pk:
+                        raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
+                    pk = lpk
+                uniques.extend(luniq)
+                checks.extend(lchecks)
+                seqs.extend(lseqs)
             elif isinstance(item, exp.PrimaryKey):
                 if pk:
                     raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
@@ -218,6 +231,43 @@ class DdlRunner:
                                f'of table "{table}"')
         return (ColumnDef(name, t.oid, t.typmod, not_null, default, identity, seq.name if seq else None,
                           generated), pk, uniq, checks, seq)
+
+    def _like(self, item: exp.LikeProperty, table: str, schema: str) -> tuple:
+        """The columns (NOT NULL kept), and with INCLUDING DEFAULTS / CONSTRAINTS / INDEXES /
+        IDENTITY / GENERATED / ALL the defaults, checks, keys, identities, generation
+        expressions of a LIKE source table."""
+        from dataclasses import replace
+
+        src = self._find(item.this)
+        if src is None:
+            raise UndefinedTable(f'relation "{item.this.name}" does not exist')
+        if not isinstance(src, TableDef):
+            raise FeatureNotSupported("LIKE of a view is not supported")
+        inc: set[str] = set()
+        for prop in item.expressions:
+            what = prop.args["value"].name.upper()
+            names = {"DEFAULTS", "CONSTRAINTS", "INDEXES", "IDENTITY", "GENERATED"} if what == "ALL" else {what}
+            if str(prop.args.get("this") or "").upper() == "INCLUDING":
+                inc |= names
+            else:
+                inc -= names
+        cols, seqs = [], []
+        for c in src.columns:
+            col = replace(c, default=None, identity=None, sequence=None, generated=None)
+            if "DEFAULTS" in inc and c.identity in (None, "serial"):
+                col = replace(col, default=c.default)
+            if "IDENTITY" in inc and c.identity in ("always", "by default"):
+                seq = SequenceDef(self.cat.new_oid(), schema, f"{table}_{c.name}_seq",
+                                  owned_by=f"{schema}:{table}.{c.name}")
+                seqs.append(seq)
+                col = replace(col, identity=c.identity, sequence=seq.name, default=f"nextval('{seq.name}')")
+            if "GENERATED" in inc:
+                col = replace(col, generated=c.generated)
+            cols.append(col)
+        checks = list(src.checks) if "CONSTRAINTS" in inc else []
+        pk = list(src.primary_key) if "INDEXES" in inc else []
+        uniq = [(f"{table}_{'_'.join(u)}_key", u) for _, u in src.uniques] if "INDEXES" in inc else []
+        return cols, pk, uniq, checks, seqs
 
     def _create_table_as(self, node: exp.Create) -> str:
         raise FeatureNotSupported("CREATE TABLE AS is handled by the session")
