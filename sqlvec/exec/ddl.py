@@ -123,7 +123,7 @@ class DdlRunner:
                         raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
                     pk = [col.name]
                 if cuniq:
-                    uniques.append((f"{tbl.name}_{col.name}_key", (col.name,)))
+                    uniques.append((cuniq if isinstance(cuniq, str) else f"{tbl.name}_{col.name}_key", (col.name,)))
                 checks.extend(cchecks)
                 if seq:
                     seqs.append(seq)
@@ -211,11 +211,11 @@ class DdlRunner:
                 pk = True
                 not_null = True
             elif isinstance(k, exp.UniqueColumnConstraint):
-                uniq = True
+                uniq = c.name or True  # its constraint name, when given
             elif isinstance(k, exp.DefaultColumnConstraint):
                 default = k.this.sql(dialect="postgres")
-            elif isinstance(k, exp.CheckColumnConstraint):
-                checks.append(CheckDef(f"{table}_{name}_check", k.this.sql(dialect="postgres")))
+            elif isinstance(k, exp.CheckColumnConstraint):  # CONSTRAINT name CHECK (...)
+                checks.append(CheckDef(c.name or f"{table}_{name}_check", k.this.sql(dialect="postgres")))
             elif isinstance(k, exp.ComputedColumnConstraint):  # GENERATED ALWAYS AS (e) STORED
                 generated = k.this.sql(dialect="postgres")
             elif isinstance(k, exp.GeneratedAsIdentityColumnConstraint):
@@ -478,7 +478,8 @@ class DdlRunner:
             if seq:
                 self.cat.create_sequence(seq)
             new = replace(rel, columns=rel.columns + (col,), checks=rel.checks + tuple(checks),
-                          uniques=rel.uniques + (((f"{rel.name}_{col.name}_key", (col.name,)),) if uniq else ()))
+                          uniques=rel.uniques + (((uniq if isinstance(uniq, str) else f"{rel.name}_{col.name}_key",
+                                                      (col.name,)),) if uniq else ()))
             fill_value = self._default_array(col)
 
             def fill(t: pa.Table) -> pa.Table:
@@ -512,6 +513,8 @@ class DdlRunner:
             return rel
         if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "CONSTRAINT":
             return self._drop_constraint(rel, a)
+        if isinstance(a, exp.RenameColumn) and a.args.get("constraint"):
+            return self._rename_constraint(rel, a.this.name, a.args["to"].name)
         if isinstance(a, exp.RenameColumn):
             old, to = a.this.name, a.args["to"].name
             i = rel.column_index(old)
@@ -620,6 +623,28 @@ class DdlRunner:
             self.cat.put_table(rel)
             return rel
         raise FeatureNotSupported(f"unsupported ALTER TABLE action: {a.sql(dialect='postgres')[:40]}")
+
+    def _rename_constraint(self, rel: TableDef, old: str, to: str) -> TableDef:
+        """ALTER TABLE ... RENAME CONSTRAINT old TO to (a check, unique key or primary key)."""
+        from dataclasses import replace
+
+        names = [c.name for c in rel.checks] + [u[0] for u in rel.uniques] + \
+            ([rel.pk_name or f"{rel.name}_pkey"] if rel.primary_key else [])
+        if old not in names:
+            raise UndefinedObject(f'constraint "{old}" for table "{rel.name}" does not exist')
+        if to in names:
+            from sqlvec.core.errors import DuplicateObject, DuplicateTable
+
+            if old not in {c.name for c in rel.checks}:  # a key's index takes the name
+                raise DuplicateTable(f'relation "{to}" already exists')
+            raise DuplicateObject(f'constraint "{to}" for relation "{rel.name}" already exists')
+        rel = replace(rel, checks=tuple(replace(c, name=to) if c.name == old else c for c in rel.checks),
+                      uniques=tuple((to if n == old else n, c) for n, c in rel.uniques),
+                      pk_name=to if rel.primary_key and (rel.pk_name or f"{rel.name}_pkey") == old
+                      else rel.pk_name)
+        self.cat.txn.alter_table(rel.oid, arrow_schema(rel, self.regs), lambda t: t)
+        self.cat.put_table(rel)
+        return rel
 
     def _drop_constraint(self, rel: TableDef, a: exp.Drop) -> TableDef:
         """ALTER TABLE ... DROP CONSTRAINT [IF EXISTS] name: a check, unique key or primary

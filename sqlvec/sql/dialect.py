@@ -114,6 +114,17 @@ class SqlvecDialect(Postgres):
             self._overriding = None
             return node
 
+        def _parse_alter_table_rename(self) -> exp.Expr | None:
+            """ALTER TABLE t RENAME CONSTRAINT a TO b: a RenameColumn flagged "constraint"."""
+            if self._match_text_seq("CONSTRAINT"):
+                old, to = self._parse_id_var(), self._match_text_seq("TO") and self._parse_id_var()
+                if old is None or not to:
+                    return None
+                node = self.expression(exp.RenameColumn(this=exp.column(old), to=exp.column(to)))
+                node.set("constraint", True)
+                return node
+            return super()._parse_alter_table_rename()
+
         def _parse_drop(self, exists: bool = False, kind: str | None = None) -> exp.Expr | None:
             """DROP INDEX / SEQUENCE / SCHEMA a, b [CASCADE]: stock sqlglot lists only tables
             and views."""
