@@ -203,7 +203,7 @@ class ServerConnection:
                     self._held = msg
                     self._flush()
                     return RUN_ON_WORKER
-                action = self._dispatch(msg)
+                action = self._ready(msg) if self.phase == "ready" else self._dispatch(msg)
                 if action is not None:
                     self._flush()
                     return action
@@ -620,7 +620,11 @@ class ServerConnection:
                 or len(msg.params) != len(plan.decoders) \
                 or (msg.portal and msg.portal in self._portals):
             plan = self._bind_slow(msg, stmt)
-        values = [decode(raw) for decode, raw in zip(plan.decoders, msg.params)]
+        decoders = plan.decoders
+        if len(decoders) == 1:  # (a comprehension is a function call of its own)
+            values = [decoders[0](msg.params[0])]
+        else:
+            values = [decode(raw) for decode, raw in zip(decoders, msg.params)]
         handle = self.session.bind(stmt, values, plan.formats, msg.portal)
         self._portals[msg.portal] = _Portal(handle, stmt.columns, plan.formats, stmt.sql, plan)
         self._send(be.BIND_COMPLETE)
