@@ -327,6 +327,34 @@ def _trim(ctx: CallContext, args: list[Arg]) -> Arg:
                                     mask=pa.array(null) if null.any() else None)
 
 
+def _set_element(ctx: CallContext, args: list[Arg]) -> Arg:
+    """UPDATE ... SET a[k] = v: a with element k (1-based) replaced; past the end the array
+    grows with NULLs; a NULL array becomes {v} for k = 1."""
+    if ctx.arg_types[0].ndims > 1:
+        raise FeatureNotSupported("assigning an element of a multidimensional array is not supported")
+    a = _lists(args[0], ctx.n, ctx.arg_types[0])
+    values, parents, off = _flat(a)
+    k = pc.cast(arr(args[1], ctx.n), pa.int64())
+    if k.null_count:
+        raise NullValueNotAllowed("array subscript in assignment must not be null")
+    kn = np.asarray(k.to_numpy(zero_copy_only=False), np.int64)
+    lengths = np.diff(off)
+    if (kn < 1).any() or ((lengths == 0) & (kn > 1)).any():
+        raise FeatureNotSupported("array lower bounds other than 1 are not supported")
+    new_len = np.maximum(lengths, kn)
+    total = int(new_len.sum())
+    parent = np.repeat(np.arange(ctx.n), new_len)
+    starts = np.concatenate([[0], np.cumsum(new_len)[:-1]]).astype(np.int64)
+    pos = np.arange(total) - starts[parent]
+    nv = len(values)
+    take = np.where(pos == kn[parent] - 1, nv + parent,
+                    np.where(pos < lengths[parent], off[:-1][parent] + pos, nv + ctx.n))
+    v = pc.cast(arr(args[2], ctx.n), values.type)
+    pool = pa.concat_arrays([values, v, pa.nulls(1, values.type)])
+    offs = np.concatenate([[0], np.cumsum(new_len)]).astype(np.int32)
+    return pa.ListArray.from_arrays(pa.array(offs), pool.take(pa.array(take, pa.int64())))
+
+
 def _to_string(ctx: CallContext, args: list[Arg]) -> Arg:
     a = _lists(args[0], ctx.n, ctx.arg_types[0])
     elem_t = ctx.arg_types[0].base_element if ctx.arg_types[0].is_array else T.TEXT
@@ -457,6 +485,8 @@ def register(fr: FunctionRegistry) -> None:
     add("array_positions", [AA, AE], T.array_of(I4), _positions(False), strict=False)
     add("array_remove", [AA, AE], AA, _remove(False), strict=False)
     add("trim_array", [AA, I4], AA, _trim)
+    # the value of `SET a[k] = v` in UPDATE (sql/bind_dml.py); not a PostgreSQL function name
+    add("_array_set_element", [AA, I4, AE], AA, _set_element, strict=False)
     add("array_replace", [AA, AE, AE], AA, _remove(True), strict=False)
     add("array_fill", [AE, T.array_of(I4), T.array_of(I4)], AA, _fill, min_args=2, strict=False)
     add("array_to_string", [AA, TXT, TXT], TXT, _to_string, min_args=2)

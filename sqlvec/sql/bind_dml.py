@@ -271,11 +271,18 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
         else:
             pairs.append((eq.this, eq.expression))
     for target, v in pairs:
+        sub = None
+        if isinstance(target, exp.Bracket) and isinstance(target.this, exp.Column) \
+                and len(target.expressions) == 1 and not isinstance(target.expressions[0], exp.Slice):
+            sub, target = target.expressions[0], target.this  # SET a[k] = v
         col = target.name
         i = table.column_index(col)
         if i is None:
             raise UndefinedColumn(f'column "{col}" of relation "{table.name}" does not exist')
         t = table.columns[i].sql_type(b.regs.types)
+        if sub is not None:
+            assigns = _set_element(b, assigns, i, t, sub, v, scope, col)
+            continue
         is_default = isinstance(v, exp.Column) and v.name.upper() == "DEFAULT" and not v.table
         if table.columns[i].generated is not None:
             if not is_default:
@@ -292,6 +299,24 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
         src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
     ret, fields = _returning(b, node, table, table_scope(b, table))
     return L.Update(table, src, tuple(assigns), ret, fields)
+
+
+def _set_element(b: Binder, assigns: list, i: int, t: T.SqlType, sub: exp.Expr, v: exp.Expr, scope: Scope,
+                 col: str) -> list:
+    """UPDATE ... SET a[k] = v: column i's new value built on its earlier assignment, if any."""
+    if not t.is_array:
+        from sqlvec.core.errors import DatatypeMismatch
+
+        raise DatatypeMismatch(f'cannot subscript type {t.display()} because it does not support subscripting')
+    lit = sub.this if isinstance(sub, exp.Neg) else sub
+    if isinstance(lit, exp.Literal) and not lit.is_string and lit.is_int:  # stored minus one
+        k: E.Expr = E.Const(int(lit.this) * (-1 if isinstance(sub, exp.Neg) else 1) + 1, T.INT4)
+    else:
+        k = b.coerce(b.bind_expr(sub, scope), T.INT4)
+    prev = next((e for j, e in assigns if j == i), E.ColRef(i + 1, t))
+    value = assign(b, b.bind_expr(v, scope), t.element, col)
+    e = b.call("_array_set_element", [prev, k, value])
+    return [(j, x) for j, x in assigns if j != i] + [(i, e)]
 
 
 def generated_exprs(b: Binder, table: TableDef, offset: int, new: dict[int, E.Expr]) -> dict[int, E.Expr]:
