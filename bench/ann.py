@@ -81,6 +81,16 @@ def recall(got: np.ndarray, want: np.ndarray) -> float:
     return hits / want.size
 
 
+def proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system, all threads) a process has used: /proc/<pid>/stat."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return float("nan")
+
+
 def timed(fn) -> tuple[object, float]:
     t0 = time.perf_counter()
     out = fn()
@@ -115,27 +125,27 @@ def bench_index(x, q, gt, args, rows) -> None:
     print(f"build: sqlvec hnsw {t_ours:.1f}s, usearch direct {t_direct:.1f}s "
           f"({len(x):,} x {x.shape[1]}, m={args.m}, ef_construction={args.efc})")
     one = np.empty((len(q), 10), np.int64)
+
+    def qps(t0: float, c0: float) -> list[float]:  # [QPS, QPS (CPU)] since (t0, c0)
+        return [len(q) / (time.perf_counter() - t0), len(q) / (time.process_time() - c0)]
     for ef in args.ef:
         params = HnswParams(ef_search=ef)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         keys, _ = ours.search(q, 10, params)
-        rows.append(["sqlvec index, batched", ef, recall(keys, gt),
-                     len(q) / (time.perf_counter() - t0)])
-        t0 = time.perf_counter()
+        rows.append(["sqlvec index, batched", ef, recall(keys, gt), *qps(t0, c0)])
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(len(q)):
             one[i] = ours.search(q[i:i + 1], 10, params)[0][0]
-        rows.append(["sqlvec index, 1 query/call", ef, recall(one, gt),
-                     len(q) / (time.perf_counter() - t0)])
+        rows.append(["sqlvec index, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
         direct.expansion_search = ef
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = direct.search(q, 10, threads=1)
         rows.append(["usearch direct, batched", ef, recall(np.asarray(res.keys, np.int64), gt),
-                     len(q) / (time.perf_counter() - t0)])
-        t0 = time.perf_counter()
+                     *qps(t0, c0)])
+        t0, c0 = time.perf_counter(), time.process_time()
         for i in range(len(q)):
             one[i] = np.asarray(direct.search(q[i], 10, threads=1).keys, np.int64)[:10]
-        rows.append(["usearch direct, 1 query/call", ef, recall(one, gt),
-                     len(q) / (time.perf_counter() - t0)])
+        rows.append(["usearch direct, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
 
 
 def load_sql(x: np.ndarray, path: str | None):
@@ -164,16 +174,19 @@ def load_sql(x: np.ndarray, path: str | None):
     return con, cur
 
 
-def sql_sweep(execute, ql, gt, label, efs, rows) -> None:
-    """One client: every query through `execute(vector) -> ids`, per ef_search."""
+def sql_sweep(execute, ql, gt, label, efs, rows, cpu=time.process_time) -> None:
+    """One client: every query through `execute(vector) -> ids`, per ef_search. `cpu()`:
+    CPU seconds of the processes doing the work (this one, plus a server's), for the
+    QPS (CPU) column: queries per CPU second, what a loaded machine does not distort."""
     got = np.full((len(ql), 10), -1, np.int64)
     for ef in efs:
         execute(None, ef)
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), cpu()
         for i, v in enumerate(ql):
             ids = execute(v, ef)
             got[i, :len(ids)] = ids
-        rows.append([label, ef, recall(got, gt), len(ql) / (time.perf_counter() - t0)])
+        wall, used = time.perf_counter() - t0, cpu() - c0
+        rows.append([label, ef, recall(got, gt), len(ql) / wall, len(ql) / used])
 
 
 def bench_sql(x, q, gt, args, rows, tag: str) -> None:
@@ -263,16 +276,18 @@ def bench_wire(data, q, gt, args, rows) -> None:
                         pc.execute(f"set hnsw.ef_search = {ef}")
                         return []
                     return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
-                sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows)
+                pid = srv.proc.pid
+                sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows,
+                          cpu=lambda: time.process_time() + proc_cpu(pid))
                 if args.multi:
                     ann_multi.wire(pc, q, gt, args, "sqlvec wire", srv.proc.pid)
             if args.clients > 1:
-                wire_concurrent(srv.dsn, q, gt, args, rows)
+                wire_concurrent(srv.dsn, q, gt, args, rows, srv.proc.pid)
         finally:
             srv.stop()
 
 
-def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows) -> None:
+def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: int) -> None:
     """`--clients` psycopg connections in threads, the queries split between them."""
     import threading
 
@@ -296,13 +311,14 @@ def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows) -> None
                     got[i, :len(ids)] = ids
         parts = np.array_split(np.arange(len(q)), args.clients)
         threads = [threading.Thread(target=work, args=(c, part)) for c, part in zip(conns, parts)]
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time() + proc_cpu(pid)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
+        used = time.process_time() + proc_cpu(pid) - c0
         rows.append([f"SQL wire psycopg binary, {args.clients} clients", ef, recall(got, gt),
-                     len(q) / (time.perf_counter() - t0)])
+                     len(q) / (time.perf_counter() - t0), len(q) / used])
         for c in conns:
             c.close()
 
@@ -335,7 +351,9 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
                         pc.execute(f"set hnsw.ef_search = {ef}")
                         return []
                     return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
-                sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows)
+                backend = pc.execute("select pg_backend_pid()").fetchone()[0]
+                sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows,
+                          cpu=lambda: time.process_time() + proc_cpu(backend))
                 if args.multi:
                     pid = pc.execute("select pg_backend_pid()").fetchone()[0]
                     ann_multi.wire(pc, q, gt, args, "pgvector", pid, load=True)
@@ -368,18 +386,22 @@ def print_ratios(rows: list[list[object]], args) -> None:
     by = {(str(r[0]), r[1]): r for r in rows}
     out = []
     for ef in args.ef:
-        def qps(label: str, ef: int = ef) -> float | None:
+        def qps(label: str, ef: int = ef, col: int = 3) -> float | None:
             r = by.get((label, ef))
-            return float(r[3]) if r is not None else None  # type: ignore[arg-type]
-        u, e = qps("usearch direct, 1 query/call"), qps("SQL embedded, 1 client")
-        w1, pg = qps("SQL wire psycopg binary, 1 client"), qps("pgvector psycopg binary, 1 client")
+            v = r[col] if r is not None and len(r) > col else None
+            return float(v) if isinstance(v, float) else None
+        labels = ("usearch direct, 1 query/call", "SQL embedded, 1 client",
+                  "SQL wire psycopg binary, 1 client", "pgvector psycopg binary, 1 client")
+        u, e, w1, pg = (qps(lb) for lb in labels)
+        uc, ec, w1c, pgc = (qps(lb, col=4) for lb in labels)
 
         def ratio(a: float | None, b: float | None) -> str:
             return f"{a / b:.2f}x" if a and b else "-"
-        out.append([ef, ratio(e, u), ratio(w1, u), ratio(w1, pg)])
+        out.append([ef, ratio(e, u), ratio(ec, uc), ratio(w1, u), ratio(w1, pg), ratio(w1c, pgc)])
     if out:
         print()
-        print_table(["ef_search", "embedded/usearch", "wire/usearch", "wire/pgvector"], out)
+        print_table(["ef_search", "embedded/usearch", "(CPU)", "wire/usearch", "wire/pgvector",
+                     "(CPU)"], out)
 
 
 def main() -> None:
@@ -435,7 +457,10 @@ def main() -> None:
             ann_multi.milvus(x, q, gt, args, rows)
         if args.pgvector_multi:
             ann_multi.pgvector(x, q, gt, args)
-    print_table(["path", "ef_search", "recall@10", "QPS"], rows)
+    rows = [r + ["-"] * (5 - len(r)) for r in rows]
+    print_table(["path", "ef_search", "recall@10", "QPS", "QPS (CPU)"], rows)
+    print("QPS (CPU): queries per CPU second of the client process plus the server's (wire:"
+          f" sqlvec serve; pgvector: its backend); load average {os.getloadavg()[0]:.1f}")
     print_ratios(rows, args)
     ann_multi.print_multi(print_table)
 
