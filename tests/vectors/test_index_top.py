@@ -145,6 +145,25 @@ def test_row_fetch_equals_take(table):
     txn.rollback()
 
 
+def test_row_fetch_over_several_chunks():
+    rng = np.random.default_rng(4)
+    batches = []
+    for s, n in ((0, 7), (7, 1), (8, 12)):
+        ids = np.arange(s, s + n, dtype=np.int32)
+        batches.append(pa.record_batch([
+            pa.array(ids), pa.array([None if i % 3 == 0 else f"t{i}" for i in ids.tolist()]),
+            pa.FixedSizeListArray.from_arrays(pa.array(rng.random(n * 4).astype(np.float32)), 4)],
+            names=["id", "tag", "emb"]))
+    seg = RF._Seg(pa.Table.from_batches(batches))
+    for pos in (np.array([3, 5, 1]), np.array([19, 0, 7, 8, 2, 7]), np.array([9, 10])):
+        for name in ("id", "tag", "emb"):
+            t = seg.data.schema.field(name).type
+            want = seg.data.column(name).take(pa.array(pos)).combine_chunks()
+            assert RF.rows(seg, name, pos, t).equals(want)
+            assert RF.gather([(seg, np.arange(len(pos))[::-1], pos[::-1])], name, t,
+                             len(pos)).equals(want)
+
+
 def test_ef_search_is_the_candidate_list():
     from sqlvec.index.hnsw import HnswKind, HnswOptions, HnswParams
 
