@@ -411,9 +411,19 @@ class ExprBinder(CallBinder):
         return E.BoolOp(op, tuple(args), T.BOOL)
 
     def _b_Is(self, n: exp.Is, scope: Scope) -> E.Expr:
-        arg = self.bind_expr(n.this, scope)
         neg = bool(n.args.get("negate"))
         rhs = n.expression
+        items = _row_items(n.this)
+        if items is not None and isinstance(rhs, exp.Null):
+            # ROW(...) IS NULL: every field NULL; IS NOT NULL: every field not NULL
+            parts = []
+            for x in items:
+                e = self.bind_expr(x, scope)
+                if e.type.short == "unknown" and isinstance(e, E.Const):
+                    e = E.Const(e.value, T.TEXT)
+                parts.append(E.IsNull(e, neg, T.BOOL))
+            return E.BoolOp("and", tuple(parts), T.BOOL) if len(parts) > 1 else parts[0]
+        arg = self.bind_expr(n.this, scope)
         if isinstance(rhs, exp.Null):
             if arg.type.short == "unknown" and isinstance(arg, E.Const):
                 arg = E.Const(arg.value, T.TEXT)
