@@ -5,7 +5,6 @@ pg_typeof-free helpers that need no catalog (the catalog's functions live with t
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import numpy as np
 import pyarrow as pa
@@ -34,13 +33,13 @@ def _num_nulls(count_nulls: bool):
 
 
 def _pg_typeof(ctx: CallContext, args: list[Arg]) -> Arg:
-    """The argument's type name (as text: the regtype OID would need the catalog to print)."""
+    """The argument's type as a regtype (its OID; printed as the type's name, no modifier)."""
     t = (ctx.input_types or ctx.arg_types)[0]
-    return pa.scalar(replace(t, typmod=-1).display(), pa.string())  # regtype: no modifier
+    return pa.scalar(t.oid, pa.uint32())
 
 
 def register(fr: FunctionRegistry) -> None:
-    fr.add("pg_typeof", [T.ANY], T.TEXT, _pg_typeof, strict=False)
+    fr.add("pg_typeof", [T.ANY], T.REGTYPE, _pg_typeof, strict=False)
     fr.add("gen_random_uuid", [], T.UUID, _gen_uuid, volatile=True)
     fr.add("uuid_generate_v4", [], T.UUID, _gen_uuid, volatile=True)
     fr.add("num_nulls", [T.ANY], T.INT4, _num_nulls(True), variadic=True, strict=False)

@@ -113,8 +113,9 @@ def test_gen_random_uuid(regs):
 def test_array_ordering_and_typeof(q):
     assert q("<", ("{1,2}", IA), ("{1,3}", IA)) == "t"
     assert q(">", ("{1,NULL}", IA), ("{1,2}", IA)) == "t"
-    assert q("pg_typeof", ("{1}", IA)) == "integer[]"
-    assert q("pg_typeof", ("x", U)) == "unknown"
+    # pg_typeof gives a regtype (the type's OID; printed by name where the catalog is at hand)
+    assert q("pg_typeof", ("{1}", IA)) == str(IA.oid)
+    assert q("pg_typeof", ("x", U)) == str(T.UNKNOWN.oid)
 
 
 def test_already_coerced_arguments_pass_through(regs):
