@@ -261,13 +261,13 @@ class Cursor:
             self._batches = batches = list(result.batches)
             self.rowcount = batches[0].num_rows if len(batches) == 1 else sum(b.num_rows for b in batches)
             if cols != self._columns:  # (a repeated statement: the same Column objects)
-                self._columns = list(cols)
                 self._desc = [
                     (c.name, c.type.oid, None, c.type.typlen if c.type.typlen > 0 else None,
                      None, None, None)
                     for c in cols
                 ]
                 self._convert = [_converter(c) for c in cols]
+            self._columns = list(cols)  # (equal ones too: next time they compare by identity)
             self.description = list(self._desc)
             self.statusmessage = f"{result.tag} {self.rowcount}"
         elif isinstance(result, Command):
