@@ -347,7 +347,14 @@ class Executor:
 
             yield from run_key_lookup(self.ctx, p.input, picks, p)  # only those columns
             return
-        for b in self.run(p.input):
+        inp = p.input
+        if type(inp) is L.Values and not inp.fields and len(inp.rows) == 1:  # SELECT <exprs>, no FROM
+            b = _NO_COLUMNS.get(1)  # the row _r_Values gives (made by its first run)
+            if b is not None:
+                self.ctx.check_cancel()
+                yield self._batch(p, [self.ev.eval(e, b) for e in p.exprs])
+                return
+        for b in self.run(inp):
             self.ctx.check_cancel()
             if b.num_rows == 0 and produced:
                 continue

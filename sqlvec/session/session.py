@@ -271,7 +271,11 @@ class Session:
             ctx = ExecContext(txn, db.regs, params, self.cancel_event, self)
             if disabled:
                 ctx.decorrelate = "decorrelate_subqueries" not in disabled
-            _, batches = collect_result(ctx, ctx.executor.run(plan))  # 53200 over sqlvec.memory_limit
+            budget = getattr(db.store, "memory", None)
+            if budget is not None and budget.limit:
+                _, batches = collect_result(ctx, ctx.executor.run(plan))  # 53200 over sqlvec.memory_limit
+            else:  # (collect_result without a budget to charge)
+                batches = iter([b for b in ctx.executor.run(plan) if b.num_rows])
             ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle left to the GC)
             txn.commit(sync=values.get("synchronous_commit", "on") != "off")
         except BaseException:
