@@ -13,7 +13,9 @@ Prints queries/s, the sqlvec/PostgreSQL ratio, server CPU per query (the sqlvec 
 process, all threads; PostgreSQL: the run's backends, from /proc/<pid>/stat) and client
 CPU per query (all client processes). On a shared machine, `--repeat N` measures each
 cell N times, alternating the servers, and keeps the best rate (and its CPU figures);
-the load average is printed before and after.
+the load average is printed before and after. `SQLVEC_PROFILE=FILE` in the environment
+makes the sqlvec server cProfile its event-loop thread (where cheap requests run) and write
+the stats to FILE when it stops (`python -m pstats FILE`).
 """
 
 from __future__ import annotations
