@@ -75,6 +75,7 @@ def _node_schema(plan: L.Plan) -> tuple[L.Plan, pa.Schema, list[pa.DataType]]:
 # Arrow types): worked out once per node, not per execution
 _PICKS: dict[int, tuple[Any, list[int] | None, bool]] = {}  # (node held weakly)
 _RUNNERS: dict[type, Any] = {}  # plan node class -> Executor._r_<name>
+_KEY_LOOKUP: list[Any] = []  # exec.key_lookup.run_key_lookup, imported on first use
 
 
 def _picks(p: L.Project) -> tuple[list[int] | None, bool]:
@@ -343,9 +344,11 @@ class Executor:
         picks, same_types = _picks(p)
         if same_types and type(p.input).__name__ == "KeyLookup" and "run" not in self.__dict__:
             # SELECT a, b ... WHERE key = $1 (not under EXPLAIN ANALYZE, which counts per node)
-            from sqlvec.exec.key_lookup import run_key_lookup
+            if not _KEY_LOOKUP:
+                from sqlvec.exec.key_lookup import run_key_lookup  # (it imports this module)
 
-            yield from run_key_lookup(self.ctx, p.input, picks, p)  # only those columns
+                _KEY_LOOKUP.append(run_key_lookup)
+            yield from _KEY_LOOKUP[0](self.ctx, p.input, picks, p)  # only those columns
             return
         inp = p.input
         if type(inp) is L.Values and not inp.fields and len(inp.rows) == 1:  # SELECT <exprs>, no FROM
