@@ -339,6 +339,7 @@ class _Target:
     usable: bool  # False: deleted keys pile up in the delta (the general path drops them)
     strategy: str
     cols: dict = field(default_factory=dict)  # row_fetch's columns of its segments (held here)
+    by_seg: dict = field(default_factory=dict)  # segment id -> its part's index
 
 
 def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, oc: Any,
@@ -365,6 +366,7 @@ def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, 
     strategy = f"{built.kind} {idx.name}"
     t = _Target(built, idx, parts, SI.size(built, parts), n_live, usable,
                 f"{strategy}; {{n}} of {{n}} rows pass; {SI.describe(built, parts)}")
+    t.by_seg = {part.seg_id: part.index for part in parts}
     prep.target = (key, (views, built, idx, built.index), t)  # (holding them keeps the ids)
     return t
 
@@ -442,11 +444,12 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         if top is None:
             return None
         return _finish(p, top, q)
-    return _fetch(p, prep, hits, chosen, qv, q, t.cols)
+    return _fetch(p, prep, hits, chosen, qv, q, t.cols, cand, t.by_seg)
 
 
 def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.ndarray,
-           q: Any, cache: dict | None) -> pa.RecordBatch:
+           q: Any, cache: dict | None, cand: np.ndarray | None = None,
+           by_seg: dict | None = None) -> pa.RecordBatch:
     """The chosen candidates' rows as the node's output batch, ordered by their distance
     (stable: ties keep the index's order), the distance appended when the node yields it.
     Only the k rows are read: numpy gathers of fixed-width columns (row_fetch)."""
@@ -473,8 +476,13 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     name = prep.names[col]
     m = None
     if prep.kernel is not None and n:
-        m = RF.values(seg, name, at, vt, cache) if seg is not None else \
-            RF.gather_values(groups, name, vt, n, cache)
+        part = by_seg.get(seg.seg_id) if seg is not None and by_seg and cand is not None else None
+        vectors = getattr(part, "vectors", None)
+        if vectors is not None:  # the part's own copy of the column (just read to re-rank)
+            m = vectors(cand[chosen])
+        if m is None:
+            m = RF.values(seg, name, at, vt, cache) if seg is not None else \
+                RF.gather_values(groups, name, vt, n, cache)
     order = None
     if m is not None:
         d = prep.kernel(m, qv[0])  # (distance_values' numbers: the same kernel and vectors)

@@ -229,6 +229,16 @@ class HnswIndex:
             return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
         return base._order_one(keys, d, k)
 
+    def vectors(self, keys: np.ndarray) -> np.ndarray | None:
+        """The full float32 vectors kept beside a quantized graph for these keys (present
+        keys; rows x dim, the column's own values), or None when the index keeps none."""
+        full, fk = self.full, self.full_keys
+        if full is None or fk is None or full.dtype != np.float32 or not len(fk):
+            return None
+        if self._dense_keys:
+            return full[keys - fk[0]]
+        return full[np.minimum(fk.searchsorted(keys), len(fk) - 1)]
+
     @property
     def _dense_keys(self) -> bool:
         """Whether the full vectors' keys are consecutive (a segment's row ids usually are)."""

@@ -173,6 +173,11 @@ def test_ef_search_is_the_candidate_list():
     for ef, k, want in ((10, 10, 10), (20, 10, 20), (40, 10, 40), (5, 10, 10)):
         keys, _d = idx.search(x[:1], k, HnswParams(ef_search=ef))
         assert idx.graph.expansion_search == want and (keys[0] >= 0).sum() == k
+    keys = np.array([2999, 0, 17])
+    assert np.array_equal(idx.vectors(keys), x[keys])  # the full vectors kept beside it
+    sparse = HnswKind().build(x[:100], np.arange(0, 300, 3), HnswOptions(quantizer="bf16"))
+    assert np.array_equal(sparse.vectors(np.array([297, 3])), x[[99, 1]])
+    assert HnswKind().build(x[:100], np.arange(100)).vectors(keys[1:]) is None  # (f32 graph)
 
 
 def test_scan_columns_pruned_to_the_select_list(table):
