@@ -31,7 +31,9 @@ _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
 def _key_value(ctx: Any, k: E.Expr) -> pa.Array:
     """One key as a 1-element array of its expression type (constants and params)."""
     if isinstance(k, E.Param) and k.type.short != "unknown":
-        return ctx.evaluator._e_Param(k, _ONE_ROW, 1)  # the execution's cached Arrow value
+        if ctx.params[k.index] is not None:  # the execution's Arrow value (42804 if it does not convert)
+            return pa.repeat(ctx.evaluator.param_scalar(k.index, k.type.arrow, k.type.name), 1)
+        return ctx.evaluator._e_Param(k, _ONE_ROW, 1)
     if isinstance(k, E.Cast) and isinstance(k.arg, E.Param) and k.type.short in _INTS \
             and k.arg.type.short in _INTS:  # a driver's int2/int8 $1 cast to the key's type
         v = ctx.params[k.arg.index]
