@@ -477,9 +477,8 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     m = None
     if prep.kernel is not None and n:
         part = by_seg.get(seg.seg_id) if seg is not None and by_seg and cand is not None else None
-        vectors = getattr(part, "vectors", None)
-        if vectors is not None:  # the part's own copy of the column (just read to re-rank)
-            m = vectors(cand[chosen])
+        if getattr(part, "kind", None) == "hnsw":  # its full copy (just read to re-rank)
+            m = part.vectors(cand[chosen])
         if m is None:
             m = RF.values(seg, name, at, vt, cache) if seg is not None else \
                 RF.gather_values(groups, name, vt, n, cache)
