@@ -11,7 +11,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core.errors import CardinalityViolation, DatatypeMismatch, FeatureNotSupported
-from sqlvec.functions.registry import BoundFunction, CallContext
+from sqlvec.functions.registry import BoundFunction, CallContext, as_rows
 from sqlvec.plan import expr as E
 
 # regproc regclass regtype regnamespace regrole, and their arrays
@@ -85,14 +85,7 @@ def _call_scalars(fn: Any, args: list[pa.Scalar], n: int, env: Any) -> pa.Array:
     coercion and constant detection leave such arguments as they are): the implementation,
     then call's handling of its result. Point expressions (`$1 + 1`, `lower($2)`) skip the
     per-argument checks."""
-    res = fn.definition.impl(CallContext(fn.arg_types, fn.return_type, n, env, fn.input_types), args)
-    if isinstance(res, pa.Scalar):
-        return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
-    if isinstance(res, pa.ChunkedArray):
-        res = res.combine_chunks()
-    if len(res) != n and len(res) == 1:
-        return pa.repeat(res[0], n)
-    return res
+    return as_rows(fn.definition.impl(CallContext(fn.arg_types, fn.return_type, n, env, fn.input_types), args), n)
 
 
 _STATEMENT_ENV: list[Any] = []  # catalog.system.statement_env, imported on first use

@@ -132,14 +132,18 @@ class BoundFunction:
     def call(self, args: Sequence[Arg], n: int, env: EvalEnv | None = None) -> pa.Array:
         """Evaluate over a batch of n rows; args are arrays of n rows or scalars."""
         ctx = CallContext(self.arg_types, self.return_type, n, env, self.input_types)
-        res = self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args, env)])
-        if isinstance(res, pa.Scalar):
-            return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
-        if isinstance(res, pa.ChunkedArray):
-            res = res.combine_chunks()
-        if len(res) != n and len(res) == 1:
-            return pa.repeat(res[0], n)
-        return res
+        return as_rows(self.definition.impl(ctx, [constant_or_array(a) for a in self.coerce(args, env)]), n)
+
+
+def as_rows(res: Any, n: int) -> pa.Array:
+    """An implementation's result as an array of n rows (a scalar or one value repeated)."""
+    if isinstance(res, pa.Scalar):
+        return pa.repeat(res, n) if res.is_valid else pa.nulls(n, res.type)
+    if isinstance(res, pa.ChunkedArray):
+        res = res.combine_chunks()
+    if len(res) != n and len(res) == 1:
+        return pa.repeat(res[0], n)
+    return res
 
 
 _CONST_TYPES = (pa.types.is_string, pa.types.is_integer, pa.types.is_floating, pa.types.is_decimal,

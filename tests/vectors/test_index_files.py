@@ -12,6 +12,7 @@ import pytest
 import sqlvec.storage.state as state_mod
 import sqlvec.storage.store as store_mod
 from sqlvec.exec import segment_index as SI
+from tests.support.embedded import connect_run
 
 D = 4
 
@@ -29,17 +30,7 @@ def small_segments(monkeypatch):
     return _small
 
 
-def _connect(path):
-    import sqlvec
-
-    con = sqlvec.connect(path)
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql):
-        cur.execute(sql)
-        return cur.fetchall() if cur.description else None
-    return con, run
+_connect = connect_run
 
 
 def _table(run, name="t", n=2300):

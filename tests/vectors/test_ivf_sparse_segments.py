@@ -19,6 +19,7 @@ import sqlvec.storage.store as store_mod
 from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
 from sqlvec.index.exact import pair_distances
+from tests.support.embedded import connect_run
 
 D = 8
 LISTS = 8
@@ -51,17 +52,7 @@ def builds(monkeypatch):
     return seen
 
 
-def _connect(path):
-    import sqlvec
-
-    con = sqlvec.connect(path)
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql):
-        cur.execute(sql)
-        return cur.fetchall() if cur.description else None
-    return con, run
+_connect = connect_run
 
 
 def _text(x, typ):

@@ -12,6 +12,7 @@ import sqlvec.storage.state as state_mod
 import sqlvec.storage.store as store_mod
 from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
+from tests.support.embedded import connect_run
 
 D = 8
 PART = re.compile(r"\d+\.s\d+\..*")  # <index oid>.s<segment id>.*
@@ -38,15 +39,7 @@ def small_segments(monkeypatch):
 
 
 def _connect(path):
-    import sqlvec
-
-    con = sqlvec.connect(path)
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql, params=None):
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else None
+    con, run = connect_run(path)
     run("set sqlvec.exact_scan_threshold = 0")
     return con, run
 
