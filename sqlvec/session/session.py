@@ -102,6 +102,11 @@ class Session:
         return self.settings.reported()
 
     @property
+    def timezone(self) -> str:
+        """The TimeZone setting: timestamptz values print in it."""
+        return self.settings.values["timezone"]
+
+    @property
     def txn_status(self) -> str:
         if self.txn is None:
             return "I"

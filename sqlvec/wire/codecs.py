@@ -53,23 +53,23 @@ FLOATS = {"float4": ">f4", "float8": ">f8"}
 
 # --- encoding result columns -----------------------------------------------------------------
 
-def encode_column(arr: pa.Array, t: SqlType, fmt: int) -> tuple[Seg, np.ndarray | None]:
+def encode_column(arr: pa.Array, t: SqlType, fmt: int, timezone: str = "UTC") -> tuple[Seg, np.ndarray | None]:
     """Wire bytes of every value (null rows empty) and the validity mask (None: no nulls)."""
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
     if arr.null_count:
         valid = arr.is_valid().to_numpy(zero_copy_only=False)
-        seg = _encode_valid(arr.filter(pa.array(valid)), t, fmt)
+        seg = _encode_valid(arr.filter(pa.array(valid)), t, fmt, timezone)
         return expand(seg, valid), valid
-    return _encode_valid(arr, t, fmt), None
+    return _encode_valid(arr, t, fmt, timezone), None
 
 
-def _encode_valid(arr: pa.Array, t: SqlType, fmt: int) -> Seg:
-    return encode_binary(arr, t) if fmt == 1 else binary_seg(format_text(arr, t))
+def _encode_valid(arr: pa.Array, t: SqlType, fmt: int, timezone: str) -> Seg:
+    return encode_binary(arr, t) if fmt == 1 else binary_seg(format_text(arr, t, timezone))
 
 
-def format_text(arr: pa.Array, t: SqlType) -> pa.Array:
-    """PostgreSQL text output of a column (string array)."""
+def format_text(arr: pa.Array, t: SqlType, timezone: str = "UTC") -> pa.Array:
+    """PostgreSQL text output of a column (string array); timestamptz in `timezone`."""
     short = t.short
     if short in STRINGY or short == "jsonb":
         return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) \
@@ -80,7 +80,7 @@ def format_text(arr: pa.Array, t: SqlType) -> pa.Array:
         return pc.if_else(arr, "t", "f")
     from sqlvec.core import textio
 
-    return textio.format_text(arr, t)
+    return textio.format_text(arr, t, timezone=timezone)
 
 
 def _fixed_numpy(arr: pa.Array, dtype: np.dtype | str) -> np.ndarray:

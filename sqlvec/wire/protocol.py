@@ -552,10 +552,11 @@ class ServerConnection:
                 if plan is not None:
                     plan.cols, plan.col_types = cols, col_types
             count = 0
+            tz = self.session.timezone
             for batch in result.batches:
                 count += batch.num_rows
                 if batch.num_rows:
-                    self._send(data_rows(batch, col_types, fmts))
+                    self._send(data_rows(batch, col_types, fmts, tz))
             self._drain_notices()
             if suspended:
                 self._send(be.PORTAL_SUSPENDED)

@@ -38,7 +38,7 @@ def _float8_text(v: float) -> bytes:
     return (r[:-2] if r.endswith(".0") else r).encode("ascii")
 
 
-def _small_column(arr: pa.Array, t: SqlType, fmt: int) -> list[bytes | None]:
+def _small_column(arr: pa.Array, t: SqlType, fmt: int, timezone: str) -> list[bytes | None]:
     """One column of a tiny batch as per-value bytes (None for NULL)."""
     short = t.short
     if short in _TEXTY or (fmt == 0 and short in ("int2", "int4", "int8", "oid")):
@@ -53,7 +53,7 @@ def _small_column(arr: pa.Array, t: SqlType, fmt: int) -> list[bytes | None]:
     if short == "bool":
         on, off = (b"\x01", b"\x00") if fmt == 1 else (b"t", b"f")
         return [None if v is None else on if v else off for v in arr.to_pylist()]
-    seg, valid = encode_column(arr, t, fmt)
+    seg, valid = encode_column(arr, t, fmt, timezone)
     values = seg.to_list()
     if valid is None:
         return values
@@ -82,13 +82,13 @@ _VALUE: dict[tuple[str, int], Callable[[object], bytes]] = {
 
 
 def _one_row(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
-             head: bytes) -> bytes:
+             head: bytes, timezone: str) -> bytes:
     """The DataRow of a one-row batch (a point lookup's): each value converted on its own."""
     parts = [head]
     for arr, t, fmt in zip(batch.columns, col_types, formats):
         encode = _VALUE.get((t.short, fmt))
         if encode is None:
-            b = _small_column(arr, t, fmt)[0]
+            b = _small_column(arr, t, fmt, timezone)[0]
         else:
             v = arr.to_pylist()[0]
             b = None if v is None else encode(v)
@@ -97,12 +97,13 @@ def _one_row(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Seque
     return b"D" + _INT_LEN(len(body) + 4) + body
 
 
-def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
+def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
+                timezone: str) -> bytes:
     ncols = batch.num_columns
     head = _HEADS[ncols] if ncols < 64 else struct.pack("!h", ncols)
     if batch.num_rows == 1:
-        return _one_row(batch, col_types, formats, head)
-    cols = [_small_column(a, t, f) for a, t, f in zip(batch.columns, col_types, formats)]
+        return _one_row(batch, col_types, formats, head, timezone)
+    cols = [_small_column(a, t, f, timezone) for a, t, f in zip(batch.columns, col_types, formats)]
     out = []
     for row in zip(*cols):
         parts = [head]
@@ -113,18 +114,20 @@ def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Se
     return b"".join(out)
 
 
-def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int]) -> bytes:
-    """All DataRow messages of a batch, concatenated."""
+def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
+              timezone: str = "UTC") -> bytes:
+    """All DataRow messages of a batch, concatenated; timestamptz text in `timezone` (the
+    session's TimeZone)."""
     n = batch.num_rows
     if n == 0:
         return b""
     if n < SMALL_BATCH:
-        return _small_rows(batch, col_types, formats)
+        return _small_rows(batch, col_types, formats, timezone)
     ncols = batch.num_columns
     body = np.full(n, 4 + 2 + 4 * ncols, dtype=np.int64)  # length word, count, col lengths
     col_pieces: list[Piece] = []
     for i in range(ncols):
-        seg, valid = encode_column(batch.column(i), col_types[i], formats[i])
+        seg, valid = encode_column(batch.column(i), col_types[i], formats[i], timezone)
         body += seg.lengths
         lengths = seg.lengths if valid is None else np.where(valid, seg.lengths, -1)
         col_pieces.append(I32(lengths))

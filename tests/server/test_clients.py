@@ -233,3 +233,24 @@ def test_command_tags_and_session_statements_over_the_wire(server):
         with pytest.raises(psycopg.errors.InvalidSqlStatementName):
             cur.execute("EXECUTE q2")
         assert tag("DROP TABLE tags_t") == "DROP TABLE"
+
+
+def test_timestamptz_text_follows_the_session_time_zone(server):
+    """Text results print timestamptz in the session's TimeZone, as PostgreSQL does, for
+    one-row, few-row and many-row batches; binary results carry the same instants."""
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("SET TimeZone = 'America/New_York'")
+        raw = con.cursor()  # text results read as strings: what psql would print
+        raw.adapters.register_loader("timestamptz", psycopg.types.string.TextLoader)
+        one = raw.execute("SELECT '2024-01-01 12:00:00+00'::timestamptz").fetchone()
+        assert one == ("2024-01-01 07:00:00-05",)
+        for n in (3, 300):
+            rows = raw.execute("SELECT '2024-07-01 12:00:00+00'::timestamptz + i * interval '1 hour'"
+                               f" FROM generate_series(0, {n - 1}) i").fetchall()
+            assert rows[0] == ("2024-07-01 08:00:00-04",) and len(rows) == n
+        with con.cursor(binary=True) as cur:
+            got = cur.execute("SELECT '2024-01-01 12:00:00+00'::timestamptz").fetchone()[0]
+            assert got == dt.datetime(2024, 1, 1, 12, tzinfo=dt.UTC)
+        con.execute("RESET TimeZone")
+        assert raw.execute("SELECT '2024-01-01 12:00:00+00'::timestamptz").fetchone() == (
+            "2024-01-01 12:00:00+00",)

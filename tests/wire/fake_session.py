@@ -38,6 +38,8 @@ class FakeSession:
         self.cancelled = False
         self.log: list = []
 
+    timezone = "UTC"
+
     def parameter_status(self):
         return {"application_name": self.settings["application_name"]}
 
