@@ -112,16 +112,23 @@ class DdlRunner:
         uniques: list[tuple[str, tuple[str, ...]]] = []
         checks: list[CheckDef] = []
         seqs: list[SequenceDef] = []
+
+        def add_column(col: ColumnDef) -> None:
+            if any(c.name == col.name for c in cols):
+                raise DuplicateColumn(f'column "{col.name}" specified more than once')
+            cols.append(col)
+
+        def only_key(names: list[str]) -> list[str]:
+            if pk:
+                raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
+            return names
+
         for item in schema_node.expressions:
             if isinstance(item, exp.ColumnDef):
                 col, cpk, cuniq, cchecks, seq = self._column(item, tbl.name, schema)
-                if any(c.name == col.name for c in cols):
-                    raise DuplicateColumn(f'column "{col.name}" specified more than once')
-                cols.append(col)
+                add_column(col)
                 if cpk:
-                    if pk:
-                        raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
-                    pk = [col.name]
+                    pk = only_key([col.name])
                 if cuniq:
                     uniques.append((cuniq if isinstance(cuniq, str) else f"{tbl.name}_{col.name}_key", (col.name,)))
                 checks.extend(cchecks)
@@ -130,20 +137,14 @@ class DdlRunner:
             elif isinstance(item, exp.LikeProperty):  # LIKE source [INCLUDING ... | EXCLUDING ...]
                 lcols, lpk, luniq, lchecks, lseqs = self._like(item, tbl.name, schema)
                 for col in lcols:
-                    if any(c.name == col.name for c in cols):
-                        raise DuplicateColumn(f'column "{col.name}" specified more than once')
-                cols.extend(lcols)
+                    add_column(col)
                 if lpk:
-                    if pk:
-                        raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
-                    pk = lpk
+                    pk = only_key(lpk)
                 uniques.extend(luniq)
                 checks.extend(lchecks)
                 seqs.extend(lseqs)
             elif isinstance(item, exp.PrimaryKey):
-                if pk:
-                    raise InvalidTableDefinition(f'multiple primary keys for table "{tbl.name}" are not allowed')
-                pk = [_ident_name(e) for e in item.expressions]
+                pk = only_key([_ident_name(e) for e in item.expressions])
             elif isinstance(item, exp.UniqueColumnConstraint):
                 names = [_ident_name(e) for e in (item.this.expressions if item.this is not None else [])]
                 uniques.append((f"{tbl.name}_{'_'.join(names)}_key", tuple(names)))

@@ -81,20 +81,29 @@ def _avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
                 or a.args[0].type.short not in _INTS_NUMERIC:
             continue
         div = div or regs.functions.resolve("/", [T.NUMERIC, T.NUMERIC])
-        parts: list[E.Expr] = []
-        for name in ("sum", "count"):
-            fn = regs.functions.aggregate(name, [a.args[0].type], a.distinct)
-            ref = E.ColRef(g + len(aggs), fn.return_type)
-            parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
+        by[g + j], made = _sum_over_count(a.args[0].type, a.distinct, g + len(aggs), regs, div)
+        for name, fn in made:
             aggs.append(replace(a, name=name, type=fn.return_type, fn=fn))
             agg_fields.append(L.Field(name, fn.return_type))
-        by[g + j] = E.Func("/", tuple(parts), div.return_type, div)
     if not by:
         return p
     exprs = tuple(e if k in avoid else _substitute(e, by) for k, e in enumerate(p.exprs))
     new_agg = replace(agg, aggs=tuple(aggs), fields=tuple(agg_fields))
     source = replace(p.input, input=new_agg) if isinstance(p.input, L.Filter) else new_agg
     return replace(p, input=source, exprs=exprs)
+
+
+def _sum_over_count(arg: Any, distinct: bool, first: int, regs: Any, div: Any) -> tuple[E.Expr, list]:
+    """avg(x) as sum(x) / count(x) in numeric: the quotient over the columns `first` (sum) and
+    `first + 1` (count), and the (name, aggregate) pairs the caller adds as those columns."""
+    parts: list[E.Expr] = []
+    made = []
+    for i, name in enumerate(("sum", "count")):
+        fn = regs.functions.aggregate(name, [arg], distinct)
+        ref = E.ColRef(first + i, fn.return_type)
+        parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
+        made.append((name, fn))
+    return E.Func("/", tuple(parts), div.return_type, div), made
 
 
 def _window_avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
@@ -114,14 +123,10 @@ def _window_avg_parts(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
                 or c.args[0].type.short not in _INTS_NUMERIC:
             continue
         div = div or regs.functions.resolve("/", [T.NUMERIC, T.NUMERIC])
-        parts: list[E.Expr] = []
-        for name in ("sum", "count"):
-            fn = regs.functions.aggregate(name, [c.args[0].type], False)
-            ref = E.ColRef(len(fields), fn.return_type)
-            parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
+        by[base + j], made = _sum_over_count(c.args[0].type, False, len(fields), regs, div)
+        for name, fn in made:
             calls.append(replace(c, name=name, type=fn.return_type, fn=fn))
             fields.append(L.Field(name, fn.return_type))
-        by[base + j] = E.Func("/", tuple(parts), div.return_type, div)
     if not by:
         return p
     exprs = tuple(e if k in avoid else _substitute(e, by) for k, e in enumerate(p.exprs))
