@@ -32,6 +32,7 @@ from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext
 from sqlvec.exec.stream import ResultStream, close_batches
 from sqlvec.session import memory_setting as MS
+from sqlvec.session import txn_modes as TM
 from sqlvec.session import utility_exec as U
 from sqlvec.session.database import Database
 from sqlvec.session.settings import Settings
@@ -82,6 +83,8 @@ class Session:
         self.txn: Any = None  # the open storage transaction of an explicit block
         self.txn_started_us = 0  # when self.txn began (now() within the block), UTC microseconds
         self.failed = False
+        self.txn_queried = False  # a query ran in this block (its isolation level is fixed now)
+        TM.reset(self)  # the transaction modes from default_transaction_* (startup options)
         self.savepoints: list[tuple[str, Any]] = []
         self.prepared: dict[str, PreparedStatement] = {}
         self.portals: dict[str, Portal] = {}
@@ -181,6 +184,7 @@ class Session:
                         txn.commit(sync=sync)
                     finally:
                         self._ddl_settled()
+                        TM.reset(self)  # SET TRANSACTION in the string lasted for it only
                 else:
                     self._abort_implicit()
 
@@ -188,6 +192,7 @@ class Session:
         txn, self.txn = self.txn, None
         self.failed = False
         self.savepoints = []
+        TM.reset(self)
         if txn is not None:
             txn.rollback()
         self._ddl_settled()
@@ -232,8 +237,12 @@ class Session:
 
             return run_cursor_stmt(self, node)
         elif isinstance(node, (UT.SetStmt, UT.ResetStmt, UT.ShowStmt, UT.PrepareStmt, UT.ExecuteStmt,
-                               UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt)):
+                               UT.DeallocateStmt, UT.DiscardStmt, UT.NoopStmt, UT.SetTransactionStmt)):
             return U.run_session_utility(self, node)
+        if self.settings.values["transaction_read_only"] == "on":
+            TM.check_writable(self, node)  # 25006 for a statement that writes
+        if self.txn is not None:
+            self.txn_queried = True
         timeout_ms = _int_setting(self.settings.values.get("statement_timeout", "0"))
         timer = None
         self.cancel_reason = None
@@ -352,12 +361,13 @@ class Session:
         if k == "begin":
             if self.txn is not None:
                 self.notice("there is already a transaction in progress", "WARNING", "25001")
-                return Command("BEGIN")
+                return Command(node.tag or "BEGIN")
             self.txn = self.db.store.begin()
             self.txn_started_us = time.time_ns() // 1000
             self.failed = False
             self.savepoints = []
-            return Command("BEGIN")
+            TM.begin(self, node.modes)
+            return Command(node.tag or "BEGIN")
         if k == "commit":
             if self.txn is None:
                 self.notice("there is no transaction in progress", "WARNING", "25P01")
@@ -413,6 +423,7 @@ class Session:
         self.txn = None
         self.failed = False
         self.savepoints = []
+        TM.reset(self)
         # portals do not survive the end of their transaction
         from sqlvec.session.cursors import held_after_commit  # WITH HOLD cursors stay
 
@@ -436,7 +447,7 @@ class Session:
     def prepare(self, sql: str, param_oids: list[int] | None = None, name: str = "") -> PreparedStatement:
         if name and name in self.prepared:
             raise DuplicatePreparedStatement(f'prepared statement "{name}" already exists')
-        if self.failed:
+        if self.failed and not _ends_block(sql):  # Parse of ROLLBACK / COMMIT is allowed (PostgreSQL)
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -478,7 +489,7 @@ class Session:
             if stmt not in self.prepared:
                 raise InvalidSqlStatementName(f'prepared statement "{stmt}" does not exist')
             stmt = self.prepared[stmt]
-        if self.failed:
+        if self.failed and not _ends_block(stmt.sql):
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -499,7 +510,7 @@ class Session:
         """Bind and run a prepared statement in one step, every row at once: what Bind plus
         Execute(unnamed portal, no row limit) give, without keeping a Portal (embedded dbapi).
         The unnamed portal is closed, as a Bind would replace it; call sync() afterwards."""
-        if self.failed:
+        if self.failed and not _ends_block(stmt.sql):
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -642,6 +653,20 @@ class Session:
                 self.txn = None
                 self._ddl_settled()
         self.closed = True
+
+
+_BLOCK_EXITS = ("rollback", "commit", "rollback_to")
+
+
+def _ends_block(sql: str) -> bool:
+    """Whether sql is COMMIT / ROLLBACK [TO SAVEPOINT]: what a failed block still accepts."""
+    if UT.first_words(sql, 1) not in (["rollback"], ["abort"], ["commit"], ["end"]):
+        return False
+    try:
+        node = _parse_cached(sql.strip().rstrip(";").strip())
+    except SqlError:
+        return False
+    return isinstance(node, UT.TransactionStmt) and node.kind in _BLOCK_EXITS
 
 
 def _stream_of(result: Any) -> ResultStream | None:

@@ -17,7 +17,12 @@ class SettingSpec:
     choices: tuple[str, ...] = ()
     bounds: tuple[float, float] | None = None  # numeric settings: (min, max), checked at SET
     real: bool = False  # bounds of a floating-point setting (else integer)
+    boolean: bool = False  # on/off (true, yes, 1 ... accepted; SHOW prints on or off)
 
+
+ISOLATION_LEVELS = ("serializable", "repeatable read", "read committed", "read uncommitted")
+_TRUE = ("on", "true", "yes", "1", "t", "y")
+_FALSE = ("off", "false", "no", "0", "f", "n")
 
 SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("DateStyle", "ISO, MDY", True),
@@ -38,10 +43,13 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("idle_in_transaction_session_timeout", "0"),
     SettingSpec("synchronous_commit", "on", choices=("on", "off", "local", "remote_write", "remote_apply")),
     SettingSpec("extra_float_digits", "1"),
-    SettingSpec("transaction_isolation", "read committed"),
-    SettingSpec("default_transaction_isolation", "read committed"),
-    SettingSpec("transaction_read_only", "off"),
-    SettingSpec("default_transaction_read_only", "off"),
+    # the current transaction's modes (session/txn_modes.py); outside a block, the defaults
+    SettingSpec("transaction_isolation", "read committed", choices=ISOLATION_LEVELS),
+    SettingSpec("default_transaction_isolation", "read committed", choices=ISOLATION_LEVELS),
+    SettingSpec("transaction_read_only", "off", boolean=True),
+    SettingSpec("default_transaction_read_only", "off", boolean=True),
+    SettingSpec("transaction_deferrable", "off", boolean=True),
+    SettingSpec("default_transaction_deferrable", "off", boolean=True),
     SettingSpec("bytea_output", "hex"),
     SettingSpec("client_min_messages", "notice"),
     SettingSpec("max_identifier_length", "63"),
@@ -108,8 +116,15 @@ class Settings:
         if value is None:
             self.values[key] = self.defaults.get(key, spec.default if spec else "")
             return spec.name if spec else key
-        if spec is not None and spec.choices and value.lower() not in spec.choices:
-            raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
+        if spec is not None and spec.choices:
+            if value.lower() not in spec.choices:
+                raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
+            value = value.lower()
+        if spec is not None and spec.boolean:
+            v = value.strip().lower()
+            if v not in _TRUE and v not in _FALSE:
+                raise InvalidParameterValue(f'parameter "{spec.name}" requires a Boolean value')
+            value = "on" if v in _TRUE else "off"
         if spec is not None and spec.bounds is not None:
             value = _numeric(spec, value)
         if key == "timezone" and value.upper() in ("UTC", "GMT", "Z"):

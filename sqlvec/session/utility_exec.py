@@ -22,6 +22,7 @@ from sqlvec.exec.operators import ExecContext, schema_of
 from sqlvec.exec.stream import ResultStream, streamable
 from sqlvec.plan import logical as L
 from sqlvec.session import memory_setting as MS
+from sqlvec.session import txn_modes as TM
 from sqlvec.sql import utility as UT
 from sqlvec.sql.bind_dml import bind_delete, bind_insert, bind_update
 from sqlvec.sql.binder import BindContext, Binder
@@ -45,14 +46,16 @@ def run_session_utility(s: Any, node: Any) -> Result:
     if isinstance(node, UT.SetStmt | UT.ResetStmt) and (node.name or "").lower() == MS.NAME:
         return _memory_limit(s, node)  # database-wide, not per session (SHOW reads it as usual)
     if isinstance(node, UT.SetStmt):
-        if node.name == "transaction_isolation":
-            return Command("SET")
-        s.settings.set(node.name, node.value)
+        if not TM.set_mode(s, node.name, node.value):  # transaction modes: session/txn_modes.py
+            s.settings.set(node.name, node.value)
+        return Command("SET")
+    if isinstance(node, UT.SetTransactionStmt):
+        TM.set_transaction(s, node)
         return Command("SET")
     if isinstance(node, UT.ResetStmt):
         if node.name is None:
-            s.settings.reset_all()
-        else:
+            _reset_all(s)
+        elif not TM.set_mode(s, node.name, None):
             s.settings.set(node.name, None)
         return Command("RESET")
     if isinstance(node, UT.ShowStmt):
@@ -96,13 +99,23 @@ def run_session_utility(s: Any, node: Any) -> Result:
                 from sqlvec.core.errors import ActiveSqlTransaction
 
                 raise ActiveSqlTransaction("DISCARD ALL cannot run inside a transaction block")
-            s.settings.reset_all()
+            _reset_all(s)
             s.prepared = {}
             s.portals = {}
         return Command(f"DISCARD {node.what.upper()}")
     if isinstance(node, UT.NoopStmt):
         return Command(node.tag)
     raise FeatureNotSupported(f"unsupported statement {type(node).__name__}")
+
+
+def _reset_all(s: Any) -> None:
+    """RESET ALL: every setting back to its default; an open block keeps its modes."""
+    kept = {k: s.settings.values[k] for k in TM.MODES}
+    s.settings.reset_all()
+    if s.txn is not None:
+        s.settings.values.update(kept)
+    else:
+        TM.reset(s)
 
 
 def _eval_args(s: Any, args: tuple[str, ...], types: list) -> list[Any]:
@@ -214,6 +227,10 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
     if isinstance(node, ReindexStmt):
         return _reindex(s, txn, node)
     if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
+        if s.txn is None:
+            from sqlvec.core.errors import NoActiveSqlTransaction
+
+            raise NoActiveSqlTransaction("LOCK TABLE can only be used in transaction blocks")
         return Command("LOCK TABLE")  # single-writer storage: table locks have nothing to add
     if isinstance(node, exp.Command):
         from sqlvec.catalog.system.extensions import extension_command

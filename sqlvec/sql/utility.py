@@ -22,6 +22,16 @@ class TransactionStmt:
 
     kind: str  # begin commit rollback savepoint release rollback_to
     name: str | None = None
+    modes: tuple[tuple[str, str], ...] = ()  # BEGIN's transaction modes: (setting, value)
+    tag: str = ""  # the CommandComplete tag when it is not the kind's (START TRANSACTION)
+
+
+@dataclass(frozen=True)
+class SetTransactionStmt:
+    """SET TRANSACTION modes (session=False) / SET SESSION CHARACTERISTICS AS TRANSACTION."""
+
+    modes: tuple[tuple[str, str], ...]
+    session: bool = False
 
 
 @dataclass(frozen=True)
@@ -89,7 +99,7 @@ class NoopStmt:
 
 
 Utility = (
-    TransactionStmt | SetStmt | ResetStmt | ShowStmt | PrepareStmt | ExecuteStmt
+    TransactionStmt | SetTransactionStmt | SetStmt | ResetStmt | ShowStmt | PrepareStmt | ExecuteStmt
     | DeallocateStmt | DiscardStmt | ExplainStmt | RoleStmt | NoopStmt
 )
 
@@ -168,7 +178,7 @@ def parse_utility(sql: str) -> Utility:
     if head in CURSOR_WORDS:
         return parse_cursor(text)
     if head in ("begin", "start"):
-        return TransactionStmt("begin")
+        return _parse_begin(text, head)
     if head in ("commit", "end"):
         return TransactionStmt("commit")
     if head in ("rollback", "abort"):
@@ -238,8 +248,11 @@ def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
         rest = text.split(None, i + 2)[-1] if len(words) > i + 2 else ""
         val = _value_text(rest)
         return SetStmt("timezone", None if val.lower() in ("default", "local") else val, local)
-    if low[i : i + 1] == ["transaction"] or low[i : i + 3] == ["session", "characteristics", "as"]:
-        return SetStmt("transaction_isolation", " ".join(low[i + 3 :]) or None, local)
+    if low[1:2] == ["transaction"]:
+        return SetTransactionStmt(_tx_modes(text, re.match(r"(?is)set\s+transaction", text).end(), True))
+    if low[1:5] == ["session", "characteristics", "as", "transaction"]:
+        start = re.match(r"(?is)set\s+session\s+characteristics\s+as\s+transaction", text).end()
+        return SetTransactionStmt(_tx_modes(text, start, True), session=True)
     if low[i : i + 1] == ["names"]:
         return SetStmt("client_encoding", _literal(words[i + 1]) if i + 1 < len(words) else None)
     m = re.match(r"(?is)set\s+(?:session\s+|local\s+)?(\"[^\"]+\"|[\w.]+)\s*(?:=|\bto\b)\s*(.*)$", text)
@@ -252,6 +265,72 @@ def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
     if val.lower() == "default":
         return SetStmt(name, None, local)
     return SetStmt(name, _value_text(val), local)
+
+
+def _parse_begin(text: str, head: str) -> TransactionStmt:
+    """BEGIN [WORK | TRANSACTION] [modes] / START TRANSACTION [modes]."""
+    m = re.match(r"(?is)start\s+transaction\b" if head == "start" else r"(?is)begin(?:\s+(?:work|transaction)\b)?",
+                 text)
+    if m is None:  # START without TRANSACTION
+        nxt = [w for w in _WORD.finditer(text)][1:2]
+        if not nxt:
+            raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+        raise SyntaxError_(f'syntax error at or near "{nxt[0].group()}"', position=nxt[0].start() + 1)
+    return TransactionStmt("begin", None, _tx_modes(text, m.end(), False),
+                           "START TRANSACTION" if head == "start" else "")
+
+
+_ISOLATION = {"serializable": "serializable", "repeatable read": "repeatable read",
+              "read committed": "read committed", "read uncommitted": "read uncommitted"}
+
+
+def _tx_modes(text: str, start: int, required: bool) -> tuple[tuple[str, str], ...]:
+    """Transaction modes from text[start:] as (setting, value) pairs, PostgreSQL's grammar:
+    ISOLATION LEVEL ..., READ ONLY | READ WRITE, [NOT] DEFERRABLE, comma or space separated.
+
+    >>> _tx_modes("begin isolation level repeatable read, read only", 5, False)
+    (('transaction_isolation', 'repeatable read'), ('transaction_read_only', 'on'))
+    """
+    toks = [(m.group().lower(), m.start(), m.group()) for m in _WORD.finditer(text, start)]
+    out: list[tuple[str, str]] = []
+    i = 0
+
+    def fail(j: int) -> SyntaxError_:
+        if j >= len(toks):
+            return SyntaxError_("syntax error at end of input", position=len(text) + 1)
+        return SyntaxError_(f'syntax error at or near "{toks[j][2]}"', position=toks[j][1] + 1)
+
+    def word(j: int) -> str:
+        return toks[j][0] if j < len(toks) else ""
+
+    if required and not toks:
+        raise fail(0)
+    while i < len(toks):
+        if out and word(i) == ",":
+            i += 1
+        w = word(i)
+        if w == "isolation" and word(i + 1) == "level":
+            one, two = word(i + 2), f"{word(i + 2)} {word(i + 3)}"
+            if two in _ISOLATION:
+                out.append(("transaction_isolation", _ISOLATION[two]))
+                i += 4
+            elif one == "serializable":
+                out.append(("transaction_isolation", one))
+                i += 3
+            else:
+                raise fail(i + 3 if one in ("read", "repeatable") else i + 2)
+        elif w == "read" and word(i + 1) in ("only", "write"):
+            out.append(("transaction_read_only", "on" if word(i + 1) == "only" else "off"))
+            i += 2
+        elif w == "deferrable":
+            out.append(("transaction_deferrable", "on"))
+            i += 1
+        elif w == "not" and word(i + 1) == "deferrable":
+            out.append(("transaction_deferrable", "off"))
+            i += 2
+        else:
+            raise fail(i + 1 if w in ("isolation", "read", "not") else i)
+    return tuple(out)
 
 
 def _split_top(s: str) -> list[str]:

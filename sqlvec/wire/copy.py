@@ -450,6 +450,7 @@ class CopyIn:
 
     def __init__(self, session: Any, cmd: CopyCommand, columns: list[Column],
                  source: str = "PIPE", total: int = 0) -> None:
+        check_writable(session)
         self.session, self.cmd, self.columns = session, cmd, columns
         self.chunks: list[bytes] = []
         self.size = 0
@@ -571,6 +572,14 @@ class CopyIn:
         if self.own_txn and self.session.txn_status != "I":
             for _ in self.session.execute("ROLLBACK"):
                 pass
+
+
+def check_writable(session: Any) -> None:
+    """COPY FROM in a read-only transaction is 25006, before any data is asked for."""
+    if session.settings.values.get("transaction_read_only") == "on":
+        from sqlvec.core.errors import ReadOnlySqlTransaction
+
+        raise ReadOnlySqlTransaction("cannot execute COPY FROM in a read-only transaction")
 
 
 def start_progress(session: Any, target: str, source: str, total: int = 0) -> dict:

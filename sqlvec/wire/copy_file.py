@@ -30,6 +30,7 @@ from sqlvec.core.results import Column
 from sqlvec.wire.copy import (
     CopyCommand,
     CopyIn,
+    check_writable,
     end_progress,
     load_arrays,
     parse_copy,
@@ -85,6 +86,7 @@ class _Progress:
 def copy_from_file(session: Any, cmd: CopyCommand, columns: list[Column]) -> int:
     """Load the file named by `cmd` into its table; the number of rows loaded."""
     _check_allowed(session)
+    check_writable(session)  # 25006 in a read-only transaction
     if cmd.format == "parquet":
         return _copy_parquet(session, cmd, columns)
     f, total = _open(cmd.path)

@@ -238,7 +238,10 @@ def test_with_ties_comment_lock_missing_param(q):
     q("insert into t values (1), (2), (2), (3)")
     assert q("select a from t order by a fetch first 2 rows with ties") == [(1,), (2,), (2,)]
     assert q("comment on table t is 'x'") == "COMMENT"
-    assert q("lock table t") == "LOCK TABLE"
+    with pytest.raises(SqlError) as ei:  # as PostgreSQL: only in a transaction block
+        q("lock table t")
+    assert ei.value.code == "25P01"
+    assert q("begin; lock table t; commit") == "COMMIT"
     with pytest.raises(SqlError) as ei:
         q("select * from t where a = $1")
     assert ei.value.code == "42P02"
