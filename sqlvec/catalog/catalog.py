@@ -148,12 +148,29 @@ class Catalog:
     def drop_relation(self, r: TableDef | ViewDef) -> None:
         self.txn.catalog_delete(f"rel/{r.schema}/{r.name}")
         if isinstance(r, TableDef):
+            self._forget_foreign_keys(r)
             for idx in self.indexes_of(r.oid):
                 self.txn.catalog_delete(f"index/{idx.schema}/{idx.name}")
             for s in self.sequences():
                 if s.owned_by and s.owned_by.split(".")[0] == f"{r.schema}:{r.name}":
                     self.txn.catalog_delete(f"seq/{s.schema}/{s.name}")
             self.txn.drop_table(r.oid)
+
+    def _forget_foreign_keys(self, t: TableDef) -> None:
+        """t is dropped: the tables it references forget it, the tables referencing it lose
+        those foreign keys (DROP TABLE ... CASCADE, DROP SCHEMA ... CASCADE)."""
+        from dataclasses import replace
+
+        if not t.foreign_keys and not t.referenced_by:
+            return
+        parents = {f.ref_oid for f in t.foreign_keys} - {t.oid}
+        children = set(t.referenced_by) - {t.oid}
+        for r in self.relations():
+            if not isinstance(r, TableDef):
+                continue
+            if r.oid in parents or r.oid in children:
+                self.put_table(replace(r, referenced_by=tuple(o for o in r.referenced_by if o != t.oid),
+                                       foreign_keys=tuple(f for f in r.foreign_keys if f.ref_oid != t.oid)))
 
     def rename_relation(self, r: TableDef | ViewDef, new_name: str) -> None:
         from dataclasses import replace

@@ -23,11 +23,18 @@ class ColumnDef:
     identity: str | None = None  # 'always' | 'by default' | 'serial' (sequence-backed)
     sequence: str | None = None  # name of the backing sequence for serial/identity
     generated: str | None = None  # SQL text of GENERATED ALWAYS AS (expr) STORED
+    # unconstrained numeric held as PostgreSQL's text of each value (NUMERIC_TEXT); columns
+    # of data directories written before it (no such key) are decimal128(38, 16)
+    numeric_text: bool = True
 
     def sql_type(self, types: TypeRegistry) -> SqlType:
         t = types.by_oid(self.type_oid)
         if t is None:
             raise KeyError(self.type_oid)
+        if self.typmod < 0 and self.numeric_text and t.short == "numeric":
+            from sqlvec.core.types import NUMERIC_TEXT
+
+            return NUMERIC_TEXT
         return t.with_typmod(self.typmod) if self.typmod >= 0 else t
 
 
@@ -35,6 +42,28 @@ class ColumnDef:
 class CheckDef:
     name: str
     expr: str  # SQL text
+
+
+@dataclass(frozen=True)
+class ForeignKeyDef:
+    """FOREIGN KEY (columns) REFERENCES ref_schema.ref_table (ref_columns) on the referencing
+    table; on_delete / on_update / match are pg_constraint's letters (a = NO ACTION, s = simple)."""
+
+    name: str
+    columns: tuple[str, ...]
+    ref_oid: int
+    ref_schema: str
+    ref_table: str
+    ref_columns: tuple[str, ...]
+    on_delete: str = "a"
+    on_update: str = "a"
+    match: str = "s"
+
+    @staticmethod
+    def from_dict(d: dict) -> ForeignKeyDef:
+        d = dict(d)
+        d["columns"], d["ref_columns"] = tuple(d["columns"]), tuple(d["ref_columns"])
+        return ForeignKeyDef(**d)
 
 
 @dataclass(frozen=True)
@@ -50,6 +79,10 @@ class TableDef:
     uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (constraint name, columns)
     checks: tuple[CheckDef, ...] = ()
     kind: str = "table"
+    foreign_keys: tuple[ForeignKeyDef, ...] = ()
+    referenced_by: tuple[int, ...] = ()  # OIDs of tables whose foreign keys reference this one
+    query: str | None = None
+    populated: bool = True
 
     def column_index(self, name: str) -> int | None:
         for i, c in enumerate(self.columns):
@@ -64,11 +97,14 @@ class TableDef:
     def from_dict(d: dict) -> TableDef:
         return TableDef(
             oid=d["oid"], schema=d["schema"], name=d["name"],
-            columns=tuple(ColumnDef(**c) for c in d["columns"]),
+            columns=tuple(ColumnDef(**{"numeric_text": False, **c}) for c in d["columns"]),
             primary_key=tuple(d.get("primary_key") or ()), pk_name=d.get("pk_name"),
             uniques=tuple((u[0], tuple(u[1])) for u in d.get("uniques") or ()),
             checks=tuple(CheckDef(**c) for c in d.get("checks") or ()),
             kind=d.get("kind", "table"),
+            foreign_keys=tuple(ForeignKeyDef.from_dict(f) for f in d.get("foreign_keys") or ()),
+            referenced_by=tuple(d.get("referenced_by") or ()),
+            query=d.get("query"), populated=d.get("populated", True),
         )
 
 

@@ -11,6 +11,7 @@ from sqlvec.catalog.catalog import Catalog
 from sqlvec.catalog.objects import CheckDef, ColumnDef, IndexDef, SequenceDef, TableDef, ViewDef
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
+    DependentObjectsStillExist,
     DuplicateColumn,
     FeatureNotSupported,
     InvalidParameterValue,
@@ -20,6 +21,7 @@ from sqlvec.core.errors import (
     UndefinedTable,
     WrongObjectType,
 )
+from sqlvec.exec import ddl_fk
 from sqlvec.sql.bind_expr import type_from_ast
 
 _SERIAL = {exp.DType.SERIAL: T.INT4, exp.DType.BIGSERIAL: T.INT8, exp.DType.SMALLSERIAL: T.INT2}
@@ -112,6 +114,7 @@ class DdlRunner:
         uniques: list[tuple[str, tuple[str, ...]]] = []
         checks: list[CheckDef] = []
         seqs: list[SequenceDef] = []
+        fks: list[tuple[list[str], exp.Reference, str | None]] = []  # resolved once the table is known
 
         def add_column(col: ColumnDef) -> None:
             if any(c.name == col.name for c in cols):
@@ -127,6 +130,9 @@ class DdlRunner:
             if isinstance(item, exp.ColumnDef):
                 col, cpk, cuniq, cchecks, seq = self._column(item, tbl.name, schema)
                 add_column(col)
+                for c in item.args.get("constraints") or []:
+                    if isinstance(c.args.get("kind"), exp.Reference):
+                        fks.append(([col.name], c.args["kind"], c.name or None))
                 if cpk:
                     pk = only_key([col.name])
                 if cuniq:
@@ -158,10 +164,12 @@ class DdlRunner:
                     elif isinstance(sub, exp.UniqueColumnConstraint):
                         names = [_ident_name(e) for e in (sub.this.expressions if sub.this is not None else [])]
                         uniques.append((cname, tuple(names)))
+                    elif isinstance(sub, exp.ForeignKey):
+                        fks.append(([_ident_name(e) for e in sub.expressions], sub.args["reference"], cname))
             elif isinstance(item, exp.CheckColumnConstraint):
                 checks.append(CheckDef(f"{tbl.name}_check", item.this.sql(dialect="postgres")))
             elif isinstance(item, exp.ForeignKey):
-                continue
+                fks.append(([_ident_name(e) for e in item.expressions], item.args["reference"], None))
             else:
                 raise FeatureNotSupported(f"unsupported table element: {item.sql()[:40]}")
         names = {c.name for c in cols}
@@ -175,7 +183,11 @@ class DdlRunner:
             self.cat.create_sequence(s)
         t = TableDef(oid, schema, tbl.name, tuple(cols), tuple(pk), f"{tbl.name}_pkey" if pk else None,
                      tuple(uniques), tuple(checks))
+        if fks:
+            t = self._with_foreign_keys(t, fks)
         self.cat.create_table(t, arrow_schema(t, self.regs))
+        if fks:
+            ddl_fk.link_parents(self.cat, t)
         if pk:
             self.cat.create_index(IndexDef(self.cat.new_oid(), schema, f"{tbl.name}_pkey", oid, tuple(pk),
                                            unique=True, primary=True))
@@ -183,6 +195,16 @@ class DdlRunner:
             if self.cat.index(schema, uname) is None:
                 self.cat.create_index(IndexDef(self.cat.new_oid(), schema, uname, oid, ucols, unique=True))
         return "CREATE TABLE"
+
+    def _with_foreign_keys(self, t: TableDef, fks: list) -> TableDef:
+        """t with its FOREIGN KEY clauses resolved (a self-reference links t to itself)."""
+        from dataclasses import replace
+
+        out = list(t.foreign_keys)
+        for cols, ref, cname in fks:
+            taken = ddl_fk.constraint_names(replace(t, foreign_keys=tuple(out)))
+            out.append(ddl_fk.build_fk(self, t, cols, ref, cname, taken))
+        return ddl_fk.self_linked(replace(t, foreign_keys=tuple(out)))
 
     def _column(self, item: exp.ColumnDef, table: str, schema: str):
         name = item.name
@@ -372,6 +394,7 @@ class DdlRunner:
         if_exists = bool(node.args.get("exists"))
         targets = node.args.get("tables") or ([node.this] if node.this is not None else [])
         if kind in ("TABLE", "VIEW"):
+            dropping = {r.oid for r in (self._find(t) for t in targets) if r is not None}
             for tbl in targets:
                 rel = self._find(tbl)
                 if rel is None or (kind == "TABLE") != isinstance(rel, TableDef):
@@ -382,6 +405,10 @@ class DdlRunner:
                     word = "table" if kind == "TABLE" else "view"
                     raise UndefinedTable(f'{word} "{tbl.name}" does not exist')
                 self._drop_dependents(rel, bool(node.args.get("cascade")))
+                if isinstance(rel, TableDef):
+                    rel = self.cat.relation(rel.schema, rel.name) or rel  # an earlier target may have changed it
+                    ddl_fk.check_drop_table(self.cat, rel, dropping, bool(node.args.get("cascade")), self.notice)
+                    rel = self.cat.relation(rel.schema, rel.name) or rel
                 self.cat.drop_relation(rel)
             return f"DROP {kind}"
         if kind == "INDEX":
@@ -416,8 +443,6 @@ class DdlRunner:
 
     def _drop_dependents(self, rel: Any, cascade: bool) -> None:
         """Views reading rel: an error (2BP01) unless CASCADE, which drops them too."""
-        from sqlvec.core.errors import DependentObjectsStillExist
-
         for v in self.cat.relations():
             if isinstance(v, ViewDef) and rel.oid in v.depends and v.oid != rel.oid:
                 if not cascade:
@@ -432,10 +457,14 @@ class DdlRunner:
 
     def truncate(self, node: exp.TruncateTable) -> str:
         restart = str(node.args.get("identity") or "").upper() == "RESTART"
+        rels = []
         for tbl in node.expressions:
             rel = self._find(tbl)
             if not isinstance(rel, TableDef):
                 raise UndefinedTable(f'relation "{tbl.name}" does not exist')
+            rels.append(rel)
+        cascade = str(node.args.get("option") or "").upper() == "CASCADE"
+        for rel in ddl_fk.truncate_set(self.cat, rels, cascade, self.notice):
             self.cat.txn.truncate(rel.oid)
             if restart:
                 for c in rel.columns:
@@ -501,6 +530,14 @@ class DdlRunner:
                         continue
                     raise UndefinedColumn(f'column "{target.name}" of relation "{rel.name}" does not exist')
                 name = target.name
+                for key in ([rel.primary_key] if rel.primary_key else []) + [u for _, u in rel.uniques]:
+                    if name in key:
+                        self._drop_key_dependents(rel, key, f"column {name} of table {rel.name}",
+                                                  bool(a.args.get("cascade")))
+                        rel = self.cat.relation(rel.schema, rel.name) or rel
+                for fk in [f for f in rel.foreign_keys if name in f.columns]:  # goes with the column
+                    rel = replace(rel, foreign_keys=tuple(f for f in rel.foreign_keys if f.name != fk.name))
+                    ddl_fk.unlink_parent(self.cat, rel, fk)
                 new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name),
                               primary_key=() if name in rel.primary_key else rel.primary_key,
                               uniques=tuple(u for u in rel.uniques if name not in u[1]),
@@ -529,6 +566,7 @@ class DdlRunner:
             new = replace(rel, columns=tuple(cols), primary_key=ren(rel.primary_key),
                           uniques=tuple((n, ren(c)) for n, c in rel.uniques),
                           checks=tuple(replace(c, expr=_check_renamed(c.expr, old, to)) for c in rel.checks))
+            new = ddl_fk.renamed_column(self.cat, new, old, to)
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
                                      lambda t: t.rename_columns([to if x == old else x for x in t.column_names]))
             self.cat.put_table(new)
@@ -540,7 +578,13 @@ class DdlRunner:
             return new
         if isinstance(a, exp.AlterRename):
             self.cat.rename_relation(rel, a.this.name)
-            return replace(rel, name=a.this.name)
+            new = replace(rel, name=a.this.name)
+            ddl_fk.renamed_table(self.cat, new, a.this.name)
+            if any(f.ref_oid == rel.oid for f in rel.foreign_keys):  # references itself
+                new = replace(new, foreign_keys=tuple(replace(f, ref_table=new.name) if f.ref_oid == rel.oid else f
+                                                      for f in new.foreign_keys))
+                self.cat.put_table(new)
+            return new
         if isinstance(a, exp.AlterColumn):
             name = a.this.name
             i = rel.column_index(name)
@@ -599,6 +643,7 @@ class DdlRunner:
             self.cat.put_table(new)
             return new
         if isinstance(a, exp.AddConstraint):
+            added_fks: list = []
             for c in a.expressions:
                 cname = c.name if isinstance(c, exp.Constraint) else None
                 subs = c.expressions if isinstance(c, exp.Constraint) else [c]
@@ -617,11 +662,24 @@ class DdlRunner:
                     elif isinstance(sub, exp.CheckColumnConstraint):
                         rel = replace(rel, checks=rel.checks + (CheckDef(cname or f"{rel.name}_check",
                                                                          sub.this.sql(dialect="postgres")),))
+                    elif isinstance(sub, exp.ForeignKey):
+                        cols = [_ident_name(e) for e in sub.expressions]
+                        fk = ddl_fk.build_fk(self, rel, cols, sub.args["reference"], cname,
+                                             ddl_fk.constraint_names(rel))
+                        if cname and cname in ddl_fk.constraint_names(rel):
+                            from sqlvec.core.errors import DuplicateObject
+
+                            raise DuplicateObject(f'constraint "{cname}" for relation "{rel.name}" already exists')
+                        rel = ddl_fk.self_linked(replace(rel, foreign_keys=rel.foreign_keys + (fk,)))
+                        added_fks.append(fk)
                     else:
                         raise FeatureNotSupported("unsupported constraint")
             self._check_existing(rel)
             self.cat.txn.alter_table(rel.oid, arrow_schema(rel, self.regs), lambda t: t)
             self.cat.put_table(rel)
+            if added_fks:
+                ddl_fk.link_parents(self.cat, rel)
+                self._validate_foreign_keys(rel, tuple(added_fks))
             return rel
         raise FeatureNotSupported(f"unsupported ALTER TABLE action: {a.sql(dialect='postgres')[:40]}")
 
@@ -630,16 +688,17 @@ class DdlRunner:
         from dataclasses import replace
 
         names = [c.name for c in rel.checks] + [u[0] for u in rel.uniques] + \
-            ([rel.pk_name or f"{rel.name}_pkey"] if rel.primary_key else [])
+            ([rel.pk_name or f"{rel.name}_pkey"] if rel.primary_key else []) + [f.name for f in rel.foreign_keys]
         if old not in names:
             raise UndefinedObject(f'constraint "{old}" for table "{rel.name}" does not exist')
         if to in names:
             from sqlvec.core.errors import DuplicateObject, DuplicateTable
 
-            if old not in {c.name for c in rel.checks}:  # a key's index takes the name
+            if old not in {c.name for c in rel.checks} | {f.name for f in rel.foreign_keys}:  # a key's index takes the name
                 raise DuplicateTable(f'relation "{to}" already exists')
             raise DuplicateObject(f'constraint "{to}" for relation "{rel.name}" already exists')
         rel = replace(rel, checks=tuple(replace(c, name=to) if c.name == old else c for c in rel.checks),
+                      foreign_keys=tuple(replace(f, name=to) if f.name == old else f for f in rel.foreign_keys),
                       uniques=tuple((to if n == old else n, c) for n, c in rel.uniques),
                       pk_name=to if rel.primary_key and (rel.pk_name or f"{rel.name}_pkey") == old
                       else rel.pk_name)
@@ -657,8 +716,21 @@ class DdlRunner:
             if any(c.name == name for c in rel.checks):
                 rel = replace(rel, checks=tuple(c for c in rel.checks if c.name != name))
             elif any(u[0] == name for u in rel.uniques):
+                key = next(u[1] for u in rel.uniques if u[0] == name)
+                self._drop_key_dependents(rel, key, f"constraint {name} on table {rel.name}",
+                                          bool(a.args.get("cascade")))
+                rel = self.cat.relation(rel.schema, rel.name) or rel
                 rel = replace(rel, uniques=tuple(u for u in rel.uniques if u[0] != name))
+            elif any(f.name == name for f in rel.foreign_keys):
+                fk = next(f for f in rel.foreign_keys if f.name == name)
+                rel = replace(rel, foreign_keys=tuple(f for f in rel.foreign_keys if f.name != name))
+                if fk.ref_oid == rel.oid and not any(f.ref_oid == rel.oid for f in rel.foreign_keys):
+                    rel = replace(rel, referenced_by=tuple(o for o in rel.referenced_by if o != rel.oid))
+                ddl_fk.unlink_parent(self.cat, rel, fk)
             elif rel.primary_key and (rel.pk_name or f"{rel.name}_pkey") == name:
+                self._drop_key_dependents(rel, rel.primary_key, f"constraint {name} on table {rel.name}",
+                                          bool(a.args.get("cascade")))
+                rel = self.cat.relation(rel.schema, rel.name) or rel
                 rel = replace(rel, primary_key=(), pk_name=None)
             elif a.args.get("exists"):
                 if self.notice is not None:
@@ -669,6 +741,18 @@ class DdlRunner:
             self.cat.txn.alter_table(rel.oid, arrow_schema(rel, self.regs), lambda t: t)
             self.cat.put_table(rel)
         return rel
+
+    def _drop_key_dependents(self, rel: TableDef, key: tuple[str, ...], what: str, cascade: bool) -> None:
+        """A unique key about to go: 2BP01 while foreign keys reference it; CASCADE drops them."""
+        from dataclasses import replace
+
+        for child, fk in ddl_fk.check_key_in_use(self.cat, rel, key, what, cascade):
+            if self.notice is not None:
+                self.notice(f"drop cascades to constraint {fk.name} on table {child.name}")
+            cur = self.cat.relation(child.schema, child.name)
+            kept = tuple(f for f in cur.foreign_keys if f.name != fk.name)
+            self.cat.put_table(replace(cur, foreign_keys=kept))
+            ddl_fk.unlink_parent(self.cat, replace(cur, foreign_keys=kept), fk)
 
     def _check_existing(self, rel: TableDef) -> None:
         """Existing rows must satisfy a newly added unique key or check."""
@@ -683,6 +767,18 @@ class DdlRunner:
         ctx = ExecContext(self.cat.txn, self.regs)
         check_rows(rel, data, ctx.executor)
         check_unique_within(rel, data)
+
+    def _validate_foreign_keys(self, rel: TableDef, fks: tuple) -> None:
+        """ALTER TABLE ADD FOREIGN KEY: the existing rows must reference existing keys (23503)."""
+        from sqlvec.exec.foreign_keys import check_references
+        from sqlvec.exec.operators import ExecContext
+
+        cols = sorted({c for f in fks for c in f.columns}, key=lambda c: rel.column_index(c))
+        bs = list(self.cat.txn.scan(rel.oid, cols))
+        if not bs:
+            return
+        data = pa.Table.from_batches(bs).drop(["_rowid"])
+        check_references(ExecContext(self.cat.txn, self.regs).executor, rel, data, fks=fks)
 
     def _using_converter(self, rel: TableDef, name: str, using: exp.Expr, t: Any):
         """ALTER COLUMN name TYPE t USING expr: a function rows -> new column values.

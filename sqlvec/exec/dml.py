@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 from sqlvec.catalog.objects import TableDef
 from sqlvec.core.errors import NotNullViolation, UniqueViolation
 from sqlvec.exec.evaluate import group_ids
+from sqlvec.exec.foreign_keys import after_parent_change, check_references
 from sqlvec.exec.operators import Executor, to_table
 from sqlvec.exec.rowfetch import candidate_rows, fetch_rows, key_pruner
 from sqlvec.plan import logical as L
@@ -198,6 +199,7 @@ def run_insert(ex: Executor, p: L.Insert) -> tuple[int, pa.Table | None]:
         check_unique(ex, table, rows)
     if rows.num_rows:
         ex.ctx.txn.insert(table.oid, rows)
+        check_references(ex, table, rows)
     count = rows.num_rows
     out_rows = rows
     if updated is not None and updated.num_rows:
@@ -250,6 +252,8 @@ def _on_conflict(ex: Executor, p: L.Insert, rows: pa.Table) -> tuple[pa.Table, p
     check_unique(ex, table, pa.concat_tables([fresh, new]))
     if new.num_rows:
         ex.ctx.txn.insert(table.oid, new)
+        check_references(ex, table, new, only=tuple(cols[i] for i, _ in oc.assignments))
+        after_parent_change(ex, table, old.rename_columns(cols), new)
     return fresh, new
 
 
@@ -284,6 +288,12 @@ def run_update(ex: Executor, p: L.Update) -> tuple[int, pa.Table | None]:
         check_unique(ex, table, new, exclude=rowids)
     ex.ctx.txn.delete(table.oid, rowids)
     ex.ctx.txn.insert(table.oid, new)
+    if table.foreign_keys:
+        check_references(ex, table, new, only=tuple(table.columns[i].name for i in touched))
+    if table.referenced_by:
+        names = [c.name for c in table.columns]
+        after_parent_change(ex, table, pa.Table.from_arrays([batch.column(i + 1) for i in range(ncol)],
+                                                            names=names), new)
     return n, _returning(ex, p.returning, p.fields, new)
 
 
@@ -297,6 +307,10 @@ def run_delete(ex: Executor, p: L.Delete) -> tuple[int, pa.Table | None]:
     if n:
         ex.ctx.txn.delete(p.table.oid, np.asarray(src.column(0).to_numpy(zero_copy_only=False), np.int64))
     old = src.drop([src.column_names[0]]) if n else _empty(p.table, ex)
+    if n and p.table.referenced_by:
+        ncol = len(p.table.columns)
+        after_parent_change(ex, p.table, pa.Table.from_arrays(
+            old.columns[:ncol], names=[c.name for c in p.table.columns]), None)
     return n, _returning(ex, p.returning, p.fields, old)
 
 
@@ -320,6 +334,8 @@ def run_merge(ex: Executor, p: L.Merge) -> tuple[int, pa.Table | None]:
     taken = np.zeros(n, bool)
     deletes: list[np.ndarray] = []
     new_rows: list[pa.Table] = []
+    removed: list[pa.Table] = []  # old rows of WHEN ... THEN DELETE
+    changed: list[tuple[pa.Table, pa.Table]] = []  # (old, new) of WHEN ... THEN UPDATE
     count = 0
     ncol = len(table.columns)
     names = [c.name for c in table.columns]
@@ -335,14 +351,17 @@ def run_merge(ex: Executor, p: L.Merge) -> tuple[int, pa.Table | None]:
             continue
         count += int(sel.sum())
         sub = batch.filter(pa.array(sel))
+        before = pa.Table.from_arrays([sub.column(i + 1) for i in range(ncol)], names=names)
         if cl.action == "delete":
             deletes.append(rid[sel])
+            removed.append(before)
         elif cl.action == "update":
             cols = [sub.column(i + 1) for i in range(ncol)]
             for i, e in cl.assignments:
                 cols[i] = ex.ev.eval(e, sub)
             deletes.append(rid[sel])
             new_rows.append(_as_table_rows(table, pa.Table.from_arrays(cols, names=names), ex.ctx.regs))
+            changed.append((before, new_rows[-1]))
         else:
             cols = [ex.ev.eval(e, sub) for e in cl.values]
             new_rows.append(_as_table_rows(table, pa.Table.from_arrays(cols, names=names), ex.ctx.regs))
@@ -355,4 +374,9 @@ def run_merge(ex: Executor, p: L.Merge) -> tuple[int, pa.Table | None]:
         ex.ctx.txn.delete(table.oid, gone)
     if new_rows:
         ex.ctx.txn.insert(table.oid, rows)
+        check_references(ex, table, rows)
+    for before in removed:
+        after_parent_change(ex, table, before, None)
+    for before, after in changed:
+        after_parent_change(ex, table, before, after)
     return count, None

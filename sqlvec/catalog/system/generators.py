@@ -167,13 +167,19 @@ def _constraint(s: Snapshot) -> list[dict]:
     for c in s.constraints:
         t = c.table
         keys = [t.column_index(n) + 1 for n in c.columns if t.column_index(n) is not None]
+        fk, ref = c.fk, c.ref
+        fkeys = [ref.column_index(n) + 1 for n in fk.ref_columns if ref.column_index(n) is not None] \
+            if fk is not None and ref is not None else None
         out.append({"oid": c.oid, "conname": c.name, "connamespace": s.nsp_oid.get(t.schema, 2200),
                     "contype": c.kind, "condeferrable": False, "condeferred": False,
                     "convalidated": True, "conrelid": t.oid, "contypid": 0,
-                    "conindid": c.index_oid, "conparentid": 0, "confrelid": 0,
-                    "confupdtype": " ", "confdeltype": " ", "confmatchtype": " ",
+                    "conindid": c.index_oid, "conparentid": 0,
+                    "confrelid": fk.ref_oid if fk is not None else 0,
+                    "confupdtype": fk.on_update if fk is not None else " ",
+                    "confdeltype": fk.on_delete if fk is not None else " ",
+                    "confmatchtype": fk.match if fk is not None else " ",
                     "conislocal": True, "coninhcount": 0, "connoinherit": False,
-                    "conkey": keys or None, "conbin": c.expr or None})
+                    "conkey": keys or None, "confkey": fkeys, "conbin": c.expr or None})
     return out
 
 

@@ -115,10 +115,16 @@ def _key_column_usage(s: Snapshot) -> list[dict]:
     out = []
     for c in s.constraints:
         for i, col in enumerate(c.columns):
+            pos = None
+            if c.kind == "f" and c.ref is not None:  # position of the referenced column in its key
+                key = next((k for k in ([c.ref.primary_key] + [u for _, u in c.ref.uniques])
+                            if set(k) == set(c.fk.ref_columns)), c.fk.ref_columns)
+                pos = key.index(c.fk.ref_columns[i]) + 1
             out.append({"constraint_catalog": s.database, "constraint_schema": c.table.schema,
                         "constraint_name": c.name, "table_catalog": s.database,
                         "table_schema": c.table.schema, "table_name": c.table.name,
-                        "column_name": col, "ordinal_position": i + 1})
+                        "column_name": col, "ordinal_position": i + 1,
+                        "position_in_unique_constraint": pos})
     return out
 
 
@@ -162,8 +168,23 @@ def _sequences(s: Snapshot) -> list[dict]:
     return out
 
 
+_RULE = {"a": "NO ACTION", "r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+
+
 def _referential_constraints(s: Snapshot) -> list[dict]:
-    return []  # sqlvec has no foreign keys yet
+    by_cols = {(c.table.oid, frozenset(c.columns)): c for c in s.constraints if c.kind in ("p", "u")}
+    out = []
+    for c in s.constraints:
+        if c.kind != "f":
+            continue
+        uc = by_cols.get((c.fk.ref_oid, frozenset(c.fk.ref_columns)))
+        out.append({"constraint_catalog": s.database, "constraint_schema": c.table.schema,
+                    "constraint_name": c.name, "unique_constraint_catalog": s.database,
+                    "unique_constraint_schema": uc.table.schema if uc else None,
+                    "unique_constraint_name": uc.name if uc else None,
+                    "match_option": "FULL" if c.fk.match == "f" else "NONE",
+                    "update_rule": _RULE[c.fk.on_update], "delete_rule": _RULE[c.fk.on_delete]})
+    return out
 
 
 def _character_sets(s: Snapshot) -> list[dict]:

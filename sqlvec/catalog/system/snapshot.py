@@ -41,7 +41,7 @@ def synthetic_oid(base: int, owner: int, k: int) -> int:
 
 @dataclass(frozen=True)
 class Constraint:
-    """A pg_constraint row: p(rimary), u(nique), c(heck) of one table."""
+    """A pg_constraint row: p(rimary), u(nique), c(heck), f(oreign key) of one table."""
 
     oid: int
     name: str
@@ -50,9 +50,30 @@ class Constraint:
     columns: tuple[str, ...] = ()
     index_oid: int = 0
     expr: str = ""
+    ref: TableDef | None = None  # a foreign key's referenced table
+    fk: Any = None  # its ForeignKeyDef
+    ref_visible: bool = True  # the referenced table is found by the search path unqualified
 
     def definition(self) -> str:
-        """pg_get_constraintdef: 'PRIMARY KEY (id)', 'UNIQUE (a, b)', 'CHECK ((x > 0))'."""
+        """pg_get_constraintdef: 'PRIMARY KEY (id)', 'UNIQUE (a, b)', 'CHECK ((x > 0))',
+        'FOREIGN KEY (p) REFERENCES p(id) ON DELETE CASCADE'."""
+        if self.kind == "f":
+            fk = self.fk
+            names = {"r": "RESTRICT", "c": "CASCADE", "n": "SET NULL", "d": "SET DEFAULT"}
+            ref = self.ref.name if self.ref is not None else fk.ref_table
+            if self.ref is not None and not self.ref_visible:
+                ref = f"{quote_ident(self.ref.schema)}.{quote_ident(ref)}"
+            else:
+                ref = quote_ident(ref)
+            out = (f"FOREIGN KEY ({', '.join(quote_ident(c) for c in fk.columns)}) REFERENCES "
+                   f"{ref}({', '.join(quote_ident(c) for c in fk.ref_columns)})")
+            if fk.match == "f":
+                out += " MATCH FULL"
+            if fk.on_update in names:
+                out += f" ON UPDATE {names[fk.on_update]}"
+            if fk.on_delete in names:
+                out += f" ON DELETE {names[fk.on_delete]}"
+            return out
         if self.kind == "c":
             e = self.expr.strip()
             return f"CHECK ({e})" if e.startswith("(") else f"CHECK (({e}))"
@@ -300,7 +321,24 @@ class Snapshot:
                 out.append(Constraint(synthetic_oid(CONSTRAINT_BASE, t.oid, k), chk.name, "c", t,
                                       expr=chk.expr))
                 k += 1
+            for fk in t.foreign_keys:
+                ref = self.table_by_oid.get(fk.ref_oid)
+                idx = 0
+                if ref is not None:
+                    key = set(fk.ref_columns)
+                    iname = (ref.pk_name or f"{ref.name}_pkey") if set(ref.primary_key) == key else \
+                        next((n for n, u in ref.uniques if set(u) == key), "")
+                    i = by_name.get((ref.schema, iname))
+                    idx = i.oid if i else 0
+                visible = ref is not None and self.relation_visible(ref.oid)
+                out.append(Constraint(synthetic_oid(CONSTRAINT_BASE, t.oid, k), fk.name, "f", t,
+                                      fk.columns, idx, ref=ref, fk=fk, ref_visible=visible))
+                k += 1
         return out
+
+    @cached_property
+    def table_by_oid(self) -> dict[int, TableDef]:
+        return {t.oid: t for t in self.tables}
 
     @cached_property
     def constraint_by_oid(self) -> dict[int, Constraint]:
