@@ -226,8 +226,10 @@ def _csv_quote(col: pa.Array, cmd: CopyCommand) -> pa.Array:
     return pc.if_else(needs, quoted, col)
 
 
-def format_rows(batch: pa.RecordBatch, columns: list[Column], cmd: CopyCommand) -> Seg:
-    """Each row of a batch in the COPY format (text/csv lines end with a newline)."""
+def format_rows(batch: pa.RecordBatch, columns: list[Column], cmd: CopyCommand,
+                timezone: str = "UTC") -> Seg:
+    """Each row of a batch in the COPY format (text/csv lines end with a newline);
+    timestamptz values print in `timezone` (the session's TimeZone), as query results."""
     n = batch.num_rows
     if cmd.format == "binary":
         pieces: list = [I16(np.full(n, len(columns), dtype=np.int16))]
@@ -239,7 +241,7 @@ def format_rows(batch: pa.RecordBatch, columns: list[Column], cmd: CopyCommand) 
     texts = []
     for i, col in enumerate(columns):
         arr = batch.column(i)
-        txt = format_text(arr, col.type)
+        txt = format_text(arr, col.type, timezone)
         txt = _text_escape(txt, cmd.delimiter) if cmd.format == "text" else _csv_quote(txt, cmd)
         texts.append(pc.fill_null(txt, cmd.null) if arr.null_count else txt)
     line = pc.binary_join_element_wise(*texts, cmd.delimiter) if len(texts) > 1 else texts[0]
@@ -255,7 +257,8 @@ def copy_data_messages(rows: Seg, prefix: bytes = b"") -> bytes:
     return concat_rows(rows.n, [b"d", I32(rows.lengths + 4), rows]).data.tobytes()
 
 
-def copy_out_messages(rows: Rows, cmd: CopyCommand, counter: list[int]) -> Iterator[bytes]:
+def copy_out_messages(rows: Rows, cmd: CopyCommand, counter: list[int],
+                      timezone: str = "UTC") -> Iterator[bytes]:
     """Framed CopyData messages for a result; counter[0] ends as the row count."""
     prefix = BINARY_SIGNATURE + struct.pack("!ii", 0, 0) if cmd.format == "binary" else b""
     if cmd.header and cmd.format != "binary":
@@ -264,7 +267,7 @@ def copy_out_messages(rows: Rows, cmd: CopyCommand, counter: list[int]) -> Itera
     for batch in rows.batches:
         counter[0] += batch.num_rows
         if batch.num_rows:
-            yield copy_data_messages(format_rows(batch, rows.columns, cmd), prefix)
+            yield copy_data_messages(format_rows(batch, rows.columns, cmd, timezone), prefix)
             prefix = b""
     if cmd.format == "binary":
         yield be.copy_data(prefix + struct.pack("!h", -1))

@@ -712,7 +712,7 @@ class ServerConnection:
                     raise FeatureNotSupported("COPY query must return rows")
                 self._send(be.copy_response(b"H", binary, len(rows.columns)))
                 counter = [0]
-                for messages in cp.copy_out_messages(rows, cmd, counter):
+                for messages in cp.copy_out_messages(rows, cmd, counter, s.timezone):
                     self._send(messages)
                 for _ in results:
                     pass
