@@ -114,6 +114,42 @@ class SqlvecDialect(Postgres):
             self._overriding = None
             return node
 
+        # CREATE [MATERIALIZED] VIEW ... AS query WITH [NO] DATA | WITH [CASCADED | LOCAL] CHECK
+        # OPTION: kept in the Create's "with_data" (bool) / "check_option" ('cascaded' | 'local')
+        _view_tail: dict | None = None
+
+        def _parse_create(self) -> exp.Expr | None:
+            words, i = [], self._index
+            while i < len(self._tokens) and len(words) < 5:
+                words.append(self._tokens[i].text.upper())
+                i += 1
+            head = [w for w in words if w not in ("OR", "REPLACE", "MATERIALIZED", "TEMP", "TEMPORARY",
+                                                  "RECURSIVE")]
+            saved, self._view_tail = self._view_tail, ({} if head[:1] == ["VIEW"] else None)
+            try:
+                node = super()._parse_create()
+                if isinstance(node, exp.Create) and self._view_tail:
+                    for k, v in self._view_tail.items():
+                        node.set(k, v)
+                return node
+            finally:
+                self._view_tail = saved
+
+        def _parse_ddl_select(self) -> exp.Expr | None:
+            node = super()._parse_ddl_select()
+            tail = self._view_tail
+            if tail is not None and node is not None:
+                if self._match_text_seq("WITH", "NO", "DATA"):
+                    tail["with_data"] = False
+                elif self._match_text_seq("WITH", "DATA"):
+                    tail["with_data"] = True
+                elif self._match_text_seq("WITH", "LOCAL", "CHECK", "OPTION"):
+                    tail["check_option"] = "local"
+                elif self._match_text_seq("WITH", "CASCADED", "CHECK", "OPTION") or \
+                        self._match_text_seq("WITH", "CHECK", "OPTION"):
+                    tail["check_option"] = "cascaded"
+            return node
+
         def _parse_alter_table_rename(self) -> exp.Expr | None:
             """ALTER TABLE t RENAME CONSTRAINT a TO b: a RenameColumn flagged "constraint"."""
             if self._match_text_seq("CONSTRAINT"):
