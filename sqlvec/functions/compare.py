@@ -103,6 +103,14 @@ def _float_cmp(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
     return impl
 
 
+def _text_key(x: Arg) -> Arg:
+    from sqlvec.core.textio_numeric import numeric_key
+
+    if isinstance(x, pa.Scalar):
+        return numeric_key(pa.array([x.value.as_py() if x.is_valid else None], pa.string()))[0]
+    return numeric_key(x)
+
+
 def _any(x: Arg) -> bool:
     if isinstance(x, pa.Scalar):
         return bool(x.as_py())
@@ -118,6 +126,8 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
 
         def num_impl(ctx: CallContext, args: list[Arg]) -> Arg:
             a, b = args
+            if isinstance(a.type, pa.ExtensionType):  # numeric held as its text: by order key
+                return fn0(_text_key(a), _text_key(b))
             if a.type == b.type:
                 return fn0(a, b)
             # a constant that converts exactly to the column's scale: compare without widening
@@ -176,8 +186,11 @@ def _bool_not(ctx: CallContext, args: list[Arg]) -> Arg:
 COMPARABLE: tuple[SqlType, ...] = (
     T.BOOL, T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC, T.TEXT, T.BPCHAR, T.NAME,
     T.CHAR, T.BYTEA, T.DATE, T.TIME, T.TIMESTAMP, T.TIMESTAMPTZ, T.INTERVAL, T.UUID, T.OID,
-    T.JSONB, T.REGCLASS, T.REGTYPE, T.REGPROC, T.REGNAMESPACE, T.REGROLE, T.XID,
+    T.JSONB, T.XID,
 )
+# regclass, regtype, ... have no comparison operators of their own: as in PostgreSQL they
+# compare as oid (binary-coercible, implicit), so text = integer finds no candidate through
+# the implicit text -> regclass cast (42883, not a relation lookup)
 
 
 def register(fr: FunctionRegistry) -> None:
