@@ -12,3 +12,22 @@ def connect(path: str = ":memory:", **kwargs: Any) -> Any:
     from sqlvec.dbapi import connect as _connect
 
     return _connect(path, **kwargs)
+
+
+# PEP 249 module globals (apilevel, paramstyle, the exception classes, type objects):
+# sqlvec.connect's module offers them as the DB-API asks, imported only when first used
+_DBAPI_NAMES = frozenset({
+    "apilevel", "threadsafety", "paramstyle", "Warning", "Error", "InterfaceError",
+    "DatabaseError", "DataError", "OperationalError", "IntegrityError", "InternalError",
+    "ProgrammingError", "NotSupportedError", "Date", "Time", "Timestamp", "DateFromTicks",
+    "TimeFromTicks", "TimestampFromTicks", "Binary", "STRING", "BINARY", "NUMBER",
+    "DATETIME", "ROWID",
+})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DBAPI_NAMES:
+        import sqlvec.dbapi as dbapi
+
+        return getattr(dbapi, name)
+    raise AttributeError(f"module 'sqlvec' has no attribute {name!r}")

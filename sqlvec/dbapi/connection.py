@@ -154,6 +154,45 @@ def _converter(col: Column) -> Any:
     return _column_values if col.type.short in ("uuid", "numeric") else _plain_values
 
 
+# datetime.date.min .. datetime.date.max as days and microseconds since 1970-01-01
+_MIN_DAYS, _MAX_DAYS = -719162, 2932896
+_MIN_US, _MAX_US = _MIN_DAYS * 86_400_000_000, (_MAX_DAYS + 1) * 86_400_000_000 - 1
+
+
+def _python_range_error(batch: pa.RecordBatch, columns: list[Column]) -> Error:
+    """DataError 22008 for a date or timestamp Python's datetime cannot hold ('infinity',
+    '-infinity', after year 9999, BC), with psycopg's message: psycopg's default loaders
+    refuse the same values (docs/CONTRACTS.md, embedded fetch)."""
+    import pyarrow.compute as pc
+
+    from sqlvec.core.errors import DatetimeFieldOverflow
+    from sqlvec.core.textio import format_text
+
+    for arr, col in zip(batch.columns, columns):
+        leaf, t = arr, col.type.base_element if col.type.element is not None else col.type
+        while pa.types.is_list(leaf.type) or pa.types.is_large_list(leaf.type):
+            leaf = leaf.flatten()
+        if pa.types.is_date32(leaf.type):
+            ints, lo, hi, kind = leaf.cast(pa.int32()), _MIN_DAYS, _MAX_DAYS, "date"
+        elif pa.types.is_timestamp(leaf.type):
+            per = {"s": 1_000_000, "ms": 1000, "us": 1}.get(leaf.type.unit)
+            if per is None:  # (nanoseconds: every int64 fits datetime)
+                continue
+            ints, lo, hi, kind = leaf.cast(pa.int64()), _MIN_US // per, _MAX_US // per, "timestamp"
+        else:
+            continue
+        big = pc.fill_null(pc.greater(ints, hi), False)
+        small = pc.fill_null(pc.less(ints, lo), False)
+        bad = pc.or_(big, small)
+        if not pc.any(bad).as_py():
+            continue
+        i = pc.index(bad, True).as_py()
+        text = format_text(leaf.slice(i, 1), t)[0].as_py()
+        what = "too large (after year 10K)" if big[i].as_py() else "too small (before year 1)"
+        return from_sql_error(DatetimeFieldOverflow(f"{kind} {what}: {text!r}"))
+    return from_exception(OverflowError("a result value is out of Python's range"))
+
+
 def _rowcount(tag: str) -> int:
     last = tag.rsplit(" ", 1)[-1]
     return int(last) if last.isdigit() else -1
@@ -291,7 +330,11 @@ class Cursor:
             if not self._convert:
                 self._rows.extend([() for _ in range(batch.num_rows)])
                 continue
-            cols = [conv(a, c) for a, conv, c in zip(batch.columns, self._convert, self._columns)]
+            try:
+                cols = [conv(a, c) for a, conv, c in zip(batch.columns, self._convert, self._columns)]
+            except (OverflowError, ValueError):  # a date/timestamp Python cannot hold
+                self._batches = []
+                raise _python_range_error(batch, self._columns) from None
             self._rows.extend(zip(*cols))
 
     def fetchone(self) -> tuple | None:
