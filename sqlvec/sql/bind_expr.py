@@ -510,7 +510,14 @@ class ExprBinder(CallBinder):
         if len(vals) == 1 and isinstance(n.expressions[0], (exp.Subquery, exp.Select)):
             sub = n.expressions[0]
             return self.bind_subquery(sub.this if isinstance(sub, exp.Subquery) else sub, scope, "in", arg)
-        t = self.regs.casts.common_type([arg.type, *(v.type for v in vals)])
+        try:
+            t = self.regs.casts.common_type([arg.type, *(v.type for v in vals)])
+        except SqlError as e:
+            if e.sqlstate != "42804":
+                raise
+            # no common type: PostgreSQL ORs x = v per value (42883 when one has no operator)
+            eqs = tuple(self.call("=", [arg, v]) for v in vals)
+            return eqs[0] if len(eqs) == 1 else E.BoolOp("or", eqs, T.BOOL)
         return E.InList(self.coerce(arg, t, exact=True), tuple(self.coerce(v, t, exact=True) for v in vals),
                         False, T.BOOL)
 
