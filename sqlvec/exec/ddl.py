@@ -160,7 +160,7 @@ class DdlRunner:
                     if isinstance(sub, exp.CheckColumnConstraint):
                         checks.append(CheckDef(cname, sub.this.sql(dialect="postgres")))
                     elif isinstance(sub, exp.PrimaryKey):
-                        pk = [_ident_name(e) for e in sub.expressions]
+                        pk = only_key([_ident_name(e) for e in sub.expressions])
                     elif isinstance(sub, exp.UniqueColumnConstraint):
                         names = [_ident_name(e) for e in (sub.this.expressions if sub.this is not None else [])]
                         uniques.append((cname, tuple(names)))
