@@ -78,11 +78,12 @@ class TableDef:
     pk_name: str | None = None
     uniques: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (constraint name, columns)
     checks: tuple[CheckDef, ...] = ()
-    kind: str = "table"
+    kind: str = "table"  # or "matview": a materialized view (rows stored, `query` refreshes them)
     foreign_keys: tuple[ForeignKeyDef, ...] = ()
     referenced_by: tuple[int, ...] = ()  # OIDs of tables whose foreign keys reference this one
-    query: str | None = None
-    populated: bool = True
+    query: str | None = None  # a materialized view's SELECT text
+    populated: bool = True  # False: a materialized view WITH NO DATA, not refreshed since
+    depends: tuple[int, ...] = ()  # a materialized view's: OIDs of the relations its query reads
 
     def column_index(self, name: str) -> int | None:
         for i, c in enumerate(self.columns):
@@ -105,6 +106,7 @@ class TableDef:
             foreign_keys=tuple(ForeignKeyDef.from_dict(f) for f in d.get("foreign_keys") or ()),
             referenced_by=tuple(d.get("referenced_by") or ()),
             query=d.get("query"), populated=d.get("populated", True),
+            depends=tuple(d.get("depends") or ()),
         )
 
 

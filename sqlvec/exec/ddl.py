@@ -397,12 +397,20 @@ class DdlRunner:
             dropping = {r.oid for r in (self._find(t) for t in targets) if r is not None}
             for tbl in targets:
                 rel = self._find(tbl)
-                if rel is None or (kind == "TABLE") != isinstance(rel, TableDef):
+                materialized = bool(node.args.get("materialized"))
+                if rel is not None:
+                    from sqlvec.exec.matview import check_drop_kind
+
+                    check_drop_kind(rel, kind, materialized, tbl.name)
+                if rel is None or (kind == "TABLE" or materialized) != isinstance(rel, TableDef):
                     if rel is not None:
                         raise WrongObjectType(f'"{tbl.name}" is not a {kind.lower()}')
                     if if_exists:
+                        if self.notice is not None:
+                            what = "materialized view" if materialized else kind.lower()
+                            self.notice(f'{what} "{tbl.name}" does not exist, skipping')
                         continue
-                    word = "table" if kind == "TABLE" else "view"
+                    word = "materialized view" if materialized else "table" if kind == "TABLE" else "view"
                     raise UndefinedTable(f'{word} "{tbl.name}" does not exist')
                 self._drop_dependents(rel, bool(node.args.get("cascade")))
                 if isinstance(rel, TableDef):
@@ -410,7 +418,7 @@ class DdlRunner:
                     ddl_fk.check_drop_table(self.cat, rel, dropping, bool(node.args.get("cascade")), self.notice)
                     rel = self.cat.relation(rel.schema, rel.name) or rel
                 self.cat.drop_relation(rel)
-            return f"DROP {kind}"
+            return f"DROP MATERIALIZED {kind}" if node.args.get("materialized") else f"DROP {kind}"
         if kind == "INDEX":
             for tbl in targets:
                 idx = None
@@ -444,12 +452,12 @@ class DdlRunner:
     def _drop_dependents(self, rel: Any, cascade: bool) -> None:
         """Views reading rel: an error (2BP01) unless CASCADE, which drops them too."""
         for v in self.cat.relations():
-            if isinstance(v, ViewDef) and rel.oid in v.depends and v.oid != rel.oid:
+            if rel.oid in getattr(v, "depends", ()) and v.oid != rel.oid:
                 if not cascade:
-                    kind = "table" if isinstance(rel, TableDef) else "view"
+                    kind = _kind_word(rel)
                     raise DependentObjectsStillExist(
                         f"cannot drop {kind} {rel.name} because other objects depend on it",
-                        detail=f"view {v.name} depends on {kind} {rel.name}",
+                        detail=f"{_kind_word(v)} {v.name} depends on {kind} {rel.name}",
                         hint="Use DROP ... CASCADE to drop the dependent objects too.",
                     )
                 self._drop_dependents(v, cascade)
@@ -462,6 +470,8 @@ class DdlRunner:
             rel = self._find(tbl)
             if not isinstance(rel, TableDef):
                 raise UndefinedTable(f'relation "{tbl.name}" does not exist')
+            if rel.kind == "matview":
+                raise WrongObjectType(f'"{tbl.name}" is not a table')
             rels.append(rel)
         cascade = str(node.args.get("option") or "").upper() == "CASCADE"
         for rel in ddl_fk.truncate_set(self.cat, rels, cascade, self.notice):
@@ -840,6 +850,12 @@ class DdlRunner:
             return fit_to(ctx.evaluator.eval(e, dummy), t.arrow)
 
         return make
+
+
+def _kind_word(rel: Any) -> str:
+    if isinstance(rel, ViewDef):
+        return "view"
+    return "materialized view" if rel.kind == "matview" else "table"
 
 
 def _ident_name(e: exp.Expr) -> str:

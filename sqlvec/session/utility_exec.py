@@ -17,6 +17,7 @@ from sqlvec.core.errors import (
 from sqlvec.core.results import Column, Command, Result, Rows
 from sqlvec.exec import ddl as D
 from sqlvec.exec import dml as M
+from sqlvec.exec import matview
 from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext, schema_of
 from sqlvec.exec.stream import ResultStream, streamable
@@ -226,6 +227,13 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _ddl(s, txn, node)
     if isinstance(node, ReindexStmt):
         return _reindex(s, txn, node)
+    if isinstance(node, exp.Command) and str(node.this).upper() == "REFRESH":
+        s.db.ddl_gen += 1
+        s.did_ddl = True
+        runner = D.DdlRunner(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user))
+        runner.notice = s.notice
+        return Command(matview.refresh(runner, node.expression.name if node.expression is not None else "",
+                                       _query_rows(s, txn)))
     if isinstance(node, exp.Command) and str(node.this).upper() == "LOCK":
         if s.txn is None:
             from sqlvec.core.errors import NoActiveSqlTransaction
@@ -351,6 +359,8 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
         kind = (node.args.get("kind") or "").upper()
         if kind == "TABLE" and node.expression is not None:
             return _create_table_as(s, txn, node, runner)
+        if matview.is_matview(node):
+            return Command(matview.create(runner, node, _query_rows(s, txn)))
         return Command(runner.create(node))
     if isinstance(node, exp.Drop):
         return Command(runner.drop(node))
@@ -377,6 +387,18 @@ def _reindex(s: Any, txn: Any, node: ReindexStmt) -> Result:
     schema, name = node.name if node.name is not None else (None, None)
     reindex(runner, node.what, schema, name, s.database)
     return Command("REINDEX")
+
+
+def _query_rows(s: Any, txn: Any):
+    """A function query -> (its fields, its rows as one pa.Table), bound and run in txn."""
+    from sqlvec.exec.operators import to_table
+
+    def run(query: exp.Expr) -> tuple:
+        plan, _ = bind_statement(s, txn, query, [])
+        ctx = ExecContext(txn, s.db.regs, [], s.cancel_event, s)
+        return plan.fields, to_table(plan, ctx.executor.run(plan))
+
+    return run
 
 
 def _create_table_as(s: Any, txn: Any, node: exp.Create, runner: D.DdlRunner) -> Result:

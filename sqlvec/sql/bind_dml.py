@@ -68,6 +68,8 @@ def _target(b: Binder, node: exp.Expr) -> TableDef:
     rel = b._lookup_relation(tbl.name, tbl.db or None)
     if not isinstance(rel, TableDef):
         raise WrongObjectType(f'cannot change relation "{tbl.name}"' if True else "")
+    if rel.kind == "matview":
+        raise WrongObjectType(f'cannot change materialized view "{tbl.name}"')
     return rel
 
 

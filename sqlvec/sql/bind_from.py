@@ -92,6 +92,10 @@ class FromBinder:
                 vplan = rel.virtual_plan()
                 self._add_scope(scope, alias or name, vplan.fields, colnames)
                 return vplan
+            if not getattr(rel, "populated", True):  # a materialized view created WITH NO DATA
+                from sqlvec.exec.matview import unpopulated_error
+
+                raise unpopulated_error(rel)
             fields = tuple(
                 L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1) for i, c in enumerate(rel.columns)
             )

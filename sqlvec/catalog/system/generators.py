@@ -78,6 +78,8 @@ def _class_row(s: Snapshot, rel: Any) -> dict:
     if isinstance(rel, TableDef):
         row.update(relkind="r", relam=2, relnatts=len(rel.columns), relchecks=len(rel.checks),
                    relreplident="d", relhasindex=bool(s.indexes_by_table.get(rel.oid)))
+        if rel.kind == "matview":
+            row.update(relkind="m", relreplident="n", relispopulated=rel.populated)
         if getattr(rel, "system", False) and rel.oid >= 12000:
             row.update(relkind="v", relam=0, relreplident="n")
     elif isinstance(rel, ViewDef):
@@ -512,7 +514,15 @@ def _stat_user_indexes(s: Snapshot) -> list[dict]:
 def _tables(s: Snapshot) -> list[dict]:
     return [{"schemaname": t.schema, "tablename": t.name, "tableowner": s.role_name.get(SUPERUSER_OID),
              "hasindexes": bool(s.indexes_by_table.get(t.oid)), "hasrules": False,
-             "hastriggers": False, "rowsecurity": False} for t in s.tables]
+             "hastriggers": False, "rowsecurity": False} for t in s.tables if t.kind != "matview"]
+
+
+@pg("pg_matviews")
+def _matviews(s: Snapshot) -> list[dict]:
+    return [{"schemaname": t.schema, "matviewname": t.name, "matviewowner": s.role_name.get(SUPERUSER_OID),
+             "tablespace": None, "hasindexes": bool(s.indexes_by_table.get(t.oid)),
+             "ispopulated": t.populated, "definition": " " + (t.query or "").strip() + ";"}
+            for t in s.tables if t.kind == "matview"]
 
 
 @pg("pg_views")

@@ -36,6 +36,8 @@ def _tables(s: Snapshot) -> list[dict]:
 
     out = []
     for r in [*s.relations, *all_system_relations()]:
+        if getattr(r, "kind", "") == "matview":  # not in the SQL standard's tables
+            continue
         is_view = r.__class__.__name__ == "ViewDef" or (getattr(r, "system", False) and r.oid >= 12000)
         out.append({"table_catalog": s.database, "table_schema": r.schema, "table_name": r.name,
                     "table_type": "VIEW" if is_view else "BASE TABLE",
@@ -54,7 +56,7 @@ class _ViewColumn:
 
 def _columns(s: Snapshot) -> list[dict]:
     out = []
-    rels: list[tuple[Any, list]] = [(r, list(r.columns)) for r in s.tables]
+    rels: list[tuple[Any, list]] = [(r, list(r.columns)) for r in s.tables if r.kind != "matview"]
     rels += [(v, [_ViewColumn(n, t) for n, t in s.view_columns(v)]) for v in s.views]
     for r, columns in rels:
         for i, c in enumerate(columns):
