@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from sqlvec.exec.operators import node_schema, node_types
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
+from sqlvec.storage.point_lookup import NO_INDEX
 
 _INTS = ("int2", "int4", "int8")
 _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
@@ -73,6 +74,13 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
     schema = node_schema(project) if project is not None else None
     fields = p.fields
     txn = ctx.txn
+    if picks is not None and p.residual is None and len(p.keys) == 1:
+        k = _int_key(ctx, p.keys[0], fields[p.column].type.arrow)
+        if k is not None:
+            hit = txn.find_row(p.table.oid, fields[p.column].name, k)
+            if hit is not NO_INDEX:
+                yield _point_batch(txn, p, picks, project, schema, hit)
+                return
     keys = key_values(ctx, p.keys, fields[p.column].type.arrow)
     if keys is None:  # a key the column cannot hold exactly: the scan decides
         for b in ex.run(p.as_scan()):
@@ -109,6 +117,43 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
         if not (mask.null_count == 0 and np.asarray(mask).all()):
             out = out.filter(mask)
     yield out if picks is None else pa.RecordBatch.from_arrays([out.column(i) for i in picks], schema=schema)
+
+
+_INT_RANGE = {"int2": 1 << 15, "int4": 1 << 31, "int8": 1 << 63}
+
+
+def _int_key(ctx: Any, k: E.Expr, typ: pa.DataType) -> int | None:
+    """The key as a Python int when it is an integer parameter ($n, or $n cast between
+    integer types) whose value fits both its own type and the integer column's `typ`; None
+    otherwise (NULL, a constant, another type: key_values decides)."""
+    if type(k) is E.Cast:
+        if k.type.short not in _INTS:
+            return None
+        bound = _INT_RANGE[k.type.short]
+        k = k.arg
+    else:
+        bound = 1 << 63
+    if type(k) is not E.Param or k.type.short not in _INTS or not pa.types.is_integer(typ):
+        return None
+    v = ctx.params[k.index]
+    if type(v) is not int:
+        return None
+    bound = min(bound, _INT_RANGE[k.type.short], 1 << (typ.bit_width - 1))
+    return v if -bound <= v < bound else None
+
+
+def _point_batch(txn: Any, p: KeyLookup, picks: list[int], project: Any, schema: pa.Schema,
+                 hit: Any) -> pa.RecordBatch:
+    """The projected row `txn.find_row` found (`hit`: segment, position; None: no row)."""
+    cols, at = _narrow(p, picks, project)
+    if hit is None:
+        return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    fetched = txn.fetch_at(hit[0], hit[1], cols)
+    arrays = [fetched[j - 1] for j in at]
+    types = node_types(project)
+    if any(a.type != t for a, t in zip(arrays, types)):  # storage's type differs
+        arrays = [a.cast(t) if a.type != t else a for a, t in zip(arrays, types)]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
 # id(Project) -> (Project, lookup (both held weakly), the columns to fetch, each output

@@ -17,6 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import DataException, InvalidTransactionState, UndefinedTable
+from sqlvec.storage import point_lookup
 from sqlvec.storage.segment import (
     ROWID,
     Segment,
@@ -184,6 +185,20 @@ class Transaction:
             values = values.cast(typ)
         key_lookup([*lt.inserts, *lt.views], column, values, found, out)
         return found, out
+
+    def find_row(self, table_id: int, column: str, key: int) -> tuple[Segment, int] | None | object:
+        """A point lookup by a Python int in an integer `column`: the visible row that holds
+        it as (segment, position) for `fetch_at`, None when none does; NO_INDEX when the
+        column is not stored as integers (then `lookup` answers). Own inserts first."""
+        self._check()
+        lt = self._local(table_id)
+        views = (*lt.inserts, *lt.views) if lt.inserts else lt.views
+        return point_lookup.find_row(views, column, key)
+
+    @staticmethod
+    def fetch_at(seg: Segment, pos: int, columns: list[str]) -> list[pa.Array]:
+        """The row `find_row` answered: one 1-row array per column (zero-copy slices)."""
+        return point_lookup.row_arrays(seg, pos, columns)
 
     def fetch(
         self, table_id: int, rowids: np.ndarray, columns: list[str] | None = None

@@ -1,0 +1,89 @@
+"""A point lookup by one integer key: where the visible row is, and its values, without Arrow
+arrays for the key or a row-id search to fetch it.
+
+`find_row(views, column, key)` answers the first live row whose integer `column` equals the
+Python int `key` as (segment, position in it): each segment's cached sorted key index
+(Segment.key_index) with its key range as Python ints, so a segment whose range misses the
+key costs two comparisons. `row_arrays(segment, position, columns)` slices that row's
+columns (each a cached single Arrow array of the segment). Transaction.find_row /
+fetch_at wrap these (txn.py); exec/key_lookup.py uses them for `WHERE key = $n`.
+
+    >>> # find_row([view], "id", 7) -> (segment, 6); row_arrays(segment, 6, ["v"]) -> [<1 row>]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import pyarrow as pa
+
+from sqlvec.storage.segment import Segment, SegView
+
+NO_INDEX = object()  # find_row: a segment's column has no integer key index (ask key_lookup)
+
+
+def _bounds(seg: Segment, column: str) -> tuple | None:
+    """(lowest key, highest key, sorted keys, positions, the keys' numpy scalar type) of a
+    segment's integer column,
+    None when it holds no non-NULL key, NO_INDEX when the column is not of integers."""
+    key = "bounds:" + column
+    cache = seg._cache
+    hit = cache.get(key, cache)
+    if hit is cache:
+        idx = seg.key_index(column)
+        if idx is None or idx[0].dtype.kind not in "iu" \
+                or not pa.types.is_integer(seg.data.schema.field(column).type):
+            hit = NO_INDEX
+        elif len(idx[0]) == 0:
+            hit = None
+        else:
+            skeys, spos = idx
+            hit = (int(skeys[0]), int(skeys[-1]), skeys, spos, skeys.dtype.type)
+        cache[key] = hit
+    return hit
+
+
+def find_row(views: Iterable[SegView], column: str, key: int) -> tuple[Segment, int] | None | object:
+    """The first live row of `views` whose integer `column` equals `key`: (segment, position),
+    None when there is none, NO_INDEX when a segment's column is not of integers."""
+    for view in views:
+        if view.n_deleted == view.seg.num_rows:
+            continue
+        seg = view.seg
+        b = _bounds(seg, column)
+        if b is None:
+            continue
+        if b is NO_INDEX:
+            return NO_INDEX
+        lo, hi, skeys, spos, scalar = b  # type: ignore[misc]
+        if key < lo or key > hi:
+            continue
+        # (a Python int would make numpy search a copy of the keys converted to int64)
+        j, n = int(skeys.searchsorted(scalar(key))), len(skeys)
+        deleted = view.deleted
+        while j < n and skeys[j] == key:
+            p = int(spos[j])
+            if deleted is None or not deleted[p]:
+                return seg, p
+            j += 1
+    return None
+
+
+def _column(seg: Segment, name: str) -> pa.Array | pa.ChunkedArray:
+    """A segment's column, as its one chunk when it has one (cached: the segment never changes)."""
+    key = "col:" + name
+    hit = seg._cache.get(key)
+    if hit is None:
+        col = seg.data.column(name)
+        hit = col.chunk(0) if col.num_chunks == 1 else col
+        seg._cache[key] = hit
+    return hit  # type: ignore[return-value]
+
+
+def row_arrays(seg: Segment, pos: int, columns: list[str]) -> list[pa.Array]:
+    """The row at `pos` of a segment: one 1-row array per column (zero-copy slices)."""
+    out = []
+    for name in columns:
+        a = _column(seg, name).slice(pos, 1)
+        out.append(a.combine_chunks() if type(a) is pa.ChunkedArray else a)
+    return out
