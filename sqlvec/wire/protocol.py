@@ -525,9 +525,15 @@ class ServerConnection:
                 self._send_error(e)
                 self._send_ready()
                 return
+        results = self.session.execute(sql)
         try:
-            for result in self.session.execute(sql):
+            for result in results:
                 self._send_result(result, None)
+                if self._abandoned:  # the client is gone: the statements left do not run
+                    close = getattr(results, "close", None)
+                    if close is not None:
+                        close()  # (a generator: an implicit block rolls back)
+                    return
         except SqlError as e:
             self._send_error(e)
         except Exception as e:  # noqa: BLE001

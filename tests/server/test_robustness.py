@@ -16,7 +16,7 @@ from tests.wire import pgclient as c
 
 
 def raw(server) -> socket.socket:
-    s = socket.create_connection((server.host, server.port), timeout=10)
+    s = socket.create_connection((server.host, server.port), timeout=60)
     s.sendall(c.startup(user=server.user, database=server.database))
     read_until(s, b"Z\x00\x00\x00\x05")
     return s
@@ -37,6 +37,18 @@ def read_all(s: socket.socket) -> bytes:
     while chunk := s.recv(1 << 16):
         buf += chunk
     return buf
+
+
+def wait_running(server, fragment: str) -> None:
+    """Wait until another session runs a query holding `fragment` (pg_stat_activity shows a
+    request's text once it has started, so a cancel from then on is its to take)."""
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        deadline = time.monotonic() + 120  # a safety net: it shows in a moment
+        while not con.execute("SELECT count(*) FROM pg_stat_activity WHERE pid <> "
+                              "pg_backend_pid() AND position(%s in query) > 0",
+                              (fragment,)).fetchone()[0]:
+            assert time.monotonic() < deadline, f"no session ever ran {fragment!r}"
+            time.sleep(0.02)
 
 
 def alive(server) -> None:
@@ -124,7 +136,10 @@ def test_asyncpg_scram(server_factory):
     asyncio.run(go())
 
 
-HEAVY = "SELECT count(*) FROM cx a, cx b WHERE a.id * b.id = -1"
+
+def heavy(tag: int) -> str:
+    """~0.5 s of work; `tag` (3 digits) tells one test's statement from another's."""
+    return f"SELECT count(*) FROM cx a, cx b WHERE a.id * b.id = -{tag}"
 
 
 def test_cancel_long_statement(server):
@@ -132,14 +147,24 @@ def test_cancel_long_statement(server):
     with psycopg.connect(server.dsn, autocommit=True) as con:
         con.execute("CREATE TABLE cx (id integer)")
         con.execute("INSERT INTO cx VALUES " + ",".join(f"({i})" for i in range(3000)))
-        long_sql = "; ".join([HEAVY] * 200)  # ~0.5 s each: far longer than the test waits
-        timer = threading.Timer(1.5, con.cancel)
-        timer.start()
-        t0 = time.monotonic()
+        long_sql = "; ".join([heavy(101)] * 200)  # minutes, unless cancelled
+        failed: list[BaseException] = []
+
+        def cancel_once_running() -> None:
+            try:
+                wait_running(server, "= -101")
+                con.cancel()
+            except BaseException as e:  # noqa: BLE001 - reported below
+                failed.append(e)
+                con.cancel()  # (end the statement anyway)
+
+        canceller = threading.Thread(target=cancel_once_running)
+        canceller.start()
         with pytest.raises(psycopg.errors.QueryCanceled) as info:
             con.execute(long_sql)
+        canceller.join()
+        assert not failed, failed
         assert "canceling statement due to user request" in str(info.value)
-        assert time.monotonic() - t0 < 30
         assert con.execute("SELECT 5").fetchone() == (5,)
 
 
@@ -207,7 +232,7 @@ def test_kill9_during_writes_keeps_acknowledged_rows(server_factory, tmp_path):
 
     t = threading.Thread(target=writer)
     t.start()
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 120  # a safety net
     while len(acked) < 50 and time.monotonic() < deadline:
         time.sleep(0.05)
     srv.proc.send_signal(signal.SIGKILL)
@@ -265,17 +290,16 @@ def test_sigterm_cancels_a_running_statement(server_factory, tmp_path):
     def run():
         try:
             with psycopg.connect(srv.dsn, autocommit=True) as con:
-                con.execute("; ".join([HEAVY] * 400))
+                con.execute("; ".join([heavy(102)] * 400))
         except psycopg.Error as e:
             errors.append(e)
 
     t = threading.Thread(target=run)
     t.start()
-    time.sleep(1.0)
-    t0 = time.monotonic()
-    assert srv.stop(signal.SIGTERM, timeout=60) == 0
-    assert time.monotonic() - t0 < 30  # grace period, then the statement is cancelled
-    t.join(30)
+    wait_running(srv, "= -102")
+    # the grace period (5 s), then the statement is cancelled: 400 of them take minutes
+    assert srv.stop(signal.SIGTERM, timeout=120) == 0
+    t.join(60)
     assert errors  # the client saw its statement end with an error, not a hang
     assert "sqlvec stopped" in srv.log_text()
 
@@ -289,15 +313,14 @@ def test_client_vanishing_mid_statement_rolls_back(server):
     s = raw(server)
     s.sendall(c.query("BEGIN; INSERT INTO gone VALUES (1), (2)"))
     read_until(s, b"Z\x00\x00\x00\x05")
-    s.sendall(c.query("; ".join([HEAVY] * 200)))
-    time.sleep(0.5)
+    s.sendall(c.query("; ".join([heavy(103)] * 200)))  # minutes, unless cancelled
+    wait_running(server, "= -103")
     s.close()  # vanish mid-statement, inside an open transaction
-    time.sleep(1.0)
     with psycopg.connect(server.dsn, autocommit=True) as con:
+        deadline = time.monotonic() + 120  # a safety net: the statement is cancelled at once
+        while con.execute("SELECT count(*) FROM pg_stat_activity").fetchone() != (1,):
+            assert time.monotonic() < deadline, "the vanished client's session is still there"
+            time.sleep(0.05)
         assert con.execute("SELECT count(*) FROM gone").fetchone() == (0,)
         con.execute("INSERT INTO gone VALUES (3)")  # nothing left locked either
         assert con.execute("SELECT count(*) FROM gone").fetchone() == (1,)
-        deadline = time.monotonic() + 10
-        while con.execute("SELECT count(*) FROM pg_stat_activity").fetchone() != (1,):
-            assert time.monotonic() < deadline, "the vanished client's session is still there"
-            time.sleep(0.1)
