@@ -150,6 +150,39 @@ class SqlvecDialect(Postgres):
                     tail["check_option"] = "cascaded"
             return node
 
+        def _parse_index_params(self) -> exp.IndexParameters:
+            """Stock sqlglot's, plus NULLS [NOT] DISTINCT after the column list (PostgreSQL 15),
+            kept in the IndexParameters' "nulls_not_distinct" arg."""
+            using = (
+                self._parse_var(any_token=True)
+                if not self._match_text_seq("USING", "INDEX", "TABLESPACE", advance=False)
+                and self._match(TokenType.USING)
+                else None
+            )
+            columns = self._parse_wrapped_csv(self._parse_with_operator) \
+                if self._match(TokenType.L_PAREN, advance=False) else None
+            include = self._parse_wrapped_id_vars() if self._match_text_seq("INCLUDE") else None
+            nnd = None
+            if self._match_text_seq("NULLS", "NOT", "DISTINCT"):
+                nnd = True
+            elif self._match_text_seq("NULLS", "DISTINCT"):
+                nnd = False
+            partition_by = self._parse_partition_by()
+            with_storage = self._match(TokenType.WITH) and self._parse_wrapped_properties()
+            tablespace = (
+                self._parse_id_var()
+                if self._match_text_seq("USING", "INDEX", "TABLESPACE") or self._match_text_seq("TABLESPACE")
+                else None
+            )
+            where = self._parse_where()
+            on = self._parse_field() if self._match(TokenType.ON) else None
+            node = self.expression(exp.IndexParameters(
+                using=using, columns=columns, include=include, partition_by=partition_by, where=where,
+                with_storage=with_storage, tablespace=tablespace, on=on))
+            if nnd:
+                node.set("nulls_not_distinct", True)
+            return node
+
         def _parse_alter_table_rename(self) -> exp.Expr | None:
             """ALTER TABLE t RENAME CONSTRAINT a TO b: a RenameColumn flagged "constraint"."""
             if self._match_text_seq("CONSTRAINT"):
