@@ -58,7 +58,7 @@ def test_psycopg_idle_listener_gets_notifications(server):
                 c.execute("select pg_notify('jobs', 'two')")
     t = threading.Thread(target=sender)
     t.start()
-    got = [(n.channel, n.payload) for n in listener.notifies(timeout=10, stop_after=2)]
+    got = [(n.channel, n.payload) for n in listener.notifies(timeout=120, stop_after=2)]
     t.join()
     listener.close()
     assert got == [("jobs", "one"), ("jobs", "two")]
@@ -76,7 +76,7 @@ def test_asyncpg_add_listener(server):
             q: asyncio.Queue = asyncio.Queue()
             await con.add_listener("news", lambda c, pid, ch, payload: q.put_nowait((pid, ch, payload)))
             await other.execute("notify news, 'hi'")
-            pid, ch, payload = await asyncio.wait_for(q.get(), 10)
+            pid, ch, payload = await asyncio.wait_for(q.get(), 120)
             return pid == other.get_server_pid(), ch, payload
         finally:
             await other.close()

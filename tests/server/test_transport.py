@@ -18,12 +18,19 @@ from tests.wire.fake_session import FakeSession
 
 
 class SlowSession(FakeSession):
-    """SLEEP runs until cancelled (or 5 s), then raises 57014."""
+    """SLEEP runs until cancelled (or 120 s, a safety net), then raises 57014; `sleeping` is
+    set once it runs (a test cancels after that: before it, the cancel is not SLEEP's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.sleeping = threading.Event()
+        self.cancel_event = threading.Event()
 
     def _run(self, sql, params=()):
         if sql.strip().upper() == "SLEEP":
-            self.cancel_event = threading.Event()
-            if self.cancel_event.wait(5):
+            self.cancel_event.clear()
+            self.sleeping.set()
+            if self.cancel_event.wait(120):
                 from sqlvec.core.errors import QueryCanceled
                 raise QueryCanceled("canceling statement due to user request")
             from sqlvec.core.results import Command
@@ -32,9 +39,14 @@ class SlowSession(FakeSession):
 
     def cancel(self):
         self.cancelled = True
-        ev = getattr(self, "cancel_event", None)
-        if ev is not None:
-            ev.set()
+        self.cancel_event.set()
+
+
+def sleeping(sessions) -> None:
+    """Wait until the newest session runs SLEEP."""
+    deadline = time.monotonic() + 120  # a safety net
+    while not sessions or not sessions[-1].sleeping.wait(0.05):
+        assert time.monotonic() < deadline, "SLEEP never started"
 
 
 @pytest.fixture
@@ -62,7 +74,7 @@ def fake_server(request):
 
 
 def raw_connect(host, port) -> socket.socket:
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=60)
     s.sendall(c.startup())
     read_until(s, b"Z\x00\x00\x00\x05I")
     return s
@@ -106,14 +118,14 @@ def test_asyncpg_prepared_binary(fake_server):
 
 def test_cancel_request_interrupts_and_connection_survives(fake_server):
     host, port, sessions, _ = fake_server
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=60)
     s.sendall(c.startup())
     hello = read_until(s, b"Z\x00\x00\x00\x05I")
     kpos = hello.index(b"K\x00\x00\x00\x0c")
     pid, key = struct.unpack_from("!ii", hello, kpos + 5)
     s.sendall(c.query("SLEEP"))
-    time.sleep(0.2)
-    k = socket.create_connection((host, port), timeout=5)
+    sleeping(sessions)
+    k = socket.create_connection((host, port), timeout=60)
     k.sendall(c.cancel_request(pid, key))
     assert k.recv(10) == b""  # the server closes the cancel connection
     out = read_until(s, b"Z\x00\x00\x00\x05")
@@ -127,10 +139,10 @@ def test_client_vanishing_mid_query_closes_session(fake_server):
     host, port, sessions, _ = fake_server
     s = raw_connect(host, port)
     s.sendall(c.query("SLEEP"))
-    time.sleep(0.2)
+    sleeping(sessions)
     s.close()
-    deadline = time.time() + 5
-    while time.time() < deadline and not sessions[-1].closed:
+    deadline = time.monotonic() + 120  # a safety net: SLEEP ends at the cancel
+    while time.monotonic() < deadline and not sessions[-1].closed:
         time.sleep(0.05)
     assert sessions[-1].cancelled and sessions[-1].closed
 
@@ -191,7 +203,7 @@ def test_large_result_streams(fake_server):
 def test_too_many_connections_53300(fake_server):
     host, port, _, _ = fake_server
     socks = [raw_connect(host, port) for _ in range(3)]
-    extra = socket.create_connection((host, port), timeout=5)
+    extra = socket.create_connection((host, port), timeout=60)
     out = read_until(extra, b"\x00\x00")
     assert c.error_fields(c.split(out)[0][1])["C"] == "53300"
     for s in socks:
@@ -201,7 +213,7 @@ def test_too_many_connections_53300(fake_server):
 @pytest.mark.parametrize("fake_server", [{"authentication_timeout": 0.3}], indirect=True)
 def test_startup_must_finish_in_time(fake_server):
     host, port, _, _ = fake_server
-    s = socket.create_connection((host, port), timeout=5)
+    s = socket.create_connection((host, port), timeout=60)
     s.sendall(c.startup()[:5])  # a partial startup packet, then silence
     out = read_until(s, b"\x00\x00")
     assert c.error_fields(c.split(out)[0][1])["C"] == "08P01"
