@@ -145,9 +145,13 @@ def _int_key(ctx: Any, k: E.Expr, typ: pa.DataType) -> int | None:
 def _point_batch(txn: Any, p: KeyLookup, picks: list[int], project: Any, schema: pa.Schema,
                  hit: Any) -> pa.RecordBatch:
     """The projected row `txn.find_row` found (`hit`: segment, position; None: no row)."""
-    cols, at = _narrow(p, picks, project)
     if hit is None:
         return pa.RecordBatch.from_arrays([pa.array([], f.type) for f in schema], schema=schema)
+    names = _picked_names(p, picks, project)
+    batch = txn.fetch_batch(hit[0], hit[1], names, schema)
+    if batch is not None:
+        return batch
+    cols, at = _narrow(p, picks, project)
     fetched = txn.fetch_at(hit[0], hit[1], cols)
     arrays = [fetched[j - 1] for j in at]
     types = node_types(project)
@@ -173,6 +177,20 @@ def _narrow(p: KeyLookup, picks: list[int], project: Any) -> tuple[list[str], li
         hit = _NARROW[id(project)] = (weakref.ref(project), weakref.ref(p), cols,
                                       [at[p.fields[i].name] for i in picks])
     return hit[2], hit[3]
+
+
+_PICKED: dict[int, tuple[Any, Any, tuple[str, ...]]] = {}  # id(Project) -> its columns' names
+
+
+def _picked_names(p: KeyLookup, picks: list[int], project: Any) -> tuple[str, ...]:
+    """The stored column of each output column of a projection over `p`, in output order."""
+    hit = _PICKED.get(id(project))
+    if hit is None or hit[0]() is not project or hit[1]() is not p:
+        if len(_PICKED) > 4096:
+            _PICKED.clear()
+        hit = _PICKED[id(project)] = (weakref.ref(project), weakref.ref(p),
+                                      tuple(p.fields[i].name for i in picks))
+    return hit[2]
 
 
 def _one_chunk(col: pa.ChunkedArray) -> pa.Array:

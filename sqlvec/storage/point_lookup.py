@@ -5,8 +5,9 @@ arrays for the key or a row-id search to fetch it.
 Python int `key` as (segment, position in it): each segment's cached sorted key index
 (Segment.key_index) with its key range as Python ints, so a segment whose range misses the
 key costs two comparisons. `row_arrays(segment, position, columns)` slices that row's
-columns (each a cached single Arrow array of the segment). Transaction.find_row /
-fetch_at wrap these (txn.py); exec/key_lookup.py uses them for `WHERE key = $n`.
+columns (each a cached single Arrow array of the segment); `row_batch` gives it as a slice
+of a cached batch of the segment's columns. Transaction.find_row / fetch_at / fetch_batch
+wrap these (txn.py); exec/key_lookup.py uses them for `WHERE key = $n`.
 
     >>> # find_row([view], "id", 7) -> (segment, 6); row_arrays(segment, 6, ["v"]) -> [<1 row>]
 """
@@ -87,3 +88,19 @@ def row_arrays(seg: Segment, pos: int, columns: list[str]) -> list[pa.Array]:
         a = _column(seg, name).slice(pos, 1)
         out.append(a.combine_chunks() if type(a) is pa.ChunkedArray else a)
     return out
+
+
+def row_batch(seg: Segment, pos: int, columns: tuple[str, ...], schema: pa.Schema) -> pa.RecordBatch | None:
+    """The row at `pos` of a segment as a 1-row batch of `schema` (its columns are `columns`,
+    in order): one slice of a zero-copy batch of the whole segment, cached per column list.
+    None when a column is in several chunks or stored as another type than the schema's
+    (then `row_arrays` and a cast)."""
+    key = ("batch", columns)
+    hit = seg._cache.get(key)  # type: ignore[call-overload]
+    if hit is None or hit[0] is not schema:
+        arrays = [_column(seg, name) for name in columns]
+        ok = all(type(a) is not pa.ChunkedArray and a.type == f.type for a, f in zip(arrays, schema))
+        hit = (schema, pa.RecordBatch.from_arrays(arrays, schema=schema) if ok else None)
+        seg._cache[key] = hit  # type: ignore[index]
+    batch = hit[1]
+    return None if batch is None else batch.slice(pos, 1)

@@ -200,6 +200,13 @@ class Transaction:
         """The row `find_row` answered: one 1-row array per column (zero-copy slices)."""
         return point_lookup.row_arrays(seg, pos, columns)
 
+    @staticmethod
+    def fetch_batch(seg: Segment, pos: int, columns: tuple[str, ...],
+                    schema: pa.Schema) -> pa.RecordBatch | None:
+        """The row `find_row` answered as a 1-row batch of `schema` (whose columns are
+        `columns`, in order); None when storage's types differ (use fetch_at and cast)."""
+        return point_lookup.row_batch(seg, pos, columns, schema)
+
     def fetch(
         self, table_id: int, rowids: np.ndarray, columns: list[str] | None = None
     ) -> pa.Table:
