@@ -144,6 +144,7 @@ class Session:
         if implicit:
             self.txn = self.db.store.begin()
             self.txn_started_us = time.time_ns() // 1000
+            self.settings.begin()  # SETs of a failed string are undone with it
         finished = False
         try:
             for text, offset in stmts:
@@ -161,6 +162,7 @@ class Session:
                         txn, self.txn = self.txn, None
                         txn.commit()
                         self._ddl_settled()
+                        self.settings.end(True)
                     result = reg_output(self, self.run(node, [], text), [])
                     if implicit and _stream_of(result) is not None:  # read before the block commits
                         result.batches = iter(list(result.batches))
@@ -184,6 +186,7 @@ class Session:
                         txn.commit(sync=sync)
                     finally:
                         self._ddl_settled()
+                        self.settings.end(True)
                         TM.reset(self)  # SET TRANSACTION in the string lasted for it only
                 else:
                     self._abort_implicit()
@@ -192,6 +195,7 @@ class Session:
         txn, self.txn = self.txn, None
         self.failed = False
         self.savepoints = []
+        self.settings.end(False)
         TM.reset(self)
         if txn is not None:
             txn.rollback()
@@ -366,6 +370,7 @@ class Session:
             self.txn_started_us = time.time_ns() // 1000
             self.failed = False
             self.savepoints = []
+            self.settings.begin()
             TM.begin(self, node.modes)
             return Command(node.tag or "BEGIN")
         if k == "commit":
@@ -373,7 +378,7 @@ class Session:
                 self.notice("there is no transaction in progress", "WARNING", "25P01")
                 return Command("COMMIT")
             txn, failed = self.txn, self.failed
-            self._end_block()
+            self._end_block(not failed)
             try:
                 if failed:
                     txn.rollback()
@@ -388,7 +393,7 @@ class Session:
                 self.notice("there is no transaction in progress", "WARNING", "25P01")
                 return Command("ROLLBACK")
             txn = self.txn
-            self._end_block()
+            self._end_block(False)
             txn.rollback()
             self._ddl_settled()
             return Command("ROLLBACK")
@@ -397,7 +402,7 @@ class Session:
                     "rollback_to": "ROLLBACK TO SAVEPOINT"}[k]
             raise NoActiveSqlTransaction(f"{verb} can only be used in transaction blocks")
         if k == "savepoint":
-            self.savepoints.append((node.name, self.txn.savepoint()))
+            self.savepoints.append((node.name, (self.txn.savepoint(), self.settings.savepoint())))
             return Command("SAVEPOINT")
         names = [n for n, _ in self.savepoints]
         if node.name not in names:
@@ -408,7 +413,9 @@ class Session:
         if k == "release":
             del self.savepoints[i:]
             return Command("RELEASE")
-        self.txn.rollback_to(self.savepoints[i][1])
+        sp, saved = self.savepoints[i][1]
+        self.txn.rollback_to(sp)
+        self.settings.rollback_to(saved)  # SETs since the savepoint are undone
         del self.savepoints[i + 1 :]
         self.failed = False
         return Command("ROLLBACK")
@@ -419,10 +426,11 @@ class Session:
             self.did_ddl = False
             self.db.ddl_gen += 1
 
-    def _end_block(self) -> None:
+    def _end_block(self, committed: bool) -> None:
         self.txn = None
         self.failed = False
         self.savepoints = []
+        self.settings.end(committed)  # SETs kept by COMMIT (not SET LOCAL), undone by ROLLBACK
         TM.reset(self)
         # portals do not survive the end of their transaction
         from sqlvec.session.cursors import held_after_commit  # WITH HOLD cursors stay

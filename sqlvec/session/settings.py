@@ -90,6 +90,10 @@ class Settings:
         self.defaults = dict(self.values)
         # settings that are not the session's own (e.g. sqlvec.memory_limit): name -> getter
         self.dynamic: dict[str, Callable[[], str]] = {}
+        # in a transaction block: the values at its start (ROLLBACK restores them) and the
+        # values a COMMIT keeps (SET LOCAL changes only self.values); None outside a block
+        self._begin: dict[str, str] | None = None
+        self._commit: dict[str, str] | None = None
         for k, v in (initial or {}).items():
             if k.lower() in ("user", "database", "options", "replication"):
                 continue
@@ -100,15 +104,26 @@ class Settings:
         return _BY_LOWER.get(name.lower())
 
     def get(self, name: str) -> str:
+        """The value as SHOW prints it (durations with their unit: '1s', '100ms')."""
         key = name.lower()
         if key in self.dynamic:
             return self.dynamic[key]()
         if key not in self.values:
             raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
+        if key in _DURATIONS:
+            return _show_ms(self.values[key])
         return self.values[key]
 
-    def set(self, name: str, value: str | None) -> str:
-        """Set (None: back to default); returns the canonical name."""
+    def set(self, name: str, value: str | None, local: bool = False) -> str:
+        """Set (None: back to default); returns the canonical name. In a block the change
+        is undone by ROLLBACK, and a `local` one (SET LOCAL) by COMMIT too."""
+        canonical = self._set(name, value)
+        if self._commit is not None and not local:
+            key = name.lower()
+            self._commit[key] = self.values[key]
+        return canonical
+
+    def _set(self, name: str, value: str | None) -> str:
         key = name.lower()
         spec = _BY_LOWER.get(key)
         if spec is None and "." not in key:
@@ -131,13 +146,34 @@ class Settings:
             value = "UTC" if value.upper() != "GMT" else "GMT"
         if key == "datestyle":
             value = _datestyle(value, self.values[key])
-        if key in ("statement_timeout",) and not value.strip().lstrip("-").isdigit():
-            value = _duration_ms(value)
+        if key in _DURATIONS and not value.strip().lstrip("-").isdigit():
+            value = _duration_ms(value, spec.name if spec else key)
+        if key == "client_encoding":
+            value = _client_encoding(value)
         self.values[key] = value
         return spec.name if spec else key
 
     def reset_all(self) -> None:
         self.values = dict(self.defaults)
+        if self._commit is not None:
+            self._commit = dict(self.defaults)
+
+    # -- transaction blocks (session.py calls these at BEGIN, COMMIT/ROLLBACK, savepoints) --
+    def begin(self) -> None:
+        self._begin, self._commit = dict(self.values), dict(self.values)
+
+    def end(self, committed: bool) -> None:
+        """The block ended: keep what COMMIT keeps, or go back to its start."""
+        if self._begin is not None:
+            self.values = self._commit if committed else self._begin
+            self._begin = self._commit = None
+
+    def savepoint(self) -> tuple[dict[str, str], dict[str, str]] | None:
+        return (dict(self.values), dict(self._commit)) if self._commit is not None else None
+
+    def rollback_to(self, saved: tuple[dict[str, str], dict[str, str]] | None) -> None:
+        if saved is not None and self._commit is not None:
+            self.values, self._commit = dict(saved[0]), dict(saved[1])
 
     def reported(self) -> dict[str, str]:
         return {s.name: self.values[s.name.lower()] for s in SPECS if s.report}
@@ -165,23 +201,63 @@ class Settings:
 
 
 def _datestyle(value: str, current: str) -> str:
+    """DateStyle as PostgreSQL's check_datestyle: a style and/or an order; German alone
+    also means DMY.
+
+    >>> _datestyle("German", "ISO, MDY"), _datestyle("sql, dmy", "ISO, MDY")
+    ('German, DMY', 'SQL, DMY')
+    """
     fmt, order = [x.strip() for x in current.split(",")]
+    have_order = False
     for part in value.replace(" ", ",").split(","):
         p = part.strip().upper()
         if p in ("ISO", "SQL", "POSTGRES", "GERMAN"):
             fmt = {"POSTGRES": "Postgres", "GERMAN": "German"}.get(p, p)
+            if p == "GERMAN" and not have_order:
+                order = "DMY"
         elif p in ("MDY", "DMY", "YMD"):
-            order = p
+            order, have_order = p, True
         elif p in ("US", "NONEURO", "NONEUROPEAN"):
-            order = "MDY"
+            order, have_order = "MDY", True
         elif p in ("EURO", "EUROPEAN"):
-            order = "DMY"
+            order, have_order = "DMY", True
         elif p:
             raise InvalidParameterValue(f'invalid value for parameter "DateStyle": "{value}"')
     return f"{fmt}, {order}"
 
 
-def _duration_ms(value: str) -> str:
+_DURATIONS = ("statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout")
+_UTF8 = ("utf8", "utf-8", "unicode")
+
+
+def _client_encoding(value: str) -> str:
+    """client_encoding: UTF8 under any of its names; others are not converted to (0A000)."""
+    if value.strip().lower() in _UTF8:
+        return "UTF8"
+    from sqlvec.core.errors import FeatureNotSupported
+
+    raise FeatureNotSupported(f"conversion between {value.strip().upper()} and UTF8 is not supported")
+
+
+def _show_ms(value: str) -> str:
+    """Milliseconds as SHOW prints a duration: the largest unit that divides it.
+
+    >>> _show_ms("0"), _show_ms("1000"), _show_ms("100"), _show_ms("120000")
+    ('0', '1s', '100ms', '2min')
+    """
+    try:
+        ms = int(value)
+    except ValueError:
+        return value
+    if ms == 0:
+        return "0"
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("min", 60_000), ("s", 1000)):
+        if ms % size == 0:
+            return f"{ms // size}{unit}"
+    return f"{ms}ms"
+
+
+def _duration_ms(value: str, name: str = "statement_timeout") -> str:
     v = value.strip().lower()
     units = {"ms": 1, "s": 1000, "min": 60000, "h": 3600000}
     for u, mult in sorted(units.items(), key=lambda x: -len(x[0])):
@@ -191,7 +267,7 @@ def _duration_ms(value: str) -> str:
                 return str(int(float(num) * mult))
             except ValueError:
                 break
-    raise InvalidParameterValue(f'invalid value for parameter "statement_timeout": "{value}"')
+    raise InvalidParameterValue(f'invalid value for parameter "{name}": "{value}"')
 
 
 def _numeric(spec: SettingSpec, value: str) -> str:

@@ -47,8 +47,14 @@ def run_session_utility(s: Any, node: Any) -> Result:
     if isinstance(node, UT.SetStmt | UT.ResetStmt) and (node.name or "").lower() == MS.NAME:
         return _memory_limit(s, node)  # database-wide, not per session (SHOW reads it as usual)
     if isinstance(node, UT.SetStmt):
+        if node.local and s.txn is None:  # PostgreSQL: a warning, and nothing changes
+            before = dict(s.settings.values)
+            s.settings.set(node.name, node.value)  # (still checked: 42704 name, 22023 value)
+            s.settings.values = before
+            s.notice("SET LOCAL can only be used in transaction blocks", "WARNING", "25P01")
+            return Command("SET")
         if not TM.set_mode(s, node.name, node.value):  # transaction modes: session/txn_modes.py
-            s.settings.set(node.name, node.value)
+            s.settings.set(node.name, node.value, node.local)  # LOCAL: until the block ends
         return Command("SET")
     if isinstance(node, UT.SetTransactionStmt):
         TM.set_transaction(s, node)
