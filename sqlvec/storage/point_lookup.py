@@ -74,11 +74,12 @@ def _column(seg: Segment, name: str) -> pa.Array | pa.ChunkedArray:
     """A segment's column, as its one chunk when it has one (cached: the segment never changes)."""
     key = "col:" + name
     hit = seg._cache.get(key)
-    if hit is None:
-        col = seg.data.column(name)
-        hit = col.chunk(0) if col.num_chunks == 1 else col
+    if hit is None or hit[0] is not seg._data:  # (a segment moved to its file reads from there)
+        data = seg.data
+        col = data.column(name)
+        hit = (data, col.chunk(0) if col.num_chunks == 1 else col)
         seg._cache[key] = hit
-    return hit  # type: ignore[return-value]
+    return hit[1]  # type: ignore[index]
 
 
 def row_arrays(seg: Segment, pos: int, columns: list[str]) -> list[pa.Array]:
@@ -97,10 +98,10 @@ def row_batch(seg: Segment, pos: int, columns: tuple[str, ...], schema: pa.Schem
     (then `row_arrays` and a cast)."""
     key = ("batch", columns)
     hit = seg._cache.get(key)  # type: ignore[call-overload]
-    if hit is None or hit[0] is not schema:
+    if hit is None or hit[0] is not schema or hit[1] is not seg._data:
         arrays = [_column(seg, name) for name in columns]
         ok = all(type(a) is not pa.ChunkedArray and a.type == f.type for a, f in zip(arrays, schema))
-        hit = (schema, pa.RecordBatch.from_arrays(arrays, schema=schema) if ok else None)
+        hit = (schema, seg._data, pa.RecordBatch.from_arrays(arrays, schema=schema) if ok else None)
         seg._cache[key] = hit  # type: ignore[index]
-    batch = hit[1]
+    batch = hit[2]
     return None if batch is None else batch.slice(pos, 1)
