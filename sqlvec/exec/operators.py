@@ -22,6 +22,7 @@ from sqlvec.core.errors import (
     QueryCanceled,
 )
 from sqlvec.exec.evaluate import Evaluator, group_ids
+from sqlvec.exec.recursive_cte import RecursiveCte
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
@@ -139,7 +140,7 @@ class ExecContext:
         self.regs = regs
         self.params = params or []
         self.outer: list[dict[int, Any]] = []
-        self.cte_results: dict[int, pa.Table] = {}
+        self.cte_results: dict[int, Any] = {}  # pa.Table, or a RecursiveCte read lazily
         self.subq_cache: dict[Any, Any] = {}
         self.decorrelate = True  # off with SET sqlvec.disabled_rules = 'decorrelate_subqueries'
         self.cancel = cancel
@@ -280,9 +281,15 @@ class Executor:
 
     def _r_CteRef(self, p: L.CteRef) -> Iterator[pa.RecordBatch]:
         t = self.ctx.cte_results[p.cte_id]
-        if t.num_columns > len(p.fields):  # text copies another reference shows (plan/numeric_display)
-            t = t.select(list(range(len(p.fields))))
-        yield from t.to_batches() or [empty_batch(p)]
+        produced = False
+        for part in t.read() if isinstance(t, RecursiveCte) else (t,):
+            if part.num_columns > len(p.fields):  # text copies another reference shows (plan/numeric_display)
+                part = part.select(list(range(len(p.fields))))
+            for b in part.to_batches():
+                produced = True
+                yield b
+        if not produced:
+            yield empty_batch(p)
 
     def _r_WithCtes(self, p: L.WithCtes) -> Iterator[pa.RecordBatch]:
         self.materialize_ctes(p)
@@ -303,21 +310,8 @@ class Executor:
             if rec is None:
                 self.ctx.cte_results[cid] = base
                 continue
-            total = base
-            work = base
-            n = 0
-            while work.num_rows:
-                self.ctx.check_cancel()
-                self.ctx.cte_results[cid] = work
-                new = self.table(rec).cast(total.schema)
-                if not union_all:
-                    new = _table_except(_distinct_table(new), total)
-                total = pa.concat_tables([total, new])
-                work = new
-                n += 1
-                if n > 100000:
-                    break
-            self.ctx.cte_results[cid] = total
+            # evaluated as it is read (exec/recursive_cte): LIMIT bounds the iterations
+            self.ctx.cte_results[cid] = RecursiveCte(self, rec, base, union_all, _distinct_table, _table_except)
 
     def _r_FunctionScan(self, p: L.FunctionScan) -> Iterator[pa.RecordBatch]:
         one = ONE_ROW
