@@ -98,7 +98,7 @@ def column(seg: Any, name: str, cache: dict | None = None) -> Column:
 
 def to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
     """Gathered numpy rows as an array of type t (the numpy buffer is not copied)."""
-    if pa.types.is_fixed_size_list(t):
+    if type(t) is pa.FixedSizeListType:  # (pa.types.is_fixed_size_list: slower)
         return pa.FixedSizeListArray.from_arrays(pa.array(m.reshape(-1), t.value_type), type=t)
     return pa.array(m, t)
 

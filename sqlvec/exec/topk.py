@@ -32,7 +32,7 @@ def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.Reco
 
     k = offset + limit
     if _presorted(sort):  # a vector search's rows arrive in the order of its distance column
-        rows = [b for b in ex.run(sort.input) if b.num_rows]
+        rows = _search_rows(ex, sort.input)
         if not rows:
             yield empty_batch(sort.input)
             return
@@ -51,6 +51,31 @@ def run_topn(ex: Any, sort: L.Sort, offset: int, limit: int) -> Iterator[pa.Reco
         return
     out = kept.slice(offset, limit).combine_chunks()
     yield from out.to_batches() or [empty_batch(sort.input)]
+
+
+def _search_rows(ex: Any, proj: L.Project) -> list[pa.RecordBatch]:
+    """The non-empty batches of a Project of plain columns over a VectorSearch: the search
+    run directly and its batches' columns picked (what the executor's Project does for
+    such a node, without its dispatch; EXPLAIN ANALYZE, which counts rows per node through
+    its own `run`, goes the usual way)."""
+    from sqlvec.exec.operators import _picks, node_schema
+
+    if "run" not in ex.__dict__:
+        picks, same = _picks(proj)
+        if picks is not None and same:
+            from sqlvec.exec.vector_search import run_vector_search
+
+            ex.ctx.check_cancel()
+            schema = node_schema(proj)
+            out = []
+            for b in run_vector_search(ex.ctx, proj.input):
+                if b.num_rows:
+                    arrays = [b.column(i) for i in picks]
+                    if not all(a.type == f.type for a, f in zip(arrays, schema)):
+                        return [b for b in ex.run(proj) if b.num_rows]  # (the Project casts)
+                    out.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            return out
+    return [b for b in ex.run(proj) if b.num_rows]
 
 
 _PRESORTED: dict[int, tuple[L.Sort, bool]] = {}

@@ -300,12 +300,19 @@ def _prep(p: VectorSearch) -> _Prep:
 
 def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
     """The query as a (1, d) float32 matrix straight from the parameter's Python value (a
-    list of d finite numbers: what Arrow would make of it), or None: the evaluator converts
-    it (and raises its errors)."""
+    list or 1-D numpy array of d finite numbers: what Arrow would make of it), or None: the
+    evaluator converts it (and raises its errors)."""
     i = prep.param
     if i is None or i >= len(ctx.params):
         return None
     v = ctx.params[i]
+    if type(v) is np.ndarray:  # a numpy vector (embedded callers; the wire's vector decoder)
+        if v.ndim != 1 or len(v) != prep.dim or v.dtype.kind != "f":
+            return None
+        a = v if v.dtype == np.float32 else v.astype(np.float32)
+        if not np.isfinite(a).all() or (v.dtype.itemsize > 4 and not np.abs(v).max() <= _F32_MAX):
+            return None
+        return a.reshape(1, -1)
     if type(v) is not list or len(v) != prep.dim:
         return None
     try:
@@ -340,6 +347,8 @@ class _Target:
     strategy: str
     cols: dict = field(default_factory=dict)  # row_fetch's columns of its segments (held here)
     by_seg: dict = field(default_factory=dict)  # segment id -> its part's index
+    exact_d: bool = False  # the search's distances are the operator's own (see _fetch)
+    shown: tuple = ()  # (row count, EXPLAIN's strategy text for it)
 
 
 def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, oc: Any,
@@ -367,6 +376,11 @@ def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, 
     t = _Target(built, idx, parts, SI.size(built, parts), n_live, usable,
                 f"{strategy}; {{n}} of {{n}} rows pass; {SI.describe(built, parts)}")
     t.by_seg = {part.seg_id: part.index for part in parts}
+    # every graph re-scores its candidates on the full float32 vectors with ops.l2's own
+    # arithmetic and no delta graph (whose usearch distances round otherwise) is searched
+    t.exact_d = prep.kernel is VO.l2 and bool(parts) and (
+        built.index is None or not len(built.keys)) and all(
+        getattr(part.index, "exact_l2", False) for part in parts)
     prep.target = (key, (views, built, idx, built.index), t)  # (holding them keeps the ids)
     return t
 
@@ -421,9 +435,11 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
     fetch = k if total <= n_live else int(np.ceil(k * 1.2 * total / max(n_live, 1)))
     while True:
         want = min(fetch, total)
-        keys, _d = SI.search(built, t.parts, qv, want, params)
+        keys, dists = SI.search(built, t.parts, qv, want, params)
         cand = keys[0]
-        cand = cand[cand >= 0]
+        ok = cand >= 0
+        if not ok.all():
+            cand = cand[ok]
         found, hits = _locate(lt, cand)  # visible rows only, by row id
         if want >= total or found.sum() >= k:
             break
@@ -433,10 +449,14 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
     chosen = np.flatnonzero(found)[:k]
     if len(chosen) < k and (n_own == 0 or n_live > total):
         return None  # NULL vectors or rows outside the index: the general path ranks them
-    VS.LAST.strategy = t.strategy.split(";", 1)[0]
+    shown = t.shown
+    if not shown or shown[0] != n_live + n_own:  # (worked out once per row count)
+        rows = n_live + n_own
+        shown = t.shown = (rows, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(rows)))
+    VS.LAST.strategy = shown[1]
     if len(VS.STRATEGY) > 256:
         VS.STRATEGY.clear()
-    VS.STRATEGY[id(p)] = t.strategy.replace("{n}", str(n_live + n_own))
+    VS.STRATEGY[id(p)] = shown[2]
     if n_own:
         if q is None:
             q = VS._eval_scalar(ctx, p.query)
@@ -444,15 +464,21 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         if top is None:
             return None
         return _finish(p, top, q)
-    return _fetch(p, prep, hits, chosen, qv, q, t.cols, cand, t.by_seg)
+    exact = None
+    if t.exact_d and qv.dtype == np.float32 and not p.vector_read:
+        exact = dists[0] if len(cand) == dists.shape[1] else dists[0][ok]
+    return _fetch(p, prep, hits, chosen, qv, q, t.cols, cand, t.by_seg, exact)
 
 
 def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.ndarray,
            q: Any, cache: dict | None, cand: np.ndarray | None = None,
-           by_seg: dict | None = None) -> pa.RecordBatch:
+           by_seg: dict | None = None, exact: np.ndarray | None = None) -> pa.RecordBatch:
     """The chosen candidates' rows as the node's output batch, ordered by their distance
     (stable: ties keep the index's order), the distance appended when the node yields it.
-    Only the k rows are read: numpy gathers of fixed-width columns (row_fetch)."""
+    Only the k rows are read: numpy gathers of fixed-width columns (row_fetch). `exact`:
+    the candidates' distances as the operator computes them, in (distance, row id) order
+    (the index re-scored them), when no consumer reads the vector column: nothing to
+    gather or compute again."""
     from sqlvec.exec import row_fetch as RF
 
     n = len(chosen)
@@ -475,6 +501,20 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     col, vt = p.column, prep.types[p.column]
     name = prep.names[col]
     m = None
+    if exact is not None:
+        d = exact[chosen]  # (a subsequence of the candidates: already in distance order)
+        vec = prep.nulls.get(n)
+        if vec is None:
+            vec = prep.nulls[n] = pa.nulls(n, vt)
+        if seg is not None:
+            cols = [vec if i == col else RF.rows(seg, nm, at, t, cache)
+                    for i, (nm, t) in enumerate(zip(prep.names, prep.types))]
+        else:
+            cols = [vec if i == col else RF.gather(groups, nm, t, n, cache)
+                    for i, (nm, t) in enumerate(zip(prep.names, prep.types))]
+        if p.with_distance:
+            cols.append(pa.array(d, pa.float64()))
+        return pa.RecordBatch.from_arrays(cols, schema=prep.out)
     if prep.kernel is not None and n:
         part = by_seg.get(seg.seg_id) if seg is not None and by_seg and cand is not None else None
         if getattr(part, "kind", None) == "hnsw":  # its full copy (just read to re-rank)

@@ -90,6 +90,14 @@ class HnswIndex:
     def reranks(self) -> bool:
         return self.full is not None
 
+    @property
+    def exact_l2(self) -> bool:
+        """Whether a one-query search of a float32 query returns exact L2 distances computed
+        as ops.l2 computes them (re-scored on the full float32 vectors: float32 sums of
+        squared differences, sqrt in float64), so the caller need not compute them again."""
+        full = self.full
+        return self.metric == "l2" and full is not None and full.dtype == np.float32
+
     def __len__(self) -> int:
         return len(self.graph)
 

@@ -200,3 +200,62 @@ def test_rows_in_order_by_distance_numbers_nan_null():
     assert _arrow_order(pa.array([1.0, None, float("nan"), 0.5])).tolist() == [3, 0, 2, 1]
     assert _arrow_order(pa.array([1.0, 1.0, float("nan"), None])) is None  # (stable)
     assert _arrow_order(pa.array([2.0, 1.0, 1.0])).tolist() == [1, 2, 0]
+
+
+def test_sealed_graph_distances_reused_and_numpy_parameters(tmp_path, monkeypatch):
+    """Over sealed segments only (bfloat16 graphs re-scored on the full vectors, no delta
+    graph) the index path returns the re-scored distances as they are: the rows, order and
+    distances of the plain plan, bit for bit. A numpy query vector (float32, float64) gives
+    the same answer as the list; a NaN or a wrong length the same error either way."""
+    import sqlvec.storage.state as state_mod
+    import sqlvec.storage.store as store_mod
+    from sqlvec.exec import vector_index_path as VIP
+
+    monkeypatch.setattr(state_mod, "SEAL_ROWS", 1000)  # two commits of 1,000: two sealed
+    monkeypatch.setattr(store_mod, "SEAL_ROWS", 1000)  # segments, a graph each, no delta
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("create table s (id int, emb vector(16))")
+    db = con._session.db
+    oid = Catalog(db.store.begin(), db.store).relation("public", "s").oid
+    rng = np.random.default_rng(8)
+    x = np.round(rng.standard_normal((2000, 16)), 2).astype(np.float32)
+    x[1000:] = x[:1000]  # (ties by row id, across the two graphs)
+    for s in (0, 1000):
+        txn = db.store.begin()
+        txn.insert(oid, pa.record_batch([
+            pa.array(np.arange(s, s + 1000, dtype=np.int32)),
+            pa.FixedSizeListArray.from_arrays(pa.array(x[s:s + 1000].reshape(-1)), 16)],
+            names=["id", "emb"]))
+        txn.commit()
+    cur.execute("create index on s using hnsw (emb vector_l2_ops)")
+    cur.execute("set sqlvec.exact_scan_threshold = 100")
+    cur.execute("set hnsw.ef_search = 400")
+
+    def run(sql, params=None):
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+    sql = "select id, emb <-> %s as d from s order by d limit 10"
+    for i in (3, 77, 998):
+        q = x[i] + np.float32(0.01)
+        VIP._PREPS.clear()
+        got, want, strategy = _both(run, sql, ([float(v) for v in q],))
+        assert strategy.startswith("hnsw") and got == want
+        assert [t.target[2].exact_d for t in VIP._PREPS.values() if t.target] == [True]
+        for qn in (q, q.astype(np.float64)):
+            assert run(sql, (qn,)) == want
+        assert run("select id from s order by emb <-> %s limit 10", (q,)) == [(r[0],) for r in want]
+    for bad in (np.full(16, np.nan, np.float32), np.zeros(3, np.float32)):
+        errors = []
+        for rules in ("", "top_n_to_vector_search"):
+            run(f"set sqlvec.disabled_rules = '{rules}'")
+            try:
+                run("select id from s order by emb <-> %s limit 3", (bad,))
+                errors.append(None)
+            except DBError as e:
+                errors.append(getattr(e, "sqlstate", type(e).__name__))
+        assert errors[0] == errors[1] and (errors[0] is not None or len(bad) == 16), errors
+    run("set sqlvec.disabled_rules = ''")
+    con.close()
