@@ -23,6 +23,7 @@ from sqlvec.functions import (
     jsonfns,
     mathfns,
     misc,
+    overlaps,
     regex,
     srf,
     strings,
@@ -34,7 +35,7 @@ from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
 _MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datetime_ops, datefmt,
-            jsonfns, arrays, misc, srf, aggregates, windows, sysfns)
+            jsonfns, arrays, misc, overlaps, srf, aggregates, windows, sysfns)
 
 
 def register(regs: Any) -> None:

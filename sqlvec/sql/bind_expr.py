@@ -521,6 +521,17 @@ class ExprBinder(CallBinder):
         return E.InList(self.coerce(arg, t, exact=True), tuple(self.coerce(v, t, exact=True) for v in vals),
                         False, T.BOOL)
 
+    def _b_Overlaps(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """(s1, e1) OVERLAPS (s2, e2) is overlaps(s1, e1, s2, e2)."""
+        args: list[E.Expr] = []
+        for side in (n.this, n.expression):
+            items = side.expressions if isinstance(side, exp.Tuple) else [side]
+            if len(items) != 2:
+                raise SyntaxError_(f"{'wrong number of parameters on ' + ('left' if side is n.this else 'right')}"
+                                   " side of OVERLAPS expression")
+            args.extend(self.bind_expr(x, scope) for x in items)
+        return self.call("overlaps", args)
+
     def _b_Exists(self, n: exp.Exists, scope: Scope) -> E.Expr:
         return self.bind_subquery(n.this, scope, "exists", None)
 
