@@ -37,17 +37,24 @@ class Hooked:
         self.proc.wait()
 
     def stop(self) -> int:
-        """SIGTERM (clean shutdown with a checkpoint); kill after 30 s."""
+        """SIGTERM (clean shutdown with a checkpoint); kill after 120 s (a safety net: a
+        checkpoint of thousands of tables on a loaded machine takes a while)."""
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(120)
             except subprocess.TimeoutExpired:
                 self.kill()
         return self.proc.returncode
 
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
+
+    def cpu_s(self) -> float:
+        """CPU seconds the server process has used so far (user + system, all threads):
+        what a cost bound measures, as a loaded machine stretches wall time, not CPU."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def start_hooked(

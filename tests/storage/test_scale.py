@@ -29,23 +29,23 @@ def test_ten_thousand_tables(tmp_path):
     created = time.monotonic() - t0
 
     tracemalloc.start()
-    t0 = time.monotonic()
+    t0 = time.process_time()  # CPU, not wall time: the bound must hold on a loaded machine
     s = Store.open(path)
     named: list[int] = []  # the server names tables from the whole catalog: error paths only
     s.describe_table = lambda tid: named.append(tid) or f"table {tid}"
     t = s.begin()
     got = t.scan_table(5000).column("id").to_pylist()
-    first_query = time.monotonic() - t0
+    first_query = time.process_time() - t0
     assert named == [], "opening a table must not look up names of every relation"
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert got == [5000]
-    assert first_query < 3.0, f"first query after {first_query:.2f}s"
+    assert first_query < 3.0, f"first query after {first_query:.2f}s CPU"
     loaded = [tid for tid, tv in s.version.tables.items() if tv.loaded]
     assert loaded == [5000]
     per_table = peak / N
     assert per_table < 4096, f"{per_table:.0f} bytes per idle table"
     assert len(t.catalog_items("rel/")) == N
     s.close()
-    print(f"create+checkpoint {created:.1f}s, open+first query {first_query:.3f}s, "
+    print(f"create+checkpoint {created:.1f}s, open+first query {first_query:.3f}s CPU, "
           f"{per_table:.0f} B/table")
