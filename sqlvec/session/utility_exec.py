@@ -210,6 +210,8 @@ def describe(s: Any, txn: Any, node: Any, types: list) -> tuple[list, list[Colum
         return [], ps.columns if ps else None
     if not isinstance(node, exp.Expr):
         return [], None
+    if isinstance(node, exp.Select) and node.args.get("into") is not None:
+        node = select_into_as_create(node)  # no rows: NoData, as PostgreSQL
     params = list(types)
     plan, b = bind_statement(s, txn, node, params)
     final = [t if t is not None and t.short != "unknown" else T.TEXT for t in b.params]
@@ -231,6 +233,8 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _role(s, txn, node)
     if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
         return _ddl(s, txn, node)
+    if isinstance(node, exp.Select) and node.args.get("into") is not None:
+        return _ddl(s, txn, select_into_as_create(node))  # tag SELECT n, as PostgreSQL
     if isinstance(node, ReindexStmt):
         return _reindex(s, txn, node)
     if isinstance(node, exp.Command) and str(node.this).upper() == "REFRESH":
@@ -373,6 +377,19 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
     if isinstance(node, exp.Alter):
         return Command(runner.alter(node))
     return Command(runner.truncate(node))
+
+
+def select_into_as_create(node: exp.Select) -> exp.Create:
+    """SELECT ... INTO [TEMP] t FROM ... is CREATE TABLE t AS SELECT ... FROM ...
+
+    >>> from sqlvec.sql.parse import parse_statement
+    >>> select_into_as_create(parse_statement("select a into t2 from t", 0)).sql()
+    'CREATE TABLE t2 AS SELECT a FROM t'
+    """
+    query = node.copy()
+    into = query.args["into"]
+    query.set("into", None)
+    return exp.Create(this=into.this, kind="TABLE", expression=query)
 
 
 def _reindex(s: Any, txn: Any, node: ReindexStmt) -> Result:
