@@ -9,6 +9,7 @@ from sqlglot import exp
 
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
+    DatatypeMismatch,
     FeatureNotSupported,
     GroupingError,
     SyntaxError_,
@@ -172,6 +173,8 @@ class CallBinder:
             return self.bind_agg(name, n, args, scope)
         if name in WINDOW_ONLY:
             raise WindowingError(f"window function {name} requires an OVER clause")
+        if args and isinstance(args[-1], exp.Variadic):
+            return self._bind_variadic(name, args, scope)
         bound = [self.bind_expr(a, scope) for a in args]
         out = self.call(name, bound)
         if isinstance(out, E.Func) and getattr(out.fn, "set_returning", False):
@@ -179,6 +182,32 @@ class CallBinder:
                 raise FeatureNotSupported(f"set-returning function {name}() is not supported here")
             return E.SrfCall(name, out.args, out.type, out.fn)
         return out
+
+    def _bind_variadic(self, name: str, args: list[exp.Expr], scope: Scope) -> E.Expr:
+        """f(a, VARIADIC arr): arr's elements are the variadic arguments (an ARRAY[...]
+        constructor's are spliced in; any other array is spread per row at run time)."""
+        from sqlvec.sql.bound_callables import VariadicCall
+
+        defs = [d for d in self.regs.functions._scalars.get(name, []) if getattr(d, "variadic", False)]
+        fixed = [self.bind_expr(a, scope) for a in args[:-1]]
+        inner = args[-1].this
+        if not defs:
+            bound = self.bind_expr(inner, scope)
+            raise UndefinedFunction(
+                f"function {name}({', '.join([*(f.type.display() for f in fixed), 'VARIADIC ' + bound.type.display()])})"
+                " does not exist", hint="No function matches the given name and argument types. "
+                "You might need to add explicit type casts.")
+        if isinstance(inner, exp.Array) and inner.expressions:
+            return self.call(name, [*fixed, *(self.bind_expr(x, scope) for x in inner.expressions)])
+        arr = self.bind_expr(inner, scope)
+        if arr.type.short == "unknown":
+            arr = self.coerce(arr, T.array_of(T.TEXT))
+        if not arr.type.is_array:
+            raise DatatypeMismatch("VARIADIC argument must be an array")
+        elem = arr.type.element
+        probe = self.regs.functions.resolve(name, [*(f.type for f in fixed), elem])
+        fn = VariadicCall(self.regs.functions, name, [f.type for f in fixed], elem, probe.return_type)
+        return E.Func(name, (*fixed, arr), probe.return_type, fn)
 
     def bind_agg(self, name: str, n: exp.Expr, args: list[exp.Expr], scope: Scope) -> E.Expr:
         if getattr(self, "agg_forbidden", None):

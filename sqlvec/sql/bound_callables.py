@@ -99,3 +99,50 @@ class WithOrdinality:
         rows = pa.StructArray.from_arrays(cols + [pa.array(pos, pa.int64())],
                                           names=[f"f{i}" for i in range(len(cols) + 1)])
         return rows
+
+
+class VariadicCall:
+    """f(a, VARIADIC arr) where arr is not an ARRAY[...] constructor: the elements of each
+    row's array are the trailing arguments. Rows are grouped by array length and each group
+    is one call of the overload for that many arguments (resolved once per length); a NULL
+    array gives NULL."""
+
+    def __init__(self, registry: object, name: str, fixed: list[SqlType], elem: SqlType,
+                 return_type: SqlType) -> None:
+        self.registry = registry
+        self.name = name
+        self.fixed = fixed
+        self.elem = elem
+        self.return_type = return_type
+        self.volatile = False
+        self._bound: dict[int, object] = {}
+
+    def call(self, args: list, n: int) -> pa.Array:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        from sqlvec.functions.registry import as_array
+
+        cols = [as_array(a, n) for a in args]
+        arr = cols[-1]
+        lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), -1), dtype=np.int64)
+        pieces, where = [], []
+        for k in np.unique(lengths):
+            rows = np.nonzero(lengths == k)[0]
+            where.append(rows)
+            if k < 0:
+                pieces.append(pa.nulls(len(rows), self.return_type.arrow))
+                continue
+            fn = self._bound.get(int(k))
+            if fn is None:
+                fn = self._bound[int(k)] = self.registry.resolve(  # type: ignore[attr-defined]
+                    self.name, [*self.fixed, *[self.elem] * int(k)])
+            idx = pa.array(rows)
+            sub = arr.take(idx)
+            elems = [pc.list_element(sub, i) for i in range(int(k))]
+            res = fn.call([c.take(idx) for c in cols[:-1]] + elems, len(rows))  # type: ignore[attr-defined]
+            pieces.append(res.cast(self.return_type.arrow) if res.type != self.return_type.arrow else res)
+        if len(pieces) == 1:
+            return pieces[0]
+        order = np.argsort(np.concatenate(where), kind="stable")
+        return pa.concat_arrays(pieces).take(pa.array(order))
