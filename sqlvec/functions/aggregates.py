@@ -31,7 +31,7 @@ import pyarrow.compute as pc
 
 from sqlvec.core import textio
 from sqlvec.core import types as T
-from sqlvec.core.errors import NumericValueOutOfRange
+from sqlvec.core.errors import FeatureNotSupported, NumericValueOutOfRange
 from sqlvec.core.types import SqlType
 from sqlvec.functions.arith import numeric_binary, numeric_type, numeric_with
 from sqlvec.functions.casts import CastRegistry
@@ -575,6 +575,31 @@ def _percentile(disc: bool) -> AggImpl:
     return impl
 
 
+def _percentile_array(disc: bool) -> AggImpl:
+    """percentile_cont / percentile_disc(fractions[]) WITHIN GROUP (ORDER BY value): one
+    result per fraction (NULL for a NULL fraction), NULL for a group without values or with
+    a NULL array. The fractions are the same for every row (PostgreSQL evaluates them once)."""
+    one = _percentile(disc)
+
+    def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        fracs, v = args
+        if isinstance(fracs, pa.ChunkedArray):
+            fracs = fracs.combine_chunks()
+        lens = pc.list_value_length(fracs)
+        width = pc.max(lens).as_py() or 0
+        if pc.min(lens).as_py() not in (None, width):
+            raise FeatureNotSupported("percentile fractions must be the same array for every row")
+        cols = [one(ctx, [pc.list_element(fracs, j), v], gid, n) for j in range(width)]
+        valid = np.asarray(pc.is_valid(v)) & np.asarray(pc.is_valid(fracs))
+        has = np.bincount(gid[valid], minlength=n)[:n] > 0 if len(gid) else np.zeros(n, bool)
+        elem = cols[0].type if cols else (pa.float64() if not disc else v.type)
+        flat = pa.concat_arrays(cols).take(pa.array((np.arange(n)[:, None] + n * np.arange(width)).ravel())) \
+            if cols else pa.array([], elem)
+        offsets = pa.array(np.arange(n + 1, dtype=np.int32) * width)
+        return pa.ListArray.from_arrays(offsets, flat, mask=pa.array(~has))
+    return impl
+
+
 def _mode(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
     """The most frequent non-null value per group (ties: the smallest, as PostgreSQL)."""
     (v,) = args
@@ -606,4 +631,6 @@ def register_more(fr: FunctionRegistry) -> None:
     add("regr_count", [T.FLOAT8, T.FLOAT8], T.INT8, _pair_stat("regr_count"))
     add("percentile_cont", [T.FLOAT8, T.FLOAT8], T.FLOAT8, _percentile(False))
     add("percentile_disc", [T.FLOAT8, T.ANYELEMENT], T.ANYELEMENT, _percentile(True))
+    add("percentile_cont", [T.array_of(T.FLOAT8), T.FLOAT8], T.array_of(T.FLOAT8), _percentile_array(False))
+    add("percentile_disc", [T.array_of(T.FLOAT8), T.ANYELEMENT], T.ANYARRAY, _percentile_array(True))
     add("mode", [T.ANYELEMENT], T.ANYELEMENT, _mode)
