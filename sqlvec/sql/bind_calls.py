@@ -127,6 +127,10 @@ class CallBinder:
         keys = list(order.expressions) if isinstance(order, exp.Order) else []
         if len(keys) != 1:
             raise FeatureNotSupported("WITHIN GROUP needs exactly one ORDER BY expression")
+        if name in _HYPOTHETICAL:
+            if len(args) != 1:
+                raise FeatureNotSupported(f"hypothetical-set {name}() of {len(args)} arguments is not supported")
+            return self.bind_expr(_hypothetical(name, args[0], keys[0]), scope)
         agg_node = exp.Anonymous(this=name, expressions=[*args, exp.Order(this=keys[0].this, expressions=keys)])
         return self.bind_agg(name, agg_node, [*args, exp.Order(this=keys[0].this, expressions=keys)], scope)
 
@@ -311,6 +315,47 @@ class CallBinder:
         if name in ("percent_rank", "cume_dist"):
             rt = T.FLOAT8
         return E.WindowCall(name, tuple(bound), part, tuple(order), frame, rt, False, star, fn)
+
+
+_HYPOTHETICAL = ("rank", "dense_rank", "percent_rank", "cume_dist")
+
+
+def _hypothetical(name: str, h: exp.Expr, key: exp.Ordered) -> exp.Expr:
+    """rank(h) WITHIN GROUP (ORDER BY x [DESC] [NULLS ...]) as the aggregates PostgreSQL's
+    hypothetical-set functions amount to: rows that sort before a row of value h (before =
+    x < h, or > for DESC, with NULLs where NULLS FIRST/LAST puts them), and its peers."""
+    x = key.this
+    desc = bool(key.args.get("desc"))
+    nulls_first = bool(key.args.get("nulls_first"))
+
+    def null(e: exp.Expr) -> exp.Expr:
+        return exp.Is(this=e.copy(), expression=exp.Null())
+
+    cmp = (exp.GT if desc else exp.LT)(this=x.copy(), expression=h.copy())
+    nulls = exp.and_(null(x), exp.not_(null(h))) if nulls_first else exp.and_(null(h), exp.not_(null(x)))
+    before = exp.or_(exp.paren(cmp), exp.paren(nulls))
+    peer_or_before = exp.or_(exp.paren(before), exp.NullSafeEQ(this=x.copy(), expression=h.copy()))
+
+    def count(cond: exp.Expr | None, distinct: bool = False) -> exp.Expr:
+        arg: exp.Expr = exp.Distinct(expressions=[x.copy()]) if distinct else exp.Star()
+        c = exp.Count(this=arg)
+        return exp.paren(exp.Filter(this=c, expression=exp.Where(this=cond))) if cond is not None else c
+
+    one = exp.Literal.number(1)
+    f8 = exp.DataType.build("double precision")
+    if name == "rank":
+        return exp.Add(this=count(before), expression=one)
+    if name == "dense_rank":
+        # count(DISTINCT) skips NULL: a NULL sorted before h is one more distinct value
+        null_before = exp.Cast(this=exp.GT(this=count(exp.and_(exp.paren(before), null(x))),
+                                           expression=exp.Literal.number(0)), to=exp.DataType.build("int"))
+        return exp.Add(this=exp.Add(this=count(before, distinct=True), expression=null_before), expression=one)
+    if name == "percent_rank":
+        return exp.Case(ifs=[exp.If(this=exp.EQ(this=count(None), expression=exp.Literal.number(0)),
+                                    true=exp.Cast(this=exp.Literal.number(0), to=f8))],
+                        default=exp.Div(this=exp.Cast(this=count(before), to=f8), expression=count(None)))
+    return exp.Div(this=exp.Cast(this=exp.paren(exp.Add(this=count(peer_or_before), expression=one)), to=f8),
+                   expression=exp.paren(exp.Add(this=count(None), expression=one)))
 
 
 def _pg_call(n: exp.Func) -> tuple[str, list[exp.Expr]] | None:
