@@ -235,7 +235,8 @@ class CallBinder:
         saved = getattr(self, "agg_forbidden", None)
         self.agg_forbidden = "aggregate function calls cannot be nested"
         try:
-            bound = [self.bind_expr(a, scope) for a in args]
+            bound = [self._row_value(a, scope) if isinstance(a, exp.Tuple) and len(a.expressions) > 1
+                     else self.bind_expr(a, scope) for a in args]
             order = []
             for k in order_nodes:
                 nf = k.args.get("nulls_first")
@@ -251,6 +252,15 @@ class CallBinder:
             bound = [self.coerce(b, t) if t.category != "P" else b for b, t in zip(bound, want)]
         self.saw_agg = True
         return E.AggCall(name, tuple(bound), distinct, agg.return_type, star, None, agg, tuple(order))
+
+    def _row_value(self, n: exp.Tuple, scope: Scope) -> E.Expr:
+        """(a, b, ...) as an aggregate's argument: one record value (count(DISTINCT (a, b)))."""
+        from sqlvec.sql.bound_callables import _RowBuild
+
+        fields = [self.bind_expr(x, scope) for x in n.expressions]
+        fields = [self.coerce(f, T.TEXT) if f.type.short == "unknown" else f for f in fields]
+        rt = T.record_of(tuple((f"f{i + 1}", f.type) for i, f in enumerate(fields)))
+        return E.Func("row", tuple(fields), rt, _RowBuild(rt))
 
     def bind_window(self, n: exp.Window, scope: Scope) -> E.Expr:
         f = n.this
