@@ -67,6 +67,22 @@ class ForeignKeyDef:
 
 
 @dataclass(frozen=True)
+class UniqueIndexDef:
+    """A unique index the plain column keys (TableDef.uniques) cannot express: on expressions
+    (`lower(email)`), partial (`WHERE deleted_at IS NULL`) or NULLS NOT DISTINCT. Keys and
+    predicate are SQL text, function names in lower case."""
+
+    name: str
+    keys: tuple[str, ...]
+    where: str | None = None
+    nulls_not_distinct: bool = False
+
+    @staticmethod
+    def from_dict(d: dict) -> UniqueIndexDef:
+        return UniqueIndexDef(d["name"], tuple(d["keys"]), d.get("where"), bool(d.get("nulls_not_distinct")))
+
+
+@dataclass(frozen=True)
 class TableDef:
     """A base table; its OID is also its storage table id."""
 
@@ -84,6 +100,7 @@ class TableDef:
     query: str | None = None  # a materialized view's SELECT text
     populated: bool = True  # False: a materialized view WITH NO DATA, not refreshed since
     depends: tuple[int, ...] = ()  # a materialized view's: OIDs of the relations its query reads
+    unique_indexes: tuple[UniqueIndexDef, ...] = ()
 
     def column_index(self, name: str) -> int | None:
         for i, c in enumerate(self.columns):
@@ -107,6 +124,7 @@ class TableDef:
             referenced_by=tuple(d.get("referenced_by") or ()),
             query=d.get("query"), populated=d.get("populated", True),
             depends=tuple(d.get("depends") or ()),
+            unique_indexes=tuple(UniqueIndexDef.from_dict(u) for u in d.get("unique_indexes") or ()),
         )
 
 
@@ -140,6 +158,8 @@ class IndexDef:
     unique: bool = False
     options: dict = field(default_factory=dict)
     primary: bool = False
+    where: str | None = None  # a partial index's predicate (SQL text)
+    nulls_not_distinct: bool = False
 
     def to_dict(self) -> dict:
         return asdict(self)

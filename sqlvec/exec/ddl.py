@@ -115,6 +115,7 @@ class DdlRunner:
         checks: list[CheckDef] = []
         seqs: list[SequenceDef] = []
         fks: list[tuple[list[str], exp.Reference, str | None]] = []  # resolved once the table is known
+        nnd: set[str] = set()  # UNIQUE NULLS NOT DISTINCT constraints
 
         def add_column(col: ColumnDef) -> None:
             if any(c.name == col.name for c in cols):
@@ -137,6 +138,9 @@ class DdlRunner:
                     pk = only_key([col.name])
                 if cuniq:
                     uniques.append((cuniq if isinstance(cuniq, str) else f"{tbl.name}_{col.name}_key", (col.name,)))
+                    if any(isinstance(c.args.get("kind"), exp.UniqueColumnConstraint) and c.args["kind"].args.get("nulls")
+                           for c in item.args.get("constraints") or []):
+                        nnd.add(uniques[-1][0])
                 checks.extend(cchecks)
                 if seq:
                     seqs.append(seq)
@@ -154,6 +158,8 @@ class DdlRunner:
             elif isinstance(item, exp.UniqueColumnConstraint):
                 names = [_ident_name(e) for e in (item.this.expressions if item.this is not None else [])]
                 uniques.append((f"{tbl.name}_{'_'.join(names)}_key", tuple(names)))
+                if item.args.get("nulls"):
+                    nnd.add(uniques[-1][0])
             elif isinstance(item, exp.Constraint):
                 cname = item.name
                 for sub in item.expressions:
@@ -164,6 +170,8 @@ class DdlRunner:
                     elif isinstance(sub, exp.UniqueColumnConstraint):
                         names = [_ident_name(e) for e in (sub.this.expressions if sub.this is not None else [])]
                         uniques.append((cname, tuple(names)))
+                        if sub.args.get("nulls"):
+                            nnd.add(cname)
                     elif isinstance(sub, exp.ForeignKey):
                         fks.append(([_ident_name(e) for e in sub.expressions], sub.args["reference"], cname))
             elif isinstance(item, exp.CheckColumnConstraint):
@@ -183,6 +191,12 @@ class DdlRunner:
             self.cat.create_sequence(s)
         t = TableDef(oid, schema, tbl.name, tuple(cols), tuple(pk), f"{tbl.name}_pkey" if pk else None,
                      tuple(uniques), tuple(checks))
+        if nnd:
+            from dataclasses import replace
+
+            from sqlvec.catalog.objects import UniqueIndexDef
+
+            t = replace(t, unique_indexes=tuple(UniqueIndexDef(n, c, None, True) for n, c in uniques if n in nnd))
         if fks:
             t = self._with_foreign_keys(t, fks)
         self.cat.create_table(t, arrow_schema(t, self.regs))
@@ -193,7 +207,8 @@ class DdlRunner:
                                            unique=True, primary=True))
         for uname, ucols in uniques:
             if self.cat.index(schema, uname) is None:
-                self.cat.create_index(IndexDef(self.cat.new_oid(), schema, uname, oid, ucols, unique=True))
+                self.cat.create_index(IndexDef(self.cat.new_oid(), schema, uname, oid, ucols, unique=True,
+                                               nulls_not_distinct=uname in nnd))
         return "CREATE TABLE"
 
     def _with_foreign_keys(self, t: TableDef, fks: list) -> TableDef:
@@ -334,7 +349,7 @@ class DdlRunner:
                 cols.append(e.sql(dialect="postgres"))
         using = params.args.get("using")
         method = using.name.lower() if using is not None else "btree"
-        heads = [c.split()[0].strip('"') for c in cols if c.split()]
+        heads = [_name_part(o.this if isinstance(o, exp.Ordered) else o) for o in params.args.get("columns") or []]
         name = idx.name or f"{rel.name}_{'_'.join(h for h in heads if h.isidentifier())}_idx"
         if not idx.name:  # PostgreSQL's choice for an unnamed index: t_col_idx, t_col_idx1, ...
             base, i = name, 0
@@ -355,11 +370,17 @@ class DdlRunner:
             vtype = self.regs.types.by_oid(vcol.type_oid)
             check_index_definition(method, cols[0], vtype.short if vtype else "", opts)
         unique = bool(node.args.get("unique"))
-        d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts)
+        where = params.args.get("where")
+        where_sql = where.this.sql(dialect="postgres") if where is not None else None
+        nnd = bool(params.args.get("nulls_not_distinct"))
+        d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts,
+                     where=where_sql, nulls_not_distinct=nnd)
         self.cat.create_index(d)
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
             self.build_vector_index(rel, d, "CREATE INDEX")
-        if unique and all(rel.column_index(c) is not None for c in cols):
+        if unique and (where is not None or nnd or not all(rel.column_index(c) is not None for c in cols)):
+            self._add_unique_index(rel, name, params, where)
+        elif unique:
             from dataclasses import replace
 
             new = replace(rel, uniques=rel.uniques + ((name, tuple(cols)),))
@@ -367,6 +388,25 @@ class DdlRunner:
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t)
             self.cat.put_table(new)
         return "CREATE INDEX"
+
+    def _add_unique_index(self, rel: TableDef, name: str, params: exp.Expr, where: exp.Expr | None) -> None:
+        """A unique index on expressions, partial or NULLS NOT DISTINCT: recorded on the table
+        (TableDef.unique_indexes) and checked against the rows already there."""
+        from dataclasses import replace
+
+        from sqlvec.catalog.objects import UniqueIndexDef
+        from sqlvec.exec import unique_index
+        from sqlvec.exec.operators import ExecContext
+
+        keys = []
+        for o in params.args.get("columns") or []:
+            e = o.this if isinstance(o, exp.Ordered) else o
+            keys.append(_key_sql(e))
+        ui = UniqueIndexDef(name, tuple(keys), _key_sql(where.this) if where is not None else None,
+                            bool(params.args.get("nulls_not_distinct")))
+        new = replace(rel, unique_indexes=rel.unique_indexes + (ui,))
+        unique_index.check_existing(ExecContext(self.cat.txn, self.regs).executor, new, ui)
+        self.cat.put_table(new)
 
     def build_vector_index(self, rel: TableDef, d: IndexDef, command: str) -> None:
         """Build a vector index from the visible rows (CREATE INDEX, REINDEX); the session
@@ -431,6 +471,12 @@ class DdlRunner:
                         continue
                     raise UndefinedObject(f'index "{tbl.name}" does not exist')
                 self.cat.drop_index(idx)
+                rel = self.cat.relation_by_oid(idx.table_oid) if idx.unique else None
+                if isinstance(rel, TableDef) and any(u.name == idx.name for u in rel.unique_indexes):
+                    from dataclasses import replace
+
+                    self.cat.put_table(replace(rel, unique_indexes=tuple(
+                        u for u in rel.unique_indexes if u.name != idx.name)))
             return "DROP INDEX"
         if kind == "SCHEMA":
             for tbl in targets:
@@ -549,13 +595,15 @@ class DdlRunner:
                     rel = replace(rel, foreign_keys=tuple(f for f in rel.foreign_keys if f.name != fk.name))
                     ddl_fk.unlink_parent(self.cat, rel, fk)
                 new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name),
+                              unique_indexes=tuple(u for u in rel.unique_indexes if name not in _index_columns(u)),
                               primary_key=() if name in rel.primary_key else rel.primary_key,
                               uniques=tuple(u for u in rel.uniques if name not in u[1]),
                               checks=tuple(c for c in rel.checks if name not in _check_columns(c.expr)))
                 self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t, n=name: t.drop([n]))
                 self.cat.put_table(new)
                 for idx in self.cat.indexes_of(rel.oid):
-                    if any(_names_column(x, name) for x in idx.columns):
+                    if any(_names_column(x, name) or "(" in x and name in _check_columns(x) for x in idx.columns) \
+                            or idx.where and name in _check_columns(idx.where):
                         self.cat.drop_index(idx)
                 rel = new
             return rel
@@ -577,14 +625,20 @@ class DdlRunner:
                           uniques=tuple((n, ren(c)) for n, c in rel.uniques),
                           checks=tuple(replace(c, expr=_check_renamed(c.expr, old, to)) for c in rel.checks))
             new = ddl_fk.renamed_column(self.cat, new, old, to)
+            new = replace(new, unique_indexes=tuple(
+                replace(u, keys=tuple(_check_renamed(k, old, to) for k in u.keys),
+                        where=_check_renamed(u.where, old, to) if u.where else None)
+                for u in new.unique_indexes))
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
                                      lambda t: t.rename_columns([to if x == old else x for x in t.column_names]))
             self.cat.put_table(new)
             for idx in self.cat.indexes_of(rel.oid):
-                if any(_names_column(x, old) for x in idx.columns):
+                cols2 = tuple(_check_renamed(x, old, to) if "(" in x else _renamed_entry(x, old, to)
+                              for x in idx.columns)
+                where2 = _check_renamed(idx.where, old, to) if idx.where else None
+                if cols2 != idx.columns or where2 != idx.where:
                     self.cat.drop_index(idx)
-                    self.cat.create_index(replace(idx, columns=tuple(
-                        _renamed_entry(x, old, to) for x in idx.columns)))
+                    self.cat.create_index(replace(idx, columns=cols2, where=where2))
             return new
         if isinstance(a, exp.AlterRename):
             self.cat.rename_relation(rel, a.this.name)
@@ -858,6 +912,12 @@ def _kind_word(rel: Any) -> str:
     return "materialized view" if rel.kind == "matview" else "table"
 
 
+def _key_sql(e: exp.Expr) -> str:
+    """An index key or predicate as SQL text with lower-case function names ('lower(email)'):
+    what error details print and what ON CONFLICT inference compares."""
+    return e.sql(dialect="postgres", normalize_functions="lower")
+
+
 def _ident_name(e: exp.Expr) -> str:
     if isinstance(e, exp.Ordered):
         e = e.this
@@ -890,6 +950,28 @@ def _renamed_entry(entry: str, old: str, to: str) -> str:
     return " ".join([to, *rest])
 
 
+def _name_part(e: exp.Expr) -> str:
+    """What PostgreSQL's index naming takes from a key: the column, a function's name, or 'expr'."""
+    if isinstance(e, exp.Opclass):
+        return _name_part(e.this)
+    if isinstance(e, exp.Column):
+        return e.name
+    if isinstance(e, exp.Func):
+        name = e.sql_name() if not isinstance(e, exp.Anonymous) else e.name
+        return name.lower() if name.isidentifier() else "expr"
+    if isinstance(e, exp.Expr) and e.name and not e.args.get("expressions"):  # 'emb vector_l2_ops'
+        return e.name if e.name.isidentifier() else "expr"
+    return "expr"
+
+
+def _index_columns(u: Any) -> set[str]:
+    """The columns a unique index's keys and predicate read."""
+    out: set[str] = set()
+    for k in (*u.keys, *([u.where] if u.where else [])):
+        out |= _check_columns(k)
+    return out
+
+
 def _check_columns(expr: str) -> set[str]:
     """The column names a CHECK expression (stored SQL text) reads."""
     from sqlvec.sql.parse import parse_one_sql
@@ -907,5 +989,5 @@ def _check_renamed(expr: str, old: str, to: str) -> str:
         return expr
     for c in node.find_all(exp.Column):
         if c.name == old:
-            c.set("this", exp.to_identifier(to, quoted=True))
+            c.set("this", exp.to_identifier(to, quoted=not (to.isidentifier() and to == to.lower())))
     return node.expressions[0].sql(dialect="postgres")

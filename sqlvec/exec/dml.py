@@ -10,6 +10,7 @@ import pyarrow.compute as pc
 
 from sqlvec.catalog.objects import TableDef
 from sqlvec.core.errors import NotNullViolation, UniqueViolation
+from sqlvec.exec import unique_index
 from sqlvec.exec.evaluate import group_ids
 from sqlvec.exec.foreign_keys import after_parent_change, check_references
 from sqlvec.exec.operators import Executor, to_table
@@ -186,6 +187,36 @@ def check_unique(ex: Executor, table: TableDef, rows: pa.Table, exclude: np.ndar
                 detail=_key_text(rows, cols, int(bad[0])), schema=table.schema, table=table.name,
                 constraint=name,
             )
+    if table.unique_indexes and rows.num_rows:  # on expressions, partial, NULLS NOT DISTINCT
+        unique_index.check(ex, table, rows, exclude)
+
+
+def _arbiter_conflicts(ex: Executor, table: TableDef, oc: L.OnConflict,
+                       rows: pa.Table) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """ON CONFLICT: (existing row id per new row or -1, duplicate-within-batch mask, the key
+    columns used to prune the fetch) over the arbiter index(es)."""
+    if oc.index is not None:
+        ui = next(u for u in table.unique_indexes if u.name == oc.index)
+        hit, dup, _ = unique_index.conflicts(ex, table, ui, rows)
+        return hit, dup, ()
+    if oc.target or oc.action != "nothing":
+        keys = oc.target or (unique_keys(table)[0][1] if unique_keys(table) else ())
+        if not keys:
+            return np.full(rows.num_rows, -1, np.int64), np.zeros(rows.num_rows, bool), ()
+        hit, dup, _ = find_conflicts(ex, table, rows, tuple(keys))
+        return hit, dup, tuple(keys)
+    # DO NOTHING without a target: every unique index is an arbiter
+    hit = np.full(rows.num_rows, -1, np.int64)
+    dup = np.zeros(rows.num_rows, bool)
+    for _, cols in unique_keys(table):
+        h, d, _ = find_conflicts(ex, table, rows, cols)
+        hit = np.where(hit >= 0, hit, h)
+        dup |= d
+    for ui in table.unique_indexes:
+        h, d, _ = unique_index.conflicts(ex, table, ui, rows)
+        hit = np.where(hit >= 0, hit, h)
+        dup |= d
+    return hit, dup, ()
 
 
 def run_insert(ex: Executor, p: L.Insert) -> tuple[int, pa.Table | None]:
@@ -211,10 +242,9 @@ def run_insert(ex: Executor, p: L.Insert) -> tuple[int, pa.Table | None]:
 def _on_conflict(ex: Executor, p: L.Insert, rows: pa.Table) -> tuple[pa.Table, pa.Table | None]:
     table = p.table
     oc = p.on_conflict
-    keys = oc.target or (unique_keys(table)[0][1] if unique_keys(table) else ())
-    if not keys:
+    if oc.index is None and not oc.target and not unique_keys(table) and not table.unique_indexes:
         return rows, None
-    hit, dup, _ = find_conflicts(ex, table, rows, tuple(keys))
+    hit, dup, keys = _arbiter_conflicts(ex, table, oc, rows)
     if oc.action == "nothing":
         keep = (hit < 0) & ~dup
         rows = rows.filter(pa.array(keep))
@@ -232,7 +262,7 @@ def _on_conflict(ex: Executor, p: L.Insert, rows: pa.Table) -> tuple[pa.Table, p
         return fresh, None
     rowids = hit[conflict]
     cols = [c.name for c in table.columns]
-    prune = key_pruner(keys[0], rows.column(keys[0]).take(pa.array(conflict)))
+    prune = key_pruner(keys[0], rows.column(keys[0]).take(pa.array(conflict))) if keys else None
     old = fetch_rows(ex.ctx.txn, table.oid, cols, rowids, prune).drop(["_rowid"])
     excluded = rows.take(pa.array(conflict))
     combo = pa.Table.from_arrays(list(old.columns) + list(excluded.columns),
@@ -286,6 +316,8 @@ def run_update(ex: Executor, p: L.Update) -> tuple[int, pa.Table | None]:
     touched = {i for i, _ in p.assignments}
     if any(table.column_index(c) in touched for _, key in unique_keys(table) for c in key):
         check_unique(ex, table, new, exclude=rowids)
+    elif table.unique_indexes:
+        unique_index.check(ex, table, new, exclude=rowids)
     ex.ctx.txn.delete(table.oid, rowids)
     ex.ctx.txn.insert(table.oid, new)
     if table.foreign_keys:

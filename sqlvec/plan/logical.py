@@ -232,6 +232,7 @@ class OnConflict:
     action: str  # nothing | update
     assignments: tuple[tuple[int, Expr], ...] = ()  # over (existing row cols + excluded cols)
     where: Expr | None = None
+    index: str | None = None  # the arbiter when it is one of TableDef.unique_indexes
 
 
 @dataclass(frozen=True)

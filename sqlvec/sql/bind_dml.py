@@ -202,17 +202,26 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
 def _bind_on_conflict(
     b: Binder, c: exp.OnConflict, table: TableDef, alias: str | None = None
 ) -> L.OnConflict:
-    keys = tuple(k.this.name if isinstance(k, exp.Ordered) else k.name for k in c.args.get("conflict_keys") or [])
-    if keys:
+    targets = [k.this if isinstance(k, exp.Ordered) else k for k in c.args.get("conflict_keys") or []]
+    keys = tuple(k.name for k in targets)
+    index = None
+    if targets:  # infer the arbiter index as PostgreSQL does (its predicate must be given)
+        pred = c.args.get("index_predicate")
+        pred_sql = pred.this.sql(dialect="postgres", normalize_functions="lower") if pred is not None else None
+        texts = {k.sql(dialect="postgres", normalize_functions="lower") if not isinstance(k, exp.Column) else k.name
+                 for k in targets}
         known = [set(table.primary_key)] + [set(cols) for _, cols in table.uniques]
-        if set(keys) not in known:
-            from sqlvec.core.errors import InvalidColumnReference
+        if not all(isinstance(k, exp.Column) for k in targets) or set(keys) not in known:
+            index = next((u.name for u in table.unique_indexes
+                          if set(u.keys) == texts and u.where in (None, pred_sql)), None)
+            if index is None:
+                from sqlvec.core.errors import InvalidColumnReference
 
-            raise InvalidColumnReference(
-                "there is no unique or exclusion constraint matching the ON CONFLICT specification")
+                raise InvalidColumnReference(
+                    "there is no unique or exclusion constraint matching the ON CONFLICT specification")
     action = (c.args.get("action").name if c.args.get("action") is not None else "").upper()
     if "NOTHING" in action or c.args.get("duplicate") is None and not c.expressions:
-        return L.OnConflict(keys, "nothing")
+        return L.OnConflict(keys, "nothing", index=index)
     scope = table_scope(b, table, alias)
     scope.add("excluded", [(col.name, col.sql_type(b.regs.types), 0, 0) for col in table.columns])
     assigns = []
@@ -226,7 +235,7 @@ def _bind_on_conflict(
     assigns.extend(generated_exprs(b, table, 0, dict(assigns)).items())
     where = c.args.get("where")
     w = b.as_bool(b.bind_expr(where.this, scope)) if where is not None else None
-    return L.OnConflict(keys, "update", tuple(assigns), w)
+    return L.OnConflict(keys, "update", tuple(assigns), w, index)
 
 
 def _dml_source(b: Binder, node: exp.Expr, table: TableDef, extra_from: exp.Expr | None) -> tuple[L.Plan, Scope]:

@@ -153,13 +153,13 @@ def _index(s: Snapshot) -> list[dict]:
             keys.append(ci + 1 if ci is not None else 0)
         n = len(keys)
         out.append({"indexrelid": idx.oid, "indrelid": idx.table_oid, "indnatts": n,
-                    "indnkeyatts": n, "indisunique": idx.unique, "indnullsnotdistinct": False,
+                    "indnkeyatts": n, "indisunique": idx.unique, "indnullsnotdistinct": idx.nulls_not_distinct,
                     "indisprimary": idx.primary, "indisexclusion": False, "indimmediate": True,
                     "indisclustered": False, "indisvalid": True, "indcheckxmin": False,
                     "indisready": True, "indislive": True, "indisreplident": False,
                     "indkey": keys, "indcollation": [0] * n, "indclass": [0] * n,
                     "indoption": [0] * n,
-                    "indexprs": None if all(keys) else "expr"})
+                    "indexprs": None if all(keys) else "expr", "indpred": idx.where})
     return out
 
 

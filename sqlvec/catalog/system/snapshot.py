@@ -89,6 +89,19 @@ class AttrDef:
     expr: str
 
 
+def _expr_text(sql: str) -> str:
+    """An index expression as pg_get_indexdef prints it: function names in lower case."""
+    from sqlvec.sql.parse import parse_one_sql
+
+    try:
+        node = parse_one_sql("SELECT " + sql)
+    except Exception:  # noqa: BLE001 - an opclass entry ('emb vector_l2_ops') stays as written
+        return sql
+    if node is None or len(node.expressions) != 1:
+        return sql
+    return node.expressions[0].sql(dialect="postgres", normalize_functions="lower")
+
+
 def quote_ident(name: str) -> str:
     """Quote an identifier the way PostgreSQL's quote_ident does."""
     from sqlvec.catalog.system.keywords import RESERVED
@@ -174,11 +187,16 @@ class Snapshot:
         """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
         table = self.rel_by_oid.get(idx.table_oid)
         tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
-        cols = ", ".join(quote_ident(c) if c.isidentifier() else c for c in idx.columns)
+        cols = ", ".join(quote_ident(c) if c.isidentifier() else _expr_text(c) if "(" in c else c
+                         for c in idx.columns)
         head = "CREATE UNIQUE INDEX" if idx.unique else "CREATE INDEX"
         text = f"{head} {quote_ident(idx.name)} ON {tname} USING {idx.method} ({cols})"
+        if idx.nulls_not_distinct:
+            text += " NULLS NOT DISTINCT"
         if idx.options:
             text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
+        if idx.where:
+            text += f" WHERE ({_expr_text(idx.where)})"
         return text
 
     def view_columns(self, v: ViewDef) -> list[tuple[str, SqlType | None]]:
