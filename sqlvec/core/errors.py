@@ -48,6 +48,12 @@ class SqlState(StrEnum):
     INVALID_BINARY_REPRESENTATION = "22P03"
     BAD_COPY_FILE_FORMAT = "22P04"
     INVALID_JSON_TEXT = "22032"
+    INVALID_SQL_JSON_SUBSCRIPT = "22033"
+    SINGLETON_SQL_JSON_ITEM_REQUIRED = "22038"
+    SQL_JSON_ARRAY_NOT_FOUND = "22039"
+    SQL_JSON_MEMBER_NOT_FOUND = "2203A"
+    NON_NUMERIC_SQL_JSON_ITEM = "2203B"
+    SQL_JSON_OBJECT_NOT_FOUND = "2203C"
     INTEGRITY_CONSTRAINT_VIOLATION = "23000"
     GENERATED_ALWAYS = "428C9"
     NOT_NULL_VIOLATION = "23502"
@@ -207,6 +213,12 @@ InvalidBinaryRepresentation = _error(
 )
 BadCopyFileFormat = _error("BadCopyFileFormat", SqlState.BAD_COPY_FILE_FORMAT)
 InvalidJsonText = _error("InvalidJsonText", SqlState.INVALID_JSON_TEXT)
+InvalidSqlJsonSubscript = _error("InvalidSqlJsonSubscript", SqlState.INVALID_SQL_JSON_SUBSCRIPT)
+SingletonSqlJsonItemRequired = _error("SingletonSqlJsonItemRequired", SqlState.SINGLETON_SQL_JSON_ITEM_REQUIRED)
+SqlJsonArrayNotFound = _error("SqlJsonArrayNotFound", SqlState.SQL_JSON_ARRAY_NOT_FOUND)
+SqlJsonMemberNotFound = _error("SqlJsonMemberNotFound", SqlState.SQL_JSON_MEMBER_NOT_FOUND)
+NonNumericSqlJsonItem = _error("NonNumericSqlJsonItem", SqlState.NON_NUMERIC_SQL_JSON_ITEM)
+SqlJsonObjectNotFound = _error("SqlJsonObjectNotFound", SqlState.SQL_JSON_OBJECT_NOT_FOUND)
 IntegrityConstraintViolation = _error(
     "IntegrityConstraintViolation", SqlState.INTEGRITY_CONSTRAINT_VIOLATION
 )
