@@ -446,6 +446,10 @@ def parse_text(array: pa.Array | pa.ChunkedArray, t: SqlType, *, timezone: str =
     if short in ("float4", "float8"):
         return _parse_float(a, t)
     if short == "numeric":
+        if is_numeric_text(t.arrow):  # held as its text: each value's own scale, NaN, Infinity
+            from sqlvec.core.textio_numeric import numeric_text_array, parse_numeric_text
+
+            return numeric_text_array(parse_numeric_text(a))
         return _parse_numeric(a, t)
     if short == "bytea":
         return _per_distinct(a, parse_bytea_value, pa.binary())

@@ -198,6 +198,15 @@ def fit_to(a: pa.Array | pa.ChunkedArray, t: pa.DataType) -> pa.Array | pa.Chunk
         return a
     if isinstance(a, pa.ChunkedArray):
         return pa.chunked_array([fit_to(c, t) for c in a.chunks], type=t)
+    if is_numeric_text(t):
+        return numeric_text_of(a)
+    if is_numeric_text(a.type):
+        values, special = numeric_text_values(a)
+        if special.any():
+            from sqlvec.core.errors import FeatureNotSupported
+
+            raise FeatureNotSupported("numeric NaN and infinity cannot be held in this column")
+        a = values
     if not (_decimal_inside(a.type) and _decimal_inside(t)):
         return a.cast(t)
     if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
@@ -241,8 +250,18 @@ class NumericTextType(pa.ExtensionType):
     def __arrow_ext_scalar_class__(self) -> type:
         return NumericTextScalar
 
+    def __hash__(self) -> int:
+        return hash("sqlvec.numeric_text")
+
+    def __reduce__(self) -> tuple:
+        return NumericTextType, ()
+
 
 NUMERIC_TEXT_ARROW = NumericTextType()
+try:  # IPC (WAL, segment files) reads the type back by name
+    pa.register_extension_type(NUMERIC_TEXT_ARROW)
+except pa.ArrowKeyError:
+    pass
 
 
 def is_numeric_text(t: pa.DataType) -> bool:
@@ -254,5 +273,181 @@ def numeric_text_array(text: pa.Array) -> pa.Array:
     return pa.ExtensionArray.from_storage(NUMERIC_TEXT_ARROW, pc.cast(text, pa.string()))
 
 
+_SPECIAL = {"nan": "NaN", "infinity": "Infinity", "+infinity": "Infinity", "inf": "Infinity",
+            "+inf": "Infinity", "-infinity": "-Infinity", "-inf": "-Infinity", "+nan": "NaN", "-nan": "NaN"}
+_PLAIN_RE = r"^[+-]?(\d+\.?\d*|\.\d+)$"
+_EXP_RE = r"^[+-]?(\d+\.?\d*|\.\d+)[eE][+-]?\d+$"
+
+
+def _storage(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    return a.storage if isinstance(a, pa.ExtensionArray) else a
+
+
+def parse_numeric_text(s: pa.Array) -> pa.Array:
+    """numeric input text -> PostgreSQL's output text of each value (its own scale kept:
+    ' +007.50 ' -> '7.50', '1.5e3' -> '1500', '-0.0' -> '0.0', 'nan' -> 'NaN', '-inf' ->
+    '-Infinity'); 22P02 for anything else. Plain notation is rewritten by string kernels,
+    exponents and the special values once per distinct text."""
+    from sqlvec.core.errors import InvalidTextRepresentation
+
+    s = pc.utf8_trim_whitespace(pc.cast(_storage(s), pa.string()))
+    plain = pc.fill_null(pc.match_substring_regex(s, _PLAIN_RE), True)
+    out = s
+    if not pc.all(plain).as_py():
+        low = pc.utf8_lower(s)
+        special = pc.fill_null(pc.is_in(low, pa.array(list(_SPECIAL))), False)
+        expo = pc.fill_null(pc.match_substring_regex(s, _EXP_RE), False)
+        bad = pc.invert(pc.or_(pc.or_(plain, special), expo))
+        if pc.any(bad).as_py():
+            first = s.filter(bad)[0].as_py()
+            raise InvalidTextRepresentation(f'invalid input syntax for type numeric: "{first}"')
+        if pc.any(expo).as_py():
+            def one(t: str) -> str:
+                d = Decimal(t)
+                if abs(d.adjusted()) > 100000:
+                    from sqlvec.core.errors import NumericValueOutOfRange
+                    raise NumericValueOutOfRange("value overflows numeric format")
+                return format(d, "f")
+            enc = pc.dictionary_encode(pc.if_else(expo, s, pa.scalar(None, pa.string())))
+            words = pa.array([None if v is None else one(v) for v in enc.dictionary.to_pylist()], pa.string())
+            out = pc.if_else(expo, words.take(enc.indices), out)
+        if pc.any(special).as_py():
+            names = pc.index_in(low, pa.array(list(_SPECIAL)))
+            out = pc.if_else(special, pc.take(pa.array(list(_SPECIAL.values())), names), out)
+        plain = pc.or_(plain, expo)
+    # plain notation: no '+', no leading zeros (one before the point), '.5' -> '0.5', no
+    # trailing point, no sign on zero
+    body = pc.replace_substring_regex(out, r"^\+", "")
+    body = pc.replace_substring_regex(body, r"^(-?)0+(\d)", r"\1\2")
+    body = pc.replace_substring_regex(body, r"^(-?)\.", r"\10.")
+    body = pc.replace_substring_regex(body, r"\.$", "")
+    body = pc.replace_substring_regex(body, r"^-(0(\.0*)?)$", r"\1")
+    return pc.if_else(plain, body, out)
+
+
+def numeric_py_text(v: object) -> str | None:
+    """A Python value (Decimal, int, float, str) as numeric's canonical text (scale kept)."""
+    if v is None:
+        return None
+    if isinstance(v, str):
+        return parse_numeric_text(pa.array([v]))[0].as_py()
+    if isinstance(v, bool):
+        return str(int(v))
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, float):
+        return numeric_text_of(pa.array([v], pa.float64())).storage[0].as_py()
+    d = Decimal(v)  # type: ignore[arg-type]
+    if d.is_nan():
+        return "NaN"
+    if d.is_infinite():
+        return "-Infinity" if d < 0 else "Infinity"
+    out = format(d, "f")
+    return out[1:] if out.startswith("-") and d.is_zero() else out
+
+
+def numeric_text_scalar(v: object) -> pa.Scalar:
+    """v as a NUMERIC_TEXT scalar (None: NULL)."""
+    return pa.ExtensionScalar.from_storage(NUMERIC_TEXT_ARROW, numeric_py_text(v))
+
+
+def numeric_key(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A string that sorts (bytewise) and compares equal as PostgreSQL's numeric values do,
+    from their canonical text (NUMERIC_TEXT storage): -Infinity < negatives < 0 < positives
+    < Infinity < NaN, NaN = NaN, 1.5 = 1.50. For ORDER BY, GROUP BY, DISTINCT, joins, unique
+    keys and min/max. A finite nonzero value is its sign class, its decimal exponent (6
+    digits, offset) and its significant digits, ended by a byte that orders a shorter digit
+    string correctly (digits and exponent complemented for negatives)."""
+    s = pc.cast(_storage(a), pa.string())
+    neg = pc.fill_null(pc.starts_with(s, "-"), False)
+    parts = pc.extract_regex(pc.utf8_ltrim(s, "-"), r"^(?P<i>\d*)\.?(?P<f>\d*)$")
+    ip = pc.utf8_ltrim(pc.struct_field(parts, [0]), "0")
+    digits = pc.binary_join_element_wise(ip, pc.struct_field(parts, [1]), "")
+    stripped = pc.utf8_ltrim(digits, "0")
+    sig = pc.utf8_rtrim(stripped, "0")
+    intlen = pc.utf8_length(ip)
+    lz = pc.subtract(pc.utf8_length(digits), pc.utf8_length(stripped))
+    e = pc.if_else(pc.greater(intlen, 0), pc.subtract(intlen, 1), pc.negate(pc.add(lz, 1)))
+    e = pc.add(pc.cast(e, pa.int64()), 500000)
+    zero = pc.equal(pc.utf8_length(sig), 0)
+    pos_key = pc.binary_join_element_wise("3", pc.utf8_lpad(pc.cast(e, pa.string()), 6, "0"), sig, "!", "")
+    comp = pc.cast(sig, pa.large_string())
+    buf = comp.buffers()[2]
+    if buf is not None and buf.size:
+        flipped = pa.py_buffer((105 - np.frombuffer(buf, dtype=np.uint8)).astype(np.uint8))
+        comp = pa.Array.from_buffers(pa.large_string(), len(comp), [comp.buffers()[0], comp.buffers()[1], flipped],
+                                     comp.null_count, comp.offset)
+    neg_key = pc.binary_join_element_wise(
+        "1", pc.utf8_lpad(pc.cast(pc.subtract(999999, e), pa.string()), 6, "0"), pc.cast(comp, pa.string()), "~", "")
+    key = pc.if_else(zero, "2", pc.if_else(neg, neg_key, pos_key))
+    special = pc.fill_null(pc.is_in(s, pa.array(["NaN", "Infinity", "-Infinity"])), False)
+    if pc.any(special).as_py():
+        key = pc.if_else(pc.equal(s, "NaN"), "5", pc.if_else(pc.equal(s, "Infinity"), "4",
+                                                              pc.if_else(pc.equal(s, "-Infinity"), "0", key)))
+    return pc.if_else(pc.is_valid(s), key, pa.scalar(None, pa.string()))
+
+
+def numeric_text_of(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Any numeric-valued array (decimal, integer, float, string, NUMERIC_TEXT) as a NUMERIC_TEXT
+    array: decimals print with their Arrow scale (the old storage form decimal128(38, 16)
+    trimmed), floats as their shortest text ('NaN', 'Infinity' kept), strings parsed."""
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    t = a.type
+    if is_numeric_text(t):
+        return a
+    if pa.types.is_null(t):
+        return pa.ExtensionArray.from_storage(NUMERIC_TEXT_ARROW, pa.nulls(len(a), pa.string()))
+    if pa.types.is_decimal(t):
+        if t.precision == 38 and t.scale == 16:
+            text = format_decimal(a, trimmed_scale(a))
+        else:
+            text = format_decimal(a, max(t.scale, 0))
+    elif pa.types.is_integer(t):
+        text = pc.cast(a, pa.string())
+    elif pa.types.is_floating(t):
+        from sqlvec.core import types as T
+        from sqlvec.core.textio import format_text
+
+        text = parse_numeric_text(format_text(pc.cast(a, pa.float64()), T.FLOAT8))
+    elif pa.types.is_string(t) or pa.types.is_large_string(t):
+        text = parse_numeric_text(a)
+    else:
+        raise TypeError(f"not numeric: {t}")
+    return numeric_text_array(text)
+
+
+def numeric_text_values(a: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """A NUMERIC_TEXT array's finite values as a decimal array (the batch's largest scale;
+    decimal128 when it fits, else decimal256) and which rows are NaN / +-Infinity (NULL in
+    the decimals). 22003 beyond decimal256's 76 digits."""
+    from sqlvec.core.errors import NumericValueOutOfRange
+
+    s = pc.cast(_storage(a), pa.string())
+    special = pc.fill_null(pc.is_in(s, pa.array(["NaN", "Infinity", "-Infinity"])), False)
+    flags = special.to_numpy(zero_copy_only=False)
+    if flags.any():
+        s = pc.if_else(special, pa.scalar(None, pa.string()), s)
+    n = len(s)
+    valid = s.is_valid().to_numpy(zero_copy_only=False) if s.null_count else np.ones(n, bool)
+    dot = pc.find_substring(s, ".").to_numpy(zero_copy_only=False)
+    length = pc.utf8_length(s).to_numpy(zero_copy_only=False)
+    scale = np.where(valid & (dot >= 0), length - dot - 1, 0)
+    top = int(scale.max()) if n else 0
+    ints = np.where(valid, np.where(dot >= 0, dot, length) - (pc.fill_null(pc.starts_with(s, "-"), False)
+                                                               .to_numpy(zero_copy_only=False)), 0)
+    prec = max(int(ints.max(initial=1)) + top, top + 1, 1)
+    if prec > 76:
+        raise NumericValueOutOfRange("value overflows numeric format")
+    t = pa.decimal128(prec, top) if prec <= 38 else pa.decimal256(prec, top)
+    try:
+        return pc.cast(s, t), flags
+    except pa.ArrowInvalid:
+        raise NumericValueOutOfRange("value overflows numeric format") from None
+
+
 __all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "fit_to", "format_decimal", "is_numeric_text",
-           "numeric_text_array", "trimmed_scale"]
+           "numeric_key", "numeric_py_text", "numeric_text_array", "numeric_text_scalar", "numeric_text_of", "numeric_text_values",
+           "parse_numeric_text", "trimmed_scale"]

@@ -175,9 +175,18 @@ INTERVAL = _t("interval", 1186, pa.month_day_nano_interval(), "T", 16, "interval
 TIMETZ = _t("time with time zone", 1266, pa.string(), "D", 12, "timetz", 1270)
 BIT = _t("bit", 1560, pa.binary(), "V", -1, "bit", 1561)
 VARBIT = _t("bit varying", 1562, pa.binary(), "V", -1, "varbit", 1563, preferred=True)
+def _numeric_text_arrow() -> pa.DataType:
+    from sqlvec.core.textio_numeric import NUMERIC_TEXT_ARROW
+
+    return NUMERIC_TEXT_ARROW
+
+
 NUMERIC = _t(
     "numeric", 1700, pa.decimal128(NUMERIC_PRECISION, NUMERIC_DEFAULT_SCALE), "N", -1, "numeric", 1231
 )
+# unconstrained numeric held as PostgreSQL's text of each value (core/textio_numeric): table
+# columns and result columns whose values keep their own display scale, NaN and Infinity
+NUMERIC_TEXT = replace(NUMERIC, arrow=_numeric_text_arrow())
 REGCLASS = _t("regclass", 2205, pa.uint32(), "N", 4, "regclass", 2210)
 REGTYPE = _t("regtype", 2206, pa.uint32(), "N", 4, "regtype", 2211)
 RECORD = _t("record", 2249, pa.string(), "P", -1, "record", 2287)

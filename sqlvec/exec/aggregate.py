@@ -149,7 +149,7 @@ def key_ids(cols: list[pa.Array]) -> tuple[np.ndarray, pa.Table]:
     encoding is already dense and in first-appearance order, NULL a value of its own)."""
     names = [f"g{i}" for i in range(len(cols))]
     if len(cols) == 1 and len(cols[0]) and not pa.types.is_nested(cols[0].type) \
-            and not pa.types.is_dictionary(cols[0].type):
+            and not pa.types.is_dictionary(cols[0].type) and not isinstance(cols[0].type, pa.ExtensionType):
         enc = pc.dictionary_encode(cols[0], null_encoding="encode")
         gid = np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
         return gid, pa.table([enc.dictionary], names=names)

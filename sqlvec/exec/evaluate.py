@@ -23,7 +23,11 @@ def full(value: Any, t: pa.DataType, n: int) -> pa.Array:
     if value is None:
         return pa.nulls(n, t)
     if n == 0:  # pa.repeat of a list scalar cannot build an empty array
-        return pa.array([], t)
+        return pa.array([], t) if not isinstance(t, pa.ExtensionType) else pa.nulls(0, t)
+    if isinstance(t, pa.ExtensionType):  # numeric held as its text
+        from sqlvec.core.textio_numeric import numeric_text_scalar
+
+        return pa.repeat(numeric_text_scalar(value), n)
     return pa.repeat(pa.scalar(value, type=t), n)
 
 
@@ -187,7 +191,12 @@ class Evaluator:
             if pa.types.is_decimal(t) and isinstance(v, decimal.Decimal | int) and not isinstance(v, bool):
                 v = _decimal_param(v, t)
             try:
-                hit = pa.scalar(v, type=t)
+                if isinstance(t, pa.ExtensionType):  # numeric held as its text
+                    from sqlvec.core.textio_numeric import numeric_text_scalar
+
+                    hit = numeric_text_scalar(v)
+                else:
+                    hit = pa.scalar(v, type=t)
             except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError, TypeError,
                     ValueError, OverflowError) as ex:
                 if (pa.types.is_list(t) and not pa.types.is_list(t.value_type) and isinstance(v, list | tuple)
@@ -210,7 +219,7 @@ class Evaluator:
             if self.ctx.params[e.index] is None:
                 hit = full(None, t, n)
             elif n == 0:
-                hit = pa.array([], t)
+                hit = pa.nulls(0, t)
             else:
                 hit = pa.repeat(self.param_scalar(e.index, t, e.type.name), n)
             self._params[key] = hit
@@ -380,10 +389,7 @@ class Evaluator:
             pos[idx] = np.arange(off, off + len(idx))
             off += len(idx)
             if v.type != t:
-                try:
-                    v = v.cast(t)
-                except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-                    pass
+                v = _as_type(v, t)
             values.append(v)
         return pa.concat_arrays(values).take(pa.array(pos, mask=pos < 0))
 
@@ -396,7 +402,11 @@ class Evaluator:
                 break
             idx = pc.indices_nonzero(missing)
             v = self.eval(a, b.take(idx))
-            result = pc.coalesce(result, _scatter(v, idx, n, result.type))
+            more = _scatter(v, idx, n, result.type)
+            if isinstance(result.type, pa.ExtensionType):  # numeric held as its text
+                result = pa.ExtensionArray.from_storage(result.type, pc.coalesce(result.storage, more.storage))
+            else:
+                result = pc.coalesce(result, more)
         return result
 
     def _e_InList(self, e: E.InList, b: pa.RecordBatch, n: int) -> pa.Array:
@@ -564,11 +574,23 @@ def _scatter(values: pa.Array, idx: pa.Array, n: int, t: pa.DataType) -> pa.Arra
     pos[np.asarray(idx)] = np.arange(len(idx))
     take = pa.array(pos, mask=pos < 0)
     if values.type != t:
-        try:
-            values = values.cast(t)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            pass
+        values = _as_type(values, t)
     return values.take(take)
+
+
+def _as_type(values: pa.Array, t: pa.DataType) -> pa.Array:
+    """values cast to t where Arrow can (numeric text for NUMERIC_TEXT), else as they are."""
+    if isinstance(t, pa.ExtensionType):
+        from sqlvec.core.textio_numeric import numeric_text_of
+
+        try:
+            return numeric_text_of(values)
+        except TypeError:
+            return values
+    try:
+        return values.cast(t)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return values
 
 
 def _nested_codes(col: pa.Array) -> np.ndarray:
@@ -595,8 +617,10 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
         col = _arr(col)
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
-        if isinstance(col.type, pa.ExtensionType):  # e.g. numeric held as its text
-            col = col.storage
+        if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
+            from sqlvec.core.textio_numeric import numeric_key
+
+            col = numeric_key(col)
         if not n:
             codes.append(np.zeros(0, dtype=np.int64))
             continue

@@ -272,6 +272,8 @@ def _combine(lb: pa.RecordBatch, rb: pa.RecordBatch, li: np.ndarray, ri: np.ndar
 
 def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[np.ndarray, np.ndarray]:
     """(left row, right row) index pairs whose keys are equal and not NULL (Acero hash join)."""
+    if any(isinstance(k.type, pa.ExtensionType) for k in (*lkeys, *rkeys)):
+        lkeys, rkeys = _value_keys(lkeys, rkeys)
     if len(lkeys) == 1 and _int_key(lkeys[0]) and _int_key(rkeys[0]):
         return _Build(rkeys).probe(lkeys)
     try:
@@ -286,6 +288,20 @@ def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[
         return li[order], ri[order]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
         return _equi_pairs_sorted(lkeys, rkeys)
+
+
+def _value_keys(lkeys: list[pa.Array], rkeys: list[pa.Array]) -> tuple[list[pa.Array], list[pa.Array]]:
+    """Key pairs with numeric held as its text (either side) compared by value: both sides'
+    order keys (1.5 joins 1.50)."""
+    from sqlvec.core.textio_numeric import numeric_key, numeric_text_of
+
+    ls, rs = [], []
+    for a, b in zip(lkeys, rkeys):
+        if isinstance(a.type, pa.ExtensionType) or isinstance(b.type, pa.ExtensionType):
+            a, b = numeric_key(numeric_text_of(a)), numeric_key(numeric_text_of(b))
+        ls.append(a)
+        rs.append(b)
+    return ls, rs
 
 
 def _equi_pairs_sorted(lkeys: list[pa.Array], rkeys: list[pa.Array]) -> tuple[np.ndarray, np.ndarray]:

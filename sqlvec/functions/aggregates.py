@@ -154,6 +154,9 @@ def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
         return interval_span(v, len(v))
     if pa.types.is_nested(v.type):
         return textio.format_text(v, t)
+    if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: by value
+        from sqlvec.core.textio_numeric import numeric_key
+        return numeric_key(v)
     return v
 
 
@@ -326,6 +329,9 @@ def _minmax(fn: str) -> AggImpl:
             from sqlvec.functions.compare import interval_span
             key = interval_span(v, len(v))
             return _arg_extreme(v, key, gid, n, fn)
+        if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: by value, text kept
+            from sqlvec.core.textio_numeric import numeric_key
+            return _arg_extreme(v, numeric_key(v), gid, n, fn)
         if pa.types.is_nested(v.type) or pa.types.is_fixed_size_binary(v.type):
             key = textio.format_text(v, t) if pa.types.is_nested(v.type) else pc.cast(v, pa.binary())
             return _arg_extreme(v, key, gid, n, fn)

@@ -25,9 +25,11 @@ from sqlvec.core import types as T
 from sqlvec.core.errors import (
     CannotCoerce,
     DatatypeMismatch,
+    FeatureNotSupported,
     NumericValueOutOfRange,
     StringDataRightTruncation,
 )
+from sqlvec.core.textio_numeric import is_numeric_text, numeric_text_of, numeric_text_values
 from sqlvec.core.types import SqlType
 
 INT_TYPES = ("int2", "int4", "int8")
@@ -137,6 +139,21 @@ def _to_numeric(a: pa.Array, to_t: SqlType) -> pa.Array:
     raise CannotCoerce(f"cannot cast type {a.type} to numeric")
 
 
+def _special_to(text: pa.Array, special: np.ndarray, to_t: SqlType) -> None:
+    """The error PostgreSQL gives casting numeric NaN / +-Infinity to to_t (numeric(p, s)
+    keeps NaN and cannot hold infinity; integers hold neither)."""
+    words = set(text.filter(pa.array(special)).to_pylist())
+    if to_t.short == "numeric":
+        if words - {"NaN"}:
+            p, sc = T.numeric_precision_scale(to_t) or (0, 0)
+            raise NumericValueOutOfRange(
+                "numeric field overflow", detail=f"A field with precision {p}, scale {sc} cannot hold an infinite value.")
+        raise FeatureNotSupported("numeric NaN cannot be held in this numeric column")
+    what = "NaN" if "NaN" in words else "infinity"
+    name = {"int2": "smallint", "int4": "integer", "int8": "bigint"}.get(to_t.short, to_t.display())
+    raise FeatureNotSupported(f"cannot convert {what} to {name}")
+
+
 def _char_length_check(a: pa.Array, to_t: SqlType, explicit: bool) -> pa.Array:
     if to_t.typmod < 0 or to_t.short not in ("varchar", "bpchar"):
         return a
@@ -237,11 +254,13 @@ class CastRegistry:
     def common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:
         """PostgreSQL's select_common_type. An unconstrained numeric result keeps its inputs'
         display scale in its Arrow type when they share one (1.50 and 2.25 -> scale 2);
-        PostgreSQL keeps a scale per value, so inputs of different scales (or integers)
-        give the storage form, whose display trims trailing zeros (1.5 and 2.25)."""
+        inputs of different scales (or integers, or a NUMERIC_TEXT input) give NUMERIC_TEXT,
+        whose values keep each its own scale as PostgreSQL's do (1.5 and 2.250)."""
         t = self._common_type(types, context)
         if t.short == "numeric" and t.typmod < 0:
             known = [x for x in types if x.short != "unknown"]
+            if any(is_numeric_text(x.arrow) for x in known):
+                return T.NUMERIC_TEXT  # each value keeps its own text
             arrows = {x.arrow for x in known if x.short == "numeric" and pa.types.is_decimal(x.arrow)}
             if len(arrows) == 1 and len(known) == sum(x.short == "numeric" for x in known):
                 (arrow,) = arrows
@@ -253,7 +272,7 @@ class CastRegistry:
                 # numeric(p, s) columns keep their scale: coalesce(price, 0); not when another
                 # input shows more digits (n / 3 UNION ALL price would cut the quotient)
                 return replace(T.NUMERIC, arrow=pa.decimal128(T.NUMERIC_PRECISION, fixed.pop()))
-            return T.NUMERIC
+            return T.NUMERIC_TEXT  # scales differ: each value keeps its own, as in PostgreSQL
         return t
 
     def _common_type(self, types: Sequence[SqlType], context: str = "UNION") -> SqlType:
@@ -337,6 +356,8 @@ class CastRegistry:
         if t in ("any", "anyelement", "anynonarray", "anycompatible", "anyarray",
                  "anycompatiblearray", "unknown") or pa.types.is_null(to_t.arrow):
             return a
+        if is_numeric_text(a.type) or is_numeric_text(to_t.arrow):
+            return self._cast_numeric_text(a, from_t, to_t, explicit)
         ext = self.extra.get((f, t))
         if ext is not None:
             return ext[0](a, from_t, to_t, explicit)
@@ -364,6 +385,34 @@ class CastRegistry:
         if from_t.is_array and to_t.is_array:
             return self._cast_list(a, from_t, to_t, explicit)
         return self._cast_scalar_types(a, from_t, to_t, explicit)
+
+    def _cast_numeric_text(self, a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
+        """Casts from and to numeric held as its text (NUMERIC_TEXT): the text is the value
+        (to text types as is, to float through it, NaN and +-Infinity included); other targets
+        read the finite values as decimals; a numeric, integer, float or text source becomes
+        each value's PostgreSQL text."""
+        t = to_t.short
+        if is_numeric_text(a.type):
+            if is_numeric_text(to_t.arrow):
+                return a
+            text = a.storage
+            if t in STRING_TYPES:
+                return _char_length_check(text, to_t, explicit) if t != "name" else text
+            if t in FLOAT_TYPES:
+                return self._cast_array(pc.cast(text, pa.float64()), T.FLOAT8, to_t, explicit)
+            values, special = numeric_text_values(a)
+            if special.any():
+                _special_to(text, special, to_t)
+            return self._cast_array(values, replace(T.NUMERIC, arrow=values.type), to_t, explicit)
+        f = from_t.short
+        if f == "numeric" or pa.types.is_integer(a.type) or (f in FLOAT_TYPES and pa.types.is_floating(a.type)) \
+                or _is_string(from_t):
+            return numeric_text_of(a if not _is_string(from_t) else pc.cast(a, pa.string()))
+        if f in ("json", "jsonb"):
+            return numeric_text_of(pc.cast(a, pa.string()))
+        if f in OID_TYPES or f == "bool" and explicit:
+            return numeric_text_of(pc.cast(a, pa.int64()))
+        raise self._cannot(from_t, to_t)
 
     def _cast_list(self, a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
         assert from_t.element is not None and to_t.element is not None

@@ -108,7 +108,7 @@ def _text_key(x: Arg) -> Arg:
 
     if isinstance(x, pa.Scalar):
         return numeric_key(pa.array([x.value.as_py() if x.is_valid else None], pa.string()))[0]
-    return numeric_key(x)
+    return numeric_key(as_array(x, len(x)))
 
 
 def _any(x: Arg) -> bool:

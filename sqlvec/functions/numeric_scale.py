@@ -35,7 +35,6 @@ from sqlvec.core.errors import (
     NumericValueOutOfRange,
 )
 from sqlvec.core.textio_numeric import (
-    NUMERIC_TEXT_ARROW,
     DecimalDigits,
     NumericTextType,
     format_decimal,
@@ -440,7 +439,7 @@ class _TextOfKey:
 KEYED_TEXT = _KeyedText()
 TEXT_OF_KEY = _TextOfKey()
 
-NUMERIC_TEXT = replace(T.NUMERIC, arrow=NUMERIC_TEXT_ARROW)
+NUMERIC_TEXT = T.NUMERIC_TEXT
 """A numeric result column held as PostgreSQL's text of each value, so every value keeps its
 own display scale on its way to the client (text, binary and dbapi output read it)."""
 

@@ -181,6 +181,8 @@ def coerce_value(casts: CastRegistry, a: Arg, src: SqlType, dst: SqlType, *,
     if a.type == dst.arrow and not (src.short == "unknown" and dst.short in ("json", "jsonb")) \
             and (src.category == dst.category or not pa.types.is_string(a.type)):
         return a  # already coerced by the caller
+    if isinstance(dst.arrow, pa.ExtensionType) or isinstance(a.type, pa.ExtensionType):
+        return casts.cast(a, src, dst, explicit=False)  # numeric held as its text: from / to it
     if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_integer(a.type):
         return pc.cast(a, pa.decimal128(T.NUMERIC_PRECISION, 0))
     if dst.short == "numeric" and dst.typmod < 0 and pa.types.is_decimal(a.type):
@@ -256,6 +258,9 @@ class FunctionRegistry:
         args = list(arg_types)
         adef, declared = self.select(key, args, self.aggregates.get(key, []))
         declared = _effective_numeric(_concrete_any(declared, args), args)
+        if key in ("min", "max") and len(args) == 1 and args[0].short == "numeric" and \
+                isinstance(args[0].arrow, pa.ExtensionType):  # numeric held as its text: the value picked keeps it
+            declared = [args[0]]
         ret = adef.ret(declared) if callable(adef.ret) else adef.ret
         ret = _substitute_return(ret, adef, declared, args)
         return BoundAggregate(key, tuple(declared), tuple(args), ret, distinct, adef, self.casts)
@@ -292,6 +297,9 @@ class FunctionRegistry:
         args = list(arg_types)
         fdef, declared = self.select(key, args, self._scalars.get(key, []))
         declared = _effective_numeric(_concrete_any(declared, args), args)
+        if key in _NUMERIC_TEXT_CMP and len(args) == 2 and all(p.short == "numeric" for p in declared) and \
+                any(isinstance(a.arrow, pa.ExtensionType) for a in args):
+            declared = [T.NUMERIC_TEXT, T.NUMERIC_TEXT]  # by value exactly, NaN included (compare.py)
         ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
         ret = _substitute_return(ret, fdef, declared, args)
         return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
@@ -440,6 +448,9 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
     """A parameter declared 'any' takes the argument's own type (unknown becomes text)."""
     return [(T.TEXT if a.short == "unknown" else a) if p.short == "any" else p
             for p, a in zip(declared, args)]
+
+
+_NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
 
 
 def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:

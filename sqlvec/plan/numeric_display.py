@@ -255,6 +255,28 @@ def _union_all(plan: L.SetOp, avoid: set[int], regs: Any) -> L.Plan:
     return replace(plan, left=_as_text(left, changed), right=_as_text(right, changed), fields=fields)
 
 
+def _branch_text(plan: L.Plan, regs: Any) -> L.Plan:
+    """A union branch whose NUMERIC_TEXT column (the binder's common type for numerics of
+    different scales) casts a column computed below with a scale per value (a GROUP BY key,
+    max/min, a derived table's quotient): that column's own text (`_shadow`)."""
+    if isinstance(plan, L.SetOp) and plan.kind == "union":
+        left, right = _branch_text(plan.left, regs), _branch_text(plan.right, regs)
+        return plan if left is plan.left and right is plan.right else replace(plan, left=left, right=right)
+    if not isinstance(plan, L.Project):
+        return plan
+    picks = {i: e.arg.index for i, e in enumerate(plan.exprs)  # type: ignore[attr-defined]
+             if plan.fields[i].type is NUMERIC_TEXT and isinstance(e, E.Cast) and isinstance(e.arg, E.ColRef)}
+    below = _shadow(plan.input, set(picks.values()), regs) if picks else None
+    if below is None:
+        return plan
+    inner, copies = below
+    exprs = list(plan.exprs)
+    for i, c in picks.items():
+        if c in copies:
+            exprs[i] = _copy_ref(inner, copies[c])
+    return replace(plan, input=inner, exprs=tuple(exprs))
+
+
 def _own_scale(e: E.Expr) -> E.Expr:
     """e without its casts to unconstrained numeric (a branch's cast to the column type)."""
     while isinstance(e, E.Cast) and e.type.typmod < 0 and e.type.short == "numeric" and \
@@ -474,6 +496,7 @@ def _rewrite(plan: L.Plan, avoid: set[int], regs: Any) -> L.Plan:
             plan = replace(plan, ctes=tuple((c[0], done[c[0]], *c[2:]) if c[0] in done else c for c in plan.ctes))
         return plan if body is plan.body else replace(plan, body=body)
     if isinstance(plan, L.SetOp) and plan.kind == "union":
+        plan = _branch_text(plan, regs)
         return _union_all(plan, avoid, regs) if plan.all else _union_distinct(plan, avoid, regs)
     if isinstance(plan, L.Limit):
         ties = {i for k in plan.with_ties or () for i in _refs(k.expr, set())}

@@ -55,7 +55,14 @@ def _numeric_text_type(text: str, to: SqlType) -> SqlType:
         value = decimal.Decimal(text.strip())
     except (decimal.InvalidOperation, ValueError):
         return to  # the cast reports the bad input
-    return numeric_literal_type(value) if value.is_finite() else to
+    if not value.is_finite():  # NaN, +-Infinity: numeric held as its text
+        return T.NUMERIC_TEXT if to.typmod < 0 else to
+    return numeric_literal_type(value)
+
+
+def _plain_numeric(t: SqlType) -> bool:
+    """Unconstrained numeric in its decimal128(38, 16) form (not a literal's scale, not text)."""
+    return t.short == "numeric" and t.typmod < 0 and t.arrow == T.NUMERIC.arrow
 
 
 class ExprBinder(CallBinder):
@@ -78,6 +85,8 @@ class ExprBinder(CallBinder):
             self.params[e.index] = T.TEXT  # a name; looked up at run time (catalog/system/regcast)
             return E.Cast(E.Param(e.index, T.TEXT), to, explicit)
         if isinstance(e, E.Param) and e.type.short == "unknown":
+            if _plain_numeric(to):  # held as its text: the scale sent, NaN, Infinity
+                to = T.NUMERIC_TEXT
             self.params[e.index] = to
             return E.Param(e.index, to)
         if isinstance(e, E.Const):
@@ -110,6 +119,8 @@ class ExprBinder(CallBinder):
                 return E.Cast(e, to, explicit)
         if e.type.oid == to.oid and e.type.typmod == to.typmod and not (exact and _other_scale(e.type, to)):
             return e
+        if e.type.category == "S" and _plain_numeric(to):
+            to = T.NUMERIC_TEXT  # text::numeric: each value keeps the scale it is written with, NaN, Infinity
         return E.Cast(e, to, explicit)
 
     def call(self, name: str, args: list[E.Expr]) -> E.Expr:
@@ -259,6 +270,8 @@ class ExprBinder(CallBinder):
                 raise UndefinedParameter(f"there is no parameter ${idx + 1}")
             self.params.append(None)
         t = self.params[idx]
+        if t is not None and _plain_numeric(t):  # held as its text: the scale sent, NaN, Infinity
+            t = self.params[idx] = T.NUMERIC_TEXT
         return E.Param(idx, t or T.UNKNOWN)
 
     _b_Placeholder = _b_Parameter

@@ -5,7 +5,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlglot import exp
@@ -164,6 +164,12 @@ class Binder(FromBinder, ExprBinder):
             return plan
         if len(types) != len(plan.fields):
             raise SyntaxError_("each UNION query must have the same number of columns")
+        if isinstance(plan, L.Project) and any(t is T.NUMERIC_TEXT for t in types):
+            # numeric held as its text: the cast wraps the expression itself, so a quotient
+            # shows its own scale per value (n / 3 UNION SELECT 10)
+            exprs = tuple(self.coerce(e, t, i in unknown, exact=True)
+                          for i, (e, t) in enumerate(zip(plan.exprs, types)))
+            return replace(plan, exprs=exprs, fields=tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))
         exprs = tuple(self.coerce(E.ColRef(i, f.type), t, i in unknown, exact=True)
                       for i, (f, t) in enumerate(zip(plan.fields, types)))
         return L.Project(plan, exprs, tuple(L.Field(f.name, t) for f, t in zip(plan.fields, types)))

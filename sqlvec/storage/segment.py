@@ -147,7 +147,7 @@ class Segment:
         hit = self._cache.get(key)
         if hit is None:
             col = self.data.column(column)
-            arr = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+            arr = _key_form(col.combine_chunks() if col.num_chunks != 1 else col.chunk(0))
             order = pc.sort_indices(arr)  # nulls sort last
             order = order.slice(0, len(arr) - arr.null_count)
             hit = (arr.take(order), order.to_numpy(zero_copy_only=False))
@@ -243,6 +243,16 @@ class SegView:
         return data.filter(pa.array(~self.deleted))
 
 
+def _key_form(a: pa.Array) -> pa.Array:
+    """Key values as compared: numeric held as its text by its value's order key (1.5 and
+    1.50 are one key), anything else as it is."""
+    if isinstance(a.type, pa.ExtensionType):
+        from sqlvec.core.textio_numeric import numeric_key
+
+        return numeric_key(a)
+    return a
+
+
 # Up to this many values, variable-width keys are found by binary search in a sorted
 # copy of the segment's column; more are hash-probed against the whole column.
 _FEW_VALUES = 64
@@ -254,6 +264,7 @@ def key_lookup(
     """Mark each value found in a live row of `views` (setting its row id in `out`)."""
     if len(values) == 0:
         return
+    values = _key_form(values)
     few: list[object] | None = None  # the values as Python objects, made when a bisect needs them
     keys: dict[np.dtype, tuple[np.ndarray, np.ndarray]] = {}
     one = len(values) == 1
@@ -382,6 +393,8 @@ def _hash_probe(
     view: SegView, column: str, values: pa.Array, found: np.ndarray, out: np.ndarray
 ) -> None:
     col = view.seg.data.column(column)
+    if isinstance(col.type, pa.ExtensionType):
+        col = _key_form(col.combine_chunks())
     if col.type != values.type:
         values = values.cast(col.type)
     hit = pc.index_in(col, value_set=values)
