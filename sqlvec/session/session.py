@@ -23,6 +23,7 @@ from sqlvec.core.errors import (
     InvalidCursorName,
     InvalidSqlStatementName,
     NoActiveSqlTransaction,
+    QueryCanceled,
     SqlError,
     SyntaxError_,
 )
@@ -129,7 +130,12 @@ class Session:
 
     # -- simple query -------------------------------------------------------------
     def execute(self, sql: str) -> Iterator[Result]:
-        """Run every statement in sql; one Result each; raise at the first failure."""
+        """Run every statement in sql; one Result each; raise at the first failure.
+
+        A cancel that arrives while the request runs stops it, whichever statement it finds
+        running or starting (one between two statements cancels the rest, as in PostgreSQL);
+        one from before the request, when the session was idle, is dropped here."""
+        self.cancel_event.clear()
         self.current_query = sql
         try:
             stmts = split_statements(sql)
@@ -147,9 +153,12 @@ class Session:
             self.settings.begin()  # SETs of a failed string are undone with it
         finished = False
         try:
-            for text, offset in stmts:
+            for i, (text, offset) in enumerate(stmts):
                 parsed = False
                 try:
+                    if i and self.cancel_event.is_set():  # came after the last statement's check
+                        self.cancel_event.clear()
+                        raise QueryCanceled("canceling statement due to user request")
                     try:
                         node = _parse_cached(text)
                     except SqlError as e:
@@ -209,8 +218,6 @@ class Session:
         """Run one parsed statement with parameter values."""
         if self._stream_timer is not None:
             self._stop_stream_timer()  # a streamed statement's timeout ends when the next one starts
-        if self.cancel_event.is_set():
-            self.cancel_event.clear()
         if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in ("rollback", "commit", "rollback_to")):
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
@@ -268,6 +275,9 @@ class Session:
         finally:
             if timer is not None:
                 timer.cancel()
+                timer.join()  # (one that fired as the statement ended has set its reason)
+                if self.cancel_reason == "statement timeout":
+                    self.cancel_event.clear()  # too late for this statement, not for the next
             self.cancel_reason = None
 
     def _run_generic(self, hit: tuple, params: list[Any]) -> Result | None:
@@ -543,12 +553,12 @@ class Session:
     def _run_stmt(self, stmt: PreparedStatement, params: list[Any], formats: list[int]) -> Result:
         """Run a prepared statement (Execute of a fresh portal, the embedded dbapi); reg*
         columns in text format printed as names."""
+        if self.cancel_event.is_set():
+            self.cancel_event.clear()  # a request starts: a cancel from before it is dropped
         hit = stmt.plan_cache.get("generic")
         if hit is not None and self.txn is None:  # (outside a block: never failed)
             if self._stream_timer is not None:
                 self._stop_stream_timer()
-            if self.cancel_event.is_set():
-                self.cancel_event.clear()
             res = self._run_generic(hit, params)
             if res is not None:
                 return reg_output(self, res, formats) if hit[2][2] else res
