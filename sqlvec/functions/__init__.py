@@ -21,6 +21,7 @@ from sqlvec.functions import (
     datetime_ops,
     datetimefns,
     jsonfns,
+    jsonpath,
     mathfns,
     misc,
     overlaps,
@@ -35,7 +36,7 @@ from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
 _MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datetime_ops, datefmt,
-            jsonfns, arrays, misc, overlaps, srf, aggregates, windows, sysfns)
+            jsonfns, jsonpath, arrays, misc, overlaps, srf, aggregates, windows, sysfns)
 
 
 def register(regs: Any) -> None:

@@ -534,6 +534,17 @@ class ExprBinder(CallBinder):
         return E.InList(self.coerce(arg, t, exact=True), tuple(self.coerce(v, t, exact=True) for v in vals),
                         False, T.BOOL)
 
+    def _b_MatchAgainst(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """a @@ b (sqlglot keeps b as `this` and a in `expressions`)."""
+        left = n.expressions[0] if len(n.expressions) == 1 else None
+        if left is None:
+            raise FeatureNotSupported("MATCH ... AGAINST is not supported")
+        return self.call("@@", [self.bind_expr(left, scope), self.bind_expr(n.this, scope)])
+
+    def _b_JSONBPathExists(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """jsonb @? jsonpath."""
+        return self.call("@?", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+
     def _b_Overlaps(self, n: exp.Expr, scope: Scope) -> E.Expr:
         """(s1, e1) OVERLAPS (s2, e2) is overlaps(s1, e1, s2, e2)."""
         args: list[E.Expr] = []
