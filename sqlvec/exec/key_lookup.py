@@ -23,7 +23,7 @@ import pyarrow.compute as pc
 from sqlvec.exec.operators import node_schema, node_types
 from sqlvec.plan import expr as E
 from sqlvec.plan.key_lookup import KeyLookup
-from sqlvec.storage.point_lookup import NO_INDEX
+from sqlvec.storage.point_lookup import NO_INDEX, row_values
 
 _INTS = ("int2", "int4", "int8")
 _ONE_ROW = pa.RecordBatch.from_arrays([pa.array([0], pa.int8())], names=["_"])
@@ -150,6 +150,9 @@ def _point_batch(txn: Any, p: KeyLookup, picks: list[int], project: Any, schema:
     names = _picked_names(p, picks, project)
     batch = txn.fetch_batch(hit[0], hit[1], names, schema)
     if batch is not None:
+        if len(_POINT_ROWS) >= 64:  # (rows no one asked for: the embedded API's)
+            _POINT_ROWS.clear()
+        _POINT_ROWS[id(batch)] = (batch, hit[0], hit[1], names)
         return batch
     cols, at = _narrow(p, picks, project)
     fetched = txn.fetch_at(hit[0], hit[1], cols)
@@ -177,6 +180,21 @@ def _narrow(p: KeyLookup, picks: list[int], project: Any) -> tuple[list[str], li
         hit = _NARROW[id(project)] = (weakref.ref(project), weakref.ref(p), cols,
                                       [at[p.fields[i].name] for i in picks])
     return hit[2], hit[3]
+
+
+# id(batch) -> (batch, segment, position, columns) of the latest rows the point path made:
+# where `point_row_values` reads a one-row answer's values without Arrow (wire/rows.py)
+_POINT_ROWS: dict[int, tuple[pa.RecordBatch, Any, int, tuple[str, ...]]] = {}
+
+
+def point_row_values(batch: pa.RecordBatch) -> list | None:
+    """The Python values of a one-row batch the point path answered (what its columns'
+    `to_pylist()[0]` give), read from the segment (numpy `.item` for numbers); None for any
+    other batch, or when a column is of another type. Each answer is read once."""
+    hit = _POINT_ROWS.pop(id(batch), None)
+    if hit is None or hit[0] is not batch:
+        return None
+    return row_values(hit[1], hit[2], hit[3])
 
 
 _PICKED: dict[int, tuple[Any, Any, tuple[str, ...]]] = {}  # id(Project) -> its columns' names

@@ -6,7 +6,7 @@ Python int `key` as (segment, position in it): each segment's cached sorted key 
 (Segment.key_index) with its key range as Python ints, so a segment whose range misses the
 key costs two comparisons. `row_arrays(segment, position, columns)` slices that row's
 columns (each a cached single Arrow array of the segment); `row_batch` gives it as a slice
-of a cached batch of the segment's columns. Transaction.find_row / fetch_at / fetch_batch
+of a cached batch of the segment's columns, `row_values` as Python values. Transaction.find_row / fetch_at / fetch_batch
 wrap these (txn.py); exec/key_lookup.py uses them for `WHERE key = $n`.
 
     >>> # find_row([view], "id", 7) -> (segment, 6); row_arrays(segment, 6, ["v"]) -> [<1 row>]
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 import pyarrow as pa
 
 from sqlvec.storage.segment import Segment, SegView
@@ -105,3 +106,35 @@ def row_batch(seg: Segment, pos: int, columns: tuple[str, ...], schema: pa.Schem
         seg._cache[key] = hit  # type: ignore[index]
     batch = hit[2]
     return None if batch is None else batch.slice(pos, 1)
+
+
+def _reader(seg: Segment, name: str) -> object:
+    """How `row_values` reads a column of a segment: its numpy array (integers and float8
+    without NULLs: `.item(pos)`), its Arrow array (text, or a column with NULLs: `[pos].as_py()`),
+    or None (another type: the caller reads the Arrow batch)."""
+    key = "reader:" + name
+    hit = seg._cache.get(key)
+    if hit is None or hit[0] is not seg._data:
+        a = _column(seg, name)
+        t = a.type
+        reader: object = None
+        if type(a) is not pa.ChunkedArray:
+            if (pa.types.is_integer(t) or t == pa.float64()) and a.null_count == 0:
+                reader = a.to_numpy()
+            elif pa.types.is_integer(t) or t in (pa.float64(), pa.string(), pa.large_string()):
+                reader = a
+        hit = (seg._data, reader)
+        seg._cache[key] = hit
+    return hit[1]
+
+
+def row_values(seg: Segment, pos: int, columns: tuple[str, ...]) -> list | None:
+    """The row at `pos` as Python values (int, float, str, None), what Arrow's `as_py` gives,
+    when every column is of such a type; else None."""
+    out = []
+    for name in columns:
+        r = _reader(seg, name)
+        if r is None:
+            return None
+        out.append(r.item(pos) if type(r) is np.ndarray else r[pos].as_py())  # type: ignore[attr-defined,index]
+    return out

@@ -20,6 +20,7 @@ import pyarrow as pa
 
 from sqlvec.core import types
 from sqlvec.core.types import SqlType
+from sqlvec.exec.key_lookup import point_row_values
 from sqlvec.wire.codecs import encode_column
 from sqlvec.wire.segments import I32, Piece, concat_rows
 
@@ -83,16 +84,29 @@ _VALUE: dict[tuple[str, int], Callable[[object], bytes]] = {
 
 def _one_row(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
              head: bytes, timezone: str) -> bytes:
-    """The DataRow of a one-row batch (a point lookup's): each value converted on its own."""
+    """The DataRow of a one-row batch (a point lookup's): each value converted on its own,
+    from the values the point path read (exec/key_lookup.py) when it made the batch."""
     parts = [head]
-    for arr, t, fmt in zip(batch.columns, col_types, formats):
-        encode = _VALUE.get((t.short, fmt))
-        if encode is None:
-            b = _small_column(arr, t, fmt, timezone)[0]
-        else:
-            v = arr.to_pylist()[0]
-            b = None if v is None else encode(v)
-        parts.append(_NULL if b is None else _INT_LEN(len(b)) + b)
+    values = point_row_values(batch)
+    if values is not None:
+        i = 0
+        for v, t, fmt in zip(values, col_types, formats):
+            encode = _VALUE.get((t.short, fmt))
+            if encode is None:
+                b = _small_column(batch.column(i), t, fmt, timezone)[0]
+            else:
+                b = None if v is None else encode(v)
+            parts.append(_NULL if b is None else _INT_LEN(len(b)) + b)
+            i += 1
+    else:
+        for arr, t, fmt in zip(batch.columns, col_types, formats):
+            encode = _VALUE.get((t.short, fmt))
+            if encode is None:
+                b = _small_column(arr, t, fmt, timezone)[0]
+            else:
+                v = arr.to_pylist()[0]
+                b = None if v is None else encode(v)
+            parts.append(_NULL if b is None else _INT_LEN(len(b)) + b)
     body = b"".join(parts)
     return b"D" + _INT_LEN(len(body) + 4) + body
 

@@ -91,3 +91,35 @@ def test_find_row_reads_the_live_row_and_says_when_it_cannot():
     found, rowids = txn.lookup(1, "k", pa.array([3, 9], pa.int32()))
     assert found.all() and np.array_equal(
         txn.fetch(1, rowids, ["v"]).column("v").to_pylist(), ["c", "b2"])
+
+
+@pytest.mark.parametrize("formats", [0, 1])
+def test_wire_rows_from_the_point_values_equal_arrows(formats):
+    from sqlvec.exec import key_lookup as KL
+    from sqlvec.wire.rows import data_rows
+
+    on, _ = _sessions()
+    st = on.prepare("select v, id, f, v, s, b from t where id = $1", [23])
+    types = [c.type for c in st.columns]
+    fmts = [formats] * len(types)
+    seen = 0
+    for key in (1, 8, 51, 61, 7, -5, 2147483647):
+        res, _ = on.execute_portal(on.bind(st, [key]))
+        (batch,) = list(res.batches)
+        values = KL.point_row_values(batch)
+        seen += values is not None
+        assert values is None or values == [c.to_pylist()[0] for c in batch.columns]
+        assert KL.point_row_values(batch) is None  # read once
+        KL._POINT_ROWS[id(batch)] = (batch, *_point_source(on, key))
+        fast = data_rows(batch, types, fmts)
+        assert fast == data_rows(batch, types, fmts)  # the second: from Arrow
+    assert seen
+
+
+def _point_source(s: Session, key: int) -> tuple:
+    """(segment, position, columns) of t's row with id = key, as the point path records them."""
+    txn = s.db.store.begin()
+    oid = next(o for o, lt in txn.snapshot.tables.items() if "f" in lt.schema.names)
+    seg, pos = txn.find_row(oid, "id", key)
+    txn.rollback()
+    return seg, pos, ("v", "id", "f", "v", "s", "b")
