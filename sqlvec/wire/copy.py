@@ -344,6 +344,10 @@ def parse_text_data(data: bytes, cmd: CopyCommand, ncols: int) -> list[pa.Array]
                                convert_options=conv)
     except pa.ArrowInvalid as e:
         text = str(e)
+        if "UTF8" in text:  # 22021 naming the bad bytes, as PostgreSQL (and a Query) does
+            from sqlvec.wire.messages import decode_utf8
+
+            decode_utf8(data)
         if "Expected" in text and "columns" in text:
             raise BadCopyFileFormat("extra data after last expected column" if
                                     _got_more(text, ncols) else

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import psycopg
+import pytest
 
 
 def _copy_out(con: psycopg.Connection, sql: str) -> str:
@@ -34,3 +35,15 @@ def test_copy_to_stdout_prints_timestamptz_in_the_session_time_zone(server):
         con.execute("RESET TimeZone")
         text = _copy_out(con, "COPY (SELECT at FROM sem_copy_tz WHERE id = 1) TO STDOUT")
         assert text == "2024-01-03 03:04:05+00\n"
+
+
+def test_copy_from_invalid_utf8_is_22021_and_loads_nothing(server):
+    with psycopg.connect(server.dsn, autocommit=True) as con:
+        con.execute("CREATE TABLE sem_copy_u8 (id int, t text)")
+        for fmt in ("text", "csv"):
+            sep = b"\t" if fmt == "text" else b","
+            with pytest.raises(psycopg.errors.CharacterNotInRepertoire) as ei:
+                with con.cursor().copy(f"COPY sem_copy_u8 FROM STDIN WITH (FORMAT {fmt})") as cp:
+                    cp.write(b"1" + sep + b"ok\n2" + sep + b"bad \xc3\x28 byte\n")
+            assert ei.value.diag.message_primary == 'invalid byte sequence for encoding "UTF8": 0xc3 0x28'
+            assert con.execute("SELECT count(*) FROM sem_copy_u8").fetchone() == (0,)
