@@ -64,7 +64,7 @@ def test_rows_committed_during_create_index_are_indexed(tmp_path, small, monkeyp
     def held(built, seg, *column):  # the CREATE INDEX's first segment graph waits
         if threading.current_thread().name == "creator" and not go.is_set():
             started.set()
-            assert go.wait(30)
+            assert go.wait(120)
         return real(built, seg, *column)
     monkeypatch.setattr(SI, "build", held)
     from sqlvec.dbapi.connection import Connection
@@ -82,13 +82,13 @@ def test_rows_committed_during_create_index_are_indexed(tmp_path, small, monkeyp
             errors.append(e)
     t = threading.Thread(target=create, name="creator")
     t.start()
-    assert started.wait(30)
+    assert started.wait(120)
     _rows(run, "t", 5000, 1000)  # a new sealed segment, committed while the build runs
     _rows(run, "t", 7000, 40)  # and growing rows
     run("delete from t where id % 10 = 3")
     run("update t set emb = '[0.5,0.5,0.5,0.5]' where id in (7, 5007)")
     go.set()
-    t.join(60)
+    t.join(120)
     assert not t.is_alive() and not errors, errors
     assert run("select count(*) from t")[0][0] == 3040 - 304
     _same_as_exact(run)
@@ -117,16 +117,19 @@ ins(0, 1000); ins(1000, 2000)
 cur.execute("create index t_idx on t using hnsw (emb vector_l2_ops)")
 cur.execute({checkpoint!r})
 real = SI._save
+saving = threading.Event()
 def save(built, seg, part, store=None):
     if threading.current_thread().name == "sqlvec-index-build":
         path = SI.part_path(built, seg)
         part.index.save(path)  # the graph is on disk, its row ids and signature are not
-        open({marker!r}, "w").close()
+        saving.set()
         time.sleep(600)
     return real(built, seg, part, store)
 SI._save = save
 ins(2000, 3000)  # seals a segment: its graph is built (and saved) behind the commit
 ins(3000, 3300)
+saving.wait(600)
+open({marker!r}, "w").close()  # both commits acknowledged, the graph half saved: kill now
 time.sleep(600)
 """
 
@@ -139,7 +142,7 @@ def test_kill_during_a_background_build_restarts_clean(tmp_path, small, checkpoi
                                           checkpoint=checkpoint)
     p = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a safety net: seconds, on a loaded machine
         while not os.path.exists(marker):
             assert p.poll() is None, p.stderr.read().decode()
             assert time.monotonic() < deadline, "the background build never started saving"
@@ -197,7 +200,7 @@ def test_kill_while_the_delta_graph_is_saved_restarts_clean(tmp_path):
     code = textwrap.dedent(_DELTA_CHILD).format(root=ROOT, path=path, marker=marker)
     p = subprocess.Popen([sys.executable, "-c", code], stderr=subprocess.PIPE)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 300  # a safety net
         while not os.path.exists(marker):
             assert p.poll() is None, p.stderr.read().decode()
             assert time.monotonic() < deadline, "the delta graph was never saved"
