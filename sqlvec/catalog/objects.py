@@ -42,6 +42,7 @@ class ColumnDef:
 class CheckDef:
     name: str
     expr: str  # SQL text
+    view: bool = False  # a view's WITH CHECK OPTION (44000; the row must satisfy it, NULL fails)
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ class ViewDef:
     column_names: tuple[str, ...] = ()
     kind: str = "view"
     depends: tuple[int, ...] = ()  # OIDs of the relations it reads
+    check_option: str | None = None  # WITH [LOCAL | CASCADED] CHECK OPTION: 'local' | 'cascaded'
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -144,7 +146,7 @@ class ViewDef:
     @staticmethod
     def from_dict(d: dict) -> ViewDef:
         return ViewDef(d["oid"], d["schema"], d["name"], d["sql"], tuple(d.get("column_names") or ()),
-                       "view", tuple(d.get("depends") or ()))
+                       "view", tuple(d.get("depends") or ()), d.get("check_option"))
 
 
 @dataclass(frozen=True)

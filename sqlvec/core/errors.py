@@ -58,6 +58,7 @@ class SqlState(StrEnum):
     GENERATED_ALWAYS = "428C9"
     NOT_NULL_VIOLATION = "23502"
     FOREIGN_KEY_VIOLATION = "23503"
+    WITH_CHECK_OPTION_VIOLATION = "44000"
     UNIQUE_VIOLATION = "23505"
     CHECK_VIOLATION = "23514"
     INVALID_CURSOR_STATE = "24000"
@@ -225,6 +226,7 @@ IntegrityConstraintViolation = _error(
 NotNullViolation = _error("NotNullViolation", SqlState.NOT_NULL_VIOLATION)
 GeneratedAlways = _error("GeneratedAlways", SqlState.GENERATED_ALWAYS)
 ForeignKeyViolation = _error("ForeignKeyViolation", SqlState.FOREIGN_KEY_VIOLATION)
+WithCheckOptionViolation = _error("WithCheckOptionViolation", SqlState.WITH_CHECK_OPTION_VIOLATION)
 UniqueViolation = _error("UniqueViolation", SqlState.UNIQUE_VIOLATION)
 CheckViolation = _error("CheckViolation", SqlState.CHECK_VIOLATION)
 InvalidCursorState = _error("InvalidCursorState", SqlState.INVALID_CURSOR_STATE)

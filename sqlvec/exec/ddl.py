@@ -325,8 +325,15 @@ class DdlRunner:
             rel = self._find(t)
             if rel is not None and rel.oid not in deps:
                 deps.append(rel.oid)
+        option = node.args.get("check_option")
+        if option is not None:
+            from sqlvec.sql.binder import BindContext, Binder
+            from sqlvec.sql.view_dml import check_view_definition
+
+            check_view_definition(Binder(BindContext(self.cat, self.regs, self.search_path)),
+                                  node.expression, option)
         self.cat.create_view(ViewDef(self.cat.new_oid(), self.schema_for(target), target.name, sql, cols,
-                                     "view", tuple(deps)), replace=bool(node.args.get("replace")))
+                                     "view", tuple(deps), option), replace=bool(node.args.get("replace")))
         return "CREATE VIEW"
 
     def create_index(self, node: exp.Create) -> str:

@@ -76,6 +76,17 @@ def check_rows(table: TableDef, rows: pa.Table, ex: Executor) -> None:
             node = parse_one_sql("select " + chk.expr).expressions[0]
             e = b.bind_expr(node, table_scope(b, table))
             ok = ex.ev.eval(e, batch[0])
+            if isinstance(ok, pa.Scalar):
+                ok = pa.repeat(ok, batch[0].num_rows)
+            if chk.view:  # WITH CHECK OPTION: the row must be visible through the view
+                bad = np.flatnonzero(~np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), bool))
+                if len(bad):
+                    from sqlvec.core.errors import WithCheckOptionViolation
+
+                    raise WithCheckOptionViolation(
+                        f'new row violates check option for view "{chk.name}"',
+                        detail=failing_row(rows, int(bad[0]), table, ex.ctx.regs))
+                continue
             if pc.any(pc.equal(ok, False)).as_py():
                 bad = int(np.flatnonzero(np.asarray(pc.fill_null(pc.equal(ok, False), False)))[0])
                 raise CheckViolation(

@@ -100,8 +100,22 @@ def table_scope(b: Binder, table: TableDef, alias: str | None = None, offset: in
     return s
 
 
-def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
+def _view_target(b: Binder, node: exp.Expr) -> tuple[exp.Expr, TableDef]:
+    """The statement's target table; a simple view's statement is rewritten onto its base
+    table first (sql/view_dml.py), its WITH CHECK OPTION added to the table's checks."""
+    from sqlvec.sql.view_dml import resolve
+
+    node, checks = resolve(b, node)
     table = _target(b, node.this)
+    if checks:
+        from dataclasses import replace
+
+        table = replace(table, checks=table.checks + checks)
+    return node, table
+
+
+def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
+    node, table = _view_target(b, node)
     types = [c.sql_type(b.regs.types) for c in table.columns]
     target = node.this
     if isinstance(target, exp.Schema) and target.expressions:
@@ -265,7 +279,7 @@ def _dml_source(b: Binder, node: exp.Expr, table: TableDef, extra_from: exp.Expr
 
 
 def bind_update(b: Binder, node: exp.Update) -> L.Update:
-    table = _target(b, node.this)
+    node, table = _view_target(b, node)
     frm = node.args.get("from_") or node.args.get("from")
     src, scope = _dml_source(b, node, table, frm)
     assigns = []
@@ -380,7 +394,7 @@ def _check_generated_update(table: TableDef, i: int) -> None:
 
 
 def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
-    table = _target(b, node.this)
+    node, table = _view_target(b, node)
     using = node.args.get("using") or None
     src, _ = _dml_source(b, node, table, using)
     if using:

@@ -93,7 +93,8 @@ def _columns(s: Snapshot) -> list[dict]:
 
 def _views(s: Snapshot) -> list[dict]:
     return [{"table_catalog": s.database, "table_schema": v.schema, "table_name": v.name,
-             "view_definition": " " + v.sql.strip() + ";", "check_option": "NONE",
+             "view_definition": " " + v.sql.strip() + ";",
+             "check_option": (getattr(v, "check_option", None) or "none").upper(),
              "is_updatable": "NO", "is_insertable_into": "NO", "is_trigger_updatable": "NO",
              "is_trigger_deletable": "NO", "is_trigger_insertable_into": "NO"} for v in s.views]
 
