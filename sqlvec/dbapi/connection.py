@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from sqlvec.core.errors import SqlError
-from sqlvec.core.results import Column, Command, Rows
+from sqlvec.core.results import Column, Command, Rows, command_tag
 from sqlvec.dbapi.exceptions import (
     Error,
     InterfaceError,
@@ -308,7 +308,7 @@ class Cursor:
                 self._convert = [_converter(c) for c in cols]
             self._columns = list(cols)  # (equal ones too: next time they compare by identity)
             self.description = list(self._desc)
-            self.statusmessage = f"{result.tag} {self.rowcount}"
+            self.statusmessage = command_tag(result.tag, self.rowcount)  # INSERT 0 n, SHOW
         elif isinstance(result, Command):
             self.description = None
             self.rowcount = _rowcount(result.tag)
