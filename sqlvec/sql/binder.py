@@ -395,6 +395,22 @@ class Binder(FromBinder, ExprBinder):
             if special:
                 grouping_sets = [tuple(dict.fromkeys(x)) for x in sets]
 
+        srf_keys = list(dict.fromkeys(x for g in group_exprs for x in E.walk(g) if isinstance(x, E.SrfCall)))
+        if srf_keys:  # GROUP BY unnest(...): the set-returning keys run below the grouping
+            base = len(plan.fields)
+            plan = L.ProjectSet(plan, tuple(srf_keys),
+                                tuple(plan.fields) + tuple(L.Field(x.name, x.type) for x in srf_keys))
+
+            def lift(e: E.Expr) -> E.Expr:
+                if isinstance(e, E.SrfCall) and e in srf_keys:
+                    return E.ColRef(base + srf_keys.index(e), e.type, e.name)
+                return _map_children(e, lift)
+
+            group_exprs[:] = [lift(g) for g in group_exprs]
+            items = [(n, lift(e)) for n, e in items]
+            order_exprs = [(lift(t) if isinstance(t, E.Expr) else t, d, nf) for t, d, nf in order_exprs]
+            having_e = lift(having_e) if having_e is not None else None
+
         all_exprs = [e for _, e in items] + [t for t, _, _ in order_exprs if isinstance(t, E.Expr)]
         if having_e is not None:
             all_exprs.append(having_e)
