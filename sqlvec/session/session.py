@@ -80,6 +80,7 @@ class Session:
         self.database = database
         self.settings = Settings(params)
         self.settings.values["session_authorization"] = user
+        self.settings.defaults["session_authorization"] = user  # (RESET ALL keeps it)
         self.settings.dynamic[MS.NAME] = functools.partial(MS.show, db)  # database-wide
         self.txn: Any = None  # the open storage transaction of an explicit block
         self.txn_started_us = 0  # when self.txn began (now() within the block), UTC microseconds

@@ -106,13 +106,29 @@ def run_session_utility(s: Any, node: Any) -> Result:
                 from sqlvec.core.errors import ActiveSqlTransaction
 
                 raise ActiveSqlTransaction("DISCARD ALL cannot run inside a transaction block")
-            _reset_all(s)
-            s.prepared = {}
-            s.portals = {}
+            _discard_all(s)
+        elif node.what == "sequences":
+            s.seq_values.clear()  # currval() is undefined again
         return Command(f"DISCARD {node.what.upper()}")
     if isinstance(node, UT.NoopStmt):
         return Command(node.tag)
     raise FeatureNotSupported(f"unsupported statement {type(node).__name__}")
+
+
+def _discard_all(s: Any) -> None:
+    """DISCARD ALL as PostgreSQL: CLOSE ALL, RESET ALL, DEALLOCATE ALL, UNLISTEN *, DISCARD
+    SEQUENCES (a pooler's reset between two clients)."""
+    from sqlvec.session.notify import hub
+    from sqlvec.session.session import _close_portal
+
+    _reset_all(s)
+    s.prepared = {}
+    portals, s.portals = s.portals, {}
+    for p in portals.values():  # WITH HOLD cursors too: their snapshots are released
+        _close_portal(p)
+    hub(s.db).unlisten(s, None)
+    s.__dict__.pop("notifications", None)
+    s.seq_values.clear()
 
 
 def _reset_all(s: Any) -> None:

@@ -577,6 +577,8 @@ class ServerConnection:
         elif isinstance(result, Command):
             self._send(be.command_complete(result.tag))
             self._report_changed_parameters()
+            if result.tag.startswith(("DEALLOCATE", "DISCARD")):
+                self._forget_deallocated()
         elif isinstance(result, Empty):
             self._send(be.EMPTY_QUERY_RESPONSE)
         else:
@@ -611,11 +613,26 @@ class ServerConnection:
         self._parse_costs.record(msg.sql, clock() - cpu, time.perf_counter_ns() - wall,
                                  self._inline)
 
+    def _adopt(self, name: str) -> Any:
+        """A statement the session has by SQL PREPARE: Bind/Describe use it, as PostgreSQL
+        (SQL and protocol prepared statements share one namespace)."""
+        stmt = getattr(self.session, "prepared", {}).get(name) if name else None
+        if stmt is not None:
+            self._statements[name] = stmt
+        return stmt
+
+    def _forget_deallocated(self) -> None:
+        """After SQL DEALLOCATE / DISCARD ALL: drop the statements the session no longer has
+        (a Bind to them is 26000, a Parse may reuse their names)."""
+        prepared = getattr(self.session, "prepared", None)
+        if prepared is not None:
+            self._statements = {k: v for k, v in self._statements.items() if prepared.get(k) is v}
+
     def _close(self, msg: m.Close) -> None:
         s = self.session
         if msg.kind == "S":
-            if self._statements.pop(msg.name, None) is not None:
-                s.close_statement(msg.name)
+            self._statements.pop(msg.name, None)
+            s.close_statement(msg.name)  # (SQL PREPAREd ones too: one namespace)
         elif self._portals.pop(msg.name, None) is not None:
             s.close_portal(msg.name)
         self._send(be.CLOSE_COMPLETE)
@@ -627,6 +644,7 @@ class ServerConnection:
                 or len(msg.params) != len(plan.decoders) \
                 or (msg.portal and msg.portal in self._portals):
             plan = self._bind_slow(msg, stmt)
+            stmt = plan.stmt  # (one prepared by SQL PREPARE: adopted there)
         decoders = plan.decoders
         if len(decoders) == 1:  # (a comprehension is a function call of its own)
             values = [decoders[0](msg.params[0])]
@@ -639,6 +657,8 @@ class ServerConnection:
     def _bind_slow(self, msg: m.Bind, stmt: Any) -> _BindPlan:
         """Check a Bind as PostgreSQL does and make the plan its statement's next Binds with
         the same format codes reuse (the checks that depend only on those are then known)."""
+        if stmt is None:
+            stmt = self._adopt(msg.statement)
         if stmt is None:
             label = f'"{msg.statement}"' if msg.statement else "unnamed prepared statement"
             raise InvalidSqlStatementName(
@@ -671,7 +691,7 @@ class ServerConnection:
 
     def _describe(self, msg: m.Describe) -> None:
         if msg.kind == "S":
-            stmt = self._statements.get(msg.name)
+            stmt = self._statements.get(msg.name) or self._adopt(msg.name)
             if stmt is None:
                 raise InvalidSqlStatementName(f'prepared statement "{msg.name}" does not exist')
             self._send(be.parameter_description([t.oid for t in stmt.param_types]))

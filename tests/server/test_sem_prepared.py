@@ -1,0 +1,52 @@
+"""Prepared statements from SQL (PREPARE/DEALLOCATE/DISCARD ALL) and from the protocol
+(Parse/Bind/Describe/Close) share one namespace, as in PostgreSQL: after DEALLOCATE or
+DISCARD ALL (a pooler's reset) a Bind is 26000 and a Parse may reuse the name; a SQL
+PREPAREd statement can be bound by the protocol. Checked against PostgreSQL 15."""
+
+from __future__ import annotations
+
+from tests.server.test_robustness import raw, read_until
+from tests.wire import pgclient as c
+
+READY = b"Z\x00\x00\x00\x05"
+
+
+def _exchange(s, payload: bytes) -> list[tuple[str, str]]:
+    s.sendall(payload)
+    out = []
+    for kind, body in c.split(read_until(s, READY)):
+        if kind == "E":
+            out.append((kind, c.error_fields(body)["C"]))
+        elif kind == "D":
+            out.append((kind, body[6:].decode()))
+        elif kind in ("1", "2", "3", "C", "n", "t", "T"):
+            out.append((kind, ""))
+    return out
+
+
+def test_sql_and_protocol_prepared_statements_share_one_namespace(server):
+    s = raw(server)
+    try:
+        run = [
+            (c.parse("SELECT 1", "sp_1") + c.SYNC, [("1", "")]),
+            (c.query("DEALLOCATE sp_1"), [("C", "")]),
+            (c.bind(stmt="sp_1") + c.execute() + c.SYNC, [("E", "26000")]),
+            (c.parse("SELECT 2", "sp_1") + c.bind(stmt="sp_1") + c.execute() + c.SYNC,
+             [("1", ""), ("2", ""), ("D", "2"), ("C", "")]),
+            (c.parse("SELECT 3", "sp_2") + c.SYNC, [("1", "")]),
+            (c.query("DISCARD ALL"), [("C", "")]),
+            (c.parse("SELECT 4", "sp_2") + c.bind(stmt="sp_2") + c.execute() + c.SYNC,
+             [("1", ""), ("2", ""), ("D", "4"), ("C", "")]),
+            (c.query("PREPARE sp_3 (int) AS SELECT $1 + 1"), [("C", "")]),
+            (c.describe("S", "sp_3") + c.SYNC, [("t", ""), ("T", "")]),
+            (c.bind([b"5"], stmt="sp_3") + c.execute() + c.SYNC, [("2", ""), ("D", "6"), ("C", "")]),
+            (c.parse("SELECT 0", "sp_3") + c.SYNC, [("E", "42P05")]),
+            (c.close("S", "sp_3") + c.SYNC, [("3", "")]),
+            (c.query("EXECUTE sp_3 (1)"), [("E", "26000")]),
+            (c.query("DEALLOCATE ALL"), [("C", "")]),
+            (c.bind(stmt="sp_2") + c.execute() + c.SYNC, [("E", "26000")]),
+        ]
+        got = [_exchange(s, payload) for payload, _ in run]
+        assert got == [want for _, want in run]
+    finally:
+        s.close()
