@@ -25,6 +25,9 @@ RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
     "json_each_text": (("key", T.TEXT), ("value", T.TEXT)),
 }
 
+# the OUT parameter name of a one-column set-returning function (else the alias names it)
+OUT_NAMES = {f"{pre}_array_elements{suf}": "value" for pre in ("json", "jsonb") for suf in ("", "_text")}
+
 
 class FromBinder:
     """Mixin of Binder: FROM items and joins."""
@@ -177,7 +180,7 @@ class FromBinder:
         if record is not None:
             fields = tuple(L.Field(colnames[i] if i < len(colnames) else c, t) for i, (c, t) in enumerate(record))
         else:
-            cname = colnames[0] if colnames else (alias or name)
+            cname = colnames[0] if colnames else (OUT_NAMES.get(name) or alias or name)
             fields = (L.Field(cname, bf.return_type),)
         plan = L.FunctionScan(name, tuple(bound), fields, bf)
         self._add_scope(scope, alias or name, fields, [])
