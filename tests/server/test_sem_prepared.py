@@ -50,3 +50,30 @@ def test_sql_and_protocol_prepared_statements_share_one_namespace(server):
         assert got == [want for _, want in run]
     finally:
         s.close()
+
+
+def test_per_column_formats_flush_and_skip_until_sync_on_the_engine(server):
+    import struct
+
+    s = raw(server)
+    try:
+        # parameter formats (binary, text), result formats (text, binary)
+        s.sendall(c.parse("SELECT $1::int4 + 1 AS a, $2::text AS b, $1::int4 * 2 AS c", oids=(23, 25))
+                  + c.bind([struct.pack("!i", 20), b"hi"], formats=(1, 0), result_formats=(0, 1, 0))
+                  + c.execute() + c.SYNC)
+        out = c.split(read_until(s, READY))
+        assert [k for k, _ in out] == list("12DCZ")
+        assert c.data_row_values(out[2][1]) == [b"21", b"hi", b"40"]
+        s.sendall(c.parse("SELECT 7", "sp_f") + c.FLUSH)  # Flush: ParseComplete now, no ReadyForQuery
+        assert c.kinds(read_until(s, b"1\x00\x00\x00\x04")) == "1"
+        # an error: everything up to Sync is skipped, then the connection serves again
+        s.sendall(c.bind(stmt="sp_f") + c.parse("SELECT 1 / (g - 1) FROM generate_series(1, 1) g", "sp_z") + c.bind(stmt="sp_z")
+                  + c.execute() + c.bind(stmt="sp_f") + c.execute() + c.SYNC)
+        out = c.split(read_until(s, READY))
+        assert [k for k, _ in out] == list("212EZ")
+        assert c.error_fields(out[3][1])["C"] == "22012"
+        s.sendall(c.bind(stmt="sp_f") + c.execute() + c.SYNC)
+        out = c.split(read_until(s, READY))
+        assert [k for k, _ in out] == list("2DCZ") and c.data_row_values(out[1][1]) == [b"7"]
+    finally:
+        s.close()
