@@ -219,6 +219,18 @@ def _bind_on_conflict(
     targets = [k.this if isinstance(k, exp.Ordered) else k for k in c.args.get("conflict_keys") or []]
     keys = tuple(k.name for k in targets)
     index = None
+    constraint = c.args.get("constraint")
+    if constraint is not None and not targets:  # ON CONFLICT ON CONSTRAINT name
+        cname = constraint.name
+        if table.pk_name == cname and table.primary_key:
+            keys = tuple(table.primary_key)
+        else:
+            cols = next((cols for n, cols in table.uniques if n == cname), None)
+            if cols is None:
+                from sqlvec.core.errors import UndefinedObject
+
+                raise UndefinedObject(f'constraint "{cname}" for table "{table.name}" does not exist')
+            keys = tuple(cols)
     if targets:  # infer the arbiter index as PostgreSQL does (its predicate must be given)
         pred = c.args.get("index_predicate")
         pred_sql = pred.this.sql(dialect="postgres", normalize_functions="lower") if pred is not None else None
