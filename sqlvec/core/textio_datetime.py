@@ -455,6 +455,9 @@ _ISO = re.compile(
 )
 
 
+_SPACED_SIGN = re.compile(r"(?<![\d.])([+-])\s+(?=\d)")
+
+
 def parse_interval_value(text: str) -> tuple[int, int, int]:
     """One interval literal to (months, days, microseconds), PostgreSQL's lenient syntax.
 
@@ -477,6 +480,7 @@ def parse_interval_value(text: str) -> tuple[int, int, int]:
         s = s[1:].strip()
     if s.endswith(" ago"):
         ago, s = True, s[:-4].strip()
+    s = _SPACED_SIGN.sub(r"\1", s)  # '1 month - 1 day': a sign may stand apart from its number
     months = days = 0
     us = 0.0
     pos = 0
