@@ -12,6 +12,7 @@ from sqlvec.core import types as T
 from sqlvec.core.errors import (
     DuplicateAlias,
     FeatureNotSupported,
+    SyntaxError_,
     UndefinedTable,
 )
 from sqlvec.plan import expr as E
@@ -25,6 +26,7 @@ RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
     "json_each_text": (("key", T.TEXT), ("value", T.TEXT)),
 }
 
+_TO_RECORD = ("jsonb_to_record", "jsonb_to_recordset", "json_to_record", "json_to_recordset")
 # the OUT parameter name of a one-column set-returning function (else the alias names it)
 OUT_NAMES = {f"{pre}_array_elements{suf}": "value" for pre in ("json", "jsonb") for suf in ("", "_text")}
 
@@ -159,6 +161,8 @@ class FromBinder:
             name, args = self.func_name_args(fn)  # type: ignore[arg-type]
         empty = Scope(outer=scope.outer)
         bound = [self.bind_expr(a, empty) for a in args]
+        if name in _TO_RECORD:
+            return self._json_to_record(fn, name, alias, bound, scope)
         if name == "unnest" and len(bound) > 1:
             from sqlvec.exec.builtins import MultiUnnest
 
@@ -183,6 +187,25 @@ class FromBinder:
             cname = colnames[0] if colnames else (OUT_NAMES.get(name) or alias or name)
             fields = (L.Field(cname, bf.return_type),)
         plan = L.FunctionScan(name, tuple(bound), fields, bf)
+        self._add_scope(scope, alias or name, fields, [])
+        return plan
+
+    def _json_to_record(self, fn: exp.Expr, name: str, alias: str, bound: list[E.Expr], scope: Scope) -> L.Plan:
+        """json(b)_to_record(set)(doc) AS t(col type, ...): the column definition list types it."""
+        from sqlvec.functions.json_records import JsonToRecord
+        from sqlvec.sql.bind_literals import type_from_ast
+
+        tbl = fn.parent
+        al = tbl.args.get("alias") if isinstance(tbl, exp.Table) else None
+        defs = [c for c in (al.columns if al is not None else []) if isinstance(c, exp.ColumnDef)]
+        if not defs or len(bound) != 1:
+            raise SyntaxError_("a column definition list is required for functions returning \"record\"")
+        doc = bound[0]
+        want = T.JSONB if name.startswith("jsonb") else T.JSON
+        doc = self.coerce(doc, want)
+        cols = [(c.name, type_from_ast(c.args["kind"], self.regs.types)) for c in defs]
+        fields = tuple(L.Field(c, t) for c, t in cols)
+        plan = L.FunctionScan(name, (doc,), fields, JsonToRecord(name, cols, self.regs.casts))
         self._add_scope(scope, alias or name, fields, [])
         return plan
 
