@@ -84,15 +84,15 @@ def match_rows(a: pa.Table, b: pa.Table) -> np.ndarray:
     return owner[gid[:na]]
 
 
-def _present(txn: Any, table: TableDef, cols: tuple[str, ...], keys: pa.Table) -> np.ndarray:
-    """Whether each key row (no NULLs) is a visible row's `cols` in `table`."""
+def _present(txn: Any, oid: int, cols: tuple[str, ...], keys: pa.Table) -> np.ndarray:
+    """Whether each key row (no NULLs) is a visible row's `cols` in table `oid`."""
     if len(cols) == 1 and getattr(txn, "lookup", None) is not None:
         try:
-            found, _ = txn.lookup(table.oid, cols[0], keys.column(0))
+            found, _ = txn.lookup(oid, cols[0], keys.column(0))
             return np.asarray(found, bool)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # not castable: the generic probe
             pass
-    cand = candidate_rows(txn, table.oid, list(cols), keys.column(0))
+    cand = candidate_rows(txn, oid, list(cols), keys.column(0))
     if cand.num_rows == 0:
         return np.zeros(keys.num_rows, bool)
     return match_rows(keys, cand.select(list(cols))) >= 0
@@ -126,7 +126,6 @@ def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, 
     fks = table.foreign_keys if fks is None else fks
     if not fks or rows.num_rows == 0:
         return
-    cat = None
     for fk in fks:
         if only is not None and not set(fk.columns) & set(only):
             continue
@@ -146,12 +145,11 @@ def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, 
         if not valid.all():
             keys = keys.filter(pa.array(valid))
         keys = _unique_keys(keys)
-        cat = cat or _catalog(ex)
-        parent = referenced_table(cat, fk)
         probe = keys.rename_columns(list(fk.ref_columns))
-        ok = _present(ex.ctx.txn, parent, fk.ref_columns, probe)
+        ok = _present(ex.ctx.txn, fk.ref_oid, fk.ref_columns, probe)
         if not ok.all():
             bad = int(np.flatnonzero(~ok)[0])
+            parent = referenced_table(_catalog(ex), fk)
             raise ForeignKeyViolation(
                 f'insert or update on table "{table.name}" violates foreign key constraint "{fk.name}"',
                 detail=f"Key {_key_text(keys, fk.columns, bad, table, ex.ctx.regs)} is not present "
@@ -216,7 +214,7 @@ def _one_change(ex: Any, table: TableDef, old: pa.Table, new: pa.Table | None, w
             ok = okeys.filter(pa.array(sel))
             nk = new.select(list(fk.ref_columns)).filter(pa.array(sel)) if new is not None else None
             if action == "a":  # NO ACTION: a key that is back (or still there) is fine
-                gone = ~_present(txn, table, fk.ref_columns, ok)
+                gone = ~_present(txn, table.oid, fk.ref_columns, ok)
                 if not gone.any():
                     continue
                 ok = ok.filter(pa.array(gone))

@@ -77,3 +77,27 @@ def test_copy_checks_expression_unique_indexes_and_foreign_keys(dsn):
                 c.write("1\t5\n2\t500\n")
         assert con.execute("SELECT count(*) FROM cu_user").fetchone() == (2,)
         assert con.execute("SELECT count(*) FROM cu_child").fetchone() == (1000,)
+
+
+def test_cached_segment_keys_follow_deletes_and_updates():
+    """Keys cached per segment must not outlive the rows: a deleted or updated row's key is
+    free again, in later statements and in the same transaction."""
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("CREATE TABLE u (id int, email text)")
+    cur.execute("CREATE UNIQUE INDEX ON u (lower(email))")
+    for i in range(5):  # several committed segments
+        cur.execute(f"INSERT INTO u SELECT g, 'u' || g || '@x' FROM generate_series({i * 100}, {i * 100 + 99}) g")
+    _fails(cur, "INSERT INTO u VALUES (1000, 'U250@X')", "23505")
+    cur.execute("DELETE FROM u WHERE id = 250")
+    cur.execute("INSERT INTO u VALUES (1000, 'U250@X')")
+    cur.execute("UPDATE u SET email = 'moved' WHERE id = 42")
+    cur.execute("INSERT INTO u VALUES (1001, 'u42@x')")
+    _fails(cur, "INSERT INTO u VALUES (1002, 'MOVED')", "23505")
+    con.autocommit = False
+    cur.execute("DELETE FROM u WHERE id = 1001")
+    cur.execute("INSERT INTO u VALUES (1003, 'U42@X')")  # freed inside the transaction
+    _fails(cur, "INSERT INTO u VALUES (1004, 'u42@X')", "23505")
+    con.rollback()
+    assert cur.execute("SELECT id FROM u WHERE lower(email) = 'u42@x'").fetchall() == [(1001,)]
