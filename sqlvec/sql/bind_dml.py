@@ -334,7 +334,7 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
     if frm is not None:
         # one update per target row: keep the first joined match
         src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
-    ret, fields = _returning(b, node, table, table_scope(b, table))
+    ret, fields = _returning(b, node, table, table_scope(b, table, _alias(node)))
     return L.Update(table, src, tuple(assigns), ret, fields)
 
 
@@ -411,8 +411,14 @@ def bind_delete(b: Binder, node: exp.Delete) -> L.Delete:
     src, _ = _dml_source(b, node, table, using)
     if using:
         src = L.DistinctNode(src, (E.ColRef(0, T.INT8),))
-    ret, fields = _returning(b, node, table, table_scope(b, table))
+    ret, fields = _returning(b, node, table, table_scope(b, table, _alias(node)))
     return L.Delete(table, src, ret, fields)
+
+
+def _alias(node: exp.Expr) -> str | None:
+    """The target's alias (UPDATE t AS x ... RETURNING x.col)."""
+    tbl = node.this
+    return tbl.alias if isinstance(tbl, exp.Table) and tbl.alias else None
 
 
 __all__ = ["bind_insert", "bind_update", "bind_delete", "bind_merge", "default_expr", "_Default"]
