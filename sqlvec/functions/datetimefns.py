@@ -378,6 +378,22 @@ def _make_date(ctx: CallContext, args: list[Arg]) -> Arg:
     return pa.array(us, ctx.return_type.arrow, mask=mask if mask.any() else None)
 
 
+def _make_timestamptz(ctx: CallContext, args: list[Arg]) -> Arg:
+    """make_timestamptz(y, m, d, h, mi, s [, zone]): the wall clock in the zone (the
+    session's TimeZone when none is given) as an instant."""
+    local = _make_date(ctx, args[:6])
+    mask = np.asarray(pc.is_null(local)) | any_null_mask(args, ctx.n)
+    us = pc.cast(local, pa.int64()).fill_null(0).to_numpy(zero_copy_only=False)
+    if len(args) < 7:
+        out = from_local(us, ctx)
+    else:
+        zone = args[6]
+        if not isinstance(zone, pa.Scalar):
+            raise FeatureNotSupported("make_timestamptz with a per-row time zone is not supported")
+        out = us - zone_offsets(str(zone.as_py() or "UTC"), us, local=True) if zone.is_valid else us
+    return pa.array(out, ctx.return_type.arrow, mask=mask if mask.any() else None)
+
+
 def _make_time(ctx: CallContext, args: list[Arg]) -> Arg:
     h, mi = (pc.cast(arr(a, ctx.n), pa.int64()).fill_null(0).to_numpy(zero_copy_only=False) for a in args[:2])
     s = pc.cast(arr(args[2], ctx.n), pa.float64()).fill_null(0).to_numpy(zero_copy_only=False)
@@ -455,7 +471,7 @@ def register(fr: FunctionRegistry) -> None:
         add("age", [t], IV, _age, volatile=True)
     add("make_date", [I4, I4, I4], DATE, _make_date)
     add("make_timestamp", [I4, I4, I4, I4, I4, F8], TS, _make_date)
-    add("make_timestamptz", [I4, I4, I4, I4, I4, F8], TSTZ, _make_date)
+    add("make_timestamptz", [I4, I4, I4, I4, I4, F8, T.TEXT], TSTZ, _make_timestamptz, min_args=6)
     add("make_time", [I4, I4, F8], TIME, _make_time)
     add("make_interval", [I4, I4, I4, I4, I4, I4, F8], IV, _make_interval, min_args=0)
     add("justify_hours", [IV], IV, _justify("hours"))
