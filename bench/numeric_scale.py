@@ -5,9 +5,12 @@
 Kernels, in this process, on a numeric(12,2) column of --rows values spread over 1e-2..1e6:
 the quotient n / 3 with one scale per column (arith.numeric_binary + textio.format_text, what
 a result column cost before) against the per-value scale (numeric_scale.divide + its text),
-and the text output alone (the static formatter against format_decimal). Then end to end:
-`SELECT n / 3 FROM t` and `SELECT avg(n) ... GROUP BY g` fetched by psycopg from PostgreSQL 15
-and embedded from sqlvec (rows as Decimals), in the same run. CPU seconds (process time of
+and the text output alone (the static formatter against format_decimal); the kernels of an
+unconstrained numeric column held as text (NUMERIC_TEXT): parsing to decimals, the order key,
++ and sum per group, against the decimal kernels they replace. Then end to end: `SELECT n / 3
+FROM t`, `SELECT avg(n) ... GROUP BY g` (numeric(12,2)) and reads, arithmetic, sums, a sort and
+a filter on an unconstrained numeric column u.n, fetched by psycopg from PostgreSQL 15 and
+embedded from sqlvec (rows as Decimals), in the same run. CPU seconds (process time of
 this process; PostgreSQL's backend CPU for it), median of --repeat; ratios are
 baseline / measured (above 1: faster).
 """
@@ -22,12 +25,18 @@ import time
 import common  # noqa: F401  first: it pins BLAS threads before numpy loads
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from common import machine_note, postgres, print_table
 
 from sqlvec.core.textio import format_text
-from sqlvec.core.textio_numeric import format_decimal
+from sqlvec.core.textio_numeric import (
+    format_decimal,
+    numeric_key,
+    numeric_text_of,
+    numeric_text_values,
+)
 from sqlvec.functions.arith import numeric_binary, numeric_with
-from sqlvec.functions.numeric_scale import Scaled, divide
+from sqlvec.functions.numeric_scale import Scaled, divide, text_binary, text_sum
 
 
 def cpu(fn, repeat: int) -> float:
@@ -54,11 +63,31 @@ def kernels(n: pa.Array, repeat: int) -> list[list[object]]:
     scaled = cpu(lambda: divide([Scaled.of(n), Scaled.of(three)]).text(), repeat)
     fmt_static = cpu(lambda: format_text(n, numeric_with(n.type)), repeat)
     fmt_digits = cpu(lambda: format_decimal(n, 2), repeat)
+    text = numeric_text_of(n)
+    one = numeric_text_of(pa.array(np.ones(len(n), np.int64)))
+    gid = np.arange(len(n), dtype=np.int64) % 1000
+    wide = pc.cast(n, pa.decimal128(38, 16))
+    dec_add = cpu(lambda: numeric_binary("add", wide, pa.array(np.ones(len(n), np.int64)).cast(pa.decimal128(38, 0))),
+                  repeat)
+    dec_sum = cpu(lambda: pa.table({"g": gid, "v": wide}).group_by("g", use_threads=False).aggregate([("v", "sum")]),
+                  repeat)
+    dec_sort = cpu(lambda: pc.sort_indices(wide), repeat)
     return [
         ["n / 3 as text at the column scale (numeric_binary)", static, 1.0],
         ["n / 3 as text, a scale per value", scaled, static / scaled],
         ["text of numeric(12,2): Arrow cast", fmt_static, 1.0],
         ["text of numeric(12,2): format_decimal", fmt_digits, fmt_static / fmt_digits],
+        ["NUMERIC_TEXT: decimal -> text (numeric_text_of)", cpu(lambda: numeric_text_of(n), repeat), ""],
+        ["NUMERIC_TEXT: text -> decimal (numeric_text_values)", cpu(lambda: numeric_text_values(text), repeat), ""],
+        ["n + 1, decimal128(38,16) (numeric_binary)", dec_add, 1.0],
+        ["n + 1, NUMERIC_TEXT (text_binary)", (t := cpu(lambda: text_binary("+", text, one, len(n)), repeat)),
+         dec_add / t],
+        ["sort, decimal128(38,16) (sort_indices)", dec_sort, 1.0],
+        ["sort, NUMERIC_TEXT (numeric_key + sort_indices)",
+         (t := cpu(lambda: pc.sort_indices(numeric_key(text)), repeat)), dec_sort / t],
+        ["sum per 1000 groups, decimal128(38,16)", dec_sum, 1.0],
+        ["sum per 1000 groups, NUMERIC_TEXT (text_sum)", (t := cpu(lambda: text_sum(text, gid, 1000), repeat)),
+         dec_sum / t],
     ]
 
 
@@ -68,7 +97,12 @@ LOAD = ("INSERT INTO t SELECT i % 1000, (i::int8 * 7919 % 100000000)::numeric / 
 QUERIES = [("SELECT round(n / 3, 16) FROM t", "round(n / 3, 16): one scale"),
            ("SELECT n / 3 FROM t", "n / 3, all rows"),
            ("SELECT g, avg(n) FROM t GROUP BY g", "avg(n), 1000 groups"),
-           ("SELECT sqrt(n) FROM t WHERE n > 0", "sqrt(n), all rows")]
+           ("SELECT sqrt(n) FROM t WHERE n > 0", "sqrt(n), all rows"),
+           ("SELECT n FROM u", "u.n (numeric), all rows"),
+           ("SELECT n + 1 FROM u", "u.n + 1, all rows"),
+           ("SELECT g, sum(n) FROM u GROUP BY g", "sum(u.n), 1000 groups"),
+           ("SELECT n FROM u ORDER BY n DESC LIMIT 100", "u.n top 100"),
+           ("SELECT count(*) FROM u WHERE n > 5000", "count where u.n > 5000")]
 
 
 def end_to_end(rows: int, repeat: int, with_pg: bool) -> list[list[object]]:
@@ -79,8 +113,9 @@ def end_to_end(rows: int, repeat: int, with_pg: bool) -> list[list[object]]:
 
     con = sqlvec.connect(":memory:")
     cur = con.cursor()
-    cur.execute("CREATE TABLE t (g int, n numeric(12,2))")
-    cur.execute(LOAD.format(rows=rows))
+    for table, typ in (("t", "numeric(12,2)"), ("u", "numeric")):
+        cur.execute(f"CREATE TABLE {table} (g int, n {typ})")
+        cur.execute(LOAD.replace(" t ", f" {table} ").format(rows=rows))
     con.commit()
     out = []
     pg_ctx = postgres() if with_pg else None
@@ -89,9 +124,10 @@ def end_to_end(rows: int, repeat: int, with_pg: bool) -> list[list[object]]:
         pg = None
         if dsn is not None:
             pg = psycopg.connect(dsn, autocommit=True)
-            pg.execute("CREATE TABLE t (g int, n numeric(12,2))")
-            pg.execute(LOAD.format(rows=rows))
-            pg.execute("VACUUM ANALYZE t")
+            for table, typ in (("t", "numeric(12,2)"), ("u", "numeric")):
+                pg.execute(f"CREATE TABLE {table} (g int, n {typ})")
+                pg.execute(LOAD.replace(" t ", f" {table} ").format(rows=rows))
+                pg.execute(f"VACUUM ANALYZE {table}")
         for sql, label in QUERIES:
             sv_rows = cur.execute(sql).fetchall()
             sv = cpu(lambda sql=sql: cur.execute(sql).fetchall(), repeat)

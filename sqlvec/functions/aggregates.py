@@ -242,6 +242,9 @@ def _sum(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.A
         return out
     if pa.types.is_integer(v.type):  # int8 -> numeric
         return pc.cast(hash_agg(pc.cast(v, pa.decimal128(38, 0)), gid, n, "sum"), pa.decimal128(38, 0))
+    if isinstance(v.type, pa.ExtensionType):  # numeric held as its text
+        from sqlvec.functions.numeric_scale import text_sum
+        return text_sum(v, gid, n)
     if pa.types.is_decimal(v.type):
         wide = pc.cast(v, pa.decimal128(38, v.type.scale))
         try:
@@ -262,6 +265,8 @@ def _avg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.A
     (v,) = args
     if pa.types.is_floating(v.type):
         return pc.cast(hash_agg(pc.cast(v, pa.float64()), gid, n, "mean"), pa.float64())
+    if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: sum / count
+        return _avg_final(ctx, _avg_partial(ctx, args, gid, n))
     if ctx.return_type.short == "interval":
         from sqlvec.core.textio_datetime import interval_fields, make_intervals
         m, d, ns = interval_fields(v)
@@ -281,6 +286,9 @@ def _avg_partial(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int)
     (v,) = args
     if pa.types.is_floating(v.type):
         total = hash_agg(pc.cast(v, pa.float64()), gid, n, "sum")
+    elif isinstance(v.type, pa.ExtensionType):  # numeric held as its text
+        from sqlvec.functions.numeric_scale import text_sum
+        total = text_sum(v, gid, n)
     else:
         dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
         total = hash_agg(pc.cast(dec, pa.decimal128(38, dec.type.scale)), gid, n, "sum")
@@ -289,6 +297,9 @@ def _avg_partial(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int)
 
 def _avg_combine(ctx: AggContext, states: list[pa.Array], gid: np.ndarray, n: int) -> list[pa.Array]:
     total, cnt = states
+    if isinstance(total.type, pa.ExtensionType):  # numeric held as its text
+        from sqlvec.functions.numeric_scale import text_sum
+        return [text_sum(total, gid, n), _add_counts(cnt, gid, n)]
     return [hash_agg(total, gid, n, "sum"), _add_counts(cnt, gid, n)]
 
 
@@ -297,6 +308,10 @@ def _avg_final(ctx: AggContext, states: list[pa.Array]) -> pa.Array:
     cnt = pc.if_else(pc.equal(cnt, 0), pa.scalar(None, pa.int64()), cnt)
     if pa.types.is_floating(total.type):
         return pc.divide(total, pc.cast(cnt, pa.float64()))
+    if isinstance(total.type, pa.ExtensionType):  # numeric held as its text
+        from sqlvec.core.textio_numeric import numeric_text_of
+        from sqlvec.functions.numeric_scale import text_binary
+        return text_binary("/", total, numeric_text_of(cnt), len(cnt))
     res = numeric_binary("divide", total, cnt)
     return pc.cast(res, ctx.return_type.arrow)
 
@@ -441,6 +456,8 @@ def _scale(t: SqlType) -> int:
 
 def _sum_type(args: list[SqlType]) -> SqlType:
     s = args[0].short
+    if isinstance(args[0].arrow, pa.ExtensionType):
+        return args[0]  # numeric held as its text: the sum's own scale, NaN, Infinity
     if s == "int8":
         return numeric_with(pa.decimal128(38, 0))
     if s == "numeric":
@@ -451,6 +468,8 @@ def _sum_type(args: list[SqlType]) -> SqlType:
 
 def _avg_type(args: list[SqlType]) -> SqlType:
     s = args[0].short
+    if isinstance(args[0].arrow, pa.ExtensionType):
+        return args[0]  # numeric held as its text: the quotient's own scale, NaN, Infinity
     if s in ("float4", "float8"):
         return T.FLOAT8
     if s == "interval":

@@ -208,9 +208,17 @@ def _div_rounded(a: Arg, b: Arg) -> Arg | None:
     return res[0] if all(isinstance(x, pa.Scalar) for x in (a, b)) else res
 
 
+_SYMBOL = {"add": "+", "subtract": "-", "multiply": "*", "divide": "/"}
+
+
 def _numeric_op(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
-        return numeric_binary(kernel, args[0], args[1])
+        a, b = args
+        if kernel in _SYMBOL and (isinstance(a.type, pa.ExtensionType) or isinstance(b.type, pa.ExtensionType)):
+            from sqlvec.functions.numeric_scale import text_binary  # numeric held as its text
+
+            return text_binary(_SYMBOL[kernel], a, b, ctx.n)
+        return numeric_binary(kernel, a, b)
     return impl
 
 
@@ -280,6 +288,8 @@ def numeric_with(arrow: pa.DataType) -> SqlType:
 
 def _ret_numeric(kernel: str) -> Callable[[list[SqlType]], SqlType]:
     def ret(args: list[SqlType]) -> SqlType:
+        if kernel != "mod" and any(isinstance(t.arrow, pa.ExtensionType) for t in args):
+            return T.NUMERIC_TEXT  # numeric held as its text: each value its own scale
         sa, sb = (t.arrow.scale if pa.types.is_decimal(t.arrow) else 0 for t in args)
         return numeric_with(numeric_result_arrow(kernel, sa, sb))
     return ret

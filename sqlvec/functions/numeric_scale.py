@@ -404,6 +404,144 @@ SCALED_OPS: dict[tuple[str, int], Callable[[list[Scaled]], Scaled]] = {
 """Numeric operators and functions whose display scale `Scaled` tracks, by (name, arity)."""
 
 
+_SPECIALS = pa.array(["NaN", "Infinity", "-Infinity"])
+_NAN, _PINF, _NINF = 1, 2, 3
+_SPECIAL_TEXT = np.array([None, "NaN", "Infinity", "-Infinity"], dtype=object)
+
+
+def _text_arg(x: object, n: int) -> pa.Array:
+    """A NUMERIC_TEXT argument (array or scalar) as its n strings."""
+    if isinstance(x, pa.Scalar):
+        v = x.value.as_py() if isinstance(x, pa.ExtensionScalar) and x.is_valid else None
+        return pa.repeat(pa.scalar(v, pa.string()), n) if v is not None else pa.nulls(n, pa.string())
+    if isinstance(x, pa.ChunkedArray):
+        x = x.combine_chunks()
+    return x.storage if isinstance(x, pa.ExtensionArray) else pc.cast(x, pa.string())
+
+
+def _codes(s: pa.Array) -> np.ndarray:
+    """0 for a finite value (or NULL), 1 NaN, 2 Infinity, 3 -Infinity."""
+    idx = pc.index_in(s, value_set=_SPECIALS)
+    return np.asarray(pc.fill_null(pc.add(idx, 1), 0).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _signs(s: pa.Array, codes: np.ndarray) -> np.ndarray:
+    """-1, 0, 1 per value (Infinity +1, -Infinity -1, NaN and NULL 0)."""
+    neg = np.asarray(pc.fill_null(pc.starts_with(s, "-"), False).to_numpy(zero_copy_only=False), dtype=bool)
+    zero = np.asarray(pc.fill_null(pc.match_substring_regex(s, r"^-?0*\.?0*$"), False).to_numpy(zero_copy_only=False),
+                      dtype=bool)
+    out = np.where(zero, 0, np.where(neg, -1, 1))
+    out = np.where(codes == _PINF, 1, np.where(codes == _NINF, -1, out))
+    return np.where(codes == _NAN, 0, out)
+
+
+def _special_result(op: str, ca: np.ndarray, cb: np.ndarray, sa: np.ndarray, sb: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """PostgreSQL's NaN / +-Infinity rules (numeric.c, 14+): the special code of each row's
+    result (0: finite, computed as usual) and the rows that divide Infinity by zero."""
+    inf_a, inf_b = ca >= _PINF, cb >= _PINF
+    nan = (ca == _NAN) | (cb == _NAN)
+    out = np.zeros(len(ca), dtype=np.int64)
+    bad = np.zeros(len(ca), dtype=bool)
+
+    def inf(sign: np.ndarray) -> np.ndarray:
+        return np.where(sign > 0, _PINF, _NINF)
+
+    if op in ("+", "-"):
+        sb_eff = sb if op == "+" else -sb
+        both = inf_a & inf_b
+        out = np.where(inf_a, inf(sa), out)
+        out = np.where(inf_b & ~inf_a, inf(sb_eff), out)
+        out = np.where(both & (sa != sb_eff), _NAN, out)
+    elif op == "*":
+        any_inf = inf_a | inf_b
+        prod = sa * sb
+        out = np.where(any_inf, np.where(prod == 0, _NAN, inf(prod)), out)
+    else:  # "/"
+        out = np.where(inf_a & inf_b, _NAN, out)
+        out = np.where(inf_a & ~inf_b & (sb != 0), inf(sa * sb), out)
+        bad = inf_a & ~inf_b & (sb == 0) & ~nan
+        out = np.where(~inf_a & inf_b, -1, out)  # finite / +-Infinity is 0
+    return np.where(nan, _NAN, out), bad
+
+
+def text_binary(op: str, a: object, b: object, n: int) -> pa.Array:
+    """a op b (+ - * /) over numeric held as its text, as a NUMERIC_TEXT array: the finite
+    values by `SCALED_OPS` (PostgreSQL's display scale per value), NaN and +-Infinity by
+    PostgreSQL's rules; division by zero is 22012 (NaN / 0 is NaN)."""
+    from sqlvec.core.textio_numeric import numeric_text_array
+
+    ta, tb = _text_arg(a, n), _text_arg(b, n)
+    ca, cb = _codes(ta), _codes(tb)
+    special = (ca > 0) | (cb > 0)
+    if special.any():
+        sa, sb = _signs(ta, ca), _signs(tb, cb)
+        res_code, bad = _special_result(op, ca, cb, sa, sb)
+        if bad.any():
+            raise DivisionByZero("division by zero")
+        mask = pa.array(special)
+        ta = pc.if_else(mask, pa.scalar("0", pa.string()), ta)
+        tb = pc.if_else(mask, pa.scalar("1", pa.string()), tb)
+    try:
+        out = SCALED_OPS[(op, 2)]([from_text(ta), from_text(tb)]).text()
+    except NumericValueOutOfRange:
+        if op == "/":
+            raise
+        out = _wide_python(op, ta, tb)
+    if special.any():
+        words = _SPECIAL_TEXT[np.maximum(res_code, 0)]
+        words = np.where(res_code == -1, "0", words)
+        fix = pa.array(words, pa.string())
+        out = pc.if_else(pa.array(special), fix, out)
+    return numeric_text_array(out)
+
+
+def text_sum(v: pa.Array, gid: np.ndarray, n: int) -> pa.Array:
+    """sum() per group of numeric held as its text, as NUMERIC_TEXT: the largest display
+    scale of the group's values (as PostgreSQL's), NaN if any is NaN or both infinities
+    occur, else an infinity if one occurs; NULL for a group without values."""
+    from sqlvec.core.textio_numeric import NUMERIC_TEXT_ARROW, numeric_text_array
+
+    if len(v) == 0:
+        return pa.nulls(n, NUMERIC_TEXT_ARROW)
+    s = _text_arg(v, len(v))
+    codes = _codes(s)
+    valid = np.asarray(s.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    has = np.bincount(gid[valid], minlength=n) > 0
+    finite = valid & (codes == 0)
+    fs = pc.if_else(pa.array(finite), s, pa.scalar(None, pa.string()))
+    x = from_text(fs)
+    dscale = np.zeros(n, dtype=np.int64)
+    np.maximum.at(dscale, gid[finite], x.dscale[finite])
+    tbl = pa.table({"g": pa.array(gid), "v": x.values})
+    agg = tbl.group_by("g", use_threads=False).aggregate([("v", "sum")])
+    total = pa.nulls(n, agg.column(1).type)
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[np.asarray(agg.column(0).to_numpy(), dtype=np.int64)] = np.arange(agg.num_rows)
+    total = agg.column(1).combine_chunks().take(pa.array(pos, mask=pos < 0)) if agg.num_rows else total
+    text = format_decimal(pc.fill_null(total, pa.scalar(Decimal(0), total.type)), dscale)
+    nan = np.zeros(n, bool)
+    pinf = np.zeros(n, bool)
+    ninf = np.zeros(n, bool)
+    np.logical_or.at(nan, gid, codes == _NAN)
+    np.logical_or.at(pinf, gid, codes == _PINF)
+    np.logical_or.at(ninf, gid, codes == _NINF)
+    word = np.where(nan | (pinf & ninf), "NaN", np.where(pinf, "Infinity", np.where(ninf, "-Infinity", "")))
+    out = pc.if_else(pa.array(word != ""), pa.array(word, pa.string()), text)
+    return numeric_text_array(pc.if_else(pa.array(has), out, pa.scalar(None, pa.string())))
+
+
+def _wide_python(op: str, ta: pa.Array, tb: pa.Array) -> pa.Array:
+    """+ - * beyond decimal256's 76 digits: exact Decimal arithmetic per row (its exponent is
+    PostgreSQL's display scale for these three)."""
+    fn = {"+": lambda x, y: x + y, "-": lambda x, y: x - y, "*": lambda x, y: x * y}[op]
+    with localcontext() as c:
+        c.prec = 200000
+        out = [None if x is None or y is None else format(fn(Decimal(x), Decimal(y)), "f")
+               for x, y in zip(ta.to_pylist(), tb.to_pylist())]
+    return pa.array(out, pa.string())
+
+
 def scaled_op(name: str, arity: int) -> Callable[[list[Scaled]], Scaled] | None:
     return SCALED_OPS.get((name, arity))
 
@@ -479,4 +617,4 @@ def fold_scaled(fn: object, args: list[tuple[object, T.SqlType]]) -> tuple[Decim
 
 
 __all__ = ["KEYED_TEXT", "NUMERIC_TEXT", "SCALED_OPS", "TEXT_OF_KEY", "Scaled", "divide", "fold_scaled", "from_text", "scaled_capable",
-           "scaled_op", "scatter"]
+           "scaled_op", "scatter", "text_binary", "text_sum"]

@@ -258,7 +258,7 @@ class FunctionRegistry:
         args = list(arg_types)
         adef, declared = self.select(key, args, self.aggregates.get(key, []))
         declared = _effective_numeric(_concrete_any(declared, args), args)
-        if key in ("min", "max") and len(args) == 1 and args[0].short == "numeric" and \
+        if key in ("min", "max", "sum", "avg") and len(args) == 1 and args[0].short == "numeric" and \
                 isinstance(args[0].arrow, pa.ExtensionType):  # numeric held as its text: the value picked keeps it
             declared = [args[0]]
         ret = adef.ret(declared) if callable(adef.ret) else adef.ret
@@ -299,7 +299,7 @@ class FunctionRegistry:
         declared = _effective_numeric(_concrete_any(declared, args), args)
         if key in _NUMERIC_TEXT_CMP and len(args) == 2 and all(p.short == "numeric" for p in declared) and \
                 any(isinstance(a.arrow, pa.ExtensionType) for a in args):
-            declared = [T.NUMERIC_TEXT, T.NUMERIC_TEXT]  # by value exactly, NaN included (compare.py)
+            declared = [T.NUMERIC_TEXT, T.NUMERIC_TEXT]  # exactly, NaN included (compare.py, arith.py)
         ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
         ret = _substitute_return(ret, fdef, declared, args)
         return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
@@ -450,7 +450,7 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
             for p, a in zip(declared, args)]
 
 
-_NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">="})
+_NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 
 
 def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:

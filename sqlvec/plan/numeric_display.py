@@ -103,6 +103,8 @@ def _sum_over_count(arg: Any, distinct: bool, first: int, regs: Any, div: Any) -
         ref = E.ColRef(first + i, fn.return_type)
         parts.append(ref if fn.return_type.short == "numeric" else E.Cast(ref, T.NUMERIC, explicit=False))
         made.append((name, fn))
+    if parts[0].type is NUMERIC_TEXT:  # a sum held as its text: its quotient too (NaN, Infinity)
+        div = regs.functions.resolve("/", [p.type for p in parts])
     return E.Func("/", tuple(parts), div.return_type, div), made
 
 
@@ -162,7 +164,7 @@ def _scalar_subqueries(p: L.Project, avoid: set[int], regs: Any) -> L.Project:
 
 def _subquery_text(e: E.Expr, regs: Any) -> E.Expr:
     if isinstance(e, E.Subquery):
-        if e.kind != "scalar" or e.type.short != "numeric" or e.type.typmod >= 0 or \
+        if e.kind != "scalar" or e.type.short != "numeric" or e.type.typmod >= 0 or e.type is NUMERIC_TEXT or \
                 not isinstance(e.plan, L.Plan) or len(e.plan.fields) != 1:
             return e
         inner = _rewrite(e.plan, set(), regs)

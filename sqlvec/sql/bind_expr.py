@@ -101,12 +101,19 @@ class ExprBinder(CallBinder):
             if to.short == "numeric" and to.typmod < 0 and isinstance(e.value, str) and \
                     e.type.category in ("S", "X"):
                 to = _numeric_text_type(e.value, to)  # '1.50'::numeric keeps its scale
+            if isinstance(e.value, float) and _plain_numeric(to):  # NaN, Infinity, its shortest digits
+                to = T.NUMERIC_TEXT
             if to.is_array and e.type.ndims > to.ndims and isinstance(e.value, list):
                 # a multi-dimensional constant into a one-dimensional place (a table column):
                 # its elements in row-major order
                 return self.coerce(E.Const(_flatten_value(e.value, e.type.ndims - to.ndims), to), to,
                                    explicit, exact=exact)
-            arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
+            if e.type is T.NUMERIC_TEXT:  # numeric held as its text
+                from sqlvec.core.textio_numeric import numeric_text_scalar
+
+                arr = pa.repeat(numeric_text_scalar(e.value), 1)
+            else:
+                arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
             src = e.type if e.type.short != "unknown" else T.TEXT
             if src.oid == to.oid and src.typmod == to.typmod and not _other_scale(src, to):
                 return E.Const(e.value, to)
@@ -119,7 +126,7 @@ class ExprBinder(CallBinder):
                 return E.Cast(e, to, explicit)
         if e.type.oid == to.oid and e.type.typmod == to.typmod and not (exact and _other_scale(e.type, to)):
             return e
-        if e.type.category == "S" and _plain_numeric(to):
+        if _plain_numeric(to) and (e.type.category == "S" or e.type.short in ("float4", "float8")):
             to = T.NUMERIC_TEXT  # text::numeric: each value keeps the scale it is written with, NaN, Infinity
         return E.Cast(e, to, explicit)
 
@@ -148,7 +155,7 @@ class ExprBinder(CallBinder):
             args = [self.coerce(x, t) if t.category != "P" and t.short != "any" else x
                     for x, t in zip(args, want)]
         ret = fn.return_type
-        if ret.short == "numeric" and ret.typmod < 0:
+        if ret.short == "numeric" and ret.typmod < 0 and ret is not T.NUMERIC_TEXT:
             folded = self._numeric_display(name, args)
             if isinstance(folded, E.Const):
                 return folded
