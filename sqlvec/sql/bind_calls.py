@@ -177,6 +177,8 @@ class CallBinder:
             return self.bind_agg(name, n, args, scope)
         if name in WINDOW_ONLY:
             raise WindowingError(f"window function {name} requires an OVER clause")
+        if name == "row" and isinstance(n, exp.Anonymous):  # ROW(a, b): an anonymous record
+            return self._row_value(exp.Tuple(expressions=list(args)), scope)
         if args and isinstance(args[-1], exp.Variadic):
             return self._bind_variadic(name, args, scope)
         bound = [self.bind_expr(a, scope) for a in args]

@@ -812,7 +812,7 @@ class ExprBinder(CallBinder):
     def _b_Tuple(self, n: exp.Tuple, scope: Scope) -> E.Expr:
         if len(n.expressions) == 1:
             return self.bind_expr(n.expressions[0], scope)
-        raise FeatureNotSupported("row constructors are not supported")
+        return self._row_value(n, scope)  # (a, b): an anonymous record
 
     def _b_Star(self, n: exp.Star, scope: Scope) -> E.Expr:
         raise SyntaxError_('syntax error at or near "*"')

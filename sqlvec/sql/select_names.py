@@ -66,6 +66,8 @@ def _output_name(proj: exp.Expr) -> str:
         return name if name != "?column?" else _type_colname(proj.args["to"])
     if isinstance(proj, exp.Interval):  # interval '1 day': a typed literal
         return "interval"
+    if isinstance(proj, exp.Tuple) and len(proj.expressions) > 1:  # (a, b): a row constructor
+        return "row"
     if isinstance(proj, exp.Paren | exp.Bracket):
         return _output_name(proj.this)
     if isinstance(proj, exp.Case):
