@@ -120,7 +120,7 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         try:
-            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=10)
+            conn = psycopg.connect(self.dsn, autocommit=True, connect_timeout=60)
         except psycopg.OperationalError as e:
             self.unexpected.append(f"connect: {e}")
             self.ready.set()

@@ -58,10 +58,10 @@ def test_sigkill_during_background_compaction_keeps_every_acknowledged_commit(
             for w in writers:
                 w.start()
             for w in writers:
-                w.ready.wait(15)
+                assert w.ready.wait(120)
             time.sleep(rng.uniform(0.05, 0.3))  # let compactions start and end in between
             seen = _events(srv, ev_start).count("comp+")
-            deadline = time.monotonic() + 20
+            deadline = time.monotonic() + 60  # a safety net
             while time.monotonic() < deadline and _events(srv, ev_start).count("comp+") <= seen:
                 time.sleep(0.0005)
             time.sleep(rng.uniform(0, 0.003))

@@ -121,7 +121,11 @@ def test_sigkill_during_copy_keeps_every_acknowledged_copy(tmp_path: Path) -> No
         for _ in range(ROUNDS):
             w = Copier(srv.dsn, first, random.Random(rng.randrange(1 << 30)))
             w.start()
-            w.ready.wait(15)
+            assert w.ready.wait(120)
+            deadline = time.monotonic() + 120  # a safety net: one COPY takes well under 1 s
+            while not w.acked:  # one acknowledged COPY a round: the floor asserted at the end
+                assert w.is_alive() and time.monotonic() < deadline, w.unexpected
+                time.sleep(0.005)
             time.sleep(rng.uniform(0.3, 1.5))
             srv.kill()
             w.join(30)

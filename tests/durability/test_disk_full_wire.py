@@ -19,7 +19,7 @@ def _toggle(srv: Hooked, want: str) -> None:
     """SIGUSR2 the hooked server and wait until it reports `want` (disk-full / disk-ok)."""
     before = srv.events.read_text().split().count(want) if srv.events.exists() else 0
     srv.proc.send_signal(signal.SIGUSR2)
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 60  # a safety net: the signal is handled at once
     while srv.events.read_text().split().count(want) <= before:
         assert time.monotonic() < deadline, "the server did not toggle the disk"
         time.sleep(0.01)
