@@ -49,6 +49,7 @@ class SqlState(StrEnum):
     BAD_COPY_FILE_FORMAT = "22P04"
     INVALID_JSON_TEXT = "22032"
     INVALID_SQL_JSON_SUBSCRIPT = "22033"
+    INVALID_PRECEDING_OR_FOLLOWING_SIZE = "22013"
     SINGLETON_SQL_JSON_ITEM_REQUIRED = "22038"
     SQL_JSON_ARRAY_NOT_FOUND = "22039"
     SQL_JSON_MEMBER_NOT_FOUND = "2203A"
@@ -214,6 +215,8 @@ InvalidBinaryRepresentation = _error(
 )
 BadCopyFileFormat = _error("BadCopyFileFormat", SqlState.BAD_COPY_FILE_FORMAT)
 InvalidJsonText = _error("InvalidJsonText", SqlState.INVALID_JSON_TEXT)
+InvalidPrecedingOrFollowingSize = _error("InvalidPrecedingOrFollowingSize",
+                                         SqlState.INVALID_PRECEDING_OR_FOLLOWING_SIZE)
 InvalidSqlJsonSubscript = _error("InvalidSqlJsonSubscript", SqlState.INVALID_SQL_JSON_SUBSCRIPT)
 SingletonSqlJsonItemRequired = _error("SingletonSqlJsonItemRequired", SqlState.SINGLETON_SQL_JSON_ITEM_REQUIRED)
 SqlJsonArrayNotFound = _error("SqlJsonArrayNotFound", SqlState.SQL_JSON_ARRAY_NOT_FOUND)

@@ -28,7 +28,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types as T
-from sqlvec.core.errors import FeatureNotSupported, InvalidParameterValue, WindowingError
+from sqlvec.core.errors import (
+    FeatureNotSupported,
+    InvalidParameterValue,
+    InvalidPrecedingOrFollowingSize,
+    WindowingError,
+)
 from sqlvec.core.types import SqlType
 from sqlvec.functions.registry import FunctionRegistry, ReturnSpec, coerce_value
 
@@ -91,8 +96,8 @@ def _offset(v: float | int | None, what: str) -> float:
     if v is None:
         raise WindowingError(f"frame {what} offset is missing")
     if v < 0:
-        raise InvalidParameterValue("frame starting offset must not be negative" if what == "start"
-                                    else "frame ending offset must not be negative")
+        raise InvalidPrecedingOrFollowingSize("frame starting offset must not be negative" if what == "start"
+                                              else "frame ending offset must not be negative")
     return v
 
 

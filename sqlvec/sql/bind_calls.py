@@ -421,6 +421,13 @@ def _frame(spec: exp.Expr, b: Any, scope: Scope) -> tuple:
         off = b.bind_expr(v, scope) if isinstance(v, exp.Expr) else E.Const(int(v), T.INT8)
         if not isinstance(off, E.Const):
             raise FeatureNotSupported("frame offsets must be constants")
+        if mode in ("rows", "groups") and isinstance(off.value, str):  # an unknown literal: bigint input
+            from sqlvec.core.errors import InvalidTextRepresentation
+
+            try:
+                return (side, int(off.value.strip()))
+            except ValueError:
+                raise InvalidTextRepresentation(f'invalid input syntax for type bigint: "{off.value}"') from None
         return (side, off.value)
 
     start = bound(spec.args.get("start"), spec.args.get("start_side"))
