@@ -350,6 +350,14 @@ def _shape_of(f: E.Expr) -> tuple[_Filter, tuple[int, ...]] | None:
     return shape
 
 
+def _param_key(v: Any) -> Any:
+    """A parameter's value as a key: its repr, or a numpy array's bytes (whose repr elides
+    the middle of long arrays: two vectors would look the same)."""
+    if isinstance(v, np.ndarray):
+        return (v.dtype.str, v.shape, v.tobytes())
+    return repr(v)
+
+
 def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
     """A key for the passing set, or None when the filter may differ between runs."""
     assert p.scan.filter is not None
@@ -357,7 +365,7 @@ def _cache_key(ctx: Any, p: VectorSearch, lt: Any) -> tuple | None:
     if shape is None:
         return None
     fkey, which = shape
-    params = tuple((i, repr(ctx.params[i] if i < len(ctx.params) else None)) for i in which)
+    params = tuple((i, _param_key(ctx.params[i] if i < len(ctx.params) else None)) for i in which)
     key = (id(lt.base), fkey, params, tuple(f.name for f in p.scan.fields), p.column)
     try:
         hash(key)

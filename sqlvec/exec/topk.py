@@ -58,24 +58,37 @@ def _search_rows(ex: Any, proj: L.Project) -> list[pa.RecordBatch]:
     run directly and its batches' columns picked (what the executor's Project does for
     such a node, without its dispatch; EXPLAIN ANALYZE, which counts rows per node through
     its own `run`, goes the usual way)."""
-    from sqlvec.exec.operators import _picks, node_schema
-
     if "run" not in ex.__dict__:
-        picks, same = _picks(proj)
-        if picks is not None and same:
+        hit = _PICKED.get(id(proj))
+        if hit is None or hit[0] is not proj:
+            from sqlvec.exec.operators import _picks, node_schema
             from sqlvec.exec.vector_search import run_vector_search
 
+            picks, same = _picks(proj)
+            if len(_PICKED) > 1024:
+                _PICKED.clear()
+            hit = _PICKED[id(proj)] = (proj, picks if same else None, node_schema(proj),
+                                       run_vector_search)
+        _p, picks, schema, run = hit
+        if picks is not None:
             ex.ctx.check_cancel()
-            schema = node_schema(proj)
             out = []
-            for b in run_vector_search(ex.ctx, proj.input):
+            for b in run(ex.ctx, proj.input):
                 if b.num_rows:
-                    arrays = [b.column(i) for i in picks]
+                    if picks == _ALL.get(b.num_columns):  # (every column, in order)
+                        arrays = b.columns
+                    else:
+                        arrays = [b.column(i) for i in picks]
                     if not all(a.type == f.type for a, f in zip(arrays, schema)):
                         return [b for b in ex.run(proj) if b.num_rows]  # (the Project casts)
                     out.append(pa.RecordBatch.from_arrays(arrays, schema=schema))
             return out
     return [b for b in ex.run(proj) if b.num_rows]
+
+
+# id(Project node) -> (the node, its plain column picks or None, its schema, the search)
+_PICKED: dict[int, tuple] = {}
+_ALL = {n: list(range(n)) for n in range(1, 9)}
 
 
 _PRESORTED: dict[int, tuple[L.Sort, bool]] = {}

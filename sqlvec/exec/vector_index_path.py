@@ -441,7 +441,7 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         if not ok.all():
             cand = cand[ok]
         found, hits = _locate(lt, cand)  # visible rows only, by row id
-        if want >= total or found.sum() >= k:
+        if want >= total or np.count_nonzero(found) >= k:
             break
         if fetch >= limit:
             return None

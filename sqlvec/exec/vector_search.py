@@ -102,8 +102,13 @@ def _setting(ctx: Any, name: str, default: str) -> str:
 
 
 def _int_setting(ctx: Any, name: str, default: int) -> int:
+    s = getattr(ctx, "session", None)
+    vals = getattr(getattr(s, "settings", None), "values", None)
+    v = vals.get(name) if vals else None
+    if not v:  # (unset or empty: the default, as _setting gives it)
+        return default
     try:
-        return int(_setting(ctx, name, str(default)))
+        return int(v if type(v) is str or type(v) is int else str(v))
     except ValueError:
         raise InvalidParameterValue(f'invalid value for parameter "{name}"') from None
 
@@ -643,22 +648,39 @@ def distance_values(p: VectorSearch, col: pa.ChunkedArray | pa.Array, q: Any) ->
     return p.distance.fn.call([a, q] if col_first else [q, a], len(a))
 
 
+_VIP: list = []  # exec/vector_index_path (it imports this module): imported on first use
+
+
+def _vip() -> Any:
+    from sqlvec.exec import vector_index_path
+
+    _VIP.append(vector_index_path)
+    return vector_index_path
+
+
 def with_distance(p: VectorSearch, out: pa.Table, q: Any) -> pa.Table:
     """The result rows (the scan's columns) with their distance appended (`with_distance`)."""
     d = distance_values(p, out.column(p.column), q)
     return out.append_column(pa.field("distance", p.distance.type.arrow), d)
 
 
+def _k(ctx: Any, p: VectorSearch) -> int:
+    """LIMIT + OFFSET of the node (2**62 for LIMIT NULL / ALL: every row)."""
+    e, o = p.limit, p.offset
+    if type(e) is E.Const and type(e.value) is int and o is None:  # LIMIT 10: no Arrow scalar
+        return e.value
+    limit = _eval_scalar(ctx, e)
+    offset = _eval_scalar(ctx, o)
+    if limit is None or not limit.is_valid:
+        return 2**62
+    return int(limit.as_py()) + (0 if offset is None or not offset.is_valid else int(offset.as_py()))
+
+
 def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     """Execute a VectorSearch node: one batch of at most k rows in (distance, row id) order."""
-    limit = _eval_scalar(ctx, p.limit)
-    offset = _eval_scalar(ctx, p.offset)
-    k = (0 if limit is None or not limit.is_valid else int(limit.as_py())) + \
-        (0 if offset is None or not offset.is_valid else int(offset.as_py()))
-    if limit is None or not limit.is_valid:
-        k = 2**62  # LIMIT NULL / ALL: every row
+    k = _k(ctx, p)
     cache = ctx.__dict__.setdefault("_vector_search_rows", {})
-    from sqlvec.exec import vector_index_path as VIP
+    VIP = _VIP[0] if _VIP else _vip()
     if id(p) not in cache and p.scan.filter is None:  # the index path: only the k rows
         b = VIP.index_top(ctx, p, k)
         if b is not None:

@@ -81,7 +81,9 @@ def _encode_sparse(arr: pa.Array) -> Seg:
 
 
 def decode(raw: bytes, short: str) -> object:
-    """One Bind parameter in binary format to the Python value of the type."""
+    """One Bind parameter in binary format to the Python value of the type (a `vector` as a
+    1-D float32 numpy array, as an embedded caller may pass it: the ANN path searches with
+    it as it is, Arrow takes it without a Python list in between)."""
     try:
         if short in ("bit", "varbit"):
             nbits = struct.unpack_from("!i", raw)[0]
@@ -107,7 +109,7 @@ def decode(raw: bytes, short: str) -> object:
         if not np.isfinite(out).all():
             raise InvalidBinaryRepresentation(
                 f"{'NaN' if np.isnan(out).any() else 'infinite value'} not allowed in {short}")
-        return out.tolist()
+        return out if short == "vector" else out.tolist()
     except (struct.error, ValueError):
         raise InvalidBinaryRepresentation(f"invalid binary data for type {short}") from None
 

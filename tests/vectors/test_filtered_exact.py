@@ -178,3 +178,26 @@ def test_first_use_streams_and_later_uses_keep_a_matrix_with_equal_answers(table
         assert [r[0] for r in got] == _want(x, np.arange(N) % 1000 < bound, q, 10, metric)
     held = [e for e in FS._PASSING.values() if e.uses >= 2]
     assert held and all(e.mat is not None for e in held)
+
+
+def test_passing_set_keyed_by_the_whole_numpy_parameter():
+    """The cached passing set of `WHERE emb <-> $1 < r` is keyed by the parameter's value:
+    two numpy vectors of 1,100 dimensions that differ only in the middle (where numpy's
+    repr puts '...') are two keys, not one (the wire decodes vectors to numpy arrays)."""
+    import sqlvec
+
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+    dim = 1100
+    cur.execute(f"create table wide (id int, emb vector({dim}))")
+    x = np.zeros((40, dim), np.float32)
+    x[:, 500] = np.arange(40, dtype=np.float32)
+    cur.executemany("insert into wide values (%s, %s)", [(i, x[i].tolist()) for i in range(40)])
+    sql = "select id from wide where emb <-> %s < 2.5 order by emb <-> %s limit 5"
+    for c in (5, 30, 5):
+        q = np.zeros(dim, np.float32)
+        q[500] = c
+        got = [r[0] for r in cur.execute(sql, (q, q)).fetchall()]
+        assert got == [c, c - 1, c + 1, c - 2, c + 2]
+    con.close()
