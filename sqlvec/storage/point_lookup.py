@@ -48,11 +48,14 @@ def _bounds(seg: Segment, column: str) -> tuple | None:
 def find_row(views: Iterable[SegView], column: str, key: int) -> tuple[Segment, int] | None | object:
     """The first live row of `views` whose integer `column` equals `key`: (segment, position),
     None when there is none, NO_INDEX when a segment's column is not of integers."""
+    name = "bounds:" + column
     for view in views:
-        if view.n_deleted == view.seg.num_rows:
-            continue
         seg = view.seg
-        b = _bounds(seg, column)
+        if view.n_deleted == seg.num_rows:
+            continue
+        b = seg._cache.get(name, _bounds)
+        if b is _bounds:
+            b = _bounds(seg, column)
         if b is None:
             continue
         if b is NO_INDEX:
@@ -131,10 +134,13 @@ def _reader(seg: Segment, name: str) -> object:
 def row_values(seg: Segment, pos: int, columns: tuple[str, ...]) -> list | None:
     """The row at `pos` as Python values (int, float, str, None), what Arrow's `as_py` gives,
     when every column is of such a type; else None."""
-    out = []
-    for name in columns:
-        r = _reader(seg, name)
-        if r is None:
-            return None
-        out.append(r.item(pos) if type(r) is np.ndarray else r[pos].as_py())  # type: ignore[attr-defined,index]
-    return out
+    key = ("readers", columns)
+    hit = seg._cache.get(key)  # type: ignore[call-overload]
+    if hit is None or hit[0] is not seg._data:
+        readers = [_reader(seg, name) for name in columns]
+        hit = (seg._data, None if any(r is None for r in readers) else readers)
+        seg._cache[key] = hit  # type: ignore[index]
+    readers = hit[1]
+    if readers is None:
+        return None
+    return [r.item(pos) if type(r) is np.ndarray else r[pos].as_py() for r in readers]
