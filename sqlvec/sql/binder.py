@@ -227,10 +227,10 @@ class Binder(FromBinder, ExprBinder):
                 node = lim.args.get("count") or exp.Literal.number(1)
             if node is not None and not isinstance(node, exp.Null) and not (
                     isinstance(node, exp.Var) and node.name.upper() == "ALL"):
-                le = self.coerce(self.bind_expr(node, empty), T.INT8)
+                le = self._row_count(self.bind_expr(node, empty), "LIMIT")
         if off is not None:
             node = off.args.get("expression") or off.this
-            oe = self.coerce(self.bind_expr(node, empty), T.INT8)
+            oe = self._row_count(self.bind_expr(node, empty), "OFFSET")
         ties = None
         opts = lim.args.get("limit_options") if isinstance(lim, exp.Fetch) else None
         if opts is not None and opts.args.get("with_ties"):
@@ -240,6 +240,14 @@ class Binder(FromBinder, ExprBinder):
                 raise _SE("WITH TIES cannot be specified without ORDER BY clause")
             ties = sort_keys
         return L.Limit(plan, le, oe, ties)
+
+    def _row_count(self, e: E.Expr, clause: str) -> E.Expr:
+        """A LIMIT / OFFSET argument as bigint (an assignment cast, as PostgreSQL: 42804 else)."""
+        if e.type.short != "unknown" and not self.regs.casts.can_assign(e.type, T.INT8):
+            from sqlvec.core.errors import DatatypeMismatch
+
+            raise DatatypeMismatch(f"argument of {clause} must be type bigint, not type {e.type.display()}")
+        return self.coerce(e, T.INT8)
 
     def _order_target(self, node: exp.Expr, fields: tuple[L.Field, ...], scope: Scope) -> E.Expr:
         if isinstance(node, exp.Literal) and not node.is_string:
