@@ -74,9 +74,10 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
     schema = node_schema(project) if project is not None else None
     fields = p.fields
     txn = ctx.txn
-    if picks is not None and p.residual is None and len(p.keys) == 1:
-        k = _int_key(ctx, p.keys[0], fields[p.column].type.arrow)
-        if k is not None:
+    point = _point_key(p) if picks is not None and p.residual is None else None
+    if point is not None:
+        k = ctx.params[point[0]]
+        if type(k) is int and -point[1] <= k < point[1]:
             hit = txn.find_row(p.table.oid, fields[p.column].name, k)
             if hit is not NO_INDEX:
                 yield _point_batch(txn, p, picks, project, schema, hit)
@@ -122,24 +123,36 @@ def run_key_lookup(ctx: Any, p: KeyLookup, picks: list[int] | None = None,
 _INT_RANGE = {"int2": 1 << 15, "int4": 1 << 31, "int8": 1 << 63}
 
 
-def _int_key(ctx: Any, k: E.Expr, typ: pa.DataType) -> int | None:
-    """The key as a Python int when it is an integer parameter ($n, or $n cast between
-    integer types) whose value fits both its own type and the integer column's `typ`; None
-    otherwise (NULL, a constant, another type: key_values decides)."""
+def _int_param(p: KeyLookup) -> tuple[int, int] | None:
+    """(parameter index, bound) when the lookup's one key is an integer parameter ($n, or $n
+    cast between integer types) over an integer column: a value v of it with -bound <= v <
+    bound fits the parameter's type, the cast's and the column's, and is the key as it is.
+    None otherwise (a constant, another type: key_values decides)."""
+    typ = p.fields[p.column].type.arrow
+    if len(p.keys) != 1 or not pa.types.is_integer(typ):
+        return None
+    k, bound = p.keys[0], 1 << (typ.bit_width - 1)
     if type(k) is E.Cast:
         if k.type.short not in _INTS:
             return None
-        bound = _INT_RANGE[k.type.short]
+        bound = min(bound, _INT_RANGE[k.type.short])
         k = k.arg
-    else:
-        bound = 1 << 63
-    if type(k) is not E.Param or k.type.short not in _INTS or not pa.types.is_integer(typ):
+    if type(k) is not E.Param or k.type.short not in _INTS:
         return None
-    v = ctx.params[k.index]
-    if type(v) is not int:
-        return None
-    bound = min(bound, _INT_RANGE[k.type.short], 1 << (typ.bit_width - 1))
-    return v if -bound <= v < bound else None
+    return k.index, min(bound, _INT_RANGE[k.type.short])
+
+
+_POINT_KEY: dict[int, tuple[Any, tuple[int, int] | None]] = {}  # id(KeyLookup) -> _int_param
+
+
+def _point_key(p: KeyLookup) -> tuple[int, int] | None:
+    """_int_param(p), worked out once per plan node."""
+    hit = _POINT_KEY.get(id(p))
+    if hit is None or hit[0]() is not p:
+        if len(_POINT_KEY) > 4096:
+            _POINT_KEY.clear()
+        hit = _POINT_KEY[id(p)] = (weakref.ref(p), _int_param(p))
+    return hit[1]
 
 
 def _point_batch(txn: Any, p: KeyLookup, picks: list[int], project: Any, schema: pa.Schema,
