@@ -388,6 +388,12 @@ class ExprBinder(CallBinder):
             for it in s.items:
                 if it.alias != name:
                     continue
+                if it.scalar and len(it.columns) == 1:
+                    c = it.columns[0]
+                    if level == 0:
+                        return E.ColRef(c.index, c.type, c.name)
+                    self.note_outer(level, c.index)
+                    return E.OuterRef(level, c.index, c.type, c.name)
                 args: list[E.Expr] = []
                 for c in it.columns:
                     if level == 0:

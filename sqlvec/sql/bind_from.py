@@ -29,6 +29,7 @@ RECORD_COLUMNS: dict[str, tuple[tuple[str, Any], ...]] = {
 _TO_RECORD = ("jsonb_to_record", "jsonb_to_recordset", "json_to_record", "json_to_recordset")
 # the OUT parameter name of a one-column set-returning function (else the alias names it)
 OUT_NAMES = {f"{pre}_array_elements{suf}": "value" for pre in ("json", "jsonb") for suf in ("", "_text")}
+OUT_NAMES["pg_partition_ancestors"] = "relid"
 
 
 class FromBinder:
@@ -188,6 +189,8 @@ class FromBinder:
             fields = (L.Field(cname, bf.return_type),)
         plan = L.FunctionScan(name, tuple(bound), fields, bf)
         self._add_scope(scope, alias or name, fields, [])
+        if record is None and getattr(bf, "return_type", T.RECORD).short != "record":
+            scope.items[-1].scalar = True  # FROM jsonb_array_elements(x) e: e is the value
         return plan
 
     def _json_to_record(self, fn: exp.Expr, name: str, alias: str, bound: list[E.Expr], scope: Scope) -> L.Plan:
