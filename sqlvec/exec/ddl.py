@@ -583,6 +583,15 @@ class DdlRunner:
 
                 raise NotNullViolation(f'column "{col.name}" of relation "{rel.name}" contains null values')
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), fill)
+            refs = [(([col.name]), c.args["kind"], c.name or None) for c in a.args.get("constraints") or []
+                    if isinstance(c.args.get("kind"), exp.Reference)]
+            if refs:  # ADD COLUMN ... REFERENCES t: the default values must reference existing keys
+                before = new.foreign_keys
+                new = self._with_foreign_keys(new, refs)
+                self.cat.put_table(new)
+                ddl_fk.link_parents(self.cat, new)
+                self._validate_foreign_keys(new, new.foreign_keys[len(before):])
+                return new
             self.cat.put_table(new)
             return new
         if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "COLUMN":

@@ -179,6 +179,11 @@ def _split_table(regex: bool) -> Impl:
     return impl
 
 
+def _partition_ancestors(ctx: CallContext, args: list) -> pa.Array:
+    a = args[0] if not isinstance(args[0], pa.Scalar) else pa.array([args[0].as_py()] * ctx.n, args[0].type)
+    return pa.ListArray.from_arrays(pa.array(range(len(a) + 1), pa.int32()), a).cast(pa.list_(ctx.return_type.arrow))
+
+
 def register(fr: FunctionRegistry) -> None:
     """Set-returning functions (set_returning=True; call returns one list per input row)."""
     def add(name: str, args: list[T.SqlType], ret: object, impl: Impl, **kw: object) -> None:
@@ -197,6 +202,8 @@ def register(fr: FunctionRegistry) -> None:
         add(f"{pre}_each_text", [t], T.RECORD, _json_each(True))
         add(f"{pre}_object_keys", [t], T.TEXT, _object_keys)
     add("regexp_matches", [T.TEXT, T.TEXT, T.TEXT], T.array_of(T.TEXT), _regexp_matches, min_args=2)
+    # the relation and its partition parents: sqlvec has no partitions (psql's \d asks it)
+    add("pg_partition_ancestors", [T.REGCLASS], T.REGCLASS, _partition_ancestors)
     add("regexp_split_to_table", [T.TEXT, T.TEXT], T.TEXT, _split_table(True))
     add("string_to_table", [T.TEXT, T.TEXT, T.TEXT], T.TEXT, _split_table(False), min_args=2,
         strict=False)

@@ -172,7 +172,7 @@ def _indexdef(snap: Any, ctx: CallContext, oid: int, col: int = 0, pretty: bool 
         return None
     if col:
         return idx.columns[col - 1] if col <= len(idx.columns) else ""
-    return snap.index_definition(idx)
+    return snap.index_definition(idx, pretty=bool(pretty))
 
 
 def _constraintdef(snap: Any, ctx: CallContext, oid: int, pretty: bool = False) -> str | None:
@@ -342,6 +342,9 @@ def register(fns: FunctionRegistry) -> None:
     for et in (T.PG_NODE_TREE, text):
         add("pg_get_expr", [et, oid], text, _per_row(_get_expr, need_snap=False))
         add("pg_get_expr", [et, oid, b], text, _per_row(_get_expr, need_snap=False))
+    # sqlvec has no triggers (pg_trigger is empty): psql's \d binds this, never calls it on a row
+    add("pg_get_triggerdef", [oid], text, _per_row(lambda s, c, o, p=False: None, need_snap=False))
+    add("pg_get_triggerdef", [oid, b], text, _per_row(lambda s, c, o, p=False: None, need_snap=False))
     add("pg_get_viewdef", [oid], text, _per_row(_viewdef))
     add("pg_get_viewdef", [oid, b], text, _per_row(_viewdef))
     add("obj_description", [oid], text, _per_row(_obj_description))

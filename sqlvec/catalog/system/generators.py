@@ -78,6 +78,8 @@ def _class_row(s: Snapshot, rel: Any) -> dict:
     if isinstance(rel, TableDef):
         row.update(relkind="r", relam=2, relnatts=len(rel.columns), relchecks=len(rel.checks),
                    relreplident="d", relhasindex=bool(s.indexes_by_table.get(rel.oid)))
+        if rel.foreign_keys or rel.referenced_by:  # PostgreSQL's RI triggers (psql shows the keys then)
+            row.update(relhastriggers=True)
         if rel.kind == "matview":
             row.update(relkind="m", relreplident="n", relispopulated=rel.populated)
         if getattr(rel, "system", False) and rel.oid >= 12000:

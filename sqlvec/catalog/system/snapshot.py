@@ -183,7 +183,7 @@ class Snapshot:
             out.setdefault(i.table_oid, []).append(i)
         return out
 
-    def index_definition(self, idx: IndexDef) -> str:
+    def index_definition(self, idx: IndexDef, pretty: bool = False) -> str:
         """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
         table = self.rel_by_oid.get(idx.table_oid)
         tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
@@ -195,8 +195,8 @@ class Snapshot:
             text += " NULLS NOT DISTINCT"
         if idx.options:
             text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
-        if idx.where:
-            text += f" WHERE ({_expr_text(idx.where)})"
+        if idx.where:  # pretty (psql's \d) drops the outer parentheses, as PostgreSQL
+            text += f" WHERE {_expr_text(idx.where)}" if pretty else f" WHERE ({_expr_text(idx.where)})"
         return text
 
     def view_columns(self, v: ViewDef) -> list[tuple[str, SqlType | None]]:
