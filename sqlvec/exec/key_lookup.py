@@ -165,7 +165,7 @@ def _point_batch(txn: Any, p: KeyLookup, picks: list[int], project: Any, schema:
     if batch is not None:
         if len(_POINT_ROWS) >= 64:  # (rows no one asked for: the embedded API's)
             _POINT_ROWS.clear()
-        _POINT_ROWS[id(batch)] = (batch, hit[0], hit[1], names)
+        _POINT_ROWS[id(batch)] = (batch, weakref.ref(hit[0]), hit[1], names)
         return batch
     cols, at = _narrow(p, picks, project)
     fetched = txn.fetch_at(hit[0], hit[1], cols)
@@ -195,8 +195,9 @@ def _narrow(p: KeyLookup, picks: list[int], project: Any) -> tuple[list[str], li
     return hit[2], hit[3]
 
 
-# id(batch) -> (batch, segment, position, columns) of the latest rows the point path made:
-# where `point_row_values` reads a one-row answer's values without Arrow (wire/rows.py)
+# id(batch) -> (batch, segment (held weakly: an unread entry keeps no old segment alive),
+# position, columns) of the latest rows the point path made: where `point_row_values` reads
+# a one-row answer's values without Arrow (wire/rows.py)
 _POINT_ROWS: dict[int, tuple[pa.RecordBatch, Any, int, tuple[str, ...]]] = {}
 
 
@@ -207,7 +208,8 @@ def point_row_values(batch: pa.RecordBatch) -> list | None:
     hit = _POINT_ROWS.pop(id(batch), None)
     if hit is None or hit[0] is not batch:
         return None
-    return row_values(hit[1], hit[2], hit[3])
+    seg = hit[1]()
+    return None if seg is None else row_values(seg, hit[2], hit[3])
 
 
 _PICKED: dict[int, tuple[Any, Any, tuple[str, ...]]] = {}  # id(Project) -> its columns' names

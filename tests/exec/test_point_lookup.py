@@ -3,6 +3,8 @@ give the rows the sequential scan gives, across segments, deletes, updates and o
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -110,7 +112,8 @@ def test_wire_rows_from_the_point_values_equal_arrows(formats):
         seen += values is not None
         assert values is None or values == [c.to_pylist()[0] for c in batch.columns]
         assert KL.point_row_values(batch) is None  # read once
-        KL._POINT_ROWS[id(batch)] = (batch, *_point_source(on, key))
+        seg, pos, cols = _point_source(on, key)
+        KL._POINT_ROWS[id(batch)] = (batch, weakref.ref(seg), pos, cols)
         fast = data_rows(batch, types, fmts)
         assert fast == data_rows(batch, types, fmts)  # the second: from Arrow
     assert seen
