@@ -417,6 +417,10 @@ class ExprBinder(CallBinder):
             return self.const(v) if not isinstance(v, float) else E.Const(v, T.FLOAT8)
         return self.call("-", [self.bind_expr(inner, scope)])
 
+    def _b_BitwiseNot(self, n: exp.Expr, scope: Scope) -> E.Expr:
+        """~x (prefix): bitwise NOT."""
+        return self.call("~", [self.bind_expr(n.this, scope)])
+
     def _b_Not(self, n: exp.Not, scope: Scope) -> E.Expr:
         return E.Not(self.as_bool(self.bind_expr(n.this, scope)), T.BOOL)
 

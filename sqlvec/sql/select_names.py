@@ -37,7 +37,8 @@ def _nulls_first(o: exp.Ordered) -> bool | None:
 
 # Operators sqlglot models as functions: PostgreSQL names their result column ?column?.
 _OPERATOR_FUNCS = (exp.And, exp.Or, exp.Xor, exp.JSONBContains, exp.JSONBContainsTopKey,
-                   exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys)
+                   exp.JSONBContainsAnyTopKeys, exp.JSONBContainsAllTopKeys, exp.BitwiseNot,
+                   *((exp.JSONBDeleteAtPath,) if hasattr(exp, "JSONBDeleteAtPath") else ()))
 
 
 def _is_type_name(proj: exp.Expr) -> bool:
