@@ -258,7 +258,8 @@ def to_char_number(v: Decimal | float | int, fmt: str) -> str:
             out_int.append("," if started else " ")
         else:
             out_int.append(c)
-    text = "".join(out_int)
+    # FM: digit and group positions left blank take no room ('FM$9,999.00' -> '$10.00')
+    text = "".join(c for c in out_int if c != " ") if fm and n_int else "".join(out_int)
     if n_int and not text.strip() and not n_frac:
         text = text[:-1] + "0"
     if "." in f:
@@ -278,11 +279,11 @@ def to_char_number(v: Decimal | float | int, fmt: str) -> str:
     if sign_lead:
         stripped = text.lstrip()
         return (" " * (len(text) - len(stripped))) + ("-" if neg else "+") + stripped
-    stripped = text.lstrip()
-    lead = len(text) - len(stripped)
-    if fm:
-        return ("-" if neg else "") + stripped
-    return " " * lead + ("-" if neg else " ") + stripped
+    # the sign (a blank when positive, none under FM) stands just before the first digit,
+    # after a literal prefix such as '$' ('$    10.00', 'FM$9.99' of -1 -> '$-1.00')
+    at = next((k for k, c in enumerate(text) if c.isdigit() or c in ".#"), len(text))
+    sign = "-" if neg else ("" if fm else " ")
+    return text[:at] + sign + text[at:]
 
 
 def _to_char_num(ctx: CallContext, args: list[Arg]) -> Arg:
