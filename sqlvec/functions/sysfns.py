@@ -171,7 +171,7 @@ def _indexdef(snap: Any, ctx: CallContext, oid: int, col: int = 0, pretty: bool 
     if idx is None or not hasattr(idx, "method"):
         return None
     if col:
-        return idx.columns[col - 1] if col <= len(idx.columns) else ""
+        return snap.index_column(idx, col)
     return snap.index_definition(idx, pretty=bool(pretty))
 
 

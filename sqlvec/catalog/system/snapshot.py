@@ -183,6 +183,14 @@ class Snapshot:
             out.setdefault(i.table_oid, []).append(i)
         return out
 
+    def index_column(self, idx: IndexDef, col: int) -> str:
+        """pg_get_indexdef(oid, col, ...): the col-th key ('' past the last), expressions as
+        PostgreSQL prints them ('lower(email)')."""
+        if col > len(idx.columns):
+            return ""
+        c = idx.columns[col - 1]
+        return _expr_text(c) if "(" in c else c
+
     def index_definition(self, idx: IndexDef, pretty: bool = False) -> str:
         """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
         table = self.rel_by_oid.get(idx.table_oid)
