@@ -34,6 +34,7 @@ from sqlvec.core.textio_numeric import (
     numeric_key,
     numeric_text_of,
     numeric_text_values,
+    order_key,
 )
 from sqlvec.functions.arith import numeric_binary, numeric_with
 from sqlvec.functions.numeric_scale import Scaled, divide, text_binary, text_sum
@@ -83,7 +84,9 @@ def kernels(n: pa.Array, repeat: int) -> list[list[object]]:
         ["n + 1, NUMERIC_TEXT (text_binary)", (t := cpu(lambda: text_binary("+", text, one, len(n)), repeat)),
          dec_add / t],
         ["sort, decimal128(38,16) (sort_indices)", dec_sort, 1.0],
-        ["sort, NUMERIC_TEXT (numeric_key + sort_indices)",
+        ["sort, NUMERIC_TEXT (order_key + sort_indices)",
+         (t := cpu(lambda: pc.sort_indices(order_key(text)), repeat)), dec_sort / t],
+        ["sort, NUMERIC_TEXT with a NaN (numeric_key + sort_indices)",
          (t := cpu(lambda: pc.sort_indices(numeric_key(text)), repeat)), dec_sort / t],
         ["sum per 1000 groups, decimal128(38,16)", dec_sum, 1.0],
         ["sum per 1000 groups, NUMERIC_TEXT (text_sum)", (t := cpu(lambda: text_sum(text, gid, 1000), repeat)),

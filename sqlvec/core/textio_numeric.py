@@ -389,6 +389,22 @@ def numeric_key(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return pc.if_else(pc.is_valid(s), key, pa.scalar(None, pa.string()))
 
 
+def order_key(a: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A key of one array's values that sorts, groups and compares as the values do: the
+    values as decimal128 when none is NaN / +-Infinity and all fit (a parse, no text work),
+    else `numeric_key`. Keys of different calls may differ in type: compare keys of one call
+    only (concatenate both sides of a join first)."""
+    from sqlvec.core.errors import NumericValueOutOfRange
+
+    try:
+        values, special = numeric_text_values(a)
+    except NumericValueOutOfRange:
+        return numeric_key(a)
+    if special.any() or not pa.types.is_decimal128(values.type):
+        return numeric_key(a)
+    return values
+
+
 def numeric_text_of(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Any numeric-valued array (decimal, integer, float, string, NUMERIC_TEXT) as a NUMERIC_TEXT
     array: decimals print with their Arrow scale (the old storage form decimal128(38, 16)
@@ -449,5 +465,5 @@ def numeric_text_values(a: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.nda
 
 
 __all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "fit_to", "format_decimal", "is_numeric_text",
-           "numeric_key", "numeric_py_text", "numeric_text_array", "numeric_text_scalar", "numeric_text_of", "numeric_text_values",
+           "numeric_key", "numeric_py_text", "order_key", "numeric_text_array", "numeric_text_scalar", "numeric_text_of", "numeric_text_values",
            "parse_numeric_text", "trimmed_scale"]

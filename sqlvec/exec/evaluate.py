@@ -618,9 +618,9 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
         if pa.types.is_dictionary(col.type):
             col = col.cast(col.type.value_type)
         if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
-            from sqlvec.core.textio_numeric import numeric_key
+            from sqlvec.core.textio_numeric import order_key
 
-            col = numeric_key(col)
+            col = order_key(col)
         if not n:
             codes.append(np.zeros(0, dtype=np.int64))
             continue

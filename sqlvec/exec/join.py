@@ -293,12 +293,14 @@ def _equi_pairs(lkeys: list[pa.Array], rkeys: list[pa.Array], ex: Any) -> tuple[
 def _value_keys(lkeys: list[pa.Array], rkeys: list[pa.Array]) -> tuple[list[pa.Array], list[pa.Array]]:
     """Key pairs with numeric held as its text (either side) compared by value: both sides'
     order keys (1.5 joins 1.50)."""
-    from sqlvec.core.textio_numeric import numeric_key, numeric_text_of
+    from sqlvec.core.textio_numeric import numeric_text_of, order_key
 
     ls, rs = [], []
     for a, b in zip(lkeys, rkeys):
         if isinstance(a.type, pa.ExtensionType) or isinstance(b.type, pa.ExtensionType):
-            a, b = numeric_key(numeric_text_of(a)), numeric_key(numeric_text_of(b))
+            ta, tb = numeric_text_of(a), numeric_text_of(b)  # one key of both sides' values
+            both = order_key(pa.concat_arrays([ta.storage, tb.storage]))
+            a, b = both.slice(0, len(ta)), both.slice(len(ta))
         ls.append(a)
         rs.append(b)
     return ls, rs

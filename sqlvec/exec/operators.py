@@ -496,9 +496,9 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
     for k in reversed(keys):
         col = ev.eval(k.expr, batch).take(pa.array(idx))
         if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
-            from sqlvec.core.textio_numeric import numeric_key
+            from sqlvec.core.textio_numeric import order_key
 
-            col = numeric_key(col)
+            col = order_key(col)
         order = "descending" if k.desc else "ascending"
         nulls_first = k.effective_nulls_first()
         if pa.types.is_boolean(col.type):

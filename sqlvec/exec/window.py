@@ -63,9 +63,9 @@ def _window_order(ex: Any, part: np.ndarray, keys: tuple[L.SortKey, ...], batch:
         if pa.types.is_boolean(col.type):
             col = col.cast(pa.int8())
         if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
-            from sqlvec.core.textio_numeric import numeric_key
+            from sqlvec.core.textio_numeric import order_key
 
-            col = numeric_key(col)
+            col = order_key(col)
         direction = "descending" if k.desc else "ascending"
         place = "at_start" if k.effective_nulls_first() else "at_end"
         if nan_flag_needed(col, k.desc, k.effective_nulls_first()):

@@ -155,8 +155,8 @@ def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
     if pa.types.is_nested(v.type):
         return textio.format_text(v, t)
     if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: by value
-        from sqlvec.core.textio_numeric import numeric_key
-        return numeric_key(v)
+        from sqlvec.core.textio_numeric import order_key
+        return order_key(v)
     return v
 
 
@@ -345,8 +345,8 @@ def _minmax(fn: str) -> AggImpl:
             key = interval_span(v, len(v))
             return _arg_extreme(v, key, gid, n, fn)
         if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: by value, text kept
-            from sqlvec.core.textio_numeric import numeric_key
-            return _arg_extreme(v, numeric_key(v), gid, n, fn)
+            from sqlvec.core.textio_numeric import order_key
+            return _arg_extreme(v, order_key(v), gid, n, fn)
         if pa.types.is_nested(v.type) or pa.types.is_fixed_size_binary(v.type):
             key = textio.format_text(v, t) if pa.types.is_nested(v.type) else pc.cast(v, pa.binary())
             return _arg_extreme(v, key, gid, n, fn)

@@ -103,6 +103,25 @@ def _float_cmp(kernel: str) -> Callable[[CallContext, list[Arg]], Arg]:
     return impl
 
 
+def _text_cmp(fn0: Callable, a: Arg, b: Arg) -> Arg:
+    """Comparison of numerics held as text: as wide decimals when neither side has NaN or an
+    infinity and both fit 76 digits, else by their order keys (numeric_key)."""
+    from sqlvec.core.errors import NumericValueOutOfRange
+    from sqlvec.core.textio_numeric import numeric_text_values
+
+    try:
+        (av, asp), (bv, bsp) = (numeric_text_values(pa.array([x.value.as_py() if x.is_valid else None], pa.string())
+                                                    if isinstance(x, pa.Scalar) else x) for x in (a, b))
+        if not (asp.any() or bsp.any()):
+            s = max(av.type.scale, bv.type.scale)
+            if max(av.type.precision - av.type.scale, bv.type.precision - bv.type.scale) + s <= 76:
+                wa, wb = _wide_decimal(av, s), _wide_decimal(bv, s)
+                return fn0(wa[0] if isinstance(a, pa.Scalar) else wa, wb[0] if isinstance(b, pa.Scalar) else wb)
+    except NumericValueOutOfRange:
+        pass
+    return fn0(_text_key(a), _text_key(b))
+
+
 def _text_key(x: Arg) -> Arg:
     from sqlvec.core.textio_numeric import numeric_key
 
@@ -126,8 +145,8 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
 
         def num_impl(ctx: CallContext, args: list[Arg]) -> Arg:
             a, b = args
-            if isinstance(a.type, pa.ExtensionType):  # numeric held as its text: by order key
-                return fn0(_text_key(a), _text_key(b))
+            if isinstance(a.type, pa.ExtensionType):  # numeric held as its text: by value
+                return _text_cmp(fn0, a, b)
             if a.type == b.type:
                 return fn0(a, b)
             # a constant that converts exactly to the column's scale: compare without widening

@@ -177,15 +177,29 @@ def _wide(d: DecimalDigits, a: pa.Array) -> pa.Array:
 def _arith(kernel: str) -> Callable[[list[Scaled]], Scaled]:
     def op(args: list[Scaled]) -> Scaled:
         a, b = args
-        da, db = DecimalDigits.of(a.values), DecimalDigits.of(b.values)
         try:
-            res = getattr(pc, kernel)(_wide(da, a.values), _wide(db, b.values))
+            res = getattr(pc, kernel)(_widened(a.values), _widened(b.values))
         except (pa.ArrowInvalid, ValueError):
             raise NumericValueOutOfRange(_OVERFLOW) from None
-        valid = da.valid & db.valid
+        valid = _valid(a.values) & _valid(b.values)
         ds = a.dscale + b.dscale if kernel == "multiply" else np.maximum(a.dscale, b.dscale)
         return Scaled(res, np.where(valid, ds, 0))
     return op
+
+
+def _valid(a: pa.Array) -> np.ndarray:
+    return a.is_valid().to_numpy(zero_copy_only=False) if a.null_count else np.ones(len(a), dtype=bool)
+
+
+def _widened(a: pa.Array) -> pa.Array:
+    """a as decimal256 for Arrow's + - * (its precision bounds the integer digits, so the
+    digit strings are read only when a wider type would not fit 76 digits)."""
+    a = _decimal(a)
+    t = a.type
+    if t.precision <= 37:  # a product of two such fits decimal256
+        return a if pa.types.is_decimal256(t) else pc.cast(a, pa.decimal256(t.precision, t.scale))
+    d = DecimalDigits.of(a)
+    return _wide(d, a)
 
 
 def _unary(fn: Callable[[pa.Array], pa.Array]) -> Callable[[list[Scaled]], Scaled]:
@@ -364,12 +378,13 @@ def _sqrt_op(args: list[Scaled]) -> Scaled:
 def from_text(s: pa.Array) -> Scaled:
     """Numeric text (plain notation) -> values and the dscale the text shows."""
     dot = pc.find_substring(s, ".").to_numpy(zero_copy_only=False)
-    length = pc.utf8_length(s).to_numpy(zero_copy_only=False)
+    length = pc.binary_length(s).to_numpy(zero_copy_only=False)
     valid = s.is_valid().to_numpy(zero_copy_only=False) if s.null_count else np.ones(len(s), bool)
     dscale = np.where(valid & (dot >= 0), length - dot - 1, 0).astype(np.int64)
     top = int(dscale.max()) if len(s) else 0
-    digits = pc.utf8_length(pc.replace_substring_regex(s, r"[-.]", "")).to_numpy(zero_copy_only=False)
-    prec = int(np.where(valid, digits - dscale, 0).max(initial=1)) + top
+    neg = pc.fill_null(pc.starts_with(s, "-"), False).to_numpy(zero_copy_only=False)
+    ints = np.where(valid, np.where(dot >= 0, dot, length) - neg, 0)  # integer digits
+    prec = int(ints.max(initial=1)) + top
     if max(prec, top + 1) > 76:  # beyond decimal256: PostgreSQL goes on, sqlvec cannot
         raise NumericValueOutOfRange(_OVERFLOW)
     try:
@@ -512,7 +527,11 @@ def text_sum(v: pa.Array, gid: np.ndarray, n: int) -> pa.Array:
     fs = pc.if_else(pa.array(finite), s, pa.scalar(None, pa.string()))
     x = from_text(fs)
     dscale = np.zeros(n, dtype=np.int64)
-    np.maximum.at(dscale, gid[finite], x.dscale[finite])
+    if finite.any():  # the largest scale per group: one sort, then the last of each group's run
+        order = np.lexsort((x.dscale[finite], gid[finite]))
+        g_sorted = gid[finite][order]
+        last = np.r_[g_sorted[1:] != g_sorted[:-1], True]
+        dscale[g_sorted[last]] = x.dscale[finite][order][last]
     tbl = pa.table({"g": pa.array(gid), "v": x.values})
     agg = tbl.group_by("g", use_threads=False).aggregate([("v", "sum")])
     total = pa.nulls(n, agg.column(1).type)
@@ -520,14 +539,11 @@ def text_sum(v: pa.Array, gid: np.ndarray, n: int) -> pa.Array:
     pos[np.asarray(agg.column(0).to_numpy(), dtype=np.int64)] = np.arange(agg.num_rows)
     total = agg.column(1).combine_chunks().take(pa.array(pos, mask=pos < 0)) if agg.num_rows else total
     text = format_decimal(pc.fill_null(total, pa.scalar(Decimal(0), total.type)), dscale)
-    nan = np.zeros(n, bool)
-    pinf = np.zeros(n, bool)
-    ninf = np.zeros(n, bool)
-    np.logical_or.at(nan, gid, codes == _NAN)
-    np.logical_or.at(pinf, gid, codes == _PINF)
-    np.logical_or.at(ninf, gid, codes == _NINF)
-    word = np.where(nan | (pinf & ninf), "NaN", np.where(pinf, "Infinity", np.where(ninf, "-Infinity", "")))
-    out = pc.if_else(pa.array(word != ""), pa.array(word, pa.string()), text)
+    out = text
+    if codes.any():
+        nan, pinf, ninf = (np.bincount(gid, weights=codes == c, minlength=n) > 0 for c in (_NAN, _PINF, _NINF))
+        word = np.where(nan | (pinf & ninf), "NaN", np.where(pinf, "Infinity", np.where(ninf, "-Infinity", "")))
+        out = pc.if_else(pa.array(word != ""), pa.array(word, pa.string()), text)
     return numeric_text_array(pc.if_else(pa.array(has), out, pa.scalar(None, pa.string())))
 
 
