@@ -19,7 +19,7 @@ from typing import Any
 from sqlglot import exp
 
 from sqlvec.catalog.objects import CheckDef, TableDef, ViewDef
-from sqlvec.core.errors import FeatureNotSupported, ObjectNotInPrerequisiteState
+from sqlvec.core.errors import FeatureNotSupported, ObjectNotInPrerequisiteState, UndefinedColumn
 
 _VERB = {exp.Insert: ("insert into", "inserting into", "INSERT"),
          exp.Update: ("update", "updating", "UPDATE"),
@@ -120,21 +120,25 @@ def _one_level(b: Any, node: exp.Expr, view: ViewDef, cascaded: bool) -> tuple[e
     where = q.args.get("where")
     vwhere = _requalify(where.this.copy(), inner, alias) if where is not None else None
 
+    hidden = {c.name for c in base_rel.columns} - set(cols) if isinstance(base_rel, TableDef) else set()
+    others = bool(node.args.get("from_") or node.args.get("from") or node.args.get("using"))
+
     def subst(e: exp.Expr | None) -> exp.Expr | None:
         if e is None:
             return None
 
         def fn(n: exp.Expr) -> exp.Expr:
-            if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star) and n.name in cols \
+            if isinstance(n, exp.Column) and not isinstance(n.this, exp.Star) \
                     and (not n.table or n.table == alias):
-                return cols[n.name].copy()
+                if n.name in cols:
+                    return cols[n.name].copy()
+                if n.name in hidden and (n.table or not others) and n.find_ancestor(exp.Select) is None:
+                    raise UndefinedColumn(f'column "{n.name}" does not exist')
             return n
         return e.transform(fn)
 
     def base_column(name: str, what: str) -> str:
         if name not in cols:
-            from sqlvec.core.errors import UndefinedColumn
-
             raise UndefinedColumn(f'column "{name}" of relation "{view.name}" does not exist')
         e = cols[name]
         if not isinstance(e, exp.Column):
