@@ -106,6 +106,7 @@ class FromBinder:
                 L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1) for i, c in enumerate(rel.columns)
             )
             self._add_scope(scope, alias or name, fields, colnames)
+            scope.items[-1].base = True
             return L.Scan(rel, fields)
         if isinstance(item, exp.Subquery):
             sub = Binder(self.ctx, self.params, self.outer_refs)

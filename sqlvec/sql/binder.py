@@ -241,6 +241,30 @@ class Binder(FromBinder, ExprBinder):
             ties = sort_keys
         return L.Limit(plan, le, oe, ties)
 
+    def _functional_deps(self, scope: Scope, group_exprs: list[E.Expr]) -> None:
+        """GROUP BY a table's primary key also groups by the table's other columns (PostgreSQL's
+        functional dependency: SELECT name ... GROUP BY id): they are added as group keys."""
+        keys = {g.index for g in group_exprs if isinstance(g, E.ColRef)}
+        for it in scope.items:
+            if not it.base:
+                continue
+            by_oid: dict[int, list] = {}
+            for c in it.columns:
+                if c.table_oid and c.attnum > 0:
+                    by_oid.setdefault(c.table_oid, []).append(c)
+            for oid, cols in by_oid.items():
+                rel = self.ctx.catalog.relation_by_oid(oid)
+                pk = getattr(rel, "primary_key", ()) if rel is not None else ()
+                if not pk:
+                    continue
+                names = {c.name: c for c in cols}
+                if not all(k in names and names[k].index in keys for k in pk):
+                    continue
+                for c in cols:
+                    if c.index not in keys:
+                        group_exprs.append(E.ColRef(c.index, c.type, c.name))
+                        keys.add(c.index)
+
     def _row_count(self, e: E.Expr, clause: str) -> E.Expr:
         """A LIMIT / OFFSET argument as bigint (an assignment cast, as PostgreSQL: 42804 else)."""
         if e.type.short != "unknown" and not self.regs.casts.can_assign(e.type, T.INT8):
@@ -403,6 +427,8 @@ class Binder(FromBinder, ExprBinder):
             if special:
                 grouping_sets = [tuple(dict.fromkeys(x)) for x in sets]
 
+        if group is not None and grouping_sets is None:
+            self._functional_deps(scope, group_exprs)
         srf_keys = list(dict.fromkeys(x for g in group_exprs for x in E.walk(g) if isinstance(x, E.SrfCall)))
         if srf_keys:  # GROUP BY unnest(...): the set-returning keys run below the grouping
             base = len(plan.fields)

@@ -23,6 +23,7 @@ class ScopeItem:
     alias: str
     columns: list[ScopeColumn]
     scalar: bool = False  # a FROM function of a base type: its alias alone is the value
+    base: bool = False  # a table scanned directly (its primary key groups its other columns)
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Scope:
     def merge(self, other: Scope) -> None:
         """Append another scope's items (a join's right side), shifting their indexes."""
         for it in other.items:
-            new = ScopeItem(it.alias, [], it.scalar)
+            new = ScopeItem(it.alias, [], it.scalar, it.base)
             for c in it.columns:
                 new.columns.append(
                     ScopeColumn(c.name, c.type, c.index + self.width, c.table_oid, c.attnum, c.hidden)
