@@ -76,6 +76,27 @@ def _run(args: list[str], user: str | None, log: Path | None = None) -> None:
         raise RuntimeError(f"{' '.join(args)} failed:\n{res.stdout}\n{res.stderr}\n{extra}")
 
 
+def _start(bindir: Path, data: Path, log: Path, user: str | None) -> int:
+    """pg_ctl start on a free port; returns it. The port is free when chosen, and another
+    process on a busy machine can bind it before PostgreSQL does: then another port (the
+    server never started, so this repeats no test)."""
+    for attempt in range(5):
+        port = free_port()
+        with open(data / "postgresql.conf", "a") as f:
+            f.write(f"port = {port}\n")  # (the last setting of a name wins)
+        try:
+            _run([str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "120",
+                  "start"], user, log)
+            return port
+        except RuntimeError:
+            taken = "Address already in use" in (log.read_text(errors="replace")
+                                                 if log.exists() else "")
+            if not taken or attempt == 4:
+                raise
+            log.unlink()
+    raise AssertionError("unreachable")
+
+
 @contextmanager
 def postgres_server(settings: dict[str, str] | None = None) -> Iterator[str]:
     """Start a fresh cluster; yield its DSN (user postgres, database postgres); remove it."""
@@ -87,8 +108,7 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[str]:
     data, log = root / "data", root / "server.log"
     if user is not None:
         shutil.chown(root, user=user)
-    port = free_port()
-    conf = dict(FAST_SETTINGS, port=str(port), unix_socket_directories=f"'{root}'")
+    conf = dict(FAST_SETTINGS, unix_socket_directories=f"'{root}'")
     conf.update(settings or {})
     try:
         _run(
@@ -109,11 +129,7 @@ def postgres_server(settings: dict[str, str] | None = None) -> Iterator[str]:
         )
         with open(data / "postgresql.conf", "a") as f:
             f.writelines(f"{k} = {v}\n" for k, v in conf.items())
-        _run(
-            [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60", "start"],
-            user,
-            log,
-        )
+        port = _start(bindir, data, log, user)
         try:
             yield f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
         finally:
