@@ -45,7 +45,7 @@ class ServerProcess:
     def log_text(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
         """Signal the server and wait for it to exit; returns its exit code."""
         if self.proc.poll() is None:
             self.proc.send_signal(sig)
@@ -57,7 +57,7 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def start_server(data: str, log: Path, *args: str, timeout: float = 60) -> ServerProcess:
+def start_server(data: str, log: Path, *args: str, timeout: float = 120) -> ServerProcess:
     """Start `python -m sqlvec serve --port 0 --data DATA ARGS...`; wait for its start-up line."""
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     with open(log, "w") as logf:
