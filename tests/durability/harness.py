@@ -65,7 +65,7 @@ def start_hooked(
     checkpoint_bytes: int | None = None,
     compact_fanout: int | None = None,
     seal_rows: int | None = None,
-    timeout: float = 60,
+    timeout: float = 120,
 ) -> Hooked:
     """Start serve_hooked.py on `data`; return once it listens (raises with its log if not)."""
     env = dict(os.environ, PYTHONPATH=str(REPO), SQLVEC_TEST_EVENTS=str(events))
