@@ -69,6 +69,8 @@ def _output_name(proj: exp.Expr) -> str:
         return "interval"
     if isinstance(proj, exp.Tuple) and len(proj.expressions) > 1:  # (a, b): a row constructor
         return "row"
+    if isinstance(proj, exp.Dot) and isinstance(proj.expression, exp.Func):  # pg_catalog.f(...)
+        return _output_name(proj.expression)
     if isinstance(proj, exp.Paren | exp.Bracket):
         return _output_name(proj.this)
     if isinstance(proj, exp.Case):
