@@ -738,7 +738,16 @@ class DdlRunner:
                                                     for c2 in rel.columns))
                     elif isinstance(sub, exp.UniqueColumnConstraint):
                         keys = tuple(_ident_name(e) for e in (sub.this.expressions if sub.this is not None else []))
-                        rel = replace(rel, uniques=rel.uniques + ((cname or f"{rel.name}_{'_'.join(keys)}_key", keys),))
+                        uname = cname or f"{rel.name}_{'_'.join(keys)}_key"
+                        rel = replace(rel, uniques=rel.uniques + ((uname, keys),))
+                        if sub.args.get("nulls"):  # UNIQUE NULLS NOT DISTINCT
+                            from sqlvec.catalog.objects import UniqueIndexDef
+                            from sqlvec.exec import unique_index
+                            from sqlvec.exec.operators import ExecContext
+
+                            ui = UniqueIndexDef(uname, keys, None, True)
+                            rel = replace(rel, unique_indexes=rel.unique_indexes + (ui,))
+                            unique_index.check_existing(ExecContext(self.cat.txn, self.regs).executor, rel, ui)
                     elif isinstance(sub, exp.CheckColumnConstraint):
                         rel = replace(rel, checks=rel.checks + (CheckDef(cname or f"{rel.name}_check",
                                                                          sub.this.sql(dialect="postgres")),))

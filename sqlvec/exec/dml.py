@@ -214,6 +214,11 @@ def _arbiter_conflicts(ex: Executor, table: TableDef, oc: L.OnConflict,
         keys = oc.target or (unique_keys(table)[0][1] if unique_keys(table) else ())
         if not keys:
             return np.full(rows.num_rows, -1, np.int64), np.zeros(rows.num_rows, bool), ()
+        nnd = next((u for u in table.unique_indexes  # the key is UNIQUE NULLS NOT DISTINCT
+                    if u.where is None and u.nulls_not_distinct and set(u.keys) == set(keys)), None)
+        if nnd is not None:
+            hit, dup, _ = unique_index.conflicts(ex, table, nnd, rows)
+            return hit, dup, ()
         hit, dup, _ = find_conflicts(ex, table, rows, tuple(keys))
         return hit, dup, tuple(keys)
     # DO NOTHING without a target: every unique index is an arbiter
