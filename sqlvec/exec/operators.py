@@ -503,6 +503,10 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
         nulls_first = k.effective_nulls_first()
         if pa.types.is_boolean(col.type):
             col = col.cast(pa.int8())
+        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):  # arrays: element-wise
+            from sqlvec.functions.compare import list_order_key
+
+            col = list_order_key(col)
         place = "at_start" if nulls_first else "at_end"
         if nan_flag_needed(col, k.desc, nulls_first):  # NaN is the greatest number, not a NULL
             sub = pc.sort_indices(pa.table({"n": pc.is_nan(col).cast(pa.int8()), "k": col}),

@@ -224,3 +224,32 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("and", [T.BOOL, T.BOOL], T.BOOL, _bool_and, strict=False)
     fr.add("or", [T.BOOL, T.BOOL], T.BOOL, _bool_or, strict=False)
     fr.add("not", [T.BOOL], T.BOOL, _bool_not)
+
+
+def list_order_key(col: pa.Array) -> pa.Array:
+    """An int64 key that orders a list column as PostgreSQL orders arrays: element by element,
+    a NULL element after every value, a shorter array before a longer one it begins; NULL
+    lists stay NULL. Vectorised: elements are ranked once, rows are ranked by np.lexsort over
+    the (rows x longest) matrix of element ranks (0 past an array's end)."""
+    import numpy as np
+
+    col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    n = len(col)
+    lens = np.asarray(pc.fill_null(pc.list_value_length(col), 0), dtype=np.int64)
+    width = int(lens.max()) if n else 0
+    flat = pc.list_flatten(col)
+    ranks = np.asarray(pc.rank(flat, sort_keys="ascending", tiebreaker="dense"),  # NULLs last
+                       dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
+    parents = np.asarray(pc.list_parent_indices(col), dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
+    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if n else np.zeros(0, np.int64)
+    pos = np.arange(len(flat)) - starts[parents] if len(flat) else np.zeros(0, np.int64)
+    m = np.zeros((n, max(width, 1)), np.int64)
+    m[parents, pos] = ranks
+    order = np.lexsort(m.T[::-1]) if n else np.zeros(0, np.int64)
+    key = np.empty(n, np.int64)
+    if n:
+        row_keys = m[order]
+        new = np.r_[True, np.any(row_keys[1:] != row_keys[:-1], axis=1)]
+        key[order] = np.cumsum(new)
+    valid = np.asarray(pc.is_valid(col))
+    return pa.array(key, pa.int64(), mask=~valid if not valid.all() else None)
