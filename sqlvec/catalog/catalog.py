@@ -119,6 +119,22 @@ class Catalog:
             out.append(ViewDef.from_dict(d) if d.get("kind") == "view" else TableDef.from_dict(d))
         return out
 
+    def tables_by_oid(self, oids: set[int] | tuple[int, ...]) -> list[TableDef]:
+        """The tables with these OIDs, found by their oid/<oid> keys (written by put_table; a
+        table last written before those keys existed is found by a scan of the catalog)."""
+        out, missing = [], set()
+        for oid in set(oids):
+            ref = self.txn.catalog_get(f"oid/{oid}")
+            rel = self.relation(*ref["rel"].split("/", 1)) if ref else None
+            if isinstance(rel, TableDef) and rel.oid == oid:
+                out.append(rel)
+            else:
+                missing.add(oid)
+        if missing:
+            out += [TableDef.from_dict(d) for _, d in self.txn.catalog_items("rel/")
+                    if d.get("oid") in missing and d.get("kind") != "view"]
+        return out
+
     def relation_by_oid(self, oid: int) -> TableDef | ViewDef | None:
         for r in self.relations():
             if r.oid == oid:
@@ -132,6 +148,10 @@ class Catalog:
 
     def put_table(self, t: TableDef) -> None:
         self.txn.catalog_put(f"rel/{t.schema}/{t.name}", t.to_dict())
+        if t.foreign_keys or t.referenced_by:  # found by OID from the tables it is linked with
+            key = f"oid/{t.oid}"
+            if (self.txn.catalog_get(key) or {}).get("rel") != f"{t.schema}/{t.name}":
+                self.txn.catalog_put(key, {"rel": f"{t.schema}/{t.name}"})
 
     def create_table(self, t: TableDef, arrow_schema: Any) -> None:
         self._check_free(t.schema, t.name)
@@ -148,6 +168,8 @@ class Catalog:
     def drop_relation(self, r: TableDef | ViewDef) -> None:
         self.txn.catalog_delete(f"rel/{r.schema}/{r.name}")
         if isinstance(r, TableDef):
+            if self.txn.catalog_get(f"oid/{r.oid}") is not None:
+                self.txn.catalog_delete(f"oid/{r.oid}")
             self._forget_foreign_keys(r)
             for idx in self.indexes_of(r.oid):
                 self.txn.catalog_delete(f"index/{idx.schema}/{idx.name}")
@@ -178,7 +200,10 @@ class Catalog:
         self._check_free(r.schema, new_name)
         self.txn.catalog_delete(f"rel/{r.schema}/{r.name}")
         nr = replace(r, name=new_name)
-        self.txn.catalog_put(f"rel/{r.schema}/{new_name}", nr.to_dict())
+        if isinstance(nr, TableDef):
+            self.put_table(nr)
+        else:
+            self.txn.catalog_put(f"rel/{r.schema}/{new_name}", nr.to_dict())
 
     # -- indexes ------------------------------------------------------------------
     def index(self, schema: str, name: str) -> IndexDef | None:

@@ -142,11 +142,9 @@ def referencing(cat: Any, t: TableDef) -> list[tuple[TableDef, ForeignKeyDef]]:
     """(child, foreign key) pairs of other tables referencing t."""
     if not t.referenced_by:
         return []
-    want = set(t.referenced_by) - {t.oid}
     out = []
-    for r in cat.relations():
-        if isinstance(r, TableDef) and r.oid in want:
-            out.extend((r, f) for f in r.foreign_keys if f.ref_oid == t.oid)
+    for r in cat.tables_by_oid(set(t.referenced_by) - {t.oid}):
+        out.extend((r, f) for f in r.foreign_keys if f.ref_oid == t.oid)
     return out
 
 

@@ -291,5 +291,4 @@ def _reload(cat: Catalog, t: TableDef) -> TableDef:
 
 
 def _tables(cat: Catalog, oids: tuple[int, ...]) -> list[TableDef]:
-    want = set(oids)
-    return [r for r in cat.relations() if isinstance(r, TableDef) and r.oid in want]
+    return cat.tables_by_oid(oids)

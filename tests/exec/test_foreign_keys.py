@@ -99,3 +99,29 @@ def test_one_probe_per_statement(monkeypatch):
     assert calls["candidates"] <= 4  # NO ACTION: per key, one probe of p and one scan of c
     assert cur.execute("SELECT count(*) FROM p").fetchall() == [(10,)]
     assert rowfetch.candidate_rows is real_candidates
+
+
+def test_renamed_and_moved_tables_keep_their_keys(tmp_path):
+    """Parents find their children by OID (catalog oid/<oid> keys): renames of either side,
+    a reopen, and dropping the child keep that right."""
+    path = str(tmp_path / "db")
+    con = _con(path)
+    cur = con.cursor()
+    cur.execute("CREATE TABLE p (id int PRIMARY KEY)")
+    cur.execute("CREATE TABLE c (id int, p int REFERENCES p ON DELETE CASCADE)")
+    cur.execute("INSERT INTO p VALUES (1), (2)")
+    cur.execute("INSERT INTO c VALUES (10, 1), (20, 2)")
+    cur.execute("ALTER TABLE c RENAME TO kid")
+    cur.execute("ALTER TABLE p RENAME TO parent")
+    con.close()
+    con = _con(path)
+    cur = con.cursor()
+    cur.execute("DELETE FROM parent WHERE id = 1")
+    assert cur.execute("SELECT id FROM kid").fetchall() == [(20,)]
+    _fails(cur, "INSERT INTO kid VALUES (30, 1)", "23503")
+    assert cur.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE contype = 'f'").fetchall() == \
+        [("FOREIGN KEY (p) REFERENCES parent(id) ON DELETE CASCADE",)]
+    cur.execute("DROP TABLE kid")
+    cur.execute("DELETE FROM parent")
+    cur.execute("DROP TABLE parent")  # nothing references it any more
+    con.close()
