@@ -347,6 +347,9 @@ def _minmax(fn: str) -> AggImpl:
         if isinstance(v.type, pa.ExtensionType):  # numeric held as its text: by value, text kept
             from sqlvec.core.textio_numeric import order_key
             return _arg_extreme(v, order_key(v), gid, n, fn)
+        if pa.types.is_list(v.type) or pa.types.is_large_list(v.type):  # arrays: element by element
+            from sqlvec.functions.compare import list_order_key
+            return _arg_extreme(v, list_order_key(v), gid, n, fn)
         if pa.types.is_nested(v.type) or pa.types.is_fixed_size_binary(v.type):
             key = textio.format_text(v, t) if pa.types.is_nested(v.type) else pc.cast(v, pa.binary())
             return _arg_extreme(v, key, gid, n, fn)
