@@ -22,12 +22,11 @@ from sqlvec.core.errors import (
     InFailedSqlTransaction,
     InvalidCursorName,
     InvalidSqlStatementName,
-    NoActiveSqlTransaction,
     QueryCanceled,
     SqlError,
     SyntaxError_,
 )
-from sqlvec.core.results import Column, Command, Empty, Notice, Result, Rows
+from sqlvec.core.results import Column, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
 from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext
@@ -86,6 +85,7 @@ class Session:
         self.txn_started_us = 0  # when self.txn began (now() within the block), UTC microseconds
         self.failed = False
         self.txn_queried = False  # a query ran in this block (its isolation level is fixed now)
+        self.implicit_block = False  # self.txn is a multi-statement Query's implicit block
         TM.reset(self)  # the transaction modes from default_transaction_* (startup options)
         self.savepoints: list[tuple[str, Any]] = []
         self.prepared: dict[str, PreparedStatement] = {}
@@ -152,6 +152,7 @@ class Session:
             self.txn = self.db.store.begin()
             self.txn_started_us = time.time_ns() // 1000
             self.settings.begin()  # SETs of a failed string are undone with it
+            self.implicit_block = True
         finished = False
         try:
             for i, (text, offset) in enumerate(stmts):
@@ -167,13 +168,9 @@ class Session:
                             e.position += offset
                         raise
                     parsed = True
-                    if implicit and isinstance(node, UT.TransactionStmt):
-                        implicit = False  # an explicit BEGIN/COMMIT takes over the block
-                        txn, self.txn = self.txn, None
-                        txn.commit()
-                        self._ddl_settled()
-                        self.settings.end(True)
                     result = reg_output(self, self.run(node, [], text), [])
+                    if implicit and not self.implicit_block:  # BEGIN took it over, COMMIT/ROLLBACK ended it
+                        implicit = False
                     if implicit and _stream_of(result) is not None:  # read before the block commits
                         result.batches = iter(list(result.batches))
                 except SqlError as e:
@@ -191,6 +188,7 @@ class Session:
             if implicit:
                 if finished and not self.failed:
                     txn, self.txn = self.txn, None
+                    self.implicit_block = False
                     sync = self.settings.values.get("synchronous_commit", "on") != "off"
                     try:
                         txn.commit(sync=sync)
@@ -203,6 +201,7 @@ class Session:
 
     def _abort_implicit(self) -> None:
         txn, self.txn = self.txn, None
+        self.implicit_block = False
         self.failed = False
         self.savepoints = []
         self.settings.end(False)
@@ -219,7 +218,7 @@ class Session:
         """Run one parsed statement with parameter values."""
         if self._stream_timer is not None:
             self._stop_stream_timer()  # a streamed statement's timeout ends when the next one starts
-        if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in ("rollback", "commit", "rollback_to")):
+        if self.failed and not (isinstance(node, UT.TransactionStmt) and node.kind in _BLOCK_EXITS):
             raise InFailedSqlTransaction(
                 "current transaction is aborted, commands ignored until end of transaction block"
             )
@@ -230,8 +229,10 @@ class Session:
                     return res
             # a query whose plan is cached: none of the statements handled below
         elif isinstance(node, UT.TransactionStmt):
-            res = self._transaction(node)
-            if node.kind in ("commit", "rollback"):  # NOTIFYs of the block: sent or dropped
+            from sqlvec.session.blocks import run_transaction
+
+            res = run_transaction(self, node)
+            if node.kind in ("commit", "rollback", "prepare"):  # NOTIFYs of the block: sent or dropped
                 from sqlvec.session.notify import end_of_block
 
                 end_of_block(self, res.tag == "COMMIT")
@@ -370,66 +371,6 @@ class Session:
         """A streamed query of a transaction block failed midway: the block is aborted (25P02)."""
         if err is not None and self.txn is txn:
             self.failed = True
-
-    def _transaction(self, node: UT.TransactionStmt) -> Result:
-        k = node.kind
-        if k == "begin":
-            if self.txn is not None:
-                self.notice("there is already a transaction in progress", "WARNING", "25001")
-                return Command(node.tag or "BEGIN")
-            self.txn = self.db.store.begin()
-            self.txn_started_us = time.time_ns() // 1000
-            self.failed = False
-            self.savepoints = []
-            self.settings.begin()
-            TM.begin(self, node.modes)
-            return Command(node.tag or "BEGIN")
-        if k == "commit":
-            if self.txn is None:
-                self.notice("there is no transaction in progress", "WARNING", "25P01")
-                return Command("COMMIT")
-            txn, failed = self.txn, self.failed
-            self._end_block(not failed)
-            try:
-                if failed:
-                    txn.rollback()
-                    return Command("ROLLBACK")
-                sync = self.settings.values.get("synchronous_commit", "on") != "off"
-                txn.commit(sync=sync)
-                return Command("COMMIT")
-            finally:
-                self._ddl_settled()
-        if k == "rollback":
-            if self.txn is None:
-                self.notice("there is no transaction in progress", "WARNING", "25P01")
-                return Command("ROLLBACK")
-            txn = self.txn
-            self._end_block(False)
-            txn.rollback()
-            self._ddl_settled()
-            return Command("ROLLBACK")
-        if self.txn is None:
-            verb = {"savepoint": "SAVEPOINT", "release": "RELEASE SAVEPOINT",
-                    "rollback_to": "ROLLBACK TO SAVEPOINT"}[k]
-            raise NoActiveSqlTransaction(f"{verb} can only be used in transaction blocks")
-        if k == "savepoint":
-            self.savepoints.append((node.name, (self.txn.savepoint(), self.settings.savepoint())))
-            return Command("SAVEPOINT")
-        names = [n for n, _ in self.savepoints]
-        if node.name not in names:
-            from sqlvec.core.errors import InvalidSavepointSpecification
-
-            raise InvalidSavepointSpecification(f'savepoint "{node.name}" does not exist')
-        i = len(names) - 1 - names[::-1].index(node.name)
-        if k == "release":
-            del self.savepoints[i:]
-            return Command("RELEASE")
-        sp, saved = self.savepoints[i][1]
-        self.txn.rollback_to(sp)
-        self.settings.rollback_to(saved)  # SETs since the savepoint are undone
-        del self.savepoints[i + 1 :]
-        self.failed = False
-        return Command("ROLLBACK")
 
     def _ddl_settled(self) -> None:
         """DDL became visible (or was undone): plans cached meanwhile may be stale."""
@@ -674,7 +615,7 @@ class Session:
         self.closed = True
 
 
-_BLOCK_EXITS = ("rollback", "commit", "rollback_to")
+_BLOCK_EXITS = ("rollback", "commit", "rollback_to", "prepare")
 
 
 def _ends_block(sql: str) -> bool:

@@ -20,10 +20,11 @@ from sqlvec.core.errors import SyntaxError_
 class TransactionStmt:
     """BEGIN / COMMIT / ROLLBACK / SAVEPOINT / RELEASE / ROLLBACK TO."""
 
-    kind: str  # begin commit rollback savepoint release rollback_to
-    name: str | None = None
+    kind: str  # begin commit rollback savepoint release rollback_to prepare commit_prepared rollback_prepared
+    name: str | None = None  # savepoint name; the gid of PREPARE TRANSACTION / COMMIT PREPARED
     modes: tuple[tuple[str, str], ...] = ()  # BEGIN's transaction modes: (setting, value)
     tag: str = ""  # the CommandComplete tag when it is not the kind's (START TRANSACTION)
+    chain: bool = False  # COMMIT / ROLLBACK AND CHAIN
 
 
 @dataclass(frozen=True)
@@ -179,12 +180,17 @@ def parse_utility(sql: str) -> Utility:
         return parse_cursor(text)
     if head in ("begin", "start"):
         return _parse_begin(text, head)
+    if head in ("commit", "rollback") and low[1:2] == ["prepared"]:  # two-phase commit
+        if len(words) < 3 or not words[2].startswith("'"):
+            raise SyntaxError_("syntax error at or near \"prepared\"", position=len(head) + 2)
+        return TransactionStmt(f"{head}_prepared", _literal(words[2]))
+    chain = low[-2:] == ["and", "chain"] and low[-3:-2] != ["no"]
     if head in ("commit", "end"):
-        return TransactionStmt("commit")
+        return TransactionStmt("commit", chain=chain)
     if head in ("rollback", "abort"):
         if "to" in low:
             return TransactionStmt("rollback_to", _tx_name(words[low.index("to") + 1 :]))
-        return TransactionStmt("rollback")
+        return TransactionStmt("rollback", chain=chain)
     if head == "savepoint":
         if len(words) < 2:
             raise SyntaxError_("syntax error at end of input", position=len(sql) + 1)
@@ -201,6 +207,10 @@ def parse_utility(sql: str) -> Utility:
         if len(low) < 2:
             raise SyntaxError_("syntax error at end of input", position=len(sql) + 1)
         return ShowStmt(_setting_name(words[1:]))
+    if head == "prepare" and low[1:2] == ["transaction"]:
+        if len(words) < 3 or not words[2].startswith("'"):
+            raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+        return TransactionStmt("prepare", _literal(words[2]))
     if head == "prepare":
         return _parse_prepare(text)
     if head == "execute":
