@@ -231,12 +231,11 @@ _UTF8 = ("utf8", "utf-8", "unicode")
 
 
 def _client_encoding(value: str) -> str:
-    """client_encoding: UTF8 under any of its names; others are not converted to (0A000)."""
+    """client_encoding: UTF8 under any of its names; others 22023, as at start-up."""
     if value.strip().lower() in _UTF8:
         return "UTF8"
-    from sqlvec.core.errors import FeatureNotSupported
-
-    raise FeatureNotSupported(f"conversion between {value.strip().upper()} and UTF8 is not supported")
+    raise InvalidParameterValue(f'invalid value for parameter "client_encoding": "{value}"',
+                                detail="sqlvec supports only the UTF8 client encoding.")
 
 
 def _show_ms(value: str) -> str:

@@ -46,6 +46,12 @@ def _memory_limit(s: Any, node: Any) -> Result:
 def run_session_utility(s: Any, node: Any) -> Result:
     if isinstance(node, UT.SetStmt | UT.ResetStmt) and (node.name or "").lower() == MS.NAME:
         return _memory_limit(s, node)  # database-wide, not per session (SHOW reads it as usual)
+    if isinstance(node, UT.SetStmt | UT.ResetStmt) and node.name == "session_authorization":
+        value = node.value if isinstance(node, UT.SetStmt) else None
+        if value is not None and value != s.user:  # (no identity switch: roles and privileges)
+            raise FeatureNotSupported("SET SESSION AUTHORIZATION to another role is not supported")
+        s.settings.set("session_authorization", s.user)
+        return Command("SET" if isinstance(node, UT.SetStmt) else "RESET")
     if isinstance(node, UT.SetStmt):
         if node.local and s.txn is None:  # PostgreSQL: a warning, and nothing changes
             before = dict(s.settings.values)

@@ -245,6 +245,8 @@ def _setting_name(words: list[str]) -> str:
         return "timezone"
     if [w.lower() for w in words[:3]] == ["transaction", "isolation", "level"]:
         return "transaction_isolation"
+    if [w.lower() for w in words] == ["session", "authorization"]:
+        return "session_authorization"
     return _ident(name) if name.startswith('"') else name.lower()
 
 
@@ -254,6 +256,12 @@ def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
     if i < len(low) and low[i] in ("session", "local"):
         local = low[i] == "local"
         i += 1
+    if low[1:3] == ["session", "authorization"]:  # SET SESSION AUTHORIZATION role | DEFAULT
+        if len(words) < 4:
+            raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+        role = words[3]
+        value = None if low[3] == "default" else _literal(role) if role.startswith("'") else _ident(role)
+        return SetStmt("session_authorization", value)
     if low[i : i + 2] == ["time", "zone"]:
         rest = text.split(None, i + 2)[-1] if len(words) > i + 2 else ""
         val = _value_text(rest)

@@ -1,7 +1,7 @@
 """SET inside a transaction block is transactional, as in PostgreSQL 15: ROLLBACK (or
 ROLLBACK TO a savepoint, or a failed multi-statement string) undoes it, SET LOCAL lasts
 until the block ends, SET LOCAL outside a block warns (25P01) and changes nothing. SHOW
-prints durations with their unit, DateStyle German means DMY, client_encoding is UTF8."""
+prints durations with their unit, DateStyle German means DMY, client_encoding is UTF8 only (22023 otherwise, as at start-up)."""
 
 from __future__ import annotations
 
@@ -88,5 +88,16 @@ def test_show_forms_as_postgresql(q):
     assert show(q, "client_encoding") == "UTF8"
     with pytest.raises(SqlError) as ei:
         q("set client_encoding = 'LATIN1'")
-    assert ei.value.code == "0A000"
+    assert ei.value.code == "22023"
     assert show(q, "client_encoding") == "UTF8"
+
+
+def test_session_authorization_default_and_reset(q):
+    assert q("set session authorization default") == "SET"
+    assert q("reset session authorization") == "RESET"
+    assert q("set session authorization sqlvec") == "SET"
+    assert show(q, "session_authorization") == "sqlvec"
+    with pytest.raises(SqlError) as ei:  # switching identity is not offered
+        q("set session authorization 'bob'")
+    assert ei.value.code == "0A000"
+    assert show(q, "session_authorization") == "sqlvec"
