@@ -122,7 +122,11 @@ class Session:
         return out
 
     def notice(self, message: str, severity: str = "NOTICE", code: str = "00000") -> None:
-        self._notices.append(Notice(message, severity, code))
+        """Queue a NoticeResponse unless client_min_messages is above its level (INFO always goes)."""
+        levels = _MESSAGE_LEVELS
+        if severity == "INFO" or levels.get(severity.lower(), 6) >= levels.get(
+                self.settings.values["client_min_messages"], 6):
+            self._notices.append(Notice(message, severity, code))
 
     def cancel(self) -> None:
         """Ask the running statement to stop (thread-safe); it raises QueryCanceled (57014)."""
@@ -615,6 +619,9 @@ class Session:
         self.closed = True
 
 
+# client_min_messages: a notice is sent when its level is at least the setting's
+_MESSAGE_LEVELS = {"debug5": 0, "debug4": 1, "debug3": 2, "debug2": 3, "debug1": 4, "debug": 4,
+                   "log": 5, "notice": 6, "warning": 7, "error": 8}
 _BLOCK_EXITS = ("rollback", "commit", "rollback_to", "prepare")
 
 

@@ -51,7 +51,8 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("transaction_deferrable", "off", boolean=True),
     SettingSpec("default_transaction_deferrable", "off", boolean=True),
     SettingSpec("bytea_output", "hex"),
-    SettingSpec("client_min_messages", "notice"),
+    SettingSpec("client_min_messages", "notice", choices=(
+        "debug5", "debug4", "debug3", "debug2", "debug1", "debug", "log", "notice", "warning", "error")),
     SettingSpec("max_identifier_length", "63"),
     SettingSpec("work_mem", "4MB"),
     SettingSpec("max_connections", "100"),

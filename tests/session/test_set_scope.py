@@ -101,3 +101,18 @@ def test_session_authorization_default_and_reset(q):
         q("set session authorization 'bob'")
     assert ei.value.code == "0A000"
     assert show(q, "session_authorization") == "sqlvec"
+
+
+def test_client_min_messages_filters_notices(q):
+    q("drop table if exists nope")
+    assert [n.severity for n in q.s.notices()] == ["NOTICE"]
+    q("set client_min_messages = warning")
+    q("drop table if exists nope")
+    q("commit")  # WARNING: no transaction in progress
+    assert [n.severity for n in q.s.notices()] == ["WARNING"]
+    q("set client_min_messages = error")
+    q("commit")
+    assert q.s.notices() == []
+    with pytest.raises(SqlError) as ei:
+        q("set client_min_messages = loud")
+    assert ei.value.code == "22023"
