@@ -405,6 +405,18 @@ def order_key(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     return values
 
 
+def value_keys(*xs: pa.Array | pa.ChunkedArray) -> list[pa.Array]:
+    """Keys of several numeric arrays (any of them NUMERIC_TEXT, the others decimal, integer
+    or float) from one `order_key` call, so they compare with each other."""
+    texts = [numeric_text_of(x).storage for x in xs]
+    both = order_key(pa.concat_arrays(texts)) if texts else pa.array([], pa.string())
+    out, at = [], 0
+    for t in texts:
+        out.append(both.slice(at, len(t)))
+        at += len(t)
+    return out
+
+
 def numeric_text_of(a: pa.Array | pa.ChunkedArray) -> pa.Array:
     """Any numeric-valued array (decimal, integer, float, string, NUMERIC_TEXT) as a NUMERIC_TEXT
     array: decimals print with their Arrow scale (the old storage form decimal128(38, 16)
@@ -465,5 +477,5 @@ def numeric_text_values(a: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.nda
 
 
 __all__ = ["NUMERIC_TEXT_ARROW", "DecimalDigits", "NumericTextType", "fit_to", "format_decimal", "is_numeric_text",
-           "numeric_key", "numeric_py_text", "order_key", "numeric_text_array", "numeric_text_scalar", "numeric_text_of", "numeric_text_values",
+           "numeric_key", "numeric_py_text", "order_key", "value_keys", "numeric_text_array", "numeric_text_scalar", "numeric_text_of", "numeric_text_values",
            "parse_numeric_text", "trimmed_scale"]

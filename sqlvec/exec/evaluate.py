@@ -351,6 +351,10 @@ class Evaluator:
 
     def _e_Distinct(self, e: E.Distinct, b: pa.RecordBatch, n: int) -> pa.Array:
         x, y = self.eval(e.left, b), self.eval(e.right, b)
+        if isinstance(x.type, pa.ExtensionType) or isinstance(y.type, pa.ExtensionType):
+            from sqlvec.core.textio_numeric import value_keys  # numeric held as its text: by value
+
+            x, y = value_keys(_arr(x), _arr(y))
         eq = pc.equal(x, y)
         both_null = pc.and_(pc.is_null(x), pc.is_null(y))
         same = pc.if_else(pc.is_null(eq), both_null, eq)
@@ -415,6 +419,15 @@ class Evaluator:
         if consts:
             vals = [v.value for v in e.values]
             non_null = [v for v in vals if v is not None]
+            if isinstance(x.type, pa.ExtensionType) and non_null:  # numeric held as its text: by value
+                from sqlvec.core.textio_numeric import (
+                    numeric_py_text,
+                    numeric_text_array,
+                    value_keys,
+                )
+
+                xk, vk = value_keys(_arr(x), numeric_text_array(pa.array([numeric_py_text(v) for v in non_null])))
+                return _in_result(x, pc.is_in(xk, value_set=vk), len(non_null) != len(vals), e.negate, n)
             hit = pc.is_in(x, value_set=pa.array(non_null, type=x.type)) if non_null else full(False, pa.bool_(), n)
             has_null = len(non_null) != len(vals)
             return _in_result(x, hit, has_null, e.negate, n)
@@ -494,6 +507,14 @@ class Evaluator:
                 return full(e.negate, pa.bool_(), n)  # nothing IN an empty set, even NULL
             col = _arr(table.column(0))
             has_null = col.null_count > 0
+            if isinstance(x.type, pa.ExtensionType) or isinstance(col.type, pa.ExtensionType):
+                from sqlvec.core.textio_numeric import (
+                    value_keys,  # numeric held as its text: by value
+                )
+
+                xk, vk = value_keys(_arr(x), col.drop_null())
+                hit = pc.is_in(xk, value_set=vk) if len(vk) else full(False, pa.bool_(), n)
+                return _in_result(x, hit, has_null, e.negate, n)
             non_null = col.drop_null().cast(x.type) if len(col) else pa.array([], type=x.type)
             hit = pc.is_in(x, value_set=non_null) if len(non_null) else full(False, pa.bool_(), n)
             return _in_result(x, hit, has_null, e.negate, n)

@@ -56,6 +56,9 @@ def sort_key(a: pa.Array, t: SqlType) -> pa.Array:
     """An Arrow-sortable/hashable array ordering like PostgreSQL's btree for type t: interval
     by total span, uuid as bytes, bpchar without trailing spaces, arrays and json by their
     text (an approximation for arrays of numbers). For ORDER BY / DISTINCT / GROUP BY."""
+    if isinstance(a.type, pa.ExtensionType):  # numeric held as its text: by value
+        from sqlvec.core.textio_numeric import order_key
+        return order_key(a)
     if t.short == "interval":
         return interval_span(a, len(a))
     if t.short == "uuid" or pa.types.is_fixed_size_binary(a.type):
@@ -221,6 +224,8 @@ def register(fr: FunctionRegistry) -> None:
             fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))
         else:
             fr.add(sym, [T.ANYARRAY, T.ANYARRAY], T.BOOL, _cmp(kernel, T.ANYARRAY))
+    fr.add("=", [T.RECORD, T.RECORD], T.BOOL, _record_eq(False))
+    fr.add("<>", [T.RECORD, T.RECORD], T.BOOL, _record_eq(True))
     fr.add("and", [T.BOOL, T.BOOL], T.BOOL, _bool_and, strict=False)
     fr.add("or", [T.BOOL, T.BOOL], T.BOOL, _bool_or, strict=False)
     fr.add("not", [T.BOOL], T.BOOL, _bool_not)
@@ -238,8 +243,7 @@ def list_order_key(col: pa.Array) -> pa.Array:
     lens = np.asarray(pc.fill_null(pc.list_value_length(col), 0), dtype=np.int64)
     width = int(lens.max()) if n else 0
     flat = pc.list_flatten(col)
-    ranks = np.asarray(pc.rank(flat, sort_keys="ascending", tiebreaker="dense"),  # NULLs last
-                       dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
+    ranks = _dense_ranks(flat)
     parents = np.asarray(pc.list_parent_indices(col), dtype=np.int64) if len(flat) else np.zeros(0, np.int64)
     starts = np.concatenate([[0], np.cumsum(lens)[:-1]]) if n else np.zeros(0, np.int64)
     pos = np.arange(len(flat)) - starts[parents] if len(flat) else np.zeros(0, np.int64)
@@ -253,3 +257,43 @@ def list_order_key(col: pa.Array) -> pa.Array:
         key[order] = np.cumsum(new)
     valid = np.asarray(pc.is_valid(col))
     return pa.array(key, pa.int64(), mask=~valid if not valid.all() else None)
+
+
+def _dense_ranks(a: pa.Array):
+    """1-based dense ranks of values in PostgreSQL order, NULLs last (records field by
+    field, arrays element by element)."""
+    import numpy as np
+
+    if not len(a):
+        return np.zeros(0, np.int64)
+    if pa.types.is_list(a.type) or pa.types.is_large_list(a.type):
+        key = list_order_key(a)
+        return np.asarray(pc.fill_null(key, np.iinfo(np.int64).max), dtype=np.int64)
+    if pa.types.is_struct(a.type):
+        cols = [_dense_ranks(pc.struct_field(a, i)) for i in range(a.type.num_fields)]
+        null = ~np.asarray(pc.is_valid(a))
+        m = np.stack([null.astype(np.int64)] + cols, axis=1) if cols else null.astype(np.int64)[:, None]
+        order = np.lexsort(m.T[::-1])
+        new = np.r_[True, np.any(m[order][1:] != m[order][:-1], axis=1)]
+        out = np.empty(len(a), np.int64)
+        out[order] = np.cumsum(new)
+        return out
+    return np.asarray(pc.rank(a, sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)  # NULLs last
+
+
+def _record_eq(negate: bool):
+    """record = record (<>) field by field: NULL when a NULL field decides it."""
+    def impl(ctx: CallContext, args: list[Arg]) -> Arg:
+        a, b = (as_array(x, ctx.n) for x in args)
+        if a.type.num_fields != b.type.num_fields:
+            from sqlvec.core.errors import DatatypeMismatch
+            raise DatatypeMismatch("cannot compare record types with different numbers of columns")
+        out = pa.array([True] * ctx.n, pa.bool_())
+        for i in range(a.type.num_fields):
+            x, y = pc.struct_field(a, i), pc.struct_field(b, i)
+            if x.type != y.type:
+                x, y = x.cast(pa.string()), y.cast(pa.string())
+            out = pc.and_kleene(out, pc.equal(x, y))
+        out = pc.if_else(pc.or_(pc.is_null(a), pc.is_null(b)), pa.scalar(None, pa.bool_()), out)
+        return pc.invert(out) if negate else out
+    return impl

@@ -159,3 +159,15 @@ def test_wire_text_binary_copy_and_parameters(server):
         assert con.execute("SELECT id, n::text FROM ntw WHERE id >= 9 ORDER BY id").fetchall() == \
             [(9, "9.900"), (10, "-Infinity")]
         con.execute("DROP TABLE ntw")
+
+
+def test_in_distinct_from_and_ordered_aggregates_by_value(cur):
+    cur.execute("create table t(id int, n numeric, m numeric(10,2))")
+    cur.execute("insert into t values (1, 1.50, 1.00), (2, 2.000, 3.31), (3, -3, 0), (4, NULL, NULL), (5, 3.3100, 2)")
+    assert _rows(cur, "select n in (1.5, 3), n not in (1.5), n in (1, null) from t order by id") == [
+        (True, False, None), (False, True, None), (False, True, None), (None, None, None), (False, True, None)]
+    assert _rows(cur, "select n in (select m from t) from t order by id") == [(None,), (True,), (None,), (None,), (True,)]
+    assert _rows(cur, "select n is distinct from 1.5, n is not distinct from null from t order by id") == [
+        (False, False), (True, False), (True, False), (True, True), (True, False)]
+    assert _rows(cur, "select mode() within group (order by n)::text, count(distinct n) from t") == [("-3", 4)]
+    assert _rows(cur, "select id from t where n = m + 1.31 order by id") == [(5,)]
