@@ -35,6 +35,7 @@ from sqlvec.plan.vector_search import VectorSearch
 
 # k above this goes through the general path (LIMIT ALL, huge pages)
 MAX_K = 1000
+_MIN, _MAX = np.minimum.reduce, np.maximum.reduce
 
 
 def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: Any, idx: Any,
@@ -96,7 +97,7 @@ def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.n
     hits: list[tuple[Any, np.ndarray, np.ndarray]] = []
     if not len(cand):
         return found, hits
-    lo, hi = int(cand.min()), int(cand.max())
+    lo, hi = int(_MIN(cand)), int(_MAX(cand))  # (the ufuncs: no ndarray.min/max wrappers)
     order = want = None
     for v in (*lt.views, *lt.inserts):
         seg = v.seg
@@ -324,7 +325,7 @@ def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
         return None
     # finite and within float32 (NaN fails the comparison); Arrow refuses integers a float32
     # cannot hold exactly
-    if kind == "f" and not np.abs(a).max() <= _F32_MAX:
+    if kind == "f" and not _MAX(np.abs(a)) <= _F32_MAX:
         return None
     if kind == "i" and not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
         return None
@@ -486,7 +487,7 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     groups: list = []
     if len(hits) == 1:  # one segment: its positions of the chosen rows, in their order
         seg, idx, pos = hits[0]
-        where = np.empty(int(idx.max()) + 1, np.int64)
+        where = np.empty(int(_MAX(idx)) + 1, np.int64)
         where[idx] = pos
         at = where[chosen]
     else:
@@ -513,7 +514,7 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
             cols = [vec if i == col else RF.gather(groups, nm, t, n, cache)
                     for i, (nm, t) in enumerate(zip(prep.names, prep.types))]
         if p.with_distance:
-            cols.append(pa.array(d, pa.float64()))
+            cols.append(RF.to_arrow(d, pa.float64()))
         return pa.RecordBatch.from_arrays(cols, schema=prep.out)
     if prep.kernel is not None and n:
         part = by_seg.get(seg.seg_id) if seg is not None and by_seg and cand is not None else None
