@@ -118,6 +118,12 @@ class Binder(FromBinder, ExprBinder):
 
     def _bind_with(self, w: exp.With, outer: Scope | None) -> None:
         recursive = bool(w.args.get("recursive"))
+        clause = w.args.get("search")  # SEARCH / CYCLE of the last WITH query
+        if clause is not None and w.expressions:
+            from sqlvec.sql.search_cycle import rewrite
+
+            w = w.copy()
+            rewrite(w.expressions[-1], clause)
         for cte in w.expressions:
             name = cte.alias_or_name
             body = cte.this
