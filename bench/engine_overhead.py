@@ -10,7 +10,9 @@ which reuses the prepared statement and its generic plan):
   - one: `SELECT %s::int + 1` (no table: the fixed cost of a statement)
 With --ann-db DIR (a database bench/ann.py made: bench/.cache/db_100000x128_...) two more
 rows run on its clustered `items` table, one query at a time, hnsw.ef_search = 40, k = 10:
-  - ann100k: the same ANN statement through the embedded API,
+  - ann100k: the same ANN statement through the embedded API (the query a list of floats),
+  - annnp: the same with the query a float32 numpy array (what the wire's binary vector
+    parameter decodes to),
   - usearch: usearch's own Python search on the graph sqlvec saved for that table (the same
     vectors, M, ef_construction and ef_search: the ceiling), so usearch/ann100k is the
     fraction of usearch's single-query rate the embedded API reaches.
@@ -64,14 +66,15 @@ def measure_ann_db(path: str, rounds: int, count: int = 500) -> dict[str, float]
         cur.execute("set hnsw.ef_search = 40")
         sql = "select id from items order by emb <-> %s limit 10"
         graphs = [g for g in glob.glob(os.path.join(data, "indexes", "*.usearch"))]
-        out: dict[str, list[float]] = {"ann100k": [], "usearch": []}
+        out: dict[str, list[float]] = {"ann100k": [], "annnp": [], "usearch": []}
         for _ in range(rounds):
-            for v in ql[:20]:
-                cur.execute(sql, (v,)).fetchall()
-            t = time.process_time()
-            for v in ql:
-                cur.execute(sql, (v,)).fetchall()
-            out["ann100k"].append((time.process_time() - t) / len(ql) * 1e6)
+            for name, qs in (("ann100k", ql), ("annnp", list(q))):
+                for v in qs[:20]:
+                    cur.execute(sql, (v,)).fetchall()
+                t = time.process_time()
+                for v in qs:
+                    cur.execute(sql, (v,)).fetchall()
+                out[name].append((time.process_time() - t) / len(qs) * 1e6)
             if graphs:
                 g = Index.restore(max(graphs, key=os.path.getsize), view=True)
                 g.expansion_search = 40
@@ -168,10 +171,11 @@ def main() -> None:
     for k, v in this.items():
         line = f"{k:7s} {v:9.1f} {1e6 / v:9,.0f}"
         if base:
-            line += f" {base[k]:9.1f} {base[k] / v:8.2f}x"
+            line += (f" {base[k]:9.1f} {base[k] / v:8.2f}x" if k in base else f" {'-':>9s} {'-':>9s}")
         print(line)
     if "usearch" in this:
         print(f"embedded ANN / usearch direct QPS (CPU): this {this['usearch'] / this['ann100k']:.2f}"
+              f" (numpy query {this['usearch'] / this['annnp']:.2f})"
               + (f", base {base['usearch'] / base['ann100k']:.2f}" if base else "")
               + " (issue 5 target: >= 0.5)")
 
