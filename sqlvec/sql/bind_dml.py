@@ -290,6 +290,19 @@ def _dml_source(b: Binder, node: exp.Expr, table: TableDef, extra_from: exp.Expr
     return plan, scope
 
 
+def _split_row_subquery(q: exp.Expr, n: int) -> list[exp.Expr]:
+    """SET (a, b) = (SELECT x, y ...): one scalar subquery per target column, each reading
+    its column of the row subquery (which must give at most one row, as PostgreSQL's)."""
+    names = [f"c{i + 1}" for i in range(n)]
+    if isinstance(q, exp.Select) and not any(isinstance(e, exp.Star) for e in q.expressions) \
+            and len(q.expressions) != n:
+        from sqlvec.core.errors import SyntaxError_
+
+        raise SyntaxError_("number of columns does not match number of values")
+    return [exp.Subquery(this=exp.select(exp.column(c, "__row")).from_(
+        exp.alias_(exp.Subquery(this=q.copy()), "__row", table=names))) for c in names]
+
+
 def bind_update(b: Binder, node: exp.Update) -> L.Update:
     node, table = _view_target(b, node)
     frm = node.args.get("from_") or node.args.get("from")
@@ -300,6 +313,8 @@ def bind_update(b: Binder, node: exp.Update) -> L.Update:
         if isinstance(eq.this, exp.Tuple):  # SET (a, b) = (x, y)
             targets = eq.this.expressions
             values = eq.expression.expressions if isinstance(eq.expression, exp.Tuple) else [eq.expression]
+            if isinstance(eq.expression, exp.Subquery) and len(targets) > 1:
+                values = _split_row_subquery(eq.expression.this, len(targets))
             if len(targets) != len(values):
                 from sqlvec.core.errors import SyntaxError_
 
