@@ -96,8 +96,9 @@ def test_list_roles_schemas_databases(sqlvec_psql):
     assert "lower" in sqlvec_psql(r"\df lower")
 
 
-def _complete(host: str, port: int, user: str, db: str, typed: bytes) -> str:
-    """What an interactive psql shows after `typed` + TAB (through a pseudo-terminal)."""
+def _complete(host: str, port: int, user: str, db: str, typed: bytes, expect: str) -> str:
+    """What an interactive psql shows after `typed` + TAB (through a pseudo-terminal), read
+    until `expect` shows (the completion's query answered) or 60 s pass."""
     import pty
     import select
     import time
@@ -107,22 +108,22 @@ def _complete(host: str, port: int, user: str, db: str, typed: bytes) -> str:
         os.environ["PGCLIENTENCODING"] = "UTF8"
         os.execvp("psql", ["psql", "-X", "-h", host, "-p", str(port), "-U", user, "-d", db])
 
-    def drain(seconds: float) -> bytes:
-        out, end = b"", time.time() + seconds
-        while time.time() < end:
+    def read_until(done, seconds: float = 60) -> bytes:  # (a safety net: it takes a moment)
+        out, end = b"", time.monotonic() + seconds
+        while not done(out) and time.monotonic() < end:
             ready, _, _ = select.select([fd], [], [], 0.05)
             if ready:
                 try:
                     out += os.read(fd, 4096)
-                except OSError:
+                except OSError:  # psql is gone
                     break
         return out
     try:
-        drain(1.0)
+        read_until(lambda out: out.rstrip().endswith((b"=#", b"=>")))  # the prompt: connected
         os.write(fd, typed + b"\t\t")
-        shown = drain(1.5).decode(errors="replace")
+        shown = read_until(lambda out: expect.encode() in out).decode(errors="replace")
         os.write(fd, b"\x15\\q\n")
-        drain(0.3)
+        read_until(lambda out: False, 10)  # until psql exits (EOF)
     finally:
         os.close(fd)
         os.waitpid(pid, 0)
@@ -130,8 +131,7 @@ def _complete(host: str, port: int, user: str, db: str, typed: bytes) -> str:
 
 
 def test_tab_completion_of_tables_and_columns(sqlvec_psql, server):
-    assert "items" in _complete(server.host, server.port, server.user, server.database,
-                                b"select * from ite")
-    assert "name" in _complete(server.host, server.port, server.user, server.database,
-                               b"select * from items where na")
-    assert "ms" in _complete(server.host, server.port, server.user, server.database, b"\\d ite")
+    for typed, expect in [(b"select * from ite", "items"), (b"select * from items where na", "name"),
+                          (b"\\d ite", "ms")]:
+        shown = _complete(server.host, server.port, server.user, server.database, typed, expect)
+        assert expect in shown, (typed, shown)
