@@ -118,6 +118,16 @@ class FromBinder:
             plan = self.bind_values(item, outer)
             self._add_scope(scope, alias or "*VALUES*", plan.fields, colnames)
             return plan
+        if isinstance(item, exp.Lateral) and isinstance(item.this, exp.Unnest | exp.Func):
+            # LATERAL f(...) [AS a(...)]: a function item (it may read the items before it)
+            fn = item.this
+            if isinstance(fn, exp.Unnest):
+                offset = fn.args.get("offset")  # WITH ORDINALITY: True, or the column's name
+                if isinstance(offset, exp.Identifier):
+                    colnames = colnames + [offset.name]
+                ordinality = isinstance(offset, exp.Identifier) or offset is True
+                return self._bind_table_function(fn, alias or "unnest", colnames, scope, ordinality)
+            return self._bind_table_function(fn, alias or "", colnames, scope)
         if isinstance(item, exp.Lateral):
             sub = Binder(self.ctx, self.params)
             sub.cte_plans = self.cte_plans
