@@ -588,6 +588,7 @@ class DdlRunner:
             if refs:  # ADD COLUMN ... REFERENCES t: the default values must reference existing keys
                 before = new.foreign_keys
                 new = self._with_foreign_keys(new, refs)
+                self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t)  # keys in metadata
                 self.cat.put_table(new)
                 ddl_fk.link_parents(self.cat, new)
                 self._validate_foreign_keys(new, new.foreign_keys[len(before):])
@@ -839,9 +840,10 @@ class DdlRunner:
             if self.notice is not None:
                 self.notice(f"drop cascades to constraint {fk.name} on table {child.name}")
             cur = self.cat.relation(child.schema, child.name)
-            kept = tuple(f for f in cur.foreign_keys if f.name != fk.name)
-            self.cat.put_table(replace(cur, foreign_keys=kept))
-            ddl_fk.unlink_parent(self.cat, replace(cur, foreign_keys=kept), fk)
+            kept = replace(cur, foreign_keys=tuple(f for f in cur.foreign_keys if f.name != fk.name))
+            self.cat.txn.alter_table(cur.oid, arrow_schema(kept, self.regs), lambda t: t)  # storage forgets it
+            self.cat.put_table(kept)
+            ddl_fk.unlink_parent(self.cat, kept, fk)
 
     def _check_existing(self, rel: TableDef) -> None:
         """Existing rows must satisfy a newly added unique key or check."""
@@ -959,6 +961,11 @@ def arrow_schema(t: TableDef, regs: Any) -> pa.Schema:
     for name, cols in t.uniques:
         keys[name] = list(cols)
     meta = {b"sqlvec.unique": json.dumps(keys).encode()} if keys else None
+    if t.foreign_keys:  # storage's commit-time check (storage/unique_fk.py)
+        meta = dict(meta or {})
+        meta[b"sqlvec.fk"] = json.dumps([{"name": f.name, "cols": list(f.columns), "ref": f.ref_oid,
+                                          "ref_cols": list(f.ref_columns), "table": t.name,
+                                          "ref_table": f.ref_table} for f in t.foreign_keys]).encode()
     return pa.schema([pa.field(c.name, c.sql_type(regs.types).arrow) for c in t.columns], metadata=meta)
 
 

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import ObjectNotInPrerequisiteState, SerializationFailure, UndefinedTable
-from sqlvec.storage import compact, unique
+from sqlvec.storage import compact, unique, unique_fk
 from sqlvec.storage.memory import MemoryBudget
 from sqlvec.storage.segment import Segment, SegView, column_stats
 from sqlvec.storage.state import (
@@ -139,6 +139,7 @@ class Store:
                 latest = head.tables.get(ch.table_id)
                 if latest is not None and (ch.inserts or ch.segments):
                     unique.check(latest, ch, latest.schema)
+                    unique_fk.check(new, ch)  # a parent deleted by a commit this txn did not see
             ticket = self._log(rec, prepared)  # raises DiskFull / IoError: nothing applied
             self._head = new
             for k in (*rec.catalog_put, *rec.catalog_del):
