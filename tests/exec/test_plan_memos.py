@@ -27,7 +27,8 @@ def test_memos_reused_by_a_cached_plan_and_released_with_it():
         assert _rows(s.execute_prepared(calc, [i, "AbC"])) == [(3 * i + 1, "abc")]
         assert _rows(s.execute_prepared(values, [i])) == [(x, y) for x, y in ((1, "a"), (2, "b")) if x >= i]
     plans = [weakref.ref(st.plan_cache["generic"][1]) for st in (lookup, calc, values)]
-    sizes = (len(operators._SCHEMAS), len(operators._PICKS), len(evaluate._SCALARS), len(key_lookup._NARROW))
+    sizes = (len(operators._SCHEMAS), len(operators._PICKS), len(evaluate._SCALARS), len(key_lookup._PICKED),
+             len(key_lookup._POINT_KEY))
     assert all(sizes)
     for name in ("lookup", "calc", "values"):
         s.close_statement(name)
