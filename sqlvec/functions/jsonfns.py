@@ -517,6 +517,9 @@ def register(fr: FunctionRegistry) -> None:
     add("?", [JB, TXT], T.BOOL, _has_key("one"))
     add("?|", [JB, TXTA], T.BOOL, _has_key("any"))
     add("?&", [JB, TXTA], T.BOOL, _has_key("all"))
+    add("jsonb_exists", [JB, TXT], T.BOOL, _has_key("one"))  # the functions behind ? ?| ?&
+    add("jsonb_exists_any", [JB, TXTA], T.BOOL, _has_key("any"))
+    add("jsonb_exists_all", [JB, TXTA], T.BOOL, _has_key("all"))
     add("||", [JB, JB], JB, _concat)
     add("-", [JB, TXT], JB, _delete)
     add("-", [JB, I4], JB, _delete)
