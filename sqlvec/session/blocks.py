@@ -75,6 +75,37 @@ def open_block(s: Any, modes: tuple[tuple[str, str], ...]) -> None:
     TM.begin(s, modes)
 
 
+def open_implicit(s: Any) -> None:
+    """The extended protocol's implicit block, opened by a write with no block open: the
+    statements until Sync run in it and commit at Sync (end_implicit), all or none."""
+    s.txn = s.db.store.begin()
+    s.txn_started_us = time.time_ns() // 1000
+    s.failed = False
+    s.savepoints = []
+    s.settings.begin()
+    s.implicit_block = True
+
+
+def end_implicit(s: Any) -> None:
+    """Sync: commit the implicit block, or roll it back when a statement in it failed."""
+    from sqlvec.session.notify import end_of_block
+
+    txn, commit = s.txn, not s.failed
+    s.implicit_block = False
+    s._end_block(commit)
+    try:
+        if commit:
+            txn.commit(sync=s.settings.values.get("synchronous_commit", "on") != "off")
+        else:
+            txn.rollback()
+    except BaseException:
+        end_of_block(s, False)
+        raise
+    finally:
+        s._ddl_settled()
+    end_of_block(s, commit)
+
+
 def _end(s: Any, node: UT.TransactionStmt) -> Result:
     """COMMIT / ROLLBACK [AND CHAIN] / PREPARE TRANSACTION of an explicit block (or none)."""
     k = node.kind

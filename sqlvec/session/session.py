@@ -152,7 +152,9 @@ class Session:
             return
         # several statements in one Query run as one implicit transaction, as in PostgreSQL
         implicit = len(stmts) > 1 and self.txn is None
-        if implicit:
+        if self.implicit_block:  # the extended protocol's, left open without a Sync: this Query ends it
+            implicit = True
+        elif implicit:
             self.txn = self.db.store.begin()
             self.txn_started_us = time.time_ns() // 1000
             self.settings.begin()  # SETs of a failed string are undone with it
@@ -349,11 +351,12 @@ class Session:
             finally:
                 self._ddl_settled()
             return result
-        sp = self.txn.savepoint()
+        sp = self.txn.savepoint() if not self.implicit_block else None  # (an error ends that one)
         try:
             result = fn(self.txn)
         except BaseException:
-            self.txn.rollback_to(sp)
+            if sp is not None:
+                self.txn.rollback_to(sp)
             self.failed = True
             raise
         stream = _stream_of(result)
@@ -508,6 +511,12 @@ class Session:
             res = self._run_generic(hit, params)
             if res is not None:
                 return reg_output(self, res, formats) if hit[2][2] else res
+        if self.txn is None and type(stmt.ast) in _WRITES:
+            # a write opens the extended protocol's implicit block: what runs until Sync
+            # commits together, or not at all (PostgreSQL; asyncpg/psycopg executemany, pipelines)
+            from sqlvec.session.blocks import open_implicit
+
+            open_implicit(self)
         return reg_output(self, self.run(stmt.ast, params, stmt.sql, stmt), formats)
 
     def describe_portal(self, portal: Portal | str) -> list[Column] | None:
@@ -589,9 +598,14 @@ class Session:
         _close_portal(self.portals.pop(name, None))
 
     def sync(self) -> None:
-        """End of an extended-protocol cycle: drop the unnamed portal outside a block."""
+        """End of an extended-protocol cycle: the implicit block commits (or rolls back after
+        an error); the unnamed portal is dropped outside a block."""
         if self._stream_timer is not None:
             self._stop_stream_timer()  # as in PostgreSQL, statement_timeout stops at Sync
+        if self.implicit_block:
+            from sqlvec.session.blocks import end_implicit
+
+            end_implicit(self)
         if self.txn is None and self.portals:
             _close_portal(self.portals.pop("", None))
 
@@ -619,6 +633,7 @@ class Session:
         self.closed = True
 
 
+_WRITES = frozenset({exp.Insert, exp.Update, exp.Delete, exp.Merge})
 # client_min_messages: a notice is sent when its level is at least the setting's
 _MESSAGE_LEVELS = {"debug5": 0, "debug4": 1, "debug3": 2, "debug2": 3, "debug1": 4, "debug": 4,
                    "log": 5, "notice": 6, "warning": 7, "error": 8}

@@ -9,7 +9,11 @@ from sqlvec.core.errors import SqlError
 
 
 def _ins(q, stmt, params):
-    return q.s.execute_prepared(stmt, params).tag
+    """One Bind/Execute/Sync cycle (a failed one rolls back at Sync)."""
+    try:
+        return q.s.execute_prepared(stmt, params).tag
+    finally:
+        q.s.sync()
 
 
 def test_prepared_insert_plan_reused_and_errors_unchanged(q):
