@@ -1,6 +1,6 @@
 """Cost of foreign keys and expression unique indexes, sqlvec vs PostgreSQL 15 in one run.
 
-    .venv/bin/python bench/constraints.py [--rows 100000] [--repeat 3]
+    .venv/bin/python bench/constraints.py [--rows 100000] [--repeat 3] [--embedded]
 
 Tables (same DDL and data in both): p (id int primary key) with `rows` rows; c (id, p int
 REFERENCES p ON DELETE CASCADE, a btree index on p: without it each deleted parent is a
@@ -75,14 +75,56 @@ def runner(con, op):
     return fn
 
 
-def main() -> None:
-    import psycopg
+def embedded(rows: int, repeat: int) -> None:
+    """sqlvec alone, in this process (sqlvec.connect(':memory:')): CPU ms per operation (min
+    of `repeat`, each rolled back), with and without the constraint, and the ratio."""
+    import time
 
+    import sqlvec
+
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+
+    class _Con:  # setup() speaks psycopg's con.execute
+        execute = staticmethod(cur.execute)
+
+    setup(_Con, rows)
+    con.autocommit = False
+    out = {}
+    for name, op in ops(rows):
+        best = float("inf")
+        for _ in range(repeat + 1):
+            t = time.process_time()
+            if isinstance(op, tuple):
+                cur.executemany(op[0], op[1])
+            else:
+                for sql in op:
+                    cur.execute(sql)
+            best = min(best, time.process_time() - t)
+            con.rollback()
+        out[name] = best * 1e3
+    names = list(out)
+    table = [[n, out[n], out[names[i + 1]] if i % 2 == 0 and i + 1 < len(names) and "no " in names[i + 1]
+              else "", ""] for i, n in enumerate(names)]
+    for r in table:
+        if r[2] != "":
+            r[3] = f"{r[1] / r[2]:.2f}x" if r[2] > 0 else "inf"
+    print_table(["operation (embedded)", "cpu ms", "cpu ms without", "with / without"], table)
+
+
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=100_000)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--embedded", action="store_true", help="sqlvec in this process only, CPU per operation")
     a = ap.parse_args()
     print(machine_note())
+    if a.embedded:
+        embedded(a.rows, a.repeat)
+        return
+    import psycopg
+
     results = {}
     with postgres(pg_settings()) as pg_dsn, sqlvec_server() as srv:
         pg = psycopg.connect(pg_dsn, autocommit=True)
