@@ -37,3 +37,33 @@ def test_image_entrypoint_is_the_sqlvec_command():
     cmd = ast.literal_eval(re.search(r"^CMD\s+(\[.*\])\s*$", docker, re.M).group(1))
     build_parser().parse_args(cmd)
     assert "COPY sqlvec ./sqlvec" in docker and "pyproject.toml" in docker
+
+
+def test_serve_command_flags_and_entry_points():
+    import subprocess
+    import sys
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["scripts"]["sqlvec"] == "sqlvec.__main__:main"
+    from sqlvec.__main__ import main  # noqa: F401  (the console script's target exists)
+
+    r = subprocess.run([sys.executable, "-m", "sqlvec", "serve", "--help"], capture_output=True,
+                       text=True, timeout=120, cwd=REPO)
+    assert r.returncode == 0, r.stderr
+    for flag in ("--host", "--port", "--data", "--tls-cert", "--tls-key", "--auth"):
+        assert flag in r.stdout
+    deps = " ".join(project["dependencies"])
+    for dep in ("sqlglot", "numpy", "pyarrow", "usearch", "lark"):
+        assert dep in deps
+    extras = project["optional-dependencies"]
+    assert {"pytest", "psycopg[binary]", "asyncpg"} <= {d.split(">")[0].split("=")[0] for d in extras["test"]}
+    assert any(d.startswith("cupy") for d in extras["gpu"])
+
+
+def test_readme_quick_start_is_two_commands_and_ci_runs_the_test_one():
+    readme = (REPO / "README.md").read_text()
+    block = readme.split("## Quick start", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = [ln.split("#")[0].strip() for ln in block.strip().splitlines()]
+    assert commands == ["./run serve", "./run test"]
+    assert "exec ./run test" in (REPO / ".ci" / "run").read_text()
