@@ -80,6 +80,15 @@ def _encode_sparse(arr: pa.Array) -> Seg:
     ])
 
 
+def decode_text(s: str, typmod: int) -> np.ndarray | None:
+    """A text-format `vector` Bind parameter as a float32 numpy array (as the binary one),
+    or None when it is unusual or of another dimension than typmod: the type's text input
+    then reads it and raises pgvector's error."""
+    from sqlvec.functions.vectors.textio import dense_text_fast
+
+    return dense_text_fast(s, typmod)
+
+
 def decode(raw: bytes, short: str) -> object:
     """One Bind parameter in binary format to the Python value of the type (a `vector` as a
     1-D float32 numpy array, as an embedded caller may pass it: the ANN path searches with

@@ -142,3 +142,30 @@ def test_bit_format_many_rows_one_length():
 def test_cast_text_both_ways(regs):
     v = regs.casts.cast(pa.array(["[1,2]"]), T.TEXT, VECTOR)
     assert regs.casts.cast(v, VECTOR, T.TEXT).to_pylist() == ["[1,2]"]
+
+
+def test_one_vector_text_fast_parse_equals_the_scalar_parser():
+    """dense_text_fast (one value: a literal, a text-format parameter) gives the scalar
+    parser's float32 numbers or None, never another answer or a different error: the
+    unusual inputs (NaN, infinity, '_', non-ASCII digits, hex, empty elements, beyond
+    float32) fall through to the scalar parser, which raises pgvector's errors."""
+    from sqlvec.functions.vectors.textio import dense_text_fast, parse_dense_value
+    from sqlvec.wire.codecs import decode_text
+
+    rng = np.random.default_rng(3)
+    good = [" [1, 2.5,-3e1] ", "[0.1,+.5,-1.e3,1E-7]", "[\t4 ,5\n]",
+            "[" + ",".join(repr(float(x)) for x in rng.standard_normal(64)) + "]"]
+    for s in good:
+        got = dense_text_fast(s)
+        assert got is not None and got.dtype == np.float32
+        assert got.tolist() == parse_dense_value(s, "vector"), s
+        assert decode_text(s, VECTOR).tolist() == got.tolist()  # (a wire text parameter)
+    for s in ["[1,nan]", "[inf,1]", "[1_0,2]", "[\u0661,2]", "[0x10]", "[1,,2]", "[]",
+              "[1e39,1]", "1,2", "[1,2", "[1 2]"]:
+        assert dense_text_fast(s) is None, s
+    assert dense_text_fast("[1,2,3]", dim=2) is None
+    with pytest.raises(E.DataException, match="expected 2 dimensions, not 3"):
+        decode_text("[1,2,3]", VECTOR.with_typmod(2))
+    with pytest.raises(E.DataException, match="NaN not allowed in vector"):
+        decode_text("[1,nan]", VECTOR)
+    assert parse_text(pa.array(["[1,2.5]"]), VECTOR.with_typmod(2)).to_pylist() == [[1.0, 2.5]]

@@ -94,6 +94,33 @@ def _convert(tok: str, v: float, short: str) -> float | int:
     return f
 
 
+def dense_text_fast(s: str, dim: int = -1) -> np.ndarray | None:
+    """One `vector` text '[1, 2.5,3]' as a float32 numpy array in one numpy parse, or None
+    when anything is unusual (non-ASCII, '_', an empty or non-numeric element, NaN or
+    infinity, beyond float32, no or too many dimensions, not `dim` when given): then
+    parse_dense_value decides, with pgvector's errors. The numbers are the scalar parser's
+    (both round the correctly rounded double to float32).
+
+        >>> dense_text_fast(" [1, 2.5,-3e1] ").tolist(), dense_text_fast("[1,,2]")
+        ([1.0, 2.5, -30.0], None)
+    """
+    if not s.isascii() or "_" in s:  # (numpy also reads '1_0' and non-ASCII digits)
+        return None
+    body = s.strip(_WS)
+    if len(body) < 3 or body[0] != "[" or body[-1] != "]":
+        return None
+    try:
+        x = np.array(body[1:-1].split(","), np.float64)
+    except ValueError:
+        return None
+    n = len(x)
+    if not n or n > V.MAX_DIM or (dim > 0 and n != dim):
+        return None
+    with np.errstate(over="ignore"):
+        f = x.astype(np.float32)
+    return f if np.isfinite(f).all() else None
+
+
 def parse_dense_value(s: str, short: str) -> list:
     """pgvector's vector_in for one value: '[1, 2,3]' -> [1.0, 2.0, 3.0]."""
     rx = _INT_RE if short == "int8vec" else _FLOAT_RE
@@ -196,6 +223,11 @@ def _fit_typmod(out: pa.Array, t: SqlType, dims: np.ndarray) -> pa.Array:
 def parse_dense(a: pa.Array, t: SqlType) -> pa.Array:
     """'[1,2,3]' strings to a dense vector array of t (typmod checked)."""
     a = _combine(a)
+    if t.short == "vector" and len(a) == 1 and not a.null_count:  # one value: a literal, a
+        one = dense_text_fast(a[0].as_py())  # parameter (~1 ms through the Arrow kernels)
+        if one is not None:
+            out = pa.ListArray.from_arrays(pa.array([0, len(one)], pa.int32()), pa.array(one))
+            return _fit_typmod(out, t, np.array([len(one)]))
     fast = _fast_dense(a, t) if len(a) else pa.array([], t.arrow)
     if fast is not None:
         return fast
