@@ -73,7 +73,7 @@ def run_session_utility(s: Any, node: Any) -> Result:
         return Command("RESET")
     if isinstance(node, UT.ShowStmt):
         if node.name == "all":
-            items = s.settings.all()
+            items = [(k, s.settings.get(k)) for k, _ in s.settings.all()]  # as SHOW k prints each
             batch = pa.RecordBatch.from_arrays(
                 [pa.array([k for k, _ in items]), pa.array([v for _, v in items]), pa.array([""] * len(items))],
                 names=["name", "setting", "description"])

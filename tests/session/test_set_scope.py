@@ -80,6 +80,7 @@ def test_show_forms_as_postgresql(q):
         assert show(q, "statement_timeout") == shown
     q("set lock_timeout = '5s'")
     assert show(q, "lock_timeout") == "5s"
+    assert ("lock_timeout", "5s", "") in q("show all")
     q("set datestyle = 'German'")
     assert show(q, "datestyle") == "German, DMY"
     q("set datestyle = 'SQL, MDY'")
