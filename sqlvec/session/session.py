@@ -216,6 +216,11 @@ class Session:
             txn.rollback()
         self._ddl_settled()
 
+    def fail_block(self) -> None:
+        """An error outside the session's own statements (the wire's Bind checks, say) aborts
+        the open block as any error does; outside a block nothing happens."""
+        self._fail_block()
+
     def _fail_block(self) -> None:
         if self.txn is not None:
             self.failed = True
@@ -608,6 +613,14 @@ class Session:
             end_implicit(self)
         if self.txn is None and self.portals:
             _close_portal(self.portals.pop("", None))
+            if self.portals:  # named portals end with the transaction too (WITH HOLD cursors stay)
+                from sqlvec.session.cursors import held_after_commit
+
+                kept = held_after_commit(self.portals)
+                for name, p in self.portals.items():
+                    if name not in kept:
+                        _close_portal(p)
+                self.portals = kept
 
     def pg_notify(self, channel: str, payload: str) -> None:
         """pg_notify(channel, payload) (functions/sysfns.py), same as NOTIFY."""

@@ -454,10 +454,12 @@ class ServerConnection:
             except SqlError as e:
                 self._send_error(e)
                 self._skip_until_sync = True
+                self._fail_block()
             except Exception as e:  # noqa: BLE001 - a bug must surface as XX000, not kill us
                 log.exception("internal error")
                 self._send_error(InternalError(str(e) or type(e).__name__))
                 self._skip_until_sync = True
+                self._fail_block()
             return None
         if cls is m.Query:
             clock = self._clock
@@ -500,6 +502,13 @@ class ServerConnection:
         for notice in getter():
             self._send(be.notice_response(notice))
 
+    def _fail_block(self) -> None:
+        """An error in an extended-protocol message aborts the open transaction block (or
+        the implicit one), whichever layer raised it, as in PostgreSQL."""
+        fail = getattr(self.session, "fail_block", None)
+        if fail is not None:
+            fail()
+
     def _sync(self) -> None:
         sync = getattr(self.session, "sync", None)
         if sync is not None:
@@ -507,6 +516,12 @@ class ServerConnection:
                 sync()
             except SqlError as e:
                 self._send_error(e)
+            portals = self._portals
+            if len(portals) > 1 or (portals and "" not in portals):  # named portals end with
+                # their transaction (session.sync); the unnamed one is replaced by the next Bind
+                alive = getattr(self.session, "portals", None)
+                if alive is not None:
+                    self._portals = {k: v for k, v in portals.items() if k in alive or not k}
         self._send_ready()
         if not self._inline:
             self._flush()

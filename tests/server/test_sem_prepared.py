@@ -77,3 +77,41 @@ def test_per_column_formats_flush_and_skip_until_sync_on_the_engine(server):
         assert [k for k, _ in out] == list("2DCZ") and c.data_row_values(out[1][1]) == [b"7"]
     finally:
         s.close()
+
+
+def test_portals_end_with_their_transaction_and_protocol_errors_abort_the_block(server):
+    s = raw(server)
+    try:
+        run = [
+            # outside a block a named portal lives until Sync (its implicit transaction)
+            (c.parse("SELECT 1", "sp_q") + c.bind(stmt="sp_q", portal="pp") + c.execute("pp")
+             + c.SYNC, [("1", ""), ("2", ""), ("D", "1"), ("C", ""), ("Z", "I")]),
+            (c.execute("pp") + c.SYNC, [("E", "34000"), ("Z", "I")]),
+            (c.query("BEGIN"), [("C", ""), ("Z", "T")]),
+            (c.bind(stmt="sp_q", portal="pp") + c.SYNC, [("2", ""), ("Z", "T")]),  # kept in a block
+            (c.execute("pp") + c.SYNC, [("D", "1"), ("C", ""), ("Z", "T")]),
+            # an error the protocol layer finds (a duplicate portal) aborts the block
+            (c.bind(stmt="sp_q", portal="pp") + c.SYNC, [("E", "42P03"), ("Z", "E")]),
+            (c.query("SELECT 1"), [("E", "25P02"), ("Z", "E")]),
+            (c.query("ROLLBACK"), [("C", ""), ("Z", "I")]),
+        ]
+        got = [_exchange_z(s, payload) for payload, _ in run]
+        assert got == [want for _, want in run]
+    finally:
+        s.close()
+
+
+def _exchange_z(s, payload: bytes) -> list[tuple[str, str]]:
+    """Like _exchange, with ReadyForQuery's transaction status at the end."""
+    s.sendall(payload)
+    out = []
+    for kind, body in c.split(read_until(s, READY)):
+        if kind == "E":
+            out.append((kind, c.error_fields(body)["C"]))
+        elif kind == "D":
+            out.append((kind, body[6:].decode()))
+        elif kind == "Z":
+            out.append((kind, body.decode()))
+        elif kind in ("1", "2", "3", "C"):
+            out.append((kind, ""))
+    return out
