@@ -282,6 +282,8 @@ class Cursor:
                 values = text_params(values, types)
                 if one_step is not None:
                     self._take(one_step(stmt, values))
+                    if len(param_rows) > 1:  # each row its own cycle: in autocommit, executemany
+                        session.sync()       # commits row by row (sqlite3, psycopg2), not as one
                 else:
                     ncols = len(stmt.columns) if stmt.columns else 0
                     self._take(session.execute_portal(session.bind(stmt, values, [0] * ncols, ""), 0)[0])

@@ -83,3 +83,19 @@ def test_sqlstates_map_to_pep249_classes_and_fetching(tmp_path):
     cur.execute("UPDATE t SET v = 'x' WHERE id < 3")
     assert cur.description is None and cur.rowcount == 3
     con.close()
+
+
+def test_executemany_in_autocommit_commits_row_by_row_and_in_a_block_not_at_all():
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("CREATE TABLE t (id int PRIMARY KEY)")
+    with pytest.raises(sqlvec.IntegrityError):
+        cur.executemany("INSERT INTO t VALUES (%s)", [(1,), (2,), (1,), (3,)])
+    assert cur.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,)]  # as sqlite3
+    con.autocommit = False
+    with pytest.raises(sqlvec.IntegrityError):
+        cur.executemany("INSERT INTO t VALUES (%s)", [(4,), (1,)])
+    con.rollback()
+    assert cur.execute("SELECT count(*) FROM t").fetchone() == (2,)
+    con.close()
