@@ -23,8 +23,9 @@ def test_check_option_survives_reopen_and_prepared_inserts(tmp_path):
     con.autocommit = True
     cur = con.cursor()
     cur.executemany("INSERT INTO small VALUES (%s, %s)", [(1, 1), (2, 2), (3, 3)])
+    cur.execute("INSERT INTO small VALUES (%s, %s)", (4, 4))
     with pytest.raises(dbapi.DatabaseError) as info:
-        cur.executemany("INSERT INTO small VALUES (%s, %s)", [(4, 4), (5, 50)])
+        cur.execute("INSERT INTO small VALUES (%s, %s)", (5, 50))
     assert info.value.sqlstate == "44000"
     assert cur.execute("SELECT id FROM t ORDER BY id").fetchall() == [(1,), (2,), (3,), (4,)]
     cur.execute("UPDATE small SET qty = qty + 1 WHERE id = 1")
