@@ -15,7 +15,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
-from sqlvec.sql.binder import Binder, _Default, _output_name, relation_fields
+from sqlvec.sql.binder import Binder, _Default, _output_name, _unknown_outputs, relation_fields
 from sqlvec.sql.fold_values import fold_columns
 from sqlvec.sql.scope import Scope
 
@@ -188,9 +188,13 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
         if len(src.fields) > len(idx):
             raise SyntaxError_("INSERT has more expressions than target columns")
         idx = idx[: len(src.fields)]
+        # a bare NULL or string literal in the SELECT list is still `unknown` here, as in
+        # PostgreSQL: it takes the column's type (INSERT INTO t SELECT 1, NULL)
+        unknown = _unknown_outputs(src_node)
         for j, i in enumerate(idx):
-            assign(b, E.ColRef(j, src.fields[j].type), types[i], table.columns[i].name)
-        src = b._coerce_plan(src, [types[i] for i in idx])
+            if j not in unknown:
+                assign(b, E.ColRef(j, src.fields[j].type), types[i], table.columns[i].name)
+        src = b._coerce_plan(src, [types[i] for i in idx], unknown)
     # project the source onto the full column list, filling defaults
     exprs: list[E.Expr] = []
     for i in range(len(table.columns)):
