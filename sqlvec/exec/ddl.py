@@ -425,7 +425,7 @@ class DdlRunner:
         segment_index.creating(self.cat.store, self.cat.txn, f"index/{d.schema}/{d.name}", d.oid)
         session = getattr(self.notice, "__self__", None)  # notice = session.notice
         progress = {"relid": rel.oid, "index_relid": d.oid, "command": command,
-                    "phase": "building index", "tuples_total": 0, "tuples_done": 0}
+                    "phase": "initializing", "tuples_total": 0, "tuples_done": 0}
         if session is not None:
             session.index_progress = progress
         try:

@@ -491,6 +491,7 @@ def build_on_create(txn: Any, store: Any, types: Any, rel: Any, idx: Any,
                f"{sum(v.seg.num_rows for v in todo)} rows")
     if progress is not None:
         progress["tuples_total"] = txn.row_count(rel.oid)
+        progress["phase"] = "building index"  # after the total: a reader never sees it 0
     segs = SI.ensure(built, views, notice, progress, coldef.name, store)
     done = SI.part_rowids(segs, views, built)
     batches = list(txn.scan(rel.oid, [coldef.name]))
