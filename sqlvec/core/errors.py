@@ -119,6 +119,7 @@ class SqlState(StrEnum):
     ADMIN_SHUTDOWN = "57P01"
     CANNOT_CONNECT_NOW = "57P03"
     IO_ERROR = "58030"
+    UNDEFINED_FILE = "58P01"
     CONFIG_FILE_ERROR = "F0000"
     DATA_CORRUPTED = "XX001"
     INTERNAL_ERROR = "XX000"
@@ -299,6 +300,7 @@ QueryCanceled = _error("QueryCanceled", SqlState.QUERY_CANCELED)
 AdminShutdown = _error("AdminShutdown", SqlState.ADMIN_SHUTDOWN)
 CannotConnectNow = _error("CannotConnectNow", SqlState.CANNOT_CONNECT_NOW)
 IoError = _error("IoError", SqlState.IO_ERROR)
+UndefinedFile = _error("UndefinedFile", SqlState.UNDEFINED_FILE)
 DataCorrupted = _error("DataCorrupted", SqlState.DATA_CORRUPTED)
 InternalError = _error("InternalError", SqlState.INTERNAL_ERROR)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sqlvec.core.errors import SyntaxError_
+from sqlvec.core.errors import SyntaxError_, UndefinedFile
 
 
 @dataclass(frozen=True)
@@ -236,6 +236,10 @@ def parse_utility(sql: str) -> Utility:
         return parse_reindex(text)
     if head in ("create", "alter", "drop"):
         return _parse_role(head, words, low)
+    if head == "load":  # no loadable libraries here: every file is missing, as PostgreSQL says
+        if len(words) < 2 or not words[1].startswith("'"):
+            raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+        raise UndefinedFile(f'could not access file "{_literal(words[1])}": No such file or directory')
     return NoopStmt(head.upper())
 
 
