@@ -512,7 +512,7 @@ def register(fr: FunctionRegistry) -> None:
     add("repeat", [TXT, I4], TXT, _repeat)
     add("reverse", [TXT], TXT, _reverse)
     add("split_part", [TXT, TXT, I4], TXT, _split_part)
-    add("concat", [T.ANY], TXT, _concat, variadic=True, min_args=0, strict=False)
+    add("concat", [T.ANY], TXT, _concat, variadic=True, min_args=1, strict=False)
     add("concat_ws", [TXT, T.ANY], TXT, _concat_ws, variadic=True, min_args=1, strict=False)
     add("initcap", [TXT], TXT, lambda c, a: map_distinct(_initcap_py, a, c.n, pa.string()))
     add("md5", [TXT], TXT, _md5)
