@@ -10,6 +10,7 @@ PostgreSQL's "any other operator" level (below + and -, above comparisons):
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar
 
 from sqlglot import exp
@@ -31,6 +32,8 @@ PLAIN_FUNCTIONS = frozenset({
     "LTRIM", "MAKE_TIME", "MAKE_TIMESTAMP", "MOD", "NOW", "POW", "POWER", "RPAD", "RTRIM", "SHA256", "SHA384",
     "SHA512", "STRPOS", "SUBSTR", "TO_CHAR", "TO_DATE", "TO_HEX", "TO_TIMESTAMP", "UNNEST", "VAR_SAMP",
 })
+
+_SPACED_SIGN = re.compile(r"([-+])\s+(?=[0-9.])")
 
 
 class VecOp(exp.Expression, exp.Binary):
@@ -92,6 +95,13 @@ class SqlvecDialect(Postgres):
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         # (`name => value` named arguments stay: FARROW gives an exp.Kwarg)
         LAMBDAS: ClassVar[dict] = {TokenType.FARROW: Postgres.Parser.LAMBDAS[TokenType.FARROW]}
+
+        def _parse_interval_span(self, this: exp.Expr, parse_function_unit: bool = True) -> exp.Interval:
+            # PostgreSQL joins a sign to the number after it: INTERVAL '- 3 days' is -3 days
+            # (sqlglot's one-part split reads '3', 'days' and drops the sign)
+            if this is not None and this.is_string and _SPACED_SIGN.search(this.name):
+                this = exp.Literal.string(_SPACED_SIGN.sub(r"\1", this.name))
+            return super()._parse_interval_span(this, parse_function_unit)
 
         # INSERT INTO t (cols) OVERRIDING {SYSTEM | USER} VALUE ...: kept in the Insert's
         # "overriding" arg (stock sqlglot has no such clause)
