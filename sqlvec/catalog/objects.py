@@ -59,6 +59,8 @@ class ForeignKeyDef:
     on_delete: str = "a"
     on_update: str = "a"
     match: str = "s"
+    deferrable: bool = False  # DEFERRABLE: SET CONSTRAINTS may defer its check to COMMIT
+    deferred: bool = False  # INITIALLY DEFERRED
 
     @staticmethod
     def from_dict(d: dict) -> ForeignKeyDef:

@@ -19,6 +19,7 @@ from sqlvec.core.errors import (
     DependentObjectsStillExist,
     FeatureNotSupported,
     InvalidForeignKey,
+    SyntaxError_,
     UndefinedColumn,
     UndefinedTable,
     WrongObjectType,
@@ -33,8 +34,10 @@ def _name(e: exp.Expr) -> str:
 
 
 def reference_options(ref: exp.Reference) -> dict[str, str]:
-    """ON DELETE / ON UPDATE actions and MATCH of a REFERENCES clause (pg_constraint letters)."""
-    out = {"on_delete": "a", "on_update": "a", "match": "s"}
+    """ON DELETE / ON UPDATE actions, MATCH and [NOT] DEFERRABLE / INITIALLY DEFERRED |
+    IMMEDIATE of a REFERENCES clause (pg_constraint letters)."""
+    out: dict = {"on_delete": "a", "on_update": "a", "match": "s", "deferrable": False, "deferred": False}
+    not_deferrable = False
     opts = [str(o).upper().split() for o in ref.args.get("options") or []]
     for words in opts:
         if words[:1] == ["ON"] and len(words) >= 3 and words[1] in ("DELETE", "UPDATE"):
@@ -46,8 +49,18 @@ def reference_options(ref: exp.Reference) -> dict[str, str]:
             if words[1:] == ["PARTIAL"]:
                 raise FeatureNotSupported("MATCH PARTIAL not yet implemented")
             out["match"] = "f" if words[1:] == ["FULL"] else "s"
-        elif words == ["DEFERRABLE"] or words[:1] == ["INITIALLY"] and words != ["INITIALLY", "IMMEDIATE"]:
-            raise FeatureNotSupported("deferrable foreign key constraints are not supported")
+        elif words == ["DEFERRABLE"]:
+            out["deferrable"] = True
+        elif words == ["NOT", "DEFERRABLE"]:
+            not_deferrable = True
+        elif words == ["INITIALLY", "DEFERRED"]:
+            out["deferred"] = True
+        elif words[:1] == ["INITIALLY"] and words != ["INITIALLY", "IMMEDIATE"]:
+            raise SyntaxError_(f"syntax error at or near \"{words[-1]}\"")
+    if out["deferred"]:
+        if not_deferrable:
+            raise SyntaxError_("constraint declared INITIALLY DEFERRED must be DEFERRABLE")
+        out["deferrable"] = True  # INITIALLY DEFERRED implies DEFERRABLE
     return out
 
 

@@ -11,7 +11,8 @@ them, SET NULL / SET DEFAULT rewrite their key columns; a rewritten child is che
 turn (its own constraints and the tables that reference it).
 
 Checks run after the statement's writes, as PostgreSQL's end-of-statement triggers do,
-so rows inserted by the same statement (a self-referencing tree) count.
+so rows inserted by the same statement (a self-referencing tree) count; a DEFERRABLE
+constraint's deferred checks wait for COMMIT (exec/fk_deferred.py).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from sqlvec.catalog.catalog import Catalog
 from sqlvec.catalog.objects import ForeignKeyDef, TableDef
 from sqlvec.core.errors import ForeignKeyViolation
 from sqlvec.exec.evaluate import group_ids
+from sqlvec.exec.fk_deferred import defer_child, defer_parent, is_deferred
 from sqlvec.exec.rowfetch import candidate_rows
 
 ROWID = "_rowid"
@@ -145,6 +147,9 @@ def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, 
         if not valid.all():
             keys = keys.filter(pa.array(valid))
         keys = _unique_keys(keys)
+        if fk.deferrable and is_deferred(ex.ctx.txn, fk):  # checked at COMMIT (exec/fk_deferred.py)
+            defer_child(ex, table, fk, keys)
+            continue
         probe = keys.rename_columns(list(fk.ref_columns))
         ok = _present(ex.ctx.txn, fk.ref_oid, fk.ref_columns, probe)
         if not ok.all():
@@ -219,6 +224,9 @@ def _one_change(ex: Any, table: TableDef, old: pa.Table, new: pa.Table | None, w
                     continue
                 ok = ok.filter(pa.array(gone))
                 nk = nk.filter(pa.array(gone)) if nk is not None else None
+                if fk.deferrable and is_deferred(txn, fk):  # NO ACTION only: checked at COMMIT
+                    defer_parent(ex, table, child, fk, ok)
+                    continue
             fresh = child if child.oid != table.oid else _reload(cat, child)
             refs, which = _referencing(txn, fresh, fk.columns, ok.rename_columns(list(fk.columns)))
             if refs.num_rows == 0:

@@ -259,6 +259,13 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _ddl(s, txn, select_into_as_create(node))  # tag SELECT n, as PostgreSQL
     if isinstance(node, ReindexStmt):
         return _reindex(s, txn, node)
+    if isinstance(node, UT.SetConstraintsStmt):  # deferred foreign key checks: exec/fk_deferred.py
+        from sqlvec.exec.fk_deferred import set_constraints
+
+        if s.txn is None:
+            s.notice("SET CONSTRAINTS can only be used in transaction blocks", "WARNING", "25P01")
+        set_constraints(txn, s.db.regs, s.settings.search_path(s.user), node.names, node.deferred)
+        return Command("SET CONSTRAINTS")
     if isinstance(node, exp.Command) and str(node.this).upper() == "REFRESH":
         s.db.ddl_gen += 1
         s.did_ddl = True

@@ -36,6 +36,14 @@ class SetTransactionStmt:
 
 
 @dataclass(frozen=True)
+class SetConstraintsStmt:
+    """SET CONSTRAINTS ALL | name [, ...] DEFERRED | IMMEDIATE (names None: ALL)."""
+
+    names: tuple[str, ...] | None
+    deferred: bool
+
+
+@dataclass(frozen=True)
 class SetStmt:
     name: str
     value: str | None  # None: DEFAULT
@@ -254,6 +262,16 @@ def _setting_name(words: list[str]) -> str:
     return _ident(name) if name.startswith('"') else name.lower()
 
 
+def _parse_set_constraints(text: str) -> SetConstraintsStmt:
+    m = re.match(r"(?is)set\s+constraints\s+(.*?)\s+(deferred|immediate)\s*$", text)
+    if not m:
+        raise SyntaxError_("syntax error at end of input", position=len(text) + 1)
+    what = m.group(1).strip()
+    names = None if what.lower() == "all" else tuple(
+        ".".join(_ident(p.strip()) for p in n.split(".")) for n in _split_top(what))
+    return SetConstraintsStmt(names, m.group(2).lower() == "deferred")
+
+
 def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
     i = 1
     local = False
@@ -270,6 +288,8 @@ def _parse_set(text: str, words: list[str], low: list[str]) -> SetStmt:
         rest = text.split(None, i + 2)[-1] if len(words) > i + 2 else ""
         val = _value_text(rest)
         return SetStmt("timezone", None if val.lower() in ("default", "local") else val, local)
+    if low[1:2] == ["constraints"]:
+        return _parse_set_constraints(text)
     if low[1:2] == ["transaction"]:
         return SetTransactionStmt(_tx_modes(text, re.match(r"(?is)set\s+transaction", text).end(), True))
     if low[1:5] == ["session", "characteristics", "as", "transaction"]:

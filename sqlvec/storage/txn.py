@@ -84,6 +84,8 @@ class Transaction:
         self._active = True
         # inserts of at least this many rows go straight to segment files (COPY lowers it)
         self.bulk_rows = _BULK_ROWS
+        # callables run first by commit() (deferred foreign key checks); one raising rolls back
+        self.before_commit: list = []
 
     # -- state ------------------------------------------------------------------------
 
@@ -437,6 +439,13 @@ class Transaction:
     def commit(self, sync: bool = True) -> None:
         """Make the writes durable and visible; 40001 if they conflict with a newer commit."""
         self._check()
+        hooks, self.before_commit = self.before_commit, []
+        try:
+            for hook in hooks:
+                hook()
+        except BaseException:
+            self.rollback()
+            raise
         self._active = False
         try:
             if self.has_writes:

@@ -175,7 +175,8 @@ def _constraint(s: Snapshot) -> list[dict]:
         fkeys = [ref.column_index(n) + 1 for n in fk.ref_columns if ref.column_index(n) is not None] \
             if fk is not None and ref is not None else None
         out.append({"oid": c.oid, "conname": c.name, "connamespace": s.nsp_oid.get(t.schema, 2200),
-                    "contype": c.kind, "condeferrable": False, "condeferred": False,
+                    "contype": c.kind, "condeferrable": bool(fk is not None and fk.deferrable),
+                    "condeferred": bool(fk is not None and fk.deferred),
                     "convalidated": True, "conrelid": t.oid, "contypid": 0,
                     "conindid": c.index_oid, "conparentid": 0,
                     "confrelid": fk.ref_oid if fk is not None else 0,

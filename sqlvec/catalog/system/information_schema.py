@@ -108,8 +108,8 @@ def _table_constraints(s: Snapshot) -> list[dict]:
         out.append({"constraint_catalog": s.database, "constraint_schema": c.table.schema,
                     "constraint_name": c.name, "table_catalog": s.database,
                     "table_schema": c.table.schema, "table_name": c.table.name,
-                    "constraint_type": _CTYPE[c.kind], "is_deferrable": "NO",
-                    "initially_deferred": "NO", "enforced": "YES",
+                    "constraint_type": _CTYPE[c.kind], "is_deferrable": "YES" if c.fk is not None and c.fk.deferrable else "NO",
+                    "initially_deferred": "YES" if c.fk is not None and c.fk.deferred else "NO", "enforced": "YES",
                     "nulls_distinct": "YES" if c.kind == "u" else None})
     return out
 

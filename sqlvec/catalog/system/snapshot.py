@@ -73,6 +73,8 @@ class Constraint:
                 out += f" ON UPDATE {names[fk.on_update]}"
             if fk.on_delete in names:
                 out += f" ON DELETE {names[fk.on_delete]}"
+            if fk.deferrable:
+                out += " DEFERRABLE INITIALLY DEFERRED" if fk.deferred else " DEFERRABLE"
             return out
         if self.kind == "c":
             e = self.expr.strip()
