@@ -365,10 +365,8 @@ class Executor:
             yield self._batch(p, [self.ev.eval(e, b) for e in p.exprs])
 
     def _r_Limit(self, p: L.Limit) -> Iterator[pa.RecordBatch]:
-        one = ONE_ROW
-        limit = self.ev.eval(p.limit, one)[0].as_py() if p.limit is not None else None
-        offset = self.ev.eval(p.offset, one)[0].as_py() if p.offset is not None else 0
-        offset = offset or 0
+        limit = _row_count(self, p.limit, None)
+        offset = _row_count(self, p.offset, 0) or 0
         if limit is not None and limit < 0:
             raise InvalidRowCountInLimitClause("LIMIT must not be negative")
         if offset < 0:
@@ -599,3 +597,16 @@ def _table_except(new: pa.Table, total: pa.Table) -> pa.Table:
         return new
     nk, tk = _row_keys(new, total)
     return new.filter(pa.array(~np.isin(nk, tk)))
+
+
+_INT_CONST = frozenset({"int2", "int4", "int8"})
+
+
+def _row_count(ex: Any, e: E.Expr | None, default: int | None) -> int | None:
+    """A LIMIT / OFFSET count: an integer constant's own value (no evaluator round trip per
+    execution of a cached plan), else the expression evaluated once."""
+    if e is None:
+        return default
+    if type(e) is E.Const and type(e.value) is int and e.type.short in _INT_CONST:
+        return e.value
+    return ex.ev.eval(e, ONE_ROW)[0].as_py()

@@ -29,6 +29,7 @@ _NP = {pa.int8(): np.int8, pa.int16(): np.int16, pa.int32(): np.int32, pa.int64(
        pa.float64(): np.float64}
 
 _NP_ID = {t.id: dt for t, dt in _NP.items()}  # (by type id: hashing a DataType formats it)
+_MINR, _MAXR = np.minimum.reduce, np.maximum.reduce
 
 
 @dataclass(eq=False)
@@ -129,7 +130,7 @@ def values(seg: Any, name: str, pos: np.ndarray, t: pa.DataType, cache: dict | N
         return v.take(pos, axis=0) if v.ndim == 2 else v[pos]
     starts = col.starts
     which = starts.searchsorted(pos, "right") - 1
-    lo, hi = which.min(), which.max()
+    lo, hi = int(_MINR(which)), int(_MAXR(which))  # (the ufuncs: no ndarray.min/max wrappers)
     if lo == hi:
         return views[lo].take(pos - starts[lo], axis=0)
     m = np.empty((len(pos), *views[0].shape[1:]), views[0].dtype)
