@@ -33,6 +33,7 @@ PLAIN_FUNCTIONS = frozenset({
     "SHA512", "STRPOS", "SUBSTR", "TO_CHAR", "TO_DATE", "TO_HEX", "TO_TIMESTAMP", "UNNEST", "VAR_SAMP",
 })
 
+_PREFIX_OPS = {TokenType.PIPE_SLASH: exp.Sqrt, TokenType.DPIPE_SLASH: exp.Cbrt}
 _SPACED_SIGN = re.compile(r"([-+])\s+(?=[0-9.])")
 
 
@@ -95,6 +96,23 @@ class SqlvecDialect(Postgres):
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         # (`name => value` named arguments stay: FARROW gives an exp.Kwarg)
         LAMBDAS: ClassVar[dict] = {TokenType.FARROW: Postgres.Parser.LAMBDAS[TokenType.FARROW]}
+        # a foreign key's NOT DEFERRABLE (exec/ddl_fk.py reads the option words)
+        KEY_CONSTRAINT_OPTIONS: ClassVar[dict] = {**Postgres.Parser.KEY_CONSTRAINT_OPTIONS,
+                                                  "NOT": ("ENFORCED", "DEFERRABLE")}
+
+        def _parse_unary(self) -> exp.Expr | None:
+            # PostgreSQL's prefix operators @ (abs), |/ (sqrt), ||/ (cbrt) sit at the "any other
+            # operator" level: `|/ 25 + 11` is sqrt(36). sqlglot reads `@` as a parameter
+            # marker and binds |/ to the next factor only.
+            tok = self._curr
+            if tok is not None and (
+                (tok.token_type == TokenType.PARAMETER and tok.text == "@")
+                or tok.token_type in (TokenType.PIPE_SLASH, TokenType.DPIPE_SLASH)
+            ):
+                self._advance()
+                node = _PREFIX_OPS.get(tok.token_type, exp.Abs)
+                return self.expression(node(this=self._parse_term()))
+            return super()._parse_unary()
 
         def _parse_interval_span(self, this: exp.Expr, parse_function_unit: bool = True) -> exp.Interval:
             # PostgreSQL joins a sign to the number after it: INTERVAL '- 3 days' is -3 days
