@@ -869,7 +869,7 @@ class DdlRunner:
         if not bs:
             return
         data = pa.Table.from_batches(bs).drop(["_rowid"])
-        check_references(ExecContext(self.cat.txn, self.regs).executor, rel, data, fks=fks)
+        check_references(ExecContext(self.cat.txn, self.regs).executor, rel, data, fks=fks, defer=False)
 
     def _using_converter(self, rel: TableDef, name: str, using: exp.Expr, t: Any):
         """ALTER COLUMN name TYPE t USING expr: a function rows -> new column values.

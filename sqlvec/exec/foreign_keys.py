@@ -122,9 +122,10 @@ def referenced_table(cat: Catalog, fk: ForeignKeyDef) -> TableDef:
 
 
 def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, ...] | None = None,
-                     fks: tuple[ForeignKeyDef, ...] | None = None) -> None:
+                     fks: tuple[ForeignKeyDef, ...] | None = None, defer: bool = True) -> None:
     """Child side: each row's key of each foreign key (columns by name in rows) must exist in
-    the referenced table; `only`: the columns an UPDATE set (other keys are unchanged)."""
+    the referenced table; `only`: the columns an UPDATE set (other keys are unchanged);
+    defer=False: check even a deferred constraint now (ALTER TABLE ADD validating rows)."""
     fks = table.foreign_keys if fks is None else fks
     if not fks or rows.num_rows == 0:
         return
@@ -147,7 +148,7 @@ def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, 
         if not valid.all():
             keys = keys.filter(pa.array(valid))
         keys = _unique_keys(keys)
-        if fk.deferrable and is_deferred(ex.ctx.txn, fk):  # checked at COMMIT (exec/fk_deferred.py)
+        if defer and fk.deferrable and is_deferred(ex.ctx.txn, fk):  # checked at COMMIT (exec/fk_deferred.py)
             defer_child(ex, table, fk, keys)
             continue
         probe = keys.rename_columns(list(fk.ref_columns))
