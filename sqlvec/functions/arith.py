@@ -22,6 +22,7 @@ from sqlvec.core import textio
 from sqlvec.core import types as T
 from sqlvec.core.errors import DivisionByZero, NumericValueOutOfRange
 from sqlvec.core.types import SqlType
+from sqlvec.functions.numeric_textfns import text_aware
 from sqlvec.functions.registry import Arg, CallContext, FunctionRegistry
 
 INT_NAME = {"int2": "smallint", "int4": "integer", "int8": "bigint"}
@@ -306,7 +307,8 @@ def register(fr: FunctionRegistry) -> None:
             if t.short in INT_NAME:
                 fr.add(sym, [t, t], t, _int_op(kernel, t.short))
             elif t.short == "numeric":
-                fr.add(sym, [t, t], _ret_numeric(kernel), _numeric_op(kernel))
+                fr.add(sym, [t, t], _ret_numeric(kernel),
+                       text_aware(sym, _numeric_op(kernel)) if kernel == "mod" else _numeric_op(kernel))
             elif kernel != "mod":
                 fr.add(sym, [t, t], t, _float_op(kernel, t.short))
     for kernel_sym, kernel in _OPS.items():  # float48 / float84 operators return float8
@@ -318,12 +320,12 @@ def register(fr: FunctionRegistry) -> None:
         same = (lambda a: a[0]) if t.short == "numeric" else t  # numeric keeps its scale
         fr.add("-", [t], same, _neg(t.short))
         fr.add("+", [t], same, lambda ctx, args: args[0])
-        fr.add("abs", [t], same, _abs(t.short))
-        fr.add("@", [t], same, _abs(t.short))
+        fr.add("abs", [t], same, text_aware("abs", _abs(t.short)))
+        fr.add("@", [t], same, text_aware("@", _abs(t.short)))
     fr.add("mod", [T.INT2, T.INT2], T.INT2, _int_op("mod", "int2"))
     fr.add("mod", [T.INT4, T.INT4], T.INT4, _int_op("mod", "int4"))
     fr.add("mod", [T.INT8, T.INT8], T.INT8, _int_op("mod", "int8"))
-    fr.add("mod", [T.NUMERIC, T.NUMERIC], _ret_numeric("mod"), _numeric_op("mod"))
+    fr.add("mod", [T.NUMERIC, T.NUMERIC], _ret_numeric("mod"), text_aware("mod", _numeric_op("mod")))
 
 
 __all__ = ["any_true", "check_zero", "const_quotient", "numeric_binary", "numeric_type", "numeric_with",

@@ -23,6 +23,7 @@ from sqlvec.core.errors import (
     NumericValueOutOfRange,
 )
 from sqlvec.functions.arith import check_zero, numeric_binary, numeric_type
+from sqlvec.functions.numeric_textfns import text_aware
 from sqlvec.functions.registry import ANYCOMPATIBLE, Arg, CallContext, FunctionRegistry
 from sqlvec.functions.vec import any_true, arr, map_distinct
 
@@ -345,13 +346,13 @@ def register(fr: FunctionRegistry) -> None:
     for name in ("round", "trunc"):
         fr.add(name, [F8], F8, _float_unary(
             (lambda x: pc.round(x, round_mode="half_to_even")) if name == "round" else pc.trunc))
-        fr.add(name, [NUM], NUM, _round_numeric(name))
-        fr.add(name, [NUM, T.INT4], NUM, _round_numeric(name))
+        fr.add(name, [NUM], NUM, text_aware(name, _round_numeric(name)))
+        fr.add(name, [NUM, T.INT4], NUM, text_aware(name, _round_numeric(name)))
     for name in ("ceil", "ceiling"):
         fr.add(name, [F8], F8, _float_unary(pc.ceil))
-        fr.add(name, [NUM], NUM, _round_numeric("ceil"))
+        fr.add(name, [NUM], NUM, text_aware(name, _round_numeric("ceil")))
     fr.add("floor", [F8], F8, _float_unary(pc.floor))
-    fr.add("floor", [NUM], NUM, _round_numeric("floor"))
+    fr.add("floor", [NUM], NUM, text_aware("floor", _round_numeric("floor")))
     fr.add("sqrt", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
     fr.add("sqrt", [NUM], NUM16, _decimal_fn(lambda a: a.sqrt(), _sqrt_check_d))
     fr.add("|/", [F8], F8, _float_unary(pc.sqrt, _sqrt_check))
@@ -369,7 +370,7 @@ def register(fr: FunctionRegistry) -> None:
         fr.add(name, [F8, F8], F8, _power)
         fr.add(name, [NUM, NUM], NUM16, _numeric_power)
     fr.add("sign", [F8], F8, _sign)
-    fr.add("sign", [NUM], NUM, _sign)
+    fr.add("sign", [NUM], NUM, text_aware("sign", _sign))
     fr.add("pi", [], F8, _pi)
     fr.add("random", [], F8, _random, volatile=True)
     for name, fn in (("sin", pc.sin), ("cos", pc.cos), ("tan", pc.tan), ("asin", pc.asin),
@@ -385,9 +386,9 @@ def register(fr: FunctionRegistry) -> None:
         fr.add("lcm", [t, t], t, _gcd(True))
     fr.add("greatest", [ANYCOMPATIBLE], _greatest_type, _greatest("max"), variadic=True, strict=False)
     fr.add("least", [ANYCOMPATIBLE], _greatest_type, _greatest("min"), variadic=True, strict=False)
-    fr.add("scale", [NUM], T.INT4, _scale_fn("scale"))
-    fr.add("min_scale", [NUM], T.INT4, _scale_fn("min_scale"))
-    fr.add("trim_scale", [NUM], NUM, _scale_fn("trim_scale"))
+    fr.add("scale", [NUM], T.INT4, text_aware("scale", _scale_fn("scale")))
+    fr.add("min_scale", [NUM], T.INT4, text_aware("min_scale", _scale_fn("min_scale")))
+    fr.add("trim_scale", [NUM], NUM, text_aware("trim_scale", _scale_fn("trim_scale")))
     fr.add("factorial", [T.INT8], replace(T.NUMERIC, arrow=pa.decimal128(38, 0)), _factorial)
     fr.add("width_bucket", [F8, F8, F8, T.INT4], T.INT4, _width_bucket)
     for t in (T.INT2, T.INT4, T.INT8):

@@ -300,7 +300,13 @@ class FunctionRegistry:
         if key in _NUMERIC_TEXT_CMP and len(args) == 2 and all(p.short == "numeric" for p in declared) and \
                 any(isinstance(a.arrow, pa.ExtensionType) for a in args):
             declared = [T.NUMERIC_TEXT, T.NUMERIC_TEXT]  # exactly, NaN included (compare.py, arith.py)
+        text_fn = key in _NUMERIC_TEXT_FNS and declared and declared[0].short == "numeric" and \
+            any(isinstance(a.arrow, pa.ExtensionType) for a in args)
+        if text_fn:  # numeric_textfns: each value's own digits, NaN and Infinity
+            declared = [T.NUMERIC_TEXT if p.short == "numeric" else p for p in declared]
         ret = fdef.ret(declared) if callable(fdef.ret) else fdef.ret
+        if text_fn and ret.short == "numeric":
+            ret = T.NUMERIC_TEXT
         ret = _substitute_return(ret, fdef, declared, args)
         return BoundFunction(key, tuple(declared), tuple(args), ret, fdef, self.casts)
 
@@ -451,6 +457,8 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
 
 
 _NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
+_NUMERIC_TEXT_FNS = frozenset({"round", "trunc", "ceil", "ceiling", "floor", "abs", "@", "sign", "mod", "%",
+                               "scale", "min_scale", "trim_scale"})
 
 
 def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:

@@ -1,0 +1,64 @@
+"""round / trunc / ceil / floor / abs / sign / mod / scale functions on numeric held as its
+text (NUMERIC_TEXT): each value's own digits beyond 16 fractional and 22 integer digits,
+NaN and Infinity as PostgreSQL 15 (numeric.slt checks the same against it)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+import sqlvec
+from sqlvec.core.textio_numeric import numeric_text_array
+from sqlvec.dbapi.exceptions import DataError
+from sqlvec.functions.numeric_textfns import mod_text, round_text, scale_text, sign_text
+
+
+@pytest.fixture()
+def cur():
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    c = con.cursor()
+    c.execute("create table t(id int, n numeric)")
+    c.execute("insert into t values (1, 1.555), (2, -2.5), (3, 'NaN'), (4, 'Infinity'), "
+              "(5, 12345678901234567890123456.123456789012345678901), (6, NULL), (7, 99.50)")
+    yield c
+    con.close()
+
+
+def _text(a):
+    return a.storage.to_pylist() if isinstance(a, pa.ExtensionArray) else a.to_pylist()
+
+
+def test_kernels():
+    x = numeric_text_array(pa.array(["1.555", "-2.5", "NaN", "-Infinity", None, "99.5"]))
+    assert _text(round_text("round", x, 2, 6)) == ["1.56", "-2.50", "NaN", "-Infinity", None, "99.50"]
+    assert _text(round_text("round", x, 0, 6)) == ["2", "-3", "NaN", "-Infinity", None, "100"]
+    assert _text(round_text("trunc", x, pa.array([1, 0, 0, 0, 0, -1]), 6)) == \
+        ["1.5", "-2", "NaN", "-Infinity", None, "90"]
+    assert _text(round_text("ceil", x, None, 6)) == ["2", "-2", "NaN", "-Infinity", None, "100"]
+    assert _text(sign_text(x, 6)) == ["1", "-1", "NaN", "-1", None, "1"]
+    assert _text(scale_text("scale", x, 6)) == [3, 1, None, None, None, 1]
+    assert _text(scale_text("trim_scale", numeric_text_array(pa.array(["1.500", "2.000", "30"])), 3)) == \
+        ["1.5", "2", "30"]
+    one = numeric_text_array(pa.array(["0.7"] * 6))
+    assert _text(mod_text(x, one, 6)) == ["0.155", "-0.4", "NaN", "NaN", None, "0.1"]
+
+
+def test_sql_keeps_digits_and_specials(cur):
+    cur.execute("select round(n, 2)::text, trunc(n)::text, abs(n)::text, sign(n)::text, scale(n), "
+                "mod(n, 1)::text from t order by id")
+    rows = cur.fetchall()
+    assert rows[4] == ("12345678901234567890123456.12", "12345678901234567890123456",
+                       "12345678901234567890123456.123456789012345678901", "1", 21, "0.123456789012345678901")
+    assert rows[2] == ("NaN", "NaN", "NaN", "NaN", None, "NaN")
+    assert rows[3] == ("Infinity", "Infinity", "Infinity", "1", None, "NaN")
+    assert rows[6] == ("99.50", "99", "99.50", "1", 2, "0.50")
+
+
+def test_mod_by_zero(cur):
+    with pytest.raises(DataError) as e:
+        cur.execute("select mod(n, 0) from t where id = 4")
+    assert e.value.sqlstate == "22012"
+    with pytest.raises(DataError) as e:
+        cur.execute("select n % 0 from t where id = 1")
+    assert e.value.sqlstate == "22012"
