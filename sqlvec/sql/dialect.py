@@ -90,6 +90,8 @@ class SqlvecDialect(Postgres):
             k: v for k, v in Postgres.Parser.EQUALITY.items() if k != TokenType.NULLSAFE_EQ
         }
         FUNCTIONS = {k: v for k, v in Postgres.Parser.FUNCTIONS.items() if k not in PLAIN_FUNCTIONS}
+        # overlaps(s1, e1, s2, e2) is also a function (OVERLAPS is a keyword to the tokenizer)
+        FUNC_TOKENS = Postgres.Parser.FUNC_TOKENS | {TokenType.OVERLAPS}
         FUNCTION_PARSERS = {
             k: v for k, v in Postgres.Parser.FUNCTION_PARSERS.items() if k not in PLAIN_FUNCTIONS
         }
