@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from sqlvec.catalog.catalog import Catalog
 from sqlvec.catalog.objects import ForeignKeyDef, TableDef
-from sqlvec.core.errors import ForeignKeyViolation, ObjectNotInPrerequisiteState, UndefinedObject
+from sqlvec.core.errors import ForeignKeyViolation, UndefinedObject, WrongObjectType
 
 
 @dataclass
@@ -159,7 +159,7 @@ def set_constraints(txn: Any, regs: Any, search_path: list[str], names: tuple[st
             raise UndefinedObject(f'constraint "{name.rpartition(".")[2]}" does not exist')
         for _, fk in found:
             if fk is None or not fk.deferrable:
-                raise ObjectNotInPrerequisiteState(f'constraint "{name.rpartition(".")[2]}" is not deferrable')
+                raise WrongObjectType(f'constraint "{name.rpartition(".")[2]}" is not deferrable')
         bare.add(name.rpartition(".")[2])
     st = _state(txn, regs)
     if names is None:
