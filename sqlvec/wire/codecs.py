@@ -23,7 +23,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types
-from sqlvec.core.errors import InvalidBinaryRepresentation, InvalidTextRepresentation, SqlError
+from sqlvec.core.errors import (
+    InvalidBinaryRepresentation,
+    InvalidTextRepresentation,
+    ProtocolViolation,
+    SqlError,
+)
 from sqlvec.core.types import SqlType
 from sqlvec.wire import vector_codecs
 from sqlvec.wire.messages import decode_utf8
@@ -276,6 +281,8 @@ def param_decoder(t: SqlType, fmt: int, index: int) -> Callable[[bytes | None], 
             def binary_int(raw: bytes | None) -> object:
                 if raw is None:
                     return None
+                if len(raw) < width:  # as PostgreSQL's pq_getmsgint
+                    raise ProtocolViolation("insufficient data left in message")
                 if len(raw) != width:
                     raise InvalidBinaryRepresentation(
                         f"incorrect binary data format in bind parameter {index + 1}")
@@ -354,6 +361,8 @@ def decode_binary(raw: bytes, t: SqlType) -> object:
     if codec_in is not None:  # an extension type's own binary receive function
         return codec_in(raw, t)
     if short in INTS:
+        if len(raw) < int(INTS[short][-1]):  # as PostgreSQL's pq_getmsgint
+            raise ProtocolViolation("insufficient data left in message")
         return int.from_bytes(_exact(int(INTS[short][-1]))(raw), "big", signed=short[0] == "i")
     if short in FLOATS:
         return struct.unpack("!f" if short == "float4" else "!d", raw)[0]

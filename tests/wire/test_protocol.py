@@ -167,8 +167,12 @@ def test_bind_errors():
     assert c.error_fields(out[1][1])["C"] == "08P01"
     out = c.split(h.send(c.parse("INT"), c.bind([b"x", b"1", b"t", b"1"]), c.SYNC))
     assert c.error_fields(out[1][1])["C"] == "22P02"
-    out = c.split(h.send(c.parse("INT"), c.bind([b"\x00", b"1", b"t", b"1"], formats=(1,)), c.SYNC))
+    out = c.split(h.send(c.parse("INT"), c.bind([b"\x00" * 5, b"1", b"t", b"1"], formats=(1,)), c.SYNC))
     assert c.error_fields(out[1][1])["C"] == "22P03"
+    # a binary int4 of 3 bytes: PostgreSQL's int4recv runs out of message (08P01)
+    out = c.split(h.send(c.parse("INT"), c.bind([b"\x00" * 3, b"1", b"t", b"1"], formats=(1,)), c.SYNC))
+    assert c.error_fields(out[1][1])["C"] == "08P01"
+    assert c.error_fields(out[1][1])["M"] == "insufficient data left in message"
     out = c.split(h.send(c.execute("nope"), c.SYNC))
     assert c.error_fields(out[0][1])["C"] == "34000"
     out = c.split(h.send(c.parse("SELECT 1", "dup"), c.parse("SELECT 1", "dup"), c.SYNC))
@@ -186,7 +190,7 @@ def test_binds_of_a_statement_reuse_its_plan_and_keep_every_check():
         assert c.kinds(h.send(c.bind(ints, stmt="s", formats=(1,)), c.SYNC)) == "2Z"
     binds = [entry[1] for entry in h.sessions[0].log if entry[0] == "bind"]
     assert binds == [[7, 8, True, 1.5]] * 3
-    bad = [struct.pack("!h", 7)] + ints[1:]  # int4 of 2 bytes, then a None, then too few
+    bad = [struct.pack("!q", 7)] + ints[1:]  # int4 of 8 bytes, then a None, then too few
     out = c.split(h.send(c.bind(bad, stmt="s", formats=(1,)), c.SYNC))
     assert c.error_fields(out[0][1])["C"] == "22P03"
     assert c.error_fields(out[0][1])["M"] == "incorrect binary data format in bind parameter 1"
