@@ -130,6 +130,16 @@ def engine_function(name: str, arg_types: list[SqlType], catalog: Any, search_pa
     return None
 
 
+def _elem(a: pa.Array, elem: pa.DataType) -> pa.Array:
+    """An ARRAY[...] element column as the list's value type; numeric text (a string literal
+    into numeric[]: 'NaN', 'Infinity' are 0A000 there, numeric[] elements being decimals)."""
+    if pa.types.is_decimal(elem) and (pa.types.is_string(a.type) or isinstance(a.type, pa.ExtensionType)):
+        from sqlvec.core.textio_numeric import fit_to, numeric_text_of
+
+        return fit_to(a if isinstance(a.type, pa.ExtensionType) else numeric_text_of(a), elem)
+    return a.cast(elem)
+
+
 @dataclass
 class ArrayBuild:
     """ARRAY[a, b, ...]: one list per row from k element arrays (vectorised interleave)."""
@@ -143,7 +153,7 @@ class ArrayBuild:
     def call(self, args: list, n: int) -> pa.Array:
         k = len(args)
         elem = self.return_type.arrow.value_type
-        cols = [a.cast(elem) if a.type != elem else a for a in args]
+        cols = [_elem(a, elem) if a.type != elem else a for a in args]
         if pa.types.is_list(elem) and k > 1:  # ARRAY[[1, 2], [3, 4]]: sub-arrays of one shape
             import pyarrow.compute as pc
 

@@ -703,6 +703,15 @@ class ExprBinder(CallBinder):
 
     def _b_Cast(self, n: exp.Cast, scope: Scope) -> E.Expr:
         to = type_from_ast(n.args["to"], self.regs.types)
+        arr = n.this
+        if isinstance(arr, exp.Array) and arr.expressions and to.is_array and to.element is not None and \
+                not any(isinstance(x, exp.Array | exp.Select | exp.Subquery | exp.Union) for x in arr.expressions):
+            # ARRAY[...]::t[]: each element cast to t, as PostgreSQL (ARRAY[1.5, 'Infinity']::float8[])
+            from sqlvec.exec.builtins import ArrayBuild
+
+            et = to.element
+            elems = tuple(self.coerce(self.bind_expr(x, scope), et, explicit=True) for x in arr.expressions)
+            return E.Func("array", elems, to, ArrayBuild([et] * len(elems), to))
         try:
             return self.coerce(self.bind_expr(n.this, scope), to, explicit=True)
         except SqlError as err:  # a constant that does not convert: point at it, as PostgreSQL
