@@ -91,7 +91,8 @@ def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.n
 
     A segment whose row ids are one run (min .. max, as a sealed segment's usually are)
     locates by subtraction; others by a binary search in their sorted row ids. Deleted
-    positions drop out.
+    positions drop out. Each segment's candidate indexes come in ascending order (so with
+    one segment, the first k found candidates are its first k).
     """
     found = np.zeros(len(cand), bool)
     hits: list[tuple[Any, np.ndarray, np.ndarray]] = []
@@ -117,6 +118,9 @@ def _locate(lt: Any, cand: np.ndarray) -> tuple[np.ndarray, list[tuple[Any, np.n
                 want = cand[order]
             w, pos = seg.locate(want)
             which = order[w]
+            if len(which) > 1:  # (ascending, as the one-run cases give them)
+                s = np.argsort(which, kind="stable")
+                which, pos = which[s], pos[s]
         if v.deleted is not None and len(pos):
             keep = ~v.deleted[pos]
             which, pos = which[keep], pos[keep]
@@ -447,7 +451,7 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         if fetch >= limit:
             return None
         fetch = min(fetch * 4, limit)
-    chosen = np.flatnonzero(found)[:k]
+    chosen = hits[0][1][:k] if len(hits) == 1 else np.flatnonzero(found)[:k]
     if len(chosen) < k and (n_own == 0 or n_live > total):
         return None  # NULL vectors or rows outside the index: the general path ranks them
     shown = t.shown
@@ -485,11 +489,9 @@ def _fetch(p: VectorSearch, prep: _Prep, hits: list, chosen: np.ndarray, qv: np.
     n = len(chosen)
     seg = at = None
     groups: list = []
-    if len(hits) == 1:  # one segment: its positions of the chosen rows, in their order
-        seg, idx, pos = hits[0]
-        where = np.empty(int(_MAX(idx)) + 1, np.int64)
-        where[idx] = pos
-        at = where[chosen]
+    if len(hits) == 1:  # one segment: the chosen rows are its first n (index_top, _locate)
+        seg, _idx, pos = hits[0]
+        at = pos[:n]
     else:
         rank = np.full(max((int(i.max()) + 1 for _s, i, _p in hits if len(i)), default=0), -1,
                        np.int64)
