@@ -26,6 +26,7 @@ from sqlvec.functions import (
     misc,
     overlaps,
     regex,
+    session_state,
     srf,
     strings,
     sysfns,
@@ -36,7 +37,7 @@ from sqlvec.functions.casts import CastRegistry
 from sqlvec.functions.registry import BoundFunction, EvalEnv, FunctionRegistry
 
 _MODULES = (arith, compare, textops, mathfns, strings, regex, datetimefns, datetime_ops, datefmt,
-            jsonfns, jsonpath, arrays, misc, overlaps, srf, aggregates, windows, sysfns)
+            jsonfns, jsonpath, arrays, misc, overlaps, srf, aggregates, windows, sysfns, session_state)
 
 
 def register(regs: Any) -> None:

@@ -204,10 +204,6 @@ def _pi(ctx: CallContext, args: list[Arg]) -> Arg:
     return pa.scalar(math.pi, pa.float64())
 
 
-def _random(ctx: CallContext, args: list[Arg]) -> Arg:
-    return pa.array(np.random.default_rng().random(ctx.n), pa.float64())
-
-
 def _div(ctx: CallContext, args: list[Arg]) -> Arg:
     a, b = args
     q = numeric_binary("divide", a, b)
@@ -372,7 +368,6 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("sign", [F8], F8, _sign)
     fr.add("sign", [NUM], NUM, text_aware("sign", _sign))
     fr.add("pi", [], F8, _pi)
-    fr.add("random", [], F8, _random, volatile=True)
     for name, fn in (("sin", pc.sin), ("cos", pc.cos), ("tan", pc.tan), ("asin", pc.asin),
                      ("acos", pc.acos), ("atan", pc.atan)):
         fr.add(name, [F8], F8, _float_unary(fn))

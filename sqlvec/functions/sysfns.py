@@ -30,6 +30,7 @@ class SessionEnv(EvalEnv):
 
     system: Callable[[], Any] | None = None
     session: Any = None
+    txn: Any = None  # the statement's storage transaction
 
 
 def _snap(ctx: CallContext) -> Any:

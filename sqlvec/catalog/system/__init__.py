@@ -109,6 +109,10 @@ def _statement_env_class() -> type:
                 return getattr(self._ctx, "session", None)
 
             @_first_use
+            def txn(self) -> Any:
+                return getattr(self._ctx, "txn", None)
+
+            @_first_use
             def settings(self) -> dict[str, str]:
                 session = self.session
                 return dict(session.settings.values) if session is not None else {}
