@@ -419,33 +419,62 @@ def _array_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -
 
 def _stat(fn: str, ddof: int) -> AggImpl:
     """variance/stddev: float inputs via pyarrow; int/numeric exactly in decimal like
-    PostgreSQL (sums of x and x^2 vectorised, the final division and sqrt per group)."""
+    PostgreSQL's numeric_stddev_internal (sums of x and x^2 vectorised; per group the
+    quotient at select_div_scale's scale, its sqrt at the same scale), as NUMERIC_TEXT (each
+    group its own scale); NaN when a group holds NaN or an infinity."""
     def impl(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
+        from sqlvec.core.textio_numeric import numeric_text_array
+        from sqlvec.functions.arith import select_div_scale
+        from sqlvec.functions.numeric_scale import Scaled, from_text
+
         (v,) = args
         if ctx.return_type.short != "numeric":
             x = pc.cast(v, pa.float64())
             return hash_agg(x, gid, n, fn, pc.VarianceOptions(ddof=ddof, min_count=ddof + 1))
-        dec = pc.cast(v, pa.decimal128(38, 0)) if pa.types.is_integer(v.type) else v
-        wide = pc.cast(dec, pa.decimal256(37, dec.type.scale))
-        sq = pc.multiply(wide, wide)
-        sums = hash_agg(wide, gid, n, "sum").to_pylist()
-        sqs = hash_agg(sq, gid, n, "sum").to_pylist()
-        cnt = count_valid(v, gid, n)
-        out: list[Decimal | None] = []
-        with localcontext() as c:
-            c.prec = 60
-            for k in range(n):
-                m = int(cnt[k])
-                if m <= ddof or sums[k] is None:
-                    out.append(None)
-                    continue
-                var = (m * sqs[k] - sums[k] * sums[k]) / (m * (m - ddof))
-                val = var.sqrt() if fn == "stddev" else var
-                out.append(val.quantize(Decimal(1).scaleb(-16), rounding=ROUND_HALF_UP))
-        try:
-            return pa.array(out, numeric_type(16, fixed_display=True))
+        special = np.zeros(n, dtype=bool)
+        if isinstance(v.type, pa.ExtensionType):  # numeric held as its text
+            text = v.storage if isinstance(v, pa.ExtensionArray) else v.combine_chunks().storage
+            flags = pc.fill_null(pc.is_in(text, pa.array(["NaN", "Infinity", "-Infinity"])), False)
+            if pc.any(flags).as_py():
+                special[np.unique(gid[flags.to_numpy(zero_copy_only=False)])] = True
+                text = pc.if_else(flags, pa.scalar(None, pa.string()), text)
+            x = from_text(text)
+        else:
+            x = Scaled.of(v)
+        valid = x.values.is_valid().to_numpy(zero_copy_only=False)
+        dsx = np.zeros(n, dtype=np.int64)  # sumX's display scale per group: its values' largest
+        np.maximum.at(dsx, gid[valid], x.dscale[valid])
+        sx = x.values.type.scale
+        try:  # squares of 37 digits fit decimal256
+            wide = pc.cast(x.values, pa.decimal256(37, sx))
         except pa.ArrowInvalid:
             raise NumericValueOutOfRange("value overflows numeric format") from None
+        sums = hash_agg(wide, gid, n, "sum").to_pylist()
+        sqs = hash_agg(pc.multiply(wide, wide), gid, n, "sum").to_pylist()
+        cnt = count_valid(v, gid, n)
+        out: list[str | None] = []
+        with localcontext() as c:
+            c.prec = 300
+            for k in range(n):
+                m = int(cnt[k])  # NaN and the infinities count, as PostgreSQL's N
+                if m <= ddof or (sums[k] is None and not special[k]):
+                    out.append(None)
+                    continue
+                if special[k]:
+                    out.append("NaN")
+                    continue
+                num = m * sqs[k] - sums[k] * sums[k]
+                if num <= 0:
+                    out.append("0")
+                    continue
+                den = Decimal(m * (m - ddof))
+                rscale = min(select_div_scale(num, den, 2 * int(dsx[k]), 0), 1000)
+                q = Decimal(1).scaleb(-rscale)
+                val = (num / den).quantize(q, rounding=ROUND_HALF_UP)
+                if fn == "stddev":
+                    val = val.sqrt().quantize(q, rounding=ROUND_HALF_UP)
+                out.append(format(val, "f"))
+        return numeric_text_array(pa.array(out, pa.string()))
     return impl
 
 
@@ -483,7 +512,7 @@ def _avg_type(args: list[SqlType]) -> SqlType:
 def _stat_type(args: list[SqlType]) -> SqlType:
     if args[0].short in ("float4", "float8"):
         return T.FLOAT8
-    return numeric_with(numeric_type(16, fixed_display=True))
+    return T.NUMERIC_TEXT  # each group its own display scale (select_div_scale)
 
 
 NUMS = (T.INT2, T.INT4, T.INT8, T.FLOAT4, T.FLOAT8, T.NUMERIC)

@@ -258,7 +258,8 @@ class FunctionRegistry:
         args = list(arg_types)
         adef, declared = self.select(key, args, self.aggregates.get(key, []))
         declared = _effective_numeric(_concrete_any(declared, args), args)
-        if key in ("min", "max", "sum", "avg") and len(args) == 1 and args[0].short == "numeric" and \
+        if key in ("min", "max", "sum", "avg", "stddev", "stddev_samp", "stddev_pop", "variance", "var_samp",
+                   "var_pop") and len(args) == 1 and args[0].short == "numeric" and \
                 isinstance(args[0].arrow, pa.ExtensionType):  # numeric held as its text: the value picked keeps it
             declared = [args[0]]
         ret = adef.ret(declared) if callable(adef.ret) else adef.ret
