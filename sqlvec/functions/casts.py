@@ -31,6 +31,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.textio_numeric import is_numeric_text, numeric_text_of, numeric_text_values
 from sqlvec.core.types import SqlType
+from sqlvec.functions import datetime_precision
 
 INT_TYPES = ("int2", "int4", "int8")
 FLOAT_TYPES = ("float4", "float8")
@@ -319,6 +320,8 @@ class CastRegistry:
             out = self._cast_zoned(a, from_t, to_t, explicit, timezone)
         if out is None:
             out = self._cast_array(a, from_t, to_t, explicit)
+        if to_t.typmod >= 0 and to_t.short in datetime_precision.KINDS and to_t.typmod != from_t.typmod:
+            out = datetime_precision.round_to_precision(out, to_t)  # timestamp(0), time(3) ...
         return out[0] if scalar else out
 
     def _cast_zoned(self, a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool,

@@ -84,6 +84,8 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
         return T.array_of(elem)
     if dt.this == exp.DType.USERDEFINED:
         name = dt.args.get("kind") or dt.sql()
+    elif dt.this == exp.DType.INTERVAL:  # interval(p): sqlglot writes it 'INTERVAL p'
+        name = "interval"
     else:
         name = dt.sql(dialect="postgres")
     if isinstance(name, exp.Dot):  # pg_catalog.regclass
@@ -117,7 +119,7 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
         elif t.short == "numeric":
             t = t.with_typmod(T.numeric_typmod(vals[0], vals[1] if len(vals) > 1 else 0))
         elif t.short in ("timestamp", "timestamptz", "time", "interval"):
-            pass
+            t = t.with_typmod(max(0, min(vals[0], 6)))  # PostgreSQL caps a larger one at 6
         else:
             t = t.with_typmod(vals[0])
     elif t.short == "bpchar" and base in ("char", "character"):
