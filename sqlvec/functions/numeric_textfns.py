@@ -23,7 +23,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from sqlvec.core.errors import DivisionByZero, NumericValueOutOfRange
+from sqlvec.core.errors import (
+    DivisionByZero,
+    InvalidArgumentForLogarithm,
+    InvalidArgumentForPowerFunction,
+    NumericValueOutOfRange,
+)
 from sqlvec.core.textio_numeric import NUMERIC_TEXT_ARROW, format_decimal, numeric_text_array
 from sqlvec.functions.numeric_scale import _NAN, _PINF, _codes, _signs, _text_arg, from_text
 from sqlvec.functions.vec import map_distinct
@@ -161,6 +166,96 @@ def _mod_exact(ta: pa.Array, tb: pa.Array, n: int) -> pa.Array:
     return map_distinct(one, [ta, tb], n, pa.string())
 
 
+_ONE = pa.scalar("1", pa.string())
+
+
+def _sign_of(t: str) -> int:
+    return 0 if t == "NaN" else (-1 if t.startswith("-") else (0 if Decimal(t).is_zero() else 1))
+
+
+def _log2_special(b: str, x: str) -> str:
+    """log(b, x) with NaN or an infinity in it (numeric_log, PostgreSQL 14+)."""
+    if "NaN" in (b, x):
+        return "NaN"
+    if _sign_of(b) < 0 or _sign_of(x) < 0:
+        raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
+    if _sign_of(b) == 0 or _sign_of(x) == 0:
+        raise InvalidArgumentForLogarithm("cannot take logarithm of zero")
+    if b == "Infinity":
+        return "NaN" if x == "Infinity" else "0"
+    return "Infinity"
+
+
+def _power_special(x: str, y: str) -> str:
+    """x ^ y with NaN or an infinity in it (numeric_power: POSIX pow(3)'s rules)."""
+    fin_x, fin_y = x not in _WORDS, y not in _WORDS
+    if x == "NaN":
+        return "1" if fin_y and Decimal(y).is_zero() else "NaN"
+    if y == "NaN":
+        return "1" if fin_x and Decimal(x) == 1 else "NaN"
+    s1, s2 = _sign_of(x), _sign_of(y)
+    if s1 == 0 and s2 < 0:
+        raise InvalidArgumentForPowerFunction("zero raised to a negative power is undefined")
+    if s1 < 0 and fin_y and Decimal(y) != Decimal(y).to_integral_value():  # infinities are integral
+        raise InvalidArgumentForPowerFunction("a negative number raised to a non-integer power yields a complex result")
+    if fin_x and Decimal(x) == 1:
+        return "1"
+    if s2 == 0:
+        return "1"
+    if s1 == 0 and s2 > 0:
+        return "0"
+    if not fin_y:
+        if fin_x and Decimal(x) == -1:
+            return "1"
+        gt_one = not fin_x or abs(Decimal(x)) > 1
+        return "Infinity" if gt_one == (s2 > 0) else "0"
+    if x == "Infinity":
+        return "Infinity" if s2 > 0 else "0"
+    if s2 < 0:
+        return "0"
+    return "-Infinity" if int(Decimal(y)) % 2 else "Infinity"
+
+
+_WORDS = ("NaN", "Infinity", "-Infinity")
+_UNARY_SPECIAL = {  # NaN, Infinity, -Infinity (None: an error)
+    "sqrt": ("NaN", "Infinity", None), "exp": ("NaN", "Infinity", "0"),
+    "ln": ("NaN", "Infinity", None), "log": ("NaN", "Infinity", None)}
+
+
+def transcendental_text(name: str, args: list, n: int) -> pa.Array:
+    """sqrt, exp, ln, log, log(b, x), power over NUMERIC_TEXT: the finite rows by
+    numeric_scale's per-value display scale, NaN / +-Infinity by numeric.c's rules."""
+    from sqlvec.functions.numeric_scale import SCALED_OPS
+
+    texts = [_text_arg(a, n) for a in args]
+    codes = [_codes(t) for t in texts]
+    special = np.zeros(n, dtype=bool)
+    for c in codes:
+        special |= c > 0
+    mask = pa.array(special)
+    fin = [from_text(pc.if_else(mask, _ONE if i or len(args) == 1 or name != "log" else pa.scalar("2"), t))
+           if special.any() else from_text(t) for i, t in enumerate(texts)]
+    out = SCALED_OPS[(name, len(args))](fin).text()
+    if not special.any():
+        return numeric_text_array(out)
+    idx = np.flatnonzero(special)
+    if len(args) == 1:
+        words = _UNARY_SPECIAL[name]
+        c = codes[0][idx]
+        if words[2] is None and (c == 3).any():
+            if name == "sqrt":
+                raise InvalidArgumentForPowerFunction("cannot take square root of a negative number")
+            raise InvalidArgumentForLogarithm("cannot take logarithm of a negative number")
+        fix = np.array([None, *words], dtype=object)[c]
+    else:
+        fn = _log2_special if name == "log" else _power_special
+        sub = [t.take(pa.array(idx)) for t in texts]
+        fix = np.asarray(map_distinct(fn, sub, len(idx), pa.string()).to_numpy(zero_copy_only=False), dtype=object)
+    words_all = np.full(n, None, dtype=object)
+    words_all[idx] = fix
+    return numeric_text_array(pc.if_else(mask, pa.array(words_all, pa.string()), out))
+
+
 def _is_text(a: object) -> bool:
     return isinstance(getattr(a, "type", None), pa.ExtensionType)
 
@@ -187,8 +282,10 @@ def text_aware(name: str, impl: Callable[[Any, list], Any]) -> Callable[[Any, li
             return sign_text(args[0], n)
         if name in ("mod", "%"):
             return mod_text(args[0], args[1], n)
+        if name in ("sqrt", "exp", "ln", "log", "power", "pow", "^"):
+            return transcendental_text(name, list(args), n)
         return scale_text(name, args[0], n)
     return call
 
 
-__all__ = ["abs_text", "mod_text", "round_text", "scale_text", "sign_text", "text_aware"]
+__all__ = ["abs_text", "mod_text", "round_text", "scale_text", "sign_text", "text_aware", "transcendental_text"]

@@ -459,7 +459,7 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
 
 _NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 _NUMERIC_TEXT_FNS = frozenset({"round", "trunc", "ceil", "ceiling", "floor", "abs", "@", "sign", "mod", "%",
-                               "scale", "min_scale", "trim_scale"})
+                               "scale", "min_scale", "trim_scale", "sqrt", "exp", "ln", "log", "power", "pow", "^"})
 
 
 def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:

@@ -62,3 +62,28 @@ def test_mod_by_zero(cur):
     with pytest.raises(DataError) as e:
         cur.execute("select n % 0 from t where id = 1")
     assert e.value.sqlstate == "22012"
+
+
+def test_transcendental_specials():
+    from sqlvec.functions.numeric_textfns import transcendental_text
+
+    x = numeric_text_array(pa.array(["4", "NaN", "Infinity", None]))
+    assert _text(transcendental_text("sqrt", [x], 4)) == ["2.000000000000000", "NaN", "Infinity", None]
+    assert _text(transcendental_text("exp", [numeric_text_array(pa.array(["-Infinity"]))], 1)) == ["0"]
+    two = numeric_text_array(pa.array(["0.5", "0", "-1", "-Infinity"]))
+    inf = numeric_text_array(pa.array(["Infinity"] * 4))
+    assert _text(transcendental_text("power", [two, inf], 4)) == ["0", "0", "1", "Infinity"]
+    assert _text(transcendental_text("power", [inf, numeric_text_array(pa.array(["-2", "0", "NaN", "3"]))], 4)) == \
+        ["0", "1", "NaN", "Infinity"]
+
+
+def test_transcendental_errors(cur):
+    cur.execute("insert into t values (8, '-Infinity')")
+    for sql, state in (("select sqrt(n) from t where id = 8", "2201F"), ("select ln(n) from t where id = 8", "2201E"),
+                       ("select log(n, 10) from t where id = 8", "2201E"),
+                       ("select power(n, 0.5) from t where id = 8", "2201F")):
+        with pytest.raises(DataError) as e:
+            cur.execute(sql)
+        assert e.value.sqlstate == state, sql
+    cur.execute("select power(n, 3)::text, exp(n)::text from t where id = 8")
+    assert cur.fetchall() == [("-Infinity", "0")]
