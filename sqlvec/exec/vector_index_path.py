@@ -36,6 +36,7 @@ from sqlvec.plan.vector_search import VectorSearch
 # k above this goes through the general path (LIMIT ALL, huge pages)
 MAX_K = 1000
 _MIN, _MAX = np.minimum.reduce, np.maximum.reduce
+_ALL = np.logical_and.reduce  # (no ndarray.all wrapper)
 
 
 def _ensure_covered(built: Any, views: tuple, column: str, short: str, store: Any, idx: Any,
@@ -315,7 +316,7 @@ def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
         if v.ndim != 1 or len(v) != prep.dim or v.dtype.kind != "f":
             return None
         a = v if v.dtype == np.float32 else v.astype(np.float32)
-        if not np.isfinite(a).all() or (v.dtype.itemsize > 4 and not np.abs(v).max() <= _F32_MAX):
+        if not _ALL(np.isfinite(a)) or (v.dtype.itemsize > 4 and not np.abs(v).max() <= _F32_MAX):
             return None
         return a.reshape(1, -1)
     if type(v) is not list or len(v) != prep.dim:
@@ -443,10 +444,10 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
         keys, dists = SI.search(built, t.parts, qv, want, params)
         cand = keys[0]
         ok = cand >= 0
-        if not ok.all():
+        if not _ALL(ok):
             cand = cand[ok]
         found, hits = _locate(lt, cand)  # visible rows only, by row id
-        if want >= total or np.count_nonzero(found) >= k:
+        if want >= total or (len(hits[0][1]) if len(hits) == 1 else np.count_nonzero(found)) >= k:
             break
         if fetch >= limit:
             return None

@@ -25,6 +25,10 @@ from sqlvec.index.exact import rescore
 _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hamming": "hamming",
                    "jaccard": "tanimoto"}
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
+try:  # np.einsum without `optimize` is this call (its Python wrapper: ~1.5 us a query)
+    from numpy._core.multiarray import c_einsum as _EINSUM
+except ImportError:  # (another numpy layout)
+    _EINSUM = np.einsum
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,7 +230,7 @@ class HnswIndex:
             if self.metric == "l2" and full.dtype == np.float32 and q.dtype == np.float32:
                 diff = full.take(pos, axis=0) - q[0]  # (rescore's l2: its float32 sums;
                 # take: a 2-D fancy index costs ~5x as much for a few rows)
-                d = np.sqrt(np.einsum("cd,cd->c", diff, diff).astype(np.float64))
+                d = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
                 order = np.lexsort((keys, d))[:k]  # (finite distances, found keys only)
                 if len(order) == k:
                     return keys[order][None, :], d[order][None, :]
