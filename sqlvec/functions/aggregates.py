@@ -31,7 +31,12 @@ import pyarrow.compute as pc
 
 from sqlvec.core import textio
 from sqlvec.core import types as T
-from sqlvec.core.errors import FeatureNotSupported, NumericValueOutOfRange
+from sqlvec.core.errors import (
+    ArraySubscriptError,
+    FeatureNotSupported,
+    NullValueNotAllowed,
+    NumericValueOutOfRange,
+)
 from sqlvec.core.types import SqlType
 from sqlvec.functions.arith import numeric_binary, numeric_type, numeric_with
 from sqlvec.functions.casts import CastRegistry
@@ -404,10 +409,43 @@ def _string_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) 
     return pc.cast(out, ctx.return_type.arrow)
 
 
+def _check_accumulable(v: pa.Array, gid: np.ndarray, n: int) -> None:
+    """array_agg(anyarray): PostgreSQL stacks the arrays into one of a dimension more, so
+    within a group every array must have the same shape (here: the same length at the top
+    level and the same number of elements in all), none NULL or empty."""
+    if isinstance(v, pa.ChunkedArray):
+        v = v.combine_chunks()
+    if v.null_count:
+        raise NullValueNotAllowed("cannot accumulate null arrays")
+    tops = [np.asarray(pc.list_value_length(v), dtype=np.int64)]
+    leaves = v
+    while pa.types.is_list(leaves.type) or pa.types.is_large_list(leaves.type):
+        leaves = pc.list_flatten(leaves)
+        if pa.types.is_list(leaves.type) or pa.types.is_large_list(leaves.type):  # nested: leaf counts
+            tops.append(np.asarray(pc.list_value_length(leaves), dtype=np.int64))
+    _, first = np.unique(gid, return_index=True)
+    if (tops[0][first] == 0).any():  # an empty array later is a different dimensionality
+        raise ArraySubscriptError("cannot accumulate empty arrays")
+    _same_per_group(tops[0], gid, n)
+    if len(tops) > 1 and len(tops[1]):  # elements of each (non-empty) array, through the nesting
+        _same_per_group(np.add.reduceat(tops[1], np.r_[0, np.cumsum(tops[0])[:-1]]), gid, n)
+
+
+def _same_per_group(key: np.ndarray, gid: np.ndarray, n: int) -> None:
+    lo = np.full(n, np.iinfo(np.int64).max)
+    hi = np.full(n, -1)
+    np.minimum.at(lo, gid, key)
+    np.maximum.at(hi, gid, key)
+    if ((hi >= 0) & (lo != hi)).any():
+        raise ArraySubscriptError("cannot accumulate arrays of different dimensionality")
+
+
 def _array_agg(ctx: AggContext, args: list[pa.Array], gid: np.ndarray, n: int) -> pa.Array:
     """Values (NULLs included) per group in input order: a stable sort by group id and
     offsets from the group sizes (works for every Arrow type)."""
     (v,) = args
+    if ctx.arg_types and ctx.arg_types[0].is_array and len(v):
+        _check_accumulable(v, gid, n)
     order = np.argsort(gid, kind="stable")
     counts = np.bincount(gid, minlength=n)
     offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
