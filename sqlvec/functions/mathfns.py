@@ -375,7 +375,7 @@ def register(fr: FunctionRegistry) -> None:
     fr.add("cot", [F8], F8, _float_unary(lambda x: pc.divide(1.0, pc.tan(x))))
     fr.add("degrees", [F8], F8, _degrees)
     fr.add("radians", [F8], F8, _radians)
-    fr.add("div", [NUM, NUM], replace(T.NUMERIC, arrow=pa.decimal128(38, 0)), _div)
+    fr.add("div", [NUM, NUM], replace(T.NUMERIC, arrow=pa.decimal128(38, 0)), text_aware("div", _div))
     for t in (T.INT4, T.INT8):
         fr.add("gcd", [t, t], t, _gcd(False))
         fr.add("lcm", [t, t], t, _gcd(True))

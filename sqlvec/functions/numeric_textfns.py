@@ -166,6 +166,35 @@ def _mod_exact(ta: pa.Array, tb: pa.Array, n: int) -> pa.Array:
     return map_distinct(one, [ta, tb], n, pa.string())
 
 
+def div_text(a: object, b: object, n: int) -> pa.Array:
+    """div(a, b): trunc(a / b) with scale 0; NaN / Infinity and 22012 as a / b (numeric_div_trunc).
+    The quotient rounded to its display scale can land on the next integer (an exact one of
+    2.99...9 beyond that scale): a remainder of the other sign than a steps it back."""
+    from sqlvec.functions.numeric_scale import text_binary
+
+    q = text_binary("/", a, b, n)
+    r = round_text("trunc", q, 0, n)
+    ta, tb, tr = _text_arg(a, n), _text_arg(b, n), r.storage
+    codes = _codes(ta) | _codes(tb) | _codes(tr)
+    fin = pa.array((codes == 0) & np.asarray(tr.is_valid().to_numpy(zero_copy_only=False), dtype=bool))
+    if not pc.any(fin).as_py():
+        return r
+    idx = pa.array(np.flatnonzero(fin.to_numpy(zero_copy_only=False)))
+    ta_f, tb_f, tr_f = (numeric_text_array(t.take(idx)) for t in (ta, tb, tr))
+    k = len(idx)
+    rem = text_binary("-", ta_f, text_binary("*", tr_f, tb_f, k), k).storage
+    sr, sa, sb = (_signs(t, np.zeros(k, np.int64)) for t in (rem, ta_f.storage, tb_f.storage))
+    over = (sr != 0) & (sr != sa)
+    if not over.any():
+        return r
+    step = numeric_text_array(pa.array(np.where(over, sa * sb, 0).astype(str), pa.string()))
+    fixed = text_binary("-", tr_f, step, k).storage
+    pos = np.full(n, -1, dtype=np.int64)
+    pos[idx.to_numpy()] = np.arange(k)
+    patched = fixed.take(pa.array(np.maximum(pos, 0)))
+    return numeric_text_array(pc.if_else(fin, patched, tr))
+
+
 _ONE = pa.scalar("1", pa.string())
 
 
@@ -282,10 +311,12 @@ def text_aware(name: str, impl: Callable[[Any, list], Any]) -> Callable[[Any, li
             return sign_text(args[0], n)
         if name in ("mod", "%"):
             return mod_text(args[0], args[1], n)
+        if name == "div":
+            return div_text(args[0], args[1], n)
         if name in ("sqrt", "exp", "ln", "log", "power", "pow", "^"):
             return transcendental_text(name, list(args), n)
         return scale_text(name, args[0], n)
     return call
 
 
-__all__ = ["abs_text", "mod_text", "round_text", "scale_text", "sign_text", "text_aware", "transcendental_text"]
+__all__ = ["abs_text", "div_text", "mod_text", "round_text", "scale_text", "sign_text", "text_aware", "transcendental_text"]

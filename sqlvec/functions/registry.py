@@ -459,7 +459,8 @@ def _concrete_any(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]
 
 _NUMERIC_TEXT_CMP = frozenset({"=", "<>", "!=", "<", "<=", ">", ">=", "+", "-", "*", "/"})
 _NUMERIC_TEXT_FNS = frozenset({"round", "trunc", "ceil", "ceiling", "floor", "abs", "@", "sign", "mod", "%",
-                               "scale", "min_scale", "trim_scale", "sqrt", "exp", "ln", "log", "power", "pow", "^"})
+                               "scale", "min_scale", "trim_scale", "sqrt", "exp", "ln", "log", "power", "pow", "^",
+                               "div"})
 
 
 def _effective_numeric(declared: list[SqlType], args: list[SqlType]) -> list[SqlType]:

@@ -87,3 +87,13 @@ def test_transcendental_errors(cur):
         assert e.value.sqlstate == state, sql
     cur.execute("select power(n, 3)::text, exp(n)::text from t where id = 8")
     assert cur.fetchall() == [("-Infinity", "0")]
+
+
+def test_div_is_exact_where_the_quotient_rounds_onto_an_integer():
+    from sqlvec.functions.numeric_textfns import div_text
+
+    # 2765831.53571999999999999 / 3.633935 is 761111.99999999999999724...: 761112.0000000000 at
+    # the quotient's display scale, 761111 exactly
+    a = numeric_text_array(pa.array(["2765831.53571999999999999", "9", "-2765831.53571999999999999", "NaN", "5"]))
+    b = numeric_text_array(pa.array(["3.633935", "3", "3.633935", "2", "Infinity"]))
+    assert _text(div_text(a, b, 5)) == ["761111", "3", "-761111", "NaN", "0"]
