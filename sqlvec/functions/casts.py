@@ -356,6 +356,8 @@ class CastRegistry:
             return pa.nulls(len(a), to_t.arrow if not pa.types.is_null(to_t.arrow) else pa.null())
         if from_t.oid == to_t.oid and from_t.typmod == to_t.typmod and a.type == to_t.arrow:
             return a
+        if from_t.oid == to_t.oid and t in datetime_precision.KINDS and a.type == to_t.arrow:
+            return a  # another precision: cast() rounds
         if t in ("any", "anyelement", "anynonarray", "anycompatible", "anyarray",
                  "anycompatiblearray", "unknown") or pa.types.is_null(to_t.arrow):
             return a

@@ -84,6 +84,11 @@ class ExprBinder(CallBinder):
         if isinstance(e, E.Param) and e.type.short == "unknown" and to.oid in _REG:
             self.params[e.index] = T.TEXT  # a name; looked up at run time (catalog/system/regcast)
             return E.Cast(E.Param(e.index, T.TEXT), to, explicit)
+        if isinstance(e, E.Param) and e.type.short == "unknown" and to.typmod >= 0 and \
+                to.short in ("timestamp", "timestamptz", "time", "interval"):
+            # the parameter is of the plain type; the cast to timestamp(0)... rounds it
+            self.params[e.index] = base = to.with_typmod(-1)
+            return E.Cast(E.Param(e.index, base), to, explicit)
         if isinstance(e, E.Param) and e.type.short == "unknown":
             if _plain_numeric(to):  # held as its text: the scale sent, NaN, Infinity
                 to = T.NUMERIC_TEXT
