@@ -5,7 +5,7 @@ run at the end of the statement: the keys each statement wrote to the child (chi
 or removed from the parent under NO ACTION (parent side). Cascading actions and RESTRICT
 are never deferred, as in PostgreSQL. At COMMIT (a `txn.before_commit` hook) each
 constraint's queued keys are checked in one vectorised probe against the state the
-transaction then sees: a child key still present in the child must be in the parent; a
+transaction then sees: a child key must be in the parent (or no longer in the child); a
 parent key that is gone must not be referenced any more. A failure is 23503 and the commit
 rolls back.
 """
@@ -92,12 +92,13 @@ def run_pending(txn: Any, only: set[str] | None) -> None:
         if fk is None:  # the table or the constraint was dropped since
             continue
         for keys in _concat(parts):
-            keys = keys.filter(pa.array(_present(txn, coid, fk.columns, keys)))  # rows still there
-            if keys.num_rows == 0:
-                continue
             ok = _present(txn, fk.ref_oid, fk.ref_columns, keys.rename_columns(list(fk.ref_columns)))
-            if not ok.all():
-                bad = int(np.flatnonzero(~ok)[0])
+            if ok.all():
+                continue
+            keys = keys.filter(pa.array(~ok))  # missing parents: do child rows still hold them?
+            still = _present(txn, coid, fk.columns, keys)
+            if still.any():
+                bad = int(np.flatnonzero(still)[0])
                 parent = cat.relation_by_oid(fk.ref_oid)
                 raise ForeignKeyViolation(
                     f'insert or update on table "{child.name}" violates foreign key constraint "{fk.name}"',
