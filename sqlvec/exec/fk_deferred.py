@@ -20,7 +20,7 @@ import pyarrow as pa
 
 from sqlvec.catalog.catalog import Catalog
 from sqlvec.catalog.objects import ForeignKeyDef, TableDef
-from sqlvec.core.errors import ForeignKeyViolation, UndefinedObject, WrongObjectType
+from sqlvec.core.errors import UndefinedObject, WrongObjectType
 
 
 @dataclass
@@ -80,7 +80,7 @@ def run_pending(txn: Any, only: set[str] | None) -> None:
     st = getattr(txn, "fk_deferred", None)
     if st is None or not (st.child or st.parent):
         return
-    from sqlvec.exec.foreign_keys import _key_text, _present, _referencing
+    from sqlvec.exec.foreign_keys import _present, _referencing, missing_parent, still_referenced
 
     cat = Catalog(txn, getattr(txn, "store", None))
     for (coid, name) in list(st.child):
@@ -100,11 +100,8 @@ def run_pending(txn: Any, only: set[str] | None) -> None:
             if still.any():
                 bad = int(np.flatnonzero(still)[0])
                 parent = cat.relation_by_oid(fk.ref_oid)
-                raise ForeignKeyViolation(
-                    f'insert or update on table "{child.name}" violates foreign key constraint "{fk.name}"',
-                    detail=f"Key {_key_text(keys, fk.columns, bad, child, st.regs)} is not present "
-                           f'in table "{getattr(parent, "name", fk.ref_table)}".',
-                    schema=child.schema, table=child.name, constraint=fk.name)
+                raise missing_parent(child, fk, keys, bad, getattr(parent, "name", fk.ref_table),
+                                     st.regs)
     for (poid, coid, name) in list(st.parent):
         if only is not None and name not in only:
             continue
@@ -121,13 +118,7 @@ def run_pending(txn: Any, only: set[str] | None) -> None:
             keys = keys.filter(pa.array(gone))
             refs, which = _referencing(txn, child, fk.columns, keys.rename_columns(list(fk.columns)))
             if refs.num_rows:
-                i = int(which[0])
-                raise ForeignKeyViolation(
-                    f'update or delete on table "{parent.name}" violates foreign key constraint '
-                    f'"{fk.name}" on table "{child.name}"',
-                    detail=f"Key {_key_text(keys, fk.ref_columns, i, parent, st.regs)} is still "
-                           f'referenced from table "{child.name}".',
-                    schema=child.schema, table=child.name, constraint=fk.name)
+                raise still_referenced(parent, child, fk, keys, int(which[0]), st.regs)
 
 
 def _find(cat: Catalog, name: str, search_path: list[str]) -> list[tuple[TableDef, Any]]:

@@ -46,6 +46,27 @@ def _key_text(rows: pa.Table, cols: tuple[str, ...], i: int, table: TableDef, re
     return f"({', '.join(cols)})=({', '.join(vals)})"
 
 
+def missing_parent(child: TableDef, fk: Any, keys: pa.Table, i: int, parent_name: str,
+                   regs: Any) -> ForeignKeyViolation:
+    """23503 for a child row whose key (row i of `keys`) has no parent row."""
+    return ForeignKeyViolation(
+        f'insert or update on table "{child.name}" violates foreign key constraint "{fk.name}"',
+        detail=f"Key {_key_text(keys, fk.columns, i, child, regs)} is not present "
+               f'in table "{parent_name}".',
+        schema=child.schema, table=child.name, constraint=fk.name)
+
+
+def still_referenced(parent: TableDef, child: TableDef, fk: Any, keys: pa.Table, i: int,
+                     regs: Any) -> ForeignKeyViolation:
+    """23503 for a parent key (row i of `keys`) that child rows still reference."""
+    return ForeignKeyViolation(
+        f'update or delete on table "{parent.name}" violates foreign key constraint '
+        f'"{fk.name}" on table "{child.name}"',
+        detail=f"Key {_key_text(keys, fk.ref_columns, i, parent, regs)} is still "
+               f'referenced from table "{child.name}".',
+        schema=child.schema, table=child.name, constraint=fk.name)
+
+
 def _not_null(keys: pa.Table) -> np.ndarray:
     valid = np.ones(keys.num_rows, bool)
     for c in keys.columns:
@@ -156,11 +177,7 @@ def check_references(ex: Any, table: TableDef, rows: pa.Table, only: tuple[str, 
         if not ok.all():
             bad = int(np.flatnonzero(~ok)[0])
             parent = referenced_table(_catalog(ex), fk)
-            raise ForeignKeyViolation(
-                f'insert or update on table "{table.name}" violates foreign key constraint "{fk.name}"',
-                detail=f"Key {_key_text(keys, fk.columns, bad, table, ex.ctx.regs)} is not present "
-                       f'in table "{parent.name}".',
-                schema=table.schema, table=table.name, constraint=fk.name)
+            raise missing_parent(table, fk, keys, bad, parent.name, ex.ctx.regs)
 
 
 def _referencing(txn: Any, child: TableDef, cols: tuple[str, ...], keys: pa.Table) -> tuple[pa.Table, np.ndarray]:
@@ -233,13 +250,7 @@ def _one_change(ex: Any, table: TableDef, old: pa.Table, new: pa.Table | None, w
             if refs.num_rows == 0:
                 continue
             if action in ("a", "r"):
-                i = int(which[0])
-                raise ForeignKeyViolation(
-                    f'update or delete on table "{table.name}" violates foreign key constraint '
-                    f'"{fk.name}" on table "{child.name}"',
-                    detail=f"Key {_key_text(ok, fk.ref_columns, i, table, ex.ctx.regs)} is still "
-                           f'referenced from table "{child.name}".',
-                    schema=child.schema, table=child.name, constraint=fk.name)
+                raise still_referenced(table, child, fk, ok, int(which[0]), ex.ctx.regs)
             rowids = np.asarray(refs.column(0).to_numpy(zero_copy_only=False), np.int64)
             child_old = refs.drop([ROWID])
             if action == "c" and new is None:

@@ -117,14 +117,7 @@ def _end(s: Any, node: UT.TransactionStmt) -> Result:
     txn, failed = s.txn, s.failed
     commit = k == "commit" and not failed  # a failed block's COMMIT rolls back
     modes = tuple((m, s.settings.values[m]) for m in TM.MODES) if node.chain else None
-    s._end_block(commit)
-    try:
-        if commit:
-            txn.commit(sync=s.settings.values.get("synchronous_commit", "on") != "off")
-        else:
-            txn.rollback()
-    finally:
-        s._ddl_settled()
+    _finish(s, txn, commit)
     if k == "prepare" and not failed:  # the block ended (rolled back) and could not be prepared
         raise ObjectNotInPrerequisiteState(
             "prepared transactions are disabled",
@@ -148,7 +141,13 @@ def _in_implicit(s: Any, node: UT.TransactionStmt) -> Result:
         raise NoActiveSqlTransaction(
             f"{node.kind.upper()} AND CHAIN can only be used in transaction blocks")
     s.notice("there is no transaction in progress", "WARNING", "25P01")
-    txn, commit = s.txn, node.kind == "commit"
+    commit = node.kind == "commit"
+    _finish(s, s.txn, commit)
+    return Command("COMMIT" if commit else "ROLLBACK")
+
+
+def _finish(s: Any, txn: Any, commit: bool) -> None:
+    """End the session's block and commit or roll back its storage transaction."""
     s._end_block(commit)
     try:
         if commit:
@@ -157,4 +156,3 @@ def _in_implicit(s: Any, node: UT.TransactionStmt) -> Result:
             txn.rollback()
     finally:
         s._ddl_settled()
-    return Command("COMMIT" if commit else "ROLLBACK")
