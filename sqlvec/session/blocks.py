@@ -92,17 +92,11 @@ def end_implicit(s: Any) -> None:
 
     txn, commit = s.txn, not s.failed
     s.implicit_block = False
-    s._end_block(commit)
     try:
-        if commit:
-            txn.commit(sync=s.settings.values.get("synchronous_commit", "on") != "off")
-        else:
-            txn.rollback()
+        _finish(s, txn, commit)
     except BaseException:
         end_of_block(s, False)
         raise
-    finally:
-        s._ddl_settled()
     end_of_block(s, commit)
 
 
