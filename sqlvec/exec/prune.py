@@ -1,7 +1,9 @@
 """Segment pruning: a scan's filter turned into `prune(stats)` for storage's min/max skip.
 
 Only conjuncts `column op constant` (op: = < <= > >=, either side; a bound parameter counts
-as a constant) and `column IN (constants)` are used; a segment is
+as a constant) and `column IN (constants)` are used, the column possibly under a widening
+cast that keeps every value and its order (`small_col = 3` on int2 binds as
+`small_col::integer = 3`); a segment is
 skipped when its [min, max] range cannot satisfy one of them. Anything uncertain (types
 that do not compare) keeps the segment.
 
@@ -44,15 +46,34 @@ def _value(e: E.Expr, params: list[Any] | None) -> Any:
     return _NONE if isinstance(v, float) and v != v else v
 
 
+# source type -> the types a cast to keeps each value exactly and in the same order, so
+# the segment's [min, max] of the column bounds the cast values too (int8 -> float8 and
+# int4 -> float4 round; text casts reorder)
+_EXACT_WIDENING = {
+    "int2": ("int2", "int4", "int8", "float4", "float8", "numeric"),
+    "int4": ("int4", "int8", "float8", "numeric"),
+    "int8": ("int8", "numeric"),
+    "float4": ("float4", "float8"),
+}
+
+
+def _column(e: E.Expr) -> E.Expr:
+    """The column under widening casts (`(small)::integer` -> small); e itself otherwise."""
+    while isinstance(e, E.Cast) and isinstance(e.arg, E.Cast | E.ColRef) \
+            and e.type.short in _EXACT_WIDENING.get(e.arg.type.short, ()):
+        e = e.arg
+    return e
+
+
 def _term(c: E.Expr, names: list[str], params: list[Any] | None) -> tuple[str, str, Any] | None:
-    if isinstance(c, E.InList) and not c.negate and isinstance(c.arg, E.ColRef):
+    if isinstance(c, E.InList) and not c.negate and isinstance(arg := _column(c.arg), E.ColRef):
         values = [_value(v, params) for v in c.values]
         if values and not any(v is _NONE or v is None for v in values):
-            return names[c.arg.index], "in", values
+            return names[arg.index], "in", values
         return None
     if not (isinstance(c, E.Func) and c.name in _FLIP and len(c.args) == 2):
         return None
-    a, b = c.args
+    a, b = _column(c.args[0]), _column(c.args[1])
     if isinstance(a, E.ColRef) and (v := _value(b, params)) is not _NONE and v is not None:
         return names[a.index], c.name, v
     if isinstance(b, E.ColRef) and (v := _value(a, params)) is not _NONE and v is not None:
