@@ -45,6 +45,7 @@ from sqlvec.index.exact import exact_search  # noqa: E402
 from sqlvec.index.hnsw import HnswKind, HnswOptions, HnswParams  # noqa: E402
 
 sys.path.insert(0, str(REPO / "bench"))
+import ann_equal  # noqa: E402
 import ann_multi  # noqa: E402
 
 
@@ -59,7 +60,10 @@ def dataset(
     def draw(m: int) -> np.ndarray:
         lab = rng.integers(0, centres, m)
         z = rng.standard_normal((m, 16)).astype(np.float32)
-        pts = c[lab] + np.einsum("mk,mkd->md", z, basis[lab])
+        pts = np.empty((m, dim), np.float32)
+        for s in range(0, m, 8192):  # basis[lab] of all rows at once: 2.4 GB at 100k x 384
+            e = min(m, s + 8192)
+            pts[s:e] = c[lab[s:e]] + np.einsum("mk,mkd->md", z[s:e], basis[lab[s:e]])
         return (pts + 0.05 * rng.standard_normal((m, dim))).astype(np.float32)
 
     return draw(n), draw(nq)
@@ -287,8 +291,13 @@ def bench_wire(data, q, gt, args, rows) -> None:
             srv.stop()
 
 
-def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: int) -> None:
-    """`--clients` psycopg connections in threads, the queries split between them."""
+def concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, label: str,
+               server_cpu) -> None:
+    """`--clients` psycopg connections (binary, prepared) in threads of this process, the
+    queries split between them, per ef_search. `server_cpu(conns)`: CPU seconds used so far
+    by the server side of those connections (sqlvec: its server process, all threads;
+    PostgreSQL: the backends of the connections, summed), added to this process's for the
+    QPS (CPU) column. Every connection runs one query before the clock starts (prepare)."""
     import threading
 
     import psycopg
@@ -302,6 +311,7 @@ def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: in
             c = psycopg.connect(dsn, autocommit=True)
             register_vector(c)
             c.execute(f"set hnsw.ef_search = {ef}")
+            c.cursor(binary=True).execute(sql, (q[0],), prepare=True).fetchall()
             conns.append(c)
 
         def work(c, part, got=got) -> None:
@@ -311,16 +321,27 @@ def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: in
                     got[i, :len(ids)] = ids
         parts = np.array_split(np.arange(len(q)), args.clients)
         threads = [threading.Thread(target=work, args=(c, part)) for c, part in zip(conns, parts)]
-        t0, c0 = time.perf_counter(), time.process_time() + proc_cpu(pid)
+        t0, c0 = time.perf_counter(), time.process_time() + server_cpu(conns)
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-        used = time.process_time() + proc_cpu(pid) - c0
-        rows.append([f"SQL wire psycopg binary, {args.clients} clients", ef, recall(got, gt),
-                     len(q) / (time.perf_counter() - t0), len(q) / used])
+        wall = time.perf_counter() - t0
+        used = time.process_time() + server_cpu(conns) - c0
+        rows.append([f"{label}, {args.clients} clients", ef, recall(got, gt), len(q) / wall,
+                     len(q) / used])
         for c in conns:
             c.close()
+
+
+def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: int) -> None:
+    """sqlvec over the wire, `--clients` connections to one `sqlvec serve` (pid)."""
+    concurrent(dsn, q, gt, args, rows, "SQL wire psycopg binary", lambda _conns: proc_cpu(pid))
+
+
+def backends_cpu(conns) -> float:
+    """CPU seconds of the PostgreSQL backends serving psycopg connections, summed."""
+    return sum(proc_cpu(c.info.backend_pid) for c in conns)
 
 
 def bench_pgvector(x, q, gt, args, rows) -> None:
@@ -354,6 +375,9 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
                 backend = pc.execute("select pg_backend_pid()").fetchone()[0]
                 sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows,
                           cpu=lambda: time.process_time() + proc_cpu(backend))
+                if args.clients > 1:
+                    concurrent(srv.get_uri(), q, gt, args, rows, "pgvector psycopg binary",
+                               backends_cpu)
                 if args.multi:
                     pid = pc.execute("select pg_backend_pid()").fetchone()[0]
                     ann_multi.wire(pc, q, gt, args, "pgvector", pid, load=True)
@@ -404,6 +428,138 @@ def print_ratios(rows: list[list[object]], args) -> None:
                      "(CPU)"], out)
 
 
+def curves(rows: list[list[object]], col: int = 3) -> dict[str, list[tuple[float, float]]]:
+    """Per path label, its sweep's (recall, QPS) points in ef_search order (`col` 4: QPS per
+    CPU second)."""
+    out: dict[str, list[tuple[int, float, float]]] = {}
+    for r in rows:
+        if isinstance(r[1], int) and isinstance(r[2], float) and len(r) > col \
+                and isinstance(r[col], float):
+            out.setdefault(str(r[0]), []).append((r[1], r[2], r[col]))
+    return {k: [(rc, qp) for _ef, rc, qp in sorted(v)] for k, v in out.items()}
+
+
+EQUAL_PAIRS = (  # (ours, peer, short names for the table)
+    ("SQL embedded, 1 client", "usearch direct, 1 query/call", "embedded", "usearch"),
+    ("SQL wire psycopg binary, 1 client", "pgvector psycopg binary, 1 client", "wire 1",
+     "pgvector 1"),
+    ("SQL wire psycopg binary, {c} clients", "pgvector psycopg binary, {c} clients",
+     "wire {c}", "pgvector {c}"),
+)
+
+
+def print_equal_recall(rows: list[list[object]], args) -> None:
+    """Issue 5's ratios at equal recall (bench/ann_equal.py): per recall level, the QPS each
+    path reaches there (interpolated between the two ef_search points that bracket it) and
+    embedded / usearch (target >= 0.5), wire / pgvector (target >= 1.5, 2 at 0.99), for QPS
+    and for QPS per CPU second."""
+    for col, what in ((3, "QPS"), (4, "QPS per CPU second")):
+        got = curves(rows, col)
+        named = {}
+        pairs = []
+        for a, b, sa, sb in EQUAL_PAIRS:
+            a, b = a.format(c=args.clients), b.format(c=args.clients)
+            sa, sb = sa.format(c=args.clients), sb.format(c=args.clients)
+            if a in got or b in got:
+                named.update({sa: got[a]} if a in got else {})
+                named.update({sb: got[b]} if b in got else {})
+                pairs.append((sa, sb))
+        if not pairs:
+            continue
+        headers, out = ann_equal.table(named, pairs, args.recall_levels)
+        print(f"\nat equal recall@10 ({what}; interpolated between the ef_search points that "
+              "bracket each level; >=: reached at the sweep's first ef already, a lower "
+              "bound; ~: a ratio with a bound in it)")
+        print_table(headers, out)
+
+
+def quantizer_specs(text: str) -> list[tuple[str, dict[str, str]]]:
+    """--quantizer 'default,f32,bf16:2,i8' -> [(name, WITH options)]; 'q:r' sets rerank r.
+
+    >>> quantizer_specs("default,f32,bf16:2")
+    [('default', {}), ('f32', {'quantizer': 'f32'}), ('bf16:2', {'quantizer': 'bf16', 'rerank': '2'})]
+    """
+    out = []
+    for spec in (t.strip() for t in text.split(",") if t.strip()):
+        qz, _, rr = spec.partition(":")
+        opts = {} if qz == "default" else {"quantizer": qz}
+        if rr:
+            opts["rerank"] = rr
+        out.append((spec, opts))
+    return out
+
+
+def quantizer_db(x: np.ndarray, args, tag: str, spec: str, opts: dict[str, str]) -> tuple[str, str]:
+    """The cached database of one graph setting (its own folder, built when missing; its
+    build seconds kept in READY): (folder, build seconds as text)."""
+    import shutil
+
+    data = CACHE / f"db_{tag}_m{args.m}_efc{args.efc}_graph-{spec.replace(':', '-r')}"
+    ready = data / "READY"
+    if ready.exists():
+        return str(data), ready.read_text().strip() or "?"
+    shutil.rmtree(data, ignore_errors=True)  # (a half-built folder of this setting only)
+    con, cur = load_sql(x, str(data))
+    with_ = ", ".join([f"m = {args.m}", f"ef_construction = {args.efc}",
+                       *(f"{k} = '{v}'" for k, v in opts.items())])
+    t0, c0 = time.perf_counter(), time.process_time()
+    cur.execute(f"create index on items using hnsw (emb vector_l2_ops) with ({with_})")
+    built = f"{time.perf_counter() - t0:.1f} (CPU {time.process_time() - c0:.1f})"
+    con.close()
+    ready.write_text(built + "\n")
+    print(f"graph {spec}: CREATE INDEX ... WITH ({with_}): {built} s")
+    return str(data), built
+
+
+def bench_quantizers(x: np.ndarray, q: np.ndarray, gt: np.ndarray, args, tag: str) -> None:
+    """The graph storage frontier: one database per --quantizer setting, recall@10 and QPS
+    through the embedded API over the ef_search sweep, the settings interleaved per ef (the
+    same load on each), then the QPS each reaches at each recall level."""
+    import sqlvec
+
+    specs = quantizer_specs(args.quantizer)
+    opened = []
+    for spec, opts in specs:
+        data, built = quantizer_db(x, args, tag, spec, opts)
+        con = sqlvec.connect(data)
+        con.autocommit = True
+        opened.append((spec, built, con, con.cursor()))
+    ql = [[float(v) for v in qq] for qq in q]
+    sql = "select id from items order by emb <-> %s limit 10"
+    rows: list[list[object]] = []
+    for ef in args.ef:
+        for spec, _built, _con, cur in opened:
+            def execute(v, ef, cur=cur):
+                if v is None:
+                    cur.execute(f"set hnsw.ef_search = {ef}")
+                    cur.execute(sql, (ql[0],))  # (warm: the first query opens the index)
+                    cur.fetchall()
+                    return []
+                cur.execute(sql, (v,))
+                return [r[0] for r in cur.fetchall()]
+            sql_sweep(execute, ql, gt, spec, [ef], rows)
+    for _spec, _built, con, _cur in opened:
+        con.close()
+    print(f"\ngraph storage (embedded, 1 client; {len(q)} queries; load average "
+          f"{os.getloadavg()[0]:.1f})")
+    print_table(["graph", "ef_search", "recall@10", "QPS", "QPS (CPU)"], rows)
+    wall, cpu = curves(rows, 3), curves(rows, 4)
+    out = []
+    for spec, built, _con, _cur in opened:
+        pts = wall.get(spec, [])
+        row: list[object] = [spec, built, f"{max((r for r, _q in pts), default=0.0):.4f}"]
+        for lv in args.recall_levels:
+            row.append(ann_equal.fmt(ann_equal.qps_at_recall(pts, lv)))
+        for lv in args.recall_levels:
+            row.append(ann_equal.fmt(ann_equal.qps_at_recall(cpu.get(spec, []), lv)))
+        out.append(row)
+    levels = [f"{lv:.2f}" for lv in args.recall_levels]
+    print("\nQPS at recall (then QPS per CPU second at recall); build: CREATE INDEX wall s "
+          "(CPU s) when this cache folder was built")
+    print_table(["graph", "build s", "max recall", *[f"QPS@{lv}" for lv in levels],
+                 *[f"CPU@{lv}" for lv in levels]], out)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -433,6 +589,14 @@ def main() -> None:
                          "started without pgserver.get_server)")
     ap.add_argument("--milvus-queries", type=int, default=200,
                     help="queries of the Milvus single-query sweep (about 40 ms each)")
+    ap.add_argument("--recall-levels", type=lambda s: [float(v) for v in s.split(",")],
+                    default=list(ann_equal.LEVELS), help="levels of the equal-recall tables")
+    ap.add_argument("--quantizer", default="",
+                    help="graph storage frontier: comma-separated settings, each 'default' "
+                         "(no option: this checkout's default), a quantizer (f32, f16, bf16, "
+                         "i8) or quantizer:rerank (bf16:2); one cached database per setting")
+    ap.add_argument("--only-quantizer", action="store_true",
+                    help="with --quantizer: skip the other tables")
     args = ap.parse_args()
     if args.cache:
         global CACHE
@@ -447,6 +611,10 @@ def main() -> None:
         f"(cached in {CACHE})"
     )
     rows: list[list[object]] = []
+    if args.quantizer and args.only_quantizer:
+        with threadpool_limits(limits=1):
+            bench_quantizers(x, q, gt, args, tag)
+        return
     with threadpool_limits(limits=1):
         bench_index(x, q, gt, args, rows)
         if not args.no_sql:
@@ -462,7 +630,11 @@ def main() -> None:
     print("QPS (CPU): queries per CPU second of the client process plus the server's (wire:"
           f" sqlvec serve; pgvector: its backend); load average {os.getloadavg()[0]:.1f}")
     print_ratios(rows, args)
+    print_equal_recall(rows, args)
     ann_multi.print_multi(print_table)
+    if args.quantizer:
+        with threadpool_limits(limits=1):
+            bench_quantizers(x, q, gt, args, tag)
 
 
 if __name__ == "__main__":
