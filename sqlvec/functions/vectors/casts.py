@@ -75,6 +75,8 @@ def to_dense(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.
     """real[] / double precision[] / integer[] / numeric[] -> a dense vector type."""
     valid = V.valid_mask(a)
     flat = pc.list_flatten(a.filter(pa.array(valid))) if a.null_count else pc.list_flatten(a)
+    if pa.types.is_list(flat.type) or pa.types.is_large_list(flat.type):
+        raise DataException("array must be 1-D")  # (pgvector's array_to_vector)
     if flat.null_count:
         raise NullValueNotAllowed("array must not contain nulls")
     lens = np.where(valid, pc.fill_null(pc.list_value_length(a), 0).to_numpy(zero_copy_only=False), 0)

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types as T
-from sqlvec.core.errors import DataException
+from sqlvec.core.errors import DataException, InvalidParameterValue
 from sqlvec.core.types import SqlType
 
 MAX_DIM = 16000  # pgvector's VECTOR_MAX_DIM (the type cap; indexes are not capped at 2,000)
@@ -43,7 +43,15 @@ class DenseStorage:
     element: pa.DataType
 
     def arrow_for_typmod(self, typmod: int) -> pa.DataType:
+        check_typmod(typmod, next(n for n, e in DENSE_ELEMENT.items() if e == self.element), MAX_DIM)
         return pa.list_(self.element, typmod) if typmod > 0 else pa.list_(self.element)
+
+
+def check_typmod(typmod: int, name: str, most: int) -> None:
+    """pgvector's typmod_in: `vector(0)` and `vector(16001)` are 22023."""
+    if typmod == 0 or typmod > most:
+        raise InvalidParameterValue(f"dimensions for type {name} must be at least 1" if typmod == 0
+                                    else f"dimensions for type {name} cannot exceed {most}")
 
 
 @dataclass(frozen=True)
@@ -53,6 +61,8 @@ class FixedStorage:
     arrow: pa.DataType
 
     def arrow_for_typmod(self, typmod: int) -> pa.DataType:
+        if self.arrow == SPARSE_ARROW:
+            check_typmod(typmod, "sparsevec", SPARSE_MAX_DIM)
         return self.arrow
 
 
