@@ -1,20 +1,40 @@
 """ANN benchmark: recall@10 and QPS of sqlvec's HNSW vs usearch called directly, and via SQL.
 
     .venv/bin/python bench/ann.py [--n 100000] [--dim 128] [--queries 1000] [--ef 10,20,40,80,160]
-                                  [--no-sql] [--wire] [--filtered] [--pgvector] [--milvus]
-                                  [--multi 100] [--multi-ef 40]
+                                  [--no-sql] [--wire] [--clients 8] [--filtered] [--pgvector]
+                                  [--milvus] [--multi 100] [--multi-ef 40]
+                                  [--recall-levels 0.9,0.95,0.98,0.99]
+                                  [--quantizer default,f32,bf16:2,i8 [--only-quantizer]]
+
+The two data sets of issue 5, each with its own cache entries (tags carry n x dim, the
+centres and the query count):
+
+    .venv/bin/python bench/ann.py --wire --pgvector --clients 8 --multi 0              # 100k x 128
+    .venv/bin/python bench/ann.py --dim 384 --queries 500 --wire --pgvector --clients 8 --multi 0
 
 Data: a seeded Gaussian mixture (1,000 centres; each cluster spreads along a 16-dim
-random subspace, plus small isotropic noise, as text embeddings do) and 1,000 queries from
-the same mixture. Exact ground truth (numpy) is cached under bench/.cache (gitignored).
+random subspace, plus small isotropic noise, as text embeddings do) and the queries from
+the same mixture, drawn 8,192 rows at a time. Exact ground truth (numpy, queries in chunks
+inside exact_search) is cached under bench/.cache (gitignored), and so is the embedded
+database with its index (the first run loads it and builds the index).
 
 For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
   - sqlvec's hnsw index kind (sqlvec.index), batched and one query per call,
   - usearch called directly with the same M / ef_construction / ef (the ceiling),
   - SQL through the embedded API (`ORDER BY emb <-> $1 LIMIT 10`, one client),
-  - SQL over the wire with psycopg against `sqlvec serve` (--wire),
+  - SQL over the wire with psycopg against `sqlvec serve` (--wire), one client and
+    --clients connections in threads,
+  - PostgreSQL + pgvector (--pgvector, the `pgserver` wheel) through the same psycopg
+    drivers, one client and --clients (QPS per CPU second: its backends' CPU summed),
 and filtered SQL queries at 10% and 1% selectivity (--filtered): rows returned, recall
 against the exact filtered answer, QPS. Build times and load time are printed too.
+Then the ratios: per ef_search, and at equal recall (bench/ann_equal.py): for each recall
+level the QPS each path reaches there, interpolated between the two sweep points that
+bracket it, and embedded / usearch, wire / pgvector (1 and --clients clients).
+--quantizer adds the graph storage frontier: one cached database per setting ('default':
+no option, this checkout's default; f32 / f16 / bf16 / i8: WITH (quantizer = ...);
+'bf16:2' adds rerank = 2), recall and QPS through the embedded API per ef_search, the
+settings interleaved, and the QPS each setting reaches at each recall level.
 --multi N (default 100) adds the multi-target table (bench/ann_multi.py): N query vectors
 in one `CROSS JOIN LATERAL` statement vs N single statements (embedded, wire, pgvector),
 and --milvus adds Milvus Lite as a peer (single searches, and one search call of N vectors).
@@ -47,6 +67,7 @@ from sqlvec.index.hnsw import HnswKind, HnswOptions, HnswParams  # noqa: E402
 sys.path.insert(0, str(REPO / "bench"))
 import ann_equal  # noqa: E402
 import ann_multi  # noqa: E402
+import common  # noqa: E402
 
 
 def dataset(
@@ -344,6 +365,56 @@ def backends_cpu(conns) -> float:
     return sum(proc_cpu(c.info.backend_pid) for c in conns)
 
 
+LOADS: dict[str, list[float]] = {}  # "COPY" / "CREATE INDEX" -> [sqlvec wall, CPU, pg wall, CPU]
+
+
+def timed_cpu(fn, cpu) -> tuple[float, float]:
+    """(wall seconds, CPU seconds by `cpu()`) of fn()."""
+    t0, c0 = time.perf_counter(), cpu()
+    fn()
+    return time.perf_counter() - t0, cpu() - c0
+
+
+def copy_and_build(pc, x: np.ndarray, args, cpu, slot: int) -> None:
+    """One binary COPY of items and its CREATE INDEX ... USING hnsw, timed into LOADS[.][slot:]."""
+    LOADS.setdefault("COPY (binary, psycopg)", [float("nan")] * 4)[slot:slot + 2] = timed_cpu(
+        lambda: ann_multi.copy_items(pc, x), cpu)
+    LOADS.setdefault("CREATE INDEX hnsw", [float("nan")] * 4)[slot:slot + 2] = timed_cpu(
+        lambda: pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
+                           f"with (m = {args.m}, ef_construction = {args.efc})"), cpu)
+
+
+def bench_sqlvec_load(x: np.ndarray, args) -> None:
+    """sqlvec's side of the load table: a fresh `sqlvec serve` on a temporary folder, the
+    same COPY and CREATE INDEX statements as pgvector's; CPU: the server (all threads) plus
+    this client process."""
+    import psycopg
+
+    from tests.conftest import start_server
+
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = start_server(str(Path(tmp) / "data"), Path(tmp) / "server.log")
+        try:
+            with psycopg.connect(srv.dsn, autocommit=True) as pc:
+                pc.execute("create extension if not exists vector")
+                pid = srv.proc.pid
+                copy_and_build(pc, x, args, lambda: time.process_time() + proc_cpu(pid), 0)
+        finally:
+            srv.stop()
+
+
+def print_loads() -> None:
+    if not LOADS:
+        return
+    out = []
+    for what, (sw, sc, pw, pcpu) in LOADS.items():
+        out.append([what, *(f"{v:.2f}" for v in (sw, sc, pw, pcpu)), f"{pw / sw:.2f}x",
+                    f"{pcpu / sc:.2f}x"])
+    print("\nload and index build, same run (seconds; CPU: server process / PostgreSQL's "
+          "postmaster tree, plus the client)")
+    print_table(["step", "sqlvec", "CPU", "pgvector", "CPU", "pg/sqlvec", "(CPU)"], out)
+
+
 def bench_pgvector(x, q, gt, args, rows) -> None:
     """The same data, index and queries on PostgreSQL + pgvector (the PyPI `pgserver`
     package bundles both), through psycopg with pgvector's adapter, binary."""
@@ -354,16 +425,18 @@ def bench_pgvector(x, q, gt, args, rows) -> None:
         return
     import psycopg
 
+    bench_sqlvec_load(x, args)
     with tempfile.TemporaryDirectory() as tmp:
         srv = pgserver.get_server(tmp, cleanup_mode="stop")
         try:
             with psycopg.connect(srv.get_uri(), autocommit=True) as pc:
-                print(f"pgvector COPY (binary): {ann_multi.load_items(pc, x):.1f}s")
+                pc.execute("create extension if not exists vector")
+                ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+                print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
                 pc.execute("set maintenance_work_mem = '2GB'")
-                t0 = time.perf_counter()
-                pc.execute(f"create index on items using hnsw (emb vector_l2_ops) "
-                           f"with (m = {args.m}, ef_construction = {args.efc})")
-                print(f"pgvector hnsw build: {time.perf_counter() - t0:.1f}s")
+                post = common.postmaster_pid(pc)
+                copy_and_build(pc, x, args, lambda: time.process_time() + common.tree_cpu(post),
+                               2)
                 sql = "select id from items order by emb <-> %s limit 10"
                 cur2 = pc.cursor(binary=True)
 
@@ -628,9 +701,10 @@ def main() -> None:
     rows = [r + ["-"] * (5 - len(r)) for r in rows]
     print_table(["path", "ef_search", "recall@10", "QPS", "QPS (CPU)"], rows)
     print("QPS (CPU): queries per CPU second of the client process plus the server's (wire:"
-          f" sqlvec serve; pgvector: its backend); load average {os.getloadavg()[0]:.1f}")
+          f" sqlvec serve; pgvector: its backends); load average {os.getloadavg()[0]:.1f}")
     print_ratios(rows, args)
     print_equal_recall(rows, args)
+    print_loads()
     ann_multi.print_multi(print_table)
     if args.quantizer:
         with threadpool_limits(limits=1):

@@ -55,3 +55,17 @@ def test_table_ratios_and_missing_paths():
     assert rows[0][3].endswith("x~")  # pg's first point is a bound
     assert rows[1][2:4] == ["not reached", "-"]
     assert rows[0][4:] == ["-", "-", "-"]
+
+
+def test_binary_copy_rows():
+    """bench/ann_multi.copy_rows: the binary COPY tuples both servers' loads are timed on."""
+    import ann_multi
+    import numpy as np
+
+    assert doctest.testmod(ann_multi).failed == 0
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = ann_multi.copy_rows(x, 999)
+    assert len(b) == 2 * (2 + (4 + 4) * 2 + 4 + 2 + 2 + 4 * 3)  # fields, lengths, vector
+    second = b[len(b) // 2:]
+    assert int.from_bytes(second[6:10], "big") == 1000 and int.from_bytes(second[14:18], "big") == 0
+    assert np.array_equal(np.frombuffer(second[-12:], ">f4"), x[1])
