@@ -242,6 +242,54 @@ class HnswIndex:
             return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
         return base._order_one(keys, d, k)
 
+    def one_search(self, k: int, params: HnswParams) -> Callable[[np.ndarray], tuple] | None:
+        """search() of one C-contiguous float32 query row (1 x d) for a fixed k and
+        ef_search, with all that depends on neither worked out now: fn(q) -> (keys,
+        distances), 1-D, only the found ones (search() pads its rows with (-1, inf)), in
+        the same order and with the same numbers as search(). None when search() must serve
+        it (an empty graph, a column stored in bf16, usearch without its compiled search).
+        For a graph that does not grow (a sealed segment's part): the count is fixed here."""
+        compiled = getattr(self.graph, "_compiled", None)
+        size = len(self.graph)
+        if compiled is None or not hasattr(compiled, "search_many") or self.dtype != "f32" \
+                or size == 0 or k <= 0:
+            return None
+        factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
+        count = min(size, k * factor)
+        ef = max(params.ef_search, k)
+        if self.metric != "l1":
+            count = min(count, ef)
+        ef = max(ef, count)
+        search_many, graph = compiled.search_many, self.graph
+        full, fk = self.full, self.full_keys
+        if not (self.metric == "l2" and full is not None and fk is not None and len(fk)
+                and full.dtype == np.float32):
+            def general(q: np.ndarray) -> tuple:
+                if self._ef != ef:
+                    graph.expansion_search = self._ef = ef
+                keys, d = self._search_one(q, count, k)
+                ok = keys[0] >= 0
+                return (keys[0], d[0]) if ok.all() else (keys[0][ok], d[0][ok])
+            return general
+        first = int(fk[0]) if self._dense_keys else None
+        take, lexsort, sqrt, f64 = full.take, np.lexsort, np.sqrt, np.float64
+
+        def exact_l2(q: np.ndarray) -> tuple:
+            if self._ef != ef:  # (one graph, shared by sessions with other ef_search values)
+                graph.expansion_search = self._ef = ef
+            out = search_many(q, count=count, exact=False, threads=1)
+            keys = out[0][0, :int(out[2][0])].astype(np.int64)
+            pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
+            diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
+            d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
+            order = lexsort((keys, d))[:k]
+            if len(order) == k:
+                return keys[order], d[order]
+            keys2, d2 = self._search_one(q, count, k)  # (fewer than k found: its own tail)
+            ok = keys2[0] >= 0
+            return keys2[0][ok], d2[0][ok]
+        return exact_l2
+
     def vectors(self, keys: np.ndarray) -> np.ndarray | None:
         """The full float32 vectors kept beside a quantized graph for these keys (present
         keys; rows x dim, the column's own values), or None when the index keeps none."""

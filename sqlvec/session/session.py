@@ -28,6 +28,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.results import Column, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
+from sqlvec.exec.ann_fast import compiled as _ann_compiled
 from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext
 from sqlvec.exec.stream import ResultStream, close_batches
@@ -307,6 +308,19 @@ class Session:
         if key != (db.ddl_gen, values.get("search_path"), self.user, disabled):
             return None
         self.cancel_reason = None
+        fast = _ann_compiled(plan) if "ann_fast_path" not in disabled else None
+        if fast is not None and not self.cancel_event.is_set():  # ORDER BY emb <-> $1 LIMIT k
+            b = fast.run(self, params)  # (exec/ann_fast.py: no transaction, no operators)
+            if b is not None:
+                if self.did_ddl:
+                    self._ddl_settled()
+                budget = getattr(db.store, "memory", None)
+                if budget is not None and budget.limit:  # 53200 over sqlvec.memory_limit
+                    from sqlvec.exec.budget import _Held
+
+                    budget.reserve(b.nbytes, "query result")
+                    return Rows(list(shape[0]), _Held([b], budget, b.nbytes), "SELECT")
+                return Rows(list(shape[0]), iter((b,)), "SELECT")
         txn = db.store.begin()
         try:
             ctx = ExecContext(txn, db.regs, params, self.cancel_event, self)

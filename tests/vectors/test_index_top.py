@@ -209,6 +209,7 @@ def test_sealed_graph_distances_reused_and_numpy_parameters(tmp_path, monkeypatc
     the same answer as the list; a NaN or a wrong length the same error either way."""
     import sqlvec.storage.state as state_mod
     import sqlvec.storage.store as store_mod
+    from sqlvec.exec import ann_fast as AF
     from sqlvec.exec import vector_index_path as VIP
 
     monkeypatch.setattr(state_mod, "SEAL_ROWS", 1000)  # two commits of 1,000: two sealed
@@ -241,6 +242,7 @@ def test_sealed_graph_distances_reused_and_numpy_parameters(tmp_path, monkeypatc
     for i in (3, 77, 998):
         q = x[i] + np.float32(0.01)
         VIP._PREPS.clear()
+        AF._PLANS.clear()  # (the compiled fast path keeps its node's _Prep: compiled afresh)
         got, want, strategy = _both(run, sql, ([float(v) for v in q],))
         assert strategy.startswith("hnsw") and got == want
         assert [t.target[2].exact_d for t in VIP._PREPS.values() if t.target] == [True]

@@ -1,0 +1,374 @@
+"""The compiled ANN top-k: a cached query plan `SELECT cols [, distance] ... ORDER BY emb <op>
+$n LIMIT k [OFFSET o]` run as one function, without operators.
+
+The shape (plan/vector_search.py's rewrite of ORDER BY distance LIMIT k):
+
+    Project(plain columns) <- Limit(const k, const offset) <- Sort(the distance, presorted)
+        <- Project(plain columns, the distance) <- VectorSearch(no filter, $n the query)
+
+is recognised once per plan (`compiled(plan)`), and what depends only on the plan, the
+table version and the settings (index, parts, segments, column positions, the prepared
+usearch search of the one sealed graph, the over-fetch) once per table version and
+settings (`_resolve`, through vector_index_path's own `_target`). An execution then does
+only: the parameter -> float32 vector, one search, the visibility check of the found row
+ids, the gather of the returned rows' columns, and one RecordBatch; no transaction object
+(a read of the committed snapshot writes nothing), no ExecContext, no per-layer batches.
+
+Anything else returns None and the general path runs it, so results are identical: a
+transaction block (own rows), deleted keys needing a wider over-fetch, NULL vectors or rows
+outside the index (fewer than k found), a query the fast conversion refuses, a streamed or
+budgeted result. `SET sqlvec.disabled_rules = 'ann_fast_path'` turns it off.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sqlvec.core.errors import SqlError
+from sqlvec.exec import row_fetch as RF
+from sqlvec.exec import vector_index_path as VIP
+from sqlvec.exec import vector_search as VS
+from sqlvec.plan import expr as E
+from sqlvec.plan import logical as L
+from sqlvec.plan.vector_search import VectorSearch
+
+RULE = "ann_fast_path"  # its name in sqlvec.disabled_rules
+_SETTINGS = ("hnsw.ef_search", "sqlvec.exact_scan_threshold", "sqlvec.max_overfetch")
+
+
+@dataclass(eq=False)
+class _State:
+    """What one table version and settings give every execution (replaced whole)."""
+
+    tv: Any  # the committed TableVersion it was resolved for
+    built: Any  # the index entry (vector_search._CACHE) and its state then
+    built_key: tuple
+    idx_oid: int
+    target: Any  # vector_index_path._Target
+    lt: Any  # the transaction-free view of the table: .views, .inserts (none)
+    want: int  # candidates asked of the index
+    total: int
+    fetch: int  # the over-fetch (want before the total caps it), its limit, the search's params
+    limit: int
+    params: Any
+    search: Any  # qv -> (keys, distances), 1-D, found ones only
+    one_run: tuple | None  # (segment, view, first row id) when one live segment of one row-id run
+
+
+class AnnFast:
+    """One cached plan's compiled execution (shared by the sessions sharing the plan)."""
+
+    def __init__(self, vs: VectorSearch, picks: list[int], limit: int, offset: int,
+                 schema: pa.Schema) -> None:
+        self.vs = vs
+        self.picks = picks  # per output column: a scan column, or len(scan.fields) = distance
+        self.limit, self.offset, self.k = limit, offset, limit + offset
+        self.schema = schema
+        self.prep = VIP._prep(vs)
+        self.oid = vs.scan.table.oid
+        self.states: dict[tuple, _State] = {}
+        self._lock = threading.Lock()
+        self.served = 0  # executions it answered (tests check the fast path ran)
+
+    def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+        """The result batch of one execution outside a transaction block, or None."""
+        prep = self.prep
+        i = prep.param
+        if i >= len(params):
+            return None
+        qv = _query(params[i], prep.dim)
+        if qv is None:
+            return None
+        db = session.db
+        store = db.store
+        tv = store.version.tables.get(self.oid)
+        values = session.settings.values
+        skey = (values.get(_SETTINGS[0]), values.get(_SETTINGS[1]), values.get(_SETTINGS[2]))
+        st = self.states.get(skey)
+        if st is None or st.tv is not tv or not _same_built(st, store):
+            st = self._resolve(session, tv, skey)
+            if st is None:
+                return None
+        keys, dists = st.search(qv)
+        k = self.k
+        one = st.one_run
+        if one is not None:  # one segment of consecutive row ids: positions by subtraction
+            seg, view, first = one
+            pos = keys - first
+            if view.deleted is not None and len(pos):
+                keep = ~view.deleted[pos]
+                if not keep.all():
+                    chosen = np.flatnonzero(keep)
+                    pos = pos[chosen]
+                else:
+                    chosen = None
+            else:
+                chosen = None
+            if len(pos) < k:
+                return self._widen(st, qv)  # (deleted keys: a wider search)
+            at = pos[self.offset:k]
+            d = dists if chosen is None else dists[chosen]
+            d = d[self.offset:k]
+        else:
+            found, hits = VIP._locate(st.lt, keys)
+            n = len(hits[0][1]) if len(hits) == 1 else int(np.count_nonzero(found))
+            if n < k:
+                return self._widen(st, qv)
+            chosen = hits[0][1][:k] if len(hits) == 1 else np.flatnonzero(found)[:k]
+            return self._general_fetch(st, hits, chosen, keys, dists, qv)
+        VS.LAST.strategy = st.target.shown[1]
+        if not st.target.exact_d or self.vs.vector_read:
+            return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k),
+                                       keys if chosen is None else keys[chosen],
+                                       dists if chosen is None else dists[chosen], qv)
+        cols = st.target.cols
+        prep = self.prep
+        nf = len(prep.names)
+        arrays = [RF.to_arrow(d, pa.float64()) if j == nf
+                  else RF.rows(seg, prep.names[j], at, prep.types[j], cols) for j in self.picks]
+        self.served += 1
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _widen(self, st: _State, qv: np.ndarray) -> pa.RecordBatch | None:
+        """Too few visible rows among the candidates (deleted keys): the over-fetch grows
+        fourfold up to sqlvec.max_overfetch, as vector_index_path.index_top widens it."""
+        from sqlvec.exec import segment_index as SI
+
+        t, k, fetch, total = st.target, self.k, st.fetch, st.total
+        while True:
+            if fetch >= st.limit:
+                return None
+            fetch = min(fetch * 4, st.limit)
+            want = min(fetch, total)
+            keys, dists = SI.search(t.built, t.parts, qv, want, st.params)
+            cand, d = keys[0], dists[0]
+            ok = cand >= 0
+            if not ok.all():
+                cand, d = cand[ok], d[ok]
+            found, hits = VIP._locate(st.lt, cand)
+            n = len(hits[0][1]) if len(hits) == 1 else int(np.count_nonzero(found))
+            if want >= total or n >= k:
+                break
+        if n < k:
+            return None  # (NULL vectors or rows outside the index: the general path ranks them)
+        chosen = hits[0][1][:k] if len(hits) == 1 else np.flatnonzero(found)[:k]
+        return self._general_fetch(st, hits, chosen, cand, d, qv)
+
+    def _general_fetch(self, st: _State, hits: list, chosen: np.ndarray, cand: np.ndarray,
+                       dists: np.ndarray, qv: np.ndarray) -> pa.RecordBatch:
+        """vector_index_path's own fetch of the chosen candidates (the vector column read,
+        distances to compute, several segments), then OFFSET and the output columns."""
+        t = st.target
+        VS.LAST.strategy = t.shown[1]
+        exact = dists if t.exact_d and not self.vs.vector_read else None
+        b = VIP._fetch(self.vs, self.prep, hits, chosen, qv, None, t.cols, cand, t.by_seg, exact)
+        if self.offset:
+            b = b.slice(self.offset)
+        self.served += 1
+        return pa.RecordBatch.from_arrays([b.column(j) for j in self.picks], schema=self.schema)
+
+    def _resolve(self, session: Any, tv: Any, skey: tuple) -> _State | None:
+        """Work out the index, its parts and the search for this table version and settings
+        (a transaction of its own, rolled back: it only reads), or None."""
+        if tv is None:
+            return None
+        from sqlvec.exec.operators import ExecContext
+
+        db = session.db
+        vs, prep = self.vs, self.prep
+        txn = db.store.begin()
+        try:
+            ctx = ExecContext(txn, db.regs, [], None, session)
+            lt = txn._local(self.oid)
+            if lt.reset or lt.base is not tv or lt.inserts:
+                return None
+            views = lt.views
+            n_live = sum(v.live for v in views)
+            if n_live <= VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD):
+                return None
+            defs = VS._index_defs(ctx, vs)
+            if not defs:
+                return None
+            idx, oc = defs[0]
+            t = VIP._target(ctx, vs, prep, lt, db, idx, oc, n_live)
+            if t is None or not t.usable:
+                return None
+            built, total = t.built, t.total
+            params = VS._search_params(ctx, built.kind)
+            limit = VS._int_setting(ctx, "sqlvec.max_overfetch", VS.MAX_OVERFETCH)
+        except SqlError:
+            return None  # (the general path raises it)
+        finally:
+            txn.rollback()
+        k = self.k
+        fetch = k if total <= n_live else int(np.ceil(k * 1.2 * total / max(n_live, 1)))
+        want = min(fetch, total)
+        if want < k:
+            return None  # (fewer indexed rows than k: NULL vectors or rows outside the index)
+        parts = t.parts
+        search = None
+        if built.kind == "hnsw" and len(parts) == 1 and (built.index is None or not len(built.keys)) \
+                and len(parts[0].keys):
+            one = getattr(parts[0].index, "one_search", None)
+            if one is not None:
+                search = one(min(want, len(parts[0].keys)), params)
+        if search is None:
+            def search(qv: np.ndarray, _b: Any = built, _p: list = parts, _w: int = want,
+                       _params: Any = params) -> tuple:
+                from sqlvec.exec import segment_index as SI
+
+                keys, dists = SI.search(_b, _p, qv, _w, _params)
+                ok = keys[0] >= 0
+                return (keys[0], dists[0]) if ok.all() else (keys[0][ok], dists[0][ok])
+        live = [v for v in views if v.live]
+        one_run = None
+        if len(live) == 1:
+            seg = live[0].seg
+            if seg.max_rowid - seg.min_rowid == seg.num_rows - 1 and len(parts) == 1 \
+                    and parts[0].seg_id == seg.seg_id and (built.index is None or not len(built.keys)):
+                one_run = (seg, live[0], seg.min_rowid)
+        if not t.shown or t.shown[0] != n_live:
+            t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
+        if len(VS.STRATEGY) > 256:
+            VS.STRATEGY.clear()
+        VS.STRATEGY[id(vs)] = t.shown[2]
+        st = _State(tv, built, _built_key(built), idx.oid, t, _Views(views), want, total, fetch, limit,
+                    params, search, one_run)
+        with self._lock:
+            if len(self.states) > 8:
+                self.states.clear()
+            self.states[skey] = st
+        return st
+
+
+@dataclass(eq=False)
+class _Views:
+    """A table's committed segments as vector_index_path._locate reads a LocalTable."""
+
+    views: tuple
+    inserts: tuple = ()
+
+
+def _built_key(built: Any) -> tuple:
+    return (built.generation, len(built.keys), id(built.index), len(built.parts))
+
+
+def _same_built(st: _State, store: Any) -> bool:
+    """Whether the index entry is still the one resolved, in the same state (no graph added
+    for a newly sealed segment, no delta rows added, not rebuilt)."""
+    built = st.built
+    per = VS._CACHE.get(store)
+    return per is not None and per.get(st.idx_oid) is built and _built_key(built) == st.built_key
+
+
+_F32_MAX = float(np.finfo(np.float32).max)
+_MAXR = np.maximum.reduce
+_ALL = np.logical_and.reduce
+
+
+def _query(v: Any, dim: int) -> np.ndarray | None:
+    """The query as a C-contiguous (1, dim) float32 matrix from a parameter's Python value
+    (a numpy vector or a list of numbers), or None: the general path converts it and raises
+    its errors (NaN, a wrong dimension, a value float32 cannot hold)."""
+    if type(v) is np.ndarray:
+        if v.ndim != 1 or len(v) != dim or v.dtype.kind != "f":
+            return None
+        if v.dtype == np.float32:
+            a = v if v.flags.c_contiguous else np.ascontiguousarray(v)
+            if not _ALL(np.isfinite(a)):
+                return None
+            return a.reshape(1, dim)
+        if not _MAXR(np.abs(v)) <= _F32_MAX:  # (NaN fails too)
+            return None
+        return v.astype(np.float32).reshape(1, dim)
+    if type(v) is not list or len(v) != dim:
+        return None
+    try:
+        a = np.array(v)
+    except (TypeError, ValueError):
+        return None
+    kind = a.dtype.kind
+    if a.ndim != 1 or kind not in "fi" or not dim:
+        return None
+    if kind == "f":
+        if not _MAXR(np.abs(a)) <= _F32_MAX:
+            return None
+    elif not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
+        return None
+    return a.astype(np.float32).reshape(1, dim)
+
+
+# ---- recognising the shape, once per plan ----------------------------------------------------
+
+# id(plan) -> (weak reference to the plan, its AnnFast or None); an entry goes with its plan
+# (the AnnFast holds only the plan's VectorSearch node and what it resolved, no cycle back)
+_PLANS: dict[int, tuple[Any, AnnFast | None]] = {}
+
+
+def compiled(plan: Any) -> AnnFast | None:
+    """The plan's compiled execution, or None when it is not the ANN top-k shape."""
+    hit = _PLANS.get(id(plan))
+    if hit is not None and hit[0]() is plan:
+        return hit[1]
+    try:
+        fast = _compile(plan)
+    except Exception:  # (a shape this reading does not expect: the general path runs it)
+        fast = None
+    if len(_PLANS) > 1024:
+        _PLANS.clear()
+    _PLANS[id(plan)] = (weakref.ref(plan), fast)
+    weakref.finalize(plan, _PLANS.pop, id(plan), None)
+    return fast
+
+
+def _const_int(e: Any) -> int | None:
+    return e.value if type(e) is E.Const and type(e.value) is int and e.value >= 0 else None
+
+
+def _compile(plan: Any) -> AnnFast | None:
+    from sqlvec.exec.operators import node_schema
+    from sqlvec.exec.topk import _presorted
+
+    top = plan if type(plan) is L.Project else None  # (absent when the Sort's Project is the output)
+    lim = plan.input if top is not None else plan
+    if type(lim) is not L.Limit:
+        return None
+    limit = _const_int(lim.limit)
+    offset = 0 if lim.offset is None else _const_int(lim.offset)
+    if limit is None or offset is None or not limit or lim.with_ties or type(lim.input) is not L.Sort:
+        return None
+    sort = lim.input
+    inner = sort.input
+    if not _presorted(sort) or type(inner) is not L.Project or type(inner.input) is not VectorSearch:
+        return None
+    vs = inner.input
+    if vs.scan.filter is not None or getattr(vs.scan, "with_rowid", False) or not vs.with_distance:
+        return None
+    if _const_int(vs.limit) != limit or (0 if vs.offset is None else _const_int(vs.offset)) != offset \
+            or limit + offset > VIP.MAX_K:
+        return None
+    prep = VIP._prep(vs)
+    if prep.kernel is None or prep.param is None or prep.dim is None:
+        return None
+    nf = len(vs.scan.fields)
+    if any(type(e) is not E.ColRef or e.index > nf for e in inner.exprs):
+        return None  # (an expression to evaluate, errors included: the general path)
+    if top is None:
+        picks = [e.index for e in inner.exprs]
+    elif all(type(e) is E.ColRef for e in top.exprs):
+        picks = [inner.exprs[e.index].index for e in top.exprs]
+    else:
+        return None
+    schema = node_schema(plan)
+    nodes = [*prep.types, pa.float64()]
+    if vs.distance.type.arrow != pa.float64():
+        return None
+    if any(nodes[j] != f.type for j, f in zip(picks, schema)):
+        return None  # (a cast in a Project: the general path)
+    return AnnFast(vs, picks, limit, offset, schema)

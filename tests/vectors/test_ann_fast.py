@@ -1,0 +1,214 @@
+"""The compiled ANN top-k (exec/ann_fast.py) gives the general path's rows, to the last bit.
+
+Every query runs with the fast path on and then with `sqlvec.disabled_rules =
+'ann_fast_path'`; the rows (ids, distances, vectors) must be equal, and the fast path must
+have answered where it should (its `served` count) and stepped aside elsewhere.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sqlvec
+import sqlvec.storage.state as state_mod
+import sqlvec.storage.store as store_mod
+from sqlvec.exec import ann_fast as AF
+from sqlvec.exec import segment_index as SI
+
+D = 8
+
+
+@pytest.fixture()
+def small_segments(monkeypatch):
+    """Segments seal at 1,000 rows and get their own graph from 500."""
+    monkeypatch.setattr(state_mod, "SEAL_ROWS", 1000)
+    monkeypatch.setattr(store_mod, "SEAL_ROWS", 1000)
+    monkeypatch.setattr(SI, "MIN_PART_ROWS", 500)
+
+
+def _served() -> int:
+    return sum(f.served for _p, f in AF._PLANS.values() if f is not None)
+
+
+def _setup(tmp_path, n, rng, dup=0):
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = np.round(rng.standard_normal((n, D)), 3).astype(np.float32)
+    if dup:
+        x[:dup] = x[0]  # equal vectors: ties broken by row id
+    _insert(cur, x, 0)
+    cur.execute("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    return con, cur, x
+
+
+def _insert(cur, x, start):
+    for s in range(0, len(x), 1000):
+        part = x[s:s + 1000]
+        cur.executemany("insert into t values (%s, %s, %s)",
+                        [(start + s + i, f"r{start + s + i}", v.tolist()) for i, v in enumerate(part)])
+
+
+def _both(cur, sql, params, fast=True):
+    """The rows with the fast path on (run twice: the second run uses the cached plan) and
+    off; asserts they are equal and, when `fast`, that the fast path answered."""
+    cur.execute(sql, params)
+    before = _served()
+    cur.execute(sql, params)
+    on = cur.fetchall()
+    served = _served() - before
+    cur.execute("set sqlvec.disabled_rules = 'ann_fast_path'")
+    try:
+        cur.execute(sql, params)
+        cur.execute(sql, params)
+        off = cur.fetchall()
+    finally:
+        cur.execute("reset sqlvec.disabled_rules")
+    assert _norm(on) == _norm(off)
+    if fast:
+        assert served == 1, "the fast path did not answer"
+    return on, served
+
+
+def _norm(rows):
+    return [tuple(np.asarray(v).tolist() if isinstance(v, (list, np.ndarray)) else v for v in r)
+            for r in rows]
+
+
+QUERIES = [
+    ("select id from t order by emb <-> %s limit 10", 1),
+    ("select id, emb <-> %s as d from t order by 2 limit 7", 1),
+    ("select id, tag from t order by emb <-> %s limit 5 offset 3", 1),
+    ("select * from t order by emb <-> %s limit 4", 1),
+    ("select tag, id from t order by emb <-> %s limit 1", 1),
+]
+
+
+def _run_all(cur, x, rng, fast=True, n=3):
+    got = 0
+    for sql, _ in QUERIES:
+        for _ in range(n):
+            q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float32)
+            _rows, served = _both(cur, sql, (q.tolist(),), fast=fast)
+            got += served
+    return got
+
+
+def test_one_sealed_segment_fast_and_equal(tmp_path, small_segments):
+    rng = np.random.default_rng(1)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    assert _run_all(cur, x, rng) == len(QUERIES) * 3
+    for _ in range(2):
+        cur.execute("select id from t order by emb <-> %s limit 3", (x[7].tolist(),))
+    states = [st for _p, f in AF._PLANS.values() if f is not None for st in f.states.values()]
+    assert any(st.one_run is not None for st in states)  # the straight one-graph search
+    con.close()
+
+
+def test_several_segments_inserts_deletes_updates(tmp_path, small_segments):
+    rng = np.random.default_rng(2)
+    con, cur, x = _setup(tmp_path, 2600, rng)
+    _run_all(cur, x, rng)
+    cur.execute("delete from t where id % 7 = 0")  # deleted keys since the build
+    _run_all(cur, x, rng)
+    y = np.round(rng.standard_normal((300, D)), 3).astype(np.float32)
+    _insert(cur, y, 5000)  # rows since the build: the delta graph
+    x = np.concatenate([x, y])
+    _run_all(cur, x, rng)
+    cur.execute("update t set emb = %s where id < 40", (x[2000].tolist(),))  # moved rows
+    _run_all(cur, x, rng)
+    con.close()
+
+
+def test_numpy_and_integer_parameters(tmp_path, small_segments):
+    rng = np.random.default_rng(3)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    sql = "select id, emb <-> %s from t order by 2 limit 5"
+    for q in (x[3], x[4].astype(np.float64), [1, 0, 2, 0, 0, 1, 0, 3]):
+        _both(cur, sql, (q,))
+    _both(cur, "select id from t order by emb <-> %s::vector limit 3", (x[5].tolist(),))
+    con.close()
+
+
+def test_ties_offset_and_k_beyond_rows(tmp_path, small_segments):
+    rng = np.random.default_rng(4)
+    con, cur, x = _setup(tmp_path, 1000, rng, dup=30)
+    rows, _ = _both(cur, "select id, emb <-> %s from t order by 2 limit 12 offset 4", (x[0].tolist(),))
+    assert [r[0] for r in rows] == list(range(4, 16))  # equal distances: row id order
+    cur.execute("delete from t where id >= 20")
+    # fewer visible rows than k: the general path answers (and the fast path steps aside)
+    _both(cur, "select id from t order by emb <-> %s limit 50", (x[0].tolist(),), fast=False)
+    con.close()
+
+
+def test_null_vectors_and_errors_fall_back(tmp_path, small_segments):
+    rng = np.random.default_rng(5)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    cur.execute("insert into t values (9001, 'null', null)")
+    _both(cur, "select id from t order by emb <-> %s limit 10", (x[1].tolist(),))
+    sql = "select id from t order by emb <-> %s limit 3"
+    cur.execute(sql, (x[2].tolist(),))
+    for bad in ([1.0] * (D - 1), [float("nan")] * D, np.full(D, np.inf, np.float32)):
+        errors = []
+        for rules in ("", "ann_fast_path"):
+            cur.execute(f"set sqlvec.disabled_rules = '{rules}'")
+            cur.execute(sql, (x[2].tolist(),))
+            try:
+                cur.execute(sql, (bad,))
+                errors.append(cur.fetchall())
+            except sqlvec.Error as e:
+                errors.append((type(e), str(e)))
+        assert errors[0] == errors[1]  # (the same rows, or the same error)
+    cur.execute("reset sqlvec.disabled_rules")
+    con.close()
+
+
+def test_transaction_block_and_own_rows(tmp_path, small_segments):
+    rng = np.random.default_rng(6)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    sql = "select id from t order by emb <-> %s limit 5"
+    q = x[10].tolist()
+    cur.execute(sql, (q,))
+    cur.execute(sql, (q,))
+    con.autocommit = False
+    cur.execute("insert into t values (7777, 'mine', %s)", (q,))
+    before = _served()
+    cur.execute(sql, (q,))
+    assert cur.fetchall()[:2] == [(10,), (7777,)] and _served() == before  # own rows: general path
+    con.rollback()
+    con.autocommit = True
+    cur.execute(sql, (q,))
+    assert (7777,) not in cur.fetchall()
+    con.close()
+
+
+def test_settings_change_the_search(tmp_path, small_segments):
+    rng = np.random.default_rng(7)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    for ef in (1, 10, 200):
+        cur.execute(f"set hnsw.ef_search = {ef}")
+        _both(cur, "select id from t order by emb <-> %s limit 10", (x[9].tolist(),))
+    cur.execute("set sqlvec.exact_scan_threshold = 5000")  # exact scan now: not the fast path
+    _both(cur, "select id from t order by emb <-> %s limit 10", (x[9].tolist(),), fast=False)
+    con.close()
+
+
+def test_other_metrics_and_quantizers(tmp_path, small_segments):
+    rng = np.random.default_rng(8)
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = np.round(rng.standard_normal((1000, D)), 3).astype(np.float32)
+    _insert(cur, x, 0)
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    for ops, op, opts in (("vector_cosine_ops", "<=>", ""), ("vector_ip_ops", "<#>", ""),
+                          ("vector_l2_ops", "<->", " with (quantizer = 'f32')")):
+        cur.execute("drop index if exists t_idx")
+        cur.execute(f"create index t_idx on t using hnsw (emb {ops}){opts}")
+        _both(cur, f"select id, emb {op} %s from t order by 2 limit 6 offset 1", (x[3].tolist(),))
+        _both(cur, f"select * from t order by emb {op} %s limit 3", (x[4].tolist(),))
+    con.close()
