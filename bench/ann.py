@@ -415,65 +415,80 @@ def print_loads() -> None:
     print_table(["step", "sqlvec", "CPU", "pgvector", "CPU", "pg/sqlvec", "(CPU)"], out)
 
 
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def bench_pgvector(x, q, gt, args, rows) -> None:
     """The same data, index and queries on PostgreSQL + pgvector (the PyPI `pgserver`
-    package bundles both), through psycopg with pgvector's adapter, binary."""
+    package's binaries, started by ann_multi.PgvectorServer with shared_buffers of 1 GB so
+    the table and its index stay in PostgreSQL's cache), through psycopg with pgvector's
+    adapter, binary."""
     try:
-        import pgserver  # type: ignore[import-not-found]
+        import pgserver  # type: ignore[import-not-found]  # noqa: F401
     except ImportError:
         print("pgvector: `pip install pgserver` to compare (skipped)")
         return
+    import shutil
+
     import psycopg
 
     bench_sqlvec_load(x, args)
-    with tempfile.TemporaryDirectory() as tmp:
-        srv = pgserver.get_server(tmp, cleanup_mode="stop")
-        try:
-            with psycopg.connect(srv.get_uri(), autocommit=True) as pc:
-                pc.execute("create extension if not exists vector")
-                ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
-                print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
-                pc.execute("set maintenance_work_mem = '2GB'")
-                post = common.postmaster_pid(pc)
-                copy_and_build(pc, x, args, lambda: time.process_time() + common.tree_cpu(post),
-                               2)
-                sql = "select id from items order by emb <-> %s limit 10"
-                cur2 = pc.cursor(binary=True)
+    tmp = tempfile.mkdtemp(prefix="pgvector-")
+    try:
+        with ann_multi.PgvectorServer(tmp, port=free_port(), shared_buffers="1GB") as srv, \
+                psycopg.connect(srv.dsn, autocommit=True) as pc:
+            pgvector_sweeps(pc, srv.dsn, x, q, gt, args, rows)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
-                def execute(v, ef):
-                    if v is None:
-                        pc.execute(f"set hnsw.ef_search = {ef}")
-                        return []
-                    return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
-                backend = pc.execute("select pg_backend_pid()").fetchone()[0]
-                sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows,
-                          cpu=lambda: time.process_time() + proc_cpu(backend))
-                if args.clients > 1:
-                    concurrent(srv.get_uri(), q, gt, args, rows, "pgvector psycopg binary",
-                               backends_cpu)
-                if args.multi:
-                    pid = pc.execute("select pg_backend_pid()").fetchone()[0]
-                    ann_multi.wire(pc, q, gt, args, "pgvector", pid, load=True)
-                if args.filtered:
-                    pc.execute("set hnsw.ef_search = 40")
-                    cats = np.arange(len(x)) % 1000
-                    nq = min(len(q), 200)
-                    for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
-                        ids = np.flatnonzero(cats < int(frac * 1000))
-                        want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
-                        got = np.full((nq, 10), -1, np.int64)
-                        short = 0
-                        t0 = time.perf_counter()
-                        for i in range(nq):
-                            r = [row[0] for row in cur2.execute(
-                                f"select id from items where {where} order by emb <-> %s limit 10",
-                                (q[i],), prepare=True)]
-                            short += len(r) < 10
-                            got[i, :len(r)] = r
-                        rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
-                                     recall(got, want), nq / (time.perf_counter() - t0)])
-        finally:
-            srv.cleanup()
+
+def pgvector_sweeps(pc, dsn: str, x, q, gt, args, rows) -> None:
+    """bench_pgvector's work on a connection to an empty pgvector cluster."""
+    pc.execute("create extension if not exists vector")
+    ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
+    print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
+    pc.execute("set maintenance_work_mem = '2GB'")
+    post = common.postmaster_pid(pc)
+    copy_and_build(pc, x, args, lambda: time.process_time() + common.tree_cpu(post), 2)
+    pc.execute("analyze items")
+    sql = "select id from items order by emb <-> %s limit 10"
+    cur2 = pc.cursor(binary=True)
+
+    def execute(v, ef):
+        if v is None:
+            pc.execute(f"set hnsw.ef_search = {ef}")
+            return []
+        return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+    backend = pc.info.backend_pid
+    sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows,
+              cpu=lambda: time.process_time() + proc_cpu(backend))
+    if args.clients > 1:
+        concurrent(dsn, q, gt, args, rows, "pgvector psycopg binary", backends_cpu)
+    if args.multi:
+        ann_multi.wire(pc, q, gt, args, "pgvector", backend, load=True)
+    if args.filtered:
+        pc.execute("set hnsw.ef_search = 40")
+        cats = np.arange(len(x)) % 1000
+        nq = min(len(q), 200)
+        for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
+            ids = np.flatnonzero(cats < int(frac * 1000))
+            want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
+            got = np.full((nq, 10), -1, np.int64)
+            short = 0
+            t0 = time.perf_counter()
+            for i in range(nq):
+                r = [row[0] for row in cur2.execute(
+                    f"select id from items where {where} order by emb <-> %s limit 10",
+                    (q[i],), prepare=True)]
+                short += len(r) < 10
+                got[i, :len(r)] = r
+            rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
+                         recall(got, want), nq / (time.perf_counter() - t0)])
 
 
 def print_ratios(rows: list[list[object]], args) -> None:

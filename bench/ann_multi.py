@@ -243,13 +243,14 @@ class PgvectorServer:
     """PostgreSQL + pgvector from the `pgserver` wheel's own binaries on a folder of ours,
     run as the `postgres` OS user when we are root (initdb refuses root)."""
 
-    def __init__(self, folder: str, port: int = 55432) -> None:
+    def __init__(self, folder: str, port: int = 55432, shared_buffers: str = "512MB") -> None:
         import pgserver  # type: ignore[import-not-found]
 
         self.bin = os.path.join(os.path.dirname(pgserver.__file__), "pginstall", "bin")
         self.data = os.path.join(folder, "pgdata")
         self.folder = folder
         self.port = port
+        self.shared_buffers = shared_buffers
         self.dsn = f"host=127.0.0.1 port={port} user=postgres dbname=postgres"
 
     def _run(self, *cmd: str) -> None:
@@ -268,7 +269,7 @@ class PgvectorServer:
         self._run("initdb", "-D", self.data, "-A", "trust", "-U", "postgres")
         self._run("pg_ctl", "-D", self.data, "-w", "-l", os.path.join(self.data, "log"), "-o",
                   f"-p {self.port} -k {self.data} -c listen_addresses=127.0.0.1 "
-                  "-c shared_buffers=512MB", "start")
+                  f"-c shared_buffers={self.shared_buffers}", "start")
         return self
 
     def __exit__(self, *exc: object) -> None:
