@@ -58,7 +58,9 @@ class _State:
     limit: int
     params: Any
     search: Any  # qv -> (keys, distances), 1-D, found ones only
-    one_run: tuple | None  # (segment, view, first row id) when one live segment of one row-id run
+    # (segment, its deleted bitmap, first row id, per output column (flat numpy values or
+    # None, name, type) or None) when one live segment of one row-id run holds the rows
+    one_run: tuple | None
 
 
 class AnnFast:
@@ -98,40 +100,36 @@ class AnnFast:
         keys, dists = st.search(qv)
         k = self.k
         one = st.one_run
-        if one is not None:  # one segment of consecutive row ids: positions by subtraction
-            seg, view, first = one
-            pos = keys - first
-            if view.deleted is not None and len(pos):
-                keep = ~view.deleted[pos]
-                if not keep.all():
-                    chosen = np.flatnonzero(keep)
-                    pos = pos[chosen]
-                else:
-                    chosen = None
-            else:
-                chosen = None
-            if len(pos) < k:
-                return self._widen(st, qv)  # (deleted keys: a wider search)
-            at = pos[self.offset:k]
-            d = dists if chosen is None else dists[chosen]
-            d = d[self.offset:k]
-        else:
+        if one is None:
             found, hits = VIP._locate(st.lt, keys)
             n = len(hits[0][1]) if len(hits) == 1 else int(np.count_nonzero(found))
             if n < k:
                 return self._widen(st, qv)
             chosen = hits[0][1][:k] if len(hits) == 1 else np.flatnonzero(found)[:k]
             return self._general_fetch(st, hits, chosen, keys, dists, qv)
+        # one segment of consecutive row ids: positions by subtraction
+        seg, deleted, first, gathers = one
+        pos = keys - first
+        if deleted is not None and len(pos):
+            keep = ~deleted[pos]
+            if not _ALL(keep):
+                keys, dists, pos = keys[keep], dists[keep], pos[keep]
+        if len(pos) < k:
+            return self._widen(st, qv)  # (deleted keys: a wider search)
         VS.LAST.strategy = st.target.shown[1]
-        if not st.target.exact_d or self.vs.vector_read:
-            return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k),
-                                       keys if chosen is None else keys[chosen],
-                                       dists if chosen is None else dists[chosen], qv)
-        cols = st.target.cols
-        prep = self.prep
-        nf = len(prep.names)
-        arrays = [RF.to_arrow(d, pa.float64()) if j == nf
-                  else RF.rows(seg, prep.names[j], at, prep.types[j], cols) for j in self.picks]
+        if gathers is None:  # (the vector column read, distances to compute)
+            return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k), keys,
+                                       dists, qv)
+        lo = self.offset
+        at = pos[lo:k]
+        arrays = []
+        for flat, name, t in gathers:
+            if flat is not None:  # (a fixed-width column: one numpy gather)
+                arrays.append(_primitive(flat[at], t))
+            elif name is None:  # the distance (the re-scored one: the operator's own)
+                arrays.append(_primitive(dists[lo:k], t))
+            else:
+                arrays.append(RF.rows(seg, name, at, t, st.target.cols))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
@@ -232,7 +230,13 @@ class AnnFast:
             seg = live[0].seg
             if seg.max_rowid - seg.min_rowid == seg.num_rows - 1 and len(parts) == 1 \
                     and parts[0].seg_id == seg.seg_id and (built.index is None or not len(built.keys)):
-                one_run = (seg, live[0], seg.min_rowid)
+                gathers = None
+                if t.exact_d and not vs.vector_read:
+                    nf = len(prep.names)
+                    gathers = [(None, None, pa.float64()) if j == nf else
+                               (RF.flat_values(seg, prep.names[j], prep.types[j], t.cols),
+                                prep.names[j], prep.types[j]) for j in self.picks]
+                one_run = (seg, live[0].deleted, seg.min_rowid, gathers)
         if not t.shown or t.shown[0] != n_live:
             t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
         if len(VS.STRATEGY) > 256:
@@ -268,6 +272,7 @@ def _same_built(st: _State, store: Any) -> bool:
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
+_primitive = RF._primitive
 _MAXR = np.maximum.reduce
 _ALL = np.logical_and.reduce
 

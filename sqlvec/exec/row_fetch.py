@@ -41,6 +41,7 @@ class Column:
     starts: np.ndarray  # where each chunk starts, then the end
     views: list  # zero-copy numpy view of each chunk, None where Arrow's take serves it
     fast: tuple | None = None  # (type asked for, whether every chunk has a view of that type)
+    flat: tuple | None = None  # (type asked for, flat_values' array or None)
 
 
 # segment -> {column name: Column}
@@ -97,6 +98,31 @@ def column(seg: Any, name: str, cache: dict | None = None) -> Column:
     if cache is not None:  # (checked against the segment's table when looked up again)
         cache[key] = out
     return out
+
+
+# a column's numpy values joined into one array beyond this many bytes are not kept
+FLAT_MAX_BYTES = 64 << 20
+
+
+def flat_values(seg: Any, name: str, t: pa.DataType, cache: dict | None = None) -> np.ndarray | None:
+    """The whole column as one contiguous numpy array of a fixed-width null-free scalar type
+    t (its chunks' views joined once, kept with the column: a gather of k rows is then one
+    fancy index, not a search of the chunks per query), or None (nulls, other types, a
+    vector column, too big)."""
+    col = column(seg, name, cache)
+    hit = col.flat
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    flat = None
+    views = col.views
+    if views and all(v is not None and v.ndim == 1 for v in views) \
+            and all(c.type == t for c in col.chunks) and _NP_ID.get(t.id) is not None:
+        if len(views) == 1:
+            flat = views[0]
+        elif sum(v.nbytes for v in views) <= FLAT_MAX_BYTES:
+            flat = np.concatenate(views)
+    col.flat = (t, flat)
+    return flat
 
 
 def to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
