@@ -2,7 +2,9 @@
 
 Each column is encoded in bulk (`codecs.encode_column`), then all rows' messages are
 assembled with one numpy scatter per piece: 'D', length, column count, then per column
-its length (-1 for NULL) and bytes.
+its length (-1 for NULL) and bytes (`segment_rows`). Batches whose columns are all
+fixed-width on the wire and hold no NULL take one structured numpy fill instead
+(wire/fixed_rows.py); a single row is converted value by value (`_one_row`).
 
     >>> from sqlvec.core.results import Column
     >>> b = pa.record_batch([pa.array([7], pa.int32())], names=["x"])
@@ -22,6 +24,7 @@ from sqlvec.core import types
 from sqlvec.core.types import SqlType
 from sqlvec.exec.key_lookup import point_row_values
 from sqlvec.wire.codecs import encode_column
+from sqlvec.wire.fixed_rows import fixed_rows
 from sqlvec.wire.segments import I32, Piece, concat_rows
 
 SMALL_BATCH = 8  # below this many rows numpy's per-call overhead beats its per-row gain
@@ -135,8 +138,20 @@ def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequ
     n = batch.num_rows
     if n == 0:
         return b""
+    if n > 1:  # (one row: _one_row, from the values the point path read)
+        fixed = fixed_rows(batch, col_types, formats)
+        if fixed is not None:
+            return fixed
     if n < SMALL_BATCH:
         return _small_rows(batch, col_types, formats, timezone)
+    return segment_rows(batch, col_types, formats, timezone)
+
+
+def segment_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
+                 timezone: str = "UTC") -> bytes:
+    """The general path for any batch: each column encoded whole (`encode_column`), the
+    messages assembled by `concat_rows`."""
+    n = batch.num_rows
     ncols = batch.num_columns
     body = np.full(n, 4 + 2 + 4 * ncols, dtype=np.int64)  # length word, count, col lengths
     col_pieces: list[Piece] = []
@@ -150,4 +165,4 @@ def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequ
     return concat_rows(n, pieces).data.tobytes()
 
 
-__all__ = ["data_rows", "types"]
+__all__ = ["data_rows", "segment_rows", "types"]

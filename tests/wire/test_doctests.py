@@ -8,8 +8,8 @@ import importlib
 import pytest
 
 MODULES = ["sqlvec.wire.messages", "sqlvec.wire.backend", "sqlvec.wire.segments",
-           "sqlvec.wire.codecs", "sqlvec.wire.rows", "sqlvec.wire.startup",
-           "sqlvec.core.passwords"]
+           "sqlvec.wire.codecs", "sqlvec.wire.rows", "sqlvec.wire.fixed_rows",
+           "sqlvec.wire.startup", "sqlvec.core.passwords"]
 
 
 @pytest.mark.parametrize("name", MODULES)
