@@ -20,7 +20,9 @@ database with its index (the first run loads it and builds the index).
 
 For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
   - sqlvec's hnsw index kind (sqlvec.index), batched and one query per call,
-  - usearch called directly with the same M / ef_construction / ef (the ceiling),
+  - usearch called directly with the same M / ef_construction / ef (the ceiling): its
+    Python API (`Index.search`), and one query per call of the compiled search below it
+    (`Index._compiled.search_many`, what sqlvec's per-query path calls: no result objects),
   - SQL through the embedded API (`ORDER BY emb <-> $1 LIMIT 10`, one client),
   - SQL over the wire with psycopg against `sqlvec serve` (--wire), one client and
     --clients connections in threads,
@@ -171,6 +173,14 @@ def bench_index(x, q, gt, args, rows) -> None:
         for i in range(len(q)):
             one[i] = np.asarray(direct.search(q[i], 10, threads=1).keys, np.int64)[:10]
         rows.append(["usearch direct, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
+        compiled = getattr(direct, "_compiled", None)  # below usearch's Python wrapper
+        if compiled is not None and hasattr(compiled, "search_many"):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for i in range(len(q)):
+                out = compiled.search_many(q[i:i + 1], count=10, exact=False, threads=1)
+                one[i, :] = -1
+                one[i, :int(out[2][0])] = out[0][0, :int(out[2][0])]
+            rows.append(["usearch compiled, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
 
 
 def load_sql(x: np.ndarray, path: str | None):
@@ -529,6 +539,7 @@ def curves(rows: list[list[object]], col: int = 3) -> dict[str, list[tuple[float
 
 EQUAL_PAIRS = (  # (ours, peer, short names for the table)
     ("SQL embedded, 1 client", "usearch direct, 1 query/call", "embedded", "usearch"),
+    ("SQL embedded, 1 client", "usearch compiled, 1 query/call", "embedded", "compiled"),
     ("SQL wire psycopg binary, 1 client", "pgvector psycopg binary, 1 client", "wire 1",
      "pgvector 1"),
     ("SQL wire psycopg binary, {c} clients", "pgvector psycopg binary, {c} clients",
