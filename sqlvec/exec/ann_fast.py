@@ -39,7 +39,10 @@ from sqlvec.plan import logical as L
 from sqlvec.plan.vector_search import VectorSearch
 
 RULE = "ann_fast_path"  # its name in sqlvec.disabled_rules
-_SETTINGS = ("hnsw.ef_search", "sqlvec.exact_scan_threshold", "sqlvec.max_overfetch")
+# the settings index_top reads: a change resolves the search again
+_SETTINGS = ("hnsw.ef_search", "sqlvec.exact_scan_threshold", "sqlvec.max_overfetch",
+             "ivfflat.probes", "sqlvec.gpu")
+_EF, _THRESHOLD, _OVERFETCH, _PROBES, _GPU = _SETTINGS
 
 
 @dataclass(eq=False)
@@ -91,7 +94,8 @@ class AnnFast:
         store = db.store
         tv = store.version.tables.get(self.oid)
         values = session.settings.values
-        skey = (values.get(_SETTINGS[0]), values.get(_SETTINGS[1]), values.get(_SETTINGS[2]))
+        get = values.get
+        skey = (get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU))
         st = self.states.get(skey)
         if st is None or st.tv is not tv or not _same_built(st, store):
             st = self._resolve(session, tv, skey)

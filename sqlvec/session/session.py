@@ -28,6 +28,7 @@ from sqlvec.core.errors import (
 )
 from sqlvec.core.results import Column, Empty, Notice, Result, Rows
 from sqlvec.core.types import SqlType
+from sqlvec.exec.ann_fast import RULE as _ANN_RULE
 from sqlvec.exec.ann_fast import compiled as _ann_compiled
 from sqlvec.exec.budget import collect_result
 from sqlvec.exec.operators import ExecContext
@@ -308,7 +309,7 @@ class Session:
         if key != (db.ddl_gen, values.get("search_path"), self.user, disabled):
             return None
         self.cancel_reason = None
-        fast = _ann_compiled(plan) if "ann_fast_path" not in disabled else None
+        fast = _ann_compiled(plan) if _ANN_RULE not in disabled else None
         if fast is not None and not self.cancel_event.is_set():  # ORDER BY emb <-> $1 LIMIT k
             b = fast.run(self, params)  # (exec/ann_fast.py: no transaction, no operators)
             if b is not None:

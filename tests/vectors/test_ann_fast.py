@@ -46,10 +46,15 @@ def _setup(tmp_path, n, rng, dup=0):
 
 
 def _insert(cur, x, start):
+    """Rows start.. in commits of 1,000 (one sealed segment each)."""
+    con = cur.connection
+    auto, con.autocommit = con.autocommit, False
     for s in range(0, len(x), 1000):
         part = x[s:s + 1000]
         cur.executemany("insert into t values (%s, %s, %s)",
                         [(start + s + i, f"r{start + s + i}", v.tolist()) for i, v in enumerate(part)])
+        con.commit()
+    con.autocommit = auto
 
 
 def _both(cur, sql, params, fast=True):
@@ -71,6 +76,13 @@ def _both(cur, sql, params, fast=True):
     if fast:
         assert served == 1, "the fast path did not answer"
     return on, served
+
+
+def _states(cur, x):
+    """The fast path's resolved states after a plain query ran twice."""
+    for _ in range(2):
+        cur.execute("select id from t order by emb <-> %s limit 3", (x[7].tolist(),))
+    return [st for _p, f in AF._PLANS.values() if f is not None for st in f.states.values()]
 
 
 def _norm(rows):
@@ -100,26 +112,25 @@ def _run_all(cur, x, rng, fast=True, n=3):
 def test_one_sealed_segment_fast_and_equal(tmp_path, small_segments):
     rng = np.random.default_rng(1)
     con, cur, x = _setup(tmp_path, 1000, rng)
-    assert _run_all(cur, x, rng) == len(QUERIES) * 3
-    for _ in range(2):
-        cur.execute("select id from t order by emb <-> %s limit 3", (x[7].tolist(),))
-    states = [st for _p, f in AF._PLANS.values() if f is not None for st in f.states.values()]
-    assert any(st.one_run is not None for st in states)  # the straight one-graph search
+    assert _run_all(cur, x, rng, n=2) == len(QUERIES) * 2
+    assert any(st.one_run is not None for st in _states(cur, x))  # the straight one-graph search
     con.close()
 
 
 def test_several_segments_inserts_deletes_updates(tmp_path, small_segments):
     rng = np.random.default_rng(2)
     con, cur, x = _setup(tmp_path, 2600, rng)
-    _run_all(cur, x, rng)
+    _run_all(cur, x, rng, n=1)
+    assert any(len(st.target.parts) == 2 and st.one_run is None for st in _states(cur, x))
     cur.execute("delete from t where id % 7 = 0")  # deleted keys since the build
-    _run_all(cur, x, rng)
+    _run_all(cur, x, rng, n=2)
     y = np.round(rng.standard_normal((300, D)), 3).astype(np.float32)
     _insert(cur, y, 5000)  # rows since the build: the delta graph
     x = np.concatenate([x, y])
-    _run_all(cur, x, rng)
+    _run_all(cur, x, rng, n=1)
+    assert any(len(st.target.built.keys) for st in _states(cur, x))  # (a delta graph searched)
     cur.execute("update t set emb = %s where id < 40", (x[2000].tolist(),))  # moved rows
-    _run_all(cur, x, rng)
+    _run_all(cur, x, rng, n=1)
     con.close()
 
 
@@ -211,4 +222,16 @@ def test_other_metrics_and_quantizers(tmp_path, small_segments):
         cur.execute(f"create index t_idx on t using hnsw (emb {ops}){opts}")
         _both(cur, f"select id, emb {op} %s from t order by 2 limit 6 offset 1", (x[3].tolist(),))
         _both(cur, f"select * from t order by emb {op} %s limit 3", (x[4].tolist(),))
+    con.close()
+
+
+def test_ivfflat_probes(tmp_path, small_segments):
+    rng = np.random.default_rng(9)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    cur.execute("drop index t_idx")
+    cur.execute("create index t_idx on t using ivfflat (emb vector_l2_ops) with (lists = 8)")
+    sql = "select id, emb <-> %s from t order by 2 limit 8"
+    for probes in (1, 8, 1):  # (the search's parameters follow the setting)
+        cur.execute(f"set ivfflat.probes = {probes}")
+        _both(cur, sql, (x[11].tolist(),))
     con.close()
