@@ -382,11 +382,13 @@ def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, 
     t = _Target(built, idx, parts, SI.size(built, parts), n_live, usable,
                 f"{strategy}; {{n}} of {{n}} rows pass; {SI.describe(built, parts)}")
     t.by_seg = {part.seg_id: part.index for part in parts}
-    # every graph re-scores its candidates on the full float32 vectors with ops.l2's own
-    # arithmetic and no delta graph (whose usearch distances round otherwise) is searched
-    t.exact_d = prep.kernel is VO.l2 and bool(parts) and (
-        built.index is None or not len(built.keys)) and all(
-        getattr(part.index, "exact_l2", False) for part in parts)
+    # every graph searched (the parts, the delta graph when it holds rows) re-scores its
+    # candidates on the full float32 vectors with ops.l2's own arithmetic (a graph without
+    # them gives usearch's distances, which round otherwise)
+    delta = built.index is not None and len(built.keys) > 0
+    t.exact_d = prep.kernel is VO.l2 and bool(parts or delta) and all(
+        getattr(part.index, "exact_l2", False) for part in parts) and (
+        not delta or getattr(built.index, "exact_l2", False) is True)
     prep.target = (key, (views, built, idx, built.index), t)  # (holding them keeps the ids)
     return t
 
