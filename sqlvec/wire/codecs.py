@@ -272,8 +272,8 @@ _INT_WIDTH = {"int2": 2, "int4": 4, "int8": 8}
 
 def param_decoder(t: SqlType, fmt: int, index: int) -> Callable[[bytes | None], object]:
     """`decode_param` for one parameter slot, specialised once per prepared statement and
-    format (a Bind of a cached statement then costs a call per value): binary integers and
-    text take a direct path, everything else goes through decode_param."""
+    format (a Bind of a cached statement then costs a call per value): binary integers,
+    binary vectors and text take a direct path, everything else goes through decode_param."""
     short = t.short
     if t.element is None and getattr(t.codec, "parse_binary", None) is None:
         width = _INT_WIDTH.get(short)
@@ -288,6 +288,18 @@ def param_decoder(t: SqlType, fmt: int, index: int) -> Callable[[bytes | None], 
                         f"incorrect binary data format in bind parameter {index + 1}")
                 return int.from_bytes(raw, "big", signed=True)
             return binary_int
+        if fmt == 1 and short in vector_codecs.SHORTS:  # a vector: the ANN query's parameter
+            def binary_vector(raw: bytes | None) -> object:
+                if raw is None:
+                    return None
+                try:
+                    return vector_codecs.decode(raw, short)
+                except SqlError:
+                    raise
+                except (struct.error, ValueError, IndexError, UnicodeDecodeError):
+                    raise InvalidBinaryRepresentation(
+                        f"incorrect binary data format in bind parameter {index + 1}") from None
+            return binary_vector
         if short in STRINGY and short != "unknown":
             def text(raw: bytes | None) -> object:
                 if raw is None:

@@ -55,10 +55,12 @@ def _layout(col_types: Sequence[SqlType], formats: Sequence[int]) -> _Layout | N
     except KeyError:
         pass
     layout = _make_layout(col_types, formats)
-    if layout is not None or all(t.element is None and t.codec is None for t in col_types):
+    # a short names one built-in type, and one not in _FIELDS is never fixed; (an array or
+    # extension type under a fixed short, were there one, is only refused, not remembered)
+    if layout is not None or any((t.short, f) not in _FIELDS for t, f in zip(col_types, formats)):
         if len(_LAYOUTS) >= 512:
             _LAYOUTS.clear()
-        _LAYOUTS[key] = layout  # (a short that names no extension type means one thing)
+        _LAYOUTS[key] = layout
     return layout
 
 

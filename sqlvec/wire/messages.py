@@ -271,6 +271,7 @@ _I16 = struct.Struct("!h")
 _I32 = struct.Struct("!i")
 
 
+_DESCRIBE_KIND = {80: "P", 83: "S"}
 _new = tuple.__new__  # a named tuple from its fields without its Python-level __new__
 
 
@@ -385,6 +386,9 @@ class Decoder:
                     pass  # malformed: the general reader names the problem
             elif code == 69 and len(body) >= 5 and body.find(b"\x00") == len(body) - 5:  # 'E'
                 return _new(Execute, (_name(body[:-5]), _I32.unpack_from(body, len(body) - 4)[0]))
+            elif code == 68 and body[:1] in (b"P", b"S") \
+                    and body.find(b"\x00") == len(body) - 1:  # 'D' (a driver's every execution)
+                return _new(Describe, (_DESCRIBE_KIND[body[0]], _name(body[1:-1])))
             return self._decode(chr(code), body)
         except CharacterNotInRepertoire as e:
             return Invalid(chr(code), e)

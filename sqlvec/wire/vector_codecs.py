@@ -23,6 +23,7 @@ from sqlvec.wire.segments import I16, I32, Seg, be_bytes, binary_seg, concat_row
 
 DENSE_WIRE = {"vector": ">f4", "halfvec": ">f2", "bf16vec": ">u2", "int8vec": ">i1"}
 SHORTS = frozenset({*DENSE_WIRE, "sparsevec", "bit", "varbit"})
+_WIDTH = {short: np.dtype(np_t).itemsize for short, np_t in DENSE_WIRE.items()}
 
 
 def _values(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -108,8 +109,7 @@ def decode(raw: bytes, short: str) -> object:
             return {"dim": dim, "indices": idx.tolist(), "values": vals.tolist()}
         dim, _unused = struct.unpack_from("!hh", raw)
         np_t = DENSE_WIRE[short]
-        size = np.dtype(np_t).itemsize
-        if len(raw) != 4 + dim * size:
+        if len(raw) != 4 + dim * _WIDTH[short]:
             raise ValueError
         vals = np.frombuffer(raw, np_t, count=dim, offset=4)
         if short == "int8vec" or short == "bf16vec":
