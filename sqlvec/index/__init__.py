@@ -48,10 +48,10 @@ class IndexKinds:
 def check_index_definition(method: str, column: str, type_short: str,
                            options: dict[str, Any]) -> None:
     """CREATE INDEX ... USING hnsw|ivfflat (col opclass) WITH (...) validated up front:
-    unknown opclass / type -> 42704, unknown or out-of-range option -> 22023."""
+    unknown opclass -> 42704, one of another type 42804, unknown or out-of-range option 22023."""
     kind = default_index_kinds().get(method)
     parts = column.replace('"', "").split()
-    opclass(parts[1] if len(parts) > 1 else None, type_short)
+    opclass(parts[1] if len(parts) > 1 else None, type_short, method)
     parse_options(kind.options, {k: v for k, v in options.items() if v not in (None, "None", "")})
 
 

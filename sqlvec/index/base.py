@@ -23,7 +23,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from sqlvec.core.errors import DataCorrupted, InvalidParameterValue, UndefinedObject
+from sqlvec.core.errors import (
+    DataCorrupted,
+    DatatypeMismatch,
+    InvalidParameterValue,
+    UndefinedObject,
+)
 
 MAGIC = "sqlvec-index"
 FORMAT_VERSION = 1
@@ -60,16 +65,20 @@ def _opclasses() -> dict[str, OpClass]:
 OPCLASSES = _opclasses()
 
 
-def opclass(name: str | None, type_short: str) -> OpClass:
-    """The named opclass (default: the type's L2 / hamming class); 42704 when unknown."""
+def opclass(name: str | None, type_short: str, method: str = "hnsw") -> OpClass:
+    """The named opclass (default: the type's L2 / hamming class); 42704 when unknown, 42804
+    when it takes another type (PostgreSQL's words)."""
     if name is None:
         name = "bit_hamming_ops" if type_short == "bit" else f"{type_short}_l2_ops"
     oc = OPCLASSES.get(name.lower())
     if oc is None:
-        raise UndefinedObject(f'operator class "{name}" does not exist for access method')
+        raise UndefinedObject(f'operator class "{name}" does not exist for access method "{method}"')
     if oc.type_short != type_short and not (type_short == "varbit" and oc.type_short == "bit"):
-        raise UndefinedObject(
-            f'operator class "{name}" does not accept data type {type_short}')
+        from sqlvec.core.types import default_types
+
+        t = default_types().by_name(type_short)
+        raise DatatypeMismatch(f'operator class "{name}" does not accept data type '
+                               f"{t.display() if t is not None else type_short}")
     return oc
 
 

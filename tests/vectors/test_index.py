@@ -224,7 +224,7 @@ def test_options_parse_and_errors():
     assert parse_options(IvfflatOptions, {"lists": "7"}).lists == 7
     assert opclass("vector_cosine_ops", "vector").metric == "cos"
     assert opclass(None, "bit").metric == "hamming"
-    with pytest.raises(E.UndefinedObject):
+    with pytest.raises(E.DatatypeMismatch):
         opclass("vector_cosine_ops", "halfvec")
     with pytest.raises(E.UndefinedObject):
         default_index_kinds().get("btreex")

@@ -123,7 +123,7 @@ def test_alter_type_keeps_a_vector_index_only_if_its_opclass_takes_the_new_type(
     with pytest.raises(Error) as e:
         db("alter table t alter emb type halfvec(2)")
     assert (e.value.sqlstate, str(e.value)) == (
-        "42704", 'operator class "vector_l2_ops" does not accept data type halfvec')
+        "42804", 'operator class "vector_l2_ops" does not accept data type halfvec')
     db("alter table t alter e2 type halfvec(2)")  # the default opclass follows the type
     db("set sqlvec.exact_scan_threshold = 0")
     assert db("select id from t order by e2 <-> '[5,5]' limit 1") == [(2,)]

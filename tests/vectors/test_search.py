@@ -159,7 +159,7 @@ def test_create_index_validates_opclass_and_options(loaded):
         ("create index on ddl_t using hnsw (v vector_l2_ops) with (m = 1)", "22023"),
         ("create index on ddl_t using hnsw (v vector_l2_ops) with (m = 40, ef_construction = 40)", "22023"),
         ("create index on ddl_t using ivfflat (v vector_l2_ops) with (lists = 0)", "22023"),
-        ("create index on ddl_t using hnsw (v halfvec_l2_ops)", "42704"),
+        ("create index on ddl_t using hnsw (v halfvec_l2_ops)", "42804"),
         ("create index on ddl_t using hnsw (v no_such_ops)", "42704"),
     ):
         with pytest.raises(Exception) as ei:
