@@ -40,7 +40,11 @@ settings interleaved, and the QPS each setting reaches at each recall level.
 --multi N (default 100) adds the multi-target table (bench/ann_multi.py): N query vectors
 in one `CROSS JOIN LATERAL` statement vs N single statements (embedded, wire, pgvector),
 and --milvus adds Milvus Lite as a peer (single searches, and one search call of N vectors).
-BLAS threads are pinned to 1; searches run single-threaded; builds use all cores.
+All query paths are opened first (the wire server on a copy of the cached database,
+pgvector loaded and indexed), then each ef_search runs on each path in turn, so load
+changes on a shared machine hit every path alike; the multi-target and filtered tables
+run after the sweep. BLAS threads are pinned to 1; searches run single-threaded; builds
+use all cores.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
 import argparse  # noqa: E402
+import contextlib  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -141,7 +146,10 @@ def print_table(headers: list[str], rows: list[list[object]]) -> None:
             print("  ".join("-" * w for w in widths))
 
 
-def bench_index(x, q, gt, args, rows) -> None:
+def bench_index(x, q, gt, args, rows):
+    """sqlvec's hnsw index kind and usearch, batched (and sqlvec's index one query per call)
+    per ef; returns the usearch index for usearch_one's rows, which run interleaved with
+    the SQL paths."""
     from usearch.index import Index
 
     opts = HnswOptions(m=args.m, ef_construction=args.efc)
@@ -152,35 +160,46 @@ def bench_index(x, q, gt, args, rows) -> None:
     print(f"build: sqlvec hnsw {t_ours:.1f}s, usearch direct {t_direct:.1f}s "
           f"({len(x):,} x {x.shape[1]}, m={args.m}, ef_construction={args.efc})")
     one = np.empty((len(q), 10), np.int64)
-
-    def qps(t0: float, c0: float) -> list[float]:  # [QPS, QPS (CPU)] since (t0, c0)
-        return [len(q) / (time.perf_counter() - t0), len(q) / (time.process_time() - c0)]
     for ef in args.ef:
         params = HnswParams(ef_search=ef)
         t0, c0 = time.perf_counter(), time.process_time()
         keys, _ = ours.search(q, 10, params)
-        rows.append(["sqlvec index, batched", ef, recall(keys, gt), *qps(t0, c0)])
+        rows.append(["sqlvec index, batched", ef, recall(keys, gt), *_qps(len(q), t0, c0)])
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(len(q)):
             one[i] = ours.search(q[i:i + 1], 10, params)[0][0]
-        rows.append(["sqlvec index, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
+        rows.append(["sqlvec index, 1 query/call", ef, recall(one, gt), *_qps(len(q), t0, c0)])
         direct.expansion_search = ef
         t0, c0 = time.perf_counter(), time.process_time()
         res = direct.search(q, 10, threads=1)
         rows.append(["usearch direct, batched", ef, recall(np.asarray(res.keys, np.int64), gt),
-                     *qps(t0, c0)])
+                     *_qps(len(q), t0, c0)])
+    return direct
+
+
+def _qps(n: int, t0: float, c0: float) -> list[float]:
+    """[QPS, QPS per CPU second of this process] of n queries since (t0, c0)."""
+    return [n / (time.perf_counter() - t0), n / (time.process_time() - c0)]
+
+
+def usearch_one(direct, q: np.ndarray, gt: np.ndarray, ef: int, rows) -> None:
+    """usearch one query per call at one ef: its Python API, then the compiled search below
+    it (Index._compiled.search_many, what sqlvec's per-query path calls)."""
+    one = np.full((len(q), 10), -1, np.int64)
+    direct.expansion_search = ef
+    t0, c0 = time.perf_counter(), time.process_time()
+    for i in range(len(q)):
+        one[i] = np.asarray(direct.search(q[i], 10, threads=1).keys, np.int64)[:10]
+    rows.append(["usearch direct, 1 query/call", ef, recall(one, gt), *_qps(len(q), t0, c0)])
+    compiled = getattr(direct, "_compiled", None)
+    if compiled is not None and hasattr(compiled, "search_many"):
+        one[:] = -1
         t0, c0 = time.perf_counter(), time.process_time()
         for i in range(len(q)):
-            one[i] = np.asarray(direct.search(q[i], 10, threads=1).keys, np.int64)[:10]
-        rows.append(["usearch direct, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
-        compiled = getattr(direct, "_compiled", None)  # below usearch's Python wrapper
-        if compiled is not None and hasattr(compiled, "search_many"):
-            t0, c0 = time.perf_counter(), time.process_time()
-            for i in range(len(q)):
-                out = compiled.search_many(q[i:i + 1], count=10, exact=False, threads=1)
-                one[i, :] = -1
-                one[i, :int(out[2][0])] = out[0][0, :int(out[2][0])]
-            rows.append(["usearch compiled, 1 query/call", ef, recall(one, gt), *qps(t0, c0)])
+            out = compiled.search_many(q[i:i + 1], count=10, exact=False, threads=1)
+            one[i, :int(out[2][0])] = out[0][0, :int(out[2][0])]
+        rows.append(["usearch compiled, 1 query/call", ef, recall(one, gt),
+                     *_qps(len(q), t0, c0)])
 
 
 def load_sql(x: np.ndarray, path: str | None):
@@ -224,15 +243,16 @@ def sql_sweep(execute, ql, gt, label, efs, rows, cpu=time.process_time) -> None:
         rows.append([label, ef, recall(got, gt), len(ql) / wall, len(ql) / used])
 
 
-def bench_sql(x, q, gt, args, rows, tag: str) -> None:
+def open_embedded(stack, x, q, gt, args, rows, tag: str):
     """SQL through the embedded API on a durable database cached under bench/.cache: the
     first run loads it and builds the index (saved beside the data), later runs reopen it
-    (the index as a memory-mapped view)."""
+    (the index as a memory-mapped view). Returns (data folder, cursor, sweep step)."""
+    import shutil
+
     import sqlvec
 
     data = str(CACHE / f"db_{tag}_m{args.m}_efc{args.efc}")
     if not os.path.exists(os.path.join(data, "READY")):
-        import shutil
         shutil.rmtree(data, ignore_errors=True)
         con, cur = load_sql(x, data)
         t0 = time.perf_counter()
@@ -245,6 +265,7 @@ def bench_sql(x, q, gt, args, rows, tag: str) -> None:
         con.autocommit = True
         cur = con.cursor()
         first = "opens the saved index as a view"
+    stack.callback(con.close)
     ql = [[float(v) for v in qq] for qq in q]
     sql = "select id from items order by emb <-> %s limit 10"
     t0 = time.perf_counter()
@@ -259,14 +280,7 @@ def bench_sql(x, q, gt, args, rows, tag: str) -> None:
             return []
         cur.execute(sql, (v,))
         return [r[0] for r in cur.fetchall()]
-    sql_sweep(execute, ql, gt, "SQL embedded, 1 client", args.ef, rows)
-    if args.multi:
-        ann_multi.embedded(cur, q, gt, args)
-    if args.filtered:
-        bench_filtered(cur, x, q, ql, rows)
-    con.close()
-    if args.wire:
-        bench_wire(data, q, gt, args, rows)
+    return data, cur, lambda ef: sql_sweep(execute, ql, gt, "SQL embedded, 1 client", [ef], rows)
 
 
 def bench_filtered(cur, x, q, ql, rows) -> None:
@@ -289,41 +303,45 @@ def bench_filtered(cur, x, q, ql, rows) -> None:
                      nq / (time.perf_counter() - t0)])
 
 
-def bench_wire(data, q, gt, args, rows) -> None:
+def open_wire(stack, data: str, q, gt, args, rows):
+    """`sqlvec serve` on a copy of the cached database (the embedded connection holds the
+    original), psycopg binary and prepared. Returns (connection, server pid, sweep steps:
+    one client, then --clients connections)."""
+    import shutil
+
     import psycopg
     from pgvector.psycopg import register_vector
 
     from tests.conftest import start_server
 
-    with tempfile.TemporaryDirectory() as tmp:
-        srv = start_server(data, Path(tmp) / "server.log")  # the same data dir and index
-        try:
-            with psycopg.connect(srv.dsn, autocommit=True) as pc:
-                register_vector(pc)
-                sql = "select id from items order by emb <-> %s limit 10"
-                t0 = time.perf_counter()
-                pc.execute(sql, (q[0],)).fetchall()
-                print(f"wire first query (server opens the saved index): {time.perf_counter() - t0:.1f}s")
-                cur2 = pc.cursor(binary=True)
+    tmp = stack.enter_context(tempfile.TemporaryDirectory())
+    shutil.copytree(data, os.path.join(tmp, "data"), ignore=shutil.ignore_patterns("LOCK"))
+    srv = start_server(os.path.join(tmp, "data"), Path(tmp) / "server.log")
+    stack.callback(srv.stop)
+    pc = stack.enter_context(psycopg.connect(srv.dsn, autocommit=True))
+    register_vector(pc)
+    sql = "select id from items order by emb <-> %s limit 10"
+    t0 = time.perf_counter()
+    pc.execute(sql, (q[0],)).fetchall()
+    print(f"wire first query (server opens the saved index): {time.perf_counter() - t0:.1f}s")
+    cur2 = pc.cursor(binary=True)
 
-                def execute(v, ef):
-                    if v is None:
-                        pc.execute(f"set hnsw.ef_search = {ef}")
-                        return []
-                    return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
-                pid = srv.proc.pid
-                sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", args.ef, rows,
-                          cpu=lambda: time.process_time() + proc_cpu(pid))
-                if args.multi:
-                    ann_multi.wire(pc, q, gt, args, "sqlvec wire", srv.proc.pid)
-            if args.clients > 1:
-                wire_concurrent(srv.dsn, q, gt, args, rows, srv.proc.pid)
-        finally:
-            srv.stop()
+    def execute(v, ef):
+        if v is None:
+            pc.execute(f"set hnsw.ef_search = {ef}")
+            return []
+        return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+    pid = srv.proc.pid
+    steps = [lambda ef: sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", [ef],
+                                  rows, cpu=lambda: time.process_time() + proc_cpu(pid))]
+    if args.clients > 1:
+        steps.append(lambda ef: concurrent(srv.dsn, q, gt, args, rows, "SQL wire psycopg binary",
+                                           lambda _conns: proc_cpu(pid), [ef]))
+    return pc, pid, steps
 
 
 def concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, label: str,
-               server_cpu) -> None:
+               server_cpu, efs: list[int]) -> None:
     """`--clients` psycopg connections (binary, prepared) in threads of this process, the
     queries split between them, per ef_search. `server_cpu(conns)`: CPU seconds used so far
     by the server side of those connections (sqlvec: its server process, all threads;
@@ -335,7 +353,7 @@ def concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, label: str,
     from pgvector.psycopg import register_vector
 
     sql = "select id from items order by emb <-> %s limit 10"
-    for ef in args.ef:
+    for ef in efs:
         got = np.full((len(q), 10), -1, np.int64)
         conns = []
         for _ in range(args.clients):
@@ -363,11 +381,6 @@ def concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, label: str,
                      len(q) / used])
         for c in conns:
             c.close()
-
-
-def wire_concurrent(dsn: str, q: np.ndarray, gt: np.ndarray, args, rows, pid: int) -> None:
-    """sqlvec over the wire, `--clients` connections to one `sqlvec serve` (pid)."""
-    concurrent(dsn, q, gt, args, rows, "SQL wire psycopg binary", lambda _conns: proc_cpu(pid))
 
 
 def backends_cpu(conns) -> float:
@@ -433,32 +446,28 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def bench_pgvector(x, q, gt, args, rows) -> None:
+def open_pgvector(stack, x, q, gt, args, rows):
     """The same data, index and queries on PostgreSQL + pgvector (the PyPI `pgserver`
     package's binaries, started by ann_multi.PgvectorServer with shared_buffers of 1 GB so
     the table and its index stay in PostgreSQL's cache), through psycopg with pgvector's
-    adapter, binary."""
+    adapter, binary; sqlvec's COPY and CREATE INDEX first (bench_sqlvec_load). Returns
+    (connection, backend pid, sweep steps), or None without pgserver."""
     try:
         import pgserver  # type: ignore[import-not-found]  # noqa: F401
     except ImportError:
         print("pgvector: `pip install pgserver` to compare (skipped)")
-        return
+        return None
     import shutil
 
     import psycopg
+    from pgvector.psycopg import register_vector
 
     bench_sqlvec_load(x, args)
     tmp = tempfile.mkdtemp(prefix="pgvector-")
-    try:
-        with ann_multi.PgvectorServer(tmp, port=free_port(), shared_buffers="1GB") as srv, \
-                psycopg.connect(srv.dsn, autocommit=True) as pc:
-            pgvector_sweeps(pc, srv.dsn, x, q, gt, args, rows)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-
-
-def pgvector_sweeps(pc, dsn: str, x, q, gt, args, rows) -> None:
-    """bench_pgvector's work on a connection to an empty pgvector cluster."""
+    stack.callback(shutil.rmtree, tmp, ignore_errors=True)
+    srv = stack.enter_context(ann_multi.PgvectorServer(tmp, port=free_port(),
+                                                       shared_buffers="1GB"))
+    pc = stack.enter_context(psycopg.connect(srv.dsn, autocommit=True))
     pc.execute("create extension if not exists vector")
     ver = pc.execute("select extversion from pg_extension where extname = 'vector'")
     print(f"pgvector {ver.fetchone()[0]} on PostgreSQL {pc.info.server_version}")
@@ -466,6 +475,7 @@ def pgvector_sweeps(pc, dsn: str, x, q, gt, args, rows) -> None:
     post = common.postmaster_pid(pc)
     copy_and_build(pc, x, args, lambda: time.process_time() + common.tree_cpu(post), 2)
     pc.execute("analyze items")
+    register_vector(pc)
     sql = "select id from items order by emb <-> %s limit 10"
     cur2 = pc.cursor(binary=True)
 
@@ -475,30 +485,34 @@ def pgvector_sweeps(pc, dsn: str, x, q, gt, args, rows) -> None:
             return []
         return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
     backend = pc.info.backend_pid
-    sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client", args.ef, rows,
-              cpu=lambda: time.process_time() + proc_cpu(backend))
+    steps = [lambda ef: sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client",
+                                  [ef], rows, cpu=lambda: time.process_time() + proc_cpu(backend))]
     if args.clients > 1:
-        concurrent(dsn, q, gt, args, rows, "pgvector psycopg binary", backends_cpu)
-    if args.multi:
-        ann_multi.wire(pc, q, gt, args, "pgvector", backend, load=True)
-    if args.filtered:
-        pc.execute("set hnsw.ef_search = 40")
-        cats = np.arange(len(x)) % 1000
-        nq = min(len(q), 200)
-        for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
-            ids = np.flatnonzero(cats < int(frac * 1000))
-            want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
-            got = np.full((nq, 10), -1, np.int64)
-            short = 0
-            t0 = time.perf_counter()
-            for i in range(nq):
-                r = [row[0] for row in cur2.execute(
-                    f"select id from items where {where} order by emb <-> %s limit 10",
-                    (q[i],), prepare=True)]
-                short += len(r) < 10
-                got[i, :len(r)] = r
-            rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
-                         recall(got, want), nq / (time.perf_counter() - t0)])
+        steps.append(lambda ef: concurrent(srv.dsn, q, gt, args, rows, "pgvector psycopg binary",
+                                           backends_cpu, [ef]))
+    return pc, backend, steps
+
+
+def pgvector_filtered(pc, x, q, rows) -> None:
+    """pgvector's default plan (HNSW index scan, then the filter) at 10% and 1%."""
+    cur2 = pc.cursor(binary=True)
+    pc.execute("set hnsw.ef_search = 40")
+    cats = np.arange(len(x)) % 1000
+    nq = min(len(q), 200)
+    for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
+        ids = np.flatnonzero(cats < int(frac * 1000))
+        want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
+        got = np.full((nq, 10), -1, np.int64)
+        short = 0
+        t0 = time.perf_counter()
+        for i in range(nq):
+            r = [row[0] for row in cur2.execute(
+                f"select id from items where {where} order by emb <-> %s limit 10",
+                (q[i],), prepare=True)]
+            short += len(r) < 10
+            got[i, :len(r)] = r
+        rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
+                     recall(got, want), nq / (time.perf_counter() - t0)])
 
 
 def print_ratios(rows: list[list[object]], args) -> None:
@@ -714,17 +728,47 @@ def main() -> None:
         with threadpool_limits(limits=1):
             bench_quantizers(x, q, gt, args, tag)
         return
-    with threadpool_limits(limits=1):
-        bench_index(x, q, gt, args, rows)
+    with threadpool_limits(limits=1), contextlib.ExitStack() as stack:
+        direct = bench_index(x, q, gt, args, rows)
+        # every path open at once, then each ef on each path in turn: load changes on a
+        # shared box hit all paths alike (the ratios are what matters)
+        steps = [lambda ef: usearch_one(direct, q, gt, ef, rows)]
+        cur = wire_pc = pg = None
         if not args.no_sql:
-            bench_sql(x, q, gt, args, rows, tag)
+            data, cur, step = open_embedded(stack, x, q, gt, args, rows, tag)
+            steps.append(step)
+            if args.wire:
+                wire_pc, wire_pid, more = open_wire(stack, data, q, gt, args, rows)
+                steps += more
         if args.pgvector:
-            bench_pgvector(x, q, gt, args, rows)
+            pg = open_pgvector(stack, x, q, gt, args, rows)
+            if pg is not None:
+                steps += pg[2]
+        for ef in args.ef:
+            for step in steps:
+                step(ef)
+        if cur is not None:
+            if args.multi:
+                ann_multi.embedded(cur, q, gt, args)
+            if args.filtered:
+                bench_filtered(cur, x, q, [[float(v) for v in qq] for qq in q], rows)
+        if wire_pc is not None and args.multi:
+            ann_multi.wire(wire_pc, q, gt, args, "sqlvec wire", wire_pid, load=True)
+        if pg is not None:
+            if args.multi:
+                ann_multi.wire(pg[0], q, gt, args, "pgvector", pg[1], load=True)
+            if args.filtered:
+                pgvector_filtered(pg[0], x, q, rows)
+        stack.close()
         if args.milvus:
             ann_multi.milvus(x, q, gt, args, rows)
         if args.pgvector_multi:
             ann_multi.pgvector(x, q, gt, args)
     rows = [r + ["-"] * (5 - len(r)) for r in rows]
+    first: dict[str, int] = {}
+    for r in rows:
+        first.setdefault(str(r[0]), len(first))
+    rows.sort(key=lambda r: first[str(r[0])])  # by path (stable: ef order within each)
     print_table(["path", "ef_search", "recall@10", "QPS", "QPS (CPU)"], rows)
     print("QPS (CPU): queries per CPU second of the client process plus the server's (wire:"
           f" sqlvec serve; pgvector: its backends); load average {os.getloadavg()[0]:.1f}")
