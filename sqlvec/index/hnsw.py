@@ -278,7 +278,7 @@ class HnswIndex:
             if self._ef != ef:  # (one graph, shared by sessions with other ef_search values)
                 graph.expansion_search = self._ef = ef
             out = search_many(q, count=count, exact=False, threads=1)
-            keys = out[0][0, :int(out[2][0])].astype(np.int64)
+            keys = out[0][0, :int(out[2][0])].view(np.int64)  # (row ids: below 2**63)
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
             diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
             d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))

@@ -235,3 +235,22 @@ def test_ivfflat_probes(tmp_path, small_segments):
         cur.execute(f"set ivfflat.probes = {probes}")
         _both(cur, sql, (x[11].tolist(),))
     con.close()
+
+
+def test_portal_execution_takes_it(tmp_path, small_segments):
+    """The extended protocol's Bind + Execute (the wire's path) runs the compiled search too,
+    with a float32 numpy parameter (what a binary vector parameter decodes to)."""
+    rng = np.random.default_rng(10)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    s = con._session
+    st = s.prepare("select id, emb <-> $1 from t order by 2 limit 4", [], "q")
+    got = []
+    for _ in range(3):
+        before = _served()
+        res, more = s.execute_portal(s.bind(st, [x[5]], [], ""))
+        got.append([tuple(r.values()) for b in res.batches for r in b.to_pylist()])
+        s.sync()
+    assert _served() == before + 1 and not more
+    cur.execute("select id, emb <-> %s from t order by 2 limit 4", (x[5].tolist(),))
+    assert got[0] == got[2] == cur.fetchall()
+    con.close()
