@@ -272,6 +272,13 @@ _I32 = struct.Struct("!i")
 
 
 _DESCRIBE_KIND = {80: "P", 83: "S"}
+DESCRIBE_UNNAMED_PORTAL = Describe("P", "")
+EXECUTE_UNNAMED_ALL = Execute("", 0)
+_TAILS = (  # (wire bytes, messages): see Decoder.take_tail
+    (b"D\x00\x00\x00\x06P\x00E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04",
+     (DESCRIBE_UNNAMED_PORTAL, EXECUTE_UNNAMED_ALL, SYNC)),
+    (b"E\x00\x00\x00\x09\x00\x00\x00\x00\x00S\x00\x00\x00\x04", (EXECUTE_UNNAMED_ALL, SYNC)),
+)
 _new = tuple.__new__  # a named tuple from its fields without its Python-level __new__
 
 
@@ -348,6 +355,20 @@ class Decoder:
             self._pos = 0
         buf += data
         self._buf = buf
+
+    def take_tail(self) -> tuple[FrontendMessage, ...] | None:
+        """After a Bind: the rest of a driver's usual execution cycle when it is next in the
+        buffer byte for byte (libpq: Describe portal, Execute, Sync; asyncpg: Execute, Sync,
+        all of the unnamed portal, every row), consumed and returned as shared messages;
+        else None and nothing is consumed. One comparison instead of three decodes."""
+        if self._startup:
+            return None
+        buf, pos = self._buf, self._pos
+        for raw, msgs in _TAILS:
+            if buf.startswith(raw, pos):
+                self._pos = pos + len(raw)
+                return msgs
+        return None
 
     @property
     def buffered(self) -> int:

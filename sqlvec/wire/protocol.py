@@ -204,6 +204,15 @@ class ServerConnection:
                     self._flush()
                     return RUN_ON_WORKER
                 action = self._ready(msg) if self.phase == "ready" else self._dispatch(msg)
+                if action is None and inline and type(msg) is m.Bind \
+                        and self._cheap(m.EXECUTE_UNNAMED_ALL):
+                    # the rest of a driver's usual cycle, if it is next in the buffer byte
+                    # for byte: handled as decoded (Describe and Sync are always cheap, the
+                    # Execute is, just checked), without decoding it or checking each
+                    tail = self.decoder.take_tail()
+                    if tail is not None:
+                        for msg in tail:
+                            action = self._ready(msg)
                 if action is not None:
                     self._flush()
                     return action
