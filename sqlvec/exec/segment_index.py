@@ -382,9 +382,26 @@ def _merge_one(keys: np.ndarray, dists: np.ndarray, want: int) -> tuple[np.ndarr
     return order_by_distance_then_key(keys[None, :], dists[None, :], want)
 
 
+def _check_dims(built: Any, parts: list[Part], qv: Any) -> None:
+    """A dense query of another dimension than the index's vectors is pgvector's 22000
+    'different vector dimensions 3 and 2' (the exact path's words), not the engine's error."""
+    if not isinstance(qv, np.ndarray) or qv.ndim != 2 or built.short not in (
+            "vector", "halfvec", "bf16vec", "int8vec"):
+        return
+    s = parts[0].index if parts else built.index
+    graph = getattr(s, "graph", None)
+    d = graph.ndim if graph is not None else getattr(getattr(s, "centroids", getattr(s, "vectors", None)),
+                                                     "shape", (0, 0))[-1]
+    if d and qv.shape[1] != d:
+        from sqlvec.core.errors import DataException
+
+        raise DataException(f"different {built.short} dimensions {d} and {qv.shape[1]}")
+
+
 def search(built: Any, parts: list[Part], qv: np.ndarray, want: int, params: Any
            ) -> tuple[np.ndarray, np.ndarray]:
     """Top `want` (keys, distances) per query row over the parts and the delta graph."""
+    _check_dims(built, parts, qv)
     if built.kind == "ivfflat":  # one probe, shortlist and re-score over all structures
         from sqlvec.index.ivfflat import search_union
 

@@ -85,9 +85,11 @@ class ExprBinder(CallBinder):
             self.params[e.index] = T.TEXT  # a name; looked up at run time (catalog/system/regcast)
             return E.Cast(E.Param(e.index, T.TEXT), to, explicit)
         if isinstance(e, E.Param) and e.type.short == "unknown" and to.typmod >= 0 and \
-                to.short in ("timestamp", "timestamptz", "time", "interval", "varchar", "bpchar"):
+                to.short in ("timestamp", "timestamptz", "time", "interval", "varchar", "bpchar",
+                             "vector", "halfvec", "bf16vec", "int8vec", "sparsevec"):
             # the parameter is of the plain type; the cast to timestamp(0)... rounds it, the
-            # one to varchar(n) / char(n) checks its length (22001) and pads
+            # one to varchar(n) / char(n) checks its length (22001) and pads, the one to
+            # vector(n) checks its dimensions (22000, as a binary vector sent by asyncpg)
             self.params[e.index] = base = to.with_typmod(-1)
             return E.Cast(E.Param(e.index, base), to, explicit)
         if isinstance(e, E.Param) and e.type.short == "unknown":

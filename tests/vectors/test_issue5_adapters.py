@@ -112,12 +112,9 @@ def test_asyncpg_every_pgvector_type_binary_and_our_low_precision_types(server):
     asyncio.run(main())
 
 
-@pytest.mark.xfail(strict=True, reason="a binary parameter into a vector(n) column is typed "
-                   "vector(n), so a wrong dimension fails building the Arrow scalar (42804 with "
-                   "a Python type name); PostgreSQL types it vector and the assignment cast "
-                   "says 22000. Typing it plain (sql/bind_expr.py coerce) needs the ANN path "
-                   "to check the query's dimension first (see test_issue5_search)")
 def test_asyncpg_wrong_dimension_is_22000(server):
+    """A binary vector parameter into vector(n) is of type vector and assignment-cast, as
+    in PostgreSQL (it was typed vector(n): 42804 naming a Python type)."""
     from pgvector.asyncpg import register_vector
 
     async def main() -> None:
@@ -129,6 +126,13 @@ def test_asyncpg_wrong_dimension_is_22000(server):
             await con.execute("CREATE TABLE ap5d (id int, emb vector(3))")
             with pytest.raises(asyncpg.DataError, match="expected 3 dimensions, not 2"):
                 await con.execute("INSERT INTO ap5d VALUES (1, $1)", np.array([1, 2], np.float32))
+            with pytest.raises(asyncpg.DataError, match="expected 3 dimensions, not 4"):
+                await con.execute("INSERT INTO ap5d VALUES (1, $1::vector(3))", [1, 2, 3, 4])
+            await con.execute("INSERT INTO ap5d VALUES (1, $1)", np.array([1, 2, 3], np.float32))
+            await con.execute("UPDATE ap5d SET emb = $1 WHERE id = $2", [4, 5, 6], 1)
+            assert await con.fetchval("SELECT emb::text FROM ap5d") == "[4,5,6]"
+            rows = await con.fetch("SELECT id FROM ap5d ORDER BY emb <-> $1 LIMIT 1", [1, 1, 1])
+            assert [r["id"] for r in rows] == [1]
         finally:
             await con.close()
 

@@ -125,16 +125,18 @@ def test_plain_explain_names_the_matching_index(clustered):
     assert "f_hnsw" in plan
 
 
-@pytest.mark.xfail(strict=True, reason="the ANN path hands a query of the wrong dimension to "
-                   "usearch (XX000 'The number of vector dimensions doesn't match!'); the exact "
-                   "path says 22000 'different vector dimensions 16 and 2' as pgvector")
 def test_wrong_dimension_query_through_the_index_is_22000(clustered):
+    """As the exact path and pgvector say it (the index used to hand it to usearch: XX000)."""
     run, _x = clustered
     run("set sqlvec.exact_scan_threshold = 0")
     try:
         with pytest.raises(Exception) as ei:
             run("select id from f order by emb <-> '[1,2]'::vector limit 3")
         assert getattr(ei.value, "sqlstate", None) == "22000", ei.value
+        assert "different vector dimensions 16 and 2" in str(ei.value)
+        with pytest.raises(Exception) as ei:
+            run("select id from f where c < 900 order by emb <-> %s::vector limit 3", ([1.0] * 17,))
+        assert "different vector dimensions 16 and 17" in str(ei.value)
     finally:
         run("reset sqlvec.exact_scan_threshold")
 
