@@ -69,3 +69,18 @@ def test_binary_copy_rows():
     second = b[len(b) // 2:]
     assert int.from_bytes(second[6:10], "big") == 1000 and int.from_bytes(second[14:18], "big") == 0
     assert np.array_equal(np.frombuffer(second[-12:], ">f4"), x[1])
+
+
+def test_curves_from_sweep_rows():
+    """bench/ann.py's rows -> per-path (recall, QPS) in ef order; filtered rows and
+    missing columns are left out; --quantizer specs parse."""
+    import ann
+
+    assert doctest.testmod(ann).failed == 0
+    rows = [["wire", 40, 0.98, 3000.0, 3500.0], ["wire", 10, 0.80, 5000.0, 5200.0],
+            ["SQL filtered 10% (short of k: 0)", 40, 1.0, 2000.0, "-"], ["x", "-", "-", "-"]]
+    assert ann.curves(rows) == {"wire": [(0.80, 5000.0), (0.98, 3000.0)],
+                                "SQL filtered 10% (short of k: 0)": [(1.0, 2000.0)]}
+    assert ann.curves(rows, 4) == {"wire": [(0.80, 5200.0), (0.98, 3500.0)]}
+    assert ann.quantizer_specs("i8:2, default") == [("i8:2", {"quantizer": "i8", "rerank": "2"}),
+                                                    ("default", {})]
