@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -74,8 +75,11 @@ def test_binary_copy_rows():
 def test_curves_from_sweep_rows():
     """bench/ann.py's rows -> per-path (recall, QPS) in ef order; filtered rows and
     missing columns are left out; --quantizer specs parse."""
-    import ann
+    saved = dict(os.environ)
+    import ann  # (sets BLAS thread variables for the servers it starts: not for this session)
 
+    os.environ.clear()
+    os.environ.update(saved)
     assert doctest.testmod(ann).failed == 0
     rows = [["wire", 40, 0.98, 3000.0, 3500.0], ["wire", 10, 0.80, 5000.0, 5200.0],
             ["SQL filtered 10% (short of k: 0)", 40, 1.0, 2000.0, "-"], ["x", "-", "-", "-"]]
