@@ -168,6 +168,9 @@ class _PgConnection(asyncio.BufferedProtocol):
     def _run(self) -> None:
         conn = self.conn
         if conn.phase == "ready" and not self.server._stopping:
+            if self.auth_timer is not None:  # start-up is over: a pending timer costs every
+                self.auth_timer.cancel()  # loop pass two clock reads and a heap peek
+                self.auth_timer = None
             try:
                 action = conn.process(self._write_inline, inline=True)
             except Exception:  # noqa: BLE001 - one connection's failure never stops the server
