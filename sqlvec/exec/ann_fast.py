@@ -61,8 +61,10 @@ class _State:
     limit: int
     params: Any
     search: Any  # qv -> (keys, distances), 1-D, found ones only
-    # (segment, its deleted bitmap, first row id, per output column (flat numpy values or
-    # None, name, type) or None) when one live segment of one row-id run holds the rows
+    # when one live segment of one row-id run holds the rows: (segment, its deleted bitmap,
+    # first row id, last row id when a delta graph is searched (keys to range-check), per
+    # output column (flat numpy values or None, name, type) or None when the vector column
+    # is read, None when the search's distances are exact or the vector column (name, type))
     one_run: tuple | None
 
 
@@ -112,8 +114,12 @@ class AnnFast:
             chosen = hits[0][1][:k] if len(hits) == 1 else np.flatnonzero(found)[:k]
             return self._general_fetch(st, hits, chosen, keys, dists, qv)
         # one segment of consecutive row ids: positions by subtraction
-        seg, deleted, first, gathers = one
+        seg, deleted, first, last, gathers, vec = one
         pos = keys - first
+        if last is not None:  # (the delta graph may still hold keys of segments gone since)
+            inside = (keys >= first) & (keys <= last)
+            if not _ALL(inside):
+                keys, dists, pos = keys[inside], dists[inside], pos[inside]
         if deleted is not None and len(pos):
             keep = ~deleted[pos]
             if not _ALL(keep):
@@ -121,17 +127,29 @@ class AnnFast:
         if len(pos) < k:
             return self._widen(st, qv)  # (deleted keys: a wider search)
         VS.LAST.strategy = st.target.shown[1]
-        if gathers is None:  # (the vector column read, distances to compute)
+        if gathers is None:  # (the vector column read)
             return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k), keys,
                                        dists, qv)
         lo = self.offset
-        at = pos[lo:k]
+        if vec is None:  # the search's distances are the operator's own (re-scored)
+            at, d = pos[lo:k], dists[lo:k]
+        else:  # the operator's kernel on the k rows' vectors, then their order by it (stable)
+            at = pos[:k]
+            m = RF.values(seg, vec[0], at, vec[1], st.target.cols)
+            if m is None:
+                return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k),
+                                           keys, dists, qv)
+            d = self.prep.kernel(m, qv[0])
+            order = VIP._order(d)
+            if order is not None:
+                at, d = at[order], d[order]
+            at, d = at[lo:], d[lo:]
         arrays = []
         for flat, name, t in gathers:
             if flat is not None:  # (a fixed-width column: one numpy gather)
                 arrays.append(_primitive(flat[at], t))
-            elif name is None:  # the distance (the re-scored one: the operator's own)
-                arrays.append(_primitive(dists[lo:k], t))
+            elif name is None:  # the distance
+                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
             else:
                 arrays.append(RF.rows(seg, name, at, t, st.target.cols))
         self.served += 1
@@ -215,11 +233,18 @@ class AnnFast:
             return None  # (fewer indexed rows than k: NULL vectors or rows outside the index)
         parts = t.parts
         search = None
-        if built.kind == "hnsw" and len(parts) == 1 and (built.index is None or not len(built.keys)) \
-                and len(parts[0].keys):
+        delta = built.index is not None and len(built.keys) > 0
+        if built.kind == "hnsw" and len(parts) == 1 and not delta and len(parts[0].keys):
             one = getattr(parts[0].index, "one_search", None)
             if one is not None:
                 search = one(min(want, len(parts[0].keys)), params)
+        elif built.kind == "hnsw" and not parts and delta and not getattr(built.index, "reranks", True):
+            # only the delta graph (a table below a sealed segment's size): searched without
+            # the entry's lock, as segment_index.search does for a graph that keeps no
+            # vectors beside it (usearch is thread-safe; its size is fixed by _same_built)
+            one = getattr(built.index, "one_search", None)
+            if one is not None:
+                search = one(min(want, len(built.keys)), params)
         if search is None:
             def search(qv: np.ndarray, _b: Any = built, _p: list = parts, _w: int = want,
                        _params: Any = params) -> tuple:
@@ -230,17 +255,19 @@ class AnnFast:
                 return (keys[0], dists[0]) if ok.all() else (keys[0][ok], dists[0][ok])
         live = [v for v in views if v.live]
         one_run = None
-        if len(live) == 1:
+        if len(live) == 1:  # one segment, searched by its own graph or by the delta graph alone
             seg = live[0].seg
-            if seg.max_rowid - seg.min_rowid == seg.num_rows - 1 and len(parts) == 1 \
-                    and parts[0].seg_id == seg.seg_id and (built.index is None or not len(built.keys)):
+            own = len(parts) == 1 and parts[0].seg_id == seg.seg_id and not delta
+            if seg.max_rowid - seg.min_rowid == seg.num_rows - 1 and (own or (not parts and delta)):
                 gathers = None
-                if t.exact_d and not vs.vector_read:
+                if not vs.vector_read:
                     nf = len(prep.names)
                     gathers = [(None, None, pa.float64()) if j == nf else
                                (RF.flat_values(seg, prep.names[j], prep.types[j], t.cols),
                                 prep.names[j], prep.types[j]) for j in self.picks]
-                one_run = (seg, live[0].deleted, seg.min_rowid, gathers)
+                vec = None if t.exact_d else (prep.names[vs.column], prep.types[vs.column])
+                one_run = (seg, live[0].deleted, seg.min_rowid, None if own else seg.max_rowid,
+                           gathers, vec)
         if not t.shown or t.shown[0] != n_live:
             t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
         if len(VS.STRATEGY) > 256:

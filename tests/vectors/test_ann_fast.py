@@ -254,3 +254,32 @@ def test_portal_execution_takes_it(tmp_path, small_segments):
     cur.execute("select id, emb <-> %s from t order by 2 limit 4", (x[5].tolist(),))
     assert got[0] == got[2] == cur.fetchall()
     con.close()
+
+
+def test_growing_segment_searched_by_the_delta_graph(tmp_path):
+    """A table below a sealed segment's size: its one growing segment is searched by the
+    delta graph alone (usearch's distances: the operator's kernel on the k rows' vectors)."""
+    rng = np.random.default_rng(11)
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = np.round(rng.standard_normal((800, D)), 3).astype(np.float32)
+    x[:12] = x[0]
+    cur.execute("insert into t values " + ", ".join(  # (one statement: one growing segment)
+        f"({i}, 'r{i}', '[{','.join(str(float(v)) for v in r)}]')" for i, r in enumerate(x)))
+    cur.execute("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    _run_all(cur, x, rng, n=1)
+    states = _states(cur, x)
+    assert any(not st.target.parts and st.one_run is not None and st.one_run[3] is not None
+               for st in states)
+    _both(cur, "select id, emb <-> %s from t order by 2 limit 9 offset 2", (x[0].tolist(),))
+    cur.execute("delete from t where id % 5 = 1")
+    _run_all(cur, x, rng, n=1)
+    for ops, op in (("vector_cosine_ops", "<=>"), ("vector_ip_ops", "<#>")):
+        cur.execute("drop index t_idx")
+        cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
+        _both(cur, f"select id, emb {op} %s from t order by 2 limit 6 offset 1", (x[3].tolist(),))
+        _both(cur, f"select tag from t order by emb {op} %s limit 5", (x[8].tolist(),))
+    con.close()
