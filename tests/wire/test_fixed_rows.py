@@ -117,3 +117,45 @@ def test_storage_of_another_width_is_cast_as_the_general_path_does():
 def test_mismatched_storage_kind_falls_back():
     batch = pa.record_batch([pa.array([1.5, 2.5])], names=["a"])  # float storage, int4 type
     assert fixed_rows(batch, [types.INT4], [1]) is None
+
+
+def _mixed(n):
+    import datetime as dt
+    from decimal import Decimal
+
+    rng = np.random.default_rng(n)
+    nulls = rng.random(n) < 0.2
+
+    def arr(values, at=None):
+        return pa.array([None if z else v for v, z in zip(values, nulls)], at)
+
+    cols = [
+        (arr(range(n), pa.int32()), types.INT4),
+        (arr([x * 0.37 - 3 for x in range(n)]), types.FLOAT8),
+        (arr([1e20, 1e-7, -0.0, 5.5][i % 4] for i in range(n)), types.FLOAT8),
+        (arr([f"v{i}é" * (i % 3) for i in range(n)]), types.TEXT),
+        (arr([i % 3 == 0 for i in range(n)]), types.BOOL),
+        (arr([dt.date(2020, 1, 1 + i % 28) for i in range(n)]), types.DATE),
+        (arr([dt.datetime(2021, 5, 1, i % 24, tzinfo=dt.UTC) for i in range(n)],
+             pa.timestamp("us", tz="UTC")), types.TIMESTAMPTZ),
+        (arr([Decimal(i) / 8 for i in range(n)], types.NUMERIC.arrow), types.NUMERIC),
+        (arr([bytes([i % 256]) * (i % 4) for i in range(n)]), types.BYTEA),
+        (arr([2**40 + i for i in range(n)], pa.int64()), types.INT8),
+        (arr([[i, None, -i][: i % 4] for i in range(n)], pa.list_(pa.int32())),
+         types.array_of(types.INT4)),
+    ]
+    batch = pa.record_batch([a for a, _ in cols], names=[str(i) for i in range(len(cols))])
+    return batch, [t for _, t in cols]
+
+
+@pytest.mark.parametrize("n", [1, 2, 9, 10, 31, 32, 40])
+@pytest.mark.parametrize("fmt", [0, 1])
+def test_small_path_matches_segment_path(n, fmt):
+    """The value-by-value path (below SMALL_BATCH rows) and the segment path agree for many
+    types with NULLs, in both formats; whatever the size, data_rows is the same bytes."""
+    batch, ts = _mixed(n)
+    fmts = [fmt] * len(ts)
+    whole = segment_rows(batch, ts, fmts)
+    assert _small_rows(batch, ts, fmts, "UTC") == whole
+    assert data_rows(batch, ts, fmts) == whole
+    assert b"".join(data_rows(batch.slice(i, 1), ts, fmts) for i in range(n)) == whole
