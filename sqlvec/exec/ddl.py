@@ -356,6 +356,12 @@ class DdlRunner:
                 cols.append(e.sql(dialect="postgres"))
         using = params.args.get("using")
         method = using.name.lower() if using is not None else "btree"
+        from sqlvec.catalog.system.snapshot import BUILTIN_AMS, EXTENSION_AMS
+
+        if method not in EXTENSION_AMS and BUILTIN_AMS.get(method, (0, ""))[1] != "i":
+            if method in BUILTIN_AMS:  # heap
+                raise WrongObjectType(f'access method "{method}" is not of type INDEX')
+            raise UndefinedObject(f'access method "{method}" does not exist')
         heads = [_name_part(o.this if isinstance(o, exp.Ordered) else o) for o in params.args.get("columns") or []]
         name = idx.name or f"{rel.name}_{'_'.join(h for h in heads if h.isidentifier())}_idx"
         if not idx.name:  # PostgreSQL's choice for an unnamed index: t_col_idx, t_col_idx1, ...
