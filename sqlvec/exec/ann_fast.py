@@ -66,6 +66,7 @@ class _State:
     # output column (flat numpy values or None, name, type) or None when the vector column
     # is read, None when the search's distances are exact or the vector column (name, type))
     one_run: tuple | None
+    multi: Any = None  # _Multi: several segments of one row-id run each (no vector column read)
 
 
 class AnnFast:
@@ -106,6 +107,8 @@ class AnnFast:
         keys, dists = st.search(qv)
         k = self.k
         one = st.one_run
+        if one is None and st.multi is not None:
+            return self._run_multi(st, st.multi, keys, dists, qv)
         if one is None:
             found, hits = VIP._locate(st.lt, keys)
             n = len(hits[0][1]) if len(hits) == 1 else int(np.count_nonzero(found))
@@ -154,6 +157,62 @@ class AnnFast:
                 arrays.append(RF.rows(seg, name, at, t, st.target.cols))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _run_multi(self, st: _State, mu: _Multi, keys: np.ndarray, dists: np.ndarray,
+                   qv: np.ndarray) -> pa.RecordBatch | None:
+        """The candidates over several segments: which segment by one search of their first
+        row ids, visibility by the row-id run and one joined deleted bitmap, the output
+        columns from joined numpy columns; as _locate + _fetch give them."""
+        k = self.k
+        si = mu.starts.searchsorted(keys, "right") - 1
+        si_ok = np.maximum(si, 0)
+        pos = keys - mu.starts[si_ok]
+        ok = (si >= 0) & (pos < mu.sizes[si_ok])
+        gpos = mu.offsets[si_ok] + np.where(ok, pos, 0)
+        if mu.deleted is not None:
+            ok &= ~mu.deleted[gpos]
+        if not _ALL(ok):
+            keys, dists, gpos, si, pos = keys[ok], dists[ok], gpos[ok], si[ok], pos[ok]
+        if len(gpos) < k:
+            return self._widen(st, qv)
+        VS.LAST.strategy = st.target.shown[1]
+        lo = self.offset
+        if mu.vec is None:  # (exact distances from the search)
+            at, d = gpos[lo:k], dists[lo:k]
+        else:
+            at, si, pos = gpos[:k], si[:k], pos[:k]
+            name, vt = mu.vec
+            m = None
+            for j in np.unique(si).tolist():
+                sel = si == j
+                src = mu.full[j]  # (a sealed segment's graph keeps its vectors: one take)
+                part = src.vectors(keys[:k][sel]) if src is not None else None
+                if part is None:
+                    part = RF.values(mu.segs[j], name, pos[sel], vt, st.target.cols)
+                if part is None:
+                    return self._general_multi(st, keys, dists, qv)
+                if m is None:
+                    m = np.empty((k, *part.shape[1:]), part.dtype)
+                m[sel] = part
+            d = self.prep.kernel(m, qv[0])
+            order = VIP._order(d)
+            if order is not None:
+                at, d = at[order], d[order]
+            at, d = at[lo:], d[lo:]
+        arrays = []
+        for flat, t in mu.gathers:
+            if flat is None:  # the distance
+                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
+            else:
+                arrays.append(_primitive(flat[at], t))
+        self.served += 1
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _general_multi(self, st: _State, keys: np.ndarray, dists: np.ndarray,
+                       qv: np.ndarray) -> pa.RecordBatch | None:
+        found, hits = VIP._locate(st.lt, keys)
+        chosen = hits[0][1][:self.k] if len(hits) == 1 else np.flatnonzero(found)[:self.k]
+        return self._general_fetch(st, hits, chosen, keys, dists, qv)
 
     def _widen(self, st: _State, qv: np.ndarray) -> pa.RecordBatch | None:
         """Too few visible rows among the candidates (deleted keys): the over-fetch grows
@@ -238,13 +297,17 @@ class AnnFast:
             one = getattr(parts[0].index, "one_search", None)
             if one is not None:
                 search = one(min(want, len(parts[0].keys)), params)
-        elif built.kind == "hnsw" and not parts and delta and not getattr(built.index, "reranks", True):
-            # only the delta graph (a table below a sealed segment's size): searched without
-            # the entry's lock, as segment_index.search does for a graph that keeps no
-            # vectors beside it (usearch is thread-safe; its size is fixed by _same_built)
-            one = getattr(built.index, "one_search", None)
-            if one is not None:
-                search = one(min(want, len(built.keys)), params)
+        elif built.kind == "hnsw" and (not delta or not getattr(built.index, "reranks", True)):
+            # several graphs (or the delta graph alone): each one's prepared search, merged
+            # as segment_index.search merges them; a delta graph keeping no vectors beside
+            # it is searched without the entry's lock, as there (usearch is thread-safe; its
+            # size is fixed while _same_built holds)
+            graphs = [(p.index, len(p.keys)) for p in parts if len(p.keys)]
+            if delta:
+                graphs.append((built.index, len(built.keys)))
+            ones = [getattr(g, "one_search", lambda *_: None)(min(want, n), params) for g, n in graphs]
+            if ones and all(o is not None for o in ones):
+                search = ones[0] if len(ones) == 1 else _merged(ones, want)
         if search is None:
             def search(qv: np.ndarray, _b: Any = built, _p: list = parts, _w: int = want,
                        _params: Any = params) -> tuple:
@@ -268,18 +331,86 @@ class AnnFast:
                 vec = None if t.exact_d else (prep.names[vs.column], prep.types[vs.column])
                 one_run = (seg, live[0].deleted, seg.min_rowid, None if own else seg.max_rowid,
                            gathers, vec)
+        multi = None
+        if one_run is None and len(live) > 1 and not vs.vector_read:
+            multi = _multi(live, prep, self.picks, t)
         if not t.shown or t.shown[0] != n_live:
             t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
         if len(VS.STRATEGY) > 256:
             VS.STRATEGY.clear()
         VS.STRATEGY[id(vs)] = t.shown[2]
         st = _State(tv, built, _built_key(built), idx.oid, t, _Views(views), want, total, fetch, limit,
-                    params, search, one_run)
+                    params, search, one_run, multi)
         with self._lock:
             if len(self.states) > 8:
                 self.states.clear()
             self.states[skey] = st
         return st
+
+
+def _merged(searches: list, want: int) -> Any:
+    """One search over several graphs: their found candidates merged into the best `want` by
+    (distance, key), a key kept once (segment_index.search's merge)."""
+    from sqlvec.exec.segment_index import _merge_one
+
+    def search(qv: np.ndarray) -> tuple:
+        got = [s(qv) for s in searches]
+        keys, dists = _merge_one(np.concatenate([g[0] for g in got]),
+                                 np.concatenate([g[1] for g in got]), want)
+        keys, dists = keys[0], dists[0]
+        ok = keys >= 0
+        return (keys, dists) if _ALL(ok) else (keys[ok], dists[ok])
+    return search
+
+
+@dataclass(eq=False)
+class _Multi:
+    """Several live segments, each one run of row ids, in row-id order without overlap: a
+    candidate's segment is one search of their first row ids away."""
+
+    segs: list
+    starts: np.ndarray  # each segment's first row id (ascending)
+    sizes: np.ndarray  # its row count (its row ids: starts .. starts + sizes - 1)
+    offsets: np.ndarray  # where its rows start in the joined arrays
+    deleted: np.ndarray | None  # the joined deleted bitmaps (None: nothing deleted)
+    gathers: list  # per output column: (joined numpy values, type), (None, float64) the distance
+    vec: tuple | None  # (name, type) of the vector column when the distances need its kernel
+    full: list  # per segment: its part's index when it keeps the full vectors (else None)
+
+
+def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
+    """The _Multi of these segments, or None (an overlap, a segment not one run, a column
+    without joined numpy values: the general _locate and _fetch serve them)."""
+    views = sorted(live, key=lambda v: v.seg.min_rowid)
+    segs = [v.seg for v in views]
+    if any(s.max_rowid - s.min_rowid != s.num_rows - 1 for s in segs):
+        return None
+    starts = np.array([s.min_rowid for s in segs], np.int64)
+    sizes = np.array([s.num_rows for s in segs], np.int64)
+    if np.any(starts[1:] <= starts[:-1] + sizes[:-1] - 1):
+        return None
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+    deleted = None
+    if any(v.deleted is not None for v in views):
+        deleted = np.concatenate([v.deleted if v.deleted is not None else np.zeros(s.num_rows, bool)
+                                  for v, s in zip(views, segs)])
+    nf = len(prep.names)
+    gathers = []
+    for j in picks:
+        if j == nf:
+            gathers.append((None, pa.float64()))
+            continue
+        parts = [RF.flat_values(s, prep.names[j], prep.types[j], t.cols) for s in segs]
+        if any(p is None for p in parts) or sum(p.nbytes for p in parts) > RF.FLAT_MAX_BYTES:
+            return None
+        gathers.append((np.concatenate(parts), prep.types[j]))
+    vec = None if t.exact_d else (prep.names[prep.node.column], prep.types[prep.node.column])
+    full = []
+    for s in segs:
+        g = t.by_seg.get(s.seg_id)
+        full.append(g if getattr(g, "kind", None) == "hnsw" and getattr(g, "full", None) is not None
+                    and g.full.dtype == np.float32 else None)
+    return _Multi(segs, starts, sizes, offsets, deleted, gathers, vec, full)
 
 
 @dataclass(eq=False)

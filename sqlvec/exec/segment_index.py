@@ -343,6 +343,9 @@ def ensure(built: Any, views: Any, notice: Any = None, progress: dict | None = N
     return out
 
 
+_ANY = np.logical_or.reduce
+
+
 def merge(*pairs: np.ndarray | int) -> tuple[np.ndarray, np.ndarray]:
     """(keys, dists) pairs of (n, k_i) merged into the best `want` per row, duplicate keys
     kept once (a row may sit in the delta and in a part while the delta catches up).
@@ -375,10 +378,14 @@ def _merge_one(keys: np.ndarray, dists: np.ndarray, want: int) -> tuple[np.ndarr
     """merge() of one query row: order by (distance, key), keep each key's first (best)."""
     keys, dists = order_by_distance_then_key(keys[None, :], dists[None, :], len(keys))
     keys, dists = keys[0], dists[0]
-    _u, first = np.unique(keys, return_index=True)
-    if len(first) < len(keys):
+    sk = np.sort(keys)
+    if len(sk) > 1 and _ANY(sk[1:] == sk[:-1]):  # (a key twice; -1 paddings too)
+        _u, first = np.unique(keys, return_index=True)
         keep = np.sort(first)  # -1 paddings collapse too: padded again below
         keys, dists = keys[keep], dists[keep]
+        return order_by_distance_then_key(keys[None, :], dists[None, :], want)
+    if len(keys) >= want:  # (no duplicate: the order stands, cut to want)
+        return keys[None, :want], dists[None, :want]
     return order_by_distance_then_key(keys[None, :], dists[None, :], want)
 
 

@@ -121,14 +121,16 @@ def test_several_segments_inserts_deletes_updates(tmp_path, small_segments):
     rng = np.random.default_rng(2)
     con, cur, x = _setup(tmp_path, 2600, rng)
     _run_all(cur, x, rng, n=1)
-    assert any(len(st.target.parts) == 2 and st.one_run is None for st in _states(cur, x))
+    assert any(len(st.target.parts) == 2 and st.multi is not None for st in _states(cur, x))
     cur.execute("delete from t where id % 7 = 0")  # deleted keys since the build
     _run_all(cur, x, rng, n=2)
     y = np.round(rng.standard_normal((300, D)), 3).astype(np.float32)
     _insert(cur, y, 5000)  # rows since the build: the delta graph
     x = np.concatenate([x, y])
     _run_all(cur, x, rng, n=1)
-    assert any(len(st.target.built.keys) for st in _states(cur, x))  # (a delta graph searched)
+    states = _states(cur, x)
+    assert any(len(st.target.built.keys) and st.multi is not None and st.multi.vec is not None
+               for st in states)  # (a delta graph searched; the kernel on the rows' vectors)
     cur.execute("update t set emb = %s where id < 40", (x[2000].tolist(),))  # moved rows
     _run_all(cur, x, rng, n=1)
     con.close()
