@@ -106,7 +106,7 @@ def fixed_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType],
         if arr.null_count or not _KIND_OK[kind](arr.type):
             return None
     n = batch.num_rows
-    out = bytearray(layout.template * n)
+    out = bytearray(layout.template) * n  # (one allocation; bytes * n then a copy was two)
     rec = np.frombuffer(out, dtype=layout.dtype)
     for arr, name, text_bool in zip(columns, layout.dtype.names, layout.text_bool):
         values = arr.to_numpy(zero_copy_only=False)
