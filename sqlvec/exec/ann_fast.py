@@ -7,17 +7,20 @@ The shape (plan/vector_search.py's rewrite of ORDER BY distance LIMIT k):
         <- Project(plain columns, the distance) <- VectorSearch(no filter, $n the query)
 
 is recognised once per plan (`compiled(plan)`), and what depends only on the plan, the
-table version and the settings (index, parts, segments, column positions, the prepared
-usearch search of the one sealed graph, the over-fetch) once per table version and
+table version and the settings (index, parts, segments, column positions, each graph's
+prepared usearch search, the over-fetch, joined numpy columns) once per table version and
 settings (`_resolve`, through vector_index_path's own `_target`). An execution then does
-only: the parameter -> float32 vector, one search, the visibility check of the found row
-ids, the gather of the returned rows' columns, and one RecordBatch; no transaction object
-(a read of the committed snapshot writes nothing), no ExecContext, no per-layer batches.
+only: the parameter -> float32 vector, one search per graph (merged only when there are
+several), the visibility check of the found row ids (row-id arithmetic and the deleted
+bitmap), the gather of the returned rows' columns, and one RecordBatch; no transaction
+object (a read of the committed snapshot writes nothing), no ExecContext, no per-layer
+batches. Deleted keys widen the over-fetch as index_top does.
 
 Anything else returns None and the general path runs it, so results are identical: a
-transaction block (own rows), deleted keys needing a wider over-fetch, NULL vectors or rows
-outside the index (fewer than k found), a query the fast conversion refuses, a streamed or
-budgeted result. `SET sqlvec.disabled_rules = 'ann_fast_path'` turns it off.
+transaction block (own rows), NULL vectors or rows outside the index (fewer than k
+found), a query the fast conversion refuses (NaN, a wrong dimension, not a list or numpy
+vector), a plan with expressions to evaluate. `SET sqlvec.disabled_rules = 'ann_fast_path'`
+turns it off (tests compare both: tests/vectors/test_ann_fast.py).
 """
 
 from __future__ import annotations
