@@ -366,6 +366,11 @@ def _merged(searches: list, want: int) -> Any:
     return search
 
 
+# several segments' columns are joined (copied) per plan and table version up to this many
+# rows (a few MB); bigger tables take vector_index_path's _locate and _fetch
+MULTI_MAX_ROWS = 1 << 20
+
+
 @dataclass(eq=False)
 class _Multi:
     """Several live segments, each one run of row ids, in row-id order without overlap: a
@@ -390,6 +395,8 @@ def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
         return None
     starts = np.array([s.min_rowid for s in segs], np.int64)
     sizes = np.array([s.num_rows for s in segs], np.int64)
+    if int(sizes.sum()) > MULTI_MAX_ROWS:
+        return None  # (joined copies per plan and table version: kept small)
     if np.any(starts[1:] <= starts[:-1] + sizes[:-1] - 1):
         return None
     offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
@@ -404,7 +411,7 @@ def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
             gathers.append((None, pa.float64()))
             continue
         parts = [RF.flat_values(s, prep.names[j], prep.types[j], t.cols) for s in segs]
-        if any(p is None for p in parts) or sum(p.nbytes for p in parts) > RF.FLAT_MAX_BYTES:
+        if any(p is None for p in parts):
             return None
         gathers.append((np.concatenate(parts), prep.types[j]))
     vec = None if t.exact_d else (prep.names[prep.node.column], prep.types[prep.node.column])
