@@ -133,31 +133,35 @@ class AnnFast:
         if len(pos) < k:
             return self._widen(st, qv)  # (deleted keys: a wider search)
         VS.LAST.strategy = st.target.shown[1]
-        if gathers is None:  # (the vector column read)
-            return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k), keys,
-                                       dists, qv)
         lo = self.offset
+        m = None
         if vec is None:  # the search's distances are the operator's own (re-scored)
             at, d = pos[lo:k], dists[lo:k]
         else:  # the operator's kernel on the k rows' vectors, then their order by it (stable)
             at = pos[:k]
-            m = RF.values(seg, vec[0], at, vec[1], st.target.cols)
+            name, vt, src = vec
+            m = src.vectors(keys[:k]) if src is not None else None  # (the graph's full copy)
             if m is None:
-                return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)], np.arange(k),
-                                           keys, dists, qv)
+                m = RF.values(seg, name, at, vt, st.target.cols)
+                if m is None:
+                    return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)],
+                                               np.arange(k), keys, dists, qv)
             d = self.prep.kernel(m, qv[0])
             order = VIP._order(d)
             if order is not None:
-                at, d = at[order], d[order]
-            at, d = at[lo:], d[lo:]
+                at, d, m = at[order], d[order], m[order]
+            at, d, m = at[lo:], d[lo:], m[lo:]
         arrays = []
-        for flat, name, t in gathers:
-            if flat is not None:  # (a fixed-width column: one numpy gather)
-                arrays.append(_primitive(flat[at], t))
-            elif name is None:  # the distance
+        for kind, a, t in gathers:
+            if kind is _FLAT:  # (a fixed-width column: one numpy gather)
+                arrays.append(_primitive(a[at], t))
+            elif kind is _DIST:
                 arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
+            elif kind is _VEC:
+                arrays.append(RF.to_arrow(np.ascontiguousarray(m), t) if m is not None
+                              else _nulls(self.prep, len(at), t))
             else:
-                arrays.append(RF.rows(seg, name, at, t, st.target.cols))
+                arrays.append(RF.rows(seg, a, at, t, st.target.cols))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
@@ -325,13 +329,18 @@ class AnnFast:
             seg = live[0].seg
             own = len(parts) == 1 and parts[0].seg_id == seg.seg_id and not delta
             if seg.max_rowid - seg.min_rowid == seg.num_rows - 1 and (own or (not parts and delta)):
-                gathers = None
-                if not vs.vector_read:
-                    nf = len(prep.names)
-                    gathers = [(None, None, pa.float64()) if j == nf else
-                               (RF.flat_values(seg, prep.names[j], prep.types[j], t.cols),
-                                prep.names[j], prep.types[j]) for j in self.picks]
-                vec = None if t.exact_d else (prep.names[vs.column], prep.types[vs.column])
+                nf, col = len(prep.names), vs.column
+                gathers = [(_DIST, None, pa.float64()) if j == nf else
+                           (_VEC, None, prep.types[j]) if j == col else
+                           (_FLAT, f, prep.types[j]) if (f := RF.flat_values(
+                               seg, prep.names[j], prep.types[j], t.cols)) is not None else
+                           (_ROWS, prep.names[j], prep.types[j]) for j in self.picks]
+                vec = None
+                if not t.exact_d or vs.vector_read:  # (index_top: the kernel when the vectors are read)
+                    g = parts[0].index if own else None
+                    src = g if getattr(g, "kind", None) == "hnsw" and getattr(g, "full", None) \
+                        is not None and g.full.dtype == np.float32 else None
+                    vec = (prep.names[col], prep.types[col], src)
                 one_run = (seg, live[0].deleted, seg.min_rowid, None if own else seg.max_rowid,
                            gathers, vec)
         multi = None
@@ -441,6 +450,17 @@ def _same_built(st: _State, store: Any) -> bool:
     built = st.built
     per = VS._CACHE.get(store)
     return per is not None and per.get(st.idx_oid) is built and _built_key(built) == st.built_key
+
+
+_FLAT, _DIST, _VEC, _ROWS = "flat", "distance", "vector", "rows"  # one_run's column readers
+
+
+def _nulls(prep: Any, n: int, t: pa.DataType) -> pa.Array:
+    """n NULLs of the vector column's type (kept per count, as vector_index_path._fetch)."""
+    vec = prep.nulls.get(n)
+    if vec is None:
+        vec = prep.nulls[n] = pa.nulls(n, t)
+    return vec
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
