@@ -1,7 +1,9 @@
 """Casts between the vector types and from/to real[], double precision[], integer[], numeric[].
 
-Contexts follow pgvector's CREATE CAST: typmod coercion and vector <-> halfvec <->
-sparsevec are implicit, arrays -> vectors are assignment casts, vector -> real[] implicit.
+Contexts follow pgvector's CREATE CAST: typmod coercion, vector -> halfvec and vector /
+halfvec -> sparsevec are implicit, the other way assignment casts (so `halfvec <-> vector`
+resolves to the halfvec operator); arrays -> vectors are assignment casts, vector -> real[]
+implicit, halfvec -> real[] assignment. (bf16vec and int8vec, ours: implicit to vector.)
 A cast to a typmod checks the dimension ('expected 3 dimensions, not 2').
 
     >>> to_dense(pa.array([[1, 2]], pa.list_(pa.int32())), T.array_of(T.INT4), VT.VECTOR,
@@ -186,14 +188,14 @@ def register(casts: CastRegistry) -> None:
     dense = ("vector", "halfvec", "bf16vec", "int8vec")
     for f in dense:
         for t in dense:
-            casts.add_cast(f, t, dense_to_dense, "i" if f == t or {f, t} <= {"vector", "halfvec"}
-                           or t == "vector" else "a")
+            casts.add_cast(f, t, dense_to_dense, "i" if f == t or (f, t) == ("vector", "halfvec")
+                           or (t == "vector" and f != "halfvec") else "a")
         for arr in ("_int4", "_float4", "_float8", "_numeric", "_int8", "_int2"):
             casts.add_cast(arr, f, to_dense, "a")
-        casts.add_cast(f, "_float4", dense_to_array, "i")
+        casts.add_cast(f, "_float4", dense_to_array, "i" if f == "vector" else "a")
         casts.add_cast(f, "_float8", dense_to_array, "e")
         casts.add_cast(f, "sparsevec", dense_to_sparse, "i" if f in ("vector", "halfvec") else "a")
-        casts.add_cast("sparsevec", f, sparse_to_dense, "i" if f in ("vector", "halfvec") else "a")
+        casts.add_cast("sparsevec", f, sparse_to_dense, "a")
     casts.add_cast("sparsevec", "sparsevec", sparse_to_sparse, "i")
     for t in (*dense, "sparsevec", "bit", "varbit"):
         casts.add_cast("unknown", t, from_unknown, "i")
