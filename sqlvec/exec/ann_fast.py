@@ -69,7 +69,7 @@ class _State:
     # output column (flat numpy values or None, name, type) or None when the vector column
     # is read, None when the search's distances are exact or the vector column (name, type))
     one_run: tuple | None
-    multi: Any = None  # _Multi: several segments of one row-id run each (no vector column read)
+    multi: Any = None  # _Multi: several segments of one row-id run each
 
 
 class AnnFast:
@@ -204,14 +204,16 @@ class AnnFast:
             d = self.prep.kernel(m, qv[0])
             order = VIP._order(d)
             if order is not None:
-                at, d = at[order], d[order]
-            at, d = at[lo:], d[lo:]
+                at, d, m = at[order], d[order], m[order]
+            at, d, m = at[lo:], d[lo:], m[lo:]
         arrays = []
-        for flat, t in mu.gathers:
-            if flat is None:  # the distance
-                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
-            else:
+        for kind, flat, t in mu.gathers:
+            if kind is _FLAT:
                 arrays.append(_primitive(flat[at], t))
+            elif kind is _DIST:
+                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
+            else:  # the vector column (read: its vectors were gathered for the kernel)
+                arrays.append(RF.to_arrow(np.ascontiguousarray(m), t))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
@@ -344,7 +346,7 @@ class AnnFast:
                 one_run = (seg, live[0].deleted, seg.min_rowid, None if own else seg.max_rowid,
                            gathers, vec)
         multi = None
-        if one_run is None and len(live) > 1 and not vs.vector_read:
+        if one_run is None and len(live) > 1:
             multi = _multi(live, prep, self.picks, t)
         if not t.shown or t.shown[0] != n_live:
             t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
@@ -390,7 +392,7 @@ class _Multi:
     sizes: np.ndarray  # its row count (its row ids: starts .. starts + sizes - 1)
     offsets: np.ndarray  # where its rows start in the joined arrays
     deleted: np.ndarray | None  # the joined deleted bitmaps (None: nothing deleted)
-    gathers: list  # per output column: (joined numpy values, type), (None, float64) the distance
+    gathers: list  # per output column: (_FLAT, joined numpy values, type), _DIST or _VEC
     vec: tuple | None  # (name, type) of the vector column when the distances need its kernel
     full: list  # per segment: its part's index when it keeps the full vectors (else None)
 
@@ -413,17 +415,21 @@ def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
     if any(v.deleted is not None for v in views):
         deleted = np.concatenate([v.deleted if v.deleted is not None else np.zeros(s.num_rows, bool)
                                   for v, s in zip(views, segs)])
-    nf = len(prep.names)
+    nf, col = len(prep.names), prep.node.column
     gathers = []
     for j in picks:
         if j == nf:
-            gathers.append((None, pa.float64()))
+            gathers.append((_DIST, None, pa.float64()))
+            continue
+        if j == col:
+            gathers.append((_VEC, None, prep.types[j]))
             continue
         parts = [RF.flat_values(s, prep.names[j], prep.types[j], t.cols) for s in segs]
         if any(p is None for p in parts):
             return None
-        gathers.append((np.concatenate(parts), prep.types[j]))
-    vec = None if t.exact_d else (prep.names[prep.node.column], prep.types[prep.node.column])
+        gathers.append((_FLAT, np.concatenate(parts), prep.types[j]))
+    read = prep.node.vector_read
+    vec = None if t.exact_d and not read else (prep.names[col], prep.types[col])
     full = []
     for s in segs:
         g = t.by_seg.get(s.seg_id)
