@@ -280,3 +280,10 @@ class SqlvecDialect(Postgres):
             **Postgres.Generator.TRANSFORMS,
             VecOp: lambda self, e: self.binary(e, e.args["op"].this),
         }
+
+
+# A tree parsed with SqlvecDialect is printed with the stock dialect in a few places (DDL
+# keeps the text of a view, a CHECK, a generated column, a partial index's WHERE as
+# `.sql(dialect="postgres")`): there too a VecOp prints as its operator (was XX000
+# "Unsupported expression type VecOp"). Only trees parsed here hold a VecOp.
+Postgres.Generator.TRANSFORMS[VecOp] = SqlvecDialect.Generator.TRANSFORMS[VecOp]
