@@ -415,6 +415,13 @@ class Evaluator:
 
     def _e_InList(self, e: E.InList, b: pa.RecordBatch, n: int) -> pa.Array:
         x = self.eval(e.arg, b)
+        if pa.types.is_nested(x.type):  # arrays, vectors, sparsevec: Arrow has no is_in/equal
+            eq = self.ctx.regs.functions.resolve("=", [e.arg.type, e.arg.type])  # the SQL `=`
+            acc = None
+            for v in e.values:
+                hit = eq.call([x, self.eval(v, b)], n)
+                acc = hit if acc is None else pc.or_kleene(acc, hit)
+            return pc.invert(acc) if e.negate else acc
         consts = all(isinstance(v, E.Const) for v in e.values)
         if consts:
             vals = [v.value for v in e.values]
