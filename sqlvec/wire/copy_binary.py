@@ -19,6 +19,7 @@ import pyarrow as pa
 from sqlvec.core.errors import (
     BadCopyFileFormat,
     CharacterNotInRepertoire,
+    DataException,
     InvalidBinaryRepresentation,
 )
 from sqlvec.core.results import Column
@@ -277,17 +278,76 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
         return pa.Array.from_buffers(pa.binary(16), n, [bitmap, pa.py_buffer(data)],
                                      null_count=nulls).cast(arrow)
     if s in _VECTORS:
-        g = _grid(u8, f, valid)
-        elem = _VECTORS[s]
-        if g is None or g.width < 4:
-            raise bad
-        dim = (g.width - 4) // np.dtype(elem).itemsize
-        if not (g.view(0, ">i2") == dim).all():
-            raise bad
-        return _list_array(g.view(4, elem, dim).astype(elem[1:]), valid, n, dim, arrow)
+        return _vector_column(u8, f, valid, n, s, t.typmod, arrow)
     if s in _ARRAY_ELEMS:
         return _array_column(_grid(u8, f, valid), valid, n, _ARRAY_ELEMS[s], arrow)
     raise AssertionError(s)
+
+
+def _vector_column(u8: np.ndarray, f: Fields, valid: np.ndarray, n: int, short: str,
+                   typmod: int, arrow: pa.DataType) -> pa.Array:
+    """pgvector's binary vector/halfvec (int16 dim, int16 unused, dim big-endian floats):
+    one (rows, dim) view converted at once when every value has one width (else the
+    values' bytes gathered and split by their dims). Errors as pgvector's receive function:
+    a dim that disagrees with the value's length 22P03, another dimension than the column's
+    ('expected 3 dimensions, not 2'), NaN or infinity 22000."""
+    elem = _VECTORS[short]
+    size = np.dtype(elem).itemsize
+    bad = InvalidBinaryRepresentation("incorrect binary data format")
+    g = _grid(u8, f, valid)
+    if g is not None:
+        if g.width < 4 or (g.width - 4) % size:
+            raise bad
+        dim = (g.width - 4) // size
+        if not (g.view(0, ">i2") == dim).all():
+            raise bad
+        dims = np.full(g.k, dim, np.int64)
+        rows = g.view(4, elem, dim).astype(elem[1:])  # (k, dim): one conversion
+        vals = rows.reshape(-1)
+    else:
+        _, lens, flat = _values(u8, f)
+        if (lens < 4).any() or ((lens - 4) % size).any():
+            raise bad
+        dims = (lens - 4) // size
+        starts = np.zeros(len(lens), np.int64)
+        np.cumsum(lens[:-1], out=starts[1:])
+        head = (flat[starts].astype(np.int64) << 8) | flat[starts + 1]
+        if not (np.where(head >= 1 << 15, head - (1 << 16), head) == dims).all():
+            raise bad
+        keep = np.ones(len(flat), bool)
+        for k in range(4):
+            keep[starts + k] = False
+        vals = flat[keep].view(elem).astype(elem[1:])
+    _check_values(vals, dims, typmod, short)
+    if g is not None:
+        return _list_array(rows, valid, n, rows.shape[1], arrow)
+    offsets = np.zeros(n + 1, np.int32)
+    np.cumsum(_spread(valid, dims, n)[0], out=offsets[1:])
+    mask = pa.array(~valid) if not valid.all() else None
+    out = pa.ListArray.from_arrays(pa.array(offsets), pa.array(vals), mask=mask)
+    if pa.types.is_fixed_size_list(arrow):
+        raise bad  # (a typmod makes every width equal: not reached past its check)
+    return out if out.type == arrow else out.cast(arrow)
+
+
+def _check_values(vals: np.ndarray, dims: np.ndarray, typmod: int, short: str) -> None:
+    """pgvector's checks of received vectors (flat values, each row's dim): the first row
+    (of the valid ones) with another dimension than typmod or a NaN/infinite element."""
+    wrong = dims != typmod if typmod > 0 else None
+    finite = np.isfinite(vals).all()
+    if finite and (wrong is None or not wrong.any()):
+        return
+    first_bad = len(dims)
+    if not finite:
+        row = np.repeat(np.arange(len(dims)), dims)[~np.isfinite(vals)]
+        first_bad = int(row[0])
+    if wrong is not None and wrong.any() and int(np.argmax(wrong)) <= first_bad:
+        k = int(np.argmax(wrong))
+        raise DataException(f"expected {typmod} dimensions, not {int(dims[k])}")
+    start = int(dims[:first_bad].sum())
+    x = vals[start:start + int(dims[first_bad])]
+    what = "NaN" if np.isnan(x).any() else "infinite value"
+    raise DataException(f"{what} not allowed in {short}")
 
 
 def _list_array(vals: np.ndarray, valid: np.ndarray, n: int, dim: int, arrow: pa.DataType,
