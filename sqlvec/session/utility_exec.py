@@ -539,11 +539,15 @@ def _explain(s: Any, txn: Any, node: UT.ExplainStmt, params: list[Any]) -> Resul
         raise FeatureNotSupported("EXPLAIN of this statement is not supported")
     plan = optimize(plan, s.settings.values.get("sqlvec.disabled_rules", ""))
     stats = None
+    ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
     if node.analyze:
         from sqlvec.plan.explain import analyze
 
-        ctx = ExecContext(txn, s.db.regs, params, s.cancel_event, s)
         stats = analyze(ctx, plan)
+    else:  # nothing runs: vector searches say what their execution will choose
+        from sqlvec.exec.vector_explain import note_planned
+
+        note_planned(ctx, plan)
     lines = explain_text(plan, stats)
     return _text_rows_query("QUERY PLAN", lines)
 

@@ -116,13 +116,25 @@ def test_unfiltered_recall_at_default_settings_and_explain_analyze_names_the_ind
     run("reset sqlvec.exact_scan_threshold")
 
 
-@pytest.mark.xfail(strict=True, reason="plain EXPLAIN shows a generic strategy line; only "
-                   "EXPLAIN ANALYZE names the index (plan/vector_search.py explain_details)")
 def test_plain_explain_names_the_matching_index(clustered):
+    """Plain EXPLAIN runs nothing yet names the index and when the execution uses it."""
     run, x = clustered
-    plan = "\n".join(r[0] for r in run(f"explain select id from f order by emb <-> "
-                                       f"'{_vec(x[1])}' limit {K}"))
-    assert "f_hnsw" in plan
+    q = f"'{_vec(x[1])}'"
+
+    def explain(sql: str) -> str:
+        return "\n".join(r[0] for r in run(f"explain {sql}"))
+    plan = explain(f"select id from f order by emb <-> {q} limit {K}")  # 20,000 rows: exact
+    assert f"exact top-k scan of {N} rows (not more than sqlvec.exact_scan_threshold" in plan
+    assert "hnsw index f_hnsw (vector_l2_ops) serves bigger tables" in plan, plan
+    assert "(no matching index)" in explain(f"select id from f order by emb <=> {q} limit {K}")
+    run("set sqlvec.exact_scan_threshold = 1000")
+    try:
+        plan = explain(f"select id from f order by emb <-> {q} limit {K}")
+        assert f"Strategy: hnsw index f_hnsw (vector_l2_ops) over {N} rows" in plan, plan
+        plan = explain(f"select id from f where c < 5 order by emb <-> {q} limit {K}")
+        assert "f_hnsw (vector_l2_ops) with filter over-fetch when more than 1000" in plan, plan
+    finally:
+        run("reset sqlvec.exact_scan_threshold")
 
 
 def test_wrong_dimension_query_through_the_index_is_22000(clustered):
