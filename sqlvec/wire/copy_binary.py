@@ -85,7 +85,10 @@ def split_rows(buf: bytes, pos: int, ncols: int, final: bool) -> tuple[list[Fiel
         fixed, pos = _fixed_block(u8, buf, pos, ncols)
         if fixed is not None:
             parts.append(fixed)
-        walked, pos, seen_end, stuck = _walk(buf, pos, ncols, limit=256)
+        chained, pos = _chain_block(u8, pos, ncols)
+        if chained is not None:
+            parts.append(chained)
+        walked, pos, seen_end, stuck = _walk(buf, pos, ncols, limit=2 if chained else 256)
         if walked is not None:
             parts.append(walked)
         if seen_end or stuck:
@@ -145,6 +148,70 @@ def _fixed_block(u8: np.ndarray, buf: bytes, pos: int, ncols: int) -> tuple[list
     return fields, pos + k * width
 
 
+def _be_i32(u8: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Big-endian int32 at each byte offset of `at` (any alignment) as int64."""
+    b = u8[at[:, None] + np.arange(4)].astype(np.int64)
+    v = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
+    return np.where(v >= 1 << 31, v - (1 << 32), v)
+
+
+def _chain_block(u8: np.ndarray, pos: int, ncols: int, window: int = 1 << 20,
+                 ) -> tuple[list[Fields] | None, int]:
+    """The complete, well-formed tuples from `pos` when their layouts vary (NULLs, strings,
+    vectors of several dims), found without a loop per row.
+
+    Every offset where a tuple could start (its int16 field count is `ncols`) is a
+    candidate; for all candidates at once the fields are stepped over (one vector step per
+    column), giving where the next tuple would start. The tuples are the chain of
+    candidates from `pos` along those links, collected by pointer doubling (log2(rows)
+    gathers). Where the chain stops (trailer, incomplete or malformed tuple, or the end of
+    the `window` bytes read at a time, which bounds the candidates' memory) the caller's
+    per-row reader takes over. (None, pos) when fewer than 2 tuples."""
+    size = min(len(u8), pos + window)
+    if size - pos < 2 + 4 * ncols or ncols > 0x7FFF:
+        return None, pos
+    hi, lo = ncols >> 8, ncols & 0xFF
+    tail = u8[pos:size - 1]
+    cand = np.flatnonzero((tail == hi) & (u8[pos + 1:size] == lo)).astype(np.int64) + pos
+    if len(cand) < 2 or cand[0] != pos:
+        return None, pos
+    m = len(cand)
+    ok = np.ones(m, bool)
+    at = cand + 2
+    starts = np.empty((ncols, m), np.int64)
+    lengths = np.empty((ncols, m), np.int64)
+    for c in range(ncols):
+        ok &= at + 4 <= size
+        at = np.where(ok, at, 0)
+        ln = _be_i32(u8, at)
+        ok &= ln >= -1
+        starts[c], lengths[c] = at + 4, ln
+        at = at + 4 + np.maximum(ln, 0)
+    ok &= at <= size
+    nxt = np.searchsorted(cand, at)  # the candidate where the next tuple starts, if one does
+    found = nxt < m
+    found[found] = cand[nxt[found]] == at[found]
+    link = np.where(ok & found, nxt, m)
+    link[(link < m) & ~ok[np.minimum(link, m - 1)]] = m  # (the next one must be whole too)
+    link = np.append(link, m)  # m: the end of the chain
+    if not ok[0]:
+        return None, pos
+    chain = np.zeros(1, np.int64)
+    step = link
+    while True:
+        more = step[chain]
+        more = more[more < m]
+        chain = np.concatenate([chain, more])
+        if len(more) < len(chain) - len(more) or len(more) == 0:
+            break
+        step = step[step]
+    if len(chain) < 2:
+        return None, pos
+    last = int(chain[-1])
+    fields = [Fields(starts[c, chain], lengths[c, chain]) for c in range(ncols)]
+    return fields, int(at[last])
+
+
 def _walk(buf: bytes, pos: int, ncols: int, limit: int) -> tuple[list[Fields] | None, int, bool, bool]:
     """Up to `limit` tuples one row at a time; (fields, end, trailer seen, incomplete)."""
     starts: list[list[int]] = [[] for _ in range(ncols)]
@@ -195,6 +262,10 @@ def _values(u8: np.ndarray, f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarr
     total = int(lens.sum())
     if total == 0:
         return valid, lens, np.zeros(0, np.uint8)
+    w = int(lens[0])
+    if (lens == w).all() and len(u8) >= w:  # one width: whole values taken as rows of bytes
+        rows = np.lib.stride_tricks.as_strided(u8, (len(u8) - w + 1, w), (1, 1), writeable=False)
+        return valid, lens, rows[starts].reshape(-1)
     offs = np.zeros(len(lens), np.int64)
     np.cumsum(lens[:-1], out=offs[1:])
     idx = np.arange(total, dtype=np.int64) + np.repeat(starts - offs, lens)
