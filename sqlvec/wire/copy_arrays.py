@@ -67,8 +67,9 @@ def _float_lists(col: pa.Array, t: SqlType) -> pa.Array | None:
 def plain_float_lists(col: pa.Array, brackets: bytes, to: pa.DataType,
                       ) -> tuple[np.ndarray, np.ndarray] | None:
     """(list offsets from 0, values of float type `to`) when every non-null value is
-    `{n,n,...}` (brackets) of one or more plain numbers, finite in `to`, no blanks;
-    otherwise None. Arrow's cast validates the numbers: a blank, a quote, an inner bracket,
+    `{n,n,...}` (brackets) of one or more plain numbers, finite in `to`, no blanks (in
+    vectors, `[..]`, blanks around the numbers too, as pgvector's input); otherwise None.
+    Arrow's cast validates the numbers: a blank, a quote, an inner bracket,
     an empty element or a word like NULL fails it (and inf/nan fail the finiteness check),
     so whatever it accepts is a plain strtof/strtod number, correctly rounded."""
     if col.type != pa.string() or col.null_count == len(col):
@@ -86,8 +87,13 @@ def plain_float_lists(col: pa.Array, brackets: bytes, to: pa.DataType,
         return None
     inner = pc.binary_slice(col.view(pa.binary()), 1, -1).view(pa.string())
     parts = pc.split_pattern(inner, ",")
+    values = parts.values
+    if brackets == b"[]" and (u8[offs[0]:offs[-1]] <= 32).any():
+        # pgvector's input skips blanks around the numbers ('[1, 2]', as numpy prints);
+        # trimmed first: a cast that fails costs ten times one that succeeds
+        values = pc.ascii_trim_whitespace(values)
     try:
-        x = pc.cast(parts.values, to).to_numpy(zero_copy_only=False)
+        x = pc.cast(values, to).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None  # '1e', ' 1', 'NULL', ...: the engine's input function decides
     if not np.isfinite(x).all():  # inf, nan or out of range: the engine's error or value

@@ -131,6 +131,21 @@ def test_text_vectors_in_chunks_with_escapes_and_the_end_marker(session):
     assert np.array_equal(np.array([got[i][2] for i in keep], np.float32), x[keep])
 
 
+def test_text_vectors_with_blanks_take_the_bulk_path_as_pgvector_reads_them(session):
+    import pyarrow as pa
+
+    from sqlvec.wire.copy_arrays import plain_float_lists
+
+    col = pa.array(["[1, 2.5,-3]", "[ 0.5 ,\v4 ]", None])
+    offsets, values = plain_float_lists(col, b"[]", pa.float32())
+    assert offsets.tolist() == [0, 3, 5, 5] and values.tolist() == [1, 2.5, -3, 0.5, 4]
+    assert plain_float_lists(pa.array(["[1 2]"]), b"[]", pa.float32()) is None
+    assert plain_float_lists(pa.array(["{1, 2}"]), b"{}", pa.float32()) is None  # arrays: no
+    run(session, "CREATE TABLE t (id int, emb vector(2))")
+    assert copy_in(session, "COPY t FROM STDIN", b"1\t[1, 2]\n2\t[ 3 ,4 ]\n") == 2
+    assert run(session, "SELECT id, emb::text FROM t ORDER BY id") == [(1, "[1,2]"), (2, "[3,4]")]
+
+
 @pytest.mark.parametrize("literal, sqlstate, message", [
     ("[1,2,3]", "22000", "expected 2 dimensions, not 3"),
     ("[1,NaN]", "22000", "NaN not allowed in vector"),
