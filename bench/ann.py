@@ -11,6 +11,7 @@ centres and the query count):
 
     .venv/bin/python bench/ann.py --wire --pgvector --clients 8 --multi 0              # 100k x 128
     .venv/bin/python bench/ann.py --dim 384 --queries 500 --wire --pgvector --clients 8 --multi 0
+    .venv/bin/python bench/ann.py --copy-only --pgvector   # binary and text COPY, both peers
 
 Data: a seeded Gaussian mixture (1,000 centres; each cluster spreads along a 16-dim
 random subspace, plus small isotropic noise, as text embeddings do) and the queries from
@@ -427,6 +428,67 @@ def bench_sqlvec_load(x: np.ndarray, args) -> None:
             srv.stop()
 
 
+def _text_payload(x: np.ndarray) -> list[bytes]:
+    """Text COPY lines `id<TAB>id % 1000<TAB>[v,...]` (shortest float32 digits, as
+    pgvector prints), 8192 rows a piece."""
+    out = []
+    for s in range(0, len(x), 8192):
+        ids = np.arange(s, s + len(x[s:s + 8192]))
+        vecs = np.char.add(np.char.add("[", [",".join(r) for r in
+                                            x[s:s + 8192].astype(str).tolist()]), "]")
+        lines = [f"{i}\t{i % 1000}\t{v}\n" for i, v in zip(ids.tolist(), vecs.tolist())]
+        out.append("".join(lines).encode())
+    return out
+
+
+def copy_text_items(pc, payload: list[bytes], dim: int) -> None:
+    pc.execute(f"create table items_text (id int, cat int, emb vector({dim}))")
+    with pc.cursor() as cur, cur.copy("copy items_text (id, cat, emb) from stdin") as cp:
+        for piece in payload:
+            cp.write(piece)
+
+
+def copy_only(x: np.ndarray, args) -> None:
+    """--copy-only: binary and text COPY of items into a fresh `sqlvec serve` and (with
+    --pgvector) PostgreSQL + pgvector, same payloads, into the load table; nothing else."""
+    import shutil
+
+    import psycopg
+
+    from tests.conftest import start_server
+
+    text = _text_payload(x)
+    dim = x.shape[1]
+    with tempfile.TemporaryDirectory() as tmp:
+        srv = start_server(str(Path(tmp) / "data"), Path(tmp) / "server.log")
+        try:
+            with psycopg.connect(srv.dsn, autocommit=True) as pc:
+                pc.execute("create extension if not exists vector")
+                cpu = lambda: time.process_time() + proc_cpu(srv.proc.pid)  # noqa: E731
+                LOADS.setdefault("COPY (binary, psycopg)", [float("nan")] * 4)[0:2] = \
+                    timed_cpu(lambda: ann_multi.copy_items(pc, x), cpu)
+                LOADS.setdefault("COPY (text, psycopg)", [float("nan")] * 4)[0:2] = \
+                    timed_cpu(lambda: copy_text_items(pc, text, dim), cpu)
+        finally:
+            srv.stop()
+    if args.pgvector:
+        tmp = tempfile.mkdtemp(prefix="pgvector-")
+        try:
+            with ann_multi.PgvectorServer(tmp, port=free_port(), shared_buffers="1GB") as pg, \
+                    psycopg.connect(pg.dsn, autocommit=True) as pc:
+                pc.execute("create extension if not exists vector")
+                post = common.postmaster_pid(pc)
+                cpu = lambda: time.process_time() + common.tree_cpu(post)  # noqa: E731
+                LOADS["COPY (binary, psycopg)"][2:4] = timed_cpu(
+                    lambda: ann_multi.copy_items(pc, x), cpu)
+                LOADS["COPY (text, psycopg)"][2:4] = timed_cpu(
+                    lambda: copy_text_items(pc, text, dim), cpu)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    print_loads()
+    print(f"load average {os.getloadavg()[0]:.1f}")
+
+
 def print_loads() -> None:
     if not LOADS:
         return
@@ -694,6 +756,8 @@ def main() -> None:
                     help="multi-target: query vectors per LATERAL statement (0: skip)")
     ap.add_argument("--multi-ef", type=lambda s: [int(v) for v in s.split(",")], default=[40])
     ap.add_argument("--multi-repeats", type=int, default=3)
+    ap.add_argument("--copy-only", action="store_true",
+                    help="only binary and text COPY of the data (with --pgvector: both peers)")
     ap.add_argument("--milvus", action="store_true", help="also Milvus Lite (milvus-lite)")
     ap.add_argument("--cache", help="where the ground truth and the SQL database are kept "
                                     "(default bench/.cache; a fresh directory builds the index "
@@ -718,6 +782,9 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     x, q = dataset(args.n, args.dim, args.centres, args.queries)
+    if args.copy_only:
+        copy_only(x, args)
+        return
     tag = f"{args.n}x{args.dim}_c{args.centres}_q{args.queries}"
     gt, t = timed(lambda: ground_truth(x, q, 10, tag))
     print(
