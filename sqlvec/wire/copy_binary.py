@@ -150,9 +150,7 @@ def _fixed_block(u8: np.ndarray, buf: bytes, pos: int, ncols: int) -> tuple[list
 
 def _be_i32(u8: np.ndarray, at: np.ndarray) -> np.ndarray:
     """Big-endian int32 at each byte offset of `at` (any alignment) as int64."""
-    b = u8[at[:, None] + np.arange(4)].astype(np.int64)
-    v = (b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]
-    return np.where(v >= 1 << 31, v - (1 << 32), v)
+    return u8[at[:, None] + np.arange(4)].view(">i4").reshape(-1).astype(np.int64)
 
 
 def _chain_block(u8: np.ndarray, pos: int, ncols: int, window: int = 1 << 20,
