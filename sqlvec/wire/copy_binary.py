@@ -21,6 +21,7 @@ from sqlvec.core.errors import (
     CharacterNotInRepertoire,
     DataException,
     InvalidBinaryRepresentation,
+    InvalidParameterValue,
 )
 from sqlvec.core.results import Column
 
@@ -371,6 +372,7 @@ def _vector_column(u8: np.ndarray, f: Fields, valid: np.ndarray, n: int, short: 
         if not (g.view(0, ">i2") == dim).all():
             raise bad
         dims = np.full(g.k, dim, np.int64)
+        unused = g.view(2, ">i2").reshape(-1)
         rows = g.view(4, elem, dim).astype(elem[1:])  # (k, dim): one conversion
         vals = rows.reshape(-1)
     else:
@@ -383,11 +385,12 @@ def _vector_column(u8: np.ndarray, f: Fields, valid: np.ndarray, n: int, short: 
         head = (flat[starts].astype(np.int64) << 8) | flat[starts + 1]
         if not (np.where(head >= 1 << 15, head - (1 << 16), head) == dims).all():
             raise bad
+        unused = flat[np.minimum(starts[:, None] + [2, 3], len(flat) - 1)].copy().view(">i2")
         keep = np.ones(len(flat), bool)
         for k in range(4):
             keep[starts + k] = False
         vals = flat[keep].view(elem).astype(elem[1:])
-    _check_values(vals, dims, typmod, short)
+    _check_values(vals, dims, unused.reshape(-1), typmod, short)
     if g is not None:
         return _list_array(rows, valid, n, rows.shape[1], arrow)
     offsets = np.zeros(n + 1, np.int32)
@@ -399,22 +402,28 @@ def _vector_column(u8: np.ndarray, f: Fields, valid: np.ndarray, n: int, short: 
     return out if out.type == arrow else out.cast(arrow)
 
 
-def _check_values(vals: np.ndarray, dims: np.ndarray, typmod: int, short: str) -> None:
-    """pgvector's checks of received vectors (flat values, each row's dim): the first row
-    (of the valid ones) with another dimension than typmod or a NaN/infinite element."""
-    wrong = dims != typmod if typmod > 0 else None
-    finite = np.isfinite(vals).all()
-    if finite and (wrong is None or not wrong.any()):
+def _check_values(vals: np.ndarray, dims: np.ndarray, unused: np.ndarray, typmod: int,
+                  short: str) -> None:
+    """pgvector's checks of received vectors (flat values; each row's dim and unused
+    field), reported for the first row that fails one, in its receive function's order:
+    no dimensions, another dimension than typmod, unused not 0, a NaN/infinite element."""
+    finite = bool(np.isfinite(vals).all())
+    bad = (dims < 1) | (unused != 0)
+    if typmod > 0:
+        bad |= dims != typmod
+    if finite and not bad.any():
         return
-    first_bad = len(dims)
     if not finite:
-        row = np.repeat(np.arange(len(dims)), dims)[~np.isfinite(vals)]
-        first_bad = int(row[0])
-    if wrong is not None and wrong.any() and int(np.argmax(wrong)) <= first_bad:
-        k = int(np.argmax(wrong))
+        bad[np.repeat(np.arange(len(dims)), dims)[~np.isfinite(vals)]] = True
+    k = int(np.argmax(bad))
+    if dims[k] < 1:
+        raise DataException(f"{short} must have at least 1 dimension")
+    if typmod > 0 and dims[k] != typmod:
         raise DataException(f"expected {typmod} dimensions, not {int(dims[k])}")
-    start = int(dims[:first_bad].sum())
-    x = vals[start:start + int(dims[first_bad])]
+    if unused[k] != 0:
+        raise InvalidParameterValue(f"expected unused to be 0, not {int(unused[k])}")
+    start = int(dims[:k].sum())
+    x = vals[start:start + int(dims[k])]
     what = "NaN" if np.isnan(x).any() else "infinite value"
     raise DataException(f"{what} not allowed in {short}")
 

@@ -52,10 +52,12 @@ def rows_numpy(x: np.ndarray, first: int = 0) -> bytes:
     return out.tobytes()
 
 
-def row(i: int, v: list[float] | None, elem: str = ">f4", dim: int | None = None) -> bytes:
+def row(i: int, v: list[float] | None, elem: str = ">f4", dim: int | None = None,
+        unused: int = 0) -> bytes:
     if v is None:
         return struct.pack("!hiii", 2, 4, i, -1)
-    body = struct.pack("!hh", len(v) if dim is None else dim, 0) + np.asarray(v, elem).tobytes()
+    body = struct.pack("!hh", len(v) if dim is None else dim, unused) + \
+        np.asarray(v, elem).tobytes()
     return struct.pack("!hii", 2, 4, i) + struct.pack("!i", len(body)) + body
 
 
@@ -104,6 +106,11 @@ def test_binary_halfvec(session):
     ([row(1, [1, 2]), row(2, [1, 2, 3]), row(3, [np.nan, 2])], "22000",
      "expected 2 dimensions, not 3"),
     ([row(1, [1, 2], dim=3), row(2, [1, 2], dim=3)], "22P03", "incorrect binary data format"),
+    ([row(1, [1, 2]), row(2, [1, 2], unused=7)], "22023", "expected unused to be 0, not 7"),
+    ([row(1, [1, np.nan]), row(2, [1, 2], unused=7)], "22000", "NaN not allowed in vector"),
+    ([row(1, [1, 2], unused=-1), row(2, [1, 2, 3])], "22023", "expected unused to be 0, not -1"),
+    ([row(1, [1, 2], unused=1), row(2, [1])], "22023", "expected unused to be 0, not 1"),
+    ([row(1, []), row(2, [])], "22000", "vector must have at least 1 dimension"),
     ([row(1, [1, 2]), row(2, [1, 2], dim=5)], "22P03", "incorrect binary data format"),
 ])
 def test_binary_errors_as_pgvector(session, rows, sqlstate, message):
