@@ -490,10 +490,12 @@ class Evaluator:
                 raise CardinalityViolation("more than one row returned by a subquery used as an expression")
             v = table.column(0)[0].as_py() if table.num_rows else None
             return full(v, e.type.arrow if e.type.arrow != pa.null() else table.schema.field(0).type, n)
-        if e.kind == "in" and isinstance(e.arg, E.Row):
+        x = self.eval(e.arg, b) if e.kind == "in" and not isinstance(e.arg, E.Row) else None
+        if e.kind == "in" and (x is None or pa.types.is_nested(x.type)):
+            # rows, and values Arrow's is_in has no kernel for (arrays, vectors): by group ids
             if table.num_rows == 0:
                 return full(e.negate, pa.bool_(), n)
-            left = [self.eval(a, b) for a in e.arg.args]
+            left = [self.eval(a, b) for a in e.arg.args] if x is None else [x]
             names = [f"k{i}" for i in range(len(left))]
             lt = pa.table(left, names=names)
             rt = pa.table([_arr(c).cast(lt.schema.field(i).type) for i, c in enumerate(table.columns)], names=names)
@@ -509,7 +511,6 @@ class Evaluator:
                              hit, rnull, e.negate, n)
             return res
         if e.kind == "in":
-            x = self.eval(e.arg, b)
             if table.num_rows == 0:
                 return full(e.negate, pa.bool_(), n)  # nothing IN an empty set, even NULL
             col = _arr(table.column(0))
