@@ -37,7 +37,7 @@ _FIXED = {  # type short name -> (big-endian numpy dtype, native dtype)
 _STRINGS = frozenset({"text", "varchar", "bpchar", "name", "json"})
 _ARRAY_ELEMS = {"_int2": ">i2", "_int4": ">i4", "_int8": ">i8", "_float4": ">f4",
                 "_float8": ">f8"}
-_VECTORS = {"vector": ">f4", "halfvec": ">f2"}
+_VECTORS = {"vector": ">f4", "halfvec": ">f2", "bf16vec": ">u2", "int8vec": ">i1"}
 
 
 @dataclass
@@ -407,14 +407,15 @@ def _check_values(vals: np.ndarray, dims: np.ndarray, unused: np.ndarray, typmod
     """pgvector's checks of received vectors (flat values; each row's dim and unused
     field), reported for the first row that fails one, in its receive function's order:
     no dimensions, another dimension than typmod, unused not 0, a NaN/infinite element."""
-    finite = bool(np.isfinite(vals).all())
+    nonfinite = _nonfinite(vals, short)
+    finite = nonfinite is None or not nonfinite.any()
     bad = (dims < 1) | (unused != 0)
     if typmod > 0:
         bad |= dims != typmod
     if finite and not bad.any():
         return
     if not finite:
-        bad[np.repeat(np.arange(len(dims)), dims)[~np.isfinite(vals)]] = True
+        bad[np.repeat(np.arange(len(dims)), dims)[nonfinite]] = True
     k = int(np.argmax(bad))
     if dims[k] < 1:
         raise DataException(f"{short} must have at least 1 dimension")
@@ -424,8 +425,20 @@ def _check_values(vals: np.ndarray, dims: np.ndarray, unused: np.ndarray, typmod
         raise InvalidParameterValue(f"expected unused to be 0, not {int(unused[k])}")
     start = int(dims[:k].sum())
     x = vals[start:start + int(dims[k])]
-    what = "NaN" if np.isnan(x).any() else "infinite value"
-    raise DataException(f"{what} not allowed in {short}")
+    if short == "bf16vec":  # bit patterns: all-ones exponent, NaN with a mantissa
+        nan = bool(((x & 0x7F80) == 0x7F80)[(x & 0x7F) != 0].any())
+    else:
+        nan = bool(np.isnan(x).any())
+    raise DataException(f"{'NaN' if nan else 'infinite value'} not allowed in {short}")
+
+
+def _nonfinite(vals: np.ndarray, short: str) -> np.ndarray | None:
+    """Which elements are NaN or infinite (None: the type has neither)."""
+    if short == "int8vec":
+        return None
+    if short == "bf16vec":
+        return (vals & 0x7F80) == 0x7F80
+    return ~np.isfinite(vals)
 
 
 def _list_array(vals: np.ndarray, valid: np.ndarray, n: int, dim: int, arrow: pa.DataType,

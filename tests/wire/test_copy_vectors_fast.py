@@ -165,3 +165,34 @@ def test_text_errors_as_pgvector(session, literal, sqlstate, message):
         copy_in(session, "COPY t FROM STDIN", data.encode())
     assert (e.value.sqlstate.value, str(e.value)) == (sqlstate, message)
     assert run(session, "SELECT count(*) FROM t") == [(0,)]
+
+
+def _bf16(v: list[float]) -> np.ndarray:
+    return (np.asarray(v, np.float32).view(np.uint32) >> 16).astype(np.uint16)
+
+
+def test_binary_bf16vec_and_int8vec_columns(session):
+    run(session, "CREATE TABLE b (id int, e bf16vec(2), k int8vec)")
+
+    def tup(i: int, e: list[float] | None, k: list[int], dim: int | None = None) -> bytes:
+        out = struct.pack("!hii", 3, 4, i)
+        if e is None:
+            out += struct.pack("!i", -1)
+        else:
+            be = struct.pack("!hh", len(e) if dim is None else dim, 0) + \
+                _bf16(e).astype(">u2").tobytes()
+            out += struct.pack("!i", len(be)) + be
+        bk = struct.pack("!hh", len(k), 0) + np.asarray(k, ">i1").tobytes()
+        return out + struct.pack("!i", len(bk)) + bk
+
+    rows = [tup(1, [1.5, -2], [3, -4]), tup(2, None, [127]), tup(3, [0.25, 8], [-128, 0, 1])]
+    assert copy_in(session, "COPY b FROM STDIN WITH (FORMAT binary)",
+                   HEADER + b"".join(rows) + TRAILER) == 3
+    assert run(session, "SELECT id, e::text, k::text FROM b ORDER BY id") == [
+        (1, "[1.5,-2]", "[3,-4]"), (2, None, "[127]"), (3, "[0.25,8]", "[-128,0,1]")]
+    run(session, "DELETE FROM b")
+    for bad, message in [([tup(1, [1, np.nan], [1])], "NaN not allowed in bf16vec"),
+                         ([tup(1, [1, 2], [1]), tup(2, [np.inf, 2], [1])],
+                          "infinite value not allowed in bf16vec"),
+                         ([tup(1, [1, 2, 3], [1])], "expected 2 dimensions, not 3")]:
+        assert binary_error(session, "b", bad) == ("22000", message)
