@@ -501,6 +501,10 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
         nulls_first = k.effective_nulls_first()
         if pa.types.is_boolean(col.type):
             col = col.cast(pa.int8())
+        elif getattr(k.expr.type, "short", None) in _DENSE_VECTORS:  # pgvector's btree order
+            from sqlvec.functions.vectors.compare import order_key
+
+            col = order_key(col, k.expr.type.short)
         elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):  # arrays: element-wise
             from sqlvec.functions.compare import list_order_key
 
@@ -513,6 +517,9 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
             sub = pc.sort_indices(pa.table({"k": col}), sort_keys=[("k", order, place)])
         idx = idx[np.asarray(sub)]
     return pa.array(idx)
+
+
+_DENSE_VECTORS = frozenset({"vector", "halfvec", "bf16vec", "int8vec"})
 
 
 def nan_flag_needed(col: pa.Array, desc: bool, nulls_first: bool) -> bool:

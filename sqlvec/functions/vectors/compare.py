@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sqlvec.core import types as T
 from sqlvec.core.types import SqlType
@@ -70,6 +71,20 @@ def compare(op: Callable[[np.ndarray], np.ndarray], short: str
         out = op(res)
         return pa.array(out, pa.bool_(), mask=~valid if not valid.all() else None)
     return impl
+
+
+def order_key(a: pa.Array, short: str) -> pa.Array:
+    """An int64 key that orders a dense vector column as pgvector's btree (ORDER BY, DISTINCT
+    ON, merge keys): element by element, then the shorter first; NULL rows stay NULL. The
+    elements as float32 (bf16vec's bit patterns widened) in a list array, ranked as arrays."""
+    from sqlvec.functions.compare import list_order_key
+
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    values = V.to_float32(V._np(pc.list_flatten(a)), short)  # (NULL rows hold none)
+    offsets = np.concatenate([[0], np.cumsum(V.dims_of(a))]).astype(np.int32)
+    mask = None if not a.null_count else pa.array(~V.valid_mask(a))
+    return list_order_key(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask))
 
 
 OPS = {"=": lambda c: c == 0, "<>": lambda c: c != 0, "<": lambda c: c < 0,
