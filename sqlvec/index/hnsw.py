@@ -12,6 +12,7 @@ vectors kept beside the graph. Distances are returned as the SQL operator's valu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -89,6 +90,9 @@ class HnswIndex:
         self.full = full  # sorted by full_keys
         self.full_keys = full_keys
         self._ef = -1  # the expansion_search last set on the graph
+        # usearch keeps expansion_search on the graph, shared by every session: the setter
+        # and the search it is for run under this lock, so no other session's ef slips in
+        self._lock = threading.Lock()
 
     @property
     def reranks(self) -> bool:
@@ -182,13 +186,14 @@ class HnswIndex:
         if self.metric != "l1":
             count = min(count, ef)
         ef = max(ef, count)
-        if ef != self._ef:  # usearch's setter is a call into the library: only on change
-            self.graph.expansion_search = self._ef = ef
         if self.dtype == "f32" and not (q.dtype == np.float32 and q.flags.c_contiguous):
             q = np.ascontiguousarray(q, np.float32)
         if nq == 1:
-            return self._search_one(q, count, k)
-        res = self.graph.search(q, count)
+            return self._search_one(q, count, k, ef)
+        with self._lock:
+            if ef != self._ef:  # usearch's setter is a call into the library: only on change
+                self.graph.expansion_search = self._ef = ef
+            res = self.graph.search(q, count)
         keys = np.asarray(res.keys, dtype=np.int64).reshape(nq, -1)
         dists = np.asarray(res.distances).reshape(nq, -1)
         counts = np.asarray(res.counts).reshape(nq) if hasattr(res, "counts") else None
@@ -206,17 +211,25 @@ class HnswIndex:
             out = np.where(missing, np.inf, out)
         return base.order_by_distance_then_key(keys, out, k)
 
-    def _search_one(self, q: np.ndarray, count: int, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """search() of one query row (the per-query SQL path): the compiled search on this
-        thread (usearch's Python wrapper builds result objects we do not use), the found
-        candidates re-scored or converted, ordered by (distance, key), padded to k."""
+    def _search_one(self, q: np.ndarray, count: int, k: int, ef: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """search() of one query row (the per-query SQL path) at expansion ef: the compiled
+        search on this thread (usearch's Python wrapper builds result objects we do not
+        use), the found candidates re-scored or converted, ordered by (distance, key),
+        padded to k."""
         compiled = getattr(self.graph, "_compiled", None)
         if compiled is None or not hasattr(compiled, "search_many"):
-            res = self.graph.search(q, count)
+            with self._lock:
+                if ef != self._ef:
+                    self.graph.expansion_search = self._ef = ef
+                res = self.graph.search(q, count)
             keys = np.asarray(res.keys, np.int64).reshape(-1)
             dists = np.asarray(res.distances).reshape(-1)[:len(keys)]
         else:
-            out = compiled.search_many(q, count=count, exact=False, threads=1)
+            with self._lock:
+                if ef != self._ef:
+                    self.graph.expansion_search = self._ef = ef
+                out = compiled.search_many(q, count=count, exact=False, threads=1)
             found = int(out[2][0])
             keys = out[0][0, :found].astype(np.int64)
             dists = out[1][0, :found]
@@ -260,14 +273,12 @@ class HnswIndex:
         if self.metric != "l1":
             count = min(count, ef)
         ef = max(ef, count)
-        search_many, graph = compiled.search_many, self.graph
+        search_many, graph, lock = compiled.search_many, self.graph, self._lock
         full, fk = self.full, self.full_keys
         if not (self.metric == "l2" and full is not None and fk is not None and len(fk)
                 and full.dtype == np.float32):
             def general(q: np.ndarray) -> tuple:
-                if self._ef != ef:
-                    graph.expansion_search = self._ef = ef
-                keys, d = self._search_one(q, count, k)
+                keys, d = self._search_one(q, count, k, ef)
                 ok = keys[0] >= 0
                 return (keys[0], d[0]) if ok.all() else (keys[0][ok], d[0][ok])
             return general
@@ -275,9 +286,10 @@ class HnswIndex:
         take, lexsort, sqrt, f64 = full.take, np.lexsort, np.sqrt, np.float64
 
         def exact_l2(q: np.ndarray) -> tuple:
-            if self._ef != ef:  # (one graph, shared by sessions with other ef_search values)
-                graph.expansion_search = self._ef = ef
-            out = search_many(q, count=count, exact=False, threads=1)
+            with lock:  # (one graph, shared by sessions with other ef_search values)
+                if self._ef != ef:
+                    graph.expansion_search = self._ef = ef
+                out = search_many(q, count=count, exact=False, threads=1)
             keys = out[0][0, :int(out[2][0])].view(np.int64)  # (row ids: below 2**63)
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
             diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
@@ -285,7 +297,7 @@ class HnswIndex:
             order = lexsort((keys, d))[:k]
             if len(order) == k:
                 return keys[order], d[order]
-            keys2, d2 = self._search_one(q, count, k)  # (fewer than k found: its own tail)
+            keys2, d2 = self._search_one(q, count, k, ef)  # (fewer than k found: its own tail)
             ok = keys2[0] >= 0
             return keys2[0][ok], d2[0][ok]
         return exact_l2
