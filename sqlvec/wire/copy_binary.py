@@ -21,7 +21,6 @@ from sqlvec.core.errors import (
     CharacterNotInRepertoire,
     DataException,
     InvalidBinaryRepresentation,
-    InvalidParameterValue,
 )
 from sqlvec.core.results import Column
 
@@ -406,7 +405,8 @@ def _check_values(vals: np.ndarray, dims: np.ndarray, unused: np.ndarray, typmod
                   short: str) -> None:
     """pgvector's checks of received vectors (flat values; each row's dim and unused
     field), reported for the first row that fails one, in its receive function's order:
-    no dimensions, another dimension than typmod, unused not 0, a NaN/infinite element."""
+    no dimensions, another dimension than typmod, unused not 0, a NaN/infinite element
+    (all 22000, as PostgreSQL + pgvector 0.6.2 answer)."""
     nonfinite = _nonfinite(vals, short)
     finite = nonfinite is None or not nonfinite.any()
     bad = (dims < 1) | (unused != 0)
@@ -422,7 +422,7 @@ def _check_values(vals: np.ndarray, dims: np.ndarray, unused: np.ndarray, typmod
     if typmod > 0 and dims[k] != typmod:
         raise DataException(f"expected {typmod} dimensions, not {int(dims[k])}")
     if unused[k] != 0:
-        raise InvalidParameterValue(f"expected unused to be 0, not {int(unused[k])}")
+        raise DataException(f"expected unused to be 0, not {int(unused[k])}")
     start = int(dims[:k].sum())
     x = vals[start:start + int(dims[k])]
     if short == "bf16vec":  # bit patterns: all-ones exponent, NaN with a mantissa

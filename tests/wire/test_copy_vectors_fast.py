@@ -106,10 +106,10 @@ def test_binary_halfvec(session):
     ([row(1, [1, 2]), row(2, [1, 2, 3]), row(3, [np.nan, 2])], "22000",
      "expected 2 dimensions, not 3"),
     ([row(1, [1, 2], dim=3), row(2, [1, 2], dim=3)], "22P03", "incorrect binary data format"),
-    ([row(1, [1, 2]), row(2, [1, 2], unused=7)], "22023", "expected unused to be 0, not 7"),
+    ([row(1, [1, 2]), row(2, [1, 2], unused=7)], "22000", "expected unused to be 0, not 7"),
     ([row(1, [1, np.nan]), row(2, [1, 2], unused=7)], "22000", "NaN not allowed in vector"),
-    ([row(1, [1, 2], unused=-1), row(2, [1, 2, 3])], "22023", "expected unused to be 0, not -1"),
-    ([row(1, [1, 2], unused=1), row(2, [1])], "22023", "expected unused to be 0, not 1"),
+    ([row(1, [1, 2], unused=-1), row(2, [1, 2, 3])], "22000", "expected unused to be 0, not -1"),
+    ([row(1, [1, 2], unused=1), row(2, [1])], "22000", "expected unused to be 0, not 1"),
     ([row(1, []), row(2, [])], "22000", "vector must have at least 1 dimension"),
     ([row(1, [1, 2]), row(2, [1, 2], dim=5)], "22P03", "incorrect binary data format"),
 ])
