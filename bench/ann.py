@@ -285,8 +285,10 @@ def open_embedded(stack, x, q, gt, args, rows, tag: str):
     return data, cur, lambda ef: sql_sweep(execute, ql, gt, "SQL embedded, 1 client", [ef], rows)
 
 
-def bench_filtered(cur, x, q, ql, rows) -> None:
-    cur.execute("set hnsw.ef_search = 40")
+def filtered_sweep(execute, x, q, rows, label: str) -> None:
+    """Top-10 queries at 10% and 1% selectivity (`cat < 100`, `cat < 10`) through
+    `execute(sql, i) -> ids` (query i), hnsw.ef_search 40: rows short of k, recall against
+    the exact filtered answer, QPS."""
     cats = np.arange(len(x)) % 1000
     nq = min(len(q), 200)
     for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
@@ -294,15 +296,23 @@ def bench_filtered(cur, x, q, ql, rows) -> None:
         want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
         got = np.full((nq, 10), -1, np.int64)
         short = 0
+        sql = f"select id from items where {where} order by emb <-> %s limit 10"
         t0 = time.perf_counter()
         for i in range(nq):
-            cur.execute(f"select id from items where {where} order by emb <-> %s limit 10",
-                        (ql[i],))
-            r = [row[0] for row in cur.fetchall()]
+            r = execute(sql, i)
             short += len(r) < 10
             got[i, :len(r)] = r
-        rows.append([f"SQL filtered {frac:.0%} (short of k: {short})", 40, recall(got, want),
+        rows.append([f"{label} {frac:.0%} (short of k: {short})", 40, recall(got, want),
                      nq / (time.perf_counter() - t0)])
+
+
+def bench_filtered(cur, x, q, ql, rows) -> None:
+    cur.execute("set hnsw.ef_search = 40")
+
+    def execute(sql: str, i: int) -> list:
+        cur.execute(sql, (ql[i],))
+        return [row[0] for row in cur.fetchall()]
+    filtered_sweep(execute, x, q, rows, "SQL filtered")
 
 
 def open_wire(stack, data: str, q, gt, args, rows):
@@ -560,22 +570,8 @@ def pgvector_filtered(pc, x, q, rows) -> None:
     """pgvector's default plan (HNSW index scan, then the filter) at 10% and 1%."""
     cur2 = pc.cursor(binary=True)
     pc.execute("set hnsw.ef_search = 40")
-    cats = np.arange(len(x)) % 1000
-    nq = min(len(q), 200)
-    for frac, where in ((0.1, "cat < 100"), (0.01, "cat < 10")):
-        ids = np.flatnonzero(cats < int(frac * 1000))
-        want, _ = exact_search(np, x[ids], ids, q[:nq], 10, "l2")
-        got = np.full((nq, 10), -1, np.int64)
-        short = 0
-        t0 = time.perf_counter()
-        for i in range(nq):
-            r = [row[0] for row in cur2.execute(
-                f"select id from items where {where} order by emb <-> %s limit 10",
-                (q[i],), prepare=True)]
-            short += len(r) < 10
-            got[i, :len(r)] = r
-        rows.append([f"pgvector filtered {frac:.0%} (short of k: {short})", 40,
-                     recall(got, want), nq / (time.perf_counter() - t0)])
+    filtered_sweep(lambda sql, i: [row[0] for row in cur2.execute(sql, (q[i],), prepare=True)],
+                   x, q, rows, "pgvector filtered")
 
 
 def print_ratios(rows: list[list[object]], args) -> None:

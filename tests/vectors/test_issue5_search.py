@@ -11,25 +11,13 @@ import pytest
 
 import sqlvec.index.ivfflat as IVF
 from sqlvec.exec import vector_search as VS
+from tests.support.embedded import connect_run
 
 N, D, K = 20000, 16, 10
 
 
 def _vec(v) -> str:
     return "[" + ",".join(f"{float(x):.4g}" for x in v) + "]"
-
-
-def _connect():
-    import sqlvec
-
-    con = sqlvec.connect(":memory:")
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql, params=None):
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else None
-    return con, run
 
 
 def _load(run, table, x, extra=lambda i: ""):
@@ -50,7 +38,7 @@ def clustered():
     centres = rng.standard_normal((40, D)) * 3
     x = (centres[rng.integers(0, 40, N)] + rng.standard_normal((N, D))).astype(np.float32)
     x = np.array([[float(f"{v:.4g}") for v in r] for r in x], np.float32)  # as the text sends
-    con, run = _connect()
+    con, run = connect_run(":memory:")
     run(f"create table f (id int, c int, emb vector({D}))")
     _load(run, "f", x, extra=lambda i: f", {i % 1000}")
     run("create index f_hnsw on f using hnsw (emb vector_l2_ops)")
@@ -160,7 +148,7 @@ def test_dimensions_above_pgvectors_index_cap(kind, opts):
     d = 2500
     rng = np.random.default_rng(3)
     x = rng.integers(-8, 8, (300, d)).astype(np.float32)
-    con, run = _connect()
+    con, run = connect_run(":memory:")
     try:
         run(f"create table big (id int, emb vector({d}))")
         for s in range(0, 300, 100):
@@ -186,7 +174,7 @@ def test_ivfflat_probes_through_sql():
     centres = rng.standard_normal((8, D)) * 6
     x = (centres[np.arange(4000) % 8] + rng.standard_normal((4000, D))).astype(np.float32)
     x = np.array([[float(f"{v:.4g}") for v in r] for r in x], np.float32)
-    con, run = _connect()
+    con, run = connect_run(":memory:")
     try:
         run(f"create table iv (id int, emb vector({D}))")
         _load(run, "iv", x)
@@ -223,7 +211,7 @@ def test_ties_are_broken_by_row_id_through_the_index():
     dup = np.arange(100, 3000, 70)[:40]
     x[dup] = x[7]
     group = [7, *dup.tolist()]
-    con, run = _connect()
+    con, run = connect_run(":memory:")
     try:
         run(f"create table ti (id int, emb vector({D}))")
         _load(run, "ti", x)
@@ -249,7 +237,6 @@ def test_reindex_retrains_ivfflat_lists_and_vacuum_keeps_them(tmp_path, monkeypa
     """pgvector trains lists at CREATE INDEX and retrains at REINDEX only; so here: after
     rows of another region come in, VACUUM reuses the lists and REINDEX trains new ones on
     a sample of all the rows, which spreads the new rows over several lists."""
-    from tests.support.embedded import connect_run
 
     trained: list[int] = []
     real = IVF.train_centroids
@@ -292,7 +279,7 @@ def test_offset_range_condition_and_join_through_the_index(clustered):
     2,000 rows searched with ef_search 400: the graph search visits them all, so an ANN
     miss cannot pass for an OFFSET or filter bug."""
     _run, x = clustered
-    con, run = _connect()
+    con, run = connect_run(":memory:")
     n = 2000
     run(f"create table g (id int, c int, emb vector({D}))")
     _load(run, "g", x[:n], extra=lambda i: f", {i % 1000}")
