@@ -18,7 +18,10 @@ import struct
 import numpy as np
 import pyarrow as pa
 
-from sqlvec.core.errors import InvalidBinaryRepresentation
+from sqlvec.core.errors import DataException, ProgramLimitExceeded, ProtocolViolation
+from sqlvec.functions.vectors.textio import check_sparse_header, check_sparse_indices
+from sqlvec.functions.vectors.types import MAX_DIM
+from sqlvec.wire.copy_binary import _check_values
 from sqlvec.wire.segments import I16, I32, Seg, be_bytes, binary_seg, concat_rows, fixed_seg
 
 DENSE_WIRE = {"vector": ">f4", "halfvec": ">f2", "bf16vec": ">u2", "int8vec": ">i1"}
@@ -90,36 +93,74 @@ def decode_text(s: str, typmod: int) -> np.ndarray | None:
     return dense_text_fast(s, typmod)
 
 
+_SHORT_MSG = "insufficient data left in message"  # PostgreSQL's pq_getmsg* (08P01)
+
+
 def decode(raw: bytes, short: str) -> object:
     """One Bind parameter in binary format to the Python value of the type (a `vector` as a
     1-D float32 numpy array, as an embedded caller may pass it: the ANN path searches with
-    it as it is, Arrow takes it without a Python list in between)."""
-    try:
-        if short in ("bit", "varbit"):
-            nbits = struct.unpack_from("!i", raw)[0]
-            if nbits < 0 or len(raw) != 4 + (nbits + 7) // 8:
-                raise ValueError
-            return bytes(raw)
-        if short == "sparsevec":
-            dim, nnz, _ = struct.unpack_from("!iii", raw)
-            idx = np.frombuffer(raw, ">i4", count=nnz, offset=12).astype(np.int32)
-            vals = np.frombuffer(raw, ">f4", count=nnz, offset=12 + 4 * nnz).astype(np.float32)
-            if nnz and (np.diff(idx) <= 0).any():
-                raise InvalidBinaryRepresentation("indexes must be in ascending order")
-            return {"dim": dim, "indices": idx.tolist(), "values": vals.tolist()}
-        dim, _unused = struct.unpack_from("!hh", raw)
-        np_t = DENSE_WIRE[short]
-        if len(raw) != 4 + dim * _WIDTH[short]:
+    it as it is, Arrow takes it without a Python list in between). pgvector's receive
+    checks in its order (the binary COPY path's own): too few bytes 08P01, no dimensions
+    22000, unused not 0 22000, a NaN/infinite element 22000; bytes left over are a
+    ValueError, which the caller words as PostgreSQL (22P03 naming the parameter)."""
+    if short in ("bit", "varbit"):
+        if len(raw) < 4:
+            raise ProtocolViolation(_SHORT_MSG)
+        nbits = struct.unpack_from("!i", raw)[0]
+        if nbits < 0:
             raise ValueError
-        vals = np.frombuffer(raw, np_t, count=dim, offset=4)
-        if short == "int8vec" or short == "bf16vec":
-            return vals.astype(np.int64).tolist()
-        out = vals.astype(np.float32)
-        if not np.isfinite(out).all():
-            raise InvalidBinaryRepresentation(
-                f"{'NaN' if np.isnan(out).any() else 'infinite value'} not allowed in {short}")
-        return out if short == "vector" else out.tolist()
-    except (struct.error, ValueError):
-        raise InvalidBinaryRepresentation(f"invalid binary data for type {short}") from None
+        if len(raw) < 4 + (nbits + 7) // 8:
+            raise ProtocolViolation(_SHORT_MSG)
+        if len(raw) != 4 + (nbits + 7) // 8:
+            raise ValueError
+        return bytes(raw)
+    if short == "sparsevec":
+        return _decode_sparse(raw)
+    if len(raw) < 4:
+        raise ProtocolViolation(_SHORT_MSG)
+    dim, unused = struct.unpack_from("!hh", raw)
+    if dim > MAX_DIM:
+        raise ProgramLimitExceeded(f"{short} cannot have more than {MAX_DIM} dimensions")
+    np_t = DENSE_WIRE[short]
+    width = _WIDTH[short]
+    have = max(0, min(dim, (len(raw) - 4) // width))
+    vals = np.frombuffer(raw, np_t, count=have, offset=4)
+    vals = vals.astype(vals.dtype.newbyteorder("="))
+    _check_values(vals[:0], np.array([dim]), np.array([unused]), -1, short)
+    _check_values(vals, np.array([have]), np.zeros(1, np.int64), -1, short)
+    if have < dim:  # (the elements before the end were checked first, as pgvector reads them)
+        raise ProtocolViolation(_SHORT_MSG)
+    if len(raw) != 4 + dim * width:
+        raise ValueError
+    if short == "int8vec" or short == "bf16vec":
+        return vals.astype(np.int64).tolist()
+    out = vals.astype(np.float32)
+    return out if short == "vector" else out.tolist()
 
 
+def _decode_sparse(raw: bytes) -> dict:
+    """pgvector's sparsevec_recv: int32 dim, nnz, unused, nnz 0-based indices, nnz floats."""
+    if len(raw) < 12:
+        raise ProtocolViolation(_SHORT_MSG)
+    dim, nnz, unused = struct.unpack_from("!iii", raw)
+    check_sparse_header(dim, nnz)
+    if unused != 0:
+        raise DataException(f"expected unused to be 0, not {unused}")
+    have = min(nnz, (len(raw) - 12) // 4)
+    idx = np.frombuffer(raw, ">i4", count=have, offset=12).astype(np.int32)
+    check_sparse_indices(idx, dim)
+    if have < nnz:
+        raise ProtocolViolation(_SHORT_MSG)
+    nv = min(nnz, (len(raw) - 12 - 4 * nnz) // 4)
+    vals = np.frombuffer(raw, ">f4", count=nv, offset=12 + 4 * nnz).astype(np.float32)
+    bad = ~np.isfinite(vals) | (vals == 0)
+    if bad.any():
+        v = vals[int(np.argmax(bad))]
+        if v == 0:
+            raise DataException("binary representation of sparsevec cannot contain zero values")
+        raise DataException(f"{'NaN' if v != v else 'infinite value'} not allowed in sparsevec")
+    if nv < nnz:
+        raise ProtocolViolation(_SHORT_MSG)
+    if len(raw) != 12 + 8 * nnz:
+        raise ValueError
+    return {"dim": dim, "indices": idx.tolist(), "values": vals.tolist()}
