@@ -312,15 +312,9 @@ def parse_sparse_value(s: str, typmod: int = -1) -> dict:
         if f in (float("inf"), float("-inf")):
             raise DataException(f"infinite value not allowed in {t}")
         i = m.end()
-        if k < 1 or k > 2**31 - 1:
-            raise NumericValueOutOfRange(f'index "{k}" is out of range for type {t}')
-        if f != 0:
-            if idx and k - 1 <= idx[-1]:
-                raise DataException("indexes must be in ascending order")
-            idx.append(k - 1)
+        if f != 0:  # (a zero is not stored: its index is not checked, as pgvector's)
+            idx.append(min(max(k, -(2**31) + 1), 2**31 - 1) - 1)  # kept in int32, 0-based
             vals.append(f)
-        elif idx and k - 1 <= idx[-1]:
-            raise DataException("indexes must be in ascending order")
         if len(idx) > V.SPARSE_MAX_NNZ:
             raise ProgramLimitExceeded(
                 f"sparsevec cannot have more than {V.SPARSE_MAX_NNZ} non-zero elements")
@@ -352,20 +346,53 @@ def parse_sparse_value(s: str, typmod: int = -1) -> dict:
     if i < n:
         raise InvalidTextRepresentation(f'invalid input syntax for type {t}: "{s}"',
                                         detail="Junk after closing.")
-    check_sparse(dim, idx, typmod)
-    return {"dim": dim, "indices": idx, "values": vals}
+    check_sparse_header(dim, 0)
+    if typmod > 0 and dim != typmod:
+        raise DataException(f"expected {typmod} dimensions, not {dim}")
+    order = np.argsort(np.asarray(idx, np.int64), kind="stable")  # pgvector sorts the input
+    sidx = np.asarray(idx, np.int64)[order]
+    check_sparse_indices(sidx, dim)
+    return {"dim": dim, "indices": sidx.tolist(), "values": np.asarray(vals)[order].tolist()}
 
 
-def check_sparse(dim: int, idx: list[int] | np.ndarray, typmod: int) -> None:
-    """Dimension limits and bounds of a sparse vector, with pgvector's messages."""
+def check_sparse_header(dim: int, nnz: int) -> None:
+    """pgvector's CheckDim and CheckNnz of a sparse vector (text input: nnz 0)."""
     if dim < 1:
         raise DataException("sparsevec must have at least 1 dimension")
     if dim > V.SPARSE_MAX_DIM:
         raise ProgramLimitExceeded(f"sparsevec cannot have more than {V.SPARSE_MAX_DIM} dimensions")
-    if len(idx) and int(idx[-1]) >= dim:
-        raise DataException("index must be less than or equal to dimensions")
-    if typmod > 0 and dim != typmod:
-        raise DataException(f"expected {typmod} dimensions, not {dim}")
+    if nnz < 0:
+        raise DataException("sparsevec cannot have negative number of elements")
+    if nnz > V.SPARSE_MAX_NNZ:
+        raise ProgramLimitExceeded(
+            f"sparsevec cannot have more than {V.SPARSE_MAX_NNZ} non-zero elements")
+    if nnz > dim:
+        raise ProgramLimitExceeded("sparsevec cannot have more elements than dimensions")
+
+
+def check_sparse_indices(idx: np.ndarray, dim: int) -> None:
+    """pgvector's CheckIndex over 0-based indices, the first failing one reported: out of
+    [0, dim), below or equal to the one before it (all 22000).
+
+        >>> try:
+        ...     check_sparse_indices(np.array([0, 2, 2]), 3)
+        ... except DataException as e:
+        ...     print(e.message)
+        sparsevec indices must not contain duplicates
+    """
+    idx = np.asarray(idx, np.int64)
+    oob = (idx < 0) | (idx >= dim)
+    step = np.zeros(len(idx), np.int64)
+    step[1:] = np.sign(np.diff(idx))
+    bad = oob | (np.arange(len(idx)) > 0) & (step <= 0)
+    if not bad.any():
+        return
+    k = int(np.argmax(bad))
+    if oob[k]:
+        raise DataException("sparsevec index out of bounds")
+    if step[k] < 0:
+        raise DataException("sparsevec indices must be in ascending order")
+    raise DataException("sparsevec indices must not contain duplicates")
 
 
 def parse_sparse(a: pa.Array, t: SqlType) -> pa.Array:
