@@ -93,6 +93,11 @@ class HnswIndex:
         # usearch keeps expansion_search on the graph, shared by every session: the setter
         # and the search it is for run under this lock, so no other session's ef slips in
         self._lock = threading.Lock()
+        # the side set: vectors the graph does not find when searching for themselves (no
+        # path to them from the entry point, whatever ef), scanned exactly by every search
+        self.side_keys: np.ndarray | None = None
+        self.side: np.ndarray | None = None
+        self._side_norms: np.ndarray | None = None
 
     @property
     def reranks(self) -> bool:
@@ -155,6 +160,9 @@ class HnswIndex:
         if self.full is not None and self.full_keys is not None:
             keep = ~np.isin(self.full_keys, keys)
             self.full_keys, self.full = self.full_keys[keep], self.full[keep]
+        if self.side_keys is not None and self.side is not None:
+            keep = ~np.isin(self.side_keys, keys)
+            self.set_side(self.side_keys[keep], self.side[keep])
 
     def _convert(self, d: np.ndarray) -> np.ndarray:
         if self.metric == "l2":
@@ -162,6 +170,73 @@ class HnswIndex:
         if self.metric == "ip":
             return d.astype(np.float64) - 1.0
         return d.astype(np.float64)
+
+    def set_side(self, keys: np.ndarray, vectors: np.ndarray) -> None:
+        """Keep these (key, float32 vector) rows as the side set (none: no side scan)."""
+        keys = np.asarray(keys, np.int64)
+        if not len(keys):
+            self.side_keys = self.side = self._side_norms = None
+            return
+        side = np.ascontiguousarray(vectors, np.float32)
+        self.side_keys, self.side = keys, side
+        self._side_norms = _EINSUM("sd,sd->s", side, side)
+
+    def _unfound(self, v: np.ndarray, keys: np.ndarray) -> np.ndarray:
+        """Which of these (vector, key) rows a search for the vector itself, at ef =
+        ef_construction (one batched search), does not find among its 10 nearest."""
+        count = min(10, len(self.graph))
+        with self._lock:
+            self.graph.expansion_search = self._ef = max(self.options.ef_construction, count)
+            res = self.graph.search(v, count, threads=1 if len(keys) < 20_000 else 0)
+        found = np.asarray(res.keys).reshape(len(keys), -1).view(np.int64)
+        return ~(found == keys[:, None]).any(axis=1)
+
+    def find_side(self, vectors: np.ndarray, keys: np.ndarray, reinsert: bool = False) -> None:
+        """The side set of a built graph: the keys whose own vector the graph does not find
+        (_unfound). With reinsert (a graph just built, not a view) those are first removed
+        and added again, which links most of them in (100k x 384: 3,726 -> ~1,100); the
+        ones still not found are the side set. Only float32 columns under l2 / cos / l1
+        (under ip a vector need not be its own nearest; the others keep none)."""
+        if self.dtype != "f32" or self.metric not in ("l2", "cos", "l1") \
+                or not len(keys) or not len(self.graph):
+            self.set_side(np.zeros(0, np.int64), None)
+            return
+        v = np.ascontiguousarray(vectors, np.float32)
+        keys = np.asarray(keys, np.int64)
+        miss = self._unfound(v, keys)
+        if reinsert and miss.any():
+            mk, mv = keys[miss], v[miss]
+            self.graph.remove(mk.astype(np.uint64))
+            self.graph.add(mk.astype(np.uint64), mv, threads=1 if len(keys) < 20_000 else 0)
+            still = self._unfound(mv, mk)
+            self.set_side(mk[still], mv[still])
+            return
+        self.set_side(keys[miss], v[miss])
+
+    def _side_scan(self, q: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+        """The side set's best `want` rows per query (nq x m keys, the SQL operator's
+        distances): one matrix product picks them, rescore gives their exact values."""
+        side, sk = self.side, self.side_keys
+        assert side is not None and sk is not None
+        q32 = np.asarray(q, np.float32)
+        m = min(len(sk), want + 8)  # (a margin for the product's rounding)
+        if m < len(sk) and self.metric != "l1":
+            dots = q32 @ side.T
+            score = (self._side_norms - 2 * dots) if self.metric == "l2" else (
+                -dots if self.metric == "ip" else -dots / np.sqrt(np.maximum(self._side_norms,
+                                                                             1e-30)))
+            pick = np.argpartition(score, m - 1, axis=1)[:, :m]
+        else:
+            pick = np.broadcast_to(np.arange(len(sk)), (len(q32), len(sk)))
+        return sk[pick], rescore(q32, side[pick], self.metric)
+
+    def _merge_side(self, q: np.ndarray, keys: np.ndarray, d: np.ndarray, want: int
+                    ) -> tuple[np.ndarray, np.ndarray]:
+        """Found rows of one query (1-D) plus the side set's best `want` (a side key the
+        graph found too comes once, from the side scan)."""
+        sk, sd = self._side_scan(q, want)
+        keep = ~np.isin(keys, self.side_keys)
+        return np.concatenate([keys[keep], sk[0]]), np.concatenate([d[keep], sd[0]])
 
     def search(self, queries: np.ndarray, k: int, params: HnswParams | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -209,6 +284,11 @@ class HnswIndex:
             out = self._convert(dists)
         if missing is not None:
             out = np.where(missing, np.inf, out)
+        if self.side_keys is not None:
+            dup = np.isin(keys, self.side_keys)
+            sk, sd = self._side_scan(q, k)
+            keys = np.concatenate([np.where(dup, -1, keys), sk], axis=1)
+            out = np.concatenate([np.where(dup, np.inf, out), sd], axis=1)
         return base.order_by_distance_then_key(keys, out, k)
 
     def _search_one(self, q: np.ndarray, count: int, k: int, ef: int
@@ -244,6 +324,8 @@ class HnswIndex:
                 diff = full.take(pos, axis=0) - q[0]  # (rescore's l2: its float32 sums;
                 # take: a 2-D fancy index costs ~5x as much for a few rows)
                 d = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
+                if self.side_keys is not None:
+                    keys, d = self._merge_side(q, keys, d, k)
                 order = np.lexsort((keys, d))[:k]  # (finite distances, found keys only)
                 if len(order) == k:
                     return keys[order][None, :], d[order][None, :]
@@ -251,6 +333,8 @@ class HnswIndex:
                 d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
         else:
             d = self._convert(dists)
+        if self.side_keys is not None:
+            keys, d = self._merge_side(q, keys, d, k)
         if not len(keys):
             return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
         return base._order_one(keys, d, k)
@@ -294,6 +378,8 @@ class HnswIndex:
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
             diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
             d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
+            if self.side_keys is not None:
+                keys, d = self._merge_side(q, keys, d, k)
             order = lexsort((keys, d))[:k]
             if len(order) == k:
                 return keys[order], d[order]
@@ -329,10 +415,15 @@ class HnswIndex:
             np.save(path + ".full.npy", self.full)
             np.save(path + ".full_keys.npy", self.full_keys)
             files += [path + ".full.npy", path + ".full_keys.npy"]
+        sk, side = self.side_keys, self.side
+        np.save(path + ".side_keys.npy", np.zeros(0, np.int64) if sk is None else sk)
+        np.save(path + ".side.npy", np.zeros((0, self.graph.ndim), np.float32) if side is None
+                else side)
+        files += [path + ".side_keys.npy", path + ".side.npy"]
         opts = {"m": self.options.m, "ef_construction": self.options.ef_construction,
                 "quantizer": self.options.quantizer, "rerank": self.options.rerank}
         base.write_meta(path, self.kind, {"metric": self.metric, "dtype": self.dtype,
-                                          "options": opts}, files)
+                                          "options": opts, "side": True}, files)
 
     @classmethod
     def load(cls, path: str, view: bool = True) -> HnswIndex:
@@ -347,8 +438,17 @@ class HnswIndex:
                 full = np.load(path + ".full.npy", mmap_mode="r" if view else None)
                 full = np.asarray(full)  # (an ndarray view of the mapping: numpy's own gathers)
                 full_keys = np.load(path + ".full_keys.npy")
-        return cls(graph, meta["metric"], meta["dtype"], HnswOptions(**meta["options"]), full,
-                   full_keys)
+        idx = cls(graph, meta["metric"], meta["dtype"], HnswOptions(**meta["options"]), full,
+                  full_keys)
+        if meta.get("side"):
+            idx.set_side(np.load(path + ".side_keys.npy"), np.load(path + ".side.npy"))
+        elif idx.dtype == "f32" and len(graph):  # saved before side sets: found now
+            if full is not None and full_keys is not None and full.dtype == np.float32:
+                idx.find_side(full, full_keys)
+            elif idx.options.quantizer in (None, "f32"):
+                keys = np.asarray(graph.keys, np.uint64)
+                idx.find_side(np.asarray(graph.get(keys), np.float32), keys.view(np.int64))
+        return idx
 
 
 class HnswKind:
@@ -366,6 +466,7 @@ class HnswKind:
         ndim = vectors.shape[1] * (8 if metric in ("hamming", "jaccard") else 1)
         idx = HnswIndex.create(ndim, metric, dtype, options or HnswOptions())
         idx.add(vectors, keys, progress)
+        idx.find_side(vectors, keys, reinsert=True)
         return idx
 
     def load(self, path: str, view: bool = True) -> HnswIndex:

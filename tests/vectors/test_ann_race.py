@@ -16,6 +16,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 from usearch.index import Index
 
 from sqlvec.index.hnsw import HnswIndex, HnswOptions, HnswParams
@@ -132,3 +133,103 @@ def test_lock_leaves_results_unchanged():
         k1, d1 = one(q[:1])
         k2, d2 = b.search(q[:1], K, p)
         assert np.array_equal(k1, k2[0]) and np.array_equal(d1, d2[0])
+
+
+# --- the side set: vectors the graph cannot find, scanned exactly by every search ---------
+
+
+def _brute(x: np.ndarray, q: np.ndarray, metric: str, k: int):
+    from sqlvec.index.exact import rescore
+    d = rescore(q, np.broadcast_to(x, (len(q), *x.shape)), metric)
+    order = np.lexsort((np.broadcast_to(np.arange(len(x)), d.shape), d), axis=1)[:, :k]
+    return order, np.take_along_axis(d, order, axis=1)
+
+
+def _paths(idx: HnswIndex, q: np.ndarray, k: int, p: HnswParams):
+    """(keys, distances) of every search path: batched, one row, the compiled closure."""
+    many = idx.search(q, k, p)
+    ones = [idx.search(q[i:i + 1], k, p) for i in range(len(q))]
+    one = idx.one_search(k, p)
+    assert one is not None
+    fast = [one(np.ascontiguousarray(q[i:i + 1])) for i in range(len(q))]
+    return many, ones, fast
+
+
+@pytest.mark.parametrize("quantizer,metric", [(None, "l2"), ("f16", "l2"), (None, "cos")])
+def test_side_set_given_by_hand_is_merged(quantizer, metric):
+    """Keys taken out of the graph and given as the side set come back from every path, at
+    their exact distances and in (distance, key) order: the brute-force top k."""
+    rng = np.random.default_rng(11)
+    n, k = 300, 5
+    x = rng.standard_normal((n, D)).astype(np.float32)
+    idx = HnswIndex.create(D, metric, "f32", HnswOptions(quantizer=quantizer))
+    idx.add(x, np.arange(n))
+    gone = np.array([3, 70, 71, 250])
+    idx.graph.remove(gone.astype(np.uint64))  # the graph cannot find these any more
+    idx.set_side(gone, x[gone])
+    q = (x[gone] + 0.01 * rng.standard_normal((len(gone), D))).astype(np.float32)
+    want_k, want_d = _brute(x, q, metric, k)
+    assert (want_k[:, 0] == gone).all()  # (each query's nearest is a side key)
+    p = HnswParams(ef_search=400)  # (the whole small graph: only the side keys are missing)
+    many, ones, fast = _paths(idx, q, k, p)
+    assert np.array_equal(many[0], want_k)
+    np.testing.assert_allclose(many[1], want_d, rtol=1e-5, atol=1e-6)
+    for i in range(len(q)):
+        assert np.array_equal(ones[i][0][0], want_k[i])
+        assert np.array_equal(ones[i][1][0], many[1][i])
+        assert np.array_equal(fast[i][0], want_k[i])
+        assert np.array_equal(fast[i][1], ones[i][1][0])
+    # the side rows' own distances are the SQL operator's (rescore's), bit for bit
+    from sqlvec.index.exact import rescore
+    assert np.array_equal(many[1][:, 0], rescore(q, x[gone][:, None, :], metric)[:, 0])
+
+
+def test_side_key_found_by_the_graph_too_comes_once():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((200, D)).astype(np.float32)
+    idx = HnswIndex.create(D, "l2", "f32", HnswOptions(quantizer="f16"))
+    idx.add(x, np.arange(200))
+    q = x[:6] + np.float32(0.01)
+    p = HnswParams(ef_search=100)
+    before = _paths(idx, q, 5, p)
+    idx.set_side(np.arange(6), x[:6])  # still in the graph as well
+    after = _paths(idx, q, 5, p)
+    for b, a in zip(before, after, strict=True):  # (exact L2 either way: the same rows)
+        for x1, x2 in zip(b, a, strict=True):
+            assert np.array_equal(np.asarray(x1), np.asarray(x2))
+    assert all(len(set(r.tolist())) == 5 for r in after[0][0])
+
+
+def test_empty_side_set_changes_nothing():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((200, D)).astype(np.float32)
+    idx = HnswIndex.create(D, "l2", "f32", HnswOptions())
+    idx.add(x, np.arange(200))
+    q = rng.standard_normal((4, D)).astype(np.float32)
+    p = HnswParams(ef_search=20)
+    before = _paths(idx, q, 5, p)
+    idx.set_side(np.zeros(0, np.int64), np.zeros((0, D), np.float32))
+    assert idx.side_keys is None
+    after = _paths(idx, q, 5, p)
+    for b, a in zip(before, after, strict=True):
+        for x1, x2 in zip(b, a, strict=True):
+            assert np.array_equal(np.asarray(x1), np.asarray(x2))
+
+
+def test_find_side_finds_what_the_graph_cannot_and_persists(tmp_path):
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((300, D)).astype(np.float32)
+    idx = HnswIndex.create(D, "l2", "f32", HnswOptions())
+    idx.add(x, np.arange(300))
+    gone = np.array([10, 11, 200])
+    idx.graph.remove(gone.astype(np.uint64))
+    idx.find_side(x, np.arange(300))
+    assert idx.side_keys is not None and set(gone) <= set(idx.side_keys.tolist())
+    assert np.array_equal(idx.side, x[idx.side_keys])
+    idx.save(str(tmp_path / "g"))
+    for view in (False, True):
+        back = HnswIndex.load(str(tmp_path / "g"), view=view)
+        assert np.array_equal(back.side_keys, idx.side_keys)
+        assert np.array_equal(back.side, idx.side)
+    idx.remove(np.array([10]))
+    assert 10 not in idx.side_keys.tolist()
