@@ -30,6 +30,11 @@ class Const(Expr):
             return "NULL"
         if isinstance(self.value, str):
             return "'" + self.value.replace("'", "''") + "'"
+        if self.type.codec is not None:  # pgvector's types: their SQL text, as a literal
+            from sqlvec.core.textio import format_value
+
+            text = format_value(self.value, self.type).replace("'", "''")
+            return f"'{text}'::{self.type.name}"
         return str(self.value)
 
 
