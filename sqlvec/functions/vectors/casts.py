@@ -173,6 +173,23 @@ def bit_to_bit(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> p
     return VT.parse_bit(fixed, to_t)
 
 
+def int_to_bit(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
+    """PostgreSQL's bitfromint4/bitfromint8 (explicit only): the low n bits of the integer,
+    sign-filled above its width (n = the typmod, 1 without one).
+
+        >>> import sqlvec.functions.vectors.types as V
+        >>> fmt = lambda b: VT.format_bit(b, V.BIT).to_pylist()
+        >>> fmt(int_to_bit(pa.array([5, -1, None], pa.int32()), T.INT4, V.BIT.with_typmod(4), True))
+        ['0101', '1111', None]
+    """
+    n = to_t.typmod if to_t.typmod > 0 else 1
+    valid = V.valid_mask(a)
+    v = pc.fill_null(a, 0).to_numpy(zero_copy_only=False).astype(np.int64)
+    shifts = np.minimum(np.arange(n - 1, -1, -1, dtype=np.int64), 63)
+    bits = ((v[:, None] >> shifts[None, :]) & 1).astype(np.uint8)
+    return VT.bits_from_matrix(np.packbits(bits, axis=1), n, valid)
+
+
 def from_unknown(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
     """An untyped literal: parse its text, unless the binder already converted it."""
     if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
@@ -202,6 +219,8 @@ def register(casts: CastRegistry) -> None:
     for f in ("bit", "varbit"):
         for t in ("bit", "varbit"):
             casts.add_cast(f, t, bit_to_bit, "i")
+    for f in ("int4", "int8"):
+        casts.add_cast(f, "bit", int_to_bit, "e")
 
 
 __all__ = ["T", "register"]
