@@ -721,7 +721,10 @@ class ExprBinder(CallBinder):
             elems = tuple(self.coerce(self.bind_expr(x, scope), et, explicit=True) for x in arr.expressions)
             return E.Func("array", elems, to, ArrayBuild([et] * len(elems), to))
         try:
-            return self.coerce(self.bind_expr(n.this, scope), to, explicit=True)
+            src = self.bind_expr(n.this, scope)
+            while to.is_array and src.type.is_array and src.type.ndims > to.ndims:
+                to = T.array_of(to)  # t[] is every dimension count: ARRAY[[1,2],[3,4]]::real[]
+            return self.coerce(src, to, explicit=True)
         except SqlError as err:  # a constant that does not convert: point at it, as PostgreSQL
             if err.position is None and isinstance(n.this, exp.Literal):
                 err.position = _position(n.this)
@@ -771,6 +774,9 @@ class ExprBinder(CallBinder):
         if arr.type.short in ("int2vector", "oidvector") and len(chain) == 1:
             return self._bracket_oidvector(n, scope)
         subs = [sub for b in chain for sub in b.expressions]
+        based0 = {id(sub): b.this.type is None or b.this.type.this in
+                  (exp.DataType.Type.UNKNOWN, exp.DataType.Type.ARRAY)
+                  for b in chain for sub in b.expressions}
         if arr.type.short == "jsonb":
             return self._jsonb_subscript(arr, chain, scope)
         if 1 < arr.type.ndims and len(subs) < arr.type.ndims and \
@@ -787,7 +793,10 @@ class ExprBinder(CallBinder):
                 arr = E.Func("array_slice", (arr, lo, hi), arr.type, ArraySlice([arr.type, T.INT8, T.INT8], arr.type))
                 continue
             if isinstance(sub, exp.Literal) and not sub.is_string:
-                idx: E.Expr = E.Const(int(sub.this) + 1, T.INT8)  # sqlglot stores literal subscripts 0-based
+                # sqlglot stores literal subscripts 0-based, but only where it typed the
+                # subscripted value as an array or not at all: (x::real[])[2][1] keeps the 1
+                shift = 1 if based0.get(id(sub), True) else 0
+                idx: E.Expr = E.Const(int(sub.this) + shift, T.INT8)
             else:
                 idx = self.coerce(self.bind_expr(sub, scope), T.INT8)
             arr = E.Func("array_subscript", (arr, idx), arr.type.element, ArrayIndex([arr.type, T.INT8], arr.type.element))
