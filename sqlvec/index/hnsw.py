@@ -177,8 +177,9 @@ class HnswIndex:
         if not len(keys):
             self.side_keys = self.side = self._side_norms = None
             return
-        side = np.ascontiguousarray(vectors, np.float32)
-        self.side_keys, self.side = keys, side
+        order = np.argsort(keys, kind="stable")  # (sorted: membership by searchsorted)
+        side = np.ascontiguousarray(np.asarray(vectors, np.float32)[order])
+        self.side_keys, self.side = keys[order], side
         self._side_norms = _EINSUM("sd,sd->s", side, side)
 
     def _unfound(self, v: np.ndarray, keys: np.ndarray) -> np.ndarray:
@@ -234,9 +235,26 @@ class HnswIndex:
                     ) -> tuple[np.ndarray, np.ndarray]:
         """Found rows of one query (1-D) plus the side set's best `want` (a side key the
         graph found too comes once, from the side scan)."""
-        sk, sd = self._side_scan(q, want)
-        keep = ~np.isin(keys, self.side_keys)
-        return np.concatenate([keys[keep], sk[0]]), np.concatenate([d[keep], sd[0]])
+        allk, side = self.side_keys, self.side
+        assert allk is not None and side is not None
+        if self.metric == "l2":  # (1-D: no 3-D gathers; the product picks, then exact)
+            q0 = np.asarray(q[0], np.float32)
+            m = want + 8
+            if len(allk) > m:
+                pick = np.argpartition(self._side_norms - 2 * (side @ q0), m - 1)[:m]
+                sk, rows = allk.take(pick), side.take(pick, axis=0)
+            else:
+                sk, rows = allk, side
+            diff = rows - q0  # (as _search_one: float32 sums, sqrt in float64)
+            sd = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
+        else:
+            sk2, sd2 = self._side_scan(q, want)
+            sk, sd = sk2[0], sd2[0]
+        pos = allk.searchsorted(keys)
+        dup = allk[np.minimum(pos, len(allk) - 1)] == keys
+        if dup.any():
+            keys, d = keys[~dup], d[~dup]
+        return np.concatenate((keys, sk)), np.concatenate((d, sd))
 
     def search(self, queries: np.ndarray, k: int, params: HnswParams | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
@@ -285,7 +303,8 @@ class HnswIndex:
         if missing is not None:
             out = np.where(missing, np.inf, out)
         if self.side_keys is not None:
-            dup = np.isin(keys, self.side_keys)
+            allk = self.side_keys
+            dup = allk[np.minimum(allk.searchsorted(keys), len(allk) - 1)] == keys
             sk, sd = self._side_scan(q, k)
             keys = np.concatenate([np.where(dup, -1, keys), sk], axis=1)
             out = np.concatenate([np.where(dup, np.inf, out), sd], axis=1)
