@@ -95,9 +95,8 @@ class HnswIndex:
         self._lock = threading.Lock()
         # the side set: vectors the graph does not find when searching for themselves (no
         # path to them from the entry point, whatever ef), scanned exactly by every search
-        self.side_keys: np.ndarray | None = None
-        self.side: np.ndarray | None = None
-        self._side_norms: np.ndarray | None = None
+        # (one tuple, replaced whole: a search reads keys, vectors and norms of one set)
+        self._side: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
     @property
     def reranks(self) -> bool:
@@ -160,9 +159,10 @@ class HnswIndex:
         if self.full is not None and self.full_keys is not None:
             keep = ~np.isin(self.full_keys, keys)
             self.full_keys, self.full = self.full_keys[keep], self.full[keep]
-        if self.side_keys is not None and self.side is not None:
-            keep = ~np.isin(self.side_keys, keys)
-            self.set_side(self.side_keys[keep], self.side[keep])
+        sset = self._side
+        if sset is not None:
+            keep = ~np.isin(sset[0], keys)
+            self.set_side(sset[0][keep], sset[1][keep])
 
     def _convert(self, d: np.ndarray) -> np.ndarray:
         if self.metric == "l2":
@@ -171,16 +171,25 @@ class HnswIndex:
             return d.astype(np.float64) - 1.0
         return d.astype(np.float64)
 
+    @property
+    def side_keys(self) -> np.ndarray | None:
+        """The side set's keys (sorted), or None when there is none."""
+        return None if self._side is None else self._side[0]
+
+    @property
+    def side(self) -> np.ndarray | None:
+        """The side set's float32 vectors, in side_keys' order."""
+        return None if self._side is None else self._side[1]
+
     def set_side(self, keys: np.ndarray, vectors: np.ndarray) -> None:
         """Keep these (key, float32 vector) rows as the side set (none: no side scan)."""
         keys = np.asarray(keys, np.int64)
         if not len(keys):
-            self.side_keys = self.side = self._side_norms = None
+            self._side = None
             return
         order = np.argsort(keys, kind="stable")  # (sorted: membership by searchsorted)
         side = np.ascontiguousarray(np.asarray(vectors, np.float32)[order])
-        self.side_keys, self.side = keys[order], side
-        self._side_norms = _EINSUM("sd,sd->s", side, side)
+        self._side = (keys[order], side, _EINSUM("sd,sd->s", side, side))
 
     def _unfound(self, v: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Which of these (vector, key) rows a search for the vector itself, at ef =
@@ -214,41 +223,39 @@ class HnswIndex:
             return
         self.set_side(keys[miss], v[miss])
 
-    def _side_scan(self, q: np.ndarray, want: int) -> tuple[np.ndarray, np.ndarray]:
+    def _side_scan(self, q: np.ndarray, want: int, sset: tuple
+                   ) -> tuple[np.ndarray, np.ndarray]:
         """The side set's best `want` rows per query (nq x m keys, the SQL operator's
         distances): one matrix product picks them, rescore gives their exact values."""
-        side, sk = self.side, self.side_keys
-        assert side is not None and sk is not None
+        sk, side, norms = sset
         q32 = np.asarray(q, np.float32)
         m = min(len(sk), want + 8)  # (a margin for the product's rounding)
         if m < len(sk) and self.metric != "l1":
             dots = q32 @ side.T
-            score = (self._side_norms - 2 * dots) if self.metric == "l2" else (
-                -dots if self.metric == "ip" else -dots / np.sqrt(np.maximum(self._side_norms,
-                                                                             1e-30)))
+            score = (norms - 2 * dots) if self.metric == "l2" else (
+                -dots if self.metric == "ip" else -dots / np.sqrt(np.maximum(norms, 1e-30)))
             pick = np.argpartition(score, m - 1, axis=1)[:, :m]
         else:
             pick = np.broadcast_to(np.arange(len(sk)), (len(q32), len(sk)))
         return sk[pick], rescore(q32, side[pick], self.metric)
 
-    def _merge_side(self, q: np.ndarray, keys: np.ndarray, d: np.ndarray, want: int
-                    ) -> tuple[np.ndarray, np.ndarray]:
+    def _merge_side(self, q: np.ndarray, keys: np.ndarray, d: np.ndarray, want: int,
+                    sset: tuple) -> tuple[np.ndarray, np.ndarray]:
         """Found rows of one query (1-D) plus the side set's best `want` (a side key the
         graph found too comes once, from the side scan)."""
-        allk, side = self.side_keys, self.side
-        assert allk is not None and side is not None
+        allk, side, norms = sset
         if self.metric == "l2":  # (1-D: no 3-D gathers; the product picks, then exact)
             q0 = np.asarray(q[0], np.float32)
             m = want + 8
             if len(allk) > m:
-                pick = np.argpartition(self._side_norms - 2 * (side @ q0), m - 1)[:m]
+                pick = np.argpartition(norms - 2 * (side @ q0), m - 1)[:m]
                 sk, rows = allk.take(pick), side.take(pick, axis=0)
             else:
                 sk, rows = allk, side
             diff = rows - q0  # (as _search_one: float32 sums, sqrt in float64)
             sd = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
         else:
-            sk2, sd2 = self._side_scan(q, want)
+            sk2, sd2 = self._side_scan(q, want, sset)
             sk, sd = sk2[0], sd2[0]
         pos = allk.searchsorted(keys)
         dup = allk[np.minimum(pos, len(allk) - 1)] == keys
@@ -302,10 +309,11 @@ class HnswIndex:
             out = self._convert(dists)
         if missing is not None:
             out = np.where(missing, np.inf, out)
-        if self.side_keys is not None:
-            allk = self.side_keys
+        sset = self._side
+        if sset is not None:
+            allk = sset[0]
             dup = allk[np.minimum(allk.searchsorted(keys), len(allk) - 1)] == keys
-            sk, sd = self._side_scan(q, k)
+            sk, sd = self._side_scan(q, k, sset)
             keys = np.concatenate([np.where(dup, -1, keys), sk], axis=1)
             out = np.concatenate([np.where(dup, np.inf, out), sd], axis=1)
         return base.order_by_distance_then_key(keys, out, k)
@@ -332,7 +340,7 @@ class HnswIndex:
             found = int(out[2][0])
             keys = out[0][0, :found].astype(np.int64)
             dists = out[1][0, :found]
-        full = self.full
+        full, sset = self.full, self._side
         if full is not None and self.full_keys is not None and len(keys):
             fk = self.full_keys
             if self._dense_keys:  # keys are one run of row ids: positions by subtraction
@@ -343,8 +351,8 @@ class HnswIndex:
                 diff = full.take(pos, axis=0) - q[0]  # (rescore's l2: its float32 sums;
                 # take: a 2-D fancy index costs ~5x as much for a few rows)
                 d = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
-                if self.side_keys is not None:
-                    keys, d = self._merge_side(q, keys, d, k)
+                if sset is not None:
+                    keys, d = self._merge_side(q, keys, d, k, sset)
                 order = np.lexsort((keys, d))[:k]  # (finite distances, found keys only)
                 if len(order) == k:
                     return keys[order][None, :], d[order][None, :]
@@ -352,8 +360,8 @@ class HnswIndex:
                 d = rescore(np.asarray(q, full.dtype), full[pos][None], self.metric)[0]
         else:
             d = self._convert(dists)
-        if self.side_keys is not None:
-            keys, d = self._merge_side(q, keys, d, k)
+        if sset is not None:  # (again after the exact-L2 block: its merged side keys
+            keys, d = self._merge_side(q, keys, d, k, sset)  # go and come back once)
         if not len(keys):
             return base.order_by_distance_then_key(keys[None, :], d[None, :], k)
         return base._order_one(keys, d, k)
@@ -397,8 +405,9 @@ class HnswIndex:
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
             diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
             d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
-            if self.side_keys is not None:
-                keys, d = self._merge_side(q, keys, d, k)
+            sset = self._side
+            if sset is not None:
+                keys, d = self._merge_side(q, keys, d, k, sset)
             order = lexsort((keys, d))[:k]
             if len(order) == k:
                 return keys[order], d[order]
@@ -434,7 +443,8 @@ class HnswIndex:
             np.save(path + ".full.npy", self.full)
             np.save(path + ".full_keys.npy", self.full_keys)
             files += [path + ".full.npy", path + ".full_keys.npy"]
-        sk, side = self.side_keys, self.side
+        sset = self._side
+        sk, side = (None, None) if sset is None else sset[:2]
         np.save(path + ".side_keys.npy", np.zeros(0, np.int64) if sk is None else sk)
         np.save(path + ".side.npy", np.zeros((0, self.graph.ndim), np.float32) if side is None
                 else side)
