@@ -61,6 +61,8 @@ def _series_numeric(ctx: CallContext, args: list[Arg]) -> Arg:
     def one(a: Decimal, b: Decimal, s: Decimal = Decimal(1)) -> list[Decimal]:
         if s == 0:
             raise InvalidParameterValue("step size cannot equal zero")
+        if (b - a) / s + 1 > 100_000_000:  # (the integer series' cap, before the loop)
+            raise ProgramLimitExceeded("generate_series would return more than 100000000 rows")
         out, x = [], a
         while (s > 0 and x <= b) or (s < 0 and x >= b):
             out.append(x)
