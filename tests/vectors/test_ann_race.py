@@ -84,13 +84,16 @@ def test_each_search_runs_at_its_sessions_ef():
     errors: list[BaseException] = []
     start = threading.Barrier(2)
 
+    ones = {ef: idx.one_search(K, HnswParams(ef_search=ef)) for ef in (16, 64)}
+    assert all(one is not None for one in ones.values())  # (before the threads: none can
+    # fail before the barrier and leave the other waiting)
+
     def session(ef: int) -> None:
+        rec.want.ef = ef
+        params = HnswParams(ef_search=ef)
+        one = ones[ef]
+        start.wait()
         try:
-            rec.want.ef = ef
-            params = HnswParams(ef_search=ef)
-            one = idx.one_search(K, params)
-            assert one is not None
-            start.wait()
             for i in range(rounds):
                 q = queries[i % 4:i % 4 + 1]
                 idx.search(q, K, params)  # one row: the compiled search
