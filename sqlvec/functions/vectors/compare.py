@@ -91,7 +91,42 @@ OPS = {"=": lambda c: c == 0, "<>": lambda c: c != 0, "<": lambda c: c < 0,
        "<=": lambda c: c <= 0, ">": lambda c: c > 0, ">=": lambda c: c >= 0}
 
 
-def register(fr: FunctionRegistry, dense: tuple[SqlType, ...]) -> None:
+BIT_OPS = {"=": pc.equal, "<>": pc.not_equal, "<": pc.less, "<=": pc.less_equal,
+           ">": pc.greater, ">=": pc.greater_equal}
+
+
+def compare_bits(fn: Callable) -> Callable[[CallContext, list[Arg]], pa.Array]:
+    """PostgreSQL's bit_cmp: bit by bit over the common length, then the shorter first; that
+    is the order of the '0'/'1' texts, compared as Arrow strings (no row loop).
+
+        >>> from sqlvec.functions.vectors.textio import parse_bit
+        >>> a = parse_bit(pa.array(["101", "10", "1", None]), V.VARBIT)
+        >>> b = parse_bit(pa.array(["11", "100", "1", "0"]), V.VARBIT)
+        >>> compare_bits(pc.less)(None, [a, b]).to_pylist()
+        [True, True, False, None]
+    """
+    from sqlvec.functions.vectors.textio import format_bit
+
+    def text(x: Arg) -> pa.Array:
+        if isinstance(x, pa.Scalar):
+            x = pa.array([x.as_py()], pa.binary())
+        return format_bit(x, V.VARBIT)
+
+    def impl(ctx: CallContext, args: list[Arg]) -> pa.Array:
+        a, b = (text(x) for x in args)
+        if len(a) == 1 and len(b) != 1:
+            a = a[0]
+        elif len(b) == 1 and len(a) != 1:
+            b = b[0]
+        return fn(a, b)
+    return impl
+
+
+def register(fr: FunctionRegistry, dense: tuple[SqlType, ...],
+             bits: tuple[SqlType, ...] = ()) -> None:
     for t in dense:
         for name, fn in OPS.items():
             fr.add(name, [t, t], T.BOOL, compare(fn, t.short))
+    for t in bits:
+        for name, fn in BIT_OPS.items():
+            fr.add(name, [t, t], T.BOOL, compare_bits(fn))
