@@ -192,14 +192,24 @@ class HnswIndex:
         self._side = (keys[order], side, _EINSUM("sd,sd->s", side, side))
 
     def _unfound(self, v: np.ndarray, keys: np.ndarray) -> np.ndarray:
-        """Which of these (vector, key) rows a search for the vector itself, at ef =
-        ef_construction (one batched search), does not find among its 10 nearest."""
+        """Which of these (vector, key) rows a search for the vector itself does not find
+        among its 10 nearest, at ef = ef_construction. Found once is reachable: a first
+        pass at ef 10 settles most rows, only the ones it misses are searched again at
+        ef_construction (batched searches; find_side on 100k x 128: 4.7 -> 2.7 s CPU,
+        100k x 384: ~14.6 -> 6.4 s)."""
         count = min(10, len(self.graph))
-        with self._lock:
-            self.graph.expansion_search = self._ef = max(self.options.ef_construction, count)
-            res = self.graph.search(v, count, threads=1 if len(keys) < 20_000 else 0)
-        found = np.asarray(res.keys).reshape(len(keys), -1).view(np.int64)
-        return ~(found == keys[:, None]).any(axis=1)
+        miss = np.ones(len(keys), bool)
+        for ef in sorted({count,
+                          max(self.options.ef_construction, count)}):
+            rows = np.flatnonzero(miss)
+            if not len(rows):
+                break
+            with self._lock:
+                self.graph.expansion_search = self._ef = ef
+                res = self.graph.search(v[rows], count, threads=1 if len(rows) < 20_000 else 0)
+            found = np.asarray(res.keys).reshape(len(rows), -1).view(np.int64)
+            miss[rows[(found == keys[rows, None]).any(axis=1)]] = False
+        return miss
 
     def find_side(self, vectors: np.ndarray, keys: np.ndarray, reinsert: bool = False) -> None:
         """The side set of a built graph: the keys whose own vector the graph does not find
