@@ -93,7 +93,7 @@ class AnnFast:
         i = prep.param
         if i >= len(params):
             return None
-        qv = _query(params[i], prep.dim)
+        qv = VIP.query_vector(params[i], prep.dim)
         if qv is None:
             return None
         db = session.db
@@ -146,11 +146,7 @@ class AnnFast:
                 if m is None:
                     return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)],
                                                np.arange(k), keys, dists, qv)
-            d = self.prep.kernel(m, qv[0])
-            order = VIP._order(d)
-            if order is not None:
-                at, d, m = at[order], d[order], m[order]
-            at, d, m = at[lo:], d[lo:], m[lo:]
+            at, d, m = self._ranked(m, qv, at)
         arrays = []
         for kind, a, t in gathers:
             if kind is _FLAT:  # (a fixed-width column: one numpy gather)
@@ -164,6 +160,16 @@ class AnnFast:
                 arrays.append(RF.rows(seg, a, at, t, st.target.cols))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _ranked(self, m: np.ndarray, qv: np.ndarray, at: np.ndarray) -> tuple:
+        """The operator's kernel on the k rows' vectors `m`, rows in their order by it
+        (stable: ties keep the index's order), then OFFSET: (positions, distances, vectors)."""
+        d = self.prep.kernel(m, qv[0])
+        order = VIP._order(d)
+        if order is not None:
+            at, d, m = at[order], d[order], m[order]
+        lo = self.offset
+        return at[lo:], d[lo:], m[lo:]
 
     def _run_multi(self, st: _State, mu: _Multi, keys: np.ndarray, dists: np.ndarray,
                    qv: np.ndarray) -> pa.RecordBatch | None:
@@ -201,11 +207,7 @@ class AnnFast:
                 if m is None:
                     m = np.empty((k, *part.shape[1:]), part.dtype)
                 m[sel] = part
-            d = self.prep.kernel(m, qv[0])
-            order = VIP._order(d)
-            if order is not None:
-                at, d, m = at[order], d[order], m[order]
-            at, d, m = at[lo:], d[lo:], m[lo:]
+            at, d, m = self._ranked(m, qv, at)
         arrays = []
         for kind, flat, t in mu.gathers:
             if kind is _FLAT:
@@ -469,42 +471,8 @@ def _nulls(prep: Any, n: int, t: pa.DataType) -> pa.Array:
     return vec
 
 
-_F32_MAX = float(np.finfo(np.float32).max)
 _primitive = RF._primitive
-_MAXR = np.maximum.reduce
 _ALL = np.logical_and.reduce
-
-
-def _query(v: Any, dim: int) -> np.ndarray | None:
-    """The query as a C-contiguous (1, dim) float32 matrix from a parameter's Python value
-    (a numpy vector or a list of numbers), or None: the general path converts it and raises
-    its errors (NaN, a wrong dimension, a value float32 cannot hold)."""
-    if type(v) is np.ndarray:
-        if v.ndim != 1 or len(v) != dim or v.dtype.kind != "f":
-            return None
-        if v.dtype == np.float32:
-            a = v if v.flags.c_contiguous else np.ascontiguousarray(v)
-            if not _ALL(np.isfinite(a)):
-                return None
-            return a.reshape(1, dim)
-        if not _MAXR(np.abs(v)) <= _F32_MAX:  # (NaN fails too)
-            return None
-        return v.astype(np.float32).reshape(1, dim)
-    if type(v) is not list or len(v) != dim:
-        return None
-    try:
-        a = np.array(v)
-    except (TypeError, ValueError):
-        return None
-    kind = a.dtype.kind
-    if a.ndim != 1 or kind not in "fi" or not dim:
-        return None
-    if kind == "f":
-        if not _MAXR(np.abs(a)) <= _F32_MAX:
-            return None
-    elif not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
-        return None
-    return a.astype(np.float32).reshape(1, dim)
 
 
 # ---- recognising the shape, once per plan ----------------------------------------------------

@@ -305,36 +305,45 @@ def _prep(p: VectorSearch) -> _Prep:
 
 
 def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
-    """The query as a (1, d) float32 matrix straight from the parameter's Python value (a
-    list or 1-D numpy array of d finite numbers: what Arrow would make of it), or None: the
-    evaluator converts it (and raises its errors)."""
+    """The query as a (1, d) float32 matrix straight from the parameter's Python value, or
+    None: the evaluator converts it (and raises its errors)."""
     i = prep.param
     if i is None or i >= len(ctx.params):
         return None
-    v = ctx.params[i]
-    if type(v) is np.ndarray:  # a numpy vector (embedded callers; the wire's vector decoder)
-        if v.ndim != 1 or len(v) != prep.dim or v.dtype.kind != "f":
+    return query_vector(ctx.params[i], prep.dim)
+
+
+def query_vector(v: Any, dim: int | None) -> np.ndarray | None:
+    """The query as a C-contiguous (1, dim) float32 matrix from a parameter's Python value
+    (a numpy vector, as the wire's vector decoder gives, or a list of numbers: what Arrow
+    would make of it), or None: the general path converts it and raises its errors (NaN, a
+    wrong dimension, a value float32 cannot hold, an integer it cannot hold exactly)."""
+    if type(v) is np.ndarray:
+        if v.ndim != 1 or len(v) != dim or v.dtype.kind != "f":
             return None
-        a = v if v.dtype == np.float32 else v.astype(np.float32)
-        if not _ALL(np.isfinite(a)) or (v.dtype.itemsize > 4 and not np.abs(v).max() <= _F32_MAX):
+        if v.dtype == np.float32:
+            a = v if v.flags.c_contiguous else np.ascontiguousarray(v)
+            if not _ALL(np.isfinite(a)):
+                return None
+            return a.reshape(1, dim)
+        if not _MAX(np.abs(v)) <= _F32_MAX:  # (NaN fails too)
             return None
-        return a.reshape(1, -1)
-    if type(v) is not list or len(v) != prep.dim:
+        return v.astype(np.float32).reshape(1, dim)
+    if type(v) is not list or len(v) != dim:
         return None
     try:
         a = np.array(v)
     except (TypeError, ValueError):
         return None
     kind = a.dtype.kind
-    if a.ndim != 1 or kind not in "fi" or not len(a):
+    if a.ndim != 1 or kind not in "fi" or not dim:
         return None
-    # finite and within float32 (NaN fails the comparison); Arrow refuses integers a float32
-    # cannot hold exactly
-    if kind == "f" and not _MAX(np.abs(a)) <= _F32_MAX:
+    if kind == "f":
+        if not _MAX(np.abs(a)) <= _F32_MAX:
+            return None
+    elif not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
         return None
-    if kind == "i" and not (a.min() >= -(1 << 24) and a.max() <= 1 << 24):
-        return None
-    return a.astype(np.float32).reshape(1, -1)
+    return a.astype(np.float32).reshape(1, dim)
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
