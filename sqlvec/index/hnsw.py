@@ -273,6 +273,21 @@ class HnswIndex:
             keys, d = keys[~dup], d[~dup]
         return np.concatenate((keys, sk)), np.concatenate((d, sd))
 
+    def _count_ef(self, size: int, k: int, params: HnswParams) -> tuple[int, int]:
+        """(candidates asked of the graph, its ef) for the top k of `size` vectors.
+
+        Over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more.
+        ef_search is the search's candidate list, as in pgvector (k = 10 at ef_search = 10
+        searches with 10, not with the re-ranking's over-fetch: that picks the k best of at
+        most ef candidates); k above it widens it, so k rows come back. L1, ranked on an
+        L2 graph, keeps its wider fetch."""
+        factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
+        count = min(size, k * factor)
+        ef = max(params.ef_search, k)
+        if self.metric != "l1":
+            count = min(count, ef)
+        return count, max(ef, count)
+
     def search(self, queries: np.ndarray, k: int, params: HnswParams | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         params = params or HnswParams()
@@ -285,17 +300,7 @@ class HnswIndex:
         size = len(self.graph)
         if size == 0 or k <= 0:
             return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
-        # over-fetch for exact re-ranking; L1 ranks on an L2 graph, so it fetches more
-        factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
-        count = min(size, k * factor)
-        # ef_search is the search's candidate list, as in pgvector (k = 10 at ef_search = 10
-        # searches with 10, not with the re-ranking's over-fetch: that picks the k best of at
-        # most ef candidates); k above it widens it, so k rows come back. L1, ranked on an
-        # L2 graph, keeps its wider fetch.
-        ef = max(params.ef_search, k)
-        if self.metric != "l1":
-            count = min(count, ef)
-        ef = max(ef, count)
+        count, ef = self._count_ef(size, k, params)
         if self.dtype == "f32" and not (q.dtype == np.float32 and q.flags.c_contiguous):
             q = np.ascontiguousarray(q, np.float32)
         if nq == 1:
@@ -388,12 +393,7 @@ class HnswIndex:
         if compiled is None or not hasattr(compiled, "search_many") or self.dtype != "f32" \
                 or size == 0 or k <= 0:
             return None
-        factor = (self.options.rerank * (3 if self.metric == "l1" else 1)) if self.reranks else 1
-        count = min(size, k * factor)
-        ef = max(params.ef_search, k)
-        if self.metric != "l1":
-            count = min(count, ef)
-        ef = max(ef, count)
+        count, ef = self._count_ef(size, k, params)
         search_many, graph, lock = compiled.search_many, self.graph, self._lock
         full, fk = self.full, self.full_keys
         if not (self.metric == "l2" and full is not None and fk is not None and len(fk)
