@@ -315,6 +315,19 @@ def bench_filtered(cur, x, q, ql, rows) -> None:
     filtered_sweep(execute, x, q, rows, "SQL filtered")
 
 
+def wire_execute(pc, sql: str):
+    """`execute(vector, ef) -> ids` over a psycopg connection: the statement binary and
+    prepared; a None vector sets hnsw.ef_search = ef (sql_sweep's protocol)."""
+    cur = pc.cursor(binary=True)
+
+    def execute(v, ef):
+        if v is None:
+            pc.execute(f"set hnsw.ef_search = {ef}")
+            return []
+        return [r[0] for r in cur.execute(sql, (v,), prepare=True)]
+    return execute
+
+
 def open_wire(stack, data: str, q, gt, args, rows):
     """`sqlvec serve` on a copy of the cached database (the embedded connection holds the
     original), psycopg binary and prepared. Returns (connection, server pid, sweep steps:
@@ -336,13 +349,7 @@ def open_wire(stack, data: str, q, gt, args, rows):
     t0 = time.perf_counter()
     pc.execute(sql, (q[0],)).fetchall()
     print(f"wire first query (server opens the saved index): {time.perf_counter() - t0:.1f}s")
-    cur2 = pc.cursor(binary=True)
-
-    def execute(v, ef):
-        if v is None:
-            pc.execute(f"set hnsw.ef_search = {ef}")
-            return []
-        return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+    execute = wire_execute(pc, sql)
     pid = srv.proc.pid
     steps = [lambda ef: sql_sweep(execute, list(q), gt, "SQL wire psycopg binary, 1 client", [ef],
                                   rows, cpu=lambda: time.process_time() + proc_cpu(pid))]
@@ -550,13 +557,7 @@ def open_pgvector(stack, x, q, gt, args, rows):
     pc.execute("analyze items")
     register_vector(pc)
     sql = "select id from items order by emb <-> %s limit 10"
-    cur2 = pc.cursor(binary=True)
-
-    def execute(v, ef):
-        if v is None:
-            pc.execute(f"set hnsw.ef_search = {ef}")
-            return []
-        return [r[0] for r in cur2.execute(sql, (v,), prepare=True)]
+    execute = wire_execute(pc, sql)
     backend = pc.info.backend_pid
     steps = [lambda ef: sql_sweep(execute, list(q), gt, "pgvector psycopg binary, 1 client",
                                   [ef], rows, cpu=lambda: time.process_time() + proc_cpu(backend))]
