@@ -17,6 +17,8 @@ pgvector_psycopg = pytest.importorskip("pgvector.psycopg")
 asyncpg = pytest.importorskip("asyncpg")
 from pgvector import Bit, HalfVector, SparseVector, Vector  # noqa: E402
 
+from tests.support.asyncpg_vectors import vector_connection  # noqa: E402
+
 
 def _np(v) -> np.ndarray:
     return np.asarray(v.to_numpy() if hasattr(v, "to_numpy") else v)
@@ -69,14 +71,8 @@ def test_psycopg_binary_results_are_pgvectors_bytes(server):
 
 
 def test_asyncpg_every_pgvector_type_binary_and_our_low_precision_types(server):
-    from pgvector.asyncpg import register_vector
-
     async def main() -> None:
-        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
-                                    database="sqlvec")
-        try:
-            await con.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            await register_vector(con)
+        async with vector_connection(server) as con:
             raw = dict(encoder=lambda b: b, decoder=lambda b: b, format="binary")
             await con.set_type_codec("bf16vec", schema="public", **raw)
             await con.set_type_codec("int8vec", schema="public", **raw)
@@ -106,8 +102,6 @@ def test_asyncpg_every_pgvector_type_binary_and_our_low_precision_types(server):
                                      ("bf", "<->", bf, 1), ("i8", "<=>", i8, 1)):
                 rows = await con.fetch(f"SELECT id FROM ap5 ORDER BY {col} {op} $1 LIMIT 1", q)
                 assert [x["id"] for x in rows] == [want], col
-        finally:
-            await con.close()
 
     asyncio.run(main())
 
@@ -115,14 +109,8 @@ def test_asyncpg_every_pgvector_type_binary_and_our_low_precision_types(server):
 def test_asyncpg_wrong_dimension_is_22000(server):
     """A binary vector parameter into vector(n) is of type vector and assignment-cast, as
     in PostgreSQL (it was typed vector(n): 42804 naming a Python type)."""
-    from pgvector.asyncpg import register_vector
-
     async def main() -> None:
-        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
-                                    database="sqlvec")
-        try:
-            await con.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            await register_vector(con)
+        async with vector_connection(server) as con:
             await con.execute("CREATE TABLE ap5d (id int, emb vector(3))")
             with pytest.raises(asyncpg.DataError, match="expected 3 dimensions, not 2"):
                 await con.execute("INSERT INTO ap5d VALUES (1, $1)", np.array([1, 2], np.float32))
@@ -133,7 +121,5 @@ def test_asyncpg_wrong_dimension_is_22000(server):
             assert await con.fetchval("SELECT emb::text FROM ap5d") == "[4,5,6]"
             rows = await con.fetch("SELECT id FROM ap5d ORDER BY emb <-> $1 LIMIT 1", [1, 1, 1])
             assert [r["id"] for r in rows] == [1]
-        finally:
-            await con.close()
 
     asyncio.run(main())

@@ -16,6 +16,7 @@ from psycopg.pq import Format
 
 pgvector_psycopg = pytest.importorskip("pgvector.psycopg")
 asyncpg = pytest.importorskip("asyncpg")
+from tests.support.asyncpg_vectors import vector_connection  # noqa: E402
 
 NAN, INF = float("nan"), float("inf")
 VEC = [  # (payload, SQLSTATE, message) as PostgreSQL + pgvector 0.6.2 answer
@@ -101,10 +102,7 @@ def test_psycopg_pgvector_adapter_nan_and_infinity(server):
 
 def test_asyncpg_binary_payloads_get_pgvectors_errors(server):
     async def main() -> None:
-        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
-                                    database="sqlvec")
-        try:
-            await con.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        async with vector_connection(server, register=False) as con:
             for tname, cases in (("vector", VEC), ("sparsevec", SPARSE)):
                 await con.set_type_codec(tname, schema="public", encoder=lambda b: b,
                                          decoder=lambda b: b, format="binary")
@@ -112,7 +110,5 @@ def test_asyncpg_binary_payloads_get_pgvectors_errors(server):
                     with pytest.raises(asyncpg.PostgresError) as ei:
                         await con.fetchval(f"SELECT $1::{tname}::text", payload)
                     assert (ei.value.sqlstate, ei.value.args[0]) == (state, msg), payload
-        finally:
-            await con.close()
 
     asyncio.run(main())

@@ -14,6 +14,7 @@ from sqlvec.wire.vector_codecs import decode, encode
 
 pgvector_psycopg = pytest.importorskip("pgvector.psycopg")
 asyncpg = pytest.importorskip("asyncpg")
+from tests.support.asyncpg_vectors import vector_connection  # noqa: E402
 
 
 def _np(v) -> np.ndarray:
@@ -70,14 +71,8 @@ def test_psycopg_register_vector_text_and_binary(server):
 
 
 def test_asyncpg_register_vector_binary(server):
-    from pgvector.asyncpg import register_vector
-
     async def main() -> None:
-        con = await asyncpg.connect(host=server.host, port=server.port, user=server.user,
-                                    database="sqlvec")
-        try:
-            await con.execute("CREATE EXTENSION IF NOT EXISTS vector")
-            await register_vector(con)
+        async with vector_connection(server) as con:
             await con.execute("CREATE TABLE ap_items (id int, emb vector(3))")
             await con.executemany("INSERT INTO ap_items VALUES ($1, $2)",
                                   [(i, np.array([i, i + 1, i + 2], dtype=np.float32)) for i in range(5)])
@@ -85,7 +80,5 @@ def test_asyncpg_register_vector_binary(server):
                                    np.array([3, 4, 5], dtype=np.float32))
             assert [r["id"] for r in rows] == [3, 2] or [r["id"] for r in rows] == [3, 4]
             assert np.array_equal(_np(rows[0]["emb"]), np.array([3, 4, 5], dtype=np.float32))
-        finally:
-            await con.close()
 
     asyncio.run(main())
