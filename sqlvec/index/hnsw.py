@@ -257,7 +257,7 @@ class HnswIndex:
         if self.metric == "l2":  # (1-D: no 3-D gathers; the product picks, then exact)
             q0 = np.asarray(q[0], np.float32)
             m = want + 8
-            if len(allk) > m:
+            if len(allk) > 4 * m:  # (a few dozen rows: all of them cost less than picking)
                 pick = np.argpartition(norms - 2 * (side @ q0), m - 1)[:m]
                 sk, rows = allk.take(pick), side.take(pick, axis=0)
             else:
