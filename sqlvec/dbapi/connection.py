@@ -151,6 +151,10 @@ def _plain_values(arr: pa.Array, col: Column) -> list:
 
 def _converter(col: Column) -> Any:
     """The function giving a result column's Python values (picked once per result shape)."""
+    if col.type.base_element.short in ("bit", "varbit"):
+        from sqlvec.dbapi.types import bit_values  # the text form, as psycopg
+
+        return bit_values
     return _column_values if col.type.short in ("uuid", "numeric") else _plain_values
 
 

@@ -40,3 +40,32 @@ BINARY = TypeCode({17})
 NUMBER = TypeCode({16, 20, 21, 23, 26, 700, 701, 1700})
 DATETIME = TypeCode({1082, 1083, 1114, 1184, 1186, 1266})
 ROWID = TypeCode({26})
+
+
+def bit_values(arr: object, col: object) -> list:
+    """A bit/varbit result column (arrays of them too) as psycopg gives it: the text form,
+    '1010' (the column holds PostgreSQL's binary layout); one vectorised format per column.
+
+        >>> import pyarrow as pa
+        >>> from sqlvec.functions.vectors import types as V
+        >>> from sqlvec.functions.vectors.textio import parse_bit
+        >>> bit_values(parse_bit(pa.array(["1010", None, ""]), V.VARBIT), None)
+        ['1010', None, '']
+    """
+    return _bit_text(arr).to_pylist()
+
+
+def _bit_text(arr):  # noqa: ANN001, ANN202 - pyarrow arrays
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from sqlvec.functions.vectors import types as V
+    from sqlvec.functions.vectors.textio import format_bit
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_list(arr.type) or pa.types.is_large_list(arr.type):
+        offsets = pc.subtract(arr.offsets, arr.offsets[0])  # (a sliced array's offsets)
+        return type(arr).from_arrays(offsets, _bit_text(arr.flatten()),
+                                     mask=pc.is_null(arr) if arr.null_count else None)
+    return format_bit(arr, V.VARBIT)

@@ -501,7 +501,7 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
         nulls_first = k.effective_nulls_first()
         if pa.types.is_boolean(col.type):
             col = col.cast(pa.int8())
-        elif getattr(k.expr.type, "short", None) in _DENSE_VECTORS:  # pgvector's btree order
+        elif getattr(k.expr.type, "short", None) in _VECTORS:  # pgvector's / bit's btree order
             from sqlvec.functions.vectors.compare import order_key
 
             col = order_key(col, k.expr.type.short)
@@ -519,7 +519,7 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
     return pa.array(idx)
 
 
-_DENSE_VECTORS = frozenset({"vector", "halfvec", "bf16vec", "int8vec"})
+_VECTORS = frozenset({"vector", "halfvec", "bf16vec", "int8vec", "sparsevec", "bit", "varbit"})
 
 
 def nan_flag_needed(col: pa.Array, desc: bool, nulls_first: bool) -> bool:

@@ -52,7 +52,7 @@ def _window_order(ex: Any, part: np.ndarray, keys: tuple[L.SortKey, ...], batch:
     n = batch.num_rows
     if not keys:
         return np.argsort(part, kind="stable")
-    from sqlvec.exec.operators import nan_flag_needed
+    from sqlvec.exec.operators import _VECTORS, nan_flag_needed
 
     cols, sort_keys = [pa.array(part)], [("p", "ascending", "at_end")]
     for i, k in enumerate(keys):
@@ -66,6 +66,10 @@ def _window_order(ex: Any, part: np.ndarray, keys: tuple[L.SortKey, ...], batch:
             from sqlvec.core.textio_numeric import order_key
 
             col = order_key(col)
+        elif getattr(k.expr.type, "short", None) in _VECTORS:  # pgvector's / bit's btree order
+            from sqlvec.functions.vectors.compare import order_key as vector_key
+
+            col = vector_key(col, k.expr.type.short)
         direction = "descending" if k.desc else "ascending"
         place = "at_start" if k.effective_nulls_first() else "at_end"
         if nan_flag_needed(col, k.desc, k.effective_nulls_first()):

@@ -198,8 +198,16 @@ def _type_key(t: SqlType) -> tuple:
     return (t.oid, t.typmod, str(t.arrow), _type_key(t.element) if t.element is not None else None)
 
 
+def _bare(t: SqlType) -> str:
+    """The type's name as PostgreSQL's format_type_be prints it in a 42883/42725 message: no
+    typmod ('vector', 'character varying', 'bit varying[]')."""
+    if t.element is not None:
+        return _bare(t.element) + ("[]" if not t.element.is_array else "")
+    return t.display() if t.typmod < 0 else replace(t, typmod=-1).display()
+
+
 def _type_list(types: Sequence[SqlType]) -> str:
-    return ", ".join(t.display() for t in types)
+    return ", ".join(_bare(t) for t in types)
 
 
 def _is_operator(name: str) -> bool:
@@ -425,8 +433,8 @@ class FunctionRegistry:
 
     def _undefined(self, name: str, args: list[SqlType]) -> UndefinedFunction:
         if _is_operator(name):
-            shown = f"{name} {args[0].display()}" if len(args) == 1 else \
-                f"{args[0].display()} {name} {args[1].display()}" if len(args) == 2 else name
+            shown = f"{name} {_bare(args[0])}" if len(args) == 1 else \
+                f"{_bare(args[0])} {name} {_bare(args[1])}" if len(args) == 2 else name
             hint = ("No operator matches the given name and argument type. "
                     "You might need to add an explicit type cast.") if len(args) == 1 else (
                 "No operator matches the given name and argument types. "
@@ -439,8 +447,8 @@ class FunctionRegistry:
 
     def _ambiguous(self, name: str, args: list[SqlType]) -> AmbiguousFunction:
         if _is_operator(name):
-            shown = f"{name} {args[0].display()}" if len(args) == 1 else \
-                f"{args[0].display()} {name} {args[1].display()}"
+            shown = f"{name} {_bare(args[0])}" if len(args) == 1 else \
+                f"{_bare(args[0])} {name} {_bare(args[1])}"
             return AmbiguousFunction(
                 f"operator is not unique: {shown}",
                 hint="Could not choose a best candidate operator. "

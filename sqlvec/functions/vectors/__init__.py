@@ -34,7 +34,7 @@ def register(regs: Any) -> None:
     ops.register(regs.functions, DENSE, SPARSEVEC, BIT)
     arith.register(regs.functions, DENSE, SPARSEVEC, BIT)
     aggregates.register(regs.functions, DENSE)
-    compare.register(regs.functions, DENSE, (BIT, VARBIT))
+    compare.register(regs.functions, DENSE, (BIT, VARBIT), SPARSEVEC)
     casts.register(regs.casts)
 
 

@@ -74,17 +74,80 @@ def compare(op: Callable[[np.ndarray], np.ndarray], short: str
 
 
 def order_key(a: pa.Array, short: str) -> pa.Array:
-    """An int64 key that orders a dense vector column as pgvector's btree (ORDER BY, DISTINCT
-    ON, merge keys): element by element, then the shorter first; NULL rows stay NULL. The
-    elements as float32 (bf16vec's bit patterns widened) in a list array, ranked as arrays."""
-    from sqlvec.functions.compare import list_order_key
-
+    """A key that orders a vector column as pgvector's / PostgreSQL's btree (ORDER BY,
+    DISTINCT ON, merge keys); NULL rows stay NULL. Dense: element by element, then the
+    shorter first; sparsevec: as its dense form; bit/varbit: bit by bit, then the shorter."""
     if isinstance(a, pa.ChunkedArray):
         a = a.combine_chunks()
+    if short in ("bit", "varbit"):
+        from sqlvec.functions.vectors.textio import format_bit
+
+        return format_bit(a, V.VARBIT)
+    if short == "sparsevec":
+        return sparse_order_key(a)
+    from sqlvec.functions.compare import list_order_key
+
+    # the elements as float32 (bf16vec's bit patterns widened) in a list array, ranked as arrays
     values = V.to_float32(V._np(pc.list_flatten(a)), short)  # (NULL rows hold none)
     offsets = np.concatenate([[0], np.cumsum(V.dims_of(a))]).astype(np.int32)
     mask = None if not a.null_count else pa.array(~V.valid_mask(a))
     return list_order_key(pa.ListArray.from_arrays(pa.array(offsets), pa.array(values), mask=mask))
+
+
+def sparse_order_key(a: pa.Array) -> pa.Array:
+    """An int64 key ordering sparsevec rows as pgvector's sparsevec_cmp: the dense forms
+    element by element, then the smaller dimension first (a total order: lexicographic on
+    the dense sequences).
+
+    Each row becomes a token list, its stored (index, value) pairs then an end token for its
+    dimension, so that comparing token lists compares the dense forms. At the first token
+    where two rows differ, the one with the lower index holds a nonzero where the other has
+    0: a negative value sorts low, a positive one high. Tokens are (class, x, value):
+    negative entries (0, 2*index, v), the end (0, 2*dim - 1, 0) (after any negative entry
+    below the dimension, before any at or past it: the row ended first), positive entries
+    (1, -index, v). Tokens are ranked once, the rank lists ranked as arrays.
+
+        >>> from sqlvec.functions.vectors.textio import parse_sparse
+        >>> rows = ["{1:1}/2", "{}/2", "{2:-1}/2", "{}/1", "{1:-1}/2", None, "{2:1}/3"]
+        >>> sparse_order_key(parse_sparse(pa.array(rows), V.SPARSEVEC)).to_pylist()
+        [7, 5, 4, 3, 2, None, 6]
+    """
+    from sqlvec.functions.compare import list_order_key
+
+    if isinstance(a, pa.ChunkedArray):
+        a = a.combine_chunks()
+    n = len(a)
+    valid = V.valid_mask(a)
+    dims = np.asarray(pc.fill_null(pc.struct_field(a, "dim"), 0), dtype=np.int64)
+    idx_l, val_l = pc.struct_field(a, "indices"), pc.struct_field(a, "values")
+    nnz = np.asarray(pc.fill_null(pc.list_value_length(idx_l), 0), dtype=np.int64)
+    nnz[~valid] = 0
+    idx = np.asarray(pc.list_flatten(idx_l), dtype=np.int64)
+    val = np.asarray(pc.list_flatten(val_l), dtype=np.float32)
+    if len(idx) != int(nnz.sum()):  # NULL rows' slots held entries: keep the valid rows'
+        par = np.asarray(pc.list_parent_indices(idx_l), dtype=np.int64)
+        idx, val = idx[valid[par]], val[valid[par]]
+    # the token stream: each row's entries, then its end token
+    count = nnz + valid  # (NULL rows: no tokens)
+    ends = (np.cumsum(count) - 1)[valid]
+    total = int(count.sum())
+    is_end = np.zeros(total, dtype=bool)
+    is_end[ends] = True
+    tidx = np.zeros(total, np.int64)
+    tval = np.zeros(total, np.float32)
+    tidx[~is_end], tval[~is_end] = idx, val
+    cls = (tval > 0).astype(np.int8)
+    x = np.where(cls == 1, -tidx, 2 * tidx)
+    x[ends] = 2 * dims[valid] - 1
+    order = np.lexsort((tval, x, cls))
+    new = np.r_[True, (np.diff(cls[order]) != 0) | (np.diff(x[order]) != 0)
+                | (tval[order][1:] != tval[order][:-1])] if total else np.zeros(0, bool)
+    rank = np.empty(total, np.int64)
+    rank[order] = np.cumsum(new)
+    offsets = np.concatenate([[0], np.cumsum(count)]).astype(np.int32)
+    lists = pa.ListArray.from_arrays(pa.array(offsets), pa.array(rank),
+                                     mask=None if valid.all() else pa.array(~valid))
+    return list_order_key(lists) if n else pa.array([], pa.int64())
 
 
 OPS = {"=": lambda c: c == 0, "<>": lambda c: c != 0, "<": lambda c: c < 0,
@@ -122,11 +185,39 @@ def compare_bits(fn: Callable) -> Callable[[CallContext, list[Arg]], pa.Array]:
     return impl
 
 
+def compare_sparse(op: Callable[[np.ndarray], np.ndarray]
+                   ) -> Callable[[CallContext, list[Arg]], pa.Array]:
+    """sparsevec = <> < <= > >= as pgvector's sparsevec_cmp: both sides ranked together by
+    sparse_order_key (equal values get equal keys), the keys compared.
+
+        >>> from sqlvec.functions.vectors.textio import parse_sparse
+        >>> a = parse_sparse(pa.array(["{1:1}/2", "{}/3", "{2:-1}/2", None]), V.SPARSEVEC)
+        >>> b = parse_sparse(pa.array(["{1:1}/3", "{}/2", "{}/1", "{}/1"]), V.SPARSEVEC)
+        >>> compare_sparse(OPS["<"])(None, [a, b]).to_pylist()
+        [True, False, False, None]
+    """
+    def impl(ctx: CallContext, args: list[Arg]) -> pa.Array:
+        sides = [pa.array([x.as_py()], x.type) if isinstance(x, pa.Scalar)
+                 else x.combine_chunks() if isinstance(x, pa.ChunkedArray) else x for x in args]
+        a, b = sides
+        key = sparse_order_key(pa.concat_arrays([a, b.cast(a.type)]))
+        valid = np.asarray(pc.is_valid(key))
+        k = np.asarray(pc.fill_null(key, 0), dtype=np.int64)
+        ka, kb, va, vb = k[:len(a)], k[len(a):], valid[:len(a)], valid[len(a):]
+        res = np.sign(ka - kb)
+        ok = va & vb
+        return pa.array(op(res), pa.bool_(), mask=None if ok.all() else ~ok)
+    return impl
+
+
 def register(fr: FunctionRegistry, dense: tuple[SqlType, ...],
-             bits: tuple[SqlType, ...] = ()) -> None:
+             bits: tuple[SqlType, ...] = (), sparse: SqlType | None = None) -> None:
     for t in dense:
         for name, fn in OPS.items():
             fr.add(name, [t, t], T.BOOL, compare(fn, t.short))
+    if sparse is not None:
+        for name, fn in OPS.items():
+            fr.add(name, [sparse, sparse], T.BOOL, compare_sparse(fn))
     for t in bits:
         for name, fn in BIT_OPS.items():
             fr.add(name, [t, t], T.BOOL, compare_bits(fn))
