@@ -37,6 +37,7 @@ from sqlvec.core.errors import SqlError
 from sqlvec.exec import row_fetch as RF
 from sqlvec.exec import vector_index_path as VIP
 from sqlvec.exec import vector_search as VS
+from sqlvec.functions.vectors import ops as VO
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.plan.vector_search import VectorSearch
@@ -86,6 +87,7 @@ class AnnFast:
         self.states: dict[tuple, _State] = {}
         self._lock = threading.Lock()
         self.served = 0  # executions it answered (tests check the fast path ran)
+        self._scanned: dict = {}  # _delta_scan's vectors of the segments it last read
 
     def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
         """The result batch of one execution outside a transaction block, or None."""
@@ -303,6 +305,7 @@ class AnnFast:
             return None  # (fewer indexed rows than k: NULL vectors or rows outside the index)
         parts = t.parts
         search = None
+        exact_d = t.exact_d
         delta = built.index is not None and len(built.keys) > 0
         if built.kind == "hnsw" and len(parts) == 1 and not delta and len(parts[0].keys):
             one = getattr(parts[0].index, "one_search", None)
@@ -314,9 +317,15 @@ class AnnFast:
             # it is searched without the entry's lock, as there (usearch is thread-safe; its
             # size is fixed while _same_built holds)
             graphs = [(p.index, len(p.keys)) for p in parts if len(p.keys)]
-            if delta:
+            scan = _delta_scan(views, t, prep, want, self._scanned) if delta and graphs and \
+                prep.kernel is VO.l2 and all(getattr(g, "exact_l2", False) for g, _n in graphs) \
+                else None
+            if delta and scan is None:
                 graphs.append((built.index, len(built.keys)))
             ones = [getattr(g, "one_search", lambda *_: None)(min(want, n), params) for g, n in graphs]
+            if scan is not None:
+                ones.append(scan)
+                exact_d = True  # (every graph re-scores with ops.l2's arithmetic, as the scan)
             if ones and all(o is not None for o in ones):
                 search = ones[0] if len(ones) == 1 else _merged(ones, want)
         if search is None:
@@ -349,7 +358,7 @@ class AnnFast:
                            gathers, vec)
         multi = None
         if one_run is None and len(live) > 1:
-            multi = _multi(live, prep, self.picks, t)
+            multi = _multi(live, prep, self.picks, t, exact_d)
         if not t.shown or t.shown[0] != n_live:
             t.shown = (n_live, t.strategy.split(";", 1)[0], t.strategy.replace("{n}", str(n_live)))
         if len(VS.STRATEGY) > 256:
@@ -379,6 +388,50 @@ def _merged(searches: list, want: int) -> Any:
     return search
 
 
+# the rows outside the sealed segments' graphs, when there are at most this many, are scanned
+# exactly instead of searching the delta graph: cheaper, and the distances are ops.l2's
+DELTA_SCAN_MAX = 2048
+
+
+def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict) -> Any:
+    """An exact L2 search (ops.l2's arithmetic) over the live segments no graph part serves,
+    or None: more rows than DELTA_SCAN_MAX, a segment that is not one row-id run, NULL
+    vectors, a column without float32 rows. Each segment's vectors are read from storage
+    once: `seen` (seg_id -> rows, replaced by the segments of this call) keeps them for the
+    next table version (a segment never changes; new rows come in new segments)."""
+    segs = [v.seg for v in views if v.live and v.seg.seg_id not in t.by_seg]
+    n = sum(s.num_rows for s in segs)
+    name, vt = prep.names[prep.node.column], prep.types[prep.node.column]
+    if not 0 < n <= DELTA_SCAN_MAX or type(vt) is not pa.FixedSizeListType or any(
+            s.max_rowid - s.min_rowid != s.num_rows - 1 for s in segs):
+        return None
+    mats = {}
+    for s in segs:
+        m = seen.get(s.seg_id)
+        if m is None:
+            chunks = RF.column(s, name, t.cols).views
+            if any(c is None or c.ndim != 2 or c.dtype != np.float32 for c in chunks):
+                return None  # (NULLs in a chunk: no view)
+            m = np.concatenate(chunks) if len(chunks) != 1 else chunks[0]
+        mats[s.seg_id] = m
+    seen.clear()
+    seen.update(mats)
+    rows = np.ascontiguousarray(np.concatenate(list(mats.values())))
+    keys = np.concatenate([np.arange(s.min_rowid, s.max_rowid + 1, dtype=np.int64) for s in segs])
+    norms = np.einsum("cd,cd->c", rows, rows)
+    einsum, sqrt, f64, m = np.einsum, np.sqrt, np.float64, want + 8
+
+    def scan(qv: np.ndarray) -> tuple:
+        q0 = qv[0]
+        if len(keys) > 4 * m:  # (a product picks the best m, a margin for its rounding)
+            pick = np.argpartition(norms - 2 * (rows @ q0), m - 1)[:m]
+            k, diff = keys.take(pick), rows.take(pick, axis=0) - q0
+        else:
+            k, diff = keys, rows - q0
+        return k, sqrt(einsum("cd,cd->c", diff, diff).astype(f64))
+    return scan
+
+
 # several segments' columns are joined (copied) per plan and table version up to this many
 # rows (a few MB); bigger tables take vector_index_path's _locate and _fetch
 MULTI_MAX_ROWS = 1 << 20
@@ -399,7 +452,7 @@ class _Multi:
     full: list  # per segment: its part's index when it keeps the full vectors (else None)
 
 
-def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
+def _multi(live: list, prep: Any, picks: list[int], t: Any, exact_d: bool) -> _Multi | None:
     """The _Multi of these segments, or None (an overlap, a segment not one run, a column
     without joined numpy values: the general _locate and _fetch serve them)."""
     views = sorted(live, key=lambda v: v.seg.min_rowid)
@@ -431,7 +484,7 @@ def _multi(live: list, prep: Any, picks: list[int], t: Any) -> _Multi | None:
             return None
         gathers.append((_FLAT, np.concatenate(parts), prep.types[j]))
     read = prep.node.vector_read
-    vec = None if t.exact_d and not read else (prep.names[col], prep.types[col])
+    vec = None if exact_d and not read else (prep.names[col], prep.types[col])
     full = []
     for s in segs:
         g = t.by_seg.get(s.seg_id)

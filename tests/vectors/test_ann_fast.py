@@ -117,7 +117,11 @@ def test_one_sealed_segment_fast_and_equal(tmp_path, small_segments):
     con.close()
 
 
-def test_several_segments_inserts_deletes_updates(tmp_path, small_segments):
+@pytest.mark.parametrize("scan_max", [AF.DELTA_SCAN_MAX, 0], ids=["delta-scanned", "delta-graph"])
+def test_several_segments_inserts_deletes_updates(tmp_path, small_segments, monkeypatch, scan_max):
+    """Rows since the build are scanned exactly (up to DELTA_SCAN_MAX of them: distances as
+    the operator's, no kernel on the rows' vectors after) or searched by the delta graph."""
+    monkeypatch.setattr(AF, "DELTA_SCAN_MAX", scan_max)
     rng = np.random.default_rng(2)
     con, cur, x = _setup(tmp_path, 2600, rng)
     _run_all(cur, x, rng, n=1)
@@ -129,10 +133,14 @@ def test_several_segments_inserts_deletes_updates(tmp_path, small_segments):
     x = np.concatenate([x, y])
     _run_all(cur, x, rng, n=1)
     states = _states(cur, x)
-    assert any(len(st.target.built.keys) and st.multi is not None and st.multi.vec is not None
-               for st in states)  # (a delta graph searched; the kernel on the rows' vectors)
+    assert any(len(st.target.built.keys) and st.multi is not None and (
+        st.multi.vec is None) == bool(scan_max) for st in states)
     cur.execute("update t set emb = %s where id < 40", (x[2000].tolist(),))  # moved rows
     _run_all(cur, x, rng, n=1)
+    _both(cur, "select id, emb <-> %s from t order by 2 limit 6", (y[5].tolist(),))  # a recent
+    cur.execute("insert into t values (9000, 'null', null), (9001, 'r9001', %s)",  # row's own
+                (y[7].tolist(),))
+    _both(cur, "select id, emb <-> %s from t order by 2 limit 6", (y[7].tolist(),))
     con.close()
 
 
