@@ -327,7 +327,7 @@ class AnnFast:
                 ones.append(scan)
                 exact_d = True  # (every graph re-scores with ops.l2's arithmetic, as the scan)
             if ones and all(o is not None for o in ones):
-                search = ones[0] if len(ones) == 1 else _merged(ones, want)
+                search = ones[0] if len(ones) == 1 else _merged(ones, want, not delta or scan is not None)
         if search is None:
             def search(qv: np.ndarray, _b: Any = built, _p: list = parts, _w: int = want,
                        _params: Any = params) -> tuple:
@@ -373,15 +373,22 @@ class AnnFast:
         return st
 
 
-def _merged(searches: list, want: int) -> Any:
+def _merged(searches: list, want: int, disjoint: bool) -> Any:
     """One search over several graphs: their found candidates merged into the best `want` by
-    (distance, key), a key kept once (segment_index.search's merge)."""
+    (distance, key), a key kept once (segment_index.search's merge). `disjoint`: no key can
+    come from two of them (each sealed segment's graph and the scan of the other segments;
+    a delta graph may still hold rows of a segment sealed since)."""
     from sqlvec.exec.segment_index import _merge_one
+
+    concat, lexsort = np.concatenate, np.lexsort
 
     def search(qv: np.ndarray) -> tuple:
         got = [s(qv) for s in searches]
-        keys, dists = _merge_one(np.concatenate([g[0] for g in got]),
-                                 np.concatenate([g[1] for g in got]), want)
+        keys, dists = concat([g[0] for g in got]), concat([g[1] for g in got])
+        if disjoint:  # (found ones only, finite distances: no padding, no NaN to order)
+            order = lexsort((keys, dists))[:want]
+            return keys[order], dists[order]
+        keys, dists = _merge_one(keys, dists, want)
         keys, dists = keys[0], dists[0]
         ok = keys >= 0
         return (keys, dists) if _ALL(ok) else (keys[ok], dists[ok])
