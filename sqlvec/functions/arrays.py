@@ -492,3 +492,86 @@ def register(fr: FunctionRegistry) -> None:
     add("array_to_string", [AA, TXT, TXT], TXT, _to_string, min_args=2)
     add("string_to_array", [TXT, TXT, TXT], T.array_of(TXT), _string_to_array, min_args=2,
         strict=False)
+
+
+def slice_nd(lists: pa.Array, bounds: list[tuple[Arg, Arg]], n: int) -> pa.Array:
+    """a[lo1:hi1][lo2:hi2]... as PostgreSQL's array_get_slice: subscript d bounds dimension d
+    (clipped to 1..length), dimensions past the subscripts are kept whole, an empty range in
+    any dimension or more subscripts than dimensions gives '{}', a NULL bound gives NULL.
+    The caller passes an omitted bound as 1 / a huge hi, and a plain subscript i as 1:i.
+    Rows are rectangular (PostgreSQL's arrays); one vectorised pass per dimension.
+
+        >>> a = pa.array([[[1, 2, 3], [4, 5, 6]], None, []])
+        >>> slice_nd(a, [(pa.scalar(1), pa.scalar(2)), (pa.scalar(2), pa.scalar(3))], 3).to_pylist()
+        [[[2, 3], [5, 6]], None, []]
+    """
+    a = _lists(lists, n)
+    k = len(bounds)
+    levels = [a]  # the list arrays of each nesting level (Arrow depth D)
+    while pa.types.is_list(levels[-1].type.value_type) or pa.types.is_large_list(levels[-1].type.value_type):
+        levels.append(levels[-1].values)
+    depth = len(levels)
+    leaves = levels[-1].values
+    offs = [np.asarray(lv.offsets, dtype=np.int64) for lv in levels]
+    # per row: the length of each dimension (from its first element's path) and its leaf base
+    first = np.asarray(offs[0][:-1])  # index of the row's first element in level 2
+    lens = [np.diff(offs[0])]
+    base = first.copy()
+    nonempty = lens[0] > 0
+    for d in range(1, depth):
+        at = np.where(nonempty, base, 0)
+        ln = np.diff(offs[d])[at] if len(offs[d]) > 1 else np.zeros(n, np.int64)
+        lens.append(np.where(nonempty, ln, 0))
+        base = np.where(nonempty, offs[d][at], 0)
+        nonempty &= lens[-1] > 0
+    null = ~np.asarray(pc.is_valid(a))
+    lo, cnt = [], []
+    for d, (lo_a, hi_a) in enumerate(bounds):
+        lo_v, hi_v = (pc.cast(arr(x, n), pa.int64()) for x in (lo_a, hi_a))
+        null |= ~np.asarray(pc.is_valid(lo_v)) | ~np.asarray(pc.is_valid(hi_v))
+        if d >= depth:
+            continue
+        lo_c = np.maximum(np.asarray(lo_v.fill_null(1), np.int64), 1)
+        hi_c = np.minimum(np.asarray(hi_v.fill_null(0), np.int64), lens[d])
+        lo.append(lo_c - 1)
+        cnt.append(np.maximum(hi_c - lo_c + 1, 0))
+    for d in range(k, depth):  # dimensions past the subscripts: whole
+        lo.append(np.zeros(n, np.int64))
+        cnt.append(lens[d])
+    keep = ~null & nonempty & (k <= depth)
+    for c in cnt:
+        keep &= c > 0
+    strides = [np.ones(n, np.int64)]
+    for d in range(depth - 1, 0, -1):
+        strides.insert(0, strides[0] * lens[d])
+    # expand dimension by dimension: the child counts of each level, the leaf positions
+    row = np.flatnonzero(keep)
+    pos = base[row]
+    counts = []
+    for d in range(depth):
+        c = cnt[d][row]
+        counts.append(c if d else np.where(keep, cnt[0], 0))
+        starts = np.cumsum(c) - c
+        within = np.arange(int(c.sum())) - np.repeat(starts, c)
+        row = np.repeat(row, c)
+        pos = np.repeat(pos, c) + (lo[d][row] + within) * strides[d][row]
+    out = leaves.take(pa.array(pos, pa.int64())) if len(pos) else leaves.slice(0, 0)
+    for d in range(depth - 1, -1, -1):
+        o = pa.array(np.concatenate([[0], np.cumsum(counts[d])]).astype(np.int32))
+        out = pa.ListArray.from_arrays(o, out, mask=pa.array(null) if d == 0 and null.any() else None)
+    return out.cast(a.type)
+
+
+
+class ArraySliceN:
+    """The bound call of a[lo1:hi1][lo2:hi2]...: args (array, lo1, hi1, lo2, hi2, ...)."""
+
+    volatile = False
+    strict = False
+    set_returning = False
+
+    def __init__(self, arg_types: list[T.SqlType], return_type: T.SqlType) -> None:
+        self.arg_types, self.return_type = arg_types, return_type
+
+    def call(self, args: list, n: int) -> pa.Array:
+        return slice_nd(args[0], list(zip(args[1::2], args[2::2])), n)

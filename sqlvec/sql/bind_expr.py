@@ -782,6 +782,8 @@ class ExprBinder(CallBinder):
         if 1 < arr.type.ndims and len(subs) < arr.type.ndims and \
                 not any(isinstance(sub, exp.Slice) for sub in subs):
             return E.Const(None, arr.type.base_element)  # fewer subscripts than dimensions: NULL
+        if arr.type.element is not None and any(isinstance(sub, exp.Slice) for sub in subs):
+            return self._array_slice(arr, subs, based0, scope)
         for sub in subs:
             if arr.type.element is None:
                 from sqlvec.core.errors import DatatypeMismatch
@@ -801,6 +803,22 @@ class ExprBinder(CallBinder):
                 idx = self.coerce(self.bind_expr(sub, scope), T.INT8)
             arr = E.Func("array_subscript", (arr, idx), arr.type.element, ArrayIndex([arr.type, T.INT8], arr.type.element))
         return arr
+
+    def _array_slice(self, arr: E.Expr, subs: list, based0: dict, scope: Scope) -> E.Expr:
+        """a[1:2][2:3]: one slice per dimension (PostgreSQL's array_get_slice); a plain
+        subscript next to a slice is 1:i, an omitted bound the dimension's end."""
+        from sqlvec.functions.arrays import ArraySliceN
+
+        args: list[E.Expr] = [arr]
+        for sub in subs:
+            if isinstance(sub, exp.Slice):
+                args += [self.coerce(self.bind_expr(b, scope), T.INT8) if b is not None else E.Const(d, T.INT8)
+                         for b, d in ((sub.this, 1), (sub.expression, 2**62))]
+            elif isinstance(sub, exp.Literal) and not sub.is_string:  # (0-based as in _b_Bracket)
+                args += [E.Const(1, T.INT8), E.Const(int(sub.this) + (1 if based0.get(id(sub), True) else 0), T.INT8)]
+            else:
+                args += [E.Const(1, T.INT8), self.coerce(self.bind_expr(sub, scope), T.INT8)]
+        return E.Func("array_slice", tuple(args), arr.type, ArraySliceN([arr.type] + [T.INT8] * (len(args) - 1), arr.type))
 
     def _jsonb_subscript(self, j: E.Expr, chain: list[exp.Bracket], scope: Scope) -> E.Expr:
         """jsonb['key'] / jsonb[0]: PostgreSQL 14's jsonb subscripting, `->` one step at a time."""

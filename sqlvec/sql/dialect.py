@@ -72,6 +72,8 @@ class SqlvecDialect(Postgres):
             **Postgres.Tokenizer.KEYWORDS,
             # all vector operators ride on one token type; the parser tells them by text
             **{op: TokenType.LR_ARROW for op in VECTOR_OPERATORS},
+            # `bit varying(n)` is one type name (varbit), as `character varying`
+            "BIT VARYING": TokenType.VAR,
         }
         # oid / regclass / regtype ... are ordinary type names (so `x::oid[]` is an array
         # type and `c.oid` a column), not sqlglot's ObjectIdentifier token
@@ -98,6 +100,9 @@ class SqlvecDialect(Postgres):
         # PostgreSQL has no lambdas: `f(doc -> 'k')` is the JSON operator, not `x -> body`
         # (`name => value` named arguments stay: FARROW gives an exp.Kwarg)
         LAMBDAS: ClassVar[dict] = {TokenType.FARROW: Postgres.Parser.LAMBDAS[TokenType.FARROW]}
+        # PostgreSQL has no `:name` placeholders: `a[:hi]` and `a[:NULL]` are slices
+        PLACEHOLDER_PARSERS: ClassVar[dict] = {
+            k: v for k, v in Postgres.Parser.PLACEHOLDER_PARSERS.items() if k != TokenType.COLON}
         # a foreign key's NOT DEFERRABLE (exec/ddl_fk.py reads the option words)
         KEY_CONSTRAINT_OPTIONS: ClassVar[dict] = {**Postgres.Parser.KEY_CONSTRAINT_OPTIONS,
                                                   "NOT": ("ENFORCED", "DEFERRABLE")}
