@@ -21,15 +21,12 @@ import numpy as np
 
 from sqlvec.core.errors import InvalidParameterValue
 from sqlvec.index import base
-from sqlvec.index.exact import rescore
+from sqlvec.index.exact import _EINSUM, rescore, rescore_one
 
 _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hamming": "hamming",
                    "jaccard": "tanimoto"}
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
-try:  # np.einsum without `optimize` is this call (its Python wrapper: ~1.5 us a query)
-    from numpy._core.multiarray import c_einsum as _EINSUM
-except ImportError:  # (another numpy layout)
-    _EINSUM = np.einsum
+_RESCORED_ONE = ("l2", "ip", "cos")  # metrics index.exact.rescore_one serves
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -269,16 +266,19 @@ class HnswIndex:
         """Found rows of one query (1-D) plus the side set's best `want` (a side key the
         graph found too comes once, from the side scan)."""
         allk, side, norms = sset
-        if self.metric == "l2":  # (1-D: no 3-D gathers; the product picks, then exact)
+        metric = self.metric
+        if metric in _RESCORED_ONE:  # (1-D: no 3-D gathers; the product picks, then exact)
             q0 = np.asarray(q[0], np.float32)
             m = want + 8
             if len(allk) > 4 * m:  # (a few dozen rows: all of them cost less than picking)
-                pick = np.argpartition(norms - 2 * (side @ q0), m - 1)[:m]
+                dots = side @ q0
+                score = (norms - 2 * dots) if metric == "l2" else (
+                    -dots if metric == "ip" else -dots / np.sqrt(np.maximum(norms, 1e-30)))
+                pick = np.argpartition(score, m - 1)[:m]
                 sk, rows = allk.take(pick), side.take(pick, axis=0)
             else:
                 sk, rows = allk, side
-            diff = rows - q0  # (as _search_one: float32 sums, sqrt in float64)
-            sd = np.sqrt(_EINSUM("cd,cd->c", diff, diff).astype(np.float64))
+            sd = rescore_one(q0, rows, metric)
         else:
             sk2, sd2 = self._side_scan(q, want, sset)
             sk, sd = sk2[0], sd2[0]
@@ -410,8 +410,8 @@ class HnswIndex:
             return None
         count, ef = self._count_ef(size, k, params)
         search_many, graph, lock = compiled.search_many, self.graph, self._lock
-        full, fk = self.full, self.full_keys
-        if not (self.metric == "l2" and full is not None and fk is not None and len(fk)
+        full, fk, metric = self.full, self.full_keys, self.metric
+        if not (metric in _RESCORED_ONE and full is not None and fk is not None and len(fk)
                 and full.dtype == np.float32):
             def general(q: np.ndarray) -> tuple:
                 keys, d = self._search_one(q, count, k, ef)
@@ -421,25 +421,28 @@ class HnswIndex:
         first = int(fk[0]) if self._dense_keys else None
         take, lexsort, sqrt, f64 = full.take, np.lexsort, np.sqrt, np.float64
 
-        def exact_l2(q: np.ndarray) -> tuple:
+        def rescored(q: np.ndarray) -> tuple:
             with lock:  # (one graph, shared by sessions with other ef_search values)
                 if self._ef != ef:
                     graph.expansion_search = self._ef = ef
                 out = search_many(q, count=count, exact=False, threads=1)
             keys = out[0][0, :int(out[2][0])].view(np.int64)  # (row ids: below 2**63)
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
-            diff = take(pos, axis=0) - q[0]  # (as _search_one: float32 sums, sqrt in float64)
-            d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
+            if metric == "l2":  # (rescore_one's l2, written out: the benchmark's hot path)
+                diff = take(pos, axis=0) - q[0]
+                d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
+            else:
+                d = rescore_one(q[0], take(pos, axis=0), metric)
             sset = self._side
             if sset is not None:
                 keys, d = self._merge_side(q, keys, d, k, sset)
-            order = lexsort((keys, d))[:k]
+            order = lexsort((keys, d))[:k]  # (cos: a NaN of a zero vector sorts last, by key)
             if len(order) == k:
                 return keys[order], d[order]
             keys2, d2 = self._search_one(q, count, k, ef)  # (fewer than k found: its own tail)
             ok = keys2[0] >= 0
             return keys2[0][ok], d2[0][ok]
-        return exact_l2
+        return rescored
 
     def vectors(self, keys: np.ndarray) -> np.ndarray | None:
         """The full float32 vectors kept beside a quantized graph for these keys (present

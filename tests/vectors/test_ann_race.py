@@ -158,7 +158,8 @@ def _paths(idx: HnswIndex, q: np.ndarray, k: int, p: HnswParams):
     return many, ones, fast
 
 
-@pytest.mark.parametrize("quantizer,metric", [(None, "l2"), ("f16", "l2"), (None, "cos")])
+@pytest.mark.parametrize("quantizer,metric", [(None, "l2"), ("f16", "l2"), (None, "cos"),
+                                              ("f16", "cos")])
 def test_side_set_given_by_hand_is_merged(quantizer, metric):
     """Keys taken out of the graph and given as the side set come back from every path, at
     their exact distances and in (distance, key) order: the brute-force top k."""
