@@ -37,6 +37,7 @@ _STRINGS = frozenset({"text", "varchar", "bpchar", "name", "json"})
 _ARRAY_ELEMS = {"_int2": ">i2", "_int4": ">i4", "_int8": ">i8", "_float4": ">f4",
                 "_float8": ">f8"}
 _VECTORS = {"vector": ">f4", "halfvec": ">f2", "bf16vec": ">u2", "int8vec": ">i1"}
+_SPARSE_BITS = frozenset({"bit", "varbit", "sparsevec"})  # copy_binary_sparse
 
 
 @dataclass
@@ -73,7 +74,7 @@ def native_decoder(col: Column) -> bool:
     """Whether the column's values are decoded straight to its Arrow type (else: text)."""
     s = col.type.short
     return s in _FIXED or s in _STRINGS or s in ("bytea", "uuid") or s in _ARRAY_ELEMS \
-        or s in _VECTORS
+        or s in _VECTORS or s in _SPARSE_BITS
 
 
 def split_rows(buf: bytes, pos: int, ncols: int, final: bool) -> tuple[list[Fields], int, bool]:
@@ -350,6 +351,10 @@ def decode_column(buf: bytes, f: Fields, col: Column) -> pa.Array:
         return _vector_column(u8, f, valid, n, s, t.typmod, arrow)
     if s in _ARRAY_ELEMS:
         return _array_column(_grid(u8, f, valid), valid, n, _ARRAY_ELEMS[s], arrow)
+    if s in _SPARSE_BITS:
+        from sqlvec.wire import copy_binary_sparse as SB
+
+        return SB.sparse_column(u8, f, t) if s == "sparsevec" else SB.bit_column(u8, f, t)
     raise AssertionError(s)
 
 
