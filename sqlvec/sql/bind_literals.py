@@ -124,6 +124,8 @@ def type_from_ast(dt: exp.DataType, types: Any) -> SqlType:
             t = t.with_typmod(vals[0])
     elif t.short == "bpchar" and base in ("char", "character"):
         t = t.with_typmod(1 + 4)
+    elif t.short == "bit" and base == "bit":  # as PostgreSQL's grammar: bit is bit(1)
+        t = t.with_typmod(1)
     if array or dt.this == exp.DType.ARRAY:
         t = T.array_of(t)
     return t

@@ -13,6 +13,8 @@ A cast to a typmod checks the dimension ('expected 3 dimensions, not 2').
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -23,6 +25,7 @@ from sqlvec.core.errors import (
     NullValueNotAllowed,
     ProgramLimitExceeded,
     StringDataLengthMismatch,
+    StringDataRightTruncation,
 )
 from sqlvec.core.types import SqlType
 from sqlvec.functions.casts import CastRegistry
@@ -156,21 +159,32 @@ def sparse_to_dense(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool)
 
 
 def bit_to_bit(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
-    """bit(n) typmod: length must match (implicit) or is truncated/zero-padded (explicit)."""
-    if to_t.typmod <= 0 or to_t.short != "bit":
+    """PostgreSQL's bit(bit, int, bool) and varbit(varbit, int, bool) length coercions: into
+    bit(n) the length must be n (22026), into varbit(n) at most n (22001); an explicit cast
+    truncates (and zero-pads into bit(n)) instead.
+
+        >>> import sqlvec.functions.vectors.types as V
+        >>> b = VT.parse_bit(pa.array(["1", "10101", None]), V.VARBIT)
+        >>> VT.format_bit(bit_to_bit(b, V.VARBIT, V.BIT.with_typmod(3), True), V.BIT).to_pylist()
+        ['100', '101', None]
+        >>> VT.format_bit(bit_to_bit(b, V.VARBIT, V.VARBIT.with_typmod(2), True), V.VARBIT).to_pylist()
+        ['1', '10', None]
+    """
+    if to_t.typmod <= 0:
         return a
+    n = to_t.typmod
     lens = VT.bit_lengths(a)
     valid = V.valid_mask(a)
-    bad = valid & (lens != to_t.typmod)
+    fixed = to_t.short == "bit"
+    bad = valid & ((lens != n) if fixed else (lens > n))
     if not bad.any():
         return a
     if not explicit:
-        raise StringDataLengthMismatch(
-            f"bit string length {int(lens[bad][0])} does not match type bit({to_t.typmod})")
-    text = VT.format_bit(a, from_t)
-    n = to_t.typmod
-    fixed = pc.utf8_rpad(pc.utf8_slice_codeunits(text, 0, n), n, "0")
-    return VT.parse_bit(fixed, to_t)
+        if fixed:
+            raise StringDataLengthMismatch(f"bit string length {int(lens[bad][0])} does not match type bit({n})")
+        raise StringDataRightTruncation(f"bit string too long for type bit varying({n})")
+    text = pc.utf8_slice_codeunits(VT.format_bit(a, from_t), 0, n)
+    return VT.parse_bit(pc.utf8_rpad(text, n, "0") if fixed else text, to_t)
 
 
 def int_to_bit(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
@@ -192,7 +206,10 @@ def int_to_bit(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> p
 
 def from_unknown(a: pa.Array, from_t: SqlType, to_t: SqlType, explicit: bool) -> pa.Array:
     """An untyped literal: parse its text, unless the binder already converted it."""
-    if pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
+    if to_t.short in ("bit", "varbit") and (pa.types.is_string(a.type) or pa.types.is_large_string(a.type)):
+        # bit_in without the typmod, then the length coercion: '1'::bit(3) is 100 (explicit)
+        a = VT.parse_bit(a, replace(to_t, typmod=-1))
+    elif pa.types.is_string(a.type) or pa.types.is_large_string(a.type):
         return to_t.codec.parse_text(a, to_t)
     if to_t.short in ("bit", "varbit"):
         return bit_to_bit(a, to_t, to_t, explicit)
