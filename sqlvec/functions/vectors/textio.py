@@ -395,10 +395,67 @@ def check_sparse_indices(idx: np.ndarray, dim: int) -> None:
     raise DataException("sparsevec indices must not contain duplicates")
 
 
+_NUM = r"-?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d{1,3})?"
+_PLAIN_SPARSE = rf"^\{{(?:\d{{1,9}}:{_NUM}(?:,\d{{1,9}}:{_NUM})*)?\}}/\d{{1,10}}$"
+
+
 def parse_sparse(a: pa.Array, t: SqlType) -> pa.Array:
+    """sparsevec_in over a column: texts written plainly ('{1:0.5,3:2}/5', no blanks, plain
+    numbers) are split and converted by Arrow kernels for the whole column, then checked with
+    numpy; a column with any other text, or a value sparsevec_in would refuse, goes value by
+    value (parse_sparse_value), which gives pgvector's answer and words."""
     a = _combine(a)
+    fast = _plain_sparse(a, t) if len(a) else None
+    if fast is not None:
+        return fast
     vals = [None if s is None else parse_sparse_value(s, t.typmod) for s in a.to_pylist()]
     return pa.array(vals, V.SPARSE_ARROW)
+
+
+def _plain_sparse(a: pa.Array, t: SqlType) -> pa.Array | None:
+    """parse_sparse's column path (None: not every value is plain and accepted)."""
+    if not pa.types.is_string(a.type):
+        a = a.cast(pa.string())
+    valid = V.valid_mask(a)
+    texts = a.filter(pa.array(valid)) if not valid.all() else a
+    if not len(texts) or not pc.all(pc.match_substring_regex(texts, _PLAIN_SPARSE)).as_py():
+        return None
+    parts = pc.split_pattern(texts, "}/")
+    head, tail = pc.list_element(parts, 0), pc.list_element(parts, 1)
+    dim = np.asarray(pc.cast(tail, pa.int64()), np.int64)
+    pairs = pc.split_pattern(pc.utf8_slice_codeunits(head, 1), ",")
+    counts = np.asarray(pc.list_value_length(pairs), np.int64)
+    flat = pc.list_flatten(pairs)
+    nonempty = np.asarray(pc.not_equal(flat, ""))  # '{}' splits to one empty text
+    kv = pc.split_pattern(flat.filter(pa.array(nonempty)), ":")
+    counts -= np.add.reduceat(~nonempty, np.cumsum(counts) - counts) if len(counts) else 0
+    k = np.asarray(pc.cast(pc.list_element(kv, 0), pa.int64()), np.int64)
+    with np.errstate(over="ignore"):
+        v = np.asarray(pc.cast(pc.list_element(kv, 1), pa.float64()), np.float64).astype(np.float32)
+    if np.isinf(v).any():
+        return None
+    row = np.repeat(np.arange(len(texts)), counts)
+    keep = v != 0  # (a zero is not stored, as pgvector's)
+    row, k, v = row[keep], k[keep] - 1, v[keep]
+    order = np.lexsort((k, row))  # pgvector sorts the input
+    row, k, v = row[order], k[order], v[order]
+    nnz = np.bincount(row, minlength=len(texts))
+    first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, bool)
+    ascending = first | np.r_[True, np.diff(k) > 0] if len(k) else first
+    if ((dim < 1) | (dim > V.SPARSE_MAX_DIM) | (nnz > V.SPARSE_MAX_NNZ)).any() or \
+            (t.typmod > 0 and (dim != t.typmod).any()) or \
+            ((k < 0) | (k >= dim[row]) | ~ascending).any():
+        return None
+    n = len(a)
+    all_nnz = np.zeros(n, np.int64)
+    all_nnz[valid] = nnz
+    all_dim = np.zeros(n, np.int32)
+    all_dim[valid] = dim
+    offsets = pa.array(np.concatenate([[0], np.cumsum(all_nnz)]).astype(np.int32))
+    return pa.StructArray.from_arrays(
+        [pa.array(all_dim), pa.ListArray.from_arrays(offsets, pa.array(k.astype(np.int32))),
+         pa.ListArray.from_arrays(offsets, pa.array(v))],
+        fields=list(V.SPARSE_ARROW), mask=pa.array(~valid) if not valid.all() else None)
 
 
 # ---- bit --------------------------------------------------------------------------------
