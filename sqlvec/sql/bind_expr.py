@@ -313,7 +313,8 @@ class ExprBinder(CallBinder):
                 raise SyntaxError_(f'"{n.this[:1]}" is not a valid hexadecimal digit') from None
         elif set(text) - {"0", "1"}:
             raise SyntaxError_(f'"{sorted(set(text) - {"0", "1"})[0]}" is not a valid binary digit')
-        bit = type_from_ast(exp.DataType.build(f"bit({max(len(text), 1)})", dialect="postgres"), self.regs.types)
+        bit = type_from_ast(exp.DataType.build(f"bit({len(text)})", dialect="postgres"), self.regs.types) \
+            if text else self.regs.types.by_name("bit")  # B'': a zero-length bit
         return self.coerce(E.Const(text, T.UNKNOWN), bit)
 
     _b_HexString = _b_BitString
