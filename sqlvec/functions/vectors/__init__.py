@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlvec.functions.vectors import aggregates, arith, casts, compare, ops
+from sqlvec.functions.vectors import aggregates, arith, bitfns, casts, compare, ops
 from sqlvec.functions.vectors.textio import (
     ALL_TYPES,
     BF16VEC,
@@ -35,6 +35,7 @@ def register(regs: Any) -> None:
     arith.register(regs.functions, DENSE, SPARSEVEC, BIT)
     aggregates.register(regs.functions, DENSE)
     compare.register(regs.functions, DENSE, (BIT, VARBIT), SPARSEVEC)
+    bitfns.register(regs.functions, BIT, VARBIT)
     casts.register(regs.casts)
 
 
