@@ -122,7 +122,7 @@ class ExprBinder(CallBinder):
                 arr = pa.repeat(numeric_text_scalar(e.value), 1)
             else:
                 arr = pa.array([e.value], type=e.type.arrow if e.type.short != "unknown" else pa.string())
-            src = e.type if e.type.short != "unknown" else T.TEXT
+            src = e.type if e.type.short != "unknown" else T.UNKNOWN if to.short in ("bit", "varbit") else T.TEXT
             if src.oid == to.oid and src.typmod == to.typmod and not _other_scale(src, to):
                 return E.Const(e.value, to)
             if _zone_dependent(src, to):  # cast at run time, in the session's TimeZone
