@@ -245,11 +245,16 @@ class SegView:
 
 def _key_form(a: pa.Array) -> pa.Array:
     """Key values as compared: numeric held as its text by its value's order key (1.5 and
-    1.50 are one key), anything else as it is."""
+    1.50 are one key), nested values (arrays, vectors) as their equality bytes, anything
+    else as it is."""
     if isinstance(a.type, pa.ExtensionType):
         from sqlvec.core.textio_numeric import numeric_key
 
         return numeric_key(a)
+    if pa.types.is_nested(a.type):  # arrays, vectors: their elements' bytes (nested_keys)
+        from sqlvec.storage.nested_keys import nested_key
+
+        return nested_key(a)
     return a
 
 
@@ -393,7 +398,7 @@ def _hash_probe(
     view: SegView, column: str, values: pa.Array, found: np.ndarray, out: np.ndarray
 ) -> None:
     col = view.seg.data.column(column)
-    if isinstance(col.type, pa.ExtensionType):
+    if isinstance(col.type, pa.ExtensionType) or pa.types.is_nested(col.type):
         col = _key_form(col.combine_chunks())
     if col.type != values.type:
         values = values.cast(col.type)
