@@ -28,13 +28,21 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+# length-limited strings read as COPY reads them (the type's input with its length: too
+# long is 22001 / 22026, not cut as an explicit cast cuts): text cast to the unlimited type,
+# the INSERT's assignment to the column then checks (and pads) as the input function does
+_UNLIMITED = {"varchar": "character varying", "bpchar": "bpchar", "bit": "bit varying",
+              "varbit": "bit varying"}
+
+
 def insert_sql(target: str, names: list[str], columns: list[Column], native: list[bool]) -> str:
     """The INSERT whose VALUES row stands for the chunk (native: decoded to the column type)."""
     exprs, params = [], []
     for k, (col, nat) in enumerate(zip(columns, native), start=1):
         t = col.type.display()
         params.append(f"${k}::{t}" if nat else f"${k}::text")
-        exprs.append(f"u.c{k}" if nat else f"u.c{k}::{t}")
+        read = _UNLIMITED.get(col.type.short, t) if col.type.typmod >= 0 else t
+        exprs.append(f"u.c{k}" if nat else f"u.c{k}::{read}")
     alias = ", ".join(f"c{k}" for k in range(1, len(columns) + 1))
     return (f"INSERT INTO {target} ({', '.join(names)}) SELECT {', '.join(exprs)} "
             f"FROM (VALUES ({', '.join(params)})) AS u({alias})")
