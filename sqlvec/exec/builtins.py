@@ -196,38 +196,6 @@ class ArrayIndex:
         return values.take(pa.array(pos, mask=~ok))
 
 
-@dataclass
-class ArraySlice:
-    """arr[lo:hi] (1-based, inclusive; either bound may be omitted)."""
-
-    arg_types: list[SqlType]
-    return_type: SqlType
-    volatile: bool = False
-    strict: bool = False
-    set_returning: bool = False
-
-    def call(self, args: list, n: int) -> pa.Array:
-        import pyarrow.compute as pc
-
-        arr = args[0]
-        lengths = np.asarray(pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False), np.int64)
-        lo = np.asarray(pc.fill_null(args[1].cast(pa.int64()), 1).to_numpy(zero_copy_only=False), np.int64) \
-            if args[1] is not None else np.ones(n, np.int64)
-        hi = np.asarray(pc.fill_null(args[2].cast(pa.int64()), 2**62).to_numpy(zero_copy_only=False), np.int64) \
-            if args[2] is not None else lengths
-        lo = np.maximum(lo, 1)
-        hi = np.minimum(hi, lengths)
-        counts = np.maximum(hi - lo + 1, 0)
-        offsets = np.asarray(arr.offsets.to_numpy(zero_copy_only=False), np.int64)[:-1] if n else np.zeros(0, np.int64)
-        starts = offsets + lo - 1
-        take = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
-        new_offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int32)
-        values = arr.values.take(pa.array(take, pa.int64())) if len(take) else arr.values.slice(0, 0)
-        out = pa.ListArray.from_arrays(pa.array(new_offsets), values,
-                                       mask=pc.is_null(arr) if arr.null_count else None)
-        return out.cast(self.return_type.arrow)
-
-
 def srf_lists(name: str, args: list[pa.Array], return_type: SqlType) -> pa.Array:
     """Per-row results of a set-returning call as a list array (one list per input row)."""
     import pyarrow.compute as pc

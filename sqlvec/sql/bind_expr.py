@@ -766,7 +766,7 @@ class ExprBinder(CallBinder):
         return self.call("timezone", [self.bind_expr(n.args["zone"], scope), self.bind_expr(n.this, scope)])
 
     def _b_Bracket(self, n: exp.Bracket, scope: Scope) -> E.Expr:
-        from sqlvec.exec.builtins import ArrayIndex, ArraySlice
+        from sqlvec.exec.builtins import ArrayIndex
 
         chain = [n]  # a[2][1] parses as Bracket(Bracket(a, 2), 1): take the subscripts together
         while isinstance(chain[0].this, exp.Bracket):
@@ -790,11 +790,6 @@ class ExprBinder(CallBinder):
                 from sqlvec.core.errors import DatatypeMismatch
 
                 raise DatatypeMismatch(f"cannot subscript type {arr.type.display()} because it does not support subscripting")
-            if isinstance(sub, exp.Slice):
-                lo = self.coerce(self.bind_expr(sub.this, scope), T.INT8) if sub.this is not None else E.Const(None, T.INT8)
-                hi = self.coerce(self.bind_expr(sub.expression, scope), T.INT8) if sub.expression is not None else E.Const(None, T.INT8)
-                arr = E.Func("array_slice", (arr, lo, hi), arr.type, ArraySlice([arr.type, T.INT8, T.INT8], arr.type))
-                continue
             if isinstance(sub, exp.Literal) and not sub.is_string:
                 # sqlglot stores literal subscripts 0-based, but only where it typed the
                 # subscripted value as an array or not at all: (x::real[])[2][1] keeps the 1
