@@ -87,6 +87,13 @@ class SqlType:
             return f"{head}{mod}" + (f" with{tail}" if tail else "")
         return self.name + mod
 
+    def display_bare(self) -> str:
+        """format_type_be: the name without a typmod, as PostgreSQL's error messages print
+        it ('character varying', 'vector', 'bit varying[]')."""
+        if self.element is not None:
+            return self.element.display_bare() + ("[]" if not self.element.is_array else "")
+        return self.display() if self.typmod < 0 else replace(self, typmod=-1).display()
+
     def __str__(self) -> str:
         return self.display()
 

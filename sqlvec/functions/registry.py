@@ -199,11 +199,8 @@ def _type_key(t: SqlType) -> tuple:
 
 
 def _bare(t: SqlType) -> str:
-    """The type's name as PostgreSQL's format_type_be prints it in a 42883/42725 message: no
-    typmod ('vector', 'character varying', 'bit varying[]')."""
-    if t.element is not None:
-        return _bare(t.element) + ("[]" if not t.element.is_array else "")
-    return t.display() if t.typmod < 0 else replace(t, typmod=-1).display()
+    """The type's name as a 42883/42725 message prints it (format_type_be: no typmod)."""
+    return t.display_bare()
 
 
 def _type_list(types: Sequence[SqlType]) -> str:

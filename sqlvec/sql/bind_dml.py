@@ -45,7 +45,8 @@ def assign(b: Binder, e: E.Expr, t: T.SqlType, column: str) -> E.Expr:
             from sqlvec.core.errors import DatatypeMismatch
 
             raise DatatypeMismatch(
-                f'column "{column}" is of type {t.display()} but expression is of type {src.display()}',
+                f'column "{column}" is of type {t.display_bare()} but expression is of type '
+                f'{src.display_bare()}',
                 hint="You will need to rewrite or cast the expression.",
             )
     return b.coerce(e, t)

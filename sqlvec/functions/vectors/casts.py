@@ -236,6 +236,8 @@ def register(casts: CastRegistry) -> None:
     for f in ("bit", "varbit"):
         for t in ("bit", "varbit"):
             casts.add_cast(f, t, bit_to_bit, "i")
+        for s in ("text", "varchar", "bpchar"):  # (I/O conversion, then the explicit length
+            casts.add_cast(s, f, from_unknown, "e")  # coercion: '101'::text::bit(4) is 1010)
     for f in ("int4", "int8"):
         casts.add_cast(f, "bit", int_to_bit, "e")
 
