@@ -623,7 +623,17 @@ def _as_type(values: pa.Array, t: pa.DataType) -> pa.Array:
 
 
 def _nested_codes(col: pa.Array) -> np.ndarray:
-    """Equality codes for list/struct values (no Arrow hash kernel for them): via Python tuples."""
+    """Equality codes for list/struct values (no Arrow hash kernel for them): their equality
+    bytes (storage/nested_keys: -0 = 0, NaN = NaN, NULL elements equal, as PostgreSQL's
+    btree equality), dictionary-encoded; leaves it has no bytes for via Python tuples."""
+    from sqlvec.storage.nested_keys import nested_key
+
+    try:
+        enc = pc.dictionary_encode(nested_key(col), null_encoding="encode")
+        return np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    except TypeError:
+        pass
+
     def freeze(v: Any) -> Any:
         if isinstance(v, list):
             return tuple(freeze(x) for x in v)
@@ -656,6 +666,8 @@ def group_ids(keys: pa.Table) -> tuple[np.ndarray, pa.Table]:
         if pa.types.is_nested(col.type):
             codes.append(_nested_codes(col))
             continue
+        if pa.types.is_floating(col.type):  # (-0 + 0 is 0: one group, as float8 = says)
+            col = pc.add(col, pa.scalar(0, col.type))
         enc = pc.dictionary_encode(col, null_encoding="encode")
         codes.append(np.asarray(enc.indices.to_numpy(zero_copy_only=False), dtype=np.int64))
     if n == 0:

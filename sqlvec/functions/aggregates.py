@@ -166,12 +166,30 @@ def _hashable(v: pa.Array, t: SqlType) -> pa.Array:
 
 
 def _codes(v: pa.Array, t: SqlType) -> tuple[np.ndarray, int]:
-    """Dense int64 codes of a column's values (NULL gets its own code) and the code count."""
-    enc = pc.dictionary_encode(_hashable(v, t))
+    """Dense int64 codes of a column's values (NULL gets its own code) and the code count.
+    Equal as PostgreSQL's btree equality: floats with -0 as 0, nested values by their
+    equality bytes (storage/nested_keys), ordered by their _hashable stand-in."""
+    nested = pa.types.is_nested(v.type)
+    if nested:
+        from sqlvec.storage.nested_keys import nested_key
+
+        try:
+            enc = pc.dictionary_encode(nested_key(v))
+        except TypeError:  # (a leaf without equality bytes: by its text)
+            nested = False
+    if not nested:
+        if pa.types.is_floating(v.type):
+            v = pc.add(v, pa.scalar(0, v.type))  # (-0 + 0 is 0: one value, as float8 =)
+        enc = pc.dictionary_encode(_hashable(v, t))
     idx = enc.indices.fill_null(0).to_numpy(zero_copy_only=False).astype(np.int64)
     # codes follow the values' sort order (NULL last), so DISTINCT output is sorted as in
     # PostgreSQL, which sorts to find duplicates
-    order = pc.sort_indices(enc.dictionary).to_numpy()
+    if nested:  # (each distinct value's first row, ordered by its stand-in)
+        first = np.zeros(len(enc.dictionary), np.int64)
+        first[idx[::-1]] = np.arange(len(idx))[::-1]
+        order = pc.sort_indices(_hashable(v.take(pa.array(first)), t)).to_numpy()
+    else:
+        order = pc.sort_indices(enc.dictionary).to_numpy()
     rank = np.empty(len(order), np.int64)
     rank[order] = np.arange(len(order))
     codes = rank[idx] if len(order) else np.zeros(len(idx), np.int64)
