@@ -1,4 +1,5 @@
-"""Shared fixtures: a real `python -m sqlvec serve` process on a free 127.0.0.1 port.
+"""Shared fixtures: a real `python -m sqlvec serve` process on a free 127.0.0.1 port, an
+embedded connection (`db`), PostgreSQL 15 (`pg15_dsn`, `pg`: tests/support/conftest_pg.py).
 
     def test_x(server):                      # one server per test module, data in a tmp dir
         psycopg.connect(server.dsn)
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
+pytest_plugins = ["tests.support.conftest_pg"]  # pg15_dsn and pg (PostgreSQL 15 as the oracle)
 _LISTENING = re.compile(r"sqlvec listening on (\S+):(\d+), data in (.*)")
 
 
@@ -103,3 +105,20 @@ def server(tmp_path_factory):
     srv = start_server(str(tmp / "data"), tmp / "server.log")
     yield srv
     srv.stop()
+
+
+@pytest.fixture()
+def db():
+    """An embedded in-memory connection in autocommit mode; run(sql) -> rows."""
+    import sqlvec
+
+    con = sqlvec.connect(":memory:")
+    con.autocommit = True
+    cur = con.cursor()
+
+    def run(sql: str, params=None):
+        cur.execute(sql, params)
+        return cur.fetchall() if cur.description else None
+
+    yield run
+    con.close()

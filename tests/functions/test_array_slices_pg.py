@@ -7,35 +7,6 @@ from __future__ import annotations
 
 import random
 
-import psycopg
-import pytest
-
-from tests.support.conftest_pg import pg15_dsn  # noqa: F401 - fixture
-
-
-@pytest.fixture()
-def pg(pg15_dsn):  # noqa: F811 - pytest fixture injection
-    with psycopg.connect(pg15_dsn, autocommit=True) as con:
-        def run(sql: str):
-            cur = con.execute(sql)
-            return [tuple(r) for r in cur.fetchall()] if cur.description else None
-        yield run
-
-
-@pytest.fixture()
-def db():
-    import sqlvec
-
-    con = sqlvec.connect(":memory:")
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql: str):
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()] if cur.description else None
-    yield run
-    con.close()
-
 
 def _literal(rng: random.Random, shape: tuple[int, ...]) -> str:
     if not shape:

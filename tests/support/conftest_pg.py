@@ -1,4 +1,5 @@
-"""A pytest plugin with a session-wide PostgreSQL 15 fixture `pg15_dsn`.
+"""A pytest plugin with a session-wide PostgreSQL 15 fixture `pg15_dsn` and `pg` (run SQL
+there).
 
 Use it from any conftest.py with `pytest_plugins = ["tests.support.conftest_pg"]`, or
 import `postgres_server` from tests.support.pg directly.
@@ -18,3 +19,23 @@ def pg15_dsn():
         pytest.skip("PostgreSQL 15 is not installed (pg_config not found)")
     with postgres_server() as dsn:
         yield dsn
+
+
+@pytest.fixture()
+def pg(pg15_dsn):
+    """run(sql) -> rows (None without a result) on PostgreSQL 15, autocommit, in a schema of
+    its own dropped afterwards (tables a test makes do not meet the next test's)."""
+    import psycopg
+
+    con = psycopg.connect(pg15_dsn, autocommit=True)
+    con.execute("drop schema if exists oracle_fixture cascade")
+    con.execute("create schema oracle_fixture")
+    con.execute("set search_path = oracle_fixture")
+
+    def run(sql: str):
+        cur = con.execute(sql)
+        return [tuple(r) for r in cur.fetchall()] if cur.description else None
+
+    yield run
+    con.execute("drop schema oracle_fixture cascade")
+    con.close()

@@ -23,20 +23,3 @@ def q(regs):
             t = t.with_typmod(typmod)
         return regs.casts.cast(pa.array([text]), T.TEXT, t, explicit=True), t
     return parse
-
-
-@pytest.fixture()
-def db():
-    """An embedded in-memory connection in autocommit mode; run(sql) -> rows."""
-    import sqlvec
-
-    con = sqlvec.connect(":memory:")
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql: str, params=None):
-        cur.execute(sql, params)
-        return cur.fetchall() if cur.description else None
-
-    yield run
-    con.close()

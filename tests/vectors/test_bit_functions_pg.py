@@ -9,33 +9,6 @@ import random
 import psycopg
 import pytest
 
-from tests.support.conftest_pg import pg15_dsn  # noqa: F401 - fixture
-
-
-@pytest.fixture()
-def pg(pg15_dsn):  # noqa: F811 - pytest fixture injection
-    with psycopg.connect(pg15_dsn, autocommit=True) as con:
-        def run(sql: str):
-            cur = con.execute(sql)
-            return [tuple(r) for r in cur.fetchall()] if cur.description else None
-        yield run
-
-
-@pytest.fixture()
-def db():
-    import sqlvec
-
-    con = sqlvec.connect(":memory:")
-    con.autocommit = True
-    cur = con.cursor()
-
-    def run(sql: str):
-        cur.execute(sql)
-        return [tuple(r) for r in cur.fetchall()] if cur.description else None
-    yield run
-    con.close()
-
-
 QUERIES = [
     "select id, length(a), bit_length(v), octet_length(v), bit_count(v) from bt order by id",
     "select id, (a & b)::text, (a | b)::text, (a # b)::text, (~a)::text, (~v)::text from bt order by id",

@@ -14,24 +14,6 @@ import random
 import psycopg
 import pytest
 
-from tests.support.conftest_pg import pg15_dsn  # noqa: F401 - fixture
-
-
-@pytest.fixture()
-def pg(pg15_dsn):  # noqa: F811 - pytest fixture injection
-    con = psycopg.connect(pg15_dsn, autocommit=True)
-    con.execute("drop schema if exists veccompat cascade")
-    con.execute("create schema veccompat")
-    con.execute("set search_path = veccompat")
-
-    def run(sql: str):
-        cur = con.execute(sql)
-        return cur.fetchall() if cur.description else None
-
-    yield run
-    con.execute("drop schema veccompat cascade")
-    con.close()
-
 
 def _bits(rng: random.Random, n: int, width: int | None) -> list[str | None]:
     out = []
