@@ -10,20 +10,12 @@ import struct
 import pytest
 
 from sqlvec.core.errors import SqlError
-from sqlvec.session import Database, Session
 from sqlvec.wire import copy as wire_copy
 from tests.support.rows import run
+from tests.wire import test_copy_vectors_fast as _vectors_fast
 from tests.wire.test_copy_vectors_fast import HEADER, TRAILER, copy_in
 
-
-@pytest.fixture
-def session():
-    db = Database.open(None)
-    s = Session(db)
-    run(s, "CREATE EXTENSION IF NOT EXISTS vector")
-    yield s
-    s.close()
-    db.close()
+session = _vectors_fast.session  # (the fixture: an in-memory session with pgvector's types)
 
 
 def field(raw: bytes | None) -> bytes:
