@@ -431,8 +431,10 @@ def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict) -> Any:
 
     def scan(qv: np.ndarray) -> tuple:
         q0 = qv[0]
-        if len(keys) > 4 * m:  # (a product picks the best m, a margin for its rounding)
-            pick = np.argpartition(norms - 2 * (rows @ q0), m - 1)[:m]
+        if len(keys) > 4 * m:  # (a product picks the best m, a margin for its rounding,
+            score = norms - 2 * (rows @ q0)  # and every row tied with the last: equal
+            cut = score[np.argpartition(score, m - 1)[:m]].max()  # vectors keep the lowest ids)
+            pick = np.flatnonzero(score <= cut)
             k, diff = keys.take(pick), rows.take(pick, axis=0) - q0
         else:
             k, diff = keys, rows - q0
