@@ -12,10 +12,10 @@ prepared usearch search, the over-fetch, joined numpy columns) once per table ve
 settings (`_resolve`, through vector_index_path's own `_target`). An execution then does
 only: the parameter -> float32 vector, one search per graph (merged only when there are
 several; the rows outside the sealed segments' graphs, when few, are scanned exactly instead
-of searching the delta graph: `_delta_scan`), the visibility check of the found row ids (row-id arithmetic and the deleted
-bitmap), the gather of the returned rows' columns, and one RecordBatch; no transaction
-object (a read of the committed snapshot writes nothing), no ExecContext, no per-layer
-batches. Deleted keys widen the over-fetch as index_top does.
+of searching the delta graph: `_delta_scan`), the visibility check of the found row ids
+(row-id arithmetic and the deleted bitmap), the gather of the returned rows' columns, and
+one RecordBatch; no transaction object (a read of the committed snapshot writes nothing),
+no ExecContext, no per-layer batches. Deleted keys widen the over-fetch as index_top does.
 
 Anything else returns None and the general path runs it, so results are identical: a
 transaction block (own rows), NULL vectors or rows outside the index (fewer than k
