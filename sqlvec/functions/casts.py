@@ -174,6 +174,16 @@ def _char_length_check(a: pa.Array, to_t: SqlType, explicit: bool) -> pa.Array:
     return a
 
 
+def _element_typmod(t: SqlType) -> SqlType | None:
+    """The element type, with its typmod, of an array type with one (varchar(2)[],
+    numeric(3,1)[]: the element's or, for a column, the array type's), else None."""
+    e = t.element
+    if e is None or e.is_array:
+        return None
+    mod = e.typmod if e.typmod >= 0 else t.typmod
+    return e.with_typmod(mod) if mod >= 0 else None
+
+
 ExtraCast = Callable[[pa.Array, SqlType, SqlType, bool], pa.Array]
 
 
@@ -378,7 +388,11 @@ class CastRegistry:
                     pc.utf8_slice_codeunits(out, 0, 63)
             return textio.parse_text(a, to_t)
         if _is_string(from_t) and to_t.is_array:
-            return textio.parse_text(a, to_t)
+            out = textio.parse_text(a, to_t)
+            if _element_typmod(to_t) is None:
+                return out
+            plain = replace(to_t, typmod=-1, element=to_t.element.with_typmod(-1))
+            return self._cast_list(out, plain, to_t, explicit)  # (each element's length, scale)
         # anything to text: PostgreSQL's output function
         if t in STRING_TYPES:
             out = textio.format_text(a, from_t)
@@ -423,7 +437,8 @@ class CastRegistry:
         assert from_t.element is not None and to_t.element is not None
         offsets = a.offsets
         flat = a.values[offsets[0].as_py():offsets[-1].as_py()] if len(a) else a.values[:0]
-        vals = self._cast_array(flat, from_t.element, to_t.element, explicit)
+        elem = _element_typmod(to_t) or to_t.element  # (varchar(2)[]: each element varchar(2))
+        vals = self._cast_array(flat, from_t.element, elem, explicit)
         rebased = pc.subtract(offsets, offsets[0])
         mask = pc.is_null(a) if a.null_count else None
         return pa.ListArray.from_arrays(rebased, vals, type=pa.list_(vals.type), mask=mask)
