@@ -265,10 +265,19 @@ def _values(u8: np.ndarray, f: Fields) -> tuple[np.ndarray, np.ndarray, np.ndarr
     if (lens == w).all() and len(u8) >= w:  # one width: whole values taken as rows of bytes
         rows = np.lib.stride_tricks.as_strided(u8, (len(u8) - w + 1, w), (1, 1), writeable=False)
         return valid, lens, rows[starts].reshape(-1)
-    offs = np.zeros(len(lens), np.int64)
-    np.cumsum(lens[:-1], out=offs[1:])
-    idx = np.arange(total, dtype=np.int64) + np.repeat(starts - offs, lens)
-    return valid, lens, u8[idx]
+    return valid, lens, u8[_ranges(starts, lens)]
+
+
+def _starts(lens: np.ndarray) -> np.ndarray:
+    """Where each of consecutive runs of these lengths starts (0 first)."""
+    out = np.zeros(len(lens), np.int64)
+    np.cumsum(lens[:-1], out=out[1:])
+    return out
+
+
+def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """starts[i] + 0 .. counts[i] - 1 for every i, concatenated."""
+    return np.arange(int(counts.sum()), dtype=np.int64) + np.repeat(starts - _starts(counts), counts)
 
 
 def _grid(u8: np.ndarray, f: Fields, valid: np.ndarray, width: int | None = None) -> Grid | None:

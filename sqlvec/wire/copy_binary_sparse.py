@@ -25,28 +25,8 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.types import SqlType
-from sqlvec.wire.copy_binary import Fallback, Fields, _values
-
-SPARSE_MAX_DIM, SPARSE_MAX_NNZ = 1_000_000_000, 16000  # pgvector's (functions/vectors/types)
-
-
-def _be_i32(flat: np.ndarray, at: np.ndarray) -> np.ndarray:
-    """Big-endian int32s at byte positions `at` of `flat`."""
-    b = flat[at[:, None] + np.arange(4)].astype(np.uint32)
-    return ((b[:, 0] << 24) | (b[:, 1] << 16) | (b[:, 2] << 8) | b[:, 3]).view(np.int32)
-
-
-def _ranges(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """starts[i] + 0 .. counts[i] - 1 for every i, concatenated."""
-    total = int(counts.sum())
-    first = np.cumsum(counts) - counts
-    return np.arange(total, dtype=np.int64) + np.repeat(starts - first, counts)
-
-
-def _starts(lens: np.ndarray) -> np.ndarray:
-    out = np.zeros(len(lens), np.int64)
-    np.cumsum(lens[:-1], out=out[1:])
-    return out
+from sqlvec.functions.vectors.types import SPARSE_MAX_DIM, SPARSE_MAX_NNZ
+from sqlvec.wire.copy_binary import Fallback, Fields, _be_i32, _ranges, _starts, _values
 
 
 def bit_column(u8: np.ndarray, f: Fields, t: SqlType) -> pa.Array:
@@ -58,7 +38,7 @@ def bit_column(u8: np.ndarray, f: Fields, t: SqlType) -> pa.Array:
         raise Fallback
     flat = flat.copy()
     begin = _starts(lens)
-    nbits = _be_i32(flat, begin).astype(np.int64)
+    nbits = _be_i32(flat, begin)
     if (nbits < 0).any() or (lens != 4 + (nbits + 7) // 8).any():
         raise Fallback
     if t.typmod > 0 and ((nbits != t.typmod) if t.short == "bit" else (nbits > t.typmod)).any():
@@ -83,8 +63,8 @@ def sparse_column(u8: np.ndarray, f: Fields, t: SqlType) -> pa.Array:
     if (lens < 12).any():
         raise Fallback
     begin = _starts(lens)
-    dim = _be_i32(flat, begin).astype(np.int64)
-    nnz = _be_i32(flat, begin + 4).astype(np.int64)
+    dim = _be_i32(flat, begin)
+    nnz = _be_i32(flat, begin + 4)
     unused = _be_i32(flat, begin + 8)
     if ((dim < 1) | (dim > SPARSE_MAX_DIM) | (nnz < 0) | (nnz > SPARSE_MAX_NNZ) | (nnz > dim)
             | (unused != 0) | (lens != 12 + 8 * nnz)).any():
