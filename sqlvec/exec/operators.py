@@ -492,23 +492,9 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
     idx = np.arange(n)
     # stable sort by keys from last to first
     for k in reversed(keys):
-        col = ev.eval(k.expr, batch).take(pa.array(idx))
-        if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
-            from sqlvec.core.textio_numeric import order_key
-
-            col = order_key(col)
+        col = sort_key(ev.eval(k.expr, batch).take(pa.array(idx)), k.expr.type)
         order = "descending" if k.desc else "ascending"
         nulls_first = k.effective_nulls_first()
-        if pa.types.is_boolean(col.type):
-            col = col.cast(pa.int8())
-        elif getattr(k.expr.type, "short", None) in _VECTORS:  # pgvector's / bit's btree order
-            from sqlvec.functions.vectors.compare import order_key
-
-            col = order_key(col, k.expr.type.short)
-        elif pa.types.is_list(col.type) or pa.types.is_large_list(col.type):  # arrays: element-wise
-            from sqlvec.functions.compare import list_order_key
-
-            col = list_order_key(col)
         place = "at_start" if nulls_first else "at_end"
         if nan_flag_needed(col, k.desc, nulls_first):  # NaN is the greatest number, not a NULL
             sub = pc.sort_indices(pa.table({"n": pc.is_nan(col).cast(pa.int8()), "k": col}),
@@ -520,6 +506,27 @@ def sort_indices(ev: Evaluator, t: pa.Table, keys: tuple[L.SortKey, ...]) -> pa.
 
 
 _VECTORS = frozenset({"vector", "halfvec", "bf16vec", "int8vec", "sparsevec", "bit", "varbit"})
+
+
+def sort_key(col: pa.Array, t: Any) -> pa.Array:
+    """A column as Arrow can sort it in the SQL type's order: numeric held as its text by
+    value, booleans as int8, pgvector's and bit types in their btree order, arrays element
+    by element; anything else as it is."""
+    if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
+        from sqlvec.core.textio_numeric import order_key
+
+        return order_key(col)
+    if pa.types.is_boolean(col.type):
+        return col.cast(pa.int8())
+    if getattr(t, "short", None) in _VECTORS:  # pgvector's / bit's btree order
+        from sqlvec.functions.vectors.compare import order_key as vector_key
+
+        return vector_key(col, t.short)
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):  # arrays: element-wise
+        from sqlvec.functions.compare import list_order_key
+
+        return list_order_key(col)
+    return col
 
 
 def nan_flag_needed(col: pa.Array, desc: bool, nulls_first: bool) -> bool:

@@ -52,24 +52,15 @@ def _window_order(ex: Any, part: np.ndarray, keys: tuple[L.SortKey, ...], batch:
     n = batch.num_rows
     if not keys:
         return np.argsort(part, kind="stable")
-    from sqlvec.exec.operators import _VECTORS, nan_flag_needed
+    from sqlvec.exec.operators import nan_flag_needed, sort_key
 
     cols, sort_keys = [pa.array(part)], [("p", "ascending", "at_end")]
     for i, k in enumerate(keys):
         col = ex.ev.eval(k.expr, batch)
         if isinstance(col, pa.Scalar):  # a constant orders nothing
             continue
-        col = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-        if pa.types.is_boolean(col.type):
-            col = col.cast(pa.int8())
-        if isinstance(col.type, pa.ExtensionType):  # numeric held as its text: by value
-            from sqlvec.core.textio_numeric import order_key
-
-            col = order_key(col)
-        elif getattr(k.expr.type, "short", None) in _VECTORS:  # pgvector's / bit's btree order
-            from sqlvec.functions.vectors.compare import order_key as vector_key
-
-            col = vector_key(col, k.expr.type.short)
+        col = sort_key(col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col,
+                       k.expr.type)
         direction = "descending" if k.desc else "ascending"
         place = "at_start" if k.effective_nulls_first() else "at_end"
         if nan_flag_needed(col, k.desc, k.effective_nulls_first()):
