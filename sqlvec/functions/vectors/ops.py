@@ -55,10 +55,11 @@ def _rows(a: Matrix, b: Matrix) -> tuple[Matrix, Matrix]:
 
 
 def _dot(a: Matrix, b: Matrix) -> np.ndarray:
-    if a.ndim == 2 and b.ndim == 1:
-        return a @ b
-    if a.ndim == 1 and b.ndim == 2:
-        return b @ a
+    """Row-wise float32 dot products, each row's sum the same whatever rows it is computed
+    with (einsum's own loop, as index.exact.rescore): a BLAS matrix-vector product sums a
+    row differently by its place in the block on some CPUs (OpenBLAS on AVX-512), so `<#>`
+    of one row changed with the rows around it and an ORDER BY's distances differed from the
+    operator's."""
     a2, b2 = _rows(a, b)
     if len(a2) != len(b2):
         a2, b2 = np.broadcast_arrays(a2, b2)
