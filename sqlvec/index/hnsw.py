@@ -416,7 +416,8 @@ class HnswIndex:
                 return (keys[0], d[0]) if ok.all() else (keys[0][ok], d[0][ok])
             return general
         first = int(fk[0]) if self._dense_keys else None
-        take, lexsort, sqrt, f64 = full.take, np.lexsort, np.sqrt, np.float64
+        take, lexsort, sqrt, f64, concat = full.take, np.lexsort, np.sqrt, np.float64, np.concatenate
+        few = 4 * (k + 8)  # side sets up to this size are scored whole (_merge_side's bound)
 
         def rescored(q: np.ndarray) -> tuple:
             with lock:  # (one graph, shared by sessions with other ef_search values)
@@ -425,15 +426,25 @@ class HnswIndex:
                 out = search_many(q, count=count, exact=False, threads=1)
             keys = out[0][0, :int(out[2][0])].view(np.int64)  # (row ids: below 2**63)
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
+            rows = take(pos, axis=0)
+            sset = self._side
+            small = sset is not None and len(sset[0]) <= few
+            if small:  # (a few dozen side rows: scored in the same pass as the found ones)
+                keys, rows = concat((keys, sset[0])), concat((rows, sset[1]))
             if metric == "l2":  # (rescore_one's l2, written out: the benchmark's hot path)
-                diff = take(pos, axis=0) - q[0]
+                diff = rows - q[0]
                 d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
             else:
-                d = rescore_one(q[0], take(pos, axis=0), metric)
-            sset = self._side
-            if sset is not None:
+                d = rescore_one(q[0], rows, metric)
+            if sset is not None and not small:
                 keys, d = self._merge_side(q, keys, d, k, sset)
-            order = lexsort((keys, d))[:k]  # (cos: a NaN of a zero vector sorts last, by key)
+            order = lexsort((keys, d))  # (cos: a NaN of a zero vector sorts last, by key)
+            if small:  # a side row the graph found too: twice, side by side (same key, same
+                ko = keys[order]  # distance): kept once
+                again = ko[1:] == ko[:-1]
+                if again.any():
+                    order = order[concat(([True], ~again))]
+            order = order[:k]
             if len(order) == k:
                 return keys[order], d[order]
             keys2, d2 = self._search_one(q, count, k, ef)  # (fewer than k found: its own tail)
