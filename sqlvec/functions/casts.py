@@ -178,10 +178,18 @@ def _element_typmod(t: SqlType) -> SqlType | None:
     """The element type, with its typmod, of an array type with one (varchar(2)[],
     numeric(3,1)[]: the element's or, for a column, the array type's), else None."""
     e = t.element
-    if e is None or e.is_array:
+    while e is not None and e.is_array:  # (a 2-D array's type: varchar(2)[] of varchar(2)[])
+        e = e.element
+    if e is None:
         return None
     mod = e.typmod if e.typmod >= 0 else t.typmod
     return e.with_typmod(mod) if mod >= 0 else None
+
+
+def _untyped(t: SqlType) -> SqlType:
+    """An array type with no typmod at any level (what the text parses to)."""
+    e = t.element
+    return replace(t, typmod=-1, element=_untyped(e) if e.is_array else e.with_typmod(-1))
 
 
 ExtraCast = Callable[[pa.Array, SqlType, SqlType, bool], pa.Array]
@@ -391,8 +399,8 @@ class CastRegistry:
             out = textio.parse_text(a, to_t)
             if _element_typmod(to_t) is None:
                 return out
-            plain = replace(to_t, typmod=-1, element=to_t.element.with_typmod(-1))
-            return self._cast_list(out, plain, to_t, explicit)  # (each element's length, scale)
+            return self._cast_list(out, _untyped(to_t), to_t, explicit)  # (each element's
+            # length, scale)
         # anything to text: PostgreSQL's output function
         if t in STRING_TYPES:
             out = textio.format_text(a, from_t)
@@ -437,8 +445,12 @@ class CastRegistry:
         assert from_t.element is not None and to_t.element is not None
         offsets = a.offsets
         flat = a.values[offsets[0].as_py():offsets[-1].as_py()] if len(a) else a.values[:0]
-        elem = _element_typmod(to_t) or to_t.element  # (varchar(2)[]: each element varchar(2))
-        vals = self._cast_array(flat, from_t.element, elem, explicit)
+        if pa.types.is_list(flat.type):  # (a 2-D array: its rows, each an array alike)
+            vals = self._cast_list(flat, from_t.element if from_t.element.is_array else from_t,
+                                   to_t.element if to_t.element.is_array else to_t, explicit)
+        else:
+            elem = _element_typmod(to_t) or to_t.element  # (varchar(2)[]: each element varchar(2))
+            vals = self._cast_array(flat, from_t.element, elem, explicit)
         rebased = pc.subtract(offsets, offsets[0])
         mask = pc.is_null(a) if a.null_count else None
         return pa.ListArray.from_arrays(rebased, vals, type=pa.list_(vals.type), mask=mask)

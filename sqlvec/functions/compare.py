@@ -2,8 +2,8 @@
 
 Comparisons return NULL when either side is NULL, as PostgreSQL's strict operators do.
 bpchar compares without trailing spaces; interval compares by PostgreSQL's total span
-(a month is 30 days); arrays and json compare equal by their text form, jsonb by
-PostgreSQL's jsonb order (functions/jsonb_order).
+(a month is 30 days); arrays element by element (their equality bytes, a ranking of both
+sides), json by its text form, jsonb by PostgreSQL's jsonb order (functions/jsonb_order).
 AND/OR use Kleene logic (NULL AND false = false), so the engine may call them as the
 functions 'and', 'or', 'not'.
 """
@@ -169,28 +169,33 @@ def _cmp(kernel: str, t: SqlType) -> Callable[[CallContext, list[Arg]], Arg]:
 
     def impl(ctx: CallContext, args: list[Arg]) -> Arg:
         a, b = args
-        if t.short == "anyarray" and kernel not in ("equal", "not_equal"):
-            return _array_order(kernel, ctx, a, b)
-        if t.short == "anyarray":  # arrays: equal when their text forms are equal
-            at = ctx.arg_types[0]
-            return fn(textio.format_text(as_array(a, ctx.n), at),
-                      textio.format_text(as_array(b, ctx.n), at))
+        if t.short == "anyarray":
+            return fn(*_array_keys(ctx, kernel in ("equal", "not_equal"), a, b))
         return fn(key(a, ctx.n), key(b, ctx.n))
 
     return impl
 
 
-def _array_key(v: list | None) -> tuple:
-    """Sort key of a one-dimensional array: element-wise, NULL elements last, shorter first."""
-    return tuple((1, 0) if x is None else (0, x) for x in v)  # type: ignore[union-attr]
+def _array_keys(ctx: CallContext, equality: bool, a: Arg, b: Arg) -> tuple[pa.Array, pa.Array]:
+    """Both sides of an array comparison as keys Arrow compares as PostgreSQL's array_eq /
+    array_cmp do: equality by the elements' equality bytes (storage/nested_keys: 1.0 = 1.00,
+    '1 day' = '24 hours', -0 = 0, NaN = NaN, NULL elements equal), order by one ranking of
+    both sides together (list_order_key: element by element, NaN above every number, NULL
+    elements last, a prefix first). Arrays of different shapes (a 2-D and a 1-D one) by
+    their text forms, each read with its own type: never equal."""
+    from sqlvec.storage.nested_keys import nested_key
 
-
-def _array_order(kernel: str, ctx: CallContext, a: Arg, b: Arg) -> Arg:
-    """Array < <= > >= (per row: element-wise comparison as PostgreSQL's array_cmp)."""
-    from sqlvec.functions.vec import map_distinct
-    op = {"less": lambda x, y: x < y, "less_equal": lambda x, y: x <= y,
-          "greater": lambda x, y: x > y, "greater_equal": lambda x, y: x >= y}[kernel]
-    return map_distinct(lambda x, y: op(_array_key(x), _array_key(y)), [a, b], ctx.n, pa.bool_())
+    a, b = as_array(a, ctx.n), as_array(b, ctx.n)
+    if a.type == b.type:
+        try:
+            if equality:
+                return nested_key(a), nested_key(b)
+            both = list_order_key(pa.concat_arrays([a, b]))
+            return both[:len(a)], both[len(a):]
+        except (TypeError, pa.ArrowNotImplementedError):
+            pass  # (an element type with no key: by text)
+    ta, tb = ctx.arg_types
+    return textio.format_text(a, ta), textio.format_text(b, tb if tb.is_array else ta)
 
 
 def _bool_and(ctx: CallContext, args: list[Arg]) -> Arg:
@@ -278,6 +283,12 @@ def _dense_ranks(a: pa.Array):
         out = np.empty(len(a), np.int64)
         out[order] = np.cumsum(new)
         return out
+    if a.type == pa.month_day_nano_interval():  # (by total span, a month 30 days)
+        a = interval_span(a, len(a))
+    elif isinstance(a.type, pa.ExtensionType):  # numeric held as its text: by value
+        from sqlvec.core.textio_numeric import order_key
+
+        a = order_key(a)
     return np.asarray(pc.rank(a, sort_keys="ascending", tiebreaker="dense"), dtype=np.int64)  # NULLs last
 
 

@@ -5,7 +5,8 @@ unique-key lookups (segment.key_lookup) can sort, bisect and hash-probe them as 
 A value's key is its elements' bytes in order, each prefixed as needed to keep the encoding
 unambiguous: a list's length, a string's length, a one-byte marker before every element
 (0 for NULL: NULL elements are equal to each other in an array's btree comparison). Floats
-are normalised first (-0 is 0, every NaN one NaN), as float8 equality has them. Top-level
+are normalised first (-0 is 0, every NaN one NaN), as float8 equality has them, and intervals
+are their total span (a month is 30 days), as interval equality. Top-level
 NULLs stay NULL (they never conflict). Built with numpy over whole columns: each level is
 a list of pieces (bytes per row, the bytes in row order) interleaved row by row.
 
@@ -75,6 +76,10 @@ def _content(a: pa.Array) -> tuple[np.ndarray, np.ndarray]:
         from sqlvec.core.textio_numeric import numeric_key
 
         return _content(numeric_key(a))
+    if t == pa.month_day_nano_interval():  # by total span: '1 day' = '24 hours' = 1/30 mon
+        from sqlvec.functions.compare import interval_span
+
+        t, a = pa.int64(), interval_span(a, n)
     if pa.types.is_boolean(t):
         t, a = pa.uint8(), a.cast(pa.uint8())
     elif pa.types.is_temporal(t) or pa.types.is_decimal(t) or pa.types.is_fixed_size_binary(t):
