@@ -104,6 +104,17 @@ class GateResult:
     fixed: dict[str, list[int]] = field(default_factory=dict)  # known failures that pass now
     failing: dict[str, list[int]] = field(default_factory=dict)  # all failed lines now
 
+    @classmethod
+    def merged(cls, parts: list[GateResult]) -> GateResult:
+        """One result of gates run on disjoint sets of files (in the parts' order)."""
+        out = cls()
+        for r in parts:
+            out.reports += r.reports
+            out.regressions.update(r.regressions)
+            out.fixed.update(r.fixed)
+            out.failing.update(r.failing)
+        return out
+
     def totals(self) -> tuple[int, int, int]:
         """(records PostgreSQL passes, of those sqlvec passes, known failures)."""
         pg = sum(r.passed + r.failed for r in self.reports)
