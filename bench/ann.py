@@ -744,6 +744,9 @@ def main() -> None:
     ap.add_argument(
         "--ef", type=lambda s: [int(v) for v in s.split(",")], default=[10, 20, 40, 80, 160]
     )
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="sweep every path this many times (each ef on each path in turn); "
+                         "the tables take each (path, ef)'s median round")
     ap.add_argument("--no-sql", action="store_true")
     ap.add_argument("--wire", action="store_true")
     ap.add_argument("--filtered", action="store_true")
@@ -809,9 +812,10 @@ def main() -> None:
             pg = open_pgvector(stack, x, q, gt, args, rows)
             if pg is not None:
                 steps += pg[2]
-        for ef in args.ef:
-            for step in steps:
-                step(ef)
+        for _round in range(args.rounds):
+            for ef in args.ef:
+                for step in steps:
+                    step(ef)
         if cur is not None:
             if args.multi:
                 ann_multi.embedded(cur, q, gt, args)
@@ -829,7 +833,7 @@ def main() -> None:
             ann_multi.milvus(x, q, gt, args, rows)
         if args.pgvector_multi:
             ann_multi.pgvector(x, q, gt, args)
-    rows = [r + ["-"] * (5 - len(r)) for r in rows]
+    rows = ann_equal.median_rounds([r + ["-"] * (5 - len(r)) for r in rows])
     first: dict[str, int] = {}
     for r in rows:
         first.setdefault(str(r[0]), len(first))

@@ -19,6 +19,7 @@ at that recall.
 from __future__ import annotations
 
 import math
+import statistics
 from collections.abc import Sequence
 from typing import NamedTuple
 
@@ -92,3 +93,25 @@ def table(curves: dict[str, list[tuple[float, float]]], pairs: Sequence[tuple[st
                     ratio(qa, qb)]
         rows.append(row)
     return headers, rows
+
+
+def median_rounds(rows: list[list[object]]) -> list[list[object]]:
+    """One row per (path, ef_search), in first-seen order: the median of each numeric column
+    over the rounds that ran it (a burst of load on a shared box lands in one round).
+
+    >>> median_rounds([["a", 10, 0.9, 100.0, 90.0], ["a", 10, 0.9, 300.0, 95.0],
+    ...                ["a", 10, 0.9, 120.0, 99.0], ["b", 10, 0.8, 5.0, "-"]])
+    [['a', 10, 0.9, 120.0, 95.0], ['b', 10, 0.8, 5.0, '-']]
+    """
+    groups: dict[tuple, list[list[object]]] = {}
+    for r in rows:
+        groups.setdefault((str(r[0]), r[1]), []).append(r)
+    out = []
+    for same in groups.values():
+        row = list(same[0])
+        for j in range(2, len(row)):
+            vals = [r[j] for r in same]
+            if all(isinstance(v, (int, float)) for v in vals):
+                row[j] = statistics.median(vals)
+        out.append(row)
+    return out
