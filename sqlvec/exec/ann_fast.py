@@ -319,7 +319,7 @@ class AnnFast:
             # size is fixed while _same_built holds)
             graphs = [(p.index, len(p.keys)) for p in parts if len(p.keys)]
             scan = _delta_scan(views, t, prep, want, self._scanned) if delta and graphs and \
-                prep.kernel is VO.l2 and all(getattr(g, "exact_l2", False) for g, _n in graphs) \
+                prep.kernel is VO.l2 and all(VIP.exact_for(g, "l2") for g, _n in graphs) \
                 else None
             if delta and scan is None:
                 graphs.append((built.index, len(built.keys)))

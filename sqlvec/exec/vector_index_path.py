@@ -392,14 +392,21 @@ def _target(ctx: Any, p: VectorSearch, prep: _Prep, lt: Any, db: Any, idx: Any, 
                 f"{strategy}; {{n}} of {{n}} rows pass; {SI.describe(built, parts)}")
     t.by_seg = {part.seg_id: part.index for part in parts}
     # every graph searched (the parts, the delta graph when it holds rows) re-scores its
-    # candidates on the full float32 vectors with ops.l2's own arithmetic (a graph without
-    # them gives usearch's distances, which round otherwise)
+    # candidates on the full float32 vectors with the operator's own arithmetic (a graph
+    # without them gives usearch's distances, which round otherwise)
     delta = built.index is not None and len(built.keys) > 0
-    t.exact_d = prep.kernel is VO.l2 and bool(parts or delta) and all(
-        getattr(part.index, "exact_l2", False) for part in parts) and (
-        not delta or getattr(built.index, "exact_l2", False) is True)
+    t.exact_d = prep.kernel is not None and bool(parts or delta) and all(
+        exact_for(part.index, p.metric) for part in parts) and (
+        not delta or exact_for(built.index, p.metric))
     prep.target = (key, (views, built, idx, built.index), t)  # (holding them keeps the ids)
     return t
+
+
+def exact_for(index: Any, metric: str) -> bool:
+    """Whether `index`'s searches return `metric`'s distances as the operator computes them
+    (HnswIndex.exact_for; an index without the method never does)."""
+    fn = getattr(index, "exact_for", None)
+    return fn is not None and fn(metric)
 
 
 def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:

@@ -99,13 +99,15 @@ class HnswIndex:
     def reranks(self) -> bool:
         return self.full is not None
 
-    @property
-    def exact_l2(self) -> bool:
-        """Whether a one-query search of a float32 query returns exact L2 distances computed
-        as ops.l2 computes them (re-scored on the full float32 vectors: float32 sums of
-        squared differences, sqrt in float64), so the caller need not compute them again."""
+    def exact_for(self, metric: str) -> bool:
+        """Whether a search of a float32 query returns `metric`'s distances as the SQL
+        operator computes them (functions/vectors/ops), so the caller need not compute them
+        again: the candidates are re-scored on the full float32 vectors by index.exact's
+        rescore / rescore_one, which compute l2, ip and cos with ops' own arithmetic (the
+        same float32 einsum row sums, the same float64 steps after them)."""
         full = self.full
-        return self.metric == "l2" and full is not None and full.dtype == np.float32
+        return metric == self.metric and metric in _RESCORED_ONE and full is not None \
+            and full.dtype == np.float32
 
     def __len__(self) -> int:
         return len(self.graph)

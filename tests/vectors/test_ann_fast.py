@@ -243,6 +243,41 @@ def test_other_metrics_and_quantizers(tmp_path, small_segments):
     con.close()
 
 
+def test_cosine_and_ip_distances_are_the_operators(tmp_path, small_segments):
+    """A bfloat16 graph re-scores its cos and ip candidates on the float32 vectors with the
+    operator's own arithmetic, so the fast path returns those distances as they are (exact_d:
+    no kernel pass over the k rows) and they equal the exact scan's bit for bit; a float32
+    graph keeps no such vectors, and its rows get the kernel."""
+    rng = np.random.default_rng(12)
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = rng.standard_normal((1000, D)).astype(np.float32)
+    _insert(cur, x, 0)
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    cur.execute("set hnsw.ef_search = 400")
+    for ops, op, opts, exact in (("vector_cosine_ops", "<=>", "", True),
+                                 ("vector_ip_ops", "<#>", "", True),
+                                 ("vector_cosine_ops", "<=>", " with (quantizer = 'f32')", False)):
+        cur.execute("drop index if exists t_idx")
+        cur.execute(f"create index t_idx on t using hnsw (emb {ops}){opts}")
+        AF._PLANS.clear()
+        sql = f"select id, emb {op} %s as d from t order by d limit 8"
+        for i in (3, 500, 977):
+            q = (x[i] + rng.normal(0, 0.05, D)).astype(np.float32).tolist()
+            fast, _ = _both(cur, sql, (q,))
+            cur.execute("set sqlvec.disabled_rules = 'top_n_to_vector_search'")
+            cur.execute(sql, (q,))
+            assert cur.fetchall() == fast  # (the same floats, not just close)
+            cur.execute("reset sqlvec.disabled_rules")
+        for _ in range(2):  # (the plans of the runs above went with their settings)
+            cur.execute(sql, (q,))
+        states = [st for _p, f in AF._PLANS.values() if f is not None for st in f.states.values()]
+        assert states and all(st.target.exact_d is exact for st in states), (ops, opts)
+    con.close()
+
+
 def test_ivfflat_probes(tmp_path, small_segments):
     rng = np.random.default_rng(9)
     con, cur, x = _setup(tmp_path, 1000, rng)
