@@ -230,14 +230,24 @@ def describe(s: Any, txn: Any, node: Any, types: list) -> tuple[list, list[Colum
     if isinstance(node, UT.ExecuteStmt):
         ps = s.prepared.get(node.name)
         return [], ps.columns if ps else None
+    if isinstance(node, UT.ExplainStmt):  # the explained statement's parameters, one column
+        from sqlvec.sql.parse import parse_statement
+
+        params = list(types)
+        _plan, b = bind_statement(s, txn, parse_statement(node.query), params)
+        return _final_types(b.params), [Column(_PLAN_COLUMN, T.TEXT)]
     if not isinstance(node, exp.Expr):
         return [], None
     if isinstance(node, exp.Select) and node.args.get("into") is not None:
         node = select_into_as_create(node)  # no rows: NoData, as PostgreSQL
     params = list(types)
     plan, b = bind_statement(s, txn, node, params)
-    final = [t if t is not None and t.short != "unknown" else T.TEXT for t in b.params]
-    return final, plan_columns(plan) if plan is not None else None
+    return _final_types(b.params), plan_columns(plan) if plan is not None else None
+
+
+def _final_types(params: list) -> list:
+    """Inferred parameter types, text where nothing said (PostgreSQL's unknown -> text)."""
+    return [t if t is not None and t.short != "unknown" else T.TEXT for t in params]
 
 
 def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Result:
@@ -250,7 +260,7 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
             ctx.decorrelate = "decorrelate_subqueries" not in disabled
             return execute_plan(ctx, hit[1], hit[2])
     if isinstance(node, UT.ExplainStmt):
-        return _explain(s, txn, node, params)
+        return _explain(s, txn, node, params, stmt)
     if isinstance(node, UT.RoleStmt):
         return _role(s, txn, node)
     if isinstance(node, exp.Create | exp.Drop | exp.TruncateTable | exp.Alter):
@@ -528,13 +538,18 @@ def _verifier(password: str) -> str:
     return make_scram_verifier(password)
 
 
-def _explain(s: Any, txn: Any, node: UT.ExplainStmt, params: list[Any]) -> Result:
+_PLAN_COLUMN = "QUERY PLAN"
+
+
+def _explain(s: Any, txn: Any, node: UT.ExplainStmt, params: list[Any], stmt: Any) -> Result:
     from sqlvec.plan.explain import explain_text
     from sqlvec.plan.optimizer import optimize
     from sqlvec.sql.parse import parse_statement
 
     inner = parse_statement(node.query)
-    plan, _ = bind_statement(s, txn, inner, [None] * len(params))
+    types = list(stmt.param_types) if stmt is not None and len(stmt.param_types) == len(params) \
+        else [None] * len(params)  # (as Parse inferred them: the values were decoded so)
+    plan, _ = bind_statement(s, txn, inner, types)
     if plan is None:
         raise FeatureNotSupported("EXPLAIN of this statement is not supported")
     plan = optimize(plan, s.settings.values.get("sqlvec.disabled_rules", ""))
@@ -549,7 +564,7 @@ def _explain(s: Any, txn: Any, node: UT.ExplainStmt, params: list[Any]) -> Resul
 
         note_planned(ctx, plan)
     lines = explain_text(plan, stats)
-    return _text_rows_query("QUERY PLAN", lines)
+    return _text_rows_query(_PLAN_COLUMN, lines)
 
 
 def _text_rows_query(name: str, values: list[str]) -> Rows:
