@@ -91,17 +91,44 @@ class AttrDef:
     expr: str
 
 
-def _expr_text(sql: str) -> str:
-    """An index expression as pg_get_indexdef prints it: function names in lower case."""
+def _expr_text(sql: str, bare: bool = False) -> str:
+    """An index expression as pg_get_indexdef prints it: function names in lower case;
+    `bare`: without the parentheses it was written in (a WHERE predicate, printed in one pair)."""
+    return _expr_node(sql, bare)[0]
+
+
+def _expr_node(sql: str, bare: bool) -> tuple[str, bool]:
+    """(_expr_text, whether the expression is a function call)."""
+    from sqlglot import exp
+
     from sqlvec.sql.parse import parse_one_sql
 
     try:
         node = parse_one_sql("SELECT " + sql)
     except Exception:  # noqa: BLE001 - an opclass entry ('emb vector_l2_ops') stays as written
-        return sql
+        return sql, False
     if node is None or len(node.expressions) != 1:
-        return sql
-    return node.expressions[0].sql(dialect="postgres", normalize_functions="lower")
+        return sql, False
+    e = node.expressions[0]
+    while bare and isinstance(e, exp.Paren):
+        e = e.this
+    call = isinstance(e, exp.Func) and not isinstance(e, exp.Cast)
+    return e.sql(dialect="postgres", normalize_functions="lower"), call
+
+
+def _def_key(sql: str) -> str:
+    """An expression key in pg_get_indexdef's whole definition: _key_text, and an expression
+    other than a function call in a second pair ('btree (((a + 1)))', as PostgreSQL)."""
+    text = _key_text(sql)
+    return f"({text})" if text.startswith("(") else text
+
+
+def _key_text(sql: str) -> str:
+    """An expression key as pg_get_indexdef(index, column) prints it: a function call as it
+    is ('lower(name)'), any other expression in one pair of parentheses ('(a + 1)'), however
+    many it was written in."""
+    text, call = _expr_node(sql, True)
+    return text if call else f"({text})"
 
 
 def quote_ident(name: str) -> str:
@@ -191,13 +218,13 @@ class Snapshot:
         if col > len(idx.columns):
             return ""
         c = idx.columns[col - 1]
-        return _expr_text(c) if "(" in c else c
+        return _key_text(c) if "(" in c else c
 
     def index_definition(self, idx: IndexDef, pretty: bool = False) -> str:
         """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
         table = self.rel_by_oid.get(idx.table_oid)
         tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
-        cols = ", ".join(quote_ident(c) if c.isidentifier() else _expr_text(c) if "(" in c else c
+        cols = ", ".join(quote_ident(c) if c.isidentifier() else _def_key(c) if "(" in c else c
                          for c in idx.columns)
         head = "CREATE UNIQUE INDEX" if idx.unique else "CREATE INDEX"
         text = f"{head} {quote_ident(idx.name)} ON {tname} USING {idx.method} ({cols})"
@@ -206,7 +233,8 @@ class Snapshot:
         if idx.options:
             text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
         if idx.where:  # pretty (psql's \d) drops the outer parentheses, as PostgreSQL
-            text += f" WHERE {_expr_text(idx.where)}" if pretty else f" WHERE ({_expr_text(idx.where)})"
+            where = _expr_text(idx.where, bare=True)
+            text += f" WHERE {where}" if pretty else f" WHERE ({where})"
         return text
 
     def view_columns(self, v: ViewDef) -> list[tuple[str, SqlType | None]]:
