@@ -379,7 +379,8 @@ class DdlRunner:
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # vector indexes: opclass + WITH checks
             from sqlvec.index import check_index_definition
 
-            vcol = rel.columns[rel.column_index(cols[0].split()[0].strip('"')) or 0]
+            cols[0] = _vector_key(rel, method, cols[0])
+            vcol = rel.columns[rel.column_index(cols[0].split()[0].strip('"'))]
             vtype = self.regs.types.by_oid(vcol.type_oid)
             check_index_definition(method, cols[0], vtype.short if vtype else "", opts)
         unique = bool(node.args.get("unique"))
@@ -1029,3 +1030,18 @@ def _check_renamed(expr: str, old: str, to: str) -> str:
         if c.name == old:
             c.set("this", exp.to_identifier(to, quoted=not (to.isidentifier() and to == to.lower())))
     return node.expressions[0].sql(dialect="postgres")
+
+
+def _vector_key(rel: Any, method: str, key: str) -> str:
+    """An hnsw / ivfflat key as 'column [opclass]': a column in parentheses is that column
+    (as PostgreSQL reads `((emb) vector_l2_ops)`); an expression (`(emb::halfvec(3))
+    halfvec_l2_ops`) is 0A000 (were 42704 / 42804 about a word of it or the first column)."""
+    head, _, opc = key.rpartition(" ") if key.rstrip().endswith("_ops") else (key, "", "")
+    head = head.strip()
+    while head.startswith("(") and head.endswith(")"):
+        head = head[1:-1].strip()
+    if rel.column_index(head.strip('"')) is None:
+        raise FeatureNotSupported(
+            f"{method} indexes on expressions are not supported: index a stored generated "
+            "column instead, e.g. h halfvec(3) GENERATED ALWAYS AS (emb::halfvec(3)) STORED")
+    return f"{head} {opc}" if opc else head
