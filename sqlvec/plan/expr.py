@@ -162,12 +162,15 @@ class IsBool(Expr):
 
 @dataclass(frozen=True)
 class Distinct(Expr):
-    """a IS [NOT] DISTINCT FROM b."""
+    """a IS [NOT] DISTINCT FROM b; `fn`: the `=` operator the binder resolved for the two
+    sides, whose equality it is (arrays and vectors element by element, NaN = NaN, intervals
+    by span), None: Arrow's equal."""
 
     left: Expr
     right: Expr
     negate: bool
     type: SqlType
+    fn: Any = None
 
     def children(self) -> tuple[Expr, ...]:
         return (self.left, self.right)

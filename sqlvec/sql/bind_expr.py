@@ -480,9 +480,16 @@ class ExprBinder(CallBinder):
         return self._distinct(n, scope, False)
 
     def _distinct(self, n: exp.Expr, scope: Scope, negate: bool) -> E.Expr:
-        eq = self.call("=", [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
+        lhs, rhs = n.this, n.expression
+        if isinstance(lhs, exp.Tuple) and isinstance(rhs, exp.Tuple) and \
+                len(lhs.expressions) == len(rhs.expressions) > 1:
+            # row constructors, field by field (NULL fields are not distinct from each other)
+            parts = tuple(self._distinct(exp.NullSafeEQ(this=a, expression=b), scope, negate)
+                          for a, b in zip(lhs.expressions, rhs.expressions))
+            return E.BoolOp("and" if negate else "or", parts, T.BOOL)
+        eq = self.call("=", [self.bind_expr(lhs, scope), self.bind_expr(rhs, scope)])
         assert isinstance(eq, E.Func)
-        return E.Distinct(eq.args[0], eq.args[1], negate, T.BOOL)
+        return E.Distinct(eq.args[0], eq.args[1], negate, T.BOOL, eq.fn)
 
     def _b_VecOp(self, n: VecOp, scope: Scope) -> E.Expr:
         return self.call(n.symbol, [self.bind_expr(n.this, scope), self.bind_expr(n.expression, scope)])
