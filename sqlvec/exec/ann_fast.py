@@ -39,6 +39,7 @@ from sqlvec.exec import row_fetch as RF
 from sqlvec.exec import vector_index_path as VIP
 from sqlvec.exec import vector_search as VS
 from sqlvec.functions.vectors import ops as VO
+from sqlvec.index.exact import rescore_one
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.plan.vector_search import VectorSearch
@@ -318,15 +319,17 @@ class AnnFast:
             # it is searched without the entry's lock, as there (usearch is thread-safe; its
             # size is fixed while _same_built holds)
             graphs = [(p.index, len(p.keys)) for p in parts if len(p.keys)]
-            scan = _delta_scan(views, t, prep, want, self._scanned) if delta and graphs and \
-                prep.kernel is VO.l2 and all(VIP.exact_for(g, "l2") for g, _n in graphs) \
-                else None
+            metric = vs.metric
+            scan = _delta_scan(views, t, prep, want, self._scanned, metric) if delta and \
+                graphs and prep.kernel is not None and \
+                all(VIP.exact_for(g, metric) for g, _n in graphs) else None
             if delta and scan is None:
                 graphs.append((built.index, len(built.keys)))
             ones = [getattr(g, "one_search", lambda *_: None)(min(want, n), params) for g, n in graphs]
             if scan is not None:
                 ones.append(scan)
-                exact_d = True  # (every graph re-scores with ops.l2's arithmetic, as the scan)
+                exact_d = True  # (every graph re-scores with the operator's arithmetic, as
+                # the scan)
             if ones and all(o is not None for o in ones):
                 search = ones[0] if len(ones) == 1 else _merged(ones, want, not delta or scan is not None)
         if search is None:
@@ -401,12 +404,15 @@ def _merged(searches: list, want: int, disjoint: bool) -> Any:
 DELTA_SCAN_MAX = 2048
 
 
-def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict) -> Any:
-    """An exact L2 search (ops.l2's arithmetic) over the live segments no graph part serves,
-    or None: more rows than DELTA_SCAN_MAX, a segment that is not one row-id run, NULL
-    vectors, a column without float32 rows. Each segment's vectors are read from storage
-    once: `seen` (seg_id -> rows, replaced by the segments of this call) keeps them for the
-    next table version (a segment never changes; new rows come in new segments)."""
+def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict, metric: str) -> Any:
+    """An exact search (l2, ip or cos: the operator's arithmetic, index.exact.rescore_one)
+    over the live segments no graph part serves, or None: another metric, more rows than
+    DELTA_SCAN_MAX, a segment that is not one row-id run, NULL vectors, a column without
+    float32 rows. Each segment's vectors are read from storage once: `seen` (seg_id -> rows,
+    replaced by the segments of this call) keeps them for the next table version (a segment
+    never changes; new rows come in new segments)."""
+    if metric not in ("l2", "ip", "cos"):
+        return None
     segs = [v.seg for v in views if v.live and v.seg.seg_id not in t.by_seg]
     n = sum(s.num_rows for s in segs)
     name, vt = prep.names[prep.node.column], prep.types[prep.node.column]
@@ -427,18 +433,24 @@ def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict) -> Any:
     rows = np.ascontiguousarray(np.concatenate(list(mats.values())))
     keys = np.concatenate([np.arange(s.min_rowid, s.max_rowid + 1, dtype=np.int64) for s in segs])
     norms = np.einsum("cd,cd->c", rows, rows)
-    einsum, sqrt, f64, m = np.einsum, np.sqrt, np.float64, want + 8
+    # cos ranks by -x.q / |x|, a zero vector (its distance is NaN) last
+    with np.errstate(divide="ignore"):
+        inv = np.where(norms > 0, 1 / np.sqrt(norms), 0).astype(np.float32)
+    m = want + 8
+
+    def rank(dots: np.ndarray) -> np.ndarray:
+        if metric == "l2":
+            return norms - 2 * dots
+        return -dots if metric == "ip" else np.where(inv > 0, -dots * inv, np.inf)
 
     def scan(qv: np.ndarray) -> tuple:
         q0 = qv[0]
         if len(keys) > 4 * m:  # (a product picks the best m, a margin for its rounding,
-            score = norms - 2 * (rows @ q0)  # and every row tied with the last: equal
-            cut = score[np.argpartition(score, m - 1)[:m]].max()  # vectors keep the lowest ids)
+            score = rank(rows @ q0)  # and every row tied with the last: equal vectors keep
+            cut = score[np.argpartition(score, m - 1)[:m]].max()  # the lowest ids)
             pick = np.flatnonzero(score <= cut)
-            k, diff = keys.take(pick), rows.take(pick, axis=0) - q0
-        else:
-            k, diff = keys, rows - q0
-        return k, sqrt(einsum("cd,cd->c", diff, diff).astype(f64))
+            return keys.take(pick), rescore_one(q0, rows.take(pick, axis=0), metric)
+        return keys, rescore_one(q0, rows, metric)
     return scan
 
 

@@ -336,3 +336,41 @@ def test_growing_segment_searched_by_the_delta_graph(tmp_path):
         _both(cur, f"select id, emb {op} %s from t order by 2 limit 6 offset 1", (x[3].tolist(),))
         _both(cur, f"select tag from t order by emb {op} %s limit 5", (x[8].tolist(),))
     con.close()
+
+
+@pytest.mark.parametrize("ops, op", [("vector_cosine_ops", "<=>"), ("vector_ip_ops", "<#>")])
+@pytest.mark.parametrize("scan_max", [AF.DELTA_SCAN_MAX, 0], ids=["delta-scanned", "delta-graph"])
+def test_recent_rows_under_cos_and_ip(tmp_path, small_segments, monkeypatch, ops, op, scan_max):
+    """cos and ip scan the rows since the build exactly too (the operator's arithmetic: no
+    kernel pass after), or search the delta graph; either way the fast path's rows and
+    distances are the general path's, and a recent row and a zero vector come back."""
+    monkeypatch.setattr(AF, "DELTA_SCAN_MAX", scan_max)
+    rng = np.random.default_rng(13)
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = np.round(rng.standard_normal((2000, D)), 3).astype(np.float32)
+    _insert(cur, x, 0)
+    cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
+    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    y = np.round(rng.standard_normal((300, D)), 3).astype(np.float32)
+    y[11] = 0  # (cos: NaN, after every number)
+    _insert(cur, y, 5000)  # rows since the build
+    for sql in (f"select id, emb {op} %s from t order by 2 limit 6",
+                f"select id, tag from t order by emb {op} %s limit 12 offset 2"):
+        for q in (y[5], y[200] + np.float32(0.01), x[7], -y[3]):
+            _both(cur, sql, (q.tolist(),))
+    for _ in range(2):
+        cur.execute(f"select id from t order by emb {op} %s limit 3", (y[9].tolist(),))
+    states = [st for _p, f in AF._PLANS.values() if f is not None for st in f.states.values()]
+    assert any(st.multi is not None and (st.multi.vec is None) == bool(scan_max) for st in states)
+    cur.execute("set hnsw.ef_search = 1000")
+    sql = f"select id, emb {op} %s from t order by 2 limit 8"
+    for q in (y[5], y[12], x[7]):  # (not the zero vector: every distance tied)
+        fast, _ = _both(cur, sql, (q.tolist(),))
+        cur.execute("set sqlvec.disabled_rules = 'top_n_to_vector_search'")
+        cur.execute(sql, (q.tolist(),))
+        assert cur.fetchall() == fast  # (the exact plan's rows and floats)
+        cur.execute("reset sqlvec.disabled_rules")
+    con.close()
