@@ -229,9 +229,13 @@ def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
     """
     full = [v for v in views if not v.seg.growing]
     growing = [v for v in views if v.seg.growing]
+    inserts = [t for t in inserts if t.num_rows]
+    if len(inserts) > 1 and all(t.schema.equals(inserts[0].schema) for t in inserts[1:]):
+        # one commit's INSERT statements (a transaction of 1,000 one-row INSERTs, an
+        # executemany) as one growing piece, not one each: every search of the table visits
+        # each piece (the halving below bounds pieces across commits, not within one)
+        inserts = [pa.concat_tables(inserts).combine_chunks()]
     for t in inserts:
-        if t.num_rows == 0:
-            continue
         seg = Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS)
         (growing if seg.growing else full).append(SegView(seg))
     if sum(v.live for v in growing) >= SEAL_ROWS:

@@ -250,6 +250,24 @@ def test_growing_segments_merge(store):
     assert read(store.begin()) == list(range(40))
 
 
+def test_one_commits_inserts_are_one_growing_segment(store):
+    """A transaction of many one-row INSERTs (an executemany) commits one growing piece, not
+    one each: a search visits every piece (3,000 one-row INSERTs left 49; an exact scan of
+    them took ~5 ms against ~0.7 for one)."""
+    t = store.begin()
+    first = [t.insert(1, rows([i]))[0] for i in range(300)]
+    t.commit()
+    tv = store.version.tables[1]
+    assert len(tv.views) == 1 and tv.views[0].seg.num_rows == 300
+    assert read(store.begin()) == list(range(300))
+    t = store.begin()
+    a, b = t.insert(1, rows([1000]))[0], t.insert(1, rows([1001]))[0]
+    assert b > a > first[-1]
+    t.delete(1, np.array([first[5], a]))  # (a row of this commit's, before it lands)
+    t.commit()
+    assert read(store.begin()) == [i for i in range(300) if i != 5] + [1001]
+
+
 def test_big_insert_zero_copy_scan(store):
     n = 200_000
     t = store.begin()
