@@ -38,7 +38,6 @@ from sqlvec.core.errors import SqlError
 from sqlvec.exec import row_fetch as RF
 from sqlvec.exec import vector_index_path as VIP
 from sqlvec.exec import vector_search as VS
-from sqlvec.functions.vectors import ops as VO
 from sqlvec.index.exact import rescore_one
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
