@@ -327,8 +327,7 @@ class AnnFast:
             ones = [getattr(g, "one_search", lambda *_: None)(min(want, n), params) for g, n in graphs]
             if scan is not None:
                 ones.append(scan)
-                exact_d = True  # (every graph re-scores with the operator's arithmetic, as
-                # the scan)
+                exact_d = True  # (the graphs re-score as the scan scores: the operator's way)
             if ones and all(o is not None for o in ones):
                 search = ones[0] if len(ones) == 1 else _merged(ones, want, not delta or scan is not None)
         if search is None:
