@@ -229,13 +229,7 @@ def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
     """
     full = [v for v in views if not v.seg.growing]
     growing = [v for v in views if v.seg.growing]
-    inserts = [t for t in inserts if t.num_rows]
-    if len(inserts) > 1 and all(t.schema.equals(inserts[0].schema) for t in inserts[1:]):
-        # one commit's INSERT statements (a transaction of 1,000 one-row INSERTs, an
-        # executemany) as one growing piece, not one each: every search of the table visits
-        # each piece (the halving below bounds pieces across commits, not within one)
-        inserts = [pa.concat_tables(inserts).combine_chunks()]
-    for t in inserts:
+    for t in _few_row_runs([t for t in inserts if t.num_rows]):
         seg = Segment(next_segment_id(), t, growing=t.num_rows < SEAL_ROWS)
         (growing if seg.growing else full).append(SegView(seg))
     if sum(v.live for v in growing) >= SEAL_ROWS:
@@ -248,6 +242,36 @@ def add_rows(views: list[SegView], inserts: list[pa.Table]) -> list[SegView]:
         merged = merge_views(growing[-k:], growing=True)
         growing = growing[:-k] + ([merged] if merged is not None else [])
     return full + growing
+
+
+def _few_row_runs(inserts: list[pa.Table]) -> list[pa.Table]:
+    """One commit's inserts with runs of consecutive growing-sized ones (together under
+    SEAL_ROWS rows: a transaction of 1,000 one-row INSERTs, an executemany) joined into one
+    table each: every search visits every growing piece, and the halving in add_rows bounds
+    pieces across commits, not within one. A full-sized insert stays as it is."""
+    out: list[pa.Table] = []
+    run: list[pa.Table] = []
+    rows = 0
+
+    def flush() -> None:
+        nonlocal rows
+        if len(run) > 1 and all(t.schema.equals(run[0].schema) for t in run[1:]):
+            out.append(pa.concat_tables(run).combine_chunks())
+        else:
+            out.extend(run)
+        run.clear()
+        rows = 0
+
+    for t in inserts:
+        if rows + t.num_rows >= SEAL_ROWS:
+            flush()
+        if t.num_rows >= SEAL_ROWS:
+            out.append(t)
+            continue
+        run.append(t)
+        rows += t.num_rows
+    flush()
+    return out
 
 
 def merge_views(views: list[SegView], growing: bool | None = None) -> SegView | None:
