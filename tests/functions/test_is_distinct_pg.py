@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import sqlvec
+from tests.support.conftest_pg import assert_as_postgresql
 
 SETUP = [
     "CREATE TABLE tv (id int, a int[], f float8, i interval, c char(3), n numeric, j jsonb)",
@@ -29,16 +29,7 @@ QUERIES = [
 
 
 def test_as_postgresql(pg):
-    con = sqlvec.connect()
-    con.autocommit = True
-    cur = con.cursor()
-    for sql in SETUP:
-        cur.execute(sql)
-        pg(sql)
-    for sql in QUERIES:
-        cur.execute(sql)
-        assert [tuple(r) for r in cur.fetchall()] == pg(sql), sql
-    con.close()
+    assert_as_postgresql(pg, SETUP, QUERIES)
 
 
 @pytest.mark.parametrize("sql, want", [

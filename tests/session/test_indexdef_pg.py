@@ -5,7 +5,7 @@ parentheses however many it was written in, a function call as it is."""
 
 from __future__ import annotations
 
-import sqlvec
+from tests.support.conftest_pg import assert_as_postgresql
 
 DDL = [
     "CREATE TABLE items (id int, category_id int, name text)",
@@ -25,13 +25,4 @@ QUERIES = [
 
 
 def test_as_postgresql(pg):
-    con = sqlvec.connect()
-    con.autocommit = True
-    cur = con.cursor()
-    for sql in DDL:
-        cur.execute(sql)
-        pg(sql)
-    for sql in QUERIES:
-        cur.execute(sql)
-        assert [tuple(r) for r in cur.fetchall()] == pg(sql), sql
-    con.close()
+    assert_as_postgresql(pg, DDL, QUERIES)

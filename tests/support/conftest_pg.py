@@ -39,3 +39,22 @@ def pg(pg15_dsn):
     yield run
     con.execute("drop schema oracle_fixture cascade")
     con.close()
+
+
+def assert_as_postgresql(pg, setup: list[str], queries: list[str]) -> None:
+    """Run `setup` on a fresh embedded sqlvec database and on PostgreSQL 15 (`pg`, the
+    fixture above), then assert that each of `queries` returns the same rows on both."""
+    import sqlvec
+
+    con = sqlvec.connect()
+    con.autocommit = True
+    cur = con.cursor()
+    try:
+        for sql in setup:
+            cur.execute(sql)
+            pg(sql)
+        for sql in queries:
+            cur.execute(sql)
+            assert [tuple(r) for r in cur.fetchall()] == pg(sql), sql
+    finally:
+        con.close()

@@ -39,7 +39,7 @@ def _since(before: dict[int, tuple]) -> int:
     return sum(n - before.get(i, (None, 0))[1] for i, (_f, n) in _served().items())
 
 
-def _setup(tmp_path, n, rng, dup=0):
+def _setup(tmp_path, n, rng, dup=0, ops="vector_l2_ops"):
     con = sqlvec.connect(str(tmp_path / "db"))
     con.autocommit = True
     cur = con.cursor()
@@ -48,7 +48,7 @@ def _setup(tmp_path, n, rng, dup=0):
     if dup:
         x[:dup] = x[0]  # equal vectors: ties broken by row id
     _insert(cur, x, 0)
-    cur.execute("create index t_idx on t using hnsw (emb vector_l2_ops)")
+    cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
     cur.execute("set sqlvec.exact_scan_threshold = 0")
     return con, cur, x
 
@@ -346,14 +346,7 @@ def test_recent_rows_under_cos_and_ip(tmp_path, small_segments, monkeypatch, ops
     distances are the general path's, and a recent row and a zero vector come back."""
     monkeypatch.setattr(AF, "DELTA_SCAN_MAX", scan_max)
     rng = np.random.default_rng(13)
-    con = sqlvec.connect(str(tmp_path / "db"))
-    con.autocommit = True
-    cur = con.cursor()
-    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
-    x = np.round(rng.standard_normal((2000, D)), 3).astype(np.float32)
-    _insert(cur, x, 0)
-    cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
-    cur.execute("set sqlvec.exact_scan_threshold = 0")
+    con, cur, x = _setup(tmp_path, 2000, rng, ops=ops)
     y = np.round(rng.standard_normal((300, D)), 3).astype(np.float32)
     y[11] = 0  # (cos: NaN, after every number)
     _insert(cur, y, 5000)  # rows since the build

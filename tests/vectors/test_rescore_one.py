@@ -12,22 +12,29 @@ import pytest
 from sqlvec.index.exact import rescore, rescore_one
 
 
+def _cases(seed: int, zero_query: bool = True):
+    """300 (query, candidates) pairs: any dimension and scale, a zero candidate, one parallel
+    to the query (cos clamped to 1), now and then a zero query."""
+    rng = np.random.default_rng(seed)
+    for trial in range(300):
+        d, c = int(rng.integers(1, 400)), int(rng.integers(1, 40))
+        scale = float(rng.choice([1e-3, 1.0, 1e3]))
+        q = (rng.standard_normal(d) * scale).astype(np.float32)
+        x = (rng.standard_normal((c, d)) * scale).astype(np.float32)
+        if trial % 10 == 0:
+            x[0] = 0
+        if trial % 15 == 0:
+            x[-1] = q * 3
+        if zero_query and trial % 37 == 0:
+            q[:] = 0
+        yield q, x
+
+
 @pytest.mark.parametrize("metric", ["l2", "ip", "cos"])
 def test_rescore_one_is_rescore_of_one_query(metric):
-    rng = np.random.default_rng(7)
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # (a zero vector's 0/0 is silenced, as rescore does)
-        for trial in range(300):
-            d, c = int(rng.integers(1, 400)), int(rng.integers(1, 40))
-            scale = float(rng.choice([1e-3, 1.0, 1e3]))
-            q = (rng.standard_normal(d) * scale).astype(np.float32)
-            x = (rng.standard_normal((c, d)) * scale).astype(np.float32)
-            if trial % 10 == 0:
-                x[0] = 0
-            if trial % 15 == 0:
-                x[-1] = q * 3
-            if trial % 37 == 0:
-                q[:] = 0
+        for q, x in _cases(7):
             want = rescore(q[None], x[None], metric)[0]
             assert np.array_equal(rescore_one(q, x, metric), want, equal_nan=True)
 
@@ -41,18 +48,9 @@ def test_rescore_is_the_operators_kernel(metric, kernel):
     from sqlvec.functions.vectors import ops
 
     fn = getattr(ops, kernel)
-    rng = np.random.default_rng(11)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # (ops' zero-vector 0/0 warnings are its own business)
-        for trial in range(300):
-            d, c = int(rng.integers(1, 400)), int(rng.integers(1, 40))
-            scale = float(rng.choice([1e-3, 1.0, 1e3]))
-            q = (rng.standard_normal(d) * scale).astype(np.float32)
-            x = (rng.standard_normal((c, d)) * scale).astype(np.float32)
-            if trial % 10 == 0:
-                x[0] = 0
-            if trial % 15 == 0:
-                x[-1] = q * 3
+        for q, x in _cases(11, zero_query=False):
             want = rescore(q[None], x[None], metric)[0]
-            assert np.array_equal(fn(x, q), want, equal_nan=True), (d, c, trial)
+            assert np.array_equal(fn(x, q), want, equal_nan=True)
             assert np.array_equal(rescore_one(q, x, metric), fn(x, q), equal_nan=True)
