@@ -351,15 +351,8 @@ class Evaluator:
 
     def _e_Distinct(self, e: E.Distinct, b: pa.RecordBatch, n: int) -> pa.Array:
         x, y = self.eval(e.left, b), self.eval(e.right, b)
-        fn = e.fn
-        if fn is not None and hasattr(fn, "definition"):  # the `=` of the two types
-            eq = fn.call([x, y], n, self.env)
-        else:
-            if isinstance(x.type, pa.ExtensionType) or isinstance(y.type, pa.ExtensionType):
-                from sqlvec.core.textio_numeric import value_keys  # numeric held as its text
-
-                x, y = value_keys(_arr(x), _arr(y))
-            eq = pc.equal(x, y)
+        fn = e.fn  # (the `=` of the two types, called as _e_Func calls it)
+        eq = fn.call([x, y], n, self.env) if hasattr(fn, "definition") else fn.call([x, y], n)
         both_null = pc.and_(pc.is_null(x), pc.is_null(y))
         same = pc.if_else(pc.is_null(eq), both_null, eq)
         return same if e.negate else pc.invert(same)

@@ -164,13 +164,13 @@ class IsBool(Expr):
 class Distinct(Expr):
     """a IS [NOT] DISTINCT FROM b; `fn`: the `=` operator the binder resolved for the two
     sides, whose equality it is (arrays and vectors element by element, NaN = NaN, intervals
-    by span), None: Arrow's equal."""
+    by span)."""
 
     left: Expr
     right: Expr
     negate: bool
     type: SqlType
-    fn: Any = None
+    fn: Any
 
     def children(self) -> tuple[Expr, ...]:
         return (self.left, self.right)

@@ -474,17 +474,16 @@ class ExprBinder(CallBinder):
         raise FeatureNotSupported("unsupported IS expression")
 
     def _b_NullSafeEQ(self, n: exp.Expr, scope: Scope) -> E.Expr:
-        return self._distinct(n, scope, True)
+        return self._distinct(n.this, n.expression, scope, True)
 
     def _b_NullSafeNEQ(self, n: exp.Expr, scope: Scope) -> E.Expr:
-        return self._distinct(n, scope, False)
+        return self._distinct(n.this, n.expression, scope, False)
 
-    def _distinct(self, n: exp.Expr, scope: Scope, negate: bool) -> E.Expr:
-        lhs, rhs = n.this, n.expression
+    def _distinct(self, lhs: exp.Expr, rhs: exp.Expr, scope: Scope, negate: bool) -> E.Expr:
         if isinstance(lhs, exp.Tuple) and isinstance(rhs, exp.Tuple) and \
                 len(lhs.expressions) == len(rhs.expressions) > 1:
             # row constructors, field by field (NULL fields are not distinct from each other)
-            parts = tuple(self._distinct(exp.NullSafeEQ(this=a, expression=b), scope, negate)
+            parts = tuple(self._distinct(a, b, scope, negate)
                           for a, b in zip(lhs.expressions, rhs.expressions))
             return E.BoolOp("and" if negate else "or", parts, T.BOOL)
         eq = self.call("=", [self.bind_expr(lhs, scope), self.bind_expr(rhs, scope)])

@@ -91,14 +91,9 @@ class AttrDef:
     expr: str
 
 
-def _expr_text(sql: str, bare: bool = False) -> str:
-    """An index expression as pg_get_indexdef prints it: function names in lower case;
-    `bare`: without the parentheses it was written in (a WHERE predicate, printed in one pair)."""
-    return _expr_node(sql, bare)[0]
-
-
 def _expr_node(sql: str, bare: bool) -> tuple[str, bool]:
-    """(_expr_text, whether the expression is a function call)."""
+    """An index expression as pg_get_indexdef prints it (function names in lower case;
+    `bare`: without the parentheses it was written in), and whether it is a function call."""
     from sqlglot import exp
 
     from sqlvec.sql.parse import parse_one_sql
@@ -119,8 +114,8 @@ def _expr_node(sql: str, bare: bool) -> tuple[str, bool]:
 def _def_key(sql: str) -> str:
     """An expression key in pg_get_indexdef's whole definition: _key_text, and an expression
     other than a function call in a second pair ('btree (((a + 1)))', as PostgreSQL)."""
-    text = _key_text(sql)
-    return f"({text})" if text.startswith("(") else text
+    text, call = _expr_node(sql, True)
+    return text if call else f"(({text}))"
 
 
 def _key_text(sql: str) -> str:
@@ -233,7 +228,7 @@ class Snapshot:
         if idx.options:
             text += " WITH (" + ", ".join(f"{k}='{v}'" for k, v in idx.options.items()) + ")"
         if idx.where:  # pretty (psql's \d) drops the outer parentheses, as PostgreSQL
-            where = _expr_text(idx.where, bare=True)
+            where = _expr_node(idx.where, True)[0]
             text += f" WHERE {where}" if pretty else f" WHERE ({where})"
         return text
 
