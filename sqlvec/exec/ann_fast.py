@@ -72,6 +72,8 @@ class _State:
     # is read, None when the search's distances are exact or the vector column (name, type))
     one_run: tuple | None
     multi: Any = None  # _Multi: several segments of one row-id run each
+    # query row bytes -> (keys, distances) searched ahead for this state (search_together)
+    ready: dict | None = None
 
 
 class AnnFast:
@@ -90,8 +92,9 @@ class AnnFast:
         self.served = 0  # executions it answered (tests check the fast path ran)
         self._scanned: dict = {}  # _delta_scan's vectors of the segments it last read
 
-    def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
-        """The result batch of one execution outside a transaction block, or None."""
+    def ahead(self, session: Any, params: list[Any]) -> tuple[_State, np.ndarray] | None:
+        """What an execution with `params` searches: (its state, the query row), or None
+        when it would not run here."""
         prep = self.prep
         i = prep.param
         if i >= len(params):
@@ -99,18 +102,26 @@ class AnnFast:
         qv = VIP.query_vector(params[i], prep.dim)
         if qv is None:
             return None
-        db = session.db
-        store = db.store
+        store = session.db.store
         tv = store.version.tables.get(self.oid)
-        values = session.settings.values
-        get = values.get
+        get = session.settings.values.get
         skey = (get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU))
         st = self.states.get(skey)
         if st is None or st.tv is not tv or not _same_built(st, store):
             st = self._resolve(session, tv, skey)
             if st is None:
                 return None
-        keys, dists = st.search(qv)
+        return st, qv
+
+    def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+        """The result batch of one execution outside a transaction block, or None."""
+        got = self.ahead(session, params)
+        if got is None:
+            return None
+        st, qv = got
+        ready = st.ready
+        found = ready.get(qv.tobytes()) if ready else None
+        keys, dists = found if found is not None else st.search(qv)
         k = self.k
         one = st.one_run
         if one is None and st.multi is not None:
@@ -385,7 +396,12 @@ def _merged(searches: list, want: int, disjoint: bool) -> Any:
     concat, lexsort = np.concatenate, np.lexsort
 
     def search(qv: np.ndarray) -> tuple:
-        got = [s(qv) for s in searches]
+        return merge([s(qv) for s in searches])
+
+    def many(qs: np.ndarray) -> list[tuple]:  # (each graph's batched search, then per query)
+        return [merge(got) for got in zip(*(_many(s)(qs) for s in searches))]
+
+    def merge(got: list[tuple]) -> tuple:
         keys, dists = concat([g[0] for g in got]), concat([g[1] for g in got])
         if disjoint:  # (found ones only, finite distances: no padding, no NaN to order)
             order = lexsort((keys, dists))[:want]
@@ -394,7 +410,50 @@ def _merged(searches: list, want: int, disjoint: bool) -> Any:
         keys, dists = keys[0], dists[0]
         ok = keys >= 0
         return (keys, dists) if _ALL(ok) else (keys[ok], dists[ok])
+    if any(hasattr(s, "many") for s in searches):
+        search.many = many  # type: ignore[attr-defined]
+    keys = [getattr(s, "key", None) for s in searches]
+    if all(k is not None for k in keys):
+        search.key = ("merged", *keys, want, disjoint)  # type: ignore[attr-defined]
     return search
+
+
+def _many(search: Any) -> Any:
+    """A prepared search's batched form: its own `many` (one graph search for all the
+    rows), else one call per row."""
+    many = getattr(search, "many", None)
+    return many if many is not None else lambda qs: [search(qs[i:i + 1]) for i in range(len(qs))]
+
+
+def search_together(found: list[tuple[_State, np.ndarray]]) -> list[_State]:
+    """Several sessions' next executions, (state, query row) from AnnFast.ahead: those whose
+    prepared searches are interchangeable (the same graphs, k and ef_search: their `key`)
+    and can batch are searched at once, the graph on several of usearch's threads, and
+    each result kept on its state (`ready`), where run() takes it instead of searching. The
+    caller (the server, for the requests that arrived together) runs the executions, then
+    calls forget() with what this returns. Results are the ones run() finds alone: each
+    query's graph search is its own."""
+    groups: dict[Any, list] = {}
+    for st, qv in found:
+        key = getattr(st.search, "key", None)
+        if key is not None and hasattr(st.search, "many"):
+            groups.setdefault(key, []).append((st, qv))
+    done = []
+    for group in groups.values():
+        if len(group) < 2:
+            continue
+        got = group[0][0].search.many(np.concatenate([qv for _st, qv in group]))
+        for (st, qv), res in zip(group, got):
+            if st.ready is None:
+                st.ready = {}
+                done.append(st)
+            st.ready[qv.tobytes()] = res
+    return done
+
+
+def forget(states: list[_State]) -> None:
+    for st in states:
+        st.ready = None
 
 
 # the rows outside the sealed segments' graphs, when there are at most this many, are scanned

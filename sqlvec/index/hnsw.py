@@ -12,6 +12,7 @@ vectors kept beside the graph. Distances are returned as the SQL operator's valu
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hammin
                    "jaccard": "tanimoto"}
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
 _RESCORED_ONE = ("l2", "ip", "cos")  # metrics index.exact.rescore_one serves
+THREADS = os.cpu_count() or 1  # usearch threads one batched search may use
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -421,12 +423,9 @@ class HnswIndex:
         take, lexsort, sqrt, f64, concat = full.take, np.lexsort, np.sqrt, np.float64, np.concatenate
         few = 4 * (k + 8)  # side sets up to this size are scored whole (_merge_side's bound)
 
-        def rescored(q: np.ndarray) -> tuple:
-            with lock:  # (one graph, shared by sessions with other ef_search values)
-                if self._ef != ef:
-                    graph.expansion_search = self._ef = ef
-                out = search_many(q, count=count, exact=False, threads=1)
-            keys = out[0][0, :int(out[2][0])].view(np.int64)  # (row ids: below 2**63)
+        def finish(q: np.ndarray, out: tuple, i: int) -> tuple:
+            """Row i of a search_many result for query row q: re-scored, ordered, k of them."""
+            keys = out[0][i, :int(out[2][i])].view(np.int64)  # (row ids: below 2**63)
             pos = keys - first if first is not None else np.minimum(fk.searchsorted(keys), len(fk) - 1)
             rows = take(pos, axis=0)
             sset = self._side
@@ -452,6 +451,25 @@ class HnswIndex:
             keys2, d2 = self._search_one(q, count, k, ef)  # (fewer than k found: its own tail)
             ok = keys2[0] >= 0
             return keys2[0][ok], d2[0][ok]
+
+        def rescored(q: np.ndarray) -> tuple:
+            with lock:  # (one graph, shared by sessions with other ef_search values)
+                if self._ef != ef:
+                    graph.expansion_search = self._ef = ef
+                out = search_many(q, count=count, exact=False, threads=1)
+            return finish(q, out, 0)
+
+        def many(qs: np.ndarray) -> list[tuple]:
+            """rescored() of each row of qs (n x d), the graph searched once for all of them
+            on up to n of usearch's threads (it holds the GIL: its own threads are the only
+            way several searches run at once). Same numbers: each query's search is its own."""
+            with lock:
+                if self._ef != ef:
+                    graph.expansion_search = self._ef = ef
+                out = search_many(qs, count=count, exact=False, threads=min(len(qs), THREADS))
+            return [finish(qs[i:i + 1], out, i) for i in range(len(qs))]
+        rescored.many = many  # type: ignore[attr-defined]
+        rescored.key = (id(self), k, ef)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]
         return rescored
 
     def vectors(self, keys: np.ndarray) -> np.ndarray | None:

@@ -6,6 +6,8 @@ right there on the loop, with no thread hop; the rest run on a thread pool (the 
 synchronous) while the loop keeps reading and serving other clients, so that a long
 statement blocks no one and a client that vanishes gets its statement cancelled and its
 session closed.
+When several connections' requests arrive in one loop pass, they run at its end, after
+their ANN top-k searches were made together (Server._run_together).
 Output up to 256 kB is written when the statement's batch of messages is done;
 bigger results stream through the loop with flow control. CancelRequests find their
 target through BackendKeyData. Shutdown stops accepting, lets running statements
@@ -27,6 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlvec.core.errors import AdminShutdown, ProtocolViolation, TooManyConnections
+from sqlvec.exec import ann_fast
 from sqlvec.wire import backend as be
 from sqlvec.wire.protocol import (
     CloseConnection,
@@ -58,10 +61,13 @@ class ServerLoop(asyncio.SelectorEventLoop):
     and a callback per request of a lone client). Any other loop defers every answer."""
 
     events_in_pass = 0
+    pass_end: Callable[[], None] | None = None  # run after a pass of several events' callbacks
 
     def _process_events(self, event_list: list) -> None:
         self.events_in_pass = len(event_list)
         super()._process_events(event_list)
+        if len(event_list) > 1 and self.pass_end is not None:
+            self.call_soon(self.pass_end)  # (queued after this pass's callbacks, run with them)
 
 
 class _PgConnection(asyncio.BufferedProtocol):
@@ -92,6 +98,7 @@ class _PgConnection(asyncio.BufferedProtocol):
         self.finished = self.loop.create_future()
         self.auth_timer: asyncio.TimerHandle | None = None
         self.watching = False  # the session's notify_waker is ours (_watch_notifications)
+        self.deferred = False  # its request runs at the end of the loop pass (Server._defer)
 
     # --- asyncio callbacks -------------------------------------------------------------------
 
@@ -104,7 +111,10 @@ class _PgConnection(asyncio.BufferedProtocol):
             self.data_received(data)
             return
         self.conn.receive(data)  # the common case: a request for an idle connection
-        self._run()
+        if getattr(self.loop, "pass_end", None) is not None and self.loop.events_in_pass > 1:
+            self.server._defer(self)  # run with the others of the pass (Server._run_together)
+        else:
+            self._run()
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = transport  # type: ignore[assignment]
@@ -396,6 +406,7 @@ class Server:
         self._clients: dict[int, _PgConnection] = {}
         self.read_buffer = memoryview(bytearray(READ_SIZE))  # shared: one loop thread reads
         self._pending: list[_PgConnection] = []  # connections with inline output to write
+        self._deferred: list[_PgConnection] = []  # connections to run at the end of the pass
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
@@ -404,6 +415,8 @@ class Server:
     async def start(self) -> tuple[str, int]:
         """Bind and listen; returns the actual (host, port)."""
         loop = asyncio.get_running_loop()
+        if isinstance(loop, ServerLoop):
+            loop.pass_end = self._run_together
         self._server = await loop.create_server(
             lambda: _PgConnection(self), self.host, self.port, backlog=1024)
         sock = self._server.sockets[0].getsockname()
@@ -411,6 +424,41 @@ class Server:
 
     async def wait_closed(self) -> None:
         await self._stopped.wait()
+
+    def _defer(self, client: _PgConnection) -> None:
+        if not client.deferred:
+            client.deferred = True
+            self._deferred.append(client)
+
+    def _run_together(self) -> None:
+        """End of a loop pass in which several connections sent requests: their next ANN
+        searches are made at once (ann_fast.search_together: one batched graph search on
+        several threads, where one connection's search uses one core), then each connection
+        runs as it would have alone, taking its search's result."""
+        clients, self._deferred = self._deferred, []
+        if not clients:
+            return
+        ahead = []
+        for c in clients:
+            if not c.lost:
+                try:
+                    found = c.conn.search_ahead()
+                except Exception:  # noqa: BLE001 - the run reports it (or fails the connection)
+                    found = None
+                if found is not None:
+                    ahead.append(found)
+        done = ann_fast.search_together(ahead) if len(ahead) > 1 else ()
+        try:
+            for c in clients:
+                c.deferred = False
+                if not c.lost and not c.busy:
+                    try:
+                        c._run()
+                    except Exception:  # noqa: BLE001 - one connection's failure is its own
+                        log.exception("connection %s failed", c.conn.process_id)
+                        c.transport.abort()
+        finally:
+            ann_fast.forget(done)
 
     def _queue_pending(self, client: _PgConnection) -> None:
         if not self._pending:

@@ -295,6 +295,26 @@ class Session:
                     self.cancel_event.clear()  # too late for this statement, not for the next
             self.cancel_reason = None
 
+    def _generic_current(self, hit: tuple, disabled: str) -> bool:
+        """Whether _run_generic may run this cached plan (rows at once, no statement_timeout,
+        planned for this catalog, search_path, user and disabled rules)."""
+        key, _plan, shape = hit
+        values = self.settings.values
+        return shape is not None and not shape[1] and values.get("statement_timeout", "0") == "0" \
+            and key == (self.db.ddl_gen, values.get("search_path"), self.user, disabled)
+
+    def ann_plan(self, stmt: PreparedStatement) -> Any:
+        """The compiled ANN top-k (exec/ann_fast.AnnFast) an Execute of `stmt` would run
+        now, outside a transaction block, or None. Its `ahead(session, params)` says what
+        it searches (for ann_fast.search_together)."""
+        hit = stmt.plan_cache.get("generic")
+        if hit is None or self.txn is not None or self.failed or stmt.ast is None:
+            return None
+        disabled = self.settings.values.get("sqlvec.disabled_rules", "")
+        if _ANN_RULE in disabled or not self._generic_current(hit, disabled):
+            return None
+        return _ann_compiled(hit[1])
+
     def _run_generic(self, hit: tuple, params: list[Any]) -> Result | None:
         """An autocommit execution of a cached query plan whose rows are computed at once
         (a prepared point lookup, `SELECT $1 + 1`): only what depends on the parameters is
@@ -302,12 +322,10 @@ class Session:
         None when the general path must run it (stale plan, statement_timeout, streamed)."""
         key, plan, shape = hit
         values = self.settings.values
-        if shape is None or shape[1] or values.get("statement_timeout", "0") != "0":
-            return None
         disabled = values.get("sqlvec.disabled_rules", "")
-        db = self.db
-        if key != (db.ddl_gen, values.get("search_path"), self.user, disabled):
+        if not self._generic_current(hit, disabled):
             return None
+        db = self.db
         self.cancel_reason = None
         fast = _ann_compiled(plan) if _ANN_RULE not in disabled else None
         if fast is not None and not self.cancel_event.is_set():  # ORDER BY emb <-> $1 LIMIT k

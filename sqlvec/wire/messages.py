@@ -370,6 +370,20 @@ class Decoder:
                 return msgs
         return None
 
+    def next_bind(self) -> FrontendMessage | None:
+        """The next message when it is a Bind, complete in the buffer and well formed
+        (consumed, as next() gives it); else None and nothing is consumed."""
+        buf, pos = self._buf, self._pos
+        if self._startup or len(buf) - pos < 5 or buf[pos] != 66:  # 'B'
+            return None
+        if len(buf) < pos + 1 + _HEAD.unpack_from(buf, pos)[1]:
+            return None
+        try:
+            return self.next()
+        except (ProtocolViolation, SqlError):
+            self._pos = pos  # (next() reports it)
+            return None
+
     @property
     def buffered(self) -> int:
         return len(self._buf) - self._pos

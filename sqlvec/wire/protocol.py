@@ -224,6 +224,33 @@ class ServerConnection:
         self._flush()
         return CloseConnection() if self.phase == "closed" else None
 
+    def search_ahead(self) -> tuple | None:
+        """The ANN search the next request runs on the loop (a Bind of a prepared statement
+        whose plan exec/ann_fast compiled), as AnnFast.ahead gives it, so that the
+        transport can search the queries of several connections at once
+        (ann_fast.search_together); else None. The Bind is decoded and held for the next
+        `process`; nothing else is consumed or changed."""
+        if self.phase != "ready" or self._held is not None or self._copy is not None \
+                or self._skip_until_sync:
+            return None
+        msg = self.decoder.next_bind()
+        if msg is None:
+            return None
+        self._held = msg
+        if type(msg) is not m.Bind or msg.portal or not self._cheap(msg):
+            return None
+        stmt = self._statements.get(msg.statement)
+        plan = self._bind_plans.get((msg.statement, msg.param_formats, msg.result_formats))
+        if stmt is None or plan is None or plan.stmt is not stmt or len(msg.params) != len(plan.decoders):
+            return None
+        fast = self.session.ann_plan(stmt)
+        if fast is None:
+            return None
+        try:
+            return fast.ahead(self.session, [decode(raw) for decode, raw in zip(plan.decoders, msg.params)])
+        except SqlError:
+            return None  # (the Bind or the Execute reports it)
+
     def close(self) -> None:
         """Release the session (rolling back an open transaction). Idempotent."""
         self.phase = "closed"
