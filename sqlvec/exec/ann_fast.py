@@ -99,7 +99,7 @@ class AnnFast:
         i = prep.param
         if i >= len(params):
             return None
-        qv = VIP.query_vector(params[i], prep.dim)
+        qv = VIP.query_vector(params[i], prep.dim, prep.short)
         if qv is None:
             return None
         store = session.db.store

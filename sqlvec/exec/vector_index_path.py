@@ -284,16 +284,19 @@ def _prep(p: VectorSearch) -> _Prep:
         out.append(pa.field("distance", p.distance.type.arrow))
     field_ = p.scan.fields[p.column]
     ftype = field_.type.arrow
-    dense = pa.types.is_fixed_size_list(ftype) and ftype.value_type == pa.float32()
+    short = field_.type.short
+    dense = pa.types.is_fixed_size_list(ftype) and ftype.value_type == _ELEMENT.get(short)
     name = VS._KERNELS.get(p.metric)
-    kernel = getattr(VO, name) if (name is not None and field_.type.short == "vector" and dense
+    kernel = getattr(VO, name) if (name is not None and dense
                                   and p.distance.type.arrow == pa.float64()) else None
+    if kernel is not None and short == "halfvec":
+        kernel = _upcast(kernel)
     dim = ftype.list_size if dense else None
     qe = p.query
-    if isinstance(qe, E.Cast) and qe.type.short == "vector" and isinstance(qe.arg, E.Param):
+    if isinstance(qe, E.Cast) and qe.type.short == short and isinstance(qe.arg, E.Param):
         qe = qe.arg  # `$1::vector` of a vector parameter
     param = None
-    if kernel is not None and isinstance(qe, E.Param) and qe.type.short == "vector":
+    if kernel is not None and isinstance(qe, E.Param) and qe.type.short == short:
         pt = qe.type.arrow
         if not pa.types.is_fixed_size_list(pt) or pt.list_size == dim:
             param = qe.index
@@ -304,20 +307,47 @@ def _prep(p: VectorSearch) -> _Prep:
     return hit
 
 
+# the dense types whose rows the index paths read as numpy: element type per column type
+_ELEMENT = {"vector": pa.float32(), "halfvec": pa.float16()}
+
+
+def _upcast(kernel: Any) -> Any:
+    """A float32 kernel for halfvec rows: the operator's arithmetic (its arguments are
+    converted to float32 first: functions/vectors/ops.dense_arg)."""
+    def half(m: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return kernel(m.astype(np.float32), q)
+    return half
+
+
 def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
     """The query as a (1, d) float32 matrix straight from the parameter's Python value, or
     None: the evaluator converts it (and raises its errors)."""
     i = prep.param
     if i is None or i >= len(ctx.params):
         return None
-    return query_vector(ctx.params[i], prep.dim)
+    return query_vector(ctx.params[i], prep.dim, prep.short)
 
 
-def query_vector(v: Any, dim: int | None) -> np.ndarray | None:
+def query_vector(v: Any, dim: int | None, short: str = "vector") -> np.ndarray | None:
     """The query as a C-contiguous (1, dim) float32 matrix from a parameter's Python value
     (a numpy vector, as the wire's vector decoder gives, or a list of numbers: what Arrow
     would make of it), or None: the general path converts it and raises its errors (NaN, a
-    wrong dimension, a value float32 cannot hold, an integer it cannot hold exactly)."""
+    wrong dimension, a value float32 cannot hold, an integer it cannot hold exactly). A
+    halfvec query: float16 values only (a float16 vector, or numbers float16 holds exactly,
+    as a parsed halfvec gives them: no rounding to decide here), in float32."""
+    if short != "vector":
+        if type(v) is list and len(v) == dim:
+            try:
+                a = np.array(v, np.float64)
+            except (TypeError, ValueError):
+                return None
+            v = a.astype(np.float16)
+            if a.ndim != 1 or not _ALL(v == a):  # (NaN fails too)
+                return None
+        if type(v) is not np.ndarray or v.dtype != np.float16 or v.ndim != 1 or len(v) != dim \
+                or not _ALL(np.isfinite(v)):
+            return None
+        return v.astype(np.float32).reshape(1, dim)
     if type(v) is np.ndarray:
         if v.ndim != 1 or len(v) != dim or v.dtype.kind != "f":
             return None

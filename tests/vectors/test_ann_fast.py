@@ -43,8 +43,11 @@ def _setup(tmp_path, n, rng, dup=0, ops="vector_l2_ops"):
     con = sqlvec.connect(str(tmp_path / "db"))
     con.autocommit = True
     cur = con.cursor()
-    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    typ = ops.split("_")[0]
+    cur.execute(f"create table t (id int, tag text, emb {typ}({D}))")
     x = np.round(rng.standard_normal((n, D)), 3).astype(np.float32)
+    if typ == "halfvec":
+        x = x.astype(np.float16).astype(np.float32)  # (float16 values: the queries' too)
     if dup:
         x[:dup] = x[0]  # equal vectors: ties broken by row id
     _insert(cur, x, 0)
@@ -366,4 +369,25 @@ def test_recent_rows_under_cos_and_ip(tmp_path, small_segments, monkeypatch, ops
         cur.execute(sql, (q.tolist(),))
         assert cur.fetchall() == fast  # (the exact plan's rows and floats)
         cur.execute("reset sqlvec.disabled_rules")
+    con.close()
+
+
+@pytest.mark.parametrize("ops", ["halfvec_l2_ops", "halfvec_cosine_ops", "halfvec_ip_ops"])
+def test_halfvec_columns(tmp_path, small_segments, ops):
+    """A halfvec column: the rows' float16 values, the query's too (a parsed halfvec's
+    numbers, or a float16 vector), in the operator's float32 arithmetic; a query float16
+    cannot hold exactly takes the general path, which rounds it."""
+    rng = np.random.default_rng(11)
+    con, cur, x = _setup(tmp_path, 2600, rng, ops=ops)
+    op = {"l2": "<->", "cosine": "<=>", "ip": "<#>"}[ops.split("_")[1]]
+    y = np.round(rng.standard_normal((300, D)), 3).astype(np.float16).astype(np.float32)
+    _insert(cur, y, 5000)  # (rows since the build too)
+    for sql, _ in QUERIES:
+        sql = sql.replace("<->", op).replace("%s", "%s::halfvec")
+        for _ in range(3):
+            q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float16)
+            _both(cur, sql, (q.astype(np.float32).tolist(),))
+            _both(cur, sql, (q,))  # (a float16 numpy vector)
+    q = x[3] + np.float32(1e-4)  # (not a float16 number: the general path rounds it)
+    _both(cur, f"select id from t order by emb {op} %s::halfvec limit 5", (q.tolist(),), fast=False)
     con.close()
