@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from sqlvec.exec import segment_index as SI
 from sqlvec.exec import vector_search as VS
 from sqlvec.functions.vectors import ops as VO
+from sqlvec.functions.vectors import types as VT
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
 
@@ -289,8 +290,8 @@ def _prep(p: VectorSearch) -> _Prep:
     name = VS._KERNELS.get(p.metric)
     kernel = getattr(VO, name) if (name is not None and dense
                                   and p.distance.type.arrow == pa.float64()) else None
-    if kernel is not None and short == "halfvec":
-        kernel = _upcast(kernel)
+    if kernel is not None and short != "vector":
+        kernel = _upcast(kernel, short)
     dim = ftype.list_size if dense else None
     qe = p.query
     if isinstance(qe, E.Cast) and qe.type.short == short and isinstance(qe.arg, E.Param):
@@ -308,15 +309,16 @@ def _prep(p: VectorSearch) -> _Prep:
 
 
 # the dense types whose rows the index paths read as numpy: element type per column type
-_ELEMENT = {"vector": pa.float32(), "halfvec": pa.float16()}
+_ELEMENT = {"vector": pa.float32(), "halfvec": pa.float16(), "bf16vec": pa.uint16(),
+            "int8vec": pa.int8()}
 
 
-def _upcast(kernel: Any) -> Any:
-    """A float32 kernel for halfvec rows: the operator's arithmetic (its arguments are
-    converted to float32 first: functions/vectors/ops.dense_arg)."""
-    def half(m: np.ndarray, q: np.ndarray) -> np.ndarray:
-        return kernel(m.astype(np.float32), q)
-    return half
+def _upcast(kernel: Any, short: str) -> Any:
+    """A float32 kernel for the rows of a low-precision type: the operator's arithmetic
+    (its arguments are converted to float32 first: functions/vectors/ops.dense_arg)."""
+    def low(m: np.ndarray, q: np.ndarray) -> np.ndarray:
+        return kernel(VT.to_float32(m, short), q)
+    return low
 
 
 def _query(ctx: Any, prep: _Prep) -> np.ndarray | None:
@@ -333,21 +335,11 @@ def query_vector(v: Any, dim: int | None, short: str = "vector") -> np.ndarray |
     (a numpy vector, as the wire's vector decoder gives, or a list of numbers: what Arrow
     would make of it), or None: the general path converts it and raises its errors (NaN, a
     wrong dimension, a value float32 cannot hold, an integer it cannot hold exactly). A
-    halfvec query: float16 values only (a float16 vector, or numbers float16 holds exactly,
-    as a parsed halfvec gives them: no rounding to decide here), in float32."""
+    query of a low-precision type: only numbers the type holds exactly (a parsed halfvec's
+    or int8vec's, a float16 / int8 vector; a bf16vec's bit patterns, its Python form), so
+    no rounding is decided here."""
     if short != "vector":
-        if type(v) is list and len(v) == dim:
-            try:
-                a = np.array(v, np.float64)
-            except (TypeError, ValueError):
-                return None
-            v = a.astype(np.float16)
-            if a.ndim != 1 or not _ALL(v == a):  # (NaN fails too)
-                return None
-        if type(v) is not np.ndarray or v.dtype != np.float16 or v.ndim != 1 or len(v) != dim \
-                or not _ALL(np.isfinite(v)):
-            return None
-        return v.astype(np.float32).reshape(1, dim)
+        return _low_query(v, dim, short)
     if type(v) is np.ndarray:
         if v.ndim != 1 or len(v) != dim or v.dtype.kind != "f":
             return None
@@ -377,6 +369,39 @@ def query_vector(v: Any, dim: int | None, short: str = "vector") -> np.ndarray |
 
 
 _F32_MAX = float(np.finfo(np.float32).max)
+_LOW_NUMPY = {"halfvec": np.float16, "int8vec": np.int8}  # a parameter's own numpy form
+
+
+def _low_query(v: Any, dim: int | None, short: str) -> np.ndarray | None:
+    """query_vector of a halfvec, bf16vec or int8vec query, or None."""
+    if type(v) is np.ndarray and v.dtype == _LOW_NUMPY.get(short) and v.shape == (dim,):
+        a = v.astype(np.float32)
+    elif type(v) is list and len(v) == dim and short == "bf16vec":  # (bit patterns, as stored)
+        try:
+            b = np.array(v)
+        except (TypeError, ValueError):
+            return None
+        if b.ndim != 1 or b.dtype.kind != "i" or not (_MIN(b) >= 0 and _MAX(b) <= 0xFFFF):
+            return None
+        a = VT.bf16_to_f32(b.astype(np.uint16))
+    elif type(v) is list and len(v) == dim:
+        try:
+            a = np.array(v, np.float64)
+        except (TypeError, ValueError):
+            return None
+        if a.ndim != 1:
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):  # (the type's value, or not: NaN,
+            if short == "halfvec":  # beyond its range, between two of its numbers)
+                exact = a.astype(np.float16)
+            else:
+                exact = a.astype(np.int8) if _MAX(np.abs(a)) <= 128 else None
+        if exact is None or not _ALL(exact == a):
+            return None
+        a = a.astype(np.float32)
+    else:
+        return None
+    return a.reshape(1, dim) if _ALL(np.isfinite(a)) else None
 
 
 @dataclass(eq=False)

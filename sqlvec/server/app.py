@@ -58,7 +58,9 @@ class ServerLoop(asyncio.SelectorEventLoop):
     An inline answer is held to the end of its pass so that all connections ready in it are
     served before any is woken (Server._write_pending); when the pass has one event, there
     is nothing to wait for and the answer is written at once (no extra pass: a select call
-    and a callback per request of a lone client). Any other loop defers every answer."""
+    and a callback per request of a lone client). Any other loop defers every answer.
+    After a pass of several events, `pass_end` runs the requests that came in it together
+    (Server._run_together)."""
 
     events_in_pass = 0
     pass_end: Callable[[], None] | None = None  # run after a pass of several events' callbacks

@@ -15,6 +15,7 @@ import sqlvec.storage.state as state_mod
 import sqlvec.storage.store as store_mod
 from sqlvec.exec import ann_fast as AF
 from sqlvec.exec import segment_index as SI
+from sqlvec.functions.vectors import types as VT
 
 D = 8
 
@@ -46,24 +47,39 @@ def _setup(tmp_path, n, rng, dup=0, ops="vector_l2_ops"):
     typ = ops.split("_")[0]
     cur.execute(f"create table t (id int, tag text, emb {typ}({D}))")
     x = np.round(rng.standard_normal((n, D)), 3).astype(np.float32)
-    if typ == "halfvec":
-        x = x.astype(np.float16).astype(np.float32)  # (float16 values: the queries' too)
+    x = _held(x, typ)  # (the type's own values: the queries' too)
     if dup:
         x[:dup] = x[0]  # equal vectors: ties broken by row id
-    _insert(cur, x, 0)
+    _insert(cur, x, 0, typ)
     cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
     cur.execute("set sqlvec.exact_scan_threshold = 0")
     return con, cur, x
 
 
-def _insert(cur, x, start):
+def _held(x, typ):
+    """x as the numbers a column of type typ holds (float32 arrays)."""
+    if typ == "halfvec":
+        return x.astype(np.float16).astype(np.float32)
+    if typ == "bf16vec":
+        return VT.bf16_to_f32(VT.f32_to_bf16(x))
+    if typ == "int8vec":
+        return np.clip(np.round(x * 40), -127, 127).astype(np.float32)
+    return x
+
+
+def _param(v, typ="vector"):
+    """A float32 row as the Python value of a typ parameter (bf16vec: its bit patterns)."""
+    return VT.f32_to_bf16(v).astype(int).tolist() if typ == "bf16vec" else v.tolist()
+
+
+def _insert(cur, x, start, typ="vector"):
     """Rows start.. in commits of 1,000 (one sealed segment each)."""
     con = cur.connection
     auto, con.autocommit = con.autocommit, False
     for s in range(0, len(x), 1000):
         part = x[s:s + 1000]
         cur.executemany("insert into t values (%s, %s, %s)",
-                        [(start + s + i, f"r{start + s + i}", v.tolist()) for i, v in enumerate(part)])
+                        [(start + s + i, f"r{start + s + i}", _param(v, typ)) for i, v in enumerate(part)])
         con.commit()
     con.autocommit = auto
 
@@ -372,22 +388,27 @@ def test_recent_rows_under_cos_and_ip(tmp_path, small_segments, monkeypatch, ops
     con.close()
 
 
-@pytest.mark.parametrize("ops", ["halfvec_l2_ops", "halfvec_cosine_ops", "halfvec_ip_ops"])
-def test_halfvec_columns(tmp_path, small_segments, ops):
-    """A halfvec column: the rows' float16 values, the query's too (a parsed halfvec's
-    numbers, or a float16 vector), in the operator's float32 arithmetic; a query float16
-    cannot hold exactly takes the general path, which rounds it."""
+@pytest.mark.parametrize("ops", ["halfvec_l2_ops", "halfvec_cosine_ops", "halfvec_ip_ops",
+                                 "bf16vec_l2_ops", "bf16vec_cosine_ops", "int8vec_l2_ops"])
+def test_low_precision_columns(tmp_path, small_segments, ops):
+    """halfvec, bf16vec and int8vec columns: the rows' values, the query's too (a parsed
+    value's numbers, or a float16 / int8 vector), in the operator's float32 arithmetic; a
+    query the type cannot hold exactly takes the general path, which converts it."""
     rng = np.random.default_rng(11)
     con, cur, x = _setup(tmp_path, 2600, rng, ops=ops)
+    typ = ops.split("_")[0]
     op = {"l2": "<->", "cosine": "<=>", "ip": "<#>"}[ops.split("_")[1]]
-    y = np.round(rng.standard_normal((300, D)), 3).astype(np.float16).astype(np.float32)
-    _insert(cur, y, 5000)  # (rows since the build too)
+    y = _held(np.round(rng.standard_normal((300, D)), 3).astype(np.float32), typ)
+    _insert(cur, y, 5000, typ)  # (rows since the build too)
+    noise = 2.0 if typ == "int8vec" else 0.05
     for sql, _ in QUERIES:
-        sql = sql.replace("<->", op).replace("%s", "%s::halfvec")
+        sql = sql.replace("<->", op).replace("%s", f"%s::{typ}")
         for _ in range(3):
-            q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float16)
-            _both(cur, sql, (q.astype(np.float32).tolist(),))
-            _both(cur, sql, (q,))  # (a float16 numpy vector)
-    q = x[3] + np.float32(1e-4)  # (not a float16 number: the general path rounds it)
-    _both(cur, f"select id from t order by emb {op} %s::halfvec limit 5", (q.tolist(),), fast=False)
+            q = _held(x[rng.integers(len(x))] + rng.normal(0, noise, D).astype(np.float32), typ)
+            _both(cur, sql, (_param(q, typ),))
+            if typ != "bf16vec":  # (a float16 / int8 numpy vector)
+                _both(cur, sql, (q.astype(np.float16 if typ == "halfvec" else np.int8),))
+    if typ != "bf16vec":  # (bit patterns: every one is a bf16vec number)
+        q = x[3] + np.float32(0.3 if typ == "int8vec" else 1e-4)  # (not the type's number)
+        _both(cur, f"select id from t order by emb {op} %s::{typ} limit 5", (q.tolist(),), fast=False)
     con.close()
