@@ -29,6 +29,7 @@ _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hammin
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
 _RESCORED_ONE = ("l2", "ip", "cos")  # metrics index.exact.rescore_one serves
 THREADS = os.cpu_count() or 1  # usearch threads one batched search may use
+_ONE_DTYPES = ("f32", "f16", "bf16", "i8")  # column types one_search takes float32 queries for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -371,6 +372,11 @@ class HnswIndex:
             found = int(out[2][0])
             keys = out[0][0, :found].astype(np.int64)
             dists = out[1][0, :found]
+        return self._found_one(q, keys, dists, k)
+
+    def _found_one(self, q: np.ndarray, keys: np.ndarray, dists: np.ndarray, k: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """_search_one's result from the graph's found keys and distances for query row q."""
         full, sset = self.full, self._side
         if full is not None and self.full_keys is not None and len(keys):
             fk = self.full_keys
@@ -402,22 +408,41 @@ class HnswIndex:
         ef_search, with all that depends on neither worked out now: fn(q) -> (keys,
         distances), 1-D, only the found ones (search() pads its rows with (-1, inf)), in
         the same order and with the same numbers as search(). None when search() must serve
-        it (an empty graph, a column stored in bf16, usearch without its compiled search).
+        it (an empty graph, a bit column, usearch without its compiled search).
         For a graph that does not grow (a sealed segment's part): the count is fixed here."""
         compiled = getattr(self.graph, "_compiled", None)
         size = len(self.graph)
-        if compiled is None or not hasattr(compiled, "search_many") or self.dtype != "f32" \
+        if compiled is None or not hasattr(compiled, "search_many") or self.dtype not in _ONE_DTYPES \
                 or size == 0 or k <= 0:
             return None
         count, ef = self._count_ef(size, k, params)
         search_many, graph, lock = compiled.search_many, self.graph, self._lock
         full, fk, metric = self.full, self.full_keys, self.metric
+
+        def batch(qs: np.ndarray) -> tuple:
+            """One search_many of the query rows qs on up to len(qs) of usearch's threads
+            (it holds the GIL: its own threads are the only way several searches run at
+            once; each query's search is its own, the numbers those of one at a time)."""
+            with lock:  # (one graph, shared by sessions with other ef_search values)
+                if self._ef != ef:
+                    graph.expansion_search = self._ef = ef
+                return search_many(qs, count=count, exact=False, threads=min(len(qs), THREADS))
         if not (metric in _RESCORED_ONE and full is not None and fk is not None and len(fk)
                 and full.dtype == np.float32):
-            def general(q: np.ndarray) -> tuple:
-                keys, d = self._search_one(q, count, k, ef)
+            def found(q: np.ndarray, out: tuple, i: int) -> tuple:
+                n = int(out[2][i])
+                keys, d = self._found_one(q, out[0][i, :n].astype(np.int64), out[1][i, :n], k)
                 ok = keys[0] >= 0
                 return (keys[0], d[0]) if ok.all() else (keys[0][ok], d[0][ok])
+
+            def general(q: np.ndarray) -> tuple:
+                return found(q, batch(q), 0)
+
+            def general_many(qs: np.ndarray) -> list[tuple]:
+                out = batch(qs)
+                return [found(qs[i:i + 1], out, i) for i in range(len(qs))]
+            general.many = general_many  # type: ignore[attr-defined]
+            general.key = (id(self), k, ef)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]
             return general
         first = int(fk[0]) if self._dense_keys else None
         take, lexsort, sqrt, f64, concat = full.take, np.lexsort, np.sqrt, np.float64, np.concatenate
@@ -453,20 +478,10 @@ class HnswIndex:
             return keys2[0][ok], d2[0][ok]
 
         def rescored(q: np.ndarray) -> tuple:
-            with lock:  # (one graph, shared by sessions with other ef_search values)
-                if self._ef != ef:
-                    graph.expansion_search = self._ef = ef
-                out = search_many(q, count=count, exact=False, threads=1)
-            return finish(q, out, 0)
+            return finish(q, batch(q), 0)
 
-        def many(qs: np.ndarray) -> list[tuple]:
-            """rescored() of each row of qs (n x d), the graph searched once for all of them
-            on up to n of usearch's threads (it holds the GIL: its own threads are the only
-            way several searches run at once). Same numbers: each query's search is its own."""
-            with lock:
-                if self._ef != ef:
-                    graph.expansion_search = self._ef = ef
-                out = search_many(qs, count=count, exact=False, threads=min(len(qs), THREADS))
+        def many(qs: np.ndarray) -> list[tuple]:  # (rescored() of each row of qs)
+            out = batch(qs)
             return [finish(qs[i:i + 1], out, i) for i in range(len(qs))]
         rescored.many = many  # type: ignore[attr-defined]
         rescored.key = (id(self), k, ef)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]

@@ -53,6 +53,27 @@ def test_a_batch_gives_each_query_its_own_search(metric, k):
             assert np.array_equal(many[i][0], keys) and np.array_equal(many[i][1], d, equal_nan=True)
 
 
+@pytest.mark.parametrize("dtype", ["f32", "f16", "bf16", "i8"])
+def test_a_batch_of_a_graph_without_full_vectors(dtype):
+    """A graph of the column's own precision (no float32 copy to re-score on: halfvec,
+    bf16vec, int8vec, or vector with quantizer f32): its batch too is each query's own."""
+    x = _clustered(3000)
+    if dtype == "f16":
+        x = x.astype(np.float16)
+    elif dtype == "i8":
+        x = np.clip(np.round(x * 40), -127, 127).astype(np.int8)
+    idx = HnswKind().build(x, np.arange(3000, dtype=np.int64),
+                           HnswOptions(m=8, ef_construction=30, quantizer=dtype if dtype == "f32" else None),
+                           metric="l2", dtype=dtype)
+    assert idx.full is None
+    q = np.ascontiguousarray(x[:40].astype(np.float32) + np.float32(0.5))
+    one = idx.one_search(10, HnswParams(ef_search=20))
+    many = one.many(q)
+    for i in range(len(q)):
+        keys, d = one(q[i:i + 1])
+        assert np.array_equal(many[i][0], keys) and np.array_equal(many[i][1], d)
+
+
 @pytest.fixture()
 def served(monkeypatch):
     """An in-process server (its ServerLoop on a thread) on a table of 3,000 vectors with an
