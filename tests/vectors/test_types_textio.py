@@ -29,6 +29,19 @@ def test_arrow_storage_follows_typmod():
     assert VECTOR.with_typmod(3).display() == "vector(3)"
 
 
+@pytest.mark.parametrize("text", ["[1,2,3]", " [ -128 , 127 ,0]", "[007,-0]", "[ 5 ]", "[128]",
+                                  "[-129]", "[1.0]", "[1e1]", "[+1]", "[1,,2]", "[1-2]", "[--1]"])
+def test_one_int8vec_value_parses_as_a_column_of_them(text):
+    """One int8vec text (a literal, a parameter) is read by numpy, a column by Arrow: the
+    same values, or both decline (the scalar parser then gives pgvector's error)."""
+    from sqlvec.functions.vectors import INT8VEC
+    from sqlvec.functions.vectors import textio as VT
+
+    one = VT._one_dense(text, "int8vec")
+    col = VT._fast_dense(pa.array([text]), INT8VEC)
+    assert (one is None and col is None) or one.to_pylist() == col.to_pylist()[0]
+
+
 @pytest.mark.parametrize("text,out", [
     ("[1,2,3]", "[1,2,3]"), ("[-1,-2,-3]", "[-1,-2,-3]"), ("[1.,2.,3.]", "[1,2,3]"),
     (" [ 1,  2 ,    3  ] ", "[1,2,3]"), ("[1.23456]", "[1.23456]"),

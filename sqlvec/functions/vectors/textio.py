@@ -213,14 +213,18 @@ def _fast_dense(a: pa.Array, t: SqlType) -> pa.Array | None:
     return _fit_typmod(out, t, lens[valid])
 
 
-_ONE_FAST = ("vector", "halfvec", "bf16vec")
+_ONE_FAST = ("vector", "halfvec", "bf16vec", "int8vec")
+_INTEGERS = frozenset("0123456789-,[] \t\n\r\f\v")  # an int8vec text numpy reads as Arrow does
 _ONE_MAX = 300  # numbers of one value parsed by numpy (parse_dense); more: by Arrow
 
 
 def _one_dense(s: str, short: str) -> pa.Array | None:
     """dense_text_fast of one value as the type's element array (halfvec: the float32
     numbers rounded to float16, None when one overflows it: the scalar parser says so;
-    bf16vec: rounded to bfloat16), as _fast_dense makes them."""
+    bf16vec: rounded to bfloat16; int8vec: plain integers in its range only), as
+    _fast_dense makes them."""
+    if short == "int8vec" and not _INTEGERS.issuperset(s):
+        return None  # (a sign, a point, an exponent: the Arrow path decides)
     one = dense_text_fast(s)
     if one is None or short == "vector":
         return None if one is None else pa.array(one)
@@ -228,7 +232,13 @@ def _one_dense(s: str, short: str) -> pa.Array | None:
         with np.errstate(over="ignore"):
             h = one.astype(np.float16)
         return pa.array(h) if np.isfinite(h).all() else None
+    if short == "int8vec":
+        ok = len(one) and -128 <= _MINR(one) and _MAXR(one) <= 127
+        return pa.array(one.astype(np.int8)) if ok else None
     return pa.array(V.f32_to_bf16(one), V.DENSE_ELEMENT[short])
+
+
+_MINR, _MAXR = np.minimum.reduce, np.maximum.reduce
 
 
 def _fit_typmod(out: pa.Array, t: SqlType, dims: np.ndarray) -> pa.Array:
