@@ -508,6 +508,7 @@ def _delta_scan(views: Any, t: Any, prep: Any, want: int, seen: dict, metric: st
             pick = np.flatnonzero(score <= cut)
             return keys.take(pick), rescore_one(q0, rows.take(pick, axis=0), metric)
         return keys, rescore_one(q0, rows, metric)
+    scan.key = ("scan", tuple(s.seg_id for s in segs), want, metric)  # type: ignore[attr-defined]
     return scan
 
 

@@ -77,7 +77,7 @@ def test_a_batch_of_a_graph_without_full_vectors(dtype):
 @pytest.fixture()
 def served(monkeypatch):
     """An in-process server (its ServerLoop on a thread) on a table of 3,000 vectors with an
-    hnsw index, three sealed segments of a graph each; yields (dsn, loop, the batches
+    hnsw index, three sealed segments of a graph each and 20 rows since; yields (dsn, loop, the batches
     search_together made: (queries, of them searched together))."""
     monkeypatch.setattr(state_mod, "SEAL_ROWS", 1000)
     monkeypatch.setattr(store_mod, "SEAL_ROWS", 1000)
@@ -106,6 +106,8 @@ def served(monkeypatch):
                 for i in range(s, s + 1000):
                     cp.write_row((i, "[" + ",".join(map(str, x[i].tolist())) + "]"))
         c.execute("create index on t using hnsw (emb vector_l2_ops)")
+        c.execute("insert into t select id + 3000, emb from t where id < 20")  # (recent rows:
+        # scanned exactly beside the graphs' searches)
     try:
         yield dsn, loop, batches
     finally:
