@@ -22,6 +22,10 @@ transaction block (own rows), NULL vectors or rows outside the index (fewer than
 found), a query the fast conversion refuses (NaN, a wrong dimension, not a list or numpy
 vector), a plan with expressions to evaluate. `SET sqlvec.disabled_rules = 'ann_fast_path'`
 turns it off (tests compare both: tests/vectors/test_ann_fast.py).
+
+`search_together` searches the next executions of several sessions at once (the server's
+requests that arrived in one loop pass): one batched graph search on several threads, each
+result left on its state for run() to take (tests/vectors/test_search_together.py).
 """
 
 from __future__ import annotations
@@ -452,6 +456,7 @@ def search_together(found: list[tuple[_State, np.ndarray]]) -> list[_State]:
 
 
 def forget(states: list[_State]) -> None:
+    """Drop what search_together left on these states (after the executions ran)."""
     for st in states:
         st.ready = None
 

@@ -427,6 +427,19 @@ class HnswIndex:
                 if self._ef != ef:
                     graph.expansion_search = self._ef = ef
                 return search_many(qs, count=count, exact=False, threads=min(len(qs), THREADS))
+
+        def prepared(finish: Callable[[np.ndarray, tuple, int], tuple]) -> Callable:
+            """The search of one query row, and `many` of several at once, from finish(query
+            row, a search_many result, its row)."""
+            def one(q: np.ndarray) -> tuple:
+                return finish(q, batch(q), 0)
+
+            def many(qs: np.ndarray) -> list[tuple]:
+                out = batch(qs)
+                return [finish(qs[i:i + 1], out, i) for i in range(len(qs))]
+            one.many = many  # type: ignore[attr-defined]
+            one.key = (id(self), k, ef, count)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]
+            return one
         if not (metric in _RESCORED_ONE and full is not None and fk is not None and len(fk)
                 and full.dtype == np.float32):
             def found(q: np.ndarray, out: tuple, i: int) -> tuple:
@@ -434,16 +447,7 @@ class HnswIndex:
                 keys, d = self._found_one(q, out[0][i, :n].astype(np.int64), out[1][i, :n], k)
                 ok = keys[0] >= 0
                 return (keys[0], d[0]) if ok.all() else (keys[0][ok], d[0][ok])
-
-            def general(q: np.ndarray) -> tuple:
-                return found(q, batch(q), 0)
-
-            def general_many(qs: np.ndarray) -> list[tuple]:
-                out = batch(qs)
-                return [found(qs[i:i + 1], out, i) for i in range(len(qs))]
-            general.many = general_many  # type: ignore[attr-defined]
-            general.key = (id(self), k, ef)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]
-            return general
+            return prepared(found)
         first = int(fk[0]) if self._dense_keys else None
         take, lexsort, sqrt, f64, concat = full.take, np.lexsort, np.sqrt, np.float64, np.concatenate
         few = 4 * (k + 8)  # side sets up to this size are scored whole (_merge_side's bound)
@@ -476,16 +480,7 @@ class HnswIndex:
             keys2, d2 = self._search_one(q, count, k, ef)  # (fewer than k found: its own tail)
             ok = keys2[0] >= 0
             return keys2[0][ok], d2[0][ok]
-
-        def rescored(q: np.ndarray) -> tuple:
-            return finish(q, batch(q), 0)
-
-        def many(qs: np.ndarray) -> list[tuple]:  # (rescored() of each row of qs)
-            out = batch(qs)
-            return [finish(qs[i:i + 1], out, i) for i in range(len(qs))]
-        rescored.many = many  # type: ignore[attr-defined]
-        rescored.key = (id(self), k, ef)  # (equal keys: interchangeable searches)  # type: ignore[attr-defined]
-        return rescored
+        return prepared(finish)
 
     def vectors(self, keys: np.ndarray) -> np.ndarray | None:
         """The full float32 vectors kept beside a quantized graph for these keys (present
