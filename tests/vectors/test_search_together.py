@@ -142,33 +142,30 @@ def test_queries_arriving_together_are_searched_together(served):
         def hold():
             asleep.set()
             time.sleep(0.5)
-        together = [None] * 6
 
-        def ask(i):
-            cur = conns[i].cursor(binary=i % 2 == 0)
-            together[i] = cur.execute(SQL, {"q": texts[i]}, prepare=True).fetchall()
-        asleep.clear()
-        loop.call_soon_threadsafe(hold)
-        assert asleep.wait(5)
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(10)
-        assert together == alone
+        def ask_together():
+            """Each connection's query, sent while the server's loop sleeps."""
+            together = [None] * 6
+
+            def ask(i):
+                cur = conns[i].cursor(binary=i % 2 == 0)
+                together[i] = cur.execute(SQL, {"q": texts[i]}, prepare=True).fetchall()
+            asleep.clear()
+            loop.call_soon_threadsafe(hold)
+            assert asleep.wait(5)
+            threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
+            for th in threads:
+                th.start()
+            for th in threads:
+                th.join(10)
+            return together
+        assert ask_together() == alone
         assert (6, 6) in batches
-        # a connection in a transaction block, a write and a query of another plan between
-        # them: each runs as it would alone
+        # a connection in a transaction block (its own uncommitted row): it runs alone,
+        # the five others together
         conns[0].execute("begin")
         conns[0].execute("insert into t values (-1, %s::vector)", (texts[0],))
-        asleep.clear()
-        loop.call_soon_threadsafe(hold)
-        assert asleep.wait(5)
-        threads = [threading.Thread(target=ask, args=(i,)) for i in range(6)]
-        for th in threads:
-            th.start()
-        for th in threads:
-            th.join(10)
+        together = ask_together()
         assert together[0][0][0] == -1  # (its own row, at distance 0)
         assert together[1:] == alone[1:]
         assert (5, 5) in batches
