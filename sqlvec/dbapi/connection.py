@@ -14,6 +14,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import SqlError
@@ -114,16 +115,27 @@ def text_params(values: list[Any], types: list[Any]) -> list[Any]:
 
         >>> text_params(["[1,2]", "x"], [VECTOR_2, TEXT])  # doctest: +SKIP
         [[1.0, 2.0], 'x']
+
+    A bf16vec parameter given as numbers (a list, a tuple, a numpy array: what its result
+    rows give) is read as their text would be: rounded to bfloat16, with its errors (its
+    values inside the engine are the bit patterns it stores).
     """
     out = values
     for i, v in enumerate(values):
-        if isinstance(v, str) and i < len(types) and types[i] is not None \
-                and types[i].short not in _STRINGY:
-            from sqlvec.core.textio import parse_text_value
+        t = types[i] if i < len(types) else None
+        if t is None:
+            continue
+        if isinstance(v, str) and t.short not in _STRINGY:
+            text = v
+        elif t.short == "bf16vec" and isinstance(v, list | tuple | np.ndarray):
+            text = "[" + ",".join(map(repr, np.asarray(v).tolist())) + "]"
+        else:
+            continue
+        from sqlvec.core.textio import parse_text_value
 
-            if out is values:
-                out = list(values)
-            out[i] = parse_text_value(v, types[i])
+        if out is values:
+            out = list(values)
+        out[i] = parse_text_value(text, t)
     return out
 
 
@@ -155,6 +167,10 @@ def _converter(col: Column) -> Any:
         from sqlvec.dbapi.types import bit_values  # the text form, as psycopg
 
         return bit_values
+    if col.type.short == "bf16vec":
+        from sqlvec.dbapi.types import bf16_values  # its numbers, not its bit patterns
+
+        return bf16_values
     return _column_values if col.type.short in ("uuid", "numeric") else _plain_values
 
 

@@ -55,6 +55,32 @@ def bit_values(arr: object, col: object) -> list:
     return _bit_text(arr).to_pylist()
 
 
+def bf16_values(arr: object, col: object) -> list:
+    """A bf16vec result column as lists of floats (its numbers, not the bfloat16 bit patterns
+    it stores); one vectorised conversion per column.
+
+        >>> import pyarrow as pa
+        >>> bf16_values(pa.array([[16256, 49216], None], pa.list_(pa.uint16(), 2)), None)
+        [[1.0, -3.0], None]
+    """
+    import pyarrow as pa
+
+    from sqlvec.functions.vectors.types import bf16_to_f32
+
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    mask = arr.is_null() if arr.null_count else None
+    bits = arr.values
+    if bits.null_count:  # (the slots of a NULL row)
+        bits = bits.fill_null(0)
+    values = pa.array(bf16_to_f32(bits.to_numpy(zero_copy_only=False)))
+    if isinstance(arr, pa.FixedSizeListArray):
+        n = arr.type.list_size
+        values = values.slice(arr.offset * n, len(arr) * n)
+        return pa.FixedSizeListArray.from_arrays(values, n, mask=mask).to_pylist()
+    return pa.ListArray.from_arrays(arr.offsets, values, mask=mask).to_pylist()
+
+
 def _bit_text(arr):  # noqa: ANN001, ANN202 - pyarrow arrays
     import pyarrow as pa
     import pyarrow.compute as pc

@@ -85,3 +85,32 @@ def test_unexpected_engine_exception_is_internal_error(cur, monkeypatch):
     with pytest.raises(dbapi.InternalError) as info:
         cur.execute("select %s::int", (1,))
     assert info.value.sqlstate == "XX000" and isinstance(info.value.__cause__, RuntimeError)
+
+
+def test_bf16vec_values_are_numbers_both_ways(cur):
+    """bf16vec rows come back as their numbers (not the bit patterns stored), and numbers
+    bound to a bf16vec are rounded to bfloat16 as its text input rounds them, errors too
+    (a list of floats was 42804; one of ints was taken as bit patterns)."""
+    import numpy as np
+
+    cur.execute("create table b (id int, e bf16vec(3), f bf16vec)")
+    cur.execute("insert into b values (1, '[1,2,3]', '[1.5]')")
+    cur.execute("insert into b values (%s, %s, %s)", (2, [1, 2, 3.3], (1, -2)))
+    cur.execute("insert into b values (%s, %s, %s)", (3, np.array([0.1, 2, 3], np.float32), None))
+    cur.execute("insert into b values (4, null, %s)", ("[7,8]",))
+    cur.execute("select id, e, f from b order by id")
+    assert cur.fetchall() == [(1, [1.0, 2.0, 3.0], [1.5]), (2, [1.0, 2.0, 3.296875], [1.0, -2.0]),
+                              (3, [0.10009765625, 2.0, 3.0], None), (4, None, [7.0, 8.0])]
+    cur.execute("select id from b where e = %s", ([1, 2, 3],))
+    assert cur.fetchall() == [(1,)]
+    cur.execute("select e::text from b where id = 2")
+    assert cur.fetchall() == [("[1,2,3.296875]",)]
+    cur.connection.commit()
+    for bad, msg in [([1, float("nan"), 3], "NaN not allowed in bf16vec"),
+                     ([1, 2], "expected 3 dimensions, not 2"),
+                     ([1e39, 1, 1], "infinite value not allowed in bf16vec")]:
+        with pytest.raises(dbapi.DataError, match=msg):
+            cur.execute("insert into b values (9, %s)", (bad,))
+        cur.connection.rollback()
+    cur.execute("select count(*) from b")
+    assert cur.fetchall() == [(4,)]

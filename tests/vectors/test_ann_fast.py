@@ -50,7 +50,7 @@ def _setup(tmp_path, n, rng, dup=0, ops="vector_l2_ops"):
     x = _held(x, typ)  # (the type's own values: the queries' too)
     if dup:
         x[:dup] = x[0]  # equal vectors: ties broken by row id
-    _insert(cur, x, 0, typ)
+    _insert(cur, x, 0)
     cur.execute(f"create index t_idx on t using hnsw (emb {ops})")
     cur.execute("set sqlvec.exact_scan_threshold = 0")
     return con, cur, x
@@ -67,19 +67,14 @@ def _held(x, typ):
     return x
 
 
-def _param(v, typ="vector"):
-    """A float32 row as the Python value of a typ parameter (bf16vec: its bit patterns)."""
-    return VT.f32_to_bf16(v).astype(int).tolist() if typ == "bf16vec" else v.tolist()
-
-
-def _insert(cur, x, start, typ="vector"):
+def _insert(cur, x, start):
     """Rows start.. in commits of 1,000 (one sealed segment each)."""
     con = cur.connection
     auto, con.autocommit = con.autocommit, False
     for s in range(0, len(x), 1000):
         part = x[s:s + 1000]
         cur.executemany("insert into t values (%s, %s, %s)",
-                        [(start + s + i, f"r{start + s + i}", _param(v, typ)) for i, v in enumerate(part)])
+                        [(start + s + i, f"r{start + s + i}", v.tolist()) for i, v in enumerate(part)])
         con.commit()
     con.autocommit = auto
 
@@ -399,16 +394,16 @@ def test_low_precision_columns(tmp_path, small_segments, ops):
     typ = ops.split("_")[0]
     op = {"l2": "<->", "cosine": "<=>", "ip": "<#>"}[ops.split("_")[1]]
     y = _held(np.round(rng.standard_normal((300, D)), 3).astype(np.float32), typ)
-    _insert(cur, y, 5000, typ)  # (rows since the build too)
+    _insert(cur, y, 5000)  # (rows since the build too)
     noise = 2.0 if typ == "int8vec" else 0.05
     for sql, _ in QUERIES:
         sql = sql.replace("<->", op).replace("%s", f"%s::{typ}")
         for _ in range(3):
             q = _held(x[rng.integers(len(x))] + rng.normal(0, noise, D).astype(np.float32), typ)
-            _both(cur, sql, (_param(q, typ),))
+            _both(cur, sql, (q.tolist(),))  # (bf16vec: the dbapi rounds, to the same numbers)
             if typ != "bf16vec":  # (a float16 / int8 numpy vector)
                 _both(cur, sql, (q.astype(np.float16 if typ == "halfvec" else np.int8),))
-    if typ != "bf16vec":  # (bit patterns: every one is a bf16vec number)
+    if typ != "bf16vec":  # (the dbapi gives the engine a bf16vec's bit patterns, always exact)
         q = x[3] + np.float32(0.3 if typ == "int8vec" else 1e-4)  # (not the type's number)
         _both(cur, f"select id from t order by emb {op} %s::{typ} limit 5", (q.tolist(),), fast=False)
     con.close()
