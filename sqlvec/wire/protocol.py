@@ -125,6 +125,14 @@ class _Fatal(Exception):
         self.err = err
 
 
+def _values(plan: _BindPlan, msg: m.Bind) -> list:
+    """A Bind's parameter values, decoded by its plan."""
+    decoders = plan.decoders
+    if len(decoders) == 1:  # (a comprehension is a function call of its own)
+        return [decoders[0](msg.params[0])]
+    return [decode(raw) for decode, raw in zip(decoders, msg.params)]
+
+
 class ServerConnection:
     """One client connection's protocol state; knows the session, never the socket."""
 
@@ -239,15 +247,12 @@ class ServerConnection:
         self._held = msg
         if type(msg) is not m.Bind or msg.portal or not self._cheap(msg):
             return None
-        stmt = self._statements.get(msg.statement)
-        plan = self._bind_plans.get((msg.statement, msg.param_formats, msg.result_formats))
-        if stmt is None or plan is None or plan.stmt is not stmt or len(msg.params) != len(plan.decoders):
-            return None
-        fast = self.session.ann_plan(stmt)
+        plan = self._known_bind(msg)
+        fast = self.session.ann_plan(plan.stmt) if plan is not None else None
         if fast is None:
             return None
         try:
-            return fast.ahead(self.session, [decode(raw) for decode, raw in zip(plan.decoders, msg.params)])
+            return fast.ahead(self.session, _values(plan, msg))
         except SqlError:
             return None  # (the Bind or the Execute reports it)
 
@@ -688,20 +693,21 @@ class ServerConnection:
             s.close_portal(msg.name)
         self._send(be.CLOSE_COMPLETE)
 
-    def _bind(self, msg: m.Bind) -> None:
+    def _known_bind(self, msg: m.Bind) -> _BindPlan | None:
+        """The plan _bind_slow made for a Bind like this one (same statement, formats and
+        parameter count: its checks pass), or None."""
         stmt = self._statements.get(msg.statement)
         plan = self._bind_plans.get((msg.statement, msg.param_formats, msg.result_formats))
-        if plan is None or plan.stmt is not stmt or stmt is None \
-                or len(msg.params) != len(plan.decoders) \
-                or (msg.portal and msg.portal in self._portals):
-            plan = self._bind_slow(msg, stmt)
-            stmt = plan.stmt  # (one prepared by SQL PREPARE: adopted there)
-        decoders = plan.decoders
-        if len(decoders) == 1:  # (a comprehension is a function call of its own)
-            values = [decoders[0](msg.params[0])]
-        else:
-            values = [decode(raw) for decode, raw in zip(decoders, msg.params)]
-        handle = self.session.bind(stmt, values, plan.formats, msg.portal)
+        if plan is None or plan.stmt is not stmt or stmt is None or len(msg.params) != len(plan.decoders):
+            return None
+        return plan
+
+    def _bind(self, msg: m.Bind) -> None:
+        plan = self._known_bind(msg)
+        if plan is None or (msg.portal and msg.portal in self._portals):
+            plan = self._bind_slow(msg, self._statements.get(msg.statement))
+        stmt = plan.stmt  # (one prepared by SQL PREPARE: adopted there)
+        handle = self.session.bind(stmt, _values(plan, msg), plan.formats, msg.portal)
         self._portals[msg.portal] = _Portal(handle, stmt.columns, plan.formats, stmt.sql, plan)
         self._send(be.BIND_COMPLETE)
 

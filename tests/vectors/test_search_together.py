@@ -143,13 +143,17 @@ def test_queries_arriving_together_are_searched_together(served):
             asleep.set()
             time.sleep(0.5)
 
-        def ask_together():
-            """Each connection's query, sent while the server's loop sleeps."""
+        def ask_together(queries=texts):
+            """Each connection's query, sent while the server's loop sleeps (its rows, or the
+            error it raised)."""
             together = [None] * 6
 
             def ask(i):
                 cur = conns[i].cursor(binary=i % 2 == 0)
-                together[i] = cur.execute(SQL, {"q": texts[i]}, prepare=True).fetchall()
+                try:
+                    together[i] = cur.execute(SQL, {"q": queries[i]}, prepare=True).fetchall()
+                except psycopg.Error as e:
+                    together[i] = e
             asleep.clear()
             loop.call_soon_threadsafe(hold)
             assert asleep.wait(5)
@@ -161,10 +165,19 @@ def test_queries_arriving_together_are_searched_together(served):
             return together
         assert ask_together() == alone
         assert (6, 6) in batches
+        # a parameter that does not parse: that connection gets its error, the others
+        # their rows, searched together
+        batches.clear()
+        together = ask_together([*texts[:2], "[1,2", *texts[3:]])
+        assert isinstance(together[2], psycopg.errors.InvalidTextRepresentation)
+        assert together[:2] + together[3:] == alone[:2] + alone[3:]
+        assert (5, 5) in batches  # (its Bind fails alone, as it would have)
+        assert conns[2].execute("select 1").fetchall() == [(1,)]
         # a connection in a transaction block (its own uncommitted row): it runs alone,
         # the five others together
         conns[0].execute("begin")
         conns[0].execute("insert into t values (-1, %s::vector)", (texts[0],))
+        batches.clear()
         together = ask_together()
         assert together[0][0][0] == -1  # (its own row, at distance 0)
         assert together[1:] == alone[1:]

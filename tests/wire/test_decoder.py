@@ -74,3 +74,24 @@ def test_sync_and_flush_are_shared_constants():
     d = decoder()
     d.feed(c.SYNC + c.FLUSH)
     assert d.next() is m.SYNC and d.next() is m.FLUSH
+
+
+def test_next_bind_takes_only_a_whole_well_formed_bind():
+    """next_bind (the server looking at a connection's next request): a Bind complete in the
+    buffer is consumed as next() gives it; anything else, a part of one, or a malformed one
+    is left where it was, for next() to read (and report)."""
+    d = decoder()
+    d.feed(BINDS[1] + c.SYNC)
+    assert d.next_bind() == m.Decoder()._decode("B", BINDS[1][5:]) and d.next() is m.SYNC
+    d = decoder()
+    d.feed(c.SYNC + BINDS[1])
+    assert d.next_bind() is None and d.next() is m.SYNC
+    d = decoder()
+    d.feed(BINDS[1][:-1])
+    assert d.next_bind() is None and d.next() is m.NEED_DATA
+    body = BINDS[1][5:-2]  # (cut short: the result formats' count is missing)
+    d = decoder()
+    d.feed(b"B" + (len(body) + 4).to_bytes(4, "big") + body + c.SYNC)
+    assert d.next_bind() is None
+    with pytest.raises(ProtocolViolation):
+        d.next()
