@@ -315,6 +315,29 @@ class Session:
             return None
         return _ann_compiled(hit[1])
 
+    def answer(self, fast: Any, stmt: PreparedStatement, params: list[Any]) -> tuple | None:
+        """A whole Bind (unnamed portal), Execute (every row) and Sync of `stmt` outside a
+        transaction block, answered by its compiled ANN top-k `fast` (ann_plan's): (result
+        columns, the batch), the session left as those three messages leave it; None, and
+        nothing changed, where they must run one by one (a reg* column, a memory budget, a
+        stream or a block, a parameter the compiled search does not take)."""
+        hit = stmt.plan_cache.get("generic")
+        if hit is None or hit[2][2] or self._stream_timer is not None or self.implicit_block \
+                or len(params) != len(stmt.param_types) or self.cancel_event.is_set():
+            return None
+        budget = getattr(self.db.store, "memory", None)
+        if budget is not None and budget.limit:
+            return None
+        self.cancel_reason = None
+        b = fast.run(self, params)
+        if b is None:
+            return None
+        _close_portal(self.portals.pop("", None))  # (the Bind replaces it, the Sync ends it)
+        self.current_query = stmt.sql
+        if self.did_ddl:
+            self._ddl_settled()
+        return hit[2][0], b
+
     def _run_generic(self, hit: tuple, params: list[Any]) -> Result | None:
         """An autocommit execution of a cached query plan whose rows are computed at once
         (a prepared point lookup, `SELECT $1 + 1`): only what depends on the parameters is

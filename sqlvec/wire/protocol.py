@@ -125,6 +125,17 @@ class _Fatal(Exception):
         self.err = err
 
 
+def _complete(tag: str, count: int) -> bytes:
+    """CommandComplete of a query's rows ('SELECT 10'), kept by tag."""
+    tag = command_tag(tag, count)
+    done = _COMPLETE.get(tag)
+    if done is None:
+        done = be.command_complete(tag)
+        if len(_COMPLETE) < 1024:
+            _COMPLETE[tag] = done
+    return done
+
+
 def _values(plan: _BindPlan, msg: m.Bind) -> list:
     """A Bind's parameter values, decoded by its plan."""
     decoders = plan.decoders
@@ -211,6 +222,8 @@ class ServerConnection:
                     self._held = msg
                     self._flush()
                     return RUN_ON_WORKER
+                if inline and type(msg) is m.Bind and self._answer(msg):
+                    continue
                 action = self._ready(msg) if self.phase == "ready" else self._dispatch(msg)
                 if action is None and inline and type(msg) is m.Bind \
                         and self._cheap(m.EXECUTE_UNNAMED_ALL):
@@ -255,6 +268,52 @@ class ServerConnection:
             return fast.ahead(self.session, _values(plan, msg))
         except SqlError:
             return None  # (the Bind or the Execute reports it)
+
+    def _answer(self, msg: m.Bind) -> bool:
+        """A Bind of the unnamed portal followed byte for byte by a driver's usual rest of
+        the cycle (Decoder.take_tail), whose statement's compiled ANN top-k answers it
+        (Session.answer): the whole cycle's output written at once, without the portal and
+        the result objects the message-by-message path makes; the bytes are the same.
+        Whether it handled the Bind (and its tail, one by one where not answered here)."""
+        if msg.portal or self._skip_until_sync:
+            return False
+        plan = self._known_bind(msg)
+        session = self.session
+        ann_plan = getattr(session, "ann_plan", None)  # (a session that compiles none: no)
+        fast = ann_plan(plan.stmt) if plan is not None and ann_plan is not None else None
+        if fast is None:
+            return False
+        tail = self.decoder.take_tail()
+        if tail is None:
+            return False
+        start = time.perf_counter_ns()
+        try:
+            got = session.answer(fast, plan.stmt, _values(plan, msg))
+        except SqlError:
+            got = None  # (the Bind or the Execute reports it, below)
+        if got is None:
+            for each in (msg, *tail):
+                self._ready(each)
+            return True
+        cols, batch = got
+        formats = plan.formats
+        self._portals.pop("", None)  # (the Sync ends the unnamed portal the Bind made)
+        self._send(be.BIND_COMPLETE)
+        if len(tail) == 3:  # (libpq's: Describe portal, Execute, Sync)
+            described = plan.stmt.columns
+            self._send(self._row_description(described, formats) if described else be.NO_DATA)
+        if plan.cols is not cols:
+            plan.cols, plan.col_types = cols, [c.type for c in cols]
+        self._drain_notices()
+        n = batch.num_rows
+        if n:
+            self._send(data_rows(batch, plan.col_types, formats, session.timezone))
+        self._drain_notices()
+        self._send(_complete("SELECT", n))
+        took = time.perf_counter_ns() - start
+        self._costs.record(plan.stmt.sql, took, took, True)
+        self._sync()
+        return True
 
     def close(self) -> None:
         """Release the session (rolling back an open transaction). Idempotent."""
@@ -558,11 +617,11 @@ class ServerConnection:
             except SqlError as e:
                 self._send_error(e)
             portals = self._portals
-            if len(portals) > 1 or (portals and "" not in portals):  # named portals end with
-                # their transaction (session.sync); the unnamed one is replaced by the next Bind
+            if portals:  # portals end with their transaction (session.sync), the unnamed one
+                # with the Sync outside a block, as in PostgreSQL
                 alive = getattr(self.session, "portals", None)
                 if alive is not None:
-                    self._portals = {k: v for k, v in portals.items() if k in alive or not k}
+                    self._portals = {k: v for k, v in portals.items() if k in alive}
         self._send_ready()
         if not self._inline:
             self._flush()
@@ -623,13 +682,7 @@ class ServerConnection:
             if suspended:
                 self._send(be.PORTAL_SUSPENDED)
             else:
-                tag = command_tag(result.tag, count)
-                done = _COMPLETE.get(tag)
-                if done is None:
-                    done = be.command_complete(tag)
-                    if len(_COMPLETE) < 1024:
-                        _COMPLETE[tag] = done
-                self._send(done)
+                self._send(_complete(result.tag, count))
         elif isinstance(result, Command):
             self._send(be.command_complete(result.tag))
             self._report_changed_parameters()
