@@ -4,7 +4,7 @@ $n LIMIT k [OFFSET o]` run as one function, without operators.
 The shape (plan/vector_search.py's rewrite of ORDER BY distance LIMIT k):
 
     Project(plain columns) <- Limit(const k, const offset) <- Sort(the distance, presorted)
-        <- Project(plain columns, the distance) <- VectorSearch(no filter, $n the query)
+        <- Project(plain columns, the distance) <- VectorSearch($n the query)
 
 is recognised once per plan (`compiled(plan)`), and what depends only on the plan, the
 table version and the settings (index, parts, segments, column positions, each graph's
@@ -16,6 +16,9 @@ of searching the delta graph: `_delta_scan`), the visibility check of the found 
 (row-id arithmetic and the deleted bitmap), the gather of the returned rows' columns, and
 one RecordBatch; no transaction object (a read of the committed snapshot writes nothing),
 no ExecContext, no per-layer batches. Deleted keys widen the over-fetch as index_top does.
+Under a WHERE (`_run_filtered`) the node's own filtered branch runs (exec/filtered_search.py:
+the passing rows ranked exactly, or the index with an over-fetch) in a read-only transaction,
+and only the operators above the node are skipped.
 
 Anything else returns None and the general path runs it, so results are identical: a
 transaction block (own rows), NULL vectors or rows outside the index (fewer than k
@@ -99,6 +102,8 @@ class AnnFast:
     def ahead(self, session: Any, params: list[Any]) -> tuple[_State, np.ndarray] | None:
         """What an execution with `params` searches: (its state, the query row), or None
         when it would not run here."""
+        if self.vs.scan.filter is not None:
+            return None  # (a WHERE: run_filtered, no search of its own to share)
         prep = self.prep
         i = prep.param
         if i >= len(params):
@@ -119,6 +124,8 @@ class AnnFast:
 
     def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
         """The result batch of one execution outside a transaction block, or None."""
+        if self.vs.scan.filter is not None:
+            return self._run_filtered(session, params)
         got = self.ahead(session, params)
         if got is None:
             return None
@@ -178,6 +185,31 @@ class AnnFast:
                 arrays.append(RF.rows(seg, a, at, t, st.target.cols))
         self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def _run_filtered(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+        """Under a WHERE: what the VectorSearch node's filtered branch yields
+        (exec/filtered_search.py: the passing rows ranked exactly, or the index with an
+        over-fetch; then vector_index_path._finish), in a read-only transaction of its own,
+        and OFFSET and the output columns taken from it directly: no operators above it."""
+        from sqlvec.exec.operators import ExecContext
+
+        vs, db = self.vs, session.db
+        txn = db.store.begin()
+        try:
+            ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
+            q = VS._eval_scalar(ctx, vs.query)
+            top = VIP.filtered_path(ctx, vs, q, self.k)
+            b = VIP._finish(vs, top, q) if top is not None else None
+            ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle)
+        finally:
+            txn.rollback()
+        if b is None:
+            return None
+        lo = self.offset
+        if lo:
+            b = b.slice(lo)
+        self.served += 1
+        return pa.RecordBatch.from_arrays([b.column(j) for j in self.picks], schema=self.schema)
 
     def _ranked(self, m: np.ndarray, qv: np.ndarray, at: np.ndarray) -> tuple:
         """The operator's kernel on the k rows' vectors `m`, rows in their order by it
@@ -657,7 +689,7 @@ def _compile(plan: Any) -> AnnFast | None:
     if not _presorted(sort) or type(inner) is not L.Project or type(inner.input) is not VectorSearch:
         return None
     vs = inner.input
-    if vs.scan.filter is not None or getattr(vs.scan, "with_rowid", False) or not vs.with_distance:
+    if getattr(vs.scan, "with_rowid", False) or not vs.with_distance:
         return None
     if _const_int(vs.limit) != limit or (0 if vs.offset is None else _const_int(vs.offset)) != offset \
             or limit + offset > VIP.MAX_K:

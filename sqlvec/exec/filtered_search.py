@@ -62,8 +62,10 @@ OVERFETCH = 3.0
 _SAFE = (E.Const, E.ColRef, E.Param, E.Func, E.Cast, E.BoolOp, E.Not, E.IsNull, E.IsBool,
          E.Distinct, E.Case, E.Coalesce, E.InList)
 _DENSE = ("vector", "halfvec")  # exact strategy by matrix product (others: the operator)
-# fewer passing rows than this: the operator's kernel ranks them all (no candidate step)
-PRODUCT_MIN_ROWS = 2048
+# fewer passing rows than this: the operator's kernel ranks them all (no candidate step);
+# 128-d, k 10: 1,000 rows 154 -> 70 us by the product (the kernel's row-sized temporaries
+# cost more than the candidate step from ~500 rows on)
+PRODUCT_MIN_ROWS = 512
 _PASSING: OrderedDict[tuple, Passing] = OrderedDict()
 _PASSING_LOCK = threading.Lock()
 MAX_PASSING = 8

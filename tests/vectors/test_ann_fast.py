@@ -407,3 +407,45 @@ def test_low_precision_columns(tmp_path, small_segments, ops):
         q = x[3] + np.float32(0.3 if typ == "int8vec" else 1e-4)  # (not the type's number)
         _both(cur, f"select id from t order by emb {op} %s::{typ} limit 5", (q.tolist(),), fast=False)
     con.close()
+
+
+FILTERED = [
+    "select id from t where id %% 10 = 3 order by emb <-> %s limit 10",  # 10%: exact
+    "select id, tag, emb <-> %s as d from t where id < 700 order by 3 limit 6 offset 2",
+    "select * from t where tag like 'r1%%' order by emb <-> %s limit 5",
+]
+
+
+@pytest.mark.parametrize("threshold", [20_000, 0], ids=["exact-scan", "index-over-fetch"])
+def test_filtered_queries_fast_and_equal(tmp_path, small_segments, threshold):
+    """A WHERE: the compiled plan runs the VectorSearch node's filtered branch itself
+    (exact/index, exec/filtered_search.py) without the operators above it; the rows equal
+    the general path's, over segments with deletes, NULL vectors and a parameter in the
+    filter, and an error in the filter is the same error."""
+    rng = np.random.default_rng(11)
+    con, cur, x = _setup(tmp_path, 3000, rng)
+    cur.execute(f"set sqlvec.exact_scan_threshold = {threshold}")
+    cur.execute("delete from t where id % 7 = 0")
+    cur.execute("insert into t values (9001, 'r1null', null)")  # (a NULL vector passes)
+    for sql in FILTERED:
+        for _ in range(3):
+            q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float32)
+            _both(cur, sql, (q.tolist(),))
+    sql = "select id, emb <-> %s from t where id > %s order by 2 limit 4"
+    for lo in (10, 2990, 9000):  # (the last: only the NULL vector's row passes)
+        rows, _ = _both(cur, sql, (x[5].tolist(), lo))
+        assert [r[0] for r in rows] == sorted((r[0] for r in rows), key=lambda i: (
+            float(np.linalg.norm(x[i] - x[5])) if i < 3000 else np.inf, i))
+    errors = []
+    for rules in ("", "ann_fast_path"):
+        cur.execute(f"set sqlvec.disabled_rules = '{rules}'")
+        bad = "select id from t where 10 / (id - %s) > 0 order by emb <-> %s limit 3"
+        cur.execute(bad, (-1, x[3].tolist()))
+        try:
+            cur.execute(bad, (5, x[3].tolist()))
+            errors.append(cur.fetchall())
+        except sqlvec.Error as e:
+            errors.append((type(e), str(e)))
+    cur.execute("reset sqlvec.disabled_rules")
+    assert errors[0] == errors[1] and issubclass(errors[0][0], sqlvec.Error)  # (22012)
+    con.close()
