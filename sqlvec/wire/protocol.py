@@ -289,8 +289,8 @@ class ServerConnection:
         start = time.perf_counter_ns()
         try:
             got = session.answer(fast, plan.stmt, _values(plan, msg))
-        except SqlError:
-            got = None  # (the Bind or the Execute reports it, below)
+        except Exception:  # noqa: BLE001 - the Bind or the Execute reports it, below (XX000
+            got = None  # for a bug, as _ready does)
         if got is None:
             for each in (msg, *tail):
                 self._ready(each)
