@@ -45,6 +45,7 @@ from sqlvec.core.errors import SqlError
 from sqlvec.exec import row_fetch as RF
 from sqlvec.exec import vector_index_path as VIP
 from sqlvec.exec import vector_search as VS
+from sqlvec.functions.vectors import types as VT
 from sqlvec.index.exact import rescore_one
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
@@ -187,10 +188,12 @@ class AnnFast:
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _run_filtered(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
-        """Under a WHERE: what the VectorSearch node's filtered branch yields
+        """Under a WHERE: the rows the VectorSearch node's filtered branch chooses
         (exec/filtered_search.py: the passing rows ranked exactly, or the index with an
-        over-fetch; then vector_index_path._finish), in a read-only transaction of its own,
-        and OFFSET and the output columns taken from it directly: no operators above it."""
+        over-fetch), in a read-only transaction of its own, fetched as the index path
+        fetches its rows (numpy gathers, the operator's kernel for the distances), then
+        OFFSET and the output columns: no operators above it."""
+        from sqlvec.exec.filtered_search import filtered_rowids
         from sqlvec.exec.operators import ExecContext
 
         vs, db = self.vs, session.db
@@ -198,8 +201,15 @@ class AnnFast:
         try:
             ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
             q = VS._eval_scalar(ctx, vs.query)
-            top = VIP.filtered_path(ctx, vs, q, self.k)
-            b = VIP._finish(vs, top, q) if top is not None else None
+            got = filtered_rowids(ctx, vs, q, self.k)
+            b = None
+            if got is not None:
+                chosen, lt = got
+                found, hits = VIP._locate(lt, chosen)
+                prep = self.prep
+                qv = VT.to_float32(VS._query_vector(q, prep.short), prep.short) \
+                    if prep.kernel is not None else None  # (the kernel's float32 query row)
+                b = VIP._fetch(vs, prep, hits, np.flatnonzero(found), qv, q, None)
             ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle)
         finally:
             txn.rollback()

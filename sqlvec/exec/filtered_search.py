@@ -569,6 +569,20 @@ def _distances(p: VectorSearch, col: pa.Array, q: Any) -> tuple[np.ndarray, np.n
 
 def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     """The k best rows (`_rowid` + the scan's columns) under a WHERE, or None."""
+    got = filtered_rowids(ctx, p, q, k)
+    if got is None:
+        return None
+    chosen, lt = got
+    from sqlvec.exec.vector_index_path import _gather, _locate
+
+    names, schema = _output(p)
+    found, hits = _locate(lt, chosen)
+    return _gather(hits, np.flatnonzero(found), names, schema)
+
+
+def filtered_rowids(ctx: Any, p: VectorSearch, q: Any, k: int) -> tuple[np.ndarray, Any] | None:
+    """The row ids of the k best rows under a WHERE, best first (NULL vectors last), and
+    the transaction's view of the table they are read from; or None (the general path)."""
     if p.scan.filter is None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
         return None
     local = getattr(ctx.txn, "_local", None)
@@ -612,11 +626,7 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
     VS.STRATEGY[id(p)] = (f"{strategy}; {n_pass} of {n_all} rows pass" if defs else
                           f"exact top-k scan of {n_pass} passing rows" +
                           (" (no matching index)" if not exact else ""))
-    from sqlvec.exec.vector_index_path import _gather, _locate
-
-    names, schema = _output(p)
-    found, hits = _locate(lt, chosen)
-    return _gather(hits, np.flatnonzero(found), names, schema)
+    return chosen, lt
 
 
 # id(node) -> (node, scan column names, `_rowid` + their schema): one schema object per plan

@@ -396,7 +396,7 @@ def test_low_precision_columns(tmp_path, small_segments, ops):
     y = _held(np.round(rng.standard_normal((300, D)), 3).astype(np.float32), typ)
     _insert(cur, y, 5000)  # (rows since the build too)
     noise = 2.0 if typ == "int8vec" else 0.05
-    for sql, _ in QUERIES:
+    for sql in [s for s, _ in QUERIES] + FILTERED[:2]:  # (with a WHERE: _run_filtered)
         sql = sql.replace("<->", op).replace("%s", f"%s::{typ}")
         for _ in range(3):
             q = _held(x[rng.integers(len(x))] + rng.normal(0, noise, D).astype(np.float32), typ)
