@@ -13,7 +13,6 @@ import pytest
 
 from sqlvec.server.cli import open_database, session_factory
 from sqlvec.session.session import Session
-from sqlvec.wire import inline
 from sqlvec.wire.protocol import ServerConnection
 from tests.wire import pgclient as c
 from tests.wire.test_execution_tail import ASYNCPG, LIBPQ, Client
@@ -24,11 +23,7 @@ STATEMENTS = {
 }
 
 
-@pytest.fixture(autouse=True)
-def _limits_no_real_run_reaches(monkeypatch):
-    monkeypatch.setattr(inline, "CPU_LIMIT_NS", inline.CPU_LIMIT_NS * 1000)
-    monkeypatch.setattr(inline, "WALL_LIMIT_NS", inline.WALL_LIMIT_NS * 1000)
-    monkeypatch.setattr("sqlvec.wire.protocol.INLINE_BUDGET_NS", inline.INLINE_BUDGET_NS * 1000)
+pytestmark = pytest.mark.usefixtures("lifted_inline_limits")  # (tests/wire/conftest.py)
 
 
 @pytest.fixture(scope="module")
@@ -165,3 +160,17 @@ def test_a_transaction_block_goes_message_by_message(db, answered):
     out, _ = cl.run(c.bind([_text([7, 7, 7, 7])], stmt="ids") + LIBPQ, inline_first=True)
     assert [c.data_row_values(b) for k, b in c.split(out) if k == "D"][0] != [b"9999"]
     assert answered[0] == 1
+
+
+def test_a_failure_inside_the_answer_goes_message_by_message(db, monkeypatch):
+    """Anything Session.answer raises (a bug included) leaves the cycle to the
+    message-by-message path, which answers it (or reports its error) as before."""
+    lane, slow = _prepared(db), _prepared(db)
+    cycle = c.bind([_text([0.5, -1, 2, 0.25])], stmt="rows") + LIBPQ
+    want, _ = slow.run(cycle, inline_first=True)
+
+    def broken(self, *args):
+        raise RuntimeError("a bug in the answer")
+    monkeypatch.setattr(Session, "answer", broken)
+    got, _ = lane.run(cycle, inline_first=True)
+    assert got == want and c.kinds(got) == "2TDDDDCZ"

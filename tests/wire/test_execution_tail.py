@@ -11,7 +11,6 @@ import struct
 import pytest
 
 from sqlvec.server.cli import open_database, session_factory
-from sqlvec.wire import inline
 from sqlvec.wire import messages as m
 from sqlvec.wire.protocol import RUN_ON_WORKER, ServerConfig, ServerConnection
 from tests.wire import pgclient as c
@@ -20,12 +19,7 @@ LIBPQ = c.describe("P") + c.execute() + c.SYNC
 ASYNCPG = c.execute() + c.SYNC
 
 
-@pytest.fixture(autouse=True)
-def _limits_no_real_run_reaches(monkeypatch):
-    """Only statements never measured are slow here (see tests/wire/test_inline.py)."""
-    monkeypatch.setattr(inline, "CPU_LIMIT_NS", inline.CPU_LIMIT_NS * 1000)
-    monkeypatch.setattr(inline, "WALL_LIMIT_NS", inline.WALL_LIMIT_NS * 1000)
-    monkeypatch.setattr("sqlvec.wire.protocol.INLINE_BUDGET_NS", inline.INLINE_BUDGET_NS * 1000)
+pytestmark = pytest.mark.usefixtures("lifted_inline_limits")  # (tests/wire/conftest.py)
 
 
 @pytest.fixture(scope="module")

@@ -12,15 +12,7 @@ from tests.wire.test_protocol import Harness, ready
 EXEC = c.bind(stmt="s") + c.execute() + c.SYNC
 
 
-@pytest.fixture(autouse=True)
-def _limits_no_real_run_reaches(monkeypatch):
-    """Measured time decides what runs inline, and on a loaded machine a trivial run can take
-    milliseconds (a pipeline of three then outran the 2 ms budget in a full-suite run): the
-    limits here are 1000x the server's, in the same ratios, so only the tests' own clocks
-    (monkeypatched) make a run slow or end a budget."""
-    monkeypatch.setattr(inline, "CPU_LIMIT_NS", inline.CPU_LIMIT_NS * 1000)
-    monkeypatch.setattr(inline, "WALL_LIMIT_NS", inline.WALL_LIMIT_NS * 1000)
-    monkeypatch.setattr("sqlvec.wire.protocol.INLINE_BUDGET_NS", inline.INLINE_BUDGET_NS * 1000)
+pytestmark = pytest.mark.usefixtures("lifted_inline_limits")  # (tests/wire/conftest.py)
 
 
 def send_inline(h: Harness, *chunks: bytes) -> bytes:
