@@ -29,8 +29,8 @@ For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
     --clients connections in threads,
   - PostgreSQL + pgvector (--pgvector, the `pgserver` wheel) through the same psycopg
     drivers, one client and --clients (QPS per CPU second: its backends' CPU summed),
-and filtered SQL queries at 10% and 1% selectivity (--filtered): rows returned, recall
-against the exact filtered answer, QPS. Build times and load time are printed too.
+and filtered SQL queries at 10% and 1% selectivity (--filtered; over the wire too with
+--wire): rows returned, recall against the exact filtered answer, QPS. Build times and load time are printed too.
 Then the ratios: per ef_search, and at equal recall (bench/ann_equal.py): for each recall
 level the QPS each path reaches there, interpolated between the two sweep points that
 bracket it, and embedded / usearch, wire / pgvector (1 and --clients clients).
@@ -567,13 +567,19 @@ def open_pgvector(stack, x, q, gt, args, rows):
     return pc, backend, steps
 
 
+def wire_filtered(pc, q):
+    """`execute(sql, i) -> ids` of filtered_sweep over a psycopg connection (binary,
+    prepared), hnsw.ef_search 40."""
+    cur = pc.cursor(binary=True)
+    pc.execute("set hnsw.ef_search = 40")
+    return lambda sql, i: [row[0] for row in cur.execute(sql, (q[i],), prepare=True)]
+
+
 def pgvector_filtered(pc, x, q, rows) -> None:
     """pgvector's default plan (HNSW index scan, then the filter) at 10% and 1%, and its
     correct plan: a btree on `cat` and index scans off, so the passing rows are read by a
     bitmap scan and sorted exactly (sqlvec needs no such index)."""
-    cur2 = pc.cursor(binary=True)
-    pc.execute("set hnsw.ef_search = 40")
-    run = lambda sql, i: [row[0] for row in cur2.execute(sql, (q[i],), prepare=True)]  # noqa: E731
+    run = wire_filtered(pc, q)
     filtered_sweep(run, x, q, rows, "pgvector filtered")
     pc.execute("create index if not exists items_cat on items (cat)")
     pc.execute("analyze items")
@@ -832,6 +838,8 @@ def main() -> None:
                 ann_multi.embedded(cur, q, gt, args)
             if args.filtered:
                 bench_filtered(cur, x, q, [[float(v) for v in qq] for qq in q], rows)
+        if wire_pc is not None and args.filtered:
+            filtered_sweep(wire_filtered(wire_pc, q), x, q, rows, "SQL wire filtered")
         if wire_pc is not None and args.multi:
             ann_multi.wire(wire_pc, q, gt, args, "sqlvec wire", wire_pid, load=True)
         if pg is not None:

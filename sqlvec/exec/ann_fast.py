@@ -200,6 +200,10 @@ class AnnFast:
         txn = db.store.begin()
         try:
             ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
+            b = self._exact_filtered(ctx, params)
+            if b is not None:
+                ctx.evaluator = ctx.executor = None
+                return b
             q = VS._eval_scalar(ctx, vs.query)
             got = filtered_rowids(ctx, vs, q, self.k)
             b = None
@@ -220,6 +224,41 @@ class AnnFast:
             b = b.slice(lo)
         self.served += 1
         return pa.RecordBatch.from_arrays([b.column(j) for j in self.picks], schema=self.schema)
+
+    def _exact_filtered(self, ctx: Any, params: list[Any]) -> pa.RecordBatch | None:
+        """The exact strategy's answer straight from the passing set: its k best rows by
+        the operator's kernel (filtered_search.exact_ranked), the output columns taken
+        from the set's own copies of them (read once per set), the distances the ranking
+        computed. None when that does not apply (the vector column is read, a query the
+        fast conversion refuses, another strategy): _run_filtered's general fetch."""
+        from sqlvec.exec.filtered_search import exact_ranked
+
+        prep = self.prep
+        i = prep.param
+        if prep.kernel is None or i is None or i >= len(params) or self.vs.column in self.picks:
+            return None
+        qv = VIP.query_vector(params[i], prep.dim, prep.short)
+        if qv is None:
+            return None
+        got = exact_ranked(ctx, self.vs, qv[0], self.k)
+        if got is None:
+            return None
+        hit, lt, pos, d = got
+        lo = self.offset
+        pos, d = pos[lo:], d[lo:]
+        order = VIP._order(d)  # (NaN after numbers, as ORDER BY puts them)
+        if order is not None:
+            pos, d = pos[order], d[order]
+        arrays = []
+        for j, f in zip(self.picks, self.schema):
+            if j == len(prep.names):
+                arrays.append(RF._primitive(d, f.type))
+                continue
+            col = hit.column(self.vs, j, lt)
+            arrays.append(RF._primitive(col[pos], f.type) if isinstance(col, np.ndarray)
+                          else col.take(pa.array(pos)))
+        self.served += 1
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _ranked(self, m: np.ndarray, qv: np.ndarray, at: np.ndarray) -> tuple:
         """The operator's kernel on the k rows' vectors `m`, rows in their order by it

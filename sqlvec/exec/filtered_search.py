@@ -101,6 +101,8 @@ class Passing:
     lock: threading.Lock = field(default_factory=threading.Lock)
     uses: int = 0  # exact rankings so far (the first streams; a second keeps a matrix)
     starts: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    # scan column -> its values at the passing rows, in row id order (column())
+    cols: dict = field(default_factory=dict)
 
     def ready(self) -> np.ndarray:
         """Expand the masks: sorted row ids and sources (once); returns the row ids."""
@@ -230,11 +232,33 @@ class Passing:
             out[sel] = np.take(m, pos[idx[sel] - self.starts[w]], axis=0)
         return out
 
+    def column(self, p: VectorSearch, j: int, lt: Any) -> np.ndarray | pa.Array:
+        """Scan column j's values at the passing rows, in row id order, read once from the
+        table view `lt` (the committed version the set was computed on) and kept: a numpy
+        array for a fixed-width column without NULLs, else an Arrow array."""
+        with self.lock:
+            got = self.cols.get(j)
+        if got is not None:
+            return got
+        from sqlvec.exec.vector_index_path import _gather, _locate
+
+        fld = p.scan.fields[j]
+        schema = pa.schema([pa.field("_rowid", pa.int64()), pa.field(fld.name, fld.type.arrow)])
+        found, hits = _locate(lt, self.ready())
+        col = _gather(hits, np.flatnonzero(found), [fld.name], schema).column(1).combine_chunks()
+        got = col
+        if not col.null_count and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
+                                   or pa.types.is_boolean(col.type)):
+            got = np.asarray(col.to_numpy(zero_copy_only=False))
+        with self.lock:
+            self.cols[j] = got
+        return got
+
     @property
     def nbytes(self) -> int:
         return (self.vectors.nbytes if self.vectors is not None else 0) + \
             (self.mat.nbytes if self.mat is not None else 0) + \
-            sum(m.nbytes for _s, m, *_r in self.masks)
+            sum(m.nbytes for _s, m, *_r in self.masks) + sum(c.nbytes for c in self.cols.values())
 
 
 _LOCAL = threading.local()
@@ -515,16 +539,25 @@ def _bare(e: E.Expr) -> E.Expr:
 
 def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
     """Row ids of the k best passing rows by (operator distance, row id)."""
-    n = len(hit.ready())
-    if not n:
+    if not len(hit.ready()):
         return np.zeros(0, np.int64)
-    fld = p.scan.fields[p.column]
-    short = fld.type.short
+    short = p.scan.fields[p.column].type.short
     kern = _kernel(p, short)
     qv = None
     if kern is not None:
         from sqlvec.functions.vectors.types import scalar_vector, to_float32
         qv = to_float32(np.asarray(scalar_vector(q)), short)
+    return hit.rowids[_exact_pos(p, hit, q, k, kern, qv)[0]]  # type: ignore[index]
+
+
+def _exact_pos(p: VectorSearch, hit: Passing, q: Any, k: int, kern: tuple[Any, bool] | None,
+               qv: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """(positions in the passing set's row id order of its k best rows by (operator
+    distance, row id), their distances as float64 when the kernel `kern` scored them
+    with the float32 query row `qv`, else None: the operator ranked with `q`). None when
+    the operator must rank and `q` is None."""
+    short = p.scan.fields[p.column].type.short
+    n = len(hit.ready())
     product = n >= PRODUCT_MIN_ROWS and k < n // 4 and p.metric in ("l2", "ip", "cos")
     first, hit.uses = hit.uses == 0, hit.uses + 1
     if qv is not None and product and first and hit.mat is None and short == "vector":
@@ -535,11 +568,15 @@ def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
             from sqlvec.index.exact import candidates_of
             cand = candidates_of(np, got[0], got[1], qv, k, p.metric, len(qv))
             if cand is not None:
-                return _scored(kern, hit.rows_f32(cand), qv, hit.rowids[cand], k)
+                sel, d = _scored(kern, hit.rows_f32(cand), qv, hit.rowids[cand], k)
+                return cand[sel], d
     got = hit.matrix(short) if qv is not None else None
     if got is None or len(qv) != got[0].shape[1]:
+        if q is None:
+            return None  # (exact_ranked's caller: the general path gives the operator's error)
+        fld = p.scan.fields[p.column]
         d, valid = _distances(p, hit.gathered(fld.type.arrow), q)  # the operator, every row
-        return hit.rowids[VS._rank(d, valid, hit.rowids, k)]
+        return VS._rank(d, valid, hit.rowids, k), None
     mat, sq = got
     cand = None
     if product:
@@ -547,15 +584,18 @@ def exact_top(p: VectorSearch, hit: Passing, q: Any, k: int) -> np.ndarray:
         cand = candidates(np, mat, sq, qv, k, p.metric)
     if cand is None:
         return _scored(kern, mat, qv, hit.rowids, k)
-    return _scored(kern, mat[cand], qv, hit.rowids[cand], k)
+    sel, d = _scored(kern, mat[cand], qv, hit.rowids[cand], k)
+    return cand[sel], d
 
 
 def _scored(kern: tuple[Any, bool], rows: np.ndarray, qv: np.ndarray, ids: np.ndarray,
-            k: int) -> np.ndarray:
-    """The k best of `ids` by the operator's kernel on their float32 rows, then row id."""
+            k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k best of `ids` by the operator's kernel on their float32 rows, then row id:
+    (their indexes in ids, their distances as float64)."""
     fn, col_first = kern
     d = np.asarray(fn(rows, qv) if col_first else fn(qv, rows), np.float64)
-    return ids[VS._rank(d, np.ones(len(d), bool), ids, k)]
+    sel = VS._rank(d, np.ones(len(d), bool), ids, k)
+    return sel, d[sel]
 
 
 def _distances(p: VectorSearch, col: pa.Array, q: Any) -> tuple[np.ndarray, np.ndarray]:
@@ -583,25 +623,13 @@ def filtered_path(ctx: Any, p: VectorSearch, q: Any, k: int) -> pa.Table | None:
 def filtered_rowids(ctx: Any, p: VectorSearch, q: Any, k: int) -> tuple[np.ndarray, Any] | None:
     """The row ids of the k best rows under a WHERE, best first (NULL vectors last), and
     the transaction's view of the table they are read from; or None (the general path)."""
-    if p.scan.filter is None or k <= 0 or k > MAX_K or q is None or not q.is_valid:
+    if q is None or not q.is_valid:
         return None
-    local = getattr(ctx.txn, "_local", None)
-    session = getattr(ctx, "session", None)
-    if local is None or getattr(session, "db", None) is None:
+    got = _passing_for(ctx, p, k)
+    if got is None:
         return None
-    from sqlvec.index.xp import gpu_available, parse_gpu_setting
-    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
-    if gpu is True or (gpu is None and gpu_available()):
-        return None  # exact scans on the GPU: the general path
-    lt = local(p.scan.table.oid)
-    if lt.reset or lt.base is None or lt.inserts or lt.deleted:
-        return None  # own writes to this table: the general path
-    key = _cache_key(ctx, p, lt)
-    if key is None:
-        return None
-    hit = _cached_passing(ctx, p, lt, key)
+    lt, hit, n_all = got
     n_pass = hit.n
-    n_all = sum(v.live for v in lt.views)
     exact = exact_wins(ctx, n_pass, n_all, k)
     chosen = None
     defs = VS._index_defs(ctx, p) if not exact else []
@@ -620,13 +648,66 @@ def filtered_rowids(ctx: Any, p: VectorSearch, q: Any, k: int) -> tuple[np.ndarr
             _trim()  # a matrix gathered just now counts against the cache's bytes
     if len(chosen) < k:  # NULL vectors come last
         chosen = np.concatenate([chosen, hit.null_rowids[: k - len(chosen)]])
+    _shown(p, strategy, n_pass, n_all, bool(defs), exact)
+    return chosen, lt
+
+
+def exact_ranked(ctx: Any, p: VectorSearch, qv: np.ndarray, k: int
+                 ) -> tuple[Passing, Any, np.ndarray, np.ndarray] | None:
+    """filtered_rowids' answer when the exact strategy gives it and the operator's kernel
+    scores (a dense column, `qv` the float32 query row): (the passing set, the view of
+    the table it was computed on, positions of the k best in its row id order, their
+    distances as float64, best first). None in every other case, and when fewer than k
+    rows with a vector pass (filtered_rowids answers, NULL vectors after them)."""
+    got = _passing_for(ctx, p, k)
+    if got is None:
+        return None
+    lt, hit, n_all = got
+    kern = _kernel(p, p.scan.fields[p.column].type.short)
+    if kern is None or hit.n < k or not exact_wins(ctx, hit.n, n_all, k):
+        return None
+    ranked = _exact_pos(p, hit, None, k, kern, qv)
+    with _PASSING_LOCK:
+        _trim()
+    if ranked is None or ranked[1] is None:
+        return None
+    _shown(p, "exact", hit.n, n_all, False, True)
+    return hit, lt, ranked[0], ranked[1]
+
+
+def _passing_for(ctx: Any, p: VectorSearch, k: int) -> tuple[Any, Passing, int] | None:
+    """(the transaction's view of the table, its cached passing set, its live rows), or
+    None where the general path runs: no WHERE, LIMIT beyond MAX_K, exact scans on the
+    GPU, own writes to the table, a filter that may differ between runs."""
+    if p.scan.filter is None or k <= 0 or k > MAX_K:
+        return None
+    local = getattr(ctx.txn, "_local", None)
+    session = getattr(ctx, "session", None)
+    if local is None or getattr(session, "db", None) is None:
+        return None
+    from sqlvec.index.xp import gpu_available, parse_gpu_setting
+    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
+    if gpu is True or (gpu is None and gpu_available()):
+        return None  # exact scans on the GPU: the general path
+    lt = local(p.scan.table.oid)
+    if lt.reset or lt.base is None or lt.inserts or lt.deleted:
+        return None  # own writes to this table: the general path
+    key = _cache_key(ctx, p, lt)
+    if key is None:
+        return None
+    hit = _cached_passing(ctx, p, lt, key)
+    return lt, hit, sum(v.live for v in lt.views)
+
+
+def _shown(p: VectorSearch, strategy: str, n_pass: int, n_all: int, indexed: bool,
+           exact: bool) -> None:
+    """What EXPLAIN ANALYZE and VS.LAST say of the strategy a filtered search took."""
     VS.LAST.strategy = strategy
     if len(VS.STRATEGY) > 256:
         VS.STRATEGY.clear()
-    VS.STRATEGY[id(p)] = (f"{strategy}; {n_pass} of {n_all} rows pass" if defs else
+    VS.STRATEGY[id(p)] = (f"{strategy}; {n_pass} of {n_all} rows pass" if indexed else
                           f"exact top-k scan of {n_pass} passing rows" +
                           (" (no matching index)" if not exact else ""))
-    return chosen, lt
 
 
 # id(node) -> (node, scan column names, `_rowid` + their schema): one schema object per plan

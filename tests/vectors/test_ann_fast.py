@@ -449,3 +449,28 @@ def test_filtered_queries_fast_and_equal(tmp_path, small_segments, threshold):
     cur.execute("reset sqlvec.disabled_rules")
     assert errors[0] == errors[1] and issubclass(errors[0][0], sqlvec.Error)  # (22012)
     con.close()
+
+
+def test_filtered_exact_answer_from_the_passing_set(tmp_path, small_segments):
+    """The exact strategy's rows come straight from the passing set (its own copies of the
+    output columns): equal vectors tied at distance 0 in row id order (updated rows have
+    new, later ids), NULLs in a text column, OFFSET and the distance; a deleted row drops
+    out (a new table version, a new passing set)."""
+    rng = np.random.default_rng(5)
+    con, cur, x = _setup(tmp_path, 3000, rng, dup=40)
+    cur.execute("set sqlvec.exact_scan_threshold = 20000")
+    cur.execute("update t set tag = null where id % 3 = 0")
+    sql = "select tag, id, emb <-> %s as d from t where id < %s order by 3 limit 30 offset 3"
+
+    def tied(hi, gone=()):
+        ids = [i for i in range(min(hi, 40)) if i not in gone]
+        return [i for i in ids if i % 3] + [i for i in ids if i % 3 == 0]
+    for hi in (800, 30):  # (a product over candidates; the kernel on every passing row)
+        rows, _ = _both(cur, sql, (x[0].tolist(), hi))
+        assert [r[1] for r in rows] == tied(hi)[3:33]
+        assert [r[2] for r in rows] == [0.0] * len(rows)
+        assert [r[0] is None for r in rows] == [i % 3 == 0 for i in tied(hi)[3:33]]
+    cur.execute("delete from t where id = 5")
+    rows, _ = _both(cur, sql, (x[0].tolist(), 800))
+    assert [r[1] for r in rows] == tied(800, gone=(5,))[3:33]
+    con.close()
