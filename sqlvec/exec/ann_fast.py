@@ -18,7 +18,9 @@ one RecordBatch; no transaction object (a read of the committed snapshot writes 
 no ExecContext, no per-layer batches. Deleted keys widen the over-fetch as index_top does.
 Under a WHERE (`_run_filtered`) the node's own filtered branch runs (exec/filtered_search.py:
 the passing rows ranked exactly, or the index with an over-fetch) in a read-only transaction,
-and only the operators above the node are skipped.
+and only the operators above the node are skipped; when the exact strategy answers and no
+output column is the vector, the rows come from the cached passing set itself
+(`_exact_filtered`).
 
 Anything else returns None and the general path runs it, so results are identical: a
 transaction block (own rows), NULL vectors or rows outside the index (fewer than k

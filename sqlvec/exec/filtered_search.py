@@ -12,7 +12,7 @@ bounded in bytes), so a repeated predicate costs a dictionary look-up.
 
 Then one of two strategies, chosen by cost:
 
-- exact: from 2,048 passing rows, one float32 matrix-vector product (einsum: no BLAS
+- exact: from 512 passing rows, one float32 matrix-vector product (einsum: no BLAS
   threads) ranks them, and the rows within its rounding bound of the k-th
   (index/exact.candidates) are re-scored; fewer rows are all scored. Scores come from the
   distance operator's own numpy kernel on the float32 rows (the operator's numbers), or
@@ -28,9 +28,13 @@ The exact strategy's cost grows with the passing rows p, the index's with its ov
 p <= max(C0, C 3 k n / p) (`INDEX_MIN_COST`, `INDEX_COST_RATIO`): up to about 21,000
 passing rows of 100,000 at k = 10, 67,000 of 1,000,000. `SET sqlvec.exact_scan_threshold
 = N` pins the switch at N passing rows.
-Only the k result rows are read from the table. Returns None when the general path of
-exec/vector_search.py must run (own writes to the table, volatile predicates, an index
-not opened yet, GPU exact scans, LIMIT beyond MAX_K).
+Only the k result rows are read from the table. A compiled plan (exec/ann_fast.py) takes
+the exact strategy's answer as positions in the passing set and the kernel's distances
+(`exact_ranked`), and its output columns from the set's own copies of them (`Passing.column`,
+read once per set), so a repeated predicate reads nothing from the table at all.
+
+Returns None when the general path of exec/vector_search.py must run (own writes to the
+table, volatile predicates, an index not opened yet, GPU exact scans, LIMIT beyond MAX_K).
 """
 
 from __future__ import annotations
