@@ -30,7 +30,8 @@ For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
   - PostgreSQL + pgvector (--pgvector, the `pgserver` wheel) through the same psycopg
     drivers, one client and --clients (QPS per CPU second: its backends' CPU summed),
 and filtered SQL queries at 10% and 1% selectivity (--filtered; over the wire too with
---wire): rows returned, recall against the exact filtered answer, QPS. Build times and
+--wire; the paths in turn, --rounds times): rows returned, recall against the exact
+filtered answer, QPS. Build times and
 load time are printed too.
 Then the ratios: per ef_search, and at equal recall (bench/ann_equal.py): for each recall
 level the QPS each path reaches there, interpolated between the two sweep points that
@@ -307,13 +308,24 @@ def filtered_sweep(execute, x, q, rows, label: str) -> None:
                      nq / (time.perf_counter() - t0)])
 
 
-def bench_filtered(cur, x, q, ql, rows) -> None:
+def embedded_filtered(cur, q):
+    """`execute(sql, i) -> ids` of filtered_sweep through the embedded API (a list of
+    floats a query), hnsw.ef_search 40."""
     cur.execute("set hnsw.ef_search = 40")
+    ql = [[float(v) for v in qq] for qq in q]
 
     def execute(sql: str, i: int) -> list:
         cur.execute(sql, (ql[i],))
         return [row[0] for row in cur.fetchall()]
-    filtered_sweep(execute, x, q, rows, "SQL filtered")
+    return execute
+
+
+def filtered_rounds(paths: list, x, q, rows, rounds: int) -> None:
+    """filtered_sweep of each (label, execute) path in turn, `rounds` times (the medians
+    are reported: a change of the box's speed hits every path alike)."""
+    for _round in range(rounds):
+        for label, execute in paths:
+            filtered_sweep(execute, x, q, rows, label)
 
 
 def wire_execute(pc, sql: str):
@@ -576,21 +588,22 @@ def wire_filtered(pc, q):
     return lambda sql, i: [row[0] for row in cur.execute(sql, (q[i],), prepare=True)]
 
 
-def pgvector_filtered(pc, x, q, rows) -> None:
-    """pgvector's default plan (HNSW index scan, then the filter) at 10% and 1%, and its
-    correct plan: a btree on `cat` and index scans off, so the passing rows are read by a
-    bitmap scan and sorted exactly (sqlvec needs no such index)."""
+def pgvector_filtered(pc, x, q, rows) -> tuple:
+    """pgvector's default plan (HNSW index scan, then the filter) at 10% and 1%, measured
+    now, and its correct plan to measure with the others: a btree on `cat` and index scans
+    off, so the passing rows are read by a bitmap scan and sorted exactly (sqlvec needs no
+    such index). Returns (label, execute) of the correct plan and its clean-up."""
     run = wire_filtered(pc, q)
     filtered_sweep(run, x, q, rows, "pgvector filtered")
     pc.execute("create index if not exists items_cat on items (cat)")
     pc.execute("analyze items")
     pc.execute("set enable_indexscan = off")
-    try:
-        filtered_sweep(lambda sql, i: run(sql + " -- exact", i), x, q, rows,  # (a statement of
-                       "pgvector exact plan")  # its own: a cached generic plan keeps the index)
-    finally:
+
+    def undo() -> None:
         pc.execute("reset enable_indexscan")
         pc.execute("drop index items_cat")
+    # (a statement of its own: a cached generic plan would keep the index)
+    return ("pgvector exact plan", lambda sql, i: run(sql + " -- exact", i)), undo
 
 
 def print_ratios(rows: list[list[object]], args) -> None:
@@ -834,20 +847,21 @@ def main() -> None:
             for ef in args.ef:
                 for step in steps:
                     step(ef)
-        if cur is not None:
-            if args.multi:
-                ann_multi.embedded(cur, q, gt, args)
-            if args.filtered:
-                bench_filtered(cur, x, q, [[float(v) for v in qq] for qq in q], rows)
-        if wire_pc is not None and args.filtered:
-            filtered_sweep(wire_filtered(wire_pc, q), x, q, rows, "SQL wire filtered")
+        if cur is not None and args.multi:
+            ann_multi.embedded(cur, q, gt, args)
         if wire_pc is not None and args.multi:
             ann_multi.wire(wire_pc, q, gt, args, "sqlvec wire", wire_pid, load=True)
-        if pg is not None:
-            if args.multi:
-                ann_multi.wire(pg[0], q, gt, args, "pgvector", pg[1], load=True)
-            if args.filtered:
-                pgvector_filtered(pg[0], x, q, rows)
+        if pg is not None and args.multi:
+            ann_multi.wire(pg[0], q, gt, args, "pgvector", pg[1], load=True)
+        if args.filtered:
+            paths = [("SQL filtered", embedded_filtered(cur, q))] if cur is not None else []
+            if wire_pc is not None:
+                paths.append(("SQL wire filtered", wire_filtered(wire_pc, q)))
+            if pg is not None:
+                correct, undo = pgvector_filtered(pg[0], x, q, rows)
+                stack.callback(undo)
+                paths.append(correct)
+            filtered_rounds(paths, x, q, rows, args.rounds)
         stack.close()
         if args.milvus:
             ann_multi.milvus(x, q, gt, args, rows)
