@@ -31,8 +31,7 @@ For every hnsw.ef_search in the sweep it prints recall@10 and queries/s for
     drivers, one client and --clients (QPS per CPU second: its backends' CPU summed),
 and filtered SQL queries at 10% and 1% selectivity (--filtered; over the wire too with
 --wire; the paths in turn, --rounds times): rows returned, recall against the exact
-filtered answer, QPS. Build times and
-load time are printed too.
+filtered answer, QPS. Build times and load time are printed too.
 Then the ratios: per ef_search, and at equal recall (bench/ann_equal.py): for each recall
 level the QPS each path reaches there, interpolated between the two sweep points that
 bracket it, and embedded / usearch, wire / pgvector (1 and --clients clients).

@@ -246,10 +246,9 @@ class Passing:
             return got
         from sqlvec.exec.vector_index_path import _gather, _locate
 
-        fld = p.scan.fields[j]
-        schema = pa.schema([pa.field("_rowid", pa.int64()), pa.field(fld.name, fld.type.arrow)])
+        name, schema = _column_schema(p, j)
         found, hits = _locate(lt, self.ready())
-        col = _gather(hits, np.flatnonzero(found), [fld.name], schema).column(1).combine_chunks()
+        col = _gather(hits, np.flatnonzero(found), [name], schema).column(1).combine_chunks()
         got = col
         if not col.null_count and (pa.types.is_integer(col.type) or pa.types.is_floating(col.type)
                                    or pa.types.is_boolean(col.type)):
@@ -717,6 +716,22 @@ def _shown(p: VectorSearch, strategy: str, n_pass: int, n_all: int, indexed: boo
 # id(node) -> (node, scan column names, `_rowid` + their schema): one schema object per plan
 # node, so _gather's per-segment batches (kept by schema) are found again
 _OUTPUT: dict[int, tuple[VectorSearch, list[str], pa.Schema]] = {}
+
+
+# (id(node), scan column) -> (node, its name, `_rowid` + it as a schema): one schema object
+# each, so _gather's per-segment batches (kept by schema) are found again
+_COLUMN: dict[tuple[int, int], tuple[VectorSearch, str, pa.Schema]] = {}
+
+
+def _column_schema(p: VectorSearch, j: int) -> tuple[str, pa.Schema]:
+    hit = _COLUMN.get((id(p), j))
+    if hit is None or hit[0] is not p:
+        fld = p.scan.fields[j]
+        if len(_COLUMN) > 256:
+            _COLUMN.clear()
+        hit = _COLUMN[(id(p), j)] = (p, fld.name, pa.schema(
+            [pa.field("_rowid", pa.int64()), pa.field(fld.name, fld.type.arrow)]))
+    return hit[1], hit[2]
 
 
 def _output(p: VectorSearch) -> tuple[list[str], pa.Schema]:
