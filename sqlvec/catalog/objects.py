@@ -26,6 +26,8 @@ class ColumnDef:
     # unconstrained numeric held as PostgreSQL's text of each value (NUMERIC_TEXT); columns
     # of data directories written before it (no such key) are decimal128(38, 16)
     numeric_text: bool = True
+    # ALTER ... SET STORAGE's pg_attribute.attstorage letter (p e x m); None: the type's own
+    storage: str | None = None
 
     def sql_type(self, types: TypeRegistry) -> SqlType:
         t = types.by_oid(self.type_oid)

@@ -427,6 +427,7 @@ class DdlRunner:
         is listed in pg_stat_progress_create_index while it runs."""
         from sqlvec.exec import segment_index
         from sqlvec.exec.vector_search import build_on_create
+        from sqlvec.index.hnsw import build_threads
 
         # files of a rolled-back build go at the next commit (not only at the next start)
         segment_index.creating(self.cat.store, self.cat.txn, f"index/{d.schema}/{d.name}", d.oid)
@@ -435,9 +436,13 @@ class DdlRunner:
                     "phase": "initializing", "tuples_total": 0, "tuples_done": 0}
         if session is not None:
             session.index_progress = progress
+        settings = getattr(session, "settings", None)
+        workers = int(settings.values.get("max_parallel_maintenance_workers", "2")) \
+            if settings is not None else 2
         try:
-            build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
-                            self.notice, progress)
+            with build_threads(workers + 1):  # (the leader and its workers, as PostgreSQL)
+                build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
+                                self.notice, progress)
         finally:
             if session is not None:
                 session.index_progress = None
@@ -562,6 +567,41 @@ class DdlRunner:
             raise WrongObjectType(f'"{tbl.name}" is not a table')
         for action in node.args.get("actions") or []:
             rel = self._alter_one(rel, action)
+        return "ALTER TABLE"
+
+    def alter_storage(self, stmt: Any) -> str:
+        """ALTER TABLE ... ALTER COLUMN c SET STORAGE mode (sql/alter_storage_stmt.py): the
+        mode goes to the catalog (pg_attribute.attstorage), checked as PostgreSQL checks
+        it; columnar segments have no TOAST, so nothing else changes."""
+        from dataclasses import replace
+
+        schema, name = stmt.table
+        rel = self.cat.relation(schema, name) if schema else \
+            self.cat.find_relation(name, self.search_path)
+        if rel is None:
+            if not stmt.if_exists:
+                raise UndefinedTable(f'relation "{name}" does not exist')
+            if self.notice is not None:
+                self.notice(f'relation "{name}" does not exist, skipping')
+            return "ALTER TABLE"
+        if not isinstance(rel, TableDef):
+            raise WrongObjectType(f"ALTER action ALTER COLUMN ... SET STORAGE cannot be performed "
+                                  f'on relation "{name}"',
+                                  detail="This operation is not supported for views.")
+        cols = list(rel.columns)
+        for column, word in stmt.columns:
+            i = rel.column_index(column)
+            if i is None:
+                raise UndefinedColumn(f'column "{column}" of relation "{rel.name}" does not exist')
+            letter = _STORAGE.get(word)
+            if letter is None:
+                raise InvalidParameterValue(f'invalid storage type "{word}"')
+            t = cols[i].sql_type(self.regs.types)
+            if t.typlen > 0 and letter != "p":
+                raise FeatureNotSupported(f"column data type {t.display()} can only have "
+                                          "storage PLAIN")
+            cols[i] = replace(cols[i], storage=letter)
+        self.cat.put_table(replace(rel, columns=tuple(cols)))
         return "ALTER TABLE"
 
     def _alter_one(self, rel: TableDef, a: exp.Expr) -> TableDef:
@@ -1030,6 +1070,9 @@ def _check_renamed(expr: str, old: str, to: str) -> str:
         if c.name == old:
             c.set("this", exp.to_identifier(to, quoted=not (to.isidentifier() and to == to.lower())))
     return node.expressions[0].sql(dialect="postgres")
+
+
+_STORAGE = {"plain": "p", "external": "e", "extended": "x", "main": "m"}  # attstorage letters
 
 
 def _vector_key(rel: Any, method: str, key: str) -> str:

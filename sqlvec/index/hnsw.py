@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +30,28 @@ _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hammin
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
 _RESCORED_ONE = ("l2", "ip", "cos")  # metrics index.exact.rescore_one serves
 THREADS = os.cpu_count() or 1  # usearch threads one batched search may use
+SERIAL_ROWS = 20_000  # builds of fewer rows add on one thread: the same graph every time
+_BUILD = threading.local()  # .threads: build_threads' limit in this thread (0: every core)
+
+
+@contextmanager
+def build_threads(n: int) -> Iterator[None]:
+    """Graph builds in this thread (adds and their self-searches) use at most n of
+    usearch's threads: CREATE INDEX sets PostgreSQL's max_parallel_maintenance_workers + 1,
+    as pgvector's parallel build uses that many processes."""
+    old = getattr(_BUILD, "threads", 0)
+    _BUILD.threads = max(1, min(n, THREADS))
+    try:
+        yield
+    finally:
+        _BUILD.threads = old
+
+
+def _build_threads(rows: int, serial: int | None = None) -> int:
+    """usearch's `threads` for a build step over `rows`: 1 below `serial` (SERIAL_ROWS)
+    rows, else build_threads' limit (0, every core, outside one)."""
+    return 1 if rows < (SERIAL_ROWS if serial is None else serial) \
+        else getattr(_BUILD, "threads", 0)
 _ONE_DTYPES = ("f32", "f16", "bf16", "i8")  # column types one_search takes float32 queries for
 
 
@@ -143,7 +166,7 @@ class HnswIndex:
             v = np.ascontiguousarray(v, np.float32)
         # small batches build single-threaded: the same graph every time (deterministic
         # results); large builds use every core
-        threads = 1 if len(keys) < 20_000 else 0
+        threads = _build_threads(len(keys))
         if progress:
             self.graph.add(keys, v, progress=progress, threads=threads)
         else:
@@ -216,7 +239,7 @@ class HnswIndex:
             q = v if len(rows) == len(keys) else v[rows]
             with self._lock:
                 self.graph.expansion_search = self._ef = ef
-                res = self.graph.search(q, top, threads=0 if len(rows) >= 1000 else 1)
+                res = self.graph.search(q, top, threads=_build_threads(len(rows), 1000))
             found = np.asarray(res.keys).reshape(len(rows), -1).view(np.int64)
             rows = rows[~(found == keys[rows, None]).any(axis=1)]
             if not len(rows):
@@ -241,7 +264,7 @@ class HnswIndex:
         if reinsert and miss.any():
             mk, mv = keys[miss], v[miss]
             self.graph.remove(mk.astype(np.uint64))
-            self.graph.add(mk.astype(np.uint64), mv, threads=1 if len(keys) < 20_000 else 0)
+            self.graph.add(mk.astype(np.uint64), mv, threads=_build_threads(len(keys)))
             still = self._unfound(mv, mk)
             self.set_side(mk[still], mv[still])
             return

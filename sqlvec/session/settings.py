@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -18,6 +20,9 @@ class SettingSpec:
     bounds: tuple[float, float] | None = None  # numeric settings: (min, max), checked at SET
     real: bool = False  # bounds of a floating-point setting (else integer)
     boolean: bool = False  # on/off (true, yes, 1 ... accepted; SHOW prints on or off)
+    # a memory setting: its base unit in kB (1: kB, 8: 8kB blocks); the value is kept in
+    # base units, taken with B/kB/MB/GB/TB and shown in the largest unit that divides it
+    unit_kb: int = 0
 
 
 ISOLATION_LEVELS = ("serializable", "repeatable read", "read committed", "read uncommitted")
@@ -54,7 +59,18 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("client_min_messages", "notice", choices=(
         "debug5", "debug4", "debug3", "debug2", "debug1", "debug", "log", "notice", "warning", "error")),
     SettingSpec("max_identifier_length", "63"),
-    SettingSpec("work_mem", "4MB"),
+    SettingSpec("work_mem", "4096", bounds=(64, 2147483647), unit_kb=1),
+    # read by pgvector's documented index builds (SET before CREATE INDEX) and tuning
+    # scripts: PostgreSQL's ranges and units; max_parallel_maintenance_workers + 1 is the
+    # number of threads an hnsw CREATE INDEX builds its graph with (at most the CPUs), by
+    # default every CPU (PostgreSQL's default is 2 workers)
+    SettingSpec("maintenance_work_mem", "65536", bounds=(1024, 2147483647), unit_kb=1),
+    SettingSpec("max_parallel_maintenance_workers", str(min(1024, max(0, (os.cpu_count() or 1) - 1))),
+                bounds=(0, 1024)),
+    SettingSpec("max_parallel_workers", "8", bounds=(0, 1024)),
+    SettingSpec("max_parallel_workers_per_gather", "2", bounds=(0, 1024)),
+    SettingSpec("effective_cache_size", "524288", bounds=(1, 2147483647), unit_kb=8),
+    SettingSpec("random_page_cost", "4", bounds=(0, 1.79769e308), real=True),
     SettingSpec("max_connections", "100"),
     SettingSpec("lc_messages", "C"),
     SettingSpec("lc_monetary", "C"),
@@ -98,6 +114,12 @@ class Settings:
         for k, v in (initial or {}).items():
             if k.lower() in ("user", "database", "options", "replication"):
                 continue
+            spec = _BY_LOWER.get(k.lower())
+            if spec is not None and spec.unit_kb:
+                try:
+                    v = _memory(spec, v)
+                except InvalidParameterValue:
+                    pass  # (kept as given, as other start-up values are)
             self.values[k.lower()] = v
             self.defaults[k.lower()] = v
 
@@ -111,9 +133,7 @@ class Settings:
             return self.dynamic[key]()
         if key not in self.values:
             raise UndefinedObject(f'unrecognized configuration parameter "{name}"')
-        if key in _DURATIONS:
-            return _show_ms(self.values[key])
-        return self.values[key]
+        return _shown(key, self.values[key])
 
     def set(self, name: str, value: str | None, local: bool = False) -> str:
         """Set (None: back to default); returns the canonical name. In a block the change
@@ -141,7 +161,9 @@ class Settings:
             if v not in _TRUE and v not in _FALSE:
                 raise InvalidParameterValue(f'parameter "{spec.name}" requires a Boolean value')
             value = "on" if v in _TRUE else "off"
-        if spec is not None and spec.bounds is not None:
+        if spec is not None and spec.unit_kb:
+            value = _memory(spec, value)
+        elif spec is not None and spec.bounds is not None:
             value = _numeric(spec, value)
         if key == "timezone" and value.upper() in ("UTC", "GMT", "Z"):
             value = "UTC" if value.upper() != "GMT" else "GMT"
@@ -184,7 +206,7 @@ class Settings:
         return bool(s and s.report)
 
     def all(self) -> list[tuple[str, str]]:
-        items = [(s.name, self.values[k]) for k, s in _BY_LOWER.items()]
+        items = [(s.name, _shown(k, self.values[k])) for k, s in _BY_LOWER.items()]
         items += [(k, get()) for k, get in self.dynamic.items()]
         return sorted(items, key=lambda x: x[0].lower())
 
@@ -237,6 +259,61 @@ def _client_encoding(value: str) -> str:
         return "UTF8"
     raise InvalidParameterValue(f'invalid value for parameter "client_encoding": "{value}"',
                                 detail="sqlvec supports only the UTF8 client encoding.")
+
+
+def _shown(key: str, value: str) -> str:
+    """A stored value as SHOW prints it: durations and memory sizes with their unit."""
+    if key in _DURATIONS:
+        return _show_ms(value)
+    spec = _BY_LOWER.get(key)
+    if spec is not None and spec.unit_kb and value.isdigit():
+        return _show_kb(int(value) * spec.unit_kb)
+    return value
+
+
+_MEMORY_UNITS = {"B": 1 / 1024, "kB": 1, "MB": 1 << 10, "GB": 1 << 20, "TB": 1 << 30}  # in kB
+_MEMORY_NUMBER = re.compile(r"\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*")
+
+
+def _memory(spec: SettingSpec, value: str) -> str:
+    """A memory setting's value in its base units, as PostgreSQL's parse_int takes it: a
+    number, fractions allowed, in base units or with a unit (B, kB, MB, GB, TB: case
+    sensitive), rounded to a base unit; 22023 outside the bounds or the integer range.
+
+    >>> spec = SettingSpec("maintenance_work_mem", "65536", bounds=(1024, 2147483647), unit_kb=1)
+    >>> _memory(spec, "8GB"), _memory(spec, "1.5GB"), _memory(spec, "2048 MB"), _memory(spec, "1048577B")
+    ('8388608', '1572864', '2097152', '1024')
+    """
+    m = _MEMORY_NUMBER.fullmatch(value)
+    size = _MEMORY_UNITS.get(m.group(2)) if m is not None and m.group(2) else 0
+    if m is None or size is None:
+        hint = 'Valid units for this parameter are "B", "kB", "MB", "GB", and "TB".' \
+            if m is not None else None
+        raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"',
+                                    hint=hint)
+    n = float(m.group(1))
+    units = round(n * size / spec.unit_kb if size else n)
+    if abs(units) > 2147483647:
+        raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"',
+                                    hint="Value exceeds integer range.")
+    lo, hi = spec.bounds or (units, units)
+    if not lo <= units <= hi:
+        unit = "kB" if spec.unit_kb == 1 else f"{spec.unit_kb}kB"
+        raise InvalidParameterValue(f"{units} {unit} is outside the valid range for parameter "
+                                    f'"{spec.name}" ({int(lo)} .. {int(hi)})')
+    return str(units)
+
+
+def _show_kb(kb: int) -> str:
+    """kB as SHOW prints a memory size: the largest unit that divides it.
+
+    >>> _show_kb(4096), _show_kb(1572864), _show_kb(1025), _show_kb(8388608)
+    ('4MB', '1536MB', '1025kB', '8GB')
+    """
+    for unit, size in (("TB", 1 << 30), ("GB", 1 << 20), ("MB", 1 << 10)):
+        if kb and kb % size == 0:
+            return f"{kb // size}{unit}"
+    return f"{kb}kB"
 
 
 def _show_ms(value: str) -> str:

@@ -25,6 +25,7 @@ from sqlvec.plan import logical as L
 from sqlvec.session import memory_setting as MS
 from sqlvec.session import txn_modes as TM
 from sqlvec.sql import utility as UT
+from sqlvec.sql.alter_storage_stmt import AlterStorageStmt
 from sqlvec.sql.bind_dml import bind_delete, bind_insert, bind_update
 from sqlvec.sql.binder import BindContext, Binder
 from sqlvec.sql.reindex_stmt import ReindexStmt
@@ -269,6 +270,8 @@ def run_in_txn(s: Any, txn: Any, node: Any, params: list[Any], stmt: Any) -> Res
         return _ddl(s, txn, select_into_as_create(node))  # tag SELECT n, as PostgreSQL
     if isinstance(node, ReindexStmt):
         return _reindex(s, txn, node)
+    if isinstance(node, AlterStorageStmt):
+        return _ddl(s, txn, node)
     if isinstance(node, UT.SetConstraintsStmt):  # deferred foreign key checks: exec/fk_deferred.py
         from sqlvec.exec.fk_deferred import set_constraints
 
@@ -415,6 +418,8 @@ def _ddl(s: Any, txn: Any, node: Any) -> Result:
         return Command(runner.drop(node))
     if isinstance(node, exp.Alter):
         return Command(runner.alter(node))
+    if isinstance(node, AlterStorageStmt):
+        return Command(runner.alter_storage(node))
     return Command(runner.truncate(node))
 
 

@@ -124,6 +124,7 @@ UTILITY_FIRST_WORDS = frozenset(
 )
 _ROLE_WORDS = ("role", "user")
 
+from sqlvec.sql.alter_storage_stmt import is_alter_storage, parse_alter_storage  # noqa: E402
 from sqlvec.sql.cursor_stmt import CURSOR_WORDS, parse_cursor  # noqa: E402
 from sqlvec.sql.maintenance_stmt import MAINTENANCE_WORDS, parse_maintenance  # noqa: E402
 
@@ -143,7 +144,7 @@ def is_utility(sql: str) -> bool:
         return True
     if w[0] in ("create", "alter", "drop") and len(w) > 1 and w[1] in _ROLE_WORDS:
         return True
-    return False
+    return w[:2] == ["alter", "table"] and is_alter_storage(sql)
 
 
 def _ident(tok: str) -> str:
@@ -242,6 +243,8 @@ def parse_utility(sql: str) -> Utility:
         from sqlvec.sql.reindex_stmt import parse_reindex
 
         return parse_reindex(text)
+    if head == "alter" and is_alter_storage(text):
+        return parse_alter_storage(text)
     if head in ("create", "alter", "drop"):
         return _parse_role(head, words, low)
     if head == "load":  # no loadable libraries here: every file is missing, as PostgreSQL says

@@ -102,12 +102,12 @@ def _class(s: Snapshot) -> list[dict]:
 
 
 def _attr_row(rel_oid: int, num: int, name: str, t: Any, not_null: bool, has_def: bool,
-              identity: str = "") -> dict:
+              identity: str = "", storage: str | None = None) -> dict:
     return {"attrelid": rel_oid, "attname": name, "atttypid": t.oid if t else 0,
             "attstattarget": -1, "attlen": t.typlen if t else -1, "attnum": num,
             "attndims": 1 if t is not None and t.is_array else 0, "attcacheoff": -1,
             "atttypmod": t.typmod if t else -1, "attbyval": bool(t and 0 < t.typlen <= 8),
-            "attalign": _align(t) if t else "i", "attstorage": _storage(t),
+            "attalign": _align(t) if t else "i", "attstorage": storage or _storage(t),
             "attcompression": "", "attnotnull": not_null, "atthasdef": has_def,
             "atthasmissing": False, "attidentity": identity, "attgenerated": "",
             "attisdropped": False, "attislocal": True, "attinhcount": 0,
@@ -124,7 +124,7 @@ def _attribute(s: Snapshot) -> list[dict]:
         for i, c in enumerate(rel.columns):
             ident = {"always": "a", "by default": "d"}.get(c.identity or "", "")
             out.append(_attr_row(rel.oid, i + 1, c.name, s.column_type(c), c.not_null,
-                                 (rel.oid, i + 1) in defs, ident))
+                                 (rel.oid, i + 1) in defs, ident, getattr(c, "storage", None)))
     for v in s.views:
         for i, (name, t) in enumerate(s.view_columns(v)):
             out.append(_attr_row(v.oid, i + 1, name, t, False, False))
