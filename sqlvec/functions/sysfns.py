@@ -9,6 +9,7 @@ without an environment (standalone registries) they answer from defaults.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -208,10 +209,13 @@ def _type_visible(snap: Any, ctx: CallContext, oid: int) -> bool:
 
 
 def _relation_size(snap: Any, ctx: CallContext, oid: int) -> int | None:
-    """Bytes of a table's live rows (an estimate from row count and column widths)."""
+    """Bytes of a table's live rows (an estimate from row count and column widths); of a
+    vector index, its files on disk (every segment's graph and the delta's)."""
     rel = snap.rel_by_oid.get(oid) if snap is not None else None
     if rel is None:
         return None
+    if getattr(rel, "method", None) in ("hnsw", "ivfflat"):
+        return _index_files_size(snap, oid)
     if not hasattr(rel, "columns") or getattr(rel, "system", False) or not hasattr(rel, "primary_key"):
         return 0
     try:
@@ -223,6 +227,60 @@ def _relation_size(snap: Any, ctx: CallContext, oid: int) -> int | None:
         t = snap.column_type(c)
         width += t.typlen if t is not None and t.typlen > 0 else 32
     return rows * (width + 24)
+
+
+def _total_relation_size(snap: Any, ctx: CallContext, oid: int) -> int | None:
+    """pg_total_relation_size: a table with its indexes (an index: itself)."""
+    size = _relation_size(snap, ctx, oid)
+    return None if size is None else size + _indexes_size(snap, ctx, oid)
+
+
+def _indexes_size(snap: Any, ctx: CallContext, oid: int) -> int:
+    """pg_indexes_size: the table's vector indexes' files (other indexes live in memory)."""
+    if snap is None:
+        return 0
+    return sum(_index_files_size(snap, i.oid) for i in snap.indexes
+               if i.table_oid == oid and i.method in ("hnsw", "ivfflat"))
+
+
+def _index_files_size(snap: Any, oid: int) -> int:
+    """Bytes of a vector index's files under <data>/indexes (0 in memory): exec/
+    segment_index.py writes them there (`index_dir`), named by the index's oid."""
+    root = getattr(getattr(snap.catalog, "store", None), "path", None)
+    d = os.path.join(root, "indexes") if root else None
+    try:
+        entries = list(os.scandir(d)) if d else []
+    except OSError:
+        return 0
+    stem = str(oid)
+    return sum(e.stat().st_size for e in entries
+               if (e.name == stem or e.name.startswith(stem + ".")) and e.is_file())
+
+
+def _database_size(snap: Any, ctx: CallContext, db: Any) -> int | None:
+    """pg_database_size: the data directory's files, which the server's databases share (an
+    in-memory database: its tables' estimates); an unknown name is 3D000, an unknown oid
+    NULL, as in PostgreSQL."""
+    if snap is None:
+        return None
+    known = dict(snap.databases) | {snap.database: snap.database_oid}
+    if isinstance(db, str) and db not in known:
+        from sqlvec.core.errors import InvalidCatalogName
+
+        raise InvalidCatalogName(f'database "{db}" does not exist')
+    if not isinstance(db, str) and db not in known.values():
+        return None
+    root = getattr(snap.catalog.store, "path", None)
+    if not root:
+        return sum(_total_relation_size(snap, ctx, r.oid) or 0 for r in snap.tables)
+    total = 0
+    for where, _dirs, files in os.walk(root):
+        for f in files:
+            try:
+                total += os.stat(os.path.join(where, f)).st_size
+            except OSError:
+                pass
+    return total
 
 
 def _to_regclass(snap: Any, ctx: CallContext, name: str) -> int | None:
@@ -360,9 +418,12 @@ def register(fns: FunctionRegistry) -> None:
         for args in ([text, text], [oid, text], [name_t, text, text], [name_t, oid, text],
                      [oid, oid, text], [text, text, text], [oid, i4, text], [text, i4, text]):
             add(n, args, b, _privilege)
-    for n in ("pg_relation_size", "pg_total_relation_size", "pg_table_size"):
+    for n in ("pg_relation_size", "pg_table_size"):
         add(n, [T.REGCLASS], T.INT8, _per_row(_relation_size))
-    add("pg_indexes_size", [T.REGCLASS], T.INT8, _per_row(lambda s, c, o: 0, need_snap=False))
+    add("pg_total_relation_size", [T.REGCLASS], T.INT8, _per_row(_total_relation_size))
+    add("pg_indexes_size", [T.REGCLASS], T.INT8, _per_row(_indexes_size))
+    add("pg_database_size", [name_t], T.INT8, _per_row(_database_size))
+    add("pg_database_size", [oid], T.INT8, _per_row(_database_size))
     add("to_regclass", [text], T.REGCLASS, _per_row(_to_regclass))
     add("to_regtype", [text], T.REGTYPE, _per_row(_to_regtype))
     add("to_regnamespace", [text], T.REGNAMESPACE,
