@@ -613,19 +613,30 @@ class DdlRunner:
                     return rel
                 raise DuplicateColumn(f'column "{a.name}" of relation "{rel.name}" already exists')
             col, pk, uniq, checks, seq = self._column(a, rel.name, rel.schema)
-            if col.generated is not None:
-                raise FeatureNotSupported("ALTER TABLE ADD COLUMN ... GENERATED ALWAYS AS is not supported")
             if seq:
                 self.cat.create_sequence(seq)
             new = replace(rel, columns=rel.columns + (col,), checks=rel.checks + tuple(checks),
                           uniques=rel.uniques + (((uniq if isinstance(uniq, str) else f"{rel.name}_{col.name}_key",
                                                       (col.name,)),) if uniq else ()))
-            fill_value = self._default_array(col)
+            if col.generated is not None:  # the existing rows' values computed now (a rewrite)
+                generate = self._generated_converter(rel, col)
 
-            def fill(t: pa.Table) -> pa.Table:
-                return t.append_column(col.name, fill_value(t.num_rows))
+                def fill(t: pa.Table) -> pa.Table:
+                    values = generate(t)
+                    if col.not_null and values.null_count:
+                        from sqlvec.core.errors import NotNullViolation
 
-            if col.not_null and col.default is None and self.cat.txn.row_count(rel.oid):
+                        raise NotNullViolation(f'column "{col.name}" of relation "{rel.name}" '
+                                               "contains null values")
+                    return t.append_column(col.name, values)
+            else:
+                fill_value = self._default_array(col)
+
+                def fill(t: pa.Table) -> pa.Table:
+                    return t.append_column(col.name, fill_value(t.num_rows))
+
+            if col.not_null and col.default is None and col.generated is None and \
+                    self.cat.txn.row_count(rel.oid):
                 from sqlvec.core.errors import NotNullViolation
 
                 raise NotNullViolation(f'column "{col.name}" of relation "{rel.name}" contains null values')
@@ -918,8 +929,26 @@ class DdlRunner:
         data = pa.Table.from_batches(bs).drop(["_rowid"])
         check_references(ExecContext(self.cat.txn, self.regs).executor, rel, data, fks=fks, defer=False)
 
-    def _using_converter(self, rel: TableDef, name: str, using: exp.Expr, t: Any):
-        """ALTER COLUMN name TYPE t USING expr: a function rows -> new column values.
+    def _generated_converter(self, rel: TableDef, col: ColumnDef):
+        """ADD COLUMN ... GENERATED ALWAYS AS (expr) STORED: a function rows -> the column's
+        values for the existing rows, checked as PostgreSQL checks a generation expression."""
+        from sqlvec.core.errors import InvalidObjectDefinition
+        from sqlvec.sql.parse import parse_one_sql
+
+        node = parse_one_sql(f"SELECT {col.generated}").expressions[0]
+        for c in node.find_all(exp.Column):
+            i = rel.column_index(c.name)
+            if i is not None and rel.columns[i].generated is not None:
+                raise InvalidObjectDefinition(
+                    f'cannot use generated column "{c.name}" in column generation expression',
+                    detail="A generated column cannot reference another generated column.")
+        return self._using_converter(rel, col.name, node, col.sql_type(self.regs.types),
+                                     generation=True)
+
+    def _using_converter(self, rel: TableDef, name: str, using: exp.Expr, t: Any,
+                         generation: bool = False):
+        """ALTER COLUMN name TYPE t USING expr (or, `generation`, a generated column's
+        expression): a function rows -> new column values.
 
         The expression is bound against the table's row (like an UPDATE SET value),
         assignment-cast to t, and evaluated over whole batches."""
@@ -928,16 +957,21 @@ class DdlRunner:
         from sqlvec.sql.bind_dml import table_scope, to_column
         from sqlvec.sql.binder import BindContext, Binder
 
+        what = "column generation" if generation else "transform"
         if using.find(exp.Select, exp.Subquery, exp.Exists) is not None:
-            raise FeatureNotSupported("cannot use subquery in transform expression")
+            raise FeatureNotSupported(f"cannot use subquery in {what} expression")
         if using.find(exp.Window) is not None:
-            raise WindowingError("window functions are not allowed in transform expressions")
+            raise WindowingError(f"window functions are not allowed in {what} expressions")
         if using.find(exp.AggFunc) is not None:
-            raise GroupingError("aggregate functions are not allowed in transform expressions")
+            raise GroupingError(f"aggregate functions are not allowed in {what} expressions")
         b = Binder(BindContext(self.cat, self.regs, self.search_path))
         e = b.bind_expr(using, table_scope(b, rel))
         src = e.type
         if src.short != "unknown" and src.oid != t.oid and not self.regs.casts.can_assign(src, t):
+            if generation:
+                raise DatatypeMismatch(
+                    f'column "{name}" is of type {t.display()} but default expression is of type '
+                    f"{src.display()}", hint="You will need to rewrite or cast the expression.")
             raise DatatypeMismatch(
                 f'result of USING clause for column "{name}" cannot be cast automatically to type {t.display()}',
                 hint="You might need to add an explicit cast.")
@@ -1086,5 +1120,8 @@ def _vector_key(rel: Any, method: str, key: str) -> str:
     if rel.column_index(head.strip('"')) is None:
         raise FeatureNotSupported(
             f"{method} indexes on expressions are not supported: index a stored generated "
-            "column instead, e.g. h halfvec(3) GENERATED ALWAYS AS (emb::halfvec(3)) STORED")
+            "column instead",
+            hint="e.g. ALTER TABLE items ADD COLUMN h halfvec(3) GENERATED ALWAYS AS "
+                 "(embedding::halfvec(3)) STORED, then CREATE INDEX ON items USING "
+                 f"{method} (h halfvec_l2_ops) and ORDER BY h <-> ...")
     return f"{head} {opc}" if opc else head

@@ -255,6 +255,8 @@ class Passing:
             got = np.asarray(col.to_numpy(zero_copy_only=False))
         with self.lock:
             self.cols[j] = got
+        with _PASSING_LOCK:
+            _trim()  # (its bytes count against the cache's)
         return got
 
     @property
@@ -530,6 +532,19 @@ def _kernel(p: VectorSearch, short: str) -> tuple[Any, bool] | None:
     return DENSE_METRICS[name], col[0]
 
 
+# id(node) -> (node, _kernel of it): exact_ranked's per-plan look-up
+_KERNEL: dict[int, tuple[VectorSearch, Any]] = {}
+
+
+def _node_kernel(p: VectorSearch) -> tuple[Any, bool] | None:
+    hit = _KERNEL.get(id(p))
+    if hit is None or hit[0] is not p:
+        if len(_KERNEL) > 256:
+            _KERNEL.clear()
+        hit = _KERNEL[id(p)] = (p, _kernel(p, p.scan.fields[p.column].type.short))
+    return hit[1]
+
+
 def _bare(e: E.Expr) -> E.Expr:
     """The expression under casts that keep a dense vector's values (same type, any or the
     same dimension: vector(128) -> vector), else the expression itself."""
@@ -666,12 +681,14 @@ def exact_ranked(ctx: Any, p: VectorSearch, qv: np.ndarray, k: int
     if got is None:
         return None
     lt, hit, n_all = got
-    kern = _kernel(p, p.scan.fields[p.column].type.short)
+    kern = _node_kernel(p)
     if kern is None or hit.n < k or not exact_wins(ctx, hit.n, n_all, k):
         return None
+    gathered = hit.mat is not None
     ranked = _exact_pos(p, hit, None, k, kern, qv)
-    with _PASSING_LOCK:
-        _trim()
+    if not gathered and hit.mat is not None:
+        with _PASSING_LOCK:
+            _trim()  # (a matrix gathered just now counts against the cache's bytes)
     if ranked is None or ranked[1] is None:
         return None
     _shown(p, "exact", hit.n, n_all, False, True)
