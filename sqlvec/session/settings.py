@@ -76,9 +76,9 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("lc_monetary", "C"),
     SettingSpec("lc_numeric", "C"),
     SettingSpec("lc_time", "C"),
-    SettingSpec("row_security", "on"),
-    SettingSpec("enable_seqscan", "on"),
-    SettingSpec("jit", "off"),
+    SettingSpec("row_security", "on", boolean=True),
+    SettingSpec("enable_seqscan", "on", boolean=True),
+    SettingSpec("jit", "off", boolean=True),
     # pgvector's settings, with its ranges and values
     SettingSpec("hnsw.ef_search", "40", bounds=(1, 1000)),
     SettingSpec("hnsw.iterative_scan", "off", choices=("off", "relaxed_order", "strict_order")),
@@ -209,6 +209,36 @@ class Settings:
         items = [(s.name, _shown(k, self.values[k])) for k, s in _BY_LOWER.items()]
         items += [(k, get()) for k, get in self.dynamic.items()]
         return sorted(items, key=lambda x: x[0].lower())
+
+    def catalog_rows(self) -> list[dict]:
+        """pg_settings' rows: the setting in its base unit (kB, 8kB, ms) with the unit, the
+        type PostgreSQL gives it (bool, enum, integer, real, string), bounds, enum values,
+        and the boot and reset values."""
+        out = []
+        for key, spec in _BY_LOWER.items():
+            unit, vartype, lo, hi = None, "string", None, None
+            if spec.unit_kb:
+                unit, vartype = ("kB" if spec.unit_kb == 1 else f"{spec.unit_kb}kB"), "integer"
+            elif key in _DURATIONS:
+                unit, vartype, lo, hi = "ms", "integer", "0", "2147483647"
+            elif spec.boolean:
+                vartype = "bool"
+            elif spec.choices:
+                vartype = "enum"
+            elif spec.bounds is not None:
+                vartype = "real" if spec.real else "integer"
+            if spec.bounds is not None:
+                fmt = (lambda x: f"{x:g}") if spec.real else (lambda x: str(int(x)))
+                lo, hi = fmt(spec.bounds[0]), fmt(spec.bounds[1])
+            out.append({"name": spec.name, "setting": self.values[key], "unit": unit,
+                        "vartype": vartype, "min_val": lo, "max_val": hi,
+                        "enumvals": list(spec.choices) if spec.choices else None,
+                        "boot_val": spec.default, "reset_val": self.defaults.get(key, spec.default)})
+        for key, get in self.dynamic.items():
+            v = get()
+            out.append({"name": key, "setting": v, "vartype": "string", "boot_val": v,
+                        "reset_val": v})
+        return sorted(out, key=lambda r: r["name"].lower())
 
     def search_path(self, user: str) -> list[str]:
         out = []

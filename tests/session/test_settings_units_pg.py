@@ -36,7 +36,11 @@ STEPS = [
     "set random_page_cost = 1.1", "show random_page_cost", "set random_page_cost = -1",
     "set random_page_cost = 'x'",
     "begin", "set local maintenance_work_mem = '1GB'", "show maintenance_work_mem", "commit",
-    "show maintenance_work_mem",
+    "show maintenance_work_mem", "set work_mem = '8MB'", "set jit = maybe", "set jit = true",
+    "show jit",
+    "select name, setting, unit, vartype, min_val, max_val, boot_val from pg_settings where "
+    "name in ('work_mem', 'maintenance_work_mem', 'effective_cache_size', 'random_page_cost', "
+    "'max_parallel_workers', 'statement_timeout', 'enable_seqscan') order by name",
 ]
 
 

@@ -32,7 +32,8 @@ def snapshot_for(ctx: Any) -> Snapshot:
     if session is not None:
         settings = session.settings
         kw = {"user": session.user, "database": session.database,
-              "settings": dict(settings.all()), "search_path": settings.search_path(session.user),
+              "settings": dict(settings.all()), "settings_rows": settings.catalog_rows(),
+              "search_path": settings.search_path(session.user),
               "backend_pid": int(getattr(session, "backend_pid", 0) or os.getpid()),
               "query_text": getattr(session, "current_query", "") or "",
               "describe_view": getattr(session, "describe_view", None),

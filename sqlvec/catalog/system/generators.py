@@ -408,10 +408,13 @@ VECTOR_EXTENSION_VERSION = "0.8.0"
 
 @pg("pg_settings")
 def _settings(s: Snapshot) -> list[dict]:
-    return [{"name": k, "setting": v, "category": "Customized Options" if "." in k else "Ungrouped",
-             "short_desc": "", "context": "user", "vartype": "string", "source": "default",
-             "boot_val": v, "reset_val": v, "pending_restart": False}
-            for k, v in sorted(s.settings.items())]
+    rows = s.settings_rows if s.settings_rows is not None else [
+        {"name": k, "setting": v, "vartype": "string", "boot_val": v, "reset_val": v}
+        for k, v in sorted(s.settings.items())]
+    return [{**r, "category": "Customized Options" if "." in r["name"] else "Ungrouped",
+             "short_desc": "", "context": "user",
+             "source": "default" if r["setting"] == r["boot_val"] else "session",
+             "pending_restart": False} for r in rows]
 
 
 @pg("pg_description")

@@ -166,6 +166,7 @@ class Snapshot:
     user: str = "sqlvec"
     database: str = "sqlvec"
     settings: dict[str, str] = field(default_factory=dict)
+    settings_rows: list[dict] | None = None  # pg_settings' rows (session/settings.py)
     search_path: list[str] = field(default_factory=lambda: ["pg_catalog", "public"])
     backend_pid: int = 0
     query_text: str = ""
