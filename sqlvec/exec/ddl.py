@@ -593,7 +593,7 @@ class DdlRunner:
             i = rel.column_index(column)
             if i is None:
                 raise UndefinedColumn(f'column "{column}" of relation "{rel.name}" does not exist')
-            letter = _STORAGE.get(word)
+            letter = _STORAGE.get(word.lower())  # (a quoted "PLAIN" too, as PostgreSQL)
             if letter is None:
                 raise InvalidParameterValue(f'invalid storage type "{word}"')
             t = cols[i].sql_type(self.regs.types)

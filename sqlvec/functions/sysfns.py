@@ -253,8 +253,16 @@ def _index_files_size(snap: Any, oid: int) -> int:
     except OSError:
         return 0
     stem = str(oid)
-    return sum(e.stat().st_size for e in entries
-               if (e.name == stem or e.name.startswith(stem + ".")) and e.is_file())
+    return sum(_file_size(e.path) for e in entries
+               if e.name == stem or e.name.startswith(stem + "."))
+
+
+def _file_size(path: str) -> int:
+    """A file's bytes; 0 once gone (a part rewritten or dropped meanwhile)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def _database_size(snap: Any, ctx: CallContext, db: Any) -> int | None:
@@ -273,14 +281,8 @@ def _database_size(snap: Any, ctx: CallContext, db: Any) -> int | None:
     root = getattr(snap.catalog.store, "path", None)
     if not root:
         return sum(_total_relation_size(snap, ctx, r.oid) or 0 for r in snap.tables)
-    total = 0
-    for where, _dirs, files in os.walk(root):
-        for f in files:
-            try:
-                total += os.stat(os.path.join(where, f)).st_size
-            except OSError:
-                pass
-    return total
+    return sum(_file_size(os.path.join(where, f)) for where, _dirs, files in os.walk(root)
+               for f in files)
 
 
 def _to_regclass(snap: Any, ctx: CallContext, name: str) -> int | None:

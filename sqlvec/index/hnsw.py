@@ -30,6 +30,7 @@ _USEARCH_METRIC = {"l2": "l2sq", "ip": "ip", "cos": "cos", "l1": "l2sq", "hammin
 QUANTIZERS = ("f32", "f16", "bf16", "i8")
 _RESCORED_ONE = ("l2", "ip", "cos")  # metrics index.exact.rescore_one serves
 THREADS = os.cpu_count() or 1  # usearch threads one batched search may use
+_ONE_DTYPES = ("f32", "f16", "bf16", "i8")  # column types one_search takes float32 queries for
 SERIAL_ROWS = 20_000  # builds of fewer rows add on one thread: the same graph every time
 _BUILD = threading.local()  # .threads: build_threads' limit in this thread (0: every core)
 
@@ -52,7 +53,6 @@ def _build_threads(rows: int, serial: int | None = None) -> int:
     rows, else build_threads' limit (0, every core, outside one)."""
     return 1 if rows < (SERIAL_ROWS if serial is None else serial) \
         else getattr(_BUILD, "threads", 0)
-_ONE_DTYPES = ("f32", "f16", "bf16", "i8")  # column types one_search takes float32 queries for
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -165,7 +165,7 @@ class HnswIndex:
         if self.dtype == "f32" and self.options.quantizer in (None, "f32"):
             v = np.ascontiguousarray(v, np.float32)
         # small batches build single-threaded: the same graph every time (deterministic
-        # results); large builds use every core
+        # results); large builds use build_threads' limit (every core by default)
         threads = _build_threads(len(keys))
         if progress:
             self.graph.add(keys, v, progress=progress, threads=threads)
