@@ -5,9 +5,8 @@ workaround for an index on an expression (index a stored generated column of it)
 
 from __future__ import annotations
 
-import psycopg
-
 import sqlvec
+from tests.support.conftest_pg import assert_steps_as_postgresql
 
 STEPS = [
     "create table g (id int, a int, t text)",
@@ -28,30 +27,8 @@ STEPS = [
 ]
 
 
-def _run(cur, sql: str, error: type[Exception]):
-    try:
-        cur.execute(sql)
-    except error as e:
-        if isinstance(e, psycopg.Error):
-            return ("error", e.sqlstate, e.diag.message_primary, e.diag.message_detail,
-                    e.diag.message_hint)
-        return ("error", e.sqlstate, e.message, e.error.detail, e.error.hint)
-    return [tuple(r) for r in cur.fetchall()] if cur.description else "ok"
-
-
 def test_add_generated_column_as_postgresql(pg15_dsn):
-    con = sqlvec.connect()
-    con.autocommit = True
-    ours = con.cursor()
-    with psycopg.connect(pg15_dsn, autocommit=True) as pc:
-        theirs = pc.cursor()
-        theirs.execute("drop schema if exists add_generated cascade")
-        theirs.execute("create schema add_generated")
-        theirs.execute("set search_path = add_generated")
-        for sql in STEPS:
-            assert _run(ours, sql, sqlvec.Error) == _run(theirs, sql, psycopg.Error), sql
-        theirs.execute("drop schema add_generated cascade")
-    con.close()
+    assert_steps_as_postgresql(pg15_dsn, STEPS)
 
 
 def test_index_a_generated_halfvec_of_an_existing_table(tmp_path):

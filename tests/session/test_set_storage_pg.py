@@ -4,9 +4,8 @@ accepted, checked and shown in pg_attribute as PostgreSQL 15 does, side by side.
 
 from __future__ import annotations
 
-import psycopg
-
 import sqlvec
+from tests.support.conftest_pg import assert_steps_as_postgresql
 
 STEPS = [
     'create table st (id int, v text, n numeric, "Q" text)',
@@ -32,29 +31,8 @@ STEPS = [
 ]
 
 
-def _run(cur, sql: str, error: type[Exception]):
-    try:
-        cur.execute(sql)
-    except error as e:
-        if isinstance(e, psycopg.Error):
-            return ("error", e.sqlstate, e.diag.message_primary, e.diag.message_detail)
-        return ("error", e.sqlstate, e.message, e.error.detail)
-    return [tuple(r) for r in cur.fetchall()] if cur.description else "ok"
-
-
 def test_set_storage_as_postgresql(pg15_dsn):
-    con = sqlvec.connect()
-    con.autocommit = True
-    ours = con.cursor()
-    with psycopg.connect(pg15_dsn, autocommit=True) as pc:
-        theirs = pc.cursor()
-        theirs.execute("drop schema if exists set_storage cascade")
-        theirs.execute("create schema set_storage")
-        theirs.execute("set search_path = set_storage")
-        for sql in STEPS:
-            assert _run(ours, sql, sqlvec.Error) == _run(theirs, sql, psycopg.Error), sql
-        theirs.execute("drop schema set_storage cascade")
-    con.close()
+    assert_steps_as_postgresql(pg15_dsn, STEPS)
 
 
 def test_vector_column_set_storage_plain_kept_across_a_restart(tmp_path):

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import os
 
-import psycopg
 import pytest
 
 import sqlvec
+from tests.support.conftest_pg import assert_steps_as_postgresql
 
 STEPS = [
     "show work_mem", "show maintenance_work_mem", "show effective_cache_size",
@@ -44,25 +44,8 @@ STEPS = [
 ]
 
 
-def _run(cur, sql: str, error: type[Exception]):
-    try:
-        cur.execute(sql)
-    except error as e:
-        if isinstance(e, psycopg.Error):
-            return ("error", e.sqlstate, e.diag.message_primary, e.diag.message_hint)
-        return ("error", e.sqlstate, e.message, e.error.hint)
-    return [tuple(r) for r in cur.fetchall()] if cur.description else "ok"
-
-
 def test_memory_and_planner_settings_as_postgresql(pg15_dsn):
-    con = sqlvec.connect()
-    con.autocommit = True
-    ours = con.cursor()
-    with psycopg.connect(pg15_dsn, autocommit=True) as pc:
-        theirs = pc.cursor()
-        for sql in STEPS:
-            assert _run(ours, sql, sqlvec.Error) == _run(theirs, sql, psycopg.Error), sql
-    con.close()
+    assert_steps_as_postgresql(pg15_dsn, STEPS)
 
 
 def test_index_builds_use_every_cpu_by_default():

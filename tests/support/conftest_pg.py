@@ -58,3 +58,45 @@ def assert_as_postgresql(pg, setup: list[str], queries: list[str]) -> None:
             assert [tuple(r) for r in cur.fetchall()] == pg(sql), sql
     finally:
         con.close()
+
+
+def outcome(cur, sql: str):
+    """What a statement gave on an embedded sqlvec cursor or a psycopg one: its rows, "ok",
+    or ("error", SQLSTATE, message, detail, hint)."""
+    import psycopg
+
+    import sqlvec
+
+    try:
+        cur.execute(sql)
+    except psycopg.Error as e:
+        d = e.diag
+        return ("error", e.sqlstate, d.message_primary, d.message_detail, d.message_hint)
+    except sqlvec.Error as e:
+        return ("error", e.sqlstate, e.message, e.error.detail, e.error.hint)
+    return [tuple(r) for r in cur.fetchall()] if cur.description else "ok"
+
+
+def assert_steps_as_postgresql(pg15_dsn: str, steps: list[str]) -> None:
+    """Run `steps` one by one on a fresh embedded sqlvec database and on PostgreSQL 15 (in a
+    schema of its own, dropped afterwards): each gives the same rows, or the same error
+    with the same words."""
+    import psycopg
+
+    import sqlvec
+
+    con = sqlvec.connect()
+    con.autocommit = True
+    try:
+        with psycopg.connect(pg15_dsn, autocommit=True) as pc:
+            pc.execute("drop schema if exists oracle_steps cascade")
+            pc.execute("create schema oracle_steps")
+            pc.execute("set search_path = oracle_steps")
+            ours, theirs = con.cursor(), pc.cursor()
+            try:
+                for sql in steps:
+                    assert outcome(ours, sql) == outcome(theirs, sql), sql
+            finally:
+                pc.execute("drop schema oracle_steps cascade")
+    finally:
+        con.close()
