@@ -474,3 +474,24 @@ def test_filtered_exact_answer_from_the_passing_set(tmp_path, small_segments):
     rows, _ = _both(cur, sql, (x[0].tolist(), 800))
     assert [r[1] for r in rows] == tied(800, gone=(5,))[3:33]
     con.close()
+
+
+def test_filtered_exact_answer_of_every_column_kind(tmp_path):
+    """The passing set's copies of the output columns, numpy (int, real, smallint) or
+    Arrow (bool and float8 with NULLs, timestamptz, date, numeric, jsonb, int[]): the rows
+    equal the general path's."""
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("create table t (id int, b bool, f float8, r real, s smallint, ts timestamptz, "
+                "d date, n numeric, j jsonb, a int[], e vector(4))")
+    cur.execute("insert into t select g, g % 2 = 0, g / 3.0, g / 7.0, g % 100, timestamptz "
+                "'2020-01-01' + g * interval '1 hour', date '2020-01-01' + g, g / 11.0, "
+                "jsonb_build_object('g', g), array[g, g + 1], "
+                "array[g % 5, g % 7, g % 3, 1]::vector(4) from generate_series(1, 3000) g")
+    cur.execute("update t set b = null, f = null where id % 10 = 0")
+    cur.execute("set sqlvec.exact_scan_threshold = 20000")
+    rows, _ = _both(cur, "select id, b, f, r, s, ts, d, n, j, a, e <-> %s as dist from t "
+                         "where id < %s order by 11 limit 7", ([1.0, 2.0, 0.0, 1.0], 2000))
+    assert len(rows) == 7 and rows[0][-1] == 0.0
+    con.close()
