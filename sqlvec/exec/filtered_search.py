@@ -612,8 +612,14 @@ def _scored(kern: tuple[Any, bool], rows: np.ndarray, qv: np.ndarray, ids: np.nd
     (their indexes in ids, their distances as float64)."""
     fn, col_first = kern
     d = np.asarray(fn(rows, qv) if col_first else fn(qv, rows), np.float64)
-    sel = VS._rank(d, np.ones(len(d), bool), ids, k)
+    if len(d) <= _FEW and not np.isnan(d).any():  # (a few candidates: one sort, no classes)
+        sel = np.lexsort((ids, d))[:k]
+    else:
+        sel = VS._rank(d, np.ones(len(d), bool), ids, k)
     return sel, d[sel]
+
+
+_FEW = 64  # _scored sorts up to this many rows whole (VS._rank partitions first)
 
 
 def _distances(p: VectorSearch, col: pa.Array, q: Any) -> tuple[np.ndarray, np.ndarray]:
