@@ -247,10 +247,7 @@ class AnnFast:
             return None
         hit, lt, pos, d = got
         lo = self.offset
-        pos, d = pos[lo:], d[lo:]
-        order = VIP._order(d)  # (NaN after numbers, as ORDER BY puts them)
-        if order is not None:
-            pos, d = pos[order], d[order]
+        pos, d = pos[lo:], d[lo:]  # (in ORDER BY's order: (distance, row id), NaN after numbers)
         arrays = []
         for j, f in zip(self.picks, self.schema):
             if j == len(prep.names):
