@@ -427,7 +427,7 @@ class DdlRunner:
         is listed in pg_stat_progress_create_index while it runs."""
         from sqlvec.exec import segment_index
         from sqlvec.exec.vector_search import build_on_create
-        from sqlvec.index.hnsw import build_threads
+        from sqlvec.index.hnsw import THREADS, build_threads
 
         # files of a rolled-back build go at the next commit (not only at the next start)
         segment_index.creating(self.cat.store, self.cat.txn, f"index/{d.schema}/{d.name}", d.oid)
@@ -436,11 +436,12 @@ class DdlRunner:
                     "phase": "initializing", "tuples_total": 0, "tuples_done": 0}
         if session is not None:
             session.index_progress = progress
+        # the leader and its workers, as PostgreSQL counts them (no session: every core)
         settings = getattr(session, "settings", None)
-        workers = int(settings.values.get("max_parallel_maintenance_workers", "2")) \
-            if settings is not None else 2
+        threads = int(settings.values["max_parallel_maintenance_workers"]) + 1 \
+            if settings is not None else THREADS
         try:
-            with build_threads(workers + 1):  # (the leader and its workers, as PostgreSQL)
+            with build_threads(threads):
                 build_on_create(self.cat.txn, self.cat.store, self.regs.types, rel, d,
                                 self.notice, progress)
         finally:

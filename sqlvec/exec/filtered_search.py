@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -532,17 +533,9 @@ def _kernel(p: VectorSearch, short: str) -> tuple[Any, bool] | None:
     return DENSE_METRICS[name], col[0]
 
 
-# id(node) -> (node, _kernel of it): exact_ranked's per-plan look-up
-_KERNEL: dict[int, tuple[VectorSearch, Any]] = {}
-
-
 def _node_kernel(p: VectorSearch) -> tuple[Any, bool] | None:
-    hit = _KERNEL.get(id(p))
-    if hit is None or hit[0] is not p:
-        if len(_KERNEL) > 256:
-            _KERNEL.clear()
-        hit = _KERNEL[id(p)] = (p, _kernel(p, p.scan.fields[p.column].type.short))
-    return hit[1]
+    """_kernel of a plan node, worked out once (exact_ranked runs it every execution)."""
+    return _per_node(_KERNEL, id(p), p, lambda: _kernel(p, p.scan.fields[p.column].type.short))
 
 
 def _bare(e: E.Expr) -> E.Expr:
@@ -736,37 +729,35 @@ def _shown(p: VectorSearch, strategy: str, n_pass: int, n_all: int, indexed: boo
                           (" (no matching index)" if not exact else ""))
 
 
-# id(node) -> (node, scan column names, `_rowid` + their schema): one schema object per plan
-# node, so _gather's per-segment batches (kept by schema) are found again
-_OUTPUT: dict[int, tuple[VectorSearch, list[str], pa.Schema]] = {}
+# what is worked out once per plan node (a cached plan runs the same node again and again):
+# key -> (the node, held so that its id is not reused, the value)
+_OUTPUT: dict[int, tuple[VectorSearch, Any]] = {}  # id -> scan names, `_rowid` + their schema
+_COLUMN: dict[tuple[int, int], tuple[VectorSearch, Any]] = {}  # (id, j) -> name, `_rowid` + it
+_KERNEL: dict[int, tuple[VectorSearch, Any]] = {}  # id -> _kernel
 
 
-# (id(node), scan column) -> (node, its name, `_rowid` + it as a schema): one schema object
-# each, so _gather's per-segment batches (kept by schema) are found again
-_COLUMN: dict[tuple[int, int], tuple[VectorSearch, str, pa.Schema]] = {}
+def _per_node(cache: dict, key: Any, p: VectorSearch, make: Callable[[], Any]) -> Any:
+    """cache[key]'s value for node p, made by make() the first time (one schema object per
+    node and columns: _gather's per-segment batches are kept by schema)."""
+    hit = cache.get(key)
+    if hit is None or hit[0] is not p:
+        if len(cache) > 256:
+            cache.clear()
+        hit = cache[key] = (p, make())
+    return hit[1]
 
 
 def _column_schema(p: VectorSearch, j: int) -> tuple[str, pa.Schema]:
-    hit = _COLUMN.get((id(p), j))
-    if hit is None or hit[0] is not p:
-        fld = p.scan.fields[j]
-        if len(_COLUMN) > 256:
-            _COLUMN.clear()
-        hit = _COLUMN[(id(p), j)] = (p, fld.name, pa.schema(
-            [pa.field("_rowid", pa.int64()), pa.field(fld.name, fld.type.arrow)]))
-    return hit[1], hit[2]
+    fld = p.scan.fields[j]
+    return _per_node(_COLUMN, (id(p), j), p, lambda: (fld.name, pa.schema(
+        [pa.field("_rowid", pa.int64()), pa.field(fld.name, fld.type.arrow)])))
 
 
 def _output(p: VectorSearch) -> tuple[list[str], pa.Schema]:
-    hit = _OUTPUT.get(id(p))
-    if hit is None or hit[0] is not p:
-        names = [f.name for f in p.scan.fields]
-        schema = pa.schema([pa.field("_rowid", pa.int64())] +
-                           [pa.field(f.name, f.type.arrow) for f in p.scan.fields])
-        if len(_OUTPUT) > 256:
-            _OUTPUT.clear()
-        hit = _OUTPUT[id(p)] = (p, names, schema)
-    return hit[1], hit[2]
+    return _per_node(_OUTPUT, id(p), p, lambda: (
+        [f.name for f in p.scan.fields],
+        pa.schema([pa.field("_rowid", pa.int64())] +
+                  [pa.field(f.name, f.type.arrow) for f in p.scan.fields])))
 
 
 def _index_top(ctx: Any, p: VectorSearch, q: Any, k: int, lt: Any, hit: Passing, built: Any,

@@ -228,8 +228,7 @@ class Settings:
             elif spec.bounds is not None:
                 vartype = "real" if spec.real else "integer"
             if spec.bounds is not None:
-                fmt = (lambda x: f"{x:g}") if spec.real else (lambda x: str(int(x)))
-                lo, hi = fmt(spec.bounds[0]), fmt(spec.bounds[1])
+                lo, hi = (_bound_text(spec, b) for b in spec.bounds)
             out.append({"name": spec.name, "setting": self.values[key], "unit": unit,
                         "vartype": vartype, "min_val": lo, "max_val": hi,
                         "enumvals": list(spec.choices) if spec.choices else None,
@@ -394,7 +393,12 @@ def _numeric(spec: SettingSpec, value: str) -> str:
         v = float(round(v))  # PostgreSQL rounds a fractional integer setting
     text = f"{v:g}" if spec.real else str(int(v))
     if not lo <= v <= hi:
-        fmt = (lambda x: f"{x:g}") if spec.real else (lambda x: str(int(x)))
         raise InvalidParameterValue(f"{text} is outside the valid range for parameter "
-                                    f'"{spec.name}" ({fmt(lo)} .. {fmt(hi)})')
+                                    f'"{spec.name}" ({_bound_text(spec, lo)} .. '
+                                    f"{_bound_text(spec, hi)})")
     return text
+
+
+def _bound_text(spec: SettingSpec, x: float) -> str:
+    """A numeric setting's bound as PostgreSQL prints it (pg_settings, range errors)."""
+    return f"{x:g}" if spec.real else str(int(x))

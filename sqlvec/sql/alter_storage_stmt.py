@@ -16,7 +16,9 @@ from dataclasses import dataclass
 from sqlvec.core.errors import FeatureNotSupported
 from sqlvec.sql.maintenance_stmt import _ident, _is_name, _Tokens
 
-_SET_STORAGE = re.compile(r"(?is)^\s*alter\s+table\b.*\bset\s+storage\b")
+# ALTER TABLE ... ALTER [COLUMN] name SET STORAGE: the statements parsed here
+_SET_STORAGE = re.compile(r'(?is)^\s*alter\s+table\b.*\balter\s+(?:column\s+)?'
+                          r'(?:"(?:[^"]|"")*"|\w+)\s+set\s+storage\b')
 
 
 @dataclass(frozen=True)

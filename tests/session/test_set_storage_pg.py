@@ -4,11 +4,13 @@ accepted, checked and shown in pg_attribute as PostgreSQL 15 does, side by side.
 
 from __future__ import annotations
 
+import pytest
+
 import sqlvec
 from tests.support.conftest_pg import assert_steps_as_postgresql
 
 STEPS = [
-    'create table st (id int, v text, n numeric, "Q" text)',
+    'create table st (id int, v text, n numeric, "Q" text, t text)',
     "alter table st alter column v set storage plain",
     "alter table st alter v set storage EXTERNAL",
     "alter table st alter column id set storage external",
@@ -19,6 +21,7 @@ STEPS = [
     "alter table st alter column v set storage foo",
     "alter table st alter column v set storage default",
     'alter table only st alter column "Q" set storage main',
+    'alter table st alter column t set storage "PLAIN"',
     "alter table st alter column v set storage main, alter column n set storage extended",
     "alter table st alter column v set storage",
     "alter table st alter column v set storage main extra",
@@ -26,8 +29,8 @@ STEPS = [
     "alter table sv alter column v set storage plain",
     "select attname, attstorage from pg_attribute where attrelid = 'st'::regclass "
     "and attnum > 0 order by attnum",
-    "insert into st values (1, 'x', 2.5, 'q')",
-    'select id, v, n, "Q" from st',
+    "insert into st values (1, 'x', 2.5, 'q', 't')",
+    'select id, v, n, "Q", t from st',
 ]
 
 
@@ -52,4 +55,20 @@ def test_vector_column_set_storage_plain_kept_across_a_restart(tmp_path):
     assert cur.fetchall() == [("id", "p"), ("embedding", "p")]
     cur.execute("select id from items order by embedding <-> '[3,2,1]' limit 1")
     assert cur.fetchall() == [(2,)]
+    con.close()
+
+
+def test_set_storage_with_other_actions_is_0a000_and_changes_nothing():
+    """SET STORAGE parsed on its own: another action in the same ALTER TABLE is 0A000 (one
+    statement each works), and neither action happened."""
+    con = sqlvec.connect()
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute("create table st (id int, v text)")
+    with pytest.raises(sqlvec.Error) as e:
+        cur.execute("alter table st add column z int, alter column v set storage main")
+    assert e.value.sqlstate == "0A000"
+    cur.execute("select attname, attstorage from pg_attribute where attrelid = 'st'::regclass "
+                "and attnum > 0 order by attnum")
+    assert cur.fetchall() == [("id", "p"), ("v", "x")]
     con.close()
