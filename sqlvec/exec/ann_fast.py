@@ -56,8 +56,8 @@ from sqlvec.plan.vector_search import VectorSearch
 RULE = "ann_fast_path"  # its name in sqlvec.disabled_rules
 # the settings index_top reads: a change resolves the search again
 _SETTINGS = ("hnsw.ef_search", "sqlvec.exact_scan_threshold", "sqlvec.max_overfetch",
-             "ivfflat.probes", "sqlvec.gpu")
-_EF, _THRESHOLD, _OVERFETCH, _PROBES, _GPU = _SETTINGS
+             "ivfflat.probes", "sqlvec.gpu", "enable_indexscan", "enable_seqscan")
+_EF, _THRESHOLD, _OVERFETCH, _PROBES, _GPU, _INDEXSCAN, _SEQSCAN = _SETTINGS
 
 
 @dataclass(eq=False)
@@ -117,7 +117,8 @@ class AnnFast:
         store = session.db.store
         tv = store.version.tables.get(self.oid)
         get = session.settings.values.get
-        skey = (get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU))
+        skey = (get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU),
+                get(_INDEXSCAN), get(_SEQSCAN))
         st = self.states.get(skey)
         if st is None or st.tv is not tv or not _same_built(st, store):
             st = self._resolve(session, tv, skey)
@@ -378,7 +379,7 @@ class AnnFast:
                 return None
             views = lt.views
             n_live = sum(v.live for v in views)
-            if n_live <= VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD):
+            if n_live <= VS.exact_threshold(ctx):
                 return None
             defs = VS._index_defs(ctx, vs)
             if not defs:

@@ -505,9 +505,11 @@ def _trim() -> None:
 def exact_wins(ctx: Any, n_pass: int, n_all: int, k: int) -> bool:
     """Whether ranking the passing rows exactly is cheaper than the index's over-fetch.
 
-    `SET sqlvec.exact_scan_threshold = N` pins it (exact up to N passing rows)."""
-    if VS._setting(ctx, "sqlvec.exact_scan_threshold", ""):
-        return n_pass <= VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
+    `SET sqlvec.exact_scan_threshold = N` pins it (exact up to N passing rows), as do
+    enable_indexscan / enable_seqscan off (VS.exact_threshold)."""
+    pinned = VS.exact_threshold(ctx, None)
+    if pinned is not None:
+        return n_pass <= pinned
     fetch = OVERFETCH * k * n_all / max(n_pass, 1)
     return n_pass <= max(INDEX_MIN_COST, INDEX_COST_RATIO * fetch)
 

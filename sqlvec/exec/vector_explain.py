@@ -11,6 +11,7 @@ passing rows decides between the index with over-fetch and an exact scan of thos
 from __future__ import annotations
 
 import dataclasses
+import sys
 from typing import Any
 
 from sqlvec.exec import vector_search as VS
@@ -39,15 +40,17 @@ def vector_searches(plan: L.Plan) -> list[VectorSearch]:
 def planned_strategy(ctx: Any, p: VectorSearch) -> str:
     """One line: the index the search will use (and when), or why it scans exactly."""
     rows = ctx.txn.row_count(p.scan.table.oid)
-    threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
+    threshold = VS.exact_threshold(ctx)
     defs = VS._index_defs(ctx, p)
     if not defs:
         return f"exact top-k scan of {rows} rows (no matching index)"
     idx, oc = defs[0]
     name = f"{idx.method} index {idx.name} ({oc.name})"
     if rows <= threshold:
-        return (f"exact top-k scan of {rows} rows (not more than sqlvec.exact_scan_threshold "
-                f"= {threshold}; {name} serves bigger tables)")
+        if threshold == sys.maxsize:
+            return f"exact top-k scan of {rows} rows (enable_indexscan = off; not {name})"
+        return (f"exact top-k scan of {rows} rows ({VS.exact_reason(ctx)}; "
+                f"{name} serves bigger tables)")
     if p.scan.filter is not None:
         return (f"{name} with filter over-fetch when more than {threshold} of {rows} rows "
                 f"pass, else an exact scan of the passing rows (counted per execution)")

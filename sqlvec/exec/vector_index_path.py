@@ -485,8 +485,7 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
     views = lt.views
     n_live = sum(v.live for v in views)
     n_own = sum(v.live for v in lt.inserts) if lt.inserts else 0
-    threshold = VS._int_setting(ctx, "sqlvec.exact_scan_threshold", VS.EXACT_THRESHOLD)
-    if n_live + n_own <= threshold:
+    if n_live + n_own <= VS.exact_threshold(ctx):
         return None
     session = getattr(ctx, "session", None)
     db = getattr(session, "db", None)

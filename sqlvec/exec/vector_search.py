@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import threading
 import time
 import weakref
@@ -101,7 +102,31 @@ def _setting(ctx: Any, name: str, default: str) -> str:
     return str(vals.get(name, default) or default)
 
 
-def _int_setting(ctx: Any, name: str, default: int) -> int:
+def exact_threshold(ctx: Any, default: int | None = EXACT_THRESHOLD) -> int | None:
+    """Up to how many rows (passing rows, under a WHERE) a top-k is ranked exactly rather
+    than through an index: `SET sqlvec.exact_scan_threshold`, else `default`. PostgreSQL's
+    planner switches as pgvector's documentation uses them come first: enable_indexscan
+    off, always exact (pgvector's way to the exact answer); enable_seqscan off, the
+    index whenever there is one (its way to make a small table's query use the index)."""
+    vals = getattr(getattr(getattr(ctx, "session", None), "settings", None), "values", None)
+    if vals:
+        if vals.get("enable_indexscan") == "off":
+            return sys.maxsize
+        if vals.get("enable_seqscan") == "off":
+            return 0
+    return _int_setting(ctx, "sqlvec.exact_scan_threshold", default)
+
+
+def exact_reason(ctx: Any) -> str:
+    """Why a top-k of at most exact_threshold rows is exact, as EXPLAIN says it."""
+    vals = getattr(getattr(getattr(ctx, "session", None), "settings", None), "values", None)
+    for name in ("enable_indexscan", "enable_seqscan"):
+        if vals and vals.get(name) == "off":
+            return f"{name} = off"
+    return f"not more than sqlvec.exact_scan_threshold = {exact_threshold(ctx)}"
+
+
+def _int_setting(ctx: Any, name: str, default: int | None) -> int | None:
     s = getattr(ctx, "session", None)
     vals = getattr(getattr(s, "settings", None), "values", None)
     v = vals.get(name) if vals else None
@@ -705,7 +730,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     else:
         pos = None
         n_pass = int(rows.passing.sum())
-        threshold = _int_setting(ctx, "sqlvec.exact_scan_threshold", EXACT_THRESHOLD)
+        threshold = exact_threshold(ctx)
         defs = _index_defs(ctx, p) if n_pass > threshold else []
         LAST.strategy = "exact"
         covered = ""

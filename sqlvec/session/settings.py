@@ -77,7 +77,15 @@ SPECS: tuple[SettingSpec, ...] = (
     SettingSpec("lc_numeric", "C"),
     SettingSpec("lc_time", "C"),
     SettingSpec("row_security", "on", boolean=True),
-    SettingSpec("enable_seqscan", "on", boolean=True),
+    # PostgreSQL's planner method switches; pgvector's documentation uses two of them:
+    # enable_indexscan = off for an exact answer, enable_seqscan = off to make a query use
+    # its vector index (exec/vector_search.exact_threshold); the others change no plan here
+    *(SettingSpec(f"enable_{m}", "on", boolean=True) for m in (
+        "async_append", "bitmapscan", "gathermerge", "hashagg", "hashjoin", "incremental_sort",
+        "indexonlyscan", "indexscan", "material", "memoize", "mergejoin", "nestloop",
+        "parallel_append", "parallel_hash", "partition_pruning", "seqscan", "sort", "tidscan")),
+    SettingSpec("enable_partitionwise_aggregate", "off", boolean=True),
+    SettingSpec("enable_partitionwise_join", "off", boolean=True),
     SettingSpec("jit", "off", boolean=True),
     # pgvector's settings, with its ranges and values
     SettingSpec("hnsw.ef_search", "40", bounds=(1, 1000)),
@@ -99,6 +107,13 @@ SPECS: tuple[SettingSpec, ...] = (
 _BY_LOWER = {s.name.lower(): s for s in SPECS}
 
 
+def _boolean(spec: SettingSpec, value: str) -> str:
+    v = value.strip().lower()
+    if v not in _TRUE and v not in _FALSE:
+        raise InvalidParameterValue(f'parameter "{spec.name}" requires a Boolean value')
+    return "on" if v in _TRUE else "off"
+
+
 class Settings:
     """One session's settings: values keyed by lower-case name."""
 
@@ -115,9 +130,9 @@ class Settings:
             if k.lower() in ("user", "database", "options", "replication"):
                 continue
             spec = _BY_LOWER.get(k.lower())
-            if spec is not None and spec.unit_kb:
-                try:
-                    v = _memory(spec, v)
+            if spec is not None and (spec.unit_kb or spec.boolean):
+                try:  # (in the form SET keeps: a memory size in base units, on / off)
+                    v = _memory(spec, v) if spec.unit_kb else _boolean(spec, v)
                 except InvalidParameterValue:
                     pass  # (kept as given, as other start-up values are)
             self.values[k.lower()] = v
@@ -157,10 +172,7 @@ class Settings:
                 raise InvalidParameterValue(f'invalid value for parameter "{spec.name}": "{value}"')
             value = value.lower()
         if spec is not None and spec.boolean:
-            v = value.strip().lower()
-            if v not in _TRUE and v not in _FALSE:
-                raise InvalidParameterValue(f'parameter "{spec.name}" requires a Boolean value')
-            value = "on" if v in _TRUE else "off"
+            value = _boolean(spec, value)
         if spec is not None and spec.unit_kb:
             value = _memory(spec, value)
         elif spec is not None and spec.bounds is not None:

@@ -38,14 +38,30 @@ STEPS = [
     "begin", "set local maintenance_work_mem = '1GB'", "show maintenance_work_mem", "commit",
     "show maintenance_work_mem", "set work_mem = '8MB'", "set jit = maybe", "set jit = true",
     "show jit",
+    # the planner's method switches (pgvector's documentation sets two of them)
+    "set enable_indexscan = off", "show enable_indexscan", "set enable_seqscan = 'false'",
+    "show enable_seqscan", "set enable_hashjoin = maybe", "set enable_nestloop = 0",
+    "show enable_nestloop", "show enable_partitionwise_join", "reset enable_indexscan",
+    "show enable_indexscan", "begin", "set local enable_bitmapscan = off",
+    "show enable_bitmapscan", "commit", "show enable_bitmapscan",
     "select name, setting, unit, vartype, min_val, max_val, boot_val from pg_settings where "
     "name in ('work_mem', 'maintenance_work_mem', 'effective_cache_size', 'random_page_cost', "
     "'max_parallel_workers', 'statement_timeout', 'enable_seqscan') order by name",
+    "select name, setting, vartype, boot_val from pg_settings where name like 'enable%' "
+    "order by name",
 ]
 
 
 def test_memory_and_planner_settings_as_postgresql(pg15_dsn):
     assert_steps_as_postgresql(pg15_dsn, STEPS)
+
+
+def test_start_up_booleans_kept_as_set_keeps_them():
+    """`options=-c enable_seqscan=false` is read as SET reads it (the planner sees off)."""
+    from sqlvec.session.settings import Settings
+
+    s = Settings({"enable_seqscan": "false", "enable_indexscan": "YES"})
+    assert (s.values["enable_seqscan"], s.values["enable_indexscan"]) == ("off", "on")
 
 
 def test_index_builds_use_every_cpu_by_default():

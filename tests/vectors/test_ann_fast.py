@@ -239,6 +239,49 @@ def test_settings_change_the_search(tmp_path, small_segments):
     con.close()
 
 
+def _strategy(cur, sql, params):
+    cur.execute("explain " + sql, params)
+    return next(r[0].split("Strategy: ")[1] for r in cur.fetchall() if "Strategy: " in r[0])
+
+
+def test_planner_switches_as_pgvector_documents(tmp_path, small_segments):
+    """pgvector's documentation: `SET enable_indexscan = off` gives the exact answer,
+    `SET [LOCAL] enable_seqscan = off` makes a small table's query use its index; both
+    change the compiled plan's search too (its state is keyed by them)."""
+    rng = np.random.default_rng(12)
+    con, cur, x = _setup(tmp_path, 2000, rng)
+    sql = "select id, emb <-> %s as d from t order by 2 limit 10"
+    q = (x[5] + 0.3).astype(np.float32).tolist()
+    d = np.sqrt(((x.astype(np.float64) - np.asarray(q, np.float32)) ** 2).sum(1))
+    exact = np.lexsort((np.arange(len(x)), d))[:10].tolist()
+    ann, _ = _both(cur, sql, (q,))  # (the index's answer, from the fast path)
+    assert _strategy(cur, sql, (q,)).startswith("hnsw index t_idx")
+    cur.execute("set enable_indexscan = off")
+    rows, _ = _both(cur, sql, (q,), fast=False)
+    assert [r[0] for r in rows] == exact
+    assert _strategy(cur, sql, (q,)) == (
+        "exact top-k scan of 2000 rows (enable_indexscan = off; not hnsw index t_idx "
+        "(vector_l2_ops))")
+    filtered = "select id from t where id %% 2 = 0 order by emb <-> %s limit 10"
+    cur.execute(filtered, (q,))
+    assert [r[0] for r in cur.fetchall()] == [i for i in np.lexsort((np.arange(len(x)), d))
+                                              if i % 2 == 0][:10]
+    cur.execute("reset enable_indexscan")
+    cur.execute("set sqlvec.exact_scan_threshold = 5000")
+    assert _strategy(cur, sql, (q,)).startswith("exact top-k scan of 2000 rows (not more than")
+    cur.execute("begin")
+    cur.execute("set local enable_seqscan = off")
+    assert _strategy(cur, sql, (q,)).startswith("hnsw index t_idx")
+    cur.execute(sql, (q,))
+    assert cur.fetchall() == ann
+    cur.execute("commit")
+    assert _strategy(cur, sql, (q,)).startswith("exact top-k scan")
+    cur.execute("set enable_seqscan = 'false'")
+    _rows, served = _both(cur, sql, (q,))
+    assert served == 1 and _rows == ann
+    con.close()
+
+
 def test_other_metrics_and_quantizers(tmp_path, small_segments):
     rng = np.random.default_rng(8)
     con = sqlvec.connect(str(tmp_path / "db"))
