@@ -197,7 +197,15 @@ NUMERIC_TEXT = replace(NUMERIC, arrow=_numeric_text_arrow())
 REGCLASS = _t("regclass", 2205, pa.uint32(), "N", 4, "regclass", 2210)
 REGTYPE = _t("regtype", 2206, pa.uint32(), "N", 4, "regtype", 2211)
 RECORD = _t("record", 2249, pa.string(), "P", -1, "record", 2287)
-VOID = _t("void", 2278, pa.null(), "P", 4, "void", 0)
+VOID = _t("void", 2278, pa.string(), "P", 4, "void", 0)  # its one value: ''
+
+
+def void_values(n: int) -> pa.Array:
+    """n results of a function returning void: PostgreSQL's void value is not NULL, its
+    text and binary forms are empty."""
+    return pa.array([""] * n, pa.string())
+
+
 ANY = _t("any", 2276, pa.null(), "P", 4, "any", 0)
 ANYELEMENT = _t("anyelement", 2283, pa.null(), "P", 4, "anyelement", 0)
 ANYARRAY = _t("anyarray", 2277, pa.null(), "P", -1, "anyarray", 0)

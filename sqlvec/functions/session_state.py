@@ -79,7 +79,7 @@ def _setseed(ctx: CallContext, args: list[Arg]) -> Arg:
             _no_session_rng[:] = [rng]
         else:
             _rngs[session] = rng
-    return pa.nulls(ctx.n, pa.null())
+    return T.void_values(ctx.n)
 
 
 def register(fr: FunctionRegistry) -> None:

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from sqlvec.core import types as T
+from sqlvec.core.errors import FeatureNotSupported
 from sqlvec.core.types import SqlType, array_of
 from sqlvec.functions.registry import CallContext, EvalEnv, FunctionRegistry
 
@@ -364,7 +365,39 @@ def _pg_notify(ctx: CallContext, args: list) -> pa.Array:
     for channel, payload in zip(*cols):
         if s is not None and hasattr(s, "pg_notify"):
             s.pg_notify(channel or "", payload or "")
-    return pa.nulls(ctx.n, pa.null())
+    return T.void_values(ctx.n)
+
+
+def _lock_session(ctx: CallContext) -> Any:
+    s = _session(ctx)
+    if s is None or not hasattr(s, "advisory_lock"):
+        raise FeatureNotSupported("advisory locks need a session")
+    return s
+
+
+def _advisory(shared: bool, xact: bool, wait: bool) -> Callable[[CallContext, list], pa.Array]:
+    """pg_[try_]advisory[_xact]_lock[_shared](key | key1, key2), row by row (NULL: NULL)."""
+    def impl(ctx: CallContext, args: list) -> pa.Array:
+        s = _lock_session(ctx)
+        got = [None if None in keys else s.advisory_lock(keys, shared, xact, wait)
+               for keys in zip(*(_py(a, ctx.n) for a in args))]
+        return pa.array(got if not wait else ["" if g else None for g in got],
+                        ctx.return_type.arrow)
+    return impl
+
+
+def _advisory_unlock(shared: bool) -> Callable[[CallContext, list], pa.Array]:
+    def impl(ctx: CallContext, args: list) -> pa.Array:
+        s = _lock_session(ctx)
+        return pa.array([None if None in keys else s.advisory_unlock(keys, shared)
+                         for keys in zip(*(_py(a, ctx.n) for a in args))], pa.bool_())
+    return impl
+
+
+def _advisory_unlock_all(ctx: CallContext, args: list) -> pa.Array:
+    if ctx.n:
+        _lock_session(ctx).advisory_unlock(None)
+    return T.void_values(ctx.n)
 
 
 def _privilege(ctx: CallContext, args: list) -> pa.Array:
@@ -440,7 +473,17 @@ def register(fns: FunctionRegistry) -> None:
     add("pg_is_in_recovery", [], b, _const(lambda c: False))
     add("pg_tablespace_location", [oid], text, _per_row(lambda s, c, o: "", need_snap=False))
     add("pg_size_pretty", [T.INT8], text, _per_row(lambda s, c, v: size_pretty(v), need_snap=False))
-    add("pg_advisory_unlock_all", [], T.VOID, _const(lambda c: None), volatile=True)
+    # advisory locks (session/advisory.py): a bigint key or two int keys each
+    for suffix, shared in (("", False), ("_shared", True)):
+        for keys in ([T.INT8], [i4, i4]):
+            for xact in (False, True):
+                lvl = "_xact" if xact else ""
+                add(f"pg_advisory{lvl}_lock{suffix}", keys, T.VOID,
+                    _advisory(shared, xact, wait=True), volatile=True)
+                add(f"pg_try_advisory{lvl}_lock{suffix}", keys, b,
+                    _advisory(shared, xact, wait=False), volatile=True)
+            add(f"pg_advisory_unlock{suffix}", keys, b, _advisory_unlock(shared), volatile=True)
+    add("pg_advisory_unlock_all", [], T.VOID, _advisory_unlock_all, volatile=True)
     add("pg_notify", [text, text], T.VOID, _pg_notify, volatile=True, strict=False)
     add("unnest", [T.INT2VECTOR], T.INT2, _unnest_vector, set_returning=True)
     add("unnest", [T.OIDVECTOR], T.OID, _unnest_vector, set_returning=True)

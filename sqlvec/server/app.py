@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import itertools
 import logging
 import os
 import secrets
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlvec.core.errors import AdminShutdown, ProtocolViolation, TooManyConnections
@@ -66,6 +67,26 @@ class ServerLoop(asyncio.SelectorEventLoop):
         super()._process_events(event_list)
         if len(event_list) > 1 and self.pass_end is not None:
             self.call_soon(self.pass_end)  # (queued after this pass's callbacks, run with them)
+
+
+class StatementPool(concurrent.futures.ThreadPoolExecutor):
+    """The worker threads statements run on, with room for statements that wait on others.
+
+    A statement waiting for another session (an advisory lock: session/advisory.py) lends
+    its worker for the wait (`lend`): the pool may start one more thread meanwhile, so
+    the statement that ends the wait never queues behind its waiters (with every worker
+    waiting, it would: the server would stop for every client)."""
+
+    @contextlib.contextmanager
+    def lend(self) -> Iterator[None]:
+        with self._shutdown_lock:  # (ThreadPoolExecutor's own: submit holds it too)
+            self._max_workers += 1
+            self._adjust_thread_count()  # (a thread now, if none is idle)
+        try:
+            yield
+        finally:
+            with self._shutdown_lock:
+                self._max_workers -= 1
 
 
 class _PgConnection(asyncio.BufferedProtocol):
@@ -284,6 +305,7 @@ class _PgConnection(asyncio.BufferedProtocol):
             return
         if getattr(session, "notify_waker", None) is None:
             session.backend_pid = self.conn.process_id
+            session.lend_worker = self.server.pool.lend
             session.notify_waker = lambda: self.loop.call_soon_threadsafe(self._push_notifications)
             self.watching = True
         self._push_notifications()
@@ -376,9 +398,8 @@ class Server:
         self.config = config
         self.host, self.port = host, port
         self.ssl_context = ssl_context
-        self.pool = concurrent.futures.ThreadPoolExecutor(
-            max_workers=workers or min(32, 4 * (os.cpu_count() or 1)),
-            thread_name_prefix="sqlvec-query")
+        self.pool = StatementPool(max_workers=workers or min(32, 4 * (os.cpu_count() or 1)),
+                                  thread_name_prefix="sqlvec-query")
         self.on_close = on_close
         self.grace_seconds = grace_seconds
         self.max_connections = max_connections

@@ -11,6 +11,7 @@ from typing import Any
 from sqlvec.catalog.catalog import Catalog
 from sqlvec.catalog.objects import RoleDef
 from sqlvec.core.types import TypeRegistry, default_types
+from sqlvec.session.advisory import AdvisoryLocks
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Database:
         self.regs = regs
         self.superuser = superuser
         self.lock = threading.RLock()
+        self.advisory = AdvisoryLocks()  # pg_advisory_lock and its kin (session/advisory.py)
         self.name = "sqlvec"
         self.ddl_gen = 0  # bumped by every DDL statement; prepared plans check it
         self._simple_plans: OrderedDict[int, dict] = OrderedDict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import itertools
 import threading
@@ -95,6 +96,7 @@ class Session:
         self._notices: list[Notice] = []
         self.cancel_event = threading.Event()
         self.cancel_reason: str | None = None
+        self.xact_advisory = False  # holds a transaction-level advisory lock (session/advisory.py)
         self.closed = False
         self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
         self.current_query = ""  # pg_stat_activity.query
@@ -378,6 +380,7 @@ class Session:
         except BaseException:
             txn.rollback()
             self._ddl_settled()
+            self._end_xact_locks()
             raise
         finally:
             self.cancel_reason = None
@@ -401,6 +404,7 @@ class Session:
             except BaseException:
                 txn.rollback()
                 self._ddl_settled()
+                self._end_xact_locks()
                 raise
             stream = _stream_of(result)
             if stream is not None:  # the snapshot lives until the client has read the rows
@@ -411,6 +415,7 @@ class Session:
                 txn.commit(sync=sync)
             finally:
                 self._ddl_settled()
+                self._end_xact_locks()
             return result
         sp = self.txn.savepoint() if not self.implicit_block else None  # (an error ends that one)
         try:
@@ -434,6 +439,7 @@ class Session:
                 txn.commit(sync=self.settings.values.get("synchronous_commit", "on") != "off")
         finally:
             self._ddl_settled()
+            self._end_xact_locks()
 
     def _end_block_stream(self, txn: Any, err: BaseException | None) -> None:
         """A streamed query of a transaction block failed midway: the block is aborted (25P02)."""
@@ -449,6 +455,7 @@ class Session:
     def _end_block(self, committed: bool) -> None:
         self.txn = None
         self.failed = False
+        self._end_xact_locks()
         self.savepoints = []
         self.settings.end(committed)  # SETs kept by COMMIT (not SET LOCAL), undone by ROLLBACK
         TM.reset(self)
@@ -678,6 +685,47 @@ class Session:
                         _close_portal(p)
                 self.portals = kept
 
+    # -- advisory locks (functions/sysfns.py: pg_advisory_lock and its kin) ------------
+    def advisory_lock(self, args: tuple, shared: bool, xact: bool, wait: bool) -> bool:
+        """Take the advisory lock on key `args` (bigint, or int, int): whether it was taken
+        (without `wait`, False when another session holds it). A wait ends by a cancel,
+        statement_timeout (57014), lock_timeout (55P03) or a deadlock (40P01)."""
+        from sqlvec.session.advisory import key_of
+
+        took = self.db.advisory.acquire(
+            self, key_of(args), shared, "xact" if xact else "session", wait, self._interrupted,
+            _int_setting(self.settings.values.get("lock_timeout", "0")),
+            getattr(self, "lend_worker", None) or contextlib.nullcontext)
+        if took and xact:
+            self.xact_advisory = True
+        return took
+
+    def advisory_unlock(self, args: tuple | None, shared: bool = False) -> bool:
+        """Release one session-level hold of key `args` (None: all of them): whether there
+        was one; a WARNING when not, as PostgreSQL gives it."""
+        from sqlvec.session.advisory import key_of
+
+        if args is None:
+            self.db.advisory.release_all(self, "session")
+            return True
+        if self.db.advisory.release(self, key_of(args), shared):
+            return True
+        self.notice(f"you don't own a lock of type {'ShareLock' if shared else 'ExclusiveLock'}",
+                    "WARNING", "01000")
+        return False
+
+    def _interrupted(self) -> None:
+        """Raise QueryCanceled when the statement was cancelled (a wait checks it)."""
+        if self.cancel_event.is_set():
+            self.cancel_event.clear()
+            raise QueryCanceled(f"canceling statement due to {self.cancel_reason or 'user request'}")
+
+    def _end_xact_locks(self) -> None:
+        """The transaction ended: its advisory locks go."""
+        if self.xact_advisory:
+            self.xact_advisory = False
+            self.db.advisory.release_all(self, "xact")
+
     def pg_notify(self, channel: str, payload: str) -> None:
         """pg_notify(channel, payload) (functions/sysfns.py), same as NOTIFY."""
         from sqlvec.session.notify import notify
@@ -690,6 +738,8 @@ class Session:
 
         close_session(self)
         unregister(self)
+        self.db.advisory.release_all(self, None)
+        self.xact_advisory = False
         for p in list(self.portals.values()):
             _close_portal(p)
         self.portals = {}

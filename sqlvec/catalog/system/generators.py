@@ -450,6 +450,18 @@ def _stat_activity(s: Snapshot) -> list[dict]:
     return out
 
 
+@pg("pg_locks")
+def _locks(s: Snapshot) -> list[dict]:
+    """The database's advisory locks, held and awaited (session/advisory.py's rows)."""
+    out = []
+    table = getattr(getattr(s.current, "db", None), "advisory", None)
+    for r in table.rows() if table is not None else []:
+        owner = r.pop("owner")
+        out.append({**r, "database": s.database_oid,
+                    "pid": int(getattr(owner, "backend_pid", 0) or 0) or s.backend_pid})
+    return out
+
+
 @pg("pg_stat_progress_create_index")
 def _progress_create_index(s: Snapshot) -> list[dict]:
     """One row per session building an index now (`session.index_progress`, set by

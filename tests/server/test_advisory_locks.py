@@ -1,0 +1,208 @@
+"""Advisory locks between real sessions, the same checks against sqlvec and PostgreSQL 15:
+session and transaction level, shared and exclusive, the two key spaces, counting, NULL
+keys, the WARNING of an unlock not held, pg_locks' rows, waiting until release, and the
+ends of a wait (lock_timeout 55P03, statement_timeout and cancel 57014, deadlock 40P01).
+LangChain's PGVector runs `SELECT pg_advisory_xact_lock(...)` before CREATE EXTENSION."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import psycopg
+import pytest
+
+pytest_plugins = ["tests.support.conftest_pg"]
+
+
+@pytest.fixture(params=["sqlvec", "postgresql"])
+def dsn(request):
+    if request.param == "sqlvec":
+        return request.getfixturevalue("server").dsn
+    return request.getfixturevalue("pg15_dsn")
+
+
+def _connect(dsn):
+    con = psycopg.connect(dsn, autocommit=True)
+    con.warnings = []
+    con.add_notice_handler(lambda d: con.warnings.append((d.severity, d.message_primary)))
+    return con
+
+
+def one(con, sql, *params):
+    return con.execute(sql, params or None).fetchone()
+
+
+def _free(dsn):
+    """No advisory lock left (the next test starts clean; a closed PostgreSQL backend
+    releases its locks as it exits, shortly after the client is gone)."""
+    with _connect(dsn) as c:
+        for _ in range(100):
+            if one(c, "select count(*) from pg_locks where locktype = 'advisory'")[0] == 0:
+                return
+            time.sleep(0.05)
+        raise AssertionError("advisory locks left behind")
+
+
+def test_try_locks_levels_modes_and_keys(dsn):
+    _free(dsn)
+    a, b = _connect(dsn), _connect(dsn)
+    assert one(a, "select pg_advisory_lock(42), pg_try_advisory_lock(1, 2)") == ('', True)
+    # int pair (0, 42) is another key space than bigint 42
+    assert one(b, "select pg_try_advisory_lock(42), pg_try_advisory_lock_shared(42), "
+                  "pg_try_advisory_lock(1, 2), pg_try_advisory_lock(0, 42)") == \
+        (False, False, False, True)
+    assert a.execute(
+        "select classid::int8, objid::int8, objsubid, mode, granted, pid = pg_backend_pid() "
+        "from pg_locks where locktype = 'advisory' order by objsubid, objid").fetchall() == [
+        (0, 42, 1, "ExclusiveLock", True, True), (1, 2, 2, "ExclusiveLock", True, True),
+        (0, 42, 2, "ExclusiveLock", True, False)]
+    big = (7 << 32) + 5
+    assert one(a, "select pg_advisory_lock(%s), pg_advisory_lock(-1)", big) == ("", "")
+    assert a.execute("select classid::int8, objid::int8 from pg_locks where locktype = "
+                     "'advisory' and objsubid = 1 order by 1, 2").fetchall() == [
+        (0, 42), (7, 5), (4294967295, 4294967295)]
+    # released as often as taken; an unlock not held: false and a WARNING
+    assert one(a, "select pg_advisory_unlock(42), pg_advisory_unlock(42)") == (True, False)
+    assert a.warnings == [("WARNING", "you don't own a lock of type ExclusiveLock")]
+    assert one(a, "select pg_advisory_unlock_shared(1, 2)") == (False,)
+    assert a.warnings[-1] == ("WARNING", "you don't own a lock of type ShareLock")
+    assert one(a, "select pg_advisory_lock(5), pg_advisory_lock(5), pg_advisory_unlock(5)") \
+        == ("", "", True)
+    assert one(b, "select pg_try_advisory_lock(5)") == (False,)
+    assert one(a, "select pg_advisory_unlock(5)") == (True,)
+    assert one(b, "select pg_try_advisory_lock(5), pg_advisory_unlock(5)") == (True, True)
+    # shared locks share; an exclusive waits for the others' shared ones, not its own
+    assert one(a, "select pg_advisory_lock_shared(7)") == ("",)
+    assert one(b, "select pg_try_advisory_lock_shared(7), pg_try_advisory_lock(7)") == \
+        (True, False)
+    assert one(a, "select pg_advisory_unlock_shared(7)") == (True,)
+    assert one(b, "select pg_try_advisory_lock(7)") == (True,)
+    # NULL keys: NULL, nothing locked
+    assert one(a, "select pg_advisory_lock(null::int8), pg_try_advisory_lock(1, null), "
+                  "pg_advisory_unlock(null::int8)") == (None, None, None)
+    # transaction level: to the end of the statement (autocommit) or of the block
+    assert one(b, "select pg_try_advisory_xact_lock(9)") == (True,)
+    assert one(a, "select pg_try_advisory_lock(9), pg_advisory_unlock(9)") == (True, True)
+    b.execute("begin")
+    assert one(b, "select pg_try_advisory_xact_lock(9), pg_try_advisory_xact_lock_shared(8)") \
+        == (True, True)
+    assert one(a, "select pg_try_advisory_lock(9), pg_try_advisory_lock(8)") == (False, False)
+    b.execute("commit")
+    assert one(a, "select pg_try_advisory_lock(9), pg_try_advisory_lock(8)") == (True, True)
+    b.execute("begin")
+    assert one(b, "select pg_try_advisory_xact_lock(10)") == (True,)
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        b.execute("select 1 / 0")
+    b.execute("rollback")
+    assert one(a, "select pg_try_advisory_lock(10)") == (True,)
+    # unlock_all: the session-level ones; a closed session's go too
+    assert one(a, "select pg_advisory_unlock_all()") == ("",)
+    assert one(b, "select pg_try_advisory_lock(1, 2), pg_try_advisory_lock(10)") == (True, True)
+    b.close()
+    for _ in range(100):
+        if one(a, "select pg_try_advisory_lock(10)") == (True,):
+            break
+        time.sleep(0.05)
+    else:
+        raise AssertionError("a closed session's lock was kept")
+    a.close()
+    _free(dsn)
+
+
+def _in_thread(fn):
+    out = {}
+
+    def run():
+        try:
+            out["value"] = fn()
+        except Exception as e:  # noqa: BLE001 - handed to the test
+            out["error"] = e
+    t = threading.Thread(target=run)
+    t.start()
+    return t, out
+
+
+def test_waits_and_their_ends(dsn):
+    _free(dsn)
+    a, b = _connect(dsn), _connect(dsn)
+    one(a, "select pg_advisory_lock(1)")
+    t0 = time.monotonic()
+    t, out = _in_thread(lambda: one(b, "select pg_advisory_lock(1), 'got it'"))
+    time.sleep(0.3)
+    assert t.is_alive()
+    waiting = a.execute("select mode, granted from pg_locks where locktype = 'advisory' and "
+                        "objid = 1 order by granted").fetchall()
+    assert waiting == [("ExclusiveLock", False), ("ExclusiveLock", True)]
+    one(a, "select pg_advisory_unlock(1)")
+    t.join(10)
+    assert out == {"value": ("", "got it")} and time.monotonic() - t0 >= 0.3
+    # lock_timeout, statement_timeout and a cancel end a wait; the session goes on
+    a.execute("set lock_timeout = '150ms'")
+    with pytest.raises(psycopg.errors.LockNotAvailable, match="canceling statement due to "
+                                                              "lock timeout"):
+        a.execute("select pg_advisory_lock(1)")
+    a.execute("reset lock_timeout")
+    a.execute("set statement_timeout = '150ms'")
+    with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+        a.execute("select pg_advisory_lock_shared(1)")
+    a.execute("reset statement_timeout")
+    t, out = _in_thread(lambda: one(a, "select pg_advisory_lock(1)"))
+    time.sleep(0.3)
+    a.cancel()
+    t.join(10)
+    assert isinstance(out.get("error"), psycopg.errors.QueryCanceled)
+    assert one(a, "select pg_try_advisory_lock(1), 2") == (False, 2)
+    # a deadlock: one of the two waits fails with 40P01 (sqlvec: the one that closes the
+    # cycle, at once; PostgreSQL: the first to have waited deadlock_timeout), the other gets
+    # its lock once the failed one's session lets its own lock go
+    one(a, "select pg_advisory_lock(2)")
+    ta, oa = _in_thread(lambda: one(a, "select pg_advisory_lock(1)"))
+    time.sleep(0.3)
+    tb, ob = _in_thread(lambda: one(b, "select pg_advisory_lock(2)"))
+    for _ in range(200):
+        if "error" in oa or "error" in ob:
+            break
+        time.sleep(0.05)
+    failed = [o["error"] for o in (oa, ob) if "error" in o]
+    assert len(failed) == 1 and isinstance(failed[0], psycopg.errors.DeadlockDetected)
+    if "error" in ob:
+        tb.join(10)
+        one(b, "select pg_advisory_unlock(1)")
+        ta.join(10)
+        assert oa == {"value": ("",)}
+    else:
+        ta.join(10)
+        one(a, "select pg_advisory_unlock(2)")
+        tb.join(10)
+        assert ob == {"value": ("",)}
+    a.close()
+    b.close()
+    _free(dsn)
+
+
+def test_waiters_beyond_the_workers_do_not_stop_the_server(server_factory):
+    """Every worker thread waiting on a lock: the statement that releases it still runs (a
+    waiting statement lends its worker), and so do other clients' queries; a prepared lock
+    statement that ran quickly before is not run on the event loop, where a wait would
+    stop the server."""
+    srv = server_factory("--workers", "2")
+    holder = _connect(srv.dsn)
+    waiters = [_connect(srv.dsn) for _ in range(5)]
+    sql = "select pg_advisory_lock(%s), pg_advisory_unlock(%s)"
+    for w in waiters:
+        w.execute("set lock_timeout = '5s'")  # (a regression fails, not hangs)
+        for _ in range(3):  # (prepared and quick: still never run on the event loop)
+            w.execute(sql, (77, 77), prepare=True)
+    one(holder, "select pg_advisory_lock(77)")
+    runs = [_in_thread(lambda w=w: w.execute(sql, (77, 77), prepare=True).fetchone())
+            for w in waiters]
+    time.sleep(0.5)
+    with _connect(srv.dsn) as other:
+        assert one(other, "select count(*) from pg_locks where not granted") == (5,)
+    assert one(holder, "select pg_advisory_unlock(77)") == (True,)
+    for t, out in runs:
+        t.join(20)
+        assert out == {"value": ("", True)}
+    for c in (holder, *waiters):
+        c.close()
