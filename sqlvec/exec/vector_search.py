@@ -102,28 +102,31 @@ def _setting(ctx: Any, name: str, default: str) -> str:
     return str(vals.get(name, default) or default)
 
 
+# pgvector's documented uses of PostgreSQL's planner switches, before the threshold: off,
+# enable_indexscan ranks always exactly (the exact answer), enable_seqscan uses the index
+# whenever there is one (a small table's query through its index)
+_SWITCHES = (("enable_indexscan", sys.maxsize), ("enable_seqscan", 0))
+
+
+def _switched_off(ctx: Any) -> tuple[str, int] | None:
+    """The first of _SWITCHES the session has off: (its name, the threshold it gives)."""
+    vals = getattr(getattr(getattr(ctx, "session", None), "settings", None), "values", None)
+    return next(((n, t) for n, t in _SWITCHES if vals and vals.get(n) == "off"), None)
+
+
 def exact_threshold(ctx: Any, default: int | None = EXACT_THRESHOLD) -> int | None:
     """Up to how many rows (passing rows, under a WHERE) a top-k is ranked exactly rather
-    than through an index: `SET sqlvec.exact_scan_threshold`, else `default`. PostgreSQL's
-    planner switches as pgvector's documentation uses them come first: enable_indexscan
-    off, always exact (pgvector's way to the exact answer); enable_seqscan off, the
-    index whenever there is one (its way to make a small table's query use the index)."""
-    vals = getattr(getattr(getattr(ctx, "session", None), "settings", None), "values", None)
-    if vals:
-        if vals.get("enable_indexscan") == "off":
-            return sys.maxsize
-        if vals.get("enable_seqscan") == "off":
-            return 0
-    return _int_setting(ctx, "sqlvec.exact_scan_threshold", default)
+    than through an index: a planner switch's (_SWITCHES), else `SET
+    sqlvec.exact_scan_threshold`, else `default`."""
+    off = _switched_off(ctx)
+    return off[1] if off else _int_setting(ctx, "sqlvec.exact_scan_threshold", default)
 
 
 def exact_reason(ctx: Any) -> str:
     """Why a top-k of at most exact_threshold rows is exact, as EXPLAIN says it."""
-    vals = getattr(getattr(getattr(ctx, "session", None), "settings", None), "values", None)
-    for name in ("enable_indexscan", "enable_seqscan"):
-        if vals and vals.get(name) == "off":
-            return f"{name} = off"
-    return f"not more than sqlvec.exact_scan_threshold = {exact_threshold(ctx)}"
+    off = _switched_off(ctx)
+    return f"{off[0]} = off" if off else \
+        f"not more than sqlvec.exact_scan_threshold = {exact_threshold(ctx)}"
 
 
 def _int_setting(ctx: Any, name: str, default: int | None) -> int | None:
