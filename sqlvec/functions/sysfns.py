@@ -371,7 +371,7 @@ def _pg_notify(ctx: CallContext, args: list) -> pa.Array:
 def _lock_session(ctx: CallContext) -> Any:
     s = _session(ctx)
     if s is None or not hasattr(s, "advisory_lock"):
-        raise FeatureNotSupported("advisory locks need a session")
+        raise FeatureNotSupported("advisory locks and pg_sleep need a session")
     return s
 
 
@@ -398,6 +398,41 @@ def _advisory_unlock_all(ctx: CallContext, args: list) -> pa.Array:
     if ctx.n:
         _lock_session(ctx).advisory_unlock(None)
     return T.void_values(ctx.n)
+
+
+def _sleep(seconds: Callable[[Any], float]) -> Callable[[CallContext, list], pa.Array]:
+    """pg_sleep(seconds) / pg_sleep_for(interval) / pg_sleep_until(timestamptz): one wait
+    per row (NULL: NULL, no wait), through the session (cancel, statement_timeout)."""
+    def impl(ctx: CallContext, args: list) -> pa.Array:
+        s = _lock_session(ctx)
+        out = []
+        for v in _py(args[0], ctx.n):
+            if v is not None:
+                s.sleep(seconds(v))
+            out.append(None if v is None else "")
+        return pa.array(out, pa.string())
+    return impl
+
+
+def _interval_seconds(v: Any) -> float:
+    """Seconds from now to now + interval v, months counted on the calendar (as PostgreSQL's
+    pg_sleep_for adds the interval to clock_timestamp())."""
+    import datetime
+
+    now = datetime.datetime.now(datetime.UTC)
+    months = now.year * 12 + now.month - 1 + v.months
+    year, month = divmod(months, 12)
+    month += 1
+    last = (datetime.date(year + month // 12, month % 12 + 1, 1) - datetime.timedelta(days=1)).day
+    then = now.replace(year=year, month=month, day=min(now.day, last)) \
+        + datetime.timedelta(days=v.days, microseconds=v.nanoseconds / 1000)
+    return (then - now).total_seconds()
+
+
+def _until_seconds(v: Any) -> float:
+    import datetime
+
+    return (v - datetime.datetime.now(datetime.UTC)).total_seconds()
 
 
 def _privilege(ctx: CallContext, args: list) -> pa.Array:
@@ -484,6 +519,9 @@ def register(fns: FunctionRegistry) -> None:
                     _advisory(shared, xact, wait=False), volatile=True)
             add(f"pg_advisory_unlock{suffix}", keys, b, _advisory_unlock(shared), volatile=True)
     add("pg_advisory_unlock_all", [], T.VOID, _advisory_unlock_all, volatile=True)
+    add("pg_sleep", [T.FLOAT8], T.VOID, _sleep(float), volatile=True)
+    add("pg_sleep_for", [T.INTERVAL], T.VOID, _sleep(_interval_seconds), volatile=True)
+    add("pg_sleep_until", [T.TIMESTAMPTZ], T.VOID, _sleep(_until_seconds), volatile=True)
     add("pg_notify", [text, text], T.VOID, _pg_notify, volatile=True, strict=False)
     add("unnest", [T.INT2VECTOR], T.INT2, _unnest_vector, set_returning=True)
     add("unnest", [T.OIDVECTOR], T.OID, _unnest_vector, set_returning=True)

@@ -685,7 +685,7 @@ class Session:
                         _close_portal(p)
                 self.portals = kept
 
-    # -- advisory locks (functions/sysfns.py: pg_advisory_lock and its kin) ------------
+    # -- waits: advisory locks, pg_sleep (functions/sysfns.py) ------------------------
     def advisory_lock(self, args: tuple, shared: bool, xact: bool, wait: bool) -> bool:
         """Take the advisory lock on key `args` (bigint, or int, int): whether it was taken
         (without `wait`, False when another session holds it). A wait ends by a cancel,
@@ -713,6 +713,15 @@ class Session:
         self.notice(f"you don't own a lock of type {'ShareLock' if shared else 'ExclusiveLock'}",
                     "WARNING", "01000")
         return False
+
+    def sleep(self, seconds: float) -> None:
+        """pg_sleep: wait this long (nothing for 0, a negative time or NaN), ended early only
+        by a cancel or statement_timeout (57014); the worker thread is lent meanwhile."""
+        end = time.monotonic() + seconds if seconds > 0 else 0.0
+        with (getattr(self, "lend_worker", None) or contextlib.nullcontext)():
+            while (left := end - time.monotonic()) > 0:
+                if self.cancel_event.wait(min(left, 0.05)):
+                    self._interrupted()
 
     def _interrupted(self) -> None:
         """Raise QueryCanceled when the statement was cancelled (a wait checks it)."""

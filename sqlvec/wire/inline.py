@@ -6,7 +6,7 @@ thread switches and a loop wake-up, more than a primary-key lookup itself, so th
 path matters for small prepared statements. A statement text earns it by measurement:
 its last run took little CPU and little wall time, and the text can neither write nor wait
 (a single `SELECT`, `VALUES`, `SHOW` or `TABLE`, without `INTO`, `FOR UPDATE`, `FOR
-SHARE` or an advisory lock function). The first run of a text always goes to a worker; a run that turns out slow sends
+SHARE`, an advisory lock function or pg_sleep). The first run of a text always goes to a worker; a run that turns out slow sends
 the next one back there. On a worker CPU is `time.thread_time_ns` (waiting for the GIL
 does not count); on the loop it is the wall time, which bounds the CPU, is what the run
 held the loop for, and costs no system call (thread CPU is one, ~2.3 us on this VM) but
@@ -32,7 +32,7 @@ sends the text back to workers (on a busy machine one lookup in ~50 was switched
     False
     >>> read_only("insert into t values (1)"), read_only("select * into t2 from t")
     (False, False)
-    >>> read_only("select pg_advisory_lock($1)"), read_only("select pg_advisory_unlock(1)")
+    >>> read_only("select pg_advisory_lock($1)"), read_only("select pg_sleep($1)")
     (False, False)
 """
 
@@ -48,9 +48,10 @@ MAX_TEXT = 8192  # ... and only texts up to this long
 MAX_INLINE_BIND = 64 * 1024  # parameter bytes a cheap Bind may carry
 
 _LEAD = re.compile(r"\s*(select|values|show|table)\b", re.IGNORECASE)
-# (an advisory lock function may wait for another session: session/advisory.py)
+# (an advisory lock function may wait for another session: session/advisory.py; pg_sleep
+# waits as long as its argument says)
 _WRITES = re.compile(r"\binto\b|\bfor\s+(update|share|no\s+key|key)\b|;\s*\S"
-                     r"|\bpg_(try_)?advisory_", re.IGNORECASE)
+                     r"|\bpg_(try_)?advisory_|\bpg_sleep", re.IGNORECASE)
 
 
 def read_only(sql: str) -> bool:

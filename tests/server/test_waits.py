@@ -1,8 +1,12 @@
-"""Advisory locks between real sessions, the same checks against sqlvec and PostgreSQL 15:
-session and transaction level, shared and exclusive, the two key spaces, counting, NULL
-keys, the WARNING of an unlock not held, pg_locks' rows, waiting until release, and the
-ends of a wait (lock_timeout 55P03, statement_timeout and cancel 57014, deadlock 40P01).
-LangChain's PGVector runs `SELECT pg_advisory_xact_lock(...)` before CREATE EXTENSION."""
+"""Statements that wait, the same checks against sqlvec and PostgreSQL 15.
+
+Advisory locks between real sessions: session and transaction level, shared and
+exclusive, the two key spaces, counting, NULL keys, the WARNING of an unlock not held,
+pg_locks' rows, waiting until release, and the ends of a wait (lock_timeout 55P03,
+statement_timeout and cancel 57014, deadlock 40P01). LangChain's PGVector runs `SELECT
+pg_advisory_xact_lock(...)` before CREATE EXTENSION. pg_sleep, pg_sleep_for and
+pg_sleep_until: per row, NULL, ended by statement_timeout or a cancel. Waiting statements
+hold no server resource the others need (sqlvec: its worker threads)."""
 
 from __future__ import annotations
 
@@ -205,4 +209,56 @@ def test_waiters_beyond_the_workers_do_not_stop_the_server(server_factory):
         t.join(20)
         assert out == {"value": ("", True)}
     for c in (holder, *waiters):
+        c.close()
+
+
+def _timed(con, sql):
+    t0 = time.monotonic()
+    rows = con.execute(sql).fetchall()
+    return rows, time.monotonic() - t0
+
+
+def test_sleep(dsn):
+    con = _connect(dsn)
+    rows, took = _timed(con, "select pg_sleep(0.2)")
+    assert rows == [("",)] and took >= 0.2
+    rows, took = _timed(con, "select pg_sleep(null), pg_sleep(-1), pg_sleep('nan')")
+    assert rows == [(None, "", "")] and took < 0.5
+    rows, took = _timed(con, "select pg_sleep(0.05) from generate_series(1, 3)")
+    assert rows == [("",)] * 3 and took >= 0.15
+    rows, took = _timed(con, "select pg_sleep_for('150 milliseconds'), "
+                             "pg_sleep_until(clock_timestamp() + interval '0.1 s')")
+    assert rows == [("", "")] and took >= 0.25
+    assert _timed(con, "select pg_sleep_for('-1 day'), pg_sleep_until('2000-01-01')")[1] < 0.5
+    con.execute("set statement_timeout = '150ms'")
+    t0 = time.monotonic()
+    with pytest.raises(psycopg.errors.QueryCanceled, match="statement timeout"):
+        con.execute("select pg_sleep(30)")
+    assert time.monotonic() - t0 < 5
+    con.execute("reset statement_timeout")
+    t, out = _in_thread(lambda: con.execute("select pg_sleep(30)").fetchall())
+    time.sleep(0.3)
+    con.cancel()
+    t.join(10)
+    assert isinstance(out.get("error"), psycopg.errors.QueryCanceled)
+    assert one(con, "select 1") == (1,)
+    con.close()
+
+
+def test_sleepers_beyond_the_workers_do_not_stop_the_server(server_factory):
+    srv = server_factory("--workers", "2")
+    sleepers = [_connect(srv.dsn) for _ in range(4)]
+    for c in sleepers:
+        for _ in range(3):  # (prepared and quick: still never run on the event loop)
+            c.execute("select pg_sleep(%s)", (0.001,), prepare=True)
+    runs = [_in_thread(lambda c=c: c.execute("select pg_sleep(%s)", (2,), prepare=True)
+                       .fetchall()) for c in sleepers]
+    time.sleep(0.3)
+    with _connect(srv.dsn) as other:
+        rows, took = _timed(other, "select count(*) from generate_series(1, 10)")
+        assert rows == [(10,)] and took < 1.0
+    for t, out in runs:
+        t.join(10)
+        assert out == {"value": [("",)]}
+    for c in sleepers:
         c.close()
