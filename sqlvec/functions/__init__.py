@@ -52,6 +52,9 @@ def register(regs: Any) -> None:
         regs.functions = functions
     for module in _MODULES:
         module.register(functions)
+    types = getattr(regs, "types", None)
+    if types is not None:
+        types.add(jsonpath.JSONPATH)
     from sqlvec.functions import vectors  # pgvector's types and operators (vector engineer)
     vectors.register(regs)
 

@@ -10,12 +10,17 @@ arithmetic + - * / % and unary -; methods .type() .size() .double() .abs() .floo
 
 A path is parsed once per distinct path text; documents are evaluated once per distinct
 (document, path, vars) through map_distinct, as the other json functions.
+
+The jsonpath type (JSONPATH, JsonpathCodec) holds a path as the text PostgreSQL prints for
+it (`'$.a == 1'::jsonpath` is `($."a" == 1)`: path_text), checked on input (@ only in a
+filter, last only in a subscript); the functions take it or text.
 """
 
 from __future__ import annotations
 
 import math
 import re
+from dataclasses import replace
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
@@ -24,6 +29,7 @@ import pyarrow as pa
 
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
+    InvalidBinaryRepresentation,
     InvalidSqlJsonSubscript,
     NonNumericSqlJsonItem,
     SingletonSqlJsonItemRequired,
@@ -103,6 +109,7 @@ class _Parser:
         node = self.expr()
         if self.peek()[0] != "end":
             raise _syntax(self.text, self.peek()[1])
+        _check_scope(node, False, False)
         return strict, node
 
     def expr(self) -> Any:
@@ -150,7 +157,7 @@ class _Parser:
                 self.take()
                 flags = _unquote(self.take()[1])
             rx = re.compile(_unquote(pat[1]), re.I if "i" in flags else 0)
-            return ("like_regex", left, rx)
+            return ("like_regex", left, rx, _unquote(pat[1]), flags)
         if self.word("starts") and self.peek(1)[0] == "word" and self.peek(1)[1].lower() == "with":
             self.take()
             self.take()
@@ -260,6 +267,30 @@ class _Parser:
         return ("chain", node, steps) if steps else node
 
 
+def _check_scope(node: Any, in_filter: bool, in_subscript: bool) -> None:
+    """@ only inside a filter, last only inside an array subscript (as PostgreSQL's)."""
+    kind = node[0]
+    if kind == "current" and not in_filter:
+        raise SyntaxError_("@ is not allowed in root expressions")
+    if kind == "last" and not in_subscript:
+        raise SyntaxError_("LAST is allowed only in array subscripts")
+    if kind == "lit":
+        return
+    if kind == "chain":
+        _check_scope(node[1], in_filter, in_subscript)
+        for step in node[2]:
+            if step[0] == "filter":
+                _check_scope(step[1], True, in_subscript)
+            elif step[0] == "index":
+                for lo, hi in step[1]:
+                    for sub in (lo, hi) if hi is not None else (lo,):
+                        _check_scope(sub, in_filter, True)
+        return
+    for part in node[1:]:
+        if isinstance(part, tuple) and part and isinstance(part[0], str):
+            _check_scope(part, in_filter, in_subscript)
+
+
 _METHODS = ("type", "size", "double", "abs", "floor", "ceiling", "keyvalue")
 
 
@@ -267,6 +298,119 @@ _METHODS = ("type", "size", "double", "abs", "floor", "ceiling", "keyvalue")
 def parse_path(text: str) -> tuple[bool, Any]:
     """(strict, tree) of a jsonpath text (cached per text)."""
     return _Parser(text).parse()
+
+
+# -- the jsonpath type: its text as PostgreSQL prints it --------------------------------
+_PRIORITY = {"or": 0, "and": 1, "cmp": 2, "starts": 2, "like_regex": 2, "+": 3, "-": 3,
+             "*": 4, "/": 4, "%": 4, "neg": 5}
+
+
+def _prio(node: Any) -> int:
+    if node[0] == "arith":
+        return _PRIORITY[node[1]]
+    return _PRIORITY.get(node[0], 6)
+
+
+def _json_str(v: str) -> str:
+    import json
+
+    return json.dumps(v, ensure_ascii=False)
+
+
+def _show(node: Any, brackets: bool) -> str:
+    """One path item as PostgreSQL's printJsonPathItem writes it: a binary or unary
+    operation in parentheses where asked (the top, or an operand that binds no looser than
+    its operator), keys and variables quoted, numbers as numeric prints them."""
+    kind = node[0]
+    if kind in ("or", "and", "cmp", "arith", "starts"):
+        op = {"or": "||", "and": "&&", "starts": "starts with"}.get(kind) or node[1]
+        left, right = (node[1], node[2]) if kind in ("or", "and", "starts") else (node[2], node[3])
+        p = _prio(node)
+        body = f"{_show(left, _prio(left) <= p)} {op} {_show(right, _prio(right) <= p)}"
+        return f"({body})" if brackets else body
+    if kind == "like_regex":
+        body = f"{_show(node[1], _prio(node[1]) <= 2)} like_regex {_json_str(node[3])}"
+        body += f' flag "{node[4]}"' if node[4] else ""
+        return f"({body})" if brackets else body
+    if kind == "neg":
+        body = f"-{_show(node[1], _prio(node[1]) <= 5)}"
+        return f"({body})" if brackets else body
+    if kind == "not":
+        return f"!({_show(node[1], False)})"
+    if kind == "unknown":
+        return f"({_show(node[1], False)}) is unknown"
+    if kind == "exists":
+        return f"exists ({_show(node[1], False)})"
+    if kind == "root":
+        return "$"
+    if kind == "current":
+        return "@"
+    if kind == "last":
+        return "last"
+    if kind == "var":
+        return "$" + _json_str(node[1])
+    if kind == "lit":
+        v = node[1]
+        if v is None or isinstance(v, bool):
+            return {None: "null", True: "true", False: "false"}[v]
+        return _json_str(v) if isinstance(v, str) else format(v, "f")
+    # a chain: its first item, then each accessor
+    base = node[1]
+    first = _show(base, True)
+    if base[0] == "lit" and _is_num(base[1]) or _prio(base) < 6 and not first.startswith("("):
+        first = f"({first})"
+    return first + "".join(_show_step(st) for st in node[2])
+
+
+def _show_step(step: Any) -> str:
+    kind = step[0]
+    if kind == "key":
+        return "." + _json_str(step[1])
+    if kind == "anykey":
+        return ".*"
+    if kind == "anyelem":
+        return "[*]"
+    if kind == "method":
+        return f".{step[1]}()"
+    if kind == "filter":
+        return f"?({_show(step[1], False)})"
+    return "[" + ",".join(_show(lo, False) + ("" if hi is None else " to " + _show(hi, False))
+                          for lo, hi in step[1]) + "]"
+
+
+def path_text(text: str) -> str:
+    """A jsonpath's text as PostgreSQL prints it (a syntax error is 42601)."""
+    strict, tree = parse_path(text)
+    return ("strict " if strict else "") + _show(tree, True)
+
+
+class JsonpathCodec:
+    """Text and binary I/O of the jsonpath type: input parsed (checked) and kept as its
+    printed text; binary: a version byte (1) and that text, as PostgreSQL sends it."""
+
+    arrow = pa.string()
+
+    def arrow_for_typmod(self, typmod: int) -> pa.DataType:
+        return self.arrow
+
+    def parse_text(self, a: pa.Array, t: T.SqlType) -> pa.Array:
+        return map_distinct(path_text, [a], len(a), pa.string())
+
+    def format_text(self, a: pa.Array, t: T.SqlType) -> pa.Array:
+        return a
+
+    def format_binary(self, a: pa.Array, t: T.SqlType) -> pa.Array:
+        return pa.array([None if v is None else b"\x01" + v.encode() for v in a.to_pylist()],
+                        pa.binary())
+
+    def parse_binary(self, raw: bytes, t: T.SqlType) -> str:
+        if raw[:1] != b"\x01":
+            raise InvalidBinaryRepresentation(
+                f"unsupported jsonpath version number: {raw[0] if raw else 0}")
+        return path_text(raw[1:].decode())
+
+
+JSONPATH = replace(T.JSONPATH, codec=JsonpathCodec())
 
 
 class _Unknown(Exception):
@@ -602,13 +746,17 @@ def _match(ctx: CallContext, args: list[Arg]) -> Arg:
 
 
 def register(fr: FunctionRegistry) -> None:
-    """jsonb_path_* functions and the @? / @@ operators (the path as text)."""
-    JB, TXT, B = T.JSONB, T.TEXT, T.BOOL
-    full = [JB, TXT, JB, B]
-    fr.add("jsonb_path_query", full, JB, _query("set"), min_args=2, set_returning=True)
-    fr.add("jsonb_path_query_array", full, JB, _query("array"), min_args=2)
-    fr.add("jsonb_path_query_first", full, JB, _query("first"), min_args=2)
-    fr.add("jsonb_path_exists", full, B, _exists, min_args=2)
-    fr.add("jsonb_path_match", full, B, _match, min_args=2)
-    fr.add("@?", [JB, TXT], B, lambda ctx, args: _exists(ctx, [*args, pa.scalar("{}"), pa.scalar(True)]))
-    fr.add("@@", [JB, TXT], B, lambda ctx, args: _match(ctx, [*args, pa.scalar("{}"), pa.scalar(True)]))
+    """jsonb_path_* functions and the @? / @@ operators, the path a jsonpath (an untyped
+    literal is read as one) or text."""
+    JB, B = T.JSONB, T.BOOL
+    for path in (JSONPATH, T.TEXT):
+        full = [JB, path, JB, B]
+        fr.add("jsonb_path_query", full, JB, _query("set"), min_args=2, set_returning=True)
+        fr.add("jsonb_path_query_array", full, JB, _query("array"), min_args=2)
+        fr.add("jsonb_path_query_first", full, JB, _query("first"), min_args=2)
+        fr.add("jsonb_path_exists", full, B, _exists, min_args=2)
+        fr.add("jsonb_path_match", full, B, _match, min_args=2)
+        fr.add("@?", [JB, path], B,
+               lambda ctx, args: _exists(ctx, [*args, pa.scalar("{}"), pa.scalar(True)]))
+        fr.add("@@", [JB, path], B,
+               lambda ctx, args: _match(ctx, [*args, pa.scalar("{}"), pa.scalar(True)]))

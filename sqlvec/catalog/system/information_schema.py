@@ -15,13 +15,18 @@ from sqlvec.core.types import numeric_precision_scale
 _NUMERIC_PRECISION = {"int2": 16, "int4": 32, "int8": 64, "float4": 24, "float8": 53}
 
 
+def _extension(t: Any) -> bool:
+    """A type CREATE EXTENSION made (pgvector's: OIDs past the built-in range)."""
+    return (t.element if t.element is not None else t).oid >= 16384
+
+
 def _data_type(t: Any) -> str:
     """information_schema's data_type: 'integer', 'ARRAY', 'USER-DEFINED' for extension types."""
     if t is None:
         return "USER-DEFINED"
     if t.is_array:
         return "ARRAY"
-    if t.codec is not None:
+    if _extension(t):
         return "USER-DEFINED"
     return t.name.strip('"')
 
@@ -81,7 +86,7 @@ def _columns(s: Snapshot) -> list[dict]:
                             1073741824 if short in ("text", "varchar", "bpchar") else None),
                         "numeric_precision": prec, "numeric_precision_radix": radix,
                         "numeric_scale": scale, "udt_catalog": s.database,
-                        "udt_schema": "pg_catalog" if t is None or t.codec is None else "public",
+                        "udt_schema": "public" if t is not None and _extension(t) else "pg_catalog",
                         "udt_name": ("_" + udt) if t is not None and t.is_array else udt,
                         "dtd_identifier": str(i + 1), "is_self_referencing": "NO",
                         "is_identity": "YES" if c.identity in ("always", "by default") else "NO",
