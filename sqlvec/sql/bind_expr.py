@@ -141,14 +141,18 @@ class ExprBinder(CallBinder):
     def call(self, name: str, args: list[E.Expr]) -> E.Expr:
         """Resolve a function/operator by name and argument types; coerce args to its signature."""
         types = [a.type for a in args]
-        # untyped parameters take the other operand's type, as PostgreSQL infers them
-        # (operators only: a function's unknown arguments are resolved by its signatures)
+        # untyped parameters take the other operand's type, as PostgreSQL infers them, where
+        # the operator takes that type on both sides (operators only: a function's unknown
+        # arguments are resolved by its signatures; `jsonb ->> $1` has no jsonb ->> jsonb:
+        # resolution picks text for it)
         if len(args) == 2 and not (name[:1].isalpha() or name[:1] == "_"):
             a, b = args
             if isinstance(a, E.Param) and a.type.short == "unknown" and b.type.short != "unknown":
-                args[0] = self.coerce(a, b.type)
+                if self._takes_both(name, b.type):
+                    args[0] = self.coerce(a, b.type)
             elif isinstance(b, E.Param) and b.type.short == "unknown" and a.type.short != "unknown":
-                args[1] = self.coerce(b, a.type)
+                if self._takes_both(name, a.type):
+                    args[1] = self.coerce(b, a.type)
             types = [x.type for x in args]
         fn = self.engine_function(name, types) if name in ("nextval", "currval", "setval") else None
         if fn is None:
@@ -169,6 +173,14 @@ class ExprBinder(CallBinder):
                 return folded
             ret = folded or ret
         return E.Func(name, tuple(args), ret, fn)
+
+    def _takes_both(self, name: str, t: SqlType) -> bool:
+        """Whether operator `name` resolves with `t` on both sides."""
+        try:
+            self.regs.functions.resolve(name, [t, t])
+        except SqlError:
+            return False
+        return True
 
     def _numeric_display(self, name: str, args: list[E.Expr]) -> E.Const | SqlType | None:
         """PostgreSQL's display scale where it depends on argument values, not types: a
