@@ -79,9 +79,15 @@ class StatementPool(concurrent.futures.ThreadPoolExecutor):
 
     @contextlib.contextmanager
     def lend(self) -> Iterator[None]:
-        with self._shutdown_lock:  # (ThreadPoolExecutor's own: submit holds it too)
+        # (ThreadPoolExecutor's own bound, lock and spawner, as submit uses them; a Python
+        # whose executor lacks them lends nothing)
+        grow = getattr(self, "_adjust_thread_count", None)
+        if grow is None or not isinstance(getattr(self, "_max_workers", None), int):
+            yield
+            return
+        with self._shutdown_lock:
             self._max_workers += 1
-            self._adjust_thread_count()  # (a thread now, if none is idle)
+            grow()  # (a thread now, if none is idle)
         try:
             yield
         finally:
