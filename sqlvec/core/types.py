@@ -198,14 +198,6 @@ REGCLASS = _t("regclass", 2205, pa.uint32(), "N", 4, "regclass", 2210)
 REGTYPE = _t("regtype", 2206, pa.uint32(), "N", 4, "regtype", 2211)
 RECORD = _t("record", 2249, pa.string(), "P", -1, "record", 2287)
 VOID = _t("void", 2278, pa.string(), "P", 4, "void", 0)  # its one value: ''
-
-
-def void_values(n: int) -> pa.Array:
-    """n results of a function returning void: PostgreSQL's void value is not NULL, its
-    text and binary forms are empty."""
-    return pa.array([""] * n, pa.string())
-
-
 ANY = _t("any", 2276, pa.null(), "P", 4, "any", 0)
 ANYELEMENT = _t("anyelement", 2283, pa.null(), "P", 4, "anyelement", 0)
 ANYARRAY = _t("anyarray", 2277, pa.null(), "P", -1, "anyarray", 0)
@@ -224,6 +216,13 @@ CSTRING = _t("cstring", 2275, pa.string(), "P", -2, "cstring", 1263)
 TRIGGER = _t("trigger", 2279, pa.null(), "P", 4, "trigger", 0)
 INTERNAL = _t("internal", 2281, pa.null(), "P", 8, "internal", 0)
 EVENT_TRIGGER = _t("event_trigger", 3838, pa.null(), "P", 4, "event_trigger", 0)
+
+
+def void_values(n: int) -> pa.Array:
+    """n results of a function returning void: PostgreSQL's void value is not NULL, its
+    text and binary forms are empty."""
+    return pa.array([""] * n, pa.string())
+
 
 BASE_TYPES: tuple[SqlType, ...] = (
     BOOL, BYTEA, CHAR, NAME, INT8, INT2, INT4, REGPROC, TEXT, OID, XID, JSON, FLOAT4, FLOAT8,
