@@ -2,7 +2,9 @@
 keys, one lock table per database (Database.advisory).
 
 A lock is exclusive or shared. Sessions conflict, one session never conflicts with itself
-(its locks are counted: each lock is released as often as it was taken). Session-level
+(its locks are counted: each lock is released as often as it was taken). Requests wait in
+a queue per key, first come first served: one that conflicts with a request queued before
+it waits too (a try fails), unless its session holds the key already. Session-level
 locks (`pg_advisory_lock`) last until unlocked or the session ends; transaction-level
 ones (`pg_advisory_xact_lock`) until the transaction ends (Session.end_advisory_xact).
 A wait ends with the lock, or raises: a cancel or statement_timeout (57014, by the
@@ -38,8 +40,9 @@ class _Holds:
         return {shared for (_lvl, shared), n in self.counts.items() if n}
 
 
-@dataclass
+@dataclass(eq=False)
 class _Wait:
+    owner: Any
     key: tuple
     shared: bool
     since: float
@@ -51,15 +54,27 @@ class AdvisoryLocks:
     def __init__(self) -> None:
         self._cond = threading.Condition()
         self._held: dict[tuple, dict[Any, _Holds]] = {}  # key -> session -> its holds
+        self._queue: dict[tuple, list[_Wait]] = {}  # key -> its waiters, first come first
         self._waits: dict[Any, _Wait] = {}  # session -> what it waits for
 
-    def _blockers(self, key: tuple, owner: Any, shared: bool) -> list[Any]:
-        """Other sessions whose holds on `key` conflict with taking it in this mode."""
-        return [o for o, h in self._held.get(key, {}).items()
-                if o is not owner and (not shared or False in h.modes())]
+    def _blockers(self, key: tuple, owner: Any, shared: bool, me: _Wait | None = None
+                  ) -> list[Any]:
+        """Sessions a request must wait for: other holders of a conflicting mode, and
+        (unless it holds the key already, as PostgreSQL lets it pass) the waiters queued
+        before it for a conflicting mode, so that a stream of shared requests never starves
+        an exclusive one."""
+        by = self._held.get(key, {})
+        out = [o for o, h in by.items() if o is not owner and (not shared or False in h.modes())]
+        if owner not in by:
+            for w in self._queue.get(key, ()):
+                if w is me:
+                    break
+                if w.owner is not owner and not (shared and w.shared):
+                    out.append(w.owner)
+        return out
 
     def _deadlocked(self, owner: Any, blockers: list[Any]) -> bool:
-        """Whether a blocker waits, through other waiters, for a lock `owner` holds."""
+        """Whether a blocker waits, through other waiters, for `owner`."""
         seen: set[int] = set()
         todo = list(blockers)
         while todo:
@@ -70,15 +85,15 @@ class AdvisoryLocks:
                 continue
             seen.add(id(o))
             w = self._waits[o]
-            todo.extend(self._blockers(w.key, o, w.shared))
+            todo.extend(self._blockers(w.key, o, w.shared, w))
         return False
 
     def acquire(self, owner: Any, key: tuple, shared: bool, level: str, wait: bool,
                 interrupted: Callable[[], None] = lambda: None, timeout_ms: int = 0,
                 lend: Callable[[], AbstractContextManager] = contextlib.nullcontext) -> bool:
-        """Take the lock (waiting when `wait`): whether it was taken. `interrupted` raises
-        to stop the wait (a cancel); timeout_ms > 0 is lock_timeout; the wait runs inside
-        `lend()` (the server's: its worker thread is lent meanwhile)."""
+        """Take the lock (waiting when `wait`, in the key's queue): whether it was taken.
+        `interrupted` raises to stop the wait (a cancel); timeout_ms > 0 is lock_timeout;
+        the wait runs inside `lend()` (the server's: its worker thread is lent meanwhile)."""
         with self._cond:
             blockers = self._blockers(key, owner, shared)
             if blockers:
@@ -90,11 +105,12 @@ class AdvisoryLocks:
                         detail=f"Process {getattr(owner, 'backend_pid', 0)} waits for "
                         f"{_MODE[shared]} on advisory lock {_shown(key)}; blocked by process "
                         f"{getattr(blockers[0], 'backend_pid', 0)}.")
-                self._waits[owner] = _Wait(key, shared, time.time())
+                me = self._waits[owner] = _Wait(owner, key, shared, time.time())
+                self._queue.setdefault(key, []).append(me)
                 start = time.monotonic()
                 try:
                     with lend():
-                        while self._blockers(key, owner, shared):
+                        while self._blockers(key, owner, shared, me):
                             interrupted()
                             left = POLL
                             if timeout_ms > 0:
@@ -105,6 +121,11 @@ class AdvisoryLocks:
                             self._cond.wait(left)
                 finally:
                     del self._waits[owner]
+                    queue = self._queue[key]
+                    queue.remove(me)
+                    if not queue:
+                        del self._queue[key]
+                    self._cond.notify_all()  # (those queued behind it may go now)
             holds = self._held.setdefault(key, {}).setdefault(owner, _Holds())
             holds.counts[(level, shared)] = holds.counts.get((level, shared), 0) + 1
             return True
@@ -149,7 +170,7 @@ class AdvisoryLocks:
             held = [(key, owner, shared, True, None)
                     for key, by in self._held.items() for owner, h in by.items()
                     for shared in sorted(h.modes())]
-            held += [(w.key, owner, w.shared, False, w.since) for owner, w in self._waits.items()]
+            held += [(w.key, w.owner, w.shared, False, w.since) for w in self._waits.values()]
         return [{"locktype": "advisory", **lock_fields(key), "mode": _MODE[shared],
                  "granted": granted, "fastpath": False, "owner": owner,
                  "waitstart": None if since is None else

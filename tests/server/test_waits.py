@@ -141,6 +141,23 @@ def test_waits_and_their_ends(dsn):
     one(a, "select pg_advisory_unlock(1)")
     t.join(10)
     assert out == {"value": ("", "got it")} and time.monotonic() - t0 >= 0.3
+    # first come first served: a shared request does not pass an exclusive one queued
+    # before it (a try fails), unless its session holds the key already
+    one(a, "select pg_advisory_lock_shared(3)")
+    c = _connect(dsn)
+    t, out = _in_thread(lambda: one(b, "select pg_advisory_lock(3)"))
+    time.sleep(0.3)
+    assert one(c, "select pg_try_advisory_lock_shared(3)") == (False,)
+    assert one(a, "select pg_try_advisory_lock_shared(3)") == (True,)
+    tc, outc = _in_thread(lambda: one(c, "select pg_advisory_lock_shared(3), 'c'"))
+    time.sleep(0.3)
+    one(a, "select pg_advisory_unlock_all()")
+    t.join(10)
+    assert out == {"value": ("",)} and tc.is_alive()  # b first, c still behind it
+    one(b, "select pg_advisory_unlock(3)")
+    tc.join(10)
+    assert outc == {"value": ("", "c")}
+    c.close()
     # lock_timeout, statement_timeout and a cancel end a wait; the session goes on
     a.execute("set lock_timeout = '150ms'")
     with pytest.raises(psycopg.errors.LockNotAvailable, match="canceling statement due to "
