@@ -45,6 +45,7 @@ class ColRef(Expr):
     index: int
     type: SqlType
     name: str = field(default="", compare=False)
+    table: str = field(default="", compare=False)  # the FROM item's name, for error messages
 
     def __str__(self) -> str:
         return self.name or f"${self.index}"

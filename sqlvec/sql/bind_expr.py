@@ -384,7 +384,7 @@ class ExprBinder(CallBinder):
             c = s.find(name, table)
             if c is not None:
                 if level == 0:
-                    return E.ColRef(c.index, c.type, name)
+                    return E.ColRef(c.index, c.type, name, c.alias)
                 self.note_outer(level, c.index)
                 return E.OuterRef(level, c.index, c.type, name)
             s, level = s.outer, level + 1

@@ -158,7 +158,7 @@ class FromBinder:
         name = colnames[len(plan.fields)] if len(colnames) > len(plan.fields) else "ordinality"
         fields = plan.fields + (L.Field(name, T.INT8),)
         item = scope.items[-1]
-        item.columns.append(ScopeColumn(name, T.INT8, scope.width))
+        item.columns.append(ScopeColumn(name, T.INT8, scope.width, alias=item.alias))
         scope.width += 1
         return L.FunctionScan(plan.name, plan.args, fields, WithOrdinality(plan.fn, len(plan.fields)), True)
 
@@ -322,6 +322,7 @@ class FromBinder:
                 plan = L.Project(plan, tuple(exprs), fields + tuple(extra))
             else:
                 for name, lc, _ in merged:
-                    item.columns.append(ScopeColumn(name, lc.type, lc.index, lc.table_oid, lc.attnum))
+                    item.columns.append(ScopeColumn(name, lc.type, lc.index, lc.table_oid, lc.attnum,
+                                                    alias=lc.alias))
             scope.items.insert(0, item)
         return plan

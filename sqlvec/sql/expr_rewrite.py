@@ -31,8 +31,9 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
         return dataclasses.replace(e, args=tuple(map(f, e.args)), partition=tuple(map(f, e.partition)),
                                    order=tuple((f(o), d, nf) for o, d, nf in e.order))
     if isinstance(e, E.ColRef):
+        name = f"{e.table}.{e.name}" if e.table else e.name  # (as PostgreSQL: "t.col")
         raise GroupingError(
-            f'column "{e.name}" must appear in the GROUP BY clause or be used in an aggregate function'
+            f'column "{name}" must appear in the GROUP BY clause or be used in an aggregate function'
         )
     if isinstance(e, E.Subquery):
         if e.correlated and e.outer_cols:

@@ -16,6 +16,7 @@ class ScopeColumn:
     table_oid: int = 0
     attnum: int = 0
     hidden: bool = False  # USING duplicate: only reachable qualified
+    alias: str = ""  # the FROM item's name (PostgreSQL's errors qualify columns with it)
 
 
 @dataclass
@@ -37,7 +38,7 @@ class Scope:
     def add(self, alias: str, cols: list[tuple[str, SqlType, int, int]]) -> ScopeItem:
         item = ScopeItem(alias, [])
         for name, t, oid, att in cols:
-            item.columns.append(ScopeColumn(name, t, self.width, oid, att))
+            item.columns.append(ScopeColumn(name, t, self.width, oid, att, alias=alias))
             self.width += 1
         self.items.append(item)
         return item
@@ -48,7 +49,8 @@ class Scope:
             new = ScopeItem(it.alias, [], it.scalar, it.base)
             for c in it.columns:
                 new.columns.append(
-                    ScopeColumn(c.name, c.type, c.index + self.width, c.table_oid, c.attnum, c.hidden)
+                    ScopeColumn(c.name, c.type, c.index + self.width, c.table_oid, c.attnum, c.hidden,
+                                c.alias)
                 )
             self.items.append(new)
         self.width += other.width
