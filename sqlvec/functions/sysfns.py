@@ -462,7 +462,7 @@ def register(fns: FunctionRegistry) -> None:
     add("pg_table_is_visible", [oid], b, _per_row(_table_visible))
     add("pg_type_is_visible", [oid], b, _per_row(_type_visible))
     for n in ("pg_function_is_visible", "pg_collation_is_visible", "pg_opclass_is_visible",
-              "pg_operator_is_visible"):
+              "pg_operator_is_visible", "pg_opfamily_is_visible"):
         add(n, [oid], b, _per_row(lambda s, c, o: True, need_snap=False))
     add("pg_get_indexdef", [oid], text, _per_row(_indexdef))
     add("pg_get_indexdef", [oid, i4, b], text, _per_row(_indexdef))

@@ -313,25 +313,38 @@ def _am(s: Snapshot) -> list[dict]:
     return [{"oid": o, "amname": n, "amhandler": 0, "amtype": k} for n, o, k in s.ams]
 
 
-OPCLASSES = (("hnsw", "vector_l2_ops", "vector"), ("hnsw", "vector_ip_ops", "vector"),
-             ("hnsw", "vector_cosine_ops", "vector"), ("hnsw", "vector_l1_ops", "vector"),
-             ("hnsw", "halfvec_l2_ops", "halfvec"), ("hnsw", "halfvec_cosine_ops", "halfvec"),
-             ("hnsw", "halfvec_ip_ops", "halfvec"), ("hnsw", "sparsevec_l2_ops", "sparsevec"),
-             ("hnsw", "bit_hamming_ops", "bit"), ("hnsw", "bit_jaccard_ops", "bit"),
-             ("ivfflat", "vector_l2_ops", "vector"), ("ivfflat", "vector_ip_ops", "vector"),
-             ("ivfflat", "vector_cosine_ops", "vector"))
+def _opclasses(s: Snapshot) -> list[tuple[int, str, str, int]]:
+    """(oid, access method, name, input type oid) of every vector operator class: each of
+    index/base.OPCLASSES under hnsw and ivfflat (sqlvec takes them all under both). Each
+    is alone in an operator family of its name, as pgvector's CREATE OPERATOR CLASS makes."""
+    from sqlvec.index.base import OPCLASSES
+
+    out = []
+    for j, am in enumerate(("hnsw", "ivfflat")):
+        for i, oc in enumerate(OPCLASSES.values()):
+            t = s.regs.types.by_name(oc.type_short)
+            out.append((EXTENSION_BASE + 0x100 + 0x40 * j + i, am, oc.name, t.oid if t else 0))
+    return out
+
+
+def _opclass_namespace(s: Snapshot) -> int:
+    return s.nsp_oid.get(s.vector_schema or "public", 2200)
 
 
 @pg("pg_opclass")
 def _opclass(s: Snapshot) -> list[dict]:
-    out = []
-    for i, (am, name, typ) in enumerate(OPCLASSES):
-        t = s.regs.types.by_name(typ)
-        out.append({"oid": EXTENSION_BASE + 0x100 + i, "opcmethod": s.am_oid[am], "opcname": name,
-                    "opcnamespace": 2200, "opcowner": SUPERUSER_OID, "opcfamily": 0,
-                    "opcintype": t.oid if t else 0, "opcdefault": name.endswith("l2_ops"),
-                    "opckeytype": 0})
-    return out
+    nsp = _opclass_namespace(s)
+    return [{"oid": oid, "opcmethod": s.am_oid[am], "opcname": name, "opcnamespace": nsp,
+             "opcowner": SUPERUSER_OID, "opcfamily": oid + 0x80, "opcintype": typ,
+             "opcdefault": name.endswith("l2_ops"), "opckeytype": 0}
+            for oid, am, name, typ in _opclasses(s)]
+
+
+@pg("pg_opfamily")
+def _opfamily(s: Snapshot) -> list[dict]:
+    nsp = _opclass_namespace(s)
+    return [{"oid": oid + 0x80, "opfmethod": s.am_oid[am], "opfname": name, "opfnamespace": nsp,
+             "opfowner": SUPERUSER_OID} for oid, am, name, _typ in _opclasses(s)]
 
 
 @pg("pg_collation")
