@@ -380,10 +380,10 @@ class Session:
         except BaseException:
             txn.rollback()
             self._ddl_settled()
-            self._end_xact_locks()
             raise
         finally:
             self.cancel_reason = None
+            self._end_xact_locks()
         if self.did_ddl:
             self._ddl_settled()
         return Rows(list(shape[0]), batches, "SELECT")

@@ -94,6 +94,10 @@ def test_try_locks_levels_modes_and_keys(dsn):
     assert one(a, "select pg_try_advisory_lock(9), pg_try_advisory_lock(8)") == (False, False)
     b.execute("commit")
     assert one(a, "select pg_try_advisory_lock(9), pg_try_advisory_lock(8)") == (True, True)
+    for _ in range(4):  # (a prepared statement's cached plan: its lock ends with it too)
+        assert b.execute("select pg_try_advisory_xact_lock(%s)", (12,), prepare=True) \
+            .fetchone() == (True,)
+        assert one(a, "select pg_try_advisory_xact_lock(12)") == (True,)
     b.execute("begin")
     assert one(b, "select pg_try_advisory_xact_lock(10)") == (True,)
     with pytest.raises(psycopg.errors.DivisionByZero):
