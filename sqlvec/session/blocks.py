@@ -150,3 +150,4 @@ def _finish(s: Any, txn: Any, commit: bool) -> None:
             txn.rollback()
     finally:
         s._ddl_settled()
+        s._end_xact_locks()  # (after the commit: who takes the lock next sees its writes)

@@ -97,6 +97,7 @@ class Session:
         self.cancel_event = threading.Event()
         self.cancel_reason: str | None = None
         self.xact_advisory = False  # holds a transaction-level advisory lock (session/advisory.py)
+        self.waited = False  # the running statement waited for another session (_after_wait)
         self.closed = False
         self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
         self.current_query = ""  # pg_stat_activity.query
@@ -397,6 +398,7 @@ class Session:
 
     def _in_txn(self, fn: Any) -> Result:
         """Run fn(txn): autocommit in its own transaction, or under a savepoint in a block."""
+        self.waited = False
         if self.txn is None:
             txn = self.db.store.begin()
             try:
@@ -425,6 +427,8 @@ class Session:
                 self.txn.rollback_to(sp)
             self.failed = True
             raise
+        if self.waited:
+            self._after_wait()
         stream = _stream_of(result)
         if stream is not None:  # a read-only query: an error while streaming fails the block
             stream.on_end = functools.partial(self._end_block_stream, self.txn)
@@ -455,7 +459,6 @@ class Session:
     def _end_block(self, committed: bool) -> None:
         self.txn = None
         self.failed = False
-        self._end_xact_locks()
         self.savepoints = []
         self.settings.end(committed)  # SETs kept by COMMIT (not SET LOCAL), undone by ROLLBACK
         TM.reset(self)
@@ -694,8 +697,7 @@ class Session:
 
         took = self.db.advisory.acquire(
             self, key_of(args), shared, "xact" if xact else "session", wait, self._interrupted,
-            _int_setting(self.settings.values.get("lock_timeout", "0")),
-            getattr(self, "lend_worker", None) or contextlib.nullcontext)
+            _int_setting(self.settings.values.get("lock_timeout", "0")), self._waiting)
         if took and xact:
             self.xact_advisory = True
         return took
@@ -713,6 +715,22 @@ class Session:
         self.notice(f"you don't own a lock of type {'ShareLock' if shared else 'ExclusiveLock'}",
                     "WARNING", "01000")
         return False
+
+    def _waiting(self) -> contextlib.AbstractContextManager:
+        """The context of a wait for another session: the server's worker is lent meanwhile,
+        and the block reads a fresh snapshot after the statement (_after_wait)."""
+        self.waited = True
+        return (getattr(self, "lend_worker", None) or contextlib.nullcontext)()
+
+    def _after_wait(self) -> None:
+        """A statement of a READ COMMITTED block waited for another session: the next ones
+        see what was committed meanwhile (sqlvec's blocks read one snapshot; PostgreSQL's
+        READ COMMITTED takes one per statement), as long as the block has written nothing
+        and holds no savepoint or cursor over the old one."""
+        self.waited = False
+        if self.settings.values.get("transaction_isolation") == "read committed" \
+                and not self.savepoints and not any(self.portals):
+            self.txn.refresh()
 
     def sleep(self, seconds: float) -> None:
         """pg_sleep: wait this long (nothing for 0, a negative time or NaN), ended early only

@@ -432,6 +432,17 @@ class Transaction:
         self._tables = dict(sp.tables)
         self._catalog = dict(sp.catalog)
 
+    def refresh(self) -> bool:
+        """Read the newest committed version from now on, if nothing was written here yet
+        (a READ COMMITTED block's next statement after a wait for another session, which
+        must see what that session committed): whether it did."""
+        self._check()
+        if self.has_writes or self._bulk:
+            return False
+        self._tables.clear()  # (read state only: bases of the old snapshot)
+        self.snapshot = self.store.version
+        return True
+
     @property
     def has_writes(self) -> bool:
         return bool(self._catalog) or any(lt.changed for lt in self._tables.values())

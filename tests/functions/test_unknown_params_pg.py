@@ -7,7 +7,6 @@ the parameter types the server describes are compared."""
 from __future__ import annotations
 
 import psycopg
-import pytest
 
 pytest_plugins = ["tests.support.conftest_pg"]
 

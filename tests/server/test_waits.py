@@ -283,3 +283,53 @@ def test_sleepers_beyond_the_workers_do_not_stop_the_server(server_factory):
         assert out == {"value": [("",)]}
     for c in sleepers:
         c.close()
+
+
+def test_the_next_holder_sees_the_writes_made_under_the_lock(dsn):
+    """A transaction-level lock goes after its transaction commits, and a READ COMMITTED
+    block that waited for it reads what was committed meanwhile (sqlvec's blocks read one
+    snapshot: a wait refreshes it while the block has written nothing). LangChain's guard
+    (the lock, then CREATE EXTENSION IF NOT EXISTS, in one transaction) relies on both:
+    its second session must see the extension the first created, not fail with 40001."""
+    _free(dsn)
+    a, b = _connect(dsn), _connect(dsn)
+    a.execute("drop table if exists guarded")
+    a.execute("create table guarded (n int)")
+    for n in range(1, 6):
+        a.execute("begin")
+        one(a, "select pg_advisory_xact_lock(70)")
+
+        def waiter():
+            with b.transaction():
+                one(b, "select pg_advisory_xact_lock(70)")
+                return one(b, "select count(*) from guarded")
+        t, out = _in_thread(waiter)
+        time.sleep(0.1)
+        a.execute("insert into guarded values (%s)", (n,))
+        a.execute("commit")
+        t.join(10)
+        assert out == {"value": (n,)}
+    a.execute("drop table guarded")
+    a.close()
+    b.close()
+
+
+def test_a_guarded_create_if_not_exists_in_a_block(dsn):
+    _free(dsn)
+    a, b = _connect(dsn), _connect(dsn)
+    a.execute("drop table if exists guarded2")
+    a.execute("begin")
+    one(a, "select pg_advisory_xact_lock(71)")
+    a.execute("create table if not exists guarded2 (x int)")
+    t, out = _in_thread(lambda: b.execute(
+        "select pg_advisory_xact_lock(71); create table if not exists guarded2 (x int); "
+        "insert into guarded2 values (2)"))
+    time.sleep(0.3)
+    a.execute("insert into guarded2 values (1)")
+    a.execute("commit")
+    t.join(10)
+    assert "error" not in out, out
+    assert a.execute("select x from guarded2 order by x").fetchall() == [(1,), (2,)]
+    a.execute("drop table guarded2")
+    a.close()
+    b.close()

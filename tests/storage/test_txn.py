@@ -67,6 +67,22 @@ def test_snapshot_isolation(store):
     assert read(store.begin()) == [1]
 
 
+def test_refresh_reads_the_newest_version_until_it_writes(store):
+    a = store.begin()
+    b = store.begin()
+    assert read(b) == []  # (b has read: its local state holds the old base)
+    a.insert(1, rows([1]))
+    a.commit()
+    assert b.refresh() and read(b) == [1]
+    b.insert(1, rows([2]))
+    c = store.begin()
+    c.insert(1, rows([3]))
+    c.commit()
+    assert not b.refresh() and read(b) == [1, 2]  # (written: it keeps its snapshot)
+    b.commit()
+    assert read(store.begin()) == [1, 2, 3]
+
+
 def test_rollback_drops_everything(store):
     t = store.begin()
     t.insert(1, rows([1, 2]))
