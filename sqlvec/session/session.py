@@ -716,11 +716,15 @@ class Session:
                     "WARNING", "01000")
         return False
 
-    def _waiting(self) -> contextlib.AbstractContextManager:
-        """The context of a wait for another session: the server's worker is lent meanwhile,
-        and the block reads a fresh snapshot after the statement (_after_wait)."""
-        self.waited = True
+    def _lent(self) -> contextlib.AbstractContextManager:
+        """The context of a wait: the server's worker thread is lent meanwhile (server/app)."""
         return (getattr(self, "lend_worker", None) or contextlib.nullcontext)()
+
+    def _waiting(self) -> contextlib.AbstractContextManager:
+        """The context of a wait for another session: lent, and the block reads a fresh
+        snapshot after the statement (_after_wait)."""
+        self.waited = True
+        return self._lent()
 
     def _after_wait(self) -> None:
         """A statement of a READ COMMITTED block waited for another session: the next ones
@@ -729,14 +733,14 @@ class Session:
         and holds no savepoint or cursor over the old one."""
         self.waited = False
         if self.settings.values.get("transaction_isolation") == "read committed" \
-                and not self.savepoints and not any(self.portals):
+                and not self.savepoints and not any(self.portals):  # (named: cursors)
             self.txn.refresh()
 
     def sleep(self, seconds: float) -> None:
         """pg_sleep: wait this long (nothing for 0, a negative time or NaN), ended early only
         by a cancel or statement_timeout (57014); the worker thread is lent meanwhile."""
         end = time.monotonic() + seconds if seconds > 0 else 0.0
-        with (getattr(self, "lend_worker", None) or contextlib.nullcontext)():
+        with self._lent():
             while (left := end - time.monotonic()) > 0:
                 if self.cancel_event.wait(min(left, 0.05)):
                     self._interrupted()
