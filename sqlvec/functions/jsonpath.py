@@ -26,10 +26,11 @@ from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from sqlvec.core import types as T
 from sqlvec.core.errors import (
-    InvalidBinaryRepresentation,
+    InternalError,
     InvalidSqlJsonSubscript,
     NonNumericSqlJsonItem,
     SingletonSqlJsonItemRequired,
@@ -400,12 +401,12 @@ class JsonpathCodec:
         return a
 
     def format_binary(self, a: pa.Array, t: T.SqlType) -> pa.Array:
-        return pa.array([None if v is None else b"\x01" + v.encode() for v in a.to_pylist()],
-                        pa.binary())
+        return pc.binary_join_element_wise(pa.scalar(b"\x01"), a.cast(pa.binary()),
+                                           pa.scalar(b""))
 
     def parse_binary(self, raw: bytes, t: T.SqlType) -> str:
         if raw[:1] != b"\x01":
-            raise InvalidBinaryRepresentation(
+            raise InternalError(  # (PostgreSQL's elog: XX000)
                 f"unsupported jsonpath version number: {raw[0] if raw else 0}")
         return path_text(raw[1:].decode())
 
