@@ -28,6 +28,9 @@ class ColumnDef:
     numeric_text: bool = True
     # ALTER ... SET STORAGE's pg_attribute.attstorage letter (p e x m); None: the type's own
     storage: str | None = None
+    # the values of a vector index's key expression (CREATE INDEX ... USING hnsw ((expr)
+    # ops)): a stored generated column no statement names, lists or sees (TableDef.visible)
+    hidden: bool = False
 
     def sql_type(self, types: TypeRegistry) -> SqlType:
         t = types.by_oid(self.type_oid)
@@ -113,6 +116,12 @@ class TableDef:
                 return i
         return None
 
+    @property
+    def visible(self) -> tuple[ColumnDef, ...]:
+        """The columns users see (all but an expression index's hidden ones), in order."""
+        cols = self.columns
+        return cols if not any(c.hidden for c in cols) else tuple(c for c in cols if not c.hidden)
+
     def to_dict(self) -> dict:
         return asdict(self)
 
@@ -166,6 +175,9 @@ class IndexDef:
     primary: bool = False
     where: str | None = None  # a partial index's predicate (SQL text)
     nulls_not_distinct: bool = False
+    # a vector index on an expression: its SQL text; columns[0] names the hidden column
+    # holding its values (ColumnDef.hidden)
+    expr: str | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

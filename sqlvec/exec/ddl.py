@@ -24,6 +24,7 @@ from sqlvec.core.errors import (
 from sqlvec.exec import ddl_fk
 from sqlvec.sql.bind_expr import type_from_ast
 
+_HIDDEN = "sqlvec_expr_"  # + the index's OID: the name of an expression index's hidden column
 _SERIAL = {exp.DType.SERIAL: T.INT4, exp.DType.BIGSERIAL: T.INT8, exp.DType.SMALLSERIAL: T.INT2}
 
 
@@ -290,7 +291,7 @@ class DdlRunner:
             else:
                 inc -= names
         cols, seqs = [], []
-        for c in src.columns:
+        for c in src.visible:
             col = replace(c, default=None, identity=None, sequence=None, generated=None)
             if "DEFAULTS" in inc and c.identity in (None, "serial"):
                 col = replace(col, default=c.default)
@@ -376,19 +377,28 @@ class DdlRunner:
             if isinstance(w, exp.Property) or isinstance(w, exp.EQ):
                 val = w.args.get("value") or w.expression  # Property keeps it in 'value'
                 opts[w.this.name if hasattr(w.this, "name") else str(w.this)] = val.name if hasattr(val, "name") else str(val)
+        oid = self.cat.new_oid()
+        expr = None
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # vector indexes: opclass + WITH checks
             from sqlvec.index import check_index_definition
 
-            cols[0] = _vector_key(rel, method, cols[0])
-            vcol = rel.columns[rel.column_index(cols[0].split()[0].strip('"'))]
-            vtype = self.regs.types.by_oid(vcol.type_oid)
+            head, opc = _vector_key(cols[0])
+            if rel.column_index(head.strip('"')) is None:  # ((emb::halfvec(3)) halfvec_l2_ops)
+                expr, col = self._expression_column(rel, method, head, oid)
+                head = col.name
+            else:
+                col = rel.columns[rel.column_index(head.strip('"'))]
+            cols[0] = f"{head} {opc}" if opc else head
+            vtype = self.regs.types.by_oid(col.type_oid)
             check_index_definition(method, cols[0], vtype.short if vtype else "", opts)
+            if expr is not None:
+                rel = self._add_hidden(rel, col)
         unique = bool(node.args.get("unique"))
         where = params.args.get("where")
         where_sql = where.this.sql(dialect="postgres") if where is not None else None
         nnd = bool(params.args.get("nulls_not_distinct"))
-        d = IndexDef(self.cat.new_oid(), rel.schema, name, rel.oid, tuple(cols), method, unique, opts,
-                     where=where_sql, nulls_not_distinct=nnd)
+        d = IndexDef(oid, rel.schema, name, rel.oid, tuple(cols), method, unique, opts,
+                     where=where_sql, nulls_not_distinct=nnd, expr=expr)
         self.cat.create_index(d)
         if method in ("hnsw", "ivfflat") and len(cols) == 1:  # built now, as pgvector does
             self.build_vector_index(rel, d, "CREATE INDEX")
@@ -402,6 +412,86 @@ class DdlRunner:
             self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t)
             self.cat.put_table(new)
         return "CREATE INDEX"
+
+    def _generated_dependents(self, rel: TableDef, name: str, cascade: bool) -> set[str]:
+        """The generated columns that go with column `name` (an expression index's hidden
+        ones always, with their index; the others only under CASCADE, else 2BP01)."""
+        from sqlvec.core.errors import DependentObjectsStillExist
+
+        out = set()
+        for c in rel.columns:
+            if c.generated is None or name not in _check_columns(c.generated):
+                continue
+            if not c.hidden and not cascade:
+                raise DependentObjectsStillExist(
+                    f"cannot drop column {name} of table {rel.name} because other objects "
+                    "depend on it",
+                    detail=f"column {c.name} of table {rel.name} depends on column {name} of "
+                           f"table {rel.name}",
+                    hint="Use DROP ... CASCADE to drop the dependent objects too.")
+            if not c.hidden and self.notice is not None:
+                self.notice(f"drop cascades to column {c.name} of table {rel.name}")
+            out.add(c.name)
+        return out
+
+    def _drop_hidden(self, idx: IndexDef) -> None:
+        """DROP INDEX of a vector index on an expression: its hidden column goes too."""
+        from dataclasses import replace
+
+        rel = self.cat.relation_by_oid(idx.table_oid)
+        name = idx.columns[0].split()[0]
+        if idx.expr is None or not isinstance(rel, TableDef) or rel.column_index(name) is None:
+            return
+        new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name))
+        self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t: t.drop([name]))
+        self.cat.put_table(new)
+
+    def _expression_column(self, rel: TableDef, method: str, key: str, oid: int) -> tuple[str, ColumnDef]:
+        """A vector index on an expression (pgvector's `((emb::halfvec(3)) halfvec_l2_ops)`,
+        `((binary_quantize(emb)::bit(3)) bit_hamming_ops)`): (its SQL text, the hidden
+        stored generated column that will hold its values). Their segments' graphs are then
+        built as for a column's, every INSERT / UPDATE / COPY computes the values, and a
+        query ordering by the same expression reads the column (plan/index_expressions.py)."""
+        from sqlvec.core.errors import InvalidObjectDefinition
+        from sqlvec.plan import expr as E
+        from sqlvec.sql.bind_dml import table_scope
+        from sqlvec.sql.binder import BindContext, Binder
+        from sqlvec.sql.parse import parse_one_sql
+
+        if rel.kind != "table":
+            raise FeatureNotSupported(f"{method} indexes on expressions of a materialized view "
+                                      "are not supported")
+        node = parse_one_sql(f"SELECT {key}").expressions[0]
+        for c in node.find_all(exp.Column):
+            i = rel.column_index(c.name)
+            if i is None or rel.columns[i].hidden:
+                raise UndefinedColumn(f'column "{c.name}" does not exist')
+            if rel.columns[i].generated is not None:
+                raise FeatureNotSupported(f"{method} indexes on expressions of generated columns "
+                                          "are not supported")
+        b = Binder(BindContext(self.cat, self.regs, self.search_path))
+        e = b.bind_expr(node, table_scope(b, rel))
+        if any(getattr(getattr(x, "fn", None), "volatile", False) for x in E.walk(e)):
+            raise InvalidObjectDefinition("functions in index expression must be marked IMMUTABLE")
+        text = node.sql(dialect="postgres")
+        return text, ColumnDef(f"{_HIDDEN}{oid}", e.type.oid, e.type.typmod, generated=text,
+                               hidden=True)
+
+    def _add_hidden(self, rel: TableDef, col: ColumnDef) -> TableDef:
+        """rel with the hidden column of an expression index, its values computed for the rows
+        there now (a rewrite, as ADD COLUMN ... GENERATED ALWAYS AS (...) STORED)."""
+        from dataclasses import replace
+
+        from sqlvec.sql.parse import parse_one_sql
+
+        generate = self._using_converter(rel, col.name,
+                                         parse_one_sql(f"SELECT {col.generated}").expressions[0],
+                                         col.sql_type(self.regs.types), generation=True)
+        new = replace(rel, columns=rel.columns + (col,))
+        self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
+                                 lambda t: t.append_column(col.name, generate(t)))
+        self.cat.put_table(new)
+        return new
 
     def _add_unique_index(self, rel: TableDef, name: str, params: exp.Expr, where: exp.Expr | None) -> None:
         """A unique index on expressions, partial or NULLS NOT DISTINCT: recorded on the table
@@ -491,6 +581,7 @@ class DdlRunner:
                         continue
                     raise UndefinedObject(f'index "{tbl.name}" does not exist')
                 self.cat.drop_index(idx)
+                self._drop_hidden(idx)
                 rel = self.cat.relation_by_oid(idx.table_oid) if idx.unique else None
                 if isinstance(rel, TableDef) and any(u.name == idx.name for u in rel.unique_indexes):
                     from dataclasses import replace
@@ -657,11 +748,12 @@ class DdlRunner:
         if isinstance(a, exp.Drop) and (a.args.get("kind") or "").upper() == "COLUMN":
             for target in a.args.get("tables") or [a.this]:
                 i = rel.column_index(target.name)
-                if i is None:
+                if i is None or rel.columns[i].hidden:
                     if a.args.get("exists"):
                         continue
                     raise UndefinedColumn(f'column "{target.name}" of relation "{rel.name}" does not exist')
                 name = target.name
+                gone = {name} | self._generated_dependents(rel, name, bool(a.args.get("cascade")))
                 for key in ([rel.primary_key] if rel.primary_key else []) + [u for _, u in rel.uniques]:
                     if name in key:
                         self._drop_key_dependents(rel, key, f"column {name} of table {rel.name}",
@@ -670,15 +762,17 @@ class DdlRunner:
                 for fk in [f for f in rel.foreign_keys if name in f.columns]:  # goes with the column
                     rel = replace(rel, foreign_keys=tuple(f for f in rel.foreign_keys if f.name != fk.name))
                     ddl_fk.unlink_parent(self.cat, rel, fk)
-                new = replace(rel, columns=tuple(c for c in rel.columns if c.name != name),
+                new = replace(rel, columns=tuple(c for c in rel.columns if c.name not in gone),
                               unique_indexes=tuple(u for u in rel.unique_indexes if name not in _index_columns(u)),
                               primary_key=() if name in rel.primary_key else rel.primary_key,
                               uniques=tuple(u for u in rel.uniques if name not in u[1]),
                               checks=tuple(c for c in rel.checks if name not in _check_columns(c.expr)))
-                self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), lambda t, n=name: t.drop([n]))
+                self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
+                                         lambda t, g=sorted(gone): t.drop(g))
                 self.cat.put_table(new)
                 for idx in self.cat.indexes_of(rel.oid):
-                    if any(_names_column(x, name) or "(" in x and name in _check_columns(x) for x in idx.columns) \
+                    if any(_names_column(x, n) or "(" in x and n in _check_columns(x)
+                           for x in idx.columns for n in gone) \
                             or idx.where and name in _check_columns(idx.where):
                         self.cat.drop_index(idx)
                 rel = new
@@ -690,11 +784,12 @@ class DdlRunner:
         if isinstance(a, exp.RenameColumn):
             old, to = a.this.name, a.args["to"].name
             i = rel.column_index(old)
-            if i is None:
+            if i is None or rel.columns[i].hidden:
                 raise UndefinedColumn(f'column "{old}" does not exist')
             if rel.column_index(to) is not None:
                 raise DuplicateColumn(f'column "{to}" of relation "{rel.name}" already exists')
-            cols = list(rel.columns)
+            cols = [replace(c, generated=_check_renamed(c.generated, old, to)) if c.generated else c
+                    for c in rel.columns]  # (generation expressions read it by its new name)
             cols[i] = replace(cols[i], name=to)
             ren = lambda names: tuple(to if x == old else x for x in names)  # noqa: E731
             new = replace(rel, columns=tuple(cols), primary_key=ren(rel.primary_key),
@@ -712,9 +807,10 @@ class DdlRunner:
                 cols2 = tuple(_check_renamed(x, old, to) if "(" in x else _renamed_entry(x, old, to)
                               for x in idx.columns)
                 where2 = _check_renamed(idx.where, old, to) if idx.where else None
-                if cols2 != idx.columns or where2 != idx.where:
+                expr2 = _check_renamed(idx.expr, old, to) if idx.expr else None
+                if cols2 != idx.columns or where2 != idx.where or expr2 != idx.expr:
                     self.cat.drop_index(idx)
-                    self.cat.create_index(replace(idx, columns=cols2, where=where2))
+                    self.cat.create_index(replace(idx, columns=cols2, where=where2, expr=expr2))
             return new
         if isinstance(a, exp.AlterRename):
             self.cat.rename_relation(rel, a.this.name)
@@ -1066,8 +1162,11 @@ def _renamed_entry(entry: str, old: str, to: str) -> str:
 
 def _name_part(e: exp.Expr) -> str:
     """What PostgreSQL's index naming takes from a key: the column, a function's name, or 'expr'."""
-    if isinstance(e, exp.Opclass):
+    if isinstance(e, exp.Opclass | exp.Paren):
         return _name_part(e.this)
+    if isinstance(e, exp.Cast):  # (its argument's name, else the type's, as FigureColname)
+        inner = _name_part(e.this)
+        return inner if inner != "expr" else e.to.sql(dialect="postgres").lower().split("(")[0]
     if isinstance(e, exp.Column):
         return e.name
     if isinstance(e, exp.Func):
@@ -1110,19 +1209,21 @@ def _check_renamed(expr: str, old: str, to: str) -> str:
 _STORAGE = {"plain": "p", "external": "e", "extended": "x", "main": "m"}  # attstorage letters
 
 
-def _vector_key(rel: Any, method: str, key: str) -> str:
-    """An hnsw / ivfflat key as 'column [opclass]': a column in parentheses is that column
-    (as PostgreSQL reads `((emb) vector_l2_ops)`); an expression (`(emb::halfvec(3))
-    halfvec_l2_ops`) is 0A000 (were 42704 / 42804 about a word of it or the first column)."""
+def _vector_key(key: str) -> tuple[str, str]:
+    """An hnsw / ivfflat key's (column or expression, opclass or ''): a column in
+    parentheses is that column (as PostgreSQL reads `((emb) vector_l2_ops)`)."""
     head, _, opc = key.rpartition(" ") if key.rstrip().endswith("_ops") else (key, "", "")
     head = head.strip()
-    while head.startswith("(") and head.endswith(")"):
+    while head.startswith("(") and _closes_at(head, 0) == len(head) - 1:
         head = head[1:-1].strip()
-    if rel.column_index(head.strip('"')) is None:
-        raise FeatureNotSupported(
-            f"{method} indexes on expressions are not supported: index a stored generated "
-            "column instead",
-            hint="e.g. ALTER TABLE items ADD COLUMN h halfvec(3) GENERATED ALWAYS AS "
-                 "(embedding::halfvec(3)) STORED, then CREATE INDEX ON items USING "
-                 f"{method} (h halfvec_l2_ops) and ORDER BY h <-> ...")
-    return f"{head} {opc}" if opc else head
+    return head, opc
+
+
+def _closes_at(text: str, i: int) -> int:
+    """Where the parenthesis opened at text[i] closes (-1: not in text)."""
+    depth = 0
+    for j in range(i, len(text)):
+        depth += {"(": 1, ")": -1}.get(text[j], 0)
+        if depth == 0:
+            return j
+    return -1

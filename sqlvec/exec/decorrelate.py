@@ -68,9 +68,7 @@ def _outer_side(e: E.Expr) -> E.Expr | None:
     def down(x: E.Expr) -> E.Expr:
         if isinstance(x, E.OuterRef):
             return E.ColRef(x.index, x.type, x.name)
-        from sqlvec.sql.binder import _map_children
-
-        return _map_children(x, down)
+        return E.map_children(x, down)
 
     return down(e)
 
@@ -144,11 +142,9 @@ def _and(parts: list[E.Expr]) -> E.Expr:
 
 
 def _shift_cols(e: E.Expr, k: int) -> E.Expr:
-    from sqlvec.sql.binder import _map_children
-
     if isinstance(e, E.ColRef):
         return E.ColRef(e.index + k, e.type, e.name)
-    return _map_children(e, lambda c: _shift_cols(c, k))
+    return E.map_children(e, lambda c: _shift_cols(c, k))
 
 
 def _key_codes(outer: list[pa.Array], inner: list[pa.Array]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:

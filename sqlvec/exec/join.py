@@ -51,11 +51,9 @@ def _side(e: E.Expr, lw: int) -> str | None:
 
 
 def _shift(e: E.Expr, lw: int) -> E.Expr:
-    from sqlvec.sql.binder import _map_children
-
     if isinstance(e, E.ColRef):
         return E.ColRef(e.index - lw, e.type, e.name)
-    return _map_children(e, lambda c: _shift(c, lw))
+    return E.map_children(e, lambda c: _shift(c, lw))
 
 
 def _one_batch(t: pa.Table) -> pa.RecordBatch:

@@ -341,5 +341,37 @@ def walk(e: Expr):
         yield from walk(c)
 
 
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def map_children(e: Expr, f) -> Expr:
+    """e with f applied to each direct child expression: a copy when a child changed, else e
+    itself (expressions are frozen; the planner maps every tree several times)."""
+    import dataclasses
+
+    cls = type(e)
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        if not dataclasses.is_dataclass(e):
+            return e
+        names = _FIELD_NAMES[cls] = tuple(fld.name for fld in dataclasses.fields(e))
+    changes: dict[str, Any] = {}
+    for name in names:
+        v = getattr(e, name)
+        if isinstance(v, Expr):
+            nv = f(v)
+            if nv is not v:
+                changes[name] = nv
+        elif isinstance(v, tuple) and v and all(isinstance(x, Expr) for x in v):
+            nt = tuple(f(x) for x in v)
+            if any(a is not b for a, b in zip(nt, v)):
+                changes[name] = nt
+        elif isinstance(v, tuple) and v and all(isinstance(x, tuple) for x in v) and name == "whens":
+            nw = tuple((f(c), f(r)) for c, r in v)
+            if any(a[0] is not b[0] or a[1] is not b[1] for a, b in zip(nw, v)):
+                changes[name] = nw
+    return dataclasses.replace(e, **changes) if changes else e
+
+
 def contains(e: Expr, cls: type) -> bool:
     return any(isinstance(x, cls) for x in walk(e))

@@ -31,11 +31,9 @@ def _const_value(fn: Any, args: tuple[E.Const, ...], t: Any) -> Any:
 
 def fold_expr(e: E.Expr) -> E.Expr:
     """e with constant subexpressions evaluated."""
-    from sqlvec.sql.binder import _map_children
-
     if isinstance(e, E.Subquery | E.AggCall | E.WindowCall | E.SrfCall):
         return e
-    e = _map_children(e, fold_expr)
+    e = E.map_children(e, fold_expr)
     if isinstance(e, E.Func) and e.fn is not None and not e.name[:1].isalpha() \
             and all(isinstance(a, E.Const) for a in e.args) and not getattr(e.fn, "volatile", False):
         try:

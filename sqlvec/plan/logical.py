@@ -32,6 +32,9 @@ class Scan(Plan):
     fields: tuple[Field, ...]
     filter: Expr | None = None  # pushed-down predicate over the scan's own columns
     with_rowid: bool = False  # first output column is the hidden _rowid (DML sources)
+    # the table's expression indexes: (hidden column's field, its expression over `fields`);
+    # plan/index_expressions.py reads the column where a query computes the expression
+    derived: tuple[tuple[Field, Expr], ...] = field(default=(), compare=False)
 
 
 @dataclass(frozen=True)

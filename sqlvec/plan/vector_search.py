@@ -71,7 +71,8 @@ class VectorSearch(L.Plan):
         return f"Vector Search on {getattr(self.scan.table, 'name', '?')}"
 
     def explain_details(self) -> list[str]:
-        col = self.scan.fields[self.column].name
+        f = self.scan.fields[self.column]
+        col = next((str(e) for d, e in self.scan.derived if d == f), f.name)  # (an index's expression)
         out = [f"Order By: {col} {self.operator} {self.query}",
                f"Limit: {self.limit}" + (f" Offset: {self.offset}" if self.offset else "")]
         if self.scan.filter is not None:

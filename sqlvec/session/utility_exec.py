@@ -172,6 +172,17 @@ def _eval_args(s: Any, args: tuple[str, ...], types: list) -> list[Any]:
 
 
 def bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Plan | None, Binder]:
+    """The statement's plan (None: not a query or DML) and its binder; where it scans a
+    table with vector indexes on expressions, the expressions read their stored values."""
+    plan, b = _bind_statement(s, txn, node, param_types)
+    if plan is not None and b.ctx.derived:
+        from sqlvec.plan.index_expressions import read_index_expressions
+
+        plan = read_index_expressions(plan)
+    return plan, b
+
+
+def _bind_statement(s: Any, txn: Any, node: Any, param_types: list) -> tuple[L.Plan | None, Binder]:
     ctx = BindContext(s.db.catalog(txn), s.db.regs, s.settings.search_path(s.user),
                       seq_values=s.seq_values)
     b = Binder(ctx, param_types)

@@ -83,6 +83,8 @@ def _returning(b: Binder, node: exp.Expr, table: TableDef, scope: Scope) -> tupl
     for proj in ret.expressions:
         if isinstance(proj, exp.Star) or (isinstance(proj, exp.Column) and isinstance(proj.this, exp.Star)):
             for i, c in enumerate(table.columns):
+                if c.hidden:
+                    continue
                 t = c.sql_type(b.regs.types)
                 exprs.append(E.ColRef(i, t, c.name))
                 fields.append(L.Field(c.name, t, table.oid, i + 1))
@@ -94,9 +96,10 @@ def _returning(b: Binder, node: exp.Expr, table: TableDef, scope: Scope) -> tupl
 
 
 def table_scope(b: Binder, table: TableDef, alias: str | None = None, offset: int = 0) -> Scope:
+    """A row of all the table's columns; an expression index's hidden ones have no name."""
     s = Scope()
     s.width = offset
-    s.add(alias or table.name, [(c.name, c.sql_type(b.regs.types), table.oid, i + 1)
+    s.add(alias or table.name, [("" if c.hidden else c.name, c.sql_type(b.regs.types), table.oid, i + 1)
                                 for i, c in enumerate(table.columns)])
     return s
 
@@ -122,7 +125,7 @@ def bind_insert(b: Binder, node: exp.Insert) -> L.Insert:
     if isinstance(target, exp.Schema) and target.expressions:
         names = [i.name for i in target.expressions]
     else:
-        names = [c.name for c in table.columns]
+        names = [c.name for c in table.visible]
     idx = []
     for n in names:
         i = table.column_index(n)
@@ -254,7 +257,8 @@ def _bind_on_conflict(
     if "NOTHING" in action or c.args.get("duplicate") is None and not c.expressions:
         return L.OnConflict(keys, "nothing", index=index)
     scope = table_scope(b, table, alias)
-    scope.add("excluded", [(col.name, col.sql_type(b.regs.types), 0, 0) for col in table.columns])
+    scope.add("excluded", [("" if col.hidden else col.name, col.sql_type(b.regs.types), 0, 0)
+                           for col in table.columns])
     assigns = []
     for eq in c.expressions:
         col = eq.this.name
@@ -379,13 +383,12 @@ def _set_element(b: Binder, assigns: list, i: int, t: T.SqlType, sub: exp.Expr, 
 def generated_exprs(b: Binder, table: TableDef, offset: int, new: dict[int, E.Expr]) -> dict[int, E.Expr]:
     """GENERATED ALWAYS AS (expr) STORED columns: index -> expr over a row whose column j is
     ColRef(offset + j), with the refs in `new` (a row's new values) put in their place."""
-    from sqlvec.sql.expr_rewrite import _map_children
     from sqlvec.sql.parse import parse_one_sql
 
     def subst(e: E.Expr) -> E.Expr:
         if isinstance(e, E.ColRef):
             return new.get(e.index, e)
-        return _map_children(e, subst)
+        return E.map_children(e, subst)
 
     out: dict[int, E.Expr] = {}
     scope = table_scope(b, table, offset=offset)
@@ -479,7 +482,7 @@ def bind_merge(b: Binder, node: exp.Merge) -> L.Merge:
             assigns.extend(generated_exprs(b, table, 1, {i + 1: e for i, e in assigns}).items())
             clauses.append(L.MergeClause(matched, ce, "update", tuple(assigns)))
         elif isinstance(then, exp.Insert):
-            cols = [x.name for x in then.this.expressions] if then.this is not None else [c.name for c in table.columns]
+            cols = [x.name for x in then.this.expressions] if then.this is not None else [c.name for c in table.visible]
             vals = then.expression.expressions if then.expression is not None else []
             exprs: list[E.Expr] = []
             for i, col in enumerate(table.columns):

@@ -88,6 +88,7 @@ class FromBinder:
 
                 vb = Binder(BindContext(self.ctx.catalog, self.regs, self.ctx.search_path), self.params)
                 vplan = vb.bind_query(parse_one_sql(rel.sql))
+                self.ctx.derived |= vb.ctx.derived
                 if rel.column_names:
                     vplan = L.Project(vplan, tuple(E.ColRef(i, f.type) for i, f in enumerate(vplan.fields)),
                                       tuple(L.Field(rel.column_names[i] if i < len(rel.column_names) else f.name, f.type)
@@ -103,10 +104,14 @@ class FromBinder:
 
                 raise unpopulated_error(rel)
             fields = tuple(
-                L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1) for i, c in enumerate(rel.columns)
+                L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1)
+                for i, c in enumerate(rel.columns) if not c.hidden
             )
             self._add_scope(scope, alias or name, fields, colnames)
             scope.items[-1].base = True
+            if len(fields) < len(rel.columns):
+                self.ctx.derived = True
+                return L.Scan(rel, fields, derived=self._derived(rel, fields))
             return L.Scan(rel, fields)
         if isinstance(item, exp.Subquery):
             sub = Binder(self.ctx, self.params, self.outer_refs)
@@ -237,6 +242,21 @@ class FromBinder:
             if fn is None:
                 raise
             return fn
+
+    def _derived(self, rel: Any, fields: tuple[L.Field, ...]) -> tuple:
+        """A table's expression indexes as L.Scan.derived: each hidden column's field and
+        its expression bound over the scan's `fields` (the values a query computing the same
+        expression would get)."""
+        from sqlvec.sql.parse import parse_one_sql
+
+        local = Scope()
+        local.add(rel.name, [(f.name, f.type, f.table_oid, f.attnum) for f in fields])
+        out = []
+        for i, c in enumerate(rel.columns):
+            if c.hidden:
+                e = self.bind_expr(parse_one_sql(f"SELECT {c.generated}").expressions[0], local)
+                out.append((L.Field(c.name, c.sql_type(self.regs.types), rel.oid, i + 1), e))
+        return tuple(out)
 
     def _add_scope(self, scope: Scope, alias: str, fields: tuple[L.Field, ...], colnames: list[str]) -> None:
         if alias and scope.has_table(alias):

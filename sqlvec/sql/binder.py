@@ -23,8 +23,7 @@ from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 from sqlvec.sql.bind_expr import ExprBinder, _uid
 from sqlvec.sql.bind_from import RECORD_COLUMNS, FromBinder  # noqa: F401
-from sqlvec.sql.expr_rewrite import (  # noqa: F401 - re-exported: plan/fold, exec
-    _FIELD_NAMES,
+from sqlvec.sql.expr_rewrite import (  # noqa: F401 - re-exported: bind_dml
     _lift_calls,
     _map_children,
     _outer_down,
@@ -52,6 +51,7 @@ class BindContext:
     search_path: list[str]
     ctes: dict[str, tuple[int, tuple[L.Field, ...]]] = field(default_factory=dict)
     seq_values: dict[int, int] | None = None  # the session's last value per sequence (currval)
+    derived: bool = False  # a Scan lists an expression index's column (plan/index_expressions.py)
 
 
 class Binder(FromBinder, ExprBinder):

@@ -218,6 +218,8 @@ class SqlvecDialect(Postgres):
                 node.set("nulls_not_distinct", True)
             return node
 
+        ALTER_RENAME_REQUIRES_COLUMN = False  # RENAME a TO b: a column, as RENAME COLUMN a TO b
+
         def _parse_alter_table_rename(self) -> exp.Expr | None:
             """ALTER TABLE t RENAME CONSTRAINT a TO b: a RenameColumn flagged "constraint"."""
             if self._match_text_seq("CONSTRAINT"):

@@ -3,8 +3,6 @@ window and set-returning calls out of the select list, outer-reference shifts.""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlglot import exp
 
 from sqlvec.core.errors import (
@@ -51,9 +49,6 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
     return _map_children(e, lambda c: _rewrite_post_agg(c, groups, aggs, ng))
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
 def _lift_calls(plan, items, order_exprs, kind, node, in_order_by: bool):
     """Compute the `kind` calls (window or set-returning) of the select list (and ORDER BY when
     `in_order_by`) in one `node` above `plan`; the expressions then read them as columns."""
@@ -80,33 +75,7 @@ def _lift_calls(plan, items, order_exprs, kind, node, in_order_by: bool):
     return plan, items, order_exprs
 
 
-def _map_children(e: E.Expr, f) -> E.Expr:
-    """e with f applied to each direct child expression: a copy when a child changed, else e
-    itself (expressions are frozen; the planner maps every tree several times)."""
-    import dataclasses
-
-    cls = type(e)
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        if not dataclasses.is_dataclass(e):
-            return e
-        names = _FIELD_NAMES[cls] = tuple(fld.name for fld in dataclasses.fields(e))
-    changes: dict[str, Any] = {}
-    for name in names:
-        v = getattr(e, name)
-        if isinstance(v, E.Expr):
-            nv = f(v)
-            if nv is not v:
-                changes[name] = nv
-        elif isinstance(v, tuple) and v and all(isinstance(x, E.Expr) for x in v):
-            nt = tuple(f(x) for x in v)
-            if any(a is not b for a, b in zip(nt, v)):
-                changes[name] = nt
-        elif isinstance(v, tuple) and v and all(isinstance(x, tuple) for x in v) and name == "whens":
-            nw = tuple((f(c), f(r)) for c, r in v)
-            if any(a[0] is not b[0] or a[1] is not b[1] for a, b in zip(nw, v)):
-                changes[name] = nw
-    return dataclasses.replace(e, **changes) if changes else e
+_map_children = E.map_children  # (its older name, used across the binder)
 
 
 def _outer_down(e: E.Expr) -> E.Expr:

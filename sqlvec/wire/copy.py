@@ -320,7 +320,8 @@ def parse_text_data(data: bytes | memoryview, cmd: CopyCommand, ncols: int) -> l
     """Columns of strings (NULL where the null string stands) from text or csv COPY data
     (bytes, or a memoryview of them: read in place, never copied)."""
     data = memoryview(data).cast("B")
-    if cmd.format == "text":  # the end-of-data marker line (no copy of the data otherwise)
+    if cmd.format in ("text", "csv"):  # the end-of-data marker line, as psql sends it after
+        # a script's inline data (no copy of the data otherwise)
         tail = bytes(data[-8:])
         end = len(tail) - 1 if tail.endswith(b"\n") else len(tail)
         start = tail.rfind(b"\n", 0, end) + 1

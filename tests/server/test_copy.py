@@ -117,3 +117,21 @@ def test_psql_backslash_copy(server, tmp_path):
     r = subprocess.run(base + ["-c", "COPY pcp TO STDOUT WITH (FORMAT csv)"],
                        capture_output=True, text=True, timeout=60, env=env)
     assert r.stdout == "1,x\n2,y\n"
+
+
+@pytest.mark.skipif(shutil.which("psql") is None, reason="psql not installed")
+def test_psql_script_inline_data_ends_at_the_marker(server, tmp_path):
+    """A script's COPY ... FROM STDIN data ends at a line `\\.`, which psql sends too: the
+    server reads it as the end of the data in csv as in text (PostgreSQL's copyfromparse)."""
+    script = tmp_path / "load.sql"
+    script.write_text("CREATE TABLE pin (id int, v text);\n"
+                      "COPY pin FROM STDIN;\n1\t[1,2]\n\\.\n"
+                      "COPY pin (id, v) FROM STDIN WITH (FORMAT csv);\n2,\"[3,4]\"\n\\.\n"
+                      "SELECT string_agg(v, ';' ORDER BY id) FROM pin;\n")
+    r = subprocess.run(["psql", "-X", "-v", "ON_ERROR_STOP=1", "-h", server.host, "-p",
+                        str(server.port), "-U", server.user, "-d", server.database, "-At",
+                        "-f", str(script)],
+                       capture_output=True, text=True, timeout=60,
+                       env={"PGSSLMODE": "disable", "PATH": "/usr/bin:/bin"})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split() == ["CREATE", "TABLE", "COPY", "1", "COPY", "1", "[1,2];[3,4]"]

@@ -102,14 +102,14 @@ def _class(s: Snapshot) -> list[dict]:
 
 
 def _attr_row(rel_oid: int, num: int, name: str, t: Any, not_null: bool, has_def: bool,
-              identity: str = "", storage: str | None = None) -> dict:
+              identity: str = "", storage: str | None = None, generated: str = "") -> dict:
     return {"attrelid": rel_oid, "attname": name, "atttypid": t.oid if t else 0,
             "attstattarget": -1, "attlen": t.typlen if t else -1, "attnum": num,
             "attndims": 1 if t is not None and t.is_array else 0, "attcacheoff": -1,
             "atttypmod": t.typmod if t else -1, "attbyval": bool(t and 0 < t.typlen <= 8),
             "attalign": _align(t) if t else "i", "attstorage": storage or _storage(t),
             "attcompression": "", "attnotnull": not_null, "atthasdef": has_def,
-            "atthasmissing": False, "attidentity": identity, "attgenerated": "",
+            "atthasmissing": False, "attidentity": identity, "attgenerated": generated,
             "attisdropped": False, "attislocal": True, "attinhcount": 0,
             "attcollation": 100 if t is not None and t.category == "S" else 0}
 
@@ -122,9 +122,12 @@ def _attribute(s: Snapshot) -> list[dict]:
     defs = {(d.table_oid, d.attnum) for d in s.attrdefs}
     for rel in [*s.tables, *all_system_relations()]:
         for i, c in enumerate(rel.columns):
+            if getattr(c, "hidden", False):  # (an expression index's values: its own attribute below)
+                continue
             ident = {"always": "a", "by default": "d"}.get(c.identity or "", "")
             out.append(_attr_row(rel.oid, i + 1, c.name, s.column_type(c), c.not_null,
-                                 (rel.oid, i + 1) in defs, ident, getattr(c, "storage", None)))
+                                 (rel.oid, i + 1) in defs, ident, getattr(c, "storage", None),
+                                 "s" if getattr(c, "generated", None) else ""))
     for v in s.views:
         for i, (name, t) in enumerate(s.view_columns(v)):
             out.append(_attr_row(v.oid, i + 1, name, t, False, False))
@@ -134,7 +137,8 @@ def _attribute(s: Snapshot) -> list[dict]:
             base = col.split()[0] if col else col
             ci = table.column_index(base) if isinstance(table, TableDef) else None
             t = s.column_type(table.columns[ci]) if ci is not None else None
-            out.append(_attr_row(idx.oid, i + 1, base if ci is not None else "expr", t, False, False))
+            named = ci is not None and idx.expr is None
+            out.append(_attr_row(idx.oid, i + 1, base if named else "expr", t, False, False))
     return out
 
 
@@ -152,7 +156,7 @@ def _index(s: Snapshot) -> list[dict]:
         keys = []
         for col in idx.columns:
             ci = table.column_index(col.split()[0]) if isinstance(table, TableDef) and col else None
-            keys.append(ci + 1 if ci is not None else 0)
+            keys.append(ci + 1 if ci is not None and idx.expr is None else 0)
         n = len(keys)
         out.append({"indexrelid": idx.oid, "indrelid": idx.table_oid, "indnatts": n,
                     "indnkeyatts": n, "indisunique": idx.unique, "indnullsnotdistinct": idx.nulls_not_distinct,

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlvec.catalog.system.snapshot import Snapshot, default_text
+from sqlvec.catalog.system.snapshot import Snapshot, default_text, generation_text
 from sqlvec.core.types import numeric_precision_scale
 
 _NUMERIC_PRECISION = {"int2": 16, "int4": 32, "int8": 64, "float4": 24, "float8": 53}
@@ -61,7 +61,7 @@ class _ViewColumn:
 
 def _columns(s: Snapshot) -> list[dict]:
     out = []
-    rels: list[tuple[Any, list]] = [(r, list(r.columns)) for r in s.tables if r.kind != "matview"]
+    rels: list[tuple[Any, list]] = [(r, list(r.visible)) for r in s.tables if r.kind != "matview"]
     rels += [(v, [_ViewColumn(n, t) for n, t in s.view_columns(v)]) for v in s.views]
     for r, columns in rels:
         for i, c in enumerate(columns):
@@ -91,7 +91,9 @@ def _columns(s: Snapshot) -> list[dict]:
                         "dtd_identifier": str(i + 1), "is_self_referencing": "NO",
                         "is_identity": "YES" if c.identity in ("always", "by default") else "NO",
                         "identity_generation": c.identity.upper() if c.identity in ("always", "by default") else None,
-                        "is_generated": "NEVER",
+                        "is_generated": "ALWAYS" if getattr(c, "generated", None) else "NEVER",
+                        "generation_expression": generation_text(c.generated)
+                        if getattr(c, "generated", None) else None,
                         "is_updatable": "NO" if isinstance(c, _ViewColumn) else "YES"})
     return out
 

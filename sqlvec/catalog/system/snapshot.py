@@ -108,7 +108,34 @@ def _expr_node(sql: str, bare: bool) -> tuple[str, bool]:
     while bare and isinstance(e, exp.Paren):
         e = e.this
     call = isinstance(e, exp.Func) and not isinstance(e, exp.Cast)
-    return e.sql(dialect="postgres", normalize_functions="lower"), call
+    return e.transform(_cast_text).sql(dialect="postgres", normalize_functions="lower"), call
+
+
+def generation_text(sql: str) -> str:
+    """A generation expression as information_schema shows it (pg_get_expr, not pretty):
+    an operator's in parentheses ('(a * 2)'), a call or a cast as it is."""
+    from sqlglot import exp
+
+    from sqlvec.sql.parse import parse_one_sql
+
+    text = _expr_node(sql, True)[0]
+    node = parse_one_sql("SELECT " + sql)
+    top = node.expressions[0] if node is not None and len(node.expressions) == 1 else None
+    while isinstance(top, exp.Paren):
+        top = top.this
+    return f"({text})" if isinstance(top, exp.Binary | exp.Unary) else text
+
+
+def _cast_text(n: Any) -> Any:
+    """A cast as PostgreSQL deparses it ('(emb)::halfvec(3)', "'x'::text"), else n."""
+    from sqlglot import exp
+
+    if not isinstance(n, exp.Cast):
+        return n
+    arg = n.this.transform(_cast_text)
+    text = arg.sql(dialect="postgres", normalize_functions="lower")
+    text = text if isinstance(arg, exp.Literal) else f"({text})"
+    return exp.Var(this=f"{text}::{n.to.sql(dialect='postgres').lower()}")
 
 
 def _def_key(sql: str) -> str:
@@ -214,6 +241,8 @@ class Snapshot:
         if col > len(idx.columns):
             return ""
         c = idx.columns[col - 1]
+        if idx.expr is not None:  # (a vector index on an expression)
+            return _key_text(idx.expr)
         return _key_text(c) if "(" in c else c
 
     def index_definition(self, idx: IndexDef, pretty: bool = False) -> str:
@@ -222,6 +251,8 @@ class Snapshot:
         tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
         cols = ", ".join(quote_ident(c) if c.isidentifier() else _def_key(c) if "(" in c else c
                          for c in idx.columns)
+        if idx.expr is not None:  # a vector index on an expression: it, and the opclass
+            cols = " ".join((_key_text(idx.expr), *idx.columns[0].split()[1:]))
         head = "CREATE UNIQUE INDEX" if idx.unique else "CREATE INDEX"
         text = f"{head} {quote_ident(idx.name)} ON {tname} USING {idx.method} ({cols})"
         if idx.nulls_not_distinct:
@@ -401,7 +432,8 @@ class Snapshot:
         out = []
         for t in self.tables:
             for i, c in enumerate(t.columns):
-                d = default_text(c, self.column_type(c))
+                d = None if c.hidden else default_text(c, self.column_type(c)) \
+                    if c.generated is None else _expr_node(c.generated, True)[0]
                 if d is not None:
                     out.append(AttrDef(synthetic_oid(ATTRDEF_BASE, t.oid, i), t.oid, i + 1, d))
         return out
