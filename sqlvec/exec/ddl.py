@@ -434,6 +434,23 @@ class DdlRunner:
             out.add(c.name)
         return out
 
+    def _generated_again(self, rel: TableDef, name: str) -> list[tuple[int, Any]]:
+        """ALTER COLUMN name TYPE: the expression indexes' hidden columns computed again from
+        the new values, (position, rows -> values) each; a user's generated column on it is
+        0A000, as in PostgreSQL."""
+        from sqlvec.sql.parse import parse_one_sql
+
+        out = []
+        for j, c in enumerate(rel.columns):
+            if c.generated is None or name not in _check_columns(c.generated):
+                continue
+            if not c.hidden:
+                raise FeatureNotSupported("cannot alter type of a column used by a generated column",
+                                          detail=f'Column "{name}" is used by generated column "{c.name}".')
+            out.append((j, self._using_converter(rel, c.name, parse_one_sql(f"SELECT {c.generated}").expressions[0],
+                                                 c.sql_type(self.regs.types), generation=True)))
+        return out
+
     def _drop_hidden(self, idx: IndexDef) -> None:
         """DROP INDEX of a vector index on an expression: its hidden column goes too."""
         from dataclasses import replace
@@ -850,12 +867,17 @@ class DdlRunner:
                 cols[i] = replace(col, type_oid=t.oid, typmod=t.typmod)
                 new = replace(rel, columns=tuple(cols))
                 casts = self.regs.casts
+                again = self._generated_again(new, name)
 
                 def fill(tb: pa.Table, i=i, src_t=src_t, t=t, convert=convert) -> pa.Table:
                     if convert is not None:
-                        return tb.set_column(i, name, convert(tb))
-                    arr = tb.column(i).combine_chunks()
-                    return tb.set_column(i, name, casts.cast(arr, src_t, t, explicit=False))
+                        tb = tb.set_column(i, name, convert(tb))
+                    else:
+                        arr = tb.column(i).combine_chunks()
+                        tb = tb.set_column(i, name, casts.cast(arr, src_t, t, explicit=False))
+                    for j, generate in again:  # (an expression index's values, of the new type)
+                        tb = tb.set_column(j, tb.column_names[j], generate(tb))
+                    return tb
 
                 self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs), fill)
                 self.cat.put_table(new)

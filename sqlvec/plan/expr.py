@@ -59,6 +59,7 @@ class OuterRef(Expr):
     index: int
     type: SqlType
     name: str = field(default="", compare=False)
+    table: str = field(default="", compare=False)  # the FROM item's name, for error messages
 
     def __str__(self) -> str:
         return self.name or f"outer{self.level}.${self.index}"

@@ -386,7 +386,7 @@ class ExprBinder(CallBinder):
                 if level == 0:
                     return E.ColRef(c.index, c.type, name, c.alias)
                 self.note_outer(level, c.index)
-                return E.OuterRef(level, c.index, c.type, name)
+                return E.OuterRef(level, c.index, c.type, name, c.alias)
             s, level = s.outer, level + 1
         if table is None:
             row = self._whole_row(name, scope)

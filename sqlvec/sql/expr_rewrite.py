@@ -40,7 +40,8 @@ def _rewrite_post_agg(e: E.Expr, groups: list[E.Expr], aggs: list[E.AggCall], ng
             for idx in e.outer_cols:
                 probe = next((g for g in groups if isinstance(g, E.ColRef) and g.index == idx), None)
                 if probe is None:
-                    raise GroupingError("subquery uses ungrouped column from outer query")
+                    raise GroupingError(f'subquery uses ungrouped column "{_outer_name(e, idx)}" '
+                                        "from outer query")
                 new_cols.append(groups.index(probe))
             if new_cols != list(e.outer_cols):
                 raise FeatureNotSupported("correlated subquery over grouped columns is not supported yet")
@@ -76,6 +77,17 @@ def _lift_calls(plan, items, order_exprs, kind, node, in_order_by: bool):
 
 
 _map_children = E.map_children  # (its older name, used across the binder)
+
+
+def _outer_name(sub: E.Subquery, index: int) -> str:
+    """The subquery's reference to column `index` one level out, as PostgreSQL names it in
+    errors ("t.col")."""
+    from sqlvec.plan.walk import plan_exprs
+
+    for x in plan_exprs(sub.plan):
+        if isinstance(x, E.OuterRef) and x.level == 1 and x.index == index:
+            return f"{x.table}.{x.name}" if x.table else x.name
+    return "?"
 
 
 def _outer_down(e: E.Expr) -> E.Expr:

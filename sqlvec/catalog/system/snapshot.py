@@ -432,8 +432,10 @@ class Snapshot:
         out = []
         for t in self.tables:
             for i, c in enumerate(t.columns):
-                d = None if c.hidden else default_text(c, self.column_type(c)) \
-                    if c.generated is None else _expr_node(c.generated, True)[0]
+                if c.hidden:
+                    continue
+                d = default_text(c, self.column_type(c)) if c.generated is None else \
+                    _expr_node(c.generated, True)[0]  # (psql's \d: generated always as (...))
                 if d is not None:
                     out.append(AttrDef(synthetic_oid(ATTRDEF_BASE, t.oid, i), t.oid, i + 1, d))
         return out
