@@ -97,7 +97,6 @@ class Session:
         self.cancel_event = threading.Event()
         self.cancel_reason: str | None = None
         self.xact_advisory = False  # holds a transaction-level advisory lock (session/advisory.py)
-        self.waited = False  # the running statement waited for another session (_after_wait)
         self.closed = False
         self.seq_values: dict[int, int] = {}  # currval(): last nextval per sequence OID
         self.current_query = ""  # pg_stat_activity.query
@@ -398,7 +397,6 @@ class Session:
 
     def _in_txn(self, fn: Any) -> Result:
         """Run fn(txn): autocommit in its own transaction, or under a savepoint in a block."""
-        self.waited = False
         if self.txn is None:
             txn = self.db.store.begin()
             try:
@@ -419,6 +417,7 @@ class Session:
                 self._ddl_settled()
                 self._end_xact_locks()
             return result
+        self._statement_snapshot()
         sp = self.txn.savepoint() if not self.implicit_block else None  # (an error ends that one)
         try:
             result = fn(self.txn)
@@ -427,8 +426,6 @@ class Session:
                 self.txn.rollback_to(sp)
             self.failed = True
             raise
-        if self.waited:
-            self._after_wait()
         stream = _stream_of(result)
         if stream is not None:  # a read-only query: an error while streaming fails the block
             stream.on_end = functools.partial(self._end_block_stream, self.txn)
@@ -697,7 +694,7 @@ class Session:
 
         took = self.db.advisory.acquire(
             self, key_of(args), shared, "xact" if xact else "session", wait, self._interrupted,
-            _int_setting(self.settings.values.get("lock_timeout", "0")), self._waiting)
+            _int_setting(self.settings.values.get("lock_timeout", "0")), self._lent)
         if took and xact:
             self.xact_advisory = True
         return took
@@ -720,18 +717,12 @@ class Session:
         """The context of a wait: the server's worker thread is lent meanwhile (server/app)."""
         return (getattr(self, "lend_worker", None) or contextlib.nullcontext)()
 
-    def _waiting(self) -> contextlib.AbstractContextManager:
-        """The context of a wait for another session: lent, and the block reads a fresh
-        snapshot after the statement (_after_wait)."""
-        self.waited = True
-        return self._lent()
-
-    def _after_wait(self) -> None:
-        """A statement of a READ COMMITTED block waited for another session: the next ones
-        see what was committed meanwhile (sqlvec's blocks read one snapshot; PostgreSQL's
-        READ COMMITTED takes one per statement), as long as the block has written nothing
-        and holds no savepoint or cursor over the old one."""
-        self.waited = False
+    def _statement_snapshot(self) -> None:
+        """A statement of a READ COMMITTED block starts: it sees what other sessions
+        committed before it, as PostgreSQL's READ COMMITTED takes a snapshot per statement,
+        as long as the block has written nothing (its writes sit on the snapshot it began
+        with: it keeps that one, as REPEATABLE READ would) and holds no savepoint or cursor
+        over the old one."""
         if self.settings.values.get("transaction_isolation") == "read committed" \
                 and not self.savepoints and not any(self.portals):  # (named: cursors)
             self.txn.refresh()

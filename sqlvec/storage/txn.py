@@ -434,13 +434,18 @@ class Transaction:
 
     def refresh(self) -> bool:
         """Read the newest committed version from now on, if nothing was written here yet
-        (a READ COMMITTED block's next statement after a wait for another session, which
-        must see what that session committed): whether it did."""
+        (a READ COMMITTED block's next statement, which must see what other sessions
+        committed before it): whether it does. The tables no commit changed meanwhile keep
+        their read state."""
         self._check()
         if self.has_writes or self._bulk:
             return False
-        self._tables.clear()  # (read state only: bases of the old snapshot)
-        self.snapshot = self.store.version
+        version = self.store.version
+        if version is not self.snapshot:
+            tables = version.tables
+            self._tables = {oid: lt for oid, lt in self._tables.items()
+                            if lt.base is not None and tables.get(oid) is lt.base}
+            self.snapshot = version
         return True
 
     @property
