@@ -51,9 +51,9 @@ def timed(fn: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - w, _cpu() - c
 
 
-def open_sqlvec(x: np.ndarray, m: int, efc: int, tmp: str) -> tuple[Callable[[], tuple], Callable[[], None]]:
-    """The vectors loaded into a durable sqlvec database; (build, close): build() runs
-    CREATE INDEX (dropping the previous one first, untimed) -> (wall, cpu, notices)."""
+def load_sqlvec(x: np.ndarray, tmp: str):
+    """An autocommit connection to a durable sqlvec database holding the vectors in table
+    items (id, emb), loaded as COPY loads them (full segment files)."""
     import sqlvec
     from sqlvec.catalog.catalog import Catalog
 
@@ -69,6 +69,14 @@ def open_sqlvec(x: np.ndarray, m: int, efc: int, tmp: str) -> tuple[Callable[[],
         pa.FixedSizeListArray.from_arrays(pa.array(x[s:s + 50_000].reshape(-1)), x.shape[1]),
     ], names=["id", "emb"]) for s in range(0, len(x), 50_000)))
     txn.commit()
+    return con
+
+
+def open_sqlvec(x: np.ndarray, m: int, efc: int, tmp: str) -> tuple[Callable[[], tuple], Callable[[], None]]:
+    """The vectors loaded into a durable sqlvec database; (build, close): build() runs
+    CREATE INDEX (dropping the previous one first, untimed) -> (wall, cpu, notices)."""
+    con = load_sqlvec(x, tmp)
+    cur = con.cursor()
 
     def build() -> tuple[float, float, str]:
         cur.execute("drop index if exists items_emb_idx")

@@ -719,10 +719,10 @@ class Session:
 
     def _statement_snapshot(self) -> None:
         """A statement of a READ COMMITTED block starts: it sees what other sessions
-        committed before it, as PostgreSQL's READ COMMITTED takes a snapshot per statement,
-        as long as the block has written nothing (its writes sit on the snapshot it began
-        with: it keeps that one, as REPEATABLE READ would) and holds no savepoint or cursor
-        over the old one."""
+        committed before it, as PostgreSQL's READ COMMITTED takes a snapshot per statement
+        (the block's own row writes move onto it: Transaction.refresh), unless the block
+        holds a savepoint or cursor over the old one or wrote what cannot move (DDL, a
+        table created or altered here): it then keeps it, as REPEATABLE READ would."""
         if self.settings.values.get("transaction_isolation") == "read committed" \
                 and not self.savepoints and not any(self.portals):  # (named: cursors)
             self.txn.refresh()

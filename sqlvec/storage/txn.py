@@ -29,6 +29,7 @@ from sqlvec.storage.segment import (
 )
 from sqlvec.storage.state import (
     CommitRecord,
+    Conflict,
     TableChange,
     TableVersion,
     Version,
@@ -433,19 +434,32 @@ class Transaction:
         self._catalog = dict(sp.catalog)
 
     def refresh(self) -> bool:
-        """Read the newest committed version from now on, if nothing was written here yet
-        (a READ COMMITTED block's next statement, which must see what other sessions
-        committed before it): whether it does. The tables no commit changed meanwhile keep
-        their read state."""
+        """Read the newest committed version from now on (a READ COMMITTED block's next
+        statement, which must see what other sessions committed before it): whether it
+        does. This transaction's row writes move onto it (its deletes applied to the newer
+        rows); it keeps its snapshot when they cannot (DDL or a bulk load here, a table
+        created, truncated or altered here or since, a row deleted here and by a commit
+        since: that conflict is 40001 at commit). Tables no commit changed keep their
+        read state."""
         self._check()
-        if self.has_writes or self._bulk:
+        if self._catalog or self._bulk:
             return False
         version = self.store.version
-        if version is not self.snapshot:
-            tables = version.tables
-            self._tables = {oid: lt for oid, lt in self._tables.items()
-                            if lt.base is not None and tables.get(oid) is lt.base}
-            self.snapshot = version
+        if version is self.snapshot:
+            return True
+        tables = version.tables
+        moved = {}
+        for oid, lt in self._tables.items():
+            tv = tables.get(oid)
+            if tv is lt.base and lt.base is not None:
+                moved[oid] = lt
+            elif lt.changed:
+                lt = _rebased(lt, tv)
+                if lt is None:
+                    return False
+                moved[oid] = lt
+        self._tables = moved
+        self.snapshot = version
         return True
 
     @property
@@ -522,6 +536,20 @@ class Transaction:
             else:
                 rec.catalog_put[k] = v
         return rec
+
+
+def _rebased(lt: LocalTable, tv: TableVersion | None) -> LocalTable | None:
+    """A table's row writes on a newer committed version of it (Transaction.refresh), or
+    None when they cannot move there."""
+    if lt.reset or lt.dropped or lt.base is None or tv is None or tv.schema != lt.schema:
+        return None
+    views = list(tv.views)
+    if lt.deleted:
+        try:
+            views = delete_rows(views, np.sort(np.concatenate(lt.deleted)), True)
+        except Conflict:
+            return None
+    return replace(lt, base=tv, views=tuple(views))
 
 
 def _newly_deleted(old: SegView, new: SegView) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Snapshot isolation over the wire with concurrent writers: 40001 instead of lost updates
 under REPEATABLE READ (as PostgreSQL gives it); READ COMMITTED, PostgreSQL's default, takes a
-snapshot per statement (while its block has written nothing), so a read-then-write there may
-lose an update as it may on PostgreSQL."""
+snapshot per statement, so a read-then-write there may lose an update as it may on
+PostgreSQL."""
 
 from __future__ import annotations
 

@@ -1,7 +1,9 @@
 """READ COMMITTED in a transaction block, the same checks against sqlvec and PostgreSQL 15:
-each statement sees what other sessions committed before it started (psycopg's default is
-a block per connection, so a reader that never commits must still see new rows), while a
-REPEATABLE READ block keeps the snapshot of its first statement."""
+each statement sees what other sessions committed before it started, with the block's own
+writes (psycopg's default is a block per connection, so a reader that never commits must
+still see new rows), while a REPEATABLE READ block keeps the snapshot of its first
+statement. (Where two blocks write one row, PostgreSQL makes the second wait for the first;
+sqlvec has no row locks: the later committer gets 40001, tests/durability.)"""
 
 from __future__ import annotations
 
@@ -73,5 +75,25 @@ def test_a_read_committed_update_works_on_the_rows_committed_before_it(dsn, tabl
     reader.commit()
     assert got == [(1, "c!")]
     assert writer.execute("select id, v from rc_t").fetchall() == [(1, "c!")]
+    reader.close()
+    writer.close()
+
+
+def test_a_block_that_wrote_still_sees_new_commits(dsn, table):
+    """After its own writes too, each statement sees the others' commits and its own rows."""
+    writer = psycopg.connect(dsn, autocommit=True)
+    writer.execute("insert into rc_t values (1, 'a'), (2, 'b')")
+    reader = psycopg.connect(dsn)
+    reader.execute("insert into rc_t values (10, 'mine')")
+    reader.execute("delete from rc_t where id = 2")
+    writer.execute("insert into rc_t values (11, 'theirs')")
+    writer.execute("update rc_t set v = 'c' where id = 1")
+    seen = reader.execute("select id, v from rc_t order by id").fetchall()
+    changed = reader.execute("update rc_t set v = v || '!' where id in (1, 11) returning id, v").fetchall()
+    reader.commit()
+    assert seen == [(1, "c"), (10, "mine"), (11, "theirs")]
+    assert sorted(changed) == [(1, "c!"), (11, "theirs!")]
+    assert writer.execute("select id, v from rc_t order by id").fetchall() == \
+        [(1, "c!"), (10, "mine"), (11, "theirs!")]
     reader.close()
     writer.close()

@@ -288,7 +288,7 @@ def test_sleepers_beyond_the_workers_do_not_stop_the_server(server_factory):
 def test_the_next_holder_sees_the_writes_made_under_the_lock(dsn):
     """A transaction-level lock goes after its transaction commits, and a READ COMMITTED
     block that waited for it reads what was committed meanwhile (each statement of such a
-    block takes a fresh snapshot while the block has written nothing). LangChain's guard
+    block takes a fresh snapshot). LangChain's guard
     (the lock, then CREATE EXTENSION IF NOT EXISTS, in one transaction) relies on both:
     its second session must see the extension the first created, not fail with 40001."""
     _free(dsn)

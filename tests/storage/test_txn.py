@@ -28,6 +28,12 @@ def read(txn, tid=1):
     return sorted(t.column("id").to_pylist())
 
 
+def rowids_of(txn, ids, tid=1):
+    t = pa.Table.from_batches(list(txn.scan(tid)))
+    keep = np.isin(np.asarray(t.column("id")), ids)
+    return np.asarray(t.column("_rowid"))[keep]
+
+
 @pytest.fixture
 def store():
     s = Store.open(None)
@@ -67,7 +73,7 @@ def test_snapshot_isolation(store):
     assert read(store.begin()) == [1]
 
 
-def test_refresh_reads_the_newest_version_until_it_writes(store):
+def test_refresh_reads_the_newest_version_with_its_own_writes(store):
     a = store.begin()
     b = store.begin()
     assert read(b) == []  # (b has read: its local state holds the old base)
@@ -78,9 +84,28 @@ def test_refresh_reads_the_newest_version_until_it_writes(store):
     c = store.begin()
     c.insert(1, rows([3]))
     c.commit()
-    assert not b.refresh() and read(b) == [1, 2]  # (written: it keeps its snapshot)
+    assert b.refresh() and read(b) == [1, 2, 3]  # (its insert moved onto the new version)
     b.commit()
     assert read(store.begin()) == [1, 2, 3]
+
+
+def test_refresh_moves_deletes_and_keeps_the_snapshot_of_a_conflict(store):
+    t = store.begin()
+    t.insert(1, rows([1, 2, 3]))
+    t.commit()
+    b = store.begin()
+    b.delete(1, rowids_of(b, [1]))
+    a = store.begin()
+    a.insert(1, rows([4]))
+    a.commit()
+    assert b.refresh() and read(b) == [2, 3, 4]  # (its delete applied to the newer rows)
+    a = store.begin()
+    a.delete(1, rowids_of(a, [1, 2]))  # (deletes b's deleted row too)
+    a.commit()
+    assert not b.refresh() and read(b) == [2, 3, 4]  # (cannot move: kept its snapshot)
+    with pytest.raises(SerializationFailure):
+        b.commit()
+    assert read(store.begin()) == [3, 4]
 
 
 def test_rollback_drops_everything(store):
