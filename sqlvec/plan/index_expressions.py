@@ -5,10 +5,11 @@ A vector index on an expression (pgvector's `CREATE INDEX ... USING hnsw
 of the table (exec/ddl.py), and the binder lists such columns on the table's Scan
 (`L.Scan.derived`: the hidden column's field, and the expression bound over the scan's
 fields). `read_index_expressions` rewrites the Project right above such a scan, the Filter
-between them and the scan's own filter: a subexpression equal to an indexed expression becomes a
-reference to the hidden column, which the scan then reads too (one more field). The ANN
-rule (plan/vector_search.py) then finds `hidden <-> q` and the index on it, as for a
-column; PostgreSQL's planner matches index expressions the same way, by equal trees.
+between them and the scan's own filter: a subexpression equal to an indexed expression
+becomes a reference to the hidden column, which the scan then reads too (one more field).
+The ANN rule (plan/vector_search.py) then finds `hidden <-> q` and the index on it, as for
+a column; PostgreSQL's planner matches index expressions the same way, by equal trees.
+The session runs it after binding, only when a scan has such columns (BindContext.derived).
 """
 
 from __future__ import annotations

@@ -19,11 +19,9 @@ import pytest
 pytest_plugins = ["tests.support.conftest_pg"]
 
 
-@pytest.fixture(params=["sqlvec", "postgresql"])
-def dsn(request):
-    if request.param == "sqlvec":
-        return request.getfixturevalue("server").dsn
-    return request.getfixturevalue("pg15_dsn")
+@pytest.fixture
+def dsn(either_dsn):
+    return either_dsn
 
 
 def _connect(dsn):

@@ -1,5 +1,5 @@
-"""A pytest plugin with a session-wide PostgreSQL 15 fixture `pg15_dsn` and `pg` (run SQL
-there).
+"""A pytest plugin with a session-wide PostgreSQL 15 fixture `pg15_dsn`, `pg` (run SQL
+there) and `either_dsn` (a test run on sqlvec and on PostgreSQL).
 
 Use it from any conftest.py with `pytest_plugins = ["tests.support.conftest_pg"]`, or
 import `postgres_server` from tests.support.pg directly.
@@ -19,6 +19,15 @@ def pg15_dsn():
         pytest.skip("PostgreSQL 15 is not installed (pg_config not found)")
     with postgres_server() as dsn:
         yield dsn
+
+
+@pytest.fixture(params=["sqlvec", "postgresql"])
+def either_dsn(request):
+    """The test runs twice: against a sqlvec server (the `server` fixture) and against
+    PostgreSQL 15, the same checks on both."""
+    if request.param == "sqlvec":
+        return request.getfixturevalue("server").dsn
+    return request.getfixturevalue("pg15_dsn")
 
 
 @pytest.fixture()
