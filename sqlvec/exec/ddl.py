@@ -438,8 +438,6 @@ class DdlRunner:
         """ALTER COLUMN name TYPE: the expression indexes' hidden columns computed again from
         the new values, (position, rows -> values) each; a user's generated column on it is
         0A000, as in PostgreSQL."""
-        from sqlvec.sql.parse import parse_one_sql
-
         out = []
         for j, c in enumerate(rel.columns):
             if c.generated is None or name not in _check_columns(c.generated):
@@ -447,8 +445,7 @@ class DdlRunner:
             if not c.hidden:
                 raise FeatureNotSupported("cannot alter type of a column used by a generated column",
                                           detail=f'Column "{name}" is used by generated column "{c.name}".')
-            out.append((j, self._using_converter(rel, c.name, parse_one_sql(f"SELECT {c.generated}").expressions[0],
-                                                 c.sql_type(self.regs.types), generation=True)))
+            out.append((j, self._generated_converter(rel, c)))
         return out
 
     def _drop_hidden(self, idx: IndexDef) -> None:
@@ -499,11 +496,7 @@ class DdlRunner:
         there now (a rewrite, as ADD COLUMN ... GENERATED ALWAYS AS (...) STORED)."""
         from dataclasses import replace
 
-        from sqlvec.sql.parse import parse_one_sql
-
-        generate = self._using_converter(rel, col.name,
-                                         parse_one_sql(f"SELECT {col.generated}").expressions[0],
-                                         col.sql_type(self.regs.types), generation=True)
+        generate = self._generated_converter(rel, col)
         new = replace(rel, columns=rel.columns + (col,))
         self.cat.txn.alter_table(rel.oid, arrow_schema(new, self.regs),
                                  lambda t: t.append_column(col.name, generate(t)))

@@ -64,6 +64,8 @@ def embedded(tmp_path):
 
 
 def test_the_index_answers_and_survives_a_reopen(embedded):
+    import sqlvec
+
     x, q = _data()
     con, run = embedded()
     _load(run, x)
@@ -85,6 +87,14 @@ def test_the_index_answers_and_survives_a_reopen(embedded):
     assert "hnsw index items_half" in "\n".join(r[0] for r in run("explain " + sql % f"'{_vec(q[0])}'"))
     assert run(sql, (_vec(q[3]),))[0][0] == N
     assert len(run("select * from items where id = 1")[0]) == 2
+    oid = run("select 'items'::regclass::oid")[0][0]
+    stored = con._session.db.store.version.tables[oid].schema.names
+    hidden = [n for n in stored if n.startswith("sqlvec_expr_")]
+    assert len(hidden) == 1  # (the values are stored, under a name no statement reaches)
+    for sql in (f"select {hidden[0]} from items", f"alter table items drop column {hidden[0]}",
+                f"alter table items rename {hidden[0]} to h"):
+        with pytest.raises(sqlvec.ProgrammingError, match="does not exist"):
+            run(sql)
 
 
 def _compiled():

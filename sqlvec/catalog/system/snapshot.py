@@ -249,10 +249,11 @@ class Snapshot:
         """pg_get_indexdef: 'CREATE UNIQUE INDEX t_pkey ON public.t USING btree (id)'."""
         table = self.rel_by_oid.get(idx.table_oid)
         tname = f"{quote_ident(idx.schema)}.{quote_ident(table.name if table else '?')}"
-        cols = ", ".join(quote_ident(c) if c.isidentifier() else _def_key(c) if "(" in c else c
-                         for c in idx.columns)
         if idx.expr is not None:  # a vector index on an expression: it, and the opclass
             cols = " ".join((_key_text(idx.expr), *idx.columns[0].split()[1:]))
+        else:
+            cols = ", ".join(quote_ident(c) if c.isidentifier() else _def_key(c) if "(" in c else c
+                             for c in idx.columns)
         head = "CREATE UNIQUE INDEX" if idx.unique else "CREATE INDEX"
         text = f"{head} {quote_ident(idx.name)} ON {tname} USING {idx.method} ({cols})"
         if idx.nulls_not_distinct:
