@@ -232,9 +232,9 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
     pos = np.flatnonzero(rows.passing)
     if not len(pos):
         return pos
-    on_gpu = _exact_on_gpu(ctx, p, rows, pos, q, k)
-    if on_gpu is not None:
-        return on_gpu
+    xp = _kernel_module(ctx, p, q, len(pos))
+    if xp is not None:
+        return _exact_kernel(xp, p, rows, q, k)
     col = rows.table.column(p.column + 1)
     fn = p.distance.fn
     col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
@@ -281,32 +281,117 @@ def take_rows(data: pa.Table | pa.ChunkedArray, pos: np.ndarray) -> pa.Table | p
     return gathered.take(pa.array(inverse))
 
 
-def _exact_on_gpu(ctx: Any, p: VectorSearch, rows: _Rows, pos: np.ndarray, q: Any,
-                  k: int) -> np.ndarray | None:
-    """SET sqlvec.gpu = on (or auto with CuPy and a device): the xp exact kernel on the GPU.
+_KERNEL_TYPES = frozenset({"vector", "halfvec", "bf16vec", "int8vec", "bit"})
 
-    None when the numpy path should run (no GPU, sparse vectors, few rows under auto).
+
+def _kernel_module(ctx: Any, p: VectorSearch, q: Any, passing: int) -> Any:
+    """The array module exact.exact_search ranks this scan's rows on: numpy, or CuPy under
+    SET sqlvec.gpu = on (auto: with CuPy and a device, from 50,000 passing rows).
+
+    None sends the scan to the operator path: sparse vectors, an expression over the column
+    (`emb::halfvec(3) <-> q` ranks rounded values), a column of no fixed dimension, a query
+    of another dimension or NULL (whose errors and NULLs the operator gives).
     """
     from sqlvec.index.xp import array_module, gpu_available, parse_gpu_setting
 
-    gpu = parse_gpu_setting(_setting(ctx, "sqlvec.gpu", "auto"))
-    short = p.scan.fields[p.column].type.short
-    if gpu is False or short == "sparsevec" or (gpu is None and (len(pos) < 50_000
-                                                                 or not gpu_available())):
+    t = p.scan.fields[p.column].type
+    col_arg = [_unmodified(a) for a in p.distance.args if not _is_const(a)]
+    if t.short not in _KERNEL_TYPES or t.typmod <= 0 or len(col_arg) != 1 \
+            or not isinstance(col_arg[0], E.ColRef) or not _query_fits(q, t):
         return None
-    xp = array_module(True)  # 0A000 when asked for and absent
+    gpu = parse_gpu_setting(_setting(ctx, "sqlvec.gpu", "auto"))
+    if gpu is None:
+        gpu = passing >= 50_000 and gpu_available()
+    return array_module(gpu)  # 0A000 when asked for and absent
+
+
+def _unmodified(e: E.Expr) -> E.Expr:
+    """e without casts that only drop a type modifier (vector(3) -> vector)."""
+    while isinstance(e, E.Cast) and e.type.short == e.arg.type.short:
+        e = e.arg
+    return e
+
+
+def _is_const(e: E.Expr) -> bool:
+    return not any(isinstance(n, E.ColRef) for n in E.walk(e))
+
+
+def _query_fits(q: Any, t: Any) -> bool:
+    """Whether the query value is a non-NULL vector of the column's dimension."""
+    if q is None or (isinstance(q, pa.Scalar) and not q.is_valid):
+        return False
+    if t.short == "bit":
+        from sqlvec.functions.vectors import textio as VT
+        return int(VT.bit_lengths(pa.array([q.as_py()], q.type))[0]) == t.typmod
+    return _query_vector(q, t.short).shape[1] == t.typmod
+
+
+def _exact_kernel(xp: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray:
+    """Positions of the k passing rows nearest to q by exact.exact_search over the column's
+    matrices (_column_parts), the rows the WHERE clause drops masked out; the same rows, in
+    the same order, as the operator path."""
+    from sqlvec.index.base import order_by_distance_then_key
     from sqlvec.index.exact import exact_search
 
-    col = take_rows(rows.table.column(p.column + 1), pos)
-    data = _matrix(col, short)
+    short = p.scan.fields[p.column].type.short
     qv = _query_vector(q, short)
     if short == "bf16vec":
         from sqlvec.functions.vectors.types import bf16_to_f32
-        data, qv = bf16_to_f32(data), bf16_to_f32(qv)
-    keys, _d = exact_search(xp, data, rows.rowids[pos], qv, k, p.metric)
-    found = keys[0][keys[0] >= 0]
-    at, _ok = rows.positions(found)
+        qv = bf16_to_f32(qv)
+    keys, dists = [], []
+    for start, host, dev, sq in _column_parts(xp, rows.table.column(p.column + 1), short):
+        end = start + len(host)
+        live = rows.passing[start:end]
+        if live.any():
+            kk, dd = exact_search(xp, dev, rows.rowids[start:end], qv, k, p.metric,
+                                  live=live, x_sq=sq, host=host)
+            keys.append(kk)
+            dists.append(dd)
+    if len(keys) > 1:
+        found = order_by_distance_then_key(np.hstack(keys), np.hstack(dists), k)[0][0]
+    else:
+        found = keys[0][0]
+    at, _ok = rows.positions(found[found >= 0])
     return at
+
+
+_PARTS = None  # DeviceCache of vector columns as exact_search's matrices (made at first use)
+
+
+def _column_parts(xp: Any, col: pa.ChunkedArray, short: str) -> list[tuple]:
+    """(first row, host matrix, xp matrix, xp squared norms or None) per part of a vector
+    column: on numpy one part per chunk (a zero-copy view where the chunk's layout allows),
+    on a device the whole column copied there once. Kept per column state: keyed by the
+    chunks' buffers, which the entry holds (Arrow buffers are immutable: a write makes new
+    ones, hence a new key)."""
+    global _PARTS
+    from sqlvec.index.xp import DeviceCache
+
+    if _PARTS is None:
+        _PARTS = DeviceCache(budget=int(os.environ.get("SQLVEC_GPU_CACHE_BYTES", 4 << 30)))
+    chunks = tuple(col.chunks)
+    key = (id(xp), short) + tuple((c.offset, len(c)) + tuple(b.address if b is not None else 0
+                                                               for b in c.buffers())
+                                  for c in chunks)
+
+    def part(start: int, values: pa.Array | pa.ChunkedArray) -> tuple:
+        host = _matrix(values, short)
+        if short == "bf16vec":
+            from sqlvec.functions.vectors.types import bf16_to_f32
+            host = bf16_to_f32(host)
+        dev = xp.asarray(host)
+        sq = None
+        if host.dtype.kind == "f":
+            d32 = dev.astype(xp.float32, copy=False)
+            sq = (d32 * d32).sum(axis=1)
+        return start, host, dev, sq
+
+    def make() -> list[tuple]:
+        if xp is not np:
+            return [part(0, col)]
+        starts = np.cumsum([0] + [len(c) for c in chunks])
+        return [part(int(s), c) for s, c in zip(starts, chunks) if len(c)]
+    return _PARTS.get(key, chunks, make)
 
 
 def _strip(e: E.Expr) -> E.Expr:

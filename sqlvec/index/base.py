@@ -173,14 +173,16 @@ class IndexKind(Protocol):
 
 def order_by_distance_then_key(keys: np.ndarray, dists: np.ndarray, k: int
                                ) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row by (distance, key), keep k, pad with (-1, inf); NaN sorts last."""
+    """Sort each row by (distance, key), keep k, pad with (-1, inf); NaN sorts after
+    infinity (as PostgreSQL orders float8), pads last."""
     keys = np.asarray(keys, dtype=np.int64)
     dists = np.asarray(dists, dtype=np.float64)
     if keys.ndim == 2 and len(keys) == 1 and keys.shape[1]:
         return _order_one(keys[0], dists[0], k)
-    d = np.where(np.isnan(dists) | (keys < 0), np.inf, dists)
-    kk = np.where(keys < 0, np.iinfo(np.int64).max, keys)
-    order = np.lexsort((kk, d), axis=-1)[:, :k]
+    pad, nan = keys < 0, np.isnan(dists)
+    d = np.where(nan | pad, np.inf, dists)
+    kk = np.where(pad, np.iinfo(np.int64).max, keys)
+    order = np.lexsort((kk, d, nan + 2 * pad), axis=-1)[:, :k]
     out_k = np.take_along_axis(keys, order, axis=1)
     out_d = np.take_along_axis(np.where(keys < 0, np.inf, dists), order, axis=1)
     if out_k.shape[1] < k:
@@ -198,9 +200,9 @@ def _order_one(keys: np.ndarray, dists: np.ndarray, k: int) -> tuple[np.ndarray,
         d = np.where(nan | pad, np.inf, dists)
         kk = np.where(pad, np.iinfo(np.int64).max, keys)
         dists = np.where(pad, np.inf, dists)
+        order = np.lexsort((kk, d, nan + 2 * pad))[:k]
     else:
-        d, kk = dists, keys
-    order = np.lexsort((kk, d))[:k]
+        order = np.lexsort((keys, dists))[:k]
     out_k, out_d = keys[order], dists[order]
     if len(order) < k:
         out_k = np.concatenate([out_k, np.full(k - len(order), -1, np.int64)])

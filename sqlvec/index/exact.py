@@ -30,8 +30,7 @@ def _is_bits(metric: str) -> bool:
 def pair_distances(xp: ModuleType, q: Any, x: Any, metric: str, x_sq: Any = None) -> Any:
     """Ranking distances (nq, n) on xp; NaN mapped to inf (PostgreSQL sorts NaN last)."""
     if _is_bits(metric):
-        qb = xp.unpackbits(q, axis=1).astype(xp.float32)
-        xb = xp.unpackbits(x, axis=1).astype(xp.float32)
+        qb, xb = _unpacked(xp, q), _unpacked(xp, x)
         ab = qb @ xb.T
         aa = qb.sum(axis=1)[:, None]
         bb = xb.sum(axis=1)[None, :]
@@ -41,8 +40,8 @@ def pair_distances(xp: ModuleType, q: Any, x: Any, metric: str, x_sq: Any = None
             union = aa + bb - ab
             d = xp.where(ab == 0, 1.0, 1.0 - ab / xp.maximum(union, 1))
         return d.astype(xp.float64)
-    q = q.astype(xp.float32)
-    x = x.astype(xp.float32)
+    q = q.astype(xp.float32, copy=False)
+    x = x.astype(xp.float32, copy=False)
     if metric == "l1":
         return xp.abs(q[:, None, :] - x[None, :, :]).sum(axis=2, dtype=xp.float32)
     dots = q @ x.T
@@ -57,6 +56,14 @@ def pair_distances(xp: ModuleType, q: Any, x: Any, metric: str, x_sq: Any = None
     with np.errstate(invalid="ignore", divide="ignore"):
         d = 1.0 - xp.clip(dots / denom, -1.0, 1.0)
     return xp.where(xp.isnan(d), xp.inf, d)
+
+
+def _unpacked(xp: ModuleType, packed: Any) -> Any:
+    """Packed bit rows (uint8, most significant bit first) as 0/1 float32 rows: numpy's
+    unpackbits(axis=1), in the API subset CuPy shares."""
+    shifts = xp.asarray(np.arange(7, -1, -1, dtype=np.uint8))
+    bits = (xp.asarray(packed, dtype=xp.uint8)[:, :, None] >> shifts) & 1
+    return bits.reshape(len(packed), -1).astype(xp.float32)
 
 
 def rescore(q: np.ndarray, x: np.ndarray, metric: str) -> np.ndarray:
@@ -179,16 +186,22 @@ def _bounded(xp: ModuleType, dots: Any, sq: Any, q: np.ndarray, k: int, metric: 
 
 
 def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarray, k: int,
-                 metric: str, *, live: np.ndarray | None = None, x_sq: Any = None
-                 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k keys and operator distances per query over all live rows of `data`."""
+                 metric: str, *, live: np.ndarray | None = None, x_sq: Any = None,
+                 host: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k keys and operator distances per query over all live rows of `data` (on xp's
+    device or the host; `host`: its host copy when the caller has one, for the re-score)."""
     nq = len(queries)
     n = len(keys)
     if n == 0 or k <= 0:
         return base.order_by_distance_then_key(np.full((nq, 0), -1), np.zeros((nq, 0)), k)
-    host = np.asarray(to_host(data)) if xp is not np else data
+    if host is None:
+        host = np.asarray(to_host(data)) if xp is not np else data
     xd = xp.asarray(data)
     keep = min(n, k + max(8, k))  # margin so near-ties survive the re-score
+    if live is not None and int(live.sum()) <= keep:  # few rows: rank them all
+        alive = np.flatnonzero(live)
+        return _finish(queries, host, keys, np.broadcast_to(alive, (nq, len(alive))), metric,
+                       None, k)
     step = max(1, _CHUNK_ELEMS // max(n * (data.shape[1] if metric == "l1" else 1), 1))
     cand = np.empty((nq, keep), np.int64)
     tied: dict[int, np.ndarray] = {}  # queries whose k-th distance is shared beyond `keep`
@@ -202,7 +215,7 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
             part = xp.argpartition(d, keep - 1, axis=1)[:, :keep]
             kth = xp.take_along_axis(d, part, axis=1).max(axis=1)
             over = to_host((d <= kth[:, None]).sum(axis=1) > keep)
-            for i in np.flatnonzero(over & np.isfinite(to_host(kth))):
+            for i in np.flatnonzero(over):  # (kth infinite: NaN distances, keys decide)
                 tied[s + int(i)] = to_host(xp.nonzero(d[i] <= kth[i])[0])
         else:
             part = xp.broadcast_to(xp.arange(n), (len(qd), n))

@@ -11,6 +11,9 @@ module import (no GPU is needed to install, run or test sqlvec).
 from __future__ import annotations
 
 import functools
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
@@ -59,3 +62,40 @@ def parse_gpu_setting(value: str | None) -> bool | None:
     if v in ("off", "false", "0", "no"):
         return False
     return None
+
+
+class DeviceCache:
+    """Arrays copied to the device once and reused while their source lives.
+
+    `get(key, owners, make)` returns make()'s value for key, making it once; the entry
+    holds `owners` (e.g. the Arrow chunks whose buffer addresses the key names, so an
+    address cannot be reused for other data while the entry lives). The least recently
+    used entries go when the values' bytes pass `budget`.
+
+        >>> c = DeviceCache(budget=16)
+        >>> c.get("a", (), lambda: np.zeros(2)) is c.get("a", (), lambda: None)
+        True
+        >>> _ = c.get("b", (), lambda: np.zeros(2)); "a" in c.entries, "b" in c.entries
+        (False, True)
+    """
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.entries: OrderedDict[Any, tuple[Any, Any, int]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, owners: Any, make: Callable[[], Any]) -> Any:
+        with self._lock:
+            hit = self.entries.get(key)
+            if hit is not None:
+                self.entries.move_to_end(key)
+                return hit[1]
+        value = make()
+        size = sum(int(getattr(v, "nbytes", 0)) for v in
+                   (value if isinstance(value, tuple) else (value,)))
+        with self._lock:
+            self.entries[key] = (owners, value, size)
+            total = sum(e[2] for e in self.entries.values())
+            while total > self.budget and len(self.entries) > 1:
+                total -= self.entries.popitem(last=False)[1][2]
+        return value
