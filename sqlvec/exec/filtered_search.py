@@ -698,18 +698,18 @@ def exact_ranked(ctx: Any, p: VectorSearch, qv: np.ndarray, k: int
 
 def _passing_for(ctx: Any, p: VectorSearch, k: int) -> tuple[Any, Passing, int] | None:
     """(the transaction's view of the table, its cached passing set, its live rows), or
-    None where the general path runs: no WHERE, LIMIT beyond MAX_K, exact scans on the
-    GPU, own writes to the table, a filter that may differ between runs."""
+    None where the general path runs: no WHERE, LIMIT beyond MAX_K, SET sqlvec.gpu = on
+    (exact scans on the device; under auto the passing set's cached matrix serves), own
+    writes to the table, a filter that may differ between runs."""
     if p.scan.filter is None or k <= 0 or k > MAX_K:
         return None
     local = getattr(ctx.txn, "_local", None)
     session = getattr(ctx, "session", None)
     if local is None or getattr(session, "db", None) is None:
         return None
-    from sqlvec.index.xp import gpu_available, parse_gpu_setting
-    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
-    if gpu is True or (gpu is None and gpu_available()):
-        return None  # exact scans on the GPU: the general path
+    from sqlvec.index.xp import parse_gpu_setting
+    if parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto")) is True:
+        return None  # exact scans on the device: the general path
     lt = local(p.scan.table.oid)
     if lt.reset or lt.base is None or lt.inserts or lt.deleted:
         return None  # own writes to this table: the general path

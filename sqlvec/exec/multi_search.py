@@ -89,6 +89,13 @@ def _exact_many(ctx: Any, p: VectorSearch, rows: VS._Rows, qm: np.ndarray, k: in
     pos = np.flatnonzero(rows.passing)
     if not len(pos) or not len(qm):
         return [np.zeros(0, np.int64) for _ in range(len(qm))]
+    if VS._kernel_fits(p, None):  # (the queries' dimension: _check_dims)
+        xp = VS.kernel_module(ctx, len(pos) * len(qm) // 100)
+        out = []
+        for s in range(0, len(qm), 1024):  # queries per call: bounds the distance blocks
+            ctx.check_cancel()
+            out += VS.exact_top(xp, p, rows, qm[s:s + 1024], k)
+        return out
     short = p.scan.fields[p.column].type.short
     data = np.asarray(VS._matrix(VS.take_rows(rows.table.column(p.column + 1), pos), short))
     if short == "bf16vec":

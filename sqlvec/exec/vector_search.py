@@ -232,9 +232,8 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
     pos = np.flatnonzero(rows.passing)
     if not len(pos):
         return pos
-    xp = _kernel_module(ctx, p, q, len(pos))
-    if xp is not None:
-        return _exact_kernel(xp, p, rows, q, k)
+    if _kernel_fits(p, q):
+        return exact_top(kernel_module(ctx, len(pos)), p, rows, _query_matrix(q, p), k)[0]
     col = rows.table.column(p.column + 1)
     fn = p.distance.fn
     col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
@@ -284,24 +283,26 @@ def take_rows(data: pa.Table | pa.ChunkedArray, pos: np.ndarray) -> pa.Table | p
 _KERNEL_TYPES = frozenset({"vector", "halfvec", "bf16vec", "int8vec", "bit"})
 
 
-def _kernel_module(ctx: Any, p: VectorSearch, q: Any, passing: int) -> Any:
-    """The array module exact.exact_search ranks this scan's rows on: numpy, or CuPy under
-    SET sqlvec.gpu = on (auto: with CuPy and a device, from 50,000 passing rows).
-
-    None sends the scan to the operator path: sparse vectors, an expression over the column
-    (`emb::halfvec(3) <-> q` ranks rounded values), a column of no fixed dimension, a query
-    of another dimension or NULL (whose errors and NULLs the operator gives).
-    """
-    from sqlvec.index.xp import array_module, gpu_available, parse_gpu_setting
-
+def _kernel_fits(p: VectorSearch, q: Any) -> bool:
+    """Whether exact_top ranks this scan: a dense column of fixed dimension under the bare
+    operator. Not for sparse vectors, an expression over the column (`emb::halfvec(3) <-> q`
+    ranks rounded values), a column of no fixed dimension, a query of another dimension or
+    NULL: the operator path gives those their errors and NULLs."""
     t = p.scan.fields[p.column].type
     col_arg = [_unmodified(a) for a in p.distance.args if not _is_const(a)]
-    if t.short not in _KERNEL_TYPES or t.typmod <= 0 or len(col_arg) != 1 \
-            or not isinstance(col_arg[0], E.ColRef) or not _query_fits(q, t):
-        return None
+    return t.short in _KERNEL_TYPES and t.typmod > 0 and len(col_arg) == 1 \
+        and isinstance(col_arg[0], E.ColRef) and (q is None or _query_fits(q, t))
+
+
+def kernel_module(ctx: Any, work: int) -> Any:
+    """The array module exact_top runs on: numpy, or CuPy under SET sqlvec.gpu = on (auto:
+    with CuPy and a device, from 50,000 rows x queries / 100 of work, e.g. one query over
+    50,000 passing rows)."""
+    from sqlvec.index.xp import array_module, gpu_available, parse_gpu_setting
+
     gpu = parse_gpu_setting(_setting(ctx, "sqlvec.gpu", "auto"))
     if gpu is None:
-        gpu = passing >= 50_000 and gpu_available()
+        gpu = work >= 50_000 and gpu_available()
     return array_module(gpu)  # 0A000 when asked for and absent
 
 
@@ -326,33 +327,39 @@ def _query_fits(q: Any, t: Any) -> bool:
     return _query_vector(q, t.short).shape[1] == t.typmod
 
 
-def _exact_kernel(xp: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray:
-    """Positions of the k passing rows nearest to q by exact.exact_search over the column's
-    matrices (_column_parts), the rows the WHERE clause drops masked out; the same rows, in
-    the same order, as the operator path."""
-    from sqlvec.index.base import order_by_distance_then_key
-    from sqlvec.index.exact import exact_search
-
+def _query_matrix(q: Any, p: VectorSearch) -> np.ndarray:
+    """A query value as exact_top's one-row float32 (bits: packed) matrix."""
     short = p.scan.fields[p.column].type.short
     qv = _query_vector(q, short)
     if short == "bf16vec":
         from sqlvec.functions.vectors.types import bf16_to_f32
         qv = bf16_to_f32(qv)
+    return qv
+
+
+def exact_top(xp: Any, p: VectorSearch, rows: _Rows, qm: np.ndarray, k: int
+              ) -> list[np.ndarray]:
+    """Per query row of `qm`, the positions of its k nearest passing rows, in (distance,
+    row id) order: exact.exact_search over the column's matrices (_column_parts), the rows
+    the WHERE clause drops masked out; the rows and order of the operator path."""
+    from sqlvec.index.base import order_by_distance_then_key
+    from sqlvec.index.exact import exact_search
+
     keys, dists = [], []
-    for start, host, dev, sq in _column_parts(xp, rows.table.column(p.column + 1), short):
+    for start, host, dev, sq in _column_parts(xp, rows.table.column(p.column + 1),
+                                              p.scan.fields[p.column].type.short):
         end = start + len(host)
         live = rows.passing[start:end]
         if live.any():
-            kk, dd = exact_search(xp, dev, rows.rowids[start:end], qv, k, p.metric,
+            kk, dd = exact_search(xp, dev, rows.rowids[start:end], qm, k, p.metric,
                                   live=live, x_sq=sq, host=host)
             keys.append(kk)
             dists.append(dd)
-    if len(keys) > 1:
-        found = order_by_distance_then_key(np.hstack(keys), np.hstack(dists), k)[0][0]
-    else:
-        found = keys[0][0]
-    at, _ok = rows.positions(found[found >= 0])
-    return at
+    if not keys:
+        return [np.zeros(0, np.int64) for _ in range(len(qm))]
+    found = order_by_distance_then_key(np.hstack(keys), np.hstack(dists), k)[0] \
+        if len(keys) > 1 else keys[0]
+    return [rows.positions(f[f >= 0])[0] for f in found]
 
 
 _PARTS = None  # DeviceCache of vector columns as exact_search's matrices (made at first use)

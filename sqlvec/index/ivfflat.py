@@ -18,7 +18,7 @@ import numpy as np
 
 from sqlvec.index import base
 from sqlvec.index.exact import candidates_of, pair_distances, rescore
-from sqlvec.index.xp import array_module, to_host
+from sqlvec.index.xp import array_module, gpu_available, to_host
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -33,7 +33,8 @@ class IvfflatOptions:
 
 @dataclass(frozen=True, kw_only=True)
 class IvfflatParams:
-    """SET ivfflat.probes (pgvector's default 1); gpu None picks CuPy when present."""
+    """SET ivfflat.probes (pgvector's default 1); gpu None picks CuPy, when there is a
+    device, for indexes of 50,000 rows or more."""
 
     probes: int = 1
     gpu: bool | None = None
@@ -288,7 +289,10 @@ def search_union(indexes: list[IvfflatIndex], queries: np.ndarray, k: int,
     if not parts or k <= 0:
         return np.full((len(q), k), -1, np.int64), np.full((len(q), k), np.inf)
     metric = parts[0].metric
-    xp = array_module(params.gpu if params.gpu else False)
+    gpu = params.gpu
+    if gpu is None:  # auto: the device for indexes of 50,000 rows or more
+        gpu = sum(len(ix.keys) for ix in parts) >= 50_000 and gpu_available()
+    xp = array_module(gpu)
     keep = k + max(8, k)
     nears: dict[int, np.ndarray] = {}
     for ix in parts:
