@@ -70,7 +70,8 @@ class DeviceCache:
     `get(key, owners, make)` returns make()'s value for key, making it once; the entry
     holds `owners` (e.g. the Arrow chunks whose buffer addresses the key names, so an
     address cannot be reused for other data while the entry lives). The least recently
-    used entries go when the values' bytes pass `budget`.
+    used entries go when the values' bytes (arrays in nested tuples and lists) pass
+    `budget` or there are more than `entries_max`.
 
         >>> c = DeviceCache(budget=16)
         >>> c.get("a", (), lambda: np.zeros(2)) is c.get("a", (), lambda: None)
@@ -79,8 +80,9 @@ class DeviceCache:
         (False, True)
     """
 
-    def __init__(self, budget: int) -> None:
+    def __init__(self, budget: int, entries_max: int = 16) -> None:
         self.budget = budget
+        self.entries_max = entries_max
         self.entries: OrderedDict[Any, tuple[Any, Any, int]] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -91,11 +93,22 @@ class DeviceCache:
                 self.entries.move_to_end(key)
                 return hit[1]
         value = make()
-        size = sum(int(getattr(v, "nbytes", 0)) for v in
-                   (value if isinstance(value, tuple) else (value,)))
+        size = _nbytes(value)
         with self._lock:
             self.entries[key] = (owners, value, size)
             total = sum(e[2] for e in self.entries.values())
-            while total > self.budget and len(self.entries) > 1:
+            while len(self.entries) > 1 and (total > self.budget
+                                             or len(self.entries) > self.entries_max):
                 total -= self.entries.popitem(last=False)[1][2]
         return value
+
+
+def _nbytes(value: Any) -> int:
+    """Bytes of the arrays in a value (nested tuples and lists).
+
+        >>> _nbytes([(0, np.zeros(2), None), (8, np.zeros(1), np.zeros(1, np.float32))])
+        28
+    """
+    if isinstance(value, (tuple, list)):
+        return sum(_nbytes(v) for v in value)
+    return int(getattr(value, "nbytes", 0) or 0)
