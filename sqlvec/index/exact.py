@@ -216,7 +216,8 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
             kth = xp.take_along_axis(d, part, axis=1).max(axis=1)
             over = to_host((d <= kth[:, None]).sum(axis=1) > keep)
             for i in np.flatnonzero(over):  # (kth infinite: NaN distances, keys decide)
-                tied[s + int(i)] = to_host(xp.nonzero(d[i] <= kth[i])[0])
+                near = d[i] <= kth[i]
+                tied[s + int(i)] = to_host(xp.nonzero(near if dead is None else near & ~dead)[0])
         else:
             part = xp.broadcast_to(xp.arange(n), (len(qd), n))
         cand[s:s + step] = to_host(part)
