@@ -233,7 +233,9 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray
     if not len(pos):
         return pos
     if _kernel_fits(p, q):
-        return exact_top(kernel_module(ctx, len(pos)), p, rows, _query_matrix(q, p), k)[0]
+        xp = kernel_module(ctx, len(pos))
+        LAST.device = xp is not np
+        return exact_top(xp, p, rows, _query_matrix(q, p), k)[0]
     col = rows.table.column(p.column + 1)
     fn = p.distance.fn
     col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
@@ -828,6 +830,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         threshold = exact_threshold(ctx)
         defs = _index_defs(ctx, p) if n_pass > threshold else []
         LAST.strategy = "exact"
+        LAST.device = False
         covered = ""
         if defs:
             from sqlvec.exec import segment_index as SI
@@ -843,6 +846,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
         STRATEGY[id(p)] = (f"{LAST.strategy}; {n_pass} of {len(rows.rowids)} rows pass{covered}"
                            if defs or LAST.strategy != "exact" else
                            f"exact top-k scan of {n_pass} passing rows" +
+                           (" on the GPU" if LAST.device else "") +
                            (" (no matching index)" if n_pass > threshold else ""))
         if len(pos) < k:  # NULL vectors come last
             extra = np.flatnonzero(rows.null_vec)[: k - len(pos)]

@@ -77,14 +77,23 @@ def _vec(v) -> str:
     return "[" + ",".join(f"{float(a):g}" for a in v) + "]"
 
 
+class NumpyAsDevice:
+    """numpy under another name: the device's code path (the column as one part), on the
+    host."""
+
+    def __getattr__(self, name):
+        return getattr(np, name)
+
+
 @pytest.fixture
 def db(xp, monkeypatch):
-    """An embedded database and run(sql); SET sqlvec.gpu = on reaches `xp` (numpy stands
-    in for CuPy where there is none)."""
+    """An embedded database and run(sql); SET sqlvec.gpu = on reaches `xp` (NumpyAsDevice
+    stands in for CuPy where there is none)."""
     import sqlvec
 
     if xp is np:
-        monkeypatch.setattr(XP, "array_module", lambda gpu=None: np)
+        fake = NumpyAsDevice()
+        monkeypatch.setattr(XP, "array_module", lambda gpu=None: fake if gpu else np)
     monkeypatch.setattr(VS, "_PARTS", None)
     con = sqlvec.connect(":memory:")
     con.autocommit = True
@@ -127,6 +136,12 @@ def test_sql_exact_scans_rank_as_the_operators_do(db):
         ("v", "<->"), ("v", "<#>"), ("v", "<=>"), ("v", "<+>"), ("h", "<->"), ("h", "<=>"),
         ("b", "<->"), ("b", "<#>"), ("i", "<->"), ("i", "<#>"), ("i", "<=>")]]
     cases += [("bits", "<~>", bq), ("bits", "<%>", bq)]
+    run("set sqlvec.gpu = on")
+    plan = [r[0] for r in run(f"explain analyze select id from t order by v <-> '{q}' limit 3")]
+    assert any("exact top-k scan of 1503 passing rows on the GPU" in ln for ln in plan), plan
+    run("set sqlvec.gpu = off")
+    plan = [r[0] for r in run(f"explain analyze select id from t order by v <-> '{q}' limit 3")]
+    assert any(ln.endswith("exact top-k scan of 1503 passing rows") for ln in plan), plan
     for col, op, arg in cases:
         for where in ("", "where c < 3", "where c = 4 and id > 700", "where id > 1495",
                       "where id > 1490"):  # (24 rows: all ranked; 29: NaN ties at the 24th)
