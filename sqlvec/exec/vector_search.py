@@ -228,14 +228,15 @@ def _rank(d: np.ndarray, valid_d: np.ndarray, rowids: np.ndarray, k: int) -> np.
     return cand[order][:k]
 
 
-def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int) -> np.ndarray:
-    pos = np.flatnonzero(rows.passing)
-    if not len(pos):
-        return pos
+def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, n_pass: int) -> np.ndarray:
+    """Positions of the k passing rows nearest to q (n_pass of them), exactly."""
+    if not n_pass:
+        return np.zeros(0, np.int64)
     if _kernel_fits(p, q):
-        xp = kernel_module(ctx, len(pos))
+        xp = kernel_module(ctx, n_pass)
         LAST.device = xp is not np
         return exact_top(xp, p, rows, _query_matrix(q, p), k)[0]
+    pos = np.flatnonzero(rows.passing)
     col = rows.table.column(p.column + 1)
     fn = p.distance.fn
     col_first = isinstance(_strip(p.distance.args[0]), E.ColRef)
@@ -840,7 +841,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
                 "exact (index over-fetch exhausted)"
             covered = f"; {SI.describe(built, parts)}" if pos is not None else ""
         if pos is None:
-            pos = _exact(ctx, p, rows, q, k)
+            pos = _exact(ctx, p, rows, q, k, n_pass)
         if len(STRATEGY) > 256:
             STRATEGY.clear()
         STRATEGY[id(p)] = (f"{LAST.strategy}; {n_pass} of {len(rows.rowids)} rows pass{covered}"
