@@ -65,11 +65,7 @@ def kmeans(xp: Any, x: Any, k: int, metric: str, iters: int = 15, seed: int = 0)
         d = pair_distances(xp, x, cent, "l2" if tm == "ip" else tm)
         assign = xp.argmin(d, axis=1)
         sums = xp.zeros_like(cent)
-        if xp is np or hasattr(xp.add, "at"):
-            xp.add.at(sums, assign, x)
-        else:  # pragma: no cover - an older CuPy
-            import cupyx  # type: ignore[import-not-found]
-            cupyx.scatter_add(sums, assign, x)
+        xp.add.at(sums, assign, x)  # (CuPy's ufuncs have .at too)
         counts = xp.bincount(assign, minlength=k).astype(xp.float32)
         empty = counts == 0
         cent = xp.where(empty[:, None], cent, sums / xp.maximum(counts, 1)[:, None])

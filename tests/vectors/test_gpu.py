@@ -2,8 +2,8 @@
 
 Each test runs on numpy here and on CuPy too where CuPy sees a device (bench/gpu.py runs
 the same comparison at scale). Exact search is checked against a brute-force answer of its
-own; SQL exact scans (the kernel over the column's matrices, on numpy or the device) are checked
-against the order of the operators' own values, with the column's cached matrices
+own; SQL exact scans (the kernel over the column's matrices, on numpy or the device) are
+checked against the order of the operators' own values, with the column's cached matrices
 refreshed by writes.
 """
 
