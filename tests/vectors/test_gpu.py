@@ -133,8 +133,7 @@ def test_sql_exact_scans_rank_as_the_operators_do(db):
     q = _vec(np.random.default_rng(5).integers(-4, 5, D))
     bq = f"binary_quantize('{q}'::vector({D}))"
     cases = [(col, op, f"'{q}'") for col, op in [
-        ("v", "<->"), ("v", "<#>"), ("v", "<=>"), ("v", "<+>"), ("h", "<->"), ("h", "<=>"),
-        ("b", "<->"), ("b", "<#>"), ("i", "<->"), ("i", "<#>"), ("i", "<=>")]]
+        (col, op) for col in ("v", "h", "b", "i") for op in ("<->", "<#>", "<=>", "<+>")]]
     cases += [("bits", "<~>", bq), ("bits", "<%>", bq)]
     run("set sqlvec.gpu = on")
     plan = [r[0] for r in run(f"explain analyze select id from t order by v <-> '{q}' limit 3")]
