@@ -206,6 +206,14 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
     cand = np.empty((nq, keep), np.int64)
     tied: dict[int, np.ndarray] = {}  # queries whose k-th distance is shared beyond `keep`
     dead = None if live is None or live.all() else xp.asarray(~live)
+    if nq == 1 and keep < n:  # one query: the keep-th value by partition, then every row
+        d = pair_distances(xp, xp.asarray(queries), xd, metric, x_sq)[0]  # within it (ties too)
+        if dead is not None:
+            d = xp.where(dead, xp.inf, d)
+        near = d <= xp.partition(d, keep - 1)[keep - 1]
+        rows = to_host(xp.flatnonzero(near if dead is None else near & ~dead))
+        if len(rows) >= keep:  # (fewer: NaN distances, ranked the general way below)
+            return _finish(queries, host, keys, rows[None, :], metric, live, k)
     for s in range(0, nq, step):
         qd = xp.asarray(queries[s:s + step])
         d = pair_distances(xp, qd, xd, metric, x_sq)

@@ -35,15 +35,16 @@ def _brute(x, keys, q, k, metric, live):
     return [keys[rows][o].tolist() for o in order]
 
 
+@pytest.mark.parametrize("nq", [1, 7])  # (one query: its own partition step)
 @pytest.mark.parametrize("metric", ["l2", "ip", "cos", "l1", "hamming", "jaccard"])
-def test_exact_search_is_the_brute_force_answer(xp, metric):
+def test_exact_search_is_the_brute_force_answer(xp, metric, nq):
     rng = np.random.default_rng(3)
     if metric in ("hamming", "jaccard"):
         x = rng.integers(0, 256, (5000, D // 8), dtype=np.uint8)
-        q = rng.integers(0, 256, (7, D // 8), dtype=np.uint8)
+        q = rng.integers(0, 256, (nq, D // 8), dtype=np.uint8)
     else:  # small integers: many exact ties, which keys must break
         x = rng.integers(-3, 4, (5000, D)).astype(np.float32)
-        q = rng.integers(-3, 4, (7, D)).astype(np.float32)
+        q = rng.integers(-3, 4, (nq, D)).astype(np.float32)
         x[17] = 0  # a zero vector (cosine: NaN, sorted last)
     keys = rng.permutation(5000).astype(np.int64) * 2 + 1
     live = rng.random(5000) > 0.3
