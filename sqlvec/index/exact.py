@@ -206,12 +206,12 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
     cand = np.empty((nq, keep), np.int64)
     tied: dict[int, np.ndarray] = {}  # queries whose k-th distance is shared beyond `keep`
     dead = None if live is None or live.all() else xp.asarray(~live)
-    if nq == 1 and keep < n:  # one query: the keep-th value by partition, then every row
-        d = pair_distances(xp, xp.asarray(queries), xd, metric, x_sq)[0]  # within it (ties too)
+    if nq == 1 and keep < n and xp is np:  # one query: the keep-th value by partition, then
+        d = pair_distances(np, queries, xd, metric, x_sq)[0]  # every row within it (ties too)
         if dead is not None:
-            d = xp.where(dead, xp.inf, d)
-        near = d <= xp.partition(d, keep - 1)[keep - 1]
-        rows = to_host(xp.flatnonzero(near if dead is None else near & ~dead))
+            d = np.where(dead, np.inf, d)
+        near = d <= np.partition(d, keep - 1)[keep - 1]
+        rows = np.flatnonzero(near if dead is None else near & ~dead)
         if len(rows) >= keep:  # (fewer: NaN distances, ranked the general way below)
             return _finish(queries, host, keys, rows[None, :], metric, live, k)
     for s in range(0, nq, step):
