@@ -294,8 +294,8 @@ def _prep(p: VectorSearch) -> _Prep:
         kernel = _upcast(kernel, short)
     dim = ftype.list_size if dense else None
     qe = p.query
-    if isinstance(qe, E.Cast) and qe.type.short == short and isinstance(qe.arg, E.Param):
-        qe = qe.arg  # `$1::vector` of a vector parameter
+    while isinstance(qe, E.Cast) and qe.type.short == short and qe.type.typmod in (-1, dim):
+        qe = qe.arg  # `$1::vector`, `$1::vector(3)` of a vector parameter of the column's size
     param = None
     if kernel is not None and isinstance(qe, E.Param) and qe.type.short == short:
         pt = qe.type.arrow

@@ -173,6 +173,28 @@ def test_numpy_and_integer_parameters(tmp_path, small_segments):
     for q in (x[3], x[4].astype(np.float64), [1, 0, 2, 0, 0, 1, 0, 3]):
         _both(cur, sql, (q,))
     _both(cur, "select id from t order by emb <-> %s::vector limit 3", (x[5].tolist(),))
+    _both(cur, f"select id from t order by emb <-> %s::vector({D}) limit 3", (x[5].tolist(),))
+    _both(cur, f"select id from t order by emb <-> %s::vector({D})::vector limit 3",
+          (x[6].tolist(),))
+    con.close()
+
+
+def test_a_parameter_cast_to_another_size_is_the_casts_error(tmp_path, small_segments):
+    """`$1::vector(n)` of the column's n runs compiled; of another n (or a parameter of
+    another size) the cast's own 22000 comes back, as without the fast path."""
+    rng = np.random.default_rng(13)
+    con, cur, x = _setup(tmp_path, 1000, rng)
+    for sql, q in ((f"select id from t order by emb <-> %s::vector({D + 1}) limit 3", x[1]),
+                   (f"select id from t order by emb <-> %s::vector({D}) limit 3", x[1][:-1])):
+        said = []
+        for rules in ("", "ann_fast_path"):
+            cur.execute(f"set sqlvec.disabled_rules = '{rules}'")
+            for _ in range(2):
+                with pytest.raises(sqlvec.Error) as e:
+                    cur.execute(sql, (q.tolist(),))
+                said.append((e.value.sqlstate, str(e.value)))
+        assert said[0][0] == "22000" and len(set(said)) == 1, said
+    cur.execute("reset sqlvec.disabled_rules")
     con.close()
 
 
@@ -446,6 +468,7 @@ def test_low_precision_columns(tmp_path, small_segments, ops):
             _both(cur, sql, (q.tolist(),))  # (bf16vec: the dbapi rounds, to the same numbers)
             if typ != "bf16vec":  # (a float16 / int8 numpy vector)
                 _both(cur, sql, (q.astype(np.float16 if typ == "halfvec" else np.int8),))
+    _both(cur, f"select id from t order by emb {op} %s::{typ}({D}) limit 5", (y[4].tolist(),))
     if typ != "bf16vec":  # (the dbapi gives the engine a bf16vec's bit patterns, always exact)
         q = x[3] + np.float32(0.3 if typ == "int8vec" else 1e-4)  # (not the type's number)
         _both(cur, f"select id from t order by emb {op} %s::{typ} limit 5", (q.tolist(),), fast=False)
