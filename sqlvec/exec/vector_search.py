@@ -373,12 +373,13 @@ def _column_parts(xp: Any, col: pa.ChunkedArray, short: str) -> list[tuple]:
     column: on numpy one part per chunk (a zero-copy view where the chunk's layout allows),
     on a device the whole column copied there once. Kept per column state: keyed by the
     chunks' buffers, which the entry holds (Arrow buffers are immutable: a write makes new
-    ones, hence a new key)."""
+    ones, hence a new key); the entries' arrays, views included, kept within
+    $SQLVEC_MATRIX_CACHE_BYTES (1 GiB; the newest entry stays whatever its size)."""
     global _PARTS
     from sqlvec.index.xp import DeviceCache
 
     if _PARTS is None:
-        _PARTS = DeviceCache(budget=int(os.environ.get("SQLVEC_GPU_CACHE_BYTES", 4 << 30)))
+        _PARTS = DeviceCache(budget=int(os.environ.get("SQLVEC_MATRIX_CACHE_BYTES", 1 << 30)))
     chunks = tuple(col.chunks)
     key = (id(xp), short) + tuple((c.offset, len(c)) + tuple(b.address if b is not None else 0
                                                                for b in c.buffers())
