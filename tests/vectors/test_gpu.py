@@ -183,3 +183,23 @@ def test_the_device_copy_follows_writes(db):
     run("rollback")
     assert run(sql) == [(9000,), (2501,), (2499,)]
     run("set sqlvec.gpu = off")
+
+
+def test_ivfflat_auto_takes_the_device_where_a_query_scans_10000_rows(monkeypatch):
+    """Under SET sqlvec.gpu = auto (gpu None) the device serves a query whose probed lists
+    hold 10,000 rows or more; fewer, numpy (kernel launches would cost more)."""
+    used = []
+
+    class Recording(NumpyAsDevice):
+        def __getattr__(self, name):
+            used.append(name)
+            return getattr(np, name)
+    monkeypatch.setattr(IVF, "gpu_available", lambda: True)
+    monkeypatch.setattr(IVF, "array_module", lambda gpu=None: Recording() if gpu else np)
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((24_000, 4)).astype(np.float32)
+    idx = IVF.IvfflatIndex.build(x, np.arange(len(x)), IVF.IvfflatOptions(lists=4), "l2")
+    for probes, device in ((1, False), (2, True)):  # (~6,000 and ~12,000 rows scanned)
+        used.clear()
+        got = idx.search(x[:2], 5, IVF.IvfflatParams(probes=probes))
+        assert bool(used) == device and got[0][:, 0].tolist() == [0, 1]
