@@ -133,8 +133,8 @@ def test_sql_exact_scans_rank_as_the_operators_do(db):
         f"from generate_series(1, 1520) g) s")  # rows 1501-1520: zero vectors
     q = _vec(np.random.default_rng(5).integers(-4, 5, D))
     bq = f"binary_quantize('{q}'::vector({D}))"
-    cases = [(col, op, f"'{q}'") for col, op in [
-        (col, op) for col in ("v", "h", "b", "i") for op in ("<->", "<#>", "<=>", "<+>")]]
+    cases = [(col, op, f"'{q}'") for col in ("v", "h", "b", "i")
+             for op in ("<->", "<#>", "<=>", "<+>")]
     cases += [("bits", "<~>", bq), ("bits", "<%>", bq)]
     run("set sqlvec.gpu = on")
     plan = [r[0] for r in run(f"explain analyze select id from t order by v <-> '{q}' limit 3")]
@@ -144,7 +144,7 @@ def test_sql_exact_scans_rank_as_the_operators_do(db):
     assert any(ln.endswith("exact top-k scan of 1503 passing rows") for ln in plan), plan
     for col, op, arg in cases:
         for where in ("", "where c < 3", "where c = 4 and id > 700", "where id > 1495",
-                      "where id > 1490"):  # (24 rows: all ranked; 29: NaN ties at the 24th)
+                      "where id > 1490"):  # (few rows: all ranked; a few more: NaN ties)
             oracle = run(f"select id, {col} {op} {arg} from t {where} "
                          f"order by ({col} {op} {arg}) + 0, id limit 12")
             for gpu in ("off", "on"):
