@@ -84,13 +84,12 @@ def _exact_many(ctx: Any, p: VectorSearch, rows: VS._Rows, qm: np.ndarray, k: in
                 ) -> list[np.ndarray]:
     """Positions of the exact top-k passing rows per query: one matrix top-k for all."""
     from sqlvec.index.exact import exact_search
-    from sqlvec.index.xp import array_module, gpu_available, parse_gpu_setting
 
     pos = np.flatnonzero(rows.passing)
     if not len(pos) or not len(qm):
         return [np.zeros(0, np.int64) for _ in range(len(qm))]
+    xp = VS.kernel_module(ctx, len(pos) * len(qm) // 100)
     if VS._kernel_fits(p, None):  # (the queries' dimension: _check_dims)
-        xp = VS.kernel_module(ctx, len(pos) * len(qm) // 100)
         out = []
         for s in range(0, len(qm), 1024):  # queries per call: bounds the distance blocks
             ctx.check_cancel()
@@ -101,9 +100,6 @@ def _exact_many(ctx: Any, p: VectorSearch, rows: VS._Rows, qm: np.ndarray, k: in
     if short == "bf16vec":
         from sqlvec.functions.vectors.types import bf16_to_f32
         data = bf16_to_f32(data)
-    gpu = parse_gpu_setting(VS._setting(ctx, "sqlvec.gpu", "auto"))
-    use_gpu = gpu is True or (gpu is None and len(pos) * len(qm) >= 5_000_000 and gpu_available())
-    xp = array_module(True) if use_gpu else np
     # position order = row id order (a stable tie-break) when the scan is ascending
     keys = np.arange(len(pos), dtype=np.int64) if rows.order is None else rows.rowids[pos]
     out = []
