@@ -44,10 +44,7 @@ def pair_distances(xp: ModuleType, q: Any, x: Any, metric: str, x_sq: Any = None
     x = x.astype(xp.float32, copy=False)
     if metric == "l1":
         return xp.abs(q[:, None, :] - x[None, :, :]).sum(axis=2, dtype=xp.float32)
-    if xp is np and len(q) == 1:  # (numpy's own loop: faster than a BLAS product of one row)
-        dots = _EINSUM("ij,j->i", x, q[0])[None, :]
-    else:
-        dots = q @ x.T
+    dots = q @ x.T
     if metric == "ip":
         return -dots
     if x_sq is None:
