@@ -206,20 +206,15 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
     cand = np.empty((nq, keep), np.int64)
     tied: dict[int, np.ndarray] = {}  # queries whose k-th distance is shared beyond `keep`
     dead = None if live is None or live.all() else xp.asarray(~live)
-    if nq == 1 and keep < n and xp is np:  # one query: the keep-th value by partition, then
-        d = pair_distances(np, queries, xd, metric, x_sq)[0]  # every row within it (ties too)
-        if dead is not None:
-            d = np.where(dead, np.inf, d)
-        near = d <= np.partition(d, keep - 1)[keep - 1]
-        rows = np.flatnonzero(near if dead is None else near & ~dead)
-        if len(rows) >= keep:  # (fewer: NaN distances, ranked the general way below)
-            return _finish(queries, host, keys, rows[None, :], metric, live, k)
     for s in range(0, nq, step):
         qd = xp.asarray(queries[s:s + step])
         d = pair_distances(xp, qd, xd, metric, x_sq)
         if dead is not None:
             d = xp.where(dead[None, :], xp.inf, d)
-        if keep < n:
+        if keep < n and xp is np:
+            part, ties = _nearest(d, keep, dead)
+            tied.update((s + i, rows) for i, rows in ties.items())
+        elif keep < n:  # (the device: the argpartition step the H200 ran)
             part = xp.argpartition(d, keep - 1, axis=1)[:, :keep]
             kth = xp.take_along_axis(d, part, axis=1).max(axis=1)
             over = to_host((d <= kth[:, None]).sum(axis=1) > keep)
@@ -234,6 +229,22 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
         ok, od = _finish(queries[i:i + 1], host, keys, rows[None, :], metric, live, k)
         out_k[i], out_d[i] = ok[0], od[0]
     return out_k, out_d
+
+
+def _nearest(d: np.ndarray, keep: int, dead: np.ndarray | None
+             ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """(the `keep` best columns of each row of d, {row: every live column tied with its
+    keep-th}) on numpy: each row's keep-th value by partition (cheaper than argpartition),
+    then the columns within it; argpartition only where ties or NaN make that not `keep`."""
+    kth = np.partition(d, keep - 1, axis=1)[:, keep - 1]
+    near = d <= kth[:, None]
+    if dead is not None:
+        near &= ~dead[None, :]
+    counts = near.sum(axis=1)
+    if (counts == keep).all():  # (flatnonzero: row-major, keep per row; nonzero of 2-D is slow)
+        return np.flatnonzero(near).reshape(len(d), keep) % d.shape[1], {}
+    part = np.argpartition(d, keep - 1, axis=1)[:, :keep]
+    return part, {int(i): np.flatnonzero(near[i]) for i in np.flatnonzero(counts > keep)}
 
 
 def _finish(queries: np.ndarray, host: np.ndarray, keys: np.ndarray, cand: np.ndarray,
