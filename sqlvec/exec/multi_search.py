@@ -73,11 +73,7 @@ def _check_dims(p: VectorSearch, rows: VS._Rows, queries: pa.Array, qshort: str)
 
 
 def _query_matrix(queries: pa.Array, short: str) -> np.ndarray:
-    m = VS._matrix(queries, short)
-    if short == "bf16vec":
-        from sqlvec.functions.vectors.types import bf16_to_f32
-        m = bf16_to_f32(m)
-    return np.asarray(m)
+    return np.asarray(VS.kernel_rows(VS._matrix(queries, short), short))
 
 
 def _exact_many(ctx: Any, p: VectorSearch, rows: VS._Rows, qm: np.ndarray, k: int
@@ -89,17 +85,15 @@ def _exact_many(ctx: Any, p: VectorSearch, rows: VS._Rows, qm: np.ndarray, k: in
     if not len(pos) or not len(qm):
         return [np.zeros(0, np.int64) for _ in range(len(qm))]
     xp = VS.kernel_module(ctx, len(pos) * len(qm) // 100)
-    if VS._kernel_fits(p, None):  # (the queries' dimension: _check_dims)
+    if VS._kernel_fits(p):  # (the queries' dimension: _check_dims)
         out = []
         for s in range(0, len(qm), 1024):  # queries per call: bounds the distance blocks
             ctx.check_cancel()
             out += VS.exact_top(xp, p, rows, qm[s:s + 1024], k)
         return out
     short = p.scan.fields[p.column].type.short
-    data = np.asarray(VS._matrix(VS.take_rows(rows.table.column(p.column + 1), pos), short))
-    if short == "bf16vec":
-        from sqlvec.functions.vectors.types import bf16_to_f32
-        data = bf16_to_f32(data)
+    data = np.asarray(VS.kernel_rows(VS._matrix(VS.take_rows(rows.table.column(p.column + 1),
+                                                              pos), short), short))
     # position order = row id order (a stable tie-break) when the scan is ascending
     keys = np.arange(len(pos), dtype=np.int64) if rows.order is None else rows.rowids[pos]
     out = []

@@ -232,10 +232,11 @@ def _exact(ctx: Any, p: VectorSearch, rows: _Rows, q: Any, k: int, n_pass: int) 
     """Positions of the k passing rows nearest to q (n_pass of them), exactly."""
     if not n_pass:
         return np.zeros(0, np.int64)
-    if _kernel_fits(p, q):
+    qm = _query_matrix(q, p) if _kernel_fits(p) else None
+    if qm is not None:
         xp = kernel_module(ctx, n_pass)
         LAST.device = xp is not np
-        return exact_top(xp, p, rows, _query_matrix(q, p), k)[0]
+        return exact_top(xp, p, rows, qm, k)[0]
     pos = np.flatnonzero(rows.passing)
     col = rows.table.column(p.column + 1)
     fn = p.distance.fn
@@ -286,15 +287,15 @@ def take_rows(data: pa.Table | pa.ChunkedArray, pos: np.ndarray) -> pa.Table | p
 _KERNEL_TYPES = frozenset({"vector", "halfvec", "bf16vec", "int8vec", "bit"})
 
 
-def _kernel_fits(p: VectorSearch, q: Any) -> bool:
+def _kernel_fits(p: VectorSearch) -> bool:
     """Whether exact_top ranks this scan: a dense column of fixed dimension under the bare
     operator. Not for sparse vectors, an expression over the column (`emb::halfvec(3) <-> q`
-    ranks rounded values), a column of no fixed dimension, a query of another dimension or
-    NULL: the operator path gives those their errors and NULLs."""
+    ranks rounded values) or a column of no fixed dimension: the operator path ranks those
+    (and gives their errors)."""
     t = p.scan.fields[p.column].type
     col_arg = [_unmodified(a) for a in p.distance.args if not _is_const(a)]
     return t.short in _KERNEL_TYPES and t.typmod > 0 and len(col_arg) == 1 \
-        and isinstance(col_arg[0], E.ColRef) and (q is None or _query_fits(q, t))
+        and isinstance(col_arg[0], E.ColRef)
 
 
 def kernel_module(ctx: Any, work: int) -> Any:
@@ -320,24 +321,27 @@ def _is_const(e: E.Expr) -> bool:
     return not any(isinstance(n, E.ColRef) for n in E.walk(e))
 
 
-def _query_fits(q: Any, t: Any) -> bool:
-    """Whether the query value is a non-NULL vector of the column's dimension."""
+def _query_matrix(q: Any, p: VectorSearch) -> np.ndarray | None:
+    """A query value as exact_top's one-row matrix (kernel_rows'), or None for a NULL query
+    or one of another dimension than the column's (the operator path gives its error)."""
+    t = p.scan.fields[p.column].type
     if q is None or (isinstance(q, pa.Scalar) and not q.is_valid):
-        return False
+        return None
     if t.short == "bit":
         from sqlvec.functions.vectors import textio as VT
-        return int(VT.bit_lengths(pa.array([q.as_py()], q.type))[0]) == t.typmod
-    return _query_vector(q, t.short).shape[1] == t.typmod
+        if int(VT.bit_lengths(pa.array([q.as_py()], q.type))[0]) != t.typmod:
+            return None
+    qv = _query_vector(q, t.short)
+    return kernel_rows(qv, t.short) if t.short == "bit" or qv.shape[1] == t.typmod else None
 
 
-def _query_matrix(q: Any, p: VectorSearch) -> np.ndarray:
-    """A query value as exact_top's one-row float32 (bits: packed) matrix."""
-    short = p.scan.fields[p.column].type.short
-    qv = _query_vector(q, short)
+def kernel_rows(m: np.ndarray, short: str) -> np.ndarray:
+    """A dense matrix (`_matrix`'s) as exact_search takes it: bfloat16 bit patterns as
+    float32, the other types as they are (bits packed)."""
     if short == "bf16vec":
         from sqlvec.functions.vectors.types import bf16_to_f32
-        qv = bf16_to_f32(qv)
-    return qv
+        return bf16_to_f32(m)
+    return m
 
 
 def exact_top(xp: Any, p: VectorSearch, rows: _Rows, qm: np.ndarray, k: int
@@ -386,10 +390,7 @@ def _column_parts(xp: Any, col: pa.ChunkedArray, short: str) -> list[tuple]:
                                   for c in chunks)
 
     def part(start: int, values: pa.Array | pa.ChunkedArray) -> tuple:
-        host = _matrix(values, short)
-        if short == "bf16vec":
-            from sqlvec.functions.vectors.types import bf16_to_f32
-            host = bf16_to_f32(host)
+        host = kernel_rows(_matrix(values, short), short)
         dev = xp.asarray(host)
         sq = None
         if host.dtype.kind == "f":

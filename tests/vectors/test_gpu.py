@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+import sqlvec
 import sqlvec.index.xp as XP
 from sqlvec.exec import vector_search as VS
 from sqlvec.index import ivfflat as IVF
@@ -90,8 +91,6 @@ class NumpyAsDevice:
 def db(xp, monkeypatch):
     """An embedded database and run(sql); SET sqlvec.gpu = on reaches `xp` (NumpyAsDevice
     stands in for CuPy where there is none)."""
-    import sqlvec
-
     if xp is np:
         fake = NumpyAsDevice()
         monkeypatch.setattr(XP, "array_module", lambda gpu=None: fake if gpu else np)
@@ -142,6 +141,17 @@ def test_sql_exact_scans_rank_as_the_operators_do(db):
     run("set sqlvec.gpu = off")
     plan = [r[0] for r in run(f"explain analyze select id from t order by v <-> '{q}' limit 3")]
     assert any(ln.endswith("exact top-k scan of 1503 passing rows") for ln in plan), plan
+    for gpu in ("off", "on"):  # queries the kernel declines: the operator's errors, NULLs
+        run(f"set sqlvec.gpu = {gpu}")
+        for sql, said in (("select id from t order by v <-> '[1,2,3]' limit 3",
+                           f"different vector dimensions {D} and 3"),
+                          ("select id from t order by bits <~> '101' limit 3",
+                           f"different bit lengths {D} and 3")):
+            with pytest.raises(sqlvec.Error) as e:
+                run(sql)
+            assert e.value.sqlstate == "22000" and said in str(e.value), (gpu, str(e.value))
+        assert len(run("select id from t order by v <-> null::vector limit 5")) == 5
+    run("set sqlvec.gpu = off")
     for col, op, arg in cases:
         for where in ("", "where c < 3", "where c = 4 and id > 700", "where id > 1495",
                       "where id > 1490"):  # (few rows: all ranked; a few more: NaN ties)
