@@ -10,6 +10,7 @@ refreshed by writes.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 import pytest
 
 import sqlvec
@@ -213,3 +214,42 @@ def test_ivfflat_auto_takes_the_device_where_a_query_scans_10000_rows(monkeypatc
         used.clear()
         got = idx.search(x[:2], 5, IVF.IvfflatParams(probes=probes))
         assert bool(used) == device and got[0][:, 0].tolist() == [0, 1]
+
+
+def test_runs_stack_small_chunks_and_leave_big_ones_alone():
+    """_column_parts' parts: a chunk of SMALL_CHUNK rows or more is its own part; runs of
+    smaller neighbours are one part of up to STACK_ROWS rows; empty chunks none."""
+    def sizes(*ns):
+        runs = VS._runs(tuple(pa.array(np.zeros(n, np.int8)) for n in ns))
+        return [(start, [len(c) for c in run]) for start, run in runs]
+    small, stack = VS.SMALL_CHUNK, VS.STACK_ROWS
+    assert sizes(1, 1, 0, 2, small, 1, 3) == [(0, [1, 1, 2]), (4, [small]), (4 + small, [1, 3])]
+    assert sizes(small - 1, small - 1) == [(0, [small - 1, small - 1])]
+    full = stack // (small - 1)  # (chunks of small - 1 rows that fit in one part)
+    assert [len(r) for _s, r in VS._runs(tuple(
+        pa.array(np.zeros(small - 1, np.int8)) for _ in range(full + 1)))] == [full, 1]
+    assert sizes(0, 0) == [] and sizes() == []
+
+
+def test_a_table_of_many_small_commits_is_scanned_in_few_parts(db, monkeypatch):
+    """Rows of many small commits (growing pieces of a few rows each) are ranked in a few
+    exact_search calls, with the operators' answer."""
+    import sqlvec.index.exact as EX
+
+    run = db
+    run(f"create table t (id int, v vector({D}))")
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal((3000, D)).astype(np.float32)
+    lo = 0
+    for n in [1, 2, 1, 3, 1, 2500, 1, 1, 2, 5, 1, 1, 3, 1, 2, 1, 1, 4]:  # one commit each
+        run("insert into t values " + ", ".join(f"({i}, '{_vec(x[i])}')"
+                                               for i in range(lo, lo + n)))
+        lo += n
+    calls = []
+    real = EX.exact_search
+    monkeypatch.setattr(EX, "exact_search", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    for q in rng.standard_normal((5, D)).astype(np.float32):
+        got = run(f"select id from t order by v <-> '{_vec(q)}' limit 10")
+        want = np.argsort(((x[:lo] - q) ** 2).sum(axis=1), kind="stable")[:10]
+        assert [r[0] for r in got] == want.tolist()
+    assert 0 < len(calls) <= 5 * 3, len(calls)  # (small runs | the 2,500 | small runs)
