@@ -20,7 +20,9 @@ Under a WHERE (`_run_filtered`) the node's own filtered branch runs (exec/filter
 the passing rows ranked exactly, or the index with an over-fetch) in a read-only transaction,
 and only the operators above the node are skipped; when the exact strategy answers and no
 output column is the vector, the rows come from the cached passing set itself
-(`_exact_filtered`).
+(`_exact_filtered`). A top-k without a WHERE that the general path ranks exactly (no index,
+or no more live rows than sqlvec.exact_scan_threshold) is that exact strategy under a WHERE
+every row passes (`_run_scan`: one passing set per table version).
 
 Anything else returns None and the general path runs it, so results are identical: a
 transaction block (own rows), NULL vectors or rows outside the index (fewer than k
@@ -101,6 +103,10 @@ class AnnFast:
         self._lock = threading.Lock()
         self.served = 0  # executions it answered (tests check the fast path ran)
         self._scanned: dict = {}  # _delta_scan's vectors of the segments it last read
+        # settings key -> the table version whose top-k the general path ranks exactly (no
+        # index, or few rows): run() answers it from a passing set of every row (_run_scan)
+        self.scans: dict[tuple, Any] = {}
+        self._every: VectorSearch | None = None  # the node with WHERE true (_run_scan's)
 
     def ahead(self, session: Any, params: list[Any]) -> tuple[_State, np.ndarray] | None:
         """What an execution with `params` searches: (its state, the query row), or None
@@ -114,17 +120,23 @@ class AnnFast:
         qv = VIP.query_vector(params[i], prep.dim, prep.short)
         if qv is None:
             return None
-        store = session.db.store
-        tv = store.version.tables.get(self.oid)
-        get = session.settings.values.get
-        skey = (get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU),
-                get(_INDEXSCAN), get(_SEQSCAN))
+        store, tv, skey = self._key(session)
         st = self.states.get(skey)
         if st is None or st.tv is not tv or not _same_built(st, store):
+            if tv is not None and self.scans.get(skey) is tv:
+                return None  # (ranked exactly: _run_scan, no search to share)
             st = self._resolve(session, tv, skey)
             if st is None:
                 return None
         return st, qv
+
+    def _key(self, session: Any) -> tuple[Any, Any, tuple]:
+        """(the store, the committed table version, the settings key of `states`)."""
+        store = session.db.store
+        get = session.settings.values.get
+        return store, store.version.tables.get(self.oid), (
+            get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU),
+            get(_INDEXSCAN), get(_SEQSCAN))
 
     def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
         """The result batch of one execution outside a transaction block, or None."""
@@ -132,7 +144,9 @@ class AnnFast:
             return self._run_filtered(session, params)
         got = self.ahead(session, params)
         if got is None:
-            return None
+            _store, tv, skey = self._key(session)
+            return self._run_scan(session, params) \
+                if tv is not None and self.scans.get(skey) is tv else None
         st, qv = got
         ready = st.ready
         found = ready.get(qv.tobytes()) if ready else None
@@ -228,14 +242,40 @@ class AnnFast:
         self.served += 1
         return pa.RecordBatch.from_arrays([b.column(j) for j in self.picks], schema=self.schema)
 
-    def _exact_filtered(self, ctx: Any, params: list[Any]) -> pa.RecordBatch | None:
+    def _run_scan(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+        """A top-k the general path ranks exactly (no index, or no more live rows than
+        sqlvec.exact_scan_threshold): the exact strategy of a WHERE every row passes, its
+        passing set cached per table version (_exact_filtered); None where that declines."""
+        every = self._every
+        if every is None:
+            import dataclasses
+
+            from sqlvec.core.types import BOOL
+            every = self._every = dataclasses.replace(self.vs, scan=dataclasses.replace(
+                self.vs.scan, filter=E.Const(True, BOOL)))
+        from sqlvec.exec.operators import ExecContext
+
+        db = session.db
+        txn = db.store.begin()
+        try:
+            ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
+            b = self._exact_filtered(ctx, params, every)
+            ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle)
+        finally:
+            txn.rollback()
+        return b
+
+    def _exact_filtered(self, ctx: Any, params: list[Any], every: VectorSearch | None = None
+                        ) -> pa.RecordBatch | None:
         """The exact strategy's answer straight from the passing set: its k best rows by
         the operator's kernel (filtered_search.exact_ranked), the output columns taken
         from the set's own copies of them (read once per set), the distances the ranking
         computed. None when that does not apply (the vector column is read, a query the
-        fast conversion refuses, another strategy): _run_filtered's general fetch."""
+        fast conversion refuses, another strategy): _run_filtered's general fetch.
+        `every`: the node with WHERE true, whose strategy is exact already (_run_scan)."""
         from sqlvec.exec.filtered_search import exact_ranked
 
+        vs = every or self.vs
         prep = self.prep
         i = prep.param
         if prep.kernel is None or i is None or i >= len(params) or self.vs.column in self.picks:
@@ -243,7 +283,7 @@ class AnnFast:
         qv = VIP.query_vector(params[i], prep.dim, prep.short)
         if qv is None:
             return None
-        got = exact_ranked(ctx, self.vs, qv[0], self.k)
+        got = exact_ranked(ctx, vs, qv[0], self.k, decided=every is not None)
         if got is None:
             return None
         hit, lt, pos, d = got
@@ -254,7 +294,7 @@ class AnnFast:
             if j == len(prep.names):
                 arrays.append(RF._primitive(d, f.type))
                 continue
-            col = hit.column(self.vs, j, lt)
+            col = hit.column(vs, j, lt)
             arrays.append(RF._primitive(col[pos], f.type) if isinstance(col, np.ndarray)
                           else col.take(pa.array(pos)))
         self.served += 1
@@ -379,10 +419,13 @@ class AnnFast:
                 return None
             views = lt.views
             n_live = sum(v.live for v in views)
-            if n_live <= VS.exact_threshold(ctx):
-                return None
-            defs = VS._index_defs(ctx, vs)
-            if not defs:
+            defs = VS._index_defs(ctx, vs) if n_live > VS.exact_threshold(ctx) else None
+            if not defs:  # (the general path ranks every row exactly: _run_scan answers it)
+                if n_live <= SCAN_ROWS and n_live * prep.dim <= SCAN_VALUES:
+                    with self._lock:
+                        if len(self.scans) > 8:
+                            self.scans.clear()
+                        self.scans[skey] = tv
                 return None
             idx, oc = defs[0]
             t = VIP._target(ctx, vs, prep, lt, db, idx, oc, n_live)
@@ -678,6 +721,11 @@ def _same_built(st: _State, store: Any) -> bool:
     per = VS._CACHE.get(store)
     return per is not None and per.get(st.idx_oid) is built and _built_key(built) == st.built_key
 
+
+# _run_scan serves tables of up to this many live rows (the default exact_scan_threshold) and
+# values (its passing set keeps a float32 copy of them, within MAX_PASSING_BYTES)
+SCAN_ROWS = 20_000
+SCAN_VALUES = 8 << 20
 
 _FLAT, _DIST, _VEC, _ROWS = "flat", "distance", "vector", "rows"  # one_run's column readers
 

@@ -671,19 +671,20 @@ def filtered_rowids(ctx: Any, p: VectorSearch, q: Any, k: int) -> tuple[np.ndarr
     return chosen, lt
 
 
-def exact_ranked(ctx: Any, p: VectorSearch, qv: np.ndarray, k: int
+def exact_ranked(ctx: Any, p: VectorSearch, qv: np.ndarray, k: int, decided: bool = False
                  ) -> tuple[Passing, Any, np.ndarray, np.ndarray] | None:
     """filtered_rowids' answer when the exact strategy gives it and the operator's kernel
     scores (a dense column, `qv` the float32 query row): (the passing set, the view of
     the table it was computed on, positions of the k best in its row id order, their
     distances as float64, best first). None in every other case, and when fewer than k
-    rows with a vector pass (filtered_rowids answers, NULL vectors after them)."""
+    rows with a vector pass (filtered_rowids answers, NULL vectors after them).
+    `decided`: the caller chose the exact strategy (exact_wins is not asked)."""
     got = _passing_for(ctx, p, k)
     if got is None:
         return None
     lt, hit, n_all = got
     kern = _node_kernel(p)
-    if kern is None or hit.n < k or not exact_wins(ctx, hit.n, n_all, k):
+    if kern is None or hit.n < k or not (decided or exact_wins(ctx, hit.n, n_all, k)):
         return None
     gathered = hit.mat is not None
     ranked = _exact_pos(p, hit, None, k, kern, qv)

@@ -561,3 +561,50 @@ def test_filtered_exact_answer_of_every_column_kind(tmp_path):
                          "where id < %s order by 11 limit 7", ([1.0, 2.0, 0.0, 1.0], 2000))
     assert len(rows) == 7 and rows[0][-1] == 0.0
     con.close()
+
+
+@pytest.mark.parametrize("indexed", [False, True])
+def test_unfiltered_exact_scans_from_a_passing_set_of_every_row(tmp_path, indexed):
+    """A table the general path ranks exactly (no index, or no more rows than
+    sqlvec.exact_scan_threshold) is answered by the compiled plan from a passing set of
+    every row: ties in row id order, OFFSET and the distance, NULLs in a text column, a
+    delete and an insert (new table versions); NULL vectors among fewer than k rows, the
+    vector column and a transaction block go the general way."""
+    rng = np.random.default_rng(9)
+    con = sqlvec.connect(str(tmp_path / "db"))
+    con.autocommit = True
+    cur = con.cursor()
+    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
+    x = np.round(rng.standard_normal((1500, D)), 3).astype(np.float32)
+    x[:30] = x[0]  # (ties at distance 0: row id order)
+    _insert(cur, x, 0)
+    cur.execute("update t set tag = null where id % 4 = 0")
+    if indexed:
+        cur.execute("create index on t using hnsw (emb vector_l2_ops)")
+    sql = "select tag, id, emb <-> %s as d from t order by 3 limit 20 offset 3"
+    rows, _ = _both(cur, sql, (x[0].tolist(),))
+    ids = [i for i in range(30) if i % 4] + [i for i in range(30) if i % 4 == 0]  # (updated:
+    assert [r[1] for r in rows] == ids[3:23]  # new row ids after the others)
+    assert [r[0] is None for r in rows] == [i % 4 == 0 for i in ids[3:23]]
+    for q_sql, _ in QUERIES:  # (every query shape; * reads the vector column: the general way)
+        q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float32)
+        _both(cur, q_sql, (q.tolist(),), fast="*" not in q_sql)
+    cur.execute("delete from t where id = 1")
+    cur.execute("insert into t values (5000, 'new', %s)", (x[0].tolist(),))
+    rows, _ = _both(cur, "select id from t order by emb <-> %s limit 3", (x[0].tolist(),))
+    assert [r[0] for r in rows] == [2, 3, 5]
+    _both(cur, "select id from t order by emb <-> %s limit 3", (x[0].tolist(),))
+    _both(cur, "select id, emb from t order by emb <-> %s limit 3", (x[0].tolist(),),
+          fast=False)
+    cur.execute("create table few (id int, emb vector(2))")
+    cur.execute("insert into few values (1, '[1,1]'), (2, null), (3, '[0,0]')")
+    rows, _ = _both(cur, "select id from few order by emb <-> %s limit 3", ([0, 0],),
+                    fast=False)
+    assert [r[0] for r in rows] == [3, 1, 2]
+    cur.execute("begin")
+    cur.execute("delete from t where id = 2")
+    rows, served = _both(cur, "select id from t order by emb <-> %s limit 2", (x[0].tolist(),),
+                         fast=False)
+    assert [r[0] for r in rows] == [3, 5] and served == 0
+    cur.execute("rollback")
+    con.close()
