@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from sqlvec.index.base import kth_smallest
 from sqlvec.plan import expr as E
 from sqlvec.plan import logical as L
 
@@ -234,7 +235,7 @@ def topk_indices(ev: Any, t: pa.Table, key: L.SortKey, k: int, candidates: bool 
     n = len(v)
     if k >= n:
         return None
-    kth = np.partition(v, k - 1)[k - 1]
+    kth = kth_smallest(v, k)
     cand = np.flatnonzero(v <= kth)
     if candidates:
         return pa.array(cand)

@@ -44,6 +44,7 @@ from sqlvec.core.errors import InvalidParameterValue
 from sqlvec.functions.vectors import ops as VO
 from sqlvec.functions.vectors.types import _np
 from sqlvec.index import default_index_kinds, opclass, parse_options
+from sqlvec.index.base import kth_smallest
 from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
 
@@ -231,7 +232,7 @@ def _rank(d: np.ndarray, valid_d: np.ndarray, rowids: np.ndarray, k: int) -> np.
     key = np.where(valid_d, np.where(np.isnan(d), np.inf, d), np.inf)
     cls = np.where(valid_d, np.where(np.isnan(d), 1, 0), 2)
     if k < len(d):
-        kth = np.partition(key, k - 1)[k - 1]
+        kth = kth_smallest(key, k)
         cand = np.flatnonzero(key <= kth)
     else:
         cand = np.arange(len(d))

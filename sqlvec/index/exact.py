@@ -179,7 +179,7 @@ def _bounded(xp: ModuleType, dots: Any, sq: Any, q: np.ndarray, k: int, metric: 
         rank = xp.where(sq > 0, rank, xp.inf)  # zero vectors: NaN distance, after numbers
         slack = np.float32(4 * gamma * np.sqrt(q_sq))
     upper = rank + slack
-    top = float(xp.partition(upper, k - 1)[k - 1])
+    top = float(base.kth_smallest(upper, k) if xp is np else xp.partition(upper, k - 1)[k - 1])
     if not np.isfinite(top):
         return None
     return to_host(xp.flatnonzero(rank - slack <= top))
@@ -234,9 +234,9 @@ def exact_search(xp: ModuleType, data: Any, keys: np.ndarray, queries: np.ndarra
 def _nearest(d: np.ndarray, keep: int, dead: np.ndarray | None
              ) -> tuple[np.ndarray, dict[int, np.ndarray]]:
     """(the `keep` best columns of each row of d, {row: every live column tied with its
-    keep-th}) on numpy: each row's keep-th value by partition (cheaper than argpartition),
+    keep-th}) on numpy: each row's keep-th value (base.kth_smallest: cheaper than argpartition),
     then the columns within it; argpartition only where ties or NaN make that not `keep`."""
-    kth = np.partition(d, keep - 1, axis=1)[:, keep - 1]
+    kth = base.kth_smallest(d, keep)
     near = d <= kth[:, None]
     if dead is not None:
         near &= ~dead[None, :]

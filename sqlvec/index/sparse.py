@@ -121,7 +121,7 @@ class SparseIndex:
                 d = self._distance(np.bincount(rows, weights=qr * xv, minlength=n), qv, pos)
             d = np.where(self.live, d, np.inf)
             if k < n:  # keep the k best and everything tied with the k-th (key order decides)
-                kth = np.partition(d, k - 1)[k - 1]
+                kth = base.kth_smallest(d, k)
                 cand = np.flatnonzero((d <= kth) & self.live)
             else:
                 cand = np.flatnonzero(self.live)  # (a removed row is never an answer)
