@@ -146,8 +146,9 @@ def candidates(xp: ModuleType, mat: Any, sq: Any, q: np.ndarray, k: int, metric:
         return np.arange(n)
     with np.errstate(over="ignore", invalid="ignore"):
         qd = xp.asarray(q, dtype=xp.float32)
-        # numpy: einsum's own loop (a BLAS product may spin threads on one small product)
-        dots = xp.einsum("ij,j->i", mat, qd) if xp is np else mat @ qd
+        # (BLAS: 19,000 x 128 here in 360 us of CPU on one thread, 500 us on two in half
+        # the wall time, against einsum's own loop's 524 us; its rounding is within the slack)
+        dots = mat @ qd
         return candidates_of(xp, dots, sq, q, k, metric, d)
 
 
