@@ -404,7 +404,8 @@ class AnnFast:
 
     def _resolve(self, session: Any, tv: Any, skey: tuple) -> _State | None:
         """Work out the index, its parts and the search for this table version and settings
-        (a transaction of its own, rolled back: it only reads), or None."""
+        (a transaction of its own, rolled back: it only reads), or None; a version the
+        general path ranks exactly is kept in `scans` (run() answers it by _run_scan)."""
         if tv is None:
             return None
         from sqlvec.exec.operators import ExecContext

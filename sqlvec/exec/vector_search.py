@@ -388,10 +388,10 @@ def _column_parts(xp: Any, col: pa.ChunkedArray, short: str) -> list[tuple]:
     """(first row, host matrix, xp matrix, xp squared norms or None) per part of a vector
     column: on numpy one part per chunk (a zero-copy view where the chunk's layout allows)
     or per run of small chunks stacked (_runs), on a device the whole column copied there
-    once. Kept per column state: keyed by the
-    chunks' buffers, which the entry holds (Arrow buffers are immutable: a write makes new
-    ones, hence a new key); the entries' arrays, views included, kept within
-    $SQLVEC_MATRIX_CACHE_BYTES (1 GiB; the newest entry stays whatever its size)."""
+    once. Kept per column state: keyed by the chunks' buffers, which the entry holds (Arrow
+    buffers are immutable: a write makes new ones, hence a new key); the entries' arrays,
+    views included, kept within $SQLVEC_MATRIX_CACHE_BYTES (1 GiB; the newest entry stays
+    whatever its size)."""
     global _PARTS
     from sqlvec.index.xp import DeviceCache
 

@@ -571,16 +571,11 @@ def test_unfiltered_exact_scans_from_a_passing_set_of_every_row(tmp_path, indexe
     delete and an insert (new table versions); NULL vectors among fewer than k rows, the
     vector column and a transaction block go the general way."""
     rng = np.random.default_rng(9)
-    con = sqlvec.connect(str(tmp_path / "db"))
-    con.autocommit = True
-    cur = con.cursor()
-    cur.execute(f"create table t (id int, tag text, emb vector({D}))")
-    x = np.round(rng.standard_normal((1500, D)), 3).astype(np.float32)
-    x[:30] = x[0]  # (ties at distance 0: row id order)
-    _insert(cur, x, 0)
+    con, cur, x = _setup(tmp_path, 1500, rng, dup=30)  # (ties at distance 0: row id order)
+    cur.execute("reset sqlvec.exact_scan_threshold")
+    if not indexed:
+        cur.execute("drop index t_idx")
     cur.execute("update t set tag = null where id % 4 = 0")
-    if indexed:
-        cur.execute("create index on t using hnsw (emb vector_l2_ops)")
     sql = "select tag, id, emb <-> %s as d from t order by 3 limit 20 offset 3"
     rows, _ = _both(cur, sql, (x[0].tolist(),))
     ids = [i for i in range(30) if i % 4] + [i for i in range(30) if i % 4 == 0]  # (updated:
