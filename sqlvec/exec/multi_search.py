@@ -190,7 +190,7 @@ def search_many(ctx: Any, p: VectorSearch, queries: pa.Array, k: int
         qarr = queries.filter(pa.array(qvalid)) if queries.null_count else queries
         _check_dims(p, rows, qarr, qshort)
         qm = _query_matrix(qarr, qshort)
-        defs = VS._index_defs(ctx, p) if n_pass > VS.exact_threshold(ctx) else []
+        defs = VS._index_defs(ctx, p) if n_pass > VS.exact_threshold(ctx, p=p) else []
         got: list[np.ndarray | None] = [None] * len(live)
         if defs:
             index = _index(ctx, p, rows, defs[0])

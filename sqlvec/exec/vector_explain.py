@@ -40,7 +40,7 @@ def vector_searches(plan: L.Plan) -> list[VectorSearch]:
 def planned_strategy(ctx: Any, p: VectorSearch) -> str:
     """One line: the index the search will use (and when), or why it scans exactly."""
     rows = ctx.txn.row_count(p.scan.table.oid)
-    threshold = VS.exact_threshold(ctx)
+    threshold = VS.exact_threshold(ctx, p=p)
     defs = VS._index_defs(ctx, p)
     if not defs:
         return f"exact top-k scan of {rows} rows (no matching index)"
@@ -49,7 +49,7 @@ def planned_strategy(ctx: Any, p: VectorSearch) -> str:
     if rows <= threshold:
         if threshold == sys.maxsize:
             return f"exact top-k scan of {rows} rows (enable_indexscan = off; not {name})"
-        return (f"exact top-k scan of {rows} rows ({VS.exact_reason(ctx)}; "
+        return (f"exact top-k scan of {rows} rows ({VS.exact_reason(ctx, p)}; "
                 f"{name} serves bigger tables)")
     if p.scan.filter is not None:
         return (f"{name} with filter over-fetch when more than {threshold} of {rows} rows "

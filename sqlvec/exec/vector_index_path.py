@@ -485,7 +485,7 @@ def index_top(ctx: Any, p: VectorSearch, k: int) -> pa.RecordBatch | None:
     views = lt.views
     n_live = sum(v.live for v in views)
     n_own = sum(v.live for v in lt.inserts) if lt.inserts else 0
-    if n_live + n_own <= VS.exact_threshold(ctx):
+    if n_live + n_own <= VS.exact_threshold(ctx, p=p):
         return None
     session = getattr(ctx, "session", None)
     db = getattr(session, "db", None)

@@ -9,7 +9,8 @@ Arrow batches), evaluates the WHERE clause over every row to get the passing row
 then either
 
 - ranks the passing rows exactly with the distance operator (no index, or few passing
-  rows: fewer than `sqlvec.exact_scan_threshold`, default 20,000), or
+  rows: fewer than `sqlvec.exact_scan_threshold`, default 20,000 rows and no more than
+  2,560,000 values: 3,333 rows at 768-d), or
 - searches the matching hnsw/ivfflat/sparse index for k x (rows / passing rows) x 1.5
   candidates and widens the search 4x at a time until k of them pass (bounded by
   `sqlvec.max_overfetch`, after which the passing rows are ranked exactly),
@@ -49,6 +50,9 @@ from sqlvec.plan import expr as E
 from sqlvec.plan.vector_search import VectorSearch
 
 EXACT_THRESHOLD = 20_000
+# ... and at most this many values (rows x dimension, the scan's work): 20,000 rows at 128-d,
+# 3,333 at 768-d (an exact scan of 19,000 x 768 took ~10x an hnsw search's time here)
+EXACT_VALUES = EXACT_THRESHOLD * 128
 GRAPH_QUANTIZER = "bf16"  # graph precision of hnsw indexes on vector columns (no quantizer given)
 GRAPH_RERANK = "2"  # candidates fetched per result row from such a graph, then re-scored
 MAX_OVERFETCH = 100_000
@@ -115,19 +119,33 @@ def _switched_off(ctx: Any) -> tuple[str, int] | None:
     return next(((n, t) for n, t in _SWITCHES if vals and vals.get(n) == "off"), None)
 
 
-def exact_threshold(ctx: Any, default: int | None = EXACT_THRESHOLD) -> int | None:
+def exact_threshold(ctx: Any, default: int | None = EXACT_THRESHOLD,
+                    p: VectorSearch | None = None) -> int | None:
     """Up to how many rows (passing rows, under a WHERE) a top-k is ranked exactly rather
     than through an index: a planner switch's (_SWITCHES), else `SET
-    sqlvec.exact_scan_threshold`, else `default`."""
+    sqlvec.exact_scan_threshold`, else `default`; for the default and the dense column of
+    a known dimension of `p`, no more than EXACT_VALUES / dimension rows."""
     off = _switched_off(ctx)
-    return off[1] if off else _int_setting(ctx, "sqlvec.exact_scan_threshold", default)
+    if off:
+        return off[1]
+    got = _int_setting(ctx, "sqlvec.exact_scan_threshold", None)
+    if got is not None or default is None:
+        return got
+    t = p.scan.fields[p.column].type if p is not None else None
+    dim = t.typmod if t is not None and t.short in _KERNEL_TYPES and t.short != "bit" else 0
+    return max(1, min(default, EXACT_VALUES // dim)) if dim > 0 else default
 
 
-def exact_reason(ctx: Any) -> str:
+def exact_reason(ctx: Any, p: VectorSearch | None = None) -> str:
     """Why a top-k of at most exact_threshold rows is exact, as EXPLAIN says it."""
     off = _switched_off(ctx)
-    return f"{off[0]} = off" if off else \
-        f"not more than sqlvec.exact_scan_threshold = {exact_threshold(ctx)}"
+    if off:
+        return f"{off[0]} = off"
+    n = exact_threshold(ctx, p=p)
+    said = _int_setting(ctx, "sqlvec.exact_scan_threshold", None) is not None or \
+        n == EXACT_THRESHOLD
+    return f"not more than sqlvec.exact_scan_threshold = {n}" if said else \
+        f"not more than {n} rows of this dimension (sqlvec.exact_scan_threshold unset)"
 
 
 def _int_setting(ctx: Any, name: str, default: int | None) -> int | None:
@@ -868,7 +886,7 @@ def run_vector_search(ctx: Any, p: VectorSearch) -> Iterator[pa.RecordBatch]:
     else:
         pos = None
         n_pass = int(rows.passing.sum())
-        threshold = exact_threshold(ctx)
+        threshold = exact_threshold(ctx, p=p)
         defs = _index_defs(ctx, p) if n_pass > threshold else []
         LAST.strategy = "exact"
         LAST.device = False

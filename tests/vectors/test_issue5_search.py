@@ -167,6 +167,41 @@ def test_dimensions_above_pgvectors_index_cap(kind, opts):
         con.close()
 
 
+def test_the_default_exact_threshold_is_in_values_of_the_columns_dimension():
+    """Unset, sqlvec.exact_scan_threshold is 20,000 rows of 128 dimensions' worth of values:
+    a 2,560-d table of 1,001 rows (2,562,560 values) uses its index, one of 1,000 rows
+    scans exactly; EXPLAIN says which and why; a SET threshold counts rows whatever the
+    dimension."""
+    d = 2560
+    rng = np.random.default_rng(4)
+    x = rng.integers(-8, 8, (1001, d)).astype(np.float32)
+    con, run = connect_run(":memory:")
+    try:
+        run(f"create table wide (id int, emb vector({d}))")
+        for s in range(0, 1001, 250):
+            run("insert into wide values " + ",".join(
+                f"({i}, '[{','.join(str(int(v)) for v in x[i])}]')"
+                for i in range(s, min(1001, s + 250))))
+        run("create index wide_idx on wide using hnsw (emb vector_l2_ops)")
+        sql = "select id from wide order by emb <-> %s limit 5"
+        q = [float(v) for v in x[7] + 0.25]
+
+        def plan() -> str:
+            return "\n".join(r[0] for r in run("explain " + sql, (q,)))
+        assert "hnsw index wide_idx (vector_l2_ops) over 1001 rows" in plan(), plan()
+        assert [r[0] for r in run(sql, (q,))][0] == 7 and VS.LAST.strategy == "hnsw wide_idx"
+        run("delete from wide where id = 1000")
+        assert "exact top-k scan of 1000 rows (not more than 1000 rows of this dimension " \
+            "(sqlvec.exact_scan_threshold unset)" in plan(), plan()
+        assert [r[0] for r in run(sql, (q,))] == _exact(x[:1000], np.arange(1000), x[7] + 0.25, 5)
+        assert VS.LAST.strategy.startswith("exact")
+        run("set sqlvec.exact_scan_threshold = 5000")
+        assert "exact top-k scan of 1000 rows (not more than sqlvec.exact_scan_threshold = " \
+            "5000" in plan(), plan()
+    finally:
+        con.close()
+
+
 def test_ivfflat_probes_through_sql():
     """probes = lists is the exact answer; one probe finds the query's own cell; SHOW and
     EXPLAIN ANALYZE say what ran."""
