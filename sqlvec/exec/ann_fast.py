@@ -422,7 +422,7 @@ class AnnFast:
             n_live = sum(v.live for v in views)
             defs = VS._index_defs(ctx, vs) if n_live > VS.exact_threshold(ctx, p=vs) else None
             if not defs:  # (the general path ranks every row exactly: _run_scan answers it)
-                if n_live <= SCAN_ROWS and n_live * prep.dim <= SCAN_VALUES:
+                if n_live * prep.dim <= SCAN_VALUES:
                     with self._lock:
                         if len(self.scans) > 8:
                             self.scans.clear()
@@ -723,9 +723,8 @@ def _same_built(st: _State, store: Any) -> bool:
     return per is not None and per.get(st.idx_oid) is built and _built_key(built) == st.built_key
 
 
-# _run_scan serves tables of up to this many live rows (exact_scan_threshold's default) and
-# values (its passing set keeps a float32 copy of them, within MAX_PASSING_BYTES)
-SCAN_ROWS = 20_000
+# _run_scan serves tables of up to this many values, live rows x dimension (its passing set
+# keeps a float32 copy of them, within filtered_search.MAX_PASSING_BYTES)
 SCAN_VALUES = 8 << 20
 
 _FLAT, _DIST, _VEC, _ROWS = "flat", "distance", "vector", "rows"  # one_run's column readers

@@ -591,6 +591,11 @@ def test_unfiltered_exact_scans_from_a_passing_set_of_every_row(tmp_path, indexe
     _both(cur, "select id from t order by emb <-> %s limit 3", (x[0].tolist(),))
     _both(cur, "select id, emb from t order by emb <-> %s limit 3", (x[0].tolist(),),
           fast=False)
+    cur.execute("create table big (id int, emb vector(4))")  # (no index, past 20,000 rows:
+    cur.execute("insert into big select g, array[g % 7, g % 11, g % 13, 1]::vector(4) "  # ties)
+                "from generate_series(1, 25000) g")
+    rows, _ = _both(cur, "select id, emb <-> %s from big order by 2 limit 12", ([3, 5, 2, 1],))
+    assert [r[1] for r in rows] == [0.0] * 12 and [r[0] for r in rows][:2] == [808, 1809]
     cur.execute("create table few (id int, emb vector(2))")
     cur.execute("insert into few values (1, '[1,1]'), (2, null), (3, '[0,0]')")
     rows, _ = _both(cur, "select id from few order by emb <-> %s limit 3", ([0, 0],),
