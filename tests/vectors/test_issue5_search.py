@@ -141,19 +141,24 @@ def test_wrong_dimension_query_through_the_index_is_22000(clustered):
         run("reset sqlvec.exact_scan_threshold")
 
 
+def _wide_table(name: str, n: int, d: int, seed: int):
+    """(connection, run, vectors): table `name` (id, emb vector(d)) of n seeded rows of small
+    integers, in an in-memory database."""
+    x = np.random.default_rng(seed).integers(-8, 8, (n, d)).astype(np.float32)
+    con, run = connect_run(":memory:")
+    run(f"create table {name} (id int, emb vector({d}))")
+    for s in range(0, n, 100):
+        run(f"insert into {name} values " + ",".join(
+            f"({i}, '[{','.join(str(int(v)) for v in x[i])}]')" for i in range(s, min(n, s + 100))))
+    return con, run, x
+
+
 @pytest.mark.parametrize("kind,opts", [("hnsw", "with (m = 8, ef_construction = 32)"),
                                        ("ivfflat", "with (lists = 4)")])
 def test_dimensions_above_pgvectors_index_cap(kind, opts):
     """pgvector refuses to index more than 2,000 dimensions; sqlvec indexes 2,500."""
-    d = 2500
-    rng = np.random.default_rng(3)
-    x = rng.integers(-8, 8, (300, d)).astype(np.float32)
-    con, run = connect_run(":memory:")
+    con, run, x = _wide_table("big", 300, 2500, seed=3)
     try:
-        run(f"create table big (id int, emb vector({d}))")
-        for s in range(0, 300, 100):
-            run("insert into big values " + ",".join(
-                f"({i}, '[{','.join(str(int(v)) for v in x[i])}]')" for i in range(s, s + 100)))
         run(f"create index big_idx on big using {kind} (emb vector_l2_ops) {opts}")
         run("set sqlvec.exact_scan_threshold = 0")
         run("set ivfflat.probes = 4")
@@ -172,16 +177,8 @@ def test_the_default_exact_threshold_is_in_values_of_the_columns_dimension():
     a 2,560-d table of 1,001 rows (2,562,560 values) uses its index, one of 1,000 rows
     scans exactly; EXPLAIN says which and why; a SET threshold counts rows whatever the
     dimension."""
-    d = 2560
-    rng = np.random.default_rng(4)
-    x = rng.integers(-8, 8, (1001, d)).astype(np.float32)
-    con, run = connect_run(":memory:")
+    con, run, x = _wide_table("wide", 1001, 2560, seed=4)
     try:
-        run(f"create table wide (id int, emb vector({d}))")
-        for s in range(0, 1001, 250):
-            run("insert into wide values " + ",".join(
-                f"({i}, '[{','.join(str(int(v)) for v in x[i])}]')"
-                for i in range(s, min(1001, s + 250))))
         run("create index wide_idx on wide using hnsw (emb vector_l2_ops)")
         sql = "select id from wide order by emb <-> %s limit 5"
         q = [float(v) for v in x[7] + 0.25]
