@@ -578,8 +578,9 @@ def test_unfiltered_exact_scans_from_a_passing_set_of_every_row(tmp_path, indexe
     cur.execute("update t set tag = null where id % 4 = 0")
     sql = "select tag, id, emb <-> %s as d from t order by 3 limit 20 offset 3"
     rows, _ = _both(cur, sql, (x[0].tolist(),))
-    ids = [i for i in range(30) if i % 4] + [i for i in range(30) if i % 4 == 0]  # (updated:
-    assert [r[1] for r in rows] == ids[3:23]  # new row ids after the others)
+    # (the tied rows in row id order: the updated ones have new row ids, after the others)
+    ids = [i for i in range(30) if i % 4] + [i for i in range(30) if i % 4 == 0]
+    assert [r[1] for r in rows] == ids[3:23]
     assert [r[0] is None for r in rows] == [i % 4 == 0 for i in ids[3:23]]
     for q_sql, _ in QUERIES:  # (every query shape; * reads the vector column: the general way)
         q = (x[rng.integers(len(x))] + rng.normal(0, 0.05, D)).astype(np.float32)
@@ -588,11 +589,11 @@ def test_unfiltered_exact_scans_from_a_passing_set_of_every_row(tmp_path, indexe
     cur.execute("insert into t values (5000, 'new', %s)", (x[0].tolist(),))
     rows, _ = _both(cur, "select id from t order by emb <-> %s limit 3", (x[0].tolist(),))
     assert [r[0] for r in rows] == [2, 3, 5]
-    _both(cur, "select id from t order by emb <-> %s limit 3", (x[0].tolist(),))
     _both(cur, "select id, emb from t order by emb <-> %s limit 3", (x[0].tolist(),),
           fast=False)
-    cur.execute("create table big (id int, emb vector(4))")  # (no index, past 20,000 rows:
-    cur.execute("insert into big select g, array[g % 7, g % 11, g % 13, 1]::vector(4) "  # ties)
+    # no index and past 20,000 rows (within the 8M values); ties every 1,001 rows
+    cur.execute("create table big (id int, emb vector(4))")
+    cur.execute("insert into big select g, array[g % 7, g % 11, g % 13, 1]::vector(4) "
                 "from generate_series(1, 25000) g")
     rows, _ = _both(cur, "select id, emb <-> %s from big order by 2 limit 12", ([3, 5, 2, 1],))
     assert [r[1] for r in rows] == [0.0] * 12 and [r[0] for r in rows][:2] == [808, 1809]
