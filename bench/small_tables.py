@@ -31,7 +31,7 @@ from common import machine_note, print_table, start_sqlvec  # noqa: E402 (pins B
 
 # isort: split
 import numpy as np  # noqa: E402
-from ann import dataset, recall  # noqa: E402
+from ann import dataset, ground_truth, recall  # noqa: E402
 
 SQL = "select id from items order by emb <-> %s limit 10"
 
@@ -113,9 +113,9 @@ def main() -> None:
     root = tempfile.mkdtemp(prefix="sqlvec-small-")
     try:
         for n in (int(v) for v in args.rows.split(",")):
-            x, q = dataset(n, args.dim, max(10, n // 100), args.queries)
-            sq = (x * x).sum(axis=1)
-            gt = np.argsort(sq[None, :] - 2 * q @ x.T, axis=1, kind="stable")[:, :10]
+            centres = max(10, n // 100)
+            x, q = dataset(n, args.dim, centres, args.queries)
+            gt = ground_truth(x, q, 10, f"{n}x{args.dim}_c{centres}_q{args.queries}")
             for how in ("one", "indexed", "commits"):
                 path = os.path.join(root, f"{n}-{how}")
                 load(path, x, how)

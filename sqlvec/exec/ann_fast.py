@@ -37,6 +37,7 @@ result left on its state for run() to take (tests/vectors/test_search_together.p
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import weakref
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ import numpy as np
 import pyarrow as pa
 
 from sqlvec.core.errors import SqlError
+from sqlvec.core.types import BOOL
 from sqlvec.exec import row_fetch as RF
 from sqlvec.exec import vector_index_path as VIP
 from sqlvec.exec import vector_search as VS
@@ -108,9 +110,10 @@ class AnnFast:
         self.scans: dict[tuple, Any] = {}
         self._every: VectorSearch | None = None  # the node with WHERE true (_run_scan's)
 
-    def ahead(self, session: Any, params: list[Any]) -> tuple[_State, np.ndarray] | None:
+    def ahead(self, session: Any, params: list[Any], key: tuple | None = None
+              ) -> tuple[_State, np.ndarray] | None:
         """What an execution with `params` searches: (its state, the query row), or None
-        when it would not run here."""
+        when it would not run here. `key`: _key(session), when the caller has it."""
         if self.vs.scan.filter is not None:
             return None  # (a WHERE: run_filtered, no search of its own to share)
         prep = self.prep
@@ -120,7 +123,7 @@ class AnnFast:
         qv = VIP.query_vector(params[i], prep.dim, prep.short)
         if qv is None:
             return None
-        store, tv, skey = self._key(session)
+        store, tv, skey = key or self._key(session)
         st = self.states.get(skey)
         if st is None or st.tv is not tv or not _same_built(st, store):
             if tv is not None and self.scans.get(skey) is tv:
@@ -142,9 +145,10 @@ class AnnFast:
         """The result batch of one execution outside a transaction block, or None."""
         if self.vs.scan.filter is not None:
             return self._run_filtered(session, params)
-        got = self.ahead(session, params)
+        key = self._key(session)
+        got = self.ahead(session, params, key)
         if got is None:
-            _store, tv, skey = self._key(session)
+            _store, tv, skey = key
             return self._run_scan(session, params) \
                 if tv is not None and self.scans.get(skey) is tv else None
         st, qv = got
@@ -248,9 +252,6 @@ class AnnFast:
         passing set cached per table version (_exact_filtered); None where that declines."""
         every = self._every
         if every is None:
-            import dataclasses
-
-            from sqlvec.core.types import BOOL
             every = self._every = dataclasses.replace(self.vs, scan=dataclasses.replace(
                 self.vs.scan, filter=E.Const(True, BOOL)))
         from sqlvec.exec.operators import ExecContext
