@@ -20,34 +20,43 @@ def _clustered(n: int, seed: int = 5) -> np.ndarray:
     return (c[rng.integers(0, 30, n)] + 0.05 * rng.standard_normal((n, D))).astype(np.float32)
 
 
-def _missed_at(idx: HnswIndex, x: np.ndarray, keys: np.ndarray, ef: int) -> np.ndarray:
-    """One search per row at this ef: rows not among their own 10 nearest."""
+def _search(idx: HnswIndex, x: np.ndarray, ef: int, top: int = 10) -> np.ndarray:
+    """One search per row at this ef: each row's `top` nearest keys."""
     idx.graph.expansion_search = idx._ef = ef
-    found = np.asarray(idx.graph.search(x, 10, threads=1).keys).reshape(len(x), -1)
-    return ~(found.view(np.int64) == keys[:, None]).any(axis=1)
+    found = idx.graph.search(np.ascontiguousarray(x), top, threads=1).keys
+    return np.asarray(found).reshape(len(x), -1).view(np.int64)
+
+
+def _no_path(idx: HnswIndex, x: np.ndarray, keys: np.ndarray, efc: int) -> np.ndarray:
+    """Rows neither among the 32 nearest of every 4th row's search at ef 32 nor among
+    their own 10 nearest at ef_construction, each row searched once."""
+    seen = np.isin(keys, _search(idx, x[::4], 32, 32))
+    return ~seen & ~(_search(idx, x, efc) == keys[:, None]).any(axis=1)
 
 
 @pytest.mark.parametrize(("m", "efc"), [(8, 16), (8, 30), (4, 64)])
-def test_unfound_passes_equal_one_search_at_ef_construction(m, efc):
+def test_unfound_passes_equal_the_searches_of_every_row_at_both_efs(m, efc):
     x = _clustered(3000)
     keys = np.arange(3000, dtype=np.int64)
     idx = HnswIndex.create(D, "l2", "f32",
                            HnswOptions(m=m, ef_construction=efc, quantizer="bf16", rerank=2))
     idx.add(x, keys)
     miss = idx._unfound(x, keys)
-    ref = _missed_at(idx, x, keys, efc)
+    ref = _no_path(idx, x, keys, efc)
     assert ref.any() and not ref.all()  # (the set has rows the graph misses)
     assert np.array_equal(miss, ref)
+    # rows other rows' searches return are found, though they miss themselves
+    assert (~(_search(idx, x, efc) == keys[:, None]).any(axis=1) & ~ref).any()
 
 
-def test_build_side_set_is_what_the_rebuilt_graph_misses():
+def test_build_side_set_holds_rows_the_rebuilt_graph_misses():
     x = _clustered(3000)
     keys = np.arange(3000, dtype=np.int64)
     opts = HnswOptions(m=8, ef_construction=30, quantizer="bf16", rerank=2)
     idx = HnswKind().build(x, keys, opts)
-    missed = _missed_at(idx, x, keys, 30)
+    missed = ~(_search(idx, x, 30) == keys[:, None]).any(axis=1)
     side = set() if idx.side_keys is None else set(idx.side_keys.tolist())
-    assert side and side == set(keys[missed].tolist())
+    assert side and side <= set(keys[missed].tolist())
     assert np.array_equal(idx.side, x[idx.side_keys])
     # every row is found: by the graph or by the side scan
     k, _ = idx.search(x[:200], 1, HnswParams(ef_search=30))
