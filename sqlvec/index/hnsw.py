@@ -227,16 +227,16 @@ class HnswIndex:
 
     def _unfound(self, v: np.ndarray, keys: np.ndarray) -> np.ndarray:
         """Which of these (vector, key) rows the graph has no path to, as searches show it.
-        A row has one when it is among the SIDE_WIDE nearest that a search at ef SIDE_WIDE
-        returns for every SIDE_STEP-th row's vector (a search reached it from the entry
-        point), or else when a search for its own vector at ef = ef_construction finds it
-        among its 10 nearest. The wide pass of a quarter of the rows settles most of them
-        for a fraction of a self-search each: on the bench's 100k x 384 bf16 graph ~12%
-        remain for the second pass, where one self-search of every row at ef 10 left 31%
-        (which the second pass, the same, then searched: find_side 5.2 -> 2.0 s, 100k x
-        128 2.5 -> 0.8 s; the side sets after re-insertion 564 -> ~300 and 27 -> ~30 rows,
-        recall@10 at ef 10-80 no lower). Both passes on every core (threads only split the
-        queries: the same results)."""
+        A row has one when a wide pass returns it (the SIDE_WIDE nearest, at ef SIDE_WIDE,
+        of every SIDE_STEP-th row's vector: a search reached it from the entry point), or
+        else when a search for its own vector at ef = ef_construction finds it among its 10
+        nearest. Most rows a self-search at a small ef misses are rows the graph reaches,
+        next to where their own search ends, so other rows' searches return them: on the
+        bench's 100k x 384 bf16 graph ~12% of the rows remain after the wide pass, against
+        31% after the self-search of every row at ef 10 that it replaces (find_side 5.2 ->
+        2.0 s, 100k x 128 2.5 -> 0.8 s; side sets after re-insertion 564 -> ~300 and 27 ->
+        ~30 rows; recall@10 at ef 10-80 no lower). Both passes on every core (threads only
+        split the queries: the same results)."""
         n = len(self.graph)
         wide = min(SIDE_WIDE, n)
         sample = v[::SIDE_STEP]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sqlvec.index.hnsw import HnswIndex, HnswKind, HnswOptions, HnswParams
+from sqlvec.index.hnsw import SIDE_STEP, SIDE_WIDE, HnswIndex, HnswKind, HnswOptions, HnswParams
 
 D = 32
 
@@ -28,9 +28,9 @@ def _search(idx: HnswIndex, x: np.ndarray, ef: int, top: int = 10) -> np.ndarray
 
 
 def _no_path(idx: HnswIndex, x: np.ndarray, keys: np.ndarray, efc: int) -> np.ndarray:
-    """Rows neither among the 32 nearest of every 4th row's search at ef 32 nor among
-    their own 10 nearest at ef_construction, each row searched once."""
-    seen = np.isin(keys, _search(idx, x[::4], 32, 32))
+    """Rows neither among the SIDE_WIDE nearest of every SIDE_STEP-th row's search at ef
+    SIDE_WIDE nor among their own 10 nearest at ef_construction, each row searched once."""
+    seen = np.isin(keys, _search(idx, x[::SIDE_STEP], SIDE_WIDE, SIDE_WIDE))
     return ~seen & ~(_search(idx, x, efc) == keys[:, None]).any(axis=1)
 
 
