@@ -568,8 +568,9 @@ class HnswIndex:
         if meta.get("side"):
             idx.set_side(np.load(path + ".side_keys.npy"), np.load(path + ".side.npy"))
         # a graph saved before side sets keeps none (REINDEX makes one): found at load, a
-        # view cannot re-insert, so the set is the whole unfound list (100k x 128: 586 rows,
-        # +22 us a query; 100k x 384: 3,726, ~+90 us) and the self-search costs 3-8 s a load
+        # view cannot re-insert, so the set would be the whole unfound list (when side sets
+        # came: 100k x 128 586 rows, +22 us a query; 100k x 384 3,726, ~+90 us) and finding
+        # it would cost every load seconds
         return idx
 
 
