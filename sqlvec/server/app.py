@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlvec.core.errors import AdminShutdown, ProtocolViolation, TooManyConnections
 from sqlvec.exec import ann_fast
+from sqlvec.server.spin import DEFAULT_WINDOW, SpinningSelector
 from sqlvec.wire import backend as be
 from sqlvec.wire.protocol import (
     CloseConnection,
@@ -54,13 +55,18 @@ INBOX_LIMIT = 8 * 1024 * 1024  # stop reading a client that sends this much ahea
 
 
 class ServerLoop(asyncio.SelectorEventLoop):
-    """The server's event loop: a selector loop that counts the ready events of each pass.
+    """The server's event loop: a selector loop that counts the ready events of each pass
+    and polls a while before it sleeps (server/spin.py; `spin` seconds, 0: never).
 
     After a pass of several events, `pass_end` runs the requests that came in it together
     (Server._run_together)."""
 
     events_in_pass = 0
     pass_end: Callable[[], None] | None = None  # run after a pass of several events' callbacks
+
+    def __init__(self, spin: float = DEFAULT_WINDOW) -> None:
+        self.spinner = SpinningSelector(spin)
+        super().__init__(self.spinner)
 
     def _process_events(self, event_list: list) -> None:
         self.events_in_pass = len(event_list)
@@ -214,6 +220,7 @@ class _PgConnection(asyncio.BufferedProtocol):
                 self._finish(action)
                 return
         self.busy = True
+        self.server.on_workers += 1
         fut = self.loop.run_in_executor(self.server.pool, conn.process, self._write)
         fut.add_done_callback(self._done)
 
@@ -254,6 +261,7 @@ class _PgConnection(asyncio.BufferedProtocol):
 
     def _done(self, fut: asyncio.Future) -> None:
         self.busy = False
+        self.server.on_workers -= 1
         try:
             action = fut.result()
         except Exception:  # noqa: BLE001 - one connection's failure never stops the server
@@ -413,6 +421,7 @@ class Server:
         self._clients: dict[int, _PgConnection] = {}
         self.read_buffer = memoryview(bytearray(READ_SIZE))  # shared: one loop thread reads
         self._deferred: list[_PgConnection] = []  # connections to run at the end of the pass
+        self.on_workers = 0  # connections whose statement runs on a worker thread
         self._pids = itertools.count(secrets.randbelow(1 << 20) + 1000)
         self._server: asyncio.AbstractServer | None = None
         self._stopping = False
@@ -423,6 +432,7 @@ class Server:
         loop = asyncio.get_running_loop()
         if isinstance(loop, ServerLoop):
             loop.pass_end = self._run_together
+            loop.spinner.may_spin = lambda: not self.on_workers  # (workers need the GIL)
         self._server = await loop.create_server(
             lambda: _PgConnection(self), self.host, self.port, backlog=1024)
         sock = self._server.sockets[0].getsockname()

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlvec.core.errors import InvalidCatalogName, SqlError
 from sqlvec.core.passwords import make_scram_verifier
+from sqlvec.server.spin import DEFAULT_WINDOW
 from sqlvec.wire.messages import DEFAULT_MAX_MESSAGE_SIZE
 from sqlvec.wire.protocol import ServerConfig
 
@@ -28,6 +29,13 @@ def parse_size(text: str) -> int:
     s = text.strip().lower().removesuffix("b")
     mult = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}.get(s[-1:], 1)
     return int(float(s[:-1] if mult > 1 else s) * mult)
+
+
+def _microseconds(text: str) -> float:
+    value = float(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError(f"{text}: not between 0 and 1000000")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -50,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--workers", type=int, default=None, help="query threads")
     s.add_argument("--max-connections", type=int, default=1000,
                    help="concurrent client connections (53300 beyond; default 1000)")
+    s.add_argument("--spin-us", type=_microseconds, default=DEFAULT_WINDOW * 1e6,
+                   help="microseconds the event loop polls for the next request before it "
+                        "sleeps, while requests come that fast (default 200; 0 = never)")
     s.add_argument("--log-level", default="WARNING")
     return p
 
@@ -158,7 +169,10 @@ def main(argv: list[str] | None = None) -> int:
         try:
             from sqlvec.server.app import ServerLoop
 
-            with asyncio.Runner(loop_factory=ServerLoop) as runner, _profiled():
+            def loop() -> ServerLoop:
+                return ServerLoop(args.spin_us / 1e6)
+
+            with asyncio.Runner(loop_factory=loop) as runner, _profiled():
                 return runner.run(serve(args))
         except KeyboardInterrupt:
             return 0
