@@ -88,6 +88,7 @@ class _State:
     multi: Any = None  # _Multi: several segments of one row-id run each
     # query row bytes -> (keys, distances) searched ahead for this state (search_together)
     ready: dict | None = None
+    numpy: bool = False  # every output column is gathered as numpy (_FLAT, _DIST): RF.Columns
 
 
 class AnnFast:
@@ -141,8 +142,10 @@ class AnnFast:
             get(_EF), get(_THRESHOLD), get(_OVERFETCH), get(_PROBES), get(_GPU),
             get(_INDEXSCAN), get(_SEQSCAN))
 
-    def run(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
-        """The result batch of one execution outside a transaction block, or None."""
+    def run(self, session: Any, params: list[Any], columns: bool = False
+            ) -> pa.RecordBatch | RF.Columns | None:
+        """The result batch of one execution outside a transaction block, or None;
+        `columns`: as numpy columns (RF.Columns) where the rows were gathered as numpy."""
         if self.vs.scan.filter is not None:
             return self._run_filtered(session, params)
         key = self._key(session)
@@ -158,7 +161,7 @@ class AnnFast:
         k = self.k
         one = st.one_run
         if one is None and st.multi is not None:
-            return self._run_multi(st, st.multi, keys, dists, qv)
+            return self._run_multi(st, st.multi, keys, dists, qv, columns)
         if one is None:
             found, hits = VIP._locate(st.lt, keys)
             n = len(hits[0][1]) if len(hits) == 1 else int(np.count_nonzero(found))
@@ -194,6 +197,10 @@ class AnnFast:
                     return self._general_fetch(st, [(seg, np.arange(len(pos)), pos)],
                                                np.arange(k), keys, dists, qv)
             at, d, m = self._ranked(m, qv, at)
+        self.served += 1
+        if columns and st.numpy:  # (the wire's: no Arrow arrays, no batch)
+            return RF.Columns([a[at] if kind is _FLAT else d for kind, a, _t in gathers],
+                              self.schema, len(at))
         arrays = []
         for kind, a, t in gathers:
             if kind is _FLAT:  # (a fixed-width column: one numpy gather)
@@ -205,7 +212,6 @@ class AnnFast:
                               else _nulls(self.prep, len(at), t))
             else:
                 arrays.append(RF.rows(seg, a, at, t, st.target.cols))
-        self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _run_filtered(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
@@ -312,7 +318,7 @@ class AnnFast:
         return at[lo:], d[lo:], m[lo:]
 
     def _run_multi(self, st: _State, mu: _Multi, keys: np.ndarray, dists: np.ndarray,
-                   qv: np.ndarray) -> pa.RecordBatch | None:
+                   qv: np.ndarray, columns: bool = False) -> pa.RecordBatch | RF.Columns | None:
         """The candidates over several segments: which segment by one search of their first
         row ids, visibility by the row-id run and one joined deleted bitmap, the output
         columns from joined numpy columns; as _locate + _fetch give them."""
@@ -348,6 +354,10 @@ class AnnFast:
                     m = np.empty((k, *part.shape[1:]), part.dtype)
                 m[sel] = part
             at, d, m = self._ranked(m, qv, at)
+        self.served += 1
+        if columns and st.numpy:
+            return RF.Columns([flat[at] if kind is _FLAT else d for kind, flat, _t in mu.gathers],
+                              self.schema, len(at))
         arrays = []
         for kind, flat, t in mu.gathers:
             if kind is _FLAT:
@@ -356,7 +366,6 @@ class AnnFast:
                 arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
             else:  # the vector column (read: its vectors were gathered for the kernel)
                 arrays.append(RF.to_arrow(np.ascontiguousarray(m), t))
-        self.served += 1
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _general_multi(self, st: _State, keys: np.ndarray, dists: np.ndarray,
@@ -507,8 +516,10 @@ class AnnFast:
         if len(VS.STRATEGY) > 256:
             VS.STRATEGY.clear()
         VS.STRATEGY[id(vs)] = t.shown[2]
+        gathers = one_run[4] if one_run is not None else multi.gathers if multi is not None else ()
         st = _State(tv, built, _built_key(built), idx.oid, t, _Views(views), want, total, fetch, limit,
-                    params, search, one_run, multi)
+                    params, search, one_run, multi,
+                    numpy=all(g[0] is _FLAT or g[0] is _DIST for g in gathers))
         with self._lock:
             if len(self.states) > 8:
                 self.states.clear()

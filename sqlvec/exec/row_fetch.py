@@ -132,6 +132,21 @@ def to_arrow(m: np.ndarray, t: pa.DataType) -> pa.Array:
     return _primitive(m, t)
 
 
+class Columns:
+    """k result rows still as numpy columns, one per field of `schema`, without NULLs: what
+    the compiled ANN top-k gives the wire, which writes fixed-width columns straight into
+    DataRows (wire/fixed_rows.py) and makes the Arrow batch only for the other ones."""
+
+    __slots__ = ("arrays", "schema", "num_rows")
+
+    def __init__(self, arrays: list[np.ndarray], schema: pa.Schema, n: int) -> None:
+        self.arrays, self.schema, self.num_rows = arrays, schema, n
+
+    def to_batch(self) -> pa.RecordBatch:
+        return pa.RecordBatch.from_arrays(
+            [_primitive(a, f.type) for a, f in zip(self.arrays, self.schema)], schema=self.schema)
+
+
 def _primitive(m: np.ndarray, t: pa.DataType) -> pa.Array:
     """A 1-D numpy array as an Arrow array of type t: wrapped in place when it is a
     contiguous array of t's own numpy type (pa.array goes through pandas-compatibility

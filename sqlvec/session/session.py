@@ -320,9 +320,10 @@ class Session:
     def answer(self, fast: Any, stmt: PreparedStatement, params: list[Any]) -> tuple | None:
         """A whole Bind (unnamed portal), Execute (every row) and Sync of `stmt` outside a
         transaction block, answered by its compiled ANN top-k `fast` (ann_plan's): (result
-        columns, the batch), the session left as those three messages leave it; None, and
-        nothing changed, where they must run one by one (a reg* column, a memory budget, a
-        stream or a block, a parameter the compiled search does not take)."""
+        columns, the batch or its numpy columns: row_fetch.Columns), the session left as
+        those three messages leave it; None, and nothing changed, where they must run one
+        by one (a reg* column, a memory budget, a stream or a block, a parameter the
+        compiled search does not take)."""
         hit = stmt.plan_cache.get("generic")
         if hit is None or hit[2][2] or self._stream_timer is not None or self.implicit_block \
                 or len(params) != len(stmt.param_types) or self.cancel_event.is_set():
@@ -331,7 +332,7 @@ class Session:
         if budget is not None and budget.limit:
             return None
         self.cancel_reason = None
-        b = fast.run(self, params)
+        b = fast.run(self, params, columns=True)
         if b is None:
             return None
         _close_portal(self.portals.pop("", None))  # (the Bind replaces it, the Sync ends it)

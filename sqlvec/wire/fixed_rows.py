@@ -33,6 +33,7 @@ _FIELDS: dict[tuple[str, int], tuple[str, str]] = {
     ("bool", 1): ("u1", "b"), ("bool", 0): ("u1", "b"),
 }
 _KIND_OK = {"i": pa.types.is_integer, "f": pa.types.is_floating, "b": pa.types.is_boolean}
+_NP_KINDS = {"i": "iu", "f": "f", "b": "b"}  # numpy dtype kinds each kind of field takes
 
 
 class _Layout:
@@ -105,15 +106,29 @@ def fixed_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType],
     for arr, kind in zip(columns, layout.kinds):
         if arr.null_count or not _KIND_OK[kind](arr.type):
             return None
-    n = batch.num_rows
+    return _fill(layout, [a.to_numpy(zero_copy_only=False) for a in columns], batch.num_rows)
+
+
+def fixed_columns(arrays: Sequence[np.ndarray], n: int, col_types: Sequence[SqlType],
+                  formats: Sequence[int]) -> bytes | None:
+    """fixed_rows of n rows given as numpy columns (no NULLs: row_fetch.Columns), or None."""
+    layout = _layout(col_types, formats)
+    if layout is None or len(arrays) != len(layout.kinds):
+        return None
+    for a, kind in zip(arrays, layout.kinds):
+        if a.dtype.kind not in _NP_KINDS[kind]:
+            return None
+    return _fill(layout, arrays, n)
+
+
+def _fill(layout: _Layout, values: Sequence[np.ndarray], n: int) -> bytes:
     out = bytearray(layout.template) * n  # (one allocation; bytes * n then a copy was two)
     rec = np.frombuffer(out, dtype=layout.dtype)
-    for arr, name, text_bool in zip(columns, layout.dtype.names, layout.text_bool):
-        values = arr.to_numpy(zero_copy_only=False)
+    for v, name, text_bool in zip(values, layout.dtype.names, layout.text_bool):
         if text_bool:
-            values = np.where(values, np.uint8(116), np.uint8(102))  # 't' / 'f'
-        rec[name] = values
+            v = np.where(v, np.uint8(116), np.uint8(102))  # 't' / 'f'
+        rec[name] = v
     return bytes(out)
 
 
-__all__ = ["fixed_rows", "types"]
+__all__ = ["fixed_columns", "fixed_rows", "types"]

@@ -23,8 +23,9 @@ import pyarrow as pa
 from sqlvec.core import types
 from sqlvec.core.types import SqlType
 from sqlvec.exec.key_lookup import point_row_values
+from sqlvec.exec.row_fetch import Columns
 from sqlvec.wire.codecs import encode_column
-from sqlvec.wire.fixed_rows import fixed_rows
+from sqlvec.wire.fixed_rows import fixed_columns, fixed_rows
 from sqlvec.wire.segments import I32, Piece, concat_rows
 
 # Below this many rows numpy's per-call overhead beats its per-row gain: the segment path
@@ -138,13 +139,19 @@ def _small_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Se
     return b"".join(out)
 
 
-def data_rows(batch: pa.RecordBatch, col_types: Sequence[SqlType], formats: Sequence[int],
-              timezone: str = "UTC") -> bytes:
+def data_rows(batch: pa.RecordBatch | Columns, col_types: Sequence[SqlType],
+              formats: Sequence[int], timezone: str = "UTC") -> bytes:
     """All DataRow messages of a batch, concatenated; timestamptz text in `timezone` (the
-    session's TimeZone)."""
+    session's TimeZone). Numpy columns (Columns) of fixed-width types are written as they
+    are, others made a batch first."""
     n = batch.num_rows
     if n == 0:
         return b""
+    if type(batch) is Columns:
+        fixed = fixed_columns(batch.arrays, n, col_types, formats)
+        if fixed is not None:
+            return fixed
+        batch = batch.to_batch()
     if n > 1:  # (one row: _one_row, from the values the point path read)
         fixed = fixed_rows(batch, col_types, formats)
         if fixed is not None:

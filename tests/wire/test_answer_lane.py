@@ -13,6 +13,7 @@ import pytest
 
 from sqlvec.server.cli import open_database, session_factory
 from sqlvec.session.session import Session
+from sqlvec.wire import rows as rows_mod
 from sqlvec.wire.protocol import ServerConnection
 from tests.wire import pgclient as c
 from tests.wire.test_execution_tail import ASYNCPG, LIBPQ, Client
@@ -20,6 +21,8 @@ from tests.wire.test_execution_tail import ASYNCPG, LIBPQ, Client
 STATEMENTS = {
     "ids": "SELECT id FROM t ORDER BY emb <-> $1 LIMIT 5",
     "rows": "SELECT id, label, emb <-> $1 AS d FROM t ORDER BY emb <-> $1 LIMIT 4 OFFSET 2",
+    # (numpy columns only: answered without an Arrow batch where the formats are binary)
+    "dist": "SELECT emb <-> $1 AS d, id FROM t ORDER BY emb <-> $1 LIMIT 3",
 }
 
 
@@ -76,6 +79,8 @@ def _cycles(tail: bytes) -> list[bytes]:
         c.bind([_text([1, 2, 3])], stmt="rows") + tail,  # 22000 (dimensions) in the Execute
         c.bind([_binary(q[1])], stmt="ids", formats=(1,)) + c.describe("P")
         + c.execute(max_rows=2) + c.execute() + c.SYNC,  # not the usual tail
+        c.bind([_binary(q[2])], stmt="dist", formats=(1,), result_formats=(1,)) + tail,
+        c.bind([_binary(q[0])], stmt="dist", formats=(1,), result_formats=(0, 1)) + tail,
     ]
 
 
@@ -100,9 +105,16 @@ def test_answers_equal_the_message_by_message_path(db, monkeypatch, answered, ta
     for cl in (lane, slow):  # (a Bind's first use of its formats is checked one by one)
         cl.run(b"".join(cycles), inline_first=True)
     answered[0] = 0
+    numpy_rows = []
+    real = rows_mod.fixed_columns
+    monkeypatch.setattr(rows_mod, "fixed_columns",
+                        lambda *a: numpy_rows.append(real(*a)) or numpy_rows[-1])
     got = [lane.run(cy, inline_first=True) for cy in cycles] + \
         [lane.run(b"".join(cycles), inline_first=True)]  # one pipelined buffer
-    assert answered[0] == 2 * 4  # the four good cycles, alone and pipelined
+    assert answered[0] == 2 * 6  # the six good cycles, alone and pipelined
+    # ids binary and text, dist binary and mixed: numpy columns; written as they are
+    # where every column is binary (ids and dist binary), else as an Arrow batch
+    assert [r is not None for r in numpy_rows] == [True, False, True, False] * 2
     monkeypatch.setattr(ServerConnection, "_answer", lambda self, msg: False)
     want = [slow.run(cy, inline_first=True) for cy in cycles] + \
         [slow.run(b"".join(cycles), inline_first=True)]
@@ -112,6 +124,7 @@ def test_answers_equal_the_message_by_message_path(db, monkeypatch, answered, ta
     head = "2T" if tail == LIBPQ else "2"
     assert kinds[:4] == [head + "DDDDDCZ", head + "DDDDDCZ", head + "DDDDCZ", head + "DDDDCZ"]
     assert kinds[4] == "EZ" and kinds[5].endswith("EZ") and kinds[6] == "2TDDsDDDCZ"
+    assert kinds[7] == kinds[8] == head + "DDDCZ"
     fields = c.error_fields(dict(c.split(got[4][0]))["E"]), \
         c.error_fields(dict(c.split(got[5][0]))["E"])
     assert [f["C"] for f in fields] == ["22P02", "22000"]
