@@ -147,12 +147,12 @@ class AnnFast:
         """The result batch of one execution outside a transaction block, or None;
         `columns`: as numpy columns (RF.Columns) where the rows were gathered as numpy."""
         if self.vs.scan.filter is not None:
-            return self._run_filtered(session, params)
+            return self._run_filtered(session, params, columns)
         key = self._key(session)
         got = self.ahead(session, params, key)
         if got is None:
             _store, tv, skey = key
-            return self._run_scan(session, params) \
+            return self._run_scan(session, params, columns) \
                 if tv is not None and self.scans.get(skey) is tv else None
         st, qv = got
         ready = st.ready
@@ -214,7 +214,8 @@ class AnnFast:
                 arrays.append(RF.rows(seg, a, at, t, st.target.cols))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
-    def _run_filtered(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+    def _run_filtered(self, session: Any, params: list[Any], columns: bool = False
+                      ) -> pa.RecordBatch | RF.Columns | None:
         """Under a WHERE: the rows the VectorSearch node's filtered branch chooses
         (exec/filtered_search.py: the passing rows ranked exactly, or the index with an
         over-fetch), in a read-only transaction of its own, fetched as the index path
@@ -227,7 +228,7 @@ class AnnFast:
         txn = db.store.begin()
         try:
             ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
-            b = self._exact_filtered(ctx, params)
+            b = self._exact_filtered(ctx, params, None, columns)
             if b is not None:
                 ctx.evaluator = ctx.executor = None
                 return b
@@ -252,7 +253,8 @@ class AnnFast:
         self.served += 1
         return pa.RecordBatch.from_arrays([b.column(j) for j in self.picks], schema=self.schema)
 
-    def _run_scan(self, session: Any, params: list[Any]) -> pa.RecordBatch | None:
+    def _run_scan(self, session: Any, params: list[Any], columns: bool = False
+                  ) -> pa.RecordBatch | RF.Columns | None:
         """A top-k the general path ranks exactly (no index, or no more live rows than
         sqlvec.exact_scan_threshold): the exact strategy of a WHERE every row passes, its
         passing set cached per table version (_exact_filtered); None where that declines."""
@@ -266,20 +268,21 @@ class AnnFast:
         txn = db.store.begin()
         try:
             ctx = ExecContext(txn, db.regs, params, session.cancel_event, session)
-            b = self._exact_filtered(ctx, params, every)
+            b = self._exact_filtered(ctx, params, every, columns)
             ctx.evaluator = ctx.executor = None  # (both point back at ctx: no cycle)
         finally:
             txn.rollback()
         return b
 
-    def _exact_filtered(self, ctx: Any, params: list[Any], every: VectorSearch | None = None
-                        ) -> pa.RecordBatch | None:
+    def _exact_filtered(self, ctx: Any, params: list[Any], every: VectorSearch | None = None,
+                        columns: bool = False) -> pa.RecordBatch | RF.Columns | None:
         """The exact strategy's answer straight from the passing set: its k best rows by
         the operator's kernel (filtered_search.exact_ranked), the output columns taken
         from the set's own copies of them (read once per set), the distances the ranking
         computed. None when that does not apply (the vector column is read, a query the
         fast conversion refuses, another strategy): _run_filtered's general fetch.
-        `every`: the node with WHERE true, whose strategy is exact already (_run_scan)."""
+        `every`: the node with WHERE true, whose strategy is exact already (_run_scan);
+        `columns`: numpy columns (RF.Columns) where every output column is one."""
         from sqlvec.exec.filtered_search import exact_ranked
 
         vs = every or self.vs
@@ -296,15 +299,14 @@ class AnnFast:
         hit, lt, pos, d = got
         lo = self.offset
         pos, d = pos[lo:], d[lo:]  # (in ORDER BY's order: (distance, row id), NaN after numbers)
-        arrays = []
-        for j, f in zip(self.picks, self.schema):
-            if j == len(prep.names):
-                arrays.append(RF._primitive(d, f.type))
-                continue
-            col = hit.column(vs, j, lt)
-            arrays.append(RF._primitive(col[pos], f.type) if isinstance(col, np.ndarray)
-                          else col.take(pa.array(pos)))
+        nf = len(prep.names)
+        cols = [d if j == nf else hit.column(vs, j, lt) for j in self.picks]
         self.served += 1
+        if columns and all(type(c) is np.ndarray for c in cols):
+            return RF.Columns([c if j == nf else c[pos] for c, j in zip(cols, self.picks)],
+                              self.schema, len(pos))
+        arrays = [RF._primitive(c if j == nf else c[pos], f.type) if type(c) is np.ndarray
+                  else c.take(pa.array(pos)) for c, j, f in zip(cols, self.picks, self.schema)]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def _ranked(self, m: np.ndarray, qv: np.ndarray, at: np.ndarray) -> tuple:
