@@ -481,6 +481,7 @@ class HnswIndex:
         first = int(fk[0]) if self._dense_keys else None
         take, lexsort, sqrt, f64, concat = full.take, np.lexsort, np.sqrt, np.float64, np.concatenate
         few = 4 * (k + 8)  # side sets up to this size are scored whole (_merge_side's bound)
+        side_keys: list = [None, frozenset()]  # (a side set, its keys as a set: made once per set)
 
         def finish(q: np.ndarray, out: tuple, i: int) -> tuple:
             """Row i of a search_many result for query row q: re-scored, ordered, k of them."""
@@ -489,21 +490,23 @@ class HnswIndex:
             rows = take(pos, axis=0)
             sset = self._side
             small = sset is not None and len(sset[0]) <= few
+            twice = False
             if small:  # (a few dozen side rows: scored in the same pass as the found ones)
+                if side_keys[0] is not sset:
+                    side_keys[:] = sset, frozenset(sset[0].tolist())
+                twice = not side_keys[1].isdisjoint(keys.tolist())
                 keys, rows = concat((keys, sset[0])), concat((rows, sset[1]))
             if metric == "l2":  # (rescore_one's l2, written out: the benchmark's hot path)
                 diff = rows - q[0]
-                d = sqrt(_EINSUM("cd,cd->c", diff, diff).astype(f64))
+                d = sqrt(_EINSUM("cd,cd->c", diff, diff), dtype=f64)  # (float64 of the sums)
             else:
                 d = rescore_one(q[0], rows, metric)
             if sset is not None and not small:
                 keys, d = self._merge_side(q, keys, d, k, sset)
             order = lexsort((keys, d))  # (cos: a NaN of a zero vector sorts last, by key)
-            if small:  # a side row the graph found too: twice, side by side (same key, same
+            if twice:  # a side row the graph found too: twice, side by side (same key, same
                 ko = keys[order]  # distance): kept once
-                again = ko[1:] == ko[:-1]
-                if again.any():
-                    order = order[concat(([True], ~again))]
+                order = order[concat(([True], ko[1:] != ko[:-1]))]
             order = order[:k]
             if len(order) == k:
                 return keys[order], d[order]
