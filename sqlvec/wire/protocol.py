@@ -179,6 +179,7 @@ class ServerConnection:
         self.tls_active = False
         self._abandoned = False
         self._held: m.FrontendMessage | None = None  # next request, left for a worker
+        self._ahead: tuple | None = None  # (a Bind, its decoded values): search_ahead's
         self._inline = False  # running on the event loop (process(inline=True))
         self._clock = time.thread_time_ns  # what a run's cost is measured by (see process)
         self._costs = CostBook()  # Execute and simple Query runs, by statement text
@@ -250,7 +251,8 @@ class ServerConnection:
         whose plan exec/ann_fast compiled), as AnnFast.ahead gives it, so that the
         transport can search the queries of several connections at once
         (ann_fast.search_together); else None. The Bind is decoded and held for the next
-        `process`; nothing else is consumed or changed."""
+        `process` (its parameter values too, for _answer); nothing else is consumed or
+        changed."""
         if self.phase != "ready" or self._held is not None or self._copy is not None \
                 or self._skip_until_sync:
             return None
@@ -265,9 +267,14 @@ class ServerConnection:
         if fast is None:
             return None
         try:
-            return fast.ahead(self.session, _values(plan, msg))
+            values = _values(plan, msg)
         except SqlError:
-            return None  # (the Bind or the Execute reports it)
+            return None  # (the Bind reports it)
+        self._ahead = (msg, values)  # (_answer takes them: decoded once)
+        try:
+            return fast.ahead(self.session, values)
+        except SqlError:
+            return None  # (the Execute reports it)
 
     def _answer(self, msg: m.Bind) -> bool:
         """A Bind of the unnamed portal followed byte for byte by a driver's usual rest of
@@ -287,8 +294,10 @@ class ServerConnection:
         if tail is None:
             return False
         start = time.perf_counter_ns()
+        ahead, self._ahead = self._ahead, None
         try:
-            got = session.answer(fast, plan.stmt, _values(plan, msg))
+            values = ahead[1] if ahead is not None and ahead[0] is msg else _values(plan, msg)
+            got = session.answer(fast, plan.stmt, values)
         except Exception:  # noqa: BLE001 - the Bind or the Execute reports it, below (XX000
             got = None  # for a bug, as _ready does)
         if got is None:
