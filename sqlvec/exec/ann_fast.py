@@ -198,15 +198,16 @@ class AnnFast:
                                                np.arange(k), keys, dists, qv)
             at, d, m = self._ranked(m, qv, at)
         self.served += 1
-        if columns and st.numpy:  # (the wire's: no Arrow arrays, no batch)
-            return RF.Columns([a[at] if kind is _FLAT else d for kind, a, _t in gathers],
-                              self.schema, len(at))
+        if st.numpy:  # (numpy gathers only: the wire writes them as they are)
+            got = RF.Columns([a[at] if kind is _FLAT else d for kind, a, _t in gathers],
+                             self.schema, len(at))
+            return got if columns else got.to_batch()
         arrays = []
         for kind, a, t in gathers:
             if kind is _FLAT:  # (a fixed-width column: one numpy gather)
                 arrays.append(_primitive(a[at], t))
             elif kind is _DIST:
-                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
+                arrays.append(_primitive(d, t))
             elif kind is _VEC:
                 arrays.append(RF.to_arrow(np.ascontiguousarray(m), t) if m is not None
                               else _nulls(self.prep, len(at), t))
@@ -302,9 +303,10 @@ class AnnFast:
         nf = len(prep.names)
         cols = [d if j == nf else hit.column(vs, j, lt) for j in self.picks]
         self.served += 1
-        if columns and all(type(c) is np.ndarray for c in cols):
-            return RF.Columns([c if j == nf else c[pos] for c, j in zip(cols, self.picks)],
-                              self.schema, len(pos))
+        if all(type(c) is np.ndarray for c in cols):
+            got = RF.Columns([c if j == nf else c[pos] for c, j in zip(cols, self.picks)],
+                             self.schema, len(pos))
+            return got if columns else got.to_batch()
         arrays = [RF._primitive(c if j == nf else c[pos], f.type) if type(c) is np.ndarray
                   else c.take(pa.array(pos)) for c, j, f in zip(cols, self.picks, self.schema)]
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
@@ -357,15 +359,16 @@ class AnnFast:
                 m[sel] = part
             at, d, m = self._ranked(m, qv, at)
         self.served += 1
-        if columns and st.numpy:
-            return RF.Columns([flat[at] if kind is _FLAT else d for kind, flat, _t in mu.gathers],
-                              self.schema, len(at))
+        if st.numpy:
+            got = RF.Columns([flat[at] if kind is _FLAT else d for kind, flat, _t in mu.gathers],
+                             self.schema, len(at))
+            return got if columns else got.to_batch()
         arrays = []
         for kind, flat, t in mu.gathers:
             if kind is _FLAT:
                 arrays.append(_primitive(flat[at], t))
             elif kind is _DIST:
-                arrays.append(_primitive(d, t) if d.flags.c_contiguous else pa.array(d, t))
+                arrays.append(_primitive(d, t))
             else:  # the vector column (read: its vectors were gathered for the kernel)
                 arrays.append(RF.to_arrow(np.ascontiguousarray(m), t))
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
@@ -521,7 +524,7 @@ class AnnFast:
         gathers = one_run[4] if one_run is not None else multi.gathers if multi is not None else ()
         st = _State(tv, built, _built_key(built), idx.oid, t, _Views(views), want, total, fetch, limit,
                     params, search, one_run, multi,
-                    numpy=all(g[0] is _FLAT or g[0] is _DIST for g in gathers))
+                    numpy=bool(gathers) and all(g[0] is _FLAT or g[0] is _DIST for g in gathers))
         with self._lock:
             if len(self.states) > 8:
                 self.states.clear()

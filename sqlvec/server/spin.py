@@ -8,8 +8,8 @@ a loop: ~70-150 us later here) finds the loop asleep every time. Polling for up 
 `window` seconds first (epoll_wait with timeout 0, the GIL released on each) catches that
 request awake: one psycopg client's prepared ANN query (ef_search 10) went from 2,150 to
 3,209 a second at 200 us, `SELECT $1::int` from 3,606 to 5,164, the server's CPU per query
-no higher (its wake-ups cost more than the polling). Go's scheduler spins idle threads the same way
-before it parks them.
+no higher (its wake-ups cost more than the polling). Go's scheduler spins idle threads the
+same way before it parks them.
 
 It polls only while requests keep coming within the window (the last wait was ended by an
 event inside it), so an idle server or a client that pauses costs one window at most, and
